@@ -1,0 +1,60 @@
+//! ozontrack's vocabulary and pure logic, shared by every other crate.
+//!
+//! Nothing here does I/O, is async, or knows SQL or HTTP: values from the outside world are
+//! parsed into these types once, at the edge, and time always comes in through a [`Clock`]
+//! or as a `now` parameter.
+//!
+//! Layout:
+//! - [`ids`]: identifiers parsed once (posting and order numbers, store ids, carrier codes).
+//! - [`tracking_number`]: tracking numbers and their formats (UPU S10, Russian Post 14-digit).
+//! - [`money`]: integer minor units plus a currency.
+//! - [`posting`], [`leg`], [`event`]: what Ozon sells, how it travels, what carriers report.
+//! - [`status`]: the normalized two-level status taxonomy; [`crosswalk`] maps Ozon, 17TRACK and
+//!   AfterShip statuses onto it.
+//! - [`clock`]: where time comes from.
+
+#[macro_use]
+mod macros;
+
+pub mod clock;
+pub mod crosswalk;
+pub mod event;
+pub mod geo;
+pub mod ids;
+pub mod leg;
+pub mod money;
+pub mod posting;
+pub mod status;
+pub mod store;
+pub mod tracking_number;
+
+pub use clock::{Clock, ManualClock, ScaledClock, SystemClock};
+pub use event::{EventSource, Fingerprint, Location, TrackingEvent};
+pub use geo::GeoPoint;
+pub use ids::{CarrierCode, ClientId, OrderNumber, PostingNumber, StoreId, StoreName};
+pub use leg::{Leg, LegRole};
+pub use money::{Currency, Money};
+pub use posting::{DeliveryMethod, OzonStatus, OzonSubstatus, Posting, Scheme};
+pub use status::{MainStatus, NormalizedStatus, SubStatus};
+pub use store::{Language, StoreSettings};
+pub use tracking_number::{TrackingFormat, TrackingNumber};
+
+/// Why a value from the outside world was refused. The message names the value and the rule
+/// it broke; callers add where it came from (file, line, field).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} {value:?} is invalid: {reason}")]
+pub struct ParseError {
+    /// What kind of value was being parsed ("posting number", "tracking number", …).
+    pub what: &'static str,
+    /// The offending input, truncated to keep error lines short.
+    pub value: String,
+    /// The rule it broke.
+    pub reason: String,
+}
+
+impl ParseError {
+    pub(crate) fn new(what: &'static str, value: &str, reason: impl Into<String>) -> Self {
+        let value: String = value.chars().take(64).collect();
+        Self { what, value, reason: reason.into() }
+    }
+}

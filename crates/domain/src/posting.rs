@@ -1,0 +1,192 @@
+//! A posting is what Ozon ships: one or more products of an order that travel as one parcel.
+//! Its Ozon status and substatus are kept as Ozon spells them, unknown values included.
+
+use chrono::{DateTime, Utc};
+
+use crate::geo::GeoPoint;
+use crate::ids::{PostingNumber, StoreId};
+use crate::money::Money;
+use crate::tracking_number::TrackingNumber;
+use crate::ParseError;
+
+/// How the order reaches the buyer; decides which carriers and rules apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    /// Seller ships through Ozon logistics or an integrated carrier.
+    Fbs,
+    /// Seller delivers, or a carrier Ozon does not integrate (realFBS).
+    Rfbs,
+    /// Ozon fulfils from its own warehouse.
+    Fbo,
+    /// Cross-border: the seller's own first mile abroad.
+    Crossborder,
+}
+
+impl Scheme {
+    pub const ALL: [Scheme; 4] = [Scheme::Fbs, Scheme::Rfbs, Scheme::Fbo, Scheme::Crossborder];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Fbs => "fbs",
+            Scheme::Rfbs => "rfbs",
+            Scheme::Fbo => "fbo",
+            Scheme::Crossborder => "crossborder",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        let lower = text.trim().to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == lower)
+            .ok_or_else(|| ParseError::new("scheme", text, "expected fbs, rfbs, fbo or crossborder"))
+    }
+}
+
+open_string_enum! {
+    /// Ozon's FBS/rFBS/FBO `status`.
+    pub enum OzonStatus {
+        AcceptanceInProgress => "acceptance_in_progress",
+        AwaitingApprove => "awaiting_approve",
+        AwaitingPackaging => "awaiting_packaging",
+        AwaitingRegistration => "awaiting_registration",
+        AwaitingVerification => "awaiting_verification",
+        AwaitingDeliver => "awaiting_deliver",
+        Arbitration => "arbitration",
+        ClientArbitration => "client_arbitration",
+        DriverPickup => "driver_pickup",
+        Delivering => "delivering",
+        Delivered => "delivered",
+        Cancelled => "cancelled",
+        CancelledFromSplitPending => "cancelled_from_split_pending",
+        NotAccepted => "not_accepted",
+        SentBySeller => "sent_by_seller",
+    }
+}
+
+open_string_enum! {
+    /// Ozon's `substatus` / `previous_substatus`.
+    pub enum OzonSubstatus {
+        AcceptanceInProgress => "posting_acceptance_in_progress",
+        InArbitration => "posting_in_arbitration",
+        Created => "posting_created",
+        InCarriage => "posting_in_carriage",
+        NotInCarriage => "posting_not_in_carriage",
+        Registered => "posting_registered",
+        TransferringToDelivery => "posting_transferring_to_delivery",
+        AwaitingPassportData => "posting_awaiting_passport_data",
+        AwaitingRegistration => "posting_awaiting_registration",
+        RegistrationError => "posting_registration_error",
+        SplitPending => "posting_split_pending",
+        Canceled => "posting_canceled",
+        InClientArbitration => "posting_in_client_arbitration",
+        Delivered => "posting_delivered",
+        Received => "posting_received",
+        ConditionallyDelivered => "posting_conditionally_delivered",
+        InCourierService => "posting_in_courier_service",
+        InPickupPoint => "posting_in_pickup_point",
+        OnWayToCity => "posting_on_way_to_city",
+        OnWayToPickupPoint => "posting_on_way_to_pickup_point",
+        ReturnedToWarehouse => "posting_returned_to_warehouse",
+        TransferredToCourierService => "posting_transferred_to_courier_service",
+        DriverPickUp => "posting_driver_pick_up",
+        NotInSortCenter => "posting_not_in_sort_center",
+        Packing => "posting_packing",
+        SentBySeller => "sent_by_seller",
+        ShipFailed => "ship_failed",
+        /// Ozon leaves the substatus empty on some postings.
+        None => "",
+    }
+}
+
+/// The delivery method Ozon assigned, with its third-party logistics provider when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryMethod {
+    pub id: i64,
+    pub name: String,
+    pub tpl_provider_id: Option<i64>,
+    pub tpl_provider: Option<String>,
+    pub warehouse_id: Option<i64>,
+    pub warehouse: Option<String>,
+}
+
+/// One Ozon posting as ozontrack keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Posting {
+    pub store_id: StoreId,
+    pub number: PostingNumber,
+    /// Ozon's numeric order id, when Ozon gave it.
+    pub order_id: Option<i64>,
+    pub scheme: Scheme,
+    pub status: OzonStatus,
+    pub substatus: OzonSubstatus,
+    pub delivery_method: Option<DeliveryMethod>,
+    /// The number the seller uploaded (FBS/rFBS) or Ozon assigned; `None` until there is one.
+    pub tracking_number: Option<TrackingNumber>,
+    /// When Ozon started processing the order (about when it was paid).
+    pub in_process_at: Option<DateTime<Utc>>,
+    /// The ship-by deadline (`shipment_date`).
+    pub ship_by: Option<DateTime<Utc>>,
+    /// When the parcel was handed to delivery.
+    pub delivering_at: Option<DateTime<Utc>>,
+    /// When Ozon says it was delivered.
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub buyer_city: Option<String>,
+    pub buyer_region: Option<String>,
+    pub buyer_point: Option<GeoPoint>,
+    /// Sum of the products' prices.
+    pub total: Option<Money>,
+}
+
+impl Posting {
+    /// A posting with only what every posting has; the rest starts empty.
+    pub fn new(store_id: StoreId, number: PostingNumber, scheme: Scheme, status: OzonStatus) -> Self {
+        Self {
+            store_id,
+            number,
+            order_id: None,
+            scheme,
+            status,
+            substatus: OzonSubstatus::None,
+            delivery_method: None,
+            tracking_number: None,
+            in_process_at: None,
+            ship_by: None,
+            delivering_at: None,
+            delivered_at: None,
+            buyer_city: None,
+            buyer_region: None,
+            buyer_point: None,
+            total: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ozon_status_we_have_never_seen_is_kept_verbatim() {
+        let status = OzonStatus::parse("awaiting_teleport");
+        assert_eq!(status, OzonStatus::Unknown("awaiting_teleport".into()));
+        assert_eq!(status.as_str(), "awaiting_teleport");
+        assert!(!status.is_known());
+    }
+
+    #[test]
+    fn known_ozon_values_round_trip() {
+        for status in OzonStatus::KNOWN {
+            assert_eq!(&OzonStatus::parse(status.as_str()), status);
+        }
+        for sub in OzonSubstatus::KNOWN {
+            assert_eq!(&OzonSubstatus::parse(sub.as_str()), sub);
+        }
+    }
+
+    #[test]
+    fn schemes_parse_in_any_case() {
+        assert_eq!(Scheme::parse("FBO").unwrap(), Scheme::Fbo);
+        assert!(Scheme::parse("dbs").is_err());
+    }
+}
