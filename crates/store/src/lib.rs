@@ -1,1 +1,282 @@
-//! placeholder
+//! The storage boundary: one [`Store`] trait in domain terms, with SQLite (the default) and
+//! PostgreSQL behind it in [`SqlStore`].
+//!
+//! Business rules do not live here. The store keeps postings, legs and events, hands out work
+//! through leases on the rows themselves, and keeps Ozon API keys encrypted at rest.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use ozontrack_domain::{
+    ClientId, Leg, NormalizedStatus, Posting, PostingNumber, StoreId, StoreName, StoreSettings,
+    TrackingEvent,
+};
+use secrecy::SecretString;
+
+mod records;
+mod secrets;
+mod sql;
+mod url;
+
+pub use secrets::{Cipher, KeyFileError};
+pub use sql::{PoolSettings, SqlStore};
+pub use url::{Backend, DatabaseUrl};
+
+/// Our id of a posting row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PostingId(pub i64);
+
+/// Our id of a leg row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LegId(pub i64);
+
+/// Who holds a lease: one worker process (or task). Any non-empty text; workers use
+/// `host:pid:random` so that two processes never share an owner.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LeaseOwner(String);
+
+impl LeaseOwner {
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(name.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A connected Ozon seller account, as it is listed; the API key stays encrypted until
+/// [`Store::store_credentials`] is asked for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreRecord {
+    pub id: StoreId,
+    pub name: StoreName,
+    pub client_id: ClientId,
+    pub ozon_base_url: String,
+    pub settings: StoreSettings,
+    pub created_at: DateTime<Utc>,
+    pub next_sync_at: Option<DateTime<Utc>>,
+}
+
+/// What it takes to connect a store.
+#[derive(Debug, Clone)]
+pub struct NewStore {
+    pub name: StoreName,
+    pub client_id: ClientId,
+    pub api_key: SecretString,
+    pub ozon_base_url: String,
+    pub settings: StoreSettings,
+}
+
+/// What a client needs to call Ozon for one store. `Debug` does not show the key.
+#[derive(Debug, Clone)]
+pub struct OzonCredentials {
+    pub client_id: ClientId,
+    pub api_key: SecretString,
+    pub base_url: String,
+}
+
+/// A posting row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostingRecord {
+    pub id: PostingId,
+    pub posting: Posting,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A leg row, with what its events say so far and when it is next due.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LegRecord {
+    pub id: LegId,
+    pub posting_id: PostingId,
+    pub leg: Leg,
+    /// The status of the latest event, `None` before the first one.
+    pub status: Option<NormalizedStatus>,
+    pub last_event_at: Option<DateTime<Utc>>,
+    /// `None`: never due again (final, or tracking stopped).
+    pub next_check_at: Option<DateTime<Utc>>,
+    pub lease_owner: Option<LeaseOwner>,
+    pub lease_until: Option<DateTime<Utc>>,
+}
+
+/// An event row: the event plus when we received it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub id: i64,
+    pub leg_id: LegId,
+    pub event: TrackingEvent,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Kinds of rows work is claimed on. Sealed: each names a table with lease columns.
+pub trait Leasable: Copy + Send + Sync + sealed::Sealed + 'static {
+    #[doc(hidden)]
+    const TABLE: &'static str;
+    #[doc(hidden)]
+    fn from_row_id(id: i64) -> Self;
+    #[doc(hidden)]
+    fn row_id(self) -> i64;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::LegId {}
+    impl Sealed for ozontrack_domain::StoreId {}
+}
+
+impl Leasable for LegId {
+    const TABLE: &'static str = "legs";
+    fn from_row_id(id: i64) -> Self {
+        LegId(id)
+    }
+    fn row_id(self) -> i64 {
+        self.0
+    }
+}
+
+/// Stores are leased for syncing: one worker syncs a store at a time, so workers together
+/// never exceed the store's Ozon rate limit.
+impl Leasable for StoreId {
+    const TABLE: &'static str = "stores";
+    fn from_row_id(id: i64) -> Self {
+        StoreId(id)
+    }
+    fn row_id(self) -> i64 {
+        self.0
+    }
+}
+
+/// What can go wrong at the storage boundary.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("a store named {0:?} already exists")]
+    DuplicateStoreName(String),
+    #[error("no store with id {0}")]
+    StoreNotFound(StoreId),
+    #[error("no posting with id {0}")]
+    PostingNotFound(i64),
+    #[error("no leg with id {0}")]
+    LegNotFound(i64),
+    #[error("the Ozon API key of store {store:?} cannot be decrypted with the configured secret key (was the key file replaced?)")]
+    Decrypt { store: String },
+    #[error("row {table}#{id} holds a value ozontrack cannot read: {reason}")]
+    Corrupt { table: &'static str, id: i64, reason: String },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The storage boundary, in domain terms. Every method is idempotent where the name says
+/// "upsert" or "append", so that work done twice after a crash does no harm.
+pub trait Store: Clone + Send + Sync + 'static {
+    /// Which engine this store runs on.
+    fn backend(&self) -> Backend;
+
+    /// Brings the schema up to date; safe to run at every start.
+    fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Connects a store; its API key is encrypted before it reaches the database.
+    fn add_store(
+        &self,
+        store: NewStore,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<StoreRecord, StoreError>> + Send;
+
+    /// All stores, by name.
+    fn stores(&self) -> impl Future<Output = Result<Vec<StoreRecord>, StoreError>> + Send;
+
+    fn store_by_name(
+        &self,
+        name: &StoreName,
+    ) -> impl Future<Output = Result<Option<StoreRecord>, StoreError>> + Send;
+
+    /// Decrypts the store's API key.
+    fn store_credentials(
+        &self,
+        id: StoreId,
+    ) -> impl Future<Output = Result<OzonCredentials, StoreError>> + Send;
+
+    /// Inserts the posting or replaces what we know of it; keyed by (store, posting number).
+    fn upsert_posting(
+        &self,
+        posting: &Posting,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<PostingId, StoreError>> + Send;
+
+    fn posting(
+        &self,
+        store: StoreId,
+        number: &PostingNumber,
+    ) -> impl Future<Output = Result<Option<PostingRecord>, StoreError>> + Send;
+
+    fn count_postings(
+        &self,
+        store: StoreId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Inserts a leg, due for its first check at `now`, or updates the role of the existing
+    /// leg with the same (posting, carrier, tracking number).
+    fn upsert_leg(
+        &self,
+        posting: PostingId,
+        leg: &Leg,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<LegId, StoreError>> + Send;
+
+    fn legs(
+        &self,
+        posting: PostingId,
+    ) -> impl Future<Output = Result<Vec<LegRecord>, StoreError>> + Send;
+
+    fn leg(&self, id: LegId) -> impl Future<Output = Result<Option<LegRecord>, StoreError>> + Send;
+
+    /// Appends events to a leg, skipping any whose fingerprint the leg already has, and moves
+    /// the leg's status to its latest event. Returns how many events were new.
+    fn append_events(
+        &self,
+        leg: LegId,
+        events: &[TrackingEvent],
+        received_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+
+    /// A leg's events in the order they happened.
+    fn events(&self, leg: LegId) -> impl Future<Output = Result<Vec<EventRecord>, StoreError>> + Send;
+
+    /// Claims up to `limit` rows that are due (`next_check_at <= now`) and not leased by
+    /// anyone (no lease, or one that expired), for `owner` until `until`. Two claimers never
+    /// get the same row while its lease runs.
+    fn claim<K: Leasable>(
+        &self,
+        owner: &LeaseOwner,
+        limit: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<K>, StoreError>> + Send;
+
+    /// Extends `owner`'s leases on `ids` to `until`; rows whose lease `owner` lost are left
+    /// alone. Returns how many were extended.
+    fn extend<K: Leasable>(
+        &self,
+        ids: &[K],
+        owner: &LeaseOwner,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Gives up `owner`'s lease on `id` and sets when it is next due (`None`: never).
+    /// Returns false, changing nothing, when `owner` no longer holds the lease.
+    fn release<K: Leasable>(
+        &self,
+        id: K,
+        owner: &LeaseOwner,
+        next_check_at: Option<DateTime<Utc>>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Sets when a row is next due, whoever holds it (e.g. "sync this store now").
+    fn schedule<K: Leasable>(
+        &self,
+        id: K,
+        next_check_at: Option<DateTime<Utc>>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

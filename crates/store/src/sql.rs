@@ -1,0 +1,561 @@
+//! [`SqlStore`]: the [`Store`] trait on SQLite or PostgreSQL through sqlx, with one code path.
+//!
+//! Each query is written once in the SQL both engines share (`$n` placeholders, `ON CONFLICT`,
+//! `RETURNING`) and expanded for both pool types by `on_db!`; only the claim query differs,
+//! because only PostgreSQL has `FOR UPDATE SKIP LOCKED`. Times are always bound from Rust,
+//! never read from the database's own clock.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use ozontrack_domain::{
+    ClientId, Leg, Posting, PostingNumber, StoreId, StoreName, TrackingEvent,
+};
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, Postgres, Sqlite, Transaction};
+
+use crate::records::{EventRow, LegRow, PostingRow, StoreRow};
+use crate::{
+    Backend, Cipher, DatabaseUrl, EventRecord, LeaseOwner, Leasable, LegId, LegRecord,
+    NewStore, OzonCredentials, PostingId, PostingRecord, Store, StoreError, StoreRecord,
+};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Expands one query body for each backend's pool type; the body is type-checked twice.
+macro_rules! on_db {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            Db::Sqlite($pool) => $body,
+            Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+#[derive(Debug, Clone)]
+enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Starting a transaction that will write.
+trait BeginWrite {
+    type Db: sqlx::Database;
+    async fn begin_write(&self) -> Result<Transaction<'static, Self::Db>, sqlx::Error>;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = Sqlite;
+    /// SQLite has one writer. `BEGIN IMMEDIATE` takes the write lock up front (waiting for it
+    /// under the busy timeout), where a deferred transaction could fail on upgrading its lock.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = Postgres;
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
+/// Connection pool sizing.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self { max_connections: 10, acquire_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// The store on SQLite or PostgreSQL, chosen by URL at runtime.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    db: Db,
+    cipher: Cipher,
+}
+
+impl SqlStore {
+    /// Opens the database (creating a SQLite file when there is none). Does not migrate.
+    pub async fn connect(
+        url: &DatabaseUrl,
+        cipher: Cipher,
+        settings: &PoolSettings,
+    ) -> Result<Self, StoreError> {
+        let db = match url {
+            DatabaseUrl::Sqlite(path) => {
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(settings.max_connections)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .connect_with(options)
+                    .await?;
+                Db::Sqlite(pool)
+            }
+            DatabaseUrl::Postgres(text) => {
+                let options = PgConnectOptions::from_str(text)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(settings.max_connections)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .connect_with(options)
+                    .await?;
+                Db::Postgres(pool)
+            }
+        };
+        Ok(Self { db, cipher })
+    }
+
+    /// Closes every connection; pending work finishes first.
+    pub async fn close(&self) {
+        on_db!(&self.db, |pool| pool.close().await);
+    }
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+fn context_of(client_id: ClientId) -> Vec<u8> {
+    client_id.to_string().into_bytes()
+}
+
+const STORE_COLUMNS: &str =
+    "id, name, client_id, ozon_base_url, timezone, language, created_at, next_check_at";
+const LEG_COLUMNS: &str = "id, posting_id, carrier, tracking_number, role, status_main, status_sub, \
+     status_raw, last_event_at, next_check_at, lease_owner, lease_until";
+
+impl Store for SqlStore {
+    fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    async fn add_store(&self, store: NewStore, now: DateTime<Utc>) -> Result<StoreRecord, StoreError> {
+        let sealed = self
+            .cipher
+            .encrypt(store.api_key.expose_secret().as_bytes(), &context_of(store.client_id));
+        // Client-Ids are far below i64::MAX; the cast cannot wrap for a real id.
+        #[allow(clippy::cast_possible_wrap)]
+        let client_id = store.client_id.get() as i64;
+        let sql = "INSERT INTO stores (name, client_id, api_key_enc, ozon_base_url, timezone, \
+                   language, created_at, updated_at, next_check_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7) RETURNING id";
+        let inserted = on_db!(&self.db, |pool| {
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(store.name.as_str())
+                .bind(client_id)
+                .bind(&sealed)
+                .bind(&store.ozon_base_url)
+                .bind(&store.settings.timezone)
+                .bind(store.settings.language.as_str())
+                .bind(now)
+                .fetch_one(pool)
+                .await
+        });
+        let id = match inserted {
+            Ok(id) => id,
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::DuplicateStoreName(store.name.as_str().to_owned()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(StoreRecord {
+            id: StoreId(id),
+            name: store.name,
+            client_id: store.client_id,
+            ozon_base_url: store.ozon_base_url,
+            settings: store.settings,
+            created_at: now,
+            next_sync_at: Some(now),
+        })
+    }
+
+    async fn stores(&self) -> Result<Vec<StoreRecord>, StoreError> {
+        let sql = AssertSqlSafe(format!("SELECT {STORE_COLUMNS} FROM stores ORDER BY name"));
+        let rows = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, StoreRow>(sql).fetch_all(pool).await?
+        });
+        rows.into_iter().map(StoreRecord::try_from).collect()
+    }
+
+    async fn store_by_name(&self, name: &StoreName) -> Result<Option<StoreRecord>, StoreError> {
+        let sql = AssertSqlSafe(format!("SELECT {STORE_COLUMNS} FROM stores WHERE name = $1"));
+        let row = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, StoreRow>(sql).bind(name.as_str()).fetch_optional(pool).await?
+        });
+        row.map(StoreRecord::try_from).transpose()
+    }
+
+    async fn store_credentials(&self, id: StoreId) -> Result<OzonCredentials, StoreError> {
+        let sql = "SELECT name, client_id, api_key_enc, ozon_base_url FROM stores WHERE id = $1";
+        let row = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, (String, i64, Vec<u8>, String)>(sql)
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await?
+        });
+        let (name, client_id, sealed, base_url) = row.ok_or(StoreError::StoreNotFound(id))?;
+        let client_id = ClientId::parse(&client_id.to_string()).map_err(|e| {
+            StoreError::Corrupt { table: "stores", id: id.0, reason: e.to_string() }
+        })?;
+        let plain = self
+            .cipher
+            .decrypt(&sealed, &context_of(client_id))
+            .ok_or_else(|| StoreError::Decrypt { store: name.clone() })?;
+        let api_key = String::from_utf8(plain).map_err(|_| StoreError::Decrypt { store: name })?;
+        Ok(OzonCredentials { client_id, api_key: SecretString::from(api_key), base_url })
+    }
+
+    async fn upsert_posting(&self, p: &Posting, now: DateTime<Utc>) -> Result<PostingId, StoreError> {
+        let sql = "INSERT INTO postings (store_id, posting_number, order_number, order_id, scheme, \
+                   status, substatus, delivery_method_id, delivery_method_name, tpl_provider_id, \
+                   tpl_provider, warehouse_id, warehouse_name, tracking_number, in_process_at, \
+                   ship_by, delivering_at, delivered_at, buyer_city, buyer_region, buyer_lat, \
+                   buyer_lon, total_minor, total_currency, created_at, updated_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                   $17, $18, $19, $20, $21, $22, $23, $24, $25, $25) \
+                   ON CONFLICT (store_id, posting_number) DO UPDATE SET \
+                   order_id = excluded.order_id, scheme = excluded.scheme, \
+                   status = excluded.status, substatus = excluded.substatus, \
+                   delivery_method_id = excluded.delivery_method_id, \
+                   delivery_method_name = excluded.delivery_method_name, \
+                   tpl_provider_id = excluded.tpl_provider_id, tpl_provider = excluded.tpl_provider, \
+                   warehouse_id = excluded.warehouse_id, warehouse_name = excluded.warehouse_name, \
+                   tracking_number = excluded.tracking_number, \
+                   in_process_at = excluded.in_process_at, ship_by = excluded.ship_by, \
+                   delivering_at = excluded.delivering_at, delivered_at = excluded.delivered_at, \
+                   buyer_city = excluded.buyer_city, buyer_region = excluded.buyer_region, \
+                   buyer_lat = excluded.buyer_lat, buyer_lon = excluded.buyer_lon, \
+                   total_minor = excluded.total_minor, total_currency = excluded.total_currency, \
+                   updated_at = excluded.updated_at \
+                   RETURNING id";
+        let method = p.delivery_method.as_ref();
+        let id = on_db!(&self.db, |pool| {
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(p.store_id.0)
+                .bind(p.number.as_str())
+                .bind(p.number.order_number().as_str())
+                .bind(p.order_id)
+                .bind(p.scheme.as_str())
+                .bind(p.status.as_str())
+                .bind(p.substatus.as_str())
+                .bind(method.map(|m| m.id))
+                .bind(method.map(|m| m.name.as_str()))
+                .bind(method.and_then(|m| m.tpl_provider_id))
+                .bind(method.and_then(|m| m.tpl_provider.as_deref()))
+                .bind(method.and_then(|m| m.warehouse_id))
+                .bind(method.and_then(|m| m.warehouse.as_deref()))
+                .bind(p.tracking_number.as_ref().map(|t| t.as_str()))
+                .bind(p.in_process_at)
+                .bind(p.ship_by)
+                .bind(p.delivering_at)
+                .bind(p.delivered_at)
+                .bind(p.buyer_city.as_deref())
+                .bind(p.buyer_region.as_deref())
+                .bind(p.buyer_point.map(|g| g.lat()))
+                .bind(p.buyer_point.map(|g| g.lon()))
+                .bind(p.total.map(|m| m.minor))
+                .bind(p.total.map(|m| m.currency.code()))
+                .bind(now)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(PostingId(id))
+    }
+
+    async fn posting(
+        &self,
+        store: StoreId,
+        number: &PostingNumber,
+    ) -> Result<Option<PostingRecord>, StoreError> {
+        let sql = "SELECT * FROM postings WHERE store_id = $1 AND posting_number = $2";
+        let row = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, PostingRow>(sql)
+                .bind(store.0)
+                .bind(number.as_str())
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(PostingRecord::try_from).transpose()
+    }
+
+    async fn count_postings(&self, store: StoreId) -> Result<u64, StoreError> {
+        let sql = "SELECT COUNT(*) FROM postings WHERE store_id = $1";
+        let count = on_db!(&self.db, |pool| {
+            sqlx::query_scalar::<_, i64>(sql).bind(store.0).fetch_one(pool).await?
+        });
+        Ok(count.unsigned_abs())
+    }
+
+    async fn upsert_leg(
+        &self,
+        posting: PostingId,
+        leg: &Leg,
+        now: DateTime<Utc>,
+    ) -> Result<LegId, StoreError> {
+        let sql = "INSERT INTO legs (posting_id, carrier, tracking_number, role, created_at, \
+                   updated_at, next_check_at) VALUES ($1, $2, $3, $4, $5, $5, $5) \
+                   ON CONFLICT (posting_id, carrier, tracking_number) DO UPDATE SET \
+                   role = excluded.role, updated_at = excluded.updated_at \
+                   RETURNING id";
+        let inserted = on_db!(&self.db, |pool| {
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(posting.0)
+                .bind(leg.carrier.as_str())
+                .bind(leg.tracking_number.as_str())
+                .bind(leg.role.as_str())
+                .bind(now)
+                .fetch_one(pool)
+                .await
+        });
+        match inserted {
+            Ok(id) => Ok(LegId(id)),
+            Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
+                Err(StoreError::PostingNotFound(posting.0))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn legs(&self, posting: PostingId) -> Result<Vec<LegRecord>, StoreError> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT {LEG_COLUMNS} FROM legs WHERE posting_id = $1 ORDER BY id"
+        ));
+        let rows = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, LegRow>(sql).bind(posting.0).fetch_all(pool).await?
+        });
+        rows.into_iter().map(LegRecord::try_from).collect()
+    }
+
+    async fn leg(&self, id: LegId) -> Result<Option<LegRecord>, StoreError> {
+        let sql = AssertSqlSafe(format!("SELECT {LEG_COLUMNS} FROM legs WHERE id = $1"));
+        let row = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, LegRow>(sql).bind(id.0).fetch_optional(pool).await?
+        });
+        row.map(LegRecord::try_from).transpose()
+    }
+
+    async fn append_events(
+        &self,
+        leg: LegId,
+        events: &[TrackingEvent],
+        received_at: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let insert = "INSERT INTO events (leg_id, occurred_at, received_at, status_main, \
+                      status_sub, status_raw, raw_code, raw_text, location_text, city, country, \
+                      lat, lon, source, fingerprint, payload_digest) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                      ON CONFLICT (leg_id, fingerprint) DO NOTHING";
+        let latest = "SELECT status_main, status_sub, status_raw, occurred_at FROM events \
+                      WHERE leg_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT 1";
+        let update = "UPDATE legs SET status_main = $1, status_sub = $2, status_raw = $3, \
+                      last_event_at = $4, updated_at = $5 WHERE id = $6";
+        let new_events = on_db!(&self.db, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let exists = sqlx::query_scalar::<_, i64>("SELECT id FROM legs WHERE id = $1")
+                .bind(leg.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_none() {
+                return Err(StoreError::LegNotFound(leg.0));
+            }
+            let mut new_events = 0usize;
+            for e in events {
+                let raw = match &e.status.sub {
+                    ozontrack_domain::SubStatus::Unknown(raw) => Some(raw.as_str()),
+                    _ => None,
+                };
+                let done = sqlx::query(insert)
+                    .bind(leg.0)
+                    .bind(e.occurred_at)
+                    .bind(received_at)
+                    .bind(e.status.main.as_str())
+                    .bind(e.status.sub.code())
+                    .bind(raw)
+                    .bind(&e.raw_code)
+                    .bind(&e.raw_text)
+                    .bind(e.location.text.as_deref())
+                    .bind(e.location.city.as_deref())
+                    .bind(e.location.country.as_deref())
+                    .bind(e.location.point.map(|g| g.lat()))
+                    .bind(e.location.point.map(|g| g.lon()))
+                    .bind(e.source.as_str())
+                    .bind(e.fingerprint.as_str())
+                    .bind(e.payload_digest.as_deref())
+                    .execute(&mut *tx)
+                    .await?;
+                // rows_affected is 0 or 1 for a single-row insert.
+                new_events += usize::from(done.rows_affected() == 1);
+            }
+            if new_events > 0 {
+                let (main, sub, raw, at) =
+                    sqlx::query_as::<_, (String, String, Option<String>, DateTime<Utc>)>(latest)
+                        .bind(leg.0)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                sqlx::query(update)
+                    .bind(main)
+                    .bind(sub)
+                    .bind(raw)
+                    .bind(at)
+                    .bind(received_at)
+                    .bind(leg.0)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            new_events
+        });
+        Ok(new_events)
+    }
+
+    async fn events(&self, leg: LegId) -> Result<Vec<EventRecord>, StoreError> {
+        let sql = "SELECT * FROM events WHERE leg_id = $1 ORDER BY occurred_at, id";
+        let rows = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, EventRow>(sql).bind(leg.0).fetch_all(pool).await?
+        });
+        rows.into_iter().map(EventRecord::try_from).collect()
+    }
+
+    async fn claim<K: Leasable>(
+        &self,
+        owner: &LeaseOwner,
+        limit: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<K>, StoreError> {
+        let table = K::TABLE;
+        let due = format!(
+            "SELECT id FROM {table} WHERE next_check_at <= $3 \
+             AND (lease_until IS NULL OR lease_until <= $3) \
+             ORDER BY next_check_at, id LIMIT $4"
+        );
+        let ids: Vec<i64> = match &self.db {
+            Db::Sqlite(pool) => {
+                // One writer at a time: the select and the update cannot interleave with
+                // another claimer's inside this IMMEDIATE transaction.
+                let sql = AssertSqlSafe(format!(
+                    "UPDATE {table} SET lease_owner = $1, lease_until = $2 \
+                     WHERE id IN ({due}) RETURNING id"
+                ));
+                let mut tx = pool.begin_write().await?;
+                let ids = sqlx::query_scalar::<_, i64>(sql)
+                    .bind(owner.as_str())
+                    .bind(until)
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                ids
+            }
+            Db::Postgres(pool) => {
+                // Rows another claimer is locking are skipped, not waited for.
+                let sql = AssertSqlSafe(format!(
+                    "UPDATE {table} SET lease_owner = $1, lease_until = $2 \
+                     WHERE id IN ({due} FOR UPDATE SKIP LOCKED) RETURNING id"
+                ));
+                sqlx::query_scalar::<_, i64>(sql)
+                    .bind(owner.as_str())
+                    .bind(until)
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        let mut ids = ids;
+        ids.sort_unstable();
+        Ok(ids.into_iter().map(K::from_row_id).collect())
+    }
+
+    async fn extend<K: Leasable>(
+        &self,
+        ids: &[K],
+        owner: &LeaseOwner,
+        until: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let sql =
+            format!("UPDATE {} SET lease_until = $1 WHERE id = $2 AND lease_owner = $3", K::TABLE);
+        let extended = on_db!(&self.db, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let mut extended = 0;
+            for id in ids {
+                let done = sqlx::query(AssertSqlSafe(sql.clone()))
+                    .bind(until)
+                    .bind(id.row_id())
+                    .bind(owner.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                extended += done.rows_affected();
+            }
+            tx.commit().await?;
+            extended
+        });
+        Ok(extended)
+    }
+
+    async fn release<K: Leasable>(
+        &self,
+        id: K,
+        owner: &LeaseOwner,
+        next_check_at: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        let sql = AssertSqlSafe(format!(
+            "UPDATE {} SET lease_owner = NULL, lease_until = NULL, next_check_at = $1 \
+             WHERE id = $2 AND lease_owner = $3",
+            K::TABLE
+        ));
+        let done = on_db!(&self.db, |pool| {
+            sqlx::query(sql)
+                .bind(next_check_at)
+                .bind(id.row_id())
+                .bind(owner.as_str())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    async fn schedule<K: Leasable>(
+        &self,
+        id: K,
+        next_check_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let sql =
+            AssertSqlSafe(format!("UPDATE {} SET next_check_at = $1 WHERE id = $2", K::TABLE));
+        on_db!(&self.db, |pool| {
+            sqlx::query(sql).bind(next_check_at).bind(id.row_id()).execute(pool).await?;
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,430 @@
+//! The store contract: every behaviour of the `Store` trait, run once on SQLite and once on
+//! PostgreSQL (a fresh database per test on the server at `127.0.0.1:5432`, or
+//! `OZONTRACK_TEST_POSTGRES_URL`). With `CI` set, an unreachable PostgreSQL fails the tests
+//! instead of skipping them.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use ozontrack_domain::{
+    CarrierCode, ClientId, Currency, DeliveryMethod, EventSource, GeoPoint, Language, Leg,
+    LegRole, Location, MainStatus, Money, NormalizedStatus, OzonStatus, OzonSubstatus, Posting,
+    PostingNumber, Scheme, StoreId, StoreName, StoreSettings, SubStatus, TrackingEvent,
+    TrackingNumber,
+};
+use ozontrack_store::{Backend, LeaseOwner, LegId, NewStore, PostingId, Store, StoreError};
+use secrecy::{ExposeSecret, SecretString};
+
+mod support;
+
+use support::TestDb;
+
+/// Emits one test per backend for each case.
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let db = super::support::sqlite().await;
+                    super::$case(&db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(db) = super::support::postgres().await else { return };
+                    db.run(super::$case).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    migrating_again_changes_nothing,
+    a_store_keeps_its_api_key_encrypted_and_gives_it_back,
+    a_second_store_with_the_same_name_is_refused,
+    stores_are_listed_by_name_and_found_by_name,
+    a_new_store_is_due_for_its_first_sync,
+    a_posting_round_trips_every_field,
+    upserting_a_posting_again_updates_it_in_place,
+    unknown_ozon_statuses_survive_a_round_trip,
+    legs_are_keyed_by_carrier_and_tracking_number,
+    a_leg_for_a_missing_posting_is_refused,
+    events_are_deduplicated_by_fingerprint,
+    the_leg_follows_its_latest_event_whatever_the_arrival_order,
+    events_keep_unknown_sub_statuses_locations_and_digests,
+    appending_to_a_missing_leg_is_refused,
+    claim_takes_only_due_rows_without_a_live_lease,
+    claim_respects_the_limit_and_takes_the_most_overdue_first,
+    an_expired_lease_can_be_claimed_by_another_owner,
+    a_previous_owner_cannot_release_or_extend_a_lease_it_lost,
+    a_release_without_a_next_check_is_never_due_again,
+    stores_are_leased_like_legs,
+    times_with_and_without_fractions_compare_correctly,
+    two_concurrent_claimers_never_get_the_same_row,
+);
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap()
+}
+
+fn new_store(name: &str, client_id: &str) -> NewStore {
+    NewStore {
+        name: StoreName::parse(name).unwrap(),
+        client_id: ClientId::parse(client_id).unwrap(),
+        api_key: SecretString::from(format!("key-of-{name}")),
+        ozon_base_url: "https://api-seller.ozon.ru".into(),
+        settings: StoreSettings { timezone: "Asia/Shanghai".into(), language: Language::Zh },
+    }
+}
+
+async fn a_store(db: &TestDb) -> StoreId {
+    db.store.add_store(new_store("深圳小店", "123456"), t0()).await.unwrap().id
+}
+
+fn full_posting(store: StoreId, number: &str) -> Posting {
+    Posting {
+        store_id: store,
+        number: PostingNumber::parse(number).unwrap(),
+        order_id: Some(35_566_798_085),
+        scheme: Scheme::Rfbs,
+        status: OzonStatus::Delivering,
+        substatus: OzonSubstatus::OnWayToCity,
+        delivery_method: Some(DeliveryMethod {
+            id: 1_020_005_003_107_121,
+            name: "Почта России".into(),
+            tpl_provider_id: Some(24),
+            tpl_provider: Some("Почта России".into()),
+            warehouse_id: Some(1_020_005_003_107_000),
+            warehouse: Some("Shenzhen 1".into()),
+        }),
+        tracking_number: Some(TrackingNumber::parse("RB123456785GB").unwrap()),
+        in_process_at: Some(t0()),
+        ship_by: Some(t0() + Duration::days(2)),
+        delivering_at: Some(t0() + Duration::milliseconds(86_400_123)),
+        delivered_at: None,
+        buyer_city: Some("Новосибирск".into()),
+        buyer_region: Some("Новосибирская область".into()),
+        buyer_point: Some(GeoPoint::new(55.0302, 82.9204).unwrap()),
+        total: Some(Money::from_minor(153_000, Currency::Rub)),
+    }
+}
+
+async fn a_posting(db: &TestDb, store: StoreId, number: &str) -> PostingId {
+    db.store.upsert_posting(&full_posting(store, number), t0()).await.unwrap()
+}
+
+fn leg(carrier: &str, number: &str, role: LegRole) -> Leg {
+    Leg {
+        carrier: CarrierCode::parse(carrier).unwrap(),
+        tracking_number: TrackingNumber::parse(number).unwrap(),
+        role,
+    }
+}
+
+async fn a_leg(db: &TestDb) -> LegId {
+    let store = a_store(db).await;
+    let posting = a_posting(db, store, "0132112277-0101-1").await;
+    db.store.upsert_leg(posting, &leg("yanwen", "UG123456789YP", LegRole::FirstMile), t0()).await.unwrap()
+}
+
+fn event(hours: i64, main: MainStatus, sub: SubStatus, code: &str) -> TrackingEvent {
+    TrackingEvent::new(
+        EventSource::SeventeenTrack,
+        t0() + Duration::hours(hours),
+        NormalizedStatus::new(main, sub),
+        code,
+        format!("text of {code}"),
+        Location::default(),
+    )
+}
+
+async fn migrating_again_changes_nothing(db: &TestDb) {
+    let store = a_store(db).await;
+    db.store.migrate().await.unwrap();
+    assert_eq!(db.store.stores().await.unwrap()[0].id, store);
+}
+
+async fn a_store_keeps_its_api_key_encrypted_and_gives_it_back(db: &TestDb) {
+    let store = a_store(db).await;
+    let stored = db.raw_api_key_column(store).await;
+    assert!(!stored.windows(6).any(|w| w == b"key-of"), "the key is stored in clear");
+    let credentials = db.store.store_credentials(store).await.unwrap();
+    assert_eq!(credentials.api_key.expose_secret(), "key-of-深圳小店");
+    assert_eq!(credentials.client_id.get(), 123_456);
+    assert!(!format!("{credentials:?}").contains("key-of"), "Debug shows the key");
+}
+
+async fn a_second_store_with_the_same_name_is_refused(db: &TestDb) {
+    a_store(db).await;
+    let err = db.store.add_store(new_store("深圳小店", "999"), t0()).await.unwrap_err();
+    assert!(matches!(err, StoreError::DuplicateStoreName(ref n) if n == "深圳小店"), "{err}");
+}
+
+async fn stores_are_listed_by_name_and_found_by_name(db: &TestDb) {
+    for name in ["b-shop", "a-shop", "c-shop"] {
+        db.store.add_store(new_store(name, "42"), t0()).await.unwrap();
+    }
+    let names: Vec<String> =
+        db.store.stores().await.unwrap().into_iter().map(|s| s.name.to_string()).collect();
+    assert_eq!(names, ["a-shop", "b-shop", "c-shop"]);
+    let found = db.store.store_by_name(&StoreName::parse("b-shop").unwrap()).await.unwrap();
+    assert_eq!(found.unwrap().settings.timezone, "Asia/Shanghai");
+    assert!(db.store.store_by_name(&StoreName::parse("zz").unwrap()).await.unwrap().is_none());
+}
+
+async fn a_new_store_is_due_for_its_first_sync(db: &TestDb) {
+    let store = a_store(db).await;
+    let owner = LeaseOwner::new("w1");
+    let claimed: Vec<StoreId> = db.store.claim(&owner, 10, t0(), t0() + Duration::minutes(5)).await.unwrap();
+    assert_eq!(claimed, [store]);
+}
+
+async fn a_posting_round_trips_every_field(db: &TestDb) {
+    let store = a_store(db).await;
+    let posting = full_posting(store, "0132112277-0101-1");
+    let id = db.store.upsert_posting(&posting, t0()).await.unwrap();
+    let read = db.store.posting(store, &posting.number).await.unwrap().unwrap();
+    assert_eq!(read.id, id);
+    assert_eq!(read.posting, posting);
+    assert_eq!(read.created_at, t0());
+}
+
+async fn upserting_a_posting_again_updates_it_in_place(db: &TestDb) {
+    let store = a_store(db).await;
+    let mut posting = full_posting(store, "0132112277-0101-1");
+    let first = db.store.upsert_posting(&posting, t0()).await.unwrap();
+    posting.status = OzonStatus::Delivered;
+    posting.substatus = OzonSubstatus::Delivered;
+    posting.delivered_at = Some(t0() + Duration::days(9));
+    posting.buyer_point = None;
+    let later = t0() + Duration::days(9);
+    let second = db.store.upsert_posting(&posting, later).await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(db.store.count_postings(store).await.unwrap(), 1);
+    let read = db.store.posting(store, &posting.number).await.unwrap().unwrap();
+    assert_eq!(read.posting, posting);
+    assert_eq!((read.created_at, read.updated_at), (t0(), later));
+}
+
+async fn unknown_ozon_statuses_survive_a_round_trip(db: &TestDb) {
+    let store = a_store(db).await;
+    let mut posting = full_posting(store, "1-1");
+    posting.status = OzonStatus::parse("awaiting_teleport");
+    posting.substatus = OzonSubstatus::parse("");
+    posting.delivery_method = None;
+    posting.total = None;
+    db.store.upsert_posting(&posting, t0()).await.unwrap();
+    let read = db.store.posting(store, &posting.number).await.unwrap().unwrap();
+    assert_eq!(read.posting.status, OzonStatus::Unknown("awaiting_teleport".into()));
+    assert_eq!(read.posting, posting);
+}
+
+async fn legs_are_keyed_by_carrier_and_tracking_number(db: &TestDb) {
+    let store = a_store(db).await;
+    let posting = a_posting(db, store, "0132112277-0101-1").await;
+    let first = leg("yanwen", "UG123456789YP", LegRole::Single);
+    let a = db.store.upsert_leg(posting, &first, t0()).await.unwrap();
+    let again = Leg { role: LegRole::FirstMile, ..first.clone() };
+    assert_eq!(db.store.upsert_leg(posting, &again, t0()).await.unwrap(), a);
+    let b = db.store.upsert_leg(posting, &leg("russian_post", "RB123456785GB", LegRole::LastMile), t0()).await.unwrap();
+    assert_ne!(a, b);
+    let legs = db.store.legs(posting).await.unwrap();
+    assert_eq!(legs.len(), 2);
+    assert_eq!(legs[0].leg, again);
+    assert_eq!(legs[0].status, None);
+    assert_eq!(legs[0].next_check_at, Some(t0()), "a new leg is due at once");
+}
+
+async fn a_leg_for_a_missing_posting_is_refused(db: &TestDb) {
+    let err = db.store.upsert_leg(PostingId(999), &leg("cdek", "1234567890", LegRole::LastMile), t0()).await.unwrap_err();
+    assert!(matches!(err, StoreError::PostingNotFound(999)), "{err}");
+}
+
+async fn events_are_deduplicated_by_fingerprint(db: &TestDb) {
+    let leg = a_leg(db).await;
+    let batch = [
+        event(1, MainStatus::InfoReceived, SubStatus::Registered, "A"),
+        event(5, MainStatus::InTransit, SubStatus::PickedUp, "B"),
+    ];
+    assert_eq!(db.store.append_events(leg, &batch, t0() + Duration::hours(6)).await.unwrap(), 2);
+    let more = [batch[1].clone(), event(30, MainStatus::InTransit, SubStatus::DepartedOrigin, "C")];
+    assert_eq!(db.store.append_events(leg, &more, t0() + Duration::hours(31)).await.unwrap(), 1);
+    let events = db.store.events(leg).await.unwrap();
+    let codes: Vec<&str> = events.iter().map(|e| e.event.raw_code.as_str()).collect();
+    assert_eq!(codes, ["A", "B", "C"]);
+    assert_eq!(events[1].received_at, t0() + Duration::hours(6), "the first receipt is kept");
+}
+
+async fn the_leg_follows_its_latest_event_whatever_the_arrival_order(db: &TestDb) {
+    let leg = a_leg(db).await;
+    let late = event(40, MainStatus::InTransit, SubStatus::ArrivedDestination, "ARR");
+    let early = event(10, MainStatus::InTransit, SubStatus::PickedUp, "PICK");
+    db.store.append_events(leg, &[late.clone()], t0() + Duration::hours(41)).await.unwrap();
+    db.store.append_events(leg, &[early], t0() + Duration::hours(42)).await.unwrap();
+    let record = db.store.leg(leg).await.unwrap().unwrap();
+    assert_eq!(record.status, Some(late.status));
+    assert_eq!(record.last_event_at, Some(late.occurred_at));
+}
+
+async fn events_keep_unknown_sub_statuses_locations_and_digests(db: &TestDb) {
+    let leg = a_leg(db).await;
+    let mut e = TrackingEvent::new(
+        EventSource::parse("cainiao_direct"),
+        t0() + Duration::microseconds(1_500_001),
+        NormalizedStatus::unknown(MainStatus::InTransit, "CC_HO_OUT_SUCCESS"),
+        "CC_HO_OUT_SUCCESS",
+        "<script>alert(1)</script> Передан перевозчику",
+        Location {
+            text: Some("Москва, сортировочный центр".into()),
+            city: Some("Москва".into()),
+            country: Some("RU".into()),
+            point: Some(GeoPoint::new(55.7558, 37.6173).unwrap()),
+        },
+    );
+    e.payload_digest = Some("sha256:abc".into());
+    db.store.append_events(leg, &[e.clone()], t0()).await.unwrap();
+    let stored = db.store.events(leg).await.unwrap();
+    assert_eq!(stored[0].event, e);
+    let record = db.store.leg(leg).await.unwrap().unwrap();
+    assert_eq!(record.status, Some(e.status));
+}
+
+async fn appending_to_a_missing_leg_is_refused(db: &TestDb) {
+    let e = event(1, MainStatus::InTransit, SubStatus::InTransit, "X");
+    let err = db.store.append_events(LegId(777), &[e], t0()).await.unwrap_err();
+    assert!(matches!(err, StoreError::LegNotFound(777)), "{err}");
+}
+
+/// Makes `count` legs on one posting, all due at `due`.
+async fn legs_due_at(db: &TestDb, count: usize, due: DateTime<Utc>) -> Vec<LegId> {
+    let store = a_store(db).await;
+    let posting = a_posting(db, store, "0132112277-0101-1").await;
+    let mut ids = Vec::new();
+    for i in 0..count {
+        let l = leg("cdek", &format!("{:010}", 1_000_000 + i), LegRole::LastMile);
+        let id = db.store.upsert_leg(posting, &l, t0()).await.unwrap();
+        db.store.schedule(id, Some(due)).await.unwrap();
+        ids.push(id);
+    }
+    ids
+}
+
+async fn claim_takes_only_due_rows_without_a_live_lease(db: &TestDb) {
+    let ids = legs_due_at(db, 3, t0()).await;
+    db.store.schedule(ids[2], Some(t0() + Duration::hours(1))).await.unwrap();
+    let (a, b) = (LeaseOwner::new("a"), LeaseOwner::new("b"));
+    let until = t0() + Duration::minutes(5);
+    let first: Vec<LegId> = db.store.claim(&a, 10, t0(), until).await.unwrap();
+    assert_eq!(first, ids[..2]);
+    let second: Vec<LegId> = db.store.claim(&b, 10, t0() + Duration::minutes(1), until).await.unwrap();
+    assert!(second.is_empty(), "leased rows were handed out again: {second:?}");
+    let record = db.store.leg(ids[0]).await.unwrap().unwrap();
+    assert_eq!((record.lease_owner, record.lease_until), (Some(a), Some(until)));
+}
+
+async fn claim_respects_the_limit_and_takes_the_most_overdue_first(db: &TestDb) {
+    let ids = legs_due_at(db, 5, t0()).await;
+    db.store.schedule(ids[4], Some(t0() - Duration::hours(3))).await.unwrap();
+    db.store.schedule(ids[3], Some(t0() - Duration::hours(2))).await.unwrap();
+    let owner = LeaseOwner::new("a");
+    let claimed: Vec<LegId> = db.store.claim(&owner, 2, t0(), t0() + Duration::minutes(5)).await.unwrap();
+    assert_eq!(claimed, [ids[3], ids[4]]);
+}
+
+async fn an_expired_lease_can_be_claimed_by_another_owner(db: &TestDb) {
+    let ids = legs_due_at(db, 1, t0()).await;
+    let (a, b) = (LeaseOwner::new("a"), LeaseOwner::new("b"));
+    let _: Vec<LegId> = db.store.claim(&a, 1, t0(), t0() + Duration::minutes(5)).await.unwrap();
+    let later = t0() + Duration::minutes(6);
+    let taken: Vec<LegId> = db.store.claim(&b, 1, later, later + Duration::minutes(5)).await.unwrap();
+    assert_eq!(taken, ids);
+}
+
+async fn a_previous_owner_cannot_release_or_extend_a_lease_it_lost(db: &TestDb) {
+    let ids = legs_due_at(db, 1, t0()).await;
+    let (a, b) = (LeaseOwner::new("a"), LeaseOwner::new("b"));
+    let _: Vec<LegId> = db.store.claim(&a, 1, t0(), t0() + Duration::minutes(5)).await.unwrap();
+    let later = t0() + Duration::minutes(6);
+    let _: Vec<LegId> = db.store.claim(&b, 1, later, later + Duration::minutes(5)).await.unwrap();
+    assert_eq!(db.store.extend(&ids, &a, later + Duration::hours(1)).await.unwrap(), 0);
+    assert!(!db.store.release(ids[0], &a, Some(later)).await.unwrap());
+    assert_eq!(db.store.extend(&ids, &b, later + Duration::hours(1)).await.unwrap(), 1);
+    let record = db.store.leg(ids[0]).await.unwrap().unwrap();
+    assert_eq!(record.lease_owner, Some(b.clone()));
+    assert_eq!(record.lease_until, Some(later + Duration::hours(1)));
+    assert!(db.store.release(ids[0], &b, Some(later + Duration::hours(4))).await.unwrap());
+    let record = db.store.leg(ids[0]).await.unwrap().unwrap();
+    assert_eq!((record.lease_owner, record.next_check_at), (None, Some(later + Duration::hours(4))));
+}
+
+async fn a_release_without_a_next_check_is_never_due_again(db: &TestDb) {
+    let ids = legs_due_at(db, 1, t0()).await;
+    let owner = LeaseOwner::new("a");
+    let _: Vec<LegId> = db.store.claim(&owner, 1, t0(), t0() + Duration::minutes(5)).await.unwrap();
+    assert!(db.store.release(ids[0], &owner, None).await.unwrap());
+    let far = t0() + Duration::days(3650);
+    let claimed: Vec<LegId> = db.store.claim(&owner, 1, far, far + Duration::minutes(5)).await.unwrap();
+    assert!(claimed.is_empty());
+}
+
+async fn stores_are_leased_like_legs(db: &TestDb) {
+    let store = a_store(db).await;
+    let (a, b) = (LeaseOwner::new("a"), LeaseOwner::new("b"));
+    let until = t0() + Duration::minutes(5);
+    let first: Vec<StoreId> = db.store.claim(&a, 5, t0(), until).await.unwrap();
+    let second: Vec<StoreId> = db.store.claim(&b, 5, t0(), until).await.unwrap();
+    assert_eq!((first, second), (vec![store], vec![]));
+    assert!(db.store.release(store, &a, Some(t0() + Duration::minutes(10))).await.unwrap());
+    let record = db.store.stores().await.unwrap().remove(0);
+    assert_eq!(record.next_sync_at, Some(t0() + Duration::minutes(10)));
+}
+
+async fn times_with_and_without_fractions_compare_correctly(db: &TestDb) {
+    // SQLite compares times as text: 08:00:00 must sort before 08:00:00.5, and 08:00:00.5
+    // before 08:00:01, whatever the number of fractional digits.
+    let ids = legs_due_at(db, 2, t0()).await;
+    db.store.schedule(ids[0], Some(t0() + Duration::milliseconds(500))).await.unwrap();
+    db.store.schedule(ids[1], Some(t0() + Duration::seconds(1))).await.unwrap();
+    let owner = LeaseOwner::new("a");
+    let until = t0() + Duration::minutes(5);
+    let none: Vec<LegId> = db.store.claim(&owner, 5, t0(), until).await.unwrap();
+    assert!(none.is_empty());
+    let half: Vec<LegId> = db.store.claim(&owner, 5, t0() + Duration::microseconds(500_001), until).await.unwrap();
+    assert_eq!(half, [ids[0]]);
+    let whole: Vec<LegId> = db.store.claim(&owner, 5, t0() + Duration::seconds(1), until).await.unwrap();
+    assert_eq!(whole, [ids[1]]);
+}
+
+async fn two_concurrent_claimers_never_get_the_same_row(db: &TestDb) {
+    let ids = legs_due_at(db, 120, t0()).await;
+    let until = t0() + Duration::minutes(5);
+    let claimer = |name: &'static str, store| async move {
+        let owner = LeaseOwner::new(name);
+        let mut mine: Vec<LegId> = Vec::new();
+        // Bounded: a claim that hands out leased rows again would otherwise never run dry.
+        for _ in 0..=120 {
+            let batch: Vec<LegId> = support::claim_with(&store, &owner, 7, t0(), until).await;
+            if batch.is_empty() {
+                break;
+            }
+            mine.extend(batch);
+            tokio::task::yield_now().await;
+        }
+        mine
+    };
+    let (a, b) = tokio::join!(
+        tokio::spawn(claimer("a", db.second_connection().await)),
+        tokio::spawn(claimer("b", db.second_connection().await)),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let a_set: HashSet<LegId> = a.iter().copied().collect();
+    let b_set: HashSet<LegId> = b.iter().copied().collect();
+    assert!(a_set.is_disjoint(&b_set), "both claimers got {:?}", a_set.intersection(&b_set));
+    assert_eq!(a.len() + b.len(), ids.len());
+    assert_eq!(db.store.backend() == Backend::Postgres, db.is_postgres());
+}
