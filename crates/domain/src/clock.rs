@@ -14,7 +14,8 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
 
 fn to_micros(time: DateTime<Utc>) -> DateTime<Utc> {
     // Truncating to a microsecond only fails for times near the end of chrono's range.
-    time.duration_trunc(Duration::microseconds(1)).unwrap_or(time)
+    time.duration_trunc(Duration::microseconds(1))
+        .unwrap_or(time)
 }
 
 /// The machine's wall clock.
@@ -38,7 +39,9 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(start: DateTime<Utc>) -> Self {
-        Self { now: Mutex::new(to_micros(start)) }
+        Self {
+            now: Mutex::new(to_micros(start)),
+        }
     }
 
     pub fn set(&self, time: DateTime<Utc>) {
@@ -53,7 +56,9 @@ impl ManualClock {
     fn lock(&self) -> std::sync::MutexGuard<'_, DateTime<Utc>> {
         // A panic while holding this lock cannot leave the time half-written, so a poisoned
         // lock still holds a valid time.
-        self.now.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -74,8 +79,16 @@ pub struct ScaledClock {
 impl ScaledClock {
     /// `speed` must be positive and finite; anything else is treated as real time (1×).
     pub fn new(origin: DateTime<Utc>, speed: f64) -> Self {
-        let speed = if speed.is_finite() && speed > 0.0 { speed } else { 1.0 };
-        Self { origin: to_micros(origin), started: Instant::now(), speed }
+        let speed = if speed.is_finite() && speed > 0.0 {
+            speed
+        } else {
+            1.0
+        };
+        Self {
+            origin: to_micros(origin),
+            started: Instant::now(),
+            speed,
+        }
     }
 
     pub fn speed(&self) -> f64 {
@@ -111,7 +124,10 @@ mod tests {
     #[test]
     fn clocks_give_microsecond_precision_only() {
         let start = Utc.timestamp_opt(1_700_000_000, 123_456_789).unwrap();
-        assert_eq!(ManualClock::new(start).now().timestamp_subsec_nanos(), 123_456_000);
+        assert_eq!(
+            ManualClock::new(start).now().timestamp_subsec_nanos(),
+            123_456_000
+        );
         assert_eq!(SystemClock.now().timestamp_subsec_nanos() % 1000, 0);
     }
 

@@ -119,7 +119,11 @@ pub fn from_17track(status: &str, sub_status: &str) -> NormalizedStatus {
         "Exception" => M::Exception,
         _ => M::Pending,
     };
-    let raw = if sub_status.is_empty() { status } else { sub_status };
+    let raw = if sub_status.is_empty() {
+        status
+    } else {
+        sub_status
+    };
     NormalizedStatus::unknown(main, raw)
 }
 
@@ -131,7 +135,9 @@ pub fn from_aftership(tag: &str, subtag: &str) -> NormalizedStatus {
     match subtag {
         "Pending_001" => return n(M::Pending, S::NoData),
         "InfoReceived_001" => return n(M::InfoReceived, S::Registered),
-        "InTransit_001" | "InTransit_008" | "InTransit_009" => return n(M::InTransit, S::InTransit),
+        "InTransit_001" | "InTransit_008" | "InTransit_009" => {
+            return n(M::InTransit, S::InTransit);
+        }
         "InTransit_002" => return n(M::InTransit, S::PickedUp),
         "InTransit_003" => return n(M::InTransit, S::Sorting),
         "InTransit_004" => return n(M::InTransit, S::ArrivedDestination),
@@ -154,7 +160,9 @@ pub fn from_aftership(tag: &str, subtag: &str) -> NormalizedStatus {
         "Delivered_002" => return n(M::Delivered, S::PickedUpByRecipient),
         "Exception_002" | "Exception_007" => return n(M::Exception, S::AddressProblem),
         "Exception_003" | "Exception_009" => return n(M::Exception, S::Refused),
-        "Exception_004" | "Exception_006" | "Exception_018" => return n(M::Exception, S::CustomsHeld),
+        "Exception_004" | "Exception_006" | "Exception_018" => {
+            return n(M::Exception, S::CustomsHeld);
+        }
         "Exception_005" | "Exception_016" | "Exception_017" => return n(M::Exception, S::Delayed),
         "Exception_008" => return n(M::Exception, S::RecipientUnavailable),
         "Exception_010" => return n(M::Exception, S::Returning),
@@ -189,7 +197,10 @@ mod tests {
     #[test]
     fn an_ozon_posting_in_a_pickup_point_is_available_for_pickup() {
         let status = from_ozon(&OzonStatus::Delivering, &OzonSubstatus::InPickupPoint);
-        assert_eq!(status, NormalizedStatus::new(MainStatus::AvailableForPickup, SubStatus::AtPickupPoint));
+        assert_eq!(
+            status,
+            NormalizedStatus::new(MainStatus::AvailableForPickup, SubStatus::AtPickupPoint)
+        );
     }
 
     #[test]
@@ -204,13 +215,19 @@ mod tests {
     fn an_unknown_ozon_substatus_falls_back_to_the_status() {
         let substatus = OzonSubstatus::parse("posting_teleported");
         let normalized = from_ozon(&OzonStatus::Delivered, &substatus);
-        assert_eq!(normalized, NormalizedStatus::new(MainStatus::Delivered, SubStatus::Delivered));
+        assert_eq!(
+            normalized,
+            NormalizedStatus::new(MainStatus::Delivered, SubStatus::Delivered)
+        );
     }
 
     #[test]
     fn an_unknown_ozon_status_keeps_both_raw_values() {
         let normalized = from_ozon(&OzonStatus::parse("warp"), &OzonSubstatus::parse("drive"));
-        assert_eq!(normalized, NormalizedStatus::unknown(MainStatus::Pending, "warp/drive"));
+        assert_eq!(
+            normalized,
+            NormalizedStatus::unknown(MainStatus::Pending, "warp/drive")
+        );
     }
 
     #[test]
@@ -245,21 +262,30 @@ mod tests {
         ];
         for (status, sub) in documented {
             let normalized = from_17track(status, sub);
-            assert!(!matches!(normalized.sub, SubStatus::Unknown(_)), "{status}/{sub}");
+            assert!(
+                !matches!(normalized.sub, SubStatus::Unknown(_)),
+                "{status}/{sub}"
+            );
         }
     }
 
     #[test]
     fn a_new_17track_sub_status_keeps_its_main_status_and_raw_value() {
         let normalized = from_17track("InTransit", "InTransit_TransportArrived");
-        assert_eq!(normalized, NormalizedStatus::unknown(MainStatus::InTransit, "InTransit_TransportArrived"));
+        assert_eq!(
+            normalized,
+            NormalizedStatus::unknown(MainStatus::InTransit, "InTransit_TransportArrived")
+        );
     }
 
     #[test]
     fn aftership_customs_clearance_completed_is_customs_released() {
         let normalized = from_aftership("InTransit", "InTransit_005");
         assert_eq!(normalized.sub, SubStatus::CustomsReleased);
-        assert_eq!(from_aftership("Exception", "Exception_013").sub, SubStatus::Lost);
+        assert_eq!(
+            from_aftership("Exception", "Exception_013").sub,
+            SubStatus::Lost
+        );
     }
 
     proptest! {

@@ -155,8 +155,18 @@ mod tests {
     fn the_same_report_from_another_source_is_another_event() {
         let status = NormalizedStatus::new(MainStatus::InTransit, SubStatus::Sorting);
         let e = |source| {
-            TrackingEvent::new(source, at(9), status.clone(), "8", "Sorting", Location::default())
+            TrackingEvent::new(
+                source,
+                at(9),
+                status.clone(),
+                "8",
+                "Sorting",
+                Location::default(),
+            )
         };
-        assert_ne!(e(EventSource::RussianPost).fingerprint, e(EventSource::SeventeenTrack).fingerprint);
+        assert_ne!(
+            e(EventSource::RussianPost).fingerprint,
+            e(EventSource::SeventeenTrack).fingerprint
+        );
     }
 }

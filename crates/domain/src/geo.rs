@@ -13,7 +13,11 @@ impl GeoPoint {
     pub fn new(lat: f64, lon: f64) -> Result<Self, ParseError> {
         if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
             let text = format!("{lat},{lon}");
-            return Err(ParseError::new("coordinates", &text, "latitude or longitude out of range"));
+            return Err(ParseError::new(
+                "coordinates",
+                &text,
+                "latitude or longitude out of range",
+            ));
         }
         Ok(Self { lat, lon })
     }

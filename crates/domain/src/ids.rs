@@ -54,11 +54,22 @@ fn check_digit_groups(what: &'static str, text: &str, min_groups: usize) -> Resu
         return Err(ParseError::new(what, text, "it is empty"));
     }
     if text.len() > 40 {
-        return Err(ParseError::new(what, text, "it is longer than 40 characters"));
+        return Err(ParseError::new(
+            what,
+            text,
+            "it is longer than 40 characters",
+        ));
     }
     let groups: Vec<&str> = text.split('-').collect();
-    if groups.iter().any(|g| g.is_empty() || !g.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(ParseError::new(what, text, "expected groups of digits separated by '-'"));
+    if groups
+        .iter()
+        .any(|g| g.is_empty() || !g.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(ParseError::new(
+            what,
+            text,
+            "expected groups of digits separated by '-'",
+        ));
     }
     if groups.len() < min_groups {
         let reason = format!("expected at least {min_groups} groups of digits separated by '-'");
@@ -89,10 +100,18 @@ impl StoreName {
             return Err(ParseError::new("store name", text, "it is empty"));
         }
         if text.chars().count() > 64 {
-            return Err(ParseError::new("store name", text, "it is longer than 64 characters"));
+            return Err(ParseError::new(
+                "store name",
+                text,
+                "it is longer than 64 characters",
+            ));
         }
         if text.chars().any(char::is_control) {
-            return Err(ParseError::new("store name", text, "it contains control characters"));
+            return Err(ParseError::new(
+                "store name",
+                text,
+                "it contains control characters",
+            ));
         }
         Ok(Self(text.to_owned()))
     }
@@ -116,12 +135,20 @@ impl ClientId {
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let trimmed = text.trim();
         if trimmed.is_empty() || !trimmed.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ParseError::new("Client-Id", text, "expected a number such as 123456"));
+            return Err(ParseError::new(
+                "Client-Id",
+                text,
+                "expected a number such as 123456",
+            ));
         }
         match trimmed.parse::<u64>() {
             Ok(0) => Err(ParseError::new("Client-Id", text, "it must not be 0")),
             Ok(id) => Ok(Self(id)),
-            Err(_) => Err(ParseError::new("Client-Id", text, "the number is too large")),
+            Err(_) => Err(ParseError::new(
+                "Client-Id",
+                text,
+                "the number is too large",
+            )),
         }
     }
 
@@ -152,8 +179,9 @@ impl CarrierCode {
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let text = text.trim();
         let len_ok = (2..=32).contains(&text.len());
-        let chars_ok =
-            text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        let chars_ok = text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !len_ok || !chars_ok {
             return Err(ParseError::new(
                 "carrier code",

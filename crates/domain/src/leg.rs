@@ -1,9 +1,9 @@
 //! A leg is one carrier's part of a parcel's journey, identified by (carrier, tracking number):
 //! a cross-border parcel typically has a first-mile leg in China and a last-mile leg in Russia.
 
+use crate::ParseError;
 use crate::ids::CarrierCode;
 use crate::tracking_number::TrackingNumber;
-use crate::ParseError;
 
 /// Which part of the journey a leg covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28,9 +28,12 @@ impl LegRole {
     }
 
     pub fn parse(text: &str) -> Result<Self, ParseError> {
-        Self::ALL.into_iter().find(|r| r.as_str() == text).ok_or_else(|| {
-            ParseError::new("leg role", text, "expected first_mile, last_mile or single")
-        })
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == text)
+            .ok_or_else(|| {
+                ParseError::new("leg role", text, "expected first_mile, last_mile or single")
+            })
     }
 }
 

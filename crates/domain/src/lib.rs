@@ -55,6 +55,10 @@ pub struct ParseError {
 impl ParseError {
     pub(crate) fn new(what: &'static str, value: &str, reason: impl Into<String>) -> Self {
         let value: String = value.chars().take(64).collect();
-        Self { what, value, reason: reason.into() }
+        Self {
+            what,
+            value,
+            reason: reason.into(),
+        }
     }
 }

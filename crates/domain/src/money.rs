@@ -17,14 +17,27 @@ pub enum Currency {
 }
 
 impl Currency {
-    pub const ALL: [Currency; 6] =
-        [Currency::Rub, Currency::Cny, Currency::Usd, Currency::Eur, Currency::Byn, Currency::Kzt];
+    pub const ALL: [Currency; 6] = [
+        Currency::Rub,
+        Currency::Cny,
+        Currency::Usd,
+        Currency::Eur,
+        Currency::Byn,
+        Currency::Kzt,
+    ];
 
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let code = text.trim().to_ascii_uppercase();
-        Self::ALL.into_iter().find(|c| c.code() == code).ok_or_else(|| {
-            ParseError::new("currency", text, "expected one of RUB, CNY, USD, EUR, BYN, KZT")
-        })
+        Self::ALL
+            .into_iter()
+            .find(|c| c.code() == code)
+            .ok_or_else(|| {
+                ParseError::new(
+                    "currency",
+                    text,
+                    "expected one of RUB, CNY, USD, EUR, BYN, KZT",
+                )
+            })
     }
 
     /// The ISO 4217 code.
@@ -74,7 +87,11 @@ impl Money {
         let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
         let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
         if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
-            return Err(ParseError::new("amount", text, "expected a decimal number like 1530.00"));
+            return Err(ParseError::new(
+                "amount",
+                text,
+                "expected a decimal number like 1530.00",
+            ));
         }
         let exponent = currency.exponent() as usize;
         let (kept, dropped) = fraction.split_at(fraction.len().min(exponent));
@@ -93,7 +110,10 @@ impl Money {
             .checked_mul(10_i64.pow(currency.exponent()))
             .and_then(|m| m.checked_add(cents))
             .ok_or_else(too_large)?;
-        Ok(Self { minor: if negative { -minor } else { minor }, currency })
+        Ok(Self {
+            minor: if negative { -minor } else { minor },
+            currency,
+        })
     }
 }
 
@@ -104,7 +124,13 @@ impl fmt::Display for Money {
         let abs = self.minor.unsigned_abs();
         let scale = scale.unsigned_abs();
         let width = self.currency.exponent() as usize;
-        write!(f, "{sign}{}.{:0width$} {}", abs / scale, abs % scale, self.currency)
+        write!(
+            f,
+            "{sign}{}.{:0width$} {}",
+            abs / scale,
+            abs % scale,
+            self.currency
+        )
     }
 }
 
@@ -119,13 +145,19 @@ mod tests {
         let price = Money::parse_decimal("1530.0000", Currency::Rub).unwrap();
         assert_eq!(price, Money::from_minor(153_000, Currency::Rub));
         assert_eq!(Money::parse_decimal("7", Currency::Cny).unwrap().minor, 700);
-        assert_eq!(Money::parse_decimal("-12.5", Currency::Usd).unwrap().minor, -1250);
+        assert_eq!(
+            Money::parse_decimal("-12.5", Currency::Usd).unwrap().minor,
+            -1250
+        );
     }
 
     #[test]
     fn sub_minor_amounts_are_refused_rather_than_rounded() {
         let err = Money::parse_decimal("1.005", Currency::Rub).unwrap_err();
-        assert!(err.to_string().contains("RUB has only 2 decimal places"), "{err}");
+        assert!(
+            err.to_string().contains("RUB has only 2 decimal places"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -144,8 +176,14 @@ mod tests {
 
     #[test]
     fn money_displays_with_its_minor_digits() {
-        assert_eq!(Money::from_minor(-5, Currency::Rub).to_string(), "-0.05 RUB");
-        assert_eq!(Money::from_minor(153_000, Currency::Cny).to_string(), "1530.00 CNY");
+        assert_eq!(
+            Money::from_minor(-5, Currency::Rub).to_string(),
+            "-0.05 RUB"
+        );
+        assert_eq!(
+            Money::from_minor(153_000, Currency::Cny).to_string(),
+            "1530.00 CNY"
+        );
     }
 
     proptest! {

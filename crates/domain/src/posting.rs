@@ -3,11 +3,11 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::ParseError;
 use crate::geo::GeoPoint;
 use crate::ids::{PostingNumber, StoreId};
 use crate::money::Money;
 use crate::tracking_number::TrackingNumber;
-use crate::ParseError;
 
 /// How the order reaches the buyer; decides which carriers and rules apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,7 +39,9 @@ impl Scheme {
         Self::ALL
             .into_iter()
             .find(|s| s.as_str() == lower)
-            .ok_or_else(|| ParseError::new("scheme", text, "expected fbs, rfbs, fbo or crossborder"))
+            .ok_or_else(|| {
+                ParseError::new("scheme", text, "expected fbs, rfbs, fbo or crossborder")
+            })
     }
 }
 
@@ -140,7 +142,12 @@ pub struct Posting {
 
 impl Posting {
     /// A posting with only what every posting has; the rest starts empty.
-    pub fn new(store_id: StoreId, number: PostingNumber, scheme: Scheme, status: OzonStatus) -> Self {
+    pub fn new(
+        store_id: StoreId,
+        number: PostingNumber,
+        scheme: Scheme,
+        status: OzonStatus,
+    ) -> Self {
         Self {
             store_id,
             number,

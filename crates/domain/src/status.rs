@@ -195,10 +195,9 @@ impl SubStatus {
         if code == "unknown" {
             return Ok(SubStatus::Unknown(raw.to_owned()));
         }
-        KNOWN
-            .into_iter()
-            .find(|s| s.code() == code)
-            .ok_or_else(|| ParseError::new("sub-status", code, "not one of ozontrack's sub-statuses"))
+        KNOWN.into_iter().find(|s| s.code() == code).ok_or_else(|| {
+            ParseError::new("sub-status", code, "not one of ozontrack's sub-statuses")
+        })
     }
 }
 
@@ -225,7 +224,10 @@ impl NormalizedStatus {
 
     /// A status whose main level is known but whose detail is a raw value we cannot place.
     pub fn unknown(main: MainStatus, raw: impl Into<String>) -> Self {
-        Self { main, sub: SubStatus::Unknown(raw.into()) }
+        Self {
+            main,
+            sub: SubStatus::Unknown(raw.into()),
+        }
     }
 
     /// Final statuses end tracking: nothing will change without a new shipment.
@@ -268,7 +270,12 @@ mod tests {
 
     #[test]
     fn known_sub_statuses_round_trip_through_their_codes() {
-        for code in ["customs_held", "handed_to_last_mile", "returned", "address_problem"] {
+        for code in [
+            "customs_held",
+            "handed_to_last_mile",
+            "returned",
+            "address_problem",
+        ] {
             assert_eq!(SubStatus::from_code(code, "").unwrap().code(), code);
         }
     }

@@ -47,7 +47,10 @@ pub struct StoreSettings {
 
 impl Default for StoreSettings {
     fn default() -> Self {
-        Self { timezone: "Asia/Shanghai".to_owned(), language: Language::Zh }
+        Self {
+            timezone: "Asia/Shanghai".to_owned(),
+            language: Language::Zh,
+        }
     }
 }
 

@@ -27,9 +27,16 @@ impl TrackingNumber {
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let normalized = text.trim().to_ascii_uppercase();
         if !(4..=40).contains(&normalized.len()) {
-            return Err(ParseError::new("tracking number", text, "expected 4 to 40 characters"));
+            return Err(ParseError::new(
+                "tracking number",
+                text,
+                "expected 4 to 40 characters",
+            ));
         }
-        if !normalized.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if !normalized
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
             return Err(ParseError::new(
                 "tracking number",
                 text,
@@ -69,7 +76,11 @@ const S10_WEIGHTS: [u32; 8] = [8, 6, 4, 2, 3, 5, 9, 7];
 /// 0 and 11 becomes 5. Note that remainders 0 and 6 both give 5, so S10 does not catch every
 /// single-digit error.
 pub fn s10_check_digit(serial: &[u8; 8]) -> u8 {
-    let sum: u32 = serial.iter().zip(S10_WEIGHTS).map(|(d, w)| u32::from(*d) * w).sum();
+    let sum: u32 = serial
+        .iter()
+        .zip(S10_WEIGHTS)
+        .map(|(d, w)| u32::from(*d) * w)
+        .sum();
     match 11 - (sum % 11) {
         10 => 0,
         11 => 5,
@@ -95,7 +106,10 @@ fn s10(text: &str) -> Option<TrackingFormat> {
     if s10_check_digit(&serial) != bytes[10] - b'0' {
         return None;
     }
-    Some(TrackingFormat::S10 { service: text[0..2].to_owned(), country: text[11..13].to_owned() })
+    Some(TrackingFormat::S10 {
+        service: text[0..2].to_owned(),
+        country: text[11..13].to_owned(),
+    })
 }
 
 /// The check digit of the first 13 digits of a Russian Post domestic number: odd positions
@@ -137,7 +151,10 @@ mod tests {
     fn the_upu_worked_example_is_a_valid_s10_number() {
         assert_eq!(
             format_of("RB123456785GB"),
-            TrackingFormat::S10 { service: "RB".into(), country: "GB".into() }
+            TrackingFormat::S10 {
+                service: "RB".into(),
+                country: "GB".into()
+            }
         );
     }
 
@@ -153,7 +170,10 @@ mod tests {
 
     #[test]
     fn s10_numbers_are_read_in_any_case_and_with_spaces_around() {
-        assert!(matches!(format_of("  rb123456785gb "), TrackingFormat::S10 { .. }));
+        assert!(matches!(
+            format_of("  rb123456785gb "),
+            TrackingFormat::S10 { .. }
+        ));
     }
 
     #[test]
@@ -165,7 +185,11 @@ mod tests {
     fn a_russian_post_number_with_a_valid_check_digit_is_recognized() {
         let first13 = [1, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6];
         let check = russian_post_check_digit(&first13);
-        let text: String = first13.iter().chain([&check]).map(|d| char::from(b'0' + d)).collect();
+        let text: String = first13
+            .iter()
+            .chain([&check])
+            .map(|d| char::from(b'0' + d))
+            .collect();
         assert_eq!(format_of(&text), TrackingFormat::RussianPostDomestic);
     }
 
@@ -184,12 +208,21 @@ mod tests {
 
     fn s10_text(service: &str, serial: [u8; 8], country: &str) -> String {
         let check = s10_check_digit(&serial);
-        let digits: String = serial.iter().chain([&check]).map(|d| char::from(b'0' + d)).collect();
+        let digits: String = serial
+            .iter()
+            .chain([&check])
+            .map(|d| char::from(b'0' + d))
+            .collect();
         format!("{service}{digits}{country}")
     }
 
     fn s10_remainder(serial: &[u8]) -> u32 {
-        serial.iter().zip(S10_WEIGHTS).map(|(d, w)| u32::from(*d) * w).sum::<u32>() % 11
+        serial
+            .iter()
+            .zip(S10_WEIGHTS)
+            .map(|(d, w)| u32::from(*d) * w)
+            .sum::<u32>()
+            % 11
     }
 
     proptest! {

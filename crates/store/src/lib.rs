@@ -20,7 +20,7 @@ mod url;
 
 pub use secrets::{Cipher, KeyFileError};
 pub use sql::{PoolSettings, SqlStore};
-pub use url::{Backend, DatabaseUrl};
+pub use url::{Backend, DatabaseUrl, DatabaseUrlError};
 
 /// Our id of a posting row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -158,13 +158,20 @@ pub enum StoreError {
     PostingNotFound(i64),
     #[error("no leg with id {0}")]
     LegNotFound(i64),
-    #[error("the Ozon API key of store {store:?} cannot be decrypted with the configured secret key (was the key file replaced?)")]
+    #[error(
+        "the Ozon API key of store {store:?} cannot be decrypted with the configured secret key (was the key file replaced?)"
+    )]
     Decrypt { store: String },
     #[error("row {table}#{id} holds a value ozontrack cannot read: {reason}")]
-    Corrupt { table: &'static str, id: i64, reason: String },
-    #[error("database migration failed: {0}")]
+    Corrupt {
+        table: &'static str,
+        id: i64,
+        reason: String,
+    },
+    // The cause is printed by whoever prints the chain, so the messages do not repeat it.
+    #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("database error: {0}")]
+    #[error("database error")]
     Database(#[from] sqlx::Error),
 }
 
@@ -242,7 +249,10 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 
     /// A leg's events in the order they happened.
-    fn events(&self, leg: LegId) -> impl Future<Output = Result<Vec<EventRecord>, StoreError>> + Send;
+    fn events(
+        &self,
+        leg: LegId,
+    ) -> impl Future<Output = Result<Vec<EventRecord>, StoreError>> + Send;
 
     /// Claims up to `limit` rows that are due (`next_check_at <= now`) and not leased by
     /// anyone (no lease, or one that expired), for `owner` until `until`. Two claimers never

@@ -9,10 +9,16 @@ use ozontrack_domain::{
     TrackingEvent, TrackingNumber,
 };
 
-use crate::{EventRecord, LeaseOwner, LegId, LegRecord, PostingId, PostingRecord, StoreError, StoreRecord};
+use crate::{
+    EventRecord, LeaseOwner, LegId, LegRecord, PostingId, PostingRecord, StoreError, StoreRecord,
+};
 
 fn corrupt(table: &'static str, id: i64) -> impl Fn(ParseError) -> StoreError {
-    move |e| StoreError::Corrupt { table, id, reason: e.to_string() }
+    move |e| StoreError::Corrupt {
+        table,
+        id,
+        reason: e.to_string(),
+    }
 }
 
 fn point(lat: Option<f64>, lon: Option<f64>) -> Result<Option<GeoPoint>, ParseError> {
@@ -96,9 +102,10 @@ impl TryFrom<PostingRow> for PostingRecord {
             warehouse: row.warehouse_name,
         });
         let total = match (row.total_minor, row.total_currency) {
-            (Some(minor), Some(code)) => {
-                Some(Money::from_minor(minor, Currency::parse(&code).map_err(&bad)?))
-            }
+            (Some(minor), Some(code)) => Some(Money::from_minor(
+                minor,
+                Currency::parse(&code).map_err(&bad)?,
+            )),
             _ => None,
         };
         let posting = Posting {
@@ -150,7 +157,10 @@ pub(crate) struct LegRow {
 }
 
 fn status(main: &str, sub: &str, raw: &str) -> Result<NormalizedStatus, ParseError> {
-    Ok(NormalizedStatus::new(MainStatus::parse(main)?, SubStatus::from_code(sub, raw)?))
+    Ok(NormalizedStatus::new(
+        MainStatus::parse(main)?,
+        SubStatus::from_code(sub, raw)?,
+    ))
 }
 
 impl TryFrom<LegRow> for LegRecord {
@@ -207,8 +217,12 @@ impl TryFrom<EventRow> for EventRecord {
         let bad = corrupt("events", row.id);
         let event = TrackingEvent {
             occurred_at: row.occurred_at,
-            status: status(&row.status_main, &row.status_sub, row.status_raw.as_deref().unwrap_or(""))
-                .map_err(&bad)?,
+            status: status(
+                &row.status_main,
+                &row.status_sub,
+                row.status_raw.as_deref().unwrap_or(""),
+            )
+            .map_err(&bad)?,
             location: Location {
                 text: row.location_text,
                 city: row.city,
@@ -221,6 +235,11 @@ impl TryFrom<EventRow> for EventRecord {
             fingerprint: Fingerprint::from_stored(row.fingerprint),
             payload_digest: row.payload_digest,
         };
-        Ok(EventRecord { id: row.id, leg_id: LegId(row.leg_id), event, received_at: row.received_at })
+        Ok(EventRecord {
+            id: row.id,
+            leg_id: LegId(row.leg_id),
+            event,
+            received_at: row.received_at,
+        })
     }
 }

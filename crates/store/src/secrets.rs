@@ -28,47 +28,84 @@ impl fmt::Debug for Cipher {
 /// Why the secret key could not be had.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
-    #[error("the secret key must be 32 bytes in standard base64 (44 characters); generate one with `head -c32 /dev/urandom | base64`")]
+    #[error(
+        "the secret key must be 32 bytes in standard base64 (44 characters); generate one with `head -c32 /dev/urandom | base64`"
+    )]
     BadKey,
+    #[error(
+        "the key file {path} does not exist; run `ozontrack init` to create it, or set secrets.key"
+    )]
+    Missing { path: PathBuf },
     #[error("cannot read the key file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot create the key file {path}: {source}")]
-    Create { path: PathBuf, source: std::io::Error },
-    #[error("the key file {path} is readable by other users (mode {mode:o}); run `chmod 600 {path}`")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the key file {path} is readable by other users (mode {mode:o}); run `chmod 600 {path}`"
+    )]
     TooOpen { path: PathBuf, mode: u32 },
-    #[error("the key file {path} does not hold a valid key: it must be 32 bytes in standard base64")]
+    #[error(
+        "the key file {path} does not hold a valid key: it must be 32 bytes in standard base64"
+    )]
     Invalid { path: PathBuf },
 }
 
 impl Cipher {
     /// A cipher from a base64-encoded 32-byte key (the `secrets.key` setting).
     pub fn from_base64(text: &str) -> Result<Self, KeyFileError> {
-        let bytes = STANDARD.decode(text.trim()).map_err(|_| KeyFileError::BadKey)?;
+        let bytes = STANDARD
+            .decode(text.trim())
+            .map_err(|_| KeyFileError::BadKey)?;
         let key: [u8; 32] = bytes.try_into().map_err(|_| KeyFileError::BadKey)?;
         Ok(Self::from_bytes(key))
     }
 
     fn from_bytes(key: [u8; 32]) -> Self {
-        Self { cipher: XChaCha20Poly1305::new(&Key::<XChaCha20Poly1305>::from(key)) }
+        Self {
+            cipher: XChaCha20Poly1305::new(&Key::<XChaCha20Poly1305>::from(key)),
+        }
     }
 
-    /// Reads the key file at `path`, creating it with a fresh random key and mode 0600 when
-    /// it does not exist yet. A key file others can read is refused.
-    pub fn load_or_create_key_file(path: &Path) -> Result<Self, KeyFileError> {
+    /// Reads the key file at `path`. A key file others can read is refused.
+    pub fn load_key_file(path: &Path) -> Result<Self, KeyFileError> {
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 check_owner_only(path)?;
                 Self::from_base64(&text).map_err(|_| KeyFileError::Invalid { path: path.into() })
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create_key_file(path),
-            Err(source) => Err(KeyFileError::Read { path: path.into(), source }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(KeyFileError::Missing { path: path.into() })
+            }
+            Err(source) => Err(KeyFileError::Read {
+                path: path.into(),
+                source,
+            }),
+        }
+    }
+
+    /// Reads the key file at `path`, creating it with a fresh random key and mode 0600 when
+    /// it does not exist yet. Only `init` should create keys: a new key cannot decrypt what
+    /// the old one encrypted.
+    pub fn load_or_create_key_file(path: &Path) -> Result<(Self, bool), KeyFileError> {
+        match Self::load_key_file(path) {
+            Err(KeyFileError::Missing { .. }) => Ok((Self::create_key_file(path)?, true)),
+            other => other.map(|cipher| (cipher, false)),
         }
     }
 
     fn create_key_file(path: &Path) -> Result<Self, KeyFileError> {
         let key = Key::<XChaCha20Poly1305>::generate();
         let text = STANDARD.encode(key.as_slice());
-        let create = |source| KeyFileError::Create { path: path.into(), source };
+        let create = |source| KeyFileError::Create {
+            path: path.into(),
+            source,
+        };
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -77,14 +114,19 @@ impl Cipher {
         file.write_all(text.as_bytes()).map_err(create)?;
         file.write_all(b"\n").map_err(create)?;
         file.sync_all().map_err(create)?;
-        Ok(Self { cipher: XChaCha20Poly1305::new(&key) })
+        Ok(Self {
+            cipher: XChaCha20Poly1305::new(&key),
+        })
     }
 
     /// Encrypts `plaintext`, bound to `context` (e.g. the store's Client-Id) so that a
     /// ciphertext copied onto another row does not decrypt.
     pub fn encrypt(&self, plaintext: &[u8], context: &[u8]) -> Vec<u8> {
         let nonce = XNonce::generate();
-        let payload = Payload { msg: plaintext, aad: context };
+        let payload = Payload {
+            msg: plaintext,
+            aad: context,
+        };
         let sealed = self
             .cipher
             .encrypt(&nonce, payload)
@@ -105,18 +147,31 @@ impl Cipher {
         }
         let (nonce, sealed) = rest.split_at(NONCE_LEN);
         let nonce = XNonce::try_from(nonce).ok()?;
-        self.cipher.decrypt(&nonce, Payload { msg: sealed, aad: context }).ok()
+        self.cipher
+            .decrypt(
+                &nonce,
+                Payload {
+                    msg: sealed,
+                    aad: context,
+                },
+            )
+            .ok()
     }
 }
 
 #[cfg(unix)]
 fn check_owner_only(path: &Path) -> Result<(), KeyFileError> {
     use std::os::unix::fs::PermissionsExt;
-    let metadata =
-        std::fs::metadata(path).map_err(|source| KeyFileError::Read { path: path.into(), source })?;
+    let metadata = std::fs::metadata(path).map_err(|source| KeyFileError::Read {
+        path: path.into(),
+        source,
+    })?;
     let mode = metadata.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
-        return Err(KeyFileError::TooOpen { path: path.into(), mode });
+        return Err(KeyFileError::TooOpen {
+            path: path.into(),
+            mode,
+        });
     }
     Ok(())
 }
@@ -147,8 +202,14 @@ mod tests {
 
     #[test]
     fn a_short_or_malformed_key_is_refused() {
-        assert!(matches!(Cipher::from_base64("abc"), Err(KeyFileError::BadKey)));
-        assert!(matches!(Cipher::from_base64(&STANDARD.encode([0u8; 16])), Err(KeyFileError::BadKey)));
+        assert!(matches!(
+            Cipher::from_base64("abc"),
+            Err(KeyFileError::BadKey)
+        ));
+        assert!(matches!(
+            Cipher::from_base64(&STANDARD.encode([0u8; 16])),
+            Err(KeyFileError::BadKey)
+        ));
     }
 
     #[cfg(unix)]
@@ -157,11 +218,15 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ozontrack.key");
-        let first = Cipher::load_or_create_key_file(&path).unwrap();
+        let (first, created) = Cipher::load_or_create_key_file(&path).unwrap();
+        assert!(created);
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let again = Cipher::load_or_create_key_file(&path).unwrap();
-        assert_eq!(again.decrypt(&first.encrypt(b"x", b"c"), b"c").unwrap(), b"x");
+        let again = Cipher::load_key_file(&path).unwrap();
+        assert_eq!(
+            again.decrypt(&first.encrypt(b"x", b"c"), b"c").unwrap(),
+            b"x"
+        );
     }
 
     #[cfg(unix)]
@@ -171,8 +236,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ozontrack.key");
         Cipher::load_or_create_key_file(&path).unwrap();
+        assert!(matches!(
+            Cipher::load_key_file(&dir.path().join("nope")),
+            Err(KeyFileError::Missing { .. })
+        ));
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let err = Cipher::load_or_create_key_file(&path).unwrap_err();
+        let err = Cipher::load_key_file(&path).unwrap_err();
         assert!(err.to_string().contains("chmod 600"), "{err}");
     }
 }

@@ -9,21 +9,19 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ozontrack_domain::{
-    ClientId, Leg, Posting, PostingNumber, StoreId, StoreName, TrackingEvent,
-};
+use ozontrack_domain::{ClientId, Leg, Posting, PostingNumber, StoreId, StoreName, TrackingEvent};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, Postgres, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Connection as _, Postgres, Sqlite, Transaction};
 
 use crate::records::{EventRow, LegRow, PostingRow, StoreRow};
 use crate::{
-    Backend, Cipher, DatabaseUrl, EventRecord, LeaseOwner, Leasable, LegId, LegRecord,
-    NewStore, OzonCredentials, PostingId, PostingRecord, Store, StoreError, StoreRecord,
+    Backend, Cipher, DatabaseUrl, EventRecord, Leasable, LeaseOwner, LegId, LegRecord, NewStore,
+    OzonCredentials, PostingId, PostingRecord, Store, StoreError, StoreRecord,
 };
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -76,7 +74,10 @@ pub struct PoolSettings {
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        Self { max_connections: 10, acquire_timeout: Duration::from_secs(10) }
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -112,6 +113,9 @@ impl SqlStore {
             }
             DatabaseUrl::Postgres(text) => {
                 let options = PgConnectOptions::from_str(text)?;
+                // One direct connection first: a pool hides "connection refused" or "password
+                // authentication failed" behind a timeout.
+                PgConnection::connect_with(&options).await?.close().await?;
                 let pool = PgPoolOptions::new()
                     .max_connections(settings.max_connections)
                     .acquire_timeout(settings.acquire_timeout)
@@ -158,10 +162,15 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn add_store(&self, store: NewStore, now: DateTime<Utc>) -> Result<StoreRecord, StoreError> {
-        let sealed = self
-            .cipher
-            .encrypt(store.api_key.expose_secret().as_bytes(), &context_of(store.client_id));
+    async fn add_store(
+        &self,
+        store: NewStore,
+        now: DateTime<Utc>,
+    ) -> Result<StoreRecord, StoreError> {
+        let sealed = self.cipher.encrypt(
+            store.api_key.expose_secret().as_bytes(),
+            &context_of(store.client_id),
+        );
         // Client-Ids are far below i64::MAX; the cast cannot wrap for a real id.
         #[allow(clippy::cast_possible_wrap)]
         let client_id = store.client_id.get() as i64;
@@ -183,7 +192,9 @@ impl Store for SqlStore {
         let id = match inserted {
             Ok(id) => id,
             Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::DuplicateStoreName(store.name.as_str().to_owned()));
+                return Err(StoreError::DuplicateStoreName(
+                    store.name.as_str().to_owned(),
+                ));
             }
             Err(e) => return Err(e.into()),
         };
@@ -207,9 +218,14 @@ impl Store for SqlStore {
     }
 
     async fn store_by_name(&self, name: &StoreName) -> Result<Option<StoreRecord>, StoreError> {
-        let sql = AssertSqlSafe(format!("SELECT {STORE_COLUMNS} FROM stores WHERE name = $1"));
+        let sql = AssertSqlSafe(format!(
+            "SELECT {STORE_COLUMNS} FROM stores WHERE name = $1"
+        ));
         let row = on_db!(&self.db, |pool| {
-            sqlx::query_as::<_, StoreRow>(sql).bind(name.as_str()).fetch_optional(pool).await?
+            sqlx::query_as::<_, StoreRow>(sql)
+                .bind(name.as_str())
+                .fetch_optional(pool)
+                .await?
         });
         row.map(StoreRecord::try_from).transpose()
     }
@@ -223,18 +239,31 @@ impl Store for SqlStore {
                 .await?
         });
         let (name, client_id, sealed, base_url) = row.ok_or(StoreError::StoreNotFound(id))?;
-        let client_id = ClientId::parse(&client_id.to_string()).map_err(|e| {
-            StoreError::Corrupt { table: "stores", id: id.0, reason: e.to_string() }
-        })?;
+        let client_id =
+            ClientId::parse(&client_id.to_string()).map_err(|e| StoreError::Corrupt {
+                table: "stores",
+                id: id.0,
+                reason: e.to_string(),
+            })?;
         let plain = self
             .cipher
             .decrypt(&sealed, &context_of(client_id))
-            .ok_or_else(|| StoreError::Decrypt { store: name.clone() })?;
+            .ok_or_else(|| StoreError::Decrypt {
+                store: name.clone(),
+            })?;
         let api_key = String::from_utf8(plain).map_err(|_| StoreError::Decrypt { store: name })?;
-        Ok(OzonCredentials { client_id, api_key: SecretString::from(api_key), base_url })
+        Ok(OzonCredentials {
+            client_id,
+            api_key: SecretString::from(api_key),
+            base_url,
+        })
     }
 
-    async fn upsert_posting(&self, p: &Posting, now: DateTime<Utc>) -> Result<PostingId, StoreError> {
+    async fn upsert_posting(
+        &self,
+        p: &Posting,
+        now: DateTime<Utc>,
+    ) -> Result<PostingId, StoreError> {
         let sql = "INSERT INTO postings (store_id, posting_number, order_number, order_id, scheme, \
                    status, substatus, delivery_method_id, delivery_method_name, tpl_provider_id, \
                    tpl_provider, warehouse_id, warehouse_name, tracking_number, in_process_at, \
@@ -273,15 +302,19 @@ impl Store for SqlStore {
                 .bind(method.and_then(|m| m.tpl_provider.as_deref()))
                 .bind(method.and_then(|m| m.warehouse_id))
                 .bind(method.and_then(|m| m.warehouse.as_deref()))
-                .bind(p.tracking_number.as_ref().map(|t| t.as_str()))
+                .bind(
+                    p.tracking_number
+                        .as_ref()
+                        .map(ozontrack_domain::TrackingNumber::as_str),
+                )
                 .bind(p.in_process_at)
                 .bind(p.ship_by)
                 .bind(p.delivering_at)
                 .bind(p.delivered_at)
                 .bind(p.buyer_city.as_deref())
                 .bind(p.buyer_region.as_deref())
-                .bind(p.buyer_point.map(|g| g.lat()))
-                .bind(p.buyer_point.map(|g| g.lon()))
+                .bind(p.buyer_point.map(ozontrack_domain::GeoPoint::lat))
+                .bind(p.buyer_point.map(ozontrack_domain::GeoPoint::lon))
                 .bind(p.total.map(|m| m.minor))
                 .bind(p.total.map(|m| m.currency.code()))
                 .bind(now)
@@ -310,7 +343,10 @@ impl Store for SqlStore {
     async fn count_postings(&self, store: StoreId) -> Result<u64, StoreError> {
         let sql = "SELECT COUNT(*) FROM postings WHERE store_id = $1";
         let count = on_db!(&self.db, |pool| {
-            sqlx::query_scalar::<_, i64>(sql).bind(store.0).fetch_one(pool).await?
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(store.0)
+                .fetch_one(pool)
+                .await?
         });
         Ok(count.unsigned_abs())
     }
@@ -350,7 +386,10 @@ impl Store for SqlStore {
             "SELECT {LEG_COLUMNS} FROM legs WHERE posting_id = $1 ORDER BY id"
         ));
         let rows = on_db!(&self.db, |pool| {
-            sqlx::query_as::<_, LegRow>(sql).bind(posting.0).fetch_all(pool).await?
+            sqlx::query_as::<_, LegRow>(sql)
+                .bind(posting.0)
+                .fetch_all(pool)
+                .await?
         });
         rows.into_iter().map(LegRecord::try_from).collect()
     }
@@ -358,7 +397,10 @@ impl Store for SqlStore {
     async fn leg(&self, id: LegId) -> Result<Option<LegRecord>, StoreError> {
         let sql = AssertSqlSafe(format!("SELECT {LEG_COLUMNS} FROM legs WHERE id = $1"));
         let row = on_db!(&self.db, |pool| {
-            sqlx::query_as::<_, LegRow>(sql).bind(id.0).fetch_optional(pool).await?
+            sqlx::query_as::<_, LegRow>(sql)
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await?
         });
         row.map(LegRecord::try_from).transpose()
     }
@@ -405,8 +447,8 @@ impl Store for SqlStore {
                     .bind(e.location.text.as_deref())
                     .bind(e.location.city.as_deref())
                     .bind(e.location.country.as_deref())
-                    .bind(e.location.point.map(|g| g.lat()))
-                    .bind(e.location.point.map(|g| g.lon()))
+                    .bind(e.location.point.map(ozontrack_domain::GeoPoint::lat))
+                    .bind(e.location.point.map(ozontrack_domain::GeoPoint::lon))
                     .bind(e.source.as_str())
                     .bind(e.fingerprint.as_str())
                     .bind(e.payload_digest.as_deref())
@@ -440,7 +482,10 @@ impl Store for SqlStore {
     async fn events(&self, leg: LegId) -> Result<Vec<EventRecord>, StoreError> {
         let sql = "SELECT * FROM events WHERE leg_id = $1 ORDER BY occurred_at, id";
         let rows = on_db!(&self.db, |pool| {
-            sqlx::query_as::<_, EventRow>(sql).bind(leg.0).fetch_all(pool).await?
+            sqlx::query_as::<_, EventRow>(sql)
+                .bind(leg.0)
+                .fetch_all(pool)
+                .await?
         });
         rows.into_iter().map(EventRecord::try_from).collect()
     }
@@ -503,8 +548,10 @@ impl Store for SqlStore {
         owner: &LeaseOwner,
         until: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let sql =
-            format!("UPDATE {} SET lease_until = $1 WHERE id = $2 AND lease_owner = $3", K::TABLE);
+        let sql = format!(
+            "UPDATE {} SET lease_until = $1 WHERE id = $2 AND lease_owner = $3",
+            K::TABLE
+        );
         let extended = on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let mut extended = 0;
@@ -551,11 +598,44 @@ impl Store for SqlStore {
         id: K,
         next_check_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
-        let sql =
-            AssertSqlSafe(format!("UPDATE {} SET next_check_at = $1 WHERE id = $2", K::TABLE));
+        let sql = AssertSqlSafe(format!(
+            "UPDATE {} SET next_check_at = $1 WHERE id = $2",
+            K::TABLE
+        ));
         on_db!(&self.db, |pool| {
-            sqlx::query(sql).bind(next_check_at).bind(id.row_id()).execute(pool).await?;
+            sqlx::query(sql)
+                .bind(next_check_at)
+                .bind(id.row_id())
+                .execute(pool)
+                .await?;
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    fn names(backend: &str) -> BTreeSet<String> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn both_backends_have_migrations_with_the_same_names() {
+        let (sqlite, postgres) = (names("sqlite"), names("postgres"));
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, postgres, "migrations must come in pairs, one per backend");
+    }
+
+    #[test]
+    fn embedded_migrations_match_the_folders() {
+        assert_eq!(super::SQLITE_MIGRATIONS.iter().count(), names("sqlite").len());
+        assert_eq!(super::POSTGRES_MIGRATIONS.iter().count(), names("postgres").len());
     }
 }

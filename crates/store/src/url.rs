@@ -29,7 +29,9 @@ pub enum DatabaseUrl {
 /// Why a database URL was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DatabaseUrlError {
-    #[error("database URL {shown:?} has the unknown scheme {scheme:?}; expected sqlite://PATH or postgres://…")]
+    #[error(
+        "database URL {shown:?} has the unknown scheme {scheme:?}; expected sqlite://PATH or postgres://…"
+    )]
     UnknownScheme { shown: String, scheme: String },
     #[error("database URL {0:?} has no scheme; expected sqlite://PATH or postgres://…")]
     NoScheme(String),
@@ -111,7 +113,12 @@ mod tests {
     fn sqlite_urls_name_a_file() {
         let url = DatabaseUrl::parse("sqlite://ozontrack.db").unwrap();
         assert_eq!(url, DatabaseUrl::Sqlite(PathBuf::from("ozontrack.db")));
-        assert_eq!(DatabaseUrl::parse("sqlite:/var/lib/o.db?mode=rwc").unwrap().redacted(), "sqlite:///var/lib/o.db");
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:/var/lib/o.db?mode=rwc")
+                .unwrap()
+                .redacted(),
+            "sqlite:///var/lib/o.db"
+        );
     }
 
     #[test]

@@ -3,12 +3,15 @@
 //! `OZONTRACK_TEST_POSTGRES_URL`). With `CI` set, an unreachable PostgreSQL fails the tests
 //! instead of skipping them.
 
+// In tests a panic is the failure report, so helpers unwrap freely.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ozontrack_domain::{
-    CarrierCode, ClientId, Currency, DeliveryMethod, EventSource, GeoPoint, Language, Leg,
-    LegRole, Location, MainStatus, Money, NormalizedStatus, OzonStatus, OzonSubstatus, Posting,
+    CarrierCode, ClientId, Currency, DeliveryMethod, EventSource, GeoPoint, Language, Leg, LegRole,
+    Location, MainStatus, Money, NormalizedStatus, OzonStatus, OzonSubstatus, Posting,
     PostingNumber, Scheme, StoreId, StoreName, StoreSettings, SubStatus, TrackingEvent,
     TrackingNumber,
 };
@@ -36,7 +39,7 @@ macro_rules! contract {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
                     let Some(db) = super::support::postgres().await else { return };
-                    db.run(super::$case).await;
+                    super::$case(&db).await;
                 }
             )*
         }
@@ -78,12 +81,19 @@ fn new_store(name: &str, client_id: &str) -> NewStore {
         client_id: ClientId::parse(client_id).unwrap(),
         api_key: SecretString::from(format!("key-of-{name}")),
         ozon_base_url: "https://api-seller.ozon.ru".into(),
-        settings: StoreSettings { timezone: "Asia/Shanghai".into(), language: Language::Zh },
+        settings: StoreSettings {
+            timezone: "Asia/Shanghai".into(),
+            language: Language::Zh,
+        },
     }
 }
 
 async fn a_store(db: &TestDb) -> StoreId {
-    db.store.add_store(new_store("深圳小店", "123456"), t0()).await.unwrap().id
+    db.store
+        .add_store(new_store("深圳小店", "123456"), t0())
+        .await
+        .unwrap()
+        .id
 }
 
 fn full_posting(store: StoreId, number: &str) -> Posting {
@@ -115,7 +125,10 @@ fn full_posting(store: StoreId, number: &str) -> Posting {
 }
 
 async fn a_posting(db: &TestDb, store: StoreId, number: &str) -> PostingId {
-    db.store.upsert_posting(&full_posting(store, number), t0()).await.unwrap()
+    db.store
+        .upsert_posting(&full_posting(store, number), t0())
+        .await
+        .unwrap()
 }
 
 fn leg(carrier: &str, number: &str, role: LegRole) -> Leg {
@@ -129,7 +142,14 @@ fn leg(carrier: &str, number: &str, role: LegRole) -> Leg {
 async fn a_leg(db: &TestDb) -> LegId {
     let store = a_store(db).await;
     let posting = a_posting(db, store, "0132112277-0101-1").await;
-    db.store.upsert_leg(posting, &leg("yanwen", "UG123456789YP", LegRole::FirstMile), t0()).await.unwrap()
+    db.store
+        .upsert_leg(
+            posting,
+            &leg("yanwen", "UG123456789YP", LegRole::FirstMile),
+            t0(),
+        )
+        .await
+        .unwrap()
 }
 
 fn event(hours: i64, main: MainStatus, sub: SubStatus, code: &str) -> TrackingEvent {
@@ -152,35 +172,71 @@ async fn migrating_again_changes_nothing(db: &TestDb) {
 async fn a_store_keeps_its_api_key_encrypted_and_gives_it_back(db: &TestDb) {
     let store = a_store(db).await;
     let stored = db.raw_api_key_column(store).await;
-    assert!(!stored.windows(6).any(|w| w == b"key-of"), "the key is stored in clear");
+    assert!(
+        !stored.windows(6).any(|w| w == b"key-of"),
+        "the key is stored in clear"
+    );
     let credentials = db.store.store_credentials(store).await.unwrap();
     assert_eq!(credentials.api_key.expose_secret(), "key-of-深圳小店");
     assert_eq!(credentials.client_id.get(), 123_456);
-    assert!(!format!("{credentials:?}").contains("key-of"), "Debug shows the key");
+    assert!(
+        !format!("{credentials:?}").contains("key-of"),
+        "Debug shows the key"
+    );
 }
 
 async fn a_second_store_with_the_same_name_is_refused(db: &TestDb) {
     a_store(db).await;
-    let err = db.store.add_store(new_store("深圳小店", "999"), t0()).await.unwrap_err();
-    assert!(matches!(err, StoreError::DuplicateStoreName(ref n) if n == "深圳小店"), "{err}");
+    let err = db
+        .store
+        .add_store(new_store("深圳小店", "999"), t0())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::DuplicateStoreName(ref n) if n == "深圳小店"),
+        "{err}"
+    );
 }
 
 async fn stores_are_listed_by_name_and_found_by_name(db: &TestDb) {
     for name in ["b-shop", "a-shop", "c-shop"] {
-        db.store.add_store(new_store(name, "42"), t0()).await.unwrap();
+        db.store
+            .add_store(new_store(name, "42"), t0())
+            .await
+            .unwrap();
     }
-    let names: Vec<String> =
-        db.store.stores().await.unwrap().into_iter().map(|s| s.name.to_string()).collect();
+    let names: Vec<String> = db
+        .store
+        .stores()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name.to_string())
+        .collect();
     assert_eq!(names, ["a-shop", "b-shop", "c-shop"]);
-    let found = db.store.store_by_name(&StoreName::parse("b-shop").unwrap()).await.unwrap();
+    let found = db
+        .store
+        .store_by_name(&StoreName::parse("b-shop").unwrap())
+        .await
+        .unwrap();
     assert_eq!(found.unwrap().settings.timezone, "Asia/Shanghai");
-    assert!(db.store.store_by_name(&StoreName::parse("zz").unwrap()).await.unwrap().is_none());
+    assert!(
+        db.store
+            .store_by_name(&StoreName::parse("zz").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn a_new_store_is_due_for_its_first_sync(db: &TestDb) {
     let store = a_store(db).await;
     let owner = LeaseOwner::new("w1");
-    let claimed: Vec<StoreId> = db.store.claim(&owner, 10, t0(), t0() + Duration::minutes(5)).await.unwrap();
+    let claimed: Vec<StoreId> = db
+        .store
+        .claim(&owner, 10, t0(), t0() + Duration::minutes(5))
+        .await
+        .unwrap();
     assert_eq!(claimed, [store]);
 }
 
@@ -188,7 +244,12 @@ async fn a_posting_round_trips_every_field(db: &TestDb) {
     let store = a_store(db).await;
     let posting = full_posting(store, "0132112277-0101-1");
     let id = db.store.upsert_posting(&posting, t0()).await.unwrap();
-    let read = db.store.posting(store, &posting.number).await.unwrap().unwrap();
+    let read = db
+        .store
+        .posting(store, &posting.number)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(read.id, id);
     assert_eq!(read.posting, posting);
     assert_eq!(read.created_at, t0());
@@ -206,7 +267,12 @@ async fn upserting_a_posting_again_updates_it_in_place(db: &TestDb) {
     let second = db.store.upsert_posting(&posting, later).await.unwrap();
     assert_eq!(first, second);
     assert_eq!(db.store.count_postings(store).await.unwrap(), 1);
-    let read = db.store.posting(store, &posting.number).await.unwrap().unwrap();
+    let read = db
+        .store
+        .posting(store, &posting.number)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(read.posting, posting);
     assert_eq!((read.created_at, read.updated_at), (t0(), later));
 }
@@ -219,8 +285,16 @@ async fn unknown_ozon_statuses_survive_a_round_trip(db: &TestDb) {
     posting.delivery_method = None;
     posting.total = None;
     db.store.upsert_posting(&posting, t0()).await.unwrap();
-    let read = db.store.posting(store, &posting.number).await.unwrap().unwrap();
-    assert_eq!(read.posting.status, OzonStatus::Unknown("awaiting_teleport".into()));
+    let read = db
+        .store
+        .posting(store, &posting.number)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        read.posting.status,
+        OzonStatus::Unknown("awaiting_teleport".into())
+    );
     assert_eq!(read.posting, posting);
 }
 
@@ -229,19 +303,42 @@ async fn legs_are_keyed_by_carrier_and_tracking_number(db: &TestDb) {
     let posting = a_posting(db, store, "0132112277-0101-1").await;
     let first = leg("yanwen", "UG123456789YP", LegRole::Single);
     let a = db.store.upsert_leg(posting, &first, t0()).await.unwrap();
-    let again = Leg { role: LegRole::FirstMile, ..first.clone() };
+    let again = Leg {
+        role: LegRole::FirstMile,
+        ..first.clone()
+    };
     assert_eq!(db.store.upsert_leg(posting, &again, t0()).await.unwrap(), a);
-    let b = db.store.upsert_leg(posting, &leg("russian_post", "RB123456785GB", LegRole::LastMile), t0()).await.unwrap();
+    let b = db
+        .store
+        .upsert_leg(
+            posting,
+            &leg("russian_post", "RB123456785GB", LegRole::LastMile),
+            t0(),
+        )
+        .await
+        .unwrap();
     assert_ne!(a, b);
     let legs = db.store.legs(posting).await.unwrap();
     assert_eq!(legs.len(), 2);
     assert_eq!(legs[0].leg, again);
     assert_eq!(legs[0].status, None);
-    assert_eq!(legs[0].next_check_at, Some(t0()), "a new leg is due at once");
+    assert_eq!(
+        legs[0].next_check_at,
+        Some(t0()),
+        "a new leg is due at once"
+    );
 }
 
 async fn a_leg_for_a_missing_posting_is_refused(db: &TestDb) {
-    let err = db.store.upsert_leg(PostingId(999), &leg("cdek", "1234567890", LegRole::LastMile), t0()).await.unwrap_err();
+    let err = db
+        .store
+        .upsert_leg(
+            PostingId(999),
+            &leg("cdek", "1234567890", LegRole::LastMile),
+            t0(),
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::PostingNotFound(999)), "{err}");
 }
 
@@ -251,21 +348,51 @@ async fn events_are_deduplicated_by_fingerprint(db: &TestDb) {
         event(1, MainStatus::InfoReceived, SubStatus::Registered, "A"),
         event(5, MainStatus::InTransit, SubStatus::PickedUp, "B"),
     ];
-    assert_eq!(db.store.append_events(leg, &batch, t0() + Duration::hours(6)).await.unwrap(), 2);
-    let more = [batch[1].clone(), event(30, MainStatus::InTransit, SubStatus::DepartedOrigin, "C")];
-    assert_eq!(db.store.append_events(leg, &more, t0() + Duration::hours(31)).await.unwrap(), 1);
+    assert_eq!(
+        db.store
+            .append_events(leg, &batch, t0() + Duration::hours(6))
+            .await
+            .unwrap(),
+        2
+    );
+    let more = [
+        batch[1].clone(),
+        event(30, MainStatus::InTransit, SubStatus::DepartedOrigin, "C"),
+    ];
+    assert_eq!(
+        db.store
+            .append_events(leg, &more, t0() + Duration::hours(31))
+            .await
+            .unwrap(),
+        1
+    );
     let events = db.store.events(leg).await.unwrap();
     let codes: Vec<&str> = events.iter().map(|e| e.event.raw_code.as_str()).collect();
     assert_eq!(codes, ["A", "B", "C"]);
-    assert_eq!(events[1].received_at, t0() + Duration::hours(6), "the first receipt is kept");
+    assert_eq!(
+        events[1].received_at,
+        t0() + Duration::hours(6),
+        "the first receipt is kept"
+    );
 }
 
 async fn the_leg_follows_its_latest_event_whatever_the_arrival_order(db: &TestDb) {
     let leg = a_leg(db).await;
-    let late = event(40, MainStatus::InTransit, SubStatus::ArrivedDestination, "ARR");
+    let late = event(
+        40,
+        MainStatus::InTransit,
+        SubStatus::ArrivedDestination,
+        "ARR",
+    );
     let early = event(10, MainStatus::InTransit, SubStatus::PickedUp, "PICK");
-    db.store.append_events(leg, &[late.clone()], t0() + Duration::hours(41)).await.unwrap();
-    db.store.append_events(leg, &[early], t0() + Duration::hours(42)).await.unwrap();
+    db.store
+        .append_events(leg, std::slice::from_ref(&late), t0() + Duration::hours(41))
+        .await
+        .unwrap();
+    db.store
+        .append_events(leg, &[early], t0() + Duration::hours(42))
+        .await
+        .unwrap();
     let record = db.store.leg(leg).await.unwrap().unwrap();
     assert_eq!(record.status, Some(late.status));
     assert_eq!(record.last_event_at, Some(late.occurred_at));
@@ -287,7 +414,10 @@ async fn events_keep_unknown_sub_statuses_locations_and_digests(db: &TestDb) {
         },
     );
     e.payload_digest = Some("sha256:abc".into());
-    db.store.append_events(leg, &[e.clone()], t0()).await.unwrap();
+    db.store
+        .append_events(leg, &[e.clone()], t0())
+        .await
+        .unwrap();
     let stored = db.store.events(leg).await.unwrap();
     assert_eq!(stored[0].event, e);
     let record = db.store.leg(leg).await.unwrap().unwrap();
@@ -296,7 +426,11 @@ async fn events_keep_unknown_sub_statuses_locations_and_digests(db: &TestDb) {
 
 async fn appending_to_a_missing_leg_is_refused(db: &TestDb) {
     let e = event(1, MainStatus::InTransit, SubStatus::InTransit, "X");
-    let err = db.store.append_events(LegId(777), &[e], t0()).await.unwrap_err();
+    let err = db
+        .store
+        .append_events(LegId(777), &[e], t0())
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::LegNotFound(777)), "{err}");
 }
 
@@ -316,59 +450,126 @@ async fn legs_due_at(db: &TestDb, count: usize, due: DateTime<Utc>) -> Vec<LegId
 
 async fn claim_takes_only_due_rows_without_a_live_lease(db: &TestDb) {
     let ids = legs_due_at(db, 3, t0()).await;
-    db.store.schedule(ids[2], Some(t0() + Duration::hours(1))).await.unwrap();
+    db.store
+        .schedule(ids[2], Some(t0() + Duration::hours(1)))
+        .await
+        .unwrap();
     let (a, b) = (LeaseOwner::new("a"), LeaseOwner::new("b"));
     let until = t0() + Duration::minutes(5);
     let first: Vec<LegId> = db.store.claim(&a, 10, t0(), until).await.unwrap();
     assert_eq!(first, ids[..2]);
-    let second: Vec<LegId> = db.store.claim(&b, 10, t0() + Duration::minutes(1), until).await.unwrap();
-    assert!(second.is_empty(), "leased rows were handed out again: {second:?}");
+    let second: Vec<LegId> = db
+        .store
+        .claim(&b, 10, t0() + Duration::minutes(1), until)
+        .await
+        .unwrap();
+    assert!(
+        second.is_empty(),
+        "leased rows were handed out again: {second:?}"
+    );
     let record = db.store.leg(ids[0]).await.unwrap().unwrap();
-    assert_eq!((record.lease_owner, record.lease_until), (Some(a), Some(until)));
+    assert_eq!(
+        (record.lease_owner, record.lease_until),
+        (Some(a), Some(until))
+    );
 }
 
 async fn claim_respects_the_limit_and_takes_the_most_overdue_first(db: &TestDb) {
     let ids = legs_due_at(db, 5, t0()).await;
-    db.store.schedule(ids[4], Some(t0() - Duration::hours(3))).await.unwrap();
-    db.store.schedule(ids[3], Some(t0() - Duration::hours(2))).await.unwrap();
+    db.store
+        .schedule(ids[4], Some(t0() - Duration::hours(3)))
+        .await
+        .unwrap();
+    db.store
+        .schedule(ids[3], Some(t0() - Duration::hours(2)))
+        .await
+        .unwrap();
     let owner = LeaseOwner::new("a");
-    let claimed: Vec<LegId> = db.store.claim(&owner, 2, t0(), t0() + Duration::minutes(5)).await.unwrap();
+    let claimed: Vec<LegId> = db
+        .store
+        .claim(&owner, 2, t0(), t0() + Duration::minutes(5))
+        .await
+        .unwrap();
     assert_eq!(claimed, [ids[3], ids[4]]);
 }
 
 async fn an_expired_lease_can_be_claimed_by_another_owner(db: &TestDb) {
     let ids = legs_due_at(db, 1, t0()).await;
     let (a, b) = (LeaseOwner::new("a"), LeaseOwner::new("b"));
-    let _: Vec<LegId> = db.store.claim(&a, 1, t0(), t0() + Duration::minutes(5)).await.unwrap();
+    let _: Vec<LegId> = db
+        .store
+        .claim(&a, 1, t0(), t0() + Duration::minutes(5))
+        .await
+        .unwrap();
     let later = t0() + Duration::minutes(6);
-    let taken: Vec<LegId> = db.store.claim(&b, 1, later, later + Duration::minutes(5)).await.unwrap();
+    let taken: Vec<LegId> = db
+        .store
+        .claim(&b, 1, later, later + Duration::minutes(5))
+        .await
+        .unwrap();
     assert_eq!(taken, ids);
 }
 
 async fn a_previous_owner_cannot_release_or_extend_a_lease_it_lost(db: &TestDb) {
     let ids = legs_due_at(db, 1, t0()).await;
     let (a, b) = (LeaseOwner::new("a"), LeaseOwner::new("b"));
-    let _: Vec<LegId> = db.store.claim(&a, 1, t0(), t0() + Duration::minutes(5)).await.unwrap();
+    let _: Vec<LegId> = db
+        .store
+        .claim(&a, 1, t0(), t0() + Duration::minutes(5))
+        .await
+        .unwrap();
     let later = t0() + Duration::minutes(6);
-    let _: Vec<LegId> = db.store.claim(&b, 1, later, later + Duration::minutes(5)).await.unwrap();
-    assert_eq!(db.store.extend(&ids, &a, later + Duration::hours(1)).await.unwrap(), 0);
+    let _: Vec<LegId> = db
+        .store
+        .claim(&b, 1, later, later + Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store
+            .extend(&ids, &a, later + Duration::hours(1))
+            .await
+            .unwrap(),
+        0
+    );
     assert!(!db.store.release(ids[0], &a, Some(later)).await.unwrap());
-    assert_eq!(db.store.extend(&ids, &b, later + Duration::hours(1)).await.unwrap(), 1);
+    assert_eq!(
+        db.store
+            .extend(&ids, &b, later + Duration::hours(1))
+            .await
+            .unwrap(),
+        1
+    );
     let record = db.store.leg(ids[0]).await.unwrap().unwrap();
     assert_eq!(record.lease_owner, Some(b.clone()));
     assert_eq!(record.lease_until, Some(later + Duration::hours(1)));
-    assert!(db.store.release(ids[0], &b, Some(later + Duration::hours(4))).await.unwrap());
+    assert!(
+        db.store
+            .release(ids[0], &b, Some(later + Duration::hours(4)))
+            .await
+            .unwrap()
+    );
     let record = db.store.leg(ids[0]).await.unwrap().unwrap();
-    assert_eq!((record.lease_owner, record.next_check_at), (None, Some(later + Duration::hours(4))));
+    assert_eq!(
+        (record.lease_owner, record.next_check_at),
+        (None, Some(later + Duration::hours(4)))
+    );
 }
 
 async fn a_release_without_a_next_check_is_never_due_again(db: &TestDb) {
     let ids = legs_due_at(db, 1, t0()).await;
     let owner = LeaseOwner::new("a");
-    let _: Vec<LegId> = db.store.claim(&owner, 1, t0(), t0() + Duration::minutes(5)).await.unwrap();
+    let _: Vec<LegId> = db
+        .store
+        .claim(&owner, 1, t0(), t0() + Duration::minutes(5))
+        .await
+        .unwrap();
     assert!(db.store.release(ids[0], &owner, None).await.unwrap());
     let far = t0() + Duration::days(3650);
-    let claimed: Vec<LegId> = db.store.claim(&owner, 1, far, far + Duration::minutes(5)).await.unwrap();
+    let claimed: Vec<LegId> = db
+        .store
+        .claim(&owner, 1, far, far + Duration::minutes(5))
+        .await
+        .unwrap();
     assert!(claimed.is_empty());
 }
 
@@ -379,7 +580,12 @@ async fn stores_are_leased_like_legs(db: &TestDb) {
     let first: Vec<StoreId> = db.store.claim(&a, 5, t0(), until).await.unwrap();
     let second: Vec<StoreId> = db.store.claim(&b, 5, t0(), until).await.unwrap();
     assert_eq!((first, second), (vec![store], vec![]));
-    assert!(db.store.release(store, &a, Some(t0() + Duration::minutes(10))).await.unwrap());
+    assert!(
+        db.store
+            .release(store, &a, Some(t0() + Duration::minutes(10)))
+            .await
+            .unwrap()
+    );
     let record = db.store.stores().await.unwrap().remove(0);
     assert_eq!(record.next_sync_at, Some(t0() + Duration::minutes(10)));
 }
@@ -388,15 +594,29 @@ async fn times_with_and_without_fractions_compare_correctly(db: &TestDb) {
     // SQLite compares times as text: 08:00:00 must sort before 08:00:00.5, and 08:00:00.5
     // before 08:00:01, whatever the number of fractional digits.
     let ids = legs_due_at(db, 2, t0()).await;
-    db.store.schedule(ids[0], Some(t0() + Duration::milliseconds(500))).await.unwrap();
-    db.store.schedule(ids[1], Some(t0() + Duration::seconds(1))).await.unwrap();
+    db.store
+        .schedule(ids[0], Some(t0() + Duration::milliseconds(500)))
+        .await
+        .unwrap();
+    db.store
+        .schedule(ids[1], Some(t0() + Duration::seconds(1)))
+        .await
+        .unwrap();
     let owner = LeaseOwner::new("a");
     let until = t0() + Duration::minutes(5);
     let none: Vec<LegId> = db.store.claim(&owner, 5, t0(), until).await.unwrap();
     assert!(none.is_empty());
-    let half: Vec<LegId> = db.store.claim(&owner, 5, t0() + Duration::microseconds(500_001), until).await.unwrap();
+    let half: Vec<LegId> = db
+        .store
+        .claim(&owner, 5, t0() + Duration::microseconds(500_001), until)
+        .await
+        .unwrap();
     assert_eq!(half, [ids[0]]);
-    let whole: Vec<LegId> = db.store.claim(&owner, 5, t0() + Duration::seconds(1), until).await.unwrap();
+    let whole: Vec<LegId> = db
+        .store
+        .claim(&owner, 5, t0() + Duration::seconds(1), until)
+        .await
+        .unwrap();
     assert_eq!(whole, [ids[1]]);
 }
 
@@ -424,7 +644,11 @@ async fn two_concurrent_claimers_never_get_the_same_row(db: &TestDb) {
     let (a, b) = (a.unwrap(), b.unwrap());
     let a_set: HashSet<LegId> = a.iter().copied().collect();
     let b_set: HashSet<LegId> = b.iter().copied().collect();
-    assert!(a_set.is_disjoint(&b_set), "both claimers got {:?}", a_set.intersection(&b_set));
+    assert!(
+        a_set.is_disjoint(&b_set),
+        "both claimers got {:?}",
+        a_set.intersection(&b_set)
+    );
     assert_eq!(a.len() + b.len(), ids.len());
     assert_eq!(db.store.backend() == Backend::Postgres, db.is_postgres());
 }

@@ -1,0 +1,97 @@
+//! The command line, declared with clap: every job ozontrack does from a terminal.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Where every Ozon parcel is, which ones are in trouble, and what to do about it.
+#[derive(Debug, Parser)]
+#[command(name = "ozontrack", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    /// Configuration file (default: ./ozontrack.toml when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// Database URL, overriding configuration: sqlite://PATH or postgres://…
+    #[arg(long, global = true, value_name = "URL")]
+    pub(crate) database_url: Option<String>,
+
+    /// Print data as JSON for scripts instead of tables for people.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create the database and the secret key file, and bring the schema up to date.
+    Init,
+    /// Bring the database schema up to date.
+    Migrate,
+    /// Configuration helpers.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Connected Ozon seller accounts.
+    #[command(subcommand)]
+    Stores(StoresCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Print a commented example configuration file holding every default.
+    Example,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StoresCommand {
+    /// Connect an Ozon seller account (Client-Id + Api-Key).
+    Add(AddStore),
+    /// List connected stores.
+    List,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("api_key").required(true).args(["api_key_stdin", "api_key_env"]))]
+pub(crate) struct AddStore {
+    /// A name for the store, used by other commands and the dashboard.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: String,
+
+    /// The seller's Client-Id from the Ozon seller office (a number).
+    #[arg(long, value_name = "ID")]
+    pub(crate) client_id: String,
+
+    /// Read the Api-Key from standard input (keeps it out of shell history).
+    #[arg(long)]
+    pub(crate) api_key_stdin: bool,
+
+    /// Read the Api-Key from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub(crate) api_key_env: Option<String>,
+
+    /// Ozon Seller API base URL for this store (default: ozon.base_url from configuration).
+    #[arg(long, value_name = "URL")]
+    pub(crate) ozon_base_url: Option<String>,
+
+    /// IANA time zone in which the store reads times.
+    #[arg(long, value_name = "ZONE", default_value = "Asia/Shanghai")]
+    pub(crate) timezone: String,
+
+    /// Language of the store's messages and dashboard: zh, ru or en.
+    #[arg(long, value_name = "LANG", default_value = "zh")]
+    pub(crate) language: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,50 @@
+//! One module per command family; `run` dispatches the parsed command line.
+
+use std::io::Write;
+
+use anyhow::Context;
+
+use crate::cli::{Cli, Command, ConfigCommand, StoresCommand};
+use crate::settings::{Overrides, Settings};
+
+mod init;
+mod stores;
+
+pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
+    // Printing the example needs no configuration: it must work even when the file is broken.
+    if let Command::Config(ConfigCommand::Example) = cli.command {
+        out.write_all(crate::settings::EXAMPLE.as_bytes())?;
+        return Ok(());
+    }
+    let overrides = Overrides {
+        database_url: cli.database_url.clone(),
+    };
+    let settings = Settings::load(cli.config.as_deref(), std::env::vars(), &overrides)?;
+    init_logging(&settings.log.filter)?;
+    match cli.command {
+        Command::Init => init::init(&settings, cli.json, out).await,
+        Command::Migrate => init::migrate(&settings, cli.json, out).await,
+        Command::Stores(StoresCommand::Add(args)) => {
+            stores::add(&settings, args, cli.json, out).await
+        }
+        Command::Stores(StoresCommand::List) => stores::list(&settings, cli.json, out).await,
+        Command::Config(ConfigCommand::Example) => Ok(()),
+    }
+}
+
+/// Logs go to stderr, so stdout stays clean for tables and JSON.
+fn init_logging(filter: &str) -> anyhow::Result<()> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(from_env) if !from_env.is_empty() => from_env,
+        _ => filter.to_owned(),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .map_err(|e| crate::errors::InputError::new(format!("log filter {filter:?}: {e}")))
+        .context("log.filter")?;
+    // A second initialization (in tests) keeps the first subscriber, which is fine.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+    Ok(())
+}

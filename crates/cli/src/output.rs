@@ -1,0 +1,26 @@
+//! Printing results: tables for people, JSON for scripts, through one writer so tests can
+//! capture it.
+
+use std::io::Write;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+
+/// A table with our house style; comfy-table measures CJK and Cyrillic widths correctly.
+pub(crate) fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
+    table
+}
+
+pub(crate) fn print_table(out: &mut impl Write, table: &Table) -> std::io::Result<()> {
+    writeln!(out, "{table}")
+}
+
+pub(crate) fn print_json(out: &mut impl Write, value: &serde_json::Value) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)
+}

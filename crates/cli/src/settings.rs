@@ -1,0 +1,290 @@
+//! Layered configuration: defaults, then `ozontrack.toml`, then `OZONTRACK__*` environment
+//! variables, then flags. A file that cannot be read or understood is reported with its path
+//! and, where the problem has one, its line.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::errors::InputError;
+
+/// The commented example printed by `ozontrack config example`; a test keeps it equal to the
+/// defaults below.
+pub(crate) const EXAMPLE: &str = include_str!("../ozontrack.example.toml");
+
+const DEFAULT_FILE: &str = "ozontrack.toml";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[derive(Default)]
+pub(crate) struct Settings {
+    pub(crate) database: DatabaseSettings,
+    pub(crate) secrets: SecretSettings,
+    pub(crate) ozon: OzonSettings,
+    pub(crate) log: LogSettings,
+}
+
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct DatabaseSettings {
+    pub(crate) url: String,
+    pub(crate) max_connections: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://ozontrack.db".into(),
+            max_connections: 10,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct SecretSettings {
+    pub(crate) key: Option<SecretString>,
+    pub(crate) key_file: PathBuf,
+}
+
+impl Default for SecretSettings {
+    fn default() -> Self {
+        Self {
+            key: None,
+            key_file: PathBuf::from("ozontrack.key"),
+        }
+    }
+}
+
+impl fmt::Debug for SecretSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretSettings")
+            .field("key", &self.key.as_ref().map(|_| "***"))
+            .field("key_file", &self.key_file)
+            .finish()
+    }
+}
+
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct OzonSettings {
+    pub(crate) base_url: String,
+}
+
+impl Default for OzonSettings {
+    fn default() -> Self {
+        Self {
+            base_url: "https://api-seller.ozon.ru".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct LogSettings {
+    pub(crate) filter: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            filter: "warn".into(),
+        }
+    }
+}
+
+/// Values given as flags, which win over every other layer.
+#[derive(Debug, Default)]
+pub(crate) struct Overrides {
+    pub(crate) database_url: Option<String>,
+}
+
+impl Settings {
+    /// Loads the layers. `explicit` is the `--config` file, which must exist; without it
+    /// `ozontrack.toml` in the working directory is read when present.
+    pub(crate) fn load(
+        explicit: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &Overrides,
+    ) -> Result<Self, InputError> {
+        let file = match explicit {
+            Some(path) => Some(read(path)?),
+            None if Path::new(DEFAULT_FILE).exists() => Some(read(Path::new(DEFAULT_FILE))?),
+            None => None,
+        };
+        let mut builder = config::Config::builder();
+        if let Some((path, text)) = &file {
+            check_toml(path, text)?;
+            builder = builder.add_source(config::File::from_str(text, config::FileFormat::Toml));
+        }
+        let env: config::Map<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("OZONTRACK__"))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("OZONTRACK")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(env)),
+        );
+        if let Some(url) = &overrides.database_url {
+            builder = builder
+                .set_override("database.url", url.as_str())
+                .map_err(|e| InputError::new(format!("--database-url: {e}")))?;
+        }
+        let where_ = file.as_ref().map_or_else(
+            || "the environment".to_owned(),
+            |(path, _)| format!("{} or the environment", path.display()),
+        );
+        let built = builder
+            .build()
+            .map_err(|e| InputError::new(format!("configuration in {where_}: {e}")))?;
+        built.try_deserialize::<Settings>().map_err(|e| {
+            let located = file
+                .as_ref()
+                .and_then(|(path, text)| locate_key(path, text, &e.to_string()));
+            InputError::new(located.unwrap_or_else(|| format!("configuration in {where_}: {e}")))
+        })
+    }
+}
+
+fn read(path: &Path) -> Result<(PathBuf, String), InputError> {
+    std::fs::read_to_string(path)
+        .map(|text| (path.to_owned(), text))
+        .map_err(|e| {
+            InputError::new(format!(
+                "cannot read configuration file {}: {e}",
+                path.display()
+            ))
+        })
+}
+
+/// Syntax errors, with line and column, before the layers are merged.
+fn check_toml(path: &Path, text: &str) -> Result<(), InputError> {
+    let Err(e) = text.parse::<toml::Table>() else {
+        return Ok(());
+    };
+    let (line, column) = e
+        .span()
+        .map_or((1, 1), |span| line_column(text, span.start));
+    Err(InputError::new(format!(
+        "configuration file {}, line {line}, column {column}: {}",
+        path.display(),
+        e.message().trim()
+    )))
+}
+
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// For an "unknown field `x`" or a bad value of key `x`, finds the line that sets `x`.
+fn locate_key(path: &Path, text: &str, message: &str) -> Option<String> {
+    let key = message.split('`').nth(1)?;
+    let leaf = key.rsplit('.').next()?;
+    let line = text.lines().position(|l| {
+        let l = l.trim_start();
+        l.starts_with(leaf) && l[leaf.len()..].trim_start().starts_with('=')
+            || l.starts_with('[') && l.trim_matches(|c| c == '[' || c == ']').trim() == leaf
+    })?;
+    Some(format!(
+        "configuration file {}, line {}: {message}",
+        path.display(),
+        line + 1
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<Settings, InputError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ozontrack.toml");
+        std::fs::write(&path, text).unwrap();
+        Settings::load(Some(&path), [], &Overrides::default())
+    }
+
+    #[test]
+    fn the_printed_example_is_exactly_the_defaults() {
+        let example = load_text(EXAMPLE).unwrap();
+        let defaults = Settings::default();
+        assert_eq!(example.database, defaults.database);
+        assert_eq!(example.ozon, defaults.ozon);
+        assert_eq!(example.log, defaults.log);
+        assert_eq!(example.secrets.key_file, defaults.secrets.key_file);
+        assert!(example.secrets.key.is_none());
+    }
+
+    #[test]
+    fn environment_beats_the_file_and_flags_beat_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("o.toml");
+        std::fs::write(
+            &path,
+            "[database]\nurl = \"sqlite://file.db\"\nmax_connections = 3\n",
+        )
+        .unwrap();
+        let env = [(
+            "OZONTRACK__DATABASE__MAX_CONNECTIONS".to_owned(),
+            "7".to_owned(),
+        )];
+        let settings = Settings::load(Some(&path), env.clone(), &Overrides::default()).unwrap();
+        assert_eq!(
+            settings.database,
+            DatabaseSettings {
+                url: "sqlite://file.db".into(),
+                max_connections: 7
+            }
+        );
+        let flags = Overrides {
+            database_url: Some("sqlite://flag.db".into()),
+        };
+        let settings = Settings::load(Some(&path), env, &flags).unwrap();
+        assert_eq!(settings.database.url, "sqlite://flag.db");
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_file_line_and_column() {
+        let err = load_text("[database]\nurl = sqlite\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ozontrack.toml, line 2, column 7"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_key_names_the_key_and_its_line() {
+        let err = load_text("[database]\nurl = \"sqlite://x.db\"\nmax_conections = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("max_conections"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_config_file_is_named() {
+        let err = Settings::load(
+            Some(Path::new("/nonexistent/o.toml")),
+            [],
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("cannot read configuration file /nonexistent/o.toml"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_secret_key_never_shows_in_debug() {
+        let settings = load_text("[secrets]\nkey = \"c2VjcmV0\"\n").unwrap();
+        assert!(!format!("{settings:?}").contains("c2VjcmV0"));
+    }
+}

@@ -1,0 +1,351 @@
+//! The `ozontrack` binary from the outside: each test runs the real executable in a fresh
+//! directory and reads its stdout, stderr and exit code as a script would.
+
+// In tests a panic is the failure report, so helpers unwrap freely.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+struct Run {
+    dir: tempfile::TempDir,
+}
+
+impl Run {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ozontrack"));
+        command.args(args).current_dir(self.dir.path());
+        // Tests must not see the developer's own configuration.
+        for (key, _) in std::env::vars() {
+            if key.starts_with("OZONTRACK__") || key == "RUST_LOG" {
+                command.env_remove(key);
+            }
+        }
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    fn run_with_stdin(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
+        let mut child = self
+            .command(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+#[track_caller]
+fn assert_ok(output: &Output) {
+    assert!(
+        output.status.success(),
+        "failed: {}\n{}",
+        stderr(output),
+        stdout(output)
+    );
+}
+
+/// Asserts exit code 2 and exactly one line on stderr, and returns that line.
+#[track_caller]
+fn assert_input_error(output: &Output) -> String {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "not one line: {err:?}");
+    assert!(err.starts_with("error: "), "{err}");
+    err.trim_end().to_owned()
+}
+
+#[test]
+fn help_lists_every_command() {
+    let output = Run::new().run(&["--help"]);
+    assert_ok(&output);
+    let help = stdout(&output);
+    for command in ["init", "migrate", "config", "stores"] {
+        assert!(
+            help.contains(&format!("  {command} ")),
+            "{command} missing from:\n{help}"
+        );
+    }
+    let stores = Run::new().run(&["stores", "--help"]);
+    assert!(stdout(&stores).contains("add") && stdout(&stores).contains("list"));
+}
+
+#[test]
+fn config_example_prints_the_commented_defaults() {
+    let output = Run::new().run(&["config", "example"]);
+    assert_ok(&output);
+    let text = stdout(&output);
+    assert!(
+        text.contains("[database]") && text.contains("url = \"sqlite://ozontrack.db\""),
+        "{text}"
+    );
+    assert!(text.starts_with("# ozontrack configuration"));
+}
+
+#[test]
+fn init_creates_the_database_and_a_private_key_file_and_can_run_again() {
+    let run = Run::new();
+    let first = run.run(&["init"]);
+    assert_ok(&first);
+    assert!(
+        stdout(&first).contains("created, mode 600"),
+        "{}",
+        stdout(&first)
+    );
+    assert!(run.path("ozontrack.db").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(run.path("ozontrack.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let key = std::fs::read(run.path("ozontrack.key")).unwrap();
+    let again = run.run(&["--json", "init"]);
+    assert_ok(&again);
+    let json: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(json["secret_key_created"], false);
+    assert_eq!(json["backend"], "sqlite");
+    assert_eq!(
+        std::fs::read(run.path("ozontrack.key")).unwrap(),
+        key,
+        "init replaced the key"
+    );
+    assert_ok(&run.run(&["migrate"]));
+}
+
+#[test]
+fn a_store_added_from_stdin_is_listed_and_its_key_never_printed() {
+    let run = Run::new();
+    assert_ok(&run.run(&["init"]));
+    let add = run.run_with_stdin(
+        &[
+            "stores",
+            "add",
+            "--name",
+            "深圳小店",
+            "--client-id",
+            "123456",
+            "--api-key-stdin",
+            "--language",
+            "ru",
+        ],
+        "k3y-very-secret\n",
+        &[("RUST_LOG", "trace")],
+    );
+    assert_ok(&add);
+    let env_add = run.run_with_stdin(
+        &[
+            "stores",
+            "add",
+            "--name",
+            "Moscow shop",
+            "--client-id",
+            "77",
+            "--api-key-env",
+            "SHOP_KEY",
+            "--timezone",
+            "Europe/Moscow",
+        ],
+        "",
+        &[("SHOP_KEY", "another-secret"), ("RUST_LOG", "trace")],
+    );
+    assert_ok(&env_add);
+    let table = run.run(&["stores", "list"]);
+    assert_ok(&table);
+    let text = stdout(&table);
+    assert!(
+        text.contains("深圳小店") && text.contains("Europe/Moscow"),
+        "{text}"
+    );
+    let json = run.run(&["stores", "list", "--json"]);
+    let stores: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(stores[0]["name"], "Moscow shop");
+    assert_eq!(stores[1]["client_id"], 123_456);
+    assert_eq!(stores[1]["language"], "ru");
+    for output in [&add, &env_add, &table, &json] {
+        let all = format!("{}{}", stdout(output), stderr(output));
+        assert!(
+            !all.contains("k3y-very-secret") && !all.contains("another-secret"),
+            "{all}"
+        );
+    }
+    let db = std::fs::read(run.path("ozontrack.db")).unwrap();
+    assert!(
+        !db.windows(15).any(|w| w == b"k3y-very-secret"),
+        "the key is in the database file in clear"
+    );
+}
+
+#[test]
+fn a_non_numeric_client_id_is_one_line_naming_the_flag() {
+    let run = Run::new();
+    assert_ok(&run.run(&["init"]));
+    let output = run.run_with_stdin(
+        &[
+            "stores",
+            "add",
+            "--name",
+            "x",
+            "--client-id",
+            "abc",
+            "--api-key-stdin",
+        ],
+        "k",
+        &[],
+    );
+    assert_eq!(
+        assert_input_error(&output),
+        "error: --client-id: Client-Id \"abc\" is invalid: expected a number such as 123456"
+    );
+}
+
+#[test]
+fn an_unknown_database_url_scheme_is_named() {
+    let output = Run::new().run(&["--database-url", "mysql://root:pw@db/x", "stores", "list"]);
+    let line = assert_input_error(&output);
+    assert!(
+        line.contains("unknown scheme \"mysql\"") && !line.contains("pw@"),
+        "{line}"
+    );
+}
+
+#[test]
+fn an_unreadable_config_file_is_named() {
+    let output = Run::new().run(&["--config", "missing.toml", "stores", "list"]);
+    let line = assert_input_error(&output);
+    assert!(
+        line.starts_with("error: cannot read configuration file missing.toml"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_broken_config_file_names_its_line_and_column() {
+    let run = Run::new();
+    std::fs::write(
+        run.path("ozontrack.toml"),
+        "[database]\nurl = \"sqlite://a.db\"\nmax_connections = ten\n",
+    )
+    .unwrap();
+    let line = assert_input_error(&run.run(&["stores", "list"]));
+    assert!(line.contains("ozontrack.toml, line 3, column 19"), "{line}");
+}
+
+#[test]
+fn commands_before_init_say_to_run_init() {
+    let line = assert_input_error(&Run::new().run(&["stores", "list"]));
+    assert!(line.contains("run `ozontrack init`"), "{line}");
+}
+
+#[test]
+fn a_duplicate_store_name_and_an_unknown_time_zone_are_input_errors() {
+    let run = Run::new();
+    assert_ok(&run.run(&["init"]));
+    let add = |name: &str, tz: &str| {
+        run.run_with_stdin(
+            &[
+                "stores",
+                "add",
+                "--name",
+                name,
+                "--client-id",
+                "1",
+                "--api-key-stdin",
+                "--timezone",
+                tz,
+            ],
+            "k",
+            &[],
+        )
+    };
+    assert_ok(&add("shop", "Asia/Shanghai"));
+    assert!(assert_input_error(&add("shop", "Asia/Shanghai")).contains("already exists"));
+    assert!(assert_input_error(&add("other", "Mars/Olympus")).contains("--timezone"));
+}
+
+#[test]
+fn the_environment_overrides_the_config_file() {
+    let run = Run::new();
+    std::fs::write(
+        run.path("ozontrack.toml"),
+        "[database]\nurl = \"sqlite://from-file.db\"\n",
+    )
+    .unwrap();
+    let output = run
+        .command(&["init"])
+        .env("OZONTRACK__DATABASE__URL", "sqlite://from-env.db")
+        .output()
+        .unwrap();
+    assert_ok(&output);
+    assert!(run.path("from-env.db").exists() && !run.path("from-file.db").exists());
+}
+
+#[tokio::test]
+async fn the_same_commands_work_on_postgresql() {
+    let Some(pg) = ozontrack_testkit::postgres().await else {
+        return;
+    };
+    let run = Run::new();
+    let url = pg.url.as_str();
+    let init = run.run(&["--database-url", url, "--json", "init"]);
+    assert_ok(&init);
+    let json: serde_json::Value = serde_json::from_slice(&init.stdout).unwrap();
+    assert_eq!(json["backend"], "postgres");
+    let add = run.run_with_stdin(
+        &[
+            "--database-url",
+            url,
+            "stores",
+            "add",
+            "--name",
+            "pg-shop",
+            "--client-id",
+            "5",
+            "--api-key-stdin",
+        ],
+        "k",
+        &[],
+    );
+    assert_ok(&add);
+    let list = run.run(&["--database-url", url, "--json", "stores", "list"]);
+    let stores: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(stores[0]["name"], "pg-shop");
+    assert!(
+        !Path::new(&run.path("ozontrack.db")).exists(),
+        "a SQLite file was created"
+    );
+}
