@@ -619,7 +619,9 @@ mod tests {
     use std::path::Path;
 
     fn names(backend: &str) -> BTreeSet<String> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
         std::fs::read_dir(&dir)
             .unwrap()
             .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
@@ -630,12 +632,21 @@ mod tests {
     fn both_backends_have_migrations_with_the_same_names() {
         let (sqlite, postgres) = (names("sqlite"), names("postgres"));
         assert!(!sqlite.is_empty());
-        assert_eq!(sqlite, postgres, "migrations must come in pairs, one per backend");
+        assert_eq!(
+            sqlite, postgres,
+            "migrations must come in pairs, one per backend"
+        );
     }
 
     #[test]
     fn embedded_migrations_match_the_folders() {
-        assert_eq!(super::SQLITE_MIGRATIONS.iter().count(), names("sqlite").len());
-        assert_eq!(super::POSTGRES_MIGRATIONS.iter().count(), names("postgres").len());
+        assert_eq!(
+            super::SQLITE_MIGRATIONS.iter().count(),
+            names("sqlite").len()
+        );
+        assert_eq!(
+            super::POSTGRES_MIGRATIONS.iter().count(),
+            names("postgres").len()
+        );
     }
 }

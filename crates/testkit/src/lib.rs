@@ -106,6 +106,9 @@ mod tidy {
             .iter()
             .filter(|f| !std::fs::read_to_string(f).unwrap().starts_with("//!"))
             .collect();
-        assert!(missing.is_empty(), "files without a leading //! line: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "files without a leading //! line: {missing:?}"
+        );
     }
 }
