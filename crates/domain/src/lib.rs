@@ -19,6 +19,7 @@ mod macros;
 pub mod clock;
 pub mod crosswalk;
 pub mod event;
+pub mod gazetteer;
 pub mod geo;
 pub mod ids;
 pub mod leg;

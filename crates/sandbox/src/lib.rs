@@ -1,0 +1,19 @@
+//! The sandbox: a simulated China → Russia parcel world that knows the truth about every
+//! parcel, so that ozontrack runs, is tested and is measured without Ozon or carrier
+//! credentials.
+//!
+//! - [`world`]: the deterministic world generator and the ground truth.
+//! - [`carriers`]: the carriers of the world and how each is reached.
+//! - [`rng`]: the seeded random stream everything is drawn from.
+//!
+//! Production code paths never link this crate, except `ozontrack demo` and tests.
+
+pub mod carriers;
+pub mod rng;
+pub mod world;
+
+pub use carriers::{Carrier, Feed};
+pub use world::{
+    CarrierEvent, EventKind, FailureKind, FailureRates, Mode, OzonStep, Parcel, SimLeg, World,
+    WorldConfig,
+};
