@@ -8,11 +8,17 @@
 //!
 //! Production code paths never link this crate, except `ozontrack demo` and tests.
 
+// The Ozon posting object is a large `json!` literal.
+#![recursion_limit = "256"]
+
 pub mod carriers;
+pub mod fakes;
 pub mod rng;
+pub mod server;
 pub mod world;
 
 pub use carriers::{Carrier, Feed};
+pub use server::{Sandbox, ServeConfig};
 pub use world::{
     CarrierEvent, EventKind, FailureKind, FailureRates, Mode, OzonStep, Parcel, SimLeg, World,
     WorldConfig,

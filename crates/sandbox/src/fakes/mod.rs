@@ -1,0 +1,103 @@
+//! Fakes of the outside APIs, as axum routers that render the world at the current simulated
+//! time. They speak the real field names, envelopes and error bodies from `reference/`, so the
+//! real clients can be pointed at them unchanged.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use ozontrack_domain::Clock;
+
+use crate::world::World;
+
+pub mod ozon;
+
+/// What every fake shares: the world, the simulated clock, and the changes clients made.
+#[derive(Debug)]
+pub struct SimState {
+    pub world: World,
+    pub clock: Arc<dyn Clock>,
+    /// Tracking numbers uploaded through `/v2/fbs/posting/tracking-number/set`.
+    pub uploaded_tracking: Mutex<HashMap<String, String>>,
+    by_posting: HashMap<String, usize>,
+}
+
+impl SimState {
+    pub fn new(world: World, clock: Arc<dyn Clock>) -> Arc<Self> {
+        let by_posting = world
+            .parcels
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.posting_number.clone(), i))
+            .collect();
+        Arc::new(Self {
+            world,
+            clock,
+            uploaded_tracking: Mutex::new(HashMap::new()),
+            by_posting,
+        })
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The parcel with this posting number, if it exists by `now`.
+    pub fn parcel(&self, posting_number: &str, now: DateTime<Utc>) -> Option<&crate::Parcel> {
+        let parcel = &self.world.parcels[*self.by_posting.get(posting_number)?];
+        (parcel.ordered_at <= now).then_some(parcel)
+    }
+}
+
+/// Ozon-style time text: RFC 3339, UTC, whole seconds, `Z`.
+pub(crate) fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A sliding one-second window per key: at most `per_second` requests in any second.
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_second: usize,
+    recent: Mutex<HashMap<u64, VecDeque<Instant>>>,
+}
+
+impl RateLimiter {
+    pub fn new(per_second: usize) -> Self {
+        Self {
+            per_second,
+            recent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Records a request for `key` and says whether it is within the limit. Rate limits run on
+    /// real time, not simulated time: they protect a real server.
+    pub fn allow(&self, key: u64) -> bool {
+        let now = Instant::now();
+        let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        let window = recent.entry(key).or_default();
+        while window
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            window.pop_front();
+        }
+        if window.len() >= self.per_second {
+            return false;
+        }
+        window.push_back(now);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limiter_allows_exactly_the_limit_within_a_second_per_key() {
+        let limiter = RateLimiter::new(50);
+        assert_eq!((0..60).filter(|_| limiter.allow(1)).count(), 50);
+        assert!(limiter.allow(2), "another key has its own budget");
+    }
+}

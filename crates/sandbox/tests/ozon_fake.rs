@@ -1,0 +1,599 @@
+//! The Ozon Seller API fake from the outside, over raw HTTP on a socket (not through
+//! ozontrack's own client): header checks, rate limit, envelopes, every documented field of
+//! the posting objects with its documented type, paging, and determinism.
+
+// In tests a panic is the failure report, so helpers unwrap freely.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use ozontrack_domain::ManualClock;
+use ozontrack_sandbox::fakes::ozon::OzonConfig;
+use ozontrack_sandbox::{Mode, Sandbox, ServeConfig, World, WorldConfig};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A raw HTTP/1.1 exchange: returns the status code and the body bytes.
+async fn raw_post(base: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Vec<u8>) {
+    let addr = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, response[split + 4..].to_vec())
+}
+
+struct Fixture {
+    sandbox: Sandbox,
+    clock: Arc<ManualClock>,
+}
+
+impl Fixture {
+    async fn new(parcels: u32, config: OzonConfig) -> Self {
+        // Two thirds into the order span: plenty of parcels in every state.
+        Self::at(parcels, config, Duration::days(20)).await
+    }
+
+    async fn at(parcels: u32, config: OzonConfig, into_span: Duration) -> Self {
+        let world = World::generate(WorldConfig {
+            parcels,
+            ..WorldConfig::default()
+        });
+        let now = world.config.start + into_span;
+        let clock = Arc::new(ManualClock::new(now));
+        let serve = ServeConfig {
+            ozon: config,
+            ..ServeConfig::default()
+        };
+        let sandbox = Sandbox::start(world, clock.clone(), &serve).await.unwrap();
+        Self { sandbox, clock }
+    }
+
+    async fn call(&self, path: &str, body: Value) -> (u16, Value) {
+        let store = &self.sandbox.stores()[0];
+        let client_id = store.client_id.to_string();
+        let headers = [
+            ("Client-Id", client_id.as_str()),
+            ("Api-Key", store.api_key.as_str()),
+        ];
+        let (status, bytes) =
+            raw_post(&self.sandbox.ozon_url, path, &headers, &body.to_string()).await;
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+}
+
+fn list_request(cursor: &str, limit: u32) -> Value {
+    json!({"filter": {"since": "2026-01-01T00:00:00Z", "to": "2026-12-31T23:59:59Z"},
+           "limit": limit, "cursor": cursor, "with": {"analytics_data": true, "financial_data": true}})
+}
+
+#[tokio::test]
+async fn missing_headers_get_ozons_401_body() {
+    let f = Fixture::new(10, OzonConfig::default()).await;
+    let (status, body) = raw_post(&f.sandbox.ozon_url, "/v4/posting/fbs/list", &[], "{}").await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        body,
+        br#"{"code":16,"message":"Client-Id and Api-Key headers are required"}"#
+    );
+}
+
+#[tokio::test]
+async fn a_non_numeric_client_id_and_a_wrong_key_are_refused_as_ozon_does() {
+    let f = Fixture::new(10, OzonConfig::default()).await;
+    let url = &f.sandbox.ozon_url;
+    let (status, body) = raw_post(
+        url,
+        "/v3/posting/fbs/get",
+        &[("Client-Id", "abc"), ("Api-Key", "x")],
+        "{}",
+    )
+    .await;
+    assert_eq!(
+        (status, serde_json::from_slice::<Value>(&body).unwrap()),
+        (
+            400,
+            json!({"code": 3, "message": "Client-Id header value should be positive integer"})
+        )
+    );
+    let client = f.sandbox.stores()[0].client_id.to_string();
+    let (status, body) = raw_post(
+        url,
+        "/v3/posting/fbs/get",
+        &[("Client-Id", &client), ("Api-Key", "wrong")],
+        "{}",
+    )
+    .await;
+    assert_eq!(
+        (status, serde_json::from_slice::<Value>(&body).unwrap()),
+        (
+            404,
+            json!({"code": 5, "message": "Invalid Api-Key, please check the key and try again", "details": []})
+        )
+    );
+}
+
+#[tokio::test]
+async fn requests_over_the_per_client_limit_get_429_with_code_8() {
+    let f = Fixture::new(10, OzonConfig { rate_limit: 5 }).await;
+    let started = std::time::Instant::now();
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(f.call("/v2/warehouse/list", json!({"limit": 10})).await);
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "too slow to test a 1 s window"
+    );
+    let codes: Vec<u16> = statuses.iter().map(|(s, _)| *s).collect();
+    assert_eq!(codes, [200, 200, 200, 200, 200, 429, 429, 429]);
+    assert_eq!(
+        statuses[5].1,
+        json!({"code": 8, "message": "You have reached request rate limit per second", "details": []})
+    );
+}
+
+/// The documented type of a field: `s` string, `n` number, `b` bool, `o` object, `a` array,
+/// `?o` object or null, `?s` string or null, `z` always null here.
+fn check_fields(object: &Value, fields: &[(&str, &str)], context: &str) {
+    for (name, kind) in fields {
+        let value = object
+            .get(*name)
+            .unwrap_or_else(|| panic!("{context}: field {name} missing"));
+        let ok = match *kind {
+            "s" => value.is_string(),
+            "n" => value.is_number(),
+            "b" => value.is_boolean(),
+            "o" => value.is_object(),
+            "a" => value.is_array(),
+            "?o" => value.is_object() || value.is_null(),
+            "?s" => value.is_string() || value.is_null(),
+            "z" => value.is_null(),
+            _ => unreachable!(),
+        };
+        assert!(ok, "{context}: field {name} = {value} is not {kind}");
+    }
+}
+
+/// `ozon-seller-api.md` §2, column L4.
+const V4_POSTING_FIELDS: &[(&str, &str)] = &[
+    ("posting_number", "s"),
+    ("order_id", "n"),
+    ("order_number", "s"),
+    ("parent_posting_number", "s"),
+    ("status", "s"),
+    ("substatus", "s"),
+    ("tracking_number", "s"),
+    ("tpl_integration_type", "s"),
+    ("integration_type_flow", "s"),
+    ("delivery_schema", "s"),
+    ("delivery_method", "o"),
+    ("in_process_at", "s"),
+    ("shipment_date", "s"),
+    ("shipment_date_without_delay", "s"),
+    ("delivering_date", "?s"),
+    ("pickup_code_verified_at", "z"),
+    ("is_express", "b"),
+    ("is_click_and_collect", "b"),
+    ("is_multibox", "b"),
+    ("multi_box_qty", "n"),
+    ("is_presortable", "b"),
+    ("quantum_id", "n"),
+    ("destination_place_id", "n"),
+    ("destination_place_name", "s"),
+    ("sorting_center", "?o"),
+    ("cancellation", "o"),
+    ("customer", "?o"),
+    ("addressee", "?o"),
+    ("products", "a"),
+    ("barcodes", "?o"),
+    ("analytics_data", "?o"),
+    ("financial_data", "?o"),
+    ("legal_info", "?o"),
+    ("requirements", "o"),
+    ("optional", "o"),
+    ("available_actions", "a"),
+    ("prr_option", "s"),
+    ("tariffication", "o"),
+    ("tariffication_steps", "a"),
+    ("external_order", "o"),
+    ("require_blr_traceable_attrs", "b"),
+    ("volume_weight", "n"),
+];
+
+#[tokio::test]
+async fn v4_fbs_list_pages_through_every_visible_posting_exactly_once_with_documented_fields() {
+    let f = Fixture::new(600, OzonConfig::default()).await;
+    let now = f.clock.now_for_test();
+    let expected: HashSet<String> = f
+        .sandbox
+        .state
+        .world
+        .parcels
+        .iter()
+        .filter(|p| p.mode != Mode::Fbo && p.ordered_at <= now)
+        .map(|p| p.posting_number.clone())
+        .collect();
+    let mut seen = HashSet::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, body) = f
+            .call("/v4/posting/fbs/list", list_request(&cursor, 100))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        for posting in body["postings"].as_array().unwrap() {
+            check_fields(posting, V4_POSTING_FIELDS, "v4 posting");
+            check_fields(
+                &posting["delivery_method"],
+                &[
+                    ("id", "n"),
+                    ("name", "s"),
+                    ("warehouse_id", "n"),
+                    ("warehouse", "s"),
+                    ("tpl_provider_id", "n"),
+                    ("tpl_provider", "s"),
+                ],
+                "delivery_method",
+            );
+            check_fields(
+                &posting["products"][0],
+                &[
+                    ("sku", "n"),
+                    ("offer_id", "s"),
+                    ("name", "s"),
+                    ("quantity", "n"),
+                    ("price", "o"),
+                    ("imei", "a"),
+                ],
+                "product",
+            );
+            check_fields(
+                &posting["analytics_data"],
+                &[
+                    ("delivery_date_begin", "s"),
+                    ("delivery_date_end", "s"),
+                    ("tpl_provider_id", "n"),
+                    ("client_delivery_date_begin", "z"),
+                ],
+                "analytics_data",
+            );
+            assert!(
+                seen.insert(posting["posting_number"].as_str().unwrap().to_owned()),
+                "a posting came twice"
+            );
+        }
+        if !body["has_next"].as_bool().unwrap() {
+            assert_eq!(body["cursor"], "");
+            break;
+        }
+        cursor = body["cursor"].as_str().unwrap().to_owned();
+    }
+    assert_eq!(seen, expected);
+}
+
+#[tokio::test]
+async fn list_requests_are_validated_as_documented() {
+    let f = Fixture::new(10, OzonConfig::default()).await;
+    let (status, _) = f.call("/v4/posting/fbs/list", list_request("", 101)).await;
+    assert_eq!(status, 400);
+    let (status, body) = f.call("/v4/posting/fbs/list", json!({"limit": 10})).await;
+    assert_eq!((status, body["code"].clone()), (400, json!(3)));
+    let too_long = json!({"filter": {"since": "2024-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "limit": 10});
+    let (status, body) = f.call("/v3/posting/fbo/list", too_long).await;
+    assert_eq!(
+        (status, body["message"].clone()),
+        (400, json!("PERIOD_IS_TOO_LONG"))
+    );
+    let (status, _) = f
+        .call("/v4/posting/fbs/list", list_request("not-a-cursor", 10))
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn fbs_get_shows_the_detail_fields_and_404s_an_unknown_posting() {
+    let f = Fixture::new(300, OzonConfig::default()).await;
+    let now = f.clock.now_for_test();
+    let rfbs = f
+        .sandbox
+        .state
+        .world
+        .parcels
+        .iter()
+        .find(|p| p.mode == Mode::Rfbs && p.ordered_at <= now)
+        .unwrap();
+    let (status, body) = f
+        .call(
+            "/v3/posting/fbs/get",
+            json!({"posting_number": rfbs.posting_number, "with": {"analytics_data": true}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let result = &body["result"];
+    check_fields(
+        result,
+        &[
+            ("previous_substatus", "s"),
+            ("provider_status", "s"),
+            ("fact_delivery_date", "?s"),
+            ("delivery_price", "s"),
+            ("courier", "o"),
+            ("customer", "o"),
+            ("addressee", "o"),
+            ("product_exemplars", "z"),
+            ("related_postings", "o"),
+            ("related_weight_postings", "a"),
+            ("additional_data", "a"),
+            ("prr_option", "z"),
+            ("tariffication", "o"),
+            ("analytics_data", "o"),
+        ],
+        "v3 get",
+    );
+    check_fields(
+        &result["customer"]["address"],
+        &[
+            ("city", "s"),
+            ("region", "s"),
+            ("latitude", "n"),
+            ("longitude", "n"),
+            ("pvz_code", "n"),
+            ("provider_pvz_code", "s"),
+        ],
+        "address",
+    );
+    check_fields(
+        &result["products"][0],
+        &[
+            ("price", "s"),
+            ("currency_code", "s"),
+            ("dimensions", "o"),
+            ("jw_uin", "a"),
+        ],
+        "v3 product",
+    );
+    assert!(
+        result["products"][0]["price"]
+            .as_str()
+            .unwrap()
+            .ends_with(".0000")
+    );
+    let (status, body) = f
+        .call(
+            "/v3/posting/fbs/get",
+            json!({"posting_number": "99999999-0001-1"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["message"].clone()),
+        (404, json!("POSTING_NOT_FOUND"))
+    );
+}
+
+#[tokio::test]
+async fn fbo_list_and_get_render_fbo_postings_only() {
+    let f = Fixture::new(300, OzonConfig::default()).await;
+    let request = json!({"filter": {"since": "2026-01-01T00:00:00Z", "to": "2026-12-31T00:00:00Z"}, "limit": 100, "with": {"analytics_data": true}});
+    let (status, body) = f.call("/v3/posting/fbo/list", request).await;
+    assert_eq!(status, 200);
+    let first = &body["postings"][0];
+    check_fields(
+        first,
+        &[
+            ("posting_number", "s"),
+            ("order_id", "n"),
+            ("order_number", "s"),
+            ("status", "s"),
+            ("substatus", "s"),
+            ("cancel_reason_id", "n"),
+            ("cancellation", "o"),
+            ("created_at", "s"),
+            ("in_process_at", "s"),
+            ("products", "a"),
+            ("analytics_data", "o"),
+            ("financial_data", "z"),
+            ("legal_info", "z"),
+            ("external_order", "o"),
+            ("additional_data", "a"),
+        ],
+        "fbo posting",
+    );
+    check_fields(
+        &first["analytics_data"],
+        &[
+            ("city", "s"),
+            ("delivery_type", "s"),
+            ("warehouse_id", "n"),
+            ("warehouse_name", "s"),
+        ],
+        "fbo analytics",
+    );
+    let number = first["posting_number"].as_str().unwrap();
+    let mode = f
+        .sandbox
+        .state
+        .world
+        .parcels
+        .iter()
+        .find(|p| p.posting_number == number)
+        .unwrap()
+        .mode;
+    assert_eq!(mode, Mode::Fbo);
+    let (status, body) = f
+        .call("/v2/posting/fbo/get", json!({"posting_number": number}))
+        .await;
+    assert_eq!(status, 200);
+    check_fields(
+        &body["result"],
+        &[("fact_delivery_date", "?s"), ("products", "a")],
+        "fbo get",
+    );
+    assert!(body["result"]["products"][0]["price"].is_string());
+}
+
+#[tokio::test]
+async fn delivery_methods_and_warehouses_use_the_v2_envelopes() {
+    let f = Fixture::new(10, OzonConfig::default()).await;
+    let (status, body) = f
+        .call("/v2/delivery-method/list", json!({"limit": 50}))
+        .await;
+    assert_eq!(status, 200);
+    check_fields(
+        &body,
+        &[
+            ("delivery_methods", "a"),
+            ("cursor", "s"),
+            ("has_next", "b"),
+        ],
+        "delivery methods",
+    );
+    let flows: Vec<&str> = body["delivery_methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["tpl_integration_type"].as_str().unwrap())
+        .collect();
+    assert!(
+        flows.contains(&"hybrid") && !flows.contains(&"hybryd"),
+        "{flows:?}"
+    );
+    let (status, body) = f.call("/v2/warehouse/list", json!({"limit": 50})).await;
+    assert_eq!(status, 200);
+    check_fields(
+        &body["warehouses"][0],
+        &[
+            ("warehouse_id", "n"),
+            ("name", "s"),
+            ("is_rfbs", "b"),
+            ("address_info", "o"),
+            ("first_mile", "o"),
+            ("working_days", "a"),
+        ],
+        "warehouse",
+    );
+}
+
+#[tokio::test]
+async fn tracking_numbers_are_set_twenty_at_most_with_per_item_results() {
+    let f = Fixture::new(300, OzonConfig::default()).await;
+    let now = f.clock.now_for_test();
+    let parcel = f
+        .sandbox
+        .state
+        .world
+        .parcels
+        .iter()
+        .find(|p| {
+            p.mode == Mode::Rfbs && p.ordered_at <= now && p.delivered_at.is_none_or(|d| d > now)
+        })
+        .unwrap();
+    let items: Vec<Value> = (0..21)
+        .map(|i| json!({"posting_number": format!("1-{i}"), "tracking_number": "X"}))
+        .collect();
+    let (status, _) = f
+        .call(
+            "/v2/fbs/posting/tracking-number/set",
+            json!({"tracking_numbers": items}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let body = json!({"tracking_numbers": [
+        {"posting_number": parcel.posting_number, "tracking_number": "RB123456785GB"},
+        {"posting_number": "99999999-0001-1", "tracking_number": "RB123456785GB"}]});
+    let (status, body) = f.call("/v2/fbs/posting/tracking-number/set", body).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["result"][0]["result"], true);
+    assert_eq!(
+        body["result"][1],
+        json!({"posting_number": "99999999-0001-1", "result": false, "error": "POSTING_NOT_FOUND"})
+    );
+    let (_, got) = f
+        .call(
+            "/v3/posting/fbs/get",
+            json!({"posting_number": parcel.posting_number}),
+        )
+        .await;
+    assert_eq!(got["result"]["tracking_number"], "RB123456785GB");
+}
+
+#[tokio::test]
+async fn the_same_seed_and_time_give_byte_identical_responses() {
+    let (a, b) = (
+        Fixture::new(400, OzonConfig::default()).await,
+        Fixture::new(400, OzonConfig::default()).await,
+    );
+    for (path, body) in [
+        ("/v4/posting/fbs/list", list_request("", 100)),
+        ("/v3/posting/fbo/list", list_request("", 50)),
+        ("/v2/delivery-method/list", json!({"limit": 50})),
+    ] {
+        let call = |f: &Fixture| {
+            let store = f.sandbox.stores()[0].clone();
+            let url = f.sandbox.ozon_url.clone();
+            let body = body.to_string();
+            async move {
+                let id = store.client_id.to_string();
+                raw_post(
+                    &url,
+                    path,
+                    &[("Client-Id", &id), ("Api-Key", &store.api_key)],
+                    &body,
+                )
+                .await
+            }
+        };
+        let (x, y) = (call(&a).await, call(&b).await);
+        assert_eq!(x.0, 200);
+        assert_eq!(x, y, "{path} differs between two runs of the same seed");
+    }
+}
+
+#[tokio::test]
+async fn postings_move_and_appear_as_simulated_time_passes() {
+    let f = Fixture::at(400, OzonConfig::default(), Duration::days(2)).await;
+    let count = |body: &Value| body["postings"].as_array().unwrap().len();
+    let (_, before) = f.call("/v4/posting/fbs/list", list_request("", 100)).await;
+    let first = before["postings"][0].clone();
+    assert_eq!(
+        first["status"], "awaiting_deliver",
+        "two days in, the first order is not yet on its way"
+    );
+    f.clock.advance(Duration::days(10));
+    let (_, after) = f.call("/v4/posting/fbs/list", list_request("", 100)).await;
+    assert!(
+        count(&after) > count(&before),
+        "no new postings appeared in 10 days"
+    );
+    assert_eq!(
+        after["postings"][0]["posting_number"],
+        first["posting_number"]
+    );
+    assert_ne!(
+        after["postings"][0]["status"], first["status"],
+        "the oldest posting did not move in 10 days"
+    );
+}
+
+trait NowForTest {
+    fn now_for_test(&self) -> chrono::DateTime<Utc>;
+}
+
+impl NowForTest for ManualClock {
+    fn now_for_test(&self) -> chrono::DateTime<Utc> {
+        ozontrack_domain::Clock::now(self)
+    }
+}
