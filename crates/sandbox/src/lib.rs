@@ -5,6 +5,8 @@
 //! - [`world`]: the deterministic world generator and the ground truth.
 //! - [`carriers`]: the carriers of the world and how each is reached.
 //! - [`rng`]: the seeded random stream everything is drawn from.
+//! - [`fakes`]: the Ozon Seller API, 17TRACK, Russian Post and CDEK as HTTP routers.
+//! - [`server`]: runs the fakes on loopback ([`Sandbox::start`]).
 //!
 //! Production code paths never link this crate, except `ozontrack demo` and tests.
 
@@ -18,7 +20,7 @@ pub mod server;
 pub mod world;
 
 pub use carriers::{Carrier, Feed};
-pub use server::{Sandbox, ServeConfig};
+pub use server::{Sandbox, ServeConfig, Urls};
 pub use world::{
     CarrierEvent, EventKind, FailureKind, FailureRates, Mode, OzonStep, Parcel, SimLeg, World,
     WorldConfig,

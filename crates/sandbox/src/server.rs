@@ -29,9 +29,14 @@ pub async fn serve(
 /// How to run the sandbox's servers.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
-    /// Address to bind each fake on; port 0 picks a free port per fake.
+    /// Address to bind the fakes on. With port 0 each fake gets a free port; with port P the
+    /// fakes take P (Ozon), P+1 (17TRACK), P+2 (Russian Post) and P+3 (CDEK).
     pub listen: SocketAddr,
     pub ozon: fakes::ozon::OzonConfig,
+    pub seventeen_track: fakes::seventeen_track::SeventeenTrackConfig,
+    pub cdek: fakes::cdek::CdekConfig,
+    /// How often (real time) the push loops look for news to push.
+    pub push_every: std::time::Duration,
 }
 
 impl Default for ServeConfig {
@@ -39,18 +44,47 @@ impl Default for ServeConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             ozon: fakes::ozon::OzonConfig::default(),
+            seventeen_track: fakes::seventeen_track::SeventeenTrackConfig::default(),
+            cdek: fakes::cdek::CdekConfig::default(),
+            push_every: std::time::Duration::from_secs(1),
         }
     }
+}
+
+/// Base URLs of the running fakes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Urls {
+    /// Ozon Seller API, e.g. `http://127.0.0.1:40123`.
+    pub ozon: String,
+    /// 17TRACK; the API lives under `/track/v2.2/`.
+    pub seventeen_track: String,
+    /// Russian Post tracking; the SOAP endpoint is `/rtm34`.
+    pub russian_post: String,
+    /// CDEK API; methods under `/v2/`.
+    pub cdek: String,
 }
 
 /// The running fakes. Dropping it stops them.
 #[derive(Debug)]
 pub struct Sandbox {
     pub state: Arc<SimState>,
+    pub urls: Urls,
     /// Base URL of the Ozon Seller API fake, e.g. `http://127.0.0.1:40123`.
     pub ozon_url: String,
+    pub seventeen_track: Arc<fakes::seventeen_track::SeventeenTrack>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<std::io::Result<()>>>,
+}
+
+async fn bind(listen: SocketAddr, offset: u16) -> std::io::Result<(TcpListener, String)> {
+    let port = if listen.port() == 0 {
+        0
+    } else {
+        listen.port().saturating_add(offset)
+    };
+    let listener = TcpListener::bind(SocketAddr::new(listen.ip(), port)).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    Ok((listener, url))
 }
 
 impl Sandbox {
@@ -62,14 +96,57 @@ impl Sandbox {
     ) -> std::io::Result<Sandbox> {
         let state = SimState::new(world, clock);
         let (stop, stopped) = watch::channel(false);
+        let (ozon, ozon_url) = bind(config.listen, 0).await?;
+        let (seventeen, seventeen_url) = bind(config.listen, 1).await?;
+        let (russian_post, russian_post_url) = bind(config.listen, 2).await?;
+        let (cdek, cdek_url) = bind(config.listen, 3).await?;
+        let seventeen_track = fakes::seventeen_track::SeventeenTrack::new(
+            state.clone(),
+            config.seventeen_track.clone(),
+        );
+        let routers = [
+            (ozon, fakes::ozon::router(state.clone(), &config.ozon)),
+            (seventeen, seventeen_track.router()),
+            (russian_post, fakes::russian_post::router(state.clone())),
+            (
+                cdek,
+                fakes::cdek::router(state.clone(), config.cdek.clone()),
+            ),
+        ];
         let mut tasks = Vec::new();
-        let ozon = TcpListener::bind(config.listen).await?;
-        let ozon_url = format!("http://{}", ozon.local_addr()?);
-        let router = fakes::ozon::router(state.clone(), &config.ozon);
-        tasks.push(tokio::spawn(serve(ozon, router, wait_for(stopped))));
+        for (listener, router) in routers {
+            tasks.push(tokio::spawn(serve(
+                listener,
+                router,
+                wait_for(stopped.clone()),
+            )));
+        }
+        if config.seventeen_track.webhook_url.is_some() {
+            let fake = seventeen_track.clone();
+            let every = config.push_every;
+            let mut stopped = stopped.clone();
+            tasks.push(tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                loop {
+                    fake.push_once(&client).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(every) => {}
+                        _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+                    }
+                }
+            }));
+        }
+        let urls = Urls {
+            ozon: ozon_url.clone(),
+            seventeen_track: seventeen_url,
+            russian_post: russian_post_url,
+            cdek: cdek_url,
+        };
         Ok(Sandbox {
             state,
+            urls,
             ozon_url,
+            seventeen_track,
             stop,
             tasks,
         })

@@ -225,6 +225,17 @@ pub struct DeliveryMethod {
     pub integration: &'static str,
 }
 
+/// Credentials the carrier fakes accept, derived from the seed so scripts can rely on them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarrierCredentials {
+    /// 17TRACK `17token`.
+    pub seventeen_track_token: String,
+    pub russian_post_login: String,
+    pub russian_post_password: String,
+    pub cdek_client_id: String,
+    pub cdek_client_secret: String,
+}
+
 /// A window in which a carrier's API is down while its parcels move on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outage {
@@ -310,6 +321,7 @@ pub struct World {
     /// Sorted by `ordered_at`, then posting number.
     pub parcels: Vec<Parcel>,
     pub outages: Vec<Outage>,
+    pub credentials: CarrierCredentials,
 }
 
 const STREAM_PARCEL: u64 = 1;
@@ -338,6 +350,13 @@ impl World {
             .collect();
         let (warehouses, delivery_methods) = network(&mut rng);
         let outages = outages(&config, &mut rng);
+        let credentials = CarrierCredentials {
+            seventeen_track_token: format!("17t-{:016x}", rng.next_u64()),
+            russian_post_login: format!("rp{}", rng.digits(6)),
+            russian_post_password: format!("{:012x}", rng.next_u64() >> 16),
+            cdek_client_id: format!("cdek-{}", rng.digits(8)),
+            cdek_client_secret: format!("{:016x}", rng.next_u64()),
+        };
         let mut parcels: Vec<Parcel> = (0..config.parcels)
             .map(|i| parcel(&config, &warehouses, &delivery_methods, i))
             .collect();
@@ -351,14 +370,20 @@ impl World {
             delivery_methods,
             parcels,
             outages,
+            credentials,
         }
     }
 
     /// Whether `carrier`'s API is down at `t`.
     pub fn is_down(&self, carrier: Carrier, t: DateTime<Utc>) -> bool {
+        self.outage_at(carrier, t).is_some()
+    }
+
+    /// The outage of `carrier` in force at `t`, if any.
+    pub fn outage_at(&self, carrier: Carrier, t: DateTime<Utc>) -> Option<&Outage> {
         self.outages
             .iter()
-            .any(|o| o.carrier == carrier && o.from <= t && t < o.until)
+            .find(|o| o.carrier == carrier && o.from <= t && t < o.until)
     }
 }
 

@@ -13,29 +13,10 @@ use ozontrack_domain::ManualClock;
 use ozontrack_sandbox::fakes::ozon::OzonConfig;
 use ozontrack_sandbox::{Mode, Sandbox, ServeConfig, World, WorldConfig};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// A raw HTTP/1.1 exchange: returns the status code and the body bytes.
-async fn raw_post(base: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Vec<u8>) {
-    let addr = base.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&response[..split]).into_owned();
-    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, response[split + 4..].to_vec())
-}
+mod common;
+
+use common::raw_post;
 
 struct Fixture {
     sandbox: Sandbox,

@@ -11,7 +11,10 @@ use ozontrack_domain::Clock;
 
 use crate::world::World;
 
+pub mod cdek;
 pub mod ozon;
+pub mod russian_post;
+pub mod seventeen_track;
 
 /// What every fake shares: the world, the simulated clock, and the changes clients made.
 #[derive(Debug)]
@@ -21,6 +24,14 @@ pub struct SimState {
     /// Tracking numbers uploaded through `/v2/fbs/posting/tracking-number/set`.
     pub uploaded_tracking: Mutex<HashMap<String, String>>,
     by_posting: HashMap<String, usize>,
+    by_tracking: HashMap<String, Vec<(usize, LegSlot)>>,
+}
+
+/// Which of a parcel's legs a tracking number belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegSlot {
+    First,
+    Last,
 }
 
 impl SimState {
@@ -31,11 +42,26 @@ impl SimState {
             .enumerate()
             .map(|(i, p)| (p.posting_number.clone(), i))
             .collect();
+        let mut by_tracking: HashMap<String, Vec<(usize, LegSlot)>> = HashMap::new();
+        for (i, p) in world.parcels.iter().enumerate() {
+            for (slot, leg) in [
+                (LegSlot::First, &p.first_mile),
+                (LegSlot::Last, &p.last_mile),
+            ] {
+                if let Some(leg) = leg {
+                    by_tracking
+                        .entry(leg.tracking_number.clone())
+                        .or_default()
+                        .push((i, slot));
+                }
+            }
+        }
         Arc::new(Self {
             world,
             clock,
             uploaded_tracking: Mutex::new(HashMap::new()),
             by_posting,
+            by_tracking,
         })
     }
 
@@ -47,6 +73,27 @@ impl SimState {
     pub fn parcel(&self, posting_number: &str, now: DateTime<Utc>) -> Option<&crate::Parcel> {
         let parcel = &self.world.parcels[*self.by_posting.get(posting_number)?];
         (parcel.ordered_at <= now).then_some(parcel)
+    }
+}
+
+impl SimState {
+    /// The legs carrying `tracking_number`, as (parcel, leg). Direct mail has two legs on one
+    /// number: China Post, then Russian Post.
+    pub fn legs_of(&self, tracking_number: &str) -> Vec<(&crate::Parcel, &crate::SimLeg)> {
+        let Some(slots) = self.by_tracking.get(tracking_number) else {
+            return Vec::new();
+        };
+        slots
+            .iter()
+            .filter_map(|(i, slot)| {
+                let parcel = &self.world.parcels[*i];
+                let leg = match slot {
+                    LegSlot::First => parcel.first_mile.as_ref(),
+                    LegSlot::Last => parcel.last_mile.as_ref(),
+                };
+                leg.map(|leg| (parcel, leg))
+            })
+            .collect()
     }
 }
 
