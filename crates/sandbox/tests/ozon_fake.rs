@@ -578,3 +578,166 @@ impl NowForTest for ManualClock {
         ozontrack_domain::Clock::now(self)
     }
 }
+
+#[tokio::test]
+async fn a_label_barcode_finds_its_posting() {
+    let f = Fixture::new(200, OzonConfig::default()).await;
+    let now = f.clock.now_for_test();
+    let parcel = f
+        .sandbox
+        .state
+        .world
+        .parcels
+        .iter()
+        .find(|p| p.mode == Mode::Rfbs && p.ordered_at <= now)
+        .unwrap();
+    let barcode = format!("2{:014}", parcel.index);
+    let (status, body) = f
+        .call(
+            "/v2/posting/fbs/get-by-barcode",
+            json!({"barcode": barcode}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    check_fields(
+        &body["result"],
+        &[
+            ("order_id", "n"),
+            ("order_number", "s"),
+            ("posting_number", "s"),
+            ("status", "s"),
+            ("cancel_reason_id", "n"),
+            ("created_at", "s"),
+            ("in_process_at", "s"),
+            ("shipment_date", "s"),
+            ("products", "a"),
+            ("barcodes", "o"),
+        ],
+        "by barcode",
+    );
+    assert_eq!(
+        body["result"]["posting_number"],
+        parcel.posting_number.as_str()
+    );
+}
+
+#[tokio::test]
+async fn rfbs_status_moves_follow_the_allowed_transitions() {
+    let f = Fixture::new(1_500, OzonConfig::default()).await;
+    let now = f.clock.now_for_test();
+    let world = &f.sandbox.state.world;
+    let direct = world
+        .parcels
+        .iter()
+        .find(|p| {
+            p.mode == Mode::DirectMail
+                && p.ordered_at <= now
+                && p.ozon_at(now).status == "awaiting_deliver"
+        })
+        .expect("a direct-mail posting waiting to ship");
+    let cdek = world
+        .parcels
+        .iter()
+        .find(|p| p.mode == Mode::Rfbs && p.ordered_at <= now)
+        .unwrap();
+    let moved = |number: &str| json!({"posting_number": [number]});
+    let (status, body) = f
+        .call("/v2/fbs/posting/delivering", moved(&direct.posting_number))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["result"][0],
+        json!({"posting_number": direct.posting_number, "result": true, "error": []})
+    );
+    let (_, got) = f
+        .call(
+            "/v3/posting/fbs/get",
+            json!({"posting_number": direct.posting_number}),
+        )
+        .await;
+    assert_eq!(got["result"]["status"], "delivering");
+    let (_, again) = f
+        .call("/v2/fbs/posting/delivering", moved(&direct.posting_number))
+        .await;
+    assert_eq!(again["result"][0]["error"], "TRANSITION_IS_NOT_POSSIBLE");
+    let (_, integrated) = f
+        .call("/v2/fbs/posting/delivered", moved(&cdek.posting_number))
+        .await;
+    assert_eq!(
+        integrated["result"][0]["error"],
+        "HAS_INCORRECT_TPL_INTEGRATION_TYPE"
+    );
+}
+
+#[tokio::test]
+async fn the_postings_report_is_processed_then_downloadable_as_csv() {
+    let f = Fixture::new(300, OzonConfig::default()).await;
+    let request = json!({"filter": {"processed_at_from": "2026-09-01T00:00:00Z", "processed_at_to": "2026-12-01T00:00:00Z", "delivery_schema": ["fbs"]}, "language": "RU"});
+    let (status, created) = f.call("/v1/report/postings/create", request).await;
+    assert_eq!(status, 200);
+    let code = created["result"]["code"].as_str().unwrap().to_owned();
+    assert!(code.starts_with("REPORT_seller_postings"));
+    let (_, first) = f.call("/v1/report/info", json!({"code": code})).await;
+    assert_eq!(first["result"]["status"], "processing");
+    let (_, second) = f.call("/v1/report/info", json!({"code": code})).await;
+    assert_eq!(second["result"]["status"], "success");
+    let url = second["result"]["file"].as_str().unwrap();
+    let path = &url[url.find("/reports/").unwrap()..];
+    let (status, _, bytes) = common::raw(&f.sandbox.ozon_url, "GET", path, &[], "").await;
+    assert_eq!(status, 200);
+    let csv = String::from_utf8(bytes).unwrap();
+    assert!(
+        csv.starts_with("\u{feff}Номер заказа;Номер отправления;"),
+        "{csv}"
+    );
+    let now = f.clock.now_for_test();
+    let expected = f
+        .sandbox
+        .state
+        .world
+        .parcels
+        .iter()
+        .filter(|p| p.mode != Mode::Fbo && p.ordered_at <= now)
+        .count();
+    assert_eq!(csv.lines().count() - 1, expected);
+    let (status, _) = f.call("/v1/report/postings/create", json!({"filter": {"processed_at_from": "2026-09-01T00:00:00Z", "processed_at_to": "2026-12-01T00:00:00Z", "delivery_schema": ["fbo", "fbs"]}})).await;
+    assert_eq!(status, 400, "exactly one delivery schema");
+}
+
+#[tokio::test]
+async fn a_chat_is_started_for_a_posting_and_takes_messages_of_up_to_1000_characters() {
+    let f = Fixture::new(300, OzonConfig::default()).await;
+    let now = f.clock.now_for_test();
+    let parcel = f
+        .sandbox
+        .state
+        .world
+        .parcels
+        .iter()
+        .find(|p| {
+            p.mode == Mode::Rfbs && p.ordered_at <= now && p.delivered_at.is_none_or(|d| d > now)
+        })
+        .unwrap();
+    let (status, body) = f
+        .call(
+            "/v1/chat/start",
+            json!({"posting_number": parcel.posting_number}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let chat_id = body["result"]["chat_id"].as_str().unwrap().to_owned();
+    let (status, sent) = f
+        .call(
+            "/v1/chat/send/message",
+            json!({"chat_id": chat_id, "text": "Здравствуйте! Посылка в пути."}),
+        )
+        .await;
+    assert_eq!((status, sent), (200, json!({"result": "success"})));
+    let (status, _) = f
+        .call(
+            "/v1/chat/send/message",
+            json!({"chat_id": chat_id, "text": "я".repeat(1001)}),
+        )
+        .await;
+    assert_eq!(status, 400);
+}

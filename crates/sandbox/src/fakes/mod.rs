@@ -23,6 +23,8 @@ pub struct SimState {
     pub clock: Arc<dyn Clock>,
     /// Tracking numbers uploaded through `/v2/fbs/posting/tracking-number/set`.
     pub uploaded_tracking: Mutex<HashMap<String, String>>,
+    /// Status changes sellers made through the rFBS methods, on top of the scripted journey.
+    pub seller_steps: Mutex<HashMap<String, Vec<crate::OzonStep>>>,
     by_posting: HashMap<String, usize>,
     by_tracking: HashMap<String, Vec<(usize, LegSlot)>>,
 }
@@ -60,6 +62,7 @@ impl SimState {
             world,
             clock,
             uploaded_tracking: Mutex::new(HashMap::new()),
+            seller_steps: Mutex::new(HashMap::new()),
             by_posting,
             by_tracking,
         })
@@ -67,6 +70,26 @@ impl SimState {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Ozon's status of `parcel` at `now`: the latest of its scripted steps and of the changes
+    /// its seller made.
+    pub fn ozon_at(&self, parcel: &crate::Parcel, now: DateTime<Utc>) -> crate::OzonStep {
+        let scripted = parcel.ozon_at(now);
+        let steps = self
+            .seller_steps
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let manual = steps.get(&parcel.posting_number).and_then(|s| {
+            s.iter()
+                .filter(|s| s.at <= now)
+                .max_by_key(|s| s.at)
+                .copied()
+        });
+        match manual {
+            Some(step) if step.at >= scripted.at => step,
+            _ => scripted,
+        }
     }
 
     /// The parcel with this posting number, if it exists by `now`.

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{RateLimiter, SimState, time};
-use crate::world::{Mode, Parcel};
+use crate::world::{Mode, OzonStep, Parcel};
 
 /// How the fake behaves beyond the world it renders.
 #[derive(Debug, Clone)]
@@ -33,10 +33,13 @@ impl Default for OzonConfig {
     }
 }
 
+mod actions;
+
 #[derive(Debug, Clone)]
 struct App {
     sim: Arc<SimState>,
     limiter: Arc<RateLimiter>,
+    actions: Arc<std::sync::Mutex<actions::Actions>>,
 }
 
 /// The store a request authenticated as.
@@ -48,6 +51,7 @@ pub fn router(sim: Arc<SimState>, config: &OzonConfig) -> Router {
     let app = App {
         sim,
         limiter: Arc::new(RateLimiter::new(config.rate_limit)),
+        actions: Arc::default(),
     };
     Router::new()
         .route("/v4/posting/fbs/list", post(fbs_list))
@@ -64,7 +68,20 @@ pub fn router(sim: Arc<SimState>, config: &OzonConfig) -> Router {
             "/v2/fbs/posting/tracking-number/set",
             post(tracking_number_set),
         )
+        .route(
+            "/v2/posting/fbs/get-by-barcode",
+            post(actions::get_by_barcode),
+        )
+        .route("/v2/fbs/posting/delivering", post(actions::move_delivering))
+        .route("/v2/fbs/posting/last-mile", post(actions::move_last_mile))
+        .route("/v2/fbs/posting/delivered", post(actions::move_delivered))
+        .route("/v1/report/postings/create", post(actions::report_create))
+        .route("/v1/report/info", post(actions::report_info))
+        .route("/v1/chat/start", post(actions::chat_start))
+        .route("/v1/chat/send/message", post(actions::chat_send))
         .layer(middleware::from_fn_with_state(app.clone(), authenticate))
+        // Report files are plain downloads, like Ozon's CDN links: no API headers.
+        .route("/reports/{file}", axum::routing::get(actions::report_file))
         .with_state(app)
 }
 
@@ -265,7 +282,10 @@ fn page<'a>(
                 .as_ref()
                 .is_none_or(|(at, n)| (p.ordered_at, &p.posting_number) > (*at, n))
             && (filter.statuses.is_empty()
-                || filter.statuses.iter().any(|s| s == p.ozon_at(now).status))
+                || filter
+                    .statuses
+                    .iter()
+                    .any(|s| s == app.sim.ozon_at(p, now).status))
             && changed.is_none_or(|c| {
                 let last = p.last_changed_at(now);
                 c.from.is_none_or(|f| f <= last) && c.to.is_none_or(|t| last <= t)
@@ -303,9 +323,9 @@ async fn fbs_list(
     ))
 }
 
-fn is_unfulfilled(p: &Parcel, now: DateTime<Utc>) -> bool {
+fn is_unfulfilled(sim: &SimState, p: &Parcel, now: DateTime<Utc>) -> bool {
     matches!(
-        p.ozon_at(now).status,
+        sim.ozon_at(p, now).status,
         "awaiting_packaging" | "awaiting_deliver"
     )
 }
@@ -322,7 +342,9 @@ async fn fbs_unfulfilled_list(
     let filter = request.filter.get_or_insert_with(ListFilter::default);
     filter.since = filter.since.or(Some(now - Duration::days(365)));
     filter.to = filter.to.or(Some(now));
-    let (parcels, has_next, now) = page(&app, seller, &request, false, is_unfulfilled)?;
+    let (parcels, has_next, now) = page(&app, seller, &request, false, |p, now| {
+        is_unfulfilled(&app.sim, p, now)
+    })?;
     let postings: Vec<Value> = parcels
         .iter()
         .map(|p| fbs_posting(&app, p, now, &request.with))
@@ -334,7 +356,7 @@ async fn fbs_unfulfilled_list(
         .parcels
         .iter()
         .filter(|p| p.store == seller.0 && p.mode != Mode::Fbo && p.ordered_at <= now)
-        .filter(|p| is_unfulfilled(p, now))
+        .filter(|p| is_unfulfilled(&app.sim, p, now))
         .count();
     let cursor = next_cursor(&parcels, has_next);
     Ok(Json(
@@ -542,7 +564,7 @@ async fn tracking_number_set(
             let outcome = match app.sim.parcel(&number, now) {
                 _ if track.trim().is_empty() => Err("TRACKING_NUMBER_IS_EMPTY"),
                 Some(p) if p.store == seller.0 && p.mode != Mode::Fbo => {
-                    if matches!(p.ozon_at(now).status, "cancelled" | "delivered") {
+                    if matches!(app.sim.ozon_at(p, now).status, "cancelled" | "delivered") {
                         Err("HAS_INCORRECT_STATUS")
                     } else {
                         uploaded.insert(number.clone(), track.trim().to_owned());
@@ -607,8 +629,8 @@ fn empty_requirements() -> Value {
     })
 }
 
-fn cancellation(p: &Parcel, now: DateTime<Utc>) -> Value {
-    if p.ozon_at(now).status == "cancelled" {
+fn cancellation(step: OzonStep) -> Value {
+    if step.status == "cancelled" {
         json!({"cancel_reason_id": 352, "cancel_reason": "Покупатель отказался от заказа", "cancellation_type": "client",
                "cancelled_after_ship": true, "affect_cancellation_rating": false, "cancellation_initiator": "Покупатель"})
     } else {
@@ -651,7 +673,7 @@ fn fbs_posting(app: &App, p: &Parcel, now: DateTime<Utc>, with: &With) -> Value 
     let world = &app.sim.world;
     let method = &world.delivery_methods[p.delivery_method];
     let warehouse = &world.warehouses[p.warehouse];
-    let step = p.ozon_at(now);
+    let step = app.sim.ozon_at(p, now);
     let rfbs = p.mode == Mode::Rfbs;
     let flow = if method.integration == "hybryd" {
         "hybrid"
@@ -705,7 +727,7 @@ fn fbs_posting(app: &App, p: &Parcel, now: DateTime<Utc>, with: &With) -> Value 
         "destination_place_id": 0,
         "destination_place_name": "",
         "sorting_center": null,
-        "cancellation": cancellation(p, now),
+        "cancellation": cancellation(step),
         "customer": if rfbs { customer(p, false) } else { Value::Null },
         "addressee": if rfbs { json!({"name": buyer_name(p)}) } else { Value::Null },
         "products": products,
@@ -747,7 +769,7 @@ fn fbs_posting_detail(app: &App, p: &Parcel, now: DateTime<Utc>, with: &With) ->
                    "dimensions": {"height": "120.00", "length": "300.00", "weight": "450", "width": "150.00"}})
         })
         .collect();
-    let step = p.ozon_at(now);
+    let step = app.sim.ozon_at(p, now);
     let fact = p
         .ozon
         .iter()
@@ -863,7 +885,7 @@ fn financial(p: &Parcel) -> Value {
 
 /// An FBO posting: v3 list shape, or v2 get shape (`detail`).
 fn fbo_posting(app: &App, p: &Parcel, now: DateTime<Utc>, with: &With, detail: bool) -> Value {
-    let step = p.ozon_at(now);
+    let step = app.sim.ozon_at(p, now);
     let products: Vec<Value> = p
         .products
         .iter()

@@ -1,0 +1,428 @@
+//! The Ozon methods that act rather than list: label barcodes, the rFBS status moves, the
+//! asynchronous postings report, and the buyer chat.
+
+use std::sync::PoisonError;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use chrono::Duration;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{App, OzonError, Reply, Seller, amount, bad_request, error, parse};
+use crate::fakes::time;
+use crate::world::{Mode, OzonStep, Parcel};
+
+/// What the fake remembers of the seller's actions.
+#[derive(Debug, Default)]
+pub(super) struct Actions {
+    /// Report code → (seller, times `info` was asked).
+    reports: std::collections::HashMap<String, (usize, u32)>,
+    /// Chat id → posting number.
+    chats: std::collections::HashMap<String, String>,
+    /// Messages sent: (chat id, text).
+    pub(super) messages: Vec<(String, String)>,
+}
+
+fn seller_parcel<'a>(app: &'a App, seller: Seller, number: &str) -> Option<&'a Parcel> {
+    let now = app.sim.now();
+    app.sim.parcel(number, now).filter(|p| p.store == seller.0)
+}
+
+#[derive(Debug, Deserialize)]
+struct BarcodeRequest {
+    barcode: Option<String>,
+}
+
+/// `/v2/posting/fbs/get-by-barcode`: the lower label barcode is `2` + the parcel index.
+pub(super) async fn get_by_barcode(
+    State(app): State<App>,
+    Extension(seller): Extension<Seller>,
+    body: Bytes,
+) -> Reply {
+    let request: BarcodeRequest = parse(&body)?;
+    let barcode = request.barcode.unwrap_or_default();
+    let now = app.sim.now();
+    let parcel = app.sim.world.parcels.iter().find(|p| {
+        p.store == seller.0
+            && p.mode != Mode::Fbo
+            && p.ordered_at <= now
+            && (format!("2{:014}", p.index) == barcode || format!("%101%{}", p.order_id) == barcode)
+    });
+    let Some(p) = parcel else {
+        return Err(error(StatusCode::NOT_FOUND, 5, "POSTING_NOT_FOUND"));
+    };
+    let step = app.sim.ozon_at(p, now);
+    let products: Vec<Value> = p
+        .products
+        .iter()
+        .map(|pr| {
+            json!({"sku": pr.sku, "name": pr.name, "quantity": pr.quantity, "offer_id": pr.offer_id,
+                         "price": format!("{}.0000", amount(pr.price_minor))})
+        })
+        .collect();
+    Ok(Json(json!({"result": {
+        "order_id": p.order_id,
+        "order_number": p.posting_number.rsplit_once('-').map_or("", |(o, _)| o),
+        "posting_number": p.posting_number,
+        "status": step.status,
+        "cancel_reason_id": if step.status == "cancelled" { 352 } else { 0 },
+        "created_at": time(p.ordered_at),
+        "in_process_at": time(p.ordered_at),
+        "shipment_date": time(p.ship_by),
+        "products": products,
+        "barcodes": {"upper_barcode": format!("%101%{}", p.order_id), "lower_barcode": format!("2{:014}", p.index)},
+    }})))
+}
+
+#[derive(Debug, Deserialize)]
+struct PostingNumbers {
+    posting_number: Option<Vec<String>>,
+}
+
+/// The rFBS status moves: which status a posting must be in, and where it goes.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Move {
+    Delivering,
+    LastMile,
+    Delivered,
+}
+
+impl Move {
+    fn from(self) -> &'static [&'static str] {
+        match self {
+            Move::Delivering => &["awaiting_deliver"],
+            Move::LastMile | Move::Delivered => &["delivering"],
+        }
+    }
+
+    fn to(self) -> (&'static str, &'static str) {
+        match self {
+            Move::Delivering => ("delivering", "posting_on_way_to_city"),
+            Move::LastMile => ("delivering", "posting_in_courier_service"),
+            Move::Delivered => ("delivered", "posting_conditionally_delivered"),
+        }
+    }
+}
+
+pub(super) async fn move_delivering(
+    app: State<App>,
+    seller: Extension<Seller>,
+    body: Bytes,
+) -> Reply {
+    move_status(app, seller, &body, Move::Delivering)
+}
+
+pub(super) async fn move_last_mile(
+    app: State<App>,
+    seller: Extension<Seller>,
+    body: Bytes,
+) -> Reply {
+    move_status(app, seller, &body, Move::LastMile)
+}
+
+pub(super) async fn move_delivered(
+    app: State<App>,
+    seller: Extension<Seller>,
+    body: Bytes,
+) -> Reply {
+    move_status(app, seller, &body, Move::Delivered)
+}
+
+/// Only postings the seller delivers (non-integrated carriers) may be moved by the seller.
+fn move_status(
+    State(app): State<App>,
+    Extension(seller): Extension<Seller>,
+    body: &Bytes,
+    to: Move,
+) -> Reply {
+    let request: PostingNumbers = parse(body)?;
+    let numbers = request.posting_number.unwrap_or_default();
+    if numbers.is_empty() || numbers.len() > 20 {
+        return Err(bad_request("posting_number must hold 1 to 20 items"));
+    }
+    let now = app.sim.now();
+    let results: Vec<Value> = numbers
+        .into_iter()
+        .map(|number| {
+            let outcome = match seller_parcel(&app, seller, &number) {
+                None => Err("POSTING_NOT_FOUND"),
+                Some(p) if p.mode == Mode::Fbo => Err("POSTING_NOT_FOUND"),
+                Some(p)
+                    if !matches!(
+                        app.sim.world.delivery_methods[p.delivery_method].integration,
+                        "non_integrated"
+                    ) =>
+                {
+                    Err("HAS_INCORRECT_TPL_INTEGRATION_TYPE")
+                }
+                Some(p) if !to.from().contains(&app.sim.ozon_at(p, now).status) => {
+                    Err("TRANSITION_IS_NOT_POSSIBLE")
+                }
+                Some(_) => {
+                    let (status, substatus) = to.to();
+                    let mut steps = app
+                        .sim
+                        .seller_steps
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    steps.entry(number.clone()).or_default().push(OzonStep {
+                        at: now,
+                        status,
+                        substatus,
+                    });
+                    Ok(())
+                }
+            };
+            match outcome {
+                // Official examples show `"error": []` for these methods.
+                Ok(()) => json!({"posting_number": number, "result": true, "error": []}),
+                Err(e) => json!({"posting_number": number, "result": false, "error": e}),
+            }
+        })
+        .collect();
+    Ok(Json(json!({"result": results})))
+}
+
+#[derive(Debug, Deserialize)]
+struct ReportFilter {
+    processed_at_from: Option<chrono::DateTime<chrono::Utc>>,
+    processed_at_to: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    delivery_schema: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReportCreate {
+    filter: Option<ReportFilter>,
+}
+
+/// Report codes carry their parameters, so that the download needs no other state.
+fn report_code(
+    schema: &str,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> String {
+    format!(
+        "REPORT_seller_postings_{schema}_{}_{}",
+        from.timestamp(),
+        to.timestamp()
+    )
+}
+
+pub(super) async fn report_create(
+    State(app): State<App>,
+    Extension(seller): Extension<Seller>,
+    body: Bytes,
+) -> Reply {
+    let request: ReportCreate = parse(&body)?;
+    let Some(filter) = request.filter else {
+        return Err(bad_request("filter is required"));
+    };
+    let (Some(from), Some(to)) = (filter.processed_at_from, filter.processed_at_to) else {
+        return Err(bad_request(
+            "filter.processed_at_from and filter.processed_at_to are required",
+        ));
+    };
+    let [schema] = filter.delivery_schema.as_slice() else {
+        return Err(bad_request(
+            "filter.delivery_schema must hold exactly one of fbo, fbs",
+        ));
+    };
+    if !matches!(schema.as_str(), "fbo" | "fbs") {
+        return Err(bad_request(
+            "filter.delivery_schema must hold exactly one of fbo, fbs",
+        ));
+    }
+    let code = report_code(schema, from, to);
+    app.actions
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .reports
+        .insert(code.clone(), (seller.0, 0));
+    Ok(Json(json!({"result": {"code": code}})))
+}
+
+#[derive(Debug, Deserialize)]
+struct ReportInfo {
+    code: Option<String>,
+}
+
+/// The first `info` says `processing`, later ones `success` with the file's URL.
+pub(super) async fn report_info(
+    State(app): State<App>,
+    Extension(seller): Extension<Seller>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Reply {
+    let request: ReportInfo = parse(&body)?;
+    let code = request.code.unwrap_or_default();
+    let asked = {
+        let mut actions = app.actions.lock().unwrap_or_else(PoisonError::into_inner);
+        match actions.reports.get_mut(&code) {
+            Some((owner, asked)) if *owner == seller.0 => {
+                *asked += 1;
+                *asked
+            }
+            _ => return Err(error(StatusCode::NOT_FOUND, 5, "report not found")),
+        }
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let now = app.sim.now();
+    let status = if asked > 1 { "success" } else { "processing" };
+    Ok(Json(json!({"result": {
+        "code": code,
+        "status": status,
+        "error": "",
+        "file": if asked > 1 { format!("http://{host}/reports/{code}.csv") } else { String::new() },
+        "report_type": "SELLER_POSTINGS",
+        "params": {},
+        "created_at": time(now),
+        "expires_at": time(now + Duration::days(3)),
+        "additional_data": [],
+    }})))
+}
+
+/// The report file: the seller office's postings export, `;`-separated with a BOM.
+pub(super) async fn report_file(State(app): State<App>, Path(file): Path<String>) -> Response {
+    let code = file.trim_end_matches(".csv");
+    let seller = app
+        .actions
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .reports
+        .get(code)
+        .map(|(s, _)| *s);
+    let parts: Vec<&str> = code.rsplitn(3, '_').collect();
+    let (Some(seller), [to, from, rest]) = (seller, parts.as_slice()) else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    let parse_ts = |s: &str| {
+        s.parse::<i64>()
+            .ok()
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+    };
+    let (Some(from), Some(to)) = (parse_ts(from), parse_ts(to)) else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    let fbo = rest.ends_with("_fbo");
+    let now = app.sim.now();
+    let mut csv = String::from(
+        "\u{feff}Номер заказа;Номер отправления;Принят в обработку;Дата отгрузки;Статус;Дата доставки;Трек-номер;Сумма отправления;Код валюты отправления;Наименование товара;Артикул;Количество;Город доставки\n",
+    );
+    for p in app.sim.world.parcels.iter().filter(|p| {
+        p.store == seller
+            && (p.mode == Mode::Fbo) == fbo
+            && p.ordered_at <= now
+            && from <= p.ordered_at
+            && p.ordered_at <= to
+    }) {
+        let step = app.sim.ozon_at(p, now);
+        let delivered = p
+            .delivered_at
+            .filter(|d| *d <= now)
+            .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default();
+        let first = &p.products[0];
+        csv.push_str(&format!(
+            "{};{};{};{};{};{};{};{};RUB;{};{};{};{}\n",
+            p.posting_number.rsplit_once('-').map_or("", |(o, _)| o),
+            p.posting_number,
+            p.ordered_at.format("%Y-%m-%d %H:%M:%S"),
+            p.ship_by.format("%Y-%m-%d %H:%M:%S"),
+            status_ru(step.status),
+            delivered,
+            super::tracking_number(&app, p, now),
+            amount(p.total_minor()),
+            first.name,
+            first.offer_id,
+            first.quantity,
+            p.buyer_city.name_ru,
+        ));
+    }
+    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response()
+}
+
+/// The seller office's status names.
+fn status_ru(status: &str) -> &'static str {
+    match status {
+        "awaiting_packaging" => "Ожидает сборки",
+        "awaiting_deliver" => "Ожидает отгрузки",
+        "delivering" => "Доставляется",
+        "delivered" => "Доставлен",
+        "cancelled" => "Отменён",
+        "client_arbitration" => "Клиентский арбитраж",
+        "arbitration" => "Арбитраж",
+        _ => "Другое",
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ChatStart {
+    posting_number: Option<String>,
+}
+
+/// FBS/rFBS chats may be started from payment until 72 h after delivery.
+pub(super) async fn chat_start(
+    State(app): State<App>,
+    Extension(seller): Extension<Seller>,
+    body: Bytes,
+) -> Reply {
+    let request: ChatStart = parse(&body)?;
+    let number = request.posting_number.unwrap_or_default();
+    let Some(p) = seller_parcel(&app, seller, &number) else {
+        return Err(error(StatusCode::NOT_FOUND, 5, "POSTING_NOT_FOUND"));
+    };
+    let now = app.sim.now();
+    let too_late = p
+        .delivered_at
+        .is_some_and(|d| d + Duration::hours(72) < now);
+    if p.mode == Mode::Fbo || too_late {
+        return Err(OzonError {
+            status: StatusCode::FORBIDDEN,
+            code: 7,
+            message: "chat can not be started for this posting".into(),
+            details: true,
+        });
+    }
+    let chat_id = format!(
+        "{:08x}-{:04x}-4{:03x}-8000-{:012x}",
+        p.index,
+        p.store,
+        p.index % 0xfff,
+        p.order_id
+    );
+    app.actions
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .chats
+        .insert(chat_id.clone(), number);
+    Ok(Json(json!({"result": {"chat_id": chat_id}})))
+}
+
+#[derive(Debug, Deserialize)]
+struct ChatSend {
+    chat_id: Option<String>,
+    text: Option<String>,
+}
+
+pub(super) async fn chat_send(State(app): State<App>, body: Bytes) -> Reply {
+    let request: ChatSend = parse(&body)?;
+    let chat_id = request.chat_id.unwrap_or_default();
+    let text = request.text.unwrap_or_default();
+    if !(1..=1000).contains(&text.chars().count()) {
+        return Err(bad_request("text must be 1 to 1000 characters"));
+    }
+    let mut actions = app.actions.lock().unwrap_or_else(PoisonError::into_inner);
+    if !actions.chats.contains_key(&chat_id) {
+        return Err(error(StatusCode::NOT_FOUND, 5, "chat not found"));
+    }
+    actions.messages.push((chat_id, text));
+    Ok(Json(json!({"result": "success"})))
+}
