@@ -15,12 +15,15 @@
 
 pub mod carriers;
 pub mod fakes;
+pub mod faults;
 pub mod rng;
 pub mod server;
+pub mod truth;
 pub mod world;
 
 pub use carriers::{Carrier, Feed};
 pub use server::{Sandbox, ServeConfig, Urls};
+pub use truth::TrueState;
 pub use world::{
     CarrierEvent, EventKind, FailureKind, FailureRates, Mode, OzonStep, Parcel, SimLeg, World,
     WorldConfig,

@@ -37,6 +37,8 @@ pub struct ServeConfig {
     pub cdek: fakes::cdek::CdekConfig,
     /// How often (real time) the push loops look for news to push.
     pub push_every: std::time::Duration,
+    /// Faults to inject into each fake.
+    pub faults: crate::faults::FaultPlan,
 }
 
 impl Default for ServeConfig {
@@ -47,6 +49,7 @@ impl Default for ServeConfig {
             seventeen_track: fakes::seventeen_track::SeventeenTrackConfig::default(),
             cdek: fakes::cdek::CdekConfig::default(),
             push_every: std::time::Duration::from_secs(1),
+            faults: crate::faults::FaultPlan::default(),
         }
     }
 }
@@ -104,17 +107,36 @@ impl Sandbox {
             state.clone(),
             config.seventeen_track.clone(),
         );
+        let plan = &config.faults;
         let routers = [
-            (ozon, fakes::ozon::router(state.clone(), &config.ozon)),
-            (seventeen, seventeen_track.router()),
-            (russian_post, fakes::russian_post::router(state.clone())),
+            (
+                ozon,
+                fakes::ozon::router(state.clone(), &config.ozon),
+                &plan.ozon,
+            ),
+            (seventeen, seventeen_track.router(), &plan.seventeen_track),
+            (
+                russian_post,
+                fakes::russian_post::router(state.clone()),
+                &plan.russian_post,
+            ),
             (
                 cdek,
                 fakes::cdek::router(state.clone(), config.cdek.clone()),
+                &plan.cdek,
             ),
         ];
         let mut tasks = Vec::new();
-        for (listener, router) in routers {
+        for (stream, (listener, router, faults)) in (0u64..).zip(routers) {
+            let router = if faults.is_none() {
+                router
+            } else {
+                let state = crate::faults::FaultState::new(faults.clone(), plan.seed, stream);
+                router.layer(axum::middleware::from_fn_with_state(
+                    state,
+                    crate::faults::inject,
+                ))
+            };
             tasks.push(tokio::spawn(serve(
                 listener,
                 router,

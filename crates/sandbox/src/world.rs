@@ -142,6 +142,9 @@ pub struct Parcel {
     pub order_id: i64,
     /// When the order was paid and Ozon started processing it (`in_process_at`).
     pub ordered_at: DateTime<Utc>,
+    /// When the posting shows up in the API. Usually `ordered_at`; for some it is hours later,
+    /// so it lands behind a client's paging cursor ("rows inserted while a client pages").
+    pub appears_at: DateTime<Utc>,
     /// Ship-by deadline (`shipment_date`).
     pub ship_by: DateTime<Utc>,
     pub delivery_method: usize,
@@ -290,6 +293,8 @@ pub struct WorldConfig {
     pub failures: FailureRates,
     /// Carrier outages: how many 24-hour windows, spread over the order span.
     pub outages: u32,
+    /// Share of postings that appear in the API 1-24 h after their `in_process_at`.
+    pub late_appearance: f64,
 }
 
 impl Default for WorldConfig {
@@ -307,6 +312,7 @@ impl Default for WorldConfig {
             mode_weights: [0.25, 0.35, 0.3, 0.1],
             failures: FailureRates::default(),
             outages: 2,
+            late_appearance: 0.03,
         }
     }
 }
@@ -513,6 +519,11 @@ fn parcel(
         })
         .collect();
     let store = usize::try_from(u64::from(index) % u64::from(config.stores.max(1))).unwrap_or(0);
+    let appears_at = if rng.chance(config.late_appearance) {
+        ordered_at + rng.hours(1.0, 24.0)
+    } else {
+        ordered_at
+    };
     let mut p = Parcel {
         index,
         store,
@@ -520,6 +531,7 @@ fn parcel(
         posting_number,
         order_id,
         ordered_at,
+        appears_at,
         ship_by,
         delivery_method: 0,
         warehouse: 0,

@@ -206,7 +206,7 @@ async fn v4_fbs_list_pages_through_every_visible_posting_exactly_once_with_docum
         .world
         .parcels
         .iter()
-        .filter(|p| p.mode != Mode::Fbo && p.ordered_at <= now)
+        .filter(|p| p.mode != Mode::Fbo && p.appears_at <= now)
         .map(|p| p.posting_number.clone())
         .collect();
     let mut seen = HashSet::new();
@@ -295,7 +295,7 @@ async fn fbs_get_shows_the_detail_fields_and_404s_an_unknown_posting() {
         .world
         .parcels
         .iter()
-        .find(|p| p.mode == Mode::Rfbs && p.ordered_at <= now)
+        .find(|p| p.mode == Mode::Rfbs && p.appears_at <= now)
         .unwrap();
     let (status, body) = f
         .call(
@@ -479,7 +479,7 @@ async fn tracking_numbers_are_set_twenty_at_most_with_per_item_results() {
         .parcels
         .iter()
         .find(|p| {
-            p.mode == Mode::Rfbs && p.ordered_at <= now && p.delivered_at.is_none_or(|d| d > now)
+            p.mode == Mode::Rfbs && p.appears_at <= now && p.delivered_at.is_none_or(|d| d > now)
         })
         .unwrap();
     let items: Vec<Value> = (0..21)
@@ -589,7 +589,7 @@ async fn a_label_barcode_finds_its_posting() {
         .world
         .parcels
         .iter()
-        .find(|p| p.mode == Mode::Rfbs && p.ordered_at <= now)
+        .find(|p| p.mode == Mode::Rfbs && p.appears_at <= now)
         .unwrap();
     let barcode = format!("2{:014}", parcel.index);
     let (status, body) = f
@@ -631,14 +631,14 @@ async fn rfbs_status_moves_follow_the_allowed_transitions() {
         .iter()
         .find(|p| {
             p.mode == Mode::DirectMail
-                && p.ordered_at <= now
+                && p.appears_at <= now
                 && p.ozon_at(now).status == "awaiting_deliver"
         })
         .expect("a direct-mail posting waiting to ship");
     let cdek = world
         .parcels
         .iter()
-        .find(|p| p.mode == Mode::Rfbs && p.ordered_at <= now)
+        .find(|p| p.mode == Mode::Rfbs && p.appears_at <= now)
         .unwrap();
     let moved = |number: &str| json!({"posting_number": [number]});
     let (status, body) = f
@@ -697,7 +697,7 @@ async fn the_postings_report_is_processed_then_downloadable_as_csv() {
         .world
         .parcels
         .iter()
-        .filter(|p| p.mode != Mode::Fbo && p.ordered_at <= now)
+        .filter(|p| p.mode != Mode::Fbo && p.appears_at <= now)
         .count();
     assert_eq!(csv.lines().count() - 1, expected);
     let (status, _) = f.call("/v1/report/postings/create", json!({"filter": {"processed_at_from": "2026-09-01T00:00:00Z", "processed_at_to": "2026-12-01T00:00:00Z", "delivery_schema": ["fbo", "fbs"]}})).await;
@@ -715,7 +715,7 @@ async fn a_chat_is_started_for_a_posting_and_takes_messages_of_up_to_1000_charac
         .parcels
         .iter()
         .find(|p| {
-            p.mode == Mode::Rfbs && p.ordered_at <= now && p.delivered_at.is_none_or(|d| d > now)
+            p.mode == Mode::Rfbs && p.appears_at <= now && p.delivered_at.is_none_or(|d| d > now)
         })
         .unwrap();
     let (status, body) = f
@@ -740,4 +740,85 @@ async fn a_chat_is_started_for_a_posting_and_takes_messages_of_up_to_1000_charac
         )
         .await;
     assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn a_late_posting_appears_behind_the_paging_cursor_with_its_original_in_process_at() {
+    let f = Fixture::new(2_000, OzonConfig::default()).await;
+    let world = &f.sandbox.state.world;
+    let late = world
+        .parcels
+        .iter()
+        .find(|p| p.mode != Mode::Fbo && p.appears_at > p.ordered_at + Duration::hours(2))
+        .unwrap();
+    let find = |body: &Value| {
+        body["postings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["posting_number"] == late.posting_number.as_str())
+    };
+    let window = json!({"filter": {"since": time(late.ordered_at - Duration::minutes(1)), "to": time(late.ordered_at + Duration::minutes(1))}, "limit": 100});
+    f.clock.set(late.appears_at - Duration::minutes(1));
+    let (_, before) = f.call("/v4/posting/fbs/list", window.clone()).await;
+    assert!(!find(&before), "visible before it appeared");
+    f.clock.set(late.appears_at);
+    let (_, after) = f.call("/v4/posting/fbs/list", window).await;
+    assert!(find(&after), "not visible once it appeared");
+    let shown = after["postings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["posting_number"] == late.posting_number.as_str())
+        .unwrap();
+    assert_eq!(shown["in_process_at"], time(late.ordered_at));
+}
+
+#[tokio::test]
+async fn injected_faults_fail_a_share_of_requests_and_cut_bodies() {
+    use ozontrack_sandbox::faults::{FaultPlan, Faults};
+    let faults = FaultPlan {
+        ozon: Faults {
+            error_rate: 0.3,
+            malformed_rate: 0.3,
+            ..Faults::default()
+        },
+        ..FaultPlan::default()
+    };
+    let world = World::generate(WorldConfig {
+        parcels: 50,
+        ..WorldConfig::default()
+    });
+    let clock = Arc::new(ManualClock::new(world.config.start + Duration::days(20)));
+    let serve = ServeConfig {
+        faults,
+        ozon: OzonConfig { rate_limit: 1000 },
+        ..ServeConfig::default()
+    };
+    let sandbox = Sandbox::start(world, clock, &serve).await.unwrap();
+    let store = sandbox.stores()[0].clone();
+    let id = store.client_id.to_string();
+    let (mut errors, mut malformed, mut fine) = (0, 0, 0);
+    for _ in 0..100 {
+        let (status, body) = raw_post(
+            &sandbox.ozon_url,
+            "/v2/warehouse/list",
+            &[("Client-Id", &id), ("Api-Key", &store.api_key)],
+            r#"{"limit": 10}"#,
+        )
+        .await;
+        match (status, serde_json::from_slice::<Value>(&body)) {
+            (500..=599, _) => errors += 1,
+            (200, Err(_)) => malformed += 1,
+            (200, Ok(_)) => fine += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!((15..=45).contains(&errors), "{errors} errors");
+    assert!((15..=45).contains(&malformed), "{malformed} malformed");
+    assert!(fine >= 20, "{fine} fine");
+}
+
+fn time(t: chrono::DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

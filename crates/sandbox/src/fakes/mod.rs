@@ -95,7 +95,7 @@ impl SimState {
     /// The parcel with this posting number, if it exists by `now`.
     pub fn parcel(&self, posting_number: &str, now: DateTime<Utc>) -> Option<&crate::Parcel> {
         let parcel = &self.world.parcels[*self.by_posting.get(posting_number)?];
-        (parcel.ordered_at <= now).then_some(parcel)
+        (parcel.appears_at <= now).then_some(parcel)
     }
 }
 

@@ -275,7 +275,7 @@ fn page<'a>(
     let mut matching = app.sim.world.parcels.iter().filter(|p| {
         p.store == seller.0
             && (p.mode == Mode::Fbo) == fbo
-            && p.ordered_at <= now
+            && p.appears_at <= now
             && since <= p.ordered_at
             && p.ordered_at <= to
             && after
@@ -355,7 +355,7 @@ async fn fbs_unfulfilled_list(
         .world
         .parcels
         .iter()
-        .filter(|p| p.store == seller.0 && p.mode != Mode::Fbo && p.ordered_at <= now)
+        .filter(|p| p.store == seller.0 && p.mode != Mode::Fbo && p.appears_at <= now)
         .filter(|p| is_unfulfilled(&app.sim, p, now))
         .count();
     let cursor = next_cursor(&parcels, has_next);

@@ -49,7 +49,7 @@ pub(super) async fn get_by_barcode(
     let parcel = app.sim.world.parcels.iter().find(|p| {
         p.store == seller.0
             && p.mode != Mode::Fbo
-            && p.ordered_at <= now
+            && p.appears_at <= now
             && (format!("2{:014}", p.index) == barcode || format!("%101%{}", p.order_id) == barcode)
     });
     let Some(p) = parcel else {
@@ -319,7 +319,7 @@ pub(super) async fn report_file(State(app): State<App>, Path(file): Path<String>
     for p in app.sim.world.parcels.iter().filter(|p| {
         p.store == seller
             && (p.mode == Mode::Fbo) == fbo
-            && p.ordered_at <= now
+            && p.appears_at <= now
             && from <= p.ordered_at
             && p.ordered_at <= to
     }) {
