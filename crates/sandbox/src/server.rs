@@ -35,10 +35,13 @@ pub struct ServeConfig {
     pub ozon: fakes::ozon::OzonConfig,
     pub seventeen_track: fakes::seventeen_track::SeventeenTrackConfig,
     pub cdek: fakes::cdek::CdekConfig,
-    /// How often (real time) the push loops look for news to push.
-    pub push_every: std::time::Duration,
+    /// How often (real time) the push loops look for news to push; `None` starts no loops
+    /// (tests drive `push_once` themselves).
+    pub push_every: Option<std::time::Duration>,
     /// Faults to inject into each fake.
     pub faults: crate::faults::FaultPlan,
+    /// Where the Ozon fake pushes notifications; `None`: no pushes.
+    pub ozon_push: Option<fakes::ozon_push::OzonPushConfig>,
 }
 
 impl Default for ServeConfig {
@@ -48,8 +51,9 @@ impl Default for ServeConfig {
             ozon: fakes::ozon::OzonConfig::default(),
             seventeen_track: fakes::seventeen_track::SeventeenTrackConfig::default(),
             cdek: fakes::cdek::CdekConfig::default(),
-            push_every: std::time::Duration::from_secs(1),
+            push_every: Some(std::time::Duration::from_secs(1)),
             faults: crate::faults::FaultPlan::default(),
+            ozon_push: None,
         }
     }
 }
@@ -75,6 +79,7 @@ pub struct Sandbox {
     /// Base URL of the Ozon Seller API fake, e.g. `http://127.0.0.1:40123`.
     pub ozon_url: String,
     pub seventeen_track: Arc<fakes::seventeen_track::SeventeenTrack>,
+    pub ozon_push: Option<Arc<fakes::ozon_push::OzonPush>>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<std::io::Result<()>>>,
 }
@@ -143,18 +148,24 @@ impl Sandbox {
                 wait_for(stopped.clone()),
             )));
         }
-        if config.seventeen_track.webhook_url.is_some() {
+        if let (Some(every), Some(_)) = (config.push_every, &config.seventeen_track.webhook_url) {
             let fake = seventeen_track.clone();
-            let every = config.push_every;
-            let mut stopped = stopped.clone();
-            tasks.push(tokio::spawn(async move {
-                let client = reqwest::Client::new();
-                loop {
+            tasks.push(repeat(every, stopped.clone(), move |client| {
+                let fake = fake.clone();
+                async move {
                     fake.push_once(&client).await;
-                    tokio::select! {
-                        () = tokio::time::sleep(every) => {}
-                        _ = stopped.wait_for(|stop| *stop) => return Ok(()),
-                    }
+                }
+            }));
+        }
+        let ozon_push = config
+            .ozon_push
+            .clone()
+            .map(|push| fakes::ozon_push::OzonPush::new(state.clone(), push));
+        if let (Some(every), Some(pusher)) = (config.push_every, ozon_push.clone()) {
+            tasks.push(repeat(every, stopped.clone(), move |client| {
+                let pusher = pusher.clone();
+                async move {
+                    pusher.push_once(&client).await;
                 }
             }));
         }
@@ -169,6 +180,7 @@ impl Sandbox {
             urls,
             ozon_url,
             seventeen_track,
+            ozon_push,
             stop,
             tasks,
         })
@@ -192,6 +204,28 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
     }
+}
+
+/// Runs `round` every `period` (real time) until stopped: the push loops.
+fn repeat<F, Fut>(
+    period: std::time::Duration,
+    mut stopped: watch::Receiver<bool>,
+    mut round: F,
+) -> JoinHandle<std::io::Result<()>>
+where
+    F: FnMut(reqwest::Client) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        loop {
+            round(client.clone()).await;
+            tokio::select! {
+                () = tokio::time::sleep(period) => {}
+                _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+            }
+        }
+    })
 }
 
 async fn wait_for(mut stopped: watch::Receiver<bool>) {

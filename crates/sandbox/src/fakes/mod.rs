@@ -13,6 +13,7 @@ use crate::world::World;
 
 pub mod cdek;
 pub mod ozon;
+pub mod ozon_push;
 pub mod russian_post;
 pub mod seventeen_track;
 

@@ -591,7 +591,7 @@ fn amount(minor: i64) -> String {
 }
 
 /// Ozon's own delivery window for the buyer.
-fn promised_window(p: &Parcel) -> (DateTime<Utc>, DateTime<Utc>) {
+pub(crate) fn promised_window(p: &Parcel) -> (DateTime<Utc>, DateTime<Utc>) {
     let days = if p.mode == Mode::Fbo { 5 } else { 18 };
     let begin = (p.ordered_at + Duration::days(days))
         .date_naive()
