@@ -36,6 +36,58 @@ pub(crate) enum Command {
     /// Connected Ozon seller accounts.
     #[command(subcommand)]
     Stores(StoresCommand),
+    /// Run the simulated world and its fake Ozon, 17TRACK, Russian Post and CDEK APIs.
+    Sandbox(SandboxArgs),
+    /// The sandbox plus a demo store on the embedded SQLite database: try ozontrack without
+    /// any credentials.
+    Demo(WorldArgs),
+}
+
+/// Which world to simulate and how fast.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct WorldArgs {
+    /// Seed of the world: the same seed is the same world.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// How many times faster than real time simulated time runs.
+    #[arg(long, default_value_t = 3600.0)]
+    pub(crate) speed: f64,
+    /// Parcels in the world.
+    #[arg(long, default_value_t = 2_000)]
+    pub(crate) parcels: u32,
+    /// Address for the fakes: port P serves Ozon, P+1 17TRACK, P+2 Russian Post, P+3 CDEK;
+    /// port 0 picks free ports.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub(crate) listen: std::net::SocketAddr,
+    /// A TOML file of faults to inject per fake (`[ozon] error_rate = 0.05`, …).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) faults: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct SandboxArgs {
+    #[command(subcommand)]
+    pub(crate) command: Option<SandboxCommand>,
+    #[command(flatten)]
+    pub(crate) world: WorldArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SandboxCommand {
+    /// Print the ground truth of a world at a moment: what really happened to every parcel.
+    Truth(TruthArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TruthArgs {
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+    #[arg(long, default_value_t = 2_000)]
+    pub(crate) parcels: u32,
+    /// The moment, RFC 3339 (default: 14 days into the world).
+    #[arg(long, value_name = "TIME")]
+    pub(crate) at: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

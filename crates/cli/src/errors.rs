@@ -48,6 +48,15 @@ pub(crate) fn exit_code(error: &anyhow::Error) -> ExitCode {
     ExitCode::from(if input { EXIT_INPUT } else { EXIT_FAILURE })
 }
 
+/// Whether the error is stdout's reader having gone away.
+pub(crate) fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// The error and its causes on one line, whatever line breaks the causes contain. Many
 /// library errors repeat their source in their own message; a cause already said is skipped.
 pub(crate) fn one_line(error: &anyhow::Error) -> String {

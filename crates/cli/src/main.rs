@@ -33,6 +33,8 @@ fn main() -> ExitCode {
             let _ = stdout.flush();
             ExitCode::SUCCESS
         }
+        // A reader that went away (`ozontrack sandbox truth --json | head`) is not an error.
+        Err(e) if errors::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = stdout.flush();
             eprintln!("error: {}", errors::one_line(&e));

@@ -102,6 +102,26 @@ pub(crate) struct Overrides {
 }
 
 impl Settings {
+    /// The same settings on another database (the demo's own).
+    pub(crate) fn for_demo(base: &Settings, database_url: &str) -> Settings {
+        Settings {
+            database: DatabaseSettings {
+                url: database_url.to_owned(),
+                ..DatabaseSettings::default()
+            },
+            secrets: SecretSettings {
+                key: base.secrets.key.clone(),
+                key_file: base.secrets.key_file.clone(),
+            },
+            ozon: OzonSettings {
+                base_url: base.ozon.base_url.clone(),
+            },
+            log: LogSettings {
+                filter: base.log.filter.clone(),
+            },
+        }
+    }
+
     /// Loads the layers. `explicit` is the `--config` file, which must exist; without it
     /// `ozontrack.toml` in the working directory is read when present.
     pub(crate) fn load(

@@ -349,3 +349,152 @@ async fn the_same_commands_work_on_postgresql() {
         "a SQLite file was created"
     );
 }
+
+/// A long-running command: killed when dropped.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Run {
+    /// Starts a serving command and returns it with the first line of its stdout.
+    fn spawn_first_line(&self, args: &[&str]) -> (Running, String) {
+        use std::io::BufRead;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let running = Running(child);
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        (running, line)
+    }
+}
+
+/// A raw HTTP POST with std only; returns the status code.
+fn post_status(base: &str, path: &str, headers: &[(&str, String)], body: &str) -> u16 {
+    use std::io::Read;
+    let addr = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn sandbox_json_prints_every_api_on_its_first_line_and_the_ozon_credentials_work() {
+    let run = Run::new();
+    let (_sandbox, line) = run.spawn_first_line(&["--json", "sandbox", "--parcels", "100"]);
+    let apis: serde_json::Value = serde_json::from_str(&line).unwrap();
+    for (api, fields) in [
+        ("ozon", &["base_url", "client_id", "api_key"][..]),
+        ("17track", &["base_url", "token"][..]),
+        ("russianpost", &["base_url", "login", "password"][..]),
+        ("cdek", &["base_url", "client_id", "client_secret"][..]),
+    ] {
+        for field in fields {
+            assert!(
+                !apis[api][field].is_null(),
+                "{api}.{field} missing from {line}"
+            );
+        }
+    }
+    let ozon = &apis["ozon"];
+    let headers = [
+        ("Client-Id", ozon["client_id"].to_string()),
+        ("Api-Key", ozon["api_key"].as_str().unwrap().to_owned()),
+    ];
+    assert_eq!(
+        post_status(
+            ozon["base_url"].as_str().unwrap(),
+            "/v2/warehouse/list",
+            &headers,
+            r#"{"limit": 5}"#
+        ),
+        200
+    );
+    let token = [(
+        "17token",
+        apis["17track"]["token"].as_str().unwrap().to_owned(),
+    )];
+    assert_eq!(
+        post_status(
+            apis["17track"]["base_url"].as_str().unwrap(),
+            "/track/v2.2/getquota",
+            &token,
+            "{}"
+        ),
+        200
+    );
+}
+
+#[test]
+fn demo_creates_a_demo_store_pointing_at_the_fake_ozon_in_its_own_database() {
+    let run = Run::new();
+    let (_demo, line) = run.spawn_first_line(&["--json", "demo", "--parcels", "100"]);
+    let demo: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(demo["store"], "demo-1");
+    assert_eq!(demo["database"], "sqlite://ozontrack-demo.db");
+    assert!(
+        !run.path("ozontrack.db").exists(),
+        "the demo touched the real database"
+    );
+    let list = run.run(&[
+        "--database-url",
+        "sqlite://ozontrack-demo.db",
+        "--json",
+        "stores",
+        "list",
+    ]);
+    assert_ok(&list);
+    let stores: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(stores[0]["ozon_base_url"], demo["ozon"]["base_url"]);
+}
+
+#[test]
+fn sandbox_truth_prints_one_json_object_per_parcel() {
+    let output = Run::new().run(&[
+        "--json",
+        "sandbox",
+        "truth",
+        "--parcels",
+        "200",
+        "--at",
+        "2026-10-20T00:00:00Z",
+    ]);
+    assert_ok(&output);
+    let lines: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() > 50 && lines.len() <= 200, "{}", lines.len());
+    for line in &lines {
+        assert!(
+            line["posting_number"].is_string()
+                && line["status"].is_string()
+                && line["failures"].is_array()
+        );
+    }
+    let bad = Run::new().run(&["sandbox", "truth", "--at", "yesterday"]);
+    assert!(assert_input_error(&bad).contains("--at"));
+}

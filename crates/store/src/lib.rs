@@ -199,6 +199,17 @@ pub trait Store: Clone + Send + Sync + 'static {
         name: &StoreName,
     ) -> impl Future<Output = Result<Option<StoreRecord>, StoreError>> + Send;
 
+    /// Points a store at new credentials or a new API address (key rotation, the demo's
+    /// fresh ports); the key is encrypted like on creation.
+    fn set_store_connection(
+        &self,
+        id: StoreId,
+        client_id: ClientId,
+        api_key: SecretString,
+        ozon_base_url: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Decrypts the store's API key.
     fn store_credentials(
         &self,

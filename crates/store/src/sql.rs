@@ -230,6 +230,39 @@ impl Store for SqlStore {
         row.map(StoreRecord::try_from).transpose()
     }
 
+    async fn set_store_connection(
+        &self,
+        id: StoreId,
+        client_id: ClientId,
+        api_key: SecretString,
+        ozon_base_url: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let sealed = self
+            .cipher
+            .encrypt(api_key.expose_secret().as_bytes(), &context_of(client_id));
+        // Client-Ids are far below i64::MAX; the cast cannot wrap for a real id.
+        #[allow(clippy::cast_possible_wrap)]
+        let client = client_id.get() as i64;
+        let sql = "UPDATE stores SET client_id = $1, api_key_enc = $2, ozon_base_url = $3, \
+                   updated_at = $4 WHERE id = $5";
+        let done = on_db!(&self.db, |pool| {
+            sqlx::query(sql)
+                .bind(client)
+                .bind(&sealed)
+                .bind(ozon_base_url)
+                .bind(now)
+                .bind(id.0)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if done == 0 {
+            return Err(StoreError::StoreNotFound(id));
+        }
+        Ok(())
+    }
+
     async fn store_credentials(&self, id: StoreId) -> Result<OzonCredentials, StoreError> {
         let sql = "SELECT name, client_id, api_key_enc, ozon_base_url FROM stores WHERE id = $1";
         let row = on_db!(&self.db, |pool| {

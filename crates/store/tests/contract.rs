@@ -50,6 +50,7 @@ contract!(
     migrating_again_changes_nothing,
     a_store_keeps_its_api_key_encrypted_and_gives_it_back,
     a_second_store_with_the_same_name_is_refused,
+    a_store_can_be_pointed_at_new_credentials,
     stores_are_listed_by_name_and_found_by_name,
     a_new_store_is_due_for_its_first_sync,
     a_posting_round_trips_every_field,
@@ -183,6 +184,36 @@ async fn a_store_keeps_its_api_key_encrypted_and_gives_it_back(db: &TestDb) {
         !format!("{credentials:?}").contains("key-of"),
         "Debug shows the key"
     );
+}
+
+async fn a_store_can_be_pointed_at_new_credentials(db: &TestDb) {
+    let store = a_store(db).await;
+    let client_id = ClientId::parse("777").unwrap();
+    let key = SecretString::from("rotated-key".to_owned());
+    db.store
+        .set_store_connection(store, client_id, key, "http://127.0.0.1:9", t0())
+        .await
+        .unwrap();
+    let credentials = db.store.store_credentials(store).await.unwrap();
+    assert_eq!(credentials.api_key.expose_secret(), "rotated-key");
+    assert_eq!(
+        (credentials.client_id.get(), credentials.base_url.as_str()),
+        (777, "http://127.0.0.1:9")
+    );
+    let missing = db
+        .store
+        .set_store_connection(
+            StoreId(999),
+            client_id,
+            SecretString::from("k".to_owned()),
+            "http://x",
+            t0(),
+        )
+        .await;
+    assert!(matches!(
+        missing,
+        Err(StoreError::StoreNotFound(StoreId(999)))
+    ));
 }
 
 async fn a_second_store_with_the_same_name_is_refused(db: &TestDb) {

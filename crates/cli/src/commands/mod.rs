@@ -4,10 +4,11 @@ use std::io::Write;
 
 use anyhow::Context;
 
-use crate::cli::{Cli, Command, ConfigCommand, StoresCommand};
+use crate::cli::{Cli, Command, ConfigCommand, SandboxCommand, StoresCommand};
 use crate::settings::{Overrides, Settings};
 
 mod init;
+mod sandbox;
 mod stores;
 
 pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
@@ -15,6 +16,13 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
     if let Command::Config(ConfigCommand::Example) = cli.command {
         out.write_all(crate::settings::EXAMPLE.as_bytes())?;
         return Ok(());
+    }
+    // The sandbox alone needs no configuration or database either.
+    if let Command::Sandbox(args) = &cli.command {
+        return match &args.command {
+            Some(SandboxCommand::Truth(truth)) => sandbox::truth(truth, cli.json, out),
+            None => sandbox::serve(&args.world, cli.json, out).await,
+        };
     }
     let overrides = Overrides {
         database_url: cli.database_url.clone(),
@@ -28,7 +36,8 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
             stores::add(&settings, args, cli.json, out).await
         }
         Command::Stores(StoresCommand::List) => stores::list(&settings, cli.json, out).await,
-        Command::Config(ConfigCommand::Example) => Ok(()),
+        Command::Demo(args) => sandbox::demo(&settings, &args, cli.json, out).await,
+        Command::Config(ConfigCommand::Example) | Command::Sandbox(_) => Ok(()),
     }
 }
 

@@ -1,0 +1,316 @@
+//! `ozontrack sandbox`, `ozontrack sandbox truth` and `ozontrack demo`: the simulated world,
+//! its fake APIs and its ground truth, from the terminal.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use ozontrack_domain::{ClientId, Clock, ScaledClock, StoreName, StoreSettings};
+use ozontrack_sandbox::faults::FaultPlan;
+use ozontrack_sandbox::{Mode, Sandbox, ServeConfig, World, WorldConfig};
+use ozontrack_store::{NewStore, Store};
+use secrecy::SecretString;
+use serde_json::json;
+
+use crate::app::{self, KeyMode};
+use crate::cli::{TruthArgs, WorldArgs};
+use crate::errors::InputError;
+use crate::output;
+use crate::settings::Settings;
+
+/// Simulated time starts this far into the world, so there is history to look at.
+fn origin(world: &World) -> DateTime<Utc> {
+    world.config.start + Duration::days(14)
+}
+
+fn world(seed: u64, parcels: u32) -> World {
+    World::generate(WorldConfig {
+        seed,
+        parcels,
+        ..WorldConfig::default()
+    })
+}
+
+fn faults(args: &WorldArgs) -> anyhow::Result<FaultPlan> {
+    let Some(path) = &args.faults else {
+        return Ok(FaultPlan::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InputError::new(format!("cannot read faults file {}: {e}", path.display())))?;
+    let plan: FaultPlan = toml::from_str(&text)
+        .map_err(|e| InputError::new(format!("faults file {}: {e}", path.display())))?;
+    Ok(plan)
+}
+
+/// Starts the world's fakes on a clock `speed` times faster than real time.
+async fn start(args: &WorldArgs) -> anyhow::Result<Sandbox> {
+    if !(args.speed.is_finite() && args.speed > 0.0) {
+        return Err(InputError::new(format!(
+            "--speed must be a positive number, not {}",
+            args.speed
+        ))
+        .into());
+    }
+    let faults = faults(args)?;
+    let world = world(args.seed, args.parcels);
+    let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(origin(&world), args.speed));
+    let serve = ServeConfig {
+        listen: args.listen,
+        faults,
+        ..ServeConfig::default()
+    };
+    Sandbox::start(world, clock, &serve)
+        .await
+        .with_context(|| format!("cannot start the sandbox on {}", args.listen))
+}
+
+/// The base URLs and credentials a client needs, as one JSON object.
+fn endpoints(sandbox: &Sandbox) -> serde_json::Value {
+    let world = &sandbox.state.world;
+    let store = &world.stores[0];
+    let credentials = &world.credentials;
+    json!({
+        "ozon": {"base_url": sandbox.urls.ozon, "client_id": store.client_id, "api_key": store.api_key},
+        "17track": {"base_url": sandbox.urls.seventeen_track, "token": credentials.seventeen_track_token},
+        "russianpost": {"base_url": sandbox.urls.russian_post, "login": credentials.russian_post_login, "password": credentials.russian_post_password},
+        "cdek": {"base_url": sandbox.urls.cdek, "client_id": credentials.cdek_client_id, "client_secret": credentials.cdek_client_secret},
+    })
+}
+
+fn print_endpoints(out: &mut impl Write, sandbox: &Sandbox) -> std::io::Result<()> {
+    let e = endpoints(sandbox);
+    let mut table = output::table(&["API", "base URL", "credentials"]);
+    table.add_row(vec![
+        "Ozon Seller API".into(),
+        sandbox.urls.ozon.clone(),
+        format!(
+            "Client-Id {} / Api-Key {}",
+            e["ozon"]["client_id"],
+            e["ozon"]["api_key"].as_str().unwrap_or_default()
+        ),
+    ]);
+    table.add_row(vec![
+        "17TRACK v2.2".into(),
+        format!("{}/track/v2.2", sandbox.urls.seventeen_track),
+        format!(
+            "17token {}",
+            e["17track"]["token"].as_str().unwrap_or_default()
+        ),
+    ]);
+    table.add_row(vec![
+        "Russian Post (SOAP)".into(),
+        format!("{}/rtm34", sandbox.urls.russian_post),
+        format!(
+            "login {} / password {}",
+            e["russianpost"]["login"].as_str().unwrap_or_default(),
+            e["russianpost"]["password"].as_str().unwrap_or_default()
+        ),
+    ]);
+    table.add_row(vec![
+        "CDEK v2".into(),
+        format!("{}/v2", sandbox.urls.cdek),
+        format!(
+            "client {} / secret {}",
+            e["cdek"]["client_id"].as_str().unwrap_or_default(),
+            e["cdek"]["client_secret"].as_str().unwrap_or_default()
+        ),
+    ]);
+    output::print_table(out, &table)
+}
+
+fn describe(sandbox: &Sandbox) -> String {
+    let world = &sandbox.state.world;
+    format!(
+        "seed {}, {} parcels, simulated time now {}",
+        world.config.seed,
+        world.parcels.len(),
+        sandbox
+            .state
+            .now()
+            .to_rfc3339_opts(SecondsFormat::Secs, true)
+    )
+}
+
+/// `ozontrack sandbox`: serves until interrupted.
+pub(crate) async fn serve(
+    args: &WorldArgs,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let sandbox = start(args).await?;
+    if json {
+        writeln!(out, "{}", endpoints(&sandbox))?;
+    } else {
+        writeln!(out, "sandbox running: {}", describe(&sandbox))?;
+        print_endpoints(out, &sandbox)?;
+        writeln!(out, "Ctrl-C stops it.")?;
+    }
+    out.flush()?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    sandbox.shutdown().await;
+    Ok(())
+}
+
+/// The demo's own database, made fresh on every run: simulated time restarts with each run,
+/// and a demo must never mix with a real `ozontrack.db`.
+pub(crate) const DEMO_DATABASE: &str = "ozontrack-demo.db";
+
+/// `ozontrack demo`: the sandbox, plus a demo store pointing at the fake Ozon, on a fresh
+/// embedded database.
+pub(crate) async fn demo(
+    settings: &Settings,
+    args: &WorldArgs,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let path = format!("{DEMO_DATABASE}{suffix}");
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e)
+                    .with_context(|| format!("cannot remove the previous demo database {path}"));
+            }
+            _ => {}
+        }
+    }
+    let demo_settings = Settings::for_demo(settings, &format!("sqlite://{DEMO_DATABASE}"));
+    let opened = app::open(&demo_settings, KeyMode::CreateIfMissing).await?;
+    let sandbox = start(args).await?;
+    let world = &sandbox.state.world;
+    let seller = &world.stores[0];
+    let name =
+        StoreName::parse(&format!("demo-{}", world.config.seed)).context("demo store name")?;
+    let client_id = ClientId::parse(&seller.client_id.to_string()).context("demo Client-Id")?;
+    // The store lives in simulated time, like the workers that will serve it.
+    let now = sandbox.state.now();
+    let record = match opened.store.store_by_name(&name).await? {
+        Some(existing) => {
+            // The fakes listen on new ports each run: point the store at this run's Ozon.
+            let key = SecretString::from(seller.api_key.clone());
+            opened
+                .store
+                .set_store_connection(existing.id, client_id, key, &sandbox.urls.ozon, now)
+                .await?;
+            existing
+        }
+        None => {
+            let new = NewStore {
+                name,
+                client_id,
+                api_key: SecretString::from(seller.api_key.clone()),
+                ozon_base_url: sandbox.urls.ozon.clone(),
+                settings: StoreSettings::default(),
+            };
+            opened.store.add_store(new, now).await?
+        }
+    };
+    if json {
+        let mut value = endpoints(&sandbox);
+        value["database"] = json!(opened.url.redacted());
+        value["store"] = json!(record.name.as_str());
+        writeln!(out, "{value}")?;
+    } else {
+        writeln!(out, "ozontrack demo: {}", describe(&sandbox))?;
+        writeln!(out, "database:   {}", opened.url)?;
+        writeln!(
+            out,
+            "demo store: {} (Client-Id {}), pointing at the fake Ozon",
+            record.name, seller.client_id
+        )?;
+        print_endpoints(out, &sandbox)?;
+        writeln!(
+            out,
+            "Try: ozontrack --database-url sqlite://{DEMO_DATABASE} stores list    (Ctrl-C stops the demo)"
+        )?;
+    }
+    out.flush()?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    sandbox.shutdown().await;
+    opened.store.close().await;
+    Ok(())
+}
+
+/// `ozontrack sandbox truth`.
+pub(crate) fn truth(args: &TruthArgs, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
+    let world = world(args.seed, args.parcels);
+    let at = match &args.at {
+        Some(text) => text.parse::<DateTime<Utc>>().map_err(|e| {
+            InputError::new(format!("--at: {text:?} is not an RFC 3339 time ({e})"))
+        })?,
+        None => origin(&world),
+    };
+    let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    if json {
+        // One JSON object per line: large worlds stream instead of building one array.
+        for p in world.parcels.iter().filter(|p| p.ordered_at <= at) {
+            let state = p.truth_at(at);
+            let leg = |l: &ozontrack_sandbox::SimLeg| json!({"carrier": l.carrier.code(), "tracking_number": l.tracking_number});
+            let line = json!({
+                "posting_number": p.posting_number,
+                "mode": p.mode.as_str(),
+                "ordered_at": time(p.ordered_at),
+                "first_mile": p.first_mile.as_ref().map(leg),
+                "last_mile": p.last_mile.as_ref().map(leg),
+                "status": state.status.main.as_str(),
+                "sub_status": state.status.sub.code(),
+                "last_event_at": state.last_event_at.map(time),
+                "delivered_at": p.delivered_at.filter(|d| *d <= at).map(time),
+                "failures": p.failures.iter().filter(|f| f.started_at <= at).map(|f| json!({
+                    "kind": f.kind.as_str(),
+                    "started_at": time(f.started_at),
+                    "ended_at": f.ended_at.filter(|e| *e <= at).map(time),
+                    "active": state.active_failures.contains(f),
+                })).collect::<Vec<_>>(),
+            });
+            writeln!(out, "{line}")?;
+        }
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "ground truth of seed {} ({} parcels) at {}",
+        args.seed,
+        world.parcels.len(),
+        time(at)
+    )?;
+    let mut table = output::table(&[
+        "mode",
+        "ordered",
+        "delivered",
+        "in transit",
+        "with an active failure",
+    ]);
+    for mode in [
+        Mode::Fbo,
+        Mode::FbsCrossborder,
+        Mode::Rfbs,
+        Mode::DirectMail,
+    ] {
+        let parcels: Vec<_> = world
+            .parcels
+            .iter()
+            .filter(|p| p.mode == mode && p.ordered_at <= at)
+            .collect();
+        let states: Vec<_> = parcels.iter().map(|p| p.truth_at(at)).collect();
+        let delivered = states.iter().filter(|s| s.delivered).count();
+        let failing = states
+            .iter()
+            .filter(|s| !s.active_failures.is_empty())
+            .count();
+        table.add_row(vec![
+            mode.as_str().to_owned(),
+            parcels.len().to_string(),
+            delivered.to_string(),
+            (parcels.len() - delivered).to_string(),
+            failing.to_string(),
+        ]);
+    }
+    output::print_table(out, &table)?;
+    writeln!(out, "--json prints every parcel, one JSON object per line")?;
+    Ok(())
+}
