@@ -41,6 +41,26 @@ pub(crate) enum Command {
     /// The sandbox plus a demo store on the embedded SQLite database: try ozontrack without
     /// any credentials.
     Demo(WorldArgs),
+    /// Measure against the performance targets; the last line of output is one JSON object.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BenchCommand {
+    /// World generation time and the latency of serving 100-posting pages from the fake Ozon.
+    Sandbox(BenchSandboxArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchSandboxArgs {
+    #[arg(long, default_value_t = 100_000)]
+    pub(crate) parcels: u32,
+    /// Page requests to time.
+    #[arg(long, default_value_t = 500)]
+    pub(crate) pages: u32,
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
 }
 
 /// Which world to simulate and how fast.

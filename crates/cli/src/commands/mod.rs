@@ -4,9 +4,10 @@ use std::io::Write;
 
 use anyhow::Context;
 
-use crate::cli::{Cli, Command, ConfigCommand, SandboxCommand, StoresCommand};
+use crate::cli::{BenchCommand, Cli, Command, ConfigCommand, SandboxCommand, StoresCommand};
 use crate::settings::{Overrides, Settings};
 
+mod bench;
 mod init;
 mod sandbox;
 mod stores;
@@ -16,6 +17,10 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
     if let Command::Config(ConfigCommand::Example) = cli.command {
         out.write_all(crate::settings::EXAMPLE.as_bytes())?;
         return Ok(());
+    }
+    // Benchmarks of the sandbox alone need no configuration or database.
+    if let Command::Bench(BenchCommand::Sandbox(args)) = &cli.command {
+        return bench::sandbox(args, out).await;
     }
     // The sandbox alone needs no configuration or database either.
     if let Command::Sandbox(args) = &cli.command {
@@ -37,7 +42,7 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
         }
         Command::Stores(StoresCommand::List) => stores::list(&settings, cli.json, out).await,
         Command::Demo(args) => sandbox::demo(&settings, &args, cli.json, out).await,
-        Command::Config(ConfigCommand::Example) | Command::Sandbox(_) => Ok(()),
+        Command::Config(ConfigCommand::Example) | Command::Sandbox(_) | Command::Bench(_) => Ok(()),
     }
 }
 

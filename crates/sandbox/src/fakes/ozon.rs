@@ -272,33 +272,41 @@ fn page<'a>(
     let after = decode_cursor(&request.cursor)?;
     let now = app.sim.now();
     let changed = filter.last_changed_status_date.as_ref();
-    let mut matching = app.sim.world.parcels.iter().filter(|p| {
-        p.store == seller.0
-            && (p.mode == Mode::Fbo) == fbo
-            && p.appears_at <= now
-            && since <= p.ordered_at
-            && p.ordered_at <= to
-            && after
-                .as_ref()
-                .is_none_or(|(at, n)| (p.ordered_at, &p.posting_number) > (*at, n))
-            && (filter.statuses.is_empty()
-                || filter
-                    .statuses
-                    .iter()
-                    .any(|s| s == app.sim.ozon_at(p, now).status))
-            && changed.is_none_or(|c| {
-                let last = p.last_changed_at(now);
-                c.from.is_none_or(|f| f <= last) && c.to.is_none_or(|t| last <= t)
-            })
-            && (filter.order_numbers.is_empty()
-                || filter
-                    .order_numbers
-                    .iter()
-                    .any(|o| p.posting_number.starts_with(o.as_str())))
-            && (filter.posting_numbers.is_empty()
-                || filter.posting_numbers.contains(&p.posting_number))
-            && extra(p, now)
-    });
+    // Parcels are sorted by (in_process_at, posting number), the cursor's key: seek to the
+    // first one after the cursor (or at `since`) instead of scanning from the start.
+    let parcels = &app.sim.world.parcels;
+    let start = match &after {
+        Some((at, number)) => {
+            parcels.partition_point(|p| (p.ordered_at, &p.posting_number) <= (*at, number))
+        }
+        None => parcels.partition_point(|p| p.ordered_at < since),
+    };
+    let mut matching = parcels[start..]
+        .iter()
+        .take_while(|p| p.ordered_at <= to)
+        .filter(|p| {
+            p.store == seller.0
+                && (p.mode == Mode::Fbo) == fbo
+                && p.appears_at <= now
+                && since <= p.ordered_at
+                && (filter.statuses.is_empty()
+                    || filter
+                        .statuses
+                        .iter()
+                        .any(|s| s == app.sim.ozon_at(p, now).status))
+                && changed.is_none_or(|c| {
+                    let last = p.last_changed_at(now);
+                    c.from.is_none_or(|f| f <= last) && c.to.is_none_or(|t| last <= t)
+                })
+                && (filter.order_numbers.is_empty()
+                    || filter
+                        .order_numbers
+                        .iter()
+                        .any(|o| p.posting_number.starts_with(o.as_str())))
+                && (filter.posting_numbers.is_empty()
+                    || filter.posting_numbers.contains(&p.posting_number))
+                && extra(p, now)
+        });
     // `limit` is 1..=100 here.
     let limit = usize::try_from(limit).unwrap_or(100);
     let parcels: Vec<&Parcel> = matching.by_ref().take(limit).collect();

@@ -1,0 +1,171 @@
+//! `ozontrack bench …`: measurements against DESIGN §6's targets. Each prints a table for
+//! people and ends with one JSON object on its last line (figures, goals and their ratios) so
+//! runs can be compared and recorded in BENCHMARKS.md. Timing lives here, never in tests.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::Duration as SimDuration;
+use ozontrack_domain::ManualClock;
+use ozontrack_sandbox::fakes::ozon::OzonConfig;
+use ozontrack_sandbox::{Sandbox, ServeConfig, World, WorldConfig};
+use serde_json::{Value, json};
+
+use crate::cli::BenchSandboxArgs;
+use crate::output;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    // Nearest rank: an index within the slice by construction.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// `ozontrack bench sandbox`.
+pub(crate) async fn sandbox(args: &BenchSandboxArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    const GENERATE_GOAL_S: f64 = 10.0;
+    const PAGE_GOAL_MS: f64 = 5.0;
+
+    let started = Instant::now();
+    let world = World::generate(WorldConfig {
+        seed: args.seed,
+        parcels: args.parcels,
+        ..WorldConfig::default()
+    });
+    let generate = started.elapsed();
+    let events: usize = world
+        .parcels
+        .iter()
+        .flat_map(|p| p.legs())
+        .map(|l| l.events.len())
+        .sum();
+    // Late in the order span, so nearly every posting is visible and pages are full.
+    let clock = Arc::new(ManualClock::new(world.config.start + SimDuration::days(29)));
+    let store = world.stores[0].clone();
+    let serve = ServeConfig {
+        ozon: OzonConfig {
+            rate_limit: usize::MAX,
+        },
+        push_every: None,
+        ..ServeConfig::default()
+    };
+    let indexed = Instant::now();
+    let sandbox = Sandbox::start(world, clock, &serve)
+        .await
+        .context("starting the sandbox")?;
+    let index = indexed.elapsed();
+
+    let client = reqwest::Client::new();
+    let url = format!("{}/v4/posting/fbs/list", sandbox.urls.ozon);
+    let mut cursor = String::new();
+    let mut latencies = Vec::with_capacity(args.pages as usize);
+    let mut postings = 0usize;
+    let mut bytes = 0usize;
+    for _ in 0..args.pages {
+        let body = json!({"filter": {"since": "2026-09-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"},
+                          "limit": 100, "cursor": cursor, "with": {"analytics_data": true, "financial_data": true}});
+        let request = client
+            .post(&url)
+            .header("Client-Id", store.client_id.to_string())
+            .header("Api-Key", &store.api_key)
+            .json(&body);
+        let sent = Instant::now();
+        let response = request.send().await.context("requesting a page")?;
+        let text = response.bytes().await.context("reading a page")?;
+        latencies.push(sent.elapsed());
+        bytes += text.len();
+        let page: Value = serde_json::from_slice(&text).context("a page is not JSON")?;
+        postings += page["postings"].as_array().map_or(0, Vec::len);
+        cursor = if page["has_next"] == true {
+            page["cursor"].as_str().unwrap_or_default().to_owned()
+        } else {
+            String::new()
+        };
+    }
+    sandbox.shutdown().await;
+    latencies.sort_unstable();
+    let (p50, p95, p99) = (
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 95.0),
+        percentile(&latencies, 99.0),
+    );
+    let generate_s = generate.as_secs_f64();
+
+    let mut table = output::table(&["figure", "measured", "goal", "ratio"]);
+    table.add_row(vec![
+        format!("generate {} parcels ({events} events)", args.parcels),
+        format!("{generate_s:.2} s"),
+        format!("< {GENERATE_GOAL_S} s"),
+        format!("{:.3}", generate_s / GENERATE_GOAL_S),
+    ]);
+    table.add_row(vec![
+        "index the world for the fakes".into(),
+        format!("{:.2} s", index.as_secs_f64()),
+        "-".into(),
+        "-".into(),
+    ]);
+    for (name, value) in [
+        ("100-posting page p50", p50),
+        ("100-posting page p95", p95),
+        ("100-posting page p99", p99),
+    ] {
+        table.add_row(vec![
+            name.into(),
+            format!("{:.2} ms", ms(value)),
+            format!("< {PAGE_GOAL_MS} ms"),
+            format!("{:.3}", ms(value) / PAGE_GOAL_MS),
+        ]);
+    }
+    let average = bytes / latencies.len().max(1);
+    table.add_row(vec![
+        "pages timed / postings served".into(),
+        format!("{} / {postings}", latencies.len()),
+        "-".into(),
+        format!("{average} bytes a page"),
+    ]);
+    output::print_table(out, &table)?;
+    let summary = json!({
+        "bench": "sandbox",
+        "parcels": args.parcels,
+        "events": events,
+        "generate_s": generate_s,
+        "generate_goal_s": GENERATE_GOAL_S,
+        "generate_ratio": generate_s / GENERATE_GOAL_S,
+        "page_p50_ms": ms(p50),
+        "page_p95_ms": ms(p95),
+        "page_p99_ms": ms(p99),
+        "page_goal_ms": PAGE_GOAL_MS,
+        "page_ratio": ms(p95) / PAGE_GOAL_MS,
+        "pages": latencies.len(),
+        "ok": generate_s <= GENERATE_GOAL_S && ms(p95) <= PAGE_GOAL_MS,
+    });
+    writeln!(out, "{summary}")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let values: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&values, 50.0), Duration::from_millis(50));
+        assert_eq!(percentile(&values, 99.0), Duration::from_millis(99));
+        assert_eq!(percentile(&values[..1], 95.0), Duration::from_millis(1));
+        assert_eq!(percentile(&[], 50.0), Duration::ZERO);
+    }
+}
