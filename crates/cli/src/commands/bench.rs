@@ -49,7 +49,7 @@ pub(crate) async fn sandbox(args: &BenchSandboxArgs, out: &mut impl Write) -> an
     let events: usize = world
         .parcels
         .iter()
-        .flat_map(|p| p.legs())
+        .flat_map(ozontrack_sandbox::Parcel::legs)
         .map(|l| l.events.len())
         .sum();
     // Late in the order span, so nearly every posting is visible and pages are full.
