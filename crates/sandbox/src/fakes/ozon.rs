@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{RateLimiter, SimState, time};
-use crate::world::{Mode, OzonStep, Parcel};
+use crate::world::{Mode, Parcel};
 
 /// How the fake behaves beyond the world it renders.
 #[derive(Debug, Clone)]
@@ -34,6 +34,9 @@ impl Default for OzonConfig {
 }
 
 mod actions;
+mod render;
+
+use render::{ListPage, buyer_name, buyer_phone, customer, fbo_posting, fbs_posting};
 
 #[derive(Debug, Clone)]
 struct App {
@@ -318,17 +321,20 @@ async fn fbs_list(
     State(app): State<App>,
     Extension(seller): Extension<Seller>,
     body: Bytes,
-) -> Reply {
+) -> Result<Response, OzonError> {
     let request: ListRequest = parse(&body)?;
     let (parcels, has_next, now) = page(&app, seller, &request, false, |_, _| true)?;
-    let postings: Vec<Value> = parcels
+    let postings = parcels
         .iter()
         .map(|p| fbs_posting(&app, p, now, &request.with))
         .collect();
     let cursor = next_cursor(&parcels, has_next);
-    Ok(Json(
-        json!({"cursor": cursor, "has_next": has_next, "postings": postings}),
-    ))
+    Ok(Json(ListPage {
+        cursor,
+        has_next,
+        postings,
+    })
+    .into_response())
 }
 
 fn is_unfulfilled(sim: &SimState, p: &Parcel, now: DateTime<Utc>) -> bool {
@@ -353,7 +359,7 @@ async fn fbs_unfulfilled_list(
     let (parcels, has_next, now) = page(&app, seller, &request, false, |p, now| {
         is_unfulfilled(&app.sim, p, now)
     })?;
-    let postings: Vec<Value> = parcels
+    let postings: Vec<_> = parcels
         .iter()
         .map(|p| fbs_posting(&app, p, now, &request.with))
         .collect();
@@ -367,8 +373,13 @@ async fn fbs_unfulfilled_list(
         .filter(|p| is_unfulfilled(&app.sim, p, now))
         .count();
     let cursor = next_cursor(&parcels, has_next);
+    let page = ListPage {
+        cursor,
+        has_next,
+        postings,
+    };
     Ok(Json(
-        json!({"count": count, "cursor": cursor, "has_next": has_next, "postings": postings}),
+        json!({"count": count, "cursor": page.cursor, "has_next": page.has_next, "postings": page.postings}),
     ))
 }
 
@@ -413,17 +424,20 @@ async fn fbo_list(
     State(app): State<App>,
     Extension(seller): Extension<Seller>,
     body: Bytes,
-) -> Reply {
+) -> Result<Response, OzonError> {
     let request: ListRequest = parse(&body)?;
     let (parcels, has_next, now) = page(&app, seller, &request, true, |_, _| true)?;
-    let postings: Vec<Value> = parcels
+    let postings = parcels
         .iter()
         .map(|p| fbo_posting(&app, p, now, &request.with, false))
         .collect();
     let cursor = next_cursor(&parcels, has_next);
-    Ok(Json(
-        json!({"cursor": cursor, "has_next": has_next, "postings": postings}),
-    ))
+    Ok(Json(ListPage {
+        cursor,
+        has_next,
+        postings,
+    })
+    .into_response())
 }
 
 async fn fbo_get(
@@ -609,13 +623,6 @@ pub(crate) fn promised_window(p: &Parcel) -> (DateTime<Utc>, DateTime<Utc>) {
     (begin, begin + Duration::hours(12))
 }
 
-fn delivering_date(p: &Parcel, now: DateTime<Utc>) -> Value {
-    p.ozon
-        .iter()
-        .find(|s| s.status == "delivering" && s.at <= now)
-        .map_or(Value::Null, |s| json!(time(s.at)))
-}
-
 fn tracking_number(app: &App, p: &Parcel, now: DateTime<Utc>) -> String {
     let uploaded = app
         .sim
@@ -628,142 +635,11 @@ fn tracking_number(app: &App, p: &Parcel, now: DateTime<Utc>) -> String {
         .unwrap_or_else(|| p.tracking_number_at(now).to_owned())
 }
 
-fn empty_requirements() -> Value {
-    json!({
-        "products_requiring_gtd": [], "products_requiring_country": [],
-        "products_requiring_mandatory_mark": [], "products_requiring_rnpt": [],
-        "products_requiring_jw_uin": [], "products_requiring_change_country": [],
-        "products_requiring_imei": [], "products_requiring_weight": []
-    })
-}
-
-fn cancellation(step: OzonStep) -> Value {
-    if step.status == "cancelled" {
-        json!({"cancel_reason_id": 352, "cancel_reason": "Покупатель отказался от заказа", "cancellation_type": "client",
-               "cancelled_after_ship": true, "affect_cancellation_rating": false, "cancellation_initiator": "Покупатель"})
-    } else {
-        json!({"cancel_reason_id": 0, "cancel_reason": "", "cancellation_type": "",
-               "cancelled_after_ship": false, "affect_cancellation_rating": false, "cancellation_initiator": ""})
-    }
-}
-
-fn analytics(app: &App, p: &Parcel, fbs: bool) -> Value {
-    let world = &app.sim.world;
-    let method = &world.delivery_methods[p.delivery_method];
-    let warehouse = &world.warehouses[p.warehouse];
-    let (begin, end) = promised_window(p);
-    let rfbs = p.mode == Mode::Rfbs;
-    let mut value = json!({
-        "region": if rfbs { p.buyer_city.region } else { "" },
-        "city": if rfbs || !fbs { p.buyer_city.name_ru } else { "" },
-        "delivery_type": if p.index.is_multiple_of(3) { "Courier" } else { "PVZ" },
-        "is_premium": false,
-        "payment_type_group_name": "картой онлайн",
-        "warehouse_id": warehouse.id,
-        "is_legal": false,
-        "client_delivery_date_begin": null,
-        "client_delivery_date_end": null,
-    });
-    if fbs {
-        value["warehouse"] = json!(warehouse.name);
-        value["tpl_provider_id"] = json!(method.carrier.tpl_provider_id());
-        value["tpl_provider"] = json!(method.carrier.display_name());
-        value["delivery_date_begin"] = json!(time(begin));
-        value["delivery_date_end"] = json!(time(end));
-    } else {
-        value["warehouse_name"] = json!(warehouse.name);
-    }
-    value
-}
-
-/// A posting as the v4 FBS list methods show it.
-fn fbs_posting(app: &App, p: &Parcel, now: DateTime<Utc>, with: &With) -> Value {
-    let world = &app.sim.world;
-    let method = &world.delivery_methods[p.delivery_method];
-    let warehouse = &world.warehouses[p.warehouse];
-    let step = app.sim.ozon_at(p, now);
-    let rfbs = p.mode == Mode::Rfbs;
-    let flow = if method.integration == "hybryd" {
-        "hybrid"
-    } else {
-        method.integration
-    };
-    let products: Vec<Value> = p
-        .products
-        .iter()
-        .map(|pr| {
-            json!({"sku": pr.sku, "offer_id": pr.offer_id, "name": pr.name, "quantity": pr.quantity,
-                   "price": {"amount": amount(pr.price_minor), "currency": "RUB"},
-                   "product_color": "", "weight": 0.45, "imei": [],
-                   "is_blr_traceable": false, "is_marketplace_buyout": false})
-        })
-        .collect();
-    let tracking = tracking_number(app, p, now);
-    let actions: Vec<&str> = match step.status {
-        "awaiting_deliver" if tracking.is_empty() && method.carrier != crate::Carrier::Ozon => {
-            vec!["set_track_number", "can_create_chat"]
-        }
-        "awaiting_deliver" | "delivering" => vec!["can_create_chat"],
-        _ => vec![],
-    };
-    json!({
-        "posting_number": p.posting_number,
-        "order_id": p.order_id,
-        "order_number": p.posting_number.rsplit_once('-').map_or("", |(o, _)| o),
-        "parent_posting_number": "",
-        "status": step.status,
-        "substatus": step.substatus,
-        "delivery_schema": "fbs",
-        "integration_type_flow": flow,
-        "tpl_integration_type": method.integration,
-        "tracking_number": tracking,
-        "delivery_method": {
-            "id": method.id, "name": method.name, "warehouse_id": warehouse.id, "warehouse": warehouse.name,
-            "tpl_provider_id": method.carrier.tpl_provider_id(), "tpl_provider": method.carrier.display_name()
-        },
-        "in_process_at": time(p.ordered_at),
-        "shipment_date": time(p.ship_by),
-        "shipment_date_without_delay": time(p.ship_by),
-        "delivering_date": delivering_date(p, now),
-        "pickup_code_verified_at": null,
-        "is_express": false,
-        "is_click_and_collect": false,
-        "is_multibox": false,
-        "multi_box_qty": 1,
-        "is_presortable": false,
-        "quantum_id": 0,
-        "destination_place_id": 0,
-        "destination_place_name": "",
-        "sorting_center": null,
-        "cancellation": cancellation(step),
-        "customer": if rfbs { customer(p, false) } else { Value::Null },
-        "addressee": if rfbs { json!({"name": buyer_name(p)}) } else { Value::Null },
-        "products": products,
-        "barcodes": if with.barcodes { json!({"upper_barcode": format!("%101%{}", p.order_id), "lower_barcode": format!("2{:014}", p.index)}) } else { Value::Null },
-        "analytics_data": if with.analytics_data { analytics(app, p, true) } else { Value::Null },
-        "financial_data": if with.financial_data { financial(p) } else { Value::Null },
-        "legal_info": if with.legal_info { json!({"company_name": "", "inn": "", "kpp": ""}) } else { Value::Null },
-        "requirements": empty_requirements(),
-        "optional": {"products_with_possible_mandatory_mark": []},
-        "available_actions": actions,
-        "prr_option": "",
-        "tariffication": {
-            "current_tariff_rate": 0, "current_tariff_type": "no_discount",
-            "current_tariff_charge": {"amount": "0", "currency": "RUB"}, "current_tariff_min_charge": null,
-            "next_tariff_rate": 0, "next_tariff_type": "", "next_tariff_charge": null,
-            "next_tariff_min_charge": null, "next_tariff_starts_at": null
-        },
-        "tariffication_steps": [],
-        "external_order": {"is_external": false, "platform_name": ""},
-        "require_blr_traceable_attrs": false,
-        "volume_weight": 0.6,
-    })
-}
-
 /// A posting as `/v3/posting/fbs/get` shows it: prices as strings, the previous substatus,
 /// the carrier's own status text, and the buyer's phone for rFBS.
 fn fbs_posting_detail(app: &App, p: &Parcel, now: DateTime<Utc>, with: &With) -> Value {
-    let mut value = fbs_posting(app, p, now, with);
+    // One posting, not a hot path: start from the list shape and adjust it.
+    let mut value = serde_json::to_value(fbs_posting(app, p, now, with)).unwrap_or(Value::Null);
     let seen = p.ozon.iter().take_while(|s| s.at <= now).count();
     let previous = seen.checked_sub(2).map_or("", |i| p.ozon[i].substatus);
     let products: Vec<Value> = p
@@ -811,7 +687,7 @@ fn fbs_posting_detail(app: &App, p: &Parcel, now: DateTime<Utc>, with: &With) ->
         object.insert(
             "customer".into(),
             if p.mode == Mode::Rfbs {
-                customer(p, true)
+                json!(customer(p, true))
             } else {
                 Value::Null
             },
@@ -852,92 +728,4 @@ fn provider_status(substatus: &str) -> &'static str {
         "posting_delivered" | "posting_conditionally_delivered" => "Вручено",
         _ => "",
     }
-}
-
-fn buyer_name(p: &Parcel) -> &'static str {
-    ["Ирина", "Алексей", "Мария", "Дмитрий", "Ольга", "Сергей"][(p.index % 6) as usize]
-}
-
-fn buyer_phone(p: &Parcel) -> String {
-    format!("+7900{:07}", p.index % 10_000_000)
-}
-
-fn customer(p: &Parcel, detail: bool) -> Value {
-    json!({
-        "customer_id": 70_000_000 + i64::from(p.index),
-        "name": buyer_name(p),
-        "phone": if detail { buyer_phone(p) } else { String::new() },
-        "customer_email": "",
-        "address": {
-            "address_tail": format!("г. {}, ул. Ленина, д. {}", p.buyer_city.name_ru, 1 + p.index % 120),
-            "city": p.buyer_city.name_ru, "region": p.buyer_city.region, "district": "",
-            "country": "Россия", "zip_code": "", "comment": "",
-            "latitude": p.buyer_city.lat, "longitude": p.buyer_city.lon,
-            "pvz_code": 0, "provider_pvz_code": ""
-        }
-    })
-}
-
-fn financial(p: &Parcel) -> Value {
-    let products: Vec<Value> = p
-        .products
-        .iter()
-        .map(|pr| {
-            json!({"commission": {"amount": amount(pr.price_minor * 15 / 100), "currency": "RUB", "percent": 15},
-                   "customer_price": {"amount": amount(pr.price_minor), "currency": "RUB"},
-                   "payout": amount(pr.price_minor * 85 / 100), "product_id": pr.sku, "quantity": pr.quantity})
-        })
-        .collect();
-    json!({"cluster_from": "Китай", "cluster_to": p.buyer_city.name_ru, "products": products})
-}
-
-/// An FBO posting: v3 list shape, or v2 get shape (`detail`).
-fn fbo_posting(app: &App, p: &Parcel, now: DateTime<Utc>, with: &With, detail: bool) -> Value {
-    let step = app.sim.ozon_at(p, now);
-    let products: Vec<Value> = p
-        .products
-        .iter()
-        .map(|pr| {
-            let mut product = json!({"sku": pr.sku, "name": pr.name, "offer_id": pr.offer_id, "quantity": pr.quantity,
-                                     "digital_codes": [], "is_marketplace_buyout": false});
-            if detail {
-                product["price"] = json!(format!("{}.0000", amount(pr.price_minor)));
-                product["currency_code"] = json!("RUB");
-            } else {
-                product["price"] = json!({"amount": amount(pr.price_minor), "currency": "RUB"});
-            }
-            product
-        })
-        .collect();
-    let cancelled = step.status == "cancelled";
-    let mut value = json!({
-        "posting_number": p.posting_number,
-        "order_id": p.order_id,
-        "order_number": p.posting_number.rsplit_once('-').map_or("", |(o, _)| o),
-        "status": step.status,
-        "substatus": step.substatus,
-        "cancel_reason_id": if cancelled { 352 } else { 0 },
-        "created_at": time(p.ordered_at),
-        "in_process_at": time(p.ordered_at),
-        "products": products,
-        "analytics_data": if with.analytics_data { analytics(app, p, false) } else { Value::Null },
-        "financial_data": if with.financial_data { financial(p) } else { Value::Null },
-        "legal_info": if with.legal_info { json!({"company_name": "", "inn": "", "kpp": ""}) } else { Value::Null },
-        "external_order": {"is_external": false, "platform_name": ""},
-        "additional_data": [],
-    });
-    if detail {
-        let delivered = p
-            .delivered_at
-            .filter(|d| *d <= now)
-            .map_or(Value::Null, |d| json!(time(d)));
-        value["fact_delivery_date"] = delivered;
-    } else {
-        value["cancellation"] = if cancelled {
-            json!({"cancel_reason": "Покупатель отказался от заказа", "cancellation_initiator": "Покупатель", "cancellation_type": "client"})
-        } else {
-            json!({"cancel_reason": "", "cancellation_initiator": "", "cancellation_type": ""})
-        };
-    }
-    value
 }
