@@ -822,3 +822,21 @@ async fn injected_faults_fail_a_share_of_requests_and_cut_bodies() {
 fn time(t: chrono::DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
+
+#[tokio::test]
+async fn the_unfulfilled_list_holds_only_postings_still_to_ship_and_counts_them_all() {
+    let f = Fixture::new(1_000, OzonConfig::default()).await;
+    let now = f.clock.now_for_test();
+    let (status, body) = f.call("/v4/posting/fbs/unfulfilled/list", json!({"limit": 10, "filter": {}})).await;
+    assert_eq!(status, 200, "{body}");
+    check_fields(&body, &[("count", "n"), ("cursor", "s"), ("has_next", "b"), ("postings", "a")], "unfulfilled");
+    let expected = f.sandbox.state.world.parcels.iter()
+        .filter(|p| p.mode != Mode::Fbo && p.appears_at <= now)
+        .filter(|p| matches!(p.ozon_at(now).status, "awaiting_packaging" | "awaiting_deliver"))
+        .count();
+    assert_eq!(body["count"], expected);
+    for posting in body["postings"].as_array().unwrap() {
+        let status = posting["status"].as_str().unwrap();
+        assert!(matches!(status, "awaiting_packaging" | "awaiting_deliver"), "{status}");
+    }
+}
