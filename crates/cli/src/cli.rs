@@ -82,6 +82,12 @@ pub(crate) struct WorldArgs {
     /// A TOML file of faults to inject per fake (`[ozon] error_rate = 0.05`, …).
     #[arg(long, value_name = "FILE")]
     pub(crate) faults: Option<PathBuf>,
+    /// Where the fake Ozon POSTs push notifications (none when unset).
+    #[arg(long, value_name = "URL")]
+    pub(crate) ozon_push_url: Option<String>,
+    /// Where the fake 17TRACK POSTs `TRACKING_UPDATED` (none when unset).
+    #[arg(long = "17track-webhook", value_name = "URL")]
+    pub(crate) seventeen_track_webhook: Option<String>,
 }
 
 #[derive(Debug, Args)]

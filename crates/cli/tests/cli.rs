@@ -498,3 +498,64 @@ fn sandbox_truth_prints_one_json_object_per_parcel() {
     let bad = Run::new().run(&["sandbox", "truth", "--at", "yesterday"]);
     assert!(assert_input_error(&bad).contains("--at"));
 }
+
+#[test]
+fn the_sandbox_pushes_ozon_notifications_to_the_url_it_is_given() {
+    use std::io::{BufRead, BufReader, Read};
+    // A one-shot receiver: accept a push, answer as a seller's service must, report the body.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/ozon/push", listener.local_addr().unwrap());
+    let received = std::thread::spawn(move || {
+        // Bounded: a sandbox that never pushes fails the test instead of hanging it.
+        listener.set_nonblocking(true).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(std::time::Instant::now() < deadline, "no push within 20 s");
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        };
+        stream.set_nonblocking(false).unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap();
+            }
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let answer = r#"{"result": true}"#;
+        let mut stream = stream;
+        write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}", answer.len()).unwrap();
+        String::from_utf8(body).unwrap()
+    });
+    let run = Run::new();
+    // At 36 000x a simulated hour passes every 0.1 s: the first round only sets the starting
+    // point, the next finds news to push.
+    let (_sandbox, _) = run.spawn_first_line(&[
+        "--json",
+        "sandbox",
+        "--parcels",
+        "500",
+        "--speed",
+        "36000",
+        "--ozon-push-url",
+        &url,
+    ]);
+    let body: serde_json::Value = serde_json::from_str(&received.join().unwrap()).unwrap();
+    assert!(
+        body["message_type"].as_str().unwrap().starts_with("TYPE_"),
+        "{body}"
+    );
+    assert!(body["posting_number"].is_string(), "{body}");
+}

@@ -194,6 +194,15 @@ impl Parcel {
         }
     }
 
+    /// Appends a change of the posting's Ozon status.
+    fn step(&mut self, at: DateTime<Utc>, status: &'static str, substatus: &'static str) {
+        self.ozon.push(OzonStep {
+            at,
+            status,
+            substatus,
+        });
+    }
+
     pub fn legs(&self) -> impl Iterator<Item = &SimLeg> {
         self.first_mile.iter().chain(self.last_mile.iter())
     }
@@ -573,17 +582,9 @@ fn fbo_journey(p: &mut Parcel, rng: &mut Rng, methods: &[DeliveryMethod], rates:
             })
     });
     let mut t = p.ordered_at + rng.hours(2.0, 12.0);
-    p.ozon.push(OzonStep {
-        at: t,
-        status: "awaiting_deliver",
-        substatus: "posting_in_carriage",
-    });
+    p.step(t, "awaiting_deliver", "posting_in_carriage");
     t += rng.hours(6.0, 24.0);
-    p.ozon.push(OzonStep {
-        at: t,
-        status: "delivering",
-        substatus: "posting_on_way_to_city",
-    });
+    p.step(t, "delivering", "posting_on_way_to_city");
     t += rng.hours(24.0, 96.0);
     if rng.chance(rates.lost) {
         let last_seen = p.ozon.last().map_or(t, |s| s.at);
@@ -594,17 +595,9 @@ fn fbo_journey(p: &mut Parcel, rng: &mut Rng, methods: &[DeliveryMethod], rates:
         });
         return;
     }
-    p.ozon.push(OzonStep {
-        at: t,
-        status: "delivering",
-        substatus: "posting_in_pickup_point",
-    });
+    p.step(t, "delivering", "posting_in_pickup_point");
     t += rng.hours(3.0, 48.0);
-    p.ozon.push(OzonStep {
-        at: t,
-        status: "delivered",
-        substatus: "posting_delivered",
-    });
+    p.step(t, "delivered", "posting_delivered");
     p.delivered_at = Some(t);
     dispute(p, rng, rates, t);
 }
@@ -741,16 +734,12 @@ fn crossborder_journey(
     // Seller packs and hands over.
     let packed = p.ordered_at + rng.hours(4.0, 30.0);
     let handover = packed + rng.hours(2.0, 12.0);
-    p.ozon.push(OzonStep {
-        at: packed,
-        status: "awaiting_deliver",
-        substatus: "posting_registered",
-    });
-    p.ozon.push(OzonStep {
-        at: handover,
-        status: "awaiting_deliver",
-        substatus: "posting_transferring_to_delivery",
-    });
+    p.step(packed, "awaiting_deliver", "posting_registered");
+    p.step(
+        handover,
+        "awaiting_deliver",
+        "posting_transferring_to_delivery",
+    );
     p.tracking_uploaded_at = if rng.chance(rates.missing_tracking) {
         p.failures.push(TrueFailure {
             kind: FailureKind::MissingTracking,
@@ -840,11 +829,7 @@ fn crossborder_journey(
         }
         push(&mut first, rng, t, kind, at_city);
     }
-    p.ozon.push(OzonStep {
-        at: t,
-        status: "delivering",
-        substatus: "posting_on_way_to_city",
-    });
+    p.step(t, "delivering", "posting_on_way_to_city");
 
     if transit_failure == Some(FailureKind::PostalSilence) {
         let released = first.events.last().map_or(t, |e| e.at);
@@ -867,18 +852,10 @@ fn crossborder_journey(
     let pickup = rng.chance(0.7);
     if pickup {
         push(&mut last, rng, t, EventKind::AtPickupPoint, buyer);
-        p.ozon.push(OzonStep {
-            at: t,
-            status: "delivering",
-            substatus: "posting_in_pickup_point",
-        });
+        p.step(t, "delivering", "posting_in_pickup_point");
     } else {
         push(&mut last, rng, t, EventKind::OutForDelivery, buyer);
-        p.ozon.push(OzonStep {
-            at: t,
-            status: "delivering",
-            substatus: "posting_in_courier_service",
-        });
+        p.step(t, "delivering", "posting_in_courier_service");
     }
     if transit_failure == Some(FailureKind::Returned) {
         t += rng.hours(24.0, 168.0);
@@ -890,11 +867,7 @@ fn crossborder_journey(
         });
         t += rng.hours(12.0, 48.0);
         push(&mut last, rng, t, EventKind::Returning, buyer);
-        p.ozon.push(OzonStep {
-            at: t,
-            status: "cancelled",
-            substatus: "posting_canceled",
-        });
+        p.step(t, "cancelled", "posting_canceled");
         t += rng.hours(120.0, 360.0);
         push(&mut last, rng, t, EventKind::Returned, exchange);
     } else {

@@ -546,18 +546,49 @@ async fn an_expired_cdek_token_is_refused() {
 
 #[tokio::test]
 async fn the_same_seed_and_time_give_byte_identical_carrier_responses() {
-    let (a, b) = (Fixture::new(fast_17track()).await, Fixture::new(fast_17track()).await);
-    let parcel = a.parcel(Mode::Rfbs, Carrier::RussianPost, EventKind::DepartedSortCenter).clone();
-    let cdek = a.parcel(Mode::Rfbs, Carrier::Cdek, EventKind::DepartedSortCenter).clone();
+    let (a, b) = (
+        Fixture::new(fast_17track()).await,
+        Fixture::new(fast_17track()).await,
+    );
+    let parcel = a
+        .parcel(
+            Mode::Rfbs,
+            Carrier::RussianPost,
+            EventKind::DepartedSortCenter,
+        )
+        .clone();
+    let cdek = a
+        .parcel(Mode::Rfbs, Carrier::Cdek, EventKind::DepartedSortCenter)
+        .clone();
     let mut answers = Vec::new();
     for f in [&a, &b] {
         let creds = f.world().credentials.clone();
         let first = &parcel.first_mile.as_ref().unwrap().tracking_number;
         f.seventeen("register", json!([{"number": first}])).await;
-        let track = f.seventeen("gettrackinfo", json!([{"number": first}])).await.1.to_string();
-        let post = russian_post(f, &parcel.last_mile.as_ref().unwrap().tracking_number, &creds.russian_post_login, &creds.russian_post_password).await.1;
-        let token = cdek_token(f, &creds.cdek_client_id, &creds.cdek_client_secret).await.1;
-        let order = cdek_order(f, token["access_token"].as_str().unwrap(), &cdek.last_mile.as_ref().unwrap().tracking_number).await.1.to_string();
+        let track = f
+            .seventeen("gettrackinfo", json!([{"number": first}]))
+            .await
+            .1
+            .to_string();
+        let post = russian_post(
+            f,
+            &parcel.last_mile.as_ref().unwrap().tracking_number,
+            &creds.russian_post_login,
+            &creds.russian_post_password,
+        )
+        .await
+        .1;
+        let token = cdek_token(f, &creds.cdek_client_id, &creds.cdek_client_secret)
+            .await
+            .1;
+        let order = cdek_order(
+            f,
+            token["access_token"].as_str().unwrap(),
+            &cdek.last_mile.as_ref().unwrap().tracking_number,
+        )
+        .await
+        .1
+        .to_string();
         answers.push((track, post, token.to_string(), order));
     }
     assert_eq!(answers[0], answers[1]);

@@ -44,6 +44,20 @@ impl Fixture {
         Self { sandbox, clock }
     }
 
+    /// An rFBS posting that is visible now and not yet delivered.
+    fn undelivered_rfbs(&self) -> &ozontrack_sandbox::Parcel {
+        let now = self.clock.now_for_test();
+        let parcels = &self.sandbox.state.world.parcels;
+        parcels
+            .iter()
+            .find(|p| {
+                p.mode == Mode::Rfbs
+                    && p.appears_at <= now
+                    && p.delivered_at.is_none_or(|d| d > now)
+            })
+            .unwrap()
+    }
+
     async fn call(&self, path: &str, body: Value) -> (u16, Value) {
         let store = &self.sandbox.stores()[0];
         let client_id = store.client_id.to_string();
@@ -471,17 +485,7 @@ async fn delivery_methods_and_warehouses_use_the_v2_envelopes() {
 #[tokio::test]
 async fn tracking_numbers_are_set_twenty_at_most_with_per_item_results() {
     let f = Fixture::new(300, OzonConfig::default()).await;
-    let now = f.clock.now_for_test();
-    let parcel = f
-        .sandbox
-        .state
-        .world
-        .parcels
-        .iter()
-        .find(|p| {
-            p.mode == Mode::Rfbs && p.appears_at <= now && p.delivered_at.is_none_or(|d| d > now)
-        })
-        .unwrap();
+    let parcel = f.undelivered_rfbs();
     let items: Vec<Value> = (0..21)
         .map(|i| json!({"posting_number": format!("1-{i}"), "tracking_number": "X"}))
         .collect();
@@ -707,17 +711,7 @@ async fn the_postings_report_is_processed_then_downloadable_as_csv() {
 #[tokio::test]
 async fn a_chat_is_started_for_a_posting_and_takes_messages_of_up_to_1000_characters() {
     let f = Fixture::new(300, OzonConfig::default()).await;
-    let now = f.clock.now_for_test();
-    let parcel = f
-        .sandbox
-        .state
-        .world
-        .parcels
-        .iter()
-        .find(|p| {
-            p.mode == Mode::Rfbs && p.appears_at <= now && p.delivered_at.is_none_or(|d| d > now)
-        })
-        .unwrap();
+    let parcel = f.undelivered_rfbs();
     let (status, body) = f
         .call(
             "/v1/chat/start",
@@ -827,16 +821,43 @@ fn time(t: chrono::DateTime<Utc>) -> String {
 async fn the_unfulfilled_list_holds_only_postings_still_to_ship_and_counts_them_all() {
     let f = Fixture::new(1_000, OzonConfig::default()).await;
     let now = f.clock.now_for_test();
-    let (status, body) = f.call("/v4/posting/fbs/unfulfilled/list", json!({"limit": 10, "filter": {}})).await;
+    let (status, body) = f
+        .call(
+            "/v4/posting/fbs/unfulfilled/list",
+            json!({"limit": 10, "filter": {}}),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
-    check_fields(&body, &[("count", "n"), ("cursor", "s"), ("has_next", "b"), ("postings", "a")], "unfulfilled");
-    let expected = f.sandbox.state.world.parcels.iter()
+    check_fields(
+        &body,
+        &[
+            ("count", "n"),
+            ("cursor", "s"),
+            ("has_next", "b"),
+            ("postings", "a"),
+        ],
+        "unfulfilled",
+    );
+    let expected = f
+        .sandbox
+        .state
+        .world
+        .parcels
+        .iter()
         .filter(|p| p.mode != Mode::Fbo && p.appears_at <= now)
-        .filter(|p| matches!(p.ozon_at(now).status, "awaiting_packaging" | "awaiting_deliver"))
+        .filter(|p| {
+            matches!(
+                p.ozon_at(now).status,
+                "awaiting_packaging" | "awaiting_deliver"
+            )
+        })
         .count();
     assert_eq!(body["count"], expected);
     for posting in body["postings"].as_array().unwrap() {
         let status = posting["status"].as_str().unwrap();
-        assert!(matches!(status, "awaiting_packaging" | "awaiting_deliver"), "{status}");
+        assert!(
+            matches!(status, "awaiting_packaging" | "awaiting_deliver"),
+            "{status}"
+        );
     }
 }

@@ -263,11 +263,7 @@ async fn stores_are_listed_by_name_and_found_by_name(db: &TestDb) {
 async fn a_new_store_is_due_for_its_first_sync(db: &TestDb) {
     let store = a_store(db).await;
     let owner = LeaseOwner::new("w1");
-    let claimed: Vec<StoreId> = db
-        .store
-        .claim(&owner, 10, t0(), t0() + Duration::minutes(5))
-        .await
-        .unwrap();
+    let claimed: Vec<StoreId> = claim_for_5_minutes(db, &owner, 10, t0()).await;
     assert_eq!(claimed, [store]);
 }
 
@@ -465,6 +461,19 @@ async fn appending_to_a_missing_leg_is_refused(db: &TestDb) {
     assert!(matches!(err, StoreError::LegNotFound(777)), "{err}");
 }
 
+/// Claims up to `limit` due legs at `at` for five minutes.
+async fn claim_for_5_minutes<K: ozontrack_store::Leasable>(
+    db: &TestDb,
+    owner: &LeaseOwner,
+    limit: u32,
+    at: DateTime<Utc>,
+) -> Vec<K> {
+    db.store
+        .claim(owner, limit, at, at + Duration::minutes(5))
+        .await
+        .unwrap()
+}
+
 /// Makes `count` legs on one posting, all due at `due`.
 async fn legs_due_at(db: &TestDb, count: usize, due: DateTime<Utc>) -> Vec<LegId> {
     let store = a_store(db).await;
@@ -516,45 +525,25 @@ async fn claim_respects_the_limit_and_takes_the_most_overdue_first(db: &TestDb) 
         .await
         .unwrap();
     let owner = LeaseOwner::new("a");
-    let claimed: Vec<LegId> = db
-        .store
-        .claim(&owner, 2, t0(), t0() + Duration::minutes(5))
-        .await
-        .unwrap();
+    let claimed: Vec<LegId> = claim_for_5_minutes(db, &owner, 2, t0()).await;
     assert_eq!(claimed, [ids[3], ids[4]]);
 }
 
 async fn an_expired_lease_can_be_claimed_by_another_owner(db: &TestDb) {
     let ids = legs_due_at(db, 1, t0()).await;
     let (a, b) = (LeaseOwner::new("a"), LeaseOwner::new("b"));
-    let _: Vec<LegId> = db
-        .store
-        .claim(&a, 1, t0(), t0() + Duration::minutes(5))
-        .await
-        .unwrap();
+    let _: Vec<LegId> = claim_for_5_minutes(db, &a, 1, t0()).await;
     let later = t0() + Duration::minutes(6);
-    let taken: Vec<LegId> = db
-        .store
-        .claim(&b, 1, later, later + Duration::minutes(5))
-        .await
-        .unwrap();
+    let taken: Vec<LegId> = claim_for_5_minutes(db, &b, 1, later).await;
     assert_eq!(taken, ids);
 }
 
 async fn a_previous_owner_cannot_release_or_extend_a_lease_it_lost(db: &TestDb) {
     let ids = legs_due_at(db, 1, t0()).await;
     let (a, b) = (LeaseOwner::new("a"), LeaseOwner::new("b"));
-    let _: Vec<LegId> = db
-        .store
-        .claim(&a, 1, t0(), t0() + Duration::minutes(5))
-        .await
-        .unwrap();
+    let _: Vec<LegId> = claim_for_5_minutes(db, &a, 1, t0()).await;
     let later = t0() + Duration::minutes(6);
-    let _: Vec<LegId> = db
-        .store
-        .claim(&b, 1, later, later + Duration::minutes(5))
-        .await
-        .unwrap();
+    let _: Vec<LegId> = claim_for_5_minutes(db, &b, 1, later).await;
     assert_eq!(
         db.store
             .extend(&ids, &a, later + Duration::hours(1))
@@ -589,18 +578,10 @@ async fn a_previous_owner_cannot_release_or_extend_a_lease_it_lost(db: &TestDb) 
 async fn a_release_without_a_next_check_is_never_due_again(db: &TestDb) {
     let ids = legs_due_at(db, 1, t0()).await;
     let owner = LeaseOwner::new("a");
-    let _: Vec<LegId> = db
-        .store
-        .claim(&owner, 1, t0(), t0() + Duration::minutes(5))
-        .await
-        .unwrap();
+    let _: Vec<LegId> = claim_for_5_minutes(db, &owner, 1, t0()).await;
     assert!(db.store.release(ids[0], &owner, None).await.unwrap());
     let far = t0() + Duration::days(3650);
-    let claimed: Vec<LegId> = db
-        .store
-        .claim(&owner, 1, far, far + Duration::minutes(5))
-        .await
-        .unwrap();
+    let claimed: Vec<LegId> = claim_for_5_minutes(db, &owner, 1, far).await;
     assert!(claimed.is_empty());
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use ozontrack_domain::{ClientId, Clock, ScaledClock, StoreName, StoreSettings};
+use ozontrack_sandbox::fakes::ozon_push::OzonPushConfig;
 use ozontrack_sandbox::faults::FaultPlan;
 use ozontrack_sandbox::{Mode, Sandbox, ServeConfig, World, WorldConfig};
 use ozontrack_store::{NewStore, Store};
@@ -55,11 +56,19 @@ async fn start(args: &WorldArgs) -> anyhow::Result<Sandbox> {
     let faults = faults(args)?;
     let world = world(args.seed, args.parcels);
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(origin(&world), args.speed));
-    let serve = ServeConfig {
+    let mut serve = ServeConfig {
         listen: args.listen,
         faults,
         ..ServeConfig::default()
     };
+    serve.ozon_push = args.ozon_push_url.clone().map(|url| OzonPushConfig {
+        url,
+        retry_base: std::time::Duration::from_secs(5),
+    });
+    serve
+        .seventeen_track
+        .webhook_url
+        .clone_from(&args.seventeen_track_webhook);
     Sandbox::start(world, clock, &serve)
         .await
         .with_context(|| format!("cannot start the sandbox on {}", args.listen))
