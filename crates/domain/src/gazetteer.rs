@@ -2,6 +2,8 @@
 //! coordinates, so that events can be put on a map without any online geocoder. Names are
 //! matched in English, Russian and Chinese, and in the upper-case transliterations carriers use.
 
+use chrono::{FixedOffset, Offset, Utc};
+
 use crate::geo::GeoPoint;
 
 /// A city with its names and coordinates.
@@ -19,6 +21,8 @@ pub struct City {
     pub region: &'static str,
     /// Rough population weight used by the sandbox to place buyers (thousands).
     pub weight: u32,
+    /// Offset from UTC in whole hours (neither China nor Russia observes daylight saving).
+    pub utc_offset_hours: i32,
 }
 
 impl City {
@@ -26,10 +30,16 @@ impl City {
         // The tables below hold only valid coordinates; a test checks every entry.
         GeoPoint::from_table(self.lat, self.lon)
     }
+
+    /// The city's local time zone as a fixed offset.
+    pub fn utc_offset(&self) -> FixedOffset {
+        // The table holds offsets between +2 and +10 hours; a test checks every entry.
+        FixedOffset::east_opt(self.utc_offset_hours * 3600).unwrap_or(Utc.fix())
+    }
 }
 
 macro_rules! city {
-    ($name:literal, $ru:literal, $zh:literal, $cc:literal, $lat:literal, $lon:literal, $region:literal, $w:literal) => {
+    ($name:literal, $ru:literal, $zh:literal, $cc:literal, $lat:literal, $lon:literal, $region:literal, $w:literal, $utc:literal) => {
         City {
             name: $name,
             name_ru: $ru,
@@ -39,6 +49,7 @@ macro_rules! city {
             lon: $lon,
             region: $region,
             weight: $w,
+            utc_offset_hours: $utc,
         }
     };
 }
@@ -53,7 +64,8 @@ pub const CHINA: &[City] = &[
         22.5431,
         114.0579,
         "Guangdong",
-        17_500
+        17_500,
+        8
     ),
     city!(
         "Guangzhou",
@@ -63,7 +75,8 @@ pub const CHINA: &[City] = &[
         23.1291,
         113.2644,
         "Guangdong",
-        18_700
+        18_700,
+        8
     ),
     city!(
         "Dongguan",
@@ -73,10 +86,11 @@ pub const CHINA: &[City] = &[
         23.0207,
         113.7518,
         "Guangdong",
-        10_500
+        10_500,
+        8
     ),
     city!(
-        "Yiwu", "Иу", "义乌", "CN", 29.3069, 120.0753, "Zhejiang", 1_900
+        "Yiwu", "Иу", "义乌", "CN", 29.3069, 120.0753, "Zhejiang", 1_900, 8
     ),
     city!(
         "Hangzhou",
@@ -86,7 +100,8 @@ pub const CHINA: &[City] = &[
         30.2741,
         120.1551,
         "Zhejiang",
-        12_200
+        12_200,
+        8
     ),
     city!(
         "Shanghai",
@@ -96,7 +111,8 @@ pub const CHINA: &[City] = &[
         31.2304,
         121.4737,
         "Shanghai",
-        24_900
+        24_900,
+        8
     ),
     city!(
         "Beijing",
@@ -106,7 +122,8 @@ pub const CHINA: &[City] = &[
         39.9042,
         116.4074,
         "Beijing",
-        21_800
+        21_800,
+        8
     ),
     city!(
         "Harbin",
@@ -116,7 +133,8 @@ pub const CHINA: &[City] = &[
         45.8038,
         126.5350,
         "Heilongjiang",
-        10_000
+        10_000,
+        8
     ),
     city!(
         "Urumqi",
@@ -126,7 +144,8 @@ pub const CHINA: &[City] = &[
         43.8256,
         87.6168,
         "Xinjiang",
-        4_100
+        4_100,
+        8
     ),
     city!(
         "Manzhouli",
@@ -136,7 +155,8 @@ pub const CHINA: &[City] = &[
         49.5978,
         117.3786,
         "Inner Mongolia",
-        300
+        300,
+        8
     ),
     city!(
         "Suifenhe",
@@ -146,7 +166,8 @@ pub const CHINA: &[City] = &[
         44.4129,
         131.1520,
         "Heilongjiang",
-        100
+        100,
+        8
     ),
 ];
 
@@ -160,7 +181,8 @@ pub const RUSSIA: &[City] = &[
         55.7558,
         37.6173,
         "Москва",
-        13_100
+        13_100,
+        3
     ),
     city!(
         "Saint Petersburg",
@@ -170,7 +192,8 @@ pub const RUSSIA: &[City] = &[
         59.9343,
         30.3351,
         "Санкт-Петербург",
-        5_600
+        5_600,
+        3
     ),
     city!(
         "Novosibirsk",
@@ -180,7 +203,8 @@ pub const RUSSIA: &[City] = &[
         55.0302,
         82.9204,
         "Новосибирская область",
-        1_630
+        1_630,
+        7
     ),
     city!(
         "Yekaterinburg",
@@ -190,7 +214,8 @@ pub const RUSSIA: &[City] = &[
         56.8389,
         60.6057,
         "Свердловская область",
-        1_540
+        1_540,
+        5
     ),
     city!(
         "Kazan",
@@ -200,7 +225,8 @@ pub const RUSSIA: &[City] = &[
         55.7961,
         49.1064,
         "Республика Татарстан",
-        1_310
+        1_310,
+        3
     ),
     city!(
         "Nizhny Novgorod",
@@ -210,7 +236,8 @@ pub const RUSSIA: &[City] = &[
         56.3269,
         44.0059,
         "Нижегородская область",
-        1_230
+        1_230,
+        3
     ),
     city!(
         "Chelyabinsk",
@@ -220,7 +247,8 @@ pub const RUSSIA: &[City] = &[
         55.1644,
         61.4368,
         "Челябинская область",
-        1_180
+        1_180,
+        5
     ),
     city!(
         "Krasnoyarsk",
@@ -230,7 +258,8 @@ pub const RUSSIA: &[City] = &[
         56.0153,
         92.8932,
         "Красноярский край",
-        1_190
+        1_190,
+        7
     ),
     city!(
         "Samara",
@@ -240,7 +269,8 @@ pub const RUSSIA: &[City] = &[
         53.1959,
         50.1002,
         "Самарская область",
-        1_160
+        1_160,
+        4
     ),
     city!(
         "Ufa",
@@ -250,7 +280,8 @@ pub const RUSSIA: &[City] = &[
         54.7388,
         55.9721,
         "Республика Башкортостан",
-        1_160
+        1_160,
+        5
     ),
     city!(
         "Rostov-on-Don",
@@ -260,7 +291,8 @@ pub const RUSSIA: &[City] = &[
         47.2357,
         39.7015,
         "Ростовская область",
-        1_140
+        1_140,
+        3
     ),
     city!(
         "Omsk",
@@ -270,7 +302,8 @@ pub const RUSSIA: &[City] = &[
         54.9885,
         73.3242,
         "Омская область",
-        1_110
+        1_110,
+        6
     ),
     city!(
         "Krasnodar",
@@ -280,7 +313,8 @@ pub const RUSSIA: &[City] = &[
         45.0355,
         38.9753,
         "Краснодарский край",
-        1_100
+        1_100,
+        3
     ),
     city!(
         "Voronezh",
@@ -290,7 +324,8 @@ pub const RUSSIA: &[City] = &[
         51.6720,
         39.1843,
         "Воронежская область",
-        1_050
+        1_050,
+        3
     ),
     city!(
         "Perm",
@@ -300,7 +335,8 @@ pub const RUSSIA: &[City] = &[
         58.0105,
         56.2502,
         "Пермский край",
-        1_030
+        1_030,
+        5
     ),
     city!(
         "Volgograd",
@@ -310,7 +346,8 @@ pub const RUSSIA: &[City] = &[
         48.7080,
         44.5133,
         "Волгоградская область",
-        1_020
+        1_020,
+        3
     ),
     city!(
         "Tyumen",
@@ -320,7 +357,8 @@ pub const RUSSIA: &[City] = &[
         57.1613,
         65.5250,
         "Тюменская область",
-        850
+        850,
+        5
     ),
     city!(
         "Irkutsk",
@@ -330,7 +368,8 @@ pub const RUSSIA: &[City] = &[
         52.2870,
         104.3050,
         "Иркутская область",
-        610
+        610,
+        8
     ),
     city!(
         "Khabarovsk",
@@ -340,7 +379,8 @@ pub const RUSSIA: &[City] = &[
         48.4802,
         135.0719,
         "Хабаровский край",
-        620
+        620,
+        10
     ),
     city!(
         "Vladivostok",
@@ -350,7 +390,8 @@ pub const RUSSIA: &[City] = &[
         43.1155,
         131.8855,
         "Приморский край",
-        600
+        600,
+        10
     ),
     city!(
         "Kaliningrad",
@@ -360,7 +401,8 @@ pub const RUSSIA: &[City] = &[
         54.7104,
         20.4522,
         "Калининградская область",
-        490
+        490,
+        2
     ),
     city!(
         "Podolsk",
@@ -370,7 +412,8 @@ pub const RUSSIA: &[City] = &[
         55.4242,
         37.5547,
         "Московская область",
-        310
+        310,
+        3
     ),
     city!(
         "Zabaykalsk",
@@ -380,7 +423,8 @@ pub const RUSSIA: &[City] = &[
         49.6516,
         117.3236,
         "Забайкальский край",
-        10
+        10,
+        9
     ),
 ];
 
@@ -418,6 +462,11 @@ mod tests {
         for city in CHINA.iter().chain(RUSSIA) {
             assert!(GeoPoint::new(city.lat, city.lon).is_ok(), "{}", city.name);
             assert!(["CN", "RU"].contains(&city.country), "{}", city.name);
+            assert!((2..=12).contains(&city.utc_offset_hours), "{}", city.name);
+            assert_eq!(
+                city.utc_offset().local_minus_utc(),
+                city.utc_offset_hours * 3600
+            );
         }
     }
 
@@ -431,6 +480,20 @@ mod tests {
         assert_eq!(find("【深圳市】已揽收").unwrap().name, "Shenzhen");
         assert_eq!(find("Nizhny Novgorod hub").unwrap().name, "Nizhny Novgorod");
         assert!(find("Atlantis").is_none());
+    }
+
+    #[test]
+    fn russian_cities_keep_their_real_time_zones() {
+        // Longitude alone would put Novosibirsk at +6 and Vladivostok at +9.
+        let hours = |name| by_name(name).unwrap().utc_offset_hours;
+        assert_eq!(
+            (hours("Moscow"), hours("Novosibirsk"), hours("Vladivostok")),
+            (3, 7, 10)
+        );
+        assert_eq!(
+            (hours("Kaliningrad"), hours("Samara"), hours("Shenzhen")),
+            (2, 4, 8)
+        );
     }
 
     #[test]

@@ -76,8 +76,6 @@ pub struct Urls {
 pub struct Sandbox {
     pub state: Arc<SimState>,
     pub urls: Urls,
-    /// Base URL of the Ozon Seller API fake, e.g. `http://127.0.0.1:40123`.
-    pub ozon_url: String,
     pub seventeen_track: Arc<fakes::seventeen_track::SeventeenTrack>,
     pub ozon_push: Option<Arc<fakes::ozon_push::OzonPush>>,
     stop: watch::Sender<bool>,
@@ -170,7 +168,7 @@ impl Sandbox {
             }));
         }
         let urls = Urls {
-            ozon: ozon_url.clone(),
+            ozon: ozon_url,
             seventeen_track: seventeen_url,
             russian_post: russian_post_url,
             cdek: cdek_url,
@@ -178,7 +176,6 @@ impl Sandbox {
         Ok(Sandbox {
             state,
             urls,
-            ozon_url,
             seventeen_track,
             ozon_push,
             stop,

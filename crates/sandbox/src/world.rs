@@ -163,6 +163,13 @@ pub struct Parcel {
 }
 
 impl Parcel {
+    /// The order this posting belongs to: its number without the shipment index.
+    pub fn order_number(&self) -> &str {
+        self.posting_number
+            .rsplit_once('-')
+            .map_or("", |(order, _)| order)
+    }
+
     pub fn total_minor(&self) -> i64 {
         self.products
             .iter()
@@ -373,7 +380,7 @@ impl World {
             cdek_client_secret: format!("{:016x}", rng.next_u64()),
         };
         let mut parcels: Vec<Parcel> = (0..config.parcels)
-            .map(|i| parcel(&config, &warehouses, &delivery_methods, i))
+            .map(|i| parcel(&config, &delivery_methods, i))
             .collect();
         parcels.sort_by(|a, b| {
             (a.ordered_at, &a.posting_number).cmp(&(b.ordered_at, &b.posting_number))
@@ -402,8 +409,13 @@ impl World {
     }
 }
 
+/// A city of the gazetteer by its English name; the names used here are all in it (the
+/// world tests would fail on a journey through Moscow instead).
+fn city(name: &str) -> &'static City {
+    gazetteer::by_name(name).unwrap_or(&gazetteer::RUSSIA[0])
+}
+
 fn network(rng: &mut Rng) -> (Vec<Warehouse>, Vec<DeliveryMethod>) {
-    let city = |name| gazetteer::by_name(name).unwrap_or(&gazetteer::RUSSIA[0]);
     let mut id = || 1_020_000_000_000_000 + i64::try_from(rng.range(0, 999_999_999)).unwrap_or(0);
     let warehouses = vec![
         Warehouse {
@@ -488,12 +500,7 @@ fn outages(config: &WorldConfig, rng: &mut Rng) -> Vec<Outage> {
 }
 
 /// Builds one parcel from its own random stream.
-fn parcel(
-    config: &WorldConfig,
-    warehouses: &[Warehouse],
-    methods: &[DeliveryMethod],
-    index: u32,
-) -> Parcel {
+fn parcel(config: &WorldConfig, methods: &[DeliveryMethod], index: u32) -> Parcel {
     let mut rng = Rng::for_item(config.seed, STREAM_PARCEL, u64::from(index));
     let rates = &config.failures;
     let mode = [
@@ -563,7 +570,6 @@ fn parcel(
     }
     p.warehouse = methods[p.delivery_method].warehouse;
     debug_assert!(p.ozon.windows(2).all(|w| w[0].at <= w[1].at));
-    let _ = warehouses;
     p
 }
 
@@ -641,7 +647,6 @@ fn crossborder_journey(
     methods: &[DeliveryMethod],
     rates: &FailureRates,
 ) {
-    let city = |name| gazetteer::by_name(name).unwrap_or(&gazetteer::RUSSIA[0]);
     let first_carrier = match p.mode {
         Mode::DirectMail => Carrier::ChinaPost,
         _ if rng.chance(rates.non_whitelisted) => Carrier::CainiaoStandard,

@@ -66,7 +66,7 @@ impl Fixture {
             ("Api-Key", store.api_key.as_str()),
         ];
         let (status, bytes) =
-            raw_post(&self.sandbox.ozon_url, path, &headers, &body.to_string()).await;
+            raw_post(&self.sandbox.urls.ozon, path, &headers, &body.to_string()).await;
         (status, serde_json::from_slice(&bytes).unwrap())
     }
 }
@@ -79,7 +79,7 @@ fn list_request(cursor: &str, limit: u32) -> Value {
 #[tokio::test]
 async fn missing_headers_get_ozons_401_body() {
     let f = Fixture::new(10, OzonConfig::default()).await;
-    let (status, body) = raw_post(&f.sandbox.ozon_url, "/v4/posting/fbs/list", &[], "{}").await;
+    let (status, body) = raw_post(&f.sandbox.urls.ozon, "/v4/posting/fbs/list", &[], "{}").await;
     assert_eq!(status, 401);
     assert_eq!(
         body,
@@ -90,7 +90,7 @@ async fn missing_headers_get_ozons_401_body() {
 #[tokio::test]
 async fn a_non_numeric_client_id_and_a_wrong_key_are_refused_as_ozon_does() {
     let f = Fixture::new(10, OzonConfig::default()).await;
-    let url = &f.sandbox.ozon_url;
+    let url = &f.sandbox.urls.ozon;
     let (status, body) = raw_post(
         url,
         "/v3/posting/fbs/get",
@@ -528,7 +528,7 @@ async fn the_same_seed_and_time_give_byte_identical_responses() {
     ] {
         let call = |f: &Fixture| {
             let store = f.sandbox.stores()[0].clone();
-            let url = f.sandbox.ozon_url.clone();
+            let url = f.sandbox.urls.ozon.clone();
             let body = body.to_string();
             async move {
                 let id = store.client_id.to_string();
@@ -687,7 +687,7 @@ async fn the_postings_report_is_processed_then_downloadable_as_csv() {
     assert_eq!(second["result"]["status"], "success");
     let url = second["result"]["file"].as_str().unwrap();
     let path = &url[url.find("/reports/").unwrap()..];
-    let (status, _, bytes) = common::raw(&f.sandbox.ozon_url, "GET", path, &[], "").await;
+    let (status, _, bytes) = common::raw(&f.sandbox.urls.ozon, "GET", path, &[], "").await;
     assert_eq!(status, 200);
     let csv = String::from_utf8(bytes).unwrap();
     assert!(
@@ -795,7 +795,7 @@ async fn injected_faults_fail_a_share_of_requests_and_cut_bodies() {
     let (mut errors, mut malformed, mut fine) = (0, 0, 0);
     for _ in 0..100 {
         let (status, body) = raw_post(
-            &sandbox.ozon_url,
+            &sandbox.urls.ozon,
             "/v2/warehouse/list",
             &[("Client-Id", &id), ("Api-Key", &store.api_key)],
             r#"{"limit": 10}"#,

@@ -317,16 +317,19 @@ fn page<'a>(
     Ok((parcels, has_next, now))
 }
 
-async fn fbs_list(
-    State(app): State<App>,
-    Extension(seller): Extension<Seller>,
-    body: Bytes,
+/// One list page: the matching parcels rendered by `render`, with the cursor to the next.
+fn list<'a, T: serde::Serialize>(
+    app: &'a App,
+    seller: Seller,
+    body: &Bytes,
+    fbo: bool,
+    render: impl Fn(&'a Parcel, DateTime<Utc>, &With) -> T,
 ) -> Result<Response, OzonError> {
-    let request: ListRequest = parse(&body)?;
-    let (parcels, has_next, now) = page(&app, seller, &request, false, |_, _| true)?;
+    let request: ListRequest = parse(body)?;
+    let (parcels, has_next, now) = page(app, seller, &request, fbo, |_, _| true)?;
     let postings = parcels
         .iter()
-        .map(|p| fbs_posting(&app, p, now, &request.with))
+        .map(|p| render(p, now, &request.with))
         .collect();
     let cursor = next_cursor(&parcels, has_next);
     Ok(Json(ListPage {
@@ -335,6 +338,16 @@ async fn fbs_list(
         postings,
     })
     .into_response())
+}
+
+async fn fbs_list(
+    State(app): State<App>,
+    Extension(seller): Extension<Seller>,
+    body: Bytes,
+) -> Result<Response, OzonError> {
+    list(&app, seller, &body, false, |p, now, with| {
+        fbs_posting(&app, p, now, with)
+    })
 }
 
 fn is_unfulfilled(sim: &SimState, p: &Parcel, now: DateTime<Utc>) -> bool {
@@ -425,19 +438,9 @@ async fn fbo_list(
     Extension(seller): Extension<Seller>,
     body: Bytes,
 ) -> Result<Response, OzonError> {
-    let request: ListRequest = parse(&body)?;
-    let (parcels, has_next, now) = page(&app, seller, &request, true, |_, _| true)?;
-    let postings = parcels
-        .iter()
-        .map(|p| fbo_posting(&app, p, now, &request.with, false))
-        .collect();
-    let cursor = next_cursor(&parcels, has_next);
-    Ok(Json(ListPage {
-        cursor,
-        has_next,
-        postings,
+    list(&app, seller, &body, true, |p, now, with| {
+        fbo_posting(&app, p, now, with, false)
     })
-    .into_response())
 }
 
 async fn fbo_get(

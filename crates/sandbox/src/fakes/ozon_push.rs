@@ -204,13 +204,13 @@ fn messages(sim: &SimState, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Strin
             let message = match (p.mode, step.status) {
                 (Mode::Fbo, "cancelled") => {
                     json!({"message_type": "TYPE_FBO_POSTING_CANCELLED", "posting_number": p.posting_number,
-                    "order_number": order_number(p), "uuid": uuid(p), "products": products(p, false), "old_state": previous,
+                    "order_number": p.order_number(), "uuid": uuid(p), "products": products(p, false), "old_state": previous,
                     "new_state": step.substatus, "cancel_date": time(at), "reason": {"id": 352, "message": "Покупатель отказался от заказа"},
                     "warehouse_id": warehouse_id, "seller_id": seller_id})
                 }
                 (Mode::Fbo, _) => {
                     json!({"message_type": "TYPE_FBO_POSTING_STATE_CHANGED", "posting_number": p.posting_number,
-                    "order_number": order_number(p), "uuid": uuid(p), "new_state": step.substatus, "changed_state_date": time(at),
+                    "order_number": p.order_number(), "uuid": uuid(p), "new_state": step.substatus, "changed_state_date": time(at),
                     "warehouse_id": warehouse_id, "seller_id": seller_id})
                 }
                 (_, "cancelled") => {
@@ -252,7 +252,7 @@ fn messages(sim: &SimState, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Strin
 
 fn new_posting(sim: &SimState, p: &Parcel, seller_id: u64, warehouse_id: i64) -> Value {
     if p.mode == Mode::Fbo {
-        return json!({"message_type": "TYPE_FBO_POSTING_NEW", "posting_number": p.posting_number, "order_number": order_number(p),
+        return json!({"message_type": "TYPE_FBO_POSTING_NEW", "posting_number": p.posting_number, "order_number": p.order_number(),
             "uuid": uuid(p), "products": products(p, false), "creation_date": time(p.ordered_at),
             "warehouse_id": warehouse_id, "seller_id": seller_id});
     }
@@ -275,10 +275,6 @@ fn products(p: &Parcel, with_offer: bool) -> Vec<Value> {
             }
         })
         .collect()
-}
-
-fn order_number(p: &Parcel) -> &str {
-    p.posting_number.rsplit_once('-').map_or("", |(o, _)| o)
 }
 
 fn uuid(p: &Parcel) -> String {

@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
@@ -147,19 +147,11 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn local_time(t: DateTime<Utc>, lon: f64, country: &str) -> String {
-    #[allow(clippy::cast_possible_truncation)]
-    let hours = if country == "CN" {
-        8
-    } else {
-        ((lon / 15.0).round() as i32).clamp(2, 12)
-    };
-    let offset = FixedOffset::east_opt(hours * 3600).unwrap_or_else(|| Utc.fix());
-    t.with_timezone(&offset)
+/// Russian Post writes operation times in the office's local zone, with milliseconds.
+fn local_time(t: DateTime<Utc>, city: &ozontrack_domain::gazetteer::City) -> String {
+    t.with_timezone(&city.utc_offset())
         .to_rfc3339_opts(SecondsFormat::Millis, false)
 }
-
-use chrono::Offset as _;
 
 async fn operation_history(State(sim): State<Arc<SimState>>, body: Bytes) -> Response {
     let login = element_text(&body, "login");
@@ -218,7 +210,7 @@ async fn operation_history(State(sim): State<Arc<SimState>>, body: Bytes) -> Res
             index = if e.city.country == "RU" { "101000" } else { "" },
             place = escape(&place(e.city)),
             cc = e.city.country,
-            date = local_time(e.at, e.city.lon, e.city.country),
+            date = local_time(e.at, e.city),
         );
     }
     soap(

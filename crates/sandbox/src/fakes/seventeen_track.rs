@@ -16,12 +16,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use chrono::{DateTime, Duration, FixedOffset, Offset, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{RateLimiter, SimState};
+use super::{RateLimiter, SimState, time};
 use crate::carriers::{Carrier, Feed};
 use crate::world::{CarrierEvent, EventKind, Parcel, SimLeg};
 
@@ -167,7 +167,7 @@ impl SeventeenTrack {
                 "provider": provider(leg.carrier),
                 "service_type": null,
                 "latest_sync_status": if outage.is_some() { "Failure" } else { "Success" },
-                "latest_sync_time": iso_utc(now),
+                "latest_sync_time": time(now),
                 "events": rendered,
             }));
         }
@@ -212,7 +212,7 @@ impl SeventeenTrack {
             json!({
                 "key_stage": key,
                 "time_iso": reached.map(|(e, _)| iso_local(e.at, e.city)),
-                "time_utc": reached.map(|(e, _)| iso_utc(e.at)),
+                "time_utc": reached.map(|(e, _)| time(e.at)),
                 "time_raw": reached.map(|(e, _)| time_raw(e.at, e.city)),
             })
         })
@@ -345,30 +345,13 @@ fn description(kind: EventKind, leg: &SimLeg, parcel: &Parcel) -> String {
     }
 }
 
-fn offset(city: &ozontrack_domain::gazetteer::City) -> FixedOffset {
-    let hours = if city.country == "CN" {
-        8
-    } else {
-        // Russian zones follow longitude closely enough for display: Moscow +3, Novosibirsk +7.
-        #[allow(clippy::cast_possible_truncation)]
-        let by_longitude = (city.lon / 15.0).round() as i32;
-        by_longitude.clamp(2, 12)
-    };
-    // Whole hours between +2 and +12 are always valid offsets.
-    FixedOffset::east_opt(hours * 3600).unwrap_or(Utc.fix())
-}
-
-fn iso_utc(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 fn iso_local(t: DateTime<Utc>, city: &ozontrack_domain::gazetteer::City) -> String {
-    t.with_timezone(&offset(city))
+    t.with_timezone(&city.utc_offset())
         .to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
 fn time_raw(t: DateTime<Utc>, city: &ozontrack_domain::gazetteer::City) -> Value {
-    let local = t.with_timezone(&offset(city));
+    let local = t.with_timezone(&city.utc_offset());
     json!({"date": local.format("%Y-%m-%d").to_string(), "time": local.format("%H:%M:%S").to_string(), "timezone": local.format("%:z").to_string()})
 }
 
@@ -386,7 +369,7 @@ fn address(country: &str, city: Option<&ozontrack_domain::gazetteer::City>) -> V
 fn event(e: &CarrierEvent, leg: &SimLeg, parcel: &Parcel) -> Value {
     json!({
         "time_iso": iso_local(e.at, e.city),
-        "time_utc": iso_utc(e.at),
+        "time_utc": time(e.at),
         "time_raw": time_raw(e.at, e.city),
         "description": description(e.kind, leg, parcel),
         "description_translation": null,
@@ -443,12 +426,8 @@ struct Item {
     tag: Value,
 }
 
-/// Checks the token and rate limit and parses the item array (at most 40).
-fn items(
-    fake: &SeventeenTrack,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<Vec<Item>, TrackError> {
+/// Checks the token and the rate limit; every endpoint starts here.
+fn authorize(fake: &SeventeenTrack, headers: &HeaderMap) -> Result<(), TrackError> {
     let token = headers
         .get("17token")
         .and_then(|v| v.to_str().ok())
@@ -468,6 +447,16 @@ fn items(
             "Request frequency exceeded.",
         ));
     }
+    Ok(())
+}
+
+/// Authorizes the request and parses its item array (at most 40).
+fn items(
+    fake: &SeventeenTrack,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Vec<Item>, TrackError> {
+    authorize(fake, headers)?;
     let items: Vec<Item> = serde_json::from_slice(if body.is_empty() { b"[]" } else { body })
         .map_err(|e| {
             track_error(
@@ -654,7 +643,7 @@ fn change_tracking(fake: &SeventeenTrack, headers: &HeaderMap, body: &Bytes, sto
 
 /// `getquota` takes no items, only the token.
 async fn getquota(State(fake): State<Arc<SeventeenTrack>>, headers: HeaderMap) -> Reply {
-    items(&fake, &headers, &Bytes::from_static(b"[]"))?;
+    authorize(&fake, &headers)?;
     let used = *fake
         .quota_used
         .lock()

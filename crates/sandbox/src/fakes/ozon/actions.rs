@@ -66,7 +66,7 @@ pub(super) async fn get_by_barcode(
         .collect();
     Ok(Json(json!({"result": {
         "order_id": p.order_id,
-        "order_number": p.posting_number.rsplit_once('-').map_or("", |(o, _)| o),
+        "order_number": p.order_number(),
         "posting_number": p.posting_number,
         "status": step.status,
         "cancel_reason_id": if step.status == "cancelled" { 352 } else { 0 },
@@ -332,7 +332,7 @@ pub(super) async fn report_file(State(app): State<App>, Path(file): Path<String>
         let first = &p.products[0];
         csv.push_str(&format!(
             "{};{};{};{};{};{};{};{};RUB;{};{};{};{}\n",
-            p.posting_number.rsplit_once('-').map_or("", |(o, _)| o),
+            p.order_number(),
             p.posting_number,
             p.ordered_at.format("%Y-%m-%d %H:%M:%S"),
             p.ship_by.format("%Y-%m-%d %H:%M:%S"),

@@ -359,10 +359,6 @@ pub(super) struct V4Posting<'a> {
     volume_weight: f64,
 }
 
-pub(super) fn order_number(p: &Parcel) -> &str {
-    p.posting_number.rsplit_once('-').map_or("", |(o, _)| o)
-}
-
 fn delivering_date(p: &Parcel, now: DateTime<Utc>) -> Option<String> {
     p.ozon
         .iter()
@@ -411,7 +407,7 @@ pub(super) fn fbs_posting<'a>(
     V4Posting {
         posting_number: &p.posting_number,
         order_id: p.order_id,
-        order_number: order_number(p),
+        order_number: p.order_number(),
         parent_posting_number: "",
         status: step.status,
         substatus: step.substatus,
@@ -564,7 +560,7 @@ pub(super) fn fbo_posting<'a>(
     FboPosting {
         posting_number: &p.posting_number,
         order_id: p.order_id,
-        order_number: order_number(p),
+        order_number: p.order_number(),
         status: step.status,
         substatus: step.substatus,
         cancel_reason_id: if cancelled { 352 } else { 0 },
