@@ -16,9 +16,8 @@ pub(crate) const EXAMPLE: &str = include_str!("../ozontrack.example.toml");
 
 const DEFAULT_FILE: &str = "ozontrack.toml";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-#[derive(Default)]
 pub(crate) struct Settings {
     pub(crate) database: DatabaseSettings,
     pub(crate) secrets: SecretSettings,
@@ -26,7 +25,7 @@ pub(crate) struct Settings {
     pub(crate) log: LogSettings,
 }
 
-#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct DatabaseSettings {
     pub(crate) url: String,
@@ -42,7 +41,7 @@ impl Default for DatabaseSettings {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct SecretSettings {
     pub(crate) key: Option<SecretString>,
@@ -67,7 +66,7 @@ impl fmt::Debug for SecretSettings {
     }
 }
 
-#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct OzonSettings {
     pub(crate) base_url: String,
@@ -81,7 +80,7 @@ impl Default for OzonSettings {
     }
 }
 
-#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct LogSettings {
     pub(crate) filter: String,
@@ -104,21 +103,13 @@ pub(crate) struct Overrides {
 impl Settings {
     /// The same settings on another database (the demo's own).
     pub(crate) fn for_demo(base: &Settings, database_url: &str) -> Settings {
+        let database = DatabaseSettings {
+            url: database_url.to_owned(),
+            ..DatabaseSettings::default()
+        };
         Settings {
-            database: DatabaseSettings {
-                url: database_url.to_owned(),
-                ..DatabaseSettings::default()
-            },
-            secrets: SecretSettings {
-                key: base.secrets.key.clone(),
-                key_file: base.secrets.key_file.clone(),
-            },
-            ozon: OzonSettings {
-                base_url: base.ozon.base_url.clone(),
-            },
-            log: LogSettings {
-                filter: base.log.filter.clone(),
-            },
+            database,
+            ..base.clone()
         }
     }
 

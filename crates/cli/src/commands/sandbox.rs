@@ -88,43 +88,40 @@ fn endpoints(sandbox: &Sandbox) -> serde_json::Value {
 }
 
 fn print_endpoints(out: &mut impl Write, sandbox: &Sandbox) -> std::io::Result<()> {
-    let e = endpoints(sandbox);
+    let world = &sandbox.state.world;
+    let (store, c, urls) = (&world.stores[0], &world.credentials, &sandbox.urls);
     let mut table = output::table(&["API", "base URL", "credentials"]);
-    table.add_row(vec![
-        "Ozon Seller API".into(),
-        sandbox.urls.ozon.clone(),
-        format!(
-            "Client-Id {} / Api-Key {}",
-            e["ozon"]["client_id"],
-            e["ozon"]["api_key"].as_str().unwrap_or_default()
+    let rows = [
+        (
+            "Ozon Seller API",
+            urls.ozon.clone(),
+            format!("Client-Id {} / Api-Key {}", store.client_id, store.api_key),
         ),
-    ]);
-    table.add_row(vec![
-        "17TRACK v2.2".into(),
-        format!("{}/track/v2.2", sandbox.urls.seventeen_track),
-        format!(
-            "17token {}",
-            e["17track"]["token"].as_str().unwrap_or_default()
+        (
+            "17TRACK v2.2",
+            format!("{}/track/v2.2", urls.seventeen_track),
+            format!("17token {}", c.seventeen_track_token),
         ),
-    ]);
-    table.add_row(vec![
-        "Russian Post (SOAP)".into(),
-        format!("{}/rtm34", sandbox.urls.russian_post),
-        format!(
-            "login {} / password {}",
-            e["russianpost"]["login"].as_str().unwrap_or_default(),
-            e["russianpost"]["password"].as_str().unwrap_or_default()
+        (
+            "Russian Post (SOAP)",
+            format!("{}/rtm34", urls.russian_post),
+            format!(
+                "login {} / password {}",
+                c.russian_post_login, c.russian_post_password
+            ),
         ),
-    ]);
-    table.add_row(vec![
-        "CDEK v2".into(),
-        format!("{}/v2", sandbox.urls.cdek),
-        format!(
-            "client {} / secret {}",
-            e["cdek"]["client_id"].as_str().unwrap_or_default(),
-            e["cdek"]["client_secret"].as_str().unwrap_or_default()
+        (
+            "CDEK v2",
+            format!("{}/v2", urls.cdek),
+            format!(
+                "client {} / secret {}",
+                c.cdek_client_id, c.cdek_client_secret
+            ),
         ),
-    ]);
+    ];
+    for (api, url, credentials) in rows {
+        table.add_row(vec![api.to_owned(), url, credentials]);
+    }
     output::print_table(out, &table)
 }
 
