@@ -8,10 +8,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
-use ozontrack_domain::ManualClock;
+use chrono::{DateTime, Duration, Utc};
+use ozontrack_domain::{Clock, ManualClock};
 use ozontrack_sandbox::fakes::ozon::OzonConfig;
-use ozontrack_sandbox::{Mode, Sandbox, ServeConfig, World, WorldConfig};
+use ozontrack_sandbox::{Mode, Parcel, Sandbox, ServeConfig, World, WorldConfig};
 use serde_json::{Value, json};
 
 mod common;
@@ -44,18 +44,19 @@ impl Fixture {
         Self { sandbox, clock }
     }
 
-    /// An rFBS posting that is visible now and not yet delivered.
-    fn undelivered_rfbs(&self) -> &ozontrack_sandbox::Parcel {
-        let now = self.clock.now_for_test();
+    /// The first posting visible now that satisfies `what` (given the parcel and now).
+    fn visible(&self, what: impl Fn(&Parcel, DateTime<Utc>) -> bool) -> &Parcel {
+        let now = self.clock.now();
         let parcels = &self.sandbox.state.world.parcels;
         parcels
             .iter()
-            .find(|p| {
-                p.mode == Mode::Rfbs
-                    && p.appears_at <= now
-                    && p.delivered_at.is_none_or(|d| d > now)
-            })
-            .unwrap()
+            .find(|p| p.appears_at <= now && what(p, now))
+            .expect("no such posting in the world")
+    }
+
+    /// An rFBS posting that is visible now and not yet delivered.
+    fn undelivered_rfbs(&self) -> &Parcel {
+        self.visible(|p, now| p.mode == Mode::Rfbs && p.delivered_at.is_none_or(|d| d > now))
     }
 
     async fn call(&self, path: &str, body: Value) -> (u16, Value) {
@@ -213,7 +214,7 @@ const V4_POSTING_FIELDS: &[(&str, &str)] = &[
 #[tokio::test]
 async fn v4_fbs_list_pages_through_every_visible_posting_exactly_once_with_documented_fields() {
     let f = Fixture::new(600, OzonConfig::default()).await;
-    let now = f.clock.now_for_test();
+    let now = f.clock.now();
     let expected: HashSet<String> = f
         .sandbox
         .state
@@ -302,15 +303,7 @@ async fn list_requests_are_validated_as_documented() {
 #[tokio::test]
 async fn fbs_get_shows_the_detail_fields_and_404s_an_unknown_posting() {
     let f = Fixture::new(300, OzonConfig::default()).await;
-    let now = f.clock.now_for_test();
-    let rfbs = f
-        .sandbox
-        .state
-        .world
-        .parcels
-        .iter()
-        .find(|p| p.mode == Mode::Rfbs && p.appears_at <= now)
-        .unwrap();
+    let rfbs = f.visible(|p, _| p.mode == Mode::Rfbs);
     let (status, body) = f
         .call(
             "/v3/posting/fbs/get",
@@ -573,28 +566,10 @@ async fn postings_move_and_appear_as_simulated_time_passes() {
     );
 }
 
-trait NowForTest {
-    fn now_for_test(&self) -> chrono::DateTime<Utc>;
-}
-
-impl NowForTest for ManualClock {
-    fn now_for_test(&self) -> chrono::DateTime<Utc> {
-        ozontrack_domain::Clock::now(self)
-    }
-}
-
 #[tokio::test]
 async fn a_label_barcode_finds_its_posting() {
     let f = Fixture::new(200, OzonConfig::default()).await;
-    let now = f.clock.now_for_test();
-    let parcel = f
-        .sandbox
-        .state
-        .world
-        .parcels
-        .iter()
-        .find(|p| p.mode == Mode::Rfbs && p.appears_at <= now)
-        .unwrap();
+    let parcel = f.visible(|p, _| p.mode == Mode::Rfbs);
     let barcode = format!("2{:014}", parcel.index);
     let (status, body) = f
         .call(
@@ -628,22 +603,10 @@ async fn a_label_barcode_finds_its_posting() {
 #[tokio::test]
 async fn rfbs_status_moves_follow_the_allowed_transitions() {
     let f = Fixture::new(1_500, OzonConfig::default()).await;
-    let now = f.clock.now_for_test();
-    let world = &f.sandbox.state.world;
-    let direct = world
-        .parcels
-        .iter()
-        .find(|p| {
-            p.mode == Mode::DirectMail
-                && p.appears_at <= now
-                && p.ozon_at(now).status == "awaiting_deliver"
-        })
-        .expect("a direct-mail posting waiting to ship");
-    let cdek = world
-        .parcels
-        .iter()
-        .find(|p| p.mode == Mode::Rfbs && p.appears_at <= now)
-        .unwrap();
+    let direct = f.visible(|p, now| {
+        p.mode == Mode::DirectMail && p.ozon_at(now).status == "awaiting_deliver"
+    });
+    let cdek = f.visible(|p, _| p.mode == Mode::Rfbs);
     let moved = |number: &str| json!({"posting_number": [number]});
     let (status, body) = f
         .call("/v2/fbs/posting/delivering", moved(&direct.posting_number))
@@ -694,7 +657,7 @@ async fn the_postings_report_is_processed_then_downloadable_as_csv() {
         csv.starts_with("\u{feff}Номер заказа;Номер отправления;"),
         "{csv}"
     );
-    let now = f.clock.now_for_test();
+    let now = f.clock.now();
     let expected = f
         .sandbox
         .state
@@ -820,7 +783,7 @@ fn time(t: chrono::DateTime<Utc>) -> String {
 #[tokio::test]
 async fn the_unfulfilled_list_holds_only_postings_still_to_ship_and_counts_them_all() {
     let f = Fixture::new(1_000, OzonConfig::default()).await;
-    let now = f.clock.now_for_test();
+    let now = f.clock.now();
     let (status, body) = f
         .call(
             "/v4/posting/fbs/unfulfilled/list",

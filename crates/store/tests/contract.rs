@@ -125,6 +125,19 @@ fn full_posting(store: StoreId, number: &str) -> Posting {
     }
 }
 
+/// The stored posting, which must exist.
+async fn read_posting(
+    db: &TestDb,
+    store: StoreId,
+    number: &PostingNumber,
+) -> ozontrack_store::PostingRecord {
+    db.store
+        .posting(store, number)
+        .await
+        .unwrap()
+        .expect("the posting was stored")
+}
+
 async fn a_posting(db: &TestDb, store: StoreId, number: &str) -> PostingId {
     db.store
         .upsert_posting(&full_posting(store, number), t0())
@@ -271,12 +284,7 @@ async fn a_posting_round_trips_every_field(db: &TestDb) {
     let store = a_store(db).await;
     let posting = full_posting(store, "0132112277-0101-1");
     let id = db.store.upsert_posting(&posting, t0()).await.unwrap();
-    let read = db
-        .store
-        .posting(store, &posting.number)
-        .await
-        .unwrap()
-        .unwrap();
+    let read = read_posting(db, store, &posting.number).await;
     assert_eq!(read.id, id);
     assert_eq!(read.posting, posting);
     assert_eq!(read.created_at, t0());
@@ -294,12 +302,7 @@ async fn upserting_a_posting_again_updates_it_in_place(db: &TestDb) {
     let second = db.store.upsert_posting(&posting, later).await.unwrap();
     assert_eq!(first, second);
     assert_eq!(db.store.count_postings(store).await.unwrap(), 1);
-    let read = db
-        .store
-        .posting(store, &posting.number)
-        .await
-        .unwrap()
-        .unwrap();
+    let read = read_posting(db, store, &posting.number).await;
     assert_eq!(read.posting, posting);
     assert_eq!((read.created_at, read.updated_at), (t0(), later));
 }
@@ -312,12 +315,7 @@ async fn unknown_ozon_statuses_survive_a_round_trip(db: &TestDb) {
     posting.delivery_method = None;
     posting.total = None;
     db.store.upsert_posting(&posting, t0()).await.unwrap();
-    let read = db
-        .store
-        .posting(store, &posting.number)
-        .await
-        .unwrap()
-        .unwrap();
+    let read = read_posting(db, store, &posting.number).await;
     assert_eq!(
         read.posting.status,
         OzonStatus::Unknown("awaiting_teleport".into())
