@@ -14,16 +14,25 @@ pub enum LegRole {
     LastMile,
     /// One carrier end to end (direct mail, FBO).
     Single,
+    /// Ozon's own view of a posting whose carriers are someone else: its status, fed by the
+    /// sync, beside the carriers' legs.
+    Marketplace,
 }
 
 impl LegRole {
-    pub const ALL: [LegRole; 3] = [LegRole::FirstMile, LegRole::LastMile, LegRole::Single];
+    pub const ALL: [LegRole; 4] = [
+        LegRole::FirstMile,
+        LegRole::LastMile,
+        LegRole::Single,
+        LegRole::Marketplace,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             LegRole::FirstMile => "first_mile",
             LegRole::LastMile => "last_mile",
             LegRole::Single => "single",
+            LegRole::Marketplace => "marketplace",
         }
     }
 
@@ -32,7 +41,11 @@ impl LegRole {
             .into_iter()
             .find(|r| r.as_str() == text)
             .ok_or_else(|| {
-                ParseError::new("leg role", text, "expected first_mile, last_mile or single")
+                ParseError::new(
+                    "leg role",
+                    text,
+                    "expected first_mile, last_mile, single or marketplace",
+                )
             })
     }
 }

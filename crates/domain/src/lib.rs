@@ -11,11 +11,14 @@
 //! - [`posting`], [`leg`], [`event`]: what Ozon sells, how it travels, what carriers report.
 //! - [`status`]: the normalized two-level status taxonomy; [`crosswalk`] maps Ozon, 17TRACK and
 //!   AfterShip statuses onto it.
+//! - [`carrier`]: the carrier registry and how a leg's carrier is detected.
 //! - [`clock`]: where time comes from.
+//! - [`sync`]: what one sight of a posting on Ozon implies (legs, a status event).
 
 #[macro_use]
 mod macros;
 
+pub mod carrier;
 pub mod clock;
 pub mod crosswalk;
 pub mod event;
@@ -27,6 +30,7 @@ pub mod money;
 pub mod posting;
 pub mod status;
 pub mod store;
+pub mod sync;
 pub mod tracking_number;
 
 pub use clock::{Clock, ManualClock, ScaledClock, SystemClock};
@@ -38,6 +42,7 @@ pub use money::{Currency, Money};
 pub use posting::{DeliveryMethod, OzonStatus, OzonSubstatus, Posting, Scheme};
 pub use status::{MainStatus, NormalizedStatus, SubStatus};
 pub use store::{Language, StoreSettings};
+pub use sync::SyncedPosting;
 pub use tracking_number::{TrackingFormat, TrackingNumber};
 
 /// Why a value from the outside world was refused. The message names the value and the rule

@@ -214,7 +214,7 @@ where
     Fut: Future<Output = ()> + Send,
 {
     tokio::spawn(async move {
-        let client = reqwest::Client::new();
+        let client = crate::http_client();
         loop {
             round(client.clone()).await;
             tokio::select! {

@@ -300,7 +300,7 @@ async fn seventeen_track_pushes_news_once_signed_with_the_key() {
     let first = parcel.first_mile.as_ref().unwrap();
     f.seventeen("register", json!([{"number": first.tracking_number}]))
         .await;
-    let client = reqwest::Client::new();
+    let client = ozontrack_sandbox::http_client();
     assert_eq!(f.sandbox.seventeen_track.push_once(&client).await, 1);
     assert_eq!(
         f.sandbox.seventeen_track.push_once(&client).await,

@@ -67,7 +67,7 @@ async fn state_changes_are_pushed_with_the_documented_fields_in_time_order() {
     let (url, received) = receiver(0).await;
     let (sandbox, clock) = start(url).await;
     let pusher = sandbox.ozon_push.clone().unwrap();
-    let client = reqwest::Client::new();
+    let client = ozontrack_sandbox::http_client();
     // The first round sets the starting point: history is not pushed.
     assert_eq!(pusher.push_once(&client).await, PushReport::default());
     clock.advance(Duration::hours(12));
@@ -181,7 +181,7 @@ async fn a_refused_push_is_retried_until_acknowledged() {
     let (url, received) = receiver(2).await;
     let (sandbox, clock) = start(url).await;
     let pusher = sandbox.ozon_push.clone().unwrap();
-    let client = reqwest::Client::new();
+    let client = ozontrack_sandbox::http_client();
     pusher.push_once(&client).await;
     clock.advance(Duration::hours(3));
     let first = pusher.push_once(&client).await;
@@ -204,7 +204,7 @@ async fn ping_accepts_a_receiver_that_answers_version_name_and_time() {
         .ozon_push
         .clone()
         .unwrap()
-        .ping(&reqwest::Client::new())
+        .ping(&ozontrack_sandbox::http_client())
         .await
         .unwrap();
     assert_eq!(answer["name"], "test");
@@ -221,7 +221,7 @@ async fn ping_accepts_a_receiver_that_answers_version_name_and_time() {
         .ozon_push
         .clone()
         .unwrap()
-        .ping(&reqwest::Client::new())
+        .ping(&ozontrack_sandbox::http_client())
         .await
         .unwrap_err();
     assert!(err.starts_with("WRONG_RESULT_FIELD"), "{err}");

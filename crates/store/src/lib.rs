@@ -8,18 +8,23 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use ozontrack_domain::{
-    ClientId, Leg, NormalizedStatus, Posting, PostingNumber, StoreId, StoreName, StoreSettings,
-    TrackingEvent,
+    ClientId, Leg, NormalizedStatus, Posting, PostingNumber, Scheme, StoreId, StoreName,
+    StoreSettings, SyncedPosting, TrackingEvent,
 };
 use secrecy::SecretString;
 
 mod records;
 mod secrets;
 mod sql;
+mod sync;
 mod url;
 
 pub use secrets::{Cipher, KeyFileError};
 pub use sql::{PoolSettings, SqlStore};
+pub use sync::{
+    NewPush, PageOutcome, PushRecord, ScanId, ScanKind, ScanPlan, ScanProgress, ScanPurpose,
+    ScanRecord,
+};
 pub use url::{Backend, DatabaseUrl, DatabaseUrlError};
 
 /// Our id of a posting row.
@@ -56,6 +61,9 @@ pub struct StoreRecord {
     pub settings: StoreSettings,
     pub created_at: DateTime<Utc>,
     pub next_sync_at: Option<DateTime<Utc>>,
+    /// Everything Ozon changed before this time is in the store (the last completed sync
+    /// plan); `None` before the first.
+    pub synced_until: Option<DateTime<Utc>>,
 }
 
 /// What it takes to connect a store.
@@ -158,6 +166,8 @@ pub enum StoreError {
     PostingNotFound(i64),
     #[error("no leg with id {0}")]
     LegNotFound(i64),
+    #[error("no sync scan with id {0}")]
+    ScanNotFound(i64),
     #[error(
         "the Ozon API key of store {store:?} cannot be decrypted with the configured secret key (was the key file replaced?)"
     )]
@@ -299,5 +309,88 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         id: K,
         next_check_at: Option<DateTime<Utc>>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Takes the lease of one row whether or not it is due, unless someone else holds it.
+    /// Returns false when another owner's lease is still running.
+    fn lease<K: Leasable>(
+        &self,
+        id: K,
+        owner: &LeaseOwner,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The secret in the store's push URL (`/ozon/push/{secret}`).
+    fn push_secret(&self, id: StoreId) -> impl Future<Output = Result<String, StoreError>> + Send;
+
+    fn store_by_push_secret(
+        &self,
+        secret: &str,
+    ) -> impl Future<Output = Result<Option<StoreRecord>, StoreError>> + Send;
+
+    /// The scans of the store's current sync plan, done or not, in plan order.
+    fn scans(
+        &self,
+        store: StoreId,
+    ) -> impl Future<Output = Result<Vec<ScanRecord>, StoreError>> + Send;
+
+    /// Replaces the store's sync plan with `plan` (all scans not started).
+    fn plan_scans(
+        &self,
+        store: StoreId,
+        plan: &[ScanPlan],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<ScanRecord>, StoreError>> + Send;
+
+    /// Stores a page of postings in one transaction: each posting upserted, its legs created
+    /// (Ozon's own leg never due for carrier polling, a tracking number's leg due at `now`), a
+    /// status change recorded as an event on Ozon's leg; and, with the same commit, the scan's
+    /// new cursor. A page stored twice changes nothing the second time.
+    fn record_page(
+        &self,
+        postings: &[SyncedPosting],
+        progress: Option<&ScanProgress>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<PageOutcome, StoreError>> + Send;
+
+    /// Ends the store's sync plan: its scans are dropped and `synced_until` moves to
+    /// `watermark`.
+    fn finish_sync(
+        &self,
+        store: StoreId,
+        watermark: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The posting numbers of a scheme that may still change: not delivered or cancelled yet,
+    /// or delivered since `delivered_since` (a buyer can still dispute a delivery).
+    fn active_postings(
+        &self,
+        store: StoreId,
+        scheme: Scheme,
+        delivered_since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<PostingNumber>, StoreError>> + Send;
+
+    /// Records a push; false when the same message (by its key) was recorded before.
+    fn record_push(
+        &self,
+        push: &NewPush,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Pushes not yet acted on, oldest first.
+    fn pending_pushes(
+        &self,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<PushRecord>, StoreError>> + Send;
+
+    /// Marks a push done, or (with an error) counts a failed attempt; after `max_attempts`
+    /// failures it is done too, with its last error kept.
+    fn finish_push(
+        &self,
+        id: i64,
+        error: Option<&str>,
+        max_attempts: i64,
+        now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

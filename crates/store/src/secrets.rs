@@ -181,6 +181,15 @@ fn check_owner_only(_path: &Path) -> Result<(), KeyFileError> {
     Ok(())
 }
 
+/// 128 random bits as 32 lower-case hex characters: unguessable, safe in a URL path.
+pub(crate) fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    // The OS random source does not fail on the systems ozontrack runs on; if it ever did,
+    // a token of zeros must not be handed out.
+    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

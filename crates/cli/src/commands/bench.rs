@@ -68,7 +68,7 @@ pub(crate) async fn sandbox(args: &BenchSandboxArgs, out: &mut impl Write) -> an
         .context("starting the sandbox")?;
     let index = indexed.elapsed();
 
-    let client = reqwest::Client::new();
+    let client = ozontrack_sandbox::http_client();
     let url = format!("{}/v4/posting/fbs/list", sandbox.urls.ozon);
     let mut cursor = String::new();
     let mut latencies = Vec::with_capacity(args.pages as usize);

@@ -9,7 +9,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ozontrack_domain::{ClientId, Leg, Posting, PostingNumber, StoreId, StoreName, TrackingEvent};
+use ozontrack_domain::{
+    ClientId, Leg, Posting, PostingNumber, Scheme, StoreId, StoreName, SyncedPosting, TrackingEvent,
+};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
@@ -20,8 +22,9 @@ use sqlx::{AssertSqlSafe, Connection as _, Postgres, Sqlite, Transaction};
 
 use crate::records::{EventRow, LegRow, PostingRow, StoreRow};
 use crate::{
-    Backend, Cipher, DatabaseUrl, EventRecord, Leasable, LeaseOwner, LegId, LegRecord, NewStore,
-    OzonCredentials, PostingId, PostingRecord, Store, StoreError, StoreRecord,
+    Backend, Cipher, DatabaseUrl, EventRecord, Leasable, LeaseOwner, LegId, LegRecord, NewPush,
+    NewStore, OzonCredentials, PageOutcome, PostingId, PostingRecord, PushRecord, ScanPlan,
+    ScanProgress, ScanRecord, Store, StoreError, StoreRecord,
 };
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -36,6 +39,126 @@ macro_rules! on_db {
         }
     };
 }
+
+/// Every column of a posting, in the order [`bind_posting!`] binds them; on conflict the row
+/// takes the new values, except a delivery time Ozon no longer repeats.
+const UPSERT_POSTING: &str = "INSERT INTO postings (store_id, posting_number, order_number, \
+     order_id, scheme, status, substatus, delivery_method_id, delivery_method_name, \
+     tpl_provider_id, tpl_provider, warehouse_id, warehouse_name, tracking_number, \
+     in_process_at, ship_by, delivering_at, delivered_at, buyer_city, buyer_region, buyer_lat, \
+     buyer_lon, total_minor, total_currency, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+     $17, $18, $19, $20, $21, $22, $23, $24, $25, $25) \
+     ON CONFLICT (store_id, posting_number) DO UPDATE SET \
+     order_id = excluded.order_id, scheme = excluded.scheme, \
+     status = excluded.status, substatus = excluded.substatus, \
+     delivery_method_id = excluded.delivery_method_id, \
+     delivery_method_name = excluded.delivery_method_name, \
+     tpl_provider_id = excluded.tpl_provider_id, tpl_provider = excluded.tpl_provider, \
+     warehouse_id = excluded.warehouse_id, warehouse_name = excluded.warehouse_name, \
+     tracking_number = excluded.tracking_number, \
+     in_process_at = excluded.in_process_at, ship_by = excluded.ship_by, \
+     delivering_at = excluded.delivering_at, \
+     delivered_at = COALESCE(excluded.delivered_at, postings.delivered_at), \
+     buyer_city = excluded.buyer_city, buyer_region = excluded.buyer_region, \
+     buyer_lat = excluded.buyer_lat, buyer_lon = excluded.buyer_lon, \
+     total_minor = excluded.total_minor, total_currency = excluded.total_currency, \
+     updated_at = excluded.updated_at \
+     RETURNING id";
+
+/// Binds a posting's columns to [`UPSERT_POSTING`].
+macro_rules! bind_posting {
+    ($query:expr, $p:expr, $now:expr) => {{
+        let p: &Posting = $p;
+        let method = p.delivery_method.as_ref();
+        $query
+            .bind(p.store_id.0)
+            .bind(p.number.as_str())
+            .bind(p.number.order_number().as_str().to_owned())
+            .bind(p.order_id)
+            .bind(p.scheme.as_str())
+            .bind(p.status.as_str())
+            .bind(p.substatus.as_str())
+            .bind(method.map(|m| m.id))
+            .bind(method.map(|m| m.name.as_str()))
+            .bind(method.and_then(|m| m.tpl_provider_id))
+            .bind(method.and_then(|m| m.tpl_provider.as_deref()))
+            .bind(method.and_then(|m| m.warehouse_id))
+            .bind(method.and_then(|m| m.warehouse.as_deref()))
+            .bind(
+                p.tracking_number
+                    .as_ref()
+                    .map(ozontrack_domain::TrackingNumber::as_str),
+            )
+            .bind(p.in_process_at)
+            .bind(p.ship_by)
+            .bind(p.delivering_at)
+            .bind(p.delivered_at)
+            .bind(p.buyer_city.as_deref())
+            .bind(p.buyer_region.as_deref())
+            .bind(p.buyer_point.map(ozontrack_domain::GeoPoint::lat))
+            .bind(p.buyer_point.map(ozontrack_domain::GeoPoint::lon))
+            .bind(p.total.map(|m| m.minor))
+            .bind(p.total.map(|m| m.currency.code()))
+            .bind($now)
+    }};
+}
+
+/// Inserts one event unless the leg has its fingerprint; evaluates to 1 if it was new.
+macro_rules! insert_event {
+    ($tx:expr, $leg:expr, $e:expr, $received_at:expr) => {{
+        let e: &TrackingEvent = $e;
+        let raw = match &e.status.sub {
+            ozontrack_domain::SubStatus::Unknown(raw) => Some(raw.as_str()),
+            _ => None,
+        };
+        let done = sqlx::query(
+            "INSERT INTO events (leg_id, occurred_at, received_at, status_main, status_sub, \
+             status_raw, raw_code, raw_text, location_text, city, country, lat, lon, source, \
+             fingerprint, payload_digest) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+             ON CONFLICT (leg_id, fingerprint) DO NOTHING",
+        )
+        .bind($leg)
+        .bind(e.occurred_at)
+        .bind($received_at)
+        .bind(e.status.main.as_str())
+        .bind(e.status.sub.code())
+        .bind(raw)
+        .bind(&e.raw_code)
+        .bind(&e.raw_text)
+        .bind(e.location.text.as_deref())
+        .bind(e.location.city.as_deref())
+        .bind(e.location.country.as_deref())
+        .bind(e.location.point.map(ozontrack_domain::GeoPoint::lat))
+        .bind(e.location.point.map(ozontrack_domain::GeoPoint::lon))
+        .bind(e.source.as_str())
+        .bind(e.fingerprint.as_str())
+        .bind(e.payload_digest.as_deref())
+        .execute($tx)
+        .await?;
+        // rows_affected is 0 or 1 for a single-row insert.
+        usize::from(done.rows_affected() == 1)
+    }};
+}
+
+/// Moves a leg's status and last-event time to its latest event.
+macro_rules! refresh_leg_status {
+    ($tx:expr, $leg:expr, $now:expr) => {{
+        sqlx::query(
+            "UPDATE legs SET (status_main, status_sub, status_raw, last_event_at) = \
+             (SELECT status_main, status_sub, status_raw, occurred_at FROM events \
+              WHERE leg_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT 1), \
+             updated_at = $2 WHERE id = $1",
+        )
+        .bind($leg)
+        .bind($now)
+        .execute($tx)
+        .await?;
+    }};
+}
+
+mod sync;
 
 #[derive(Debug, Clone)]
 enum Db {
@@ -141,8 +264,8 @@ fn context_of(client_id: ClientId) -> Vec<u8> {
     client_id.to_string().into_bytes()
 }
 
-const STORE_COLUMNS: &str =
-    "id, name, client_id, ozon_base_url, timezone, language, created_at, next_check_at";
+const STORE_COLUMNS: &str = "id, name, client_id, ozon_base_url, timezone, language, created_at, \
+     next_check_at, synced_until";
 const LEG_COLUMNS: &str = "id, posting_id, carrier, tracking_number, role, status_main, status_sub, \
      status_raw, last_event_at, next_check_at, lease_owner, lease_until";
 
@@ -175,8 +298,9 @@ impl Store for SqlStore {
         #[allow(clippy::cast_possible_wrap)]
         let client_id = store.client_id.get() as i64;
         let sql = "INSERT INTO stores (name, client_id, api_key_enc, ozon_base_url, timezone, \
-                   language, created_at, updated_at, next_check_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7) RETURNING id";
+                   language, created_at, updated_at, next_check_at, push_secret) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8) RETURNING id";
+        let push_secret = crate::secrets::random_token();
         let inserted = on_db!(&self.db, |pool| {
             sqlx::query_scalar::<_, i64>(sql)
                 .bind(store.name.as_str())
@@ -186,6 +310,7 @@ impl Store for SqlStore {
                 .bind(&store.settings.timezone)
                 .bind(store.settings.language.as_str())
                 .bind(now)
+                .bind(&push_secret)
                 .fetch_one(pool)
                 .await
         });
@@ -206,6 +331,7 @@ impl Store for SqlStore {
             settings: store.settings,
             created_at: now,
             next_sync_at: Some(now),
+            synced_until: None,
         })
     }
 
@@ -297,60 +423,8 @@ impl Store for SqlStore {
         p: &Posting,
         now: DateTime<Utc>,
     ) -> Result<PostingId, StoreError> {
-        let sql = "INSERT INTO postings (store_id, posting_number, order_number, order_id, scheme, \
-                   status, substatus, delivery_method_id, delivery_method_name, tpl_provider_id, \
-                   tpl_provider, warehouse_id, warehouse_name, tracking_number, in_process_at, \
-                   ship_by, delivering_at, delivered_at, buyer_city, buyer_region, buyer_lat, \
-                   buyer_lon, total_minor, total_currency, created_at, updated_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                   $17, $18, $19, $20, $21, $22, $23, $24, $25, $25) \
-                   ON CONFLICT (store_id, posting_number) DO UPDATE SET \
-                   order_id = excluded.order_id, scheme = excluded.scheme, \
-                   status = excluded.status, substatus = excluded.substatus, \
-                   delivery_method_id = excluded.delivery_method_id, \
-                   delivery_method_name = excluded.delivery_method_name, \
-                   tpl_provider_id = excluded.tpl_provider_id, tpl_provider = excluded.tpl_provider, \
-                   warehouse_id = excluded.warehouse_id, warehouse_name = excluded.warehouse_name, \
-                   tracking_number = excluded.tracking_number, \
-                   in_process_at = excluded.in_process_at, ship_by = excluded.ship_by, \
-                   delivering_at = excluded.delivering_at, delivered_at = excluded.delivered_at, \
-                   buyer_city = excluded.buyer_city, buyer_region = excluded.buyer_region, \
-                   buyer_lat = excluded.buyer_lat, buyer_lon = excluded.buyer_lon, \
-                   total_minor = excluded.total_minor, total_currency = excluded.total_currency, \
-                   updated_at = excluded.updated_at \
-                   RETURNING id";
-        let method = p.delivery_method.as_ref();
         let id = on_db!(&self.db, |pool| {
-            sqlx::query_scalar::<_, i64>(sql)
-                .bind(p.store_id.0)
-                .bind(p.number.as_str())
-                .bind(p.number.order_number().as_str())
-                .bind(p.order_id)
-                .bind(p.scheme.as_str())
-                .bind(p.status.as_str())
-                .bind(p.substatus.as_str())
-                .bind(method.map(|m| m.id))
-                .bind(method.map(|m| m.name.as_str()))
-                .bind(method.and_then(|m| m.tpl_provider_id))
-                .bind(method.and_then(|m| m.tpl_provider.as_deref()))
-                .bind(method.and_then(|m| m.warehouse_id))
-                .bind(method.and_then(|m| m.warehouse.as_deref()))
-                .bind(
-                    p.tracking_number
-                        .as_ref()
-                        .map(ozontrack_domain::TrackingNumber::as_str),
-                )
-                .bind(p.in_process_at)
-                .bind(p.ship_by)
-                .bind(p.delivering_at)
-                .bind(p.delivered_at)
-                .bind(p.buyer_city.as_deref())
-                .bind(p.buyer_region.as_deref())
-                .bind(p.buyer_point.map(ozontrack_domain::GeoPoint::lat))
-                .bind(p.buyer_point.map(ozontrack_domain::GeoPoint::lon))
-                .bind(p.total.map(|m| m.minor))
-                .bind(p.total.map(|m| m.currency.code()))
-                .bind(now)
+            bind_posting!(sqlx::query_scalar::<_, i64>(UPSERT_POSTING), p, now)
                 .fetch_one(pool)
                 .await?
         });
@@ -444,15 +518,6 @@ impl Store for SqlStore {
         events: &[TrackingEvent],
         received_at: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
-        let insert = "INSERT INTO events (leg_id, occurred_at, received_at, status_main, \
-                      status_sub, status_raw, raw_code, raw_text, location_text, city, country, \
-                      lat, lon, source, fingerprint, payload_digest) \
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-                      ON CONFLICT (leg_id, fingerprint) DO NOTHING";
-        let latest = "SELECT status_main, status_sub, status_raw, occurred_at FROM events \
-                      WHERE leg_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT 1";
-        let update = "UPDATE legs SET status_main = $1, status_sub = $2, status_raw = $3, \
-                      last_event_at = $4, updated_at = $5 WHERE id = $6";
         let new_events = on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let exists = sqlx::query_scalar::<_, i64>("SELECT id FROM legs WHERE id = $1")
@@ -464,47 +529,10 @@ impl Store for SqlStore {
             }
             let mut new_events = 0usize;
             for e in events {
-                let raw = match &e.status.sub {
-                    ozontrack_domain::SubStatus::Unknown(raw) => Some(raw.as_str()),
-                    _ => None,
-                };
-                let done = sqlx::query(insert)
-                    .bind(leg.0)
-                    .bind(e.occurred_at)
-                    .bind(received_at)
-                    .bind(e.status.main.as_str())
-                    .bind(e.status.sub.code())
-                    .bind(raw)
-                    .bind(&e.raw_code)
-                    .bind(&e.raw_text)
-                    .bind(e.location.text.as_deref())
-                    .bind(e.location.city.as_deref())
-                    .bind(e.location.country.as_deref())
-                    .bind(e.location.point.map(ozontrack_domain::GeoPoint::lat))
-                    .bind(e.location.point.map(ozontrack_domain::GeoPoint::lon))
-                    .bind(e.source.as_str())
-                    .bind(e.fingerprint.as_str())
-                    .bind(e.payload_digest.as_deref())
-                    .execute(&mut *tx)
-                    .await?;
-                // rows_affected is 0 or 1 for a single-row insert.
-                new_events += usize::from(done.rows_affected() == 1);
+                new_events += insert_event!(&mut *tx, leg.0, e, received_at);
             }
             if new_events > 0 {
-                let (main, sub, raw, at) =
-                    sqlx::query_as::<_, (String, String, Option<String>, DateTime<Utc>)>(latest)
-                        .bind(leg.0)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                sqlx::query(update)
-                    .bind(main)
-                    .bind(sub)
-                    .bind(raw)
-                    .bind(at)
-                    .bind(received_at)
-                    .bind(leg.0)
-                    .execute(&mut *tx)
-                    .await?;
+                refresh_leg_status!(&mut *tx, leg.0, received_at);
             }
             tx.commit().await?;
             new_events
@@ -643,6 +671,96 @@ impl Store for SqlStore {
                 .await?;
         });
         Ok(())
+    }
+    async fn lease<K: Leasable>(
+        &self,
+        id: K,
+        owner: &LeaseOwner,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let sql = AssertSqlSafe(format!(
+            "UPDATE {} SET lease_owner = $1, lease_until = $2 WHERE id = $3 \
+             AND (lease_until IS NULL OR lease_until <= $4 OR lease_owner = $1)",
+            K::TABLE
+        ));
+        let done = on_db!(&self.db, |pool| {
+            sqlx::query(sql)
+                .bind(owner.as_str())
+                .bind(until)
+                .bind(id.row_id())
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    async fn push_secret(&self, id: StoreId) -> Result<String, StoreError> {
+        self.push_secret_impl(id).await
+    }
+
+    async fn store_by_push_secret(&self, secret: &str) -> Result<Option<StoreRecord>, StoreError> {
+        self.store_by_push_secret_impl(secret).await
+    }
+
+    async fn scans(&self, store: StoreId) -> Result<Vec<ScanRecord>, StoreError> {
+        self.scans_impl(store).await
+    }
+
+    async fn plan_scans(
+        &self,
+        store: StoreId,
+        plan: &[ScanPlan],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ScanRecord>, StoreError> {
+        self.plan_scans_impl(store, plan, now).await
+    }
+
+    async fn record_page(
+        &self,
+        postings: &[SyncedPosting],
+        progress: Option<&ScanProgress>,
+        now: DateTime<Utc>,
+    ) -> Result<PageOutcome, StoreError> {
+        self.record_page_impl(postings, progress, now).await
+    }
+
+    async fn finish_sync(
+        &self,
+        store: StoreId,
+        watermark: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.finish_sync_impl(store, watermark).await
+    }
+
+    async fn active_postings(
+        &self,
+        store: StoreId,
+        scheme: Scheme,
+        delivered_since: DateTime<Utc>,
+    ) -> Result<Vec<PostingNumber>, StoreError> {
+        self.active_postings_impl(store, scheme, delivered_since)
+            .await
+    }
+
+    async fn record_push(&self, push: &NewPush, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.record_push_impl(push, now).await
+    }
+
+    async fn pending_pushes(&self, limit: u32) -> Result<Vec<PushRecord>, StoreError> {
+        self.pending_pushes_impl(limit).await
+    }
+
+    async fn finish_push(
+        &self,
+        id: i64,
+        error: Option<&str>,
+        max_attempts: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.finish_push_impl(id, error, max_attempts, now).await
     }
 }
 

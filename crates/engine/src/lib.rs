@@ -1,0 +1,15 @@
+//! ozontrack's use cases and the worker loops that run them. Each worker is a small loop around
+//! a `run_once` that tests drive step by step; the loops only add waiting and shutdown.
+//!
+//! - [`sync`]: sync a store's postings from Ozon (plan, resumable scans, watermark).
+//! - [`push`]: record Ozon pushes and turn them into re-fetches.
+//! - [`upload`]: send tracking numbers to Ozon in batches, one result per row.
+//!
+//! Nothing here parses HTTP or command lines: the server and the CLI do, and call in here.
+
+pub mod push;
+pub mod sync;
+pub mod upload;
+
+pub use push::{PushRound, PushWorker};
+pub use sync::{Progress, SyncError, SyncReport, SyncSettings, Syncer};

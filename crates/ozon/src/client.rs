@@ -1,0 +1,541 @@
+//! [`OzonClient`]: one seller account's calls to the Seller API, through the account's shared
+//! rate limiter, with retries for reads only. Base URL, timeouts and limits are configuration;
+//! nothing here knows whether it talks to Ozon or to the sandbox.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use ozontrack_domain::{ClientId, PostingNumber, TrackingNumber};
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::limit::RateLimiter;
+use crate::wire::{
+    ChatStarted, DeliveryMethods, Envelope, ErrorBody, FboPosting, FbsPosting, ItemResult, Page,
+    ReportCode, ReportInfo, Warehouses,
+};
+
+/// How a client behaves on the wire.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// Give up on one request after this long.
+    pub timeout: Duration,
+    /// Attempts of a read before its error is returned (1 = no retry).
+    pub read_attempts: u32,
+    /// First backoff after a failed read; doubled each time up to `max_backoff`.
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(30),
+            read_attempts: 8,
+            backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What a call to Ozon can end in.
+#[derive(Debug, thiserror::Error)]
+pub enum OzonError {
+    /// The key is wrong, deactivated, restricted or lacks the method's role. Never retried:
+    /// the seller has to act.
+    #[error("Ozon refused the API key of store {store:?} (HTTP {status}): {message}")]
+    Auth {
+        store: String,
+        status: u16,
+        message: String,
+    },
+    /// Still rate limited after every retry.
+    #[error("Ozon kept answering 429 (rate limit) to {method} for store {store:?}")]
+    RateLimited { store: String, method: &'static str },
+    /// Ozon (or the way to it) failed: 5xx, timeout, connection error, an unreadable body.
+    #[error("{method} failed for store {store:?}: {reason}")]
+    Unavailable {
+        store: String,
+        method: &'static str,
+        reason: String,
+    },
+    /// Ozon refused the request itself (4xx other than auth and 429).
+    #[error("Ozon refused {method} for store {store:?} (HTTP {status}, code {code}): {message}")]
+    Rejected {
+        store: String,
+        method: &'static str,
+        status: u16,
+        code: i64,
+        message: String,
+    },
+}
+
+impl OzonError {
+    /// A transient failure worth trying again later (as opposed to a refusal).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            OzonError::RateLimited { .. } | OzonError::Unavailable { .. }
+        )
+    }
+
+    /// Ozon says the posting does not exist (or is not this seller's).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, OzonError::Rejected { status: 404, .. })
+            || matches!(self, OzonError::Rejected { message, .. } if message.contains("NOT_FOUND"))
+    }
+}
+
+/// Whether a call may be repeated after a failure that might have reached Ozon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Read-only (Ozon's lists are POST but change nothing): retried on 429, 5xx, timeouts and
+    /// unreadable bodies.
+    Read,
+    /// Changes something at Ozon: retried only on 429, which Ozon answers before doing anything.
+    Write,
+}
+
+/// The filter of a posting list: order time window, optionally only postings whose status
+/// changed in a window, or only the named postings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListFilter {
+    pub since: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub changed_from: Option<DateTime<Utc>>,
+    pub changed_to: Option<DateTime<Utc>>,
+    pub posting_numbers: Vec<String>,
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+impl ListFilter {
+    fn to_json(&self) -> Value {
+        let mut filter = json!({"since": time(self.since), "to": time(self.to)});
+        if self.changed_from.is_some() || self.changed_to.is_some() {
+            filter["last_changed_status_date"] = json!({
+                "from": self.changed_from.map(time),
+                "to": self.changed_to.map(time),
+            });
+        }
+        if !self.posting_numbers.is_empty() {
+            filter["posting_numbers"] = json!(self.posting_numbers);
+        }
+        filter
+    }
+}
+
+/// The most postings one list page may hold (v4 FBS and v3 FBO lists).
+pub const PAGE_LIMIT: u32 = 100;
+/// The most tracking numbers one `/v2/fbs/posting/tracking-number/set` call takes.
+pub const TRACKING_BATCH: usize = 20;
+
+/// Builds the HTTP client every Ozon and carrier client shares: rustls with the ring provider.
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    // Installing twice fails harmlessly: the first provider stays.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .user_agent(concat!("ozontrack/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// One seller account's Seller API client.
+#[derive(Debug, Clone)]
+pub struct OzonClient {
+    http: reqwest::Client,
+    base_url: String,
+    client_id: ClientId,
+    api_key: SecretString,
+    store: String,
+    limiter: Arc<RateLimiter>,
+    settings: ClientSettings,
+}
+
+impl OzonClient {
+    /// `store` names the account in errors; `limiter` is the account's shared limiter.
+    pub fn new(
+        http: reqwest::Client,
+        base_url: &str,
+        client_id: ClientId,
+        api_key: SecretString,
+        store: &str,
+        limiter: Arc<RateLimiter>,
+        settings: ClientSettings,
+    ) -> Self {
+        Self {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            client_id,
+            api_key,
+            store: store.to_owned(),
+            limiter,
+            settings,
+        }
+    }
+
+    /// The store this client calls for, as errors name it.
+    pub fn store_name(&self) -> &str {
+        &self.store
+    }
+
+    /// One page of FBS/rFBS postings (`/v4/posting/fbs/list`).
+    pub async fn fbs_list(
+        &self,
+        filter: &ListFilter,
+        cursor: &str,
+    ) -> Result<Page<FbsPosting>, OzonError> {
+        let body = json!({
+            "cursor": cursor,
+            "filter": filter.to_json(),
+            "limit": PAGE_LIMIT,
+            "sort_dir": "ASC",
+            "translit": false,
+            "with": {"analytics_data": true, "barcodes": false, "financial_data": false, "legal_info": false},
+        });
+        self.call("/v4/posting/fbs/list", &body, Kind::Read).await
+    }
+
+    /// One FBS/rFBS posting in full (`/v3/posting/fbs/get`).
+    pub async fn fbs_get(&self, number: &PostingNumber) -> Result<FbsPosting, OzonError> {
+        let body = json!({
+            "posting_number": number.as_str(),
+            "with": {"analytics_data": true, "barcodes": false, "financial_data": false,
+                     "legal_info": false, "product_exemplars": false, "related_postings": false,
+                     "translit": false},
+        });
+        let e: Envelope<FbsPosting> = self.call("/v3/posting/fbs/get", &body, Kind::Read).await?;
+        Ok(e.result)
+    }
+
+    /// One page of FBO postings (`/v3/posting/fbo/list`).
+    pub async fn fbo_list(
+        &self,
+        filter: &ListFilter,
+        cursor: &str,
+    ) -> Result<Page<FboPosting>, OzonError> {
+        let mut filter_json = filter.to_json();
+        // The FBO list has no status-change filter; callers ask by posting number instead.
+        if let Some(f) = filter_json.as_object_mut() {
+            f.remove("last_changed_status_date");
+        }
+        let body = json!({
+            "cursor": cursor,
+            "filter": filter_json,
+            "limit": PAGE_LIMIT,
+            "sort_dir": "ASC",
+            "translit": false,
+            "with": {"analytics_data": true, "financial_data": false, "legal_info": false},
+        });
+        self.call("/v3/posting/fbo/list", &body, Kind::Read).await
+    }
+
+    /// One FBO posting (`/v2/posting/fbo/get`).
+    pub async fn fbo_get(&self, number: &PostingNumber) -> Result<FboPosting, OzonError> {
+        let body = json!({
+            "posting_number": number.as_str(),
+            "translit": false,
+            "with": {"analytics_data": true, "financial_data": false, "legal_info": false},
+        });
+        let e: Envelope<FboPosting> = self.call("/v2/posting/fbo/get", &body, Kind::Read).await?;
+        Ok(e.result)
+    }
+
+    /// The account's delivery methods (`/v2/delivery-method/list`), every page.
+    pub async fn delivery_methods(&self) -> Result<DeliveryMethods, OzonError> {
+        let mut all = DeliveryMethods {
+            delivery_methods: Vec::new(),
+            cursor: String::new(),
+            has_next: false,
+        };
+        loop {
+            let body = json!({"cursor": all.cursor, "filter": {}, "limit": 50});
+            let page: DeliveryMethods = self
+                .call("/v2/delivery-method/list", &body, Kind::Read)
+                .await?;
+            all.delivery_methods.extend(page.delivery_methods);
+            all.cursor = page.cursor;
+            if !page.has_next || all.cursor.is_empty() {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// The account's warehouses (`/v2/warehouse/list`), every page.
+    pub async fn warehouses(&self) -> Result<Warehouses, OzonError> {
+        let mut all = Warehouses {
+            warehouses: Vec::new(),
+            cursor: String::new(),
+            has_next: false,
+        };
+        loop {
+            let body = json!({"cursor": all.cursor, "limit": 100});
+            let page: Warehouses = self.call("/v2/warehouse/list", &body, Kind::Read).await?;
+            all.warehouses.extend(page.warehouses);
+            all.cursor = page.cursor;
+            if !page.has_next || all.cursor.is_empty() {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// Sets tracking numbers, at most [`TRACKING_BATCH`] per call; one result per pair.
+    pub async fn set_tracking_numbers(
+        &self,
+        pairs: &[(PostingNumber, TrackingNumber)],
+    ) -> Result<Vec<ItemResult>, OzonError> {
+        let items: Vec<Value> = pairs
+            .iter()
+            .map(|(p, t)| json!({"posting_number": p.as_str(), "tracking_number": t.as_str()}))
+            .collect();
+        let body = json!({"tracking_numbers": items});
+        let e: Envelope<Vec<ItemResult>> = self
+            .call("/v2/fbs/posting/tracking-number/set", &body, Kind::Write)
+            .await?;
+        Ok(e.result)
+    }
+
+    /// Moves rFBS postings to "delivering".
+    pub async fn move_delivering(
+        &self,
+        numbers: &[PostingNumber],
+    ) -> Result<Vec<ItemResult>, OzonError> {
+        self.move_postings("/v2/fbs/posting/delivering", numbers)
+            .await
+    }
+
+    /// Moves rFBS postings to "last mile" (courier on the way).
+    pub async fn move_last_mile(
+        &self,
+        numbers: &[PostingNumber],
+    ) -> Result<Vec<ItemResult>, OzonError> {
+        self.move_postings("/v2/fbs/posting/last-mile", numbers)
+            .await
+    }
+
+    /// Moves rFBS postings to "delivered".
+    pub async fn move_delivered(
+        &self,
+        numbers: &[PostingNumber],
+    ) -> Result<Vec<ItemResult>, OzonError> {
+        self.move_postings("/v2/fbs/posting/delivered", numbers)
+            .await
+    }
+
+    async fn move_postings(
+        &self,
+        method: &'static str,
+        numbers: &[PostingNumber],
+    ) -> Result<Vec<ItemResult>, OzonError> {
+        let numbers: Vec<&str> = numbers.iter().map(PostingNumber::as_str).collect();
+        let body = json!({"posting_number": numbers});
+        let e: Envelope<Vec<ItemResult>> = self.call(method, &body, Kind::Write).await?;
+        Ok(e.result)
+    }
+
+    /// Orders a postings report (`/v1/report/postings/create`) for one delivery schema.
+    pub async fn create_postings_report(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        fbo: bool,
+    ) -> Result<String, OzonError> {
+        let body = json!({
+            "filter": {"processed_at_from": time(from), "processed_at_to": time(to),
+                       "delivery_schema": [if fbo { "fbo" } else { "fbs" }]},
+            "language": "DEFAULT",
+        });
+        let e: Envelope<ReportCode> = self
+            .call("/v1/report/postings/create", &body, Kind::Write)
+            .await?;
+        Ok(e.result.code)
+    }
+
+    /// A report's state (`/v1/report/info`).
+    pub async fn report_info(&self, code: &str) -> Result<ReportInfo, OzonError> {
+        let e: Envelope<ReportInfo> = self
+            .call("/v1/report/info", &json!({"code": code}), Kind::Read)
+            .await?;
+        Ok(e.result)
+    }
+
+    /// Opens a chat with a posting's buyer (`/v1/chat/start`); returns the chat id.
+    pub async fn start_chat(&self, number: &PostingNumber) -> Result<String, OzonError> {
+        let body = json!({"posting_number": number.as_str()});
+        let e: Envelope<ChatStarted> = self.call("/v1/chat/start", &body, Kind::Write).await?;
+        Ok(e.result.chat_id)
+    }
+
+    /// Sends a plain-text message (1 to 1000 characters) to a chat.
+    pub async fn send_chat_message(&self, chat_id: &str, text: &str) -> Result<(), OzonError> {
+        let body = json!({"chat_id": chat_id, "text": text});
+        let _: Value = self
+            .call("/v1/chat/send/message", &body, Kind::Write)
+            .await?;
+        Ok(())
+    }
+
+    async fn call<Req: Serialize + ?Sized, Resp: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        body: &Req,
+        kind: Kind,
+    ) -> Result<Resp, OzonError> {
+        let attempts = match kind {
+            Kind::Read => self.settings.read_attempts.max(1),
+            // A write is repeated only after a 429, which Ozon answers before acting.
+            Kind::Write => 4,
+        };
+        let mut backoff = self.settings.backoff;
+        let mut attempt = 1;
+        loop {
+            let outcome = self.attempt(method, body).await;
+            let retry_after = match outcome {
+                Attempt::Done(value) => return Ok(value),
+                Attempt::Failed(e) => return Err(e),
+                Attempt::RateLimited(after) => {
+                    if attempt >= attempts {
+                        return Err(OzonError::RateLimited {
+                            store: self.store.clone(),
+                            method,
+                        });
+                    }
+                    // Ozon's documentation: honour Retry-After, else back off about a second.
+                    after.unwrap_or(Duration::from_secs(1))
+                }
+                Attempt::Transient(reason, after) => {
+                    if kind == Kind::Write || attempt >= attempts {
+                        return Err(OzonError::Unavailable {
+                            store: self.store.clone(),
+                            method,
+                            reason,
+                        });
+                    }
+                    tracing::debug!(method, attempt, %reason, "retrying an Ozon read");
+                    after.unwrap_or(backoff)
+                }
+            };
+            tokio::time::sleep(retry_after).await;
+            backoff = (backoff * 2).min(self.settings.max_backoff);
+            attempt += 1;
+        }
+    }
+
+    async fn attempt<Req: Serialize + ?Sized, Resp: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        body: &Req,
+    ) -> Attempt<Resp> {
+        let permit = self.limiter.acquire().await;
+        let sent = self
+            .http
+            .post(format!("{}{method}", self.base_url))
+            .header("Client-Id", self.client_id.to_string())
+            .header("Api-Key", self.api_key.expose_secret())
+            .json(body)
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                drop(permit);
+                return Attempt::Transient(transport_reason(&e), None);
+            }
+        };
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let bytes = response.bytes().await;
+        drop(permit);
+        let bytes = match bytes {
+            Ok(b) => b,
+            Err(e) => return Attempt::Transient(transport_reason(&e), None),
+        };
+        if status.is_success() {
+            return match serde_json::from_slice(&bytes) {
+                Ok(value) => Attempt::Done(value),
+                // A cut or garbled body is a transport failure, not Ozon's answer.
+                Err(e) => Attempt::Transient(format!("unreadable response body: {e}"), None),
+            };
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Attempt::RateLimited(retry_after);
+        }
+        if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
+            return Attempt::Transient(format!("HTTP {}", status.as_u16()), retry_after);
+        }
+        let error: ErrorBody = serde_json::from_slice(&bytes).unwrap_or(ErrorBody {
+            code: 0,
+            message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+        });
+        if is_auth_failure(status, &error) {
+            return Attempt::Failed(OzonError::Auth {
+                store: self.store.clone(),
+                status: status.as_u16(),
+                message: error.message,
+            });
+        }
+        Attempt::Failed(OzonError::Rejected {
+            store: self.store.clone(),
+            method,
+            status: status.as_u16(),
+            code: error.code,
+            message: error.message,
+        })
+    }
+}
+
+enum Attempt<T> {
+    Done(T),
+    Failed(OzonError),
+    RateLimited(Option<Duration>),
+    Transient(String, Option<Duration>),
+}
+
+/// Ozon answers a bad key with 401, 403 or even 404; the gRPC code and the message tell.
+fn is_auth_failure(status: StatusCode, error: &ErrorBody) -> bool {
+    let message = error.message.to_ascii_lowercase();
+    status == StatusCode::UNAUTHORIZED
+        || status == StatusCode::FORBIDDEN
+        || error.code == 16
+        || error.code == 7
+        || message.contains("api-key")
+        || message.contains("client-id")
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let text = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    let seconds: f64 = text.trim().parse().ok()?;
+    Duration::try_from_secs_f64(seconds.min(120.0)).ok()
+}
+
+/// A transport error without the URL (it is the same for every call and clutters logs).
+fn transport_reason(e: &reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "the response broke off"
+    } else {
+        "request failed"
+    };
+    let mut source = std::error::Error::source(e);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        what.to_owned()
+    } else {
+        format!("{what}: {detail}")
+    }
+}

@@ -1,0 +1,23 @@
+//! ozontrack's HTTP side. For now the Ozon push receiver, mounted by `ozontrack demo` and
+//! `ozontrack serve`; the JSON API and the dashboard join it here.
+//!
+//! Following mini-redis, the server is `run(listener, router, shutdown)`: tests bind port 0
+//! and stop it with a future.
+
+pub mod ozon_push;
+
+use std::future::Future;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+/// Serves `router` on `listener` until `shutdown` resolves; requests in flight finish first.
+pub async fn run(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
