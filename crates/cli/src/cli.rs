@@ -36,6 +36,13 @@ pub(crate) enum Command {
     /// Connected Ozon seller accounts.
     #[command(subcommand)]
     Stores(StoresCommand),
+    /// Fetch postings from Ozon: a back-fill the first time, then what changed since.
+    Sync(SyncArgs),
+    /// Send tracking numbers to Ozon.
+    #[command(subcommand)]
+    TrackingNumbers(TrackingNumbersCommand),
+    /// Show what ozontrack makes of a raw Ozon body: the normalized postings or push, as JSON.
+    Decode(DecodeArgs),
     /// Run the simulated world and its fake Ozon, 17TRACK, Russian Post and CDEK APIs.
     Sandbox(SandboxArgs),
     /// The sandbox plus a demo store on the embedded SQLite database: try ozontrack without
@@ -50,6 +57,72 @@ pub(crate) enum Command {
 pub(crate) enum BenchCommand {
     /// World generation time and the latency of serving 100-posting pages from the fake Ozon.
     Sandbox(BenchSandboxArgs),
+    /// A full sync of a large world from the fake Ozon at its rate limit, against the minimum
+    /// time that limit allows for the pages fetched.
+    Sync(BenchSyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchSyncArgs {
+    #[arg(long, default_value_t = 100_000)]
+    pub(crate) parcels: u32,
+    /// Requests per second the fake allows and the client uses.
+    #[arg(long, default_value_t = 50)]
+    pub(crate) rate_limit: usize,
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SyncArgs {
+    /// Only this store (default: every store).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) store: Option<String>,
+    /// Back-fill every window again instead of fetching what changed.
+    #[arg(long)]
+    pub(crate) full: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TrackingNumbersCommand {
+    /// Upload `posting_number,tracking_number` rows from a CSV file, 20 per call; a result
+    /// file is written next to the input.
+    Upload(UploadArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UploadArgs {
+    /// CSV with a header row: posting_number,tracking_number (`,` or `;`, UTF-8).
+    #[arg(value_name = "FILE.csv")]
+    pub(crate) file: PathBuf,
+    /// The store the postings belong to (needed when there are several).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) store: Option<String>,
+    /// Check everything, send nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Send the valid rows even when others are invalid.
+    #[arg(long)]
+    pub(crate) skip_invalid: bool,
+}
+
+/// Raw bodies `decode` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DecodeKind {
+    OzonFbsGet,
+    OzonFbsList,
+    OzonFboList,
+    OzonFboGet,
+    OzonPush,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DecodeArgs {
+    #[arg(long, value_enum)]
+    pub(crate) kind: DecodeKind,
+    /// The file holding the body (`-` for standard input).
+    #[arg(value_name = "FILE")]
+    pub(crate) input: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -24,3 +24,8 @@ pub(crate) fn print_json(out: &mut impl Write, value: &serde_json::Value) -> std
     serde_json::to_writer_pretty(&mut *out, value)?;
     writeln!(out)
 }
+
+/// A time as scripts get it: RFC 3339, UTC, whole seconds.
+pub(crate) fn time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

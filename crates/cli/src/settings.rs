@@ -22,6 +22,7 @@ pub(crate) struct Settings {
     pub(crate) database: DatabaseSettings,
     pub(crate) secrets: SecretSettings,
     pub(crate) ozon: OzonSettings,
+    pub(crate) sync: SyncSection,
     pub(crate) log: LogSettings,
 }
 
@@ -70,12 +71,69 @@ impl fmt::Debug for SecretSettings {
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct OzonSettings {
     pub(crate) base_url: String,
+    pub(crate) rate_limit: usize,
+    pub(crate) timeout_secs: u64,
+    pub(crate) read_attempts: u32,
 }
 
 impl Default for OzonSettings {
     fn default() -> Self {
         Self {
             base_url: "https://api-seller.ozon.ru".into(),
+            rate_limit: 50,
+            timeout_secs: 30,
+            read_attempts: 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct SyncSection {
+    pub(crate) backfill_days: i64,
+    pub(crate) window_days: i64,
+    pub(crate) recent_hours: i64,
+    pub(crate) overlap_minutes: i64,
+    pub(crate) dispute_days: i64,
+    pub(crate) concurrency: usize,
+    pub(crate) interval_secs: u64,
+}
+
+impl Default for SyncSection {
+    fn default() -> Self {
+        let d = ozontrack_engine::SyncSettings::default();
+        Self {
+            backfill_days: d.backfill_days,
+            window_days: d.window_days,
+            recent_hours: d.recent_hours,
+            overlap_minutes: d.overlap_minutes,
+            dispute_days: d.dispute_days,
+            concurrency: d.concurrency,
+            interval_secs: d.interval.as_secs(),
+        }
+    }
+}
+
+impl Settings {
+    /// The engine's sync settings from the `[ozon]` and `[sync]` sections.
+    pub(crate) fn sync_settings(&self) -> ozontrack_engine::SyncSettings {
+        let s = &self.sync;
+        let defaults = ozontrack_engine::SyncSettings::default();
+        ozontrack_engine::SyncSettings {
+            backfill_days: s.backfill_days,
+            window_days: s.window_days,
+            recent_hours: s.recent_hours,
+            overlap_minutes: s.overlap_minutes,
+            dispute_days: s.dispute_days,
+            concurrency: s.concurrency.max(1),
+            rate_limit: self.ozon.rate_limit.max(1),
+            interval: std::time::Duration::from_secs(s.interval_secs.max(1)),
+            client: ozontrack_ozon::ClientSettings {
+                timeout: std::time::Duration::from_secs(self.ozon.timeout_secs.max(1)),
+                read_attempts: self.ozon.read_attempts.max(1),
+                ..defaults.client
+            },
+            ..defaults
         }
     }
 }
@@ -228,6 +286,7 @@ mod tests {
         let defaults = Settings::default();
         assert_eq!(example.database, defaults.database);
         assert_eq!(example.ozon, defaults.ozon);
+        assert_eq!(example.sync, defaults.sync);
         assert_eq!(example.log, defaults.log);
         assert_eq!(example.secrets.key_file, defaults.secrets.key_file);
         assert!(example.secrets.key.is_none());

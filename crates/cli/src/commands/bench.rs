@@ -13,7 +13,7 @@ use ozontrack_sandbox::fakes::ozon::OzonConfig;
 use ozontrack_sandbox::{Sandbox, ServeConfig, World, WorldConfig};
 use serde_json::{Value, json};
 
-use crate::cli::BenchSandboxArgs;
+use crate::cli::{BenchSandboxArgs, BenchSyncArgs};
 use crate::output;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -156,6 +156,116 @@ pub(crate) async fn sandbox(args: &BenchSandboxArgs, out: &mut impl Write) -> an
     Ok(())
 }
 
+/// The least time `pages` requests can take when at most `per_second` are allowed in any
+/// one second: the first `per_second` at once, then `per_second` more each second.
+fn minimum_seconds(pages: u64, per_second: usize) -> f64 {
+    let per_second = per_second.max(1) as u64;
+    pages.div_ceil(per_second).saturating_sub(1) as f64
+}
+
+/// `ozontrack bench sync`.
+pub(crate) async fn sync(args: &BenchSyncArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    const GOAL_RATIO: f64 = 1.1;
+
+    let world = World::generate(WorldConfig {
+        seed: args.seed,
+        parcels: args.parcels,
+        ..WorldConfig::default()
+    });
+    // A day after the last order: every posting is visible.
+    let clock = Arc::new(ManualClock::new(
+        world.config.start + world.config.order_span + SimDuration::days(1),
+    ));
+    let seller = world.stores[0].clone();
+    let serve = ServeConfig {
+        ozon: OzonConfig {
+            rate_limit: args.rate_limit,
+        },
+        push_every: None,
+        ..ServeConfig::default()
+    };
+    let sandbox = Sandbox::start(world, clock.clone(), &serve)
+        .await
+        .context("starting the sandbox")?;
+
+    let dir = std::env::temp_dir().join(format!("ozontrack-bench-sync-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).context("creating a scratch directory")?;
+    let url = ozontrack_store::DatabaseUrl::Sqlite(dir.join("bench.db"));
+    let cipher =
+        ozontrack_store::Cipher::from_base64("YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmU=")?;
+    let store = ozontrack_store::SqlStore::connect(&url, cipher, &Default::default()).await?;
+    ozontrack_store::Store::migrate(&store).await?;
+    let record = ozontrack_store::Store::add_store(
+        &store,
+        ozontrack_store::NewStore {
+            name: ozontrack_domain::StoreName::parse("bench")?,
+            client_id: ozontrack_domain::ClientId::parse(&seller.client_id.to_string())?,
+            api_key: secrecy::SecretString::from(seller.api_key.clone()),
+            ozon_base_url: sandbox.urls.ozon.clone(),
+            settings: ozontrack_domain::StoreSettings::default(),
+        },
+        ozontrack_domain::Clock::now(clock.as_ref()),
+    )
+    .await?;
+    let settings = ozontrack_engine::SyncSettings {
+        rate_limit: args.rate_limit,
+        ..ozontrack_engine::SyncSettings::default()
+    };
+    let syncer = ozontrack_engine::Syncer::new(
+        store.clone(),
+        clock,
+        ozontrack_ozon::Limiters::default(),
+        settings,
+        ozontrack_store::LeaseOwner::new("bench"),
+    )?;
+    let started = Instant::now();
+    let report = syncer.sync_store(&record, true, Arc::default()).await?;
+    let wall = started.elapsed().as_secs_f64();
+    let stored = ozontrack_store::Store::count_postings(&store, record.id).await?;
+    store.close().await;
+    sandbox.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let minimum = minimum_seconds(report.pages, args.rate_limit);
+    let ratio = if minimum > 0.0 {
+        wall / minimum
+    } else {
+        f64::NAN
+    };
+    let mut table = output::table(&["figure", "measured", "goal", "ratio"]);
+    table.add_row(vec![
+        format!("full sync of {} postings ({} pages)", stored, report.pages),
+        format!("{wall:.2} s"),
+        format!("≤ {GOAL_RATIO} × {minimum:.0} s"),
+        format!("{ratio:.3}"),
+    ]);
+    table.add_row(vec![
+        "throughput".into(),
+        format!(
+            "{:.1} pages/s, {:.0} postings/s",
+            report.pages as f64 / wall,
+            stored as f64 / wall
+        ),
+        format!("{} requests/s allowed", args.rate_limit),
+        "-".into(),
+    ]);
+    output::print_table(out, &table)?;
+    let summary = json!({
+        "bench": "sync",
+        "parcels": args.parcels,
+        "postings": stored,
+        "pages": report.pages,
+        "rate_limit": args.rate_limit,
+        "wall_s": wall,
+        "minimum_s": minimum,
+        "ratio": ratio,
+        "goal_ratio": GOAL_RATIO,
+        "ok": ratio <= GOAL_RATIO,
+    });
+    writeln!(out, "{summary}")?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +277,12 @@ mod tests {
         assert_eq!(percentile(&values, 99.0), Duration::from_millis(99));
         assert_eq!(percentile(&values[..1], 95.0), Duration::from_millis(1));
         assert_eq!(percentile(&[], 50.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_minimum_sync_time_lets_the_first_second_of_requests_go_at_once() {
+        assert_eq!(minimum_seconds(50, 50), 0.0);
+        assert_eq!(minimum_seconds(51, 50), 1.0);
+        assert_eq!(minimum_seconds(1_000, 50), 19.0);
     }
 }

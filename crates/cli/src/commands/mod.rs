@@ -4,13 +4,20 @@ use std::io::Write;
 
 use anyhow::Context;
 
-use crate::cli::{BenchCommand, Cli, Command, ConfigCommand, SandboxCommand, StoresCommand};
+use crate::cli::{
+    BenchCommand, Cli, Command, ConfigCommand, SandboxCommand, StoresCommand,
+    TrackingNumbersCommand,
+};
 use crate::settings::{Overrides, Settings};
 
 mod bench;
+mod decode;
 mod init;
 mod sandbox;
 mod stores;
+mod sync;
+mod upload;
+mod workers;
 
 pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
     // Printing the example needs no configuration: it must work even when the file is broken.
@@ -21,6 +28,13 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
     // Benchmarks of the sandbox alone need no configuration or database.
     if let Command::Bench(BenchCommand::Sandbox(args)) = &cli.command {
         return bench::sandbox(args, out).await;
+    }
+    if let Command::Bench(BenchCommand::Sync(args)) = &cli.command {
+        return bench::sync(args, out).await;
+    }
+    // Decoding a body needs nothing but the body.
+    if let Command::Decode(args) = &cli.command {
+        return decode::decode(args, out);
     }
     // The sandbox alone needs no configuration or database either.
     if let Command::Sandbox(args) = &cli.command {
@@ -42,7 +56,14 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
         }
         Command::Stores(StoresCommand::List) => stores::list(&settings, cli.json, out).await,
         Command::Demo(args) => sandbox::demo(&settings, &args, cli.json, out).await,
-        Command::Config(ConfigCommand::Example) | Command::Sandbox(_) | Command::Bench(_) => Ok(()),
+        Command::Sync(args) => sync::sync(&settings, &args, cli.json, out).await,
+        Command::TrackingNumbers(TrackingNumbersCommand::Upload(args)) => {
+            upload::upload(&settings, &args, cli.json, out).await
+        }
+        Command::Config(ConfigCommand::Example)
+        | Command::Sandbox(_)
+        | Command::Bench(_)
+        | Command::Decode(_) => Ok(()),
     }
 }
 

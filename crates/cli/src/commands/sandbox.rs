@@ -213,10 +213,44 @@ pub(crate) async fn demo(
             opened.store.add_store(new, now).await?
         }
     };
+    // The workers run on the world's clock: a simulated day of syncing passes in seconds.
+    let clock = Arc::clone(&sandbox.state.clock);
+    let sync_owner = crate::commands::sync::owner(clock.as_ref());
+    let workers = crate::commands::workers::start(
+        opened.store.clone(),
+        clock,
+        demo_settings.sync_settings(),
+        sync_owner,
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        std::time::Duration::from_secs(1),
+    )
+    .await?;
+    // The fake Ozon pushes to the demo's own receiver, as Ozon would to a seller's server.
+    let push_url = format!(
+        "{}/ozon/push/{}",
+        workers.base_url,
+        opened.store.push_secret(record.id).await?
+    );
+    let pusher = ozontrack_sandbox::fakes::ozon_push::OzonPush::new(
+        Arc::clone(&sandbox.state),
+        OzonPushConfig {
+            url: push_url.clone(),
+            retry_base: std::time::Duration::from_secs(5),
+        },
+    );
+    let pushing = tokio::spawn(async move {
+        let client = ozontrack_sandbox::http_client();
+        loop {
+            pusher.push_once(&client).await;
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    });
     if json {
         let mut value = endpoints(&sandbox);
         value["database"] = json!(opened.url.redacted());
         value["store"] = json!(record.name.as_str());
+        value["server"] = json!(workers.base_url);
+        value["ozon_push_url"] = json!(push_url);
         writeln!(out, "{value}")?;
     } else {
         writeln!(out, "ozontrack demo: {}", describe(&sandbox))?;
@@ -229,6 +263,11 @@ pub(crate) async fn demo(
         print_endpoints(out, &sandbox)?;
         writeln!(
             out,
+            "workers:    syncing the store every {} simulated seconds; Ozon pushes to {push_url}",
+            demo_settings.sync.interval_secs
+        )?;
+        writeln!(
+            out,
             "Try: ozontrack --database-url sqlite://{DEMO_DATABASE} stores list    (Ctrl-C stops the demo)"
         )?;
     }
@@ -236,6 +275,8 @@ pub(crate) async fn demo(
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
+    pushing.abort();
+    workers.stop().await;
     sandbox.shutdown().await;
     opened.store.close().await;
     Ok(())

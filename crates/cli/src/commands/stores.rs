@@ -4,7 +4,6 @@ use std::io::{Read, Write};
 use std::str::FromStr;
 
 use anyhow::Context;
-use chrono::SecondsFormat;
 use ozontrack_domain::{ClientId, Language, StoreName, StoreSettings};
 use ozontrack_store::{NewStore, Store, StoreRecord};
 use secrecy::SecretString;
@@ -113,7 +112,7 @@ pub(crate) async fn list(
 }
 
 fn store_json(s: &StoreRecord) -> serde_json::Value {
-    let time = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let time = output::time;
     json!({
         "id": s.id.0,
         "name": s.name.as_str(),
@@ -123,6 +122,7 @@ fn store_json(s: &StoreRecord) -> serde_json::Value {
         "language": s.settings.language.as_str(),
         "created_at": time(s.created_at),
         "next_sync_at": s.next_sync_at.map(time),
+        "synced_until": s.synced_until.map(time),
     })
 }
 

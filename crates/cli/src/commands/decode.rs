@@ -1,0 +1,157 @@
+//! `ozontrack decode --kind K FILE`: what ozontrack makes of a raw Ozon body — the postings,
+//! legs and status event a sync would store, or what a push asks for — as JSON. A support
+//! tool: no database, no network.
+
+use std::io::{Read, Write};
+
+use chrono::{DateTime, Utc};
+use ozontrack_domain::{StoreId, SyncedPosting, SystemClock, carrier};
+use ozontrack_ozon::normalize::{self, Normalized};
+use ozontrack_ozon::push::{self, PushAction};
+use ozontrack_ozon::wire::{Envelope, FboPosting, FbsPosting, Page};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::cli::{DecodeArgs, DecodeKind};
+use crate::errors::InputError;
+use crate::output;
+
+fn read_input(args: &DecodeArgs) -> Result<(String, Vec<u8>), InputError> {
+    let name = args.input.display().to_string();
+    let mut bytes = Vec::new();
+    let read = if name == "-" {
+        std::io::stdin().read_to_end(&mut bytes).map(|_| ())
+    } else {
+        std::fs::read(&args.input).map(|b| bytes = b)
+    };
+    read.map_err(|e| InputError::new(format!("cannot read {name}: {e}")))?;
+    Ok((name, bytes))
+}
+
+/// Parses `bytes` as `T`, or says where (line, column) and what is wrong.
+fn parse<T: DeserializeOwned>(name: &str, bytes: &[u8], what: &str) -> Result<T, InputError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        InputError::new(format!(
+            "{name}, line {}, column {}: not {what}: {e}",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+pub(crate) fn decode(args: &DecodeArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let (name, bytes) = read_input(args)?;
+    // Decoding shows what a sync would do now; the time only places the status event.
+    let now = ozontrack_domain::Clock::now(&SystemClock);
+    let store = StoreId(0);
+    let normalized: Vec<Result<Normalized, normalize::NormalizeError>> = match args.kind {
+        DecodeKind::OzonFbsGet => {
+            let e: Envelope<FbsPosting> = parse(&name, &bytes, "a /v3/posting/fbs/get answer")?;
+            vec![normalize::fbs(store, &e.result)]
+        }
+        DecodeKind::OzonFbsList => {
+            let page: Page<FbsPosting> = parse(&name, &bytes, "a /v4/posting/fbs/list answer")?;
+            page.postings
+                .iter()
+                .map(|p| normalize::fbs(store, p))
+                .collect()
+        }
+        DecodeKind::OzonFboList => {
+            let page: Page<FboPosting> = parse(&name, &bytes, "a /v3/posting/fbo/list answer")?;
+            page.postings
+                .iter()
+                .map(|p| normalize::fbo(store, p))
+                .collect()
+        }
+        DecodeKind::OzonFboGet => {
+            let e: Envelope<FboPosting> = parse(&name, &bytes, "a /v2/posting/fbo/get answer")?;
+            vec![normalize::fbo(store, &e.result)]
+        }
+        DecodeKind::OzonPush => {
+            let message = push::parse(&bytes).map_err(|e| {
+                // serde_json locates syntax errors; say where when it can.
+                let at = serde_json::from_slice::<Value>(&bytes)
+                    .err()
+                    .map_or_else(String::new, |j| {
+                        format!(", line {}, column {}", j.line(), j.column())
+                    });
+                InputError::new(format!("{name}{at}: not an Ozon push: {e}"))
+            })?;
+            let (posting, fbo) = match &message.action {
+                PushAction::Refetch {
+                    posting_number,
+                    fbo,
+                } => (Some(posting_number.as_str()), *fbo),
+                PushAction::Ping | PushAction::Ignore => (None, false),
+            };
+            let action = match message.action {
+                PushAction::Ping => "ping",
+                PushAction::Refetch { .. } => "refetch",
+                PushAction::Ignore => "ignore",
+            };
+            output::print_json(
+                out,
+                &json!({
+                    "message_type": message.message_type,
+                    "action": action,
+                    "posting_number": posting,
+                    "fbo": fbo,
+                    "new_state": message.new_state,
+                    "changed_at": message.changed_at.map(output::time),
+                    "dedupe_key": message.dedupe_key(),
+                }),
+            )?;
+            return Ok(());
+        }
+    };
+    let mut postings = Vec::new();
+    for (i, n) in normalized.into_iter().enumerate() {
+        match n {
+            Ok(n) => postings.push(posting_json(n, now)),
+            Err(e) => {
+                return Err(InputError::new(format!("{name}: postings[{i}]: {e}")).into());
+            }
+        }
+    }
+    output::print_json(out, &json!({"postings": postings}))?;
+    Ok(())
+}
+
+fn posting_json(n: Normalized, now: DateTime<Utc>) -> Value {
+    let warnings = n.warnings;
+    let synced = SyncedPosting::new(n.posting, n.provider_status, now);
+    let p = &synced.posting;
+    let method = p.delivery_method.as_ref();
+    let leg = |l: &ozontrack_domain::Leg| json!({"carrier": l.carrier.as_str(), "tracking_number": l.tracking_number.as_str(), "role": l.role.as_str()});
+    let event = synced.status_event(None).map(|e| {
+        json!({"source": e.source.as_str(), "status": e.status.main.as_str(), "sub_status": e.status.sub.code(),
+               "raw_code": e.raw_code, "raw_text": e.raw_text})
+    });
+    json!({
+        "posting_number": p.number.as_str(),
+        "order_number": p.number.order_number().as_str(),
+        "order_id": p.order_id,
+        "scheme": p.scheme.as_str(),
+        "status": p.status.as_str(),
+        "status_known": p.status.is_known(),
+        "substatus": p.substatus.as_str(),
+        "substatus_known": p.substatus.is_known(),
+        "tracking_number": p.tracking_number.as_ref().map(|t| t.as_str()),
+        "delivery_method": method.map(|m| json!({
+            "id": m.id, "name": m.name, "tpl_provider_id": m.tpl_provider_id,
+            "tpl_provider": m.tpl_provider, "carrier": carrier::from_delivery_method(m).map(|c| c.code),
+            "warehouse_id": m.warehouse_id, "warehouse": m.warehouse,
+        })),
+        "in_process_at": p.in_process_at.map(output::time),
+        "ship_by": p.ship_by.map(output::time),
+        "delivering_at": p.delivering_at.map(output::time),
+        "delivered_at": p.delivered_at.map(output::time),
+        "buyer_city": p.buyer_city,
+        "buyer_region": p.buyer_region,
+        "buyer_point": p.buyer_point.map(|g| json!([g.lat(), g.lon()])),
+        "total": p.total.map(|m| json!({"minor": m.minor, "currency": m.currency.code()})),
+        "legs": std::iter::once(&synced.ozon_leg).chain(synced.carrier_leg.as_ref()).map(leg).collect::<Vec<_>>(),
+        "status_event": event,
+        "warnings": warnings,
+    })
+}

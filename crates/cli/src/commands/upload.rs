@@ -1,0 +1,190 @@
+//! `ozontrack tracking-numbers upload FILE.csv`: check every row locally, then send the good
+//! ones 20 per call and write one result per row next to the input.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use ozontrack_domain::{Clock, SystemClock};
+use ozontrack_engine::Syncer;
+use ozontrack_engine::upload::{self, RowResult};
+use ozontrack_ozon::Limiters;
+use serde_json::json;
+
+use crate::app::{self, KeyMode};
+use crate::cli::UploadArgs;
+use crate::commands::sync::{chosen_stores, owner};
+use crate::errors::InputError;
+use crate::output;
+use crate::settings::Settings;
+
+/// `orders.csv` → `orders.results.csv`, beside it.
+fn results_path(input: &Path) -> PathBuf {
+    let stem = input.file_stem().map_or_else(
+        || "tracking-numbers".into(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    input.with_file_name(format!("{stem}.results.csv"))
+}
+
+pub(crate) async fn upload(
+    settings: &Settings,
+    args: &UploadArgs,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let file = args.file.display().to_string();
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| InputError::new(format!("cannot read {file}: {e}")))?;
+    let (rows, mut problems) =
+        upload::parse_csv(&bytes).map_err(|e| InputError::new(format!("{file}: {e}")))?;
+
+    let opened = app::open(settings, KeyMode::Existing).await?;
+    let stores = chosen_stores(&opened.store, args.store.as_deref()).await?;
+    let [record] = stores.as_slice() else {
+        return Err(InputError::new(
+            "--store: several stores are connected; name the one these postings belong to",
+        )
+        .into());
+    };
+    let (good, more) = upload::check_rows(&opened.store, record.id, &rows).await?;
+    problems.extend(more);
+    problems.sort_by_key(|p| p.line);
+
+    if !problems.is_empty() && !args.skip_invalid {
+        opened.store.close().await;
+        let listed: Vec<String> = problems
+            .iter()
+            .take(20)
+            .map(|p| format!("{file}: {p}"))
+            .collect();
+        let more = problems.len().saturating_sub(20);
+        let tail = if more > 0 {
+            format!("; … and {more} more")
+        } else {
+            String::new()
+        };
+        return Err(InputError::new(format!(
+            "{} invalid row(s), nothing was sent (use --skip-invalid to send the {} valid ones): {}{tail}",
+            problems.len(),
+            good.len(),
+            listed.join("; ")
+        ))
+        .into());
+    }
+
+    let results = if args.dry_run {
+        Vec::new()
+    } else {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let syncer = Syncer::new(
+            opened.store.clone(),
+            Arc::clone(&clock),
+            Limiters::default(),
+            settings.sync_settings(),
+            owner(clock.as_ref()),
+        )?;
+        let client = syncer.client(record).await?;
+        upload::send(&client, &good, |_| {}).await
+    };
+    opened.store.close().await;
+
+    let written = if args.dry_run {
+        None
+    } else {
+        let path = results_path(&args.file);
+        write_results(&path, &results, &problems)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Some(path)
+    };
+    let sent_ok = results.iter().filter(|r| r.ok).count();
+    let refused = results.len() - sent_ok;
+    if json {
+        output::print_json(
+            out,
+            &json!({
+                "rows": rows.len(),
+                "valid": good.len(),
+                "invalid": problems.iter().map(|p| json!({"line": p.line, "column": p.column, "message": p.message})).collect::<Vec<_>>(),
+                "dry_run": args.dry_run,
+                "accepted": sent_ok,
+                "refused": refused,
+                "results_file": written.as_ref().map(|p| p.display().to_string()),
+            }),
+        )?;
+    } else if args.dry_run {
+        writeln!(
+            out,
+            "{file}: {} rows, {} valid, {} invalid; nothing sent (--dry-run)",
+            rows.len(),
+            good.len(),
+            problems.len()
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{file}: Ozon accepted {sent_ok}, refused {refused}, skipped {} invalid; results in {}",
+            problems.len(),
+            written.map_or_else(String::new, |p| p.display().to_string())
+        )?;
+    }
+    if refused > 0 {
+        anyhow::bail!("Ozon refused {refused} tracking number(s); see the results file");
+    }
+    Ok(())
+}
+
+/// The results file: written to a temporary file and renamed, so it is never half-written.
+fn write_results(
+    path: &Path,
+    results: &[RowResult],
+    problems: &[upload::RowProblem],
+) -> anyhow::Result<()> {
+    let mut rows: Vec<(u64, Vec<String>)> = results
+        .iter()
+        .map(|r| {
+            let result = if r.ok { "ok" } else { "refused" };
+            (
+                r.line,
+                vec![
+                    r.line.to_string(),
+                    r.posting.clone(),
+                    r.tracking.clone(),
+                    result.into(),
+                    r.error.clone(),
+                ],
+            )
+        })
+        .collect();
+    rows.extend(problems.iter().map(|p| {
+        (
+            p.line,
+            vec![
+                p.line.to_string(),
+                String::new(),
+                String::new(),
+                "invalid".into(),
+                format!("{}: {}", p.column, p.message),
+            ],
+        )
+    }));
+    rows.sort_by_key(|(line, _)| *line);
+    let temporary = path.with_extension("csv.partial");
+    {
+        let mut writer = csv::Writer::from_path(&temporary)?;
+        writer.write_record([
+            "line",
+            "posting_number",
+            "tracking_number",
+            "result",
+            "error",
+        ])?;
+        for (_, row) in &rows {
+            writer.write_record(row)?;
+        }
+        writer.flush()?;
+    }
+    std::fs::rename(&temporary, path)?;
+    Ok(())
+}
