@@ -97,6 +97,7 @@ pub(crate) struct SyncSection {
     pub(crate) dispute_days: i64,
     pub(crate) concurrency: usize,
     pub(crate) interval_secs: u64,
+    pub(crate) lease_secs: u64,
 }
 
 impl Default for SyncSection {
@@ -110,6 +111,7 @@ impl Default for SyncSection {
             dispute_days: d.dispute_days,
             concurrency: d.concurrency,
             interval_secs: d.interval.as_secs(),
+            lease_secs: d.lease.as_secs(),
         }
     }
 }
@@ -128,6 +130,7 @@ impl Settings {
             concurrency: s.concurrency.max(1),
             rate_limit: self.ozon.rate_limit.max(1),
             interval: std::time::Duration::from_secs(s.interval_secs.max(1)),
+            lease: std::time::Duration::from_secs(s.lease_secs.max(1)),
             client: ozontrack_ozon::ClientSettings {
                 timeout: std::time::Duration::from_secs(self.ozon.timeout_secs.max(1)),
                 read_attempts: self.ozon.read_attempts.max(1),

@@ -469,6 +469,38 @@ fn demo_creates_a_demo_store_pointing_at_the_fake_ozon_in_its_own_database() {
     assert_ok(&list);
     let stores: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     assert_eq!(stores[0]["ozon_base_url"], demo["ozon"]["base_url"]);
+    // The demo's workers sync the store on their own: postings arrive without a command.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let list = run.run(&[
+            "--database-url",
+            "sqlite://ozontrack-demo.db",
+            "--json",
+            "stores",
+            "list",
+        ]);
+        let stores: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+        if stores[0]["synced_until"].is_string() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the demo never synced: {stores}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        demo["server"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+    assert!(
+        demo["ozon_push_url"]
+            .as_str()
+            .unwrap()
+            .contains("/ozon/push/")
+    );
 }
 
 #[test]
@@ -558,4 +590,307 @@ fn the_sandbox_pushes_ozon_notifications_to_the_url_it_is_given() {
         "{body}"
     );
     assert!(body["posting_number"].is_string(), "{body}");
+}
+
+// --- Ozon: sync, tracking-number upload, decode ---------------------------------------------
+
+/// A sandbox in this process (time stands still at `days` into the world) and a directory
+/// with an initialized database holding one store pointing at its fake Ozon.
+struct OzonWorld {
+    run: Run,
+    sandbox: ozontrack_sandbox::Sandbox,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+const LEASE_ENV: (&str, &str) = ("OZONTRACK__SYNC__LEASE_SECS", "2");
+
+async fn ozon_world(parcels: u32, faults: ozontrack_sandbox::faults::FaultPlan) -> OzonWorld {
+    use ozontrack_sandbox::{Sandbox, ServeConfig, World, WorldConfig};
+    let world = World::generate(WorldConfig {
+        parcels,
+        ..WorldConfig::default()
+    });
+    let now = world.config.start + chrono::Duration::days(20);
+    let clock = std::sync::Arc::new(ozontrack_domain::ManualClock::new(now));
+    let serve = ServeConfig {
+        faults,
+        push_every: None,
+        ..ServeConfig::default()
+    };
+    let sandbox = Sandbox::start(world, clock, &serve).await.unwrap();
+    let run = Run::new();
+    assert_ok(&run.run(&["init"]));
+    let seller = &sandbox.state.world.stores[0];
+    let added = run.run_with_stdin(
+        &[
+            "stores",
+            "add",
+            "--name",
+            "shop",
+            "--client-id",
+            &seller.client_id.to_string(),
+            "--api-key-stdin",
+            "--ozon-base-url",
+            &sandbox.urls.ozon,
+        ],
+        &seller.api_key,
+        &[],
+    );
+    assert_ok(&added);
+    OzonWorld { run, sandbox, now }
+}
+
+impl OzonWorld {
+    fn visible(&self) -> impl Iterator<Item = &ozontrack_sandbox::Parcel> {
+        self.sandbox
+            .state
+            .world
+            .parcels
+            .iter()
+            .filter(|p| p.appears_at <= self.now)
+    }
+
+    async fn store(&self) -> ozontrack_store::SqlStore {
+        use ozontrack_store::{Cipher, DatabaseUrl, SqlStore};
+        let cipher = Cipher::load_key_file(&self.run.path("ozontrack.key")).unwrap();
+        let url = DatabaseUrl::Sqlite(self.run.path("ozontrack.db"));
+        SqlStore::connect(&url, cipher, &Default::default())
+            .await
+            .unwrap()
+    }
+
+    /// Runs the binary off the async runtime's threads.
+    async fn ozontrack(&self, args: &[&str]) -> Output {
+        let mut command = self.run.command(args);
+        command.env(LEASE_ENV.0, LEASE_ENV.1).stdin(Stdio::null());
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_fetches_every_posting_of_the_store_and_prints_what_it_did() {
+    let w = ozon_world(1_500, Default::default()).await;
+    let first = w.ozontrack(&["--json", "sync"]).await;
+    assert_ok(&first);
+    let report: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let visible = w.visible().count() as u64;
+    assert_eq!(report["synced"][0]["new_postings"], visible);
+    assert_eq!(report["synced"][0]["full"], true);
+
+    let second = w.ozontrack(&["sync", "--store", "shop"]).await;
+    assert_ok(&second);
+    let table = stdout(&second);
+    assert!(
+        table.contains("incremental") && table.contains("shop"),
+        "{table}"
+    );
+
+    let unknown = w.ozontrack(&["sync", "--store", "nope"]).await;
+    let line = assert_input_error(&unknown);
+    assert!(line.contains("no store named \"nope\""), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_killed_mid_way_resumes_after_a_restart_with_nothing_lost_or_doubled() {
+    use ozontrack_sandbox::faults::{FaultPlan, Faults};
+    use ozontrack_store::Store;
+    // Slow pages, so that there is a moment to kill the process in the middle.
+    let slow = FaultPlan {
+        ozon: Faults {
+            slow_ms: 40,
+            ..Faults::default()
+        },
+        ..FaultPlan::default()
+    };
+    let w = ozon_world(3_000, slow).await;
+    let store = w.store().await;
+    let mut child = w.run.command(&["sync"]);
+    child
+        .env(LEASE_ENV.0, LEASE_ENV.1)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = child.spawn().unwrap();
+    let record = loop {
+        if let Some(r) = store.stores().await.unwrap().into_iter().next() {
+            let scans = store.scans(r.id).await.unwrap();
+            if scans.iter().map(|s| s.pages).sum::<i64>() >= 3 {
+                assert!(scans.iter().any(|s| !s.done), "killed too late");
+                break r;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    child.kill().unwrap(); // SIGKILL: no clean stop
+    child.wait().unwrap();
+
+    // The dead process's lease runs out, then a new process resumes from the checkpoints.
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    let restarted = w.ozontrack(&["--json", "sync"]).await;
+    assert_ok(&restarted);
+    let report: serde_json::Value = serde_json::from_slice(&restarted.stdout).unwrap();
+    assert_eq!(report["synced"][0]["resumed"], true, "{report}");
+
+    let visible = w.visible().count() as u64;
+    assert_eq!(store.count_postings(record.id).await.unwrap(), visible);
+    // Time stood still in the world: one status event per posting, none twice.
+    let mut events = 0;
+    for p in w.visible() {
+        let number = ozontrack_domain::PostingNumber::parse(&p.posting_number).unwrap();
+        let posting = store.posting(record.id, &number).await.unwrap().unwrap();
+        assert_eq!(
+            posting.posting.status.as_str(),
+            w.sandbox.state.ozon_at(p, w.now).status
+        );
+        for leg in store.legs(posting.id).await.unwrap() {
+            events += store.events(leg.id).await.unwrap().len();
+        }
+    }
+    assert_eq!(events as u64, visible);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tracking_numbers_are_checked_locally_and_nothing_is_sent_for_an_invalid_file() {
+    let w = ozon_world(2_500, Default::default()).await;
+    assert_ok(&w.ozontrack(&["sync"]).await);
+    // Postings that ship with their own carrier number and have none at Ozon yet.
+    let waiting: Vec<_> = w
+        .visible()
+        .filter(|p| {
+            p.mode != ozontrack_sandbox::Mode::Fbo && p.tracking_number_at(w.now).is_empty()
+        })
+        .filter(|p| w.sandbox.state.ozon_at(p, w.now).status == "awaiting_deliver")
+        .filter_map(|p| {
+            Some((
+                p.posting_number.clone(),
+                p.first_mile.as_ref()?.tracking_number.clone(),
+            ))
+        })
+        .take(25)
+        .collect();
+    assert!(
+        waiting.len() >= 21,
+        "only {} postings waiting",
+        waiting.len()
+    );
+    let mut csv = String::from("\u{feff}posting_number;tracking_number\n");
+    for (posting, tracking) in &waiting {
+        csv.push_str(&format!("{posting};{tracking}\n"));
+    }
+    csv.push_str("99999999-0001-1;UG123456789YP\n");
+    std::fs::write(w.run.path("numbers.csv"), &csv).unwrap();
+    let line = waiting.len() + 2;
+
+    let refused = w
+        .ozontrack(&["tracking-numbers", "upload", "numbers.csv"])
+        .await;
+    let message = assert_input_error(&refused);
+    assert!(
+        message.contains(&format!("line {line}, posting_number")),
+        "{message}"
+    );
+    assert!(message.contains("nothing was sent"), "{message}");
+    assert!(w.sandbox.state.uploaded_tracking.lock().unwrap().is_empty());
+
+    let dry = w
+        .ozontrack(&[
+            "tracking-numbers",
+            "upload",
+            "numbers.csv",
+            "--skip-invalid",
+            "--dry-run",
+        ])
+        .await;
+    assert_ok(&dry);
+    assert!(w.sandbox.state.uploaded_tracking.lock().unwrap().is_empty());
+
+    let sent = w
+        .ozontrack(&[
+            "--json",
+            "tracking-numbers",
+            "upload",
+            "numbers.csv",
+            "--skip-invalid",
+        ])
+        .await;
+    assert_ok(&sent);
+    let summary: serde_json::Value = serde_json::from_slice(&sent.stdout).unwrap();
+    assert_eq!(summary["accepted"], waiting.len());
+    let uploaded = w.sandbox.state.uploaded_tracking.lock().unwrap().clone();
+    assert_eq!(uploaded.len(), waiting.len());
+    let results = std::fs::read_to_string(w.run.path("numbers.results.csv")).unwrap();
+    assert!(results.starts_with("line,posting_number,tracking_number,result,error"));
+    assert_eq!(
+        results.lines().filter(|l| l.contains(",ok,")).count(),
+        waiting.len()
+    );
+    assert!(results.contains(&format!("{line},,,invalid,posting_number:")));
+}
+
+fn ozon_fixture(name: &str) -> String {
+    format!(
+        "{}/../ozon/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn decode_shows_the_postings_legs_and_event_a_sync_would_store() {
+    let output = Run::new().run(&[
+        "decode",
+        "--kind",
+        "ozon-fbs-get",
+        &ozon_fixture("fbs-get.json"),
+    ]);
+    assert_ok(&output);
+    let decoded: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let p = &decoded["postings"][0];
+    assert_eq!(p["posting_number"], "58203117-0007-1");
+    assert_eq!(p["scheme"], "rfbs");
+    assert_eq!(p["delivery_method"]["carrier"], "cdek");
+    assert_eq!(p["legs"][1]["carrier"], "cdek");
+    assert_eq!(p["legs"][1]["role"], "last_mile");
+    assert_eq!(
+        p["status_event"]["raw_code"],
+        "delivering/posting_in_courier_service"
+    );
+    assert_eq!(p["status_event"]["raw_text"], "Передано курьеру");
+
+    let list = Run::new().run(&[
+        "decode",
+        "--kind",
+        "ozon-fbs-list",
+        &ozon_fixture("fbs-list-v4.json"),
+    ]);
+    assert_ok(&list);
+    let push = Run::new().run(&[
+        "decode",
+        "--kind",
+        "ozon-push",
+        &ozon_fixture("push-state-changed.json"),
+    ]);
+    assert_ok(&push);
+    let push: serde_json::Value = serde_json::from_slice(&push.stdout).unwrap();
+    assert_eq!(push["action"], "refetch");
+}
+
+#[test]
+fn decode_refuses_a_broken_body_with_its_line_and_column() {
+    let run = Run::new();
+    std::fs::write(
+        run.path("broken.json"),
+        "{\"result\": {\n  \"posting_number\": 12,\n",
+    )
+    .unwrap();
+    let line = assert_input_error(&run.run(&["decode", "--kind", "ozon-fbs-get", "broken.json"]));
+    assert!(line.contains("broken.json, line 2, column 22"), "{line}");
+    std::fs::write(
+        run.path("bad-number.json"),
+        r#"{"result": {"posting_number": "nope"}}"#,
+    )
+    .unwrap();
+    let line =
+        assert_input_error(&run.run(&["decode", "--kind", "ozon-fbs-get", "bad-number.json"]));
+    assert!(line.contains("posting_number"), "{line}");
 }

@@ -269,10 +269,9 @@ const POSTS: [&str; 6] = ["CN", "RU", "HK", "SG", "KZ", "BY"];
 
 /// Whether `number` could be a tracking number for a posting shipped by `method`: a number
 /// shaped like a UPU S10 number of a post on the China–Russia routes must carry a valid check
-/// digit (carriers such as Yanwen reuse the shape with their own suffix, unchecked), and when
-/// the method names the
-/// carrier that delivers (CDEK, Russian Post, China Post…), a number whose shape points to
-/// another carrier is refused. Ozon's own deliveries take the seller's first-mile number.
+/// digit (carriers such as Yanwen reuse the shape with their own suffix, unchecked), and a
+/// number of one Russian carrier on a method of another (a Russian Post number on a CDEK
+/// delivery) is refused.
 pub fn check_plausible(
     method: Option<&DeliveryMethod>,
     number: &TrackingNumber,
@@ -292,11 +291,20 @@ pub fn check_plausible(
     let Some(expected) = method.and_then(from_delivery_method) else {
         return Ok(());
     };
+    // A first-mile or postal number is the cross-border leg before the method's carrier takes
+    // over; only another Russian carrier's number contradicts the method.
     match from_number(number) {
-        Some(found) if expected.code != "ozon" && found.code != expected.code => Err(format!(
-            "the delivery method is {} but the number looks like {}",
-            expected.name_en, found.name_en
-        )),
+        Some(found)
+            if expected.kind == CarrierKind::LastMile
+                && found.kind == CarrierKind::LastMile
+                && expected.code != "ozon"
+                && found.code != expected.code =>
+        {
+            Err(format!(
+                "the delivery method is {} but the number looks like {}",
+                expected.name_en, found.name_en
+            ))
+        }
         _ => Ok(()),
     }
 }
@@ -382,11 +390,13 @@ mod tests {
     fn implausible_numbers_are_refused_with_the_reason() {
         let cdek = method("СДЭК", 1457);
         assert!(check_plausible(Some(&cdek), &number("1523498765")).is_ok());
-        let wrong = check_plausible(Some(&cdek), &number("UG123456789YP")).unwrap_err();
+        let wrong = check_plausible(Some(&cdek), &number("BB1234567890")).unwrap_err();
         assert!(
-            wrong.contains("CDEK") && wrong.contains("Yanwen"),
+            wrong.contains("CDEK") && wrong.contains("Boxberry"),
             "{wrong}"
         );
+        let first_mile = check_plausible(Some(&cdek), &number("UG123456789YP"));
+        assert!(first_mile.is_ok(), "the cross-border first mile is fine");
         let bad_check = check_plausible(None, &number("RR123456789CN")).unwrap_err();
         assert!(bad_check.contains("check digit"), "{bad_check}");
         let ozon = method("Доставка Ozon", 24);
