@@ -106,7 +106,9 @@ pub(crate) struct UploadArgs {
     pub(crate) skip_invalid: bool,
 }
 
-/// Raw bodies `decode` reads.
+/// Raw bodies `decode` reads. The names are the `--kind` values (`ozon-fbs-get`, …); carrier
+/// kinds join them, hence the source prefix.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum DecodeKind {
     OzonFbsGet,

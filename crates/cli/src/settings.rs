@@ -136,7 +136,6 @@ impl Settings {
                 read_attempts: self.ozon.read_attempts.max(1),
                 ..defaults.client
             },
-            ..defaults
         }
     }
 }

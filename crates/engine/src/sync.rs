@@ -50,7 +50,7 @@ impl Default for SyncSettings {
     fn default() -> Self {
         Self {
             backfill_days: 90,
-            window_days: 30,
+            window_days: 10,
             recent_hours: 48,
             overlap_minutes: 10,
             dispute_days: 14,
@@ -559,14 +559,14 @@ mod tests {
     fn the_first_sync_back_fills_in_windows_of_at_most_the_configured_days() {
         let settings = SyncSettings::default();
         let plan = plan(now(), None, false, &[], &settings);
-        assert_eq!(plan.len(), 6, "90 days in 30-day windows, FBS and FBO");
+        assert_eq!(plan.len(), 18, "90 days in 10-day windows, FBS and FBO");
         assert!(
             plan.iter()
                 .all(|s| s.purpose == ScanPurpose::Backfill && s.full)
         );
         assert!(
             plan.iter()
-                .all(|s| s.until - s.since <= chrono::Duration::days(30))
+                .all(|s| s.until - s.since <= chrono::Duration::days(10))
         );
         assert_eq!(plan[0].since, now() - chrono::Duration::days(90));
         assert_eq!(plan.last().unwrap().until, now());

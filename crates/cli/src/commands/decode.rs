@@ -136,7 +136,7 @@ fn posting_json(n: Normalized, now: DateTime<Utc>) -> Value {
         "status_known": p.status.is_known(),
         "substatus": p.substatus.as_str(),
         "substatus_known": p.substatus.is_known(),
-        "tracking_number": p.tracking_number.as_ref().map(|t| t.as_str()),
+        "tracking_number": p.tracking_number.as_ref().map(ozontrack_domain::TrackingNumber::as_str),
         "delivery_method": method.map(|m| json!({
             "id": m.id, "name": m.name, "tpl_provider_id": m.tpl_provider_id,
             "tpl_provider": m.tpl_provider, "carrier": carrier::from_delivery_method(m).map(|c| c.code),

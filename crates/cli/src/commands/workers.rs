@@ -24,11 +24,9 @@ pub(crate) struct Workers {
     pub(crate) base_url: String,
 }
 
-fn stopped(mut rx: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        // An error means the sender is gone, which also means stop.
-        let _ = rx.wait_for(|stop| *stop).await;
-    }
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    // An error means the sender is gone, which also means stop.
+    let _ = rx.wait_for(|stop| *stop).await;
 }
 
 /// Starts the sync worker (every `period` it looks for due stores), the push worker and the

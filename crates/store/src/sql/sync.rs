@@ -1,6 +1,8 @@
 //! The Ozon sync's tables on both backends: scan plans with their cursors, pages of postings
 //! stored with their checkpoint in one transaction, and received pushes.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use ozontrack_domain::{
     OzonStatus, OzonSubstatus, Posting, PostingNumber, Scheme, StoreId, SyncedPosting,
@@ -180,20 +182,43 @@ impl SqlStore {
         progress: Option<&ScanProgress>,
         now: DateTime<Utc>,
     ) -> Result<PageOutcome, StoreError> {
-        let prior_sql = "SELECT id, status, substatus, delivered_at FROM postings \
-                         WHERE store_id = $1 AND posting_number = $2";
         let scan_sql = "UPDATE sync_scans SET cursor = $1, done = $2, pages = pages + 1, \
                         postings = postings + $3, updated_at = $4 WHERE id = $5";
+        // The leg's status follows its latest event; an older event (a late push) leaves it.
+        let status_sql = "UPDATE legs SET status_main = $1, status_sub = $2, status_raw = $3, \
+                          last_event_at = $4, updated_at = $5 \
+                          WHERE id = $6 AND (last_event_at IS NULL OR last_event_at <= $4)";
         let outcome = on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let mut outcome = PageOutcome::default();
+            // What we knew of the page's postings, in one query.
+            let mut priors: HashMap<String, PriorState> = HashMap::new();
+            for store_id in postings
+                .iter()
+                .map(|s| s.posting.store_id.0)
+                .collect::<std::collections::BTreeSet<_>>()
+            {
+                let mut query = sqlx::QueryBuilder::new(
+                    "SELECT posting_number, id, status, substatus, delivered_at FROM postings \
+                     WHERE store_id = ",
+                );
+                query.push_bind(store_id).push(" AND posting_number IN (");
+                let mut list = query.separated(", ");
+                for synced in postings.iter().filter(|s| s.posting.store_id.0 == store_id) {
+                    list.push_bind(synced.posting.number.as_str());
+                }
+                query.push(")");
+                let rows = query
+                    .build_query_as::<(String, i64, String, String, Option<DateTime<Utc>>)>()
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for (number, id, status, sub, delivered) in rows {
+                    priors.insert(number, (id, status, sub, delivered));
+                }
+            }
             for synced in postings {
                 let p: &Posting = &synced.posting;
-                let prior = sqlx::query_as::<_, PriorState>(prior_sql)
-                    .bind(p.store_id.0)
-                    .bind(p.number.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let prior = priors.get(p.number.as_str()).cloned();
                 let event: Option<TrackingEvent> = synced.status_event(
                     prior
                         .as_ref()
@@ -235,7 +260,19 @@ impl SqlStore {
                     && insert_event!(&mut *tx, ozon_leg, event, now) == 1
                 {
                     outcome.status_events += 1;
-                    refresh_leg_status!(&mut *tx, ozon_leg, now);
+                    let raw = match &event.status.sub {
+                        ozontrack_domain::SubStatus::Unknown(raw) => Some(raw.as_str()),
+                        _ => None,
+                    };
+                    sqlx::query(status_sql)
+                        .bind(event.status.main.as_str())
+                        .bind(event.status.sub.code())
+                        .bind(raw)
+                        .bind(event.occurred_at)
+                        .bind(now)
+                        .bind(ozon_leg)
+                        .execute(&mut *tx)
+                        .await?;
                 }
             }
             if let Some(progress) = progress {
