@@ -1,10 +1,15 @@
 //! Wiring: the one place that turns settings into a concrete store (SQLite or PostgreSQL) and
-//! the secret key that protects Ozon API keys.
+//! the secret key that protects Ozon API keys, and picks the stores and the lease owner a
+//! command works with.
 
 use anyhow::Context;
-use ozontrack_store::{Cipher, DatabaseUrl, PoolSettings, SqlStore, Store};
+use ozontrack_domain::{Clock, StoreName};
+use ozontrack_store::{
+    Cipher, DatabaseUrl, LeaseOwner, PoolSettings, SqlStore, Store, StoreRecord,
+};
 use secrecy::ExposeSecret;
 
+use crate::errors::InputError;
 use crate::settings::Settings;
 
 /// How to obtain the secret key.
@@ -56,4 +61,36 @@ pub(crate) async fn open(settings: &Settings, mode: KeyMode) -> anyhow::Result<O
         url,
         key_created,
     })
+}
+
+/// A lease owner unique to this process: host, pid and the start time.
+pub(crate) fn owner(clock: &dyn Clock) -> LeaseOwner {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
+    let started = clock.now().timestamp_micros();
+    LeaseOwner::new(format!("{host}:{}:{started}", std::process::id()))
+}
+
+/// The stores a command works on: the named one, or all.
+pub(crate) async fn chosen_stores(
+    store: &SqlStore,
+    name: Option<&str>,
+) -> anyhow::Result<Vec<StoreRecord>> {
+    let all = store.stores().await?;
+    let Some(name) = name else {
+        if all.is_empty() {
+            return Err(InputError::new(
+                "no store is connected yet: add one with `ozontrack stores add`",
+            )
+            .into());
+        }
+        return Ok(all);
+    };
+    let wanted = StoreName::parse(name).context("--store")?;
+    match all.into_iter().find(|s| s.name == wanted) {
+        Some(record) => Ok(vec![record]),
+        None => Err(InputError::new(format!(
+            "--store: no store named {name:?} (see `ozontrack stores list`)"
+        ))
+        .into()),
+    }
 }

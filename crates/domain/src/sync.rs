@@ -80,6 +80,17 @@ impl SyncedPosting {
     }
 }
 
+impl SyncedPosting {
+    /// When the posting was delivered: what Ozon said, else what we `known` before, else — a
+    /// posting seen delivered for the first time — when we saw it.
+    pub fn delivered_at(&self, known: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+        let p = &self.posting;
+        p.delivered_at
+            .or(known)
+            .or((p.status == OzonStatus::Delivered).then_some(self.observed_at))
+    }
+}
+
 fn ozon_code() -> CarrierCode {
     // "ozon" is a registry code; a test in `carrier` checks every registry code parses.
     CarrierCode::parse("ozon").unwrap_or_else(|_| unreachable!("ozon is a valid carrier code"))
@@ -136,6 +147,20 @@ mod tests {
         let first = s.carrier_leg.unwrap();
         assert_eq!(first.carrier.as_str(), "yanwen");
         assert_eq!(first.role, LegRole::FirstMile);
+    }
+
+    #[test]
+    fn a_delivery_time_once_known_is_kept_and_a_first_sight_of_delivered_dates_it() {
+        let delivered = SyncedPosting::new(
+            posting("delivered", "posting_delivered", None),
+            String::new(),
+            at(),
+        );
+        assert_eq!(delivered.delivered_at(None), Some(at()));
+        let earlier = at() - chrono::Duration::days(1);
+        assert_eq!(delivered.delivered_at(Some(earlier)), Some(earlier));
+        let moving = SyncedPosting::new(posting("delivering", "", None), String::new(), at());
+        assert_eq!(moving.delivered_at(None), None);
     }
 
     #[test]

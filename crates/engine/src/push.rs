@@ -2,9 +2,12 @@
 //! then turned into a targeted re-fetch of its posting. Recording is separate from acting so
 //! that the receiver answers Ozon within its 5-second budget whatever Ozon's API is doing.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
-use ozontrack_domain::{Clock, PostingNumber};
+use ozontrack_domain::{Clock, PostingNumber, StoreId};
+use ozontrack_ozon::OzonClient;
 use ozontrack_ozon::push::{PushAction, PushMessage};
 use ozontrack_store::{NewPush, Store, StoreRecord};
 use tokio::sync::Notify;
@@ -81,6 +84,8 @@ impl<S: Store> PushWorker<S> {
             return Ok(round);
         }
         let stores = self.store.stores().await?;
+        // One client per store and round: building one reads and decrypts the store's key.
+        let mut clients: HashMap<StoreId, OzonClient> = HashMap::new();
         for item in pending {
             let record = stores.iter().find(|s| s.id == item.push.store_id);
             let number = item
@@ -96,10 +101,24 @@ impl<S: Store> PushWorker<S> {
                 round.unknown += 1;
                 continue;
             };
-            let outcome = self
-                .syncer
-                .refetch(record, &number, item.push.fbo, item.push.changed_at)
-                .await;
+            // A store whose client cannot be built fails its own pushes, not the round.
+            let client = match clients.entry(record.id) {
+                Entry::Occupied(known) => Ok(known.get().clone()),
+                Entry::Vacant(slot) => self
+                    .syncer
+                    .client(record)
+                    .await
+                    .map(|c| slot.insert(c).clone()),
+            };
+            let outcome = match client {
+                Ok(client) => {
+                    let (fbo, changed_at) = (item.push.fbo, item.push.changed_at);
+                    self.syncer
+                        .refetch(&client, record, &number, fbo, changed_at)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
             let error = match &outcome {
                 Ok(true) => {
                     round.refetched += 1;

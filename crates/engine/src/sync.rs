@@ -76,6 +76,8 @@ pub enum SyncError {
     CursorLoop { store: String },
     #[error("could not build the HTTP client: {0}")]
     Http(String),
+    #[error("a sync task stopped: {0}")]
+    Task(String),
 }
 
 /// Counters of a sync, shared with whoever shows progress.
@@ -298,8 +300,7 @@ impl<S: Store> Syncer<S> {
         let Some(id) = claimed.first() else {
             return Ok(None);
         };
-        let stores = self.store.stores().await?;
-        let Some(record) = stores.into_iter().find(|s| s.id == *id) else {
+        let Some(record) = self.store.store(*id).await? else {
             return Ok(None);
         };
         self.sync_store(&record, false, Arc::default())
@@ -313,11 +314,16 @@ impl<S: Store> Syncer<S> {
         full: bool,
         progress: Arc<Progress>,
     ) -> Result<SyncReport, SyncError> {
+        // The caller's record may predate an earlier sync; the watermark is read under the lease.
+        let record = &self
+            .store
+            .store(record.id)
+            .await?
+            .ok_or(StoreError::StoreNotFound(record.id))?;
         let client = self.client(record).await?;
         let existing = self.store.scans(record.id).await?;
-        let reusable = !existing.is_empty() && (!full || existing.iter().all(|s| s.plan.full));
-        let resumed = reusable;
-        let scans = if reusable {
+        let resumed = !existing.is_empty() && (!full || existing.iter().all(|s| s.plan.full));
+        let scans = if resumed {
             existing
         } else {
             let disputable = self.clock.now() - chrono::Duration::days(self.settings.dispute_days);
@@ -367,8 +373,7 @@ impl<S: Store> Syncer<S> {
         }
         let mut failure = None;
         while let Some(joined) = tasks.join_next().await {
-            let outcome = joined
-                .unwrap_or_else(|e| Err(SyncError::Http(format!("a sync task stopped: {e}"))));
+            let outcome = joined.unwrap_or_else(|e| Err(SyncError::Task(e.to_string())));
             if let Err(e) = outcome {
                 // Stop the others: what they stored is checkpointed, the next run resumes.
                 tasks.abort_all();
@@ -398,12 +403,12 @@ impl<S: Store> Syncer<S> {
     /// not know it (yet).
     pub async fn refetch(
         &self,
+        client: &OzonClient,
         record: &StoreRecord,
         number: &PostingNumber,
         fbo: bool,
         changed_at: Option<DateTime<Utc>>,
     ) -> Result<bool, SyncError> {
-        let client = self.client(record).await?;
         let fetched = if fbo {
             client
                 .fbo_get(number)
@@ -454,6 +459,10 @@ impl<S: Store> ScanWalker<S> {
             posting_numbers: scan.plan.posting_numbers.clone(),
         };
         let mut cursor = scan.cursor.clone();
+        let lease = chrono::Duration::from_std(self.lease).unwrap_or_default();
+        // Renew the store's lease when half of it has run, not after every page: each renewal
+        // is a write, and SQLite writes one at a time.
+        let mut renew_at = self.clock.now() + lease / 2;
         loop {
             let (fetched, next, has_next) = match scan.plan.kind {
                 ScanKind::Fbs => {
@@ -508,17 +517,20 @@ impl<S: Store> ScanWalker<S> {
                 .fetch_add(outcome.status_events, Ordering::Relaxed);
             // Keep the store's lease while the sync runs; a lost lease means another worker
             // took over (ours expired), so stop.
-            let until = now + chrono::Duration::from_std(self.lease).unwrap_or_default();
-            if self
-                .store
-                .extend(&[scan.store_id], &self.owner, until)
-                .await?
-                == 0
+            if now >= renew_at
+                && self
+                    .store
+                    .extend(&[scan.store_id], &self.owner, now + lease)
+                    .await?
+                    == 0
             {
                 return Err(SyncError::Busy {
                     store: self.client.store_name().to_owned(),
                     owner: "another worker (our lease ran out)".into(),
                 });
+            }
+            if now >= renew_at {
+                renew_at = now + lease / 2;
             }
             if done {
                 self.progress.scans_done.fetch_add(1, Ordering::Relaxed);

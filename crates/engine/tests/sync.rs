@@ -14,6 +14,16 @@ use ozontrack_store::Store;
 
 mod support;
 
+/// One sync of `record` that must succeed.
+async fn run(
+    sync: &ozontrack_engine::Syncer<ozontrack_store::SqlStore>,
+    record: &ozontrack_store::StoreRecord,
+) -> ozontrack_engine::SyncReport {
+    sync.sync_store(record, false, Arc::default())
+        .await
+        .unwrap()
+}
+
 use support::{add_store, assert_matches_truth, ozon_events, settings, sqlite, syncer, world};
 
 fn stormy() -> FaultPlan {
@@ -38,10 +48,7 @@ async fn a_10000_posting_world_synced_through_faults_and_429_storms_equals_the_t
     let record = add_store(&db.store, &w).await;
     let sync = syncer(&db.store, &w, settings(50), "worker-a");
 
-    let report = sync
-        .sync_store(&record, false, Arc::default())
-        .await
-        .unwrap();
+    let report = run(&sync, &record).await;
     assert!(report.full && !report.resumed);
     let compared = assert_matches_truth(&db.store, &record, &w).await;
     assert!(compared > 6_000, "{compared} postings visible 20 days in");
@@ -54,11 +61,7 @@ async fn a_10000_posting_world_synced_through_faults_and_429_storms_equals_the_t
 
     // Two days later: statuses moved, new postings arrived, some arrived late.
     w.clock.advance(chrono::Duration::days(2));
-    let record = db.store.store_by_name(&record.name).await.unwrap().unwrap();
-    let report = sync
-        .sync_store(&record, false, Arc::default())
-        .await
-        .unwrap();
+    let report = run(&sync, &record).await;
     assert!(!report.full, "the second sync is incremental");
     assert!(
         report.status_events > 0 && report.new_postings > 0,
@@ -69,11 +72,7 @@ async fn a_10000_posting_world_synced_through_faults_and_429_storms_equals_the_t
     assert!(repeats.is_empty(), "repeated status events: {repeats:?}");
 
     // Nothing changed since: a third sync adds no event.
-    let record = db.store.store_by_name(&record.name).await.unwrap().unwrap();
-    let report = sync
-        .sync_store(&record, false, Arc::default())
-        .await
-        .unwrap();
+    let report = run(&sync, &record).await;
     assert_eq!(report.status_events, 0);
     assert_eq!(ozon_events(&db.store, &record, &w).await.0, events);
 }
@@ -93,18 +92,10 @@ async fn postings_that_arrive_and_change_while_pages_are_read_are_all_caught_by_
 
     // Every clock reading moves the world two minutes on: pages shift under the cursor.
     w.clock.tick_every_reading(chrono::Duration::minutes(2));
-    sync.sync_store(&record, false, Arc::default())
-        .await
-        .unwrap();
-    let record = db.store.store_by_name(&record.name).await.unwrap().unwrap();
-    sync.sync_store(&record, false, Arc::default())
-        .await
-        .unwrap();
+    run(&sync, &record).await;
+    run(&sync, &record).await;
     w.clock.tick_every_reading(chrono::Duration::zero());
-    let record = db.store.store_by_name(&record.name).await.unwrap().unwrap();
-    sync.sync_store(&record, false, Arc::default())
-        .await
-        .unwrap();
+    run(&sync, &record).await;
     assert_matches_truth(&db.store, &record, &w).await;
     let (_, repeats) = ozon_events(&db.store, &record, &w).await;
     assert!(repeats.is_empty(), "repeated status events: {repeats:?}");
@@ -145,17 +136,10 @@ async fn an_interrupted_sync_resumes_at_its_checkpoint_and_ends_in_the_same_stat
 
     // The lease of the dead sync still runs; once it has expired, a restart resumes.
     w.clock.advance(chrono::Duration::minutes(5));
-    let report = sync
-        .sync_store(&record, false, Arc::default())
-        .await
-        .unwrap();
+    let report = run(&sync, &record).await;
     assert!(report.resumed, "{report:?}");
     // Postings that appeared during the pause are the next (incremental) sync's.
-    let record = db.store.store_by_name(&record.name).await.unwrap().unwrap();
-    let report = sync
-        .sync_store(&record, false, Arc::default())
-        .await
-        .unwrap();
+    let report = run(&sync, &record).await;
     assert!(!report.full);
     assert_matches_truth(&db.store, &record, &w).await;
     let (events, repeats) = ozon_events(&db.store, &record, &w).await;
@@ -204,7 +188,7 @@ async fn a_store_is_synced_by_one_worker_at_a_time() {
 async fn a_wrong_api_key_stops_the_sync_with_an_error_naming_the_store() {
     let w = world(100, 20, OzonConfig::default(), FaultPlan::default()).await;
     let db = sqlite().await;
-    let mut record = add_store(&db.store, &w).await;
+    let record = add_store(&db.store, &w).await;
     db.store
         .set_store_connection(
             record.id,
@@ -215,7 +199,6 @@ async fn a_wrong_api_key_stops_the_sync_with_an_error_naming_the_store() {
         )
         .await
         .unwrap();
-    record = db.store.store_by_name(&record.name).await.unwrap().unwrap();
     let err = syncer(&db.store, &w, settings(50), "worker-a")
         .sync_store(&record, false, Arc::default())
         .await

@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 
 use crate::limit::RateLimiter;
 use crate::wire::{
-    ChatStarted, DeliveryMethods, Envelope, ErrorBody, FboPosting, FbsPosting, ItemResult, Page,
-    ReportCode, ReportInfo, Warehouses,
+    ChatStarted, DeliveryMethodInfo, DeliveryMethods, Envelope, ErrorBody, FboPosting, FbsPosting,
+    ItemResult, Page, ReportCode, ReportInfo, Warehouse, Warehouses,
 };
 
 /// How a client behaves on the wire.
@@ -250,40 +250,45 @@ impl OzonClient {
     }
 
     /// The account's delivery methods (`/v2/delivery-method/list`), every page.
-    pub async fn delivery_methods(&self) -> Result<DeliveryMethods, OzonError> {
-        let mut all = DeliveryMethods {
-            delivery_methods: Vec::new(),
-            cursor: String::new(),
-            has_next: false,
-        };
-        loop {
-            let body = json!({"cursor": all.cursor, "filter": {}, "limit": 50});
-            let page: DeliveryMethods = self
-                .call("/v2/delivery-method/list", &body, Kind::Read)
-                .await?;
-            all.delivery_methods.extend(page.delivery_methods);
-            all.cursor = page.cursor;
-            if !page.has_next || all.cursor.is_empty() {
-                return Ok(all);
-            }
-        }
+    pub async fn delivery_methods(&self) -> Result<Vec<DeliveryMethodInfo>, OzonError> {
+        let mut all = Vec::new();
+        let body = |cursor: &str| json!({"cursor": cursor, "filter": {}, "limit": 50});
+        self.every_page("/v2/delivery-method/list", body, |page: DeliveryMethods| {
+            all.extend(page.delivery_methods);
+            (page.cursor, page.has_next)
+        })
+        .await?;
+        Ok(all)
     }
 
     /// The account's warehouses (`/v2/warehouse/list`), every page.
-    pub async fn warehouses(&self) -> Result<Warehouses, OzonError> {
-        let mut all = Warehouses {
-            warehouses: Vec::new(),
-            cursor: String::new(),
-            has_next: false,
-        };
+    pub async fn warehouses(&self) -> Result<Vec<Warehouse>, OzonError> {
+        let mut all = Vec::new();
+        let body = |cursor: &str| json!({"cursor": cursor, "limit": 100});
+        self.every_page("/v2/warehouse/list", body, |page: Warehouses| {
+            all.extend(page.warehouses);
+            (page.cursor, page.has_next)
+        })
+        .await?;
+        Ok(all)
+    }
+
+    /// Walks a cursor-paged read method to its end; `take` keeps a page's items and returns
+    /// (next cursor, has next).
+    async fn every_page<P: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        body: impl Fn(&str) -> Value,
+        mut take: impl FnMut(P) -> (String, bool),
+    ) -> Result<(), OzonError> {
+        let mut cursor = String::new();
         loop {
-            let body = json!({"cursor": all.cursor, "limit": 100});
-            let page: Warehouses = self.call("/v2/warehouse/list", &body, Kind::Read).await?;
-            all.warehouses.extend(page.warehouses);
-            all.cursor = page.cursor;
-            if !page.has_next || all.cursor.is_empty() {
-                return Ok(all);
+            let page: P = self.call(method, &body(&cursor), Kind::Read).await?;
+            let (next, has_next) = take(page);
+            if !has_next || next.is_empty() || next == cursor {
+                return Ok(());
             }
+            cursor = next;
         }
     }
 

@@ -24,6 +24,11 @@ pub mod world;
 pub use carriers::{Carrier, Feed};
 pub use server::{Sandbox, ServeConfig, Urls};
 pub use truth::TrueState;
+pub use world::{
+    CarrierEvent, EventKind, FailureKind, FailureRates, Mode, OzonStep, Parcel, SimLeg, World,
+    WorldConfig,
+};
+
 /// An HTTP client for the sandbox's own pushes and for tests. reqwest is built with rustls and
 /// no crypto provider of its own, so one must be installed before a client is built (the
 /// fakes speak plain HTTP, but reqwest sets TLS up anyway).
@@ -32,8 +37,3 @@ pub fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }
-
-pub use world::{
-    CarrierEvent, EventKind, FailureKind, FailureRates, Mode, OzonStep, Parcel, SimLeg, World,
-    WorldConfig,
-};

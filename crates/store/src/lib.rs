@@ -209,6 +209,11 @@ pub trait Store: Clone + Send + Sync + 'static {
         name: &StoreName,
     ) -> impl Future<Output = Result<Option<StoreRecord>, StoreError>> + Send;
 
+    fn store(
+        &self,
+        id: StoreId,
+    ) -> impl Future<Output = Result<Option<StoreRecord>, StoreError>> + Send;
+
     /// Points a store at new credentials or a new API address (key rotation, the demo's
     /// fresh ports); the key is encrypted like on creation.
     fn set_store_connection(

@@ -18,13 +18,13 @@ use crate::output;
 
 fn read_input(args: &DecodeArgs) -> Result<(String, Vec<u8>), InputError> {
     let name = args.input.display().to_string();
-    let mut bytes = Vec::new();
     let read = if name == "-" {
-        std::io::stdin().read_to_end(&mut bytes).map(|_| ())
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes).map(|_| bytes)
     } else {
-        std::fs::read(&args.input).map(|b| bytes = b)
+        std::fs::read(&args.input)
     };
-    read.map_err(|e| InputError::new(format!("cannot read {name}: {e}")))?;
+    let bytes = read.map_err(|e| InputError::new(format!("cannot read {name}: {e}")))?;
     Ok((name, bytes))
 }
 

@@ -215,7 +215,7 @@ pub(crate) async fn demo(
     };
     // The workers run on the world's clock: a simulated day of syncing passes in seconds.
     let clock = Arc::clone(&sandbox.state.clock);
-    let sync_owner = crate::commands::sync::owner(clock.as_ref());
+    let sync_owner = app::owner(clock.as_ref());
     let workers = crate::commands::workers::start(
         opened.store.clone(),
         clock,

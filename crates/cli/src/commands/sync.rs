@@ -6,51 +6,16 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use ozontrack_domain::{Clock, StoreName, SystemClock};
+use ozontrack_domain::{Clock, SystemClock};
 use ozontrack_engine::{Progress, SyncReport, Syncer};
 use ozontrack_ozon::Limiters;
-use ozontrack_store::{LeaseOwner, SqlStore, Store, StoreRecord};
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
 use crate::cli::SyncArgs;
-use crate::errors::InputError;
 use crate::output;
 use crate::settings::Settings;
-
-/// A lease owner unique to this process: host, pid and the start time.
-pub(crate) fn owner(clock: &dyn Clock) -> LeaseOwner {
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
-    let started = clock.now().timestamp_micros();
-    LeaseOwner::new(format!("{host}:{}:{started}", std::process::id()))
-}
-
-/// The stores a command works on: the named one, or all.
-pub(crate) async fn chosen_stores(
-    store: &SqlStore,
-    name: Option<&str>,
-) -> anyhow::Result<Vec<StoreRecord>> {
-    let all = store.stores().await?;
-    let Some(name) = name else {
-        if all.is_empty() {
-            return Err(InputError::new(
-                "no store is connected yet: add one with `ozontrack stores add`",
-            )
-            .into());
-        }
-        return Ok(all);
-    };
-    let wanted = StoreName::parse(name).context("--store")?;
-    match all.into_iter().find(|s| s.name == wanted) {
-        Some(record) => Ok(vec![record]),
-        None => Err(InputError::new(format!(
-            "--store: no store named {name:?} (see `ozontrack stores list`)"
-        ))
-        .into()),
-    }
-}
 
 pub(crate) async fn sync(
     settings: &Settings,
@@ -59,14 +24,14 @@ pub(crate) async fn sync(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let opened = app::open(settings, KeyMode::Existing).await?;
-    let stores = chosen_stores(&opened.store, args.store.as_deref()).await?;
+    let stores = app::chosen_stores(&opened.store, args.store.as_deref()).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let syncer = Syncer::new(
         opened.store.clone(),
         Arc::clone(&clock),
         Limiters::default(),
         settings.sync_settings(),
-        owner(clock.as_ref()),
+        app::owner(clock.as_ref()),
     )?;
     let mut reports = Vec::new();
     let mut failures = Vec::new();

@@ -14,7 +14,6 @@ use serde_json::json;
 
 use crate::app::{self, KeyMode};
 use crate::cli::UploadArgs;
-use crate::commands::sync::{chosen_stores, owner};
 use crate::errors::InputError;
 use crate::output;
 use crate::settings::Settings;
@@ -41,7 +40,7 @@ pub(crate) async fn upload(
         upload::parse_csv(&bytes).map_err(|e| InputError::new(format!("{file}: {e}")))?;
 
     let opened = app::open(settings, KeyMode::Existing).await?;
-    let stores = chosen_stores(&opened.store, args.store.as_deref()).await?;
+    let stores = app::chosen_stores(&opened.store, args.store.as_deref()).await?;
     let [record] = stores.as_slice() else {
         return Err(InputError::new(
             "--store: several stores are connected; name the one these postings belong to",
@@ -83,7 +82,7 @@ pub(crate) async fn upload(
             Arc::clone(&clock),
             Limiters::default(),
             settings.sync_settings(),
-            owner(clock.as_ref()),
+            app::owner(clock.as_ref()),
         )?;
         let client = syncer.client(record).await?;
         upload::send(&client, &good, |_| {}).await

@@ -104,7 +104,9 @@ macro_rules! bind_posting {
     }};
 }
 
-/// Inserts one event unless the leg has its fingerprint; evaluates to 1 if it was new.
+/// Inserts one event unless the leg has its fingerprint, and then moves the leg's status and
+/// last-event time to it unless the leg already has a later event (events may arrive out of
+/// order; among events at the same time the last stored wins). Evaluates to 1 if it was new.
 macro_rules! insert_event {
     ($tx:expr, $leg:expr, $e:expr, $received_at:expr) => {{
         let e: &TrackingEvent = $e;
@@ -135,26 +137,26 @@ macro_rules! insert_event {
         .bind(e.source.as_str())
         .bind(e.fingerprint.as_str())
         .bind(e.payload_digest.as_deref())
-        .execute($tx)
+        .execute(&mut *$tx)
         .await?;
         // rows_affected is 0 or 1 for a single-row insert.
-        usize::from(done.rows_affected() == 1)
-    }};
-}
-
-/// Moves a leg's status and last-event time to its latest event.
-macro_rules! refresh_leg_status {
-    ($tx:expr, $leg:expr, $now:expr) => {{
-        sqlx::query(
-            "UPDATE legs SET (status_main, status_sub, status_raw, last_event_at) = \
-             (SELECT status_main, status_sub, status_raw, occurred_at FROM events \
-              WHERE leg_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT 1), \
-             updated_at = $2 WHERE id = $1",
-        )
-        .bind($leg)
-        .bind($now)
-        .execute($tx)
-        .await?;
+        let new = done.rows_affected() == 1;
+        if new {
+            sqlx::query(
+                "UPDATE legs SET status_main = $1, status_sub = $2, status_raw = $3, \
+                 last_event_at = $4, updated_at = $5 \
+                 WHERE id = $6 AND (last_event_at IS NULL OR last_event_at <= $4)",
+            )
+            .bind(e.status.main.as_str())
+            .bind(e.status.sub.code())
+            .bind(raw)
+            .bind(e.occurred_at)
+            .bind($received_at)
+            .bind($leg)
+            .execute(&mut *$tx)
+            .await?;
+        }
+        usize::from(new)
     }};
 }
 
@@ -356,6 +358,17 @@ impl Store for SqlStore {
         row.map(StoreRecord::try_from).transpose()
     }
 
+    async fn store(&self, id: StoreId) -> Result<Option<StoreRecord>, StoreError> {
+        let sql = AssertSqlSafe(format!("SELECT {STORE_COLUMNS} FROM stores WHERE id = $1"));
+        let row = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, StoreRow>(sql)
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(StoreRecord::try_from).transpose()
+    }
+
     async fn set_store_connection(
         &self,
         id: StoreId,
@@ -529,10 +542,7 @@ impl Store for SqlStore {
             }
             let mut new_events = 0usize;
             for e in events {
-                new_events += insert_event!(&mut *tx, leg.0, e, received_at);
-            }
-            if new_events > 0 {
-                refresh_leg_status!(&mut *tx, leg.0, received_at);
+                new_events += insert_event!(tx, leg.0, e, received_at);
             }
             tx.commit().await?;
             new_events

@@ -116,16 +116,8 @@ const UPSERT_LEG: &str = "INSERT INTO legs (posting_id, carrier, tracking_number
      ON CONFLICT (posting_id, carrier, tracking_number) DO UPDATE SET role = excluded.role, \
      updated_at = excluded.updated_at RETURNING id";
 
-/// When a posting was delivered: what Ozon said, else what we knew, else (for a posting we
-/// now see delivered for the first time) when we saw it.
-fn delivered_at(synced: &SyncedPosting, prior: Option<&PriorState>) -> Option<DateTime<Utc>> {
-    let p = &synced.posting;
-    p.delivered_at
-        .or(prior.and_then(|s| s.3))
-        .or((p.status == OzonStatus::Delivered).then_some(synced.observed_at))
-}
-
-type PriorState = (i64, String, String, Option<DateTime<Utc>>);
+/// What the store knew of a posting before a page: its Ozon status and delivery time.
+type Prior = (OzonStatus, OzonSubstatus, Option<DateTime<Utc>>);
 
 impl SqlStore {
     pub(super) async fn scans_impl(&self, store: StoreId) -> Result<Vec<ScanRecord>, StoreError> {
@@ -184,22 +176,18 @@ impl SqlStore {
     ) -> Result<PageOutcome, StoreError> {
         let scan_sql = "UPDATE sync_scans SET cursor = $1, done = $2, pages = pages + 1, \
                         postings = postings + $3, updated_at = $4 WHERE id = $5";
-        // The leg's status follows its latest event; an older event (a late push) leaves it.
-        let status_sql = "UPDATE legs SET status_main = $1, status_sub = $2, status_raw = $3, \
-                          last_event_at = $4, updated_at = $5 \
-                          WHERE id = $6 AND (last_event_at IS NULL OR last_event_at <= $4)";
         let outcome = on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let mut outcome = PageOutcome::default();
-            // What we knew of the page's postings, in one query.
-            let mut priors: HashMap<String, PriorState> = HashMap::new();
+            // What we knew of the page's postings, in one query per store (a page is one).
+            let mut priors: HashMap<String, Prior> = HashMap::new();
             for store_id in postings
                 .iter()
                 .map(|s| s.posting.store_id.0)
                 .collect::<std::collections::BTreeSet<_>>()
             {
                 let mut query = sqlx::QueryBuilder::new(
-                    "SELECT posting_number, id, status, substatus, delivered_at FROM postings \
+                    "SELECT posting_number, status, substatus, delivered_at FROM postings \
                      WHERE store_id = ",
                 );
                 query.push_bind(store_id).push(" AND posting_number IN (");
@@ -209,70 +197,48 @@ impl SqlStore {
                 }
                 query.push(")");
                 let rows = query
-                    .build_query_as::<(String, i64, String, String, Option<DateTime<Utc>>)>()
+                    .build_query_as::<(String, String, String, Option<DateTime<Utc>>)>()
                     .fetch_all(&mut *tx)
                     .await?;
-                for (number, id, status, sub, delivered) in rows {
-                    priors.insert(number, (id, status, sub, delivered));
+                for (number, status, sub, delivered) in rows {
+                    let prior = (
+                        OzonStatus::parse(&status),
+                        OzonSubstatus::parse(&sub),
+                        delivered,
+                    );
+                    priors.insert(number, prior);
                 }
             }
             for synced in postings {
                 let p: &Posting = &synced.posting;
-                let prior = priors.get(p.number.as_str()).cloned();
-                let event: Option<TrackingEvent> = synced.status_event(
-                    prior
-                        .as_ref()
-                        .map(|(_, status, sub, _)| {
-                            (OzonStatus::parse(status), OzonSubstatus::parse(sub))
-                        })
-                        .as_ref()
-                        .map(|(s, sub)| (s, sub)),
-                );
+                let prior = priors.get(p.number.as_str());
+                let event = synced.status_event(prior.map(|(status, sub, _)| (status, sub)));
                 let mut row = p.clone();
-                row.delivered_at = delivered_at(synced, prior.as_ref());
+                row.delivered_at = synced.delivered_at(prior.and_then(|(_, _, at)| *at));
                 let posting_id =
                     bind_posting!(sqlx::query_scalar::<_, i64>(UPSERT_POSTING), &row, now)
                         .fetch_one(&mut *tx)
                         .await?;
                 outcome.new_postings += u64::from(prior.is_none());
-                let ozon_leg = sqlx::query_scalar::<_, i64>(UPSERT_LEG)
-                    .bind(posting_id)
-                    .bind(synced.ozon_leg.carrier.as_str())
-                    .bind(synced.ozon_leg.tracking_number.as_str())
-                    .bind(synced.ozon_leg.role.as_str())
-                    .bind(now)
-                    // Ozon's leg is fed by the sync; no carrier polls it.
-                    .bind(None::<DateTime<Utc>>)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                if let Some(leg) = &synced.carrier_leg {
-                    sqlx::query_scalar::<_, i64>(UPSERT_LEG)
+                // Ozon's leg is fed by the sync and never due for polling; the tracking
+                // number's leg is due at once.
+                let legs = std::iter::once((&synced.ozon_leg, None))
+                    .chain(synced.carrier_leg.as_ref().map(|leg| (leg, Some(now))));
+                let mut ozon_leg = None;
+                for (leg, due) in legs {
+                    let id = sqlx::query_scalar::<_, i64>(UPSERT_LEG)
                         .bind(posting_id)
                         .bind(leg.carrier.as_str())
                         .bind(leg.tracking_number.as_str())
                         .bind(leg.role.as_str())
                         .bind(now)
-                        .bind(Some(now))
+                        .bind(due)
                         .fetch_one(&mut *tx)
                         .await?;
+                    ozon_leg.get_or_insert(id);
                 }
-                if let Some(event) = &event
-                    && insert_event!(&mut *tx, ozon_leg, event, now) == 1
-                {
-                    outcome.status_events += 1;
-                    let raw = match &event.status.sub {
-                        ozontrack_domain::SubStatus::Unknown(raw) => Some(raw.as_str()),
-                        _ => None,
-                    };
-                    sqlx::query(status_sql)
-                        .bind(event.status.main.as_str())
-                        .bind(event.status.sub.code())
-                        .bind(raw)
-                        .bind(event.occurred_at)
-                        .bind(now)
-                        .bind(ozon_leg)
-                        .execute(&mut *tx)
-                        .await?;
+                if let (Some(event), Some(ozon_leg)) = (&event, ozon_leg) {
+                    outcome.status_events += insert_event!(tx, ozon_leg, event, now) as u64;
                 }
             }
             if let Some(progress) = progress {
