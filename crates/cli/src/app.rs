@@ -70,6 +70,22 @@ pub(crate) fn owner(clock: &dyn Clock) -> LeaseOwner {
     LeaseOwner::new(format!("{host}:{}:{started}", std::process::id()))
 }
 
+/// A syncer on the system clock with the configured settings, owned by this process.
+pub(crate) fn syncer(
+    store: &SqlStore,
+    settings: &Settings,
+) -> anyhow::Result<ozontrack_engine::Syncer<SqlStore>> {
+    let clock: std::sync::Arc<dyn Clock> = std::sync::Arc::new(ozontrack_domain::SystemClock);
+    let owner = owner(clock.as_ref());
+    Ok(ozontrack_engine::Syncer::new(
+        store.clone(),
+        clock,
+        ozontrack_ozon::Limiters::default(),
+        settings.sync_settings(),
+        owner,
+    )?)
+}
+
 /// The stores a command works on: the named one, or all.
 pub(crate) async fn chosen_stores(
     store: &SqlStore,
@@ -93,4 +109,37 @@ pub(crate) async fn chosen_stores(
         ))
         .into()),
     }
+}
+
+/// The carrier clients the configuration has credentials for.
+pub(crate) fn feeds(settings: &Settings) -> anyhow::Result<ozontrack_engine::Feeds> {
+    use ozontrack_carriers::cdek::CdekClient;
+    use ozontrack_carriers::russian_post::RussianPostClient;
+    use ozontrack_carriers::seventeen_track::SeventeenTrackClient;
+    let c = &settings.carriers;
+    let http =
+        ozontrack_carriers::http_client(std::time::Duration::from_secs(c.timeout_secs.max(1)))
+            .context("cannot build the HTTP client for carriers")?;
+    Ok(ozontrack_engine::Feeds {
+        seventeen_track: c.seventeen_track_token.clone().map(|token| {
+            SeventeenTrackClient::with_rate_limit(
+                http.clone(),
+                &c.seventeen_track_base_url,
+                token,
+                c.seventeen_track_rate_limit.max(1),
+            )
+        }),
+        russian_post: c
+            .russian_post_login
+            .as_deref()
+            .zip(c.russian_post_password.clone())
+            .map(|(login, password)| {
+                RussianPostClient::new(http.clone(), &c.russian_post_base_url, login, password)
+            }),
+        cdek: c
+            .cdek_client_id
+            .as_deref()
+            .zip(c.cdek_client_secret.clone())
+            .map(|(id, secret)| CdekClient::new(http.clone(), &c.cdek_base_url, id, secret)),
+    })
 }

@@ -41,6 +41,16 @@ pub(crate) enum Command {
     /// Send tracking numbers to Ozon.
     #[command(subcommand)]
     TrackingNumbers(TrackingNumbersCommand),
+    /// Ask carriers where parcels are: the legs that are due (default), one posting's, or all.
+    Track(TrackArgs),
+    /// One posting's legs and its merged timeline, by posting or tracking number.
+    Status(StatusArgs),
+    /// Tracking legs.
+    #[command(subcommand)]
+    Legs(LegsCommand),
+    /// Risk rules: print the defaults, check a rules file, explain a posting's verdicts.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Show what ozontrack makes of a raw Ozon body: the normalized postings or push, as JSON.
     Decode(DecodeArgs),
     /// Run the simulated world and its fake Ozon, 17TRACK, Russian Post and CDEK APIs.
@@ -60,6 +70,12 @@ pub(crate) enum BenchCommand {
     /// A full sync of a large world from the fake Ozon at its rate limit, against the minimum
     /// time that limit allows for the pages fetched.
     Sync(BenchSyncArgs),
+    /// Storing carrier events the tracker's way against plain inserts of the same rows into
+    /// the same SQLite file.
+    Ingest(BenchIngestArgs),
+    /// A month of a world tracked with the adaptive schedule against fixed 4-hourly polling:
+    /// carrier lookups per delivered parcel, and how soon 48-hour stalls are seen.
+    Polling(BenchPollingArgs),
 }
 
 #[derive(Debug, Args)]
@@ -74,6 +90,27 @@ pub(crate) struct BenchSyncArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct BenchIngestArgs {
+    /// Events to store (each path stores them all).
+    #[arg(long, default_value_t = 20_000_000)]
+    pub(crate) events: u64,
+    /// Events per leg, arriving over four tracking rounds.
+    #[arg(long, default_value_t = 200)]
+    pub(crate) per_leg: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchPollingArgs {
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) parcels: u32,
+    /// Simulated days.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) days: i64,
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct SyncArgs {
     /// Only this store (default: every store).
     #[arg(long, value_name = "NAME")]
@@ -81,6 +118,88 @@ pub(crate) struct SyncArgs {
     /// Back-fill every window again instead of fetching what changed.
     #[arg(long)]
     pub(crate) full: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("which").args(["due", "posting", "all"]))]
+pub(crate) struct TrackArgs {
+    /// Only legs whose next check is due (the default).
+    #[arg(long)]
+    pub(crate) due: bool,
+    /// Every leg of this posting, due or not.
+    #[arg(long, value_name = "POSTING")]
+    pub(crate) posting: Option<String>,
+    /// Every leg still tracked, due or not.
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// The store the posting belongs to (with --posting, when there are several).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) store: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// A posting number (0132112277-0101-1) or a tracking number.
+    #[arg(value_name = "NUMBER")]
+    pub(crate) number: String,
+    /// Language of statuses: zh, ru or en (default: the store's).
+    #[arg(long, value_name = "LANG")]
+    pub(crate) lang: Option<String>,
+    /// IANA time zone to show times in (default: the store's), e.g. Europe/Moscow.
+    #[arg(long, value_name = "ZONE")]
+    pub(crate) tz: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RulesCommand {
+    /// Print a commented rules file holding every default.
+    Example,
+    /// Check a rules file: a bad one names the line and the key.
+    Check(RulesFileArgs),
+    /// Every rule's verdict on one posting now, and why.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RulesFileArgs {
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExplainArgs {
+    /// A posting number or a tracking number.
+    #[arg(value_name = "NUMBER")]
+    pub(crate) number: String,
+    /// Rules file to apply (default: the built-in defaults).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) rules: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum LegsCommand {
+    /// Correct the carrier of a posting's leg; detection never undoes it.
+    SetCarrier(SetCarrierArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SetCarrierArgs {
+    /// The posting number.
+    #[arg(value_name = "POSTING")]
+    pub(crate) posting: String,
+    /// Our carrier code (yanwen, 4px, cainiao, cj_packet, china_post, russian_post, cdek,
+    /// boxberry, …).
+    #[arg(value_name = "CARRIER")]
+    pub(crate) carrier: String,
+    /// Which leg, by tracking number, when the posting has several carrier legs.
+    #[arg(long, value_name = "NUMBER")]
+    pub(crate) number: Option<String>,
+    /// The store the posting belongs to (when there are several).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) store: Option<String>,
+    /// Who made the correction (default: $USER).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) by: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +235,19 @@ pub(crate) enum DecodeKind {
     OzonFboList,
     OzonFboGet,
     OzonPush,
+    /// A 17TRACK `gettrackinfo` answer.
+    #[value(name = "17track-trackinfo")]
+    SeventeenTrackTrackinfo,
+    /// A 17TRACK push body.
+    #[value(name = "17track-push")]
+    SeventeenTrackPush,
+    /// A CDEK `GET /v2/orders` answer.
+    CdekOrder,
+    /// A Russian Post `getOperationHistory` SOAP answer.
+    #[value(name = "russianpost-history")]
+    RussianpostHistory,
+    /// A tracking number (given in place of FILE): detection and check digit.
+    TrackingNumber,
 }
 
 #[derive(Debug, Args)]

@@ -23,6 +23,8 @@ pub(crate) struct Settings {
     pub(crate) secrets: SecretSettings,
     pub(crate) ozon: OzonSettings,
     pub(crate) sync: SyncSection,
+    pub(crate) carriers: CarrierSettings,
+    pub(crate) tracking: TrackingSection,
     pub(crate) log: LogSettings,
 }
 
@@ -140,6 +142,116 @@ impl Settings {
     }
 }
 
+/// Carrier APIs. A feed without credentials is not used: its legs wait until it has them.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct CarrierSettings {
+    pub(crate) seventeen_track_base_url: String,
+    pub(crate) seventeen_track_token: Option<SecretString>,
+    pub(crate) seventeen_track_rate_limit: usize,
+    pub(crate) russian_post_base_url: String,
+    pub(crate) russian_post_login: Option<String>,
+    pub(crate) russian_post_password: Option<SecretString>,
+    pub(crate) cdek_base_url: String,
+    pub(crate) cdek_client_id: Option<String>,
+    pub(crate) cdek_client_secret: Option<SecretString>,
+    pub(crate) timeout_secs: u64,
+}
+
+impl Default for CarrierSettings {
+    fn default() -> Self {
+        Self {
+            seventeen_track_base_url: "https://api.17track.net".into(),
+            seventeen_track_token: None,
+            seventeen_track_rate_limit: ozontrack_carriers::seventeen_track::RATE_LIMIT,
+            russian_post_base_url: "https://tracking.russianpost.ru".into(),
+            russian_post_login: None,
+            russian_post_password: None,
+            cdek_base_url: "https://api.cdek.ru".into(),
+            cdek_client_id: None,
+            cdek_client_secret: None,
+            timeout_secs: 30,
+        }
+    }
+}
+
+impl fmt::Debug for CarrierSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hidden = |s: &Option<SecretString>| s.as_ref().map(|_| "***");
+        f.debug_struct("CarrierSettings")
+            .field("seventeen_track_base_url", &self.seventeen_track_base_url)
+            .field(
+                "seventeen_track_token",
+                &hidden(&self.seventeen_track_token),
+            )
+            .field(
+                "seventeen_track_rate_limit",
+                &self.seventeen_track_rate_limit,
+            )
+            .field("russian_post_base_url", &self.russian_post_base_url)
+            .field("russian_post_login", &self.russian_post_login)
+            .field(
+                "russian_post_password",
+                &hidden(&self.russian_post_password),
+            )
+            .field("cdek_base_url", &self.cdek_base_url)
+            .field("cdek_client_id", &self.cdek_client_id)
+            .field("cdek_client_secret", &hidden(&self.cdek_client_secret))
+            .field("timeout_secs", &self.timeout_secs)
+            .finish()
+    }
+}
+
+impl CarrierSettings {
+    /// Base URLs and limits, the part a test can compare (secrets have no equality).
+    #[cfg(test)]
+    fn public(&self) -> (&str, usize, &str, Option<&str>, &str, Option<&str>, u64) {
+        (
+            &self.seventeen_track_base_url,
+            self.seventeen_track_rate_limit,
+            &self.russian_post_base_url,
+            self.russian_post_login.as_deref(),
+            &self.cdek_base_url,
+            self.cdek_client_id.as_deref(),
+            self.timeout_secs,
+        )
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct TrackingSection {
+    pub(crate) batch: u32,
+    pub(crate) lease_secs: u64,
+    pub(crate) interval_secs: u64,
+    pub(crate) concurrency: usize,
+}
+
+impl Default for TrackingSection {
+    fn default() -> Self {
+        let d = ozontrack_engine::TrackSettings::default();
+        Self {
+            batch: d.batch,
+            lease_secs: d.lease.num_seconds().unsigned_abs(),
+            interval_secs: 60,
+            concurrency: d.concurrency,
+        }
+    }
+}
+
+impl Settings {
+    /// The tracking worker's settings from `[tracking]`.
+    pub(crate) fn track_settings(&self) -> ozontrack_engine::TrackSettings {
+        let t = &self.tracking;
+        ozontrack_engine::TrackSettings {
+            batch: t.batch.max(1),
+            lease: chrono::Duration::seconds(i64::try_from(t.lease_secs.max(1)).unwrap_or(600)),
+            concurrency: t.concurrency.max(1),
+            ..ozontrack_engine::TrackSettings::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct LogSettings {
@@ -248,7 +360,8 @@ fn check_toml(path: &Path, text: &str) -> Result<(), InputError> {
     )))
 }
 
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
+/// The 1-based line and column of a byte offset in a TOML text (also used for rules files).
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
@@ -258,17 +371,23 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 /// For an "unknown field `x`" or a bad value of key `x`, finds the line that sets `x`.
 fn locate_key(path: &Path, text: &str, message: &str) -> Option<String> {
     let key = message.split('`').nth(1)?;
+    let line = key_line(text, key)?;
+    Some(format!(
+        "configuration file {}, line {line}: {message}",
+        path.display()
+    ))
+}
+
+/// The 1-based line of a TOML text that sets `key` (dotted: its last part is matched) or opens
+/// its table.
+pub(crate) fn key_line(text: &str, key: &str) -> Option<usize> {
     let leaf = key.rsplit('.').next()?;
     let line = text.lines().position(|l| {
         let l = l.trim_start();
         l.starts_with(leaf) && l[leaf.len()..].trim_start().starts_with('=')
             || l.starts_with('[') && l.trim_matches(|c| c == '[' || c == ']').trim() == leaf
     })?;
-    Some(format!(
-        "configuration file {}, line {}: {message}",
-        path.display(),
-        line + 1
-    ))
+    Some(line + 1)
 }
 
 #[cfg(test)]
@@ -290,6 +409,9 @@ mod tests {
         assert_eq!(example.ozon, defaults.ozon);
         assert_eq!(example.sync, defaults.sync);
         assert_eq!(example.log, defaults.log);
+        assert_eq!(example.tracking, defaults.tracking);
+        assert_eq!(example.carriers.public(), defaults.carriers.public());
+        assert!(example.carriers.seventeen_track_token.is_none());
         assert_eq!(example.secrets.key_file, defaults.secrets.key_file);
         assert!(example.secrets.key.is_none());
     }

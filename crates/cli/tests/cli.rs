@@ -894,3 +894,218 @@ fn decode_refuses_a_broken_body_with_its_line_and_column() {
         assert_input_error(&run.run(&["decode", "--kind", "ozon-fbs-get", "bad-number.json"]));
     assert!(line.contains("posting_number"), "{line}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn track_status_and_set_carrier_work_against_the_sandbox_carriers() {
+    let w = ozon_world(300, Default::default()).await;
+    assert_ok(&w.ozontrack(&["sync"]).await);
+    let refused = w.ozontrack(&["track"]).await;
+    let line = assert_input_error(&refused);
+    assert!(line.contains("no carrier credentials"), "{line}");
+
+    let c = &w.sandbox.state.world.credentials;
+    let urls = &w.sandbox.urls;
+    let env = [
+        (
+            "OZONTRACK__CARRIERS__SEVENTEEN_TRACK_BASE_URL",
+            urls.seventeen_track.clone(),
+        ),
+        (
+            "OZONTRACK__CARRIERS__SEVENTEEN_TRACK_TOKEN",
+            c.seventeen_track_token.clone(),
+        ),
+        (
+            "OZONTRACK__CARRIERS__RUSSIAN_POST_BASE_URL",
+            urls.russian_post.clone(),
+        ),
+        (
+            "OZONTRACK__CARRIERS__RUSSIAN_POST_LOGIN",
+            c.russian_post_login.clone(),
+        ),
+        (
+            "OZONTRACK__CARRIERS__RUSSIAN_POST_PASSWORD",
+            c.russian_post_password.clone(),
+        ),
+        ("OZONTRACK__CARRIERS__CDEK_BASE_URL", urls.cdek.clone()),
+        (
+            "OZONTRACK__CARRIERS__CDEK_CLIENT_ID",
+            c.cdek_client_id.clone(),
+        ),
+        (
+            "OZONTRACK__CARRIERS__CDEK_CLIENT_SECRET",
+            c.cdek_client_secret.clone(),
+        ),
+    ];
+    let with_carriers = |args: &[&str]| {
+        let mut command = w.run.command(args);
+        command.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+        command.stdin(Stdio::null());
+        async move {
+            tokio::task::spawn_blocking(move || command.output().unwrap())
+                .await
+                .unwrap()
+        }
+    };
+    let tracked = with_carriers(&["--json", "track"]).await;
+    assert_ok(&tracked);
+    let report: serde_json::Value = serde_json::from_slice(&tracked.stdout).unwrap();
+    assert!(report["legs_checked"].as_u64().unwrap() > 0, "{report}");
+    assert!(report["hand_overs"].as_u64().unwrap() > 0, "{report}");
+
+    // A parcel whose first mile handed over to a last-mile carrier by now.
+    let parcel = w
+        .visible()
+        .find(|p| {
+            p.mode == ozontrack_sandbox::Mode::Rfbs
+                && p.first_mile.as_ref().is_some_and(|f| {
+                    f.events.iter().any(|e| {
+                        e.kind == ozontrack_sandbox::EventKind::HandedToLastMile
+                            && e.visible_at <= w.now
+                    })
+                })
+                && p.tracking_number_at(w.now) == p.first_mile.as_ref().unwrap().tracking_number
+        })
+        .expect("a handed-over rFBS parcel");
+    let first = parcel.first_mile.as_ref().unwrap();
+    let last = parcel.last_mile.as_ref().unwrap();
+    let status = with_carriers(&[
+        "status",
+        &parcel.posting_number,
+        "--json",
+        "--lang",
+        "ru",
+        "--tz",
+        "Europe/Moscow",
+    ])
+    .await;
+    assert_ok(&status);
+    let shown: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let legs = shown["legs"].as_array().unwrap();
+    let last_leg = legs
+        .iter()
+        .find(|l| l["tracking_number"] == last.tracking_number.as_str())
+        .unwrap_or_else(|| panic!("no last-mile leg in {shown}"));
+    assert_eq!(last_leg["continues"], first.tracking_number.as_str());
+    assert_eq!(last_leg["carrier"], last.carrier.code());
+    let timeline = shown["timeline"].as_array().unwrap();
+    assert!(timeline.len() > 3, "{shown}");
+    let times: Vec<&str> = timeline
+        .iter()
+        .map(|e| e["occurred_at"].as_str().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|p| p[0] <= p[1]), "{times:?}");
+    assert!(timeline[0]["local_time"].as_str().is_some());
+
+    // By tracking number too, as a table.
+    let by_number = with_carriers(&["status", &last.tracking_number]).await;
+    assert_ok(&by_number);
+    assert!(stdout(&by_number).contains(&parcel.posting_number));
+
+    let set = with_carriers(&[
+        "legs",
+        "set-carrier",
+        &parcel.posting_number,
+        "4px",
+        "--number",
+        &first.tracking_number,
+        "--by",
+        "anna",
+    ])
+    .await;
+    assert_ok(&set);
+    let after = with_carriers(&["status", &parcel.posting_number, "--json"]).await;
+    let shown: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
+    let corrected = shown["legs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["tracking_number"] == first.tracking_number.as_str())
+        .unwrap();
+    assert_eq!(corrected["carrier"], "4px");
+    assert_eq!(corrected["carrier_source"], "manual");
+    // A sync sees the number again and keeps the person's choice.
+    assert_ok(&w.ozontrack(&["sync"]).await);
+    let again = with_carriers(&["status", &parcel.posting_number, "--json"]).await;
+    let shown: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    let legs = shown["legs"].as_array().unwrap();
+    assert_eq!(
+        legs.iter()
+            .filter(|l| l["tracking_number"] == first.tracking_number.as_str())
+            .count(),
+        1,
+        "{shown}"
+    );
+    let unknown = with_carriers(&["legs", "set-carrier", &parcel.posting_number, "pigeon"]).await;
+    assert!(assert_input_error(&unknown).contains("unknown carrier"));
+
+    // Every rule's verdict on the posting, with the built-in rules.
+    let explained = w
+        .ozontrack(&["rules", "explain", &parcel.posting_number, "--json"])
+        .await;
+    assert_ok(&explained);
+    let verdicts: serde_json::Value = serde_json::from_slice(&explained.stdout).unwrap();
+    let rules = verdicts["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 7, "{verdicts}");
+    assert!(rules.iter().any(|r| r["rule"] == "stale"));
+}
+
+#[test]
+fn the_rules_example_checks_clean_and_a_bad_rules_file_names_its_line() {
+    let run = Run::new();
+    let example = run.run(&["rules", "example"]);
+    assert_ok(&example);
+    std::fs::write(run.path("rules.toml"), &example.stdout).unwrap();
+    assert_ok(&run.run(&["rules", "check", "rules.toml"]));
+    std::fs::write(
+        run.path("bad.toml"),
+        "[stale]\nwarning_hours = 48\nhigh_risk_hours = 24\n",
+    )
+    .unwrap();
+    let line = assert_input_error(&run.run(&["rules", "check", "bad.toml"]));
+    assert!(
+        line.contains("bad.toml, line 3") && line.contains("stale.high_risk_hours"),
+        "{line}"
+    );
+}
+
+#[test]
+fn decode_reads_carrier_payloads_and_tracking_numbers() {
+    let run = Run::new();
+    std::fs::write(
+        run.path("cdek.json"),
+        r#"{"entity":{"cdek_number":"1234567890","statuses":[
+            {"code":"NEW_CODE","name":"Новое","date_time":"2026-11-04T10:00:00+0300","city":"Казань"},
+            {"code":"CREATED","name":"Создан","date_time":"2026-11-01T10:00:00+0300","city":"Москва"}]}}"#,
+    )
+    .unwrap();
+    let output = run.run(&["decode", "--kind", "cdek-order", "cdek.json"]);
+    assert_ok(&output);
+    let decoded: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(decoded["number"], "1234567890");
+    assert_eq!(decoded["events"][1]["raw_code"], "NEW_CODE");
+    assert_eq!(decoded["events"][1]["sub_status"], "unknown");
+    assert_eq!(decoded["events"][1]["location"]["city"], "Kazan");
+
+    std::fs::write(
+        run.path("push.json"),
+        r#"{"event":"TRACKING_UPDATED","data":{}}"#,
+    )
+    .unwrap();
+    let line = assert_input_error(&run.run(&["decode", "--kind", "17track-push", "push.json"]));
+    assert!(
+        line.contains("push.json") && line.contains("data.number"),
+        "{line}"
+    );
+
+    let number = run.run(&["decode", "--kind", "tracking-number", "rr123456785cn"]);
+    assert_ok(&number);
+    let detected: serde_json::Value = serde_json::from_slice(&number.stdout).unwrap();
+    assert_eq!(detected["check_digit"], "valid");
+    assert_eq!(detected["candidates"][0]["carrier"], "china_post");
+    let wrong = run.run(&["decode", "--kind", "tracking-number", "RR123456784CN"]);
+    assert_ok(&wrong);
+    let detected: serde_json::Value = serde_json::from_slice(&wrong.stdout).unwrap();
+    assert_eq!(detected["check_digit"], "invalid");
+    let line = assert_input_error(&run.run(&["decode", "--kind", "tracking-number", "x"]));
+    assert!(line.contains("tracking number"), "{line}");
+}

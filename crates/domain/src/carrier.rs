@@ -39,6 +39,17 @@ pub struct CarrierInfo {
     pub whitelisted: bool,
 }
 
+impl CarrierInfo {
+    /// The carrier's name in a reader's language.
+    pub fn name(&self, language: crate::store::Language) -> &'static str {
+        match language {
+            crate::store::Language::Zh => self.name_zh,
+            crate::store::Language::Ru => self.name_ru,
+            crate::store::Language::En => self.name_en,
+        }
+    }
+}
+
 /// Every carrier ozontrack knows, first mile first.
 pub const CARRIERS: &[CarrierInfo] = &[
     CarrierInfo {
@@ -145,6 +156,22 @@ pub const CARRIERS: &[CarrierInfo] = &[
 /// Looks a carrier up by our code.
 pub fn by_code(code: &str) -> Option<&'static CarrierInfo> {
     CARRIERS.iter().find(|c| c.code == code)
+}
+
+/// Looks a carrier up by its 17TRACK key.
+pub fn by_seventeen_track_key(key: u32) -> Option<&'static CarrierInfo> {
+    CARRIERS.iter().find(|c| c.seventeen_track_key == Some(key))
+}
+
+/// Looks a carrier up by a name in any of its languages (case ignored), as aggregators and
+/// carriers write it.
+pub fn by_name(name: &str) -> Option<&'static CarrierInfo> {
+    let name = name.trim().to_lowercase();
+    CARRIERS.iter().find(|c| {
+        [c.name_en, c.name_ru, c.name_zh]
+            .iter()
+            .any(|n| n.to_lowercase() == name)
+    })
 }
 
 /// The carrier a delivery method names, from its `tpl_provider` id or name.
@@ -366,6 +393,16 @@ mod tests {
         assert_eq!(leg.carrier.as_str(), "cdek");
         assert_eq!(leg.role, LegRole::LastMile);
         assert_eq!(leg.detected_by, DetectedBy::DeliveryMethod);
+    }
+
+    #[test]
+    fn carriers_are_found_by_17track_key_and_by_name_in_any_language() {
+        assert_eq!(by_seventeen_track_key(18031).unwrap().code, "russian_post");
+        assert_eq!(by_name("Почта России").unwrap().code, "russian_post");
+        assert_eq!(by_name("СДЭК").unwrap().code, "cdek");
+        assert_eq!(by_name(" boxberry ").unwrap().code, "boxberry");
+        assert!(by_seventeen_track_key(1).is_none());
+        assert!(by_name("Nobody Express").is_none());
     }
 
     #[test]

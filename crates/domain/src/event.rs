@@ -33,6 +33,27 @@ pub struct Location {
     pub point: Option<GeoPoint>,
 }
 
+impl Location {
+    /// The location with what the built-in gazetteer knows of it: when its city or its text
+    /// names a known city, the city under its English name and, where the source gave none,
+    /// the country and coordinates.
+    pub fn placed(self) -> Self {
+        let known = [self.city.as_deref(), self.text.as_deref()]
+            .into_iter()
+            .flatten()
+            .find_map(crate::gazetteer::find);
+        match known {
+            None => self,
+            Some(city) => Location {
+                city: Some(city.name.to_owned()),
+                country: self.country.or_else(|| Some(city.country.to_owned())),
+                point: self.point.or_else(|| Some(city.point())),
+                text: self.text,
+            },
+        }
+    }
+}
+
 /// A stable digest of what makes an event *this* event, used to drop the copies a carrier sends
 /// again on every poll. It must never change for the same input: stored rows depend on it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

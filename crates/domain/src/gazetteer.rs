@@ -31,6 +31,15 @@ impl City {
         GeoPoint::from_table(self.lat, self.lon)
     }
 
+    /// The city's name in a reader's language.
+    pub fn name_in(&self, language: crate::store::Language) -> &'static str {
+        match language {
+            crate::store::Language::Zh => self.name_zh,
+            crate::store::Language::Ru => self.name_ru,
+            crate::store::Language::En => self.name,
+        }
+    }
+
     /// The city's local time zone as a fixed offset.
     pub fn utc_offset(&self) -> FixedOffset {
         // The table holds offsets between +2 and +10 hours; a test checks every entry.
@@ -432,21 +441,28 @@ pub const RUSSIA: &[City] = &[
 /// "MOSCOW SORTING CENTER" (the first known city name contained in the text wins).
 pub fn find(text: &str) -> Option<&'static City> {
     let lower = text.to_lowercase();
-    let all = CHINA.iter().chain(RUSSIA);
-    // Longer names first, so that "Nizhny Novgorod" is not read as "Novgorod".
-    let mut best: Option<&'static City> = None;
-    let mut best_len = 0;
-    for city in all {
-        for name in [city.name, city.name_ru, city.name_zh] {
-            let name_lower = name.to_lowercase();
-            if name_lower.len() > best_len && lower.contains(&name_lower) {
-                best = Some(city);
-                best_len = name_lower.len();
-            }
-        }
-    }
-    best
+    // Longest names first, so that "Nizhny Novgorod" is not read as "Novgorod".
+    NAMES
+        .iter()
+        .find(|(name, _)| lower.contains(name.as_str()))
+        .map(|(_, city)| *city)
 }
+
+/// Every name of every city in lower case, longest first (ties: table order). Events are
+/// located by the thousand on every carrier check, so the names are lowered once.
+static NAMES: std::sync::LazyLock<Vec<(String, &'static City)>> = std::sync::LazyLock::new(|| {
+    let mut names: Vec<(String, &'static City)> = CHINA
+        .iter()
+        .chain(RUSSIA)
+        .flat_map(|city| {
+            [city.name, city.name_ru, city.name_zh]
+                .into_iter()
+                .map(move |name| (name.to_lowercase(), city))
+        })
+        .collect();
+    names.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
+    names
+});
 
 /// A city by its English name.
 pub fn by_name(name: &str) -> Option<&'static City> {

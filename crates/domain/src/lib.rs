@@ -28,9 +28,13 @@ pub mod ids;
 pub mod leg;
 pub mod money;
 pub mod posting;
+pub mod risk;
+pub mod rules;
+pub mod schedule;
 pub mod status;
 pub mod store;
 pub mod sync;
+pub mod timeline;
 pub mod tracking_number;
 
 pub use clock::{Clock, ManualClock, ScaledClock, SystemClock};

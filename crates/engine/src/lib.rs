@@ -9,7 +9,9 @@
 
 pub mod push;
 pub mod sync;
+pub mod track;
 pub mod upload;
 
 pub use push::{PushRound, PushWorker};
 pub use sync::{Progress, SyncError, SyncReport, SyncSettings, Syncer};
+pub use track::{Feed, Feeds, TrackError, TrackReport, TrackSettings, Tracker};

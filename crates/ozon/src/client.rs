@@ -515,14 +515,15 @@ fn is_auth_failure(status: StatusCode, error: &ErrorBody) -> bool {
         || message.contains("client-id")
 }
 
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+/// A `Retry-After` given in seconds, capped at two minutes (carriers' clients use it too).
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let text = headers.get(RETRY_AFTER)?.to_str().ok()?;
     let seconds: f64 = text.trim().parse().ok()?;
     Duration::try_from_secs_f64(seconds.min(120.0)).ok()
 }
 
 /// A transport error without the URL (it is the same for every call and clutters logs).
-fn transport_reason(e: &reqwest::Error) -> String {
+pub fn transport_reason(e: &reqwest::Error) -> String {
     let what = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

@@ -1,10 +1,11 @@
-//! ozontrack's HTTP side. For now the Ozon push receiver, mounted by `ozontrack demo` and
-//! `ozontrack serve`; the JSON API and the dashboard join it here.
+//! ozontrack's HTTP side. For now the Ozon push receiver and the 17TRACK webhook, mounted by
+//! `ozontrack demo`; the JSON API and the dashboard join them here.
 //!
 //! Following mini-redis, the server is `run(listener, router, shutdown)`: tests bind port 0
 //! and stop it with a future.
 
 pub mod ozon_push;
+pub mod webhooks;
 
 use std::future::Future;
 

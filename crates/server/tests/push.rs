@@ -5,16 +5,17 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ozontrack_domain::{ClientId, Clock, ManualClock, PostingNumber, StoreName, StoreSettings};
-use ozontrack_engine::{PushWorker, SyncSettings, Syncer};
-use ozontrack_ozon::Limiters;
+use ozontrack_domain::{Clock, ManualClock, PostingNumber};
+use ozontrack_engine::PushWorker;
 use ozontrack_sandbox::fakes::ozon_push::{OzonPush, OzonPushConfig};
 use ozontrack_sandbox::{Sandbox, ServeConfig, World, WorldConfig};
 use ozontrack_server::ozon_push::{self, PushState};
-use ozontrack_store::{Cipher, DatabaseUrl, LeaseOwner, NewStore, SqlStore, Store, StoreRecord};
+use ozontrack_store::{SqlStore, Store, StoreRecord};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
@@ -26,7 +27,7 @@ struct Fixture {
     push_url: String,
     http: reqwest::Client,
     stop: watch::Sender<bool>,
-    _dir: tempfile::TempDir,
+    _synced: support::Synced,
 }
 
 async fn fixture() -> Fixture {
@@ -42,42 +43,12 @@ async fn fixture() -> Fixture {
         ..ServeConfig::default()
     };
     let sandbox = Sandbox::start(world, clock.clone(), &serve).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let cipher = Cipher::from_base64("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=").unwrap();
-    let store = SqlStore::connect(
-        &DatabaseUrl::Sqlite(dir.path().join("push.db")),
-        cipher,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
-    store.migrate().await.unwrap();
-    let seller = &sandbox.state.world.stores[0];
-    let record = store
-        .add_store(
-            NewStore {
-                name: StoreName::parse("shop").unwrap(),
-                client_id: ClientId::parse(&seller.client_id.to_string()).unwrap(),
-                api_key: secrecy::SecretString::from(seller.api_key.clone()),
-                ozon_base_url: sandbox.urls.ozon.clone(),
-                settings: StoreSettings::default(),
-            },
-            clock.now(),
-        )
-        .await
-        .unwrap();
-    let syncer = Syncer::new(
-        store.clone(),
-        clock.clone(),
-        Limiters::default(),
-        SyncSettings::default(),
-        LeaseOwner::new("test"),
-    )
-    .unwrap();
-    syncer
-        .sync_store(&record, false, Arc::default())
-        .await
-        .unwrap();
+    let synced = support::synced_store(&sandbox, clock.clone()).await;
+    let (store, record, syncer) = (
+        synced.store.clone(),
+        synced.record.clone(),
+        synced.syncer.clone(),
+    );
 
     let worker = PushWorker::new(syncer, store.clone(), clock.clone());
     let router = ozon_push::router(PushState {
@@ -106,7 +77,7 @@ async fn fixture() -> Fixture {
         push_url,
         http: ozontrack_sandbox::http_client(),
         stop,
-        _dir: dir,
+        _synced: synced,
     }
 }
 

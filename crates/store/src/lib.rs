@@ -17,6 +17,7 @@ mod records;
 mod secrets;
 mod sql;
 mod sync;
+mod tracking;
 mod url;
 
 pub use secrets::{Cipher, KeyFileError};
@@ -25,6 +26,7 @@ pub use sync::{
     NewPush, PageOutcome, PushRecord, ScanId, ScanKind, ScanPlan, ScanProgress, ScanPurpose,
     ScanRecord,
 };
+pub use tracking::{CarrierSource, FeedHealth, FeedOutcome, LegCheck};
 pub use url::{Backend, DatabaseUrl, DatabaseUrlError};
 
 /// Our id of a posting row.
@@ -106,6 +108,19 @@ pub struct LegRecord {
     pub next_check_at: Option<DateTime<Utc>>,
     pub lease_owner: Option<LeaseOwner>,
     pub lease_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub carrier_source: CarrierSource,
+    /// Who set the carrier by hand, and when.
+    pub carrier_set_by: Option<String>,
+    pub carrier_set_at: Option<DateTime<Utc>>,
+    /// When the aggregator accepted the number.
+    pub registered_at: Option<DateTime<Utc>>,
+    /// When a webhook last brought news of the leg.
+    pub pushed_at: Option<DateTime<Utc>>,
+    /// Carrier lookups of the leg so far.
+    pub checks: i64,
+    /// The leg this one continues (a last-mile leg found through a hand-over).
+    pub parent: Option<LegId>,
 }
 
 /// An event row: the event plus when we received it.
@@ -388,6 +403,77 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<PushRecord>, StoreError>> + Send;
+
+    /// Legs by id, in id order; unknown ids are left out.
+    fn legs_by_ids(
+        &self,
+        ids: &[LegId],
+    ) -> impl Future<Output = Result<Vec<LegRecord>, StoreError>> + Send;
+
+    /// Every leg with this tracking number, in id order.
+    fn legs_by_number(
+        &self,
+        number: &str,
+    ) -> impl Future<Output = Result<Vec<LegRecord>, StoreError>> + Send;
+
+    /// A posting by our id.
+    fn posting_by_id(
+        &self,
+        id: PostingId,
+    ) -> impl Future<Output = Result<Option<PostingRecord>, StoreError>> + Send;
+
+    /// Stores one round of checks in one transaction: new events (moving each leg's status),
+    /// each leg's next check, registration and detected carrier, and gives up `owner`'s
+    /// leases on them. Returns how many events were new.
+    fn record_checks(
+        &self,
+        checks: &[LegCheck],
+        owner: &LeaseOwner,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Adds (or finds) the leg a hand-over continues to, on `parent`'s posting, linked to
+    /// `parent` and due at once. Returns the leg and whether the link is new.
+    fn add_hand_over(
+        &self,
+        parent: LegId,
+        leg: &Leg,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(LegId, bool), StoreError>> + Send;
+
+    /// Sets a leg's carrier by hand (`by`: who), makes it due at once, and keeps it from
+    /// detection from then on.
+    fn set_leg_carrier(
+        &self,
+        leg: LegId,
+        carrier: &ozontrack_domain::CarrierCode,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Makes every leg still tracked (of one store, or all) due at `now`. Returns how many.
+    fn make_tracked_legs_due(
+        &self,
+        store: Option<StoreId>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Notes that a webhook brought news of a leg.
+    fn mark_pushed(
+        &self,
+        leg: LegId,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records a call's outcome for a feed: a success clears its failures and backoff.
+    fn record_feed(
+        &self,
+        outcome: &FeedOutcome<'_>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every feed's health, by name.
+    fn feed_health(&self) -> impl Future<Output = Result<Vec<FeedHealth>, StoreError>> + Send;
 
     /// Marks a push done, or (with an error) counts a failed attempt; after `max_attempts`
     /// failures it is done too, with its last error kept.

@@ -156,6 +156,14 @@ pub(crate) struct LegRow {
     next_check_at: Option<DateTime<Utc>>,
     lease_owner: Option<String>,
     lease_until: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    carrier_source: String,
+    carrier_set_by: Option<String>,
+    carrier_set_at: Option<DateTime<Utc>>,
+    registered_at: Option<DateTime<Utc>>,
+    pushed_at: Option<DateTime<Utc>>,
+    checks: i64,
+    parent_leg_id: Option<i64>,
 }
 
 fn status(main: &str, sub: &str, raw: &str) -> Result<NormalizedStatus, ParseError> {
@@ -188,6 +196,20 @@ impl TryFrom<LegRow> for LegRecord {
             next_check_at: row.next_check_at,
             lease_owner: row.lease_owner.map(LeaseOwner::new),
             lease_until: row.lease_until,
+            created_at: row.created_at,
+            carrier_source: crate::CarrierSource::parse(&row.carrier_source).ok_or_else(|| {
+                StoreError::Corrupt {
+                    table: "legs",
+                    id: row.id,
+                    reason: format!("unknown carrier source {:?}", row.carrier_source),
+                }
+            })?,
+            carrier_set_by: row.carrier_set_by,
+            carrier_set_at: row.carrier_set_at,
+            registered_at: row.registered_at,
+            pushed_at: row.pushed_at,
+            checks: row.checks,
+            parent: row.parent_leg_id.map(LegId),
         })
     }
 }

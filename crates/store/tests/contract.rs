@@ -15,7 +15,10 @@ use ozontrack_domain::{
     PostingNumber, Scheme, StoreId, StoreName, StoreSettings, SubStatus, TrackingEvent,
     TrackingNumber,
 };
-use ozontrack_store::{Backend, LeaseOwner, LegId, NewStore, PostingId, Store, StoreError};
+use ozontrack_store::{
+    Backend, CarrierSource, FeedOutcome, LeaseOwner, LegCheck, LegId, NewStore, PostingId, Store,
+    StoreError,
+};
 use secrecy::{ExposeSecret, SecretString};
 
 mod support;
@@ -60,6 +63,12 @@ contract!(
     a_leg_for_a_missing_posting_is_refused,
     events_are_deduplicated_by_fingerprint,
     the_leg_follows_its_latest_event_whatever_the_arrival_order,
+    one_batch_with_repeats_and_thousands_of_events_is_stored_once_each,
+    a_round_of_checks_stores_events_schedules_and_gives_up_the_leases,
+    the_aggregator_names_only_an_unknown_carrier_and_never_undoes_a_manual_one,
+    a_hand_over_leg_is_linked_to_the_leg_it_continues,
+    feed_health_counts_failures_in_a_row_until_a_success,
+    a_page_read_earlier_never_puts_back_an_older_state,
     events_keep_unknown_sub_statuses_locations_and_digests,
     appending_to_a_missing_leg_is_refused,
     claim_takes_only_due_rows_without_a_live_lease,
@@ -423,6 +432,32 @@ async fn the_leg_follows_its_latest_event_whatever_the_arrival_order(db: &TestDb
     assert_eq!(record.last_event_at, Some(late.occurred_at));
 }
 
+async fn one_batch_with_repeats_and_thousands_of_events_is_stored_once_each(db: &TestDb) {
+    let leg = a_leg(db).await;
+    // More rows than one multi-row statement takes, out of order, each given twice.
+    let mut batch: Vec<TrackingEvent> = (0..1500)
+        .rev()
+        .map(|h| {
+            event(
+                h,
+                MainStatus::InTransit,
+                SubStatus::InTransit,
+                &format!("E{h}"),
+            )
+        })
+        .collect();
+    batch.extend(batch.clone());
+    let new = db
+        .store
+        .append_events(leg, &batch, t0() + Duration::hours(2000))
+        .await
+        .unwrap();
+    assert_eq!(new, 1500);
+    assert_eq!(db.store.events(leg).await.unwrap().len(), 1500);
+    let record = db.store.leg(leg).await.unwrap().unwrap();
+    assert_eq!(record.last_event_at, Some(t0() + Duration::hours(1499)));
+}
+
 async fn events_keep_unknown_sub_statuses_locations_and_digests(db: &TestDb) {
     let leg = a_leg(db).await;
     let mut e = TrackingEvent::new(
@@ -661,4 +696,257 @@ async fn two_concurrent_claimers_never_get_the_same_row(db: &TestDb) {
     );
     assert_eq!(a.len() + b.len(), ids.len());
     assert_eq!(db.store.backend() == Backend::Postgres, db.is_postgres());
+}
+
+fn check(leg: LegId, events: Vec<TrackingEvent>, next: Option<DateTime<Utc>>) -> LegCheck {
+    LegCheck {
+        leg,
+        events,
+        next_check_at: next,
+        registered: true,
+        detected_carrier: None,
+    }
+}
+
+async fn a_round_of_checks_stores_events_schedules_and_gives_up_the_leases(db: &TestDb) {
+    let leg = a_leg(db).await;
+    let owner = LeaseOwner::new("tracker");
+    let now = t0() + Duration::hours(10);
+    let claimed: Vec<LegId> = db
+        .store
+        .claim(&owner, 10, now, now + Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(claimed, [leg]);
+    let next = now + Duration::hours(12);
+    let events = vec![
+        event(1, MainStatus::InfoReceived, SubStatus::Registered, "A"),
+        event(3, MainStatus::InTransit, SubStatus::PickedUp, "B"),
+    ];
+    let new = db
+        .store
+        .record_checks(&[check(leg, events.clone(), Some(next))], &owner, now)
+        .await
+        .unwrap();
+    assert_eq!(new, 2);
+    let record = db.store.leg(leg).await.unwrap().unwrap();
+    assert_eq!(record.next_check_at, Some(next));
+    assert_eq!(record.lease_owner, None);
+    assert_eq!(record.registered_at, Some(now));
+    assert_eq!(record.checks, 1);
+    assert_eq!(record.status, Some(events[1].status.clone()));
+    // The same events again are not new; a check by someone who lost the lease changes no
+    // schedule.
+    let later = now + Duration::hours(1);
+    let stale = db
+        .store
+        .record_checks(
+            &[check(leg, events, None)],
+            &LeaseOwner::new("other"),
+            later,
+        )
+        .await
+        .unwrap();
+    assert_eq!(stale, 0);
+    let record = db.store.leg(leg).await.unwrap().unwrap();
+    assert_eq!(record.next_check_at, Some(next));
+    assert_eq!(
+        record.registered_at,
+        Some(now),
+        "the first registration is kept"
+    );
+}
+
+async fn the_aggregator_names_only_an_unknown_carrier_and_never_undoes_a_manual_one(db: &TestDb) {
+    let store = a_store(db).await;
+    let posting = a_posting(db, store, "0132112277-0101-1").await;
+    let unknown = db
+        .store
+        .upsert_leg(
+            posting,
+            &leg("unknown", "XX123456789", LegRole::FirstMile),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let yanwen = db
+        .store
+        .upsert_leg(
+            posting,
+            &leg("yanwen", "UG123456789YP", LegRole::FirstMile),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let owner = LeaseOwner::new("tracker");
+    let now = t0() + Duration::hours(1);
+    let detect = |leg| LegCheck {
+        detected_carrier: Some(CarrierCode::parse("4px").unwrap()),
+        ..check(leg, Vec::new(), Some(now))
+    };
+    db.store
+        .claim::<LegId>(&owner, 10, now, now + Duration::minutes(5))
+        .await
+        .unwrap();
+    db.store
+        .record_checks(&[detect(unknown), detect(yanwen)], &owner, now)
+        .await
+        .unwrap();
+    let found = db.store.leg(unknown).await.unwrap().unwrap();
+    assert_eq!(found.leg.carrier.as_str(), "4px");
+    assert_eq!(found.carrier_source, CarrierSource::Aggregator);
+    assert_eq!(
+        db.store
+            .leg(yanwen)
+            .await
+            .unwrap()
+            .unwrap()
+            .leg
+            .carrier
+            .as_str(),
+        "yanwen"
+    );
+
+    let cdek = CarrierCode::parse("cdek").unwrap();
+    db.store
+        .set_leg_carrier(unknown, &cdek, "anna", now)
+        .await
+        .unwrap();
+    let set = db.store.leg(unknown).await.unwrap().unwrap();
+    assert_eq!(set.carrier_source, CarrierSource::Manual);
+    assert_eq!(set.carrier_set_by.as_deref(), Some("anna"));
+    assert_eq!(set.carrier_set_at, Some(now));
+    assert_eq!(
+        set.next_check_at,
+        Some(now),
+        "a corrected leg is checked at once"
+    );
+    let later = now + Duration::hours(1);
+    db.store
+        .claim::<LegId>(&owner, 10, later, later + Duration::minutes(5))
+        .await
+        .unwrap();
+    db.store
+        .record_checks(&[detect(unknown)], &owner, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store.leg(unknown).await.unwrap().unwrap().leg.carrier,
+        cdek
+    );
+    let missing = db
+        .store
+        .set_leg_carrier(LegId(999), &cdek, "anna", now)
+        .await;
+    assert!(matches!(missing, Err(StoreError::LegNotFound(999))));
+}
+
+async fn a_hand_over_leg_is_linked_to_the_leg_it_continues(db: &TestDb) {
+    let first = a_leg(db).await;
+    let last = leg("russian_post", "10204512345678", LegRole::LastMile);
+    let (id, new) = db.store.add_hand_over(first, &last, t0()).await.unwrap();
+    let (again, new_again) = db.store.add_hand_over(first, &last, t0()).await.unwrap();
+    assert_eq!(id, again);
+    assert!(
+        new && !new_again,
+        "the second report of a hand-over links nothing new"
+    );
+    let record = db.store.leg(id).await.unwrap().unwrap();
+    assert_eq!(record.parent, Some(first));
+    assert_eq!(record.next_check_at, Some(t0()));
+    let by_number = db.store.legs_by_number("10204512345678").await.unwrap();
+    assert_eq!(by_number.len(), 1);
+    let both = db
+        .store
+        .legs_by_ids(&[id, first, LegId(999)])
+        .await
+        .unwrap();
+    assert_eq!(both.len(), 2);
+    let posting = db
+        .store
+        .posting_by_id(record.posting_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(posting.posting.number.as_str(), "0132112277-0101-1");
+    let err = db
+        .store
+        .add_hand_over(LegId(999), &last, t0())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::LegNotFound(999)));
+}
+
+async fn feed_health_counts_failures_in_a_row_until_a_success(db: &TestDb) {
+    let fail = |until| FeedOutcome {
+        feed: "cdek",
+        error: Some("HTTP 503"),
+        backoff_until: Some(until),
+        calls: 1,
+    };
+    db.store
+        .record_feed(&fail(t0() + Duration::minutes(1)), t0())
+        .await
+        .unwrap();
+    let later = t0() + Duration::minutes(2);
+    db.store
+        .record_feed(&fail(later + Duration::minutes(2)), later)
+        .await
+        .unwrap();
+    let health = db.store.feed_health().await.unwrap();
+    assert_eq!(health.len(), 1);
+    assert_eq!(health[0].failures, 2);
+    assert!(health[0].is_failing());
+    assert_eq!(health[0].backoff_until, Some(later + Duration::minutes(2)));
+    assert_eq!(health[0].last_error.as_deref(), Some("HTTP 503"));
+    let ok = FeedOutcome {
+        feed: "cdek",
+        error: None,
+        backoff_until: None,
+        calls: 5,
+    };
+    let end = t0() + Duration::minutes(10);
+    db.store.record_feed(&ok, end).await.unwrap();
+    let health = db.store.feed_health().await.unwrap();
+    assert_eq!(health[0].failures, 0);
+    assert_eq!(health[0].ok_at, Some(end));
+    assert_eq!(health[0].failed_at, Some(later));
+    assert_eq!(health[0].backoff_until, None);
+    assert_eq!(health[0].calls, 7);
+}
+
+async fn a_page_read_earlier_never_puts_back_an_older_state(db: &TestDb) {
+    let store = a_store(db).await;
+    let number = "0132112277-0101-1";
+    let seen = |status, sub, minutes| {
+        let posting = Posting {
+            status,
+            substatus: sub,
+            ..full_posting(store, number)
+        };
+        ozontrack_domain::SyncedPosting::new(
+            posting,
+            String::new(),
+            t0() + Duration::minutes(minutes),
+        )
+    };
+    let newer = seen(OzonStatus::Delivered, OzonSubstatus::Delivered, 20);
+    let older = seen(OzonStatus::Delivering, OzonSubstatus::OnWayToCity, 10);
+    let first = db
+        .store
+        .record_page(&[newer], None, t0() + Duration::minutes(21))
+        .await
+        .unwrap();
+    assert_eq!(first.status_events, 1);
+    let stale = db
+        .store
+        .record_page(&[older], None, t0() + Duration::minutes(22))
+        .await
+        .unwrap();
+    assert_eq!(
+        stale.status_events, 0,
+        "no event for a state Ozon has already left"
+    );
+    let stored = read_posting(db, store, &PostingNumber::parse(number).unwrap()).await;
+    assert_eq!(stored.posting.status, OzonStatus::Delivered);
 }

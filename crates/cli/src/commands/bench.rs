@@ -14,7 +14,10 @@ use ozontrack_sandbox::{Sandbox, ServeConfig, World, WorldConfig};
 use serde_json::{Value, json};
 
 use crate::cli::{BenchSandboxArgs, BenchSyncArgs};
+
+mod polling;
 use crate::output;
+pub(crate) use polling::polling;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -188,25 +191,12 @@ pub(crate) async fn sync(args: &BenchSyncArgs, out: &mut impl Write) -> anyhow::
         .await
         .context("starting the sandbox")?;
 
-    let dir = std::env::temp_dir().join(format!("ozontrack-bench-sync-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).context("creating a scratch directory")?;
-    let url = ozontrack_store::DatabaseUrl::Sqlite(dir.join("bench.db"));
-    let cipher =
-        ozontrack_store::Cipher::from_base64("YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmU=")?;
-    let store = ozontrack_store::SqlStore::connect(&url, cipher, &Default::default()).await?;
-    ozontrack_store::Store::migrate(&store).await?;
-    let record = ozontrack_store::Store::add_store(
-        &store,
-        ozontrack_store::NewStore {
-            name: ozontrack_domain::StoreName::parse("bench")?,
-            client_id: ozontrack_domain::ClientId::parse(&seller.client_id.to_string())?,
-            api_key: secrecy::SecretString::from(seller.api_key.clone()),
-            ozon_base_url: sandbox.urls.ozon.clone(),
-            settings: ozontrack_domain::StoreSettings::default(),
-        },
-        ozontrack_domain::Clock::now(clock.as_ref()),
-    )
-    .await?;
+    let scratch = Scratch::new("sync").await?;
+    let store = scratch.store.clone();
+    let now = ozontrack_domain::Clock::now(clock.as_ref());
+    let record = scratch
+        .add_store(seller.client_id, &seller.api_key, &sandbox.urls.ozon, now)
+        .await?;
     let settings = ozontrack_engine::SyncSettings {
         rate_limit: args.rate_limit,
         ..ozontrack_engine::SyncSettings::default()
@@ -222,9 +212,8 @@ pub(crate) async fn sync(args: &BenchSyncArgs, out: &mut impl Write) -> anyhow::
     let report = syncer.sync_store(&record, true, Arc::default()).await?;
     let wall = started.elapsed().as_secs_f64();
     let stored = ozontrack_store::Store::count_postings(&store, record.id).await?;
-    store.close().await;
+    scratch.close().await;
     sandbox.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
 
     let minimum = minimum_seconds(report.pages, args.rate_limit);
     let ratio = if minimum > 0.0 {
@@ -261,6 +250,176 @@ pub(crate) async fn sync(args: &BenchSyncArgs, out: &mut impl Write) -> anyhow::
         "ratio": ratio,
         "goal_ratio": GOAL_RATIO,
         "ok": ratio <= GOAL_RATIO,
+    });
+    writeln!(out, "{summary}")?;
+    Ok(())
+}
+
+/// A scratch SQLite store for a benchmark, removed with its directory when dropped.
+struct Scratch {
+    store: ozontrack_store::SqlStore,
+    dir: std::path::PathBuf,
+}
+
+impl Scratch {
+    async fn new(name: &str) -> anyhow::Result<Self> {
+        let dir =
+            std::env::temp_dir().join(format!("ozontrack-bench-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).context("creating a scratch directory")?;
+        let url = ozontrack_store::DatabaseUrl::Sqlite(dir.join("bench.db"));
+        let cipher =
+            ozontrack_store::Cipher::from_base64("YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmU=")?;
+        let store = ozontrack_store::SqlStore::connect(&url, cipher, &Default::default()).await?;
+        ozontrack_store::Store::migrate(&store).await?;
+        Ok(Self { store, dir })
+    }
+
+    /// A store named `bench` for a seller account (the sandbox's, or any for benchmarks that
+    /// never call Ozon).
+    async fn add_store(
+        &self,
+        client_id: u64,
+        api_key: &str,
+        ozon_base_url: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> anyhow::Result<ozontrack_store::StoreRecord> {
+        let store = ozontrack_store::NewStore {
+            name: ozontrack_domain::StoreName::parse("bench")?,
+            client_id: ozontrack_domain::ClientId::parse(&client_id.to_string())?,
+            api_key: secrecy::SecretString::from(api_key.to_owned()),
+            ozon_base_url: ozon_base_url.to_owned(),
+            settings: ozontrack_domain::StoreSettings::default(),
+        };
+        Ok(ozontrack_store::Store::add_store(&self.store, store, now).await?)
+    }
+
+    async fn close(self) {
+        self.store.close().await;
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `ozontrack bench ingest`.
+pub(crate) async fn ingest(
+    args: &crate::cli::BenchIngestArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    use ozontrack_domain::{
+        EventSource, GeoPoint, LegRole, Location, MainStatus, NormalizedStatus, SubStatus,
+        TrackingEvent,
+    };
+    use ozontrack_store::{LegCheck, LegId, Store};
+    const GOAL_RATIO: f64 = 0.5;
+    const ROUNDS: u64 = 4;
+    const LEGS_PER_ROUND: usize = 400;
+
+    let per_leg = args.per_leg.max(ROUNDS);
+    let legs_count = (args.events / per_leg).max(1);
+    let per_round = per_leg / ROUNDS;
+    let scratch = Scratch::new("ingest").await?;
+    let store = &scratch.store;
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")?.to_utc();
+    // A store that never calls Ozon: only its postings are needed.
+    let record = scratch.add_store(1, "x", "http://127.0.0.1:9", t0).await?;
+    let mut legs: Vec<LegId> = Vec::with_capacity(usize::try_from(legs_count)?);
+    for i in 0..legs_count {
+        let number = ozontrack_domain::PostingNumber::parse(&format!(
+            "{:08}-{:04}-1",
+            10_000_000 + i / 10_000,
+            i % 10_000
+        ))?;
+        let posting = ozontrack_domain::Posting::new(
+            record.id,
+            number,
+            ozontrack_domain::Scheme::Fbs,
+            ozontrack_domain::OzonStatus::Delivering,
+        );
+        let posting = store.upsert_posting(&posting, t0).await?;
+        let leg = ozontrack_domain::Leg {
+            carrier: ozontrack_domain::CarrierCode::parse("yanwen")?,
+            tracking_number: ozontrack_domain::TrackingNumber::parse(&format!("UG{i:09}YP"))?,
+            role: LegRole::FirstMile,
+        };
+        legs.push(store.upsert_leg(posting, &leg, t0).await?);
+    }
+    let moscow = Location {
+        text: Some("MOSCOW, RU".into()),
+        city: Some("Moscow".into()),
+        country: Some("RU".into()),
+        point: GeoPoint::new(55.7558, 37.6173).ok(),
+    };
+    let status = NormalizedStatus::new(MainStatus::InTransit, SubStatus::InTransit);
+    let owner = ozontrack_store::LeaseOwner::new("bench");
+    let (mut ingest_time, mut raw_time) = (Duration::ZERO, Duration::ZERO);
+    let (mut ingested, mut raw) = (0u64, 0u64);
+    for round in 0..ROUNDS {
+        for batch in legs.chunks(LEGS_PER_ROUND) {
+            let checks: Vec<LegCheck> = batch
+                .iter()
+                .map(|leg| LegCheck {
+                    leg: *leg,
+                    events: (0..per_round)
+                        .map(|j| {
+                            let n = round * per_round + j;
+                            let at = t0 + SimDuration::minutes(i64::try_from(n).unwrap_or(0) * 90);
+                            TrackingEvent::new(
+                                EventSource::SeventeenTrack,
+                                at,
+                                status.clone(),
+                                "InTransit_Other",
+                                format!("Scan {n} of parcel {}", leg.0),
+                                moscow.clone(),
+                            )
+                        })
+                        .collect(),
+                    next_check_at: Some(t0),
+                    registered: true,
+                    detected_carrier: None,
+                })
+                .collect();
+            let started = Instant::now();
+            ingested += store.record_checks(&checks, &owner, t0).await?;
+            ingest_time += started.elapsed();
+            let rows: Vec<(i64, &TrackingEvent)> = checks
+                .iter()
+                .flat_map(|c| c.events.iter().map(move |e| (c.leg.0, e)))
+                .collect();
+            let started = Instant::now();
+            raw += store.bench_raw_insert(&rows, t0).await?;
+            raw_time += started.elapsed();
+        }
+    }
+    scratch.close().await;
+    let ingest_rate = ingested as f64 / ingest_time.as_secs_f64().max(1e-9);
+    let raw_rate = raw as f64 / raw_time.as_secs_f64().max(1e-9);
+    let ratio = ingest_rate / raw_rate;
+    let mut table = output::table(&["figure", "measured", "goal", "ratio"]);
+    table.add_row(vec![
+        format!("ingest of {ingested} events ({legs_count} legs, {ROUNDS} rounds)"),
+        format!(
+            "{ingest_rate:.0} events/s ({:.1} s)",
+            ingest_time.as_secs_f64()
+        ),
+        format!("≥ {GOAL_RATIO} × raw"),
+        format!("{ratio:.3}"),
+    ]);
+    table.add_row(vec![
+        format!("raw inserts of the same {raw} rows"),
+        format!("{raw_rate:.0} rows/s ({:.1} s)", raw_time.as_secs_f64()),
+        "-".into(),
+        "-".into(),
+    ]);
+    output::print_table(out, &table)?;
+    let summary = json!({
+        "bench": "ingest",
+        "events": ingested,
+        "raw_rows": raw,
+        "legs": legs_count,
+        "ingest_events_per_s": ingest_rate,
+        "raw_rows_per_s": raw_rate,
+        "ratio": ratio,
+        "goal_ratio": GOAL_RATIO,
+        "ok": ingested == raw && ratio >= GOAL_RATIO,
     });
     writeln!(out, "{summary}")?;
     Ok(())

@@ -1,11 +1,15 @@
-//! `ozontrack decode --kind K FILE`: what ozontrack makes of a raw Ozon body — the postings,
-//! legs and status event a sync would store, or what a push asks for — as JSON. A support
+//! `ozontrack decode --kind K FILE`: what ozontrack makes of a raw body — the postings, legs
+//! and status event a sync would store, what a push asks for, or the events a carrier payload
+//! holds — as JSON; `--kind tracking-number N` shows how a number is detected. A support
 //! tool: no database, no network.
 
 use std::io::{Read, Write};
 
 use chrono::{DateTime, Utc};
-use ozontrack_domain::{StoreId, SyncedPosting, SystemClock, carrier};
+use ozontrack_carriers::Tracked;
+use ozontrack_domain::{
+    StoreId, SyncedPosting, SystemClock, TrackingFormat, TrackingNumber, carrier,
+};
 use ozontrack_ozon::normalize::{self, Normalized};
 use ozontrack_ozon::push::{self, PushAction};
 use ozontrack_ozon::wire::{Envelope, FboPosting, FbsPosting, Page};
@@ -40,11 +44,23 @@ fn parse<T: DeserializeOwned>(name: &str, bytes: &[u8], what: &str) -> Result<T,
 }
 
 pub(crate) fn decode(args: &DecodeArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    if args.kind == DecodeKind::TrackingNumber {
+        return tracking_number(&args.input.display().to_string(), out);
+    }
     let (name, bytes) = read_input(args)?;
+    if let Some(tracked) = carrier_payload(args.kind, &name, &bytes)? {
+        output::print_json(out, &tracked_json(&tracked))?;
+        return Ok(());
+    }
     // Decoding shows what a sync would do now; the time only places the status event.
     let now = ozontrack_domain::Clock::now(&SystemClock);
     let store = StoreId(0);
     let normalized: Vec<Result<Normalized, normalize::NormalizeError>> = match args.kind {
+        DecodeKind::SeventeenTrackTrackinfo
+        | DecodeKind::SeventeenTrackPush
+        | DecodeKind::CdekOrder
+        | DecodeKind::RussianpostHistory
+        | DecodeKind::TrackingNumber => unreachable!("handled above"),
         DecodeKind::OzonFbsGet => {
             let e: Envelope<FbsPosting> = parse(&name, &bytes, "a /v3/posting/fbs/get answer")?;
             vec![normalize::fbs(store, &e.result)]
@@ -154,4 +170,109 @@ fn posting_json(n: Normalized, now: DateTime<Utc>) -> Value {
         "status_event": event,
         "warnings": warnings,
     })
+}
+
+/// A carrier payload read into what ozontrack would store; `None` for Ozon kinds.
+fn carrier_payload(
+    kind: DecodeKind,
+    name: &str,
+    bytes: &[u8],
+) -> Result<Option<Tracked>, InputError> {
+    use ozontrack_carriers::{cdek, russian_post, seventeen_track};
+    let located = |e: &dyn std::fmt::Display| InputError::new(format!("{name}: {e}"));
+    Ok(Some(match kind {
+        DecodeKind::SeventeenTrackTrackinfo => {
+            let (mut tracked, rejected) =
+                seventeen_track::parse_track_info(bytes).map_err(|e| located(&e))?;
+            if tracked.len() != 1 {
+                let numbers: Vec<&str> = tracked.iter().map(|t| t.number.as_str()).collect();
+                let refused: Vec<&str> = rejected.iter().map(|r| r.number.as_str()).collect();
+                return Err(located(&format!(
+                    "data.accepted holds {} numbers ({}; refused: {}): give one number's answer",
+                    tracked.len(),
+                    numbers.join(", "),
+                    refused.join(", ")
+                )));
+            }
+            tracked.remove(0)
+        }
+        DecodeKind::SeventeenTrackPush => {
+            seventeen_track::parse_push(bytes)
+                .map_err(|e| located(&e))?
+                .tracked
+        }
+        DecodeKind::CdekOrder => cdek::parse_order("", bytes).map_err(|e| located(&e))?,
+        DecodeKind::RussianpostHistory => {
+            russian_post::parse_history("", bytes).map_err(|e| located(&e))?
+        }
+        _ => return Ok(None),
+    }))
+}
+
+fn tracked_json(t: &Tracked) -> Value {
+    let events: Vec<Value> = t
+        .events
+        .iter()
+        .map(|e| {
+            json!({
+                "occurred_at": output::time(e.occurred_at),
+                "status": e.status.main.as_str(),
+                "sub_status": e.status.sub.code(),
+                "raw_code": e.raw_code,
+                "raw_text": e.raw_text,
+                "location": {
+                    "text": e.location.text, "city": e.location.city, "country": e.location.country,
+                    "lat": e.location.point.map(ozontrack_domain::GeoPoint::lat), "lon": e.location.point.map(ozontrack_domain::GeoPoint::lon),
+                },
+                "source": e.source.as_str(),
+                "fingerprint": e.fingerprint.as_str(),
+            })
+        })
+        .collect();
+    json!({
+        "number": t.number,
+        "carrier": t.carrier.map(|c| c.code),
+        "not_found": t.not_found,
+        "stale_carriers": t.stale_carriers,
+        "hand_over": t.hand_over.as_ref().map(|h| json!({
+            "number": h.number, "carrier": h.carrier.map(|c| c.code), "provider_name": h.provider_name,
+        })),
+        "events": events,
+    })
+}
+
+/// `--kind tracking-number NUMBER`: the format, the check-digit verdict and the carrier
+/// candidates, in the order detection tries them.
+fn tracking_number(text: &str, out: &mut impl Write) -> anyhow::Result<()> {
+    let number = TrackingNumber::parse(text).map_err(|e| InputError::new(e.to_string()))?;
+    let (format, check_digit) = match number.format() {
+        TrackingFormat::S10 { service, country } => (
+            json!({"kind": "s10", "service": service, "country": country}),
+            "valid",
+        ),
+        TrackingFormat::RussianPostDomestic => (json!({"kind": "russian_post_domestic"}), "valid"),
+        TrackingFormat::Other => (json!({"kind": "other"}), "none"),
+    };
+    let problem = carrier::check_plausible(None, &number).err();
+    let check_digit = if problem.is_some() {
+        "invalid"
+    } else {
+        check_digit
+    };
+    let mut candidates: Vec<Value> = carrier::from_number(&number)
+        .map(|c| json!({"carrier": c.code, "name": c.name_en, "by": "number format"}))
+        .into_iter()
+        .collect();
+    candidates.push(json!({"carrier": null, "by": "17TRACK auto-detection when registered"}));
+    output::print_json(
+        out,
+        &json!({
+            "number": number.as_str(),
+            "format": format,
+            "check_digit": check_digit,
+            "problem": problem,
+            "candidates": candidates,
+        }),
+    )?;
+    Ok(())
 }

@@ -5,17 +5,19 @@ use std::io::Write;
 use anyhow::Context;
 
 use crate::cli::{
-    BenchCommand, Cli, Command, ConfigCommand, SandboxCommand, StoresCommand,
-    TrackingNumbersCommand,
+    BenchCommand, Cli, Command, ConfigCommand, LegsCommand, RulesCommand, SandboxCommand,
+    StoresCommand, TrackingNumbersCommand,
 };
 use crate::settings::{Overrides, Settings};
 
 mod bench;
 mod decode;
 mod init;
+mod rules;
 mod sandbox;
 mod stores;
 mod sync;
+mod track;
 mod upload;
 mod workers;
 
@@ -29,8 +31,20 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
     if let Command::Bench(BenchCommand::Sandbox(args)) = &cli.command {
         return bench::sandbox(args, out).await;
     }
-    if let Command::Bench(BenchCommand::Sync(args)) = &cli.command {
-        return bench::sync(args, out).await;
+    match &cli.command {
+        Command::Bench(BenchCommand::Sync(args)) => return bench::sync(args, out).await,
+        Command::Bench(BenchCommand::Ingest(args)) => return bench::ingest(args, out).await,
+        Command::Bench(BenchCommand::Polling(args)) => return bench::polling(args, out).await,
+        _ => {}
+    }
+    // The rules file helpers need no database.
+    match &cli.command {
+        Command::Rules(RulesCommand::Example) => {
+            out.write_all(rules::EXAMPLE.as_bytes())?;
+            return Ok(());
+        }
+        Command::Rules(RulesCommand::Check(args)) => return rules::check(args, cli.json, out),
+        _ => {}
     }
     // Decoding a body needs nothing but the body.
     if let Command::Decode(args) = &cli.command {
@@ -57,12 +71,21 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Stores(StoresCommand::List) => stores::list(&settings, cli.json, out).await,
         Command::Demo(args) => sandbox::demo(&settings, &args, cli.json, out).await,
         Command::Sync(args) => sync::sync(&settings, &args, cli.json, out).await,
+        Command::Track(args) => track::track(&settings, &args, cli.json, out).await,
+        Command::Status(args) => track::status(&settings, &args, cli.json, out).await,
+        Command::Legs(LegsCommand::SetCarrier(args)) => {
+            track::set_carrier(&settings, &args, cli.json, out).await
+        }
+        Command::Rules(RulesCommand::Explain(args)) => {
+            rules::explain(&settings, &args, cli.json, out).await
+        }
         Command::TrackingNumbers(TrackingNumbersCommand::Upload(args)) => {
             upload::upload(&settings, &args, cli.json, out).await
         }
         Command::Config(ConfigCommand::Example)
         | Command::Sandbox(_)
         | Command::Bench(_)
+        | Command::Rules(RulesCommand::Example | RulesCommand::Check(_))
         | Command::Decode(_) => Ok(()),
     }
 }

@@ -184,7 +184,14 @@ pub(crate) async fn demo(
     }
     let demo_settings = Settings::for_demo(settings, &format!("sqlite://{DEMO_DATABASE}"));
     let opened = app::open(&demo_settings, KeyMode::CreateIfMissing).await?;
-    let sandbox = start(args).await?;
+    // The server is bound first: the fake 17TRACK is told to push to its webhook.
+    let (listener, server_url) =
+        crate::commands::workers::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let mut world_args = args.clone();
+    world_args
+        .seventeen_track_webhook
+        .get_or_insert_with(|| format!("{server_url}/webhooks/17track"));
+    let sandbox = start(&world_args).await?;
     let world = &sandbox.state.world;
     let seller = &world.stores[0];
     let name =
@@ -216,12 +223,23 @@ pub(crate) async fn demo(
     // The workers run on the world's clock: a simulated day of syncing passes in seconds.
     let clock = Arc::clone(&sandbox.state.clock);
     let sync_owner = app::owner(clock.as_ref());
+    let tracking = crate::commands::workers::Tracking {
+        feeds: Arc::new(sandbox_feeds(
+            &sandbox,
+            ozontrack_carriers::seventeen_track::RATE_LIMIT,
+        )?),
+        settings: demo_settings.track_settings(),
+        webhook_token: Some(SecretString::from(
+            world.credentials.seventeen_track_token.clone(),
+        )),
+    };
     let workers = crate::commands::workers::start(
         opened.store.clone(),
         clock,
         demo_settings.sync_settings(),
+        tracking,
         sync_owner,
-        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        listener,
         std::time::Duration::from_secs(1),
     )
     .await?;
@@ -268,7 +286,16 @@ pub(crate) async fn demo(
         )?;
         writeln!(
             out,
+            "            tracking parcels at the fake carriers; 17TRACK pushes to {}/webhooks/17track",
+            workers.base_url
+        )?;
+        writeln!(
+            out,
             "Try: ozontrack --database-url sqlite://{DEMO_DATABASE} stores list    (Ctrl-C stops the demo)"
+        )?;
+        writeln!(
+            out,
+            "     ozontrack --database-url sqlite://{DEMO_DATABASE} status POSTING-OR-TRACKING-NUMBER --lang en"
         )?;
     }
     out.flush()?;
@@ -280,6 +307,42 @@ pub(crate) async fn demo(
     sandbox.shutdown().await;
     opened.store.close().await;
     Ok(())
+}
+
+/// Carrier clients pointed at the sandbox's fakes with the world's credentials; 17TRACK at
+/// `seventeen_track_rate` requests per second (its real limit, or more when simulated days
+/// pass in seconds and the fake allows it).
+pub(crate) fn sandbox_feeds(
+    sandbox: &Sandbox,
+    seventeen_track_rate: usize,
+) -> anyhow::Result<ozontrack_engine::Feeds> {
+    use ozontrack_carriers::cdek::CdekClient;
+    use ozontrack_carriers::russian_post::RussianPostClient;
+    use ozontrack_carriers::seventeen_track::SeventeenTrackClient;
+    let http = ozontrack_carriers::http_client(std::time::Duration::from_secs(30))
+        .context("cannot build the HTTP client for carriers")?;
+    let c = &sandbox.state.world.credentials;
+    let urls = &sandbox.urls;
+    Ok(ozontrack_engine::Feeds {
+        seventeen_track: Some(SeventeenTrackClient::with_rate_limit(
+            http.clone(),
+            &urls.seventeen_track,
+            SecretString::from(c.seventeen_track_token.clone()),
+            seventeen_track_rate,
+        )),
+        russian_post: Some(RussianPostClient::new(
+            http.clone(),
+            &urls.russian_post,
+            &c.russian_post_login,
+            SecretString::from(c.russian_post_password.clone()),
+        )),
+        cdek: Some(CdekClient::new(
+            http,
+            &urls.cdek,
+            &c.cdek_client_id,
+            SecretString::from(c.cdek_client_secret.clone()),
+        )),
+    })
 }
 
 /// `ozontrack sandbox truth`.

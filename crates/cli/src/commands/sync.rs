@@ -7,9 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use ozontrack_domain::{Clock, SystemClock};
-use ozontrack_engine::{Progress, SyncReport, Syncer};
-use ozontrack_ozon::Limiters;
+use ozontrack_engine::{Progress, SyncReport};
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
@@ -25,14 +23,7 @@ pub(crate) async fn sync(
 ) -> anyhow::Result<()> {
     let opened = app::open(settings, KeyMode::Existing).await?;
     let stores = app::chosen_stores(&opened.store, args.store.as_deref()).await?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let syncer = Syncer::new(
-        opened.store.clone(),
-        Arc::clone(&clock),
-        Limiters::default(),
-        settings.sync_settings(),
-        app::owner(clock.as_ref()),
-    )?;
+    let syncer = app::syncer(&opened.store, settings)?;
     let mut reports = Vec::new();
     let mut failures = Vec::new();
     for record in &stores {

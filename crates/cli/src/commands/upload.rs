@@ -3,13 +3,9 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::Context;
-use ozontrack_domain::{Clock, SystemClock};
-use ozontrack_engine::Syncer;
 use ozontrack_engine::upload::{self, RowResult};
-use ozontrack_ozon::Limiters;
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
@@ -76,14 +72,7 @@ pub(crate) async fn upload(
     let results = if args.dry_run {
         Vec::new()
     } else {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let syncer = Syncer::new(
-            opened.store.clone(),
-            Arc::clone(&clock),
-            Limiters::default(),
-            settings.sync_settings(),
-            app::owner(clock.as_ref()),
-        )?;
+        let syncer = app::syncer(&opened.store, settings)?;
         let client = syncer.client(record).await?;
         upload::send(&client, &good, |_| {}).await
     };

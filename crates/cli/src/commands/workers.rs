@@ -1,16 +1,18 @@
-//! The background side of a running ozontrack: the sync worker, the push worker and the HTTP
-//! server with the push receiver, all stopped by one signal. `demo` starts them on the
-//! sandbox's simulated clock.
+//! The background side of a running ozontrack: the sync worker, the Ozon push worker, the
+//! tracking worker and the HTTP server with the Ozon push receiver and the 17TRACK webhook, all
+//! stopped by one signal. `demo` starts them on the sandbox's simulated clock.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use ozontrack_domain::Clock;
-use ozontrack_engine::{PushWorker, SyncSettings, Syncer};
+use ozontrack_engine::{Feeds, PushWorker, SyncSettings, Syncer, TrackSettings, Tracker};
 use ozontrack_ozon::Limiters;
 use ozontrack_server::ozon_push::{self, PushState};
+use ozontrack_server::webhooks::{self, WebhookState};
 use ozontrack_store::{LeaseOwner, SqlStore};
+use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -29,17 +31,38 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
     let _ = rx.wait_for(|stop| *stop).await;
 }
 
-/// Starts the sync worker (every `period` it looks for due stores), the push worker and the
-/// server on `listen`.
+/// What the tracking worker and the 17TRACK webhook need.
+#[derive(Debug)]
+pub(crate) struct Tracking {
+    pub(crate) feeds: Arc<Feeds>,
+    pub(crate) settings: TrackSettings,
+    /// Verifies 17TRACK's pushes; without it the webhook is not mounted.
+    pub(crate) webhook_token: Option<SecretString>,
+}
+
+/// Binds the server's address (before anything is started, so that its URL can be handed to
+/// whoever pushes to it).
+pub(crate) async fn bind(listen: std::net::SocketAddr) -> anyhow::Result<(TcpListener, String)> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let base_url = format!("http://{}", listener.local_addr()?);
+    Ok((listener, base_url))
+}
+
+/// Starts the sync worker (every `period` it looks for due stores), the push worker, the
+/// tracking worker and the server on `listener`.
 pub(crate) async fn start(
     store: SqlStore,
     clock: Arc<dyn Clock>,
     settings: SyncSettings,
+    tracking: Tracking,
     owner: LeaseOwner,
-    listen: std::net::SocketAddr,
+    listener: TcpListener,
     period: Duration,
 ) -> anyhow::Result<Workers> {
     let (stop, rx) = watch::channel(false);
+    let tracker_owner = owner.clone();
     let syncer = Syncer::new(
         store.clone(),
         Arc::clone(&clock),
@@ -48,14 +71,26 @@ pub(crate) async fn start(
         owner,
     )?;
     let pushes = PushWorker::new(syncer.clone(), store.clone(), Arc::clone(&clock));
-    let router = ozon_push::router(PushState {
-        store,
-        clock,
+    let tracker = Tracker::new(
+        store.clone(),
+        tracking.feeds,
+        tracking.settings,
+        Arc::clone(&clock),
+        // One process, one lease owner for stores and legs alike.
+        tracker_owner,
+    );
+    let mut router = ozon_push::router(PushState {
+        store: store.clone(),
+        clock: Arc::clone(&clock),
         wake: pushes.waker(),
     });
-    let listener = TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    if let Some(token) = tracking.webhook_token {
+        router = router.merge(webhooks::router(WebhookState {
+            store,
+            clock,
+            seventeen_track_token: token,
+        }));
+    }
     let base_url = format!("http://{}", listener.local_addr()?);
     let server = {
         let shutdown = stopped(rx.clone());
@@ -68,7 +103,8 @@ pub(crate) async fn start(
     let tasks = vec![
         server,
         tokio::spawn(syncer.run(period, stopped(rx.clone()))),
-        tokio::spawn(pushes.run(period, stopped(rx))),
+        tokio::spawn(pushes.run(period, stopped(rx.clone()))),
+        tokio::spawn(tracker.run(period, stopped(rx))),
     ];
     Ok(Workers {
         stop,

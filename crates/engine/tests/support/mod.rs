@@ -1,6 +1,9 @@
 //! A sandbox world with its fake Ozon, a fresh database with one store pointing at the fake,
 //! and the comparison of what ozontrack stored with the world's truth.
 
+// Each test binary uses its own part of the support code.
+#![allow(dead_code)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -547,10 +547,28 @@ async fn gettrackinfo(
 ) -> Reply {
     let items = items(&fake, &headers, &body)?;
     let now = fake.sim.now();
-    let registrations = fake.registrations().clone();
+    // Only the asked numbers' registrations are copied out of the lock.
+    let asked: Vec<(Item, String)> = items
+        .into_iter()
+        .map(|item| {
+            let number = item
+                .number
+                .clone()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_uppercase();
+            (item, number)
+        })
+        .collect();
+    let registrations: HashMap<String, Registration> = {
+        let all = fake.registrations();
+        asked
+            .iter()
+            .filter_map(|(_, n)| all.get(n).map(|r| (n.clone(), r.clone())))
+            .collect()
+    };
     let (mut ok, mut bad) = (Vec::new(), Vec::new());
-    for item in items {
-        let number = item.number.unwrap_or_default().trim().to_ascii_uppercase();
+    for (item, number) in asked {
         let Some(registration) = registrations.get(&number) else {
             bad.push(rejected(
                 &number,

@@ -5,12 +5,16 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use ozontrack_domain::{
-    OzonStatus, OzonSubstatus, Posting, PostingNumber, Scheme, StoreId, SyncedPosting,
+    Leg, OzonStatus, OzonSubstatus, Posting, PostingNumber, Scheme, StoreId, SyncedPosting,
     TrackingEvent,
 };
 use sqlx::AssertSqlSafe;
 
-use super::{BeginWrite, Db, STORE_COLUMNS, SqlStore, UPSERT_POSTING, is_unique_violation};
+use super::{
+    BeginWrite, Db, EVENT_COLUMNS, INSERT_POSTINGS, ON_POSTING_CONFLICT, POSTINGS_PER_STATEMENT,
+    ROWS_PER_STATEMENT, STORE_COLUMNS, SqlStore, is_unique_violation, latest_new_events,
+    unknown_sub,
+};
 use crate::records::StoreRow;
 use crate::sync::{
     NewPush, PageOutcome, PushRecord, ScanId, ScanKind, ScanPlan, ScanProgress, ScanPurpose,
@@ -111,13 +115,14 @@ fn join_numbers(numbers: &[String]) -> String {
     numbers.join(",")
 }
 
-const UPSERT_LEG: &str = "INSERT INTO legs (posting_id, carrier, tracking_number, role, \
-     created_at, updated_at, next_check_at) VALUES ($1, $2, $3, $4, $5, $5, $6) \
-     ON CONFLICT (posting_id, carrier, tracking_number) DO UPDATE SET role = excluded.role, \
-     updated_at = excluded.updated_at RETURNING id";
-
-/// What the store knew of a posting before a page: its Ozon status and delivery time.
-type Prior = (OzonStatus, OzonSubstatus, Option<DateTime<Utc>>);
+/// What the store knew of a posting before a page: its Ozon status, delivery time, and when
+/// Ozon showed it so.
+type Prior = (
+    OzonStatus,
+    OzonSubstatus,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
 
 impl SqlStore {
     pub(super) async fn scans_impl(&self, store: StoreId) -> Result<Vec<ScanRecord>, StoreError> {
@@ -187,7 +192,7 @@ impl SqlStore {
                 .collect::<std::collections::BTreeSet<_>>()
             {
                 let mut query = sqlx::QueryBuilder::new(
-                    "SELECT posting_number, status, substatus, delivered_at FROM postings \
+                    "SELECT posting_number, status, substatus, delivered_at, observed_at FROM postings \
                      WHERE store_id = ",
                 );
                 query.push_bind(store_id).push(" AND posting_number IN (");
@@ -197,50 +202,150 @@ impl SqlStore {
                 }
                 query.push(")");
                 let rows = query
-                    .build_query_as::<(String, String, String, Option<DateTime<Utc>>)>()
+                    .build_query_as::<(
+                        String,
+                        String,
+                        String,
+                        Option<DateTime<Utc>>,
+                        Option<DateTime<Utc>>,
+                    )>()
                     .fetch_all(&mut *tx)
                     .await?;
-                for (number, status, sub, delivered) in rows {
+                for (number, status, sub, delivered, observed) in rows {
                     let prior = (
                         OzonStatus::parse(&status),
                         OzonSubstatus::parse(&sub),
                         delivered,
+                        observed,
                     );
                     priors.insert(number, prior);
                 }
             }
+            // A page repeats no posting, but a caller's list might: the last copy wins. A
+            // posting stored from a later look at Ozon is left as it is.
+            let mut rows: Vec<(Posting, Option<DateTime<Utc>>)> =
+                Vec::with_capacity(postings.len());
+            let mut position: HashMap<(i64, &str), usize> = HashMap::new();
             for synced in postings {
-                let p: &Posting = &synced.posting;
+                let p = &synced.posting;
                 let prior = priors.get(p.number.as_str());
-                let event = synced.status_event(prior.map(|(status, sub, _)| (status, sub)));
-                let mut row = p.clone();
-                row.delivered_at = synced.delivered_at(prior.and_then(|(_, _, at)| *at));
-                let posting_id =
-                    bind_posting!(sqlx::query_scalar::<_, i64>(UPSERT_POSTING), &row, now)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                outcome.new_postings += u64::from(prior.is_none());
-                // Ozon's leg is fed by the sync and never due for polling; the tracking
-                // number's leg is due at once.
-                let legs = std::iter::once((&synced.ozon_leg, None))
-                    .chain(synced.carrier_leg.as_ref().map(|leg| (leg, Some(now))));
-                let mut ozon_leg = None;
-                for (leg, due) in legs {
-                    let id = sqlx::query_scalar::<_, i64>(UPSERT_LEG)
-                        .bind(posting_id)
-                        .bind(leg.carrier.as_str())
-                        .bind(leg.tracking_number.as_str())
-                        .bind(leg.role.as_str())
-                        .bind(now)
-                        .bind(due)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    ozon_leg.get_or_insert(id);
+                if prior.and_then(|(.., seen)| *seen) > Some(synced.observed_at) {
+                    continue;
                 }
-                if let (Some(event), Some(ozon_leg)) = (&event, ozon_leg) {
-                    outcome.status_events += insert_event!(tx, ozon_leg, event, now) as u64;
+                let mut row = p.clone();
+                row.delivered_at = synced.delivered_at(prior.and_then(|(_, _, at, _)| *at));
+                let row = (row, Some(synced.observed_at));
+                match position.get(&(p.store_id.0, p.number.as_str())) {
+                    Some(&i) => rows[i] = row,
+                    None => {
+                        position.insert((p.store_id.0, p.number.as_str()), rows.len());
+                        rows.push(row);
+                    }
                 }
             }
+            let posting_ids: HashMap<(i64, String), i64> = upsert_postings!(&mut *tx, rows, now)
+                .into_iter()
+                .map(|(id, store, number)| ((store, number), id))
+                .collect();
+            outcome.new_postings = rows
+                .iter()
+                .filter(|(p, _)| !priors.contains_key(p.number.as_str()))
+                .count() as u64;
+            // A number already tracked on the posting keeps the carrier it has: detection may
+            // have been corrected since (by the aggregator or by hand) and must not fork the leg.
+            let mut known: HashMap<(i64, String), String> = HashMap::new();
+            let ids: Vec<i64> = posting_ids.values().copied().collect();
+            for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                let mut query = sqlx::QueryBuilder::new(
+                    "SELECT posting_id, tracking_number, carrier FROM legs WHERE posting_id IN (",
+                );
+                let mut list = query.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                query.push(")");
+                let rows = query
+                    .build_query_as::<(i64, String, String)>()
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for (posting, number, carrier) in rows {
+                    known.insert((posting, number), carrier);
+                }
+            }
+            let mut kept: HashMap<(i64, String), Leg> = HashMap::new();
+            for synced in postings {
+                if let Some(leg) = &synced.carrier_leg {
+                    let p = &synced.posting;
+                    let posting = posting_ids.get(&(p.store_id.0, p.number.as_str().to_owned()));
+                    let Some(&posting) = posting else { continue };
+                    let key = (posting, leg.tracking_number.as_str().to_owned());
+                    if let Some(carrier) = known.get(&key).filter(|c| *c != leg.carrier.as_str())
+                        && let Ok(code) = ozontrack_domain::CarrierCode::parse(carrier)
+                    {
+                        let leg = Leg {
+                            carrier: code,
+                            ..leg.clone()
+                        };
+                        kept.insert(key, leg);
+                    }
+                }
+            }
+            // Ozon's leg is fed by the sync and never due for polling; the tracking number's
+            // leg is due at once.
+            let mut legs: Vec<(i64, &Leg, Option<DateTime<Utc>>)> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for synced in postings {
+                let p = &synced.posting;
+                let Some(&posting_id) =
+                    posting_ids.get(&(p.store_id.0, p.number.as_str().to_owned()))
+                else {
+                    continue;
+                };
+                let carrier_leg = synced.carrier_leg.as_ref().map(|leg| {
+                    kept.get(&(posting_id, leg.tracking_number.as_str().to_owned()))
+                        .unwrap_or(leg)
+                });
+                let pairs = std::iter::once((&synced.ozon_leg, None))
+                    .chain(carrier_leg.map(|leg| (leg, Some(now))));
+                for (leg, due) in pairs {
+                    if seen.insert((
+                        posting_id,
+                        leg.carrier.as_str(),
+                        leg.tracking_number.as_str(),
+                    )) {
+                        legs.push((posting_id, leg, due));
+                    }
+                }
+            }
+            let leg_ids: HashMap<(i64, String, String), i64> = upsert_legs!(&mut *tx, legs, now)
+                .into_iter()
+                .map(|(id, posting, carrier, number)| ((posting, carrier, number), id))
+                .collect();
+            let mut status_events = Vec::new();
+            for synced in postings {
+                let p = &synced.posting;
+                let prior = priors.get(p.number.as_str());
+                let Some(event) = synced.status_event(prior.map(|(status, sub, ..)| (status, sub)))
+                else {
+                    continue;
+                };
+                let leg = &synced.ozon_leg;
+                let ozon_leg = posting_ids
+                    .get(&(p.store_id.0, p.number.as_str().to_owned()))
+                    .and_then(|posting| {
+                        leg_ids.get(&(
+                            *posting,
+                            leg.carrier.as_str().to_owned(),
+                            leg.tracking_number.as_str().to_owned(),
+                        ))
+                    });
+                if let Some(&ozon_leg) = ozon_leg {
+                    status_events.push((ozon_leg, event));
+                }
+            }
+            let rows: Vec<(i64, &TrackingEvent)> =
+                status_events.iter().map(|(leg, e)| (*leg, e)).collect();
+            outcome.status_events = insert_events!(&mut *tx, &rows, now) as u64;
             if let Some(progress) = progress {
                 let count = i64::try_from(postings.len()).unwrap_or(i64::MAX);
                 let done = sqlx::query(scan_sql)

@@ -1,0 +1,699 @@
+//! What is wrong with a posting now, and what to do about it: the rules of [`crate::rules`]
+//! evaluated over a posting, its legs and their events. Pure: the caller passes `now` and the
+//! feed health, so the same inputs always give the same findings, in any order.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::event::{Fingerprint, TrackingEvent};
+use crate::leg::{Leg, LegRole};
+use crate::posting::{OzonStatus, Posting, Scheme};
+use crate::rules::Rules;
+use crate::status::{MainStatus, SubStatus};
+
+/// How bad a finding is; ordered from mild to worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// A recommendation.
+    Info,
+    Warning,
+    /// Ozon flags the order.
+    HighRisk,
+    /// The shop's standing suffers.
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::HighRisk => "high_risk",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// Which rule spoke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RuleKind {
+    Stale,
+    BreakPoint,
+    PostalSilence,
+    NonWhitelisted,
+    MissingTracking,
+    Dispute,
+    HighValue,
+}
+
+impl RuleKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleKind::Stale => "stale",
+            RuleKind::BreakPoint => "break_point",
+            RuleKind::PostalSilence => "postal_silence",
+            RuleKind::NonWhitelisted => "non_whitelisted",
+            RuleKind::MissingTracking => "missing_tracking",
+            RuleKind::Dispute => "dispute",
+            RuleKind::HighValue => "high_value",
+        }
+    }
+}
+
+/// What a finding suggests doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    ContactCarrier,
+    NotifyBuyer,
+    OpenOzonTicket,
+    UploadTrackingNumber,
+    PrepareEvidence,
+    RequireSignature,
+    ReviewCarrierChoice,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::ContactCarrier => "contact_carrier",
+            Action::NotifyBuyer => "notify_buyer",
+            Action::OpenOzonTicket => "open_ozon_ticket",
+            Action::UploadTrackingNumber => "upload_tracking_number",
+            Action::PrepareEvidence => "prepare_evidence",
+            Action::RequireSignature => "require_signature",
+            Action::ReviewCarrierChoice => "review_carrier_choice",
+        }
+    }
+}
+
+/// One thing wrong (or worth doing) with a posting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: RuleKind,
+    pub severity: Severity,
+    /// The tracking number of the leg concerned, when one is.
+    pub leg: Option<String>,
+    /// Since when the condition holds.
+    pub since: DateTime<Utc>,
+    /// Why, in words a seller can check against the timeline.
+    pub why: String,
+    pub actions: Vec<Action>,
+    /// The events the finding rests on.
+    pub evidence: Vec<Fingerprint>,
+    /// Why the finding is held back (a carrier feed is down), when it is.
+    pub suppressed: Option<String>,
+}
+
+/// A leg with what we know of it.
+#[derive(Debug, Clone, Copy)]
+pub struct LegInput<'a> {
+    pub leg: &'a Leg,
+    pub events: &'a [TrackingEvent],
+    pub tracked_since: DateTime<Utc>,
+    /// The feed that reads this leg is failing since then.
+    pub feed_down_since: Option<DateTime<Utc>>,
+    /// The feed last recovered then.
+    pub feed_up_since: Option<DateTime<Utc>>,
+}
+
+/// A posting with its legs.
+#[derive(Debug, Clone)]
+pub struct PostingInput<'a> {
+    pub posting: &'a Posting,
+    pub legs: Vec<LegInput<'a>>,
+}
+
+fn hours(h: i64) -> Duration {
+    Duration::hours(h)
+}
+
+/// The latest of `events`, ties broken by fingerprint so that order never matters.
+fn latest<'a>(events: impl Iterator<Item = &'a TrackingEvent>) -> Option<&'a TrackingEvent> {
+    events.max_by(|a, b| (a.occurred_at, &a.fingerprint).cmp(&(b.occurred_at, &b.fingerprint)))
+}
+
+fn posting_is_over(posting: &Posting) -> bool {
+    matches!(
+        posting.status,
+        OzonStatus::Delivered | OzonStatus::Cancelled | OzonStatus::CancelledFromSplitPending
+    )
+}
+
+/// Every finding for the posting at `now`, sorted by rule and leg.
+pub fn evaluate(input: &PostingInput<'_>, rules: &Rules, now: DateTime<Utc>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    stale(input, rules, now, &mut findings);
+    break_points(input, rules, now, &mut findings);
+    compliance(input, rules, &mut findings);
+    posting_rules(input, rules, now, &mut findings);
+    findings.sort_by(|a, b| (a.rule, &a.leg).cmp(&(b.rule, &b.leg)));
+    findings
+}
+
+/// The carrier legs (Ozon's own marketplace view is not a carrier's silence).
+fn carrier_legs<'a, 'b>(input: &'b PostingInput<'a>) -> impl Iterator<Item = &'b LegInput<'a>> {
+    input
+        .legs
+        .iter()
+        .filter(|l| l.leg.role != LegRole::Marketplace)
+}
+
+fn stale(input: &PostingInput<'_>, rules: &Rules, now: DateTime<Utc>, out: &mut Vec<Finding>) {
+    let r = &rules.stale;
+    if !r.enabled || posting_is_over(input.posting) {
+        return;
+    }
+    let legs: Vec<&LegInput<'_>> = carrier_legs(input).collect();
+    if legs.is_empty() {
+        return;
+    }
+    // The latest event with its leg; two legs can carry the same event (a hand-over seen on
+    // both numbers), so ties fall to the tracking number to keep the answer order-free.
+    let newest = legs
+        .iter()
+        .flat_map(|l| l.events.iter().map(move |e| (*l, e)))
+        .max_by(|(la, a), (lb, b)| {
+            (
+                a.occurred_at,
+                &a.fingerprint,
+                la.leg.tracking_number.as_str(),
+            )
+                .cmp(&(
+                    b.occurred_at,
+                    &b.fingerprint,
+                    lb.leg.tracking_number.as_str(),
+                ))
+        });
+    let last = newest.map(|(_, e)| e);
+    if last.is_some_and(|e| e.status.is_final()) {
+        return;
+    }
+    // The leg the latest event is on, or the first tracked leg while none has spoken.
+    let active = newest.map(|(l, _)| l).or_else(|| {
+        legs.iter()
+            .min_by_key(|l| (l.tracked_since, l.leg.tracking_number.as_str()))
+            .copied()
+    });
+    let Some(active) = active else { return };
+    let (since, allowance) = match last {
+        Some(e) => {
+            let abroad = matches!(e.status.sub, SubStatus::DepartedOrigin);
+            (
+                e.occurred_at,
+                if abroad {
+                    r.international_allowance_hours
+                } else {
+                    0
+                },
+            )
+        }
+        // No event yet: silence counts from the hand-over, after the carriers' usual lag.
+        None => (active.tracked_since, r.handover_grace_hours),
+    };
+    let quiet = now - since;
+    let levels = [
+        (r.critical_hours, Severity::Critical),
+        (r.high_risk_hours, Severity::HighRisk),
+        (r.warning_hours, Severity::Warning),
+    ];
+    let Some((threshold, severity)) = levels
+        .into_iter()
+        .find(|(h, _)| quiet >= hours(h + allowance))
+    else {
+        return;
+    };
+    let mut actions = vec![Action::ContactCarrier, Action::NotifyBuyer];
+    if severity >= Severity::HighRisk {
+        actions.push(Action::OpenOzonTicket);
+    }
+    out.push(Finding {
+        rule: RuleKind::Stale,
+        severity,
+        leg: Some(active.leg.tracking_number.as_str().to_owned()),
+        since,
+        why: format!(
+            "no new event for {} h (threshold {threshold} h{}){}",
+            quiet.num_hours(),
+            if allowance > 0 {
+                format!(" + {allowance} h allowance")
+            } else {
+                String::new()
+            },
+            last.map_or_else(
+                || " since tracking began".to_owned(),
+                |e| format!("; last: {} at {}", e.raw_text, e.occurred_at)
+            ),
+        ),
+        actions,
+        evidence: last.map(|e| e.fingerprint.clone()).into_iter().collect(),
+        suppressed: outage(active, rules, now),
+    });
+}
+
+/// Why a finding on `leg` is held back: its feed is down, or only just came back.
+fn outage(leg: &LegInput<'_>, rules: &Rules, now: DateTime<Utc>) -> Option<String> {
+    if let Some(down) = leg.feed_down_since {
+        return Some(format!("the carrier feed has been failing since {down}"));
+    }
+    let up = leg.feed_up_since?;
+    (now < up + hours(rules.outage_grace_hours))
+        .then(|| format!("the carrier feed recovered at {up}; waiting for its backlog"))
+}
+
+fn break_points(
+    input: &PostingInput<'_>,
+    rules: &Rules,
+    now: DateTime<Utc>,
+    out: &mut Vec<Finding>,
+) {
+    let r = &rules.break_point;
+    if !r.enabled || posting_is_over(input.posting) {
+        return;
+    }
+    let arrived = |e: &&TrackingEvent| {
+        matches!(
+            e.status.sub,
+            SubStatus::ArrivedDestination
+                | SubStatus::CustomsReleased
+                | SubStatus::HandedToLastMile
+        )
+    };
+    for leg in carrier_legs(input) {
+        let Some(arrival) = latest(leg.events.iter().filter(arrived)) else {
+            continue;
+        };
+        let postal = leg.leg.role == LegRole::Single;
+        let after_arrival = |e: &TrackingEvent| e.occurred_at > arrival.occurred_at;
+        // Direct mail keeps its number: its own later events are the last mile.
+        let moved_on = if postal {
+            leg.events.iter().any(after_arrival)
+        } else {
+            input
+                .legs
+                .iter()
+                .filter(|other| other.leg.tracking_number != leg.leg.tracking_number)
+                .flat_map(|other| other.events.iter())
+                .any(after_arrival)
+        };
+        let (rule, days) = if postal {
+            (RuleKind::PostalSilence, r.postal_silence_days)
+        } else {
+            (RuleKind::BreakPoint, r.last_mile_days)
+        };
+        if moved_on || now - arrival.occurred_at < Duration::days(days) {
+            continue;
+        }
+        out.push(Finding {
+            rule,
+            severity: Severity::HighRisk,
+            leg: Some(leg.leg.tracking_number.as_str().to_owned()),
+            since: arrival.occurred_at,
+            why: format!(
+                "{} at {}, and no last-mile event in the {days} days since",
+                arrival.raw_text, arrival.occurred_at
+            ),
+            actions: vec![
+                Action::ContactCarrier,
+                Action::NotifyBuyer,
+                Action::OpenOzonTicket,
+            ],
+            evidence: vec![arrival.fingerprint.clone()],
+            suppressed: outage(leg, rules, now),
+        });
+    }
+}
+
+fn compliance(input: &PostingInput<'_>, rules: &Rules, out: &mut Vec<Finding>) {
+    let r = &rules.compliance;
+    let p = input.posting;
+    if !r.enabled
+        || r.overseas_warehouse_exception
+        || !matches!(p.scheme, Scheme::Fbs | Scheme::Rfbs)
+    {
+        return;
+    }
+    for leg in carrier_legs(input).filter(|l| l.leg.role == LegRole::FirstMile) {
+        let carrier = leg.leg.carrier.as_str();
+        if carrier == crate::carrier::UNKNOWN_CARRIER || rules.whitelisted(carrier) {
+            continue;
+        }
+        out.push(Finding {
+            rule: RuleKind::NonWhitelisted,
+            severity: Severity::Warning,
+            leg: Some(leg.leg.tracking_number.as_str().to_owned()),
+            since: leg.tracked_since,
+            why: format!(
+                "shipped with {carrier}, which is not on the store's FBS whitelist: Ozon charges {} penalty points",
+                r.points_per_violation
+            ),
+            actions: vec![Action::ReviewCarrierChoice],
+            evidence: Vec::new(),
+            suppressed: None,
+        });
+    }
+}
+
+fn posting_rules(
+    input: &PostingInput<'_>,
+    rules: &Rules,
+    now: DateTime<Utc>,
+    out: &mut Vec<Finding>,
+) {
+    let p = input.posting;
+    let seller_ships = matches!(p.scheme, Scheme::Fbs | Scheme::Rfbs | Scheme::Crossborder);
+    if rules.missing_tracking.enabled
+        && seller_ships
+        && p.tracking_number.is_none()
+        && !posting_is_over(p)
+        && let Some(ship_by) = p.ship_by
+        && now >= ship_by + hours(rules.missing_tracking.grace_hours)
+    {
+        out.push(Finding {
+            rule: RuleKind::MissingTracking,
+            severity: Severity::HighRisk,
+            leg: None,
+            since: ship_by,
+            why: format!("no tracking number uploaded; the ship-by date was {ship_by}"),
+            actions: vec![Action::UploadTrackingNumber],
+            evidence: Vec::new(),
+            suppressed: None,
+        });
+    }
+    if rules.dispute.enabled
+        && matches!(
+            p.status,
+            OzonStatus::Arbitration | OzonStatus::ClientArbitration
+        )
+    {
+        let since = latest(input.legs.iter().flat_map(|l| l.events.iter()))
+            .filter(|e| e.status.main == MainStatus::Exception)
+            .map_or(now, |e| e.occurred_at);
+        out.push(Finding {
+            rule: RuleKind::Dispute,
+            severity: Severity::HighRisk,
+            leg: None,
+            since,
+            why: format!("the posting is in {}", p.status.as_str()),
+            actions: vec![Action::PrepareEvidence, Action::OpenOzonTicket],
+            evidence: Vec::new(),
+            suppressed: None,
+        });
+    }
+    if rules.high_value.enabled
+        && let Some(total) = p.total
+        && total.currency == crate::money::Currency::Rub
+        && total.minor >= rules.high_value.min_total_rub.saturating_mul(100)
+        && !posting_is_over(p)
+    {
+        out.push(Finding {
+            rule: RuleKind::HighValue,
+            severity: Severity::Info,
+            leg: None,
+            since: p.in_process_at.unwrap_or(now),
+            why: format!(
+                "order of {} ₽ (≥ {} ₽): deliver against the buyer's signature",
+                total.minor / 100,
+                rules.high_value.min_total_rub
+            ),
+            actions: vec![Action::RequireSignature],
+            evidence: Vec::new(),
+            suppressed: None,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::event::{EventSource, Location};
+    use crate::ids::{CarrierCode, PostingNumber, StoreId};
+    use crate::status::NormalizedStatus;
+    use crate::tracking_number::TrackingNumber;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap()
+    }
+
+    fn posting(scheme: Scheme) -> Posting {
+        let mut p = Posting::new(
+            StoreId(1),
+            PostingNumber::parse("12345678-0001-1").unwrap(),
+            scheme,
+            OzonStatus::Delivering,
+        );
+        p.tracking_number = Some(TrackingNumber::parse("UG123456789YP").unwrap());
+        p
+    }
+
+    fn leg(carrier: &str, number: &str, role: LegRole) -> Leg {
+        Leg {
+            carrier: CarrierCode::parse(carrier).unwrap(),
+            tracking_number: TrackingNumber::parse(number).unwrap(),
+            role,
+        }
+    }
+
+    fn event(h: i64, main: MainStatus, sub: SubStatus) -> TrackingEvent {
+        let name = format!("{sub:?}");
+        TrackingEvent::new(
+            EventSource::SeventeenTrack,
+            t0() + Duration::hours(h),
+            NormalizedStatus::new(main, sub),
+            name.clone(),
+            format!("{name} at hour {h}"),
+            Location::default(),
+        )
+    }
+
+    fn input<'a>(p: &'a Posting, legs: &[(&'a Leg, &'a [TrackingEvent])]) -> PostingInput<'a> {
+        PostingInput {
+            posting: p,
+            legs: legs
+                .iter()
+                .map(|(leg, events)| LegInput {
+                    leg,
+                    events,
+                    tracked_since: t0(),
+                    feed_down_since: None,
+                    feed_up_since: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn stale_severity(findings: &[Finding]) -> Option<Severity> {
+        findings
+            .iter()
+            .find(|f| f.rule == RuleKind::Stale)
+            .map(|f| f.severity)
+    }
+
+    #[test]
+    fn silence_is_a_warning_at_48_h_high_risk_at_72_h_and_critical_at_a_week() {
+        let p = posting(Scheme::Fbs);
+        let first = leg("yanwen", "UG123456789YP", LegRole::FirstMile);
+        let events = [event(0, MainStatus::InTransit, SubStatus::PickedUp)];
+        let at = |h| {
+            stale_severity(&evaluate(
+                &input(&p, &[(&first, &events)]),
+                &Rules::default(),
+                t0() + Duration::hours(h),
+            ))
+        };
+        assert_eq!(at(47), None);
+        assert_eq!(at(48), Some(Severity::Warning));
+        assert_eq!(at(72), Some(Severity::HighRisk));
+        assert_eq!(at(24 * 7), Some(Severity::Critical));
+    }
+
+    #[test]
+    fn a_parcel_between_countries_gets_the_international_allowance() {
+        let p = posting(Scheme::Fbs);
+        let first = leg("yanwen", "UG123456789YP", LegRole::FirstMile);
+        let events = [event(0, MainStatus::InTransit, SubStatus::DepartedOrigin)];
+        let findings = evaluate(
+            &input(&p, &[(&first, &events)]),
+            &Rules::default(),
+            t0() + Duration::hours(60),
+        );
+        assert_eq!(stale_severity(&findings), None);
+        let findings = evaluate(
+            &input(&p, &[(&first, &events)]),
+            &Rules::default(),
+            t0() + Duration::hours(72),
+        );
+        assert_eq!(stale_severity(&findings), Some(Severity::Warning));
+    }
+
+    #[test]
+    fn a_leg_without_events_waits_for_the_hand_over_lag() {
+        let p = posting(Scheme::Fbs);
+        let first = leg("yanwen", "UG123456789YP", LegRole::FirstMile);
+        let none: [TrackingEvent; 0] = [];
+        let at = |h| {
+            stale_severity(&evaluate(
+                &input(&p, &[(&first, &none)]),
+                &Rules::default(),
+                t0() + Duration::hours(h),
+            ))
+        };
+        assert_eq!(at(50), None);
+        assert_eq!(at(54), Some(Severity::Warning));
+    }
+
+    #[test]
+    fn a_stall_while_the_carrier_feed_is_down_is_held_back_and_says_why() {
+        let p = posting(Scheme::Fbs);
+        let first = leg("yanwen", "UG123456789YP", LegRole::FirstMile);
+        let events = [event(0, MainStatus::InTransit, SubStatus::PickedUp)];
+        let mut i = input(&p, &[(&first, &events)]);
+        i.legs[0].feed_down_since = Some(t0() + Duration::hours(20));
+        let findings = evaluate(&i, &Rules::default(), t0() + Duration::hours(50));
+        let stale = findings.iter().find(|f| f.rule == RuleKind::Stale).unwrap();
+        assert!(
+            stale
+                .suppressed
+                .as_deref()
+                .unwrap()
+                .contains("failing since")
+        );
+        i.legs[0].feed_down_since = None;
+        i.legs[0].feed_up_since = Some(t0() + Duration::hours(48));
+        let findings = evaluate(&i, &Rules::default(), t0() + Duration::hours(50));
+        assert!(
+            findings[0]
+                .suppressed
+                .as_deref()
+                .unwrap()
+                .contains("recovered")
+        );
+        let later = evaluate(&i, &Rules::default(), t0() + Duration::hours(60));
+        assert_eq!(later[0].suppressed, None);
+    }
+
+    #[test]
+    fn arrival_without_a_last_mile_scan_is_a_break_point_and_direct_mail_silence_too() {
+        let p = posting(Scheme::Rfbs);
+        let first = leg("yanwen", "UG123456789YP", LegRole::FirstMile);
+        let last = leg("cdek", "1234567890", LegRole::LastMile);
+        let events = [
+            event(0, MainStatus::InTransit, SubStatus::PickedUp),
+            event(100, MainStatus::InTransit, SubStatus::CustomsReleased),
+        ];
+        let none: [TrackingEvent; 0] = [];
+        let now = t0() + Duration::hours(100 + 24 * 3);
+        let findings = evaluate(
+            &input(&p, &[(&first, &events), (&last, &none)]),
+            &Rules::default(),
+            now,
+        );
+        assert!(findings.iter().any(|f| f.rule == RuleKind::BreakPoint));
+        let scanned = [event(110, MainStatus::InTransit, SubStatus::Sorting)];
+        let findings = evaluate(
+            &input(&p, &[(&first, &events), (&last, &scanned)]),
+            &Rules::default(),
+            now,
+        );
+        assert!(!findings.iter().any(|f| f.rule == RuleKind::BreakPoint));
+
+        let mail = leg("china_post", "RR123456785CN", LegRole::Single);
+        let now = t0() + Duration::hours(100 + 24 * 7);
+        let findings = evaluate(&input(&p, &[(&mail, &events)]), &Rules::default(), now);
+        assert!(findings.iter().any(|f| f.rule == RuleKind::PostalSilence));
+    }
+
+    #[test]
+    fn a_carrier_off_the_whitelist_is_a_violation_unless_the_store_has_the_exception() {
+        let p = posting(Scheme::Fbs);
+        let first = leg("cainiao_standard", "LP00123456789012", LegRole::FirstMile);
+        let events = [event(0, MainStatus::InTransit, SubStatus::PickedUp)];
+        let mut rules = Rules::default();
+        rules.compliance.whitelist = vec!["yanwen".into()];
+        let findings = evaluate(&input(&p, &[(&first, &events)]), &rules, t0());
+        assert!(findings.iter().any(|f| f.rule == RuleKind::NonWhitelisted));
+        rules.compliance.overseas_warehouse_exception = true;
+        let findings = evaluate(&input(&p, &[(&first, &events)]), &rules, t0());
+        assert!(!findings.iter().any(|f| f.rule == RuleKind::NonWhitelisted));
+    }
+
+    #[test]
+    fn a_posting_without_a_tracking_number_after_its_ship_by_date_is_flagged() {
+        let mut p = posting(Scheme::Fbs);
+        p.tracking_number = None;
+        p.ship_by = Some(t0());
+        let before = evaluate(
+            &input(&p, &[]),
+            &Rules::default(),
+            t0() - Duration::hours(1),
+        );
+        assert!(before.is_empty());
+        let after = evaluate(
+            &input(&p, &[]),
+            &Rules::default(),
+            t0() + Duration::hours(1),
+        );
+        assert_eq!(after[0].rule, RuleKind::MissingTracking);
+        assert_eq!(after[0].actions, [Action::UploadTrackingNumber]);
+    }
+
+    fn history() -> impl Strategy<Value = Vec<(i64, u8)>> {
+        proptest::collection::vec((0i64..400, 0u8..4), 0..12)
+    }
+
+    fn events_of(history: &[(i64, u8)]) -> Vec<TrackingEvent> {
+        let subs = [
+            SubStatus::PickedUp,
+            SubStatus::Sorting,
+            SubStatus::DepartedOrigin,
+            SubStatus::CustomsReleased,
+        ];
+        history
+            .iter()
+            .map(|(h, s)| event(*h, MainStatus::InTransit, subs[usize::from(*s)].clone()))
+            .collect()
+    }
+
+    proptest! {
+        /// The order legs and events arrive in never changes the findings.
+        #[test]
+        fn findings_never_depend_on_evaluation_order(first in history(), last in history(), now_h in 0i64..600) {
+            let p = posting(Scheme::Rfbs);
+            let a = leg("yanwen", "UG123456789YP", LegRole::FirstMile);
+            let b = leg("cdek", "1234567890", LegRole::LastMile);
+            let (ea, eb) = (events_of(&first), events_of(&last));
+            let (mut ra, mut rb) = (ea.clone(), eb.clone());
+            ra.reverse();
+            rb.reverse();
+            let now = t0() + Duration::hours(now_h);
+            let one = evaluate(&input(&p, &[(&a, &ea), (&b, &eb)]), &Rules::default(), now);
+            let other = evaluate(&input(&p, &[(&b, &rb), (&a, &ra)]), &Rules::default(), now);
+            prop_assert_eq!(one, other);
+        }
+
+        /// A longer silence never lowers the stale severity.
+        #[test]
+        fn thresholds_are_monotone(h in history(), now_h in 0i64..600, more in 0i64..300) {
+            let p = posting(Scheme::Fbs);
+            let a = leg("yanwen", "UG123456789YP", LegRole::FirstMile);
+            let e = events_of(&h);
+            let at = |t| stale_severity(&evaluate(&input(&p, &[(&a, &e)]), &Rules::default(), t0() + Duration::hours(t)));
+            let start = now_h.max(h.iter().map(|(t, _)| *t).max().unwrap_or(0));
+            prop_assert!(at(start) <= at(start + more));
+        }
+
+        /// A parcel that moves is no longer stale.
+        #[test]
+        fn a_parcel_that_moves_resolves_its_stale_finding(h in history(), now_h in 0i64..600) {
+            let p = posting(Scheme::Fbs);
+            let a = leg("yanwen", "UG123456789YP", LegRole::FirstMile);
+            let mut e = events_of(&h);
+            let last = h.iter().map(|(t, _)| *t).max().unwrap_or(0);
+            let now = last.max(now_h);
+            e.push(event(now, MainStatus::InTransit, SubStatus::Sorting));
+            let findings = evaluate(&input(&p, &[(&a, &e)]), &Rules::default(), t0() + Duration::hours(now));
+            prop_assert_eq!(stale_severity(&findings), None);
+        }
+    }
+}

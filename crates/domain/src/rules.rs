@@ -1,0 +1,303 @@
+//! The risk rules as data: thresholds and switches a store can override from a TOML file
+//! (`ozontrack rules example` prints these defaults). The figures are the ones sellers read in
+//! Ozon's guides (DESIGN §1), kept configurable because Ozon changes them.
+
+use serde::{Deserialize, Serialize};
+
+/// Every rule's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Rules {
+    pub stale: StaleRules,
+    pub break_point: BreakPointRules,
+    pub compliance: ComplianceRules,
+    pub missing_tracking: MissingTrackingRules,
+    pub dispute: DisputeRules,
+    pub high_value: HighValueRules,
+    /// Stale findings stay suppressed this long after a carrier feed recovers, while its
+    /// backlog of events arrives.
+    pub outage_grace_hours: i64,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self {
+            stale: StaleRules::default(),
+            break_point: BreakPointRules::default(),
+            compliance: ComplianceRules::default(),
+            missing_tracking: MissingTrackingRules::default(),
+            dispute: DisputeRules::default(),
+            high_value: HighValueRules::default(),
+            outage_grace_hours: 6,
+        }
+    }
+}
+
+/// No new event for a while.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StaleRules {
+    pub enabled: bool,
+    /// Contact the carrier, tell the buyer what to expect.
+    pub warning_hours: i64,
+    /// Ozon marks the order High Risk.
+    pub high_risk_hours: i64,
+    /// The shop's ranking drops.
+    pub critical_hours: i64,
+    /// Carrier data lags the hand-over by 4–6 h: a leg without events is not stale before this.
+    pub handover_grace_hours: i64,
+    /// Added to every threshold while the parcel is between countries, where 24–72 h gaps are
+    /// normal.
+    pub international_allowance_hours: i64,
+}
+
+impl Default for StaleRules {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            warning_hours: 48,
+            high_risk_hours: 72,
+            critical_hours: 168,
+            handover_grace_hours: 6,
+            international_allowance_hours: 24,
+        }
+    }
+}
+
+/// The parcel reached Russia but the last mile never picked it up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BreakPointRules {
+    pub enabled: bool,
+    /// Days after arrival or customs release without any last-mile event.
+    pub last_mile_days: i64,
+    /// Days a direct-mail (S10) parcel may stay silent after customs.
+    pub postal_silence_days: i64,
+}
+
+impl Default for BreakPointRules {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            last_mile_days: 3,
+            postal_silence_days: 7,
+        }
+    }
+}
+
+/// FBS parcels must travel with carriers on Ozon's whitelist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ComplianceRules {
+    pub enabled: bool,
+    /// Our carrier codes allowed; empty: the registry's default whitelist.
+    pub whitelist: Vec<String>,
+    /// The store ships from its own overseas warehouse with a local carrier contract.
+    pub overseas_warehouse_exception: bool,
+    /// Penalty points Ozon charges per violation (2–5).
+    pub points_per_violation: i64,
+    /// Warn when the rolling total reaches this.
+    pub warn_at_points: i64,
+    /// Ozon suspends advertising at this total.
+    pub suspension_points: i64,
+}
+
+impl Default for ComplianceRules {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            whitelist: Vec::new(),
+            overseas_warehouse_exception: false,
+            points_per_violation: 3,
+            warn_at_points: 12,
+            suspension_points: 15,
+        }
+    }
+}
+
+/// No tracking number uploaded by the ship-by date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MissingTrackingRules {
+    pub enabled: bool,
+    /// Hours after the ship-by date before it counts.
+    pub grace_hours: i64,
+}
+
+impl Default for MissingTrackingRules {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            grace_hours: 0,
+        }
+    }
+}
+
+/// The buyer opened a dispute (arbitration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DisputeRules {
+    pub enabled: bool,
+}
+
+impl Default for DisputeRules {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+/// Expensive orders should be delivered against a signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HighValueRules {
+    pub enabled: bool,
+    /// In roubles.
+    pub min_total_rub: i64,
+}
+
+impl Default for HighValueRules {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            min_total_rub: 5_000,
+        }
+    }
+}
+
+/// A rules value that makes no sense, with the key that holds it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {reason}")]
+pub struct RulesError {
+    pub key: &'static str,
+    pub reason: String,
+}
+
+impl Rules {
+    /// Checks what types alone cannot: thresholds that rise, amounts that are positive.
+    pub fn check(&self) -> Result<(), RulesError> {
+        let s = &self.stale;
+        let positive = [
+            ("stale.warning_hours", s.warning_hours),
+            ("stale.handover_grace_hours", s.handover_grace_hours),
+            (
+                "break_point.last_mile_days",
+                self.break_point.last_mile_days,
+            ),
+            (
+                "break_point.postal_silence_days",
+                self.break_point.postal_silence_days,
+            ),
+            (
+                "compliance.points_per_violation",
+                self.compliance.points_per_violation,
+            ),
+            (
+                "compliance.suspension_points",
+                self.compliance.suspension_points,
+            ),
+            ("high_value.min_total_rub", self.high_value.min_total_rub),
+        ];
+        for (key, value) in positive {
+            if value <= 0 {
+                return Err(RulesError {
+                    key,
+                    reason: format!("must be above 0, not {value}"),
+                });
+            }
+        }
+        let not_negative = [
+            (
+                "stale.international_allowance_hours",
+                s.international_allowance_hours,
+            ),
+            (
+                "missing_tracking.grace_hours",
+                self.missing_tracking.grace_hours,
+            ),
+            ("outage_grace_hours", self.outage_grace_hours),
+        ];
+        for (key, value) in not_negative {
+            if value < 0 {
+                return Err(RulesError {
+                    key,
+                    reason: format!("must not be negative, not {value}"),
+                });
+            }
+        }
+        if s.high_risk_hours <= s.warning_hours {
+            return Err(RulesError {
+                key: "stale.high_risk_hours",
+                reason: format!("must be above stale.warning_hours ({})", s.warning_hours),
+            });
+        }
+        if s.critical_hours <= s.high_risk_hours {
+            return Err(RulesError {
+                key: "stale.critical_hours",
+                reason: format!(
+                    "must be above stale.high_risk_hours ({})",
+                    s.high_risk_hours
+                ),
+            });
+        }
+        if self.compliance.warn_at_points > self.compliance.suspension_points {
+            return Err(RulesError {
+                key: "compliance.warn_at_points",
+                reason: "must not be above compliance.suspension_points".into(),
+            });
+        }
+        for code in &self.compliance.whitelist {
+            if crate::carrier::by_code(code).is_none() {
+                return Err(RulesError {
+                    key: "compliance.whitelist",
+                    reason: format!("{code:?} is not a carrier ozontrack knows"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `carrier` (our code) is on the whitelist these rules use.
+    pub fn whitelisted(&self, carrier: &str) -> bool {
+        if self.compliance.whitelist.is_empty() {
+            crate::carrier::by_code(carrier).is_some_and(|c| c.whitelisted)
+        } else {
+            self.compliance.whitelist.iter().any(|c| c == carrier)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_pass_their_own_check() {
+        assert_eq!(Rules::default().check(), Ok(()));
+    }
+
+    #[test]
+    fn thresholds_that_do_not_rise_are_refused_naming_the_key() {
+        let mut rules = Rules::default();
+        rules.stale.critical_hours = 72;
+        let err = rules.check().unwrap_err();
+        assert_eq!(err.key, "stale.critical_hours");
+        let mut rules = Rules::default();
+        rules.compliance.whitelist = vec!["pigeon".into()];
+        assert_eq!(rules.check().unwrap_err().key, "compliance.whitelist");
+    }
+
+    #[test]
+    fn the_default_whitelist_is_the_registrys() {
+        let rules = Rules::default();
+        assert!(rules.whitelisted("yanwen"));
+        assert!(!rules.whitelisted("unknown"));
+        let own = Rules {
+            compliance: ComplianceRules {
+                whitelist: vec!["cdek".into()],
+                ..ComplianceRules::default()
+            },
+            ..Rules::default()
+        };
+        assert!(own.whitelisted("cdek") && !own.whitelisted("yanwen"));
+    }
+}

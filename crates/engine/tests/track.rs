@@ -1,0 +1,302 @@
+//! The tracking worker against the sandbox: a world run for 30 simulated days, synced and
+//! tracked the way the workers do it, ends with every carrier leg equal to the truth, no
+//! duplicate events, and every hand-over linked to its last-mile leg.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use ozontrack_carriers::cdek::CdekClient;
+use ozontrack_carriers::russian_post::RussianPostClient;
+use ozontrack_carriers::seventeen_track::SeventeenTrackClient;
+use ozontrack_domain::Clock;
+use ozontrack_engine::{Feed, Feeds, TrackReport, TrackSettings, Tracker};
+use ozontrack_sandbox::fakes::seventeen_track::SeventeenTrackConfig;
+use ozontrack_sandbox::{EventKind, Mode, Sandbox, ServeConfig, World, WorldConfig};
+use ozontrack_store::{LeaseOwner, LegId, LegRecord, SqlStore, Store, StoreRecord};
+use secrecy::SecretString;
+use support::{TestClock, World1};
+
+async fn world(parcels: u32) -> World1 {
+    let world = World::generate(WorldConfig {
+        parcels,
+        ..WorldConfig::default()
+    });
+    let clock = TestClock::new(world.config.start);
+    let serve = ServeConfig {
+        push_every: None,
+        // The sandbox's own limit is real time; simulated days pass in seconds here.
+        seventeen_track: SeventeenTrackConfig {
+            rate_limit: 100_000,
+            ..SeventeenTrackConfig::default()
+        },
+        ..ServeConfig::default()
+    };
+    let sandbox = Sandbox::start(world, clock.clone(), &serve).await.unwrap();
+    World1 { sandbox, clock }
+}
+
+fn feeds(w: &World1) -> Arc<Feeds> {
+    let http = ozontrack_carriers::http_client(Duration::from_secs(5)).unwrap();
+    let c = &w.sandbox.state.world.credentials;
+    let urls = &w.sandbox.urls;
+    Arc::new(Feeds {
+        seventeen_track: Some(SeventeenTrackClient::with_rate_limit(
+            http.clone(),
+            &urls.seventeen_track,
+            SecretString::from(c.seventeen_track_token.clone()),
+            100_000,
+        )),
+        russian_post: Some(RussianPostClient::new(
+            http.clone(),
+            &urls.russian_post,
+            &c.russian_post_login,
+            SecretString::from(c.russian_post_password.clone()),
+        )),
+        cdek: Some(CdekClient::new(
+            http,
+            &urls.cdek,
+            &c.cdek_client_id,
+            SecretString::from(c.cdek_client_secret.clone()),
+        )),
+    })
+}
+
+fn tracker(store: &SqlStore, w: &World1, feeds: &Arc<Feeds>, owner: &str) -> Tracker<SqlStore> {
+    let settings = TrackSettings {
+        backoff: chrono::Duration::minutes(10),
+        ..TrackSettings::default()
+    };
+    Tracker::new(
+        store.clone(),
+        feeds.clone(),
+        settings,
+        w.clock.clone(),
+        LeaseOwner::new(owner),
+    )
+}
+
+/// Runs the world for `days`: a sync every 6 simulated hours, tracking rounds every hour by
+/// each of `trackers` in turn. Returns the tracking totals.
+async fn run_days(
+    store: &SqlStore,
+    record: &StoreRecord,
+    w: &World1,
+    trackers: &[Tracker<SqlStore>],
+    days: i64,
+) -> TrackReport {
+    let syncer = support::syncer(store, w, support::settings(1000), "sync");
+    let mut total = TrackReport::default();
+    for hour in 0..days * 24 {
+        if hour % 6 == 0 {
+            let progress = Arc::new(ozontrack_engine::Progress::default());
+            syncer.sync_store(record, false, progress).await.unwrap();
+        }
+        let tracker = &trackers[usize::try_from(hour).unwrap() % trackers.len()];
+        let round = tracker.run_until_idle(|_| {}).await.unwrap();
+        total.add(round);
+        w.clock.advance(chrono::Duration::hours(1));
+    }
+    total
+}
+
+/// Every carrier leg of the store.
+async fn carrier_legs(store: &SqlStore, record: &StoreRecord, w: &World1) -> Vec<LegRecord> {
+    let mut legs = Vec::new();
+    for p in &w.sandbox.state.world.parcels {
+        let number = ozontrack_domain::PostingNumber::parse(&p.posting_number).unwrap();
+        if let Some(posting) = store.posting(record.id, &number).await.unwrap() {
+            legs.extend(
+                store
+                    .legs(posting.id)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|l| l.leg.carrier.as_str() != "ozon"),
+            );
+        }
+    }
+    legs
+}
+
+/// The latest event a feed shows for `number` at `now`, as (time, main status).
+fn truth(
+    sandbox: &Sandbox,
+    feed: Feed,
+    number: &str,
+    now: DateTime<Utc>,
+) -> Option<(DateTime<Utc>, String)> {
+    sandbox
+        .state
+        .legs_of(number)
+        .into_iter()
+        .flat_map(|(_, leg)| leg.events.iter())
+        // Russian Post has no operation for an electronic pre-advice.
+        .filter(|e| {
+            e.visible_at <= now && !(feed == Feed::RussianPost && e.kind == EventKind::Registered)
+        })
+        .max_by_key(|e| e.at)
+        .map(|e| (e.at, e.kind.normalized().main.as_str().to_owned()))
+}
+
+async fn assert_legs_match_truth(
+    store: &SqlStore,
+    record: &StoreRecord,
+    w: &World1,
+    feeds: &Feeds,
+) {
+    let now = w.clock.now();
+    let legs = carrier_legs(store, record, w).await;
+    assert!(!legs.is_empty());
+    let mut mismatches = Vec::new();
+    let mut by_number: HashMap<String, &LegRecord> = HashMap::new();
+    for leg in &legs {
+        let number = leg.leg.tracking_number.as_str();
+        by_number.insert(number.to_owned(), leg);
+        let feed = feeds.feed_of(&leg.leg).unwrap();
+        let expected = truth(&w.sandbox, feed, number, now);
+        let got = leg
+            .last_event_at
+            .zip(leg.status.as_ref().map(|s| s.main.as_str().to_owned()));
+        if got != expected {
+            mismatches.push(format!(
+                "{number} ({}): stored {got:?}, truth {expected:?}; tracked since {}, \
+                 checked {} times, next check {:?}",
+                leg.leg.carrier.as_str(),
+                leg.created_at,
+                leg.checks,
+                leg.next_check_at
+            ));
+        }
+        // No event twice: the store holds exactly what the feed shows.
+        let events = store.events(leg.id).await.unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for e in &events {
+            let key = (
+                e.event.occurred_at,
+                e.event.raw_code.clone(),
+                e.event.source.as_str().to_owned(),
+            );
+            assert!(seen.insert(key), "{number}: an event stored twice");
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} legs differ from the truth, e.g. {:#?}",
+        mismatches.len(),
+        legs.len(),
+        &mismatches[..mismatches.len().min(8)]
+    );
+    // Every hand-over the first mile reported by now is a linked last-mile leg.
+    let mut linked = 0;
+    for p in w
+        .sandbox
+        .state
+        .world
+        .parcels
+        .iter()
+        .filter(|p| p.mode == Mode::Rfbs)
+    {
+        let (Some(first), Some(last)) = (&p.first_mile, &p.last_mile) else {
+            continue;
+        };
+        let handed = first
+            .events
+            .iter()
+            .any(|e| e.kind == EventKind::HandedToLastMile && e.visible_at <= now);
+        let Some(first_leg) = by_number.get(&first.tracking_number) else {
+            continue;
+        };
+        if handed {
+            let last_leg = by_number.get(&last.tracking_number).unwrap_or_else(|| {
+                panic!(
+                    "{}: hand-over to {} not linked",
+                    p.posting_number, last.tracking_number
+                )
+            });
+            assert_eq!(last_leg.parent, Some(first_leg.id), "{}", p.posting_number);
+            assert_eq!(last_leg.leg.carrier.as_str(), last.carrier.code());
+            linked += 1;
+        }
+    }
+    assert!(linked > 0, "no hand-over happened in the world");
+}
+
+/// Leaves any carrier outage running at the end, so the last look sees everything.
+fn after_outages(w: &World1) {
+    let now = w.clock.now();
+    if let Some(end) = w
+        .sandbox
+        .state
+        .world
+        .outages
+        .iter()
+        .filter(|o| o.from <= now && now < o.until)
+        .map(|o| o.until)
+        .max()
+    {
+        w.clock.advance(end - now);
+    }
+}
+
+/// `ozontrack track --all`: every leg that is still tracked, checked now.
+async fn check_all(
+    store: &SqlStore,
+    record: &StoreRecord,
+    w: &World1,
+    tracker: &Tracker<SqlStore>,
+) {
+    let ids: Vec<LegId> = carrier_legs(store, record, w)
+        .await
+        .into_iter()
+        .filter(|l| l.next_check_at.is_some())
+        .map(|l| l.id)
+        .collect();
+    for chunk in ids.chunks(400) {
+        tracker.check_now(chunk).await.unwrap();
+    }
+    // Hand-overs seen just now added last-mile legs, due at once.
+    tracker.run_until_idle(|_| {}).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_10000_parcel_world_tracked_for_30_days_ends_equal_to_the_truth() {
+    let db = support::sqlite().await;
+    let w = world(10_000).await;
+    let record = support::add_store(&db.store, &w).await;
+    let feeds = feeds(&w);
+    let trackers = [tracker(&db.store, &w, &feeds, "t1")];
+    let total = run_days(&db.store, &record, &w, &trackers, 30).await;
+    assert!(total.hand_overs > 0);
+    after_outages(&w);
+    check_all(&db.store, &record, &w, &trackers[0]).await;
+    assert_legs_match_truth(&db.store, &record, &w, &feeds).await;
+    let health = db.store.feed_health().await.unwrap();
+    assert!(health.iter().any(|h| h.feed == "17track" && h.calls > 0));
+}
+
+mod postgres {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_trackers_on_postgresql_share_the_legs_and_end_equal_to_the_truth() {
+        let Some(db) = support::postgres().await else {
+            return;
+        };
+        let w = world(1_500).await;
+        let record = support::add_store(&db.store, &w).await;
+        let feeds = feeds(&w);
+        let trackers = [
+            tracker(&db.store, &w, &feeds, "t1"),
+            tracker(&db.store, &w, &feeds, "t2"),
+        ];
+        run_days(&db.store, &record, &w, &trackers, 30).await;
+        after_outages(&w);
+        check_all(&db.store, &record, &w, &trackers[1]).await;
+        assert_legs_match_truth(&db.store, &record, &w, &feeds).await;
+    }
+}
