@@ -18,6 +18,7 @@
 #[macro_use]
 mod macros;
 
+pub mod alert;
 pub mod carrier;
 pub mod clock;
 pub mod crosswalk;

@@ -23,6 +23,18 @@ pub enum Severity {
 }
 
 impl Severity {
+    pub const ALL: [Severity; 4] = [
+        Severity::Info,
+        Severity::Warning,
+        Severity::HighRisk,
+        Severity::Critical,
+    ];
+
+    /// The value [`Self::as_str`] gave, back.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
@@ -46,6 +58,21 @@ pub enum RuleKind {
 }
 
 impl RuleKind {
+    pub const ALL: [RuleKind; 7] = [
+        RuleKind::Stale,
+        RuleKind::BreakPoint,
+        RuleKind::PostalSilence,
+        RuleKind::NonWhitelisted,
+        RuleKind::MissingTracking,
+        RuleKind::Dispute,
+        RuleKind::HighValue,
+    ];
+
+    /// The value [`Self::as_str`] gave, back.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RuleKind::Stale => "stale",
@@ -72,6 +99,21 @@ pub enum Action {
 }
 
 impl Action {
+    pub const ALL: [Action; 7] = [
+        Action::ContactCarrier,
+        Action::NotifyBuyer,
+        Action::OpenOzonTicket,
+        Action::UploadTrackingNumber,
+        Action::PrepareEvidence,
+        Action::RequireSignature,
+        Action::ReviewCarrierChoice,
+    ];
+
+    /// The value [`Self::as_str`] gave, back.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Action::ContactCarrier => "contact_carrier",
@@ -113,6 +155,10 @@ pub struct LegInput<'a> {
     pub feed_down_since: Option<DateTime<Utc>>,
     /// The feed last recovered then.
     pub feed_up_since: Option<DateTime<Utc>>,
+    /// The leg's events are known up to then (its last check or webhook); `None`: no feed
+    /// reads the leg, so what we have is all there will be. Silence is only measured up to
+    /// here: a parcel that moved after our last look is not stale.
+    pub known_until: Option<DateTime<Utc>>,
 }
 
 /// A posting with its legs.
@@ -120,6 +166,49 @@ pub struct LegInput<'a> {
 pub struct PostingInput<'a> {
     pub posting: &'a Posting,
     pub legs: Vec<LegInput<'a>>,
+    /// Quiet gaps that are normal on each carrier's lanes, learned from delivered parcels.
+    pub learned: Option<&'a LearnedGaps>,
+}
+
+/// A lane: a carrier, and the sub-status its parcels are quiet after.
+pub type Lane = (String, String);
+
+/// The normal quiet gap of each lane: a high percentile of the gaps between consecutive
+/// events of delivered parcels, with how many gaps it rests on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LearnedGaps {
+    pub lanes: std::collections::HashMap<Lane, LaneGap>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LaneGap {
+    pub hours: f64,
+    pub samples: u64,
+}
+
+impl LearnedGaps {
+    /// Learns from `(lane, gap)` samples: the `percentile` of each lane's gaps.
+    pub fn learn(samples: impl IntoIterator<Item = (Lane, Duration)>, percentile: f64) -> Self {
+        let mut by_lane: std::collections::HashMap<Lane, Vec<f64>> =
+            std::collections::HashMap::new();
+        for (lane, gap) in samples {
+            by_lane
+                .entry(lane)
+                .or_default()
+                .push(gap.num_seconds() as f64 / 3600.0);
+        }
+        let lanes = by_lane
+            .into_iter()
+            .map(|(lane, mut gaps)| {
+                gaps.sort_by(f64::total_cmp);
+                let rank = ((percentile / 100.0) * (gaps.len() - 1) as f64).round() as usize;
+                let hours = gaps[rank.min(gaps.len() - 1)];
+                let samples = gaps.len() as u64;
+                (lane, LaneGap { hours, samples })
+            })
+            .collect();
+        Self { lanes }
+    }
 }
 
 fn hours(h: i64) -> Duration {
@@ -149,6 +238,53 @@ pub fn evaluate(input: &PostingInput<'_>, rules: &Rules, now: DateTime<Utc>) -> 
     findings
 }
 
+/// The next time after `now` at which the findings can change with no new data: a stale
+/// threshold, a break point's deadline, the end of an outage's grace, a ship-by date passing.
+/// The engine evaluates a posting again then, or sooner when its data changes.
+pub fn next_change(
+    input: &PostingInput<'_>,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let mut at: Vec<DateTime<Utc>> = Vec::new();
+    if let Some(clock) = stale_clock(input, rules) {
+        let (warning, _) = warning_threshold(input, clock.active, clock.last, rules);
+        let s = &rules.stale;
+        for h in [warning, s.high_risk_hours, s.critical_hours] {
+            at.push(clock.since + hours(h + clock.allowance));
+        }
+    }
+    if !posting_is_over(input.posting) {
+        for leg in carrier_legs(input) {
+            if let Some(up) = leg.feed_up_since {
+                at.push(up + hours(rules.outage_grace_hours));
+            }
+            for e in leg.events.iter().filter(|e| arrived(e)) {
+                let days = rules
+                    .break_point
+                    .last_mile_days
+                    .min(rules.break_point.postal_silence_days);
+                at.push(e.occurred_at + Duration::days(days));
+                at.push(
+                    e.occurred_at + Duration::days(rules.break_point.postal_silence_days.max(days)),
+                );
+            }
+        }
+        if let Some(ship_by) = input.posting.ship_by {
+            at.push(ship_by + hours(rules.missing_tracking.grace_hours));
+        }
+    }
+    at.into_iter().filter(|t| *t > now).min()
+}
+
+/// Events that say the parcel reached Russia: a last mile should follow.
+fn arrived(e: &TrackingEvent) -> bool {
+    matches!(
+        e.status.sub,
+        SubStatus::ArrivedDestination | SubStatus::CustomsReleased | SubStatus::HandedToLastMile
+    )
+}
+
 /// The carrier legs (Ozon's own marketplace view is not a carrier's silence).
 fn carrier_legs<'a, 'b>(input: &'b PostingInput<'a>) -> impl Iterator<Item = &'b LegInput<'a>> {
     input
@@ -157,15 +293,22 @@ fn carrier_legs<'a, 'b>(input: &'b PostingInput<'a>) -> impl Iterator<Item = &'b
         .filter(|l| l.leg.role != LegRole::Marketplace)
 }
 
-fn stale(input: &PostingInput<'_>, rules: &Rules, now: DateTime<Utc>, out: &mut Vec<Finding>) {
+/// What the stale rule measures: the leg that spoke last (or first tracked), its latest
+/// event, and since when (plus what allowance) the posting has been quiet.
+struct StaleClock<'i, 'a> {
+    legs: Vec<&'i LegInput<'a>>,
+    active: &'i LegInput<'a>,
+    last: Option<&'a TrackingEvent>,
+    since: DateTime<Utc>,
+    allowance: i64,
+}
+
+fn stale_clock<'i, 'a>(input: &'i PostingInput<'a>, rules: &Rules) -> Option<StaleClock<'i, 'a>> {
     let r = &rules.stale;
     if !r.enabled || posting_is_over(input.posting) {
-        return;
+        return None;
     }
     let legs: Vec<&LegInput<'_>> = carrier_legs(input).collect();
-    if legs.is_empty() {
-        return;
-    }
     // The latest event with its leg; two legs can carry the same event (a hand-over seen on
     // both numbers), so ties fall to the tracking number to keep the answer order-free.
     let newest = legs
@@ -184,16 +327,17 @@ fn stale(input: &PostingInput<'_>, rules: &Rules, now: DateTime<Utc>, out: &mut 
                 ))
         });
     let last = newest.map(|(_, e)| e);
-    if last.is_some_and(|e| e.status.is_final()) {
-        return;
+    // A parcel waiting at a pickup point waits for the buyer, not for a carrier.
+    if last.is_some_and(|e| e.status.is_final() || e.status.main == MainStatus::AvailableForPickup)
+    {
+        return None;
     }
     // The leg the latest event is on, or the first tracked leg while none has spoken.
     let active = newest.map(|(l, _)| l).or_else(|| {
         legs.iter()
             .min_by_key(|l| (l.tracked_since, l.leg.tracking_number.as_str()))
             .copied()
-    });
-    let Some(active) = active else { return };
+    })?;
     let (since, allowance) = match last {
         Some(e) => {
             let abroad = matches!(e.status.sub, SubStatus::DepartedOrigin);
@@ -209,11 +353,33 @@ fn stale(input: &PostingInput<'_>, rules: &Rules, now: DateTime<Utc>, out: &mut 
         // No event yet: silence counts from the hand-over, after the carriers' usual lag.
         None => (active.tracked_since, r.handover_grace_hours),
     };
-    let quiet = now - since;
+    Some(StaleClock {
+        legs,
+        active,
+        last,
+        since,
+        allowance,
+    })
+}
+
+fn stale(input: &PostingInput<'_>, rules: &Rules, now: DateTime<Utc>, out: &mut Vec<Finding>) {
+    let r = &rules.stale;
+    let Some(StaleClock {
+        legs,
+        active,
+        last,
+        since,
+        allowance,
+    }) = stale_clock(input, rules)
+    else {
+        return;
+    };
+    let quiet = known_as_of(&legs, now) - since;
+    let (warning_hours, learned) = warning_threshold(input, active, last, rules);
     let levels = [
         (r.critical_hours, Severity::Critical),
         (r.high_risk_hours, Severity::HighRisk),
-        (r.warning_hours, Severity::Warning),
+        (warning_hours, Severity::Warning),
     ];
     let Some((threshold, severity)) = levels
         .into_iter()
@@ -231,12 +397,19 @@ fn stale(input: &PostingInput<'_>, rules: &Rules, now: DateTime<Utc>, out: &mut 
         leg: Some(active.leg.tracking_number.as_str().to_owned()),
         since,
         why: format!(
-            "no new event for {} h (threshold {threshold} h{}){}",
+            "no new event for {} h (threshold {threshold} h{}{}){}",
             quiet.num_hours(),
             if allowance > 0 {
                 format!(" + {allowance} h allowance")
             } else {
                 String::new()
+            },
+            match learned {
+                Some(gap) if severity == Severity::Warning => format!(
+                    ", learned: gaps up to {:.0} h are normal on this lane ({} seen)",
+                    gap.hours, gap.samples
+                ),
+                _ => String::new(),
             },
             last.map_or_else(
                 || " since tracking began".to_owned(),
@@ -247,6 +420,43 @@ fn stale(input: &PostingInput<'_>, rules: &Rules, now: DateTime<Utc>, out: &mut 
         evidence: last.map(|e| e.fingerprint.clone()).into_iter().collect(),
         suppressed: outage(active, rules, now),
     });
+}
+
+/// Up to when every fed carrier leg is known: silence after that is not ours to judge yet.
+fn known_as_of(legs: &[&LegInput<'_>], now: DateTime<Utc>) -> DateTime<Utc> {
+    legs.iter()
+        .filter_map(|l| l.known_until)
+        .min()
+        .map_or(now, |known| known.min(now))
+}
+
+/// The warning threshold: the fixed one, or the lane's learned normal gap when that is longer
+/// and rests on enough history; never past the high-risk threshold, which is Ozon's.
+fn warning_threshold(
+    input: &PostingInput<'_>,
+    active: &LegInput<'_>,
+    last: Option<&TrackingEvent>,
+    rules: &Rules,
+) -> (i64, Option<LaneGap>) {
+    let r = &rules.stale;
+    let fixed = r.warning_hours;
+    if !r.learned_gaps {
+        return (fixed, None);
+    }
+    let (Some(learned), Some(last)) = (input.learned, last) else {
+        return (fixed, None);
+    };
+    let lane = (
+        active.leg.carrier.as_str().to_owned(),
+        last.status.sub.code().to_owned(),
+    );
+    match learned.lanes.get(&lane) {
+        Some(gap) if gap.samples >= r.learned_min_samples => {
+            let hours = (gap.hours.ceil() as i64).clamp(fixed, r.high_risk_hours);
+            (hours, (hours > fixed).then_some(*gap))
+        }
+        _ => (fixed, None),
+    }
 }
 
 /// Why a finding on `leg` is held back: its feed is down, or only just came back.
@@ -269,16 +479,10 @@ fn break_points(
     if !r.enabled || posting_is_over(input.posting) {
         return;
     }
-    let arrived = |e: &&TrackingEvent| {
-        matches!(
-            e.status.sub,
-            SubStatus::ArrivedDestination
-                | SubStatus::CustomsReleased
-                | SubStatus::HandedToLastMile
-        )
-    };
+    let fed: Vec<&LegInput<'_>> = carrier_legs(input).collect();
+    let known = known_as_of(&fed, now);
     for leg in carrier_legs(input) {
-        let Some(arrival) = latest(leg.events.iter().filter(arrived)) else {
+        let Some(arrival) = latest(leg.events.iter().filter(|e| arrived(e))) else {
             continue;
         };
         let postal = leg.leg.role == LegRole::Single;
@@ -299,7 +503,7 @@ fn break_points(
         } else {
             (RuleKind::BreakPoint, r.last_mile_days)
         };
-        if moved_on || now - arrival.occurred_at < Duration::days(days) {
+        if moved_on || known - arrival.occurred_at < Duration::days(days) {
             continue;
         }
         out.push(Finding {
@@ -478,8 +682,10 @@ mod tests {
                     tracked_since: t0(),
                     feed_down_since: None,
                     feed_up_since: None,
+                    known_until: None,
                 })
                 .collect(),
+            learned: None,
         }
     }
 

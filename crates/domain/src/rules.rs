@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Every rule's settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Rules {
     pub stale: StaleRules,
@@ -34,7 +34,7 @@ impl Default for Rules {
 }
 
 /// No new event for a while.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StaleRules {
     pub enabled: bool,
@@ -49,6 +49,13 @@ pub struct StaleRules {
     /// Added to every threshold while the parcel is between countries, where 24–72 h gaps are
     /// normal.
     pub international_allowance_hours: i64,
+    /// Where a lane's history shows longer quiet gaps are normal, warn after that lane's
+    /// normal gap instead (never later than `high_risk_hours`).
+    pub learned_gaps: bool,
+    /// Which percentile of a lane's gaps counts as normal.
+    pub learned_percentile: f64,
+    /// Gaps a lane needs before its percentile is trusted.
+    pub learned_min_samples: u64,
 }
 
 impl Default for StaleRules {
@@ -60,6 +67,9 @@ impl Default for StaleRules {
             critical_hours: 168,
             handover_grace_hours: 6,
             international_allowance_hours: 24,
+            learned_gaps: true,
+            learned_percentile: 99.0,
+            learned_min_samples: 200,
         }
     }
 }
@@ -100,6 +110,8 @@ pub struct ComplianceRules {
     pub warn_at_points: i64,
     /// Ozon suspends advertising at this total.
     pub suspension_points: i64,
+    /// Points count towards the total for this many days.
+    pub points_window_days: i64,
 }
 
 impl Default for ComplianceRules {
@@ -111,6 +123,7 @@ impl Default for ComplianceRules {
             points_per_violation: 3,
             warn_at_points: 12,
             suspension_points: 15,
+            points_window_days: 90,
         }
     }
 }
@@ -196,6 +209,10 @@ impl Rules {
                 self.compliance.suspension_points,
             ),
             ("high_value.min_total_rub", self.high_value.min_total_rub),
+            (
+                "compliance.points_window_days",
+                self.compliance.points_window_days,
+            ),
         ];
         for (key, value) in positive {
             if value <= 0 {
@@ -237,6 +254,12 @@ impl Rules {
                     "must be above stale.high_risk_hours ({})",
                     s.high_risk_hours
                 ),
+            });
+        }
+        if !(s.learned_percentile > 0.0 && s.learned_percentile <= 100.0) {
+            return Err(RulesError {
+                key: "stale.learned_percentile",
+                reason: format!("must be in (0, 100], not {}", s.learned_percentile),
             });
         }
         if self.compliance.warn_at_points > self.compliance.suspension_points {

@@ -411,6 +411,7 @@ impl<S: Store> Tracker<S> {
             };
             report.checked.push(leg.id);
             let mut stale = false;
+            let fresh = matches!(&answer, Answer::Tracked(t) if t.stale_carriers.is_empty());
             let (events, detected, registered) = match answer {
                 Answer::Tracked(tracked) => {
                     stale = !tracked.stale_carriers.is_empty();
@@ -439,6 +440,7 @@ impl<S: Store> Tracker<S> {
                 next_check_at: next,
                 registered,
                 detected_carrier: detected,
+                fresh,
             });
         }
         self.note_stale_carriers(stale_carriers, now).await?;

@@ -13,6 +13,7 @@ use ozontrack_domain::{
 };
 use secrecy::SecretString;
 
+mod alerts;
 mod records;
 mod secrets;
 mod sql;
@@ -20,6 +21,10 @@ mod sync;
 mod tracking;
 mod url;
 
+pub use alerts::{
+    AlertFilter, AlertHistoryEntry, AlertRecord, GapSample, PenaltyRecord, RiskApplied, RiskInput,
+    RiskOutcome,
+};
 pub use secrets::{Cipher, KeyFileError};
 pub use sql::{PoolSettings, SqlStore};
 pub use sync::{
@@ -121,6 +126,8 @@ pub struct LegRecord {
     pub checks: i64,
     /// The leg this one continues (a last-mile leg found through a hand-over).
     pub parent: Option<LegId>,
+    /// When a check last read the leg's whole history from a carrier that could be reached.
+    pub checked_at: Option<DateTime<Utc>>,
 }
 
 /// An event row: the event plus when we received it.
@@ -181,6 +188,8 @@ pub enum StoreError {
     PostingNotFound(i64),
     #[error("no leg with id {0}")]
     LegNotFound(i64),
+    #[error("no alert with id {0}")]
+    AlertNotFound(i64),
     #[error("no sync scan with id {0}")]
     ScanNotFound(i64),
     #[error(
@@ -484,4 +493,93 @@ pub trait Store: Clone + Send + Sync + 'static {
         max_attempts: i64,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Postings of `store` the rules should look at again: those whose row or legs changed
+    /// after `changed_since`, or whose next threshold is due by `now`; with no `changed_since`
+    /// (a full round), every posting still in play and every one with an open alert.
+    fn risk_candidates(
+        &self,
+        store: StoreId,
+        changed_since: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<PostingId>, StoreError>> + Send;
+
+    /// The postings with their legs and events, in id order; unknown ids are left out.
+    fn risk_inputs(
+        &self,
+        ids: &[PostingId],
+    ) -> impl Future<Output = Result<Vec<RiskInput>, StoreError>> + Send;
+
+    /// The open alerts of the postings, and those a user resolved by hand.
+    fn alert_views(
+        &self,
+        ids: &[PostingId],
+    ) -> impl Future<
+        Output = Result<Vec<(PostingId, ozontrack_domain::alert::AlertView)>, StoreError>,
+    > + Send;
+
+    /// Applies one round's alert changes (with their history and penalty points) and each
+    /// posting's next due time, in one transaction. A change to an alert another evaluator
+    /// already moved is skipped.
+    fn apply_risk(
+        &self,
+        outcomes: &[RiskOutcome],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<RiskApplied, StoreError>> + Send;
+
+    /// Up to when the store's changes have been evaluated.
+    fn risk_watermark(
+        &self,
+        store: StoreId,
+    ) -> impl Future<Output = Result<Option<DateTime<Utc>>, StoreError>> + Send;
+
+    /// Moves the watermark forward (never back).
+    fn set_risk_watermark(
+        &self,
+        store: StoreId,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Alerts by the filter, newest first.
+    fn alerts(
+        &self,
+        filter: &AlertFilter,
+    ) -> impl Future<Output = Result<Vec<AlertRecord>, StoreError>> + Send;
+
+    /// Every state an alert went through, oldest first.
+    fn alert_history(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Vec<AlertHistoryEntry>, StoreError>> + Send;
+
+    /// A user acknowledges an open alert. False (changing nothing) when it is resolved.
+    fn acknowledge_alert(
+        &self,
+        id: i64,
+        by: &str,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// A user resolves an open alert. False (changing nothing) when it is resolved already.
+    fn resolve_alert(
+        &self,
+        id: i64,
+        by: &str,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The store's penalty-point ledger from `since` on.
+    fn penalties(
+        &self,
+        store: StoreId,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<PenaltyRecord>, StoreError>> + Send;
+
+    /// The events of the `legs` most recently delivered legs, by leg and time.
+    fn gap_samples(
+        &self,
+        legs: u32,
+    ) -> impl Future<Output = Result<Vec<GapSample>, StoreError>> + Send;
 }

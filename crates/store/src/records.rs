@@ -164,6 +164,7 @@ pub(crate) struct LegRow {
     pushed_at: Option<DateTime<Utc>>,
     checks: i64,
     parent_leg_id: Option<i64>,
+    checked_at: Option<DateTime<Utc>>,
 }
 
 fn status(main: &str, sub: &str, raw: &str) -> Result<NormalizedStatus, ParseError> {
@@ -210,6 +211,7 @@ impl TryFrom<LegRow> for LegRecord {
             pushed_at: row.pushed_at,
             checks: row.checks,
             parent: row.parent_leg_id.map(LegId),
+            checked_at: row.checked_at,
         })
     }
 }

@@ -45,6 +45,8 @@ pub struct LegCheck {
     pub registered: bool,
     /// The carrier the aggregator detected, applied only to a leg whose carrier was unknown.
     pub detected_carrier: Option<CarrierCode>,
+    /// The answer was the carrier's whole, current history: the leg is known up to now.
+    pub fresh: bool,
 }
 
 /// A feed's (a carrier API's, or a carrier behind the aggregator's) recent health.

@@ -79,6 +79,11 @@ contract!(
     stores_are_leased_like_legs,
     times_with_and_without_fractions_compare_correctly,
     two_concurrent_claimers_never_get_the_same_row,
+    an_alert_opens_once_escalates_and_resolves_with_its_history,
+    a_user_acknowledges_and_resolves_alerts_and_a_missing_one_is_named,
+    a_whitelist_violation_enters_the_ledger_once,
+    risk_candidates_are_changed_or_due_postings_and_inputs_carry_legs_and_events,
+    the_risk_watermark_never_moves_back,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -705,6 +710,7 @@ fn check(leg: LegId, events: Vec<TrackingEvent>, next: Option<DateTime<Utc>>) ->
         next_check_at: next,
         registered: true,
         detected_carrier: None,
+        fresh: true,
     }
 }
 
@@ -949,4 +955,303 @@ async fn a_page_read_earlier_never_puts_back_an_older_state(db: &TestDb) {
     );
     let stored = read_posting(db, store, &PostingNumber::parse(number).unwrap()).await;
     assert_eq!(stored.posting.status, OzonStatus::Delivered);
+}
+
+fn finding(
+    rule: ozontrack_domain::risk::RuleKind,
+    severity: ozontrack_domain::risk::Severity,
+    leg: Option<&str>,
+) -> ozontrack_domain::risk::Finding {
+    ozontrack_domain::risk::Finding {
+        rule,
+        severity,
+        leg: leg.map(str::to_owned),
+        since: t0(),
+        why: "no new event for 50 h".into(),
+        actions: vec![
+            ozontrack_domain::risk::Action::ContactCarrier,
+            ozontrack_domain::risk::Action::NotifyBuyer,
+        ],
+        evidence: vec![ozontrack_domain::Fingerprint::from_stored("abc".into())],
+        suppressed: None,
+    }
+}
+
+fn outcome(
+    store: StoreId,
+    posting: PostingId,
+    changes: Vec<ozontrack_domain::alert::AlertChange>,
+) -> ozontrack_store::RiskOutcome {
+    ozontrack_store::RiskOutcome {
+        posting,
+        store,
+        changes,
+        next_due: Some(t0() + Duration::hours(72)),
+        points_per_violation: 3,
+    }
+}
+
+async fn an_alert_opens_once_escalates_and_resolves_with_its_history(db: &TestDb) {
+    use ozontrack_domain::alert::{AlertChange, AlertState, Resolution};
+    use ozontrack_domain::risk::{RuleKind, Severity};
+    let store = a_store(db).await;
+    let posting = a_posting(db, store, "0132112277-0101-1").await;
+    let warn = finding(RuleKind::Stale, Severity::Warning, Some("UG123456789YP"));
+    let open = outcome(store, posting, vec![AlertChange::Open(warn.clone())]);
+    let applied = db.store.apply_risk(&[open.clone()], t0()).await.unwrap();
+    assert_eq!(applied.opened, 1);
+    // A second evaluator opening the same alert changes nothing: one open per (posting, rule).
+    let again = db.store.apply_risk(&[open], t0()).await.unwrap();
+    assert_eq!(again.opened, 0);
+    let filter = ozontrack_store::AlertFilter {
+        store: Some(store),
+        open_only: true,
+        ..Default::default()
+    };
+    let alerts = db.store.alerts(&filter).await.unwrap();
+    assert_eq!(alerts.len(), 1);
+    let alert = &alerts[0];
+    assert_eq!(
+        (alert.rule, alert.severity, alert.state),
+        (RuleKind::Stale, Severity::Warning, AlertState::Open)
+    );
+    assert_eq!(alert.posting_number.as_str(), "0132112277-0101-1");
+    assert_eq!(alert.actions, warn.actions);
+    assert_eq!(alert.evidence, ["abc"]);
+    let views = db.store.alert_views(&[posting]).await.unwrap();
+    assert_eq!(views.len(), 1);
+    assert_eq!(views[0].1.id, alert.id);
+
+    let high = finding(RuleKind::Stale, Severity::HighRisk, Some("UG123456789YP"));
+    let escalate = AlertChange::Escalate {
+        id: alert.id,
+        finding: high,
+    };
+    let later = t0() + Duration::hours(24);
+    let applied = db
+        .store
+        .apply_risk(&[outcome(store, posting, vec![escalate])], later)
+        .await
+        .unwrap();
+    assert_eq!(applied.escalated, 1);
+    let resolve = AlertChange::Resolve {
+        id: alert.id,
+        resolution: Resolution::Moved,
+    };
+    let end = t0() + Duration::hours(30);
+    db.store
+        .apply_risk(&[outcome(store, posting, vec![resolve.clone()])], end)
+        .await
+        .unwrap();
+    // Resolving twice is a no-op.
+    let twice = db
+        .store
+        .apply_risk(&[outcome(store, posting, vec![resolve])], end)
+        .await
+        .unwrap();
+    assert_eq!(twice.resolved, 0);
+    let all = db
+        .store
+        .alerts(&ozontrack_store::AlertFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].state, AlertState::Resolved);
+    assert_eq!(all[0].resolution, Some(Resolution::Moved));
+    assert_eq!(all[0].severity, Severity::HighRisk);
+    let history: Vec<AlertState> = db
+        .store
+        .alert_history(alert.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.state)
+        .collect();
+    assert_eq!(
+        history,
+        [
+            AlertState::Open,
+            AlertState::Escalated,
+            AlertState::Resolved
+        ]
+    );
+    assert!(db.store.alert_views(&[posting]).await.unwrap().is_empty());
+    // The next due time was stored with the outcome.
+    let input = db.store.risk_inputs(&[posting]).await.unwrap();
+    assert_eq!(input.len(), 1);
+}
+
+async fn a_user_acknowledges_and_resolves_alerts_and_a_missing_one_is_named(db: &TestDb) {
+    use ozontrack_domain::alert::{AlertChange, AlertState, Resolution};
+    use ozontrack_domain::risk::{RuleKind, Severity};
+    let store = a_store(db).await;
+    let posting = a_posting(db, store, "0132112277-0101-1").await;
+    let open = AlertChange::Open(finding(RuleKind::Dispute, Severity::HighRisk, None));
+    db.store
+        .apply_risk(&[outcome(store, posting, vec![open])], t0())
+        .await
+        .unwrap();
+    let id = db.store.alerts(&Default::default()).await.unwrap()[0].id;
+    assert!(
+        db.store
+            .acknowledge_alert(id, "li.wei", "called the buyer", t0())
+            .await
+            .unwrap()
+    );
+    let alert = db
+        .store
+        .alerts(&Default::default())
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(alert.state, AlertState::Acknowledged);
+    assert_eq!(alert.ack_note.as_deref(), Some("called the buyer"));
+    assert_eq!(alert.acknowledged_by.as_deref(), Some("li.wei"));
+    assert!(
+        db.store
+            .resolve_alert(id, "li.wei", "refunded", t0())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.store
+            .acknowledge_alert(id, "li.wei", "late", t0())
+            .await
+            .unwrap()
+    );
+    let alert = db
+        .store
+        .alerts(&Default::default())
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(alert.resolution, Some(Resolution::Manual));
+    // A hand-resolved alert is still shown to the lifecycle, so it is not opened again.
+    let views = db.store.alert_views(&[posting]).await.unwrap();
+    assert_eq!(views[0].1.resolution, Some(Resolution::Manual));
+    let history = db.store.alert_history(id).await.unwrap();
+    assert_eq!(history[1].by.as_deref(), Some("li.wei"));
+    assert!(matches!(
+        db.store.acknowledge_alert(9999, "x", "y", t0()).await,
+        Err(StoreError::AlertNotFound(9999))
+    ));
+    let high = ozontrack_store::AlertFilter {
+        min_severity: Some(Severity::Critical),
+        ..Default::default()
+    };
+    assert!(db.store.alerts(&high).await.unwrap().is_empty());
+}
+
+async fn a_whitelist_violation_enters_the_ledger_once(db: &TestDb) {
+    use ozontrack_domain::alert::AlertChange;
+    use ozontrack_domain::risk::{RuleKind, Severity};
+    let store = a_store(db).await;
+    let posting = a_posting(db, store, "0132112277-0101-1").await;
+    db.store
+        .upsert_leg(
+            posting,
+            &leg("cainiao_standard", "LP00123456789012", LegRole::FirstMile),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let violation = finding(
+        RuleKind::NonWhitelisted,
+        Severity::Warning,
+        Some("LP00123456789012"),
+    );
+    let open = outcome(store, posting, vec![AlertChange::Open(violation)]);
+    db.store.apply_risk(&[open.clone()], t0()).await.unwrap();
+    let id = db.store.alerts(&Default::default()).await.unwrap()[0].id;
+    db.store
+        .resolve_alert(id, "ops", "carrier changed", t0())
+        .await
+        .unwrap();
+    db.store.apply_risk(&[open], t0()).await.unwrap();
+    let ledger = db
+        .store
+        .penalties(store, t0() - Duration::days(90))
+        .await
+        .unwrap();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(
+        (ledger[0].carrier.as_str(), ledger[0].points),
+        ("cainiao_standard", 3)
+    );
+    assert!(
+        db.store
+            .penalties(store, t0() + Duration::days(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn risk_candidates_are_changed_or_due_postings_and_inputs_carry_legs_and_events(db: &TestDb) {
+    let store = a_store(db).await;
+    let quiet = a_posting(db, store, "0132112277-0101-1").await;
+    let changed = a_posting(db, store, "0132112277-0102-1").await;
+    let leg_id = db
+        .store
+        .upsert_leg(
+            changed,
+            &leg("yanwen", "UG123456789YP", LegRole::FirstMile),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let full = db.store.risk_candidates(store, None, t0()).await.unwrap();
+    assert_eq!(full, [quiet, changed]);
+    let later = t0() + Duration::hours(1);
+    db.store
+        .append_events(
+            leg_id,
+            &[event(
+                0,
+                MainStatus::InTransit,
+                SubStatus::PickedUp,
+                "picked",
+            )],
+            later,
+        )
+        .await
+        .unwrap();
+    let since = db
+        .store
+        .risk_candidates(store, Some(t0()), later)
+        .await
+        .unwrap();
+    assert_eq!(since, [changed]);
+    // A posting whose threshold is due comes back without any change.
+    db.store
+        .apply_risk(
+            &[ozontrack_store::RiskOutcome {
+                next_due: Some(later),
+                ..outcome(store, quiet, Vec::new())
+            }],
+            later,
+        )
+        .await
+        .unwrap();
+    let due = db
+        .store
+        .risk_candidates(store, Some(later), later)
+        .await
+        .unwrap();
+    assert_eq!(due, [quiet]);
+    let inputs = db.store.risk_inputs(&[changed, quiet]).await.unwrap();
+    assert_eq!(inputs.len(), 2);
+    let with_leg = inputs.iter().find(|i| i.posting.id == changed).unwrap();
+    assert_eq!(with_leg.legs.len(), 1);
+    assert_eq!(with_leg.legs[0].1.len(), 1);
+    assert_eq!(with_leg.legs[0].1[0].raw_code, "picked");
+}
+
+async fn the_risk_watermark_never_moves_back(db: &TestDb) {
+    let store = a_store(db).await;
+    assert_eq!(db.store.risk_watermark(store).await.unwrap(), None);
+    let later = t0() + Duration::hours(2);
+    db.store.set_risk_watermark(store, later).await.unwrap();
+    db.store.set_risk_watermark(store, t0()).await.unwrap();
+    assert_eq!(db.store.risk_watermark(store).await.unwrap(), Some(later));
 }

@@ -375,6 +375,7 @@ pub(crate) async fn ingest(
                     next_check_at: Some(t0),
                     registered: true,
                     detected_carrier: None,
+                    fresh: true,
                 })
                 .collect();
             let started = Instant::now();

@@ -330,6 +330,7 @@ fn latest_new_events<'e>(
     latest.into_iter().collect()
 }
 
+mod alerts;
 mod sync;
 mod tracking;
 
@@ -442,7 +443,7 @@ const STORE_COLUMNS: &str = "id, name, client_id, ozon_base_url, timezone, langu
 const LEG_COLUMNS: &str = "id, posting_id, carrier, tracking_number, role, status_main, status_sub, \
      status_raw, last_event_at, next_check_at, lease_owner, lease_until, created_at, \
      carrier_source, carrier_set_by, carrier_set_at, registered_at, pushed_at, checks, \
-     parent_leg_id";
+     parent_leg_id, checked_at";
 
 impl Store for SqlStore {
     fn backend(&self) -> Backend {
@@ -995,6 +996,103 @@ impl Store for SqlStore {
 
     async fn feed_health(&self) -> Result<Vec<FeedHealth>, StoreError> {
         self.feed_health_impl().await
+    }
+
+    async fn risk_candidates(
+        &self,
+        store: StoreId,
+        changed_since: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<PostingId>, StoreError> {
+        self.risk_candidates_impl(store, changed_since, now).await
+    }
+
+    async fn risk_inputs(&self, ids: &[PostingId]) -> Result<Vec<crate::RiskInput>, StoreError> {
+        self.risk_inputs_impl(ids).await
+    }
+
+    async fn alert_views(
+        &self,
+        ids: &[PostingId],
+    ) -> Result<Vec<(PostingId, ozontrack_domain::alert::AlertView)>, StoreError> {
+        self.alert_views_impl(ids).await
+    }
+
+    async fn apply_risk(
+        &self,
+        outcomes: &[crate::RiskOutcome],
+        now: DateTime<Utc>,
+    ) -> Result<crate::RiskApplied, StoreError> {
+        self.apply_risk_impl(outcomes, now).await
+    }
+
+    async fn risk_watermark(&self, store: StoreId) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.risk_watermark_impl(store).await
+    }
+
+    async fn set_risk_watermark(
+        &self,
+        store: StoreId,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.set_risk_watermark_impl(store, until).await
+    }
+
+    async fn alerts(
+        &self,
+        filter: &crate::AlertFilter,
+    ) -> Result<Vec<crate::AlertRecord>, StoreError> {
+        self.alerts_impl(filter).await
+    }
+
+    async fn alert_history(&self, id: i64) -> Result<Vec<crate::AlertHistoryEntry>, StoreError> {
+        self.alert_history_impl(id).await
+    }
+
+    async fn acknowledge_alert(
+        &self,
+        id: i64,
+        by: &str,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.close_alert_impl(
+            id,
+            ozontrack_domain::alert::AlertState::Acknowledged,
+            by,
+            note,
+            now,
+        )
+        .await
+    }
+
+    async fn resolve_alert(
+        &self,
+        id: i64,
+        by: &str,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.close_alert_impl(
+            id,
+            ozontrack_domain::alert::AlertState::Resolved,
+            by,
+            note,
+            now,
+        )
+        .await
+    }
+
+    async fn penalties(
+        &self,
+        store: StoreId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<crate::PenaltyRecord>, StoreError> {
+        self.penalties_impl(store, since).await
+    }
+
+    async fn gap_samples(&self, legs: u32) -> Result<Vec<crate::GapSample>, StoreError> {
+        self.gap_samples_impl(legs).await
     }
 
     async fn finish_push(

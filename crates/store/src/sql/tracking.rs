@@ -121,6 +121,8 @@ impl SqlStore {
                      carrier_source = CASE WHEN v.column4 IS NOT NULL \
                      AND legs.carrier = 'unknown' AND legs.carrier_source = 'detected' \
                      THEN 'aggregator' ELSE legs.carrier_source END, \
+                     checked_at = CASE WHEN v.column6 = 1 THEN v.column5 \
+                     ELSE legs.checked_at END, \
                      updated_at = v.column5 FROM (",
                 );
                 query.push_values(chunk, |mut row, c: &LegCheck| {
@@ -128,7 +130,8 @@ impl SqlStore {
                         .push_bind(c.next_check_at)
                         .push_bind(i64::from(c.registered))
                         .push_bind(c.detected_carrier.as_ref().map(CarrierCode::as_str))
-                        .push_bind(now);
+                        .push_bind(now)
+                        .push_bind(i64::from(c.fresh));
                 });
                 query.push(") AS v WHERE legs.id = v.column1 AND legs.lease_owner = ");
                 query.push_bind(owner.as_str());

@@ -1,0 +1,657 @@
+//! The alert tables on both backends: what the evaluator reads (candidates, inputs, current
+//! alerts, lane history), one round's changes in one transaction, and the listings behind
+//! `ozontrack alerts` and `ozontrack penalties`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use ozontrack_domain::alert::{AlertChange, AlertState, AlertView, Resolution};
+use ozontrack_domain::risk::{Action, Finding, RuleKind, Severity};
+use ozontrack_domain::{PostingNumber, StoreId, TrackingEvent};
+
+use super::{BeginWrite, Db, LEG_COLUMNS, ROWS_PER_STATEMENT, SqlStore};
+use crate::records::{EventRow, LegRow, PostingRow};
+use crate::{
+    AlertFilter, AlertHistoryEntry, AlertRecord, EventRecord, GapSample, LegRecord, PenaltyRecord,
+    PostingId, PostingRecord, RiskApplied, RiskInput, RiskOutcome, StoreError,
+};
+
+#[derive(sqlx::FromRow)]
+struct AlertRow {
+    id: i64,
+    store_id: i64,
+    posting_id: i64,
+    posting_number: String,
+    rule: String,
+    leg_number: Option<String>,
+    severity: String,
+    state: String,
+    since: DateTime<Utc>,
+    why: String,
+    actions: String,
+    evidence: String,
+    opened_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    acknowledged_at: Option<DateTime<Utc>>,
+    acknowledged_by: Option<String>,
+    ack_note: Option<String>,
+    resolved_at: Option<DateTime<Utc>>,
+    resolution: Option<String>,
+    resolved_by: Option<String>,
+    resolve_note: Option<String>,
+}
+
+fn corrupt(id: i64, what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt {
+        table: "alerts",
+        id,
+        reason: format!("unknown {what} {value:?}"),
+    }
+}
+
+fn rule_of(id: i64, text: &str) -> Result<RuleKind, StoreError> {
+    RuleKind::parse(text).ok_or_else(|| corrupt(id, "rule", text))
+}
+
+fn severity_of(id: i64, text: &str) -> Result<Severity, StoreError> {
+    Severity::parse(text).ok_or_else(|| corrupt(id, "severity", text))
+}
+
+fn state_of(id: i64, text: &str) -> Result<AlertState, StoreError> {
+    AlertState::parse(text).ok_or_else(|| corrupt(id, "state", text))
+}
+
+fn resolution_of(id: i64, text: Option<&str>) -> Result<Option<Resolution>, StoreError> {
+    text.map(|t| Resolution::parse(t).ok_or_else(|| corrupt(id, "resolution", t)))
+        .transpose()
+}
+
+/// Lists are stored as comma-joined codes (actions, fingerprints hold no commas).
+fn joined<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    items.collect::<Vec<_>>().join(",")
+}
+
+fn split(text: &str) -> impl Iterator<Item = &str> {
+    text.split(',').filter(|s| !s.is_empty())
+}
+
+impl TryFrom<AlertRow> for AlertRecord {
+    type Error = StoreError;
+    fn try_from(row: AlertRow) -> Result<Self, StoreError> {
+        let id = row.id;
+        Ok(AlertRecord {
+            id,
+            store_id: StoreId(row.store_id),
+            posting_id: PostingId(row.posting_id),
+            posting_number: PostingNumber::parse(&row.posting_number)
+                .map_err(|_| corrupt(id, "posting number", &row.posting_number))?,
+            rule: rule_of(id, &row.rule)?,
+            leg: row.leg_number,
+            severity: severity_of(id, &row.severity)?,
+            state: state_of(id, &row.state)?,
+            since: row.since,
+            why: row.why,
+            actions: split(&row.actions)
+                .map(|a| Action::parse(a).ok_or_else(|| corrupt(id, "action", a)))
+                .collect::<Result<_, _>>()?,
+            evidence: split(&row.evidence).map(str::to_owned).collect(),
+            opened_at: row.opened_at,
+            updated_at: row.updated_at,
+            acknowledged_at: row.acknowledged_at,
+            acknowledged_by: row.acknowledged_by,
+            ack_note: row.ack_note,
+            resolved_at: row.resolved_at,
+            resolution: resolution_of(id, row.resolution.as_deref())?,
+            resolved_by: row.resolved_by,
+            resolve_note: row.resolve_note,
+        })
+    }
+}
+
+const ALERT_SELECT: &str = "SELECT a.id, a.store_id, a.posting_id, p.posting_number, a.rule, \
+     a.leg_number, a.severity, a.state, a.since, a.why, a.actions, a.evidence, a.opened_at, \
+     a.updated_at, a.acknowledged_at, a.acknowledged_by, a.ack_note, a.resolved_at, \
+     a.resolution, a.resolved_by, a.resolve_note \
+     FROM alerts a JOIN postings p ON p.id = a.posting_id";
+
+/// Adds a history row through `$exec`.
+macro_rules! history {
+    ($exec:expr, $id:expr, $at:expr, $state:expr, $severity:expr, $note:expr, $by:expr) => {{
+        let note: Option<&str> = $note;
+        let by: Option<&str> = $by;
+        sqlx::query(
+            "INSERT INTO alert_history (alert_id, at, state, severity, note, by_whom) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind($id)
+        .bind($at)
+        .bind(AlertState::as_str($state))
+        .bind(Severity::as_str($severity))
+        .bind(note)
+        .bind(by)
+        .execute($exec)
+        .await?;
+    }};
+}
+
+/// Moves an open alert to a finding's details (and `$state`, when given); evaluates to
+/// whether the alert was still open.
+macro_rules! update_alert {
+    ($exec:expr, $id:expr, $finding:expr, $state:expr, $now:expr) => {{
+        let f: &Finding = $finding;
+        let state: Option<AlertState> = $state;
+        sqlx::query_scalar::<_, i64>(
+            "UPDATE alerts SET severity = $2, state = COALESCE($3, state), since = $4, \
+             why = $5, actions = $6, evidence = $7, leg_number = $8, updated_at = $9 \
+             WHERE id = $1 AND resolved_at IS NULL RETURNING id",
+        )
+        .bind($id)
+        .bind(f.severity.as_str())
+        .bind(state.map(AlertState::as_str))
+        .bind(f.since)
+        .bind(&f.why)
+        .bind(joined(f.actions.iter().map(|a| a.as_str())))
+        .bind(joined(f.evidence.iter().map(|e| e.as_str())))
+        .bind(f.leg.as_deref())
+        .bind($now)
+        .fetch_optional($exec)
+        .await?
+        .is_some()
+    }};
+}
+
+/// `IN (…)` over the ids, pushed onto `$query`.
+macro_rules! push_in {
+    ($query:expr, $ids:expr) => {{
+        $query.push(" IN (");
+        let mut list = $query.separated(", ");
+        for id in $ids {
+            list.push_bind(*id);
+        }
+        $query.push(")");
+    }};
+}
+
+impl SqlStore {
+    pub(super) async fn risk_candidates_impl(
+        &self,
+        store: StoreId,
+        changed_since: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<PostingId>, StoreError> {
+        // Postings whose own row or one of whose legs changed, whose next threshold came due,
+        // or (a full round) every posting still in play and every one with an open alert.
+        let ids: Vec<i64> = match changed_since {
+            Some(since) => on_db!(&self.db, |pool| {
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT id FROM postings WHERE store_id = $1 AND updated_at > $2 \
+                     UNION SELECT l.posting_id FROM legs l JOIN postings p ON p.id = l.posting_id \
+                     WHERE p.store_id = $1 AND l.updated_at > $2 \
+                     UNION SELECT id FROM postings WHERE store_id = $1 AND risk_due_at <= $3 \
+                     ORDER BY 1",
+                )
+                .bind(store.0)
+                .bind(since)
+                .bind(now)
+                .fetch_all(pool)
+                .await?
+            }),
+            None => on_db!(&self.db, |pool| {
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT id FROM postings WHERE store_id = $1 \
+                     AND status NOT IN ('delivered', 'cancelled') \
+                     UNION SELECT posting_id FROM alerts WHERE store_id = $1 \
+                     AND resolved_at IS NULL ORDER BY 1",
+                )
+                .bind(store.0)
+                .fetch_all(pool)
+                .await?
+            }),
+        };
+        Ok(ids.into_iter().map(PostingId).collect())
+    }
+
+    pub(super) async fn risk_inputs_impl(
+        &self,
+        ids: &[PostingId],
+    ) -> Result<Vec<RiskInput>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let raw: Vec<i64> = chunk.iter().map(|p| p.0).collect();
+            let (postings, legs) = on_db!(&self.db, |pool| {
+                let mut query = sqlx::QueryBuilder::new("SELECT * FROM postings WHERE id");
+                push_in!(query, &raw);
+                query.push(" ORDER BY id");
+                let postings = query.build_query_as::<PostingRow>().fetch_all(pool).await?;
+                let mut query = sqlx::QueryBuilder::new(format!(
+                    "SELECT {LEG_COLUMNS} FROM legs WHERE posting_id"
+                ));
+                push_in!(query, &raw);
+                query.push(" ORDER BY id");
+                let legs = query.build_query_as::<LegRow>().fetch_all(pool).await?;
+                (postings, legs)
+            });
+            let legs: Vec<LegRecord> = legs
+                .into_iter()
+                .map(LegRecord::try_from)
+                .collect::<Result<_, _>>()?;
+            let leg_ids: Vec<i64> = legs.iter().map(|l| l.id.0).collect();
+            let mut events: HashMap<i64, Vec<TrackingEvent>> = HashMap::new();
+            for leg_chunk in leg_ids.chunks(ROWS_PER_STATEMENT) {
+                let rows = on_db!(&self.db, |pool| {
+                    let mut query = sqlx::QueryBuilder::new("SELECT * FROM events WHERE leg_id");
+                    push_in!(query, leg_chunk);
+                    query.push(" ORDER BY leg_id, occurred_at, id");
+                    query.build_query_as::<EventRow>().fetch_all(pool).await?
+                });
+                for row in rows {
+                    let record = EventRecord::try_from(row)?;
+                    events
+                        .entry(record.leg_id.0)
+                        .or_default()
+                        .push(record.event);
+                }
+            }
+            let mut by_posting: HashMap<i64, Vec<(LegRecord, Vec<TrackingEvent>)>> = HashMap::new();
+            for leg in legs {
+                let leg_events = events.remove(&leg.id.0).unwrap_or_default();
+                by_posting
+                    .entry(leg.posting_id.0)
+                    .or_default()
+                    .push((leg, leg_events));
+            }
+            for row in postings {
+                let posting = PostingRecord::try_from(row)?;
+                let legs = by_posting.remove(&posting.id.0).unwrap_or_default();
+                out.push(RiskInput { posting, legs });
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn alert_views_impl(
+        &self,
+        ids: &[PostingId],
+    ) -> Result<Vec<(PostingId, AlertView)>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let raw: Vec<i64> = chunk.iter().map(|p| p.0).collect();
+            // Open alerts, and alerts a user resolved (they keep the same condition quiet).
+            let rows = on_db!(&self.db, |pool| {
+                let mut query = sqlx::QueryBuilder::new(
+                    "SELECT id, posting_id, rule, severity, state, since, resolution FROM alerts \
+                     WHERE (resolved_at IS NULL OR resolution = 'manual') AND posting_id",
+                );
+                push_in!(query, &raw);
+                query.push(" ORDER BY id");
+                query
+                    .build_query_as::<(
+                        i64,
+                        i64,
+                        String,
+                        String,
+                        String,
+                        DateTime<Utc>,
+                        Option<String>,
+                    )>()
+                    .fetch_all(pool)
+                    .await?
+            });
+            for (id, posting, rule, severity, state, since, resolution) in rows {
+                out.push((
+                    PostingId(posting),
+                    AlertView {
+                        id,
+                        rule: rule_of(id, &rule)?,
+                        severity: severity_of(id, &severity)?,
+                        state: state_of(id, &state)?,
+                        since,
+                        resolution: resolution_of(id, resolution.as_deref())?,
+                    },
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn apply_risk_impl(
+        &self,
+        outcomes: &[RiskOutcome],
+        now: DateTime<Utc>,
+    ) -> Result<RiskApplied, StoreError> {
+        let mut applied = RiskApplied::default();
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin_write().await?;
+            for outcome in outcomes {
+                for change in &outcome.changes {
+                    match change {
+                        AlertChange::Open(f) => {
+                            let id = sqlx::query_scalar::<_, i64>(
+                                "INSERT INTO alerts (store_id, posting_id, rule, leg_number, \
+                                 severity, state, since, why, actions, evidence, opened_at, \
+                                 updated_at) VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9, \
+                                 $10, $10) ON CONFLICT DO NOTHING RETURNING id",
+                            )
+                            .bind(outcome.store.0)
+                            .bind(outcome.posting.0)
+                            .bind(f.rule.as_str())
+                            .bind(f.leg.as_deref())
+                            .bind(f.severity.as_str())
+                            .bind(f.since)
+                            .bind(&f.why)
+                            .bind(joined(f.actions.iter().map(|a| a.as_str())))
+                            .bind(joined(f.evidence.iter().map(|e| e.as_str())))
+                            .bind(now)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                            // Another evaluator opened it first: nothing more to record.
+                            let Some(id) = id else { continue };
+                            applied.opened += 1;
+                            history!(&mut *tx, id, now, AlertState::Open, f.severity, None, None);
+                            if f.rule == RuleKind::NonWhitelisted
+                                && let Some(leg) = &f.leg
+                            {
+                                // The ledger counts a violation once, however often it is seen.
+                                sqlx::query(
+                                    "INSERT INTO penalty_points (store_id, posting_id, \
+                                     tracking_number, carrier, points, at) \
+                                     SELECT $1, $2, $3, carrier, $4, $5 FROM legs \
+                                     WHERE posting_id = $2 AND tracking_number = $3 \
+                                     ORDER BY id LIMIT 1 ON CONFLICT DO NOTHING",
+                                )
+                                .bind(outcome.store.0)
+                                .bind(outcome.posting.0)
+                                .bind(leg.as_str())
+                                .bind(outcome.points_per_violation)
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?;
+                            }
+                        }
+                        AlertChange::Escalate { id, finding } => {
+                            if update_alert!(
+                                &mut *tx,
+                                *id,
+                                finding,
+                                Some(AlertState::Escalated),
+                                now
+                            ) {
+                                applied.escalated += 1;
+                                history!(
+                                    &mut *tx,
+                                    *id,
+                                    now,
+                                    AlertState::Escalated,
+                                    finding.severity,
+                                    None,
+                                    None
+                                );
+                            }
+                        }
+                        AlertChange::Update { id, finding } => {
+                            if update_alert!(&mut *tx, *id, finding, None, now) {
+                                applied.updated += 1;
+                            }
+                        }
+                        AlertChange::Resolve { id, resolution } => {
+                            let severity = sqlx::query_scalar::<_, String>(
+                                "UPDATE alerts SET state = 'resolved', resolved_at = $2, \
+                                 resolution = $3, updated_at = $2 \
+                                 WHERE id = $1 AND resolved_at IS NULL RETURNING severity",
+                            )
+                            .bind(*id)
+                            .bind(now)
+                            .bind(resolution.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                            if let Some(severity) = severity {
+                                applied.resolved += 1;
+                                let severity = severity_of(*id, &severity)?;
+                                history!(
+                                    &mut *tx,
+                                    *id,
+                                    now,
+                                    AlertState::Resolved,
+                                    severity,
+                                    Some(resolution.as_str()),
+                                    None
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            for chunk in outcomes.chunks(ROWS_PER_STATEMENT) {
+                let mut query =
+                    sqlx::QueryBuilder::new("UPDATE postings SET risk_due_at = v.column2 FROM (");
+                query.push_values(chunk, |mut row, o: &RiskOutcome| {
+                    row.push_bind(o.posting.0).push_bind(o.next_due);
+                });
+                query.push(") AS v WHERE postings.id = v.column1");
+                query.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(applied)
+    }
+
+    pub(super) async fn risk_watermark_impl(
+        &self,
+        store: StoreId,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let until = on_db!(&self.db, |pool| {
+            sqlx::query_scalar::<_, Option<DateTime<Utc>>>(
+                "SELECT evaluated_until FROM risk_state WHERE store_id = $1",
+            )
+            .bind(store.0)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(until.flatten())
+    }
+
+    pub(super) async fn set_risk_watermark_impl(
+        &self,
+        store: StoreId,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        // Never backwards: a slower evaluator finishing late must not undo a newer one.
+        on_db!(&self.db, |pool| {
+            sqlx::query(
+                "INSERT INTO risk_state (store_id, evaluated_until) VALUES ($1, $2) \
+                 ON CONFLICT (store_id) DO UPDATE SET evaluated_until = excluded.evaluated_until \
+                 WHERE risk_state.evaluated_until IS NULL \
+                 OR risk_state.evaluated_until < excluded.evaluated_until",
+            )
+            .bind(store.0)
+            .bind(until)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub(super) async fn alerts_impl(
+        &self,
+        filter: &AlertFilter,
+    ) -> Result<Vec<AlertRecord>, StoreError> {
+        let rows = on_db!(&self.db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(ALERT_SELECT);
+            query.push(" WHERE 1 = 1");
+            if let Some(store) = filter.store {
+                query.push(" AND a.store_id = ").push_bind(store.0);
+            }
+            if let Some(posting) = filter.posting {
+                query.push(" AND a.posting_id = ").push_bind(posting.0);
+            }
+            if filter.open_only {
+                query.push(" AND a.resolved_at IS NULL");
+            }
+            if let Some(min) = filter.min_severity {
+                let at_least: Vec<&str> = Severity::ALL
+                    .into_iter()
+                    .filter(|s| *s >= min)
+                    .map(Severity::as_str)
+                    .collect();
+                query.push(" AND a.severity IN (");
+                let mut list = query.separated(", ");
+                for s in at_least {
+                    list.push_bind(s);
+                }
+                query.push(")");
+            }
+            query.push(" ORDER BY a.opened_at DESC, a.id DESC");
+            if filter.limit > 0 {
+                query.push(" LIMIT ").push_bind(i64::from(filter.limit));
+            }
+            query.build_query_as::<AlertRow>().fetch_all(pool).await?
+        });
+        rows.into_iter().map(AlertRecord::try_from).collect()
+    }
+
+    pub(super) async fn alert_history_impl(
+        &self,
+        id: i64,
+    ) -> Result<Vec<AlertHistoryEntry>, StoreError> {
+        let rows = on_db!(&self.db, |pool| {
+            sqlx::query_as::<
+                _,
+                (
+                    DateTime<Utc>,
+                    String,
+                    String,
+                    Option<String>,
+                    Option<String>,
+                ),
+            >(
+                "SELECT at, state, severity, note, by_whom FROM alert_history \
+                 WHERE alert_id = $1 ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(at, state, severity, note, by)| {
+                Ok(AlertHistoryEntry {
+                    at,
+                    state: state_of(id, &state)?,
+                    severity: severity_of(id, &severity)?,
+                    note,
+                    by,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn close_alert_impl(
+        &self,
+        id: i64,
+        state: AlertState,
+        by: &str,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let sql = match state {
+            AlertState::Acknowledged => {
+                "UPDATE alerts SET state = 'acknowledged', acknowledged_at = $2, \
+                 acknowledged_by = $3, ack_note = $4, updated_at = $2 \
+                 WHERE id = $1 AND resolved_at IS NULL RETURNING severity"
+            }
+            _ => {
+                "UPDATE alerts SET state = 'resolved', resolved_at = $2, resolution = 'manual', \
+                 resolved_by = $3, resolve_note = $4, updated_at = $2 \
+                 WHERE id = $1 AND resolved_at IS NULL RETURNING severity"
+            }
+        };
+        let done = on_db!(&self.db, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let severity = sqlx::query_scalar::<_, String>(sql)
+                .bind(id)
+                .bind(now)
+                .bind(by)
+                .bind(note)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let found = match severity {
+                Some(severity) => {
+                    let severity = severity_of(id, &severity)?;
+                    history!(&mut *tx, id, now, state, severity, Some(note), Some(by));
+                    true
+                }
+                None => {
+                    let exists =
+                        sqlx::query_scalar::<_, i64>("SELECT id FROM alerts WHERE id = $1")
+                            .bind(id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if exists.is_none() {
+                        return Err(StoreError::AlertNotFound(id));
+                    }
+                    false
+                }
+            };
+            tx.commit().await?;
+            found
+        });
+        Ok(done)
+    }
+
+    pub(super) async fn penalties_impl(
+        &self,
+        store: StoreId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<PenaltyRecord>, StoreError> {
+        let rows = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, (String, String, String, i64, DateTime<Utc>)>(
+                "SELECT p.posting_number, x.tracking_number, x.carrier, x.points, x.at \
+                 FROM penalty_points x JOIN postings p ON p.id = x.posting_id \
+                 WHERE x.store_id = $1 AND x.at >= $2 ORDER BY x.at, x.id",
+            )
+            .bind(store.0)
+            .bind(since)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(number, tracking_number, carrier, points, at)| {
+                Ok(PenaltyRecord {
+                    posting_number: PostingNumber::parse(&number).map_err(|_| {
+                        StoreError::Corrupt {
+                            table: "penalty_points",
+                            id: 0,
+                            reason: format!("bad posting number {number:?}"),
+                        }
+                    })?,
+                    tracking_number,
+                    carrier,
+                    points,
+                    at,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn gap_samples_impl(&self, legs: u32) -> Result<Vec<GapSample>, StoreError> {
+        let rows = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, (i64, String, String, DateTime<Utc>)>(
+                "SELECT e.leg_id, l.carrier, e.status_sub, e.occurred_at FROM events e \
+                 JOIN (SELECT id, carrier FROM legs WHERE status_main = 'delivered' \
+                 ORDER BY last_event_at DESC LIMIT $1) l ON l.id = e.leg_id \
+                 ORDER BY e.leg_id, e.occurred_at",
+            )
+            .bind(i64::from(legs))
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(leg, carrier, status_sub, occurred_at)| GapSample {
+                leg,
+                carrier,
+                status_sub,
+                occurred_at,
+            })
+            .collect())
+    }
+}
