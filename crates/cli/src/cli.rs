@@ -76,6 +76,36 @@ pub(crate) enum BenchCommand {
     /// A month of a world tracked with the adaptive schedule against fixed 4-hourly polling:
     /// carrier lookups per delivered parcel, and how soon 48-hour stalls are seen.
     Polling(BenchPollingArgs),
+    /// A month of a world followed by the risk rules, scored against its truth: recall of
+    /// true failures, false alarms, delay from threshold to alert, alerts during outages.
+    Detection(BenchDetectionArgs),
+    /// Rule evaluation speed: a full pass over 1 M active legs, and an incremental pass after
+    /// 10 000 changes.
+    Rules(BenchRulesArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchDetectionArgs {
+    #[arg(long, default_value_t = 100_000)]
+    pub(crate) parcels: u32,
+    /// Simulated days.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) days: i64,
+    /// Minutes between syncs of the store.
+    #[arg(long, default_value_t = 15)]
+    pub(crate) sync_every_minutes: i64,
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchRulesArgs {
+    /// Active legs in the full pass (two per posting).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub(crate) legs: u32,
+    /// Changed postings in the incremental pass.
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) changes: u32,
 }
 
 #[derive(Debug, Args)]

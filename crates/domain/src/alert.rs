@@ -144,7 +144,7 @@ pub fn reconcile(
                 changes.push(AlertChange::Escalate {
                     id: alert.id,
                     finding: (*finding).clone(),
-                })
+                });
             }
             Some(alert) if finding.severity < alert.severity || finding.since != alert.since => {
                 changes.push(AlertChange::Update {

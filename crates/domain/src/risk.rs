@@ -248,7 +248,8 @@ pub fn next_change(
 ) -> Option<DateTime<Utc>> {
     let mut at: Vec<DateTime<Utc>> = Vec::new();
     if let Some(clock) = stale_clock(input, rules) {
-        let (warning, _) = warning_threshold(input, clock.active, clock.last, rules);
+        let (warning, _) =
+            warning_threshold(input, clock.active, clock.last, clock.allowance, rules);
         let s = &rules.stale;
         for h in [warning, s.high_risk_hours, s.critical_hours] {
             at.push(clock.since + hours(h + clock.allowance));
@@ -327,9 +328,16 @@ fn stale_clock<'i, 'a>(input: &'i PostingInput<'a>, rules: &Rules) -> Option<Sta
                 ))
         });
     let last = newest.map(|(_, e)| e);
-    // A parcel waiting at a pickup point waits for the buyer, not for a carrier.
-    if last.is_some_and(|e| e.status.is_final() || e.status.main == MainStatus::AvailableForPickup)
-    {
+    // A parcel waiting at a pickup point waits for the buyer, not for a carrier. One handed
+    // to a last mile we have no leg for (Ozon's own, seen only through the posting status) is
+    // the break-point rule's business until a last-mile leg speaks.
+    let handed_on = |e: &TrackingEvent| {
+        e.status.sub == SubStatus::HandedToLastMile
+            && !legs.iter().any(|l| l.leg.role == LegRole::LastMile)
+    };
+    if last.is_some_and(|e| {
+        e.status.is_final() || e.status.main == MainStatus::AvailableForPickup || handed_on(e)
+    }) {
         return None;
     }
     // The leg the latest event is on, or the first tracked leg while none has spoken.
@@ -374,8 +382,8 @@ fn stale(input: &PostingInput<'_>, rules: &Rules, now: DateTime<Utc>, out: &mut 
     else {
         return;
     };
-    let quiet = known_as_of(&legs, now) - since;
-    let (warning_hours, learned) = warning_threshold(input, active, last, rules);
+    let quiet = known_as_of(&legs, since, now) - since;
+    let (warning_hours, learned) = warning_threshold(input, active, last, allowance, rules);
     let levels = [
         (r.critical_hours, Severity::Critical),
         (r.high_risk_hours, Severity::HighRisk),
@@ -422,20 +430,32 @@ fn stale(input: &PostingInput<'_>, rules: &Rules, now: DateTime<Utc>, out: &mut 
     });
 }
 
-/// Up to when every fed carrier leg is known: silence after that is not ours to judge yet.
-fn known_as_of(legs: &[&LegInput<'_>], now: DateTime<Utc>) -> DateTime<Utc> {
+/// Up to when we know the legs that could speak next: those whose own latest news (an event,
+/// or the start of tracking) is no older than `since`. A leg that went quiet before the
+/// posting's latest event is looked at rarely and would hold every verdict back.
+fn known_as_of(legs: &[&LegInput<'_>], since: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
     legs.iter()
+        .filter(|l| {
+            l.events
+                .iter()
+                .map(|e| e.occurred_at)
+                .max()
+                .unwrap_or(l.tracked_since)
+                >= since
+        })
         .filter_map(|l| l.known_until)
         .min()
         .map_or(now, |known| known.min(now))
 }
 
-/// The warning threshold: the fixed one, or the lane's learned normal gap when that is longer
-/// and rests on enough history; never past the high-risk threshold, which is Ozon's.
+/// The warning threshold (before `allowance`): the fixed one, or the lane's learned normal gap
+/// when that is longer than fixed threshold and allowance together and rests on enough
+/// history; never past the high-risk threshold, which is Ozon's.
 fn warning_threshold(
     input: &PostingInput<'_>,
     active: &LegInput<'_>,
     last: Option<&TrackingEvent>,
+    allowance: i64,
     rules: &Rules,
 ) -> (i64, Option<LaneGap>) {
     let r = &rules.stale;
@@ -452,7 +472,7 @@ fn warning_threshold(
     );
     match learned.lanes.get(&lane) {
         Some(gap) if gap.samples >= r.learned_min_samples => {
-            let hours = (gap.hours.ceil() as i64).clamp(fixed, r.high_risk_hours);
+            let hours = (gap.hours.ceil() as i64 - allowance).clamp(fixed, r.high_risk_hours);
             (hours, (hours > fixed).then_some(*gap))
         }
         _ => (fixed, None),
@@ -480,13 +500,14 @@ fn break_points(
         return;
     }
     let fed: Vec<&LegInput<'_>> = carrier_legs(input).collect();
-    let known = known_as_of(&fed, now);
     for leg in carrier_legs(input) {
         let Some(arrival) = latest(leg.events.iter().filter(|e| arrived(e))) else {
             continue;
         };
         let postal = leg.leg.role == LegRole::Single;
         let after_arrival = |e: &TrackingEvent| e.occurred_at > arrival.occurred_at;
+        // Another leg speaking at the very moment of the hand-over is the last mile taking it.
+        let from_arrival = |e: &TrackingEvent| e.occurred_at >= arrival.occurred_at;
         // Direct mail keeps its number: its own later events are the last mile.
         let moved_on = if postal {
             leg.events.iter().any(after_arrival)
@@ -496,14 +517,17 @@ fn break_points(
                 .iter()
                 .filter(|other| other.leg.tracking_number != leg.leg.tracking_number)
                 .flat_map(|other| other.events.iter())
-                .any(after_arrival)
+                .any(from_arrival)
         };
         let (rule, days) = if postal {
             (RuleKind::PostalSilence, r.postal_silence_days)
         } else {
             (RuleKind::BreakPoint, r.last_mile_days)
         };
-        if moved_on || known - arrival.occurred_at < Duration::days(days) {
+        if moved_on
+            || known_as_of(&fed, arrival.occurred_at, now) - arrival.occurred_at
+                < Duration::days(days)
+        {
             continue;
         }
         out.push(Finding {

@@ -3,15 +3,19 @@
 //!
 //! - [`sync`]: sync a store's postings from Ozon (plan, resumable scans, watermark).
 //! - [`push`]: record Ozon pushes and turn them into re-fetches.
+//! - [`track`]: follow each leg at its carrier on an adaptive schedule.
+//! - [`risk`]: evaluate the risk rules and move alerts through their lifecycle.
 //! - [`upload`]: send tracking numbers to Ozon in batches, one result per row.
 //!
 //! Nothing here parses HTTP or command lines: the server and the CLI do, and call in here.
 
 pub mod push;
+pub mod risk;
 pub mod sync;
 pub mod track;
 pub mod upload;
 
 pub use push::{PushRound, PushWorker};
+pub use risk::{Evaluator, RiskReport, RiskSettings, RulesBook};
 pub use sync::{Progress, SyncError, SyncReport, SyncSettings, Syncer};
 pub use track::{Feed, Feeds, TrackError, TrackReport, TrackSettings, Tracker};

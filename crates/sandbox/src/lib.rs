@@ -25,8 +25,8 @@ pub use carriers::{Carrier, Feed};
 pub use server::{Sandbox, ServeConfig, Urls};
 pub use truth::TrueState;
 pub use world::{
-    CarrierEvent, EventKind, FailureKind, FailureRates, Mode, OzonStep, Parcel, SimLeg, World,
-    WorldConfig,
+    CarrierEvent, EventKind, FailureKind, FailureRates, Mode, OzonStep, Parcel, SimLeg,
+    TrueFailure, World, WorldConfig,
 };
 
 /// An HTTP client for the sandbox's own pushes and for tests. reqwest is built with rustls and

@@ -774,10 +774,10 @@ fn crossborder_journey(
         (EventKind::ArrivedHub, origin, 4.0, 12.0),
         (EventKind::DepartedHub, origin, 6.0, 24.0),
         (EventKind::ExportCustoms, origin, 12.0, 36.0),
-        (EventKind::DepartedOrigin, origin, 12.0, 48.0),
-        (EventKind::ArrivedDestination, exchange, 24.0, 72.0),
+        (EventKind::DepartedOrigin, origin, 12.0, 40.0),
+        (EventKind::ArrivedDestination, exchange, 24.0, 64.0),
         (EventKind::CustomsProcessing, exchange, 2.0, 12.0),
-        (EventKind::CustomsReleased, exchange, 12.0, 48.0),
+        (EventKind::CustomsReleased, exchange, 12.0, 40.0),
         (EventKind::HandedToLastMile, exchange, 6.0, 24.0),
     ];
     for (i, (kind, at_city, low, high)) in steps.into_iter().enumerate() {
@@ -853,7 +853,11 @@ fn crossborder_journey(
     push(&mut last, rng, t, EventKind::ArrivedSortCenter, exchange);
     t += rng.hours(6.0, 24.0);
     push(&mut last, rng, t, EventKind::DepartedSortCenter, exchange);
-    t += rng.hours(24.0, 96.0);
+    // Healthy carriers scan at least every 40 h inside Russia (the line haul to the buyer's
+    // city, then the hand-over to the pickup point or courier).
+    t += rng.hours(12.0, 36.0);
+    push(&mut last, rng, t, EventKind::ArrivedSortCenter, buyer);
+    t += rng.hours(6.0, 30.0);
     let pickup = rng.chance(0.7);
     if pickup {
         push(&mut last, rng, t, EventKind::AtPickupPoint, buyer);
@@ -863,7 +867,12 @@ fn crossborder_journey(
         p.step(t, "delivering", "posting_in_courier_service");
     }
     if transit_failure == Some(FailureKind::Returned) {
-        t += rng.hours(24.0, 168.0);
+        // A pickup point keeps a parcel for a week; a courier tries again within the day.
+        t += if pickup {
+            rng.hours(24.0, 168.0)
+        } else {
+            rng.hours(4.0, 30.0)
+        };
         push(&mut last, rng, t, EventKind::DeliveryFailed, buyer);
         p.failures.push(TrueFailure {
             kind: FailureKind::Returned,
@@ -876,7 +885,11 @@ fn crossborder_journey(
         t += rng.hours(120.0, 360.0);
         push(&mut last, rng, t, EventKind::Returned, exchange);
     } else {
-        t += rng.hours(6.0, 72.0);
+        t += if pickup {
+            rng.hours(6.0, 72.0)
+        } else {
+            rng.hours(2.0, 10.0)
+        };
         push(&mut last, rng, t, EventKind::Delivered, buyer);
         let (status, sub) = if p.mode == Mode::Rfbs {
             ("delivered", "posting_conditionally_delivered")

@@ -998,7 +998,11 @@ async fn an_alert_opens_once_escalates_and_resolves_with_its_history(db: &TestDb
     let posting = a_posting(db, store, "0132112277-0101-1").await;
     let warn = finding(RuleKind::Stale, Severity::Warning, Some("UG123456789YP"));
     let open = outcome(store, posting, vec![AlertChange::Open(warn.clone())]);
-    let applied = db.store.apply_risk(&[open.clone()], t0()).await.unwrap();
+    let applied = db
+        .store
+        .apply_risk(std::slice::from_ref(&open), t0())
+        .await
+        .unwrap();
     assert_eq!(applied.opened, 1);
     // A second evaluator opening the same alert changes nothing: one open per (posting, rule).
     let again = db.store.apply_risk(&[open], t0()).await.unwrap();
@@ -1161,7 +1165,10 @@ async fn a_whitelist_violation_enters_the_ledger_once(db: &TestDb) {
         Some("LP00123456789012"),
     );
     let open = outcome(store, posting, vec![AlertChange::Open(violation)]);
-    db.store.apply_risk(&[open.clone()], t0()).await.unwrap();
+    db.store
+        .apply_risk(std::slice::from_ref(&open), t0())
+        .await
+        .unwrap();
     let id = db.store.alerts(&Default::default()).await.unwrap()[0].id;
     db.store
         .resolve_alert(id, "ops", "carrier changed", t0())

@@ -15,9 +15,13 @@ use serde_json::{Value, json};
 
 use crate::cli::{BenchSandboxArgs, BenchSyncArgs};
 
+mod detection;
 mod polling;
+mod rules;
 use crate::output;
+pub(crate) use detection::detection;
 pub(crate) use polling::polling;
+pub(crate) use rules::rules;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {

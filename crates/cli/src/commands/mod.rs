@@ -35,6 +35,8 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Sync(args)) => return bench::sync(args, out).await,
         Command::Bench(BenchCommand::Ingest(args)) => return bench::ingest(args, out).await,
         Command::Bench(BenchCommand::Polling(args)) => return bench::polling(args, out).await,
+        Command::Bench(BenchCommand::Detection(args)) => return bench::detection(args, out),
+        Command::Bench(BenchCommand::Rules(args)) => return bench::rules(args, out),
         _ => {}
     }
     // The rules file helpers need no database.

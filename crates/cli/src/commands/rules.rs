@@ -5,10 +5,11 @@
 use std::io::Write;
 use std::path::Path;
 
-use ozontrack_domain::risk::{self, LegInput, PostingInput, RuleKind};
+use anyhow::Context;
+use ozontrack_domain::risk::{self, RuleKind};
 use ozontrack_domain::rules::Rules;
 use ozontrack_domain::{Clock, SystemClock};
-use ozontrack_engine::track::feed_state;
+use ozontrack_engine::risk::posting_input;
 use ozontrack_store::Store;
 use serde_json::json;
 
@@ -73,38 +74,17 @@ pub(crate) async fn explain(
     let store = opened.store;
     let stores = store.stores().await?;
     let posting = crate::commands::track::find_posting(&store, &stores, &args.number).await?;
-    let (legs, events) = crate::commands::track::legs_with_events(&store, &posting).await?;
+    let inputs = store.risk_inputs(&[posting.id]).await?;
     let health = store.feed_health().await?;
     store.close().await;
     let feeds = app::feeds(settings)?;
-    let input = PostingInput {
-        posting: &posting.posting,
-        legs: legs
-            .iter()
-            .zip(&events)
-            .map(|(leg, events)| {
-                let (down, up) = feed_state(&feeds.health_keys(&leg.leg), &health);
-                LegInput {
-                    leg: &leg.leg,
-                    events,
-                    tracked_since: leg.created_at,
-                    feed_down_since: down,
-                    feed_up_since: up,
-                }
-            })
-            .collect(),
-    };
+    let input = inputs
+        .first()
+        .context("the posting disappeared while it was read")?;
+    let input = posting_input(input, &feeds, &health, None);
     let now = SystemClock.now();
     let findings = risk::evaluate(&input, &rules, now);
-    let all = [
-        RuleKind::Stale,
-        RuleKind::BreakPoint,
-        RuleKind::PostalSilence,
-        RuleKind::NonWhitelisted,
-        RuleKind::MissingTracking,
-        RuleKind::Dispute,
-        RuleKind::HighValue,
-    ];
+    let all = RuleKind::ALL;
     if json {
         let verdicts: Vec<_> = all
             .iter()

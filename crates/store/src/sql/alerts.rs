@@ -66,9 +66,21 @@ fn resolution_of(id: i64, text: Option<&str>) -> Result<Option<Resolution>, Stor
         .transpose()
 }
 
-/// Lists are stored as comma-joined codes (actions, fingerprints hold no commas).
-fn joined<'a>(items: impl Iterator<Item = &'a str>) -> String {
-    items.collect::<Vec<_>>().join(",")
+// Lists are stored as comma-joined codes (actions and fingerprints hold no commas).
+fn actions_text(f: &Finding) -> String {
+    f.actions
+        .iter()
+        .map(|a| a.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn evidence_text(f: &Finding) -> String {
+    f.evidence
+        .iter()
+        .map(ozontrack_domain::Fingerprint::as_str)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn split(text: &str) -> impl Iterator<Item = &str> {
@@ -150,8 +162,8 @@ macro_rules! update_alert {
         .bind(state.map(AlertState::as_str))
         .bind(f.since)
         .bind(&f.why)
-        .bind(joined(f.actions.iter().map(|a| a.as_str())))
-        .bind(joined(f.evidence.iter().map(|e| e.as_str())))
+        .bind(actions_text(f))
+        .bind(evidence_text(f))
         .bind(f.leg.as_deref())
         .bind($now)
         .fetch_optional($exec)
@@ -339,8 +351,8 @@ impl SqlStore {
                             .bind(f.severity.as_str())
                             .bind(f.since)
                             .bind(&f.why)
-                            .bind(joined(f.actions.iter().map(|a| a.as_str())))
-                            .bind(joined(f.evidence.iter().map(|e| e.as_str())))
+                            .bind(actions_text(f))
+                            .bind(evidence_text(f))
                             .bind(now)
                             .fetch_optional(&mut *tx)
                             .await?;
