@@ -51,6 +51,10 @@ pub(crate) enum Command {
     /// Risk rules: print the defaults, check a rules file, explain a posting's verdicts.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Risk alerts: list them (newest first), acknowledge or resolve one, or run the rules now.
+    Alerts(AlertsArgs),
+    /// A store's penalty-point ledger of whitelist violations and its rolling total.
+    Penalties(PenaltiesArgs),
     /// Show what ozontrack makes of a raw Ozon body: the normalized postings or push, as JSON.
     Decode(DecodeArgs),
     /// Run the simulated world and its fake Ozon, 17TRACK, Russian Post and CDEK APIs.
@@ -188,6 +192,53 @@ pub(crate) enum RulesCommand {
     Check(RulesFileArgs),
     /// Every rule's verdict on one posting now, and why.
     Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AlertsArgs {
+    #[command(subcommand)]
+    pub(crate) action: Option<AlertsCommand>,
+    /// Only alerts not resolved.
+    #[arg(long)]
+    pub(crate) open: bool,
+    /// Only alerts at least this severe: info, warning, high_risk or critical.
+    #[arg(long, value_name = "S")]
+    pub(crate) severity: Option<String>,
+    /// Only this store's.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) store: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) limit: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AlertsCommand {
+    /// Acknowledge an alert: you are on it. It escalates again if it gets worse.
+    Ack(CloseAlertArgs),
+    /// Resolve an alert by hand; the same condition does not reopen it unless it worsens.
+    Resolve(CloseAlertArgs),
+    /// Run the rules over every store's postings now and update the alerts.
+    Evaluate,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CloseAlertArgs {
+    #[arg(value_name = "ID")]
+    pub(crate) id: i64,
+    /// Why, in your words; kept in the alert's history.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) note: String,
+    /// Who (default: the user running the command).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) by: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PenaltiesArgs {
+    /// Only this store (default: every store).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) store: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,7 @@ pub(crate) struct Settings {
     pub(crate) sync: SyncSection,
     pub(crate) carriers: CarrierSettings,
     pub(crate) tracking: TrackingSection,
+    pub(crate) risk: RiskSection,
     pub(crate) log: LogSettings,
 }
 
@@ -239,7 +240,40 @@ impl Default for TrackingSection {
     }
 }
 
+/// `[risk]`: which rules apply, and how often the evaluator runs.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RiskSection {
+    /// A rules file for every store (`ozontrack rules example` prints one); none: the defaults.
+    pub(crate) rules_file: Option<PathBuf>,
+    /// Rules files of stores that differ, by store name.
+    pub(crate) store_rules: std::collections::BTreeMap<String, PathBuf>,
+    /// Seconds between evaluation rounds in the workers.
+    pub(crate) interval_secs: u64,
+    /// Hours between full rounds (every posting in play); incremental rounds in between.
+    pub(crate) full_every_hours: i64,
+}
+
+impl Default for RiskSection {
+    fn default() -> Self {
+        Self {
+            rules_file: None,
+            store_rules: std::collections::BTreeMap::new(),
+            interval_secs: 60,
+            full_every_hours: 6,
+        }
+    }
+}
+
 impl Settings {
+    /// The evaluator's settings from `[risk]`.
+    pub(crate) fn risk_settings(&self) -> ozontrack_engine::RiskSettings {
+        ozontrack_engine::RiskSettings {
+            full_every: chrono::Duration::hours(self.risk.full_every_hours.max(1)),
+            ..ozontrack_engine::RiskSettings::default()
+        }
+    }
+
     /// The tracking worker's settings from `[tracking]`.
     pub(crate) fn track_settings(&self) -> ozontrack_engine::TrackSettings {
         let t = &self.tracking;
@@ -410,6 +444,7 @@ mod tests {
         assert_eq!(example.sync, defaults.sync);
         assert_eq!(example.log, defaults.log);
         assert_eq!(example.tracking, defaults.tracking);
+        assert_eq!(example.risk, defaults.risk);
         assert_eq!(example.carriers.public(), defaults.carriers.public());
         assert!(example.carriers.seventeen_track_token.is_none());
         assert_eq!(example.secrets.key_file, defaults.secrets.key_file);

@@ -286,12 +286,14 @@ fn arrived(e: &TrackingEvent) -> bool {
     )
 }
 
-/// The carrier legs (Ozon's own marketplace view is not a carrier's silence).
+/// The carrier legs. Ozon's own legs (its marketplace view, or its last mile on FBS
+/// cross-border) are fed only by coarse posting statuses days apart: their silence is not a
+/// carrier's, though their news still shows a parcel moved on.
 fn carrier_legs<'a, 'b>(input: &'b PostingInput<'a>) -> impl Iterator<Item = &'b LegInput<'a>> {
     input
         .legs
         .iter()
-        .filter(|l| l.leg.role != LegRole::Marketplace)
+        .filter(|l| l.leg.role != LegRole::Marketplace && l.leg.carrier.as_str() != "ozon")
 }
 
 /// What the stale rule measures: the leg that spoke last (or first tracked), its latest
@@ -338,6 +340,15 @@ fn stale_clock<'i, 'a>(input: &'i PostingInput<'a>, rules: &Rules) -> Option<Sta
     if last.is_some_and(|e| {
         e.status.is_final() || e.status.main == MainStatus::AvailableForPickup || handed_on(e)
     }) {
+        return None;
+    }
+    // Ozon's own last mile (its leg stands in for the last carrier) has the parcel once the
+    // posting is on its way to the buyer's city: only Ozon's coarse statuses follow.
+    let ozon_last_mile = input
+        .legs
+        .iter()
+        .any(|l| l.leg.role == LegRole::LastMile && l.leg.carrier.as_str() == "ozon");
+    if ozon_last_mile && input.posting.status == OzonStatus::Delivering {
         return None;
     }
     // The leg the latest event is on, or the first tracked leg while none has spoken.
@@ -736,6 +747,23 @@ mod tests {
         assert_eq!(at(48), Some(Severity::Warning));
         assert_eq!(at(72), Some(Severity::HighRisk));
         assert_eq!(at(24 * 7), Some(Severity::Critical));
+    }
+
+    #[test]
+    fn a_parcel_handed_to_ozons_own_last_mile_is_not_stale() {
+        // posting() is `delivering`: on its way to the buyer's city, in Ozon's hands.
+        let p = posting(Scheme::Fbs);
+        let first = leg("yanwen", "UG123456789YP", LegRole::FirstMile);
+        let ozon = leg("ozon", "12345678000101", LegRole::LastMile);
+        // 17TRACK often words the hand-over as a plain transit event.
+        let events = [event(0, MainStatus::InTransit, SubStatus::Sorting)];
+        let statuses = [event(-30, MainStatus::InTransit, SubStatus::Sorting)];
+        let findings = evaluate(
+            &input(&p, &[(&first, &events), (&ozon, &statuses)]),
+            &Rules::default(),
+            t0() + Duration::hours(60),
+        );
+        assert_eq!(stale_severity(&findings), None, "{findings:?}");
     }
 
     #[test]

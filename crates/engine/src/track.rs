@@ -101,10 +101,12 @@ pub fn feed_state(
         .iter()
         .filter(|h| h.is_failing())
         .find_map(|h| h.failed_at);
+    // `ok_at` moves with every success; the last failure is when the feed last came back
+    // (give or take one round), which is what the grace after an outage counts from.
     let up = feeds
         .iter()
-        .filter(|h| !h.is_failing() && h.failed_at.is_some())
-        .filter_map(|h| h.ok_at)
+        .filter(|h| !h.is_failing())
+        .filter_map(|h| h.failed_at)
         .max();
     (down, up)
 }
@@ -400,6 +402,7 @@ impl<S: Store> Tracker<S> {
             report.feed_errors.push((feed.as_str().to_owned(), e));
         }
         let mut stale_carriers: Vec<String> = Vec::new();
+        let mut fresh_carriers: Vec<String> = Vec::new();
         let mut checks = Vec::with_capacity(legs.len());
         for leg in legs {
             let Some(answer) = said.by_leg.remove(&leg.id) else {
@@ -412,6 +415,9 @@ impl<S: Store> Tracker<S> {
             report.checked.push(leg.id);
             let mut stale = false;
             let fresh = matches!(&answer, Answer::Tracked(t) if t.stale_carriers.is_empty());
+            if fresh && feed == Feed::SeventeenTrack {
+                fresh_carriers.push(leg.leg.carrier.as_str().to_owned());
+            }
             let (events, detected, registered) = match answer {
                 Answer::Tracked(tracked) => {
                     stale = !tracked.stale_carriers.is_empty();
@@ -443,7 +449,8 @@ impl<S: Store> Tracker<S> {
                 fresh,
             });
         }
-        self.note_stale_carriers(stale_carriers, now).await?;
+        self.note_carriers(stale_carriers, fresh_carriers, now)
+            .await?;
         report.new_events += self.store.record_checks(&checks, &self.owner, now).await?;
         Ok(report)
     }
@@ -480,20 +487,31 @@ impl<S: Store> Tracker<S> {
 
     /// Records carriers the aggregator could not reach as failing feeds of their own (the keys
     /// of [`Feeds::health_keys`]), once per carrier per round however many legs said so.
-    async fn note_stale_carriers(
+    /// Records the health of the carriers behind 17TRACK: failing for those it could not
+    /// sync, working again for those whose legs it answered freshly (a carrier it reported
+    /// stale in the same round stays failing).
+    async fn note_carriers(
         &self,
-        mut carriers: Vec<String>,
+        mut stale: Vec<String>,
+        mut fresh: Vec<String>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        carriers.sort_unstable();
-        carriers.dedup();
-        for carrier in carriers {
+        stale.sort_unstable();
+        stale.dedup();
+        fresh.sort_unstable();
+        fresh.dedup();
+        fresh.retain(|c| stale.binary_search(c).is_err());
+        let outcomes = stale
+            .iter()
+            .map(|c| (c, Some("17TRACK could not sync this carrier")))
+            .chain(fresh.iter().map(|c| (c, None)));
+        for (carrier, error) in outcomes {
             let feed = format!("17track:{carrier}");
             self.store
                 .record_feed(
                     &FeedOutcome {
                         feed: &feed,
-                        error: Some("17TRACK could not sync this carrier"),
+                        error,
                         backoff_until: None,
                         calls: 0,
                     },
@@ -720,12 +738,13 @@ mod tests {
             health("17track:yanwen", 2, None, Some(4)),
         ];
         assert!(feed_state(&keys, &carrier_down).0.is_some());
+        // Back since its last failure, however many successes came after.
         let recovered = [health("17track", 0, Some(6), Some(3))];
         let (down, up) = feed_state(&keys, &recovered);
         assert_eq!(down, None);
         assert_eq!(
             up,
-            Some(Utc.with_ymd_and_hms(2026, 11, 1, 6, 0, 0).unwrap())
+            Some(Utc.with_ymd_and_hms(2026, 11, 1, 3, 0, 0).unwrap())
         );
         // Another feed's trouble is not this leg's.
         assert_eq!(

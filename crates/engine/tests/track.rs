@@ -1,6 +1,8 @@
 //! The tracking worker against the sandbox: a world run for 30 simulated days, synced and
 //! tracked the way the workers do it, ends with every carrier leg equal to the truth, no
-//! duplicate events, and every hand-over linked to its last-mile leg.
+//! duplicate events, and every hand-over linked to its last-mile leg; with risk evaluators
+//! running too, every true stall is alerted within two hours of its threshold (or of the end
+//! of a carrier outage's grace).
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -14,9 +16,11 @@ use ozontrack_carriers::cdek::CdekClient;
 use ozontrack_carriers::russian_post::RussianPostClient;
 use ozontrack_carriers::seventeen_track::SeventeenTrackClient;
 use ozontrack_domain::Clock;
-use ozontrack_engine::{Feed, Feeds, TrackReport, TrackSettings, Tracker};
+use ozontrack_engine::{
+    Evaluator, Feed, Feeds, RiskSettings, RulesBook, TrackReport, TrackSettings, Tracker,
+};
 use ozontrack_sandbox::fakes::seventeen_track::SeventeenTrackConfig;
-use ozontrack_sandbox::{EventKind, Mode, Sandbox, ServeConfig, World, WorldConfig};
+use ozontrack_sandbox::{EventKind, FailureKind, Mode, Sandbox, ServeConfig, World, WorldConfig};
 use ozontrack_store::{LeaseOwner, LegId, LegRecord, SqlStore, Store, StoreRecord};
 use secrecy::SecretString;
 use support::{TestClock, World1};
@@ -81,12 +85,14 @@ fn tracker(store: &SqlStore, w: &World1, feeds: &Arc<Feeds>, owner: &str) -> Tra
 }
 
 /// Runs the world for `days`: a sync every 6 simulated hours, tracking rounds every hour by
-/// each of `trackers` in turn. Returns the tracking totals.
+/// each of `trackers` in turn, then a risk round by each of `evaluators` in turn. Returns the
+/// tracking totals.
 async fn run_days(
     store: &SqlStore,
     record: &StoreRecord,
     w: &World1,
     trackers: &[Tracker<SqlStore>],
+    evaluators: &[Evaluator<SqlStore>],
     days: i64,
 ) -> TrackReport {
     let syncer = support::syncer(store, w, support::settings(1000), "sync");
@@ -99,9 +105,122 @@ async fn run_days(
         let tracker = &trackers[usize::try_from(hour).unwrap() % trackers.len()];
         let round = tracker.run_until_idle(|_| {}).await.unwrap();
         total.add(round);
+        if !evaluators.is_empty() {
+            let evaluator = &evaluators[usize::try_from(hour).unwrap() % evaluators.len()];
+            evaluator.run_once().await.unwrap();
+        }
         w.clock.advance(chrono::Duration::hours(1));
     }
     total
+}
+
+fn evaluator(store: &SqlStore, w: &World1, feeds: &Arc<Feeds>) -> Evaluator<SqlStore> {
+    Evaluator::new(
+        store.clone(),
+        feeds.clone(),
+        RulesBook::default(),
+        RiskSettings::default(),
+        w.clock.clone(),
+    )
+}
+
+/// The alerts against the truth: every true stall that crossed 48 hours (72 after leaving the
+/// origin country) while its tracking number was known got a stale alert within two hours of
+/// crossing (hourly rounds, a check 15 minutes after the threshold), and at most one in a
+/// hundred healthy parcels got any alert but a recommendation.
+async fn assert_alerts_match_truth(store: &SqlStore, record: &StoreRecord, w: &World1) {
+    let end = w.clock.now();
+    let alerts = store
+        .alerts(&ozontrack_store::AlertFilter {
+            store: Some(record.id),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut by_posting: HashMap<&str, Vec<&ozontrack_store::AlertRecord>> = HashMap::new();
+    for a in &alerts {
+        by_posting
+            .entry(a.posting_number.as_str())
+            .or_default()
+            .push(a);
+    }
+    let (mut stalls, mut caught, mut healthy, mut alarmed) = (0, 0, 0, 0);
+    let mut missed = Vec::new();
+    let mut examples = Vec::new();
+    for p in &w.sandbox.state.world.parcels {
+        let mine = by_posting
+            .get(p.posting_number.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        if p.failures.is_empty() && p.appears_at < end {
+            healthy += 1;
+            if let Some(a) = mine
+                .iter()
+                .find(|a| a.rule != ozontrack_domain::risk::RuleKind::HighValue)
+            {
+                alarmed += 1;
+                if examples.len() < 8 {
+                    examples.push((
+                        p.posting_number.clone(),
+                        p.mode,
+                        a.rule,
+                        a.opened_at,
+                        a.why.clone(),
+                    ));
+                }
+            }
+        }
+        for f in p.failures.iter().filter(|f| f.kind == FailureKind::Stall) {
+            // Tracked well before the stall began: its whole silence is ours to see.
+            let tracked = p
+                .tracking_uploaded_at
+                .is_some_and(|u| u + chrono::Duration::hours(6) < f.started_at);
+            if !tracked {
+                continue;
+            }
+            let abroad = p
+                .legs()
+                .flat_map(|l| l.events.iter())
+                .filter(|e| e.at <= f.started_at)
+                .max_by_key(|e| e.at)
+                .is_some_and(|e| e.kind == EventKind::DepartedOrigin);
+            let crossing = f.started_at + chrono::Duration::hours(if abroad { 72 } else { 48 });
+            let mut window = crossing + chrono::Duration::hours(2);
+            // A carrier outage holds the verdict back until the feed is back and its grace over.
+            let carriers: Vec<_> = p.legs().map(|l| l.carrier).collect();
+            for o in &w.sandbox.state.world.outages {
+                if carriers.contains(&o.carrier) && o.from <= window && o.until >= crossing {
+                    window = window.max(o.until + chrono::Duration::hours(6 + 2));
+                }
+            }
+            if window > end || f.ended_at.is_some_and(|e| e < window) {
+                continue;
+            }
+            stalls += 1;
+            let hit = mine.iter().any(|a| {
+                a.rule == ozontrack_domain::risk::RuleKind::Stale
+                    && a.opened_at >= crossing
+                    && a.opened_at <= window
+            });
+            if hit {
+                caught += 1;
+            } else {
+                missed.push((
+                    p.posting_number.clone(),
+                    crossing,
+                    mine.iter()
+                        .map(|a| (a.rule, a.opened_at))
+                        .collect::<Vec<_>>(),
+                ));
+            }
+        }
+    }
+    assert!(stalls > 0, "the world has stalls to find");
+    assert_eq!(caught, stalls, "stalls missed: {missed:?}");
+    assert!(healthy > 0);
+    assert!(
+        alarmed * 100 <= healthy,
+        "{alarmed} of {healthy} healthy parcels alarmed: {examples:?}"
+    );
 }
 
 /// Every carrier leg of the store.
@@ -270,7 +389,7 @@ async fn a_10000_parcel_world_tracked_for_30_days_ends_equal_to_the_truth() {
     let record = support::add_store(&db.store, &w).await;
     let feeds = feeds(&w);
     let trackers = [tracker(&db.store, &w, &feeds, "t1")];
-    let total = run_days(&db.store, &record, &w, &trackers, 30).await;
+    let total = run_days(&db.store, &record, &w, &trackers, &[], 30).await;
     assert!(total.hand_overs > 0);
     after_outages(&w);
     check_all(&db.store, &record, &w, &trackers[0]).await;
@@ -294,7 +413,12 @@ mod postgres {
             tracker(&db.store, &w, &feeds, "t1"),
             tracker(&db.store, &w, &feeds, "t2"),
         ];
-        run_days(&db.store, &record, &w, &trackers, 30).await;
+        let evaluators = [
+            evaluator(&db.store, &w, &feeds),
+            evaluator(&db.store, &w, &feeds),
+        ];
+        run_days(&db.store, &record, &w, &trackers, &evaluators, 30).await;
+        assert_alerts_match_truth(&db.store, &record, &w).await;
         after_outages(&w);
         check_all(&db.store, &record, &w, &trackers[1]).await;
         assert_legs_match_truth(&db.store, &record, &w, &feeds).await;

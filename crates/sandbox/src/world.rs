@@ -911,8 +911,13 @@ fn crossborder_journey(
     }
 }
 
-/// A parcel that never reaches the last mile stays "delivering" in Ozon.
+/// A parcel that never reaches the last mile stays "delivering" in Ozon once its seller shipped
+/// it (rFBS, direct mail); on FBS cross-border Ozon's own last mile never received it, so the
+/// posting stays awaiting delivery.
 fn finish_ozon_in_transit(p: &mut Parcel, at: DateTime<Utc>) {
+    if p.mode == Mode::FbsCrossborder {
+        return;
+    }
     let at = at.max(p.ozon.last().map_or(at, |s| s.at));
     p.ozon.push(OzonStep {
         at,

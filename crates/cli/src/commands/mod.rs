@@ -10,6 +10,7 @@ use crate::cli::{
 };
 use crate::settings::{Overrides, Settings};
 
+mod alerts;
 mod bench;
 mod decode;
 mod init;
@@ -75,6 +76,8 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Sync(args) => sync::sync(&settings, &args, cli.json, out).await,
         Command::Track(args) => track::track(&settings, &args, cli.json, out).await,
         Command::Status(args) => track::status(&settings, &args, cli.json, out).await,
+        Command::Alerts(args) => alerts::alerts(&settings, &args, cli.json, out).await,
+        Command::Penalties(args) => alerts::penalties(&settings, &args, cli.json, out).await,
         Command::Legs(LegsCommand::SetCarrier(args)) => {
             track::set_carrier(&settings, &args, cli.json, out).await
         }

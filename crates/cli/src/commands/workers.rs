@@ -1,13 +1,16 @@
 //! The background side of a running ozontrack: the sync worker, the Ozon push worker, the
-//! tracking worker and the HTTP server with the Ozon push receiver and the 17TRACK webhook, all
-//! stopped by one signal. `demo` starts them on the sandbox's simulated clock.
+//! tracking worker, the risk evaluator and the HTTP server with the Ozon push receiver and the
+//! 17TRACK webhook, all stopped by one signal. `demo` starts them on the sandbox's simulated clock.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use ozontrack_domain::Clock;
-use ozontrack_engine::{Feeds, PushWorker, SyncSettings, Syncer, TrackSettings, Tracker};
+use ozontrack_engine::{
+    Evaluator, Feeds, PushWorker, RiskSettings, RulesBook, SyncSettings, Syncer, TrackSettings,
+    Tracker,
+};
 use ozontrack_ozon::Limiters;
 use ozontrack_server::ozon_push::{self, PushState};
 use ozontrack_server::webhooks::{self, WebhookState};
@@ -38,6 +41,9 @@ pub(crate) struct Tracking {
     pub(crate) settings: TrackSettings,
     /// Verifies 17TRACK's pushes; without it the webhook is not mounted.
     pub(crate) webhook_token: Option<SecretString>,
+    /// The rules the risk evaluator holds each store to.
+    pub(crate) rules: RulesBook,
+    pub(crate) risk: RiskSettings,
 }
 
 /// Binds the server's address (before anything is started, so that its URL can be handed to
@@ -71,6 +77,13 @@ pub(crate) async fn start(
         owner,
     )?;
     let pushes = PushWorker::new(syncer.clone(), store.clone(), Arc::clone(&clock));
+    let evaluator = Evaluator::new(
+        store.clone(),
+        Arc::clone(&tracking.feeds),
+        tracking.rules,
+        tracking.risk,
+        Arc::clone(&clock),
+    );
     let tracker = Tracker::new(
         store.clone(),
         tracking.feeds,
@@ -104,7 +117,8 @@ pub(crate) async fn start(
         server,
         tokio::spawn(syncer.run(period, stopped(rx.clone()))),
         tokio::spawn(pushes.run(period, stopped(rx.clone()))),
-        tokio::spawn(tracker.run(period, stopped(rx))),
+        tokio::spawn(tracker.run(period, stopped(rx.clone()))),
+        tokio::spawn(evaluator.run(period, stopped(rx))),
     ];
     Ok(Workers {
         stop,

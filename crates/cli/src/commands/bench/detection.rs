@@ -209,7 +209,12 @@ fn follow(set: Setting<'_>, p: &Parcel, counts: &mut Counts) -> Vec<SimAlert> {
         carrier: CarrierCode::parse("ozon").unwrap_or_else(|_| unreachable!("a registry code")),
         tracking_number: TrackingNumber::parse(&p.posting_number.replace('-', ""))
             .unwrap_or_else(|_| unreachable!("posting digits form a number")),
-        role: LegRole::Marketplace,
+        // As the sync records it: Ozon's leg is the last mile of FBS cross-border.
+        role: if p.mode == Mode::FbsCrossborder {
+            LegRole::LastMile
+        } else {
+            LegRole::Marketplace
+        },
     };
     let steps: Vec<(DateTime<Utc>, TrackingEvent)> = p
         .ozon
