@@ -207,7 +207,7 @@ pub(crate) struct AlertsArgs {
     /// Only this store's.
     #[arg(long, value_name = "NAME")]
     pub(crate) store: Option<String>,
-    /// At most this many.
+    /// At most this many (0: all).
     #[arg(long, default_value_t = 100)]
     pub(crate) limit: u32,
 }

@@ -1047,6 +1047,78 @@ async fn track_status_and_set_carrier_work_against_the_sandbox_carriers() {
     let rules = verdicts["rules"].as_array().unwrap();
     assert_eq!(rules.len(), 7, "{verdicts}");
     assert!(rules.iter().any(|r| r["rule"] == "stale"));
+
+    // The rules over every posting: alerts to list, acknowledge and resolve.
+    let evaluated = with_carriers(&["--json", "alerts", "evaluate"]).await;
+    assert_ok(&evaluated);
+    let round: serde_json::Value = serde_json::from_slice(&evaluated.stdout).unwrap();
+    assert!(round["opened"].as_u64().unwrap() > 0, "{round}");
+    let listed = w
+        .ozontrack(&["--json", "alerts", "--open", "--limit", "0"])
+        .await;
+    assert_ok(&listed);
+    let alerts: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let alerts = alerts["alerts"].as_array().unwrap().clone();
+    assert!(!alerts.is_empty());
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a["state"] == "open" && a["actions"].is_array())
+    );
+    let id = alerts[0]["id"].as_i64().unwrap().to_string();
+    let acked = w
+        .ozontrack(&[
+            "alerts",
+            "ack",
+            &id,
+            "--note",
+            "called the carrier",
+            "--by",
+            "anna",
+        ])
+        .await;
+    assert_ok(&acked);
+    assert!(stdout(&acked).contains("acknowledged by anna"));
+    let resolved = w
+        .ozontrack(&["alerts", "resolve", &id, "--note", "refunded"])
+        .await;
+    assert_ok(&resolved);
+    let open_now = w
+        .ozontrack(&["--json", "alerts", "--open", "--limit", "0"])
+        .await;
+    let open_now: serde_json::Value = serde_json::from_slice(&open_now.stdout).unwrap();
+    assert_eq!(
+        open_now["alerts"].as_array().unwrap().len(),
+        alerts.len() - 1
+    );
+    // A second round changes nothing that was resolved by hand.
+    assert_ok(&with_carriers(&["alerts", "evaluate"]).await);
+    let high = w.ozontrack(&["alerts", "--severity", "high_risk"]).await;
+    assert_ok(&high);
+    let missing = w
+        .ozontrack(&["alerts", "ack", "999999", "--note", "x"])
+        .await;
+    assert!(assert_input_error(&missing).contains("no alert with id 999999"));
+    let bad = w.ozontrack(&["alerts", "--severity", "scary"]).await;
+    assert!(assert_input_error(&bad).contains("--severity"));
+
+    // The penalty ledger: 3 points a violation by default, none counted twice.
+    let ledger = w.ozontrack(&["--json", "penalties"]).await;
+    assert_ok(&ledger);
+    let ledger: serde_json::Value = serde_json::from_slice(&ledger.stdout).unwrap();
+    let store = &ledger["stores"][0];
+    let violations = store["violations"].as_array().unwrap();
+    assert_eq!(
+        store["total"].as_i64().unwrap(),
+        3 * i64::try_from(violations.len()).unwrap(),
+        "{ledger}"
+    );
+    assert!(
+        violations
+            .iter()
+            .all(|v| v["carrier"] == "cainiao_standard"),
+        "{ledger}"
+    );
 }
 
 #[test]

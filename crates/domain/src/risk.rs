@@ -750,6 +750,64 @@ mod tests {
     }
 
     #[test]
+    fn a_lane_with_longer_normal_gaps_warns_later_but_never_after_ozons_flag() {
+        let p = posting(Scheme::Fbs);
+        let first = leg("yanwen", "UG123456789YP", LegRole::FirstMile);
+        let events = [event(0, MainStatus::InTransit, SubStatus::Sorting)];
+        let lane = ("yanwen".to_owned(), "sorting".to_owned());
+        let learned = |hours: f64, samples: u64| LearnedGaps {
+            lanes: [(lane.clone(), LaneGap { hours, samples })]
+                .into_iter()
+                .collect(),
+        };
+        let at = |gaps: &LearnedGaps, h: i64| {
+            let mut i = input(&p, &[(&first, &events)]);
+            i.learned = Some(gaps);
+            evaluate(&i, &Rules::default(), t0() + Duration::hours(h))
+        };
+        let slow = learned(59.2, 500);
+        assert_eq!(stale_severity(&at(&slow, 55)), None);
+        let warned = at(&slow, 60);
+        assert_eq!(stale_severity(&warned), Some(Severity::Warning));
+        assert!(warned[0].why.contains("learned"), "{}", warned[0].why);
+        // Too little history: the fixed threshold.
+        assert_eq!(
+            stale_severity(&at(&learned(59.2, 10), 48)),
+            Some(Severity::Warning)
+        );
+        // However slow the lane, Ozon flags the order at 72 h.
+        assert_eq!(
+            stale_severity(&at(&learned(300.0, 500), 72)),
+            Some(Severity::HighRisk)
+        );
+        // And the next look is due at the learned threshold.
+        let mut i = input(&p, &[(&first, &events)]);
+        i.learned = Some(&slow);
+        assert_eq!(
+            next_change(&i, &Rules::default(), t0() + Duration::hours(1)),
+            Some(t0() + Duration::hours(60))
+        );
+    }
+
+    #[test]
+    fn silence_after_our_last_look_is_not_judged_yet() {
+        let p = posting(Scheme::Fbs);
+        let first = leg("yanwen", "UG123456789YP", LegRole::FirstMile);
+        let events = [event(0, MainStatus::InTransit, SubStatus::Sorting)];
+        let mut i = input(&p, &[(&first, &events)]);
+        i.legs[0].known_until = Some(t0() + Duration::hours(40));
+        assert_eq!(
+            stale_severity(&evaluate(&i, &Rules::default(), t0() + Duration::hours(50))),
+            None
+        );
+        i.legs[0].known_until = Some(t0() + Duration::hours(49));
+        assert_eq!(
+            stale_severity(&evaluate(&i, &Rules::default(), t0() + Duration::hours(50))),
+            Some(Severity::Warning)
+        );
+    }
+
+    #[test]
     fn a_parcel_handed_to_ozons_own_last_mile_is_not_stale() {
         // posting() is `delivering`: on its way to the buyer's city, in Ozon's hands.
         let p = posting(Scheme::Fbs);

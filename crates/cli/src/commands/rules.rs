@@ -9,7 +9,7 @@ use anyhow::Context;
 use ozontrack_domain::risk::{self, RuleKind};
 use ozontrack_domain::rules::Rules;
 use ozontrack_domain::{Clock, SystemClock};
-use ozontrack_engine::risk::posting_input;
+use ozontrack_engine::risk::{learn_gaps, posting_input};
 use ozontrack_store::Store;
 use serde_json::json;
 
@@ -66,22 +66,30 @@ pub(crate) async fn explain(
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let rules = match &args.rules {
-        Some(path) => load(path)?,
-        None => Rules::default(),
-    };
+    // The posting's store's rules from `[risk]`, unless a file is given.
+    let given = args.rules.as_deref().map(load).transpose()?;
     let opened = app::open(settings, KeyMode::Existing).await?;
     let store = opened.store;
     let stores = store.stores().await?;
     let posting = crate::commands::track::find_posting(&store, &stores, &args.number).await?;
+    let rules = match given {
+        Some(rules) => rules,
+        None => crate::commands::alerts::rules_book(settings, &stores)?
+            .for_store(posting.posting.store_id)
+            .clone(),
+    };
     let inputs = store.risk_inputs(&[posting.id]).await?;
     let health = store.feed_health().await?;
+    let samples = store
+        .gap_samples(settings.risk_settings().learn_from_legs)
+        .await?;
     store.close().await;
     let feeds = app::feeds(settings)?;
+    let learned = learn_gaps(&samples, rules.stale.learned_percentile);
     let input = inputs
         .first()
         .context("the posting disappeared while it was read")?;
-    let input = posting_input(input, &feeds, &health, None);
+    let input = posting_input(input, &feeds, &health, Some(&learned));
     let now = SystemClock.now();
     let findings = risk::evaluate(&input, &rules, now);
     let all = RuleKind::ALL;
