@@ -87,7 +87,10 @@ impl RuleKind {
 }
 
 /// What a finding suggests doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Action {
     ContactCarrier,
     NotifyBuyer,
@@ -250,8 +253,8 @@ pub fn next_change(
     if let Some(clock) = stale_clock(input, rules) {
         let (warning, _) =
             warning_threshold(input, clock.active, clock.last, clock.allowance, rules);
-        let s = &rules.stale;
-        for h in [warning, s.high_risk_hours, s.critical_hours] {
+        let l = stale_levels(input, clock.active, rules);
+        for h in [warning, l.high_risk_hours, l.critical_hours] {
             at.push(clock.since + hours(h + clock.allowance));
         }
     }
@@ -394,10 +397,11 @@ fn stale(input: &PostingInput<'_>, rules: &Rules, now: DateTime<Utc>, out: &mut 
         return;
     };
     let quiet = known_as_of(&legs, since, now) - since;
+    let levels_here = stale_levels(input, active, rules);
     let (warning_hours, learned) = warning_threshold(input, active, last, allowance, rules);
     let levels = [
-        (r.critical_hours, Severity::Critical),
-        (r.high_risk_hours, Severity::HighRisk),
+        (levels_here.critical_hours, Severity::Critical),
+        (levels_here.high_risk_hours, Severity::HighRisk),
         (warning_hours, Severity::Warning),
     ];
     let Some((threshold, severity)) = levels
@@ -406,10 +410,11 @@ fn stale(input: &PostingInput<'_>, rules: &Rules, now: DateTime<Utc>, out: &mut 
     else {
         return;
     };
-    let mut actions = vec![Action::ContactCarrier, Action::NotifyBuyer];
-    if severity >= Severity::HighRisk {
-        actions.push(Action::OpenOzonTicket);
-    }
+    let actions = match severity {
+        Severity::Critical => r.critical_actions.clone(),
+        Severity::HighRisk => r.high_risk_actions.clone(),
+        _ => r.warning_actions.clone(),
+    };
     out.push(Finding {
         rule: RuleKind::Stale,
         severity,
@@ -470,7 +475,8 @@ fn warning_threshold(
     rules: &Rules,
 ) -> (i64, Option<LaneGap>) {
     let r = &rules.stale;
-    let fixed = r.warning_hours;
+    let levels = stale_levels(input, active, rules);
+    let fixed = levels.warning_hours;
     if !r.learned_gaps {
         return (fixed, None);
     }
@@ -483,11 +489,22 @@ fn warning_threshold(
     );
     match learned.lanes.get(&lane) {
         Some(gap) if gap.samples >= r.learned_min_samples => {
-            let hours = (gap.hours.ceil() as i64 - allowance).clamp(fixed, r.high_risk_hours);
+            let hours = (gap.hours.ceil() as i64 - allowance).clamp(fixed, levels.high_risk_hours);
             (hours, (hours > fixed).then_some(*gap))
         }
         _ => (fixed, None),
     }
+}
+
+/// The stale thresholds for the posting's mode and the quiet leg's phase.
+fn stale_levels(
+    input: &PostingInput<'_>,
+    active: &LegInput<'_>,
+    rules: &Rules,
+) -> crate::rules::StaleLevels {
+    rules
+        .stale
+        .levels(input.posting.scheme.as_str(), active.leg.role.as_str())
 }
 
 /// Why a finding on `leg` is held back: its feed is down, or only just came back.

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::risk::Action;
+
 /// Every rule's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -56,6 +58,61 @@ pub struct StaleRules {
     pub learned_percentile: f64,
     /// Gaps a lane needs before its percentile is trusted.
     pub learned_min_samples: u64,
+    /// What each level suggests doing.
+    pub warning_actions: Vec<Action>,
+    pub high_risk_actions: Vec<Action>,
+    pub critical_actions: Vec<Action>,
+    /// Other thresholds for a logistics mode, a leg phase, or both; the most specific match
+    /// wins, and what it leaves out comes from above.
+    #[serde(rename = "override")]
+    pub overrides: Vec<StaleOverride>,
+}
+
+/// Stale thresholds for one mode and/or leg phase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaleOverride {
+    /// `fbs`, `rfbs`, `fbo` or `crossborder`; none: every mode.
+    pub mode: Option<String>,
+    /// The phase of the leg that went quiet: `first_mile`, `last_mile` or `single`; none:
+    /// every phase.
+    pub phase: Option<String>,
+    pub warning_hours: Option<i64>,
+    pub high_risk_hours: Option<i64>,
+    pub critical_hours: Option<i64>,
+}
+
+/// The stale thresholds that apply to one posting's quiet leg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaleLevels {
+    pub warning_hours: i64,
+    pub high_risk_hours: i64,
+    pub critical_hours: i64,
+}
+
+impl StaleRules {
+    /// The thresholds for `mode` (a scheme's code) and `phase` (a leg role's code).
+    pub fn levels(&self, mode: &str, phase: &str) -> StaleLevels {
+        let mut levels = StaleLevels {
+            warning_hours: self.warning_hours,
+            high_risk_hours: self.high_risk_hours,
+            critical_hours: self.critical_hours,
+        };
+        let fits = |o: &&StaleOverride| {
+            o.mode.as_deref().is_none_or(|m| m == mode)
+                && o.phase.as_deref().is_none_or(|p| p == phase)
+        };
+        let specificity =
+            |o: &StaleOverride| u8::from(o.mode.is_some()) * 2 + u8::from(o.phase.is_some());
+        let mut matching: Vec<&StaleOverride> = self.overrides.iter().filter(fits).collect();
+        matching.sort_by_key(|o| specificity(o));
+        for o in matching {
+            levels.warning_hours = o.warning_hours.unwrap_or(levels.warning_hours);
+            levels.high_risk_hours = o.high_risk_hours.unwrap_or(levels.high_risk_hours);
+            levels.critical_hours = o.critical_hours.unwrap_or(levels.critical_hours);
+        }
+        levels
+    }
 }
 
 impl Default for StaleRules {
@@ -70,6 +127,18 @@ impl Default for StaleRules {
             learned_gaps: true,
             learned_percentile: 99.0,
             learned_min_samples: 200,
+            warning_actions: vec![Action::ContactCarrier, Action::NotifyBuyer],
+            high_risk_actions: vec![
+                Action::ContactCarrier,
+                Action::NotifyBuyer,
+                Action::OpenOzonTicket,
+            ],
+            critical_actions: vec![
+                Action::ContactCarrier,
+                Action::NotifyBuyer,
+                Action::OpenOzonTicket,
+            ],
+            overrides: Vec::new(),
         }
     }
 }
@@ -241,6 +310,47 @@ impl Rules {
                 });
             }
         }
+        for o in &s.overrides {
+            if let Some(mode) = &o.mode
+                && !crate::posting::Scheme::ALL
+                    .iter()
+                    .any(|s| s.as_str() == mode)
+            {
+                return Err(RulesError {
+                    key: "stale.override.mode",
+                    reason: format!("{mode:?} is not one of fbs, rfbs, fbo, crossborder"),
+                });
+            }
+            if let Some(phase) = &o.phase
+                && !["first_mile", "last_mile", "single"].contains(&phase.as_str())
+            {
+                return Err(RulesError {
+                    key: "stale.override.phase",
+                    reason: format!("{phase:?} is not one of first_mile, last_mile, single"),
+                });
+            }
+            let l = s.levels(
+                o.mode.as_deref().unwrap_or(""),
+                o.phase.as_deref().unwrap_or(""),
+            );
+            let l = StaleLevels {
+                warning_hours: o.warning_hours.unwrap_or(l.warning_hours),
+                high_risk_hours: o.high_risk_hours.unwrap_or(l.high_risk_hours),
+                critical_hours: o.critical_hours.unwrap_or(l.critical_hours),
+            };
+            if !(0 < l.warning_hours
+                && l.warning_hours < l.high_risk_hours
+                && l.high_risk_hours < l.critical_hours)
+            {
+                return Err(RulesError {
+                    key: "stale.override.warning_hours",
+                    reason: format!(
+                        "an override's thresholds must rise: {} h, {} h, {} h",
+                        l.warning_hours, l.high_risk_hours, l.critical_hours
+                    ),
+                });
+            }
+        }
         if s.high_risk_hours <= s.warning_hours {
             return Err(RulesError {
                 key: "stale.high_risk_hours",
@@ -307,6 +417,41 @@ mod tests {
         let mut rules = Rules::default();
         rules.compliance.whitelist = vec!["pigeon".into()];
         assert_eq!(rules.check().unwrap_err().key, "compliance.whitelist");
+    }
+
+    #[test]
+    fn the_most_specific_override_wins_and_the_rest_comes_from_above() {
+        let text = r#"
+            [stale]
+            warning_hours = 48
+            [[stale.override]]
+            mode = "rfbs"
+            warning_hours = 36
+            high_risk_hours = 60
+            [[stale.override]]
+            mode = "rfbs"
+            phase = "last_mile"
+            warning_hours = 24
+        "#;
+        let rules: Rules = toml::from_str(text).unwrap();
+        assert_eq!(rules.check(), Ok(()));
+        let last = rules.stale.levels("rfbs", "last_mile");
+        assert_eq!(
+            (
+                last.warning_hours,
+                last.high_risk_hours,
+                last.critical_hours
+            ),
+            (24, 60, 168)
+        );
+        let first = rules.stale.levels("rfbs", "first_mile");
+        assert_eq!((first.warning_hours, first.high_risk_hours), (36, 60));
+        assert_eq!(rules.stale.levels("fbs", "first_mile").warning_hours, 48);
+        let mut bad = rules.clone();
+        bad.stale.overrides[1].warning_hours = Some(90);
+        assert_eq!(bad.check().unwrap_err().key, "stale.override.warning_hours");
+        bad.stale.overrides[1].phase = Some("middle".into());
+        assert_eq!(bad.check().unwrap_err().key, "stale.override.phase");
     }
 
     #[test]
