@@ -19,3 +19,34 @@ pub use push::{PushRound, PushWorker};
 pub use risk::{Evaluator, RiskReport, RiskSettings, RulesBook};
 pub use sync::{Progress, SyncError, SyncReport, SyncSettings, Syncer};
 pub use track::{Feed, Feeds, TrackError, TrackReport, TrackSettings, Tracker};
+
+/// The loop every worker runs until `shutdown`: a round, then a pause of `period` (none after a
+/// round that found work, so a backlog drains), cut short by `wake` when one is given.
+pub(crate) async fn rounds<Fut>(
+    period: std::time::Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+    wake: Option<&tokio::sync::Notify>,
+    mut round: impl FnMut() -> Fut,
+) where
+    Fut: std::future::Future<Output = bool>,
+{
+    tokio::pin!(shutdown);
+    loop {
+        let pause = if round().await {
+            std::time::Duration::ZERO
+        } else {
+            period
+        };
+        let woken = async {
+            match wake {
+                Some(notify) => notify.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = &mut shutdown => return,
+            () = woken => {}
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+}

@@ -148,16 +148,13 @@ impl<S: Store> PushWorker<S> {
         period: std::time::Duration,
         shutdown: impl std::future::Future<Output = ()>,
     ) {
-        tokio::pin!(shutdown);
-        loop {
-            if let Err(e) = self.run_once().await {
+        let this = &self;
+        crate::rounds(period, shutdown, Some(&self.wake), move || async move {
+            if let Err(e) = this.run_once().await {
                 tracing::warn!(error = %e, "push round failed");
             }
-            tokio::select! {
-                () = &mut shutdown => return,
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(period) => {}
-            }
-        }
+            false
+        })
+        .await;
     }
 }

@@ -222,16 +222,14 @@ impl<S: Store> Evaluator<S> {
         period: std::time::Duration,
         shutdown: impl std::future::Future<Output = ()>,
     ) {
-        tokio::pin!(shutdown);
-        loop {
-            if let Err(e) = self.run_once().await {
+        let this = &self;
+        crate::rounds(period, shutdown, None, move || async move {
+            if let Err(e) = this.run_once().await {
                 tracing::warn!(error = %e, "risk round failed");
             }
-            tokio::select! {
-                () = &mut shutdown => return,
-                () = tokio::time::sleep(period) => {}
-            }
-        }
+            false
+        })
+        .await;
     }
 
     async fn evaluate(

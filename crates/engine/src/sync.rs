@@ -265,29 +265,19 @@ impl<S: Store> Syncer<S> {
 
     /// Syncs due stores until `shutdown` resolves, looking for due stores every `period`.
     pub async fn run(self, period: Duration, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
-            let busy = match self.run_once().await {
+        let this = &self;
+        crate::rounds(period, shutdown, None, move || async move {
+            match this.run_once().await {
+                // Another store may be due right away.
                 Ok(report) => report.is_some(),
                 Err(e) => {
                     tracing::warn!(error = %e, "store sync failed");
                     // The store is due again in a minute; do not spin meanwhile.
                     false
                 }
-            };
-            if busy {
-                // Another store may be due right away; still yield to shutdown.
-                tokio::select! {
-                    () = &mut shutdown => return,
-                    () = tokio::task::yield_now() => {}
-                }
-                continue;
             }
-            tokio::select! {
-                () = &mut shutdown => return,
-                () = tokio::time::sleep(period) => {}
-            }
-        }
+        })
+        .await;
     }
 
     /// Claims the next store that is due and syncs it; `None` when none is due.

@@ -282,25 +282,17 @@ impl<S: Store> Tracker<S> {
         period: std::time::Duration,
         shutdown: impl std::future::Future<Output = ()>,
     ) {
-        tokio::pin!(shutdown);
-        loop {
-            let busy = match self.run_once().await {
+        let this = &self;
+        crate::rounds(period, shutdown, None, move || async move {
+            match this.run_once().await {
                 Ok(report) => !report.checked.is_empty(),
                 Err(e) => {
                     tracing::warn!(error = %e, "tracking round failed");
                     false
                 }
-            };
-            let pause = if busy {
-                std::time::Duration::ZERO
-            } else {
-                period
-            };
-            tokio::select! {
-                () = &mut shutdown => return,
-                () = tokio::time::sleep(pause) => {}
             }
-        }
+        })
+        .await;
     }
 
     async fn check(&self, ids: &[LegId], now: DateTime<Utc>) -> Result<TrackReport, TrackError> {
