@@ -1016,9 +1016,9 @@ mod tests {
             prop_assert!(at(start) <= at(start + more));
         }
 
-        /// A parcel that moves is no longer stale.
+        /// A parcel that moves is no longer stale, and its open stale alert resolves.
         #[test]
-        fn a_parcel_that_moves_resolves_its_stale_finding(h in history(), now_h in 0i64..600) {
+        fn a_parcel_that_moves_resolves_its_stale_alert(h in history(), now_h in 0i64..600) {
             let p = posting(Scheme::Fbs);
             let a = leg("yanwen", "UG123456789YP", LegRole::FirstMile);
             let mut e = events_of(&h);
@@ -1027,6 +1027,20 @@ mod tests {
             e.push(event(now, MainStatus::InTransit, SubStatus::Sorting));
             let findings = evaluate(&input(&p, &[(&a, &e)]), &Rules::default(), t0() + Duration::hours(now));
             prop_assert_eq!(stale_severity(&findings), None);
+            let open = crate::alert::AlertView {
+                id: 1,
+                rule: RuleKind::Stale,
+                severity: Severity::Warning,
+                state: crate::alert::AlertState::Open,
+                since: t0(),
+                resolution: None,
+            };
+            let changes = crate::alert::reconcile(&[open], &findings, false);
+            let resolved = crate::alert::AlertChange::Resolve {
+                id: 1,
+                resolution: crate::alert::Resolution::Moved,
+            };
+            prop_assert!(changes.contains(&resolved), "{:?}", changes);
         }
     }
 }
