@@ -14,6 +14,7 @@ use ozontrack_domain::{
 use secrecy::SecretString;
 
 mod alerts;
+mod api;
 mod records;
 mod secrets;
 mod sql;
@@ -25,6 +26,7 @@ pub use alerts::{
     AlertFilter, AlertHistoryEntry, AlertRecord, GapSample, PenaltyRecord, RiskApplied, RiskInput,
     RiskOutcome,
 };
+pub use api::{NewToken, PostingQuery, PostingSummary, TokenRecord};
 pub use secrets::{Cipher, KeyFileError};
 pub use sql::{PoolSettings, SqlStore};
 pub use sync::{
@@ -582,4 +584,33 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         legs: u32,
     ) -> impl Future<Output = Result<Vec<GapSample>, StoreError>> + Send;
+
+    /// Stores a new API token (its hash) with the stores it may see.
+    fn create_token(
+        &self,
+        token: &NewToken,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<TokenRecord, StoreError>> + Send;
+
+    /// The live (not revoked) token with this SHA-256.
+    fn token_by_hash(
+        &self,
+        hash: &[u8],
+    ) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
+
+    /// Every token, revoked or not, by id.
+    fn tokens(&self) -> impl Future<Output = Result<Vec<TokenRecord>, StoreError>> + Send;
+
+    /// Revokes a token; false when there is no live token with this id.
+    fn revoke_token(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// A page of postings by the query, newest first, never outside its stores.
+    fn postings_page(
+        &self,
+        query: &PostingQuery,
+    ) -> impl Future<Output = Result<Vec<PostingSummary>, StoreError>> + Send;
 }

@@ -84,6 +84,8 @@ contract!(
     a_whitelist_violation_enters_the_ledger_once,
     risk_candidates_are_changed_or_due_postings_and_inputs_carry_legs_and_events,
     the_risk_watermark_never_moves_back,
+    a_token_is_found_by_its_hash_until_revoked_with_its_stores,
+    the_postings_page_filters_pages_and_never_leaves_its_stores,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -1261,4 +1263,106 @@ async fn the_risk_watermark_never_moves_back(db: &TestDb) {
     db.store.set_risk_watermark(store, later).await.unwrap();
     db.store.set_risk_watermark(store, t0()).await.unwrap();
     assert_eq!(db.store.risk_watermark(store).await.unwrap(), Some(later));
+}
+
+async fn a_token_is_found_by_its_hash_until_revoked_with_its_stores(db: &TestDb) {
+    let store = a_store(db).await;
+    let new = ozontrack_store::NewToken {
+        name: "erp".into(),
+        hash: vec![7; 32],
+        prefix: "ozt_abcd".into(),
+        read_only: true,
+        stores: vec![store],
+    };
+    let created = db.store.create_token(&new, t0()).await.unwrap();
+    let found = db.store.token_by_hash(&[7; 32]).await.unwrap().unwrap();
+    assert_eq!(found, created);
+    assert_eq!(found.stores, [store]);
+    assert!(found.read_only);
+    assert!(db.store.token_by_hash(&[8; 32]).await.unwrap().is_none());
+    assert!(db.store.revoke_token(created.id, t0()).await.unwrap());
+    assert!(!db.store.revoke_token(created.id, t0()).await.unwrap());
+    assert!(db.store.token_by_hash(&[7; 32]).await.unwrap().is_none());
+    assert!(db.store.tokens().await.unwrap()[0].revoked_at.is_some());
+}
+
+async fn the_postings_page_filters_pages_and_never_leaves_its_stores(db: &TestDb) {
+    let mine = a_store(db).await;
+    let theirs = db
+        .store
+        .add_store(new_store("other", "654321"), t0())
+        .await
+        .unwrap()
+        .id;
+    let mut ids = Vec::new();
+    for i in 1..=5 {
+        ids.push(a_posting(db, mine, &format!("0132112277-010{i}-1")).await);
+    }
+    a_posting(db, theirs, "0999999999-0001-1").await;
+    db.store
+        .upsert_leg(ids[0], &leg("cdek", "1234567890", LegRole::LastMile), t0())
+        .await
+        .unwrap();
+    let query =
+        |q: ozontrack_store::PostingQuery| async move { db.store.postings_page(&q).await.unwrap() };
+    let base = ozontrack_store::PostingQuery {
+        stores: vec![mine],
+        limit: 2,
+        ..Default::default()
+    };
+    let first = query(base.clone()).await;
+    assert_eq!(first.len(), 2);
+    assert_eq!(first[0].record.id, ids[4]);
+    let next = query(ozontrack_store::PostingQuery {
+        before: Some(first[1].record.id),
+        ..base.clone()
+    })
+    .await;
+    assert_eq!(next[0].record.id, ids[2]);
+    let all = query(ozontrack_store::PostingQuery {
+        limit: 100,
+        ..base.clone()
+    })
+    .await;
+    assert_eq!(all.len(), 5, "another store's posting never shows");
+    let by_text = query(ozontrack_store::PostingQuery {
+        text: Some("1234567890".into()),
+        ..base.clone()
+    })
+    .await;
+    assert_eq!(by_text.len(), 1);
+    assert_eq!(by_text[0].carriers, ["cdek"]);
+    let by_prefix = query(ozontrack_store::PostingQuery {
+        text: Some("0132112277-0103".into()),
+        ..base.clone()
+    })
+    .await;
+    assert_eq!(by_prefix.len(), 1);
+    let wildcard = query(ozontrack_store::PostingQuery {
+        text: Some("%".into()),
+        ..base.clone()
+    })
+    .await;
+    assert!(wildcard.is_empty(), "LIKE wildcards are literal");
+    let by_carrier = query(ozontrack_store::PostingQuery {
+        carrier: Some("cdek".into()),
+        limit: 100,
+        ..base.clone()
+    })
+    .await;
+    assert_eq!(by_carrier.len(), 1);
+    let other = query(ozontrack_store::PostingQuery {
+        text: Some("0999999999-0001-1".into()),
+        ..base.clone()
+    })
+    .await;
+    assert!(other.is_empty());
+    assert!(
+        query(ozontrack_store::PostingQuery {
+            stores: Vec::new(),
+            ..base
+        })
+        .await
+        .is_empty()
+    );
 }

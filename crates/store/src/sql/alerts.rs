@@ -172,18 +172,6 @@ macro_rules! update_alert {
     }};
 }
 
-/// `IN (…)` over the ids, pushed onto `$query`.
-macro_rules! push_in {
-    ($query:expr, $ids:expr) => {{
-        $query.push(" IN (");
-        let mut list = $query.separated(", ");
-        for id in $ids {
-            list.push_bind(*id);
-        }
-        $query.push(")");
-    }};
-}
-
 impl SqlStore {
     pub(super) async fn risk_candidates_impl(
         &self,

@@ -330,7 +330,20 @@ fn latest_new_events<'e>(
     latest.into_iter().collect()
 }
 
+/// `IN (…)` over the ids, pushed onto `$query`.
+macro_rules! push_in {
+    ($query:expr, $ids:expr) => {{
+        $query.push(" IN (");
+        let mut list = $query.separated(", ");
+        for id in $ids {
+            list.push_bind(*id);
+        }
+        $query.push(")");
+    }};
+}
+
 mod alerts;
+mod api;
 mod sync;
 mod tracking;
 
@@ -1093,6 +1106,33 @@ impl Store for SqlStore {
 
     async fn gap_samples(&self, legs: u32) -> Result<Vec<crate::GapSample>, StoreError> {
         self.gap_samples_impl(legs).await
+    }
+
+    async fn create_token(
+        &self,
+        token: &crate::NewToken,
+        now: DateTime<Utc>,
+    ) -> Result<crate::TokenRecord, StoreError> {
+        self.create_token_impl(token, now).await
+    }
+
+    async fn token_by_hash(&self, hash: &[u8]) -> Result<Option<crate::TokenRecord>, StoreError> {
+        self.token_by_hash_impl(hash).await
+    }
+
+    async fn tokens(&self) -> Result<Vec<crate::TokenRecord>, StoreError> {
+        self.tokens_impl().await
+    }
+
+    async fn revoke_token(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.revoke_token_impl(id, now).await
+    }
+
+    async fn postings_page(
+        &self,
+        query: &crate::PostingQuery,
+    ) -> Result<Vec<crate::PostingSummary>, StoreError> {
+        self.postings_page_impl(query).await
     }
 
     async fn finish_push(
