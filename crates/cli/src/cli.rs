@@ -51,6 +51,12 @@ pub(crate) enum Command {
     /// Risk rules: print the defaults, check a rules file, explain a posting's verdicts.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Run the workers (sync, pushes, tracking, risk) and the HTTP server (API, Ozon push
+    /// receiver, 17TRACK webhook) until Ctrl-C.
+    Serve(ServeArgs),
+    /// API tokens for `Authorization: Bearer`: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// Risk alerts: list them (newest first), acknowledge or resolve one, or run the rules now.
     Alerts(AlertsArgs),
     /// A store's penalty-point ledger of whitelist violations and its rolling total.
@@ -192,6 +198,42 @@ pub(crate) enum RulesCommand {
     Check(RulesFileArgs),
     /// Every rule's verdict on one posting now, and why.
     Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Where the HTTP server listens.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub(crate) listen: std::net::SocketAddr,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokensCommand {
+    /// Create a token; it is printed once and only its hash is kept.
+    Create(TokenCreateArgs),
+    /// Every token: id, name, prefix, scope, whether revoked.
+    List,
+    /// Revoke a token by id.
+    Revoke(TokenRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TokenCreateArgs {
+    /// What the token is for, e.g. "erp".
+    #[arg(long)]
+    pub(crate) name: String,
+    /// A store it may see (repeat for several; none: every store).
+    #[arg(long = "store", value_name = "NAME")]
+    pub(crate) stores: Vec<String>,
+    /// It may read but not change anything.
+    #[arg(long)]
+    pub(crate) read_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TokenRevokeArgs {
+    #[arg(value_name = "ID")]
+    pub(crate) id: i64,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 //! Following mini-redis, the server is `run(listener, router, shutdown)`: tests bind port 0
 //! and stop it with a future.
 
+pub mod api;
 pub mod ozon_push;
 pub mod webhooks;
 

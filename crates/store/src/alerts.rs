@@ -39,6 +39,8 @@ pub struct AlertRecord {
 /// Which alerts to list.
 #[derive(Debug, Clone, Default)]
 pub struct AlertFilter {
+    /// Only this alert.
+    pub id: Option<i64>,
     pub store: Option<StoreId>,
     pub posting: Option<PostingId>,
     /// Only alerts not resolved.

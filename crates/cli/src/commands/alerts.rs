@@ -80,6 +80,7 @@ async fn list(
     };
     let alerts = store
         .alerts(&AlertFilter {
+            id: None,
             store: scope,
             posting: None,
             open_only: args.open,

@@ -16,6 +16,7 @@ mod decode;
 mod init;
 mod rules;
 mod sandbox;
+mod serve;
 mod stores;
 mod sync;
 mod track;
@@ -77,6 +78,8 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Track(args) => track::track(&settings, &args, cli.json, out).await,
         Command::Status(args) => track::status(&settings, &args, cli.json, out).await,
         Command::Alerts(args) => alerts::alerts(&settings, &args, cli.json, out).await,
+        Command::Serve(args) => serve::serve(&settings, &args, cli.json, out).await,
+        Command::Tokens(command) => serve::tokens(&settings, &command, cli.json, out).await,
         Command::Penalties(args) => alerts::penalties(&settings, &args, cli.json, out).await,
         Command::Legs(LegsCommand::SetCarrier(args)) => {
             track::set_carrier(&settings, &args, cli.json, out).await

@@ -1,6 +1,7 @@
 //! The background side of a running ozontrack: the sync worker, the Ozon push worker, the
-//! tracking worker, the risk evaluator and the HTTP server with the Ozon push receiver and the
-//! 17TRACK webhook, all stopped by one signal. `demo` starts them on the sandbox's simulated clock.
+//! tracking worker, the risk evaluator and the HTTP server with the JSON API, the Ozon push
+//! receiver and the 17TRACK webhook, all stopped by one signal. `serve` starts them on the real
+//! clock; `demo` on the sandbox's simulated one.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use ozontrack_engine::{
     Tracker,
 };
 use ozontrack_ozon::Limiters;
+use ozontrack_server::api::{self, ApiState};
 use ozontrack_server::ozon_push::{self, PushState};
 use ozontrack_server::webhooks::{self, WebhookState};
 use ozontrack_store::{LeaseOwner, SqlStore};
@@ -96,7 +98,11 @@ pub(crate) async fn start(
         store: store.clone(),
         clock: Arc::clone(&clock),
         wake: pushes.waker(),
-    });
+    })
+    .merge(api::router(ApiState {
+        store: store.clone(),
+        clock: Arc::clone(&clock),
+    }));
     if let Some(token) = tracking.webhook_token {
         router = router.merge(webhooks::router(WebhookState {
             store,

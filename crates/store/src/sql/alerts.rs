@@ -478,6 +478,9 @@ impl SqlStore {
         let rows = on_db!(&self.db, |pool| {
             let mut query = sqlx::QueryBuilder::new(ALERT_SELECT);
             query.push(" WHERE 1 = 1");
+            if let Some(id) = filter.id {
+                query.push(" AND a.id = ").push_bind(id);
+            }
             if let Some(store) = filter.store {
                 query.push(" AND a.store_id = ").push_bind(store.0);
             }

@@ -1,0 +1,535 @@
+//! The JSON API under `/api/v1`, for a seller's own tools and the dashboard: stores, the
+//! postings list with filters and a cursor, one posting with its legs, merged timeline and
+//! alerts, the alerts inbox and acknowledging an alert.
+//!
+//! Every request carries `Authorization: Bearer ozt_…`; the token's hash finds it, and every
+//! query is limited to the token's stores, so a posting of another store answers exactly like
+//! one that does not exist. Errors share one JSON shape with a stable code and never carry
+//! internals (those go to the log).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use ozontrack_domain::alert::AlertState;
+use ozontrack_domain::risk::Severity;
+use ozontrack_domain::{Clock, Language, PostingNumber, Scheme, timeline};
+use ozontrack_store::{
+    AlertFilter, AlertRecord, NewToken, PostingId, PostingQuery, PostingRecord, PostingSummary,
+    Store, StoreError, StoreRecord, TokenRecord,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// What the API needs.
+#[derive(Debug, Clone)]
+pub struct ApiState<S: Store> {
+    pub store: S,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The API routes, `/healthz` included.
+pub fn router<S: Store>(state: ApiState<S>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz::<S>))
+        .route("/api/v1/stores", get(stores))
+        .route("/api/v1/postings", get(postings::<S>))
+        .route("/api/v1/postings/{number}", get(posting::<S>))
+        .route("/api/v1/alerts", get(alerts::<S>))
+        .route("/api/v1/alerts/{id}/ack", post(acknowledge::<S>))
+        .with_state(state)
+}
+
+/// A new API token: the secret to show once, and what the store keeps of it.
+pub fn mint_token(
+    name: &str,
+    read_only: bool,
+    stores: Vec<ozontrack_domain::StoreId>,
+) -> (String, NewToken) {
+    let mut bytes = [0u8; 32];
+    // The OS random source does not fail where ozontrack runs; a predictable token must never
+    // be handed out if it did.
+    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+    let secret = format!(
+        "ozt_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
+    let token = NewToken {
+        name: name.to_owned(),
+        hash: token_hash(&secret),
+        prefix: secret.chars().take(8).collect(),
+        read_only,
+        stores,
+    };
+    (secret, token)
+}
+
+/// What the store keeps of a token, and looks it up by.
+pub fn token_hash(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// The API's one error shape.
+#[derive(Debug)]
+pub enum ApiError {
+    Unauthorized,
+    ReadOnly,
+    NotFound(&'static str),
+    BadRequest(String),
+    Internal,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match self {
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a valid API token is required: Authorization: Bearer ozt_…".to_owned(),
+            ),
+            ApiError::ReadOnly => (
+                StatusCode::FORBIDDEN,
+                "read_only",
+                "this token may only read".to_owned(),
+            ),
+            ApiError::NotFound(what) => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no such {what}"),
+            ),
+            ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, "bad_request", message),
+            ApiError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "something went wrong on our side; it has been logged".to_owned(),
+            ),
+        };
+        (
+            status,
+            Json(json!({"error": {"code": code, "message": message}})),
+        )
+            .into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "API request failed in the store");
+        ApiError::Internal
+    }
+}
+
+/// The caller: a live token and the stores it may see.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub token: TokenRecord,
+    pub stores: Vec<StoreRecord>,
+}
+
+impl Caller {
+    fn store_named(&self, name: &str) -> Result<&StoreRecord, ApiError> {
+        self.stores
+            .iter()
+            .find(|s| s.name.as_str() == name)
+            .ok_or(ApiError::NotFound("store"))
+    }
+
+    fn sees(&self, id: ozontrack_domain::StoreId) -> bool {
+        self.stores.iter().any(|s| s.id == id)
+    }
+}
+
+impl<S: Store> FromRequestParts<ApiState<S>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState<S>,
+    ) -> Result<Self, Self::Rejection> {
+        let secret = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| t.starts_with("ozt_"))
+            .ok_or(ApiError::Unauthorized)?;
+        let token = state
+            .store
+            .token_by_hash(&token_hash(secret))
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        let all = state.store.stores().await?;
+        let stores = if token.stores.is_empty() {
+            all
+        } else {
+            all.into_iter()
+                .filter(|s| token.stores.contains(&s.id))
+                .collect()
+        };
+        Ok(Caller { token, stores })
+    }
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+async fn healthz<S: Store>(State(state): State<ApiState<S>>) -> Response {
+    match state.store.stores().await {
+        Ok(_) => Json(json!({"status": "ok"})).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+fn store_json(s: &StoreRecord) -> Value {
+    json!({
+        "id": s.id.0,
+        "name": s.name.as_str(),
+        "client_id": s.client_id.to_string(),
+        "timezone": s.settings.timezone,
+        "language": s.settings.language.as_str(),
+        "synced_until": s.synced_until.map(time),
+    })
+}
+
+async fn stores(caller: Caller) -> Json<Value> {
+    Json(json!({"items": caller.stores.iter().map(store_json).collect::<Vec<_>>()}))
+}
+
+fn posting_json(p: &PostingRecord, caller: &Caller) -> Value {
+    let posting = &p.posting;
+    json!({
+        "posting_number": posting.number.as_str(),
+        "store": caller.stores.iter().find(|s| s.id == posting.store_id).map(|s| s.name.as_str()),
+        "mode": posting.scheme.as_str(),
+        "status": posting.status.as_str(),
+        "substatus": posting.substatus.as_str(),
+        "tracking_number": posting.tracking_number.as_ref().map(ozontrack_domain::TrackingNumber::as_str),
+        "in_process_at": posting.in_process_at.map(time),
+        "ship_by": posting.ship_by.map(time),
+        "delivered_at": posting.delivered_at.map(time),
+        "buyer_city": posting.buyer_city,
+        "delivery_method": posting.delivery_method.as_ref().map(|m| m.name.clone()),
+        "updated_at": time(p.updated_at),
+    })
+}
+
+fn summary_json(s: &PostingSummary, caller: &Caller) -> Value {
+    let mut value = posting_json(&s.record, caller);
+    if let Some(object) = value.as_object_mut() {
+        object.insert("carriers".into(), json!(s.carriers));
+        object.insert("risk".into(), json!(s.risk.map(Severity::as_str)));
+    }
+    value
+}
+
+/// The postings list's filters, as query parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostingsParams {
+    store: Option<String>,
+    status: Option<String>,
+    mode: Option<String>,
+    carrier: Option<String>,
+    risk: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    q: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+        })
+        .map_err(|_| {
+            ApiError::BadRequest(format!(
+                "{field}: {text:?} is not a date (2026-11-01) or an RFC 3339 time"
+            ))
+        })
+}
+
+fn parse_severity(text: &str) -> Result<Severity, ApiError> {
+    Severity::parse(text).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "risk: {text:?} is not one of info, warning, high_risk, critical"
+        ))
+    })
+}
+
+const MAX_PAGE: u32 = 200;
+
+async fn postings<S: Store>(
+    State(state): State<ApiState<S>>,
+    caller: Caller,
+    params: Result<Query<PostingsParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let stores = match &p.store {
+        Some(name) => vec![caller.store_named(name)?.id],
+        None => caller.stores.iter().map(|s| s.id).collect(),
+    };
+    let limit = p.limit.unwrap_or(50).clamp(1, MAX_PAGE);
+    let query = PostingQuery {
+        stores,
+        status: p.status.clone(),
+        scheme: p
+            .mode
+            .as_deref()
+            .map(|m| Scheme::parse(m).map_err(|e| ApiError::BadRequest(format!("mode: {e}"))))
+            .transpose()?,
+        carrier: p.carrier.clone(),
+        min_risk: p.risk.as_deref().map(parse_severity).transpose()?,
+        from: p
+            .from
+            .as_deref()
+            .map(|t| parse_time("from", t))
+            .transpose()?,
+        to: p.to.as_deref().map(|t| parse_time("to", t)).transpose()?,
+        text: p.q.clone().filter(|q| !q.trim().is_empty()),
+        before: p
+            .cursor
+            .as_deref()
+            .map(|c| {
+                c.parse::<i64>().map(PostingId).map_err(|_| {
+                    ApiError::BadRequest(format!("cursor: {c:?} is not a cursor this API gave"))
+                })
+            })
+            .transpose()?,
+        limit,
+    };
+    let page = state.store.postings_page(&query).await?;
+    let next = (page.len() == limit as usize)
+        .then(|| page.last().map(|s| s.record.id.0.to_string()))
+        .flatten();
+    Ok(Json(json!({
+        "items": page.iter().map(|s| summary_json(s, &caller)).collect::<Vec<_>>(),
+        "next_cursor": next,
+    })))
+}
+
+/// One posting's query parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostingParams {
+    lang: Option<String>,
+}
+
+fn alert_json(a: &AlertRecord) -> Value {
+    json!({
+        "id": a.id,
+        "posting_number": a.posting_number.as_str(),
+        "rule": a.rule.as_str(),
+        "leg": a.leg,
+        "severity": a.severity.as_str(),
+        "state": a.state.as_str(),
+        "since": time(a.since),
+        "why": a.why,
+        "actions": a.actions.iter().map(|x| x.as_str()).collect::<Vec<_>>(),
+        "evidence": a.evidence,
+        "opened_at": time(a.opened_at),
+        "acknowledged_at": a.acknowledged_at.map(time),
+        "acknowledged_by": a.acknowledged_by,
+        "ack_note": a.ack_note,
+        "resolved_at": a.resolved_at.map(time),
+        "resolution": a.resolution.map(ozontrack_domain::alert::Resolution::as_str),
+    })
+}
+
+async fn posting<S: Store>(
+    State(state): State<ApiState<S>>,
+    caller: Caller,
+    Path(number): Path<String>,
+    params: Result<Query<PostingParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let language = match params.lang.as_deref() {
+        None => None,
+        Some(text) => {
+            Some(Language::parse(text).map_err(|e| ApiError::BadRequest(format!("lang: {e}")))?)
+        }
+    };
+    let number = PostingNumber::parse(&number).map_err(|_| ApiError::NotFound("posting"))?;
+    let mut found = None;
+    for s in &caller.stores {
+        if let Some(p) = state.store.posting(s.id, &number).await? {
+            found = Some((p, s));
+            break;
+        }
+    }
+    let (record, store) = found.ok_or(ApiError::NotFound("posting"))?;
+    let language = language.unwrap_or(store.settings.language);
+    let legs = state.store.legs(record.id).await?;
+    let mut events = Vec::with_capacity(legs.len());
+    for leg in &legs {
+        let stored = state.store.events(leg.id).await?;
+        events.push(stored.into_iter().map(|e| e.event).collect::<Vec<_>>());
+    }
+    let merged = timeline::merge(
+        legs.iter()
+            .zip(&events)
+            .map(|(l, e)| (l.leg.carrier.as_str(), e.as_slice())),
+    );
+    let alerts = state
+        .store
+        .alerts(&AlertFilter {
+            posting: Some(record.id),
+            ..AlertFilter::default()
+        })
+        .await?;
+    let legs_json: Vec<Value> = legs
+        .iter()
+        .map(|l| {
+            json!({
+                "carrier": l.leg.carrier.as_str(),
+                "carrier_name": ozontrack_domain::carrier::by_code(l.leg.carrier.as_str()).map(|c| c.name(language)),
+                "tracking_number": l.leg.tracking_number.as_str(),
+                "role": l.leg.role.as_str(),
+                "status": l.status.as_ref().map(|s| s.main.as_str()),
+                "last_event_at": l.last_event_at.map(time),
+                "continues": l.parent.and_then(|p| legs.iter().find(|x| x.id == p)).map(|p| p.leg.tracking_number.as_str()),
+            })
+        })
+        .collect();
+    let timeline_json: Vec<Value> = merged
+        .iter()
+        .map(|e| {
+            json!({
+                "occurred_at": time(e.occurred_at),
+                "status": e.status.main.as_str(),
+                "sub_status": e.status.sub.code(),
+                "label": timeline::label(e.status.main, language),
+                "carrier": e.carrier,
+                "text": e.text,
+                "place": e.location.text,
+                "city": e.location.city,
+                "country": e.location.country,
+                "point": e.location.point.map(|p| json!([p.lat(), p.lon()])),
+                "sources": e.sources.iter().map(ozontrack_domain::EventSource::as_str).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let mut body = posting_json(&record, &caller);
+    if let Some(object) = body.as_object_mut() {
+        object.insert("legs".into(), json!(legs_json));
+        object.insert("timeline".into(), json!(timeline_json));
+        object.insert(
+            "alerts".into(),
+            json!(alerts.iter().map(alert_json).collect::<Vec<_>>()),
+        );
+    }
+    Ok(Json(body))
+}
+
+/// The alerts inbox's filters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsParams {
+    store: Option<String>,
+    open: Option<bool>,
+    severity: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn alerts<S: Store>(
+    State(state): State<ApiState<S>>,
+    caller: Caller,
+    params: Result<Query<AlertsParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let scope: Vec<&StoreRecord> = match &p.store {
+        Some(name) => vec![caller.store_named(name)?],
+        None => caller.stores.iter().collect(),
+    };
+    let min_severity = p.severity.as_deref().map(parse_severity).transpose()?;
+    let limit = p.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let mut items = Vec::new();
+    for s in scope {
+        items.extend(
+            state
+                .store
+                .alerts(&AlertFilter {
+                    id: None,
+                    store: Some(s.id),
+                    posting: None,
+                    open_only: p.open.unwrap_or(false),
+                    min_severity,
+                    limit,
+                })
+                .await?,
+        );
+    }
+    items.sort_by_key(|a| std::cmp::Reverse((a.opened_at, a.id)));
+    items.truncate(limit as usize);
+    Ok(Json(
+        json!({"items": items.iter().map(alert_json).collect::<Vec<_>>()}),
+    ))
+}
+
+/// An acknowledgement's body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AckBody {
+    note: String,
+    by: Option<String>,
+}
+
+async fn acknowledge<S: Store>(
+    State(state): State<ApiState<S>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    body: Result<Json<AckBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    // Another store's alert answers exactly like a missing one, read-only token or not.
+    let alert = state
+        .store
+        .alerts(&AlertFilter {
+            id: Some(id),
+            ..AlertFilter::default()
+        })
+        .await?
+        .into_iter()
+        .find(|a| caller.sees(a.store_id))
+        .ok_or(ApiError::NotFound("alert"))?;
+    if caller.token.read_only {
+        return Err(ApiError::ReadOnly);
+    }
+    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    if body.note.trim().is_empty() {
+        return Err(ApiError::BadRequest("note: say what was done".into()));
+    }
+    let by = body
+        .by
+        .unwrap_or_else(|| format!("token:{}", caller.token.name));
+    let done = state
+        .store
+        .acknowledge_alert(alert.id, &by, &body.note, state.clock.now())
+        .await?;
+    let state_now = if done {
+        AlertState::Acknowledged
+    } else {
+        alert.state
+    };
+    Ok(Json(
+        json!({"id": alert.id, "acknowledged": done, "state": state_now.as_str()}),
+    ))
+}
