@@ -383,11 +383,22 @@ impl Run {
 
 /// A raw HTTP POST with std only; returns the status code.
 fn post_status(base: &str, path: &str, headers: &[(&str, String)], body: &str) -> u16 {
+    http_status("POST", base, path, headers, body)
+}
+
+/// A raw HTTP request with std only; returns the status code.
+fn http_status(
+    method: &str,
+    base: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &str,
+) -> u16 {
     use std::io::Read;
     let addr = base.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
         body.len()
     );
     for (name, value) in headers {
@@ -446,6 +457,58 @@ fn sandbox_json_prints_every_api_on_its_first_line_and_the_ozon_credentials_work
         ),
         200
     );
+}
+
+#[test]
+fn a_token_made_by_the_cli_opens_the_api_of_serve_until_revoked() {
+    let run = Run::new();
+    assert_ok(&run.run(&["init"]));
+    let add = run.run_with_stdin(
+        &[
+            "stores",
+            "add",
+            "--name",
+            "shop",
+            "--client-id",
+            "123",
+            "--api-key-stdin",
+        ],
+        "key\n",
+        &[],
+    );
+    assert_ok(&add);
+    let created = run.run(&[
+        "--json", "tokens", "create", "--name", "erp", "--store", "shop",
+    ]);
+    assert_ok(&created);
+    let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    let token = created["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("ozt_"));
+    let listed = run.run(&["tokens", "list"]);
+    assert_ok(&listed);
+    let text = stdout(&listed);
+    assert!(text.contains("erp") && text.contains("shop"), "{text}");
+    assert!(!text.contains(&token), "a token is shown only once");
+    let unknown = run.run(&["tokens", "create", "--name", "x", "--store", "nope"]);
+    assert!(assert_input_error(&unknown).contains("--store"));
+
+    let (_serve, line) = run.spawn_first_line(&["--json", "serve", "--listen", "127.0.0.1:0"]);
+    let served: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let base = served["server"].as_str().unwrap().to_owned();
+    let bearer = [("Authorization", format!("Bearer {token}"))];
+    assert_eq!(http_status("GET", &base, "/healthz", &[], ""), 200);
+    assert_eq!(
+        http_status("GET", &base, "/api/v1/stores", &bearer, ""),
+        200
+    );
+    assert_eq!(http_status("GET", &base, "/api/v1/stores", &[], ""), 401);
+    let id = created["id"].as_i64().unwrap().to_string();
+    assert_ok(&run.run(&["tokens", "revoke", &id]));
+    assert_eq!(
+        http_status("GET", &base, "/api/v1/stores", &bearer, ""),
+        401
+    );
+    assert!(assert_input_error(&run.run(&["tokens", "revoke", &id])).contains("no live token"));
 }
 
 #[test]
