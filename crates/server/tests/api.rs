@@ -30,6 +30,7 @@ struct Api {
     theirs_posting: String,
     my_alert: i64,
     their_alert: i64,
+    now: chrono::DateTime<chrono::Utc>,
     read_only: String,
     writer: String,
     everything: String,
@@ -68,12 +69,12 @@ impl Api {
     }
 }
 
-fn finding(rule: RuleKind) -> Finding {
+fn finding(rule: RuleKind, since: chrono::DateTime<chrono::Utc>) -> Finding {
     Finding {
         rule,
         severity: Severity::HighRisk,
         leg: None,
-        since: chrono::Utc::now(),
+        since,
         why: "no new event for 80 h".into(),
         actions: vec![Action::ContactCarrier],
         evidence: Vec::new(),
@@ -165,7 +166,7 @@ async fn api() -> Api {
     let outcome = |store_id: StoreId, posting: PostingId| RiskOutcome {
         posting,
         store: store_id,
-        changes: vec![AlertChange::Open(finding(RuleKind::Stale))],
+        changes: vec![AlertChange::Open(finding(RuleKind::Stale, now))],
         next_due: None,
         points_per_violation: 3,
     };
@@ -209,6 +210,7 @@ async fn api() -> Api {
         theirs_posting,
         my_alert,
         their_alert,
+        now,
         read_only,
         writer,
         everything,
@@ -395,10 +397,7 @@ async fn every_route_stays_inside_the_tokens_stores_and_answers_in_one_error_sha
     // A revoked token is refused from then on.
     let listed = a.store.tokens().await.unwrap();
     let erp = listed.iter().find(|t| t.name == "erp").unwrap();
-    a.store
-        .revoke_token(erp.id, chrono::Utc::now())
-        .await
-        .unwrap();
+    a.store.revoke_token(erp.id, a.now).await.unwrap();
     let (status, _) = a.get("/api/v1/stores", Some(&a.writer)).await;
     assert_eq!(status, 401);
     let _ = a.stop.send(true);
