@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, for a seller's own tools and the dashboard: stores, the
 //! postings list with filters and a cursor, one posting with its legs, merged timeline and
-//! alerts, the alerts inbox and acknowledging an alert.
+//! alerts, a leg's carrier set by hand, the alerts inbox and acknowledging an alert, and
+//! per-carrier statistics.
 //!
 //! Every request carries `Authorization: Bearer ozt_…`; the token's hash finds it, and every
 //! query is limited to the token's stores, so a posting of another store answers exactly like
@@ -44,6 +45,11 @@ pub fn router<S: Store>(state: ApiState<S>) -> Router {
         .route("/api/v1/postings/{number}", get(posting::<S>))
         .route("/api/v1/alerts", get(alerts::<S>))
         .route("/api/v1/alerts/{id}/ack", post(acknowledge::<S>))
+        .route(
+            "/api/v1/postings/{number}/legs/{tracking_number}/carrier",
+            post(set_carrier::<S>),
+        )
+        .route("/api/v1/stats/carriers", get(carrier_stats::<S>))
         .with_state(state)
 }
 
@@ -532,4 +538,121 @@ async fn acknowledge<S: Store>(
     Ok(Json(
         json!({"id": alert.id, "acknowledged": done, "state": state_now.as_str()}),
     ))
+}
+
+/// Finds a posting within the caller's stores (another store's is "not found").
+async fn scoped_posting<S: Store>(
+    state: &ApiState<S>,
+    caller: &Caller,
+    number: &str,
+) -> Result<PostingRecord, ApiError> {
+    let number = PostingNumber::parse(number).map_err(|_| ApiError::NotFound("posting"))?;
+    for s in &caller.stores {
+        if let Some(p) = state.store.posting(s.id, &number).await? {
+            return Ok(p);
+        }
+    }
+    Err(ApiError::NotFound("posting"))
+}
+
+/// A manual carrier choice's body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CarrierBody {
+    carrier: String,
+    by: Option<String>,
+}
+
+async fn set_carrier<S: Store>(
+    State(state): State<ApiState<S>>,
+    caller: Caller,
+    Path((number, tracking_number)): Path<(String, String)>,
+    body: Result<Json<CarrierBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let posting = scoped_posting(&state, &caller, &number).await?;
+    let legs = state.store.legs(posting.id).await?;
+    let leg = legs
+        .iter()
+        .filter(|l| l.leg.carrier.as_str() != "ozon")
+        .find(|l| {
+            l.leg
+                .tracking_number
+                .as_str()
+                .eq_ignore_ascii_case(tracking_number.trim())
+        })
+        .ok_or(ApiError::NotFound("leg"))?;
+    if caller.token.read_only {
+        return Err(ApiError::ReadOnly);
+    }
+    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let code = ozontrack_domain::CarrierCode::parse(&body.carrier)
+        .ok()
+        .filter(|c| ozontrack_domain::carrier::by_code(c.as_str()).is_some())
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "carrier: {:?} is not a carrier ozontrack knows",
+                body.carrier
+            ))
+        })?;
+    let by = body
+        .by
+        .unwrap_or_else(|| format!("token:{}", caller.token.name));
+    state
+        .store
+        .set_leg_carrier(leg.id, &code, &by, state.clock.now())
+        .await?;
+    Ok(Json(json!({
+        "posting_number": posting.posting.number.as_str(),
+        "tracking_number": leg.leg.tracking_number.as_str(),
+        "carrier": code.as_str(),
+        "carrier_source": "manual",
+        "set_by": by,
+    })))
+}
+
+/// The statistics' filters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatsParams {
+    store: Option<String>,
+    /// Legs tracked since this many days ago (default 30).
+    days: Option<i64>,
+}
+
+async fn carrier_stats<S: Store>(
+    State(state): State<ApiState<S>>,
+    caller: Caller,
+    params: Result<Query<StatsParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let stores: Vec<ozontrack_domain::StoreId> = match &p.store {
+        Some(name) => vec![caller.store_named(name)?.id],
+        None => caller.stores.iter().map(|s| s.id).collect(),
+    };
+    let days = p.days.unwrap_or(30);
+    if !(1..=366).contains(&days) {
+        return Err(ApiError::BadRequest(format!(
+            "days: {days} is not between 1 and 366"
+        )));
+    }
+    let since = state.clock.now() - chrono::Duration::days(days);
+    let rows = state.store.carrier_stats(&stores, since).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|c| {
+            json!({
+                "carrier": c.carrier,
+                "legs": c.legs,
+                "delivered": c.delivered,
+                "stale_open": c.stale_open,
+                "stale_rate": if c.legs - c.delivered > 0 { c.stale_open as f64 / (c.legs - c.delivered) as f64 } else { 0.0 },
+                "transit_days": {
+                    "p50": c.transit_days_p50,
+                    "p90": c.transit_days_p90,
+                    "histogram": c.transit_histogram,
+                },
+            })
+        })
+        .collect();
+    Ok(Json(json!({"since": time(since), "items": items})))
 }

@@ -394,6 +394,64 @@ async fn every_route_stays_inside_the_tokens_stores_and_answers_in_one_error_sha
         .remove(0);
     assert_eq!(alert.acknowledged_by.as_deref(), Some("token:erp"));
 
+    // A leg's carrier set by hand: inside the token's stores, by a writer, to a known carrier.
+    let path = format!("/api/v1/postings/{number}/legs/UG123456789YP/carrier");
+    let (status, _) = a
+        .post(&path, &a.read_only, serde_json::json!({"carrier": "4px"}))
+        .await;
+    assert_eq!(status, 403);
+    let (status, body) = a
+        .post(&path, &a.writer, serde_json::json!({"carrier": "pigeon"}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("bad_request"))
+    );
+    let (status, body) = a
+        .post(
+            &path,
+            &a.writer,
+            serde_json::json!({"carrier": "4px", "by": "anna"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, detail) = a
+        .get(&format!("/api/v1/postings/{number}"), Some(&a.read_only))
+        .await;
+    assert!(
+        detail["legs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["tracking_number"] == "UG123456789YP" && l["carrier"] == "4px"),
+        "{detail}"
+    );
+    let theirs = format!(
+        "/api/v1/postings/{}/legs/UG123456789YP/carrier",
+        a.theirs_posting
+    );
+    let (status, _) = a
+        .post(&theirs, &a.writer, serde_json::json!({"carrier": "4px"}))
+        .await;
+    assert_eq!(status, 404);
+
+    // Carrier statistics over the token's stores.
+    let (status, stats) = a
+        .get("/api/v1/stats/carriers?days=60", Some(&a.read_only))
+        .await;
+    assert_eq!(status, 200, "{stats}");
+    let items = stats["items"].as_array().unwrap();
+    assert!(items.iter().any(|c| c["carrier"] == "4px"), "{stats}");
+    assert!(
+        items
+            .iter()
+            .all(|c| c["legs"].as_u64().unwrap() >= c["delivered"].as_u64().unwrap())
+    );
+    let (status, _) = a
+        .get("/api/v1/stats/carriers?days=0", Some(&a.read_only))
+        .await;
+    assert_eq!(status, 400);
+
     // A revoked token is refused from then on.
     let listed = a.store.tokens().await.unwrap();
     let erp = listed.iter().find(|t| t.name == "erp").unwrap();

@@ -61,3 +61,21 @@ pub struct PostingSummary {
     pub carriers: Vec<String>,
     pub risk: Option<Severity>,
 }
+
+/// One carrier's figures over the legs tracked in a period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CarrierStats {
+    pub carrier: String,
+    pub legs: u64,
+    pub delivered: u64,
+    /// Legs with an open stale alert.
+    pub stale_open: u64,
+    /// Order to delivery, in days, over the delivered legs.
+    pub transit_days_p50: Option<f64>,
+    pub transit_days_p90: Option<f64>,
+    /// Delivered legs by whole days of transit (index = days; the last bucket holds the rest).
+    pub transit_histogram: Vec<u64>,
+}
+
+/// Days in the transit histogram before its last, open-ended bucket.
+pub const HISTOGRAM_DAYS: usize = 40;

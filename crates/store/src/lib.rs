@@ -26,7 +26,7 @@ pub use alerts::{
     AlertFilter, AlertHistoryEntry, AlertRecord, GapSample, PenaltyRecord, RiskApplied, RiskInput,
     RiskOutcome,
 };
-pub use api::{NewToken, PostingQuery, PostingSummary, TokenRecord};
+pub use api::{CarrierStats, HISTOGRAM_DAYS, NewToken, PostingQuery, PostingSummary, TokenRecord};
 pub use secrets::{Cipher, KeyFileError};
 pub use sql::{PoolSettings, SqlStore};
 pub use sync::{
@@ -613,4 +613,11 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         query: &PostingQuery,
     ) -> impl Future<Output = Result<Vec<PostingSummary>, StoreError>> + Send;
+
+    /// Per-carrier figures over the legs of `stores` tracked since `since`.
+    fn carrier_stats(
+        &self,
+        stores: &[StoreId],
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<CarrierStats>, StoreError>> + Send;
 }

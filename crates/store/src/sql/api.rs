@@ -9,7 +9,10 @@ use ozontrack_domain::risk::Severity;
 
 use super::{BeginWrite, Db, ROWS_PER_STATEMENT, SqlStore};
 use crate::records::PostingRow;
-use crate::{NewToken, PostingQuery, PostingRecord, PostingSummary, StoreError, TokenRecord};
+use crate::{
+    CarrierStats, HISTOGRAM_DAYS, NewToken, PostingQuery, PostingRecord, PostingSummary,
+    StoreError, TokenRecord,
+};
 
 type TokenRow = (
     i64,
@@ -255,6 +258,85 @@ impl SqlStore {
                     carriers,
                     record,
                 }
+            })
+            .collect())
+    }
+
+    pub(super) async fn carrier_stats_impl(
+        &self,
+        stores: &[StoreId],
+        since: DateTime<Utc>,
+    ) -> Result<Vec<CarrierStats>, StoreError> {
+        if stores.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = stores.iter().map(|s| s.0).collect();
+        let rows = on_db!(&self.db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT l.carrier, l.status_main, COALESCE(p.in_process_at, l.created_at), \
+                 l.last_event_at, CASE WHEN EXISTS (SELECT 1 FROM alerts a \
+                 WHERE a.posting_id = l.posting_id AND a.rule = 'stale' \
+                 AND a.resolved_at IS NULL AND a.leg_number = l.tracking_number) \
+                 THEN 1 ELSE 0 END \
+                 FROM legs l JOIN postings p ON p.id = l.posting_id \
+                 WHERE l.carrier <> 'ozon' AND l.created_at >= ",
+            );
+            query.push_bind(since).push(" AND p.store_id");
+            push_in!(query, &ids);
+            query
+                .build_query_as::<(
+                    String,
+                    Option<String>,
+                    DateTime<Utc>,
+                    Option<DateTime<Utc>>,
+                    i64,
+                )>()
+                .fetch_all(pool)
+                .await?
+        });
+        let mut by_carrier: std::collections::BTreeMap<String, (CarrierStats, Vec<f64>)> =
+            std::collections::BTreeMap::new();
+        for (carrier, status, started, last, stale) in rows {
+            let (stats, transit) = by_carrier.entry(carrier.clone()).or_insert_with(|| {
+                (
+                    CarrierStats {
+                        carrier,
+                        legs: 0,
+                        delivered: 0,
+                        stale_open: 0,
+                        transit_days_p50: None,
+                        transit_days_p90: None,
+                        transit_histogram: vec![0; HISTOGRAM_DAYS + 1],
+                    },
+                    Vec::new(),
+                )
+            });
+            stats.legs += 1;
+            stats.stale_open += u64::from(stale != 0);
+            if status.as_deref() == Some("delivered")
+                && let Some(last) = last
+            {
+                stats.delivered += 1;
+                let days = (last - started).num_seconds().max(0) as f64 / 86_400.0;
+                transit.push(days);
+                let bucket = (days.floor() as usize).min(HISTOGRAM_DAYS);
+                stats.transit_histogram[bucket] += 1;
+            }
+        }
+        Ok(by_carrier
+            .into_values()
+            .map(|(mut stats, mut transit)| {
+                transit.sort_by(f64::total_cmp);
+                let at = |q: f64| {
+                    (!transit.is_empty()).then(|| {
+                        let rank = ((q * (transit.len() - 1) as f64).round() as usize)
+                            .min(transit.len() - 1);
+                        (transit[rank] * 10.0).round() / 10.0
+                    })
+                };
+                stats.transit_days_p50 = at(0.5);
+                stats.transit_days_p90 = at(0.9);
+                stats
             })
             .collect())
     }

@@ -1135,6 +1135,14 @@ impl Store for SqlStore {
         self.postings_page_impl(query).await
     }
 
+    async fn carrier_stats(
+        &self,
+        stores: &[StoreId],
+        since: DateTime<Utc>,
+    ) -> Result<Vec<crate::CarrierStats>, StoreError> {
+        self.carrier_stats_impl(stores, since).await
+    }
+
     async fn finish_push(
         &self,
         id: i64,
