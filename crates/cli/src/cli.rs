@@ -92,6 +92,21 @@ pub(crate) enum BenchCommand {
     /// Rule evaluation speed: a full pass over 1 M active legs, and an incremental pass after
     /// 10 000 changes.
     Rules(BenchRulesArgs),
+    /// The JSON API's latency over a large SQLite database: single postings and list pages
+    /// under concurrent load on loopback.
+    Api(BenchApiArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchApiArgs {
+    #[arg(long, default_value_t = 1_000_000)]
+    pub(crate) postings: u32,
+    /// Clients asking at once.
+    #[arg(long, default_value_t = 8)]
+    pub(crate) concurrency: usize,
+    /// Requests per client and kind.
+    #[arg(long, default_value_t = 2_000)]
+    pub(crate) requests: u32,
 }
 
 #[derive(Debug, Args)]

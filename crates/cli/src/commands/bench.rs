@@ -15,10 +15,12 @@ use serde_json::{Value, json};
 
 use crate::cli::{BenchSandboxArgs, BenchSyncArgs};
 
+mod api;
 mod detection;
 mod polling;
 mod rules;
 use crate::output;
+pub(crate) use api::api;
 pub(crate) use detection::detection;
 pub(crate) use polling::polling;
 pub(crate) use rules::rules;
