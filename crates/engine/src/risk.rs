@@ -213,6 +213,11 @@ impl<S: Store> Evaluator<S> {
                 memory.last_full.insert(store.id, now);
             }
         }
+        let a = report.applied;
+        metrics::counter!("ozontrack_risk_postings_evaluated_total").increment(report.evaluated);
+        metrics::counter!("ozontrack_alerts_total", "change" => "opened").increment(a.opened);
+        metrics::counter!("ozontrack_alerts_total", "change" => "escalated").increment(a.escalated);
+        metrics::counter!("ozontrack_alerts_total", "change" => "resolved").increment(a.resolved);
         Ok(report)
     }
 

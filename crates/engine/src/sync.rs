@@ -293,9 +293,10 @@ impl<S: Store> Syncer<S> {
         let Some(record) = self.store.store(*id).await? else {
             return Ok(None);
         };
-        self.sync_store(&record, false, Arc::default())
-            .await
-            .map(Some)
+        let report = self.sync_store(&record, false, Arc::default()).await?;
+        metrics::counter!("ozontrack_sync_pages_total").increment(report.pages);
+        metrics::counter!("ozontrack_sync_postings_total").increment(report.postings);
+        Ok(Some(report))
     }
 
     async fn sync_leased(

@@ -240,7 +240,13 @@ impl<S: Store> Tracker<S> {
                 now + self.settings.lease,
             )
             .await?;
-        self.check(&ids, now).await
+        let report = self.check(&ids, now).await?;
+        metrics::counter!("ozontrack_track_legs_checked_total").increment(report.legs_checked());
+        metrics::counter!("ozontrack_track_carrier_calls_total").increment(report.carrier_calls);
+        metrics::counter!("ozontrack_track_new_events_total").increment(report.new_events);
+        metrics::counter!("ozontrack_track_feed_errors_total")
+            .increment(report.feed_errors.len() as u64);
+        Ok(report)
     }
 
     /// Rounds until nothing is due; `progress` hears each round's report.

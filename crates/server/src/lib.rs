@@ -1,10 +1,12 @@
-//! ozontrack's HTTP side. For now the Ozon push receiver and the 17TRACK webhook, mounted by
-//! `ozontrack demo`; the JSON API and the dashboard join them here.
+//! ozontrack's HTTP side: the JSON API, `/healthz` and `/metrics`, the Ozon push receiver and
+//! the 17TRACK webhook, mounted by `ozontrack serve` and `ozontrack demo`; the dashboard joins
+//! them here.
 //!
 //! Following mini-redis, the server is `run(listener, router, shutdown)`: tests bind port 0
 //! and stop it with a future.
 
 pub mod api;
+pub mod metrics;
 pub mod ozon_push;
 pub mod webhooks;
 

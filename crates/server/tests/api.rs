@@ -1,7 +1,8 @@
 //! The JSON API, spawned on port 0 over a fresh database holding a synced sandbox store and a
 //! second store: every route answers within the token's stores only, another store's data is
 //! indistinguishable from missing data, read-only tokens cannot write, revoked tokens are
-//! refused, bad parameters get the one error shape, and hostile carrier text stays text.
+//! refused, bad parameters get the one error shape, hostile carrier text stays text, and
+//! `/metrics` counts requests by route pattern.
 
 #![allow(clippy::unwrap_used)]
 
@@ -195,10 +196,10 @@ async fn api() -> Api {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, mut rx) = watch::channel(false);
-    let router = api::router(ApiState {
+    let router = ozontrack_server::metrics::instrument(api::router(ApiState {
         store: store.clone(),
         clock: clock.clone(),
-    });
+    }));
     tokio::spawn(ozontrack_server::run(listener, router, async move {
         let _ = rx.wait_for(|s| *s).await;
     }));
@@ -458,5 +459,22 @@ async fn every_route_stays_inside_the_tokens_stores_and_answers_in_one_error_sha
     a.store.revoke_token(erp.id, a.now).await.unwrap();
     let (status, _) = a.get("/api/v1/stores", Some(&a.writer)).await;
     assert_eq!(status, 401);
+
+    // Every request was counted by its route pattern, never by the posting it named.
+    let metrics = a
+        .http
+        .get(format!("{}/metrics", a.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"route="/api/v1/postings/{number}""#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("ozontrack_http_request_duration_seconds"));
+    assert!(!metrics.contains(&a.theirs_posting), "{metrics}");
     let _ = a.stop.send(true);
 }

@@ -110,6 +110,7 @@ pub(crate) async fn start(
             seventeen_track_token: token,
         }));
     }
+    let router = ozontrack_server::metrics::instrument(router);
     let base_url = format!("http://{}", listener.local_addr()?);
     let server = {
         let shutdown = stopped(rx.clone());
