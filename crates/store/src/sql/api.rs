@@ -14,6 +14,9 @@ use crate::{
     StoreError, TokenRecord,
 };
 
+/// Up to this many matching open alerts, a risk-filtered page is read from the alerts' side.
+const FEW_ALERTS: i64 = 2000;
+
 type TokenRow = (
     i64,
     String,
@@ -154,6 +157,22 @@ impl SqlStore {
             return Ok(Vec::new());
         }
         let stores: Vec<i64> = q.stores.iter().map(|s| s.0).collect();
+        let risky = match q.min_risk {
+            Some(min) => Some(on_db!(&self.db, |pool| {
+                let mut query = sqlx::QueryBuilder::new(
+                    "SELECT COUNT(*) FROM alerts WHERE resolved_at IS NULL AND store_id",
+                );
+                push_in!(query, &stores);
+                query.push(" AND severity IN (");
+                let mut list = query.separated(", ");
+                for s in Severity::ALL.into_iter().filter(|s| *s >= min) {
+                    list.push_bind(s.as_str());
+                }
+                query.push(")");
+                query.build_query_scalar::<i64>().fetch_one(pool).await?
+            })),
+            None => None,
+        };
         let rows = on_db!(&self.db, |pool| {
             let mut query = sqlx::QueryBuilder::new("SELECT p.* FROM postings p WHERE p.store_id");
             push_in!(query, &stores);
@@ -192,10 +211,21 @@ impl SqlStore {
                     .push("))");
             }
             if let Some(min) = q.min_risk {
-                query.push(
-                    " AND EXISTS (SELECT 1 FROM alerts a WHERE a.posting_id = p.id \
-                     AND a.resolved_at IS NULL AND a.severity IN (",
-                );
+                // Few matching alerts: drive the page from them. Many: probe each posting
+                // through the open-alert index while the page fills (a walk of ~50 / density).
+                if risky.is_some_and(|n| n <= FEW_ALERTS) {
+                    query.push(
+                        " AND p.id IN (SELECT a.posting_id FROM alerts a \
+                         WHERE a.resolved_at IS NULL AND a.store_id",
+                    );
+                    push_in!(query, &stores);
+                    query.push(" AND a.severity IN (");
+                } else {
+                    query.push(
+                        " AND EXISTS (SELECT 1 FROM alerts a WHERE a.posting_id = p.id \
+                         AND a.resolved_at IS NULL AND a.severity IN (",
+                    );
+                }
                 let mut list = query.separated(", ");
                 for s in Severity::ALL.into_iter().filter(|s| *s >= min) {
                     list.push_bind(s.as_str());

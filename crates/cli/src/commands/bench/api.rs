@@ -89,6 +89,38 @@ pub(crate) async fn api(args: &BenchApiArgs, out: &mut impl Write) -> anyhow::Re
         store.record_page(&batch, None, start).await?;
         i += page;
     }
+    // One posting in a hundred has an open high-risk alert.
+    let mut outcomes = Vec::new();
+    for k in (0..args.postings).step_by(100) {
+        if let Some(p) = store
+            .posting(record.id, &PostingNumber::parse(&number(k))?)
+            .await?
+        {
+            outcomes.push(ozontrack_store::RiskOutcome {
+                posting: p.id,
+                store: record.id,
+                changes: vec![ozontrack_domain::alert::AlertChange::Open(
+                    ozontrack_domain::risk::Finding {
+                        rule: ozontrack_domain::risk::RuleKind::Stale,
+                        severity: ozontrack_domain::risk::Severity::HighRisk,
+                        leg: None,
+                        since: start,
+                        why: "no new event for 80 h".into(),
+                        actions: vec![ozontrack_domain::risk::Action::ContactCarrier],
+                        evidence: Vec::new(),
+                        suppressed: None,
+                    },
+                )],
+                next_due: None,
+                points_per_violation: 3,
+            });
+        }
+        if outcomes.len() == 1000 {
+            store.apply_risk(&outcomes, start).await?;
+            outcomes.clear();
+        }
+    }
+    store.apply_risk(&outcomes, start).await?;
     let seed_s = seeding.elapsed().as_secs_f64();
     let (secret, token) = api::mint_token("bench", true, Vec::new());
     store.create_token(&token, start).await?;
@@ -119,12 +151,14 @@ pub(crate) async fn api(args: &BenchApiArgs, out: &mut impl Write) -> anyhow::Re
                         let path = match kind {
                             "single" => format!("/api/v1/postings/{}", number(rng.below(total))),
                             _ => {
-                                // Cursors land anywhere in the book; every third page filters.
+                                // Cursors land anywhere in the book; three pages in four filter.
                                 let cursor = u64::from(rng.below(total)) + 2;
-                                match r % 3 {
+                                match r % 4 {
                                     0 => format!("/api/v1/postings?limit=50&cursor={cursor}"),
                                     1 => format!("/api/v1/postings?limit=50&cursor={cursor}&mode=fbs"),
-                                    _ => format!("/api/v1/postings?limit=50&cursor={cursor}&status=delivering"),
+                                    2 => format!("/api/v1/postings?limit=50&cursor={cursor}&status=delivering"),
+                                    // One posting in a hundred has an open alert.
+                                    _ => format!("/api/v1/postings?limit=50&cursor={cursor}&risk=high_risk"),
                                 }
                             }
                         };
