@@ -97,6 +97,19 @@ pub const CARRIERS: &[CarrierInfo] = &[
         whitelisted: true,
     },
     CarrierInfo {
+        code: "sunyou",
+        name_en: "SunYou",
+        name_ru: "SunYou",
+        name_zh: "顺友物流",
+        kind: CarrierKind::FirstMile,
+        // The reference's provisional key (one client files it as Cainiao's by mistake).
+        seventeen_track_key: Some(190_072),
+        tpl_names: &["sunyou", "顺友"],
+        tpl_ids: &[],
+        // Not on Ozon's FBS whitelist: shipping FBS with it costs penalty points.
+        whitelisted: false,
+    },
+    CarrierInfo {
         code: "china_post",
         name_en: "China Post",
         name_ru: "Почта Китая",

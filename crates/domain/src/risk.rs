@@ -940,7 +940,7 @@ mod tests {
     #[test]
     fn a_carrier_off_the_whitelist_is_a_violation_unless_the_store_has_the_exception() {
         let p = posting(Scheme::Fbs);
-        let first = leg("cainiao_standard", "LP00123456789012", LegRole::FirstMile);
+        let first = leg("sunyou", "SYAE0123456789", LegRole::FirstMile);
         let events = [event(0, MainStatus::InTransit, SubStatus::PickedUp)];
         let mut rules = Rules::default();
         rules.compliance.whitelist = vec!["yanwen".into()];

@@ -13,8 +13,9 @@ pub enum Carrier {
     Cainiao,
     ChinaPost,
     CjPacket,
-    /// Cainiao's economy line, not on Ozon's FBS whitelist.
-    CainiaoStandard,
+    /// SunYou, a consolidator not on Ozon's FBS whitelist: sellers who ship with it anyway
+    /// collect penalty points.
+    SunYou,
     Ozon,
     RussianPost,
     Cdek,
@@ -38,7 +39,7 @@ impl Carrier {
         Carrier::Cainiao,
         Carrier::ChinaPost,
         Carrier::CjPacket,
-        Carrier::CainiaoStandard,
+        Carrier::SunYou,
         Carrier::Ozon,
         Carrier::RussianPost,
         Carrier::Cdek,
@@ -53,7 +54,7 @@ impl Carrier {
             Carrier::Cainiao => "cainiao",
             Carrier::ChinaPost => "china_post",
             Carrier::CjPacket => "cj_packet",
-            Carrier::CainiaoStandard => "cainiao_standard",
+            Carrier::SunYou => "sunyou",
             Carrier::Ozon => "ozon",
             Carrier::RussianPost => "russian_post",
             Carrier::Cdek => "cdek",
@@ -67,7 +68,8 @@ impl Carrier {
         match self {
             Carrier::Yanwen => Some(190_012),
             Carrier::FourPx => Some(190_094),
-            Carrier::Cainiao | Carrier::CainiaoStandard => Some(190_271),
+            Carrier::Cainiao => Some(190_271),
+            Carrier::SunYou => Some(190_072),
             Carrier::ChinaPost => Some(3011),
             Carrier::CjPacket => Some(190_283),
             Carrier::RussianPost => Some(18031),
@@ -85,7 +87,7 @@ impl Carrier {
             Carrier::Cainiao => "Cainiao",
             Carrier::ChinaPost => "China Post",
             Carrier::CjPacket => "CJ Packet",
-            Carrier::CainiaoStandard => "Cainiao Standard",
+            Carrier::SunYou => "SunYou",
             Carrier::Ozon => "Доставка Ozon",
             Carrier::RussianPost => "Почта России",
             Carrier::Cdek => "СДЭК",
@@ -106,7 +108,7 @@ impl Carrier {
             Carrier::Cainiao => 2403,
             Carrier::ChinaPost => 2404,
             Carrier::CjPacket => 2405,
-            Carrier::CainiaoStandard => 2406,
+            Carrier::SunYou => 2406,
         }
     }
 
@@ -124,7 +126,8 @@ impl Carrier {
         match self {
             Carrier::Yanwen => format!("UG{}YP", rng.digits(9)),
             Carrier::FourPx => format!("4PX3{}CN", rng.digits(12)),
-            Carrier::Cainiao | Carrier::CainiaoStandard => format!("LP00{}", rng.digits(12)),
+            Carrier::Cainiao => format!("LP00{}", rng.digits(12)),
+            Carrier::SunYou => format!("SYAE{}", rng.digits(10)),
             Carrier::CjPacket => format!("CJPKL{}", rng.digits(10)),
             Carrier::ChinaPost => {
                 let service = *rng.pick(&["RR", "LM", "EE", "UA"]);

@@ -649,7 +649,7 @@ fn crossborder_journey(
 ) {
     let first_carrier = match p.mode {
         Mode::DirectMail => Carrier::ChinaPost,
-        _ if rng.chance(rates.non_whitelisted) => Carrier::CainiaoStandard,
+        _ if rng.chance(rates.non_whitelisted) => Carrier::SunYou,
         _ => *rng.pick(&[
             Carrier::Yanwen,
             Carrier::FourPx,
@@ -674,7 +674,7 @@ fn crossborder_journey(
         Mode::DirectMail => method_index(methods, |m| m.carrier == Carrier::ChinaPost),
         _ => method_index(methods, |m| m.carrier == last_carrier),
     };
-    if first_carrier == Carrier::CainiaoStandard {
+    if first_carrier == Carrier::SunYou {
         p.failures.push(TrueFailure {
             kind: FailureKind::NonWhitelistedCarrier,
             started_at: p.ordered_at,

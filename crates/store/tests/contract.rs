@@ -1156,7 +1156,7 @@ async fn a_whitelist_violation_enters_the_ledger_once(db: &TestDb) {
     db.store
         .upsert_leg(
             posting,
-            &leg("cainiao_standard", "LP00123456789012", LegRole::FirstMile),
+            &leg("sunyou", "SYAE0123456789", LegRole::FirstMile),
             t0(),
         )
         .await
@@ -1164,7 +1164,7 @@ async fn a_whitelist_violation_enters_the_ledger_once(db: &TestDb) {
     let violation = finding(
         RuleKind::NonWhitelisted,
         Severity::Warning,
-        Some("LP00123456789012"),
+        Some("SYAE0123456789"),
     );
     let open = outcome(store, posting, vec![AlertChange::Open(violation)]);
     db.store
@@ -1185,7 +1185,7 @@ async fn a_whitelist_violation_enters_the_ledger_once(db: &TestDb) {
     assert_eq!(ledger.len(), 1);
     assert_eq!(
         (ledger[0].carrier.as_str(), ledger[0].points),
-        ("cainiao_standard", 3)
+        ("sunyou", 3)
     );
     assert!(
         db.store
