@@ -564,6 +564,16 @@ fn demo_creates_a_demo_store_pointing_at_the_fake_ozon_in_its_own_database() {
             .unwrap()
             .contains("/ozon/push/")
     );
+    // The printed token opens the demo's API.
+    let bearer = [(
+        "Authorization",
+        format!("Bearer {}", demo["api_token"].as_str().unwrap()),
+    )];
+    let server = demo["server"].as_str().unwrap();
+    assert_eq!(
+        http_status("GET", server, "/api/v1/postings", &bearer, ""),
+        200
+    );
 }
 
 #[test]

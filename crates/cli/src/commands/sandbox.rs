@@ -265,8 +265,12 @@ pub(crate) async fn demo(
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
     });
+    // A token for trying the API; the demo database is made afresh every run.
+    let (api_token, token) = ozontrack_server::api::mint_token("demo", false, Vec::new());
+    opened.store.create_token(&token, now).await?;
     if json {
         let mut value = endpoints(&sandbox);
+        value["api_token"] = json!(api_token);
         value["database"] = json!(opened.url.redacted());
         value["store"] = json!(record.name.as_str());
         value["server"] = json!(workers.base_url);
@@ -293,7 +297,17 @@ pub(crate) async fn demo(
         )?;
         writeln!(
             out,
+            "API:        {}/api/v1/postings with Authorization: Bearer {api_token}",
+            workers.base_url
+        )?;
+        writeln!(
+            out,
             "Try: ozontrack --database-url sqlite://{DEMO_DATABASE} stores list    (Ctrl-C stops the demo)"
+        )?;
+        writeln!(
+            out,
+            "     curl -H 'Authorization: Bearer {api_token}' '{}/api/v1/postings?risk=warning&limit=5'",
+            workers.base_url
         )?;
         writeln!(
             out,
