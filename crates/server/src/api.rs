@@ -50,6 +50,7 @@ pub fn router<S: Store>(state: ApiState<S>) -> Router {
             post(set_carrier::<S>),
         )
         .route("/api/v1/stats/carriers", get(carrier_stats::<S>))
+        .route("/api/openapi.json", get(crate::openapi::serve))
         .with_state(state)
 }
 

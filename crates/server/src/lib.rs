@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod metrics;
+pub mod openapi;
 pub mod ozon_push;
 pub mod webhooks;
 

@@ -460,6 +460,17 @@ async fn every_route_stays_inside_the_tokens_stores_and_answers_in_one_error_sha
     let (status, _) = a.get("/api/v1/stores", Some(&a.writer)).await;
     assert_eq!(status, 401);
 
+    // The OpenAPI document is public, and every GET it lists without path parameters answers.
+    let (status, doc) = a.get("/api/openapi.json", None).await;
+    assert_eq!(status, 200);
+    for (path, methods) in doc["paths"].as_object().unwrap() {
+        if path.contains('{') || methods.get("get").is_none() || path == "/metrics" {
+            continue;
+        }
+        let (status, _) = a.get(path, Some(&a.everything)).await;
+        assert_eq!(status, 200, "{path}");
+    }
+
     // Every request was counted by its route pattern, never by the posting it named.
     let metrics = a
         .http
