@@ -141,6 +141,14 @@ pub struct Posting {
 }
 
 impl Posting {
+    /// Delivered or cancelled: nothing more will happen to the parcel (a dispute can still).
+    pub fn is_over(&self) -> bool {
+        matches!(
+            self.status,
+            OzonStatus::Delivered | OzonStatus::Cancelled | OzonStatus::CancelledFromSplitPending
+        )
+    }
+
     /// A posting with only what every posting has; the rest starts empty.
     pub fn new(
         store_id: StoreId,

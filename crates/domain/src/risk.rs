@@ -223,13 +223,6 @@ fn latest<'a>(events: impl Iterator<Item = &'a TrackingEvent>) -> Option<&'a Tra
     events.max_by(|a, b| (a.occurred_at, &a.fingerprint).cmp(&(b.occurred_at, &b.fingerprint)))
 }
 
-fn posting_is_over(posting: &Posting) -> bool {
-    matches!(
-        posting.status,
-        OzonStatus::Delivered | OzonStatus::Cancelled | OzonStatus::CancelledFromSplitPending
-    )
-}
-
 /// Every finding for the posting at `now`, sorted by rule and leg.
 pub fn evaluate(input: &PostingInput<'_>, rules: &Rules, now: DateTime<Utc>) -> Vec<Finding> {
     let mut findings = Vec::new();
@@ -258,7 +251,7 @@ pub fn next_change(
             at.push(clock.since + hours(h + clock.allowance));
         }
     }
-    if !posting_is_over(input.posting) {
+    if !input.posting.is_over() {
         for leg in carrier_legs(input) {
             if let Some(up) = leg.feed_up_since {
                 at.push(up + hours(rules.outage_grace_hours));
@@ -311,7 +304,7 @@ struct StaleClock<'i, 'a> {
 
 fn stale_clock<'i, 'a>(input: &'i PostingInput<'a>, rules: &Rules) -> Option<StaleClock<'i, 'a>> {
     let r = &rules.stale;
-    if !r.enabled || posting_is_over(input.posting) {
+    if !r.enabled || input.posting.is_over() {
         return None;
     }
     let legs: Vec<&LegInput<'_>> = carrier_legs(input).collect();
@@ -524,7 +517,7 @@ fn break_points(
     out: &mut Vec<Finding>,
 ) {
     let r = &rules.break_point;
-    if !r.enabled || posting_is_over(input.posting) {
+    if !r.enabled || input.posting.is_over() {
         return;
     }
     let fed: Vec<&LegInput<'_>> = carrier_legs(input).collect();
@@ -619,7 +612,7 @@ fn posting_rules(
     if rules.missing_tracking.enabled
         && seller_ships
         && p.tracking_number.is_none()
-        && !posting_is_over(p)
+        && !p.is_over()
         && let Some(ship_by) = p.ship_by
         && now >= ship_by + hours(rules.missing_tracking.grace_hours)
     {
@@ -658,7 +651,7 @@ fn posting_rules(
         && let Some(total) = p.total
         && total.currency == crate::money::Currency::Rub
         && total.minor >= rules.high_value.min_total_rub.saturating_mul(100)
-        && !posting_is_over(p)
+        && !p.is_over()
     {
         out.push(Finding {
             rule: RuleKind::HighValue,

@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use ozontrack_domain::alert::{self, AlertView};
 use ozontrack_domain::risk::{self, LearnedGaps, LegInput, PostingInput};
 use ozontrack_domain::rules::Rules;
-use ozontrack_domain::{Clock, OzonStatus, StoreId};
+use ozontrack_domain::{Clock, StoreId};
 use ozontrack_store::{
     FeedHealth, GapSample, PostingId, RiskApplied, RiskInput, RiskOutcome, Store, StoreError,
 };
@@ -136,22 +136,29 @@ pub fn learn_gaps(samples: &[GapSample], percentile: f64) -> LearnedGaps {
     LearnedGaps::learn(gaps, percentile)
 }
 
-/// The alert changes and next due time of one posting, from its data at `now`.
+/// What one evaluation of a posting decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub findings: Vec<risk::Finding>,
+    pub changes: Vec<alert::AlertChange>,
+    /// When the findings next change on their own.
+    pub next_due: Option<DateTime<Utc>>,
+}
+
+/// The findings, alert changes and next due time of one posting, from its data at `now`: the
+/// one evaluation step the worker and the benchmarks share.
 pub fn decide(
     input: &PostingInput<'_>,
     alerts: &[AlertView],
     rules: &Rules,
     now: DateTime<Utc>,
-) -> (Vec<alert::AlertChange>, Option<DateTime<Utc>>) {
+) -> Decision {
     let findings = risk::evaluate(input, rules, now);
-    let over = matches!(
-        input.posting.status,
-        OzonStatus::Delivered | OzonStatus::Cancelled | OzonStatus::CancelledFromSplitPending
-    );
-    (
-        alert::reconcile(alerts, &findings, over),
-        risk::next_change(input, rules, now),
-    )
+    Decision {
+        changes: alert::reconcile(alerts, &findings, input.posting.is_over()),
+        next_due: risk::next_change(input, rules, now),
+        findings,
+    }
 }
 
 impl<S: Store> Evaluator<S> {
@@ -256,12 +263,12 @@ impl<S: Store> Evaluator<S> {
             .map(|input| {
                 let posting = posting_input(input, &self.feeds, health, learned);
                 let alerts = views.get(&input.posting.id).map_or(&[][..], Vec::as_slice);
-                let (changes, next_due) = decide(&posting, alerts, rules, now);
+                let decision = decide(&posting, alerts, rules, now);
                 RiskOutcome {
                     posting: input.posting.id,
                     store,
-                    changes,
-                    next_due,
+                    changes: decision.changes,
+                    next_due: decision.next_due,
                     points_per_violation: rules.compliance.points_per_violation,
                 }
             })

@@ -20,14 +20,15 @@ use std::io::Write;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
-use ozontrack_domain::alert::{self, AlertChange, AlertState, AlertView};
-use ozontrack_domain::risk::{self, LearnedGaps, LegInput, PostingInput, RuleKind, Severity};
+use ozontrack_domain::alert::{AlertChange, AlertState, AlertView};
+use ozontrack_domain::risk::{LearnedGaps, LegInput, PostingInput, RuleKind, Severity};
 use ozontrack_domain::rules::Rules;
 use ozontrack_domain::schedule::{Cadence, LegActivity, next_check};
 use ozontrack_domain::{
     CarrierCode, EventSource, Leg, LegRole, Location, Money, OzonStatus, OzonSubstatus, Posting,
     PostingNumber, Scheme, StoreId, SubStatus, TrackingEvent, TrackingNumber, crosswalk,
 };
+use ozontrack_engine::risk::{Decision, decide};
 use ozontrack_sandbox::{
     Carrier, CarrierEvent, EventKind, FailureKind, Mode, Parcel, TrueFailure, World, WorldConfig,
 };
@@ -243,7 +244,6 @@ fn follow(set: Setting<'_>, p: &Parcel, counts: &mut Counts) -> Vec<SimAlert> {
     let mut first_created = false;
     let mut last_created = false;
     let mut alerts: Vec<SimAlert> = Vec::new();
-    let mut next_due: Option<DateTime<Utc>> = Some(seen_at);
     let mut t = seen_at;
     loop {
         if t >= end {
@@ -370,13 +370,13 @@ fn follow(set: Setting<'_>, p: &Parcel, counts: &mut Counts) -> Vec<SimAlert> {
                 resolution: None,
             })
             .collect();
-        let findings = risk::evaluate(&input, rules, t);
+        let Decision {
+            findings,
+            changes,
+            next_due,
+        } = decide(&input, &views, rules, t);
         counts.held_back += findings.iter().filter(|f| f.suppressed.is_some()).count() as u64;
-        let over = matches!(
-            posting.status,
-            OzonStatus::Delivered | OzonStatus::Cancelled
-        );
-        for change in alert::reconcile(&views, &findings, over) {
+        for change in changes {
             match change {
                 AlertChange::Open(f) => {
                     let in_outage = tracks.iter().any(|tr| {
@@ -409,7 +409,6 @@ fn follow(set: Setting<'_>, p: &Parcel, counts: &mut Counts) -> Vec<SimAlert> {
                 }
             }
         }
-        next_due = risk::next_change(&input, rules, t);
         // The next moment anything can change.
         let next = [
             next_due,
@@ -426,7 +425,6 @@ fn follow(set: Setting<'_>, p: &Parcel, counts: &mut Counts) -> Vec<SimAlert> {
             None => break,
         }
     }
-    let _ = next_due;
     alerts
 }
 

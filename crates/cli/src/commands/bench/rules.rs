@@ -9,8 +9,8 @@ use std::io::Write;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use ozontrack_domain::alert::{self, AlertChange, AlertState, AlertView};
-use ozontrack_domain::risk::{self, LegInput, PostingInput};
+use ozontrack_domain::alert::{AlertChange, AlertState, AlertView};
+use ozontrack_domain::risk::{LegInput, PostingInput};
 use ozontrack_domain::rules::Rules;
 use ozontrack_domain::{
     CarrierCode, EventSource, Leg, LegRole, Location, MainStatus, NormalizedStatus, OzonStatus,
@@ -122,9 +122,7 @@ fn evaluate(b: &Book, rules: &Rules, now: DateTime<Utc>) -> Vec<AlertChange> {
             .collect(),
         learned: None,
     };
-    let findings = risk::evaluate(&input, rules, now);
-    let _next = risk::next_change(&input, rules, now);
-    alert::reconcile(&b.alerts, &findings, false)
+    ozontrack_engine::risk::decide(&input, &b.alerts, rules, now).changes
 }
 
 /// Evaluates `items` on every core; returns the changes per posting, in order.
