@@ -15,7 +15,8 @@ use ozontrack_domain::risk::{self, LearnedGaps, LegInput, PostingInput};
 use ozontrack_domain::rules::Rules;
 use ozontrack_domain::{Clock, StoreId};
 use ozontrack_store::{
-    FeedHealth, GapSample, PostingId, RiskApplied, RiskInput, RiskOutcome, Store, StoreError,
+    FeedHealth, GapSample, PostingId, PostingWithEvents, RiskApplied, RiskOutcome, Store,
+    StoreError,
 };
 
 use crate::track::{Feeds, feed_state};
@@ -87,7 +88,7 @@ pub struct Evaluator<S> {
 
 /// The leg inputs of a posting: each leg's events, feed health and how fresh it is.
 pub fn posting_input<'a>(
-    input: &'a RiskInput,
+    input: &'a PostingWithEvents,
     feeds: &Feeds,
     health: &[FeedHealth],
     learned: Option<&'a LearnedGaps>,
@@ -253,7 +254,7 @@ impl<S: Store> Evaluator<S> {
         learned: Option<&LearnedGaps>,
         now: DateTime<Utc>,
     ) -> Result<RiskApplied, StoreError> {
-        let inputs = self.store.risk_inputs(ids).await?;
+        let inputs = self.store.postings_with_events(ids).await?;
         let mut views: HashMap<PostingId, Vec<AlertView>> = HashMap::new();
         for (posting, view) in self.store.alert_views(ids).await? {
             views.entry(posting).or_default().push(view);

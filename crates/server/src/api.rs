@@ -375,27 +375,22 @@ async fn posting<S: Store>(
             Some(Language::parse(text).map_err(|e| ApiError::BadRequest(format!("lang: {e}")))?)
         }
     };
-    let number = PostingNumber::parse(&number).map_err(|_| ApiError::NotFound("posting"))?;
-    let mut found = None;
-    for s in &caller.stores {
-        if let Some(p) = state.store.posting(s.id, &number).await? {
-            found = Some((p, s));
-            break;
-        }
-    }
-    let (record, store) = found.ok_or(ApiError::NotFound("posting"))?;
+    let record = scoped_posting(&state, &caller, &number).await?;
+    let store = caller
+        .stores
+        .iter()
+        .find(|s| s.id == record.posting.store_id)
+        .ok_or(ApiError::NotFound("posting"))?;
     let language = language.unwrap_or(store.settings.language);
-    let legs = state.store.legs(record.id).await?;
-    let mut events = Vec::with_capacity(legs.len());
-    for leg in &legs {
-        let stored = state.store.events(leg.id).await?;
-        events.push(stored.into_iter().map(|e| e.event).collect::<Vec<_>>());
-    }
-    let merged = timeline::merge(
-        legs.iter()
-            .zip(&events)
-            .map(|(l, e)| (l.leg.carrier.as_str(), e.as_slice())),
-    );
+    // Legs and events in a few queries, not one per leg.
+    let read = state
+        .store
+        .postings_with_events(&[record.id])
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound("posting"))?;
+    let merged = read.timeline();
+    let legs: Vec<&ozontrack_store::LegRecord> = read.legs.iter().map(|(leg, _)| leg).collect();
     let alerts = state
         .store
         .alerts(&AlertFilter {

@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use ozontrack_domain::alert::{AlertChange, AlertState, Resolution};
 use ozontrack_domain::risk::{Action, RuleKind, Severity};
-use ozontrack_domain::{PostingNumber, StoreId, TrackingEvent};
+use ozontrack_domain::{PostingNumber, StoreId};
 
-use crate::{LegRecord, PostingId, PostingRecord};
+use crate::PostingId;
 
 /// A stored alert.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,14 +89,6 @@ impl RiskApplied {
         self.updated += other.updated;
         self.resolved += other.resolved;
     }
-}
-
-/// A posting with its legs and their events, as the rules read them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RiskInput {
-    pub posting: PostingRecord,
-    /// The legs, each with its events in time order.
-    pub legs: Vec<(LegRecord, Vec<TrackingEvent>)>,
 }
 
 /// A whitelist violation on the store's penalty-point ledger.

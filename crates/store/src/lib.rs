@@ -23,8 +23,7 @@ mod tracking;
 mod url;
 
 pub use alerts::{
-    AlertFilter, AlertHistoryEntry, AlertRecord, GapSample, PenaltyRecord, RiskApplied, RiskInput,
-    RiskOutcome,
+    AlertFilter, AlertHistoryEntry, AlertRecord, GapSample, PenaltyRecord, RiskApplied, RiskOutcome,
 };
 pub use api::{CarrierStats, HISTOGRAM_DAYS, NewToken, PostingQuery, PostingSummary, TokenRecord};
 pub use secrets::{Cipher, KeyFileError};
@@ -130,6 +129,26 @@ pub struct LegRecord {
     pub parent: Option<LegId>,
     /// When a check last read the leg's whole history from a carrier that could be reached.
     pub checked_at: Option<DateTime<Utc>>,
+}
+
+/// A posting with its legs and their events, read in a few queries for many postings: what
+/// the rules, the API's posting page and `ozontrack status` look at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostingWithEvents {
+    pub posting: PostingRecord,
+    /// The legs in id order, each with its events in time order.
+    pub legs: Vec<(LegRecord, Vec<TrackingEvent>)>,
+}
+
+impl PostingWithEvents {
+    /// Every leg's events in one time order, the same happening from two sources folded.
+    pub fn timeline(&self) -> Vec<ozontrack_domain::timeline::Entry> {
+        ozontrack_domain::timeline::merge(
+            self.legs
+                .iter()
+                .map(|(leg, events)| (leg.leg.carrier.as_str(), events.as_slice())),
+        )
+    }
 }
 
 /// An event row: the event plus when we received it.
@@ -507,10 +526,10 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<PostingId>, StoreError>> + Send;
 
     /// The postings with their legs and events, in id order; unknown ids are left out.
-    fn risk_inputs(
+    fn postings_with_events(
         &self,
         ids: &[PostingId],
-    ) -> impl Future<Output = Result<Vec<RiskInput>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<PostingWithEvents>, StoreError>> + Send;
 
     /// The open alerts of the postings, and those a user resolved by hand.
     fn alert_views(

@@ -1083,7 +1083,7 @@ async fn an_alert_opens_once_escalates_and_resolves_with_its_history(db: &TestDb
     );
     assert!(db.store.alert_views(&[posting]).await.unwrap().is_empty());
     // The next due time was stored with the outcome.
-    let input = db.store.risk_inputs(&[posting]).await.unwrap();
+    let input = db.store.postings_with_events(&[posting]).await.unwrap();
     assert_eq!(input.len(), 1);
 }
 
@@ -1248,7 +1248,11 @@ async fn risk_candidates_are_changed_or_due_postings_and_inputs_carry_legs_and_e
         .await
         .unwrap();
     assert_eq!(due, [quiet]);
-    let inputs = db.store.risk_inputs(&[changed, quiet]).await.unwrap();
+    let inputs = db
+        .store
+        .postings_with_events(&[changed, quiet])
+        .await
+        .unwrap();
     assert_eq!(inputs.len(), 2);
     let with_leg = inputs.iter().find(|i| i.posting.id == changed).unwrap();
     assert_eq!(with_leg.legs.len(), 1);

@@ -78,7 +78,7 @@ pub(crate) async fn explain(
             .for_store(posting.posting.store_id)
             .clone(),
     };
-    let inputs = store.risk_inputs(&[posting.id]).await?;
+    let read = store.postings_with_events(&[posting.id]).await?;
     let health = store.feed_health().await?;
     let samples = store
         .gap_samples(settings.risk_settings().learn_from_legs)
@@ -86,7 +86,7 @@ pub(crate) async fn explain(
     store.close().await;
     let feeds = app::feeds(settings)?;
     let learned = learn_gaps(&samples, rules.stale.learned_percentile);
-    let input = inputs
+    let input = read
         .first()
         .context("the posting disappeared while it was read")?;
     let input = posting_input(input, &feeds, &health, Some(&learned));

@@ -9,9 +9,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ozontrack_domain::timeline::{self, Entry};
-use ozontrack_domain::{
-    CarrierCode, Clock, Language, PostingNumber, SystemClock, TrackingEvent, carrier,
-};
+use ozontrack_domain::{CarrierCode, Clock, Language, PostingNumber, SystemClock, carrier};
 use ozontrack_engine::{TrackReport, Tracker};
 use ozontrack_store::{LegRecord, PostingRecord, SqlStore, Store, StoreRecord};
 use serde_json::json;
@@ -169,19 +167,6 @@ pub(crate) async fn find_posting(
 }
 
 /// A posting's legs, each with its events in time order.
-pub(crate) async fn legs_with_events(
-    store: &SqlStore,
-    posting: &PostingRecord,
-) -> anyhow::Result<(Vec<LegRecord>, Vec<Vec<TrackingEvent>>)> {
-    let legs = store.legs(posting.id).await?;
-    let mut events = Vec::with_capacity(legs.len());
-    for leg in &legs {
-        let stored = store.events(leg.id).await?;
-        events.push(stored.into_iter().map(|r| r.event).collect());
-    }
-    Ok((legs, events))
-}
-
 async fn carrier_legs(store: &SqlStore, posting: &PostingRecord) -> anyhow::Result<Vec<LegRecord>> {
     Ok(store
         .legs(posting.id)
@@ -216,13 +201,14 @@ pub(crate) async fn status(
     let zone: chrono_tz::Tz = zone_name
         .parse()
         .map_err(|_| InputError::new(format!("--tz: {zone_name:?} is not an IANA time zone")))?;
-    let (legs, events) = legs_with_events(&store, &posting).await?;
+    let read = store
+        .postings_with_events(&[posting.id])
+        .await?
+        .pop()
+        .context("the posting disappeared while it was read")?;
     store.close().await;
-    let merged = timeline::merge(
-        legs.iter()
-            .zip(&events)
-            .map(|(leg, events)| (leg.leg.carrier.as_str(), events.as_slice())),
-    );
+    let merged = read.timeline();
+    let legs: Vec<LegRecord> = read.legs.into_iter().map(|(leg, _)| leg).collect();
     let local = |t: DateTime<Utc>| t.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string();
     let status_text = |leg: &LegRecord| {
         leg.status.as_ref().map_or("-".to_owned(), |s| {

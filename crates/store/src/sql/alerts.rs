@@ -1,6 +1,6 @@
-//! The alert tables on both backends: what the evaluator reads (candidates, inputs, current
-//! alerts, lane history), one round's changes in one transaction, and the listings behind
-//! `ozontrack alerts` and `ozontrack penalties`.
+//! The alert tables on both backends: what the evaluator reads (candidates, postings with
+//! their legs and events, current alerts, lane history), one round's changes in one
+//! transaction, and the listings behind `ozontrack alerts` and `ozontrack penalties`.
 
 use std::collections::HashMap;
 
@@ -13,7 +13,7 @@ use super::{BeginWrite, Db, LEG_COLUMNS, ROWS_PER_STATEMENT, SqlStore};
 use crate::records::{EventRow, LegRow, PostingRow};
 use crate::{
     AlertFilter, AlertHistoryEntry, AlertRecord, EventRecord, GapSample, LegRecord, PenaltyRecord,
-    PostingId, PostingRecord, RiskApplied, RiskInput, RiskOutcome, StoreError,
+    PostingId, PostingRecord, PostingWithEvents, RiskApplied, RiskOutcome, StoreError,
 };
 
 #[derive(sqlx::FromRow)]
@@ -211,10 +211,10 @@ impl SqlStore {
         Ok(ids.into_iter().map(PostingId).collect())
     }
 
-    pub(super) async fn risk_inputs_impl(
+    pub(super) async fn postings_with_events_impl(
         &self,
         ids: &[PostingId],
-    ) -> Result<Vec<RiskInput>, StoreError> {
+    ) -> Result<Vec<PostingWithEvents>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
             let raw: Vec<i64> = chunk.iter().map(|p| p.0).collect();
@@ -263,7 +263,7 @@ impl SqlStore {
             for row in postings {
                 let posting = PostingRecord::try_from(row)?;
                 let legs = by_posting.remove(&posting.id.0).unwrap_or_default();
-                out.push(RiskInput { posting, legs });
+                out.push(PostingWithEvents { posting, legs });
             }
         }
         Ok(out)

@@ -1020,8 +1020,11 @@ impl Store for SqlStore {
         self.risk_candidates_impl(store, changed_since, now).await
     }
 
-    async fn risk_inputs(&self, ids: &[PostingId]) -> Result<Vec<crate::RiskInput>, StoreError> {
-        self.risk_inputs_impl(ids).await
+    async fn postings_with_events(
+        &self,
+        ids: &[PostingId],
+    ) -> Result<Vec<crate::PostingWithEvents>, StoreError> {
+        self.postings_with_events_impl(ids).await
     }
 
     async fn alert_views(
