@@ -341,7 +341,8 @@ pub struct PostingParams {
     lang: Option<String>,
 }
 
-fn alert_json(a: &AlertRecord) -> Value {
+/// An alert as the API (and `ozontrack alerts --json`) shows it.
+pub fn alert_json(a: &AlertRecord) -> Value {
     json!({
         "id": a.id,
         "posting_number": a.posting_number.as_str(),

@@ -9,7 +9,7 @@ use chrono::Duration;
 use ozontrack_domain::risk::Severity;
 use ozontrack_domain::{Clock, SystemClock};
 use ozontrack_engine::{Evaluator, RulesBook};
-use ozontrack_store::{AlertFilter, AlertRecord, SqlStore, Store, StoreRecord};
+use ozontrack_store::{AlertFilter, SqlStore, Store, StoreRecord};
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
@@ -89,7 +89,10 @@ async fn list(
         })
         .await?;
     if json {
-        let list: Vec<_> = alerts.iter().map(alert_json).collect();
+        let list: Vec<_> = alerts
+            .iter()
+            .map(ozontrack_server::api::alert_json)
+            .collect();
         output::print_json(out, &json!({ "alerts": list }))?;
         return Ok(());
     }
@@ -125,27 +128,6 @@ async fn list(
     }
     output::print_table(out, &table)?;
     Ok(())
-}
-
-fn alert_json(a: &AlertRecord) -> serde_json::Value {
-    json!({
-        "id": a.id,
-        "store_id": a.store_id.0,
-        "posting_number": a.posting_number.as_str(),
-        "rule": a.rule.as_str(),
-        "leg": a.leg,
-        "severity": a.severity.as_str(),
-        "state": a.state.as_str(),
-        "since": output::time(a.since),
-        "why": a.why,
-        "actions": a.actions.iter().map(|x| x.as_str()).collect::<Vec<_>>(),
-        "evidence": a.evidence,
-        "opened_at": output::time(a.opened_at),
-        "acknowledged_by": a.acknowledged_by,
-        "ack_note": a.ack_note,
-        "resolved_at": a.resolved_at.map(output::time),
-        "resolution": a.resolution.map(ozontrack_domain::alert::Resolution::as_str),
-    })
 }
 
 async fn close_alert(
