@@ -331,6 +331,12 @@ impl<S: Store> Tracker<S> {
                 None => by_feed.entry(feed).or_default().push(leg),
             }
         }
+        // Carriers behind 17TRACK marked failing: the only ones whose recovery must be written.
+        let failing: HashSet<String> = health
+            .iter()
+            .filter(|h| h.feed.starts_with("17track:") && h.is_failing())
+            .map(|h| h.feed.clone())
+            .collect();
         let mut feeds: Vec<_> = by_feed.into_iter().collect();
         feeds.sort_by_key(|(feed, _)| *feed);
         for (feed, legs) in feeds {
@@ -338,7 +344,9 @@ impl<S: Store> Tracker<S> {
                 .iter()
                 .find(|h| h.feed == feed.as_str())
                 .map_or(0, |h| h.failures);
-            let round = self.check_feed(feed, &legs, failures, now).await?;
+            let round = self
+                .check_feed(feed, &legs, failures, &failing, now)
+                .await?;
             report.add(round);
         }
         Ok(report)
@@ -372,6 +380,7 @@ impl<S: Store> Tracker<S> {
         feed: Feed,
         legs: &[LegRecord],
         failures: i64,
+        failing: &HashSet<String>,
         now: DateTime<Utc>,
     ) -> Result<TrackReport, TrackError> {
         let mut report = TrackReport::default();
@@ -447,7 +456,7 @@ impl<S: Store> Tracker<S> {
                 fresh,
             });
         }
-        self.note_carriers(stale_carriers, fresh_carriers, now)
+        self.note_carriers(stale_carriers, fresh_carriers, failing, now)
             .await?;
         report.new_events += self.store.record_checks(&checks, &self.owner, now).await?;
         Ok(report)
@@ -486,19 +495,22 @@ impl<S: Store> Tracker<S> {
     /// Records carriers the aggregator could not reach as failing feeds of their own (the keys
     /// of [`Feeds::health_keys`]), once per carrier per round however many legs said so.
     /// Records the health of the carriers behind 17TRACK: failing for those it could not
-    /// sync, working again for those whose legs it answered freshly (a carrier it reported
-    /// stale in the same round stays failing).
+    /// sync, working again for those marked failing whose legs it answered freshly (a carrier
+    /// it reported stale in the same round stays failing). Healthy carriers cost no write.
     async fn note_carriers(
         &self,
         mut stale: Vec<String>,
         mut fresh: Vec<String>,
+        failing: &HashSet<String>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         stale.sort_unstable();
         stale.dedup();
         fresh.sort_unstable();
         fresh.dedup();
-        fresh.retain(|c| stale.binary_search(c).is_err());
+        fresh.retain(|c| {
+            stale.binary_search(c).is_err() && failing.contains(&format!("17track:{c}"))
+        });
         let outcomes = stale
             .iter()
             .map(|c| (c, Some("17TRACK could not sync this carrier")))
