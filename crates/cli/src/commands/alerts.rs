@@ -1,15 +1,14 @@
 //! `ozontrack alerts [ack ID | resolve ID | evaluate]` and `ozontrack penalties`: what needs a
 //! seller's attention, in the terminal, and the whitelist violations that cost the shop points.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 
 use chrono::Duration;
 use ozontrack_domain::risk::Severity;
 use ozontrack_domain::{Clock, SystemClock};
-use ozontrack_engine::{Evaluator, RulesBook};
-use ozontrack_store::{AlertFilter, SqlStore, Store, StoreRecord};
+use ozontrack_engine::Evaluator;
+use ozontrack_store::{AlertFilter, SqlStore, Store};
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
@@ -17,27 +16,6 @@ use crate::cli::{AlertsArgs, AlertsCommand, CloseAlertArgs, PenaltiesArgs};
 use crate::errors::InputError;
 use crate::output;
 use crate::settings::Settings;
-
-/// The rules of `[risk]`: the common file (or the defaults) and each store's own file.
-pub(crate) fn rules_book(settings: &Settings, stores: &[StoreRecord]) -> anyhow::Result<RulesBook> {
-    let default = match &settings.risk.rules_file {
-        Some(path) => crate::commands::rules::load(path)?,
-        None => ozontrack_domain::rules::Rules::default(),
-    };
-    let mut per_store = HashMap::new();
-    for (name, path) in &settings.risk.store_rules {
-        let store = stores
-            .iter()
-            .find(|s| s.name.as_str() == name)
-            .ok_or_else(|| {
-                InputError::new(format!(
-                    "[risk.store_rules]: no store named {name:?} (see `ozontrack stores list`)"
-                ))
-            })?;
-        per_store.insert(store.id, crate::commands::rules::load(path)?);
-    }
-    Ok(RulesBook { default, per_store })
-}
 
 pub(crate) async fn alerts(
     settings: &Settings,
@@ -185,7 +163,7 @@ async fn evaluate(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let stores = store.stores().await?;
-    let rules = rules_book(settings, &stores)?;
+    let rules = crate::commands::rules::rules_book(settings, &stores)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let evaluator = Evaluator::new(
         store.clone(),
@@ -221,7 +199,7 @@ pub(crate) async fn penalties(
     let opened = app::open(settings, KeyMode::Existing).await?;
     let store = opened.store;
     let stores = app::chosen_stores(&store, args.store.as_deref()).await?;
-    let book = rules_book(settings, &store.stores().await?)?;
+    let book = crate::commands::rules::rules_book(settings, &store.stores().await?)?;
     let now = SystemClock.now();
     let mut reports = Vec::new();
     for s in &stores {

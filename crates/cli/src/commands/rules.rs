@@ -1,7 +1,8 @@
 //! `ozontrack rules example | check FILE | explain NUMBER`: the risk rules as a file a seller
 //! can read and change, checked with located errors, and applied to one posting with every
-//! rule's verdict and reason.
+//! rule's verdict and reason; and the `[risk]` rules each store is held to.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -9,8 +10,9 @@ use anyhow::Context;
 use ozontrack_domain::risk::{self, RuleKind};
 use ozontrack_domain::rules::Rules;
 use ozontrack_domain::{Clock, SystemClock};
+use ozontrack_engine::RulesBook;
 use ozontrack_engine::risk::{learn_gaps, posting_input};
-use ozontrack_store::Store;
+use ozontrack_store::{Store, StoreRecord};
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
@@ -47,6 +49,27 @@ fn parse(name: &str, text: &str) -> Result<Rules, InputError> {
     Ok(rules)
 }
 
+/// The rules of `[risk]`: the common file (or the defaults) and each store's own file.
+pub(crate) fn rules_book(settings: &Settings, stores: &[StoreRecord]) -> anyhow::Result<RulesBook> {
+    let default = match &settings.risk.rules_file {
+        Some(path) => load(path)?,
+        None => ozontrack_domain::rules::Rules::default(),
+    };
+    let mut per_store = HashMap::new();
+    for (name, path) in &settings.risk.store_rules {
+        let store = stores
+            .iter()
+            .find(|s| s.name.as_str() == name)
+            .ok_or_else(|| {
+                InputError::new(format!(
+                    "[risk.store_rules]: no store named {name:?} (see `ozontrack stores list`)"
+                ))
+            })?;
+        per_store.insert(store.id, load(path)?);
+    }
+    Ok(RulesBook { default, per_store })
+}
+
 pub(crate) fn check(args: &RulesFileArgs, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
     load(&args.file)?;
     if json {
@@ -74,7 +97,7 @@ pub(crate) async fn explain(
     let posting = crate::commands::track::find_posting(&store, &stores, &args.number).await?;
     let rules = match given {
         Some(rules) => rules,
-        None => crate::commands::alerts::rules_book(settings, &stores)?
+        None => rules_book(settings, &stores)?
             .for_store(posting.posting.store_id)
             .clone(),
     };

@@ -232,7 +232,7 @@ pub(crate) async fn demo(
         webhook_token: Some(SecretString::from(
             world.credentials.seventeen_track_token.clone(),
         )),
-        rules: crate::commands::alerts::rules_book(&demo_settings, &opened.store.stores().await?)?,
+        rules: crate::commands::rules::rules_book(&demo_settings, &opened.store.stores().await?)?,
         risk: demo_settings.risk_settings(),
     };
     let workers = crate::commands::workers::start(

@@ -28,7 +28,7 @@ pub(crate) async fn serve(
         feeds: Arc::new(app::feeds(settings)?),
         settings: settings.track_settings(),
         webhook_token: settings.carriers.seventeen_track_token.clone(),
-        rules: crate::commands::alerts::rules_book(settings, &stores)?,
+        rules: crate::commands::rules::rules_book(settings, &stores)?,
         risk: settings.risk_settings(),
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
