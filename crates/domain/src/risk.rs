@@ -256,15 +256,9 @@ pub fn next_change(
             if let Some(up) = leg.feed_up_since {
                 at.push(up + hours(rules.outage_grace_hours));
             }
-            for e in leg.events.iter().filter(|e| arrived(e)) {
-                let days = rules
-                    .break_point
-                    .last_mile_days
-                    .min(rules.break_point.postal_silence_days);
-                at.push(e.occurred_at + Duration::days(days));
-                at.push(
-                    e.occurred_at + Duration::days(rules.break_point.postal_silence_days.max(days)),
-                );
+            // The break point's deadline counts from the leg's latest arrival, as the rule does.
+            if let Some(arrival) = latest(leg.events.iter().filter(|e| arrived(e))) {
+                at.push(arrival.occurred_at + Duration::days(break_point_days(leg, rules)));
             }
         }
         if let Some(ship_by) = input.posting.ship_by {
@@ -272,6 +266,16 @@ pub fn next_change(
         }
     }
     at.into_iter().filter(|t| *t > now).min()
+}
+
+/// Days a leg may stay without a last-mile event after it reached Russia: direct mail (one
+/// number end to end) has its own, longer allowance.
+fn break_point_days(leg: &LegInput<'_>, rules: &Rules) -> i64 {
+    if leg.leg.role == LegRole::Single {
+        rules.break_point.postal_silence_days
+    } else {
+        rules.break_point.last_mile_days
+    }
 }
 
 /// Events that say the parcel reached Russia: a last mile should follow.
@@ -540,11 +544,12 @@ fn break_points(
                 .flat_map(|other| other.events.iter())
                 .any(from_arrival)
         };
-        let (rule, days) = if postal {
-            (RuleKind::PostalSilence, r.postal_silence_days)
+        let rule = if postal {
+            RuleKind::PostalSilence
         } else {
-            (RuleKind::BreakPoint, r.last_mile_days)
+            RuleKind::BreakPoint
         };
+        let days = break_point_days(leg, rules);
         if moved_on
             || known_as_of(&fed, arrival.occurred_at, now) - arrival.occurred_at
                 < Duration::days(days)
