@@ -3,9 +3,9 @@
 //! the workers follow it — postings seen at each sync, legs checked when the adaptive schedule
 //! says (a check during the carrier's outage fails and tells nothing), the rules evaluated
 //! after every change and at every threshold `next_change` names, alerts moved by the same
-//! lifecycle — with the same domain functions, in memory, so that 100 000 parcels take seconds.
-//! The engine's evaluator runs these functions over the store; its own test checks it against
-//! the same truth on a smaller world.
+//! lifecycle — through the evaluator's own step (`engine::risk::decide`), in memory, so that
+//! 100 000 parcels take seconds. The engine's evaluator runs that step over the store; its own
+//! test checks it against the same truth on a smaller world.
 //!
 //! Scored against the truth:
 //! - recall: true failures the rules are meant to catch (stalls, losses, customs holds,
