@@ -57,6 +57,11 @@ pub(crate) enum Command {
     /// API tokens for `Authorization: Bearer`: create (shown once), list, revoke.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Dashboard users: add one or set a password (argon2id; read from standard input).
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Print a one-time dashboard sign-in link (valid 24 hours) for a running server.
+    LoginLink(LoginLinkArgs),
     /// Risk alerts: list them (newest first), acknowledge or resolve one, or run the rules now.
     Alerts(AlertsArgs),
     /// A store's penalty-point ledger of whitelist violations and its rolling total.
@@ -220,6 +225,26 @@ pub(crate) struct ServeArgs {
     /// Where the HTTP server listens.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub(crate) listen: std::net::SocketAddr,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UsersCommand {
+    /// Add a user, or set the password of one; the password is the first line of standard
+    /// input (so that it stays out of shell history and process lists).
+    Add(UserAddArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UserAddArgs {
+    #[arg(value_name = "NAME")]
+    pub(crate) name: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LoginLinkArgs {
+    /// The server's address as the browser reaches it.
+    #[arg(long, default_value = "http://127.0.0.1:8080", value_name = "URL")]
+    pub(crate) base_url: String,
 }
 
 #[derive(Debug, Subcommand)]

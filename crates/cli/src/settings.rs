@@ -26,6 +26,7 @@ pub(crate) struct Settings {
     pub(crate) carriers: CarrierSettings,
     pub(crate) tracking: TrackingSection,
     pub(crate) risk: RiskSection,
+    pub(crate) server: ServerSection,
     pub(crate) log: LogSettings,
 }
 
@@ -265,7 +266,40 @@ impl Default for RiskSection {
     }
 }
 
+/// `[server]`: the dashboard's sessions and map.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct ServerSection {
+    /// Hours a dashboard sign-in lasts.
+    pub(crate) session_hours: i64,
+    /// Mark cookies `Secure`: set it when ozontrack is served over HTTPS.
+    pub(crate) secure_cookies: bool,
+    /// A tile server's URL template drawn under the built-in land outlines; unset: no tiles,
+    /// the map works without internet.
+    pub(crate) map_tiles: Option<String>,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        let web = ozontrack_server::web::WebSettings::default();
+        Self {
+            session_hours: web.session_hours,
+            secure_cookies: web.secure_cookies,
+            map_tiles: web.map_tiles,
+        }
+    }
+}
+
 impl Settings {
+    /// The dashboard's settings from `[server]`.
+    pub(crate) fn web_settings(&self) -> ozontrack_server::web::WebSettings {
+        ozontrack_server::web::WebSettings {
+            session_hours: self.server.session_hours.clamp(1, 24 * 90),
+            secure_cookies: self.server.secure_cookies,
+            map_tiles: self.server.map_tiles.clone().filter(|t| !t.trim().is_empty()),
+        }
+    }
+
     /// The evaluator's settings from `[risk]`.
     pub(crate) fn risk_settings(&self) -> ozontrack_engine::RiskSettings {
         ozontrack_engine::RiskSettings {

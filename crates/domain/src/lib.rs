@@ -22,6 +22,7 @@ pub mod alert;
 pub mod carrier;
 pub mod clock;
 pub mod crosswalk;
+pub mod estimate;
 pub mod event;
 pub mod gazetteer;
 pub mod geo;

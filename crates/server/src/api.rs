@@ -19,6 +19,7 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use ozontrack_domain::alert::AlertState;
+use ozontrack_domain::estimate::Basis;
 use ozontrack_domain::risk::Severity;
 use ozontrack_domain::{Clock, Language, PostingNumber, Scheme, timeline};
 use ozontrack_store::{
@@ -29,11 +30,36 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::lanes::LaneBook;
+use ozontrack_engine::Syncer;
+
 /// What the API needs.
 #[derive(Debug, Clone)]
 pub struct ApiState<S: Store> {
     pub store: S,
     pub clock: Arc<dyn Clock>,
+    /// Sends uploaded tracking numbers to Ozon; without it the upload route answers 503.
+    pub syncer: Option<Syncer<S>>,
+    /// Lanes' transit times for delivery estimates.
+    pub lanes: Arc<LaneBook>,
+}
+
+impl<S: Store> ApiState<S> {
+    pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            clock,
+            syncer: None,
+            lanes: Arc::default(),
+        }
+    }
+
+    /// Lets the API send tracking numbers to Ozon.
+    #[must_use]
+    pub fn with_syncer(mut self, syncer: Syncer<S>) -> Self {
+        self.syncer = Some(syncer);
+        self
+    }
 }
 
 /// The API routes, `/healthz` included.
@@ -50,6 +76,11 @@ pub fn router<S: Store>(state: ApiState<S>) -> Router {
             post(set_carrier::<S>),
         )
         .route("/api/v1/stats/carriers", get(carrier_stats::<S>))
+        .route("/api/v1/stats/lanes", get(lane_stats::<S>))
+        .route(
+            "/api/v1/stores/{store}/tracking-numbers",
+            post(upload_tracking_numbers::<S>),
+        )
         .route("/api/openapi.json", get(crate::openapi::serve))
         .with_state(state)
 }
@@ -90,6 +121,10 @@ pub enum ApiError {
     ReadOnly,
     NotFound(&'static str),
     BadRequest(String),
+    /// Rows of an upload that cannot be sent, each located by line and column.
+    InvalidRows(Vec<Value>),
+    /// A part of the server this deployment does not run.
+    Unavailable(&'static str),
     Internal,
 }
 
@@ -112,6 +147,22 @@ impl IntoResponse for ApiError {
                 format!("no such {what}"),
             ),
             ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, "bad_request", message),
+            ApiError::InvalidRows(problems) => {
+                let message = format!(
+                    "{} row(s) are invalid and nothing was sent (skip_invalid=true sends the rest)",
+                    problems.len()
+                );
+                return (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Json(json!({"error": {"code": "invalid_rows", "message": message, "problems": problems}})),
+                )
+                    .into_response();
+            }
+            ApiError::Unavailable(message) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                message.to_owned(),
+            ),
             ApiError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -245,20 +296,70 @@ fn summary_json(s: &PostingSummary, caller: &Caller) -> Value {
     value
 }
 
-/// The postings list's filters, as query parameters.
-#[derive(Debug, Default, Deserialize)]
+/// The postings list's filters, as query parameters (the dashboard's form sends the same;
+/// an empty value is no filter).
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PostingsParams {
-    store: Option<String>,
-    status: Option<String>,
-    mode: Option<String>,
-    carrier: Option<String>,
-    risk: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    q: Option<String>,
-    cursor: Option<String>,
-    limit: Option<u32>,
+    pub store: Option<String>,
+    pub status: Option<String>,
+    pub mode: Option<String>,
+    pub carrier: Option<String>,
+    pub risk: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub q: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+impl PostingsParams {
+    /// The same filters without empty values.
+    #[must_use]
+    pub fn cleaned(&self) -> Self {
+        let keep = |v: &Option<String>| v.as_ref().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+        Self {
+            store: keep(&self.store),
+            status: keep(&self.status),
+            mode: keep(&self.mode),
+            carrier: keep(&self.carrier),
+            risk: keep(&self.risk),
+            from: keep(&self.from),
+            to: keep(&self.to),
+            q: keep(&self.q),
+            cursor: keep(&self.cursor),
+            limit: self.limit,
+        }
+    }
+
+    /// The store query for these filters within `stores` (the store filter already applied).
+    pub fn query(&self, stores: Vec<ozontrack_domain::StoreId>) -> Result<PostingQuery, ApiError> {
+        let p = self.cleaned();
+        Ok(PostingQuery {
+            stores,
+            status: p.status,
+            scheme: p
+                .mode
+                .as_deref()
+                .map(|m| Scheme::parse(m).map_err(|e| ApiError::BadRequest(format!("mode: {e}"))))
+                .transpose()?,
+            carrier: p.carrier,
+            min_risk: p.risk.as_deref().map(parse_severity).transpose()?,
+            from: p.from.as_deref().map(|t| parse_time("from", t)).transpose()?,
+            to: p.to.as_deref().map(|t| parse_time("to", t)).transpose()?,
+            text: p.q,
+            before: p
+                .cursor
+                .as_deref()
+                .map(|c| {
+                    c.parse::<i64>().map(PostingId).map_err(|_| {
+                        ApiError::BadRequest(format!("cursor: {c:?} is not a cursor this API gave"))
+                    })
+                })
+                .transpose()?,
+            limit: p.limit.unwrap_or(50).clamp(1, MAX_PAGE),
+        })
+    }
 }
 
 fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
@@ -275,7 +376,7 @@ fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
         })
 }
 
-fn parse_severity(text: &str) -> Result<Severity, ApiError> {
+pub(crate) fn parse_severity(text: &str) -> Result<Severity, ApiError> {
     Severity::parse(text).ok_or_else(|| {
         ApiError::BadRequest(format!(
             "risk: {text:?} is not one of info, warning, high_risk, critical"
@@ -291,39 +392,13 @@ async fn postings<S: Store>(
     params: Result<Query<PostingsParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let p = p.cleaned();
     let stores = match &p.store {
         Some(name) => vec![caller.store_named(name)?.id],
         None => caller.stores.iter().map(|s| s.id).collect(),
     };
-    let limit = p.limit.unwrap_or(50).clamp(1, MAX_PAGE);
-    let query = PostingQuery {
-        stores,
-        status: p.status.clone(),
-        scheme: p
-            .mode
-            .as_deref()
-            .map(|m| Scheme::parse(m).map_err(|e| ApiError::BadRequest(format!("mode: {e}"))))
-            .transpose()?,
-        carrier: p.carrier.clone(),
-        min_risk: p.risk.as_deref().map(parse_severity).transpose()?,
-        from: p
-            .from
-            .as_deref()
-            .map(|t| parse_time("from", t))
-            .transpose()?,
-        to: p.to.as_deref().map(|t| parse_time("to", t)).transpose()?,
-        text: p.q.clone().filter(|q| !q.trim().is_empty()),
-        before: p
-            .cursor
-            .as_deref()
-            .map(|c| {
-                c.parse::<i64>().map(PostingId).map_err(|_| {
-                    ApiError::BadRequest(format!("cursor: {c:?} is not a cursor this API gave"))
-                })
-            })
-            .transpose()?,
-        limit,
-    };
+    let query = p.query(stores)?;
+    let limit = query.limit;
     let page = state.store.postings_page(&query).await?;
     let next = (page.len() == limit as usize)
         .then(|| page.last().map(|s| s.record.id.0.to_string()))
@@ -431,8 +506,22 @@ async fn posting<S: Store>(
             })
         })
         .collect();
+    let estimate = state
+        .lanes
+        .estimate(&state.store, &record, &legs, state.clock.now())
+        .map(|w| {
+            json!({
+                "from": time(w.from),
+                "to": time(w.to),
+                "basis": match w.basis {
+                    Basis::Lane(n) => json!({"lane_deliveries": n}),
+                    Basis::Mode => json!("mode_typical"),
+                },
+            })
+        });
     let mut body = posting_json(&record, &caller);
     if let Some(object) = body.as_object_mut() {
+        object.insert("estimate".into(), estimate.unwrap_or(Value::Null));
         object.insert("legs".into(), json!(legs_json));
         object.insert("timeline".into(), json!(timeline_json));
         object.insert(
@@ -626,13 +715,7 @@ async fn carrier_stats<S: Store>(
         Some(name) => vec![caller.store_named(name)?.id],
         None => caller.stores.iter().map(|s| s.id).collect(),
     };
-    let days = p.days.unwrap_or(30);
-    if !(1..=366).contains(&days) {
-        return Err(ApiError::BadRequest(format!(
-            "days: {days} is not between 1 and 366"
-        )));
-    }
-    let since = state.clock.now() - chrono::Duration::days(days);
+    let since = stats_since(&state, p.days)?;
     let rows = state.store.carrier_stats(&stores, since).await?;
     let items: Vec<Value> = rows
         .iter()
@@ -652,4 +735,115 @@ async fn carrier_stats<S: Store>(
         })
         .collect();
     Ok(Json(json!({"since": time(since), "items": items})))
+}
+
+/// `?days=` of the statistics routes, checked.
+fn stats_since<S: Store>(state: &ApiState<S>, days: Option<i64>) -> Result<DateTime<Utc>, ApiError> {
+    let days = days.unwrap_or(30);
+    if !(1..=366).contains(&days) {
+        return Err(ApiError::BadRequest(format!(
+            "days: {days} is not between 1 and 366"
+        )));
+    }
+    Ok(state.clock.now() - chrono::Duration::days(days))
+}
+
+async fn lane_stats<S: Store>(
+    State(state): State<ApiState<S>>,
+    caller: Caller,
+    params: Result<Query<StatsParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let stores: Vec<ozontrack_domain::StoreId> = match &p.store {
+        Some(name) => vec![caller.store_named(name)?.id],
+        None => caller.stores.iter().map(|s| s.id).collect(),
+    };
+    let since = stats_since(&state, p.days)?;
+    let rows = state.store.lane_stats(&stores, since).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|l| {
+            let under_way = l.postings - l.delivered;
+            json!({
+                "carriers": l.carriers,
+                "buyer_city": l.buyer_city,
+                "postings": l.postings,
+                "delivered": l.delivered,
+                "stale_open": l.stale_open,
+                "stale_rate": if under_way > 0 { l.stale_open as f64 / under_way as f64 } else { 0.0 },
+                "transit_days": {"p50": l.transit_days_p50, "p90": l.transit_days_p90},
+            })
+        })
+        .collect();
+    Ok(Json(json!({"since": time(since), "items": items})))
+}
+
+/// The upload's switches.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadParams {
+    /// Check every row, send nothing.
+    dry_run: Option<bool>,
+    /// Send the valid rows even when others are invalid.
+    skip_invalid: Option<bool>,
+}
+
+/// Tracking numbers for a store's postings, as the CLI's CSV (`posting_number,tracking_number`):
+/// every row checked (located problems), the good ones sent to Ozon 20 per call, one result
+/// per row.
+async fn upload_tracking_numbers<S: Store>(
+    State(state): State<ApiState<S>>,
+    caller: Caller,
+    Path(store): Path<String>,
+    params: Result<Query<UploadParams>, axum::extract::rejection::QueryRejection>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let record = caller.store_named(&store)?.clone();
+    if caller.token.read_only {
+        return Err(ApiError::ReadOnly);
+    }
+    let (rows, mut problems) = ozontrack_engine::upload::parse_csv(&body)
+        .map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
+    let (good, more) = ozontrack_engine::upload::check_rows(&state.store, record.id, &rows)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "checking an upload failed");
+            ApiError::Internal
+        })?;
+    problems.extend(more);
+    problems.sort_by_key(|p| p.line);
+    let problems_json: Vec<Value> = problems
+        .iter()
+        .map(|p| json!({"line": p.line, "column": p.column, "message": p.message}))
+        .collect();
+    if !problems.is_empty() && !p.skip_invalid.unwrap_or(false) {
+        return Err(ApiError::InvalidRows(problems_json));
+    }
+    let results = if p.dry_run.unwrap_or(false) {
+        Vec::new()
+    } else {
+        let syncer = state
+            .syncer
+            .as_ref()
+            .ok_or(ApiError::Unavailable("this server does not send to Ozon"))?;
+        let client = syncer.client(&record).await.map_err(|e| {
+            tracing::error!(error = %e, "no Ozon client for an upload");
+            ApiError::Internal
+        })?;
+        ozontrack_engine::upload::send(&client, &good, |_| {}).await
+    };
+    Ok(Json(json!({
+        "checked": good.len(),
+        "sent": results.len(),
+        "accepted": results.iter().filter(|r| r.ok).count(),
+        "results": results.iter().map(|r| json!({
+            "line": r.line,
+            "posting_number": r.posting,
+            "tracking_number": r.tracking,
+            "ok": r.ok,
+            "error": (!r.error.is_empty()).then_some(&r.error),
+        })).collect::<Vec<_>>(),
+        "problems": problems_json,
+    })))
 }

@@ -196,10 +196,10 @@ async fn api() -> Api {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, mut rx) = watch::channel(false);
-    let router = ozontrack_server::metrics::instrument(api::router(ApiState {
-        store: store.clone(),
-        clock: clock.clone(),
-    }));
+    let router = ozontrack_server::metrics::instrument(ozontrack_server::app(
+        ApiState::new(store.clone(), clock.clone()),
+        ozontrack_server::web::WebSettings::default(),
+    ));
     tokio::spawn(ozontrack_server::run(listener, router, async move {
         let _ = rx.wait_for(|s| *s).await;
     }));

@@ -15,6 +15,7 @@ use secrecy::SecretString;
 
 mod alerts;
 mod api;
+mod dashboard;
 mod records;
 mod secrets;
 mod sql;
@@ -26,6 +27,7 @@ pub use alerts::{
     AlertFilter, AlertHistoryEntry, AlertRecord, GapSample, PenaltyRecord, RiskApplied, RiskOutcome,
 };
 pub use api::{CarrierStats, HISTOGRAM_DAYS, NewToken, PostingQuery, PostingSummary, TokenRecord};
+pub use dashboard::{LaneStats, ModeCount, Overview, QueueDepths, RiskCount, SessionRecord};
 pub use secrets::{Cipher, KeyFileError};
 pub use sql::{PoolSettings, SqlStore};
 pub use sync::{
@@ -639,4 +641,83 @@ pub trait Store: Clone + Send + Sync + 'static {
         stores: &[StoreId],
         since: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<CarrierStats>, StoreError>> + Send;
+
+    /// Per-lane figures (carriers in order, buyer city) over postings since `since`.
+    fn lane_stats(
+        &self,
+        stores: &[StoreId],
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<LaneStats>, StoreError>> + Send;
+
+    /// The "today" counts: postings at risk by severity and mode, active postings by mode.
+    fn overview(
+        &self,
+        stores: &[StoreId],
+    ) -> impl Future<Output = Result<Overview, StoreError>> + Send;
+
+    /// How much work is due for the workers at `now`.
+    fn queue_depths(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<QueueDepths, StoreError>> + Send;
+
+    /// Adds a dashboard user, or sets the password (an argon2id PHC string) of one.
+    fn set_dashboard_user(
+        &self,
+        name: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The password hash of a dashboard user.
+    fn dashboard_password(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Keeps a new session under the SHA-256 of its cookie (and drops ended ones).
+    fn create_session(
+        &self,
+        hash: &[u8],
+        session: &SessionRecord,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The live session with this cookie hash.
+    fn session(
+        &self,
+        hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
+
+    /// Ends a session (logging out).
+    fn end_session(&self, hash: &[u8]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Keeps a one-time login link's hash until `expires_at`.
+    fn create_login_link(
+        &self,
+        hash: &[u8],
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Uses up a login link: true once, for a live link; false ever after.
+    fn use_login_link(
+        &self,
+        hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The posting's buyer-page token: the one it has, or `candidate` made its own.
+    fn buyer_token(
+        &self,
+        posting: PostingId,
+        candidate: &str,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+
+    /// The posting a buyer-page token belongs to.
+    fn posting_by_buyer_token(
+        &self,
+        token: &str,
+    ) -> impl Future<Output = Result<Option<PostingId>, StoreError>> + Send;
 }

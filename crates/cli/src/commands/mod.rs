@@ -81,6 +81,8 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Alerts(args) => alerts::alerts(&settings, &args, cli.json, out).await,
         Command::Serve(args) => serve::serve(&settings, &args, cli.json, out).await,
         Command::Tokens(command) => serve::tokens(&settings, &command, cli.json, out).await,
+        Command::Users(command) => serve::users(&settings, &command, cli.json, out).await,
+        Command::LoginLink(args) => serve::login_link(&settings, &args, cli.json, out).await,
         Command::Penalties(args) => alerts::penalties(&settings, &args, cli.json, out).await,
         Command::Legs(LegsCommand::SetCarrier(args)) => {
             track::set_carrier(&settings, &args, cli.json, out).await

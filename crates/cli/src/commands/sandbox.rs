@@ -223,7 +223,7 @@ pub(crate) async fn demo(
     // The workers run on the world's clock: a simulated day of syncing passes in seconds.
     let clock = Arc::clone(&sandbox.state.clock);
     let sync_owner = app::owner(clock.as_ref());
-    let tracking = crate::commands::workers::Tracking {
+    let tracking = crate::commands::workers::Setup {
         feeds: Arc::new(sandbox_feeds(
             &sandbox,
             ozontrack_carriers::seventeen_track::RATE_LIMIT,
@@ -234,6 +234,7 @@ pub(crate) async fn demo(
         )),
         rules: crate::commands::rules::rules_book(&demo_settings, &opened.store.stores().await?)?,
         risk: demo_settings.risk_settings(),
+        web: demo_settings.web_settings(),
     };
     let workers = crate::commands::workers::start(
         opened.store.clone(),
@@ -268,8 +269,14 @@ pub(crate) async fn demo(
     // A token for trying the API; the demo database is made afresh every run.
     let (api_token, token) = ozontrack_server::api::mint_token("demo", false, Vec::new());
     opened.store.create_token(&token, now).await?;
+    let dashboard = format!(
+        "{}/login/{}",
+        workers.base_url,
+        ozontrack_server::web::auth::mint_login_link(&opened.store, now).await?
+    );
     if json {
         let mut value = endpoints(&sandbox);
+        value["dashboard"] = json!(dashboard);
         value["api_token"] = json!(api_token);
         value["database"] = json!(opened.url.redacted());
         value["store"] = json!(record.name.as_str());
@@ -299,6 +306,10 @@ pub(crate) async fn demo(
             out,
             "API:        {}/api/v1/postings with Authorization: Bearer {api_token}",
             workers.base_url
+        )?;
+        writeln!(
+            out,
+            "Dashboard:  {dashboard}    (open it: a one-time sign-in link)"
         )?;
         writeln!(
             out,

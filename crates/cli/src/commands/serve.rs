@@ -1,5 +1,6 @@
-//! `ozontrack serve` (the workers and the HTTP server on the real clock, until Ctrl-C) and
-//! `ozontrack tokens create|list|revoke` (the API's bearer tokens).
+//! `ozontrack serve` (the workers and the HTTP server on the real clock, until Ctrl-C),
+//! `ozontrack tokens create|list|revoke` (the API's bearer tokens), and the dashboard's ways in:
+//! `ozontrack users add` (passwords) and `ozontrack login-link` (one-time links).
 
 use std::io::Write;
 use std::sync::Arc;
@@ -10,8 +11,8 @@ use ozontrack_store::Store;
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
-use crate::cli::{ServeArgs, TokensCommand};
-use crate::commands::workers::{self, Tracking};
+use crate::cli::{LoginLinkArgs, ServeArgs, TokensCommand, UsersCommand};
+use crate::commands::workers::{self, Setup};
 use crate::errors::InputError;
 use crate::output;
 use crate::settings::Settings;
@@ -24,12 +25,13 @@ pub(crate) async fn serve(
 ) -> anyhow::Result<()> {
     let opened = app::open(settings, KeyMode::Existing).await?;
     let stores = opened.store.stores().await?;
-    let tracking = Tracking {
+    let tracking = Setup {
         feeds: Arc::new(app::feeds(settings)?),
         settings: settings.track_settings(),
         webhook_token: settings.carriers.seventeen_track_token.clone(),
         rules: crate::commands::rules::rules_book(settings, &stores)?,
         risk: settings.risk_settings(),
+        web: settings.web_settings(),
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (listener, base_url) = workers::bind(args.listen).await?;
@@ -43,16 +45,24 @@ pub(crate) async fn serve(
         std::time::Duration::from_secs(settings.tracking.interval_secs.max(1)),
     )
     .await?;
+    let dashboard = format!(
+        "{base_url}/login/{}",
+        ozontrack_server::web::auth::mint_login_link(&opened.store, clock.now()).await?
+    );
     if json {
         writeln!(
             out,
             "{}",
-            json!({"server": base_url, "database": opened.url.redacted()})
+            json!({"server": base_url, "dashboard": dashboard, "database": opened.url.redacted()})
         )?;
     } else {
         writeln!(
             out,
-            "ozontrack serving {base_url} (API under /api/v1, health at /healthz)"
+            "ozontrack serving {base_url} (dashboard at /, API under /api/v1 and /api/docs, health at /healthz)"
+        )?;
+        writeln!(
+            out,
+            "dashboard: {dashboard}   (one-time sign-in link, 24 h; `ozontrack users add NAME` for a password)"
         )?;
         writeln!(out, "database: {}; Ctrl-C stops it", opened.url)?;
     }
@@ -159,4 +169,69 @@ pub(crate) async fn tokens(
     };
     store.close().await;
     result
+}
+
+pub(crate) async fn users(
+    settings: &Settings,
+    command: &UsersCommand,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let UsersCommand::Add(args) = command;
+    let name = args.name.trim();
+    if name.is_empty() || name.chars().any(char::is_whitespace) {
+        return Err(InputError::new("NAME: a user name is one word").into());
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.chars().count() < 10 {
+        return Err(InputError::new(
+            "standard input: the password must be at least 10 characters",
+        )
+        .into());
+    }
+    let hash = ozontrack_server::web::auth::hash_password(password)
+        .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
+    let opened = app::open(settings, KeyMode::Existing).await?;
+    opened
+        .store
+        .set_dashboard_user(name, &hash, SystemClock.now())
+        .await?;
+    opened.store.close().await;
+    if json {
+        output::print_json(out, &json!({"user": name}))?;
+    } else {
+        writeln!(out, "dashboard user {name}: password set")?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn login_link(
+    settings: &Settings,
+    args: &LoginLinkArgs,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let base = args.base_url.trim_end_matches('/');
+    if !(base.starts_with("http://") || base.starts_with("https://")) {
+        return Err(InputError::new(format!(
+            "--base-url: {base:?} is not an http:// or https:// address"
+        ))
+        .into());
+    }
+    let opened = app::open(settings, KeyMode::Existing).await?;
+    let secret =
+        ozontrack_server::web::auth::mint_login_link(&opened.store, SystemClock.now()).await?;
+    opened.store.close().await;
+    let link = format!("{base}/login/{secret}");
+    if json {
+        output::print_json(out, &json!({"link": link}))?;
+    } else {
+        writeln!(out, "{link}")?;
+        writeln!(out, "It signs one browser in once, within 24 hours.")?;
+    }
+    Ok(())
 }

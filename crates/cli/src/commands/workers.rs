@@ -13,7 +13,7 @@ use ozontrack_engine::{
     Tracker,
 };
 use ozontrack_ozon::Limiters;
-use ozontrack_server::api::{self, ApiState};
+use ozontrack_server::api::ApiState;
 use ozontrack_server::ozon_push::{self, PushState};
 use ozontrack_server::webhooks::{self, WebhookState};
 use ozontrack_store::{LeaseOwner, SqlStore};
@@ -36,9 +36,9 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
     let _ = rx.wait_for(|stop| *stop).await;
 }
 
-/// What the tracking worker and the 17TRACK webhook need.
+/// What the tracking and risk workers, the 17TRACK webhook and the dashboard need.
 #[derive(Debug)]
-pub(crate) struct Tracking {
+pub(crate) struct Setup {
     pub(crate) feeds: Arc<Feeds>,
     pub(crate) settings: TrackSettings,
     /// Verifies 17TRACK's pushes; without it the webhook is not mounted.
@@ -46,6 +46,7 @@ pub(crate) struct Tracking {
     /// The rules the risk evaluator holds each store to.
     pub(crate) rules: RulesBook,
     pub(crate) risk: RiskSettings,
+    pub(crate) web: ozontrack_server::web::WebSettings,
 }
 
 /// Binds the server's address (before anything is started, so that its URL can be handed to
@@ -64,7 +65,7 @@ pub(crate) async fn start(
     store: SqlStore,
     clock: Arc<dyn Clock>,
     settings: SyncSettings,
-    tracking: Tracking,
+    tracking: Setup,
     owner: LeaseOwner,
     listener: TcpListener,
     period: Duration,
@@ -99,10 +100,10 @@ pub(crate) async fn start(
         clock: Arc::clone(&clock),
         wake: pushes.waker(),
     })
-    .merge(api::router(ApiState {
-        store: store.clone(),
-        clock: Arc::clone(&clock),
-    }));
+    .merge(ozontrack_server::app(
+        ApiState::new(store.clone(), Arc::clone(&clock)).with_syncer(syncer.clone()),
+        tracking.web,
+    ));
     if let Some(token) = tracking.webhook_token {
         router = router.merge(webhooks::router(WebhookState {
             store,

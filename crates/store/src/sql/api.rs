@@ -356,18 +356,18 @@ impl SqlStore {
         Ok(by_carrier
             .into_values()
             .map(|(mut stats, mut transit)| {
-                transit.sort_by(f64::total_cmp);
-                let at = |q: f64| {
-                    (!transit.is_empty()).then(|| {
-                        let rank = ((q * (transit.len() - 1) as f64).round() as usize)
-                            .min(transit.len() - 1);
-                        (transit[rank] * 10.0).round() / 10.0
-                    })
-                };
-                stats.transit_days_p50 = at(0.5);
-                stats.transit_days_p90 = at(0.9);
+                stats.transit_days_p50 = quantile_days(&mut transit, 0.5);
+                stats.transit_days_p90 = quantile_days(&mut transit, 0.9);
                 stats
             })
             .collect())
     }
+}
+
+/// The `q` quantile of transit times in days (nearest rank), to a tenth of a day.
+pub(super) fn quantile_days(days: &mut [f64], q: f64) -> Option<f64> {
+    days.sort_by(f64::total_cmp);
+    let last = days.len().checked_sub(1)?;
+    let rank = ((q * last as f64).round() as usize).min(last);
+    Some((days[rank] * 10.0).round() / 10.0)
 }

@@ -344,6 +344,7 @@ macro_rules! push_in {
 
 mod alerts;
 mod api;
+mod dashboard;
 mod sync;
 mod tracking;
 
@@ -1144,6 +1145,77 @@ impl Store for SqlStore {
         since: DateTime<Utc>,
     ) -> Result<Vec<crate::CarrierStats>, StoreError> {
         self.carrier_stats_impl(stores, since).await
+    }
+
+    async fn lane_stats(
+        &self,
+        stores: &[StoreId],
+        since: DateTime<Utc>,
+    ) -> Result<Vec<crate::LaneStats>, StoreError> {
+        self.lane_stats_impl(stores, since).await
+    }
+
+    async fn overview(&self, stores: &[StoreId]) -> Result<crate::Overview, StoreError> {
+        self.overview_impl(stores).await
+    }
+
+    async fn queue_depths(&self, now: DateTime<Utc>) -> Result<crate::QueueDepths, StoreError> {
+        self.queue_depths_impl(now).await
+    }
+
+    async fn set_dashboard_user(
+        &self,
+        name: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.set_dashboard_user_impl(name, password_hash, now).await
+    }
+
+    async fn dashboard_password(&self, name: &str) -> Result<Option<String>, StoreError> {
+        self.dashboard_password_impl(name).await
+    }
+
+    async fn create_session(
+        &self,
+        hash: &[u8],
+        session: &crate::SessionRecord,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.create_session_impl(hash, session, now).await
+    }
+
+    async fn session(
+        &self,
+        hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::SessionRecord>, StoreError> {
+        self.session_impl(hash, now).await
+    }
+
+    async fn end_session(&self, hash: &[u8]) -> Result<(), StoreError> {
+        self.end_session_impl(hash).await
+    }
+
+    async fn create_login_link(
+        &self,
+        hash: &[u8],
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.create_login_link_impl(hash, now, expires_at).await
+    }
+
+    async fn use_login_link(&self, hash: &[u8], now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.use_login_link_impl(hash, now).await
+    }
+
+    async fn buyer_token(&self, posting: PostingId, candidate: &str) -> Result<String, StoreError> {
+        self.buyer_token_impl(posting, candidate).await
+    }
+
+    async fn posting_by_buyer_token(&self, token: &str) -> Result<Option<PostingId>, StoreError> {
+        self.posting_by_buyer_token_impl(token).await
     }
 
     async fn finish_push(

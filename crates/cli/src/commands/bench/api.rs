@@ -128,10 +128,10 @@ pub(crate) async fn api(args: &BenchApiArgs, out: &mut impl Write) -> anyhow::Re
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    let router = api::router(ApiState {
-        store: store.clone(),
-        clock: Arc::new(ManualClock::new(start)),
-    });
+    let router = api::router(ApiState::new(
+        store.clone(),
+        Arc::new(ManualClock::new(start)),
+    ));
     let server = tokio::spawn(ozontrack_server::run(listener, router, async move {
         let _ = stopped.wait_for(|s| *s).await;
     }));

@@ -1,0 +1,102 @@
+// ozontrack dashboard and buyer page: the route map (Leaflet over the built-in land outlines,
+// tiles only when configured), the statistics charts, and a keyboard shortcut. Runs on the
+// first load and on every piece of page htmx swaps in.
+(function () {
+  "use strict";
+
+  var land = null;
+  function landOutlines(url) {
+    if (!land) {
+      land = fetch(url).then(function (r) { return r.json(); });
+    }
+    return land;
+  }
+
+  function drawMap(el) {
+    if (el.dataset.ready || typeof L === "undefined") { return; }
+    el.dataset.ready = "1";
+    var map = L.map(el, { worldCopyJump: false, attributionControl: false, zoomSnap: 0.25 });
+    map.setView([45, 90], 2);
+    if (el.dataset.tiles) {
+      L.tileLayer(el.dataset.tiles, { maxZoom: 12 }).addTo(map);
+    }
+    var drawn = landOutlines(el.dataset.land).then(function (geo) {
+      L.geoJSON(geo, {
+        interactive: false,
+        style: { color: "#8aa1b1", weight: 0.6, fillColor: "#e8eef2", fillOpacity: 1 }
+      }).addTo(map);
+    });
+    Promise.all([drawn, fetch(el.dataset.route, { credentials: "same-origin" }).then(function (r) { return r.json(); })])
+      .then(function (results) {
+        var route = results[1];
+        var latlngs = route.points.map(function (p) { return [p.lat, p.lon]; });
+        route.points.forEach(function (p, i) {
+          var last = i === route.points.length - 1;
+          L.circleMarker([p.lat, p.lon], {
+            radius: last ? 7 : 5, color: last ? "#c0392b" : "#1f6feb", weight: 2, fillOpacity: 0.9
+          }).bindTooltip(p.label).addTo(map);
+        });
+        if (latlngs.length > 1) {
+          L.polyline(latlngs, { color: "#1f6feb", weight: 3 }).addTo(map);
+        }
+        var all = latlngs.slice();
+        if (route.destination) {
+          var d = [route.destination.lat, route.destination.lon];
+          L.circleMarker(d, { radius: 6, color: "#2e7d32", weight: 2, fillOpacity: 0.2 })
+            .bindTooltip(route.destination.label).addTo(map);
+          if (latlngs.length) {
+            L.polyline([latlngs[latlngs.length - 1], d], { color: "#2e7d32", weight: 2, dashArray: "6 6" }).addTo(map);
+          }
+          all.push(d);
+        }
+        if (all.length) {
+          map.fitBounds(L.latLngBounds(all).pad(0.3), { maxZoom: 6 });
+        } else {
+          var note = document.createElement("p");
+          note.className = "muted map-note";
+          note.textContent = el.dataset.empty;
+          el.appendChild(note);
+        }
+        el.dataset.drawn = String(route.points.length);
+      })
+      .catch(function (e) { el.dataset.error = String(e); });
+  }
+
+  function drawChart(canvas) {
+    if (canvas.dataset.ready || typeof Chart === "undefined") { return; }
+    canvas.dataset.ready = "1";
+    var data = JSON.parse(canvas.dataset.chart);
+    var percent = canvas.dataset.percent === "true";
+    new Chart(canvas, {
+      type: canvas.dataset.kind || "bar",
+      data: data,
+      options: {
+        animation: false,
+        responsive: true,
+        plugins: { legend: { display: data.datasets.length > 1 } },
+        scales: { y: { beginAtZero: true, ticks: percent ? { callback: function (v) { return v + " %"; } } : {} } }
+      }
+    });
+    canvas.dataset.drawn = "1";
+  }
+
+  function init(root) {
+    (root.querySelectorAll ? root : document).querySelectorAll("#map").forEach(drawMap);
+    (root.querySelectorAll ? root : document).querySelectorAll("canvas[data-chart]").forEach(drawChart);
+  }
+
+  // "/" jumps to the postings search box, as in most web apps.
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    if (e.key === "/" && !(t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement)) {
+      var q = document.getElementById("q");
+      if (q) { e.preventDefault(); q.focus(); }
+    }
+  });
+
+  if (window.htmx) {
+    window.htmx.onLoad(init);
+  } else {
+    document.addEventListener("DOMContentLoaded", function () { init(document); });
+  }
+})();

@@ -1,0 +1,118 @@
+//! How long each store's lanes take, kept in memory for delivery estimates: reading the lanes
+//! means reading every recent posting, far too slow for one page view, so the book is refreshed
+//! in the background at most every quarter of an hour and a page uses what it has.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, Duration, Utc};
+use ozontrack_domain::StoreId;
+use ozontrack_domain::estimate::{self, LaneTransit, Window};
+use ozontrack_store::{LegRecord, PostingRecord, Store, StoreError};
+
+/// How often the book is read again.
+const REFRESH_MINUTES: i64 = 15;
+/// How far back the lanes are read.
+const HISTORY_DAYS: i64 = 90;
+
+type Key = (StoreId, Vec<String>, Option<String>);
+
+#[derive(Debug, Default)]
+struct Book {
+    read_at: Option<DateTime<Utc>>,
+    lanes: HashMap<Key, LaneTransit>,
+}
+
+/// The lanes' transit times, per store.
+#[derive(Debug, Default)]
+pub struct LaneBook {
+    book: RwLock<Book>,
+    refreshing: AtomicBool,
+}
+
+/// A posting's carriers in order, Ozon's own legs left out: its lane, with the buyer city.
+pub fn carriers_of(legs: &[&LegRecord]) -> Vec<String> {
+    let mut carriers: Vec<String> = Vec::new();
+    for leg in legs {
+        let code = leg.leg.carrier.as_str();
+        if code != "ozon" && !carriers.iter().any(|c| c == code) {
+            carriers.push(code.to_owned());
+        }
+    }
+    carriers
+}
+
+impl LaneBook {
+    /// Reads every store's lanes now.
+    pub async fn refresh<S: Store>(&self, store: &S, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut lanes = HashMap::new();
+        for s in store.stores().await? {
+            for lane in store
+                .lane_stats(&[s.id], now - Duration::days(HISTORY_DAYS))
+                .await?
+            {
+                if let (Some(p50_days), Some(p90_days)) =
+                    (lane.transit_days_p50, lane.transit_days_p90)
+                {
+                    lanes.insert(
+                        (s.id, lane.carriers, lane.buyer_city),
+                        LaneTransit {
+                            p50_days,
+                            p90_days,
+                            samples: lane.delivered,
+                        },
+                    );
+                }
+            }
+        }
+        let mut book = self.book.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *book = Book {
+            read_at: Some(now),
+            lanes,
+        };
+        Ok(())
+    }
+
+    /// Starts a background refresh when the book is old and none is running.
+    fn refresh_if_old<S: Store>(self: &std::sync::Arc<Self>, store: &S, now: DateTime<Utc>) {
+        let old = {
+            let book = self.book.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            book.read_at
+                .is_none_or(|at| now - at >= Duration::minutes(REFRESH_MINUTES))
+        };
+        if old && !self.refreshing.swap(true, Ordering::AcqRel) {
+            let book = std::sync::Arc::clone(self);
+            let store = store.clone();
+            tokio::spawn(async move {
+                if let Err(e) = book.refresh(&store, now).await {
+                    tracing::warn!(error = %e, "cannot read the lanes for delivery estimates");
+                }
+                book.refreshing.store(false, Ordering::Release);
+            });
+        }
+    }
+
+    /// The arrival window of a posting under way (none once it is over or before Ozon has it
+    /// in process).
+    pub fn estimate<S: Store>(
+        self: &std::sync::Arc<Self>,
+        store: &S,
+        posting: &PostingRecord,
+        legs: &[&LegRecord],
+        now: DateTime<Utc>,
+    ) -> Option<Window> {
+        let p = &posting.posting;
+        if p.is_over() {
+            return None;
+        }
+        let started = p.in_process_at?;
+        self.refresh_if_old(store, now);
+        let key = (p.store_id, carriers_of(legs), p.buyer_city.clone());
+        let lane = {
+            let book = self.book.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            book.lanes.get(&key).copied()
+        };
+        Some(estimate::window(started, p.scheme, lane, now))
+    }
+}

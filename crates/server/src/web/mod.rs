@@ -1,0 +1,169 @@
+//! The seller's dashboard and the buyer's tracking page: server-rendered HTML (askama) with
+//! htmx for the small interactive parts, Leaflet over built-in land outlines for the route,
+//! Chart.js for the statistics, every asset served from the binary. Chinese by default for
+//! sellers, Russian for buyers, English for both; times in the store's zone.
+//!
+//! A signed-in person sees every store (the dashboard is the operator's); API tokens are the
+//! way to hand out a narrower view.
+
+pub mod assets;
+pub mod auth;
+mod buyer;
+mod pages;
+mod view;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use ozontrack_domain::Language;
+use ozontrack_store::{Store, StoreError};
+
+use crate::api::ApiState;
+use crate::i18n::Tr;
+
+/// How the dashboard runs.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// Session length.
+    pub session_hours: i64,
+    /// Mark cookies `Secure` (behind HTTPS).
+    pub secure_cookies: bool,
+    /// A tile server's URL template (`https://…/{z}/{x}/{y}.png`) drawn under the land
+    /// outlines; none by default, so the map needs no internet.
+    pub map_tiles: Option<String>,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            session_hours: 12,
+            secure_cookies: false,
+            map_tiles: None,
+        }
+    }
+}
+
+/// What the dashboard's handlers share.
+#[derive(Debug, Clone)]
+pub struct WebState<S: Store> {
+    pub api: ApiState<S>,
+    pub settings: Arc<WebSettings>,
+}
+
+/// The dashboard, the buyer page, the login, the vendored assets and Swagger UI.
+pub fn router<S: Store>(api: ApiState<S>, settings: WebSettings) -> Router {
+    let state = WebState {
+        api,
+        settings: Arc::new(settings),
+    };
+    Router::new()
+        .route("/", get(pages::today::<S>))
+        .route("/postings", get(pages::postings::<S>))
+        .route("/postings/{number}", get(pages::posting::<S>))
+        .route("/postings/{number}/route.json", get(pages::posting_route::<S>))
+        .route("/alerts", get(pages::alerts::<S>))
+        .route("/alerts/{id}/ack", post(pages::acknowledge::<S>))
+        .route("/carriers", get(pages::carriers::<S>))
+        .route("/login", get(pages::login_form).post(pages::login::<S>))
+        .route("/login/{secret}", get(pages::login_link::<S>))
+        .route("/logout", post(pages::logout::<S>))
+        .route("/lang/{code}", get(pages::language))
+        .route("/t/{token}", get(buyer::page::<S>))
+        .route("/t/{token}/route.json", get(buyer::route::<S>))
+        .route("/api/docs", get(assets::swagger_ui))
+        .route("/assets/{*path}", get(assets::serve))
+        .with_state(state)
+}
+
+/// The cookie holding the dashboard's language.
+const LANG_COOKIE: &str = "ozt_lang";
+
+/// The dashboard language of this request: the cookie's, else Chinese.
+fn dashboard_language(headers: &axum::http::HeaderMap) -> Language {
+    auth::cookie(headers, LANG_COOKIE)
+        .and_then(|c| Language::parse(c).ok())
+        .unwrap_or(Language::Zh)
+}
+
+/// What goes wrong in a page; shown as a page in the viewer's language, never with internals.
+#[derive(Debug)]
+pub enum WebError {
+    /// Not signed in: to the login page (htmx is told to go there itself).
+    SignIn,
+    /// A POST without this session's CSRF token or from another site.
+    Forbidden,
+    NotFound,
+    BadRequest(String),
+    Internal,
+}
+
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "a dashboard page failed in the store");
+        WebError::Internal
+    }
+}
+
+impl From<askama::Error> for WebError {
+    fn from(e: askama::Error) -> Self {
+        tracing::error!(error = %e, "a dashboard template failed");
+        WebError::Internal
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        // The error page is plain: no session or language is known for sure here.
+        let tr = Tr::new(Language::En);
+        let (status, message) = match self {
+            WebError::SignIn => {
+                let mut response = Redirect::to("/login").into_response();
+                response
+                    .headers_mut()
+                    .insert("HX-Redirect", HeaderValue::from_static("/login"));
+                return response;
+            }
+            WebError::Forbidden => (StatusCode::FORBIDDEN, tr.t("error-forbidden")),
+            WebError::NotFound => (StatusCode::NOT_FOUND, tr.t("error-not-found")),
+            WebError::BadRequest(message) => (StatusCode::BAD_REQUEST, message),
+            WebError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side; it has been logged.".to_owned(),
+            ),
+        };
+        let page = view::ErrorPage {
+            title: tr.t("error-title"),
+            message,
+        };
+        match askama::Template::render(&page) {
+            Ok(body) => (status, Html(body)).into_response(),
+            Err(_) => status.into_response(),
+        }
+    }
+}
+
+/// A rendered page with the headers every HTML answer carries.
+fn html(body: String) -> Response {
+    let mut response = Html(body).into_response();
+    let headers = response.headers_mut();
+    // Our pages load only our own scripts and styles; carrier text can never become code.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; \
+             script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}

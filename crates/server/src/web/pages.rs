@@ -1,0 +1,803 @@
+//! The dashboard's pages and forms: today, postings, one posting (with its route as JSON for
+//! the map), alerts and acknowledging one, carriers and lanes, login, logout and language.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Json, Redirect, Response};
+use chrono::Duration;
+use ozontrack_domain::risk::Severity;
+use ozontrack_domain::{Language, PostingNumber, Scheme, carrier, gazetteer};
+use ozontrack_store::{AlertFilter, PostingWithEvents, Store, StoreRecord, HISTOGRAM_DAYS};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::{self, SESSION_COOKIE, Viewer};
+use super::view::{self, Chrome};
+use super::{LANG_COOKIE, WebError, WebState, dashboard_language, html};
+use crate::api::{ApiError, PostingsParams, token_hash};
+use crate::i18n::Tr;
+
+const MODES: [Scheme; 4] = [Scheme::Fbs, Scheme::Rfbs, Scheme::Fbo, Scheme::Crossborder];
+const RISKS: [Severity; 3] = [Severity::Critical, Severity::HighRisk, Severity::Warning];
+
+fn chrome(viewer: &Viewer, headers: &HeaderMap, nav: &'static str, uri: &Uri) -> Chrome {
+    let language = dashboard_language(headers);
+    let here = uri.path_and_query().map_or("/", |p| p.as_str());
+    Chrome {
+        tr: Tr::new(language),
+        csrf: viewer.csrf.clone(),
+        user: viewer.user.clone(),
+        nav,
+        languages: view::dashboard_languages(language, here),
+    }
+}
+
+/// The zone the dashboard shows times in: the first store's (stores of one seller share it).
+fn store_zone(stores: &[StoreRecord]) -> chrono_tz::Tz {
+    view::zone(
+        stores
+            .first()
+            .map_or("Asia/Shanghai", |s| s.settings.timezone.as_str()),
+    )
+}
+
+fn mode_label(tr: &Tr, mode: &str) -> String {
+    tr.t(&format!("mode-{mode}"))
+}
+
+fn carrier_name(code: &str, language: Language) -> String {
+    carrier::by_code(code).map_or_else(|| code.to_owned(), |c| c.name(language).to_owned())
+}
+
+pub(super) async fn today<S: Store>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, WebError> {
+    let page = chrome(&viewer, &headers, "today", &uri);
+    let tr = page.tr;
+    let store = &state.api.store;
+    let now = state.api.clock.now();
+    let stores = store.stores().await?;
+    let ids: Vec<_> = stores.iter().map(|s| s.id).collect();
+    let tz = store_zone(&stores);
+    let overview = store.overview(&ids).await?;
+    let risk = RISKS
+        .iter()
+        .map(|severity| {
+            let counts: Vec<u64> = MODES
+                .iter()
+                .map(|m| {
+                    overview
+                        .at_risk
+                        .iter()
+                        .filter(|c| c.severity == severity.as_str() && c.mode == m.as_str())
+                        .map(|c| c.postings)
+                        .sum()
+                })
+                .collect();
+            view::RiskRow {
+                severity: severity.as_str(),
+                label: tr.t(&format!("severity-{}", severity.as_str())),
+                total: counts.iter().sum(),
+                counts,
+            }
+        })
+        .collect();
+    let active = MODES
+        .iter()
+        .map(|m| {
+            let n = overview
+                .active
+                .iter()
+                .find(|c| c.mode == m.as_str())
+                .map_or(0, |c| c.postings);
+            (mode_label(&tr, m.as_str()), n)
+        })
+        .collect();
+    let alerts = store
+        .alerts(&AlertFilter {
+            open_only: true,
+            limit: 10,
+            ..AlertFilter::default()
+        })
+        .await?
+        .iter()
+        .map(|a| view::alert_view(a, &tr, tz))
+        .collect();
+    let mut penalties = Vec::new();
+    for s in &stores {
+        let points: i64 = store
+            .penalties(s.id, now - Duration::days(90))
+            .await?
+            .iter()
+            .map(|p| p.points)
+            .sum();
+        penalties.push(view::PenaltyView {
+            store: s.name.as_str().to_owned(),
+            points: tr.n("today-points", points.max(0) as u64),
+        });
+    }
+    let feeds = store
+        .feed_health()
+        .await?
+        .into_iter()
+        .map(|f| {
+            let ok = f.failures == 0;
+            let state = match (ok, f.failed_at, f.ok_at) {
+                (false, Some(at), _) => tr.a("feed-failing", &[("since", &view::local(at, tz))]),
+                (true, _, None) if f.failed_at.is_none() => tr.t("feed-never"),
+                _ => tr.t("feed-ok"),
+            };
+            let name = f.feed.strip_prefix("17track:").map_or_else(
+                || carrier_name(&f.feed, tr.language()),
+                |c| format!("17TRACK → {}", carrier_name(c, tr.language())),
+            );
+            view::FeedView { name, ok, state }
+        })
+        .collect();
+    let body = view::TodayPage {
+        modes: MODES.iter().map(|m| mode_label(&tr, m.as_str())).collect(),
+        page,
+        risk,
+        active,
+        alerts,
+        penalties,
+        feeds,
+    }
+    .render()?;
+    Ok(html(body))
+}
+
+/// The list's filters as the form shows them back.
+impl From<&PostingsParams> for view::Filters {
+    fn from(p: &PostingsParams) -> Self {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        Self {
+            store: text(&p.store),
+            status: text(&p.status),
+            mode: text(&p.mode),
+            carrier: text(&p.carrier),
+            risk: text(&p.risk),
+            from: text(&p.from),
+            to: text(&p.to),
+            q: text(&p.q),
+            cursor: text(&p.cursor),
+        }
+    }
+}
+
+/// `/postings?…` for these filters and a cursor.
+fn postings_href(f: &view::Filters, cursor: &str) -> String {
+    let pairs = [
+        ("q", &f.q),
+        ("store", &f.store),
+        ("mode", &f.mode),
+        ("carrier", &f.carrier),
+        ("risk", &f.risk),
+        ("status", &f.status),
+        ("from", &f.from),
+        ("to", &f.to),
+    ];
+    let mut query: Vec<String> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", view::percent(v)))
+        .collect();
+    if !cursor.is_empty() {
+        query.push(format!("cursor={cursor}"));
+    }
+    format!("/postings?{}", query.join("&"))
+}
+
+fn choices(
+    options: impl IntoIterator<Item = (String, String)>,
+    selected: &str,
+) -> Vec<view::Choice> {
+    options
+        .into_iter()
+        .map(|(value, label)| view::Choice {
+            selected: value == selected,
+            value,
+            label,
+        })
+        .collect()
+}
+
+fn bad_filter(e: ApiError) -> WebError {
+    match e {
+        ApiError::BadRequest(message) => WebError::BadRequest(message),
+        _ => WebError::Internal,
+    }
+}
+
+pub(super) async fn postings<S: Store>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+    params: Result<Query<PostingsParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, WebError> {
+    let Query(params) = params.map_err(|e| WebError::BadRequest(e.body_text()))?;
+    let params = params.cleaned();
+    let page = chrome(&viewer, &headers, "postings", &uri);
+    let tr = page.tr;
+    let store = &state.api.store;
+    let stores = store.stores().await?;
+    let tz = store_zone(&stores);
+    let scope: Vec<_> = match &params.store {
+        Some(name) => stores
+            .iter()
+            .filter(|s| s.name.as_str() == name)
+            .map(|s| s.id)
+            .collect(),
+        None => stores.iter().map(|s| s.id).collect(),
+    };
+    let query = params.query(scope).map_err(bad_filter)?;
+    let found = store.postings_page(&query).await?;
+    let names: HashMap<_, _> = stores.iter().map(|s| (s.id, s.name.as_str())).collect();
+    let filters = view::Filters::from(&params);
+    let next = (found.len() == query.limit as usize)
+        .then(|| found.last())
+        .flatten()
+        .map(|last| postings_href(&filters, &last.record.id.0.to_string()));
+    let language = tr.language();
+    let rows = found
+        .iter()
+        .map(|s| {
+            let p = &s.record.posting;
+            view::PostingRow {
+                number: p.number.as_str().to_owned(),
+                href: format!("/postings/{}", view::percent(p.number.as_str())),
+                store: names.get(&p.store_id).copied().unwrap_or("").to_owned(),
+                mode: mode_label(&tr, p.scheme.as_str()),
+                status: p.status.as_str().to_owned(),
+                carriers: s
+                    .carriers
+                    .iter()
+                    .map(|c| carrier_name(c, language))
+                    .collect::<Vec<_>>()
+                    .join(" → "),
+                risk: s.risk.map_or("", Severity::as_str),
+                risk_label: s
+                    .risk
+                    .map(|r| tr.t(&format!("severity-{}", r.as_str())))
+                    .unwrap_or_default(),
+                city: p.buyer_city.clone().unwrap_or_default(),
+                updated: view::local(s.record.updated_at, tz),
+            }
+        })
+        .collect::<Vec<_>>();
+    let body = view::PostingsPage {
+        shown: tr.n("postings-count", rows.len() as u64),
+        stores: choices(
+            stores
+                .iter()
+                .map(|s| (s.name.as_str().to_owned(), s.name.as_str().to_owned())),
+            &filters.store,
+        ),
+        modes: choices(
+            MODES
+                .iter()
+                .map(|m| (m.as_str().to_owned(), mode_label(&tr, m.as_str()))),
+            &filters.mode,
+        ),
+        carriers: choices(
+            carrier::CARRIERS
+                .iter()
+                .filter(|c| c.code != "ozon")
+                .map(|c| (c.code.to_owned(), c.name(language).to_owned())),
+            &filters.carrier,
+        ),
+        risks: choices(
+            RISKS.iter().rev().map(|r| {
+                (
+                    r.as_str().to_owned(),
+                    tr.t(&format!("severity-{}", r.as_str())),
+                )
+            }),
+            &filters.risk,
+        ),
+        page,
+        filters,
+        rows,
+        next,
+    }
+    .render()?;
+    Ok(html(body))
+}
+
+/// A posting of any store with its legs and events, or "not found".
+async fn read_posting<S: Store>(
+    state: &WebState<S>,
+    number: &str,
+) -> Result<(StoreRecord, PostingWithEvents), WebError> {
+    let number = PostingNumber::parse(number).map_err(|_| WebError::NotFound)?;
+    let store = &state.api.store;
+    for s in store.stores().await? {
+        if let Some(p) = store.posting(s.id, &number).await? {
+            let read = store
+                .postings_with_events(&[p.id])
+                .await?
+                .pop()
+                .ok_or(WebError::NotFound)?;
+            return Ok((s, read));
+        }
+    }
+    Err(WebError::NotFound)
+}
+
+pub(super) async fn posting<S: Store>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(number): Path<String>,
+) -> Result<Response, WebError> {
+    let page = chrome(&viewer, &headers, "postings", &uri);
+    let tr = page.tr;
+    let language = tr.language();
+    let (store_record, read) = read_posting(&state, &number).await?;
+    let store = &state.api.store;
+    let now = state.api.clock.now();
+    let tz = view::zone(&store_record.settings.timezone);
+    let record = &read.posting;
+    let p = &record.posting;
+    let legs: Vec<&ozontrack_store::LegRecord> = read.legs.iter().map(|(l, _)| l).collect();
+    let carriers = crate::lanes::carriers_of(&legs);
+    let (estimate, estimate_basis) = match (
+        p.delivered_at,
+        state.api.lanes.estimate(store, record, &legs, now),
+    ) {
+        (Some(at), _) => (tr.a("estimate-delivered", &[("at", &view::local(at, tz))]), String::new()),
+        (None, Some(w)) => (
+            tr.a(
+                "estimate-window",
+                &[
+                    ("from", &view::local_date(w.from, tz)),
+                    ("to", &view::local_date(w.to, tz)),
+                ],
+            ),
+            match w.basis {
+                ozontrack_domain::estimate::Basis::Lane(n) => tr.n("estimate-basis", n),
+                ozontrack_domain::estimate::Basis::Mode => tr.t("estimate-default"),
+            },
+        ),
+        (None, None) => (tr.t("estimate-unknown"), String::new()),
+    };
+    let buyer_token = store
+        .buyer_token(record.id, &auth::random_secret()[..24])
+        .await?;
+    let alerts = store
+        .alerts(&AlertFilter {
+            posting: Some(record.id),
+            ..AlertFilter::default()
+        })
+        .await?
+        .iter()
+        .map(|a| view::alert_view(a, &tr, tz))
+        .collect();
+    let body = view::PostingPage {
+        title: tr.a("posting-title", &[("number", p.number.as_str())]),
+        number: p.number.as_str().to_owned(),
+        store: store_record.name.as_str().to_owned(),
+        mode: mode_label(&tr, p.scheme.as_str()),
+        status: format!("{} / {}", p.status.as_str(), p.substatus.as_str()),
+        city: p.buyer_city.clone().unwrap_or_default(),
+        carriers: carriers
+            .iter()
+            .map(|c| carrier_name(c, language))
+            .collect::<Vec<_>>()
+            .join(" → "),
+        estimate,
+        estimate_basis,
+        buyer_url: format!("/t/{buyer_token}"),
+        zone_note: tr.a("times-in", &[("zone", tz.name())]),
+        legs: legs
+            .iter()
+            .map(|l| view::LegView {
+                carrier: carrier_name(l.leg.carrier.as_str(), language),
+                tracking: l.leg.tracking_number.as_str().to_owned(),
+                role: l.leg.role.as_str().to_owned(),
+                status: l
+                    .status
+                    .as_ref()
+                    .map(|s| ozontrack_domain::timeline::label(s.main, language).to_owned())
+                    .unwrap_or_default(),
+                last: l.last_event_at.map(|t| view::local(t, tz)).unwrap_or_default(),
+            })
+            .collect(),
+        timeline: view::events(&read.timeline(), language, tz, true),
+        alerts,
+        route_url: format!("/postings/{}/route.json", view::percent(p.number.as_str())),
+        tiles: state.settings.map_tiles.clone().unwrap_or_default(),
+        page,
+    }
+    .render()?;
+    Ok(html(body))
+}
+
+/// The points of a journey for the map: each place the parcel was seen, in time order (a
+/// place seen twice in a row once), and the buyer's city as the destination.
+pub(super) fn route(read: &PostingWithEvents, language: Language) -> Value {
+    let mut points: Vec<Value> = Vec::new();
+    let mut last: Option<(f64, f64)> = None;
+    for e in read.timeline() {
+        let Some(point) = e.location.point else {
+            continue;
+        };
+        let here = (point.lat(), point.lon());
+        if last == Some(here) {
+            continue;
+        }
+        last = Some(here);
+        let place = e
+            .location
+            .city
+            .as_deref()
+            .and_then(gazetteer::by_name)
+            .map_or_else(
+                || e.location.text.clone().unwrap_or_default(),
+                |c| c.name_in(language).to_owned(),
+            );
+        points.push(json!({
+            "lat": here.0,
+            "lon": here.1,
+            "label": format!("{place} · {}", ozontrack_domain::timeline::label(e.status.main, language)),
+        }));
+    }
+    let destination = read
+        .posting
+        .posting
+        .buyer_city
+        .as_deref()
+        .and_then(gazetteer::find)
+        .map(|c| json!({"lat": c.lat, "lon": c.lon, "label": c.name_in(language)}));
+    json!({"points": points, "destination": destination})
+}
+
+pub(super) async fn posting_route<S: Store>(
+    State(state): State<WebState<S>>,
+    _viewer: Viewer,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+) -> Result<Json<Value>, WebError> {
+    let (_, read) = read_posting(&state, &number).await?;
+    Ok(Json(route(&read, dashboard_language(&headers))))
+}
+
+/// `?all=true` shows resolved alerts too.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct AlertsQuery {
+    all: Option<bool>,
+}
+
+pub(super) async fn alerts<S: Store>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<AlertsQuery>,
+) -> Result<Response, WebError> {
+    let page = chrome(&viewer, &headers, "alerts", &uri);
+    let tr = page.tr;
+    let stores = state.api.store.stores().await?;
+    let tz = store_zone(&stores);
+    let open_only = !q.all.unwrap_or(false);
+    let alerts = state
+        .api
+        .store
+        .alerts(&AlertFilter {
+            open_only,
+            limit: 200,
+            ..AlertFilter::default()
+        })
+        .await?
+        .iter()
+        .map(|a| view::alert_view(a, &tr, tz))
+        .collect();
+    let body = view::AlertsPage {
+        page,
+        open_only,
+        alerts,
+    }
+    .render()?;
+    Ok(html(body))
+}
+
+/// An acknowledgement from the dashboard.
+#[derive(Debug, Deserialize)]
+pub(super) struct AckForm {
+    #[serde(rename = "_csrf")]
+    csrf: Option<String>,
+    note: String,
+}
+
+pub(super) async fn acknowledge<S: Store>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<i64>,
+    Form(form): Form<AckForm>,
+) -> Result<Response, WebError> {
+    viewer.check_post(&headers, form.csrf.as_deref())?;
+    let note = form.note.trim();
+    if note.is_empty() {
+        return Err(WebError::BadRequest("note: say what was done".into()));
+    }
+    let store = &state.api.store;
+    store
+        .acknowledge_alert(id, &viewer.user, note, state.api.clock.now())
+        .await?;
+    let alert = store
+        .alerts(&AlertFilter {
+            id: Some(id),
+            ..AlertFilter::default()
+        })
+        .await?
+        .pop()
+        .ok_or(WebError::NotFound)?;
+    if headers.get("hx-request").is_none() {
+        return Ok(Redirect::to(&format!(
+            "/postings/{}",
+            view::percent(alert.posting_number.as_str())
+        ))
+        .into_response());
+    }
+    let page = chrome(&viewer, &headers, "alerts", &uri);
+    let stores = store.stores().await?;
+    let tz = stores
+        .iter()
+        .find(|s| s.id == alert.store_id)
+        .map_or_else(|| store_zone(&stores), |s| view::zone(&s.settings.timezone));
+    let body = view::AlertFragment {
+        a: view::alert_view(&alert, &page.tr, tz),
+        page,
+    }
+    .render()?;
+    Ok(html(body))
+}
+
+/// Chart.js data: the transit-time histogram of the busiest carriers, and each carrier's
+/// stale rate in percent.
+fn charts(stats: &[ozontrack_store::CarrierStats], language: Language) -> (String, String) {
+    let mut busiest: Vec<&ozontrack_store::CarrierStats> = stats.iter().collect();
+    busiest.sort_by_key(|c| std::cmp::Reverse(c.legs));
+    busiest.truncate(6);
+    let labels: Vec<String> = (0..=HISTOGRAM_DAYS)
+        .map(|d| {
+            if d == HISTOGRAM_DAYS {
+                format!("{d}+")
+            } else {
+                d.to_string()
+            }
+        })
+        .collect();
+    let transit = json!({
+        "labels": labels,
+        "datasets": busiest.iter().map(|c| json!({
+            "label": carrier_name(&c.carrier, language),
+            "data": c.transit_histogram,
+        })).collect::<Vec<_>>(),
+    });
+    let stale = json!({
+        "labels": stats.iter().map(|c| carrier_name(&c.carrier, language)).collect::<Vec<_>>(),
+        "datasets": [{
+            "label": "%",
+            "data": stats.iter().map(|c| {
+                let under_way = c.legs.saturating_sub(c.delivered);
+                if under_way == 0 { 0.0 } else { (c.stale_open as f64 * 1000.0 / under_way as f64).round() / 10.0 }
+            }).collect::<Vec<_>>(),
+        }],
+    });
+    (transit.to_string(), stale.to_string())
+}
+
+/// Days to a tenth, or a dash when none were delivered.
+fn days_text(days: Option<f64>) -> String {
+    days.map_or_else(|| "—".into(), |d| format!("{d:.1}"))
+}
+
+fn rate(stale: u64, of: u64) -> String {
+    if of == 0 {
+        "—".into()
+    } else {
+        format!("{:.1} %", stale as f64 * 100.0 / of as f64)
+    }
+}
+
+pub(super) async fn carriers<S: Store>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, WebError> {
+    let page = chrome(&viewer, &headers, "carriers", &uri);
+    let tr = page.tr;
+    let language = tr.language();
+    let store = &state.api.store;
+    let days = 30;
+    let since = state.api.clock.now() - Duration::days(days);
+    let ids: Vec<_> = store.stores().await?.iter().map(|s| s.id).collect();
+    let stats = store.carrier_stats(&ids, since).await?;
+    let lanes = store.lane_stats(&ids, since).await?;
+    let (transit_chart, stale_chart) = charts(&stats, language);
+    let body = view::CarriersPage {
+        window: tr.n("window", days as u64),
+        carriers: stats
+            .iter()
+            .map(|c| view::CarrierRow {
+                name: carrier_name(&c.carrier, language),
+                legs: c.legs,
+                delivered: c.delivered,
+                stale: rate(c.stale_open, c.legs.saturating_sub(c.delivered)),
+                p50: days_text(c.transit_days_p50),
+                p90: days_text(c.transit_days_p90),
+            })
+            .collect(),
+        lanes: lanes
+            .iter()
+            .take(100)
+            .map(|l| view::LaneRow {
+                lane: l
+                    .carriers
+                    .iter()
+                    .map(|c| carrier_name(c, language))
+                    .collect::<Vec<_>>()
+                    .join(" → "),
+                city: l.buyer_city.clone().unwrap_or_default(),
+                postings: l.postings,
+                delivered: l.delivered,
+                stale: rate(l.stale_open, l.postings.saturating_sub(l.delivered)),
+                p50: days_text(l.transit_days_p50),
+                p90: days_text(l.transit_days_p90),
+            })
+            .collect(),
+        transit_chart,
+        stale_chart,
+        page,
+    }
+    .render()?;
+    Ok(html(body))
+}
+
+fn login_page(headers: &HeaderMap, error: Option<String>, status: StatusCode) -> Response {
+    let language = dashboard_language(headers);
+    let page = view::LoginPage {
+        tr: Tr::new(language),
+        error,
+        languages: view::dashboard_languages(language, "/login"),
+    };
+    match page.render() {
+        Ok(body) => (status, html(body)).into_response(),
+        Err(e) => WebError::from(e).into_response(),
+    }
+}
+
+pub(super) async fn login_form(headers: HeaderMap) -> Response {
+    login_page(&headers, None, StatusCode::OK)
+}
+
+/// The login form's fields.
+#[derive(Debug, Deserialize)]
+pub(super) struct LoginForm {
+    user: String,
+    password: String,
+}
+
+/// Signed in: the session cookie, and on to the dashboard.
+fn signed_in(cookie: HeaderValue) -> Response {
+    let mut response = Redirect::to("/").into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    response
+}
+
+pub(super) async fn login<S: Store>(
+    State(state): State<WebState<S>>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, WebError> {
+    auth::same_origin(&headers)?;
+    let user = form.user.trim();
+    let stored = state.api.store.dashboard_password(user).await?;
+    // A missing user costs the same argon2 work as a wrong password: no telling which it was.
+    let ok = match &stored {
+        Some(phc) => auth::verify_password(&form.password, phc),
+        None => {
+            auth::verify_password(&form.password, auth::decoy_hash());
+            false
+        }
+    };
+    if !ok {
+        tracing::info!("a dashboard login failed");
+        let tr = Tr::new(dashboard_language(&headers));
+        return Ok(login_page(
+            &headers,
+            Some(tr.t("login-failed")),
+            StatusCode::UNAUTHORIZED,
+        ));
+    }
+    let (_, cookie) = auth::start_session(&state, user).await?;
+    Ok(signed_in(cookie))
+}
+
+pub(super) async fn login_link<S: Store>(
+    State(state): State<WebState<S>>,
+    headers: HeaderMap,
+    Path(secret): Path<String>,
+) -> Result<Response, WebError> {
+    let now = state.api.clock.now();
+    if !state
+        .api
+        .store
+        .use_login_link(&token_hash(&secret), now)
+        .await?
+    {
+        let tr = Tr::new(dashboard_language(&headers));
+        return Ok(login_page(
+            &headers,
+            Some(tr.t("login-link-spent")),
+            StatusCode::UNAUTHORIZED,
+        ));
+    }
+    let (_, cookie) = auth::start_session(&state, "operator").await?;
+    Ok(signed_in(cookie))
+}
+
+/// The logout form's field.
+#[derive(Debug, Deserialize)]
+pub(super) struct LogoutForm {
+    #[serde(rename = "_csrf")]
+    csrf: Option<String>,
+}
+
+pub(super) async fn logout<S: Store>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Result<Response, WebError> {
+    viewer.check_post(&headers, form.csrf.as_deref())?;
+    state.api.store.end_session(viewer.session_hash()).await?;
+    let mut response = Redirect::to("/login").into_response();
+    let gone = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&gone).map_err(|_| WebError::Internal)?,
+    );
+    Ok(response)
+}
+
+/// Where to go back to after switching language.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct LanguageQuery {
+    next: Option<String>,
+}
+
+pub(super) async fn language(
+    Path(code): Path<String>,
+    Query(q): Query<LanguageQuery>,
+) -> Result<Response, WebError> {
+    let language = Language::parse(&code).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    // Only a path of this site: `//host` or a full URL would make this an open redirect.
+    let next = q
+        .next
+        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\"))
+        .unwrap_or_else(|| "/".into());
+    let mut response = Redirect::to(&next).into_response();
+    let cookie = format!(
+        "{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000",
+        language.as_str()
+    );
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|_| WebError::Internal)?,
+    );
+    Ok(response)
+}

@@ -1,0 +1,372 @@
+//! What the templates show, already in the reader's language and time zone: the templates
+//! only lay it out (and escape every piece of it, carrier text included).
+
+use askama::Template;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use ozontrack_domain::Language;
+use ozontrack_domain::timeline::Entry;
+
+use crate::i18n::Tr;
+
+/// The frame of every dashboard page: words, the CSRF token for its forms, the signed-in
+/// person, the active section and the language links back to this very page.
+#[derive(Debug, Clone)]
+pub(super) struct Chrome {
+    pub tr: Tr,
+    pub csrf: String,
+    pub user: String,
+    pub nav: &'static str,
+    pub languages: Vec<LanguageLink>,
+}
+
+/// A language switch link.
+#[derive(Debug, Clone)]
+pub(super) struct LanguageLink {
+    pub label: &'static str,
+    pub tag: &'static str,
+    pub href: String,
+    pub active: bool,
+}
+
+pub(super) const LANGUAGES: [(Language, &str, &str); 3] = [
+    (Language::Zh, "zh-CN", "中文"),
+    (Language::Ru, "ru", "Русский"),
+    (Language::En, "en", "English"),
+];
+
+/// Links to `/lang/{code}` that come back to `here` (the dashboard's switch).
+pub(super) fn dashboard_languages(current: Language, here: &str) -> Vec<LanguageLink> {
+    LANGUAGES
+        .iter()
+        .map(|(language, tag, label)| LanguageLink {
+            label,
+            tag,
+            href: format!("/lang/{}?next={}", language.as_str(), percent(here)),
+            active: *language == current,
+        })
+        .collect()
+}
+
+/// Percent-encodes everything but unreserved characters, for a URL's query value.
+pub(super) fn percent(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A store's zone, or Shanghai's (the default sellers' zone) for a name chrono-tz lacks.
+pub(super) fn zone(name: &str) -> Tz {
+    name.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+}
+
+/// A time as the reader's zone shows it.
+pub(super) fn local(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// A date as the reader's zone shows it.
+pub(super) fn local_date(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d").to_string()
+}
+
+/// One event of a timeline.
+#[derive(Debug, Clone)]
+pub(super) struct EventView {
+    pub time: String,
+    pub label: String,
+    pub text: String,
+    pub place: String,
+    pub source: String,
+}
+
+pub(super) fn events(
+    timeline: &[Entry],
+    language: Language,
+    tz: Tz,
+    with_sources: bool,
+) -> Vec<EventView> {
+    timeline
+        .iter()
+        .rev()
+        .map(|e| EventView {
+            time: local(e.occurred_at, tz),
+            label: ozontrack_domain::timeline::label(e.status.main, language).to_owned(),
+            text: e.text.clone(),
+            place: e
+                .location
+                .city
+                .as_deref()
+                .and_then(ozontrack_domain::gazetteer::by_name)
+                .map(|c| c.name_in(language).to_owned())
+                .or_else(|| e.location.text.clone())
+                .unwrap_or_default(),
+            source: if with_sources {
+                e.sources
+                    .iter()
+                    .map(ozontrack_domain::EventSource::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            } else {
+                String::new()
+            },
+        })
+        .collect()
+}
+
+/// An alert as a row of the dashboard.
+#[derive(Debug, Clone)]
+pub(super) struct AlertView {
+    pub id: i64,
+    pub posting: String,
+    pub posting_href: String,
+    pub rule: String,
+    pub severity: &'static str,
+    pub severity_label: String,
+    pub state_label: String,
+    pub why: String,
+    pub since: String,
+    pub leg: String,
+    pub actions: Vec<String>,
+    pub acked: Option<String>,
+    pub can_ack: bool,
+}
+
+pub(super) fn alert_view(a: &ozontrack_store::AlertRecord, tr: &Tr, tz: Tz) -> AlertView {
+    use ozontrack_domain::alert::AlertState;
+    AlertView {
+        id: a.id,
+        posting: a.posting_number.as_str().to_owned(),
+        posting_href: format!("/postings/{}", percent(a.posting_number.as_str())),
+        rule: tr.t(&format!("rule-{}", a.rule.as_str())),
+        severity: a.severity.as_str(),
+        severity_label: tr.t(&format!("severity-{}", a.severity.as_str())),
+        state_label: tr.t(&format!("state-{}", a.state.as_str())),
+        why: a.why.clone(),
+        since: local(a.since, tz),
+        leg: a.leg.clone().unwrap_or_default(),
+        actions: a
+            .actions
+            .iter()
+            .map(|x| tr.t(&format!("action-{}", x.as_str())))
+            .collect(),
+        acked: a.acknowledged_by.as_ref().map(|by| {
+            tr.a(
+                "acked",
+                &[("by", by), ("note", a.ack_note.as_deref().unwrap_or(""))],
+            )
+        }),
+        can_ack: matches!(a.state, AlertState::Open | AlertState::Escalated),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub(super) struct ErrorPage {
+    pub title: String,
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub(super) struct LoginPage {
+    pub tr: Tr,
+    pub error: Option<String>,
+    pub languages: Vec<LanguageLink>,
+}
+
+/// A row of the "at risk" table: one severity across the modes.
+#[derive(Debug, Clone)]
+pub(super) struct RiskRow {
+    pub severity: &'static str,
+    pub label: String,
+    pub counts: Vec<u64>,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct PenaltyView {
+    pub store: String,
+    pub points: String,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct FeedView {
+    pub name: String,
+    pub ok: bool,
+    pub state: String,
+}
+
+#[derive(Template)]
+#[template(path = "today.html")]
+pub(super) struct TodayPage {
+    pub page: Chrome,
+    pub modes: Vec<String>,
+    pub risk: Vec<RiskRow>,
+    pub active: Vec<(String, u64)>,
+    pub alerts: Vec<AlertView>,
+    pub penalties: Vec<PenaltyView>,
+    pub feeds: Vec<FeedView>,
+}
+
+/// The postings filters as the form shows them back.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub(super) struct Filters {
+    pub store: String,
+    pub status: String,
+    pub mode: String,
+    pub carrier: String,
+    pub risk: String,
+    pub from: String,
+    pub to: String,
+    pub q: String,
+    pub cursor: String,
+}
+
+/// A choice of a filter's `<select>`.
+#[derive(Debug, Clone)]
+pub(super) struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct PostingRow {
+    pub number: String,
+    pub href: String,
+    pub store: String,
+    pub mode: String,
+    pub status: String,
+    pub carriers: String,
+    pub risk: &'static str,
+    pub risk_label: String,
+    pub city: String,
+    pub updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "postings.html")]
+pub(super) struct PostingsPage {
+    pub page: Chrome,
+    pub filters: Filters,
+    pub stores: Vec<Choice>,
+    pub modes: Vec<Choice>,
+    pub carriers: Vec<Choice>,
+    pub risks: Vec<Choice>,
+    pub rows: Vec<PostingRow>,
+    pub shown: String,
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct LegView {
+    pub carrier: String,
+    pub tracking: String,
+    pub role: String,
+    pub status: String,
+    pub last: String,
+}
+
+#[derive(Template)]
+#[template(path = "posting.html")]
+pub(super) struct PostingPage {
+    pub page: Chrome,
+    pub title: String,
+    pub number: String,
+    pub store: String,
+    pub mode: String,
+    pub status: String,
+    pub city: String,
+    pub carriers: String,
+    pub estimate: String,
+    pub estimate_basis: String,
+    pub buyer_url: String,
+    pub zone_note: String,
+    pub legs: Vec<LegView>,
+    pub timeline: Vec<EventView>,
+    pub alerts: Vec<AlertView>,
+    pub route_url: String,
+    pub tiles: String,
+}
+
+#[derive(Template)]
+#[template(path = "alerts.html")]
+pub(super) struct AlertsPage {
+    pub page: Chrome,
+    pub open_only: bool,
+    pub alerts: Vec<AlertView>,
+}
+
+/// One alert, for htmx to swap in after an acknowledgement.
+#[derive(Template)]
+#[template(path = "alert_fragment.html")]
+pub(super) struct AlertFragment {
+    pub page: Chrome,
+    pub a: AlertView,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct CarrierRow {
+    pub name: String,
+    pub legs: u64,
+    pub delivered: u64,
+    pub stale: String,
+    pub p50: String,
+    pub p90: String,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct LaneRow {
+    pub lane: String,
+    pub city: String,
+    pub postings: u64,
+    pub delivered: u64,
+    pub stale: String,
+    pub p50: String,
+    pub p90: String,
+}
+
+#[derive(Template)]
+#[template(path = "carriers.html")]
+pub(super) struct CarriersPage {
+    pub page: Chrome,
+    pub window: String,
+    pub carriers: Vec<CarrierRow>,
+    pub lanes: Vec<LaneRow>,
+    /// Chart.js data, as JSON (an attribute value, escaped by the template).
+    pub transit_chart: String,
+    pub stale_chart: String,
+}
+
+#[derive(Template)]
+#[template(path = "buyer.html")]
+pub(super) struct BuyerPage {
+    pub tr: Tr,
+    pub languages: Vec<LanguageLink>,
+    pub order: String,
+    pub status: String,
+    pub estimate: String,
+    pub updated: String,
+    pub timeline: Vec<EventView>,
+    pub route_url: String,
+    pub tiles: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_encoding_keeps_only_unreserved_characters() {
+        assert_eq!(percent("/postings?q=a b&x=Ж"), "%2Fpostings%3Fq%3Da%20b%26x%3D%D0%96");
+        assert_eq!(percent("0123-1_a.b~"), "0123-1_a.b~");
+    }
+}
