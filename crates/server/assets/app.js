@@ -15,7 +15,12 @@
   function drawMap(el) {
     if (el.dataset.ready || typeof L === "undefined") { return; }
     el.dataset.ready = "1";
-    var map = L.map(el, { worldCopyJump: false, attributionControl: false, zoomSnap: 0.25 });
+    // No animations: the map is drawn once, and a screenshot or a slow machine never catches
+    // it halfway through a zoom.
+    var map = L.map(el, {
+      attributionControl: false, zoomSnap: 0.25,
+      zoomAnimation: false, fadeAnimation: false, markerZoomAnimation: false
+    });
     map.setView([45, 90], 2);
     if (el.dataset.tiles) {
       L.tileLayer(el.dataset.tiles, { maxZoom: 12 }).addTo(map);
@@ -50,7 +55,7 @@
           all.push(d);
         }
         if (all.length) {
-          map.fitBounds(L.latLngBounds(all).pad(0.3), { maxZoom: 6 });
+          map.fitBounds(L.latLngBounds(all).pad(0.3), { maxZoom: 5, animate: false });
         } else {
           var note = document.createElement("p");
           note.className = "muted map-note";

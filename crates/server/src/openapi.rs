@@ -166,6 +166,34 @@ pub fn document() -> Value {
                     query("days", "integer", "1–366 (default 30)"),
                 ],
                 ok("carrier figures", "CarrierStats"), &[AUTH, BAD, ("404", "no such store")])},
+            "/api/v1/stats/lanes": {"get": operation(
+                "Per-lane figures (carriers in order, buyer city) over the postings of the last days",
+                vec![
+                    query("store", "string", "only this store (by name)"),
+                    query("days", "integer", "1–366 (default 30)"),
+                ],
+                ok("lane figures", "LaneStats"), &[AUTH, BAD, ("404", "no such store")])},
+            "/api/v1/stores/{store}/tracking-numbers": {"post": {
+                "summary": "Upload tracking numbers to Ozon: every row checked, the good ones sent 20 per call",
+                "parameters": [
+                    param("store", "path", "string", "the store (by name)"),
+                    query("dry_run", "boolean", "check every row, send nothing"),
+                    query("skip_invalid", "boolean", "send the valid rows even when others are invalid"),
+                ],
+                "requestBody": {"required": true, "content": {"text/csv": {"schema": {
+                    "type": "string",
+                    "description": "a header line posting_number,tracking_number, then one row per posting",
+                }}}},
+                "responses": {
+                    "200": ok("a result per row sent, and the problems skipped", "UploadResult"),
+                    "400": error("the body is not such a CSV"),
+                    "401": error("no valid API token"),
+                    "403": error("the token may only read"),
+                    "404": error("no such store"),
+                    "422": ok("rows are invalid (each located by line and column); nothing was sent", "InvalidRows"),
+                    "503": error("this server does not send to Ozon"),
+                },
+            }},
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -173,7 +201,7 @@ pub fn document() -> Value {
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {
                     "type": "object", "required": ["code", "message"],
                     "properties": {
-                        "code": {"type": "string", "enum": ["unauthorized", "read_only", "not_found", "bad_request", "internal"]},
+                        "code": {"type": "string", "enum": ["unauthorized", "read_only", "not_found", "bad_request", "invalid_rows", "unavailable", "internal"]},
                         "message": {"type": "string"},
                     },
                 }}},
@@ -219,7 +247,38 @@ pub fn document() -> Value {
                         "sources": {"type": "array", "items": {"type": "string"}},
                     }}},
                     "alerts": {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}},
+                    "estimate": {"type": ["object", "null"], "description": "arrival window while under way", "properties": {
+                        "from": {"type": "string"}, "to": {"type": "string"},
+                        "basis": {"description": "{\"lane_deliveries\": n} or \"mode_typical\""},
+                    }},
                 }}]},
+                "LaneStats": {"type": "object", "properties": {
+                    "since": {"type": "string"},
+                    "items": {"type": "array", "items": {"type": "object", "properties": {
+                        "carriers": {"type": "array", "items": {"type": "string"}},
+                        "buyer_city": {"type": ["string", "null"]},
+                        "postings": {"type": "integer"}, "delivered": {"type": "integer"},
+                        "stale_open": {"type": "integer"}, "stale_rate": {"type": "number"},
+                        "transit_days": {"type": "object"},
+                    }}},
+                }},
+                "Problem": {"type": "object", "properties": {
+                    "line": {"type": "integer"}, "column": {"type": "string"}, "message": {"type": "string"},
+                }},
+                "InvalidRows": {"type": "object", "properties": {"error": {"type": "object", "properties": {
+                    "code": {"type": "string", "const": "invalid_rows"},
+                    "message": {"type": "string"},
+                    "problems": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}},
+                }}}},
+                "UploadResult": {"type": "object", "properties": {
+                    "checked": {"type": "integer"}, "sent": {"type": "integer"}, "accepted": {"type": "integer"},
+                    "results": {"type": "array", "items": {"type": "object", "properties": {
+                        "line": {"type": "integer"}, "posting_number": {"type": "string"},
+                        "tracking_number": {"type": "string"}, "ok": {"type": "boolean"},
+                        "error": {"type": ["string", "null"]},
+                    }}},
+                    "problems": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}},
+                }},
                 "CarrierSet": {"type": "object", "properties": {
                     "posting_number": {"type": "string"}, "tracking_number": {"type": "string"},
                     "carrier": {"type": "string"}, "carrier_source": {"type": "string"},

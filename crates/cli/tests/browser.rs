@@ -1,0 +1,425 @@
+//! The dashboard and the buyer page in a real browser: Debian's headless Chromium driven by
+//! thirtyfour through chromedriver, against the real `ozontrack demo` (the sandbox world, its
+//! workers and the server). A screenshot of every page goes to `target/screenshots/`.
+//!
+//! Without chromedriver the test says so and passes, except under `CI`, where `.ci/run`
+//! installs it and its absence is a failure.
+
+// In tests a panic is the failure report, so helpers unwrap freely.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use thirtyfour::components::SelectElement;
+use thirtyfour::prelude::*;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// A child process killed when the test ends, however it ends.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn ozontrack(dir: &std::path::Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ozontrack"));
+    command.args(args).current_dir(dir);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("OZONTRACK__") || key == "RUST_LOG" {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+fn screenshots() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+        PathBuf::from,
+    );
+    let dir = target.join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until `check` passes, polling; panics with `what` after `secs`.
+async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The element, once the page has it (htmx swaps pages in after the click returns).
+async fn el(driver: &WebDriver, by: By) -> WebElement {
+    driver.query(by).first().await.unwrap()
+}
+
+async fn html_lang(driver: &WebDriver) -> String {
+    driver
+        .find(By::Tag("html"))
+        .await
+        .unwrap()
+        .attr("lang")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+async fn wait_for_map(driver: &WebDriver) -> String {
+    let map = el(driver, By::Id("map")).await;
+    eventually(30, "the route drawn on the map", || {
+        let map = map.clone();
+        async move { map.attr("data-drawn").await.ok().flatten() }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switches_language_and_a_buyer_tracks_it()
+ {
+    if !std::path::Path::new(CHROMEDRIVER).exists() || !std::path::Path::new(CHROMIUM).exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but {CHROMEDRIVER} or {CHROMIUM} is missing (.ci/run installs them)"
+        );
+        eprintln!("skipped: no {CHROMEDRIVER} / {CHROMIUM} (apt-get install chromium chromium-driver)");
+        return;
+    }
+    let shots = screenshots();
+    let dir = tempfile::tempdir().unwrap();
+
+    // The demo: the sandbox world, its workers and the server, as a seller would run it.
+    let mut demo = ozontrack(dir.path(), &["--json", "demo", "--parcels", "400"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = demo.stdout.take().unwrap();
+    let _demo = Killed(demo);
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
+    let started: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let base = started["server"].as_str().unwrap().to_owned();
+    let link = started["dashboard"].as_str().unwrap().to_owned();
+    let token = started["api_token"].as_str().unwrap().to_owned();
+
+    // A password user, as `ozontrack users add` makes one.
+    let mut add = ozontrack(
+        dir.path(),
+        &["--database-url", "sqlite://ozontrack-demo.db", "users", "add", "seller"],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough password\n")
+        .unwrap();
+    assert!(add.wait().unwrap().success(), "users add failed");
+
+    // Simulated days pass in seconds: wait for an alert on a parcel with a journey to draw,
+    // of a rule that stays open while the world runs on (a stall may resolve any second).
+    let http = ozontrack_carriers::http_client(Duration::from_secs(30)).unwrap();
+    let get = |url: String| {
+        let http = http.clone();
+        let token = token.clone();
+        async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .ok()?
+                .json::<serde_json::Value>()
+                .await
+                .ok()
+        }
+    };
+    let stalled: String = eventually(180, "an alert on a parcel with a journey", || async {
+        let alerts = get(format!(
+            "{base}/api/v1/alerts?open=true&severity=warning&limit=200"
+        ))
+        .await?;
+        for a in alerts["items"].as_array()? {
+            if a["state"] != "open" || !matches!(a["rule"].as_str(), Some("non_whitelisted" | "high_value")) {
+                continue;
+            }
+            let number = a["posting_number"].as_str()?;
+            let posting = get(format!("{base}/api/v1/postings/{number}")).await?;
+            let points = posting["timeline"]
+                .as_array()?
+                .iter()
+                .filter(|e| e["point"].is_array())
+                .count();
+            if points >= 2 {
+                return Some(number.to_owned());
+            }
+        }
+        None
+    })
+    .await;
+
+    let port = free_port();
+    let _driver_process = Killed(
+        Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let profile = tempfile::tempdir().unwrap();
+    let mut caps = DesiredCapabilities::chrome();
+    caps.set_binary(CHROMIUM).unwrap();
+    for arg in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,1000",
+        "--lang=zh-CN",
+    ] {
+        caps.add_arg(arg).unwrap();
+    }
+    caps.add_arg(&format!("--user-data-dir={}", profile.path().display()))
+        .unwrap();
+    let driver = eventually(20, "chromedriver to start", || {
+        let caps = caps.clone();
+        async move {
+            WebDriver::new(format!("http://127.0.0.1:{port}"), caps)
+                .await
+                .ok()
+        }
+    })
+    .await;
+
+    // The one-time link signs in and lands on "today", in Chinese.
+    driver.goto(&link).await.unwrap();
+    el(&driver, By::Id("at-risk")).await;
+    assert_eq!(html_lang(&driver).await, "zh-CN");
+    let nav = el(&driver, By::Css("nav")).await.text().await.unwrap();
+    assert!(nav.contains("货件"), "{nav}");
+    driver.screenshot(&shots.join("today.png")).await.unwrap();
+    // A link is spent once used.
+    driver.goto(&link).await.unwrap();
+    let body = el(&driver, By::Tag("body")).await.text().await.unwrap();
+    assert!(body.contains("ozontrack login-link"), "{body}");
+
+    // Log out, then in with the password.
+    driver.goto(&format!("{base}/")).await.unwrap();
+    driver
+        .find(By::Css("form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let user = el(&driver, By::Name("user")).await;
+    user.send_keys("seller").await.unwrap();
+    driver
+        .find(By::Name("password"))
+        .await
+        .unwrap()
+        .send_keys("a long enough password")
+        .await
+        .unwrap();
+    driver.screenshot(&shots.join("login.png")).await.unwrap();
+    driver
+        .find(By::Css("form.login button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let who = el(&driver, By::Css(".user")).await.text().await.unwrap();
+    assert_eq!(who, "seller");
+
+    // Filter the postings to those at risk; the URL says so.
+    driver
+        .find(By::Css("nav a[href='/postings']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let risk = el(&driver, By::Id("risk")).await;
+    SelectElement::new(&risk)
+        .await
+        .unwrap()
+        .select_by_value("warning")
+        .await
+        .unwrap();
+    el(&driver, By::Id("apply")).await.click().await.unwrap();
+    eventually(20, "the filter in the URL", || {
+        let driver = driver.clone();
+        async move {
+            let url = driver.current_url().await.ok()?;
+            url.as_str().contains("risk=warning").then_some(())
+        }
+    })
+    .await;
+    let rows = driver.find_all(By::Css("#postings tbody tr")).await.unwrap();
+    assert!(!rows.is_empty());
+    for row in &rows {
+        let risk = row.find(By::Css(".badge")).await.unwrap();
+        assert!(!risk.text().await.unwrap().is_empty());
+    }
+    driver.screenshot(&shots.join("postings.png")).await.unwrap();
+    // Narrow it to the stalled parcel by its number.
+    let q = el(&driver, By::Id("q")).await;
+    q.send_keys(&stalled).await.unwrap();
+    el(&driver, By::Id("apply")).await.click().await.unwrap();
+    eventually(20, "the search in the URL", || {
+        let driver = driver.clone();
+        let stalled = stalled.clone();
+        async move {
+            let url = driver.current_url().await.ok()?;
+            (url.as_str().contains("risk=warning") && url.as_str().contains(&stalled)).then_some(())
+        }
+    })
+    .await;
+    let first = driver
+        .query(By::Css(&format!("#postings tr[data-posting='{stalled}'] a")))
+        .first()
+        .await
+        .unwrap();
+
+    // Open a posting: header, timeline, the route on the map, an alert to acknowledge.
+    first.click().await.unwrap();
+    el(&driver, By::Id("timeline")).await;
+    let drawn: usize = wait_for_map(&driver).await.parse().unwrap();
+    assert!(drawn >= 1, "no point of the route drawn");
+    let paths = driver
+        .find_all(By::Css("#map path.leaflet-interactive"))
+        .await
+        .unwrap();
+    assert!(!paths.is_empty(), "no route markers on the map");
+    driver.screenshot(&shots.join("posting.png")).await.unwrap();
+    let form = el(&driver, By::Css("form.ack")).await;
+    form.find(By::Name("note"))
+        .await
+        .unwrap()
+        .send_keys("已联系承运商")
+        .await
+        .unwrap();
+    form.find(By::Css("button")).await.unwrap().click().await.unwrap();
+    let acked = driver.query(By::Css(".alert .acked")).first().await.unwrap();
+    let acked = acked.text().await.unwrap();
+    assert!(acked.contains("seller") && acked.contains("已联系承运商"), "{acked}");
+    driver.screenshot(&shots.join("posting-acknowledged.png")).await.unwrap();
+
+    // Russian, then English, on the same page.
+    driver
+        .find(By::Css("a[data-lang='ru']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(20, "the page in Russian", || {
+        let driver = driver.clone();
+        async move { (html_lang(&driver).await == "ru").then_some(()) }
+    })
+    .await;
+    let nav = el(&driver, By::Css("nav")).await.text().await.unwrap();
+    assert!(nav.contains("Отправления"), "{nav}");
+    wait_for_map(&driver).await;
+    driver.screenshot(&shots.join("posting-ru.png")).await.unwrap();
+    driver
+        .find(By::Css("a[data-lang='en']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(20, "the page in English", || {
+        let driver = driver.clone();
+        async move { (html_lang(&driver).await == "en").then_some(()) }
+    })
+    .await;
+    let nav = el(&driver, By::Css("nav")).await.text().await.unwrap();
+    assert!(nav.contains("Postings"), "{nav}");
+    let buyer = driver
+        .find(By::Id("buyer-link"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+
+    // The alerts inbox and the statistics, with their charts.
+    driver.goto(&format!("{base}/alerts")).await.unwrap();
+    el(&driver, By::Id("alerts")).await;
+    driver.screenshot(&shots.join("alerts.png")).await.unwrap();
+    driver.goto(&format!("{base}/carriers")).await.unwrap();
+    let chart = el(&driver, By::Id("transit-chart")).await;
+    eventually(20, "the transit chart drawn", || {
+        let chart = chart.clone();
+        async move { chart.attr("data-drawn").await.ok().flatten() }
+    })
+    .await;
+    driver.screenshot(&shots.join("carriers.png")).await.unwrap();
+
+    // The buyer's page: Russian by default, English on request, nothing of the seller's.
+    driver.goto(&format!("{base}{buyer}")).await.unwrap();
+    assert_eq!(html_lang(&driver).await, "ru");
+    let h1 = el(&driver, By::Tag("h1")).await.text().await.unwrap();
+    assert_eq!(h1, "Где моя посылка?");
+    wait_for_map(&driver).await;
+    let page = driver.source().await.unwrap();
+    for private in ["已联系承运商", "seller", "/postings", "demo-1", "<form"] {
+        assert!(!page.contains(private), "the buyer page shows {private:?}");
+    }
+    driver.screenshot(&shots.join("buyer-ru.png")).await.unwrap();
+    driver
+        .find(By::Css("a[data-lang='en']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(20, "the buyer page in English", || {
+        let driver = driver.clone();
+        async move { (html_lang(&driver).await == "en").then_some(()) }
+    })
+    .await;
+    let h1 = el(&driver, By::Tag("h1")).await.text().await.unwrap();
+    assert_eq!(h1, "Where is my parcel?");
+    wait_for_map(&driver).await;
+    driver.screenshot(&shots.join("buyer-en.png")).await.unwrap();
+
+    driver.quit().await.unwrap();
+}
