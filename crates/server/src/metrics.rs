@@ -1,16 +1,19 @@
 //! `GET /metrics` in Prometheus' text format, and the layer that counts and times every request
 //! by its route pattern (`/api/v1/postings/{number}`, never the number itself), so the series
-//! stay few. The workers count their own work through the same `metrics` facade.
+//! stay few. The workers count their own work through the same `metrics` facade; the queue
+//! depths (work due now) are read from the database at each scrape.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use ozontrack_domain::Clock;
+use ozontrack_store::Store;
 
 /// The process's one recorder: installed on first use, shared by every router.
 fn handle() -> Option<&'static PrometheusHandle> {
@@ -26,7 +29,27 @@ fn handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
-async fn render() -> Response {
+/// What the scrape reads the queue depths from.
+#[derive(Debug, Clone)]
+struct Depths<S: Store> {
+    store: S,
+    clock: Arc<dyn Clock>,
+}
+
+async fn render<S: Store>(State(depths): State<Depths<S>>) -> Response {
+    match depths.store.queue_depths(depths.clock.now()).await {
+        Ok(d) => {
+            for (queue, value) in [
+                ("legs_due", d.legs_due),
+                ("stores_due", d.stores_due),
+                ("risk_due", d.risk_due),
+                ("pushes_pending", d.pushes_pending),
+            ] {
+                metrics::gauge!("ozontrack_queue_depth", "queue" => queue).set(value as f64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read the queue depths for /metrics"),
+    }
     match handle() {
         Some(handle) => (
             [("content-type", "text/plain; version=0.0.4")],
@@ -57,11 +80,15 @@ async fn measure(request: Request, next: Next) -> Response {
     response
 }
 
-/// Adds `/metrics` to `router` and counts every request it serves.
-pub fn instrument(router: Router) -> Router {
+/// Adds `/metrics` to `router` (with the queue depths of `store`) and counts every request it
+/// serves.
+pub fn instrument<S: Store>(router: Router, store: S, clock: Arc<dyn Clock>) -> Router {
     // Installed before the first request so that nothing is counted into the void.
     let _ = handle();
     router
-        .route("/metrics", get(render))
+        .route(
+            "/metrics",
+            get(render::<S>).with_state(Depths { store, clock }),
+        )
         .layer(middleware::from_fn(measure))
 }

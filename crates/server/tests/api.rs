@@ -28,6 +28,8 @@ struct Api {
     http: reqwest::Client,
     store: SqlStore,
     mine: StoreId,
+    /// My posting whose carrier writes markup into an event, with an open stale alert.
+    my_posting: String,
     theirs_posting: String,
     my_alert: i64,
     their_alert: i64,
@@ -196,10 +198,14 @@ async fn api() -> Api {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, mut rx) = watch::channel(false);
-    let router = ozontrack_server::metrics::instrument(ozontrack_server::app(
-        ApiState::new(store.clone(), clock.clone()),
-        ozontrack_server::web::WebSettings::default(),
-    ));
+    let router = ozontrack_server::metrics::instrument(
+        ozontrack_server::app(
+            ApiState::new(store.clone(), clock.clone()).with_syncer(synced.syncer.clone()),
+            ozontrack_server::web::WebSettings::default(),
+        ),
+        store.clone(),
+        clock.clone(),
+    );
     tokio::spawn(ozontrack_server::run(listener, router, async move {
         let _ = rx.wait_for(|s| *s).await;
     }));
@@ -208,6 +214,7 @@ async fn api() -> Api {
         http: ozontrack_sandbox::http_client(),
         store,
         mine,
+        my_posting: first.record.posting.number.as_str().to_owned(),
         theirs_posting,
         my_alert,
         their_alert,
@@ -486,6 +493,289 @@ async fn every_route_stays_inside_the_tokens_stores_and_answers_in_one_error_sha
         "{metrics}"
     );
     assert!(metrics.contains("ozontrack_http_request_duration_seconds"));
+    assert!(
+        metrics.contains(r#"ozontrack_queue_depth{queue="legs_due"}"#),
+        "{metrics}"
+    );
     assert!(!metrics.contains(&a.theirs_posting), "{metrics}");
     let _ = a.stop.send(true);
+}
+
+/// A browser-like client that does not follow redirects, with the session cookie it was given.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookie: Option<String>,
+}
+
+impl Browser {
+    fn new(base: &str) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: base.to_owned(),
+            cookie: None,
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, String, reqwest::header::HeaderMap) {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (status, response.text().await.unwrap(), headers)
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> (u16, String, reqwest::header::HeaderMap) {
+        let mut request = self.http.post(format!("{}{path}", self.base)).form(form);
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (status, response.text().await.unwrap(), headers)
+    }
+
+    /// Keeps the session cookie a sign-in answered with.
+    fn keep_session(&mut self, headers: &reqwest::header::HeaderMap) {
+        let set = headers
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .unwrap();
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+        self.cookie = Some(set.split(';').next().unwrap().to_owned());
+    }
+
+    /// The CSRF token the page's forms carry.
+    fn csrf(page: &str) -> String {
+        let at = page.find(r#"name="_csrf" value=""#).unwrap() + r#"name="_csrf" value=""#.len();
+        page[at..].split('"').next().unwrap().to_owned()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_wants_a_session_and_every_form_wants_its_csrf_token() {
+    let a = api().await;
+    let mut browser = Browser::new(&a.base);
+
+    // Signed out, every page sends to the login page.
+    for path in ["/", "/postings", "/alerts", "/carriers", &format!("/postings/{}", a.my_posting)] {
+        let (status, _, headers) = browser.get(path).await;
+        assert_eq!(status, 303, "{path}");
+        assert_eq!(headers["location"], "/login");
+    }
+
+    // A wrong password, an unknown user: the same answer.
+    let hash = ozontrack_server::web::auth::hash_password("a long enough password").unwrap();
+    a.store.set_dashboard_user("seller", &hash, a.now).await.unwrap();
+    for (user, password) in [("seller", "wrong"), ("nobody", "a long enough password")] {
+        let (status, page, _) = browser
+            .post("/login", &[("user", user), ("password", password)], &[])
+            .await;
+        assert_eq!(status, 401);
+        assert!(page.contains("用户名或密码错误"), "{page}");
+    }
+    // A login form posted from another site is refused.
+    let (status, _, _) = browser
+        .post(
+            "/login",
+            &[("user", "seller"), ("password", "a long enough password")],
+            &[("origin", "http://evil.example")],
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _, headers) = browser
+        .post("/login", &[("user", "seller"), ("password", "a long enough password")], &[])
+        .await;
+    assert_eq!(status, 303);
+    browser.keep_session(&headers);
+
+    // Today, in Chinese by default; the language switch keeps to this site.
+    let (status, today, headers) = browser.get("/").await;
+    assert_eq!(status, 200);
+    assert!(today.contains("今天需要处理的事"));
+    assert!(headers["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
+    let (_, _, headers) = browser.get("/lang/ru?next=%2F%2Fevil.example").await;
+    assert_eq!(headers["location"], "/");
+    let (_, _, headers) = browser.get("/lang/ru?next=%2Falerts").await;
+    assert_eq!(headers["location"], "/alerts");
+    let lang = headers["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let session = browser.cookie.clone().unwrap();
+    browser.cookie = Some(format!("{session}; {lang}"));
+    let (_, today, _) = browser.get("/").await;
+    assert!(today.contains("Что требует внимания сегодня"), "{today}");
+    browser.cookie = Some(session);
+
+    // The posting: carrier markup is text, the alert is there to acknowledge.
+    let (status, page, _) = browser.get(&format!("/postings/{}", a.my_posting)).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62; sorted"), "{page}");
+    assert!(!page.contains("<script>alert"), "carrier markup reached the page");
+    assert!(page.contains(&format!("data-alert=\"{}\"", a.my_alert)));
+    let (_, list, _) = browser.get(&format!("/postings?q={}", a.my_posting)).await;
+    assert!(list.contains(&format!("data-posting=\"{}\"", a.my_posting)));
+    let (status, route, _) = browser
+        .get(&format!("/postings/{}/route.json", a.my_posting))
+        .await;
+    assert_eq!(status, 200);
+    let route: Value = serde_json::from_str(&route).unwrap();
+    assert!(route["points"].is_array());
+
+    // Acknowledging: refused without the token, from another site, then done with it.
+    let csrf = Browser::csrf(&page);
+    let ack = format!("/alerts/{}/ack", a.my_alert);
+    let (status, _, _) = browser.post(&ack, &[("note", "called them")], &[]).await;
+    assert_eq!(status, 403);
+    let (status, _, _) = browser
+        .post(&ack, &[("note", "called them"), ("_csrf", "forged")], &[])
+        .await;
+    assert_eq!(status, 403);
+    let (status, _, _) = browser
+        .post(
+            &ack,
+            &[("note", "called them"), ("_csrf", &csrf)],
+            &[("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, fragment, _) = browser
+        .post(&ack, &[("note", "called them")], &[("x-csrf-token", &csrf), ("hx-request", "true")])
+        .await;
+    assert_eq!(status, 200, "{fragment}");
+    assert!(fragment.contains("seller") && fragment.contains("called them"), "{fragment}");
+    let alert = a
+        .store
+        .alerts(&ozontrack_store::AlertFilter { id: Some(a.my_alert), ..Default::default() })
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(alert.acknowledged_by.as_deref(), Some("seller"));
+
+    // Every other page renders.
+    for path in ["/alerts", "/alerts?all=true", "/carriers", "/api/docs", "/assets/app.js", "/assets/vendor/land-50m.geojson"] {
+        let (status, _, _) = browser.get(path).await;
+        assert_eq!(status, 200, "{path}");
+    }
+
+    // Logging out ends the session on the server, not only in the browser.
+    let (status, _, _) = browser.post("/logout", &[("_csrf", &csrf)], &[]).await;
+    assert_eq!(status, 303);
+    let (status, _, _) = browser.get("/").await;
+    assert_eq!(status, 303);
+
+    // A one-time link signs in once.
+    let secret = ozontrack_server::web::auth::mint_login_link(&a.store, a.now).await.unwrap();
+    let mut other = Browser::new(&a.base);
+    let (status, _, headers) = other.get(&format!("/login/{secret}")).await;
+    assert_eq!(status, 303);
+    other.keep_session(&headers);
+    let (status, _, _) = other.get("/").await;
+    assert_eq!(status, 200);
+    let (status, _, _) = Browser::new(&a.base).get(&format!("/login/{secret}")).await;
+    assert_eq!(status, 401);
+    a.stop.send(true).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_buyer_page_shows_the_journey_in_russian_and_nothing_of_the_sellers() {
+    let a = api().await;
+    let id = a
+        .store
+        .posting(a.mine, &PostingNumber::parse(&a.my_posting).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let token = a.store.buyer_token(id, "buyer-token-for-the-test").await.unwrap();
+    // A second ask gives the same token: a link sent to a buyer keeps working.
+    assert_eq!(a.store.buyer_token(id, "another-candidate").await.unwrap(), token);
+    let browser = Browser::new(&a.base);
+    let (status, page, _) = browser.get(&format!("/t/{token}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"<html lang="ru">"#));
+    assert!(page.contains("Где моя посылка?"));
+    assert!(page.contains("&#60;script&#62;alert"), "the journey is missing");
+    assert!(!page.contains("<script>alert"));
+    let store_name = a.store.store(a.mine).await.unwrap().unwrap().name;
+    for private in [store_name.as_str(), "stale", "ack", "_csrf", "/postings", &a.theirs_posting] {
+        assert!(!page.contains(private), "the buyer page shows {private:?}");
+    }
+    let (_, english, _) = browser.get(&format!("/t/{token}?lang=en")).await;
+    assert!(english.contains("Where is my parcel?"));
+    let (status, route, _) = browser.get(&format!("/t/{token}/route.json")).await;
+    assert_eq!(status, 200);
+    assert!(serde_json::from_str::<Value>(&route).unwrap()["points"].is_array());
+    for wrong in ["nope", "../../etc/passwd", "buyer-token-for-the-tesT"] {
+        let (status, page, _) = browser.get(&format!("/t/{wrong}")).await;
+        assert_eq!(status, 404, "{wrong}");
+        assert!(page.contains("По этому адресу посылки нет") || wrong.contains('/'));
+    }
+    // The API's detail carries the estimate the page shows.
+    let (_, detail) = a
+        .get(&format!("/api/v1/postings/{}", a.my_posting), Some(&a.read_only))
+        .await;
+    assert!(detail["estimate"].is_object() || detail["delivered_at"].is_string(), "{detail}");
+    a.stop.send(true).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_are_checked_row_by_row_and_lanes_are_counted_within_the_tokens_stores() {
+    let a = api().await;
+    let store_name = a.store.store(a.mine).await.unwrap().unwrap().name;
+    let upload = |token: String, store: String, query: &'static str, body: &'static str| {
+        let http = a.http.clone();
+        let url = format!("{}/api/v1/stores/{store}/tracking-numbers{query}", a.base);
+        async move {
+            let response = http
+                .post(url)
+                .bearer_auth(token)
+                .header("content-type", "text/csv")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let name = store_name.as_str().to_owned();
+    let csv = "posting_number,tracking_number\nnot-a-posting,UG123456789YP\n";
+    let (status, body) = upload(a.writer.clone(), name.clone(), "", csv).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_rows");
+    assert_eq!(body["error"]["problems"][0]["line"], 2);
+    assert_eq!(body["error"]["problems"][0]["column"], "posting_number");
+    let (status, body) = upload(a.read_only.clone(), name.clone(), "", csv).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("read_only")));
+    let (status, _) = upload(a.writer.clone(), "someone-else".into(), "", csv).await;
+    assert_eq!(status, 404);
+    let (status, body) = upload(a.writer.clone(), name.clone(), "?skip_invalid=true", csv).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["sent"].as_u64(), body["problems"].as_array().map(Vec::len)), (Some(0), Some(1)));
+    let (status, body) = upload(a.writer.clone(), name.clone(), "", "no,header\n").await;
+    assert_eq!(status, 400, "{body}");
+
+    let (status, lanes) = a.get("/api/v1/stats/lanes?days=366", Some(&a.read_only)).await;
+    assert_eq!(status, 200, "{lanes}");
+    let lanes = lanes["items"].as_array().unwrap();
+    let counted: u64 = lanes.iter().map(|l| l["postings"].as_u64().unwrap()).sum();
+    assert!(counted > 0);
+    assert!(counted <= a.store.count_postings(a.mine).await.unwrap());
+    let (status, _) = a.get("/api/v1/stats/lanes?days=0", Some(&a.read_only)).await;
+    assert_eq!(status, 400);
+    a.stop.send(true).unwrap();
 }

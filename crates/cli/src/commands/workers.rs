@@ -106,12 +106,12 @@ pub(crate) async fn start(
     ));
     if let Some(token) = tracking.webhook_token {
         router = router.merge(webhooks::router(WebhookState {
-            store,
-            clock,
+            store: store.clone(),
+            clock: Arc::clone(&clock),
             seventeen_track_token: token,
         }));
     }
-    let router = ozontrack_server::metrics::instrument(router);
+    let router = ozontrack_server::metrics::instrument(router, store, clock);
     let base_url = format!("http://{}", listener.local_addr()?);
     let server = {
         let shutdown = stopped(rx.clone());
