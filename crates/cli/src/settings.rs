@@ -296,7 +296,11 @@ impl Settings {
         ozontrack_server::web::WebSettings {
             session_hours: self.server.session_hours.clamp(1, 24 * 90),
             secure_cookies: self.server.secure_cookies,
-            map_tiles: self.server.map_tiles.clone().filter(|t| !t.trim().is_empty()),
+            map_tiles: self
+                .server
+                .map_tiles
+                .clone()
+                .filter(|t| !t.trim().is_empty()),
         }
     }
 

@@ -107,7 +107,9 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
             std::env::var_os("CI").is_none(),
             "CI is set but {CHROMEDRIVER} or {CHROMIUM} is missing (.ci/run installs them)"
         );
-        eprintln!("skipped: no {CHROMEDRIVER} / {CHROMIUM} (apt-get install chromium chromium-driver)");
+        eprintln!(
+            "skipped: no {CHROMEDRIVER} / {CHROMIUM} (apt-get install chromium chromium-driver)"
+        );
         return;
     }
     let shots = screenshots();
@@ -123,7 +125,9 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
     let stdout = demo.stdout.take().unwrap();
     let _demo = Killed(demo);
     let mut line = String::new();
-    std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap();
     let started: serde_json::Value = serde_json::from_str(&line).unwrap();
     let base = started["server"].as_str().unwrap().to_owned();
     let link = started["dashboard"].as_str().unwrap().to_owned();
@@ -132,7 +136,13 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
     // A password user, as `ozontrack users add` makes one.
     let mut add = ozontrack(
         dir.path(),
-        &["--database-url", "sqlite://ozontrack-demo.db", "users", "add", "seller"],
+        &[
+            "--database-url",
+            "sqlite://ozontrack-demo.db",
+            "users",
+            "add",
+            "seller",
+        ],
     )
     .stdin(Stdio::piped())
     .stdout(Stdio::null())
@@ -169,7 +179,9 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         ))
         .await?;
         for a in alerts["items"].as_array()? {
-            if a["state"] != "open" || !matches!(a["rule"].as_str(), Some("non_whitelisted" | "high_value")) {
+            if a["state"] != "open"
+                || !matches!(a["rule"].as_str(), Some("non_whitelisted" | "high_value"))
+            {
                 continue;
             }
             let number = a["posting_number"].as_str()?;
@@ -290,13 +302,19 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         }
     })
     .await;
-    let rows = driver.find_all(By::Css("#postings tbody tr")).await.unwrap();
+    let rows = driver
+        .find_all(By::Css("#postings tbody tr"))
+        .await
+        .unwrap();
     assert!(!rows.is_empty());
     for row in &rows {
         let risk = row.find(By::Css(".badge")).await.unwrap();
         assert!(!risk.text().await.unwrap().is_empty());
     }
-    driver.screenshot(&shots.join("postings.png")).await.unwrap();
+    driver
+        .screenshot(&shots.join("postings.png"))
+        .await
+        .unwrap();
     // Narrow it to the stalled parcel by its number.
     let q = el(&driver, By::Id("q")).await;
     q.send_keys(&stalled).await.unwrap();
@@ -311,7 +329,7 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
     })
     .await;
     let first = driver
-        .query(By::Css(&format!("#postings tr[data-posting='{stalled}'] a")))
+        .query(By::Css(format!("#postings tr[data-posting='{stalled}'] a")))
         .first()
         .await
         .unwrap();
@@ -334,11 +352,26 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         .send_keys("已联系承运商")
         .await
         .unwrap();
-    form.find(By::Css("button")).await.unwrap().click().await.unwrap();
-    let acked = driver.query(By::Css(".alert .acked")).first().await.unwrap();
+    form.find(By::Css("button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let acked = driver
+        .query(By::Css(".alert .acked"))
+        .first()
+        .await
+        .unwrap();
     let acked = acked.text().await.unwrap();
-    assert!(acked.contains("seller") && acked.contains("已联系承运商"), "{acked}");
-    driver.screenshot(&shots.join("posting-acknowledged.png")).await.unwrap();
+    assert!(
+        acked.contains("seller") && acked.contains("已联系承运商"),
+        "{acked}"
+    );
+    driver
+        .screenshot(&shots.join("posting-acknowledged.png"))
+        .await
+        .unwrap();
 
     // Russian, then English, on the same page.
     driver
@@ -356,7 +389,10 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
     let nav = el(&driver, By::Css("nav")).await.text().await.unwrap();
     assert!(nav.contains("Отправления"), "{nav}");
     wait_for_map(&driver).await;
-    driver.screenshot(&shots.join("posting-ru.png")).await.unwrap();
+    driver
+        .screenshot(&shots.join("posting-ru.png"))
+        .await
+        .unwrap();
     driver
         .find(By::Css("a[data-lang='en']"))
         .await
@@ -391,7 +427,10 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         async move { chart.attr("data-drawn").await.ok().flatten() }
     })
     .await;
-    driver.screenshot(&shots.join("carriers.png")).await.unwrap();
+    driver
+        .screenshot(&shots.join("carriers.png"))
+        .await
+        .unwrap();
 
     // The buyer's page: Russian by default, English on request, nothing of the seller's.
     driver.goto(&format!("{base}{buyer}")).await.unwrap();
@@ -403,7 +442,10 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
     for private in ["已联系承运商", "seller", "/postings", "demo-1", "<form"] {
         assert!(!page.contains(private), "the buyer page shows {private:?}");
     }
-    driver.screenshot(&shots.join("buyer-ru.png")).await.unwrap();
+    driver
+        .screenshot(&shots.join("buyer-ru.png"))
+        .await
+        .unwrap();
     driver
         .find(By::Css("a[data-lang='en']"))
         .await
@@ -419,7 +461,10 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
     let h1 = el(&driver, By::Tag("h1")).await.text().await.unwrap();
     assert_eq!(h1, "Where is my parcel?");
     wait_for_map(&driver).await;
-    driver.screenshot(&shots.join("buyer-en.png")).await.unwrap();
+    driver
+        .screenshot(&shots.join("buyer-en.png"))
+        .await
+        .unwrap();
 
     driver.quit().await.unwrap();
 }

@@ -59,7 +59,11 @@ pub fn window(
     now: DateTime<Utc>,
 ) -> Window {
     let (p50, p90, basis) = match lane.filter(|l| l.samples >= MIN_LANE_SAMPLES) {
-        Some(l) => (l.p50_days, l.p90_days.max(l.p50_days), Basis::Lane(l.samples)),
+        Some(l) => (
+            l.p50_days,
+            l.p90_days.max(l.p50_days),
+            Basis::Lane(l.samples),
+        ),
         None => {
             let (p50, p90) = mode_days(scheme);
             (p50, p90, Basis::Mode)

@@ -317,7 +317,11 @@ impl PostingsParams {
     /// The same filters without empty values.
     #[must_use]
     pub fn cleaned(&self) -> Self {
-        let keep = |v: &Option<String>| v.as_ref().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+        let keep = |v: &Option<String>| {
+            v.as_ref()
+                .map(|t| t.trim().to_owned())
+                .filter(|t| !t.is_empty())
+        };
         Self {
             store: keep(&self.store),
             status: keep(&self.status),
@@ -345,7 +349,11 @@ impl PostingsParams {
                 .transpose()?,
             carrier: p.carrier,
             min_risk: p.risk.as_deref().map(parse_severity).transpose()?,
-            from: p.from.as_deref().map(|t| parse_time("from", t)).transpose()?,
+            from: p
+                .from
+                .as_deref()
+                .map(|t| parse_time("from", t))
+                .transpose()?,
             to: p.to.as_deref().map(|t| parse_time("to", t)).transpose()?,
             text: p.q,
             before: p
@@ -738,7 +746,10 @@ async fn carrier_stats<S: Store>(
 }
 
 /// `?days=` of the statistics routes, checked.
-fn stats_since<S: Store>(state: &ApiState<S>, days: Option<i64>) -> Result<DateTime<Utc>, ApiError> {
+fn stats_since<S: Store>(
+    state: &ApiState<S>,
+    days: Option<i64>,
+) -> Result<DateTime<Utc>, ApiError> {
     let days = days.unwrap_or(30);
     if !(1..=366).contains(&days) {
         return Err(ApiError::BadRequest(format!(

@@ -45,7 +45,9 @@ pub struct Tr {
 
 impl std::fmt::Debug for Tr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tr").field("language", &self.language).finish()
+        f.debug_struct("Tr")
+            .field("language", &self.language)
+            .finish()
     }
 }
 
@@ -161,6 +163,9 @@ mod tests {
 
     #[test]
     fn a_missing_message_shows_its_id() {
-        assert_eq!(Tr::new(Language::Ru).t("no-such-message"), "no-such-message");
+        assert_eq!(
+            Tr::new(Language::Ru).t("no-such-message"),
+            "no-such-message"
+        );
     }
 }

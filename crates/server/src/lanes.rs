@@ -66,7 +66,10 @@ impl LaneBook {
                 }
             }
         }
-        let mut book = self.book.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut book = self
+            .book
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *book = Book {
             read_at: Some(now),
             lanes,
@@ -77,7 +80,10 @@ impl LaneBook {
     /// Starts a background refresh when the book is old and none is running.
     fn refresh_if_old<S: Store>(self: &std::sync::Arc<Self>, store: &S, now: DateTime<Utc>) {
         let old = {
-            let book = self.book.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let book = self
+                .book
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             book.read_at
                 .is_none_or(|at| now - at >= Duration::minutes(REFRESH_MINUTES))
         };
@@ -110,7 +116,10 @@ impl LaneBook {
         self.refresh_if_old(store, now);
         let key = (p.store_id, carriers_of(legs), p.buyer_city.clone());
         let lane = {
-            let book = self.book.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let book = self
+                .book
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             book.lanes.get(&key).copied()
         };
         Some(estimate::window(started, p.scheme, lane, now))

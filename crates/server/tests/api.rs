@@ -556,7 +556,10 @@ impl Browser {
             .get("set-cookie")
             .and_then(|v| v.to_str().ok())
             .unwrap();
-        assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+            "{set}"
+        );
         self.cookie = Some(set.split(';').next().unwrap().to_owned());
     }
 
@@ -573,7 +576,13 @@ async fn the_dashboard_wants_a_session_and_every_form_wants_its_csrf_token() {
     let mut browser = Browser::new(&a.base);
 
     // Signed out, every page sends to the login page.
-    for path in ["/", "/postings", "/alerts", "/carriers", &format!("/postings/{}", a.my_posting)] {
+    for path in [
+        "/",
+        "/postings",
+        "/alerts",
+        "/carriers",
+        &format!("/postings/{}", a.my_posting),
+    ] {
         let (status, _, headers) = browser.get(path).await;
         assert_eq!(status, 303, "{path}");
         assert_eq!(headers["location"], "/login");
@@ -581,7 +590,10 @@ async fn the_dashboard_wants_a_session_and_every_form_wants_its_csrf_token() {
 
     // A wrong password, an unknown user: the same answer.
     let hash = ozontrack_server::web::auth::hash_password("a long enough password").unwrap();
-    a.store.set_dashboard_user("seller", &hash, a.now).await.unwrap();
+    a.store
+        .set_dashboard_user("seller", &hash, a.now)
+        .await
+        .unwrap();
     for (user, password) in [("seller", "wrong"), ("nobody", "a long enough password")] {
         let (status, page, _) = browser
             .post("/login", &[("user", user), ("password", password)], &[])
@@ -599,7 +611,11 @@ async fn the_dashboard_wants_a_session_and_every_form_wants_its_csrf_token() {
         .await;
     assert_eq!(status, 403);
     let (status, _, headers) = browser
-        .post("/login", &[("user", "seller"), ("password", "a long enough password")], &[])
+        .post(
+            "/login",
+            &[("user", "seller"), ("password", "a long enough password")],
+            &[],
+        )
         .await;
     assert_eq!(status, 303);
     browser.keep_session(&headers);
@@ -608,12 +624,23 @@ async fn the_dashboard_wants_a_session_and_every_form_wants_its_csrf_token() {
     let (status, today, headers) = browser.get("/").await;
     assert_eq!(status, 200);
     assert!(today.contains("今天需要处理的事"));
-    assert!(headers["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'")
+    );
     let (_, _, headers) = browser.get("/lang/ru?next=%2F%2Fevil.example").await;
     assert_eq!(headers["location"], "/");
     let (_, _, headers) = browser.get("/lang/ru?next=%2Falerts").await;
     assert_eq!(headers["location"], "/alerts");
-    let lang = headers["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let lang = headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let session = browser.cookie.clone().unwrap();
     browser.cookie = Some(format!("{session}; {lang}"));
     let (_, today, _) = browser.get("/").await;
@@ -623,8 +650,14 @@ async fn the_dashboard_wants_a_session_and_every_form_wants_its_csrf_token() {
     // The posting: carrier markup is text, the alert is there to acknowledge.
     let (status, page, _) = browser.get(&format!("/postings/{}", a.my_posting)).await;
     assert_eq!(status, 200);
-    assert!(page.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62; sorted"), "{page}");
-    assert!(!page.contains("<script>alert"), "carrier markup reached the page");
+    assert!(
+        page.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62; sorted"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<script>alert"),
+        "carrier markup reached the page"
+    );
     assert!(page.contains(&format!("data-alert=\"{}\"", a.my_alert)));
     let (_, list, _) = browser.get(&format!("/postings?q={}", a.my_posting)).await;
     assert!(list.contains(&format!("data-posting=\"{}\"", a.my_posting)));
@@ -653,20 +686,37 @@ async fn the_dashboard_wants_a_session_and_every_form_wants_its_csrf_token() {
         .await;
     assert_eq!(status, 403);
     let (status, fragment, _) = browser
-        .post(&ack, &[("note", "called them")], &[("x-csrf-token", &csrf), ("hx-request", "true")])
+        .post(
+            &ack,
+            &[("note", "called them")],
+            &[("x-csrf-token", &csrf), ("hx-request", "true")],
+        )
         .await;
     assert_eq!(status, 200, "{fragment}");
-    assert!(fragment.contains("seller") && fragment.contains("called them"), "{fragment}");
+    assert!(
+        fragment.contains("seller") && fragment.contains("called them"),
+        "{fragment}"
+    );
     let alert = a
         .store
-        .alerts(&ozontrack_store::AlertFilter { id: Some(a.my_alert), ..Default::default() })
+        .alerts(&ozontrack_store::AlertFilter {
+            id: Some(a.my_alert),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .remove(0);
     assert_eq!(alert.acknowledged_by.as_deref(), Some("seller"));
 
     // Every other page renders.
-    for path in ["/alerts", "/alerts?all=true", "/carriers", "/api/docs", "/assets/app.js", "/assets/vendor/land-50m.geojson"] {
+    for path in [
+        "/alerts",
+        "/alerts?all=true",
+        "/carriers",
+        "/api/docs",
+        "/assets/app.js",
+        "/assets/vendor/land-50m.geojson",
+    ] {
         let (status, _, _) = browser.get(path).await;
         assert_eq!(status, 200, "{path}");
     }
@@ -678,7 +728,9 @@ async fn the_dashboard_wants_a_session_and_every_form_wants_its_csrf_token() {
     assert_eq!(status, 303);
 
     // A one-time link signs in once.
-    let secret = ozontrack_server::web::auth::mint_login_link(&a.store, a.now).await.unwrap();
+    let secret = ozontrack_server::web::auth::mint_login_link(&a.store, a.now)
+        .await
+        .unwrap();
     let mut other = Browser::new(&a.base);
     let (status, _, headers) = other.get(&format!("/login/{secret}")).await;
     assert_eq!(status, 303);
@@ -700,18 +752,35 @@ async fn the_buyer_page_shows_the_journey_in_russian_and_nothing_of_the_sellers(
         .unwrap()
         .unwrap()
         .id;
-    let token = a.store.buyer_token(id, "buyer-token-for-the-test").await.unwrap();
+    let token = a
+        .store
+        .buyer_token(id, "buyer-token-for-the-test")
+        .await
+        .unwrap();
     // A second ask gives the same token: a link sent to a buyer keeps working.
-    assert_eq!(a.store.buyer_token(id, "another-candidate").await.unwrap(), token);
+    assert_eq!(
+        a.store.buyer_token(id, "another-candidate").await.unwrap(),
+        token
+    );
     let browser = Browser::new(&a.base);
     let (status, page, _) = browser.get(&format!("/t/{token}")).await;
     assert_eq!(status, 200);
     assert!(page.contains(r#"<html lang="ru">"#));
     assert!(page.contains("Где моя посылка?"));
-    assert!(page.contains("&#60;script&#62;alert"), "the journey is missing");
+    assert!(
+        page.contains("&#60;script&#62;alert"),
+        "the journey is missing"
+    );
     assert!(!page.contains("<script>alert"));
     let store_name = a.store.store(a.mine).await.unwrap().unwrap().name;
-    for private in [store_name.as_str(), "stale", "ack", "_csrf", "/postings", &a.theirs_posting] {
+    for private in [
+        store_name.as_str(),
+        "stale",
+        "ack",
+        "_csrf",
+        "/postings",
+        &a.theirs_posting,
+    ] {
         assert!(!page.contains(private), "the buyer page shows {private:?}");
     }
     let (_, english, _) = browser.get(&format!("/t/{token}?lang=en")).await;
@@ -726,9 +795,15 @@ async fn the_buyer_page_shows_the_journey_in_russian_and_nothing_of_the_sellers(
     }
     // The API's detail carries the estimate the page shows.
     let (_, detail) = a
-        .get(&format!("/api/v1/postings/{}", a.my_posting), Some(&a.read_only))
+        .get(
+            &format!("/api/v1/postings/{}", a.my_posting),
+            Some(&a.read_only),
+        )
         .await;
-    assert!(detail["estimate"].is_object() || detail["delivered_at"].is_string(), "{detail}");
+    assert!(
+        detail["estimate"].is_object() || detail["delivered_at"].is_string(),
+        "{detail}"
+    );
     a.stop.send(true).unwrap();
 }
 
@@ -760,22 +835,35 @@ async fn uploads_are_checked_row_by_row_and_lanes_are_counted_within_the_tokens_
     assert_eq!(body["error"]["problems"][0]["line"], 2);
     assert_eq!(body["error"]["problems"][0]["column"], "posting_number");
     let (status, body) = upload(a.read_only.clone(), name.clone(), "", csv).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("read_only")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("read_only"))
+    );
     let (status, _) = upload(a.writer.clone(), "someone-else".into(), "", csv).await;
     assert_eq!(status, 404);
     let (status, body) = upload(a.writer.clone(), name.clone(), "?skip_invalid=true", csv).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!((body["sent"].as_u64(), body["problems"].as_array().map(Vec::len)), (Some(0), Some(1)));
+    assert_eq!(
+        (
+            body["sent"].as_u64(),
+            body["problems"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(1))
+    );
     let (status, body) = upload(a.writer.clone(), name.clone(), "", "no,header\n").await;
     assert_eq!(status, 400, "{body}");
 
-    let (status, lanes) = a.get("/api/v1/stats/lanes?days=366", Some(&a.read_only)).await;
+    let (status, lanes) = a
+        .get("/api/v1/stats/lanes?days=366", Some(&a.read_only))
+        .await;
     assert_eq!(status, 200, "{lanes}");
     let lanes = lanes["items"].as_array().unwrap();
     let counted: u64 = lanes.iter().map(|l| l["postings"].as_u64().unwrap()).sum();
     assert!(counted > 0);
     assert!(counted <= a.store.count_postings(a.mine).await.unwrap());
-    let (status, _) = a.get("/api/v1/stats/lanes?days=0", Some(&a.read_only)).await;
+    let (status, _) = a
+        .get("/api/v1/stats/lanes?days=0", Some(&a.read_only))
+        .await;
     assert_eq!(status, 400);
     a.stop.send(true).unwrap();
 }

@@ -86,6 +86,9 @@ contract!(
     the_risk_watermark_never_moves_back,
     a_token_is_found_by_its_hash_until_revoked_with_its_stores,
     the_postings_page_filters_pages_and_never_leaves_its_stores,
+    sessions_and_login_links_end_and_a_link_is_used_once,
+    a_postings_buyer_token_is_made_once_and_finds_it,
+    overview_lanes_and_queue_depths_count_within_their_stores,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -1369,4 +1372,120 @@ async fn the_postings_page_filters_pages_and_never_leaves_its_stores(db: &TestDb
         .await
         .is_empty()
     );
+}
+
+async fn sessions_and_login_links_end_and_a_link_is_used_once(db: &TestDb) {
+    let st = &db.store;
+    st.set_dashboard_user("seller", "$argon2id$first", t0())
+        .await
+        .unwrap();
+    st.set_dashboard_user("seller", "$argon2id$second", t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        st.dashboard_password("seller").await.unwrap().as_deref(),
+        Some("$argon2id$second")
+    );
+    assert!(st.dashboard_password("nobody").await.unwrap().is_none());
+    let session = ozontrack_store::SessionRecord {
+        user: "seller".into(),
+        csrf: "csrf-token".into(),
+        expires_at: t0() + chrono::Duration::hours(12),
+    };
+    st.create_session(&[1; 32], &session, t0()).await.unwrap();
+    assert_eq!(
+        st.session(&[1; 32], t0()).await.unwrap(),
+        Some(session.clone())
+    );
+    assert!(
+        st.session(&[1; 32], session.expires_at)
+            .await
+            .unwrap()
+            .is_none(),
+        "ended"
+    );
+    st.end_session(&[1; 32]).await.unwrap();
+    assert!(st.session(&[1; 32], t0()).await.unwrap().is_none());
+
+    let until = t0() + chrono::Duration::hours(24);
+    st.create_login_link(&[2; 32], t0(), until).await.unwrap();
+    st.create_login_link(&[3; 32], t0(), until).await.unwrap();
+    assert!(st.use_login_link(&[2; 32], t0()).await.unwrap());
+    assert!(
+        !st.use_login_link(&[2; 32], t0()).await.unwrap(),
+        "used once"
+    );
+    assert!(
+        !st.use_login_link(&[3; 32], until).await.unwrap(),
+        "expired"
+    );
+    assert!(
+        !st.use_login_link(&[4; 32], t0()).await.unwrap(),
+        "never made"
+    );
+}
+
+async fn a_postings_buyer_token_is_made_once_and_finds_it(db: &TestDb) {
+    let store = a_store(db).await;
+    let posting = a_posting(db, store, "0132112277-0101-1").await;
+    let token = db
+        .store
+        .buyer_token(posting, "first-candidate")
+        .await
+        .unwrap();
+    assert_eq!(token, "first-candidate");
+    assert_eq!(
+        db.store.buyer_token(posting, "second").await.unwrap(),
+        token
+    );
+    assert_eq!(
+        db.store.posting_by_buyer_token(&token).await.unwrap(),
+        Some(posting)
+    );
+    assert!(
+        db.store
+            .posting_by_buyer_token("second")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn overview_lanes_and_queue_depths_count_within_their_stores(db: &TestDb) {
+    let mine = a_store(db).await;
+    let theirs = db
+        .store
+        .add_store(new_store("other", "654321"), t0())
+        .await
+        .unwrap()
+        .id;
+    let a = a_posting(db, mine, "0132112277-0101-1").await;
+    a_posting(db, mine, "0132112277-0102-1").await;
+    let b = a_posting(db, theirs, "0999999999-0001-1").await;
+    for posting in [a, b] {
+        db.store
+            .upsert_leg(posting, &leg("cdek", "1234567890", LegRole::LastMile), t0())
+            .await
+            .unwrap();
+    }
+    let overview = db.store.overview(&[mine]).await.unwrap();
+    let active: u64 = overview.active.iter().map(|m| m.postings).sum();
+    assert_eq!(active, 2, "{overview:?}");
+    assert!(overview.at_risk.is_empty());
+    assert_eq!(db.store.overview(&[]).await.unwrap(), Default::default());
+
+    let since = t0() - chrono::Duration::days(365);
+    let lanes = db.store.lane_stats(&[mine], since).await.unwrap();
+    let counted: u64 = lanes.iter().map(|l| l.postings).sum();
+    assert_eq!(counted, 1, "only my posting with a carrier leg: {lanes:?}");
+    assert_eq!(lanes[0].carriers, ["cdek"]);
+    assert!(db.store.lane_stats(&[], since).await.unwrap().is_empty());
+
+    let depths = db
+        .store
+        .queue_depths(t0() + chrono::Duration::days(1))
+        .await
+        .unwrap();
+    assert!(depths.stores_due >= 2, "{depths:?}");
+    assert_eq!(depths.pushes_pending, 0);
 }

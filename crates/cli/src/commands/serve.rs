@@ -188,10 +188,9 @@ pub(crate) async fn users(
         .context("reading the password from standard input")?;
     let password = line.trim_end_matches(['\r', '\n']);
     if password.chars().count() < 10 {
-        return Err(InputError::new(
-            "standard input: the password must be at least 10 characters",
-        )
-        .into());
+        return Err(
+            InputError::new("standard input: the password must be at least 10 characters").into(),
+        );
     }
     let hash = ozontrack_server::web::auth::hash_password(password)
         .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;

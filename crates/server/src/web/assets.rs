@@ -9,8 +9,16 @@ use sha2::{Digest, Sha256};
 
 /// Every asset: its path under `/assets/`, its type and its bytes.
 const ASSETS: &[(&str, &str, &[u8])] = &[
-    ("app.css", "text/css; charset=utf-8", include_bytes!("../../assets/app.css")),
-    ("app.js", "text/javascript; charset=utf-8", include_bytes!("../../assets/app.js")),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/app.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/app.js"),
+    ),
     (
         "swagger-init.js",
         "text/javascript; charset=utf-8",

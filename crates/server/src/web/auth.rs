@@ -124,7 +124,11 @@ impl Viewer {
 
     /// A POST must carry the session's CSRF token (form field or `X-CSRF-Token`) and, when
     /// the browser says where it comes from, come from this very site.
-    pub(super) fn check_post(&self, headers: &HeaderMap, form: Option<&str>) -> Result<(), WebError> {
+    pub(super) fn check_post(
+        &self,
+        headers: &HeaderMap,
+        form: Option<&str>,
+    ) -> Result<(), WebError> {
         same_origin(headers)?;
         let sent = headers
             .get("x-csrf-token")
@@ -220,9 +224,15 @@ mod tests {
     fn a_post_from_another_site_is_refused() {
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
-        headers.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8080"),
+        );
         assert!(same_origin(&headers).is_ok());
-        headers.insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://evil.example"),
+        );
         assert!(same_origin(&headers).is_err());
         headers.remove(header::ORIGIN);
         headers.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));

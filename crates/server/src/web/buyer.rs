@@ -60,15 +60,18 @@ pub(super) async fn page<S: Store>(
 ) -> Result<Response, WebError> {
     let language = buyer_language(&q);
     let tr = Tr::new(language);
-    let languages: Vec<LanguageLink> = [(Language::Ru, "ru", "Русский"), (Language::En, "en", "English")]
-        .into_iter()
-        .map(|(l, tag, label)| LanguageLink {
-            label,
-            tag,
-            href: format!("/t/{token}?lang={}", l.as_str()),
-            active: l == language,
-        })
-        .collect();
+    let languages: Vec<LanguageLink> = [
+        (Language::Ru, "ru", "Русский"),
+        (Language::En, "en", "English"),
+    ]
+    .into_iter()
+    .map(|(l, tag, label)| LanguageLink {
+        label,
+        tag,
+        href: format!("/t/{token}?lang={}", l.as_str()),
+        active: l == language,
+    })
+    .collect();
     let read = match read(&state, &token).await {
         Ok(read) => read,
         Err(WebError::NotFound) => {
@@ -91,9 +94,15 @@ pub(super) async fn page<S: Store>(
     );
     let estimate = match (
         p.delivered_at,
-        state.api.lanes.estimate(&state.api.store, record, &legs, now),
+        state
+            .api
+            .lanes
+            .estimate(&state.api.store, record, &legs, now),
     ) {
-        (Some(at), _) => tr.a("estimate-delivered", &[("at", &view::local_date(at, BUYER_ZONE))]),
+        (Some(at), _) => tr.a(
+            "estimate-delivered",
+            &[("at", &view::local_date(at, BUYER_ZONE))],
+        ),
         (None, Some(w)) => tr.a(
             "estimate-window",
             &[
@@ -108,7 +117,10 @@ pub(super) async fn page<S: Store>(
         status,
         estimate,
         updated: timeline.last().map_or_else(String::new, |e| {
-            tr.a("buyer-updated", &[("at", &view::local(e.occurred_at, BUYER_ZONE))])
+            tr.a(
+                "buyer-updated",
+                &[("at", &view::local(e.occurred_at, BUYER_ZONE))],
+            )
         }),
         timeline: view::events(&timeline, language, BUYER_ZONE, false),
         route_url: format!("/t/{token}/route.json?lang={}", language.as_str()),

@@ -63,7 +63,10 @@ pub fn router<S: Store>(api: ApiState<S>, settings: WebSettings) -> Router {
         .route("/", get(pages::today::<S>))
         .route("/postings", get(pages::postings::<S>))
         .route("/postings/{number}", get(pages::posting::<S>))
-        .route("/postings/{number}/route.json", get(pages::posting_route::<S>))
+        .route(
+            "/postings/{number}/route.json",
+            get(pages::posting_route::<S>),
+        )
         .route("/alerts", get(pages::alerts::<S>))
         .route("/alerts/{id}/ack", post(pages::acknowledge::<S>))
         .route("/carriers", get(pages::carriers::<S>))

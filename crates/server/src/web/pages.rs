@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Json, Redirect, Response};
 use chrono::Duration;
 use ozontrack_domain::risk::Severity;
 use ozontrack_domain::{Language, PostingNumber, Scheme, carrier, gazetteer};
-use ozontrack_store::{AlertFilter, PostingWithEvents, Store, StoreRecord, HISTOGRAM_DAYS};
+use ozontrack_store::{AlertFilter, HISTOGRAM_DAYS, PostingWithEvents, Store, StoreRecord};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -354,7 +354,10 @@ pub(super) async fn posting<S: Store>(
         p.delivered_at,
         state.api.lanes.estimate(store, record, &legs, now),
     ) {
-        (Some(at), _) => (tr.a("estimate-delivered", &[("at", &view::local(at, tz))]), String::new()),
+        (Some(at), _) => (
+            tr.a("estimate-delivered", &[("at", &view::local(at, tz))]),
+            String::new(),
+        ),
         (None, Some(w)) => (
             tr.a(
                 "estimate-window",
@@ -409,7 +412,10 @@ pub(super) async fn posting<S: Store>(
                     .as_ref()
                     .map(|s| ozontrack_domain::timeline::label(s.main, language).to_owned())
                     .unwrap_or_default(),
-                last: l.last_event_at.map(|t| view::local(t, tz)).unwrap_or_default(),
+                last: l
+                    .last_event_at
+                    .map(|t| view::local(t, tz))
+                    .unwrap_or_default(),
             })
             .collect(),
         timeline: view::events(&read.timeline(), language, tz, true),

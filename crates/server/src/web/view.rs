@@ -366,7 +366,10 @@ mod tests {
 
     #[test]
     fn percent_encoding_keeps_only_unreserved_characters() {
-        assert_eq!(percent("/postings?q=a b&x=Ж"), "%2Fpostings%3Fq%3Da%20b%26x%3D%D0%96");
+        assert_eq!(
+            percent("/postings?q=a b&x=Ж"),
+            "%2Fpostings%3Fq%3Da%20b%26x%3D%D0%96"
+        );
         assert_eq!(percent("0123-1_a.b~"), "0123-1_a.b~");
     }
 }

@@ -156,11 +156,13 @@ impl SqlStore {
     ) -> Result<String, StoreError> {
         let token = on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query("UPDATE postings SET buyer_token = $2 WHERE id = $1 AND buyer_token IS NULL")
-                .bind(posting.0)
-                .bind(candidate)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE postings SET buyer_token = $2 WHERE id = $1 AND buyer_token IS NULL",
+            )
+            .bind(posting.0)
+            .bind(candidate)
+            .execute(&mut *tx)
+            .await?;
             let token = sqlx::query_scalar::<_, Option<String>>(
                 "SELECT buyer_token FROM postings WHERE id = $1",
             )
@@ -294,9 +296,9 @@ impl SqlStore {
                     }
                 }
                 _ => {
-                    let transit = started.zip(delivered).map(|(s, d)| {
-                        (d - s).num_seconds().max(0) as f64 / 86_400.0
-                    });
+                    let transit = started
+                        .zip(delivered)
+                        .map(|(s, d)| (d - s).num_seconds().max(0) as f64 / 86_400.0);
                     postings.push(((vec![carrier], city), posting, transit));
                 }
             }
@@ -334,7 +336,11 @@ impl SqlStore {
                 lane
             })
             .collect();
-        out.sort_by(|a, b| b.postings.cmp(&a.postings).then(a.carriers.cmp(&b.carriers)));
+        out.sort_by(|a, b| {
+            b.postings
+                .cmp(&a.postings)
+                .then(a.carriers.cmp(&b.carriers))
+        });
         Ok(out)
     }
 
@@ -343,9 +349,8 @@ impl SqlStore {
         now: DateTime<Utc>,
     ) -> Result<QueueDepths, StoreError> {
         let (legs, stores, risk, pushes) = on_db!(&self.db, |pool| {
-            let count = |sql: &'static str| {
-                sqlx::query_scalar::<_, i64>(sql).bind(now).fetch_one(pool)
-            };
+            let count =
+                |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).bind(now).fetch_one(pool);
             (
                 count("SELECT COUNT(*) FROM legs WHERE next_check_at <= $1").await?,
                 count("SELECT COUNT(*) FROM stores WHERE next_check_at <= $1").await?,
