@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt as _;
 use ozontrack_domain::StoreId;
 
 use super::{BeginWrite, Db, SqlStore};
@@ -258,7 +259,47 @@ impl SqlStore {
             return Ok(Vec::new());
         }
         let ids: Vec<i64> = stores.iter().map(|s| s.0).collect();
-        let (legs, stale) = on_db!(&self.db, |pool| {
+        let stale: HashSet<i64> = on_db!(&self.db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT DISTINCT posting_id FROM alerts \
+                 WHERE rule = 'stale' AND resolved_at IS NULL AND store_id",
+            );
+            push_in!(query, &ids);
+            query.build_query_scalar::<i64>().fetch_all(pool).await?
+        })
+        .into_iter()
+        .collect();
+        // Streamed in posting order and folded a posting at a time: a store with a million
+        // postings is read without holding its legs in memory.
+        type Key = (Vec<String>, Option<String>);
+        let mut lanes: BTreeMap<Key, (LaneStats, Vec<f64>)> = BTreeMap::new();
+        let mut current: Option<(i64, Key, Option<f64>)> = None;
+        let mut fold = |posting: Option<(i64, Key, Option<f64>)>| {
+            let Some((id, key, transit)) = posting else {
+                return;
+            };
+            let (lane, days) = lanes.entry(key.clone()).or_insert_with(|| {
+                (
+                    LaneStats {
+                        carriers: key.0,
+                        buyer_city: key.1,
+                        postings: 0,
+                        delivered: 0,
+                        stale_open: 0,
+                        transit_days_p50: None,
+                        transit_days_p90: None,
+                    },
+                    Vec::new(),
+                )
+            });
+            lane.postings += 1;
+            lane.stale_open += u64::from(stale.contains(&id));
+            if let Some(t) = transit {
+                lane.delivered += 1;
+                days.push(t);
+            }
+        };
+        on_db!(&self.db, |pool| {
             let mut query = sqlx::QueryBuilder::new(
                 "SELECT p.id, l.carrier, p.buyer_city, p.in_process_at, p.delivered_at \
                  FROM postings p JOIN legs l ON l.posting_id = p.id \
@@ -267,7 +308,7 @@ impl SqlStore {
             query.push_bind(since).push(" AND p.store_id");
             push_in!(query, &ids);
             query.push(" ORDER BY p.id, l.id");
-            let legs = query
+            let mut rows = query
                 .build_query_as::<(
                     i64,
                     String,
@@ -275,59 +316,24 @@ impl SqlStore {
                     Option<DateTime<Utc>>,
                     Option<DateTime<Utc>>,
                 )>()
-                .fetch_all(pool)
-                .await?;
-            let mut query = sqlx::QueryBuilder::new(
-                "SELECT DISTINCT posting_id FROM alerts \
-                 WHERE rule = 'stale' AND resolved_at IS NULL AND store_id",
-            );
-            push_in!(query, &ids);
-            let stale = query.build_query_scalar::<i64>().fetch_all(pool).await?;
-            (legs, stale)
-        });
-        let stale: HashSet<i64> = stale.into_iter().collect();
-        type Key = (Vec<String>, Option<String>);
-        let mut postings: Vec<(Key, i64, Option<f64>)> = Vec::new();
-        for (posting, carrier, city, started, delivered) in legs {
-            match postings.last_mut() {
-                Some(((carriers, _), id, _)) if *id == posting => {
-                    if !carriers.contains(&carrier) {
-                        carriers.push(carrier);
+                .fetch(pool);
+            while let Some((posting, carrier, city, started, delivered)) = rows.try_next().await? {
+                match &mut current {
+                    Some((id, (carriers, _), _)) if *id == posting => {
+                        if !carriers.contains(&carrier) {
+                            carriers.push(carrier);
+                        }
+                    }
+                    _ => {
+                        let transit = started
+                            .zip(delivered)
+                            .map(|(s, d)| (d - s).num_seconds().max(0) as f64 / 86_400.0);
+                        fold(current.replace((posting, (vec![carrier], city), transit)));
                     }
                 }
-                _ => {
-                    let transit = started
-                        .zip(delivered)
-                        .map(|(s, d)| (d - s).num_seconds().max(0) as f64 / 86_400.0);
-                    postings.push(((vec![carrier], city), posting, transit));
-                }
             }
-        }
-        let mut lanes: BTreeMap<Key, (LaneStats, Vec<f64>)> = BTreeMap::new();
-        for ((carriers, city), posting, transit) in postings {
-            let (lane, days) = lanes
-                .entry((carriers.clone(), city.clone()))
-                .or_insert_with(|| {
-                    (
-                        LaneStats {
-                            carriers,
-                            buyer_city: city,
-                            postings: 0,
-                            delivered: 0,
-                            stale_open: 0,
-                            transit_days_p50: None,
-                            transit_days_p90: None,
-                        },
-                        Vec::new(),
-                    )
-                });
-            lane.postings += 1;
-            lane.stale_open += u64::from(stale.contains(&posting));
-            if let Some(t) = transit {
-                lane.delivered += 1;
-                days.push(t);
-            }
-        }
+        });
+        fold(current.take());
         let mut out: Vec<LaneStats> = lanes
             .into_values()
             .map(|(mut lane, mut days)| {
