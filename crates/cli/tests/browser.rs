@@ -90,6 +90,19 @@ async fn html_lang(driver: &WebDriver) -> String {
         .unwrap_or_default()
 }
 
+/// Clicks the language link `tag` and waits for the page in that language.
+async fn switch_language(driver: &WebDriver, tag: &str) {
+    el(driver, By::Css(format!("a[data-lang='{tag}']")))
+        .await
+        .click()
+        .await
+        .unwrap();
+    eventually(20, &format!("the page in {tag}"), move || async move {
+        (html_lang(driver).await == tag).then_some(())
+    })
+    .await;
+}
+
 async fn wait_for_map(driver: &WebDriver) -> String {
     let map = el(driver, By::Id("map")).await;
     eventually(30, "the route drawn on the map", || {
@@ -374,18 +387,7 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         .unwrap();
 
     // Russian, then English, on the same page.
-    driver
-        .find(By::Css("a[data-lang='ru']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    eventually(20, "the page in Russian", || {
-        let driver = driver.clone();
-        async move { (html_lang(&driver).await == "ru").then_some(()) }
-    })
-    .await;
+    switch_language(&driver, "ru").await;
     let nav = el(&driver, By::Css("nav")).await.text().await.unwrap();
     assert!(nav.contains("Отправления"), "{nav}");
     wait_for_map(&driver).await;
@@ -393,18 +395,7 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         .screenshot(&shots.join("posting-ru.png"))
         .await
         .unwrap();
-    driver
-        .find(By::Css("a[data-lang='en']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    eventually(20, "the page in English", || {
-        let driver = driver.clone();
-        async move { (html_lang(&driver).await == "en").then_some(()) }
-    })
-    .await;
+    switch_language(&driver, "en").await;
     let nav = el(&driver, By::Css("nav")).await.text().await.unwrap();
     assert!(nav.contains("Postings"), "{nav}");
     let buyer = driver
@@ -446,18 +437,7 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         .screenshot(&shots.join("buyer-ru.png"))
         .await
         .unwrap();
-    driver
-        .find(By::Css("a[data-lang='en']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    eventually(20, "the buyer page in English", || {
-        let driver = driver.clone();
-        async move { (html_lang(&driver).await == "en").then_some(()) }
-    })
-    .await;
+    switch_language(&driver, "en").await;
     let h1 = el(&driver, By::Tag("h1")).await.text().await.unwrap();
     assert_eq!(h1, "Where is my parcel?");
     wait_for_map(&driver).await;

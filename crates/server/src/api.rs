@@ -199,6 +199,14 @@ impl Caller {
             .ok_or(ApiError::NotFound("store"))
     }
 
+    /// The store named, or every store of the caller.
+    fn scope(&self, store: Option<&str>) -> Result<Vec<ozontrack_domain::StoreId>, ApiError> {
+        match store {
+            Some(name) => Ok(vec![self.store_named(name)?.id]),
+            None => Ok(self.stores.iter().map(|s| s.id).collect()),
+        }
+    }
+
     fn sees(&self, id: ozontrack_domain::StoreId) -> bool {
         self.stores.iter().any(|s| s.id == id)
     }
@@ -401,11 +409,7 @@ async fn postings<S: Store>(
 ) -> Result<Json<Value>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let p = p.cleaned();
-    let stores = match &p.store {
-        Some(name) => vec![caller.store_named(name)?.id],
-        None => caller.stores.iter().map(|s| s.id).collect(),
-    };
-    let query = p.query(stores)?;
+    let query = p.query(caller.scope(p.store.as_deref())?)?;
     let limit = query.limit;
     let page = state.store.postings_page(&query).await?;
     let next = (page.len() == limit as usize)
@@ -719,10 +723,7 @@ async fn carrier_stats<S: Store>(
     params: Result<Query<StatsParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let stores: Vec<ozontrack_domain::StoreId> = match &p.store {
-        Some(name) => vec![caller.store_named(name)?.id],
-        None => caller.stores.iter().map(|s| s.id).collect(),
-    };
+    let stores = caller.scope(p.store.as_deref())?;
     let since = stats_since(&state, p.days)?;
     let rows = state.store.carrier_stats(&stores, since).await?;
     let items: Vec<Value> = rows
@@ -733,7 +734,7 @@ async fn carrier_stats<S: Store>(
                 "legs": c.legs,
                 "delivered": c.delivered,
                 "stale_open": c.stale_open,
-                "stale_rate": if c.legs - c.delivered > 0 { c.stale_open as f64 / (c.legs - c.delivered) as f64 } else { 0.0 },
+                "stale_rate": stale_rate(c.stale_open, c.legs.saturating_sub(c.delivered)),
                 "transit_days": {
                     "p50": c.transit_days_p50,
                     "p90": c.transit_days_p90,
@@ -743,6 +744,15 @@ async fn carrier_stats<S: Store>(
         })
         .collect();
     Ok(Json(json!({"since": time(since), "items": items})))
+}
+
+/// The share of `of` (legs or postings under way) that is stale now; 0 when none is under way.
+pub(crate) fn stale_rate(stale: u64, of: u64) -> f64 {
+    if of == 0 {
+        0.0
+    } else {
+        stale as f64 / of as f64
+    }
 }
 
 /// `?days=` of the statistics routes, checked.
@@ -765,23 +775,19 @@ async fn lane_stats<S: Store>(
     params: Result<Query<StatsParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let stores: Vec<ozontrack_domain::StoreId> = match &p.store {
-        Some(name) => vec![caller.store_named(name)?.id],
-        None => caller.stores.iter().map(|s| s.id).collect(),
-    };
+    let stores = caller.scope(p.store.as_deref())?;
     let since = stats_since(&state, p.days)?;
     let rows = state.store.lane_stats(&stores, since).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|l| {
-            let under_way = l.postings - l.delivered;
             json!({
                 "carriers": l.carriers,
                 "buyer_city": l.buyer_city,
                 "postings": l.postings,
                 "delivered": l.delivered,
                 "stale_open": l.stale_open,
-                "stale_rate": if under_way > 0 { l.stale_open as f64 / under_way as f64 } else { 0.0 },
+                "stale_rate": stale_rate(l.stale_open, l.postings.saturating_sub(l.delivered)),
                 "transit_days": {"p50": l.transit_days_p50, "p90": l.transit_days_p90},
             })
         })

@@ -597,8 +597,7 @@ fn charts(stats: &[ozontrack_store::CarrierStats], language: Language) -> (Strin
         "datasets": [{
             "label": "%",
             "data": stats.iter().map(|c| {
-                let under_way = c.legs.saturating_sub(c.delivered);
-                if under_way == 0 { 0.0 } else { (c.stale_open as f64 * 1000.0 / under_way as f64).round() / 10.0 }
+                (crate::api::stale_rate(c.stale_open, c.legs.saturating_sub(c.delivered)) * 1000.0).round() / 10.0
             }).collect::<Vec<_>>(),
         }],
     });
@@ -614,7 +613,7 @@ fn rate(stale: u64, of: u64) -> String {
     if of == 0 {
         "—".into()
     } else {
-        format!("{:.1} %", stale as f64 * 100.0 / of as f64)
+        format!("{:.1} %", crate::api::stale_rate(stale, of) * 100.0)
     }
 }
 
