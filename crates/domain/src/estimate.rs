@@ -9,6 +9,15 @@ use crate::Scheme;
 /// Delivered parcels a lane needs before its own times are trusted over the mode's.
 pub const MIN_LANE_SAMPLES: u64 = 20;
 
+/// Adds a leg's carrier to a lane's carriers (first mile first): Ozon's own legs and a
+/// carrier already on the lane add nothing. The store's lane figures and the estimates look
+/// lanes up by the same list, so both build it with this.
+pub fn add_lane_carrier(carriers: &mut Vec<String>, code: &str) {
+    if code != "ozon" && !carriers.iter().any(|c| c == code) {
+        carriers.push(code.to_owned());
+    }
+}
+
 /// How long a lane's delivered parcels took, in days.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LaneTransit {
@@ -95,6 +104,22 @@ mod tests {
 
     fn at(day: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, day, 0, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn a_lanes_carriers_keep_their_order_without_ozon_or_repeats() {
+        let mut lane = Vec::new();
+        for code in [
+            "ozon",
+            "cainiao",
+            "cainiao",
+            "russian_post",
+            "ozon",
+            "cainiao",
+        ] {
+            add_lane_carrier(&mut lane, code);
+        }
+        assert_eq!(lane, ["cainiao", "russian_post"]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! How long each store's lanes take, kept in memory for delivery estimates: reading the lanes
 //! means reading every recent posting, far too slow for one page view, so the book is refreshed
-//! in the background at most every quarter of an hour and a page uses what it has.
+//! in the background at most every quarter of an hour of real time (it protects the database,
+//! which runs in real time even when the demo's clock does not) and a page uses what it has.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -12,7 +13,7 @@ use ozontrack_domain::estimate::{self, LaneTransit, Window};
 use ozontrack_store::{LegRecord, PostingRecord, Store, StoreError};
 
 /// How often the book is read again.
-const REFRESH_MINUTES: i64 = 15;
+const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 /// How far back the lanes are read.
 const HISTORY_DAYS: i64 = 90;
 
@@ -20,7 +21,7 @@ type Key = (StoreId, Vec<String>, Option<String>);
 
 #[derive(Debug, Default)]
 struct Book {
-    read_at: Option<DateTime<Utc>>,
+    read_at: Option<std::time::Instant>,
     lanes: HashMap<Key, LaneTransit>,
 }
 
@@ -35,10 +36,7 @@ pub struct LaneBook {
 pub fn carriers_of(legs: &[&LegRecord]) -> Vec<String> {
     let mut carriers: Vec<String> = Vec::new();
     for leg in legs {
-        let code = leg.leg.carrier.as_str();
-        if code != "ozon" && !carriers.iter().any(|c| c == code) {
-            carriers.push(code.to_owned());
-        }
+        estimate::add_lane_carrier(&mut carriers, leg.leg.carrier.as_str());
     }
     carriers
 }
@@ -71,7 +69,7 @@ impl LaneBook {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *book = Book {
-            read_at: Some(now),
+            read_at: Some(std::time::Instant::now()),
             lanes,
         };
         Ok(())
@@ -84,8 +82,7 @@ impl LaneBook {
                 .book
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            book.read_at
-                .is_none_or(|at| now - at >= Duration::minutes(REFRESH_MINUTES))
+            book.read_at.is_none_or(|at| at.elapsed() >= REFRESH_EVERY)
         };
         if old && !self.refreshing.swap(true, Ordering::AcqRel) {
             let book = std::sync::Arc::clone(self);

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt as _;
 use ozontrack_domain::StoreId;
+use ozontrack_domain::estimate::add_lane_carrier;
 
 use super::{BeginWrite, Db, SqlStore};
 use crate::{
@@ -155,6 +156,22 @@ impl SqlStore {
         posting: PostingId,
         candidate: &str,
     ) -> Result<String, StoreError> {
+        // A plain read first: the seller opens postings far more often than a token is made,
+        // and a write transaction per page view would queue behind the workers' writes.
+        let read = on_db!(&self.db, |pool| {
+            sqlx::query_scalar::<_, Option<String>>(
+                "SELECT buyer_token FROM postings WHERE id = $1",
+            )
+            .bind(posting.0)
+            .fetch_optional(pool)
+            .await?
+        });
+        match read {
+            None => return Err(StoreError::PostingNotFound(posting.0)),
+            Some(Some(token)) => return Ok(token),
+            Some(None) => {}
+        }
+        // Two first views racing: the `IS NULL` keeps the first token, both read it back.
         let token = on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             sqlx::query(
@@ -320,15 +337,15 @@ impl SqlStore {
             while let Some((posting, carrier, city, started, delivered)) = rows.try_next().await? {
                 match &mut current {
                     Some((id, (carriers, _), _)) if *id == posting => {
-                        if !carriers.contains(&carrier) {
-                            carriers.push(carrier);
-                        }
+                        add_lane_carrier(carriers, &carrier);
                     }
                     _ => {
                         let transit = started
                             .zip(delivered)
                             .map(|(s, d)| (d - s).num_seconds().max(0) as f64 / 86_400.0);
-                        fold(current.replace((posting, (vec![carrier], city), transit)));
+                        let mut carriers = Vec::new();
+                        add_lane_carrier(&mut carriers, &carrier);
+                        fold(current.replace((posting, (carriers, city), transit)));
                     }
                 }
             }
