@@ -463,12 +463,7 @@ async fn posting<S: Store>(
             Some(Language::parse(text).map_err(|e| ApiError::BadRequest(format!("lang: {e}")))?)
         }
     };
-    let record = scoped_posting(&state, &caller, &number).await?;
-    let store = caller
-        .stores
-        .iter()
-        .find(|s| s.id == record.posting.store_id)
-        .ok_or(ApiError::NotFound("posting"))?;
+    let (store, record) = scoped_posting(&state, &caller, &number).await?;
     let language = language.unwrap_or(store.settings.language);
     // Legs and events in a few queries, not one per leg.
     let read = state
@@ -560,20 +555,17 @@ async fn alerts<S: Store>(
     params: Result<Query<AlertsParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let scope: Vec<&StoreRecord> = match &p.store {
-        Some(name) => vec![caller.store_named(name)?],
-        None => caller.stores.iter().collect(),
-    };
+    let scope = caller.scope(p.store.as_deref())?;
     let min_severity = p.severity.as_deref().map(parse_severity).transpose()?;
     let limit = p.limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let mut items = Vec::new();
-    for s in scope {
+    for id in scope {
         items.extend(
             state
                 .store
                 .alerts(&AlertFilter {
                     id: None,
-                    store: Some(s.id),
+                    store: Some(id),
                     posting: None,
                     open_only: p.open.unwrap_or(false),
                     min_severity,
@@ -638,19 +630,33 @@ async fn acknowledge<S: Store>(
     ))
 }
 
-/// Finds a posting within the caller's stores (another store's is "not found").
-async fn scoped_posting<S: Store>(
-    state: &ApiState<S>,
-    caller: &Caller,
+/// The posting with this number in one of `stores`, with its store; a posting of another
+/// store, like a malformed number, is none.
+pub(crate) async fn posting_in<'a, S: Store>(
+    store: &S,
+    stores: &'a [StoreRecord],
     number: &str,
-) -> Result<PostingRecord, ApiError> {
-    let number = PostingNumber::parse(number).map_err(|_| ApiError::NotFound("posting"))?;
-    for s in &caller.stores {
-        if let Some(p) = state.store.posting(s.id, &number).await? {
-            return Ok(p);
+) -> Result<Option<(&'a StoreRecord, PostingRecord)>, StoreError> {
+    let Ok(number) = PostingNumber::parse(number) else {
+        return Ok(None);
+    };
+    for s in stores {
+        if let Some(p) = store.posting(s.id, &number).await? {
+            return Ok(Some((s, p)));
         }
     }
-    Err(ApiError::NotFound("posting"))
+    Ok(None)
+}
+
+/// Finds a posting within the caller's stores (another store's is "not found").
+async fn scoped_posting<'c, S: Store>(
+    state: &ApiState<S>,
+    caller: &'c Caller,
+    number: &str,
+) -> Result<(&'c StoreRecord, PostingRecord), ApiError> {
+    posting_in(&state.store, &caller.stores, number)
+        .await?
+        .ok_or(ApiError::NotFound("posting"))
 }
 
 /// A manual carrier choice's body.
@@ -667,7 +673,7 @@ async fn set_carrier<S: Store>(
     Path((number, tracking_number)): Path<(String, String)>,
     body: Result<Json<CarrierBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let posting = scoped_posting(&state, &caller, &number).await?;
+    let (_, posting) = scoped_posting(&state, &caller, &number).await?;
     let legs = state.store.legs(posting.id).await?;
     let leg = legs
         .iter()
@@ -717,14 +723,31 @@ pub struct StatsParams {
     days: Option<i64>,
 }
 
+impl StatsParams {
+    /// The caller's stores the figures are over, and since when (`days`, 1–366, default 30).
+    fn window<S: Store>(
+        &self,
+        state: &ApiState<S>,
+        caller: &Caller,
+    ) -> Result<(Vec<ozontrack_domain::StoreId>, DateTime<Utc>), ApiError> {
+        let days = self.days.unwrap_or(30);
+        if !(1..=366).contains(&days) {
+            return Err(ApiError::BadRequest(format!(
+                "days: {days} is not between 1 and 366"
+            )));
+        }
+        let since = state.clock.now() - chrono::Duration::days(days);
+        Ok((caller.scope(self.store.as_deref())?, since))
+    }
+}
+
 async fn carrier_stats<S: Store>(
     State(state): State<ApiState<S>>,
     caller: Caller,
     params: Result<Query<StatsParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let stores = caller.scope(p.store.as_deref())?;
-    let since = stats_since(&state, p.days)?;
+    let (stores, since) = p.window(&state, &caller)?;
     let rows = state.store.carrier_stats(&stores, since).await?;
     let items: Vec<Value> = rows
         .iter()
@@ -755,28 +778,13 @@ pub(crate) fn stale_rate(stale: u64, of: u64) -> f64 {
     }
 }
 
-/// `?days=` of the statistics routes, checked.
-fn stats_since<S: Store>(
-    state: &ApiState<S>,
-    days: Option<i64>,
-) -> Result<DateTime<Utc>, ApiError> {
-    let days = days.unwrap_or(30);
-    if !(1..=366).contains(&days) {
-        return Err(ApiError::BadRequest(format!(
-            "days: {days} is not between 1 and 366"
-        )));
-    }
-    Ok(state.clock.now() - chrono::Duration::days(days))
-}
-
 async fn lane_stats<S: Store>(
     State(state): State<ApiState<S>>,
     caller: Caller,
     params: Result<Query<StatsParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let stores = caller.scope(p.store.as_deref())?;
-    let since = stats_since(&state, p.days)?;
+    let (stores, since) = p.window(&state, &caller)?;
     let rows = state.store.lane_stats(&stores, since).await?;
     let items: Vec<Value> = rows
         .iter()

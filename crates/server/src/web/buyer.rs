@@ -92,26 +92,15 @@ pub(super) async fn page<S: Store>(
         || tr.t("estimate-unknown"),
         |e| ozontrack_domain::timeline::label(e.status.main, language).to_owned(),
     );
-    let estimate = match (
+    let (estimate, _) = view::arrival(
+        &tr,
         p.delivered_at,
         state
             .api
             .lanes
             .estimate(&state.api.store, record, &legs, now),
-    ) {
-        (Some(at), _) => tr.a(
-            "estimate-delivered",
-            &[("at", &view::local_date(at, BUYER_ZONE))],
-        ),
-        (None, Some(w)) => tr.a(
-            "estimate-window",
-            &[
-                ("from", &view::local_date(w.from, BUYER_ZONE)),
-                ("to", &view::local_date(w.to, BUYER_ZONE)),
-            ],
-        ),
-        (None, None) => tr.t("estimate-unknown"),
-    };
+        BUYER_ZONE,
+    );
     let body = view::BuyerPage {
         order: tr.a("buyer-order", &[("number", p.number.as_str())]),
         status,

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Json, Redirect, Response};
 use chrono::Duration;
 use ozontrack_domain::risk::Severity;
-use ozontrack_domain::{Language, PostingNumber, Scheme, carrier, gazetteer};
+use ozontrack_domain::{Language, Scheme, carrier, gazetteer};
 use ozontrack_store::{AlertFilter, HISTOGRAM_DAYS, PostingWithEvents, Store, StoreRecord};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -154,26 +154,8 @@ pub(super) async fn today<S: Store>(
     Ok(html(body))
 }
 
-/// The list's filters as the form shows them back.
-impl From<&PostingsParams> for view::Filters {
-    fn from(p: &PostingsParams) -> Self {
-        let text = |v: &Option<String>| v.clone().unwrap_or_default();
-        Self {
-            store: text(&p.store),
-            status: text(&p.status),
-            mode: text(&p.mode),
-            carrier: text(&p.carrier),
-            risk: text(&p.risk),
-            from: text(&p.from),
-            to: text(&p.to),
-            q: text(&p.q),
-            cursor: text(&p.cursor),
-        }
-    }
-}
-
 /// `/postings?…` for these filters and a cursor.
-fn postings_href(f: &view::Filters, cursor: &str) -> String {
+fn postings_href(f: &PostingsParams, cursor: &str) -> String {
     let pairs = [
         ("q", &f.q),
         ("store", &f.store),
@@ -186,12 +168,9 @@ fn postings_href(f: &view::Filters, cursor: &str) -> String {
     ];
     let mut query: Vec<String> = pairs
         .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", view::percent(v)))
+        .filter_map(|(k, v)| v.as_deref().map(|v| format!("{k}={}", view::percent(v))))
         .collect();
-    if !cursor.is_empty() {
-        query.push(format!("cursor={cursor}"));
-    }
+    query.push(format!("cursor={cursor}"));
     format!("/postings?{}", query.join("&"))
 }
 
@@ -241,11 +220,10 @@ pub(super) async fn postings<S: Store>(
     let query = params.query(scope).map_err(bad_filter)?;
     let found = store.postings_page(&query).await?;
     let names: HashMap<_, _> = stores.iter().map(|s| (s.id, s.name.as_str())).collect();
-    let filters = view::Filters::from(&params);
     let next = (found.len() == query.limit as usize)
         .then(|| found.last())
         .flatten()
-        .map(|last| postings_href(&filters, &last.record.id.0.to_string()));
+        .map(|last| postings_href(&params, &last.record.id.0.to_string()));
     let language = tr.language();
     let rows = found
         .iter()
@@ -279,20 +257,20 @@ pub(super) async fn postings<S: Store>(
             stores
                 .iter()
                 .map(|s| (s.name.as_str().to_owned(), s.name.as_str().to_owned())),
-            &filters.store,
+            params.store.as_deref().unwrap_or_default(),
         ),
         modes: choices(
             MODES
                 .iter()
                 .map(|m| (m.as_str().to_owned(), mode_label(&tr, m.as_str()))),
-            &filters.mode,
+            params.mode.as_deref().unwrap_or_default(),
         ),
         carriers: choices(
             carrier::CARRIERS
                 .iter()
                 .filter(|c| c.code != "ozon")
                 .map(|c| (c.code.to_owned(), c.name(language).to_owned())),
-            &filters.carrier,
+            params.carrier.as_deref().unwrap_or_default(),
         ),
         risks: choices(
             RISKS.iter().rev().map(|r| {
@@ -301,10 +279,10 @@ pub(super) async fn postings<S: Store>(
                     tr.t(&format!("severity-{}", r.as_str())),
                 )
             }),
-            &filters.risk,
+            params.risk.as_deref().unwrap_or_default(),
         ),
         page,
-        filters,
+        filters: params,
         rows,
         next,
     }
@@ -317,19 +295,17 @@ async fn read_posting<S: Store>(
     state: &WebState<S>,
     number: &str,
 ) -> Result<(StoreRecord, PostingWithEvents), WebError> {
-    let number = PostingNumber::parse(number).map_err(|_| WebError::NotFound)?;
     let store = &state.api.store;
-    for s in store.stores().await? {
-        if let Some(p) = store.posting(s.id, &number).await? {
-            let read = store
-                .postings_with_events(&[p.id])
-                .await?
-                .pop()
-                .ok_or(WebError::NotFound)?;
-            return Ok((s, read));
-        }
-    }
-    Err(WebError::NotFound)
+    let stores = store.stores().await?;
+    let (owner, posting) = crate::api::posting_in(store, &stores, number)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let read = store
+        .postings_with_events(&[posting.id])
+        .await?
+        .pop()
+        .ok_or(WebError::NotFound)?;
+    Ok((owner.clone(), read))
 }
 
 pub(super) async fn posting<S: Store>(
@@ -350,29 +326,12 @@ pub(super) async fn posting<S: Store>(
     let p = &record.posting;
     let legs: Vec<&ozontrack_store::LegRecord> = read.legs.iter().map(|(l, _)| l).collect();
     let carriers = crate::lanes::carriers_of(&legs);
-    let (estimate, estimate_basis) = match (
+    let (estimate, estimate_basis) = view::arrival(
+        &tr,
         p.delivered_at,
         state.api.lanes.estimate(store, record, &legs, now),
-    ) {
-        (Some(at), _) => (
-            tr.a("estimate-delivered", &[("at", &view::local(at, tz))]),
-            String::new(),
-        ),
-        (None, Some(w)) => (
-            tr.a(
-                "estimate-window",
-                &[
-                    ("from", &view::local_date(w.from, tz)),
-                    ("to", &view::local_date(w.to, tz)),
-                ],
-            ),
-            match w.basis {
-                ozontrack_domain::estimate::Basis::Lane(n) => tr.n("estimate-basis", n),
-                ozontrack_domain::estimate::Basis::Mode => tr.t("estimate-default"),
-            },
-        ),
-        (None, None) => (tr.t("estimate-unknown"), String::new()),
-    };
+        tz,
+    );
     let buyer_token = store
         .buyer_token(record.id, &auth::random_secret()[..24])
         .await?;

@@ -76,6 +76,37 @@ pub(super) fn local_date(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%Y-%m-%d").to_string()
 }
 
+/// What a page says of the arrival: when it was delivered, else the estimated window and what
+/// the window rests on, else that it is not known yet.
+pub(super) fn arrival(
+    tr: &Tr,
+    delivered_at: Option<DateTime<Utc>>,
+    window: Option<ozontrack_domain::estimate::Window>,
+    tz: Tz,
+) -> (String, String) {
+    use ozontrack_domain::estimate::Basis;
+    match (delivered_at, window) {
+        (Some(at), _) => (
+            tr.a("estimate-delivered", &[("at", &local_date(at, tz))]),
+            String::new(),
+        ),
+        (None, Some(w)) => (
+            tr.a(
+                "estimate-window",
+                &[
+                    ("from", &local_date(w.from, tz)),
+                    ("to", &local_date(w.to, tz)),
+                ],
+            ),
+            match w.basis {
+                Basis::Lane(n) => tr.n("estimate-basis", n),
+                Basis::Mode => tr.t("estimate-default"),
+            },
+        ),
+        (None, None) => (tr.t("estimate-unknown"), String::new()),
+    }
+}
+
 /// One event of a timeline.
 #[derive(Debug, Clone)]
 pub(super) struct EventView {
@@ -215,21 +246,6 @@ pub(super) struct TodayPage {
     pub feeds: Vec<FeedView>,
 }
 
-/// The postings filters as the form shows them back.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(default)]
-pub(super) struct Filters {
-    pub store: String,
-    pub status: String,
-    pub mode: String,
-    pub carrier: String,
-    pub risk: String,
-    pub from: String,
-    pub to: String,
-    pub q: String,
-    pub cursor: String,
-}
-
 /// A choice of a filter's `<select>`.
 #[derive(Debug, Clone)]
 pub(super) struct Choice {
@@ -256,7 +272,8 @@ pub(super) struct PostingRow {
 #[template(path = "postings.html")]
 pub(super) struct PostingsPage {
     pub page: Chrome,
-    pub filters: Filters,
+    /// The filters, shown back in the form (the URL is the filter).
+    pub filters: crate::api::PostingsParams,
     pub stores: Vec<Choice>,
     pub modes: Vec<Choice>,
     pub carriers: Vec<Choice>,
