@@ -13,8 +13,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use support::ozontrack;
 use thirtyfour::components::SelectElement;
 use thirtyfour::prelude::*;
+
+mod support;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -27,17 +30,6 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn ozontrack(dir: &std::path::Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ozontrack"));
-    command.args(args).current_dir(dir);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("OZONTRACK__") || key == "RUST_LOG" {
-            command.env_remove(key);
-        }
-    }
-    command
 }
 
 fn screenshots() -> PathBuf {

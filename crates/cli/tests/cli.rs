@@ -8,6 +8,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+mod support;
+
 struct Run {
     dir: tempfile::TempDir,
 }
@@ -24,15 +26,7 @@ impl Run {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ozontrack"));
-        command.args(args).current_dir(self.dir.path());
-        // Tests must not see the developer's own configuration.
-        for (key, _) in std::env::vars() {
-            if key.starts_with("OZONTRACK__") || key == "RUST_LOG" {
-                command.env_remove(key);
-            }
-        }
-        command
+        support::ozontrack(self.dir.path(), args)
     }
 
     fn run(&self, args: &[&str]) -> Output {
