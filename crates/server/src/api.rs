@@ -344,18 +344,19 @@ impl PostingsParams {
         }
     }
 
-    /// The store query for these filters within `stores` (the store filter already applied).
+    /// The store query for these filters (already [`Self::cleaned`]) within `stores` (the
+    /// store filter already applied).
     pub fn query(&self, stores: Vec<ozontrack_domain::StoreId>) -> Result<PostingQuery, ApiError> {
-        let p = self.cleaned();
+        let p = self;
         Ok(PostingQuery {
             stores,
-            status: p.status,
+            status: p.status.clone(),
             scheme: p
                 .mode
                 .as_deref()
                 .map(|m| Scheme::parse(m).map_err(|e| ApiError::BadRequest(format!("mode: {e}"))))
                 .transpose()?,
-            carrier: p.carrier,
+            carrier: p.carrier.clone(),
             min_risk: p.risk.as_deref().map(parse_severity).transpose()?,
             from: p
                 .from
@@ -363,7 +364,7 @@ impl PostingsParams {
                 .map(|t| parse_time("from", t))
                 .transpose()?,
             to: p.to.as_deref().map(|t| parse_time("to", t)).transpose()?,
-            text: p.q,
+            text: p.q.clone(),
             before: p
                 .cursor
                 .as_deref()
