@@ -14,9 +14,7 @@ use std::time::Duration;
 
 use ozontrack_domain::carrier::CarrierInfo;
 use ozontrack_domain::{GeoPoint, Location, TrackingEvent};
-/// The HTTP client and header reading are the Ozon client's: one TLS set-up, one user agent.
-pub use ozontrack_ozon::client::http_client;
-use ozontrack_ozon::client::retry_after;
+use ozontrack_http::retry_after;
 
 /// What a call to a carrier can end in.
 #[derive(Debug, thiserror::Error)]
@@ -154,6 +152,6 @@ fn with_digest(mut tracked: Tracked, digest: &str) -> Tracked {
 fn transport(feed: &'static str, error: &reqwest::Error) -> CarrierError {
     CarrierError::Unavailable {
         feed,
-        reason: ozontrack_ozon::client::transport_reason(error),
+        reason: ozontrack_http::transport_reason(error),
     }
 }

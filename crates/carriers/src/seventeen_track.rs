@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use ozontrack_domain::carrier::{self, CarrierInfo};
 use ozontrack_domain::{EventSource, GeoPoint, TrackingEvent, crosswalk};
-use ozontrack_ozon::limit::RateLimiter;
+use ozontrack_http::RateLimiter;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -429,7 +429,7 @@ impl SeventeenTrackClient {
 
     async fn call(&self, endpoint: &str, body: &Value) -> Result<Vec<u8>, CarrierError> {
         let url = format!("{}/track/v2.2/{endpoint}", self.base_url);
-        // Held until the answer is in (and a second after): see `ozontrack_ozon::limit`.
+        // Held until the answer is in (and a second after): see `ozontrack_http::limit`.
         let _permit = self.limiter.acquire().await;
         let response = self
             .http

@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use ozontrack_carriers::cdek::CdekClient;
 use ozontrack_carriers::russian_post::RussianPostClient;
 use ozontrack_carriers::seventeen_track::{self, Registration, SeventeenTrackClient};
-use ozontrack_carriers::{CarrierError, Tracked, http_client};
+use ozontrack_carriers::{CarrierError, Tracked};
 use ozontrack_domain::{Clock, ManualClock};
+use ozontrack_http::client as http_client;
 use ozontrack_sandbox::{Carrier, Mode, Parcel, Sandbox, ServeConfig, SimLeg, World, WorldConfig};
 use secrecy::SecretString;
 

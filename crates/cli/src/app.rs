@@ -3,10 +3,9 @@
 //! command works with.
 
 use anyhow::Context;
+use ozontrack_db::prelude::*;
+use ozontrack_db::{Cipher, DatabaseUrl, LeaseOwner, PoolSettings, SqlDatabase, StoreRecord};
 use ozontrack_domain::{Clock, StoreName};
-use ozontrack_store::{
-    Cipher, DatabaseUrl, LeaseOwner, PoolSettings, SqlStore, Store, StoreRecord,
-};
 use secrecy::ExposeSecret;
 
 use crate::errors::InputError;
@@ -24,7 +23,7 @@ pub(crate) enum KeyMode {
 /// What opening found, for commands that report it.
 #[derive(Debug)]
 pub(crate) struct Opened {
-    pub(crate) store: SqlStore,
+    pub(crate) store: SqlDatabase,
     pub(crate) url: DatabaseUrl,
     pub(crate) key_created: bool,
 }
@@ -49,7 +48,7 @@ pub(crate) async fn open(settings: &Settings, mode: KeyMode) -> anyhow::Result<O
         max_connections: settings.database.max_connections.max(1),
         ..PoolSettings::default()
     };
-    let store = SqlStore::connect(&url, cipher, &pool)
+    let store = SqlDatabase::connect(&url, cipher, &pool)
         .await
         .with_context(|| format!("cannot open the database {url}"))?;
     store
@@ -72,15 +71,15 @@ pub(crate) fn owner(clock: &dyn Clock) -> LeaseOwner {
 
 /// A syncer on the system clock with the configured settings, owned by this process.
 pub(crate) fn syncer(
-    store: &SqlStore,
+    store: &SqlDatabase,
     settings: &Settings,
-) -> anyhow::Result<ozontrack_engine::Syncer<SqlStore>> {
+) -> anyhow::Result<ozontrack_engine::Syncer<SqlDatabase>> {
     let clock: std::sync::Arc<dyn Clock> = std::sync::Arc::new(ozontrack_domain::SystemClock);
     let owner = owner(clock.as_ref());
     Ok(ozontrack_engine::Syncer::new(
         store.clone(),
         clock,
-        ozontrack_ozon::Limiters::default(),
+        ozontrack_http::Limiters::default(),
         settings.sync_settings(),
         owner,
     )?)
@@ -88,7 +87,7 @@ pub(crate) fn syncer(
 
 /// The stores a command works on: the named one, or all.
 pub(crate) async fn chosen_stores(
-    store: &SqlStore,
+    store: &SqlDatabase,
     name: Option<&str>,
 ) -> anyhow::Result<Vec<StoreRecord>> {
     let all = store.stores().await?;
@@ -117,9 +116,8 @@ pub(crate) fn feeds(settings: &Settings) -> anyhow::Result<ozontrack_engine::Fee
     use ozontrack_carriers::russian_post::RussianPostClient;
     use ozontrack_carriers::seventeen_track::SeventeenTrackClient;
     let c = &settings.carriers;
-    let http =
-        ozontrack_carriers::http_client(std::time::Duration::from_secs(c.timeout_secs.max(1)))
-            .context("cannot build the HTTP client for carriers")?;
+    let http = ozontrack_http::client(std::time::Duration::from_secs(c.timeout_secs.max(1)))
+        .context("cannot build the HTTP client for carriers")?;
     Ok(ozontrack_engine::Feeds {
         seventeen_track: c.seventeen_track_token.clone().map(|token| {
             SeventeenTrackClient::with_rate_limit(

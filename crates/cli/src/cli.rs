@@ -292,6 +292,9 @@ pub(crate) struct AlertsArgs {
     /// At most this many (0: all).
     #[arg(long, default_value_t = 100)]
     pub(crate) limit: u32,
+    /// Language of names and reasons: zh, ru or en (default: the first store's).
+    #[arg(long, value_name = "LANG", global = false)]
+    pub(crate) lang: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -334,9 +337,12 @@ pub(crate) struct ExplainArgs {
     /// A posting number or a tracking number.
     #[arg(value_name = "NUMBER")]
     pub(crate) number: String,
-    /// Rules file to apply (default: the built-in defaults).
+    /// Rules file to apply (default: the posting's store's rules from `[risk]`).
     #[arg(long, value_name = "FILE")]
     pub(crate) rules: Option<PathBuf>,
+    /// Language of names and reasons: zh, ru or en (default: the store's).
+    #[arg(long, value_name = "LANG")]
+    pub(crate) lang: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

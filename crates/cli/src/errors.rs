@@ -30,19 +30,19 @@ pub(crate) fn exit_code(error: &anyhow::Error) -> ExitCode {
     let input = error.chain().any(|cause| {
         cause.is::<InputError>()
             || cause.is::<ozontrack_domain::ParseError>()
-            || cause.is::<ozontrack_store::DatabaseUrlError>()
+            || cause.is::<ozontrack_db::DatabaseUrlError>()
             || matches!(
-                cause.downcast_ref::<ozontrack_store::KeyFileError>(),
+                cause.downcast_ref::<ozontrack_db::KeyFileError>(),
                 Some(
-                    ozontrack_store::KeyFileError::Missing { .. }
-                        | ozontrack_store::KeyFileError::TooOpen { .. }
-                        | ozontrack_store::KeyFileError::Invalid { .. }
-                        | ozontrack_store::KeyFileError::BadKey
+                    ozontrack_db::KeyFileError::Missing { .. }
+                        | ozontrack_db::KeyFileError::TooOpen { .. }
+                        | ozontrack_db::KeyFileError::Invalid { .. }
+                        | ozontrack_db::KeyFileError::BadKey
                 )
             )
             || matches!(
-                cause.downcast_ref::<ozontrack_store::StoreError>(),
-                Some(ozontrack_store::StoreError::DuplicateStoreName(_))
+                cause.downcast_ref::<ozontrack_db::DbError>(),
+                Some(ozontrack_db::DbError::DuplicateStoreName(_))
             )
     });
     ExitCode::from(if input { EXIT_INPUT } else { EXIT_FAILURE })

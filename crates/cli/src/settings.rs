@@ -101,6 +101,7 @@ pub(crate) struct SyncSection {
     pub(crate) dispute_days: i64,
     pub(crate) concurrency: usize,
     pub(crate) interval_secs: u64,
+    pub(crate) poll_secs: u64,
     pub(crate) lease_secs: u64,
 }
 
@@ -115,6 +116,7 @@ impl Default for SyncSection {
             dispute_days: d.dispute_days,
             concurrency: d.concurrency,
             interval_secs: d.interval.as_secs(),
+            poll_secs: 30,
             lease_secs: d.lease.as_secs(),
         }
     }
@@ -305,6 +307,18 @@ impl Settings {
     }
 
     /// The evaluator's settings from `[risk]`.
+    /// How often each worker runs a round when it found nothing to do: each its own, from
+    /// its section.
+    pub(crate) fn periods(&self) -> crate::commands::workers::Periods {
+        let secs = |s: u64| std::time::Duration::from_secs(s.max(1));
+        crate::commands::workers::Periods {
+            sync: secs(self.sync.poll_secs),
+            pushes: secs(self.sync.poll_secs),
+            tracking: secs(self.tracking.interval_secs),
+            risk: secs(self.risk.interval_secs),
+        }
+    }
+
     pub(crate) fn risk_settings(&self) -> ozontrack_engine::RiskSettings {
         ozontrack_engine::RiskSettings {
             full_every: chrono::Duration::hours(self.risk.full_every_hours.max(1)),

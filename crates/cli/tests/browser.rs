@@ -163,7 +163,7 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
 
     // Simulated days pass in seconds: wait for an alert on a parcel with a journey to draw,
     // of a rule that stays open while the world runs on (a stall may resolve any second).
-    let http = ozontrack_carriers::http_client(Duration::from_secs(30)).unwrap();
+    let http = ozontrack_http::client(Duration::from_secs(30)).unwrap();
     let get = |url: String| {
         let http = http.clone();
         let token = token.clone();

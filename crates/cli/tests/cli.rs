@@ -717,11 +717,11 @@ impl OzonWorld {
             .filter(|p| p.appears_at <= self.now)
     }
 
-    async fn store(&self) -> ozontrack_store::SqlStore {
-        use ozontrack_store::{Cipher, DatabaseUrl, SqlStore};
+    async fn store(&self) -> ozontrack_db::SqlDatabase {
+        use ozontrack_db::{Cipher, DatabaseUrl, SqlDatabase};
         let cipher = Cipher::load_key_file(&self.run.path("ozontrack.key")).unwrap();
         let url = DatabaseUrl::Sqlite(self.run.path("ozontrack.db"));
-        SqlStore::connect(&url, cipher, &Default::default())
+        SqlDatabase::connect(&url, cipher, &Default::default())
             .await
             .unwrap()
     }
@@ -761,8 +761,8 @@ async fn sync_fetches_every_posting_of_the_store_and_prints_what_it_did() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_killed_mid_way_resumes_after_a_restart_with_nothing_lost_or_doubled() {
+    use ozontrack_db::prelude::*;
     use ozontrack_sandbox::faults::{FaultPlan, Faults};
-    use ozontrack_store::Store;
     // Slow pages, so that there is a moment to kill the process in the middle.
     let slow = FaultPlan {
         ozon: Faults {

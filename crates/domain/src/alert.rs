@@ -12,70 +12,77 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::risk::{Finding, RuleKind, Severity};
+use crate::finding::{Action, Finding, RuleKind, Severity, Why};
+use crate::ids::{PostingId, PostingNumber, StoreId};
 
-/// Where an alert is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AlertState {
-    Open,
-    Escalated,
-    Acknowledged,
-    Resolved,
-}
-
-impl AlertState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlertState::Open => "open",
-            AlertState::Escalated => "escalated",
-            AlertState::Acknowledged => "acknowledged",
-            AlertState::Resolved => "resolved",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Some(match text {
-            "open" => AlertState::Open,
-            "escalated" => AlertState::Escalated,
-            "acknowledged" => AlertState::Acknowledged,
-            "resolved" => AlertState::Resolved,
-            _ => return None,
-        })
+closed_enum! {
+    /// Where an alert is in its life.
+    pub enum AlertState ("alert state") {
+        Open => "open",
+        Escalated => "escalated",
+        Acknowledged => "acknowledged",
+        Resolved => "resolved",
     }
 }
 
-/// Why an alert ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Resolution {
-    /// The parcel moved (a new event), so the silence is over.
-    Moved,
-    /// The posting was delivered or cancelled.
-    PostingEnded,
-    /// The condition no longer holds (a tracking number arrived, the dispute closed…).
-    Cleared,
-    /// A user resolved it.
-    Manual,
+closed_enum! {
+    /// Why an alert ended.
+    pub enum Resolution ("resolution") {
+        /// The parcel moved (a new event), so the silence is over.
+        Moved => "moved",
+        /// The posting was delivered or cancelled.
+        PostingEnded => "posting_ended",
+        /// The condition no longer holds (a tracking number arrived, the dispute closed…).
+        Cleared => "cleared",
+        /// A user resolved it.
+        Manual => "manual",
+    }
 }
 
-impl Resolution {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Resolution::Moved => "moved",
-            Resolution::PostingEnded => "posting_ended",
-            Resolution::Cleared => "cleared",
-            Resolution::Manual => "manual",
-        }
-    }
+/// A stored alert, as the inbox, the posting's trail and the CLI show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRecord {
+    pub id: i64,
+    pub store_id: StoreId,
+    pub posting_id: PostingId,
+    pub posting_number: PostingNumber,
+    pub rule: RuleKind,
+    /// The tracking number of the leg concerned, when one is.
+    pub leg: Option<String>,
+    pub severity: Severity,
+    pub state: AlertState,
+    pub since: DateTime<Utc>,
+    pub why: Why,
+    pub actions: Vec<Action>,
+    /// Fingerprints of the events the alert rests on.
+    pub evidence: Vec<String>,
+    pub opened_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<String>,
+    pub ack_note: Option<String>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolution: Option<Resolution>,
+    pub resolved_by: Option<String>,
+    pub resolve_note: Option<String>,
+}
 
-    pub fn parse(text: &str) -> Option<Self> {
-        Some(match text {
-            "moved" => Resolution::Moved,
-            "posting_ended" => Resolution::PostingEnded,
-            "cleared" => Resolution::Cleared,
-            "manual" => Resolution::Manual,
-            _ => return None,
-        })
+impl AlertRecord {
+    /// Whether someone can still act on it (acknowledge or resolve it).
+    pub fn is_open(&self) -> bool {
+        self.state != AlertState::Resolved
     }
+}
+
+/// One state an alert went through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertHistoryEntry {
+    pub at: DateTime<Utc>,
+    pub state: AlertState,
+    pub severity: Severity,
+    /// A person's note, or the resolution's code when the alert resolved by itself.
+    pub note: Option<String>,
+    pub by: Option<String>,
 }
 
 /// What the lifecycle needs to know of a stored alert: the open one of each rule, and the
@@ -122,11 +129,11 @@ pub fn reconcile(
     // does not depend on order.
     let mut worst: BTreeMap<RuleKind, &Finding> = BTreeMap::new();
     for f in findings {
-        let keep = worst.get(&f.rule).is_none_or(|w| {
+        let keep = worst.get(&f.rule()).is_none_or(|w| {
             (f.severity, std::cmp::Reverse(&f.leg)) > (w.severity, std::cmp::Reverse(&w.leg))
         });
         if keep {
-            worst.insert(f.rule, f);
+            worst.insert(f.rule(), f);
         }
     }
     let mut changes = Vec::new();
@@ -139,7 +146,7 @@ pub fn reconcile(
     for (rule, finding) in &worst {
         match open(*rule) {
             // Held back: what is open stays as it is.
-            Some(_) if finding.suppressed.is_some() => {}
+            Some(_) if finding.held.is_some() => {}
             Some(alert) if finding.severity > alert.severity => {
                 changes.push(AlertChange::Escalate {
                     id: alert.id,
@@ -153,7 +160,7 @@ pub fn reconcile(
                 });
             }
             Some(_) => {}
-            None if finding.suppressed.is_some() => {}
+            None if finding.held.is_some() => {}
             None => {
                 let dismissed = alerts.iter().any(|a| {
                     a.rule == *rule
@@ -194,22 +201,35 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::risk::Action;
+    use crate::finding::{EventRef, Hold, Reason};
 
     fn t(h: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap() + chrono::Duration::hours(h)
     }
 
     fn finding(rule: RuleKind, severity: Severity, since: i64) -> Finding {
+        let reason = match rule {
+            RuleKind::Stale => Reason::Stale {
+                quiet_hours: 50,
+                threshold_hours: 48,
+                allowance_hours: 0,
+                learned: None,
+                last: Some(EventRef {
+                    at: t(since),
+                    text: "quiet".into(),
+                }),
+            },
+            RuleKind::MissingTracking => Reason::MissingTracking { ship_by: t(since) },
+            other => panic!("no test reason for {other}"),
+        };
         Finding {
-            rule,
             severity,
             leg: Some("UG123456789YP".into()),
             since: t(since),
-            why: "quiet".into(),
+            reason,
             actions: vec![Action::ContactCarrier],
             evidence: Vec::new(),
-            suppressed: None,
+            held: None,
         }
     }
 
@@ -283,7 +303,7 @@ mod tests {
     #[test]
     fn a_finding_held_back_by_an_outage_neither_opens_nor_resolves() {
         let mut held = finding(RuleKind::Stale, Severity::Critical, 0);
-        held.suppressed = Some("the carrier feed is failing".into());
+        held.held = Some(Hold::FeedDown { since: t(0) });
         assert_eq!(reconcile(&[], std::slice::from_ref(&held), false), []);
         let open = view(5, RuleKind::Stale, Severity::Warning, AlertState::Open);
         assert_eq!(reconcile(&[open], &[held], false), []);

@@ -242,6 +242,9 @@ pub struct NumberLeg {
 /// Our code for a carrier not (yet) identified; the aggregator's auto-detection decides later.
 pub const UNKNOWN_CARRIER: &str = "unknown";
 
+/// Our code for Ozon's own logistics, and for the leg that is Ozon's view of a posting.
+pub const OZON: &str = "ozon";
+
 /// Which carrier and role a posting's tracking number has. A number whose shape names a
 /// carrier other than the delivery method's last-mile carrier is the first mile (the
 /// cross-border case: Ozon delivers, the seller uploaded Yanwen's number); a number of the
@@ -299,7 +302,7 @@ pub fn ozon_leg_role(scheme: Scheme, method: Option<&DeliveryMethod>) -> LegRole
         return LegRole::Single;
     }
     match method.and_then(from_delivery_method) {
-        Some(c) if c.code == "ozon" => LegRole::LastMile,
+        Some(c) if c.code == OZON => LegRole::LastMile,
         _ => LegRole::Marketplace,
     }
 }
@@ -337,7 +340,7 @@ pub fn check_plausible(
         Some(found)
             if expected.kind == CarrierKind::LastMile
                 && found.kind == CarrierKind::LastMile
-                && expected.code != "ozon"
+                && expected.code != OZON
                 && found.code != expected.code =>
         {
             Err(format!(

@@ -13,7 +13,7 @@ pub const MIN_LANE_SAMPLES: u64 = 20;
 /// carrier already on the lane add nothing. The store's lane figures and the estimates look
 /// lanes up by the same list, so both build it with this.
 pub fn add_lane_carrier(carriers: &mut Vec<String>, code: &str) {
-    if code != "ozon" && !carriers.iter().any(|c| c == code) {
+    if code != crate::carrier::OZON && !carriers.iter().any(|c| c == code) {
         carriers.push(code.to_owned());
     }
 }

@@ -112,6 +112,9 @@ pub struct TrackingEvent {
     pub fingerprint: Fingerprint,
     /// Digest of the raw payload this event was read from, for evidence.
     pub payload_digest: Option<String>,
+    /// When ozontrack stored it (first received it); `None` for an event not stored yet.
+    /// Not part of the fingerprint: the same report received twice is one event.
+    pub received_at: Option<DateTime<Utc>>,
 }
 
 impl TrackingEvent {
@@ -142,6 +145,7 @@ impl TrackingEvent {
             source,
             fingerprint,
             payload_digest: None,
+            received_at: None,
         }
     }
 }

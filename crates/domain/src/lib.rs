@@ -14,6 +14,13 @@
 //! - [`carrier`]: the carrier registry and how a leg's carrier is detected.
 //! - [`clock`]: where time comes from.
 //! - [`sync`]: what one sight of a posting on Ozon implies (legs, a status event).
+//! - [`schedule`]: when a leg is next worth a carrier call.
+//! - [`timeline`]: every leg's events in one order, each report kept.
+//! - [`rules`] (the thresholds, as data), [`risk`] (evaluating them: findings),
+//!   [`finding`] (what a finding says, as typed facts), [`alert`] (the alert lifecycle).
+//! - [`estimate`]: arrival windows.
+//! - [`trail`]: one posting's whole trail, the read model every reader renders, and the
+//!   buyer's projection of it.
 
 #[macro_use]
 mod macros;
@@ -24,6 +31,7 @@ pub mod clock;
 pub mod crosswalk;
 pub mod estimate;
 pub mod event;
+pub mod finding;
 pub mod gazetteer;
 pub mod geo;
 pub mod ids;
@@ -38,18 +46,33 @@ pub mod store;
 pub mod sync;
 pub mod timeline;
 pub mod tracking_number;
+pub mod trail;
+
+#[doc(hidden)]
+pub use serde as __serde;
 
 pub use clock::{Clock, ManualClock, ScaledClock, SystemClock};
 pub use event::{EventSource, Fingerprint, Location, TrackingEvent};
 pub use geo::GeoPoint;
-pub use ids::{CarrierCode, ClientId, OrderNumber, PostingNumber, StoreId, StoreName};
-pub use leg::{Leg, LegRole};
+pub use ids::{
+    CarrierCode, ClientId, LegId, OrderNumber, PostingId, PostingNumber, StoreId, StoreName,
+};
+pub use leg::{CarrierSource, Leg, LegRole};
 pub use money::{Currency, Money};
 pub use posting::{DeliveryMethod, OzonStatus, OzonSubstatus, Posting, Scheme};
 pub use status::{MainStatus, NormalizedStatus, SubStatus};
 pub use store::{Language, StoreSettings};
 pub use sync::SyncedPosting;
 pub use tracking_number::{TrackingFormat, TrackingNumber};
+
+/// A closed enum of our vocabulary ([`closed_enum!`]): what an API document or a form needs to
+/// list its values.
+pub trait Closed: Copy + 'static {
+    /// The kind of value, as errors name it ("mode", "severity").
+    const WHAT: &'static str;
+    /// Every value's text, in order.
+    fn texts() -> Vec<&'static str>;
+}
 
 /// Why a value from the outside world was refused. The message names the value and the rule
 /// it broke; callers add where it came from (file, line, field).
@@ -65,7 +88,8 @@ pub struct ParseError {
 }
 
 impl ParseError {
-    pub(crate) fn new(what: &'static str, value: &str, reason: impl Into<String>) -> Self {
+    /// `value` is kept to its first 64 characters.
+    pub fn new(what: &'static str, value: &str, reason: impl Into<String>) -> Self {
         let value: String = value.chars().take(64).collect();
         Self {
             what,

@@ -5,51 +5,22 @@ use std::fmt;
 
 use crate::ParseError;
 
-/// The currencies Ozon settles in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Currency {
-    Rub,
-    Cny,
-    Usd,
-    Eur,
-    Byn,
-    Kzt,
+closed_enum! {
+    /// The currencies Ozon settles in, by ISO 4217 code.
+    pub enum Currency ("currency") {
+        Rub => "RUB",
+        Cny => "CNY",
+        Usd => "USD",
+        Eur => "EUR",
+        Byn => "BYN",
+        Kzt => "KZT",
+    }
 }
 
 impl Currency {
-    pub const ALL: [Currency; 6] = [
-        Currency::Rub,
-        Currency::Cny,
-        Currency::Usd,
-        Currency::Eur,
-        Currency::Byn,
-        Currency::Kzt,
-    ];
-
-    pub fn parse(text: &str) -> Result<Self, ParseError> {
-        let code = text.trim().to_ascii_uppercase();
-        Self::ALL
-            .into_iter()
-            .find(|c| c.code() == code)
-            .ok_or_else(|| {
-                ParseError::new(
-                    "currency",
-                    text,
-                    "expected one of RUB, CNY, USD, EUR, BYN, KZT",
-                )
-            })
-    }
-
     /// The ISO 4217 code.
     pub fn code(self) -> &'static str {
-        match self {
-            Currency::Rub => "RUB",
-            Currency::Cny => "CNY",
-            Currency::Usd => "USD",
-            Currency::Eur => "EUR",
-            Currency::Byn => "BYN",
-            Currency::Kzt => "KZT",
-        }
+        self.as_str()
     }
 
     /// Digits after the decimal point (ISO 4217 minor unit); 2 for every currency Ozon uses.
@@ -58,14 +29,9 @@ impl Currency {
     }
 }
 
-impl fmt::Display for Currency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-/// An amount in minor units (kopecks, fen, cents) of one currency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// An amount in minor units (kopecks, fen, cents) of one currency; as JSON,
+/// `{"minor": 1176000, "currency": "RUB"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Money {
     pub minor: i64,
     pub currency: Currency,

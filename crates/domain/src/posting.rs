@@ -3,45 +3,22 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::ParseError;
 use crate::geo::GeoPoint;
 use crate::ids::{PostingNumber, StoreId};
 use crate::money::Money;
 use crate::tracking_number::TrackingNumber;
 
-/// How the order reaches the buyer; decides which carriers and rules apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Scheme {
-    /// Seller ships through Ozon logistics or an integrated carrier.
-    Fbs,
-    /// Seller delivers, or a carrier Ozon does not integrate (realFBS).
-    Rfbs,
-    /// Ozon fulfils from its own warehouse.
-    Fbo,
-    /// Cross-border: the seller's own first mile abroad.
-    Crossborder,
-}
-
-impl Scheme {
-    pub const ALL: [Scheme; 4] = [Scheme::Fbs, Scheme::Rfbs, Scheme::Fbo, Scheme::Crossborder];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scheme::Fbs => "fbs",
-            Scheme::Rfbs => "rfbs",
-            Scheme::Fbo => "fbo",
-            Scheme::Crossborder => "crossborder",
-        }
-    }
-
-    pub fn parse(text: &str) -> Result<Self, ParseError> {
-        let lower = text.trim().to_ascii_lowercase();
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == lower)
-            .ok_or_else(|| {
-                ParseError::new("scheme", text, "expected fbs, rfbs, fbo or crossborder")
-            })
+closed_enum! {
+    /// How the order reaches the buyer; decides which carriers and rules apply.
+    pub enum Scheme ("mode") {
+        /// Seller ships through Ozon logistics or an integrated carrier.
+        Fbs => "fbs",
+        /// Seller delivers, or a carrier Ozon does not integrate (realFBS).
+        Rfbs => "rfbs",
+        /// Ozon fulfils from its own warehouse.
+        Fbo => "fbo",
+        /// Cross-border: the seller's own first mile abroad.
+        Crossborder => "crossborder",
     }
 }
 
@@ -140,13 +117,25 @@ pub struct Posting {
     pub total: Option<Money>,
 }
 
+impl OzonStatus {
+    /// The statuses after which nothing more happens to a parcel (a dispute still can): the
+    /// one list the rules, the sync and every SQL filter of "postings still in play" use.
+    pub const FINAL: &'static [OzonStatus] = &[
+        OzonStatus::Delivered,
+        OzonStatus::Cancelled,
+        OzonStatus::CancelledFromSplitPending,
+    ];
+
+    /// Whether the status is one of [`Self::FINAL`].
+    pub fn is_final(&self) -> bool {
+        Self::FINAL.contains(self)
+    }
+}
+
 impl Posting {
     /// Delivered or cancelled: nothing more will happen to the parcel (a dispute can still).
     pub fn is_over(&self) -> bool {
-        matches!(
-            self.status,
-            OzonStatus::Delivered | OzonStatus::Cancelled | OzonStatus::CancelledFromSplitPending
-        )
+        self.status.is_final()
     }
 
     /// A posting with only what every posting has; the rest starts empty.
@@ -203,5 +192,13 @@ mod tests {
     fn schemes_parse_in_any_case() {
         assert_eq!(Scheme::parse("FBO").unwrap(), Scheme::Fbo);
         assert!(Scheme::parse("dbs").is_err());
+    }
+
+    #[test]
+    fn delivered_and_both_cancellations_are_final_statuses() {
+        assert!(OzonStatus::Delivered.is_final());
+        assert!(OzonStatus::CancelledFromSplitPending.is_final());
+        assert!(!OzonStatus::Arbitration.is_final());
+        assert!(!OzonStatus::Unknown("delivered_twice".into()).is_final());
     }
 }

@@ -4,149 +4,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::event::{Fingerprint, TrackingEvent};
+use crate::event::TrackingEvent;
+use crate::finding::{Action, EventRef, Finding, Hold, LearnedGap, Reason, Severity};
 use crate::leg::{Leg, LegRole};
 use crate::posting::{OzonStatus, Posting, Scheme};
 use crate::rules::Rules;
 use crate::status::{MainStatus, SubStatus};
-
-/// How bad a finding is; ordered from mild to worst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Severity {
-    /// A recommendation.
-    Info,
-    Warning,
-    /// Ozon flags the order.
-    HighRisk,
-    /// The shop's standing suffers.
-    Critical,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 4] = [
-        Severity::Info,
-        Severity::Warning,
-        Severity::HighRisk,
-        Severity::Critical,
-    ];
-
-    /// The value [`Self::as_str`] gave, back.
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == text)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::HighRisk => "high_risk",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-/// Which rule spoke.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RuleKind {
-    Stale,
-    BreakPoint,
-    PostalSilence,
-    NonWhitelisted,
-    MissingTracking,
-    Dispute,
-    HighValue,
-}
-
-impl RuleKind {
-    pub const ALL: [RuleKind; 7] = [
-        RuleKind::Stale,
-        RuleKind::BreakPoint,
-        RuleKind::PostalSilence,
-        RuleKind::NonWhitelisted,
-        RuleKind::MissingTracking,
-        RuleKind::Dispute,
-        RuleKind::HighValue,
-    ];
-
-    /// The value [`Self::as_str`] gave, back.
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == text)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RuleKind::Stale => "stale",
-            RuleKind::BreakPoint => "break_point",
-            RuleKind::PostalSilence => "postal_silence",
-            RuleKind::NonWhitelisted => "non_whitelisted",
-            RuleKind::MissingTracking => "missing_tracking",
-            RuleKind::Dispute => "dispute",
-            RuleKind::HighValue => "high_value",
-        }
-    }
-}
-
-/// What a finding suggests doing.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    ContactCarrier,
-    NotifyBuyer,
-    OpenOzonTicket,
-    UploadTrackingNumber,
-    PrepareEvidence,
-    RequireSignature,
-    ReviewCarrierChoice,
-}
-
-impl Action {
-    pub const ALL: [Action; 7] = [
-        Action::ContactCarrier,
-        Action::NotifyBuyer,
-        Action::OpenOzonTicket,
-        Action::UploadTrackingNumber,
-        Action::PrepareEvidence,
-        Action::RequireSignature,
-        Action::ReviewCarrierChoice,
-    ];
-
-    /// The value [`Self::as_str`] gave, back.
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == text)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::ContactCarrier => "contact_carrier",
-            Action::NotifyBuyer => "notify_buyer",
-            Action::OpenOzonTicket => "open_ozon_ticket",
-            Action::UploadTrackingNumber => "upload_tracking_number",
-            Action::PrepareEvidence => "prepare_evidence",
-            Action::RequireSignature => "require_signature",
-            Action::ReviewCarrierChoice => "review_carrier_choice",
-        }
-    }
-}
-
-/// One thing wrong (or worth doing) with a posting.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    pub rule: RuleKind,
-    pub severity: Severity,
-    /// The tracking number of the leg concerned, when one is.
-    pub leg: Option<String>,
-    /// Since when the condition holds.
-    pub since: DateTime<Utc>,
-    /// Why, in words a seller can check against the timeline.
-    pub why: String,
-    pub actions: Vec<Action>,
-    /// The events the finding rests on.
-    pub evidence: Vec<Fingerprint>,
-    /// Why the finding is held back (a carrier feed is down), when it is.
-    pub suppressed: Option<String>,
-}
 
 /// A leg with what we know of it.
 #[derive(Debug, Clone, Copy)]
@@ -230,7 +93,7 @@ pub fn evaluate(input: &PostingInput<'_>, rules: &Rules, now: DateTime<Utc>) -> 
     break_points(input, rules, now, &mut findings);
     compliance(input, rules, &mut findings);
     posting_rules(input, rules, now, &mut findings);
-    findings.sort_by(|a, b| (a.rule, &a.leg).cmp(&(b.rule, &b.leg)));
+    findings.sort_by(|a, b| (a.rule(), &a.leg).cmp(&(b.rule(), &b.leg)));
     findings
 }
 
@@ -290,10 +153,9 @@ fn arrived(e: &TrackingEvent) -> bool {
 /// cross-border) are fed only by coarse posting statuses days apart: their silence is not a
 /// carrier's, though their news still shows a parcel moved on.
 fn carrier_legs<'a, 'b>(input: &'b PostingInput<'a>) -> impl Iterator<Item = &'b LegInput<'a>> {
-    input
-        .legs
-        .iter()
-        .filter(|l| l.leg.role != LegRole::Marketplace && l.leg.carrier.as_str() != "ozon")
+    input.legs.iter().filter(|l| {
+        l.leg.role != LegRole::Marketplace && l.leg.carrier.as_str() != crate::carrier::OZON
+    })
 }
 
 /// What the stale rule measures: the leg that spoke last (or first tracked), its latest
@@ -347,7 +209,7 @@ fn stale_clock<'i, 'a>(input: &'i PostingInput<'a>, rules: &Rules) -> Option<Sta
     let ozon_last_mile = input
         .legs
         .iter()
-        .any(|l| l.leg.role == LegRole::LastMile && l.leg.carrier.as_str() == "ozon");
+        .any(|l| l.leg.role == LegRole::LastMile && l.leg.carrier.as_str() == crate::carrier::OZON);
     if ozon_last_mile && input.posting.status == OzonStatus::Delivering {
         return None;
     }
@@ -413,34 +275,27 @@ fn stale(input: &PostingInput<'_>, rules: &Rules, now: DateTime<Utc>, out: &mut 
         _ => r.warning_actions.clone(),
     };
     out.push(Finding {
-        rule: RuleKind::Stale,
         severity,
         leg: Some(active.leg.tracking_number.as_str().to_owned()),
         since,
-        why: format!(
-            "no new event for {} h (threshold {threshold} h{}{}){}",
-            quiet.num_hours(),
-            if allowance > 0 {
-                format!(" + {allowance} h allowance")
-            } else {
-                String::new()
-            },
-            match learned {
-                Some(gap) if severity == Severity::Warning => format!(
-                    ", learned: gaps up to {:.0} h are normal on this lane ({} seen)",
-                    gap.hours, gap.samples
-                ),
-                _ => String::new(),
-            },
-            last.map_or_else(
-                || " since tracking began".to_owned(),
-                |e| format!("; last: {} at {}", e.raw_text, e.occurred_at)
-            ),
-        ),
+        reason: Reason::Stale {
+            quiet_hours: quiet.num_hours(),
+            threshold_hours: threshold,
+            allowance_hours: allowance,
+            learned: learned.filter(|_| severity == Severity::Warning),
+            last: last.map(event_ref),
+        },
         actions,
         evidence: last.map(|e| e.fingerprint.clone()).into_iter().collect(),
-        suppressed: outage(active, rules, now),
+        held: outage(active, rules, now),
     });
+}
+
+fn event_ref(e: &TrackingEvent) -> EventRef {
+    EventRef {
+        at: e.occurred_at,
+        text: e.raw_text.clone(),
+    }
 }
 
 /// Up to when we know the legs that could speak next: those whose own latest news (an event,
@@ -470,7 +325,7 @@ fn warning_threshold(
     last: Option<&TrackingEvent>,
     allowance: i64,
     rules: &Rules,
-) -> (i64, Option<LaneGap>) {
+) -> (i64, Option<LearnedGap>) {
     let r = &rules.stale;
     let levels = stale_levels(input, active, rules);
     let fixed = levels.warning_hours;
@@ -487,7 +342,11 @@ fn warning_threshold(
     match learned.lanes.get(&lane) {
         Some(gap) if gap.samples >= r.learned_min_samples => {
             let hours = (gap.hours.ceil() as i64 - allowance).clamp(fixed, levels.high_risk_hours);
-            (hours, (hours > fixed).then_some(*gap))
+            let learned = LearnedGap {
+                hours: gap.hours.ceil() as i64,
+                samples: gap.samples,
+            };
+            (hours, (hours > fixed).then_some(learned))
         }
         _ => (fixed, None),
     }
@@ -499,19 +358,16 @@ fn stale_levels(
     active: &LegInput<'_>,
     rules: &Rules,
 ) -> crate::rules::StaleLevels {
-    rules
-        .stale
-        .levels(input.posting.scheme.as_str(), active.leg.role.as_str())
+    rules.stale.levels(input.posting.scheme, active.leg.role)
 }
 
 /// Why a finding on `leg` is held back: its feed is down, or only just came back.
-fn outage(leg: &LegInput<'_>, rules: &Rules, now: DateTime<Utc>) -> Option<String> {
-    if let Some(down) = leg.feed_down_since {
-        return Some(format!("the carrier feed has been failing since {down}"));
+fn outage(leg: &LegInput<'_>, rules: &Rules, now: DateTime<Utc>) -> Option<Hold> {
+    if let Some(since) = leg.feed_down_since {
+        return Some(Hold::FeedDown { since });
     }
-    let up = leg.feed_up_since?;
-    (now < up + hours(rules.outage_grace_hours))
-        .then(|| format!("the carrier feed recovered at {up}; waiting for its backlog"))
+    let at = leg.feed_up_since?;
+    (now < at + hours(rules.outage_grace_hours)).then_some(Hold::FeedRecovered { at })
 }
 
 fn break_points(
@@ -544,11 +400,6 @@ fn break_points(
                 .flat_map(|other| other.events.iter())
                 .any(from_arrival)
         };
-        let rule = if postal {
-            RuleKind::PostalSilence
-        } else {
-            RuleKind::BreakPoint
-        };
         let days = break_point_days(leg, rules);
         if moved_on
             || known_as_of(&fed, arrival.occurred_at, now) - arrival.occurred_at
@@ -556,22 +407,29 @@ fn break_points(
         {
             continue;
         }
+        let arrival_ref = event_ref(arrival);
         out.push(Finding {
-            rule,
             severity: Severity::HighRisk,
             leg: Some(leg.leg.tracking_number.as_str().to_owned()),
             since: arrival.occurred_at,
-            why: format!(
-                "{} at {}, and no last-mile event in the {days} days since",
-                arrival.raw_text, arrival.occurred_at
-            ),
+            reason: if postal {
+                Reason::PostalSilence {
+                    arrival: arrival_ref,
+                    days,
+                }
+            } else {
+                Reason::BreakPoint {
+                    arrival: arrival_ref,
+                    days,
+                }
+            },
             actions: vec![
                 Action::ContactCarrier,
                 Action::NotifyBuyer,
                 Action::OpenOzonTicket,
             ],
             evidence: vec![arrival.fingerprint.clone()],
-            suppressed: outage(leg, rules, now),
+            held: outage(leg, rules, now),
         });
     }
 }
@@ -586,22 +444,21 @@ fn compliance(input: &PostingInput<'_>, rules: &Rules, out: &mut Vec<Finding>) {
         return;
     }
     for leg in carrier_legs(input).filter(|l| l.leg.role == LegRole::FirstMile) {
-        let carrier = leg.leg.carrier.as_str();
-        if carrier == crate::carrier::UNKNOWN_CARRIER || rules.whitelisted(carrier) {
+        let carrier = &leg.leg.carrier;
+        if carrier.as_str() == crate::carrier::UNKNOWN_CARRIER || rules.whitelisted(carrier) {
             continue;
         }
         out.push(Finding {
-            rule: RuleKind::NonWhitelisted,
             severity: Severity::Warning,
             leg: Some(leg.leg.tracking_number.as_str().to_owned()),
             since: leg.tracked_since,
-            why: format!(
-                "shipped with {carrier}, which is not on the store's FBS whitelist: Ozon charges {} penalty points",
-                r.points_per_violation
-            ),
+            reason: Reason::NotWhitelisted {
+                carrier: leg.leg.carrier.clone(),
+                points: r.points_per_violation,
+            },
             actions: vec![Action::ReviewCarrierChoice],
             evidence: Vec::new(),
-            suppressed: None,
+            held: None,
         });
     }
 }
@@ -622,14 +479,13 @@ fn posting_rules(
         && now >= ship_by + hours(rules.missing_tracking.grace_hours)
     {
         out.push(Finding {
-            rule: RuleKind::MissingTracking,
             severity: Severity::HighRisk,
             leg: None,
             since: ship_by,
-            why: format!("no tracking number uploaded; the ship-by date was {ship_by}"),
+            reason: Reason::MissingTracking { ship_by },
             actions: vec![Action::UploadTrackingNumber],
             evidence: Vec::new(),
-            suppressed: None,
+            held: None,
         });
     }
     if rules.dispute.enabled
@@ -642,14 +498,15 @@ fn posting_rules(
             .filter(|e| e.status.main == MainStatus::Exception)
             .map_or(now, |e| e.occurred_at);
         out.push(Finding {
-            rule: RuleKind::Dispute,
             severity: Severity::HighRisk,
             leg: None,
             since,
-            why: format!("the posting is in {}", p.status.as_str()),
+            reason: Reason::Dispute {
+                status: p.status.clone(),
+            },
             actions: vec![Action::PrepareEvidence, Action::OpenOzonTicket],
             evidence: Vec::new(),
-            suppressed: None,
+            held: None,
         });
     }
     if rules.high_value.enabled
@@ -659,18 +516,16 @@ fn posting_rules(
         && !p.is_over()
     {
         out.push(Finding {
-            rule: RuleKind::HighValue,
             severity: Severity::Info,
             leg: None,
             since: p.in_process_at.unwrap_or(now),
-            why: format!(
-                "order of {} ₽ (≥ {} ₽): deliver against the buyer's signature",
-                total.minor / 100,
-                rules.high_value.min_total_rub
-            ),
+            reason: Reason::HighValue {
+                total,
+                limit_rub: rules.high_value.min_total_rub,
+            },
             actions: vec![Action::RequireSignature],
             evidence: Vec::new(),
-            suppressed: None,
+            held: None,
         });
     }
 }
@@ -682,6 +537,7 @@ mod tests {
 
     use super::*;
     use crate::event::{EventSource, Location};
+    use crate::finding::RuleKind;
     use crate::ids::{CarrierCode, PostingNumber, StoreId};
     use crate::status::NormalizedStatus;
     use crate::tracking_number::TrackingNumber;
@@ -742,7 +598,7 @@ mod tests {
     fn stale_severity(findings: &[Finding]) -> Option<Severity> {
         findings
             .iter()
-            .find(|f| f.rule == RuleKind::Stale)
+            .find(|f| f.rule() == RuleKind::Stale)
             .map(|f| f.severity)
     }
 
@@ -784,7 +640,20 @@ mod tests {
         assert_eq!(stale_severity(&at(&slow, 55)), None);
         let warned = at(&slow, 60);
         assert_eq!(stale_severity(&warned), Some(Severity::Warning));
-        assert!(warned[0].why.contains("learned"), "{}", warned[0].why);
+        assert!(
+            matches!(
+                warned[0].reason,
+                Reason::Stale {
+                    learned: Some(LearnedGap {
+                        hours: 60,
+                        samples: 500
+                    }),
+                    ..
+                }
+            ),
+            "{:?}",
+            warned[0].reason
+        );
         // Too little history: the fixed threshold.
         assert_eq!(
             stale_severity(&at(&learned(59.2, 10), 48)),
@@ -882,26 +751,22 @@ mod tests {
         let mut i = input(&p, &[(&first, &events)]);
         i.legs[0].feed_down_since = Some(t0() + Duration::hours(20));
         let findings = evaluate(&i, &Rules::default(), t0() + Duration::hours(50));
-        let stale = findings.iter().find(|f| f.rule == RuleKind::Stale).unwrap();
-        assert!(
-            stale
-                .suppressed
-                .as_deref()
-                .unwrap()
-                .contains("failing since")
+        let stale = findings
+            .iter()
+            .find(|f| f.rule() == RuleKind::Stale)
+            .unwrap();
+        assert_eq!(
+            stale.held,
+            Some(Hold::FeedDown {
+                since: t0() + Duration::hours(20)
+            })
         );
         i.legs[0].feed_down_since = None;
         i.legs[0].feed_up_since = Some(t0() + Duration::hours(48));
         let findings = evaluate(&i, &Rules::default(), t0() + Duration::hours(50));
-        assert!(
-            findings[0]
-                .suppressed
-                .as_deref()
-                .unwrap()
-                .contains("recovered")
-        );
+        assert!(matches!(findings[0].held, Some(Hold::FeedRecovered { .. })));
         let later = evaluate(&i, &Rules::default(), t0() + Duration::hours(60));
-        assert_eq!(later[0].suppressed, None);
+        assert_eq!(later[0].held, None);
     }
 
     #[test]
@@ -920,19 +785,19 @@ mod tests {
             &Rules::default(),
             now,
         );
-        assert!(findings.iter().any(|f| f.rule == RuleKind::BreakPoint));
+        assert!(findings.iter().any(|f| f.rule() == RuleKind::BreakPoint));
         let scanned = [event(110, MainStatus::InTransit, SubStatus::Sorting)];
         let findings = evaluate(
             &input(&p, &[(&first, &events), (&last, &scanned)]),
             &Rules::default(),
             now,
         );
-        assert!(!findings.iter().any(|f| f.rule == RuleKind::BreakPoint));
+        assert!(!findings.iter().any(|f| f.rule() == RuleKind::BreakPoint));
 
         let mail = leg("china_post", "RR123456785CN", LegRole::Single);
         let now = t0() + Duration::hours(100 + 24 * 7);
         let findings = evaluate(&input(&p, &[(&mail, &events)]), &Rules::default(), now);
-        assert!(findings.iter().any(|f| f.rule == RuleKind::PostalSilence));
+        assert!(findings.iter().any(|f| f.rule() == RuleKind::PostalSilence));
     }
 
     #[test]
@@ -941,12 +806,20 @@ mod tests {
         let first = leg("sunyou", "SYAE0123456789", LegRole::FirstMile);
         let events = [event(0, MainStatus::InTransit, SubStatus::PickedUp)];
         let mut rules = Rules::default();
-        rules.compliance.whitelist = vec!["yanwen".into()];
+        rules.compliance.whitelist = vec![CarrierCode::parse("yanwen").unwrap()];
         let findings = evaluate(&input(&p, &[(&first, &events)]), &rules, t0());
-        assert!(findings.iter().any(|f| f.rule == RuleKind::NonWhitelisted));
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.rule() == RuleKind::NonWhitelisted)
+        );
         rules.compliance.overseas_warehouse_exception = true;
         let findings = evaluate(&input(&p, &[(&first, &events)]), &rules, t0());
-        assert!(!findings.iter().any(|f| f.rule == RuleKind::NonWhitelisted));
+        assert!(
+            !findings
+                .iter()
+                .any(|f| f.rule() == RuleKind::NonWhitelisted)
+        );
     }
 
     #[test]
@@ -965,7 +838,7 @@ mod tests {
             &Rules::default(),
             t0() + Duration::hours(1),
         );
-        assert_eq!(after[0].rule, RuleKind::MissingTracking);
+        assert_eq!(after[0].rule(), RuleKind::MissingTracking);
         assert_eq!(after[0].actions, [Action::UploadTrackingNumber]);
     }
 

@@ -4,7 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::risk::Action;
+use crate::finding::Action;
+use crate::ids::CarrierCode;
+use crate::leg::LegRole;
+use crate::posting::Scheme;
 
 /// Every rule's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,10 +76,10 @@ pub struct StaleRules {
 #[serde(deny_unknown_fields)]
 pub struct StaleOverride {
     /// `fbs`, `rfbs`, `fbo` or `crossborder`; none: every mode.
-    pub mode: Option<String>,
+    pub mode: Option<Scheme>,
     /// The phase of the leg that went quiet: `first_mile`, `last_mile` or `single`; none:
     /// every phase.
-    pub phase: Option<String>,
+    pub phase: Option<LegRole>,
     pub warning_hours: Option<i64>,
     pub high_risk_hours: Option<i64>,
     pub critical_hours: Option<i64>,
@@ -91,16 +94,21 @@ pub struct StaleLevels {
 }
 
 impl StaleRules {
-    /// The thresholds for `mode` (a scheme's code) and `phase` (a leg role's code).
-    pub fn levels(&self, mode: &str, phase: &str) -> StaleLevels {
+    /// The thresholds for a posting's mode and the quiet leg's phase.
+    pub fn levels(&self, mode: Scheme, phase: LegRole) -> StaleLevels {
+        self.levels_where(Some(mode), Some(phase))
+    }
+
+    /// The thresholds where the overrides matching `mode` and `phase` apply; `None` matches
+    /// only overrides that leave that part open.
+    fn levels_where(&self, mode: Option<Scheme>, phase: Option<LegRole>) -> StaleLevels {
         let mut levels = StaleLevels {
             warning_hours: self.warning_hours,
             high_risk_hours: self.high_risk_hours,
             critical_hours: self.critical_hours,
         };
         let fits = |o: &&StaleOverride| {
-            o.mode.as_deref().is_none_or(|m| m == mode)
-                && o.phase.as_deref().is_none_or(|p| p == phase)
+            o.mode.is_none_or(|m| Some(m) == mode) && o.phase.is_none_or(|p| Some(p) == phase)
         };
         let specificity =
             |o: &StaleOverride| u8::from(o.mode.is_some()) * 2 + u8::from(o.phase.is_some());
@@ -170,7 +178,7 @@ impl Default for BreakPointRules {
 pub struct ComplianceRules {
     pub enabled: bool,
     /// Our carrier codes allowed; empty: the registry's default whitelist.
-    pub whitelist: Vec<String>,
+    pub whitelist: Vec<CarrierCode>,
     /// The store ships from its own overseas warehouse with a local carrier contract.
     pub overseas_warehouse_exception: bool,
     /// Penalty points Ozon charges per violation (2–5).
@@ -311,33 +319,16 @@ impl Rules {
             }
         }
         for o in &s.overrides {
-            if let Some(mode) = &o.mode
-                && !crate::posting::Scheme::ALL
-                    .iter()
-                    .any(|s| s.as_str() == mode)
-            {
-                return Err(RulesError {
-                    key: "stale.override.mode",
-                    reason: format!("{mode:?} is not one of fbs, rfbs, fbo, crossborder"),
-                });
-            }
-            if let Some(phase) = &o.phase
-                && !["first_mile", "last_mile", "single"].contains(&phase.as_str())
-            {
+            if o.phase == Some(LegRole::Marketplace) {
                 return Err(RulesError {
                     key: "stale.override.phase",
-                    reason: format!("{phase:?} is not one of first_mile, last_mile, single"),
+                    reason: "Ozon's own view of a posting is never stale: use first_mile, \
+                             last_mile or single"
+                        .into(),
                 });
             }
-            let l = s.levels(
-                o.mode.as_deref().unwrap_or(""),
-                o.phase.as_deref().unwrap_or(""),
-            );
-            let l = StaleLevels {
-                warning_hours: o.warning_hours.unwrap_or(l.warning_hours),
-                high_risk_hours: o.high_risk_hours.unwrap_or(l.high_risk_hours),
-                critical_hours: o.critical_hours.unwrap_or(l.critical_hours),
-            };
+            // What the override yields where it applies, with the more general ones under it.
+            let l = s.levels_where(o.mode, o.phase);
             if !(0 < l.warning_hours
                 && l.warning_hours < l.high_risk_hours
                 && l.high_risk_hours < l.critical_hours)
@@ -379,7 +370,7 @@ impl Rules {
             });
         }
         for code in &self.compliance.whitelist {
-            if crate::carrier::by_code(code).is_none() {
+            if crate::carrier::by_code(code.as_str()).is_none() {
                 return Err(RulesError {
                     key: "compliance.whitelist",
                     reason: format!("{code:?} is not a carrier ozontrack knows"),
@@ -389,12 +380,12 @@ impl Rules {
         Ok(())
     }
 
-    /// Whether `carrier` (our code) is on the whitelist these rules use.
-    pub fn whitelisted(&self, carrier: &str) -> bool {
+    /// Whether `carrier` is on the whitelist these rules use.
+    pub fn whitelisted(&self, carrier: &CarrierCode) -> bool {
         if self.compliance.whitelist.is_empty() {
-            crate::carrier::by_code(carrier).is_some_and(|c| c.whitelisted)
+            crate::carrier::by_code(carrier.as_str()).is_some_and(|c| c.whitelisted)
         } else {
-            self.compliance.whitelist.iter().any(|c| c == carrier)
+            self.compliance.whitelist.contains(carrier)
         }
     }
 }
@@ -415,7 +406,7 @@ mod tests {
         let err = rules.check().unwrap_err();
         assert_eq!(err.key, "stale.critical_hours");
         let mut rules = Rules::default();
-        rules.compliance.whitelist = vec!["pigeon".into()];
+        rules.compliance.whitelist = vec![CarrierCode::parse("pigeon").unwrap()];
         assert_eq!(rules.check().unwrap_err().key, "compliance.whitelist");
     }
 
@@ -435,7 +426,7 @@ mod tests {
         "#;
         let rules: Rules = toml::from_str(text).unwrap();
         assert_eq!(rules.check(), Ok(()));
-        let last = rules.stale.levels("rfbs", "last_mile");
+        let last = rules.stale.levels(Scheme::Rfbs, LegRole::LastMile);
         assert_eq!(
             (
                 last.warning_hours,
@@ -444,28 +435,38 @@ mod tests {
             ),
             (24, 60, 168)
         );
-        let first = rules.stale.levels("rfbs", "first_mile");
+        let first = rules.stale.levels(Scheme::Rfbs, LegRole::FirstMile);
         assert_eq!((first.warning_hours, first.high_risk_hours), (36, 60));
-        assert_eq!(rules.stale.levels("fbs", "first_mile").warning_hours, 48);
+        assert_eq!(
+            rules
+                .stale
+                .levels(Scheme::Fbs, LegRole::FirstMile)
+                .warning_hours,
+            48
+        );
         let mut bad = rules.clone();
         bad.stale.overrides[1].warning_hours = Some(90);
         assert_eq!(bad.check().unwrap_err().key, "stale.override.warning_hours");
-        bad.stale.overrides[1].phase = Some("middle".into());
+        bad.stale.overrides[1].phase = Some(LegRole::Marketplace);
         assert_eq!(bad.check().unwrap_err().key, "stale.override.phase");
+        let unknown = toml::from_str::<Rules>("[[stale.override]]\nphase = \"middle\"\n");
+        let err = unknown.unwrap_err().to_string();
+        assert!(err.contains("expected one of first_mile"), "{err}");
     }
 
     #[test]
     fn the_default_whitelist_is_the_registrys() {
         let rules = Rules::default();
-        assert!(rules.whitelisted("yanwen"));
-        assert!(!rules.whitelisted("unknown"));
+        let code = |c: &str| CarrierCode::parse(c).unwrap();
+        assert!(rules.whitelisted(&code("yanwen")));
+        assert!(!rules.whitelisted(&code("unknown")));
         let own = Rules {
             compliance: ComplianceRules {
-                whitelist: vec!["cdek".into()],
+                whitelist: vec![code("cdek")],
                 ..ComplianceRules::default()
             },
             ..Rules::default()
         };
-        assert!(own.whitelisted("cdek") && !own.whitelisted("yanwen"));
+        assert!(own.whitelisted(&code("cdek")) && !own.whitelisted(&code("yanwen")));
     }
 }

@@ -6,62 +6,19 @@ use std::fmt;
 
 use crate::ParseError;
 
-/// Where a parcel stands, in the words the dashboard and rules use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum MainStatus {
-    Pending,
-    InfoReceived,
-    InTransit,
-    OutForDelivery,
-    AvailableForPickup,
-    DeliveryFailed,
-    Delivered,
-    Exception,
-    Expired,
-    Cancelled,
-}
-
-impl MainStatus {
-    pub const ALL: [MainStatus; 10] = [
-        MainStatus::Pending,
-        MainStatus::InfoReceived,
-        MainStatus::InTransit,
-        MainStatus::OutForDelivery,
-        MainStatus::AvailableForPickup,
-        MainStatus::DeliveryFailed,
-        MainStatus::Delivered,
-        MainStatus::Exception,
-        MainStatus::Expired,
-        MainStatus::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MainStatus::Pending => "pending",
-            MainStatus::InfoReceived => "info_received",
-            MainStatus::InTransit => "in_transit",
-            MainStatus::OutForDelivery => "out_for_delivery",
-            MainStatus::AvailableForPickup => "available_for_pickup",
-            MainStatus::DeliveryFailed => "delivery_failed",
-            MainStatus::Delivered => "delivered",
-            MainStatus::Exception => "exception",
-            MainStatus::Expired => "expired",
-            MainStatus::Cancelled => "cancelled",
-        }
-    }
-
-    /// Our own stored spelling; anything else is a corrupted row, hence an error.
-    pub fn parse(text: &str) -> Result<Self, ParseError> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .ok_or_else(|| ParseError::new("main status", text, "not one of ozontrack's statuses"))
-    }
-}
-
-impl fmt::Display for MainStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+closed_enum! {
+    /// Where a parcel stands, in the words the dashboard and rules use.
+    pub enum MainStatus ("main status") {
+        Pending => "pending",
+        InfoReceived => "info_received",
+        InTransit => "in_transit",
+        OutForDelivery => "out_for_delivery",
+        AvailableForPickup => "available_for_pickup",
+        DeliveryFailed => "delivery_failed",
+        Delivered => "delivered",
+        Exception => "exception",
+        Expired => "expired",
+        Cancelled => "cancelled",
     }
 }
 
@@ -161,43 +118,48 @@ impl SubStatus {
         }
     }
 
+    /// Every sub-status but `Unknown`, in declaration order.
+    pub const KNOWN: [SubStatus; 27] = [
+        SubStatus::Registered,
+        SubStatus::PickedUp,
+        SubStatus::InTransit,
+        SubStatus::Sorting,
+        SubStatus::DepartedOrigin,
+        SubStatus::ArrivedDestination,
+        SubStatus::CustomsProcessing,
+        SubStatus::CustomsReleased,
+        SubStatus::CustomsHeld,
+        SubStatus::HandedToLastMile,
+        SubStatus::WithCourier,
+        SubStatus::AtPickupPoint,
+        SubStatus::Delivered,
+        SubStatus::PickedUpByRecipient,
+        SubStatus::ConditionallyDelivered,
+        SubStatus::RecipientUnavailable,
+        SubStatus::Refused,
+        SubStatus::AddressProblem,
+        SubStatus::Delayed,
+        SubStatus::Returning,
+        SubStatus::Returned,
+        SubStatus::Lost,
+        SubStatus::Damaged,
+        SubStatus::Destroyed,
+        SubStatus::Disputed,
+        SubStatus::NoData,
+        SubStatus::Cancelled,
+    ];
+
     /// Reads a stored code; `raw` is the event's raw value, given back to `Unknown`.
     pub fn from_code(code: &str, raw: &str) -> Result<Self, ParseError> {
-        const KNOWN: [SubStatus; 27] = [
-            SubStatus::Registered,
-            SubStatus::PickedUp,
-            SubStatus::InTransit,
-            SubStatus::Sorting,
-            SubStatus::DepartedOrigin,
-            SubStatus::ArrivedDestination,
-            SubStatus::CustomsProcessing,
-            SubStatus::CustomsReleased,
-            SubStatus::CustomsHeld,
-            SubStatus::HandedToLastMile,
-            SubStatus::WithCourier,
-            SubStatus::AtPickupPoint,
-            SubStatus::Delivered,
-            SubStatus::PickedUpByRecipient,
-            SubStatus::ConditionallyDelivered,
-            SubStatus::RecipientUnavailable,
-            SubStatus::Refused,
-            SubStatus::AddressProblem,
-            SubStatus::Delayed,
-            SubStatus::Returning,
-            SubStatus::Returned,
-            SubStatus::Lost,
-            SubStatus::Damaged,
-            SubStatus::Destroyed,
-            SubStatus::Disputed,
-            SubStatus::NoData,
-            SubStatus::Cancelled,
-        ];
         if code == "unknown" {
             return Ok(SubStatus::Unknown(raw.to_owned()));
         }
-        KNOWN.into_iter().find(|s| s.code() == code).ok_or_else(|| {
-            ParseError::new("sub-status", code, "not one of ozontrack's sub-statuses")
-        })
+        Self::KNOWN
+            .into_iter()
+            .find(|s| s.code() == code)
+            .ok_or_else(|| {
+                ParseError::new("sub-status", code, "not one of ozontrack's sub-statuses")
+            })
     }
 }
 
@@ -256,7 +218,7 @@ mod tests {
     #[test]
     fn every_main_status_round_trips_through_its_stored_spelling() {
         for status in MainStatus::ALL {
-            assert_eq!(MainStatus::parse(status.as_str()).unwrap(), status);
+            assert_eq!(MainStatus::parse(status.as_str()).unwrap(), *status);
         }
         assert!(MainStatus::parse("lost_in_space").is_err());
     }

@@ -93,7 +93,8 @@ impl SyncedPosting {
 
 fn ozon_code() -> CarrierCode {
     // "ozon" is a registry code; a test in `carrier` checks every registry code parses.
-    CarrierCode::parse("ozon").unwrap_or_else(|_| unreachable!("ozon is a valid carrier code"))
+    CarrierCode::parse(carrier::OZON)
+        .unwrap_or_else(|_| unreachable!("ozon is a valid carrier code"))
 }
 
 /// Posting numbers are digits and dashes, always a valid tracking number.

@@ -1,18 +1,36 @@
-//! ozontrack's use cases and the worker loops that run them. Each worker is a small loop around
-//! a `run_once` that tests drive step by step; the loops only add waiting and shutdown.
+//! ozontrack's use cases and the worker loops that run them. The CLI and the server only parse
+//! what comes in, call one function here and render what comes out; each worker is a small loop
+//! around a `run_once` that tests drive step by step.
 //!
+//! Use cases:
+//! - [`trail`]: read a posting's whole trail; find a posting by what a person types.
+//! - [`alerts`]: acknowledge or resolve an alert.
+//! - [`legs`]: correct a leg's carrier by hand.
+//! - [`upload`]: check and send a CSV of tracking numbers, one result per row.
+//! - [`access`]: API tokens, one-time login links, dashboard passwords (hashed off the
+//!   runtime).
+//! - [`estimate`]: arrival windows from each lane's history.
+//!
+//! Workers (and the use cases they run):
 //! - [`sync`]: sync a store's postings from Ozon (plan, resumable scans, watermark).
 //! - [`push`]: record Ozon pushes and turn them into re-fetches.
 //! - [`track`]: follow each leg at its carrier on an adaptive schedule.
-//! - [`risk`]: evaluate the risk rules and move alerts through their lifecycle.
-//! - [`upload`]: send tracking numbers to Ozon in batches, one result per row.
+//! - [`risk`]: evaluate the rules, move alerts through their lifecycle, explain a posting.
+//! - [`supervise`]: run workers on their own intervals, restart one that panics, stop them
+//!   within a bound.
 //!
-//! Nothing here parses HTTP or command lines: the server and the CLI do, and call in here.
+//! Nothing here parses HTTP or command lines.
 
+pub mod access;
+pub mod alerts;
+pub mod estimate;
+pub mod legs;
 pub mod push;
 pub mod risk;
+pub mod supervise;
 pub mod sync;
 pub mod track;
+pub mod trail;
 pub mod upload;
 
 pub use push::{PushRound, PushWorker};
@@ -20,33 +38,186 @@ pub use risk::{Evaluator, RiskReport, RiskSettings, RulesBook};
 pub use sync::{Progress, SyncError, SyncReport, SyncSettings, Syncer};
 pub use track::{Feed, Feeds, TrackError, TrackReport, TrackSettings, Tracker};
 
-/// The loop every worker runs until `shutdown`: a round, then a pause of `period` (none after a
-/// round that found work, so a backlog drains), cut short by `wake` when one is given.
-pub(crate) async fn rounds<Fut>(
-    period: std::time::Duration,
-    shutdown: impl std::future::Future<Output = ()>,
-    wake: Option<&tokio::sync::Notify>,
-    mut round: impl FnMut() -> Fut,
-) where
-    Fut: std::future::Future<Output = bool>,
-{
-    tokio::pin!(shutdown);
-    loop {
-        let pause = if round().await {
-            std::time::Duration::ZERO
-        } else {
-            period
-        };
-        let woken = async {
-            match wake {
-                Some(notify) => notify.notified().await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            () = &mut shutdown => return,
-            () = woken => {}
-            () = tokio::time::sleep(pause) => {}
+use ozontrack_db::DbError;
+
+/// Why a use case did not do what was asked, in terms every edge can answer with: the API as
+/// a status and its JSON error, the dashboard as a page, the CLI as an exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Nothing of that kind the caller may see (another store's answers the same).
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    /// The request itself is wrong; `field` names what to fix.
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    /// A part this process does not run (no Ozon client for uploads, say).
+    #[error("{0}")]
+    Unavailable(&'static str),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Ozon(#[from] ozontrack_ozon::OzonError),
+}
+
+impl From<SyncError> for Error {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::Store(db) => Error::Db(db),
+            SyncError::Ozon(ozon) => Error::Ozon(ozon),
+            other => Error::Invalid {
+                field: "store",
+                message: other.to_string(),
+            },
         }
+    }
+}
+
+/// An error with its causes on one line, each cause once (library errors often repeat their
+/// source in their own message): what a log line shows, so a failing database call names the
+/// real reason, not only "database error".
+#[derive(Debug, Clone, Copy)]
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut said = String::new();
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self.0);
+        while let Some(e) = cause {
+            let text = e
+                .to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            if !text.is_empty() && !said.contains(&text) {
+                if !said.is_empty() {
+                    said.push_str(": ");
+                }
+                said.push_str(&text);
+            }
+            cause = e.source();
+        }
+        f.write_str(&said)
+    }
+}
+
+/// Who did something, as alert histories and manual carrier choices record it: a person, or
+/// an API token (with the person it says it acts for, which the token's name vouches for).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(String);
+
+/// The longest name an actor may give.
+const MAX_ACTOR: usize = 64;
+
+impl Actor {
+    /// A person by name (a dashboard user, the `--by` of a command, `$USER`).
+    pub fn person(name: &str) -> Result<Self, Error> {
+        Ok(Self(checked_name("by", name)?.to_owned()))
+    }
+
+    /// An API token by its name, acting for `on_behalf` when the request says so; the token's
+    /// name is always recorded, so a token cannot pass for a person.
+    pub fn token(token: &str, on_behalf: Option<&str>) -> Result<Self, Error> {
+        let token = checked_name("token", token)?;
+        Ok(Self(match on_behalf {
+            Some(person) => format!("token:{token} ({})", checked_name("by", person)?),
+            None => format!("token:{token}"),
+        }))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn checked_name<'a>(field: &'static str, name: &'a str) -> Result<&'a str, Error> {
+    let name = name.trim();
+    let invalid = |message: &str| Error::Invalid {
+        field,
+        message: message.to_owned(),
+    };
+    if name.is_empty() {
+        return Err(invalid("say who"));
+    }
+    if name.chars().count() > MAX_ACTOR {
+        return Err(invalid("at most 64 characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(invalid("no control characters"));
+    }
+    Ok(name)
+}
+
+/// What a person wrote about what they did: trimmed, not empty, at most 2000 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note(String);
+
+/// The longest note an alert's history keeps.
+pub const MAX_NOTE: usize = 2000;
+
+impl Note {
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        let text = text.trim();
+        let invalid = |message: &str| Error::Invalid {
+            field: "note",
+            message: message.to_owned(),
+        };
+        if text.is_empty() {
+            return Err(invalid("say what was done"));
+        }
+        if text.chars().count() > MAX_NOTE {
+            return Err(invalid("at most 2000 characters"));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("error communicating with database: {0}")]
+    struct Repeats(#[source] std::io::Error);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("storage failed")]
+    struct Outer(#[source] Repeats);
+
+    #[test]
+    fn a_chain_says_every_cause_once() {
+        let e = Outer(Repeats(std::io::Error::other("connection refused")));
+        assert_eq!(
+            Chain(&e).to_string(),
+            "storage failed: error communicating with database: connection refused"
+        );
+    }
+
+    #[test]
+    fn a_token_is_always_named_beside_the_person_it_acts_for() {
+        assert_eq!(Actor::token("erp", None).unwrap().as_str(), "token:erp");
+        assert_eq!(
+            Actor::token("erp", Some(" anna ")).unwrap().as_str(),
+            "token:erp (anna)"
+        );
+        assert!(Actor::person("").is_err());
+        assert!(Actor::person(&"x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn notes_are_trimmed_bounded_and_never_empty() {
+        assert_eq!(
+            Note::parse("  called CDEK ").unwrap().as_str(),
+            "called CDEK"
+        );
+        assert!(Note::parse("   ").is_err());
+        assert!(Note::parse(&"я".repeat(2001)).is_err());
+        assert!(Note::parse(&"я".repeat(2000)).is_ok());
     }
 }

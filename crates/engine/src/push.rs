@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
+use ozontrack_db::{Database, NewPush, StoreRecord};
 use ozontrack_domain::{Clock, PostingNumber, StoreId};
 use ozontrack_ozon::OzonClient;
 use ozontrack_ozon::push::{PushAction, PushMessage};
-use ozontrack_store::{NewPush, Store, StoreRecord};
 use tokio::sync::Notify;
 
 use crate::sync::{SyncError, Syncer};
@@ -19,8 +19,8 @@ pub const MAX_ATTEMPTS: i64 = 5;
 
 /// Records a push for `store`; false when the same message was recorded before. Pings and
 /// ignored types are not recorded.
-pub async fn accept<S: Store>(
-    store: &S,
+pub async fn accept<D: Database>(
+    db: &D,
     record: &StoreRecord,
     message: &PushMessage,
     now: chrono::DateTime<chrono::Utc>,
@@ -40,14 +40,14 @@ pub async fn accept<S: Store>(
         fbo,
         changed_at: message.changed_at,
     };
-    Ok(store.record_push(&push, now).await?)
+    Ok(db.record_push(&push, now).await?)
 }
 
 /// Acts on recorded pushes: re-fetches each one's posting.
 #[derive(Debug, Clone)]
-pub struct PushWorker<S: Store> {
-    syncer: Syncer<S>,
-    store: S,
+pub struct PushWorker<D: Database> {
+    syncer: Syncer<D>,
+    db: D,
     clock: Arc<dyn Clock>,
     /// Woken by the receiver when a push arrives.
     wake: Arc<Notify>,
@@ -61,11 +61,11 @@ pub struct PushRound {
     pub failed: usize,
 }
 
-impl<S: Store> PushWorker<S> {
-    pub fn new(syncer: Syncer<S>, store: S, clock: Arc<dyn Clock>) -> Self {
+impl<D: Database> PushWorker<D> {
+    pub fn new(syncer: Syncer<D>, db: D, clock: Arc<dyn Clock>) -> Self {
         Self {
             syncer,
-            store,
+            db,
             clock,
             wake: Arc::new(Notify::new()),
         }
@@ -79,11 +79,11 @@ impl<S: Store> PushWorker<S> {
     /// Handles every pending push once.
     pub async fn run_once(&self) -> Result<PushRound, SyncError> {
         let mut round = PushRound::default();
-        let pending = self.store.pending_pushes(200).await?;
+        let pending = self.db.pending_pushes(200).await?;
         if pending.is_empty() {
             return Ok(round);
         }
-        let stores = self.store.stores().await?;
+        let stores = self.db.stores().await?;
         // One client per store and round: building one reads and decrypts the store's key.
         let mut clients: HashMap<StoreId, OzonClient> = HashMap::new();
         for item in pending {
@@ -95,7 +95,7 @@ impl<S: Store> PushWorker<S> {
                 .and_then(|n| PostingNumber::parse(n).ok());
             let (Some(record), Some(number)) = (record, number) else {
                 // Nothing to fetch (the store is gone, or the number is not one).
-                self.store
+                self.db
                     .finish_push(item.id, None, MAX_ATTEMPTS, self.clock.now())
                     .await?;
                 round.unknown += 1;
@@ -130,31 +130,31 @@ impl<S: Store> PushWorker<S> {
                 }
                 Err(e) => {
                     round.failed += 1;
-                    tracing::warn!(store = record.name.as_str(), posting = number.as_str(), error = %e, "push re-fetch failed");
+                    tracing::warn!(store = record.name.as_str(), posting = number.as_str(), error = %crate::Chain(e), "push re-fetch failed");
                     Some(e.to_string())
                 }
             };
-            self.store
+            self.db
                 .finish_push(item.id, error.as_deref(), MAX_ATTEMPTS, self.clock.now())
                 .await?;
         }
         Ok(round)
     }
+}
 
-    /// Runs rounds until `shutdown` resolves: after every wake-up, and every `period` as a
-    /// safety net for pushes recorded by another process.
-    pub async fn run(
-        self,
-        period: std::time::Duration,
-        shutdown: impl std::future::Future<Output = ()>,
-    ) {
-        let this = &self;
-        crate::rounds(period, shutdown, Some(&self.wake), move || async move {
-            if let Err(e) = this.run_once().await {
-                tracing::warn!(error = %e, "push round failed");
+impl<D: Database> crate::supervise::Worker for PushWorker<D> {
+    fn name(&self) -> &'static str {
+        "pushes"
+    }
+
+    async fn round(&self) -> bool {
+        match self.run_once().await {
+            // A full batch may have left more behind.
+            Ok(round) => round.refetched + round.unknown + round.failed > 0,
+            Err(e) => {
+                tracing::warn!(error = %crate::Chain(&e), "push round failed");
+                false
             }
-            false
-        })
-        .await;
+        }
     }
 }

@@ -10,14 +10,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
+use ozontrack_db::{
+    Database, DbError, FeedHealth, GapSample, PostingWithEvents, RiskApplied, RiskOutcome,
+};
+use ozontrack_domain::PostingId;
 use ozontrack_domain::alert::{self, AlertView};
 use ozontrack_domain::risk::{self, LearnedGaps, LegInput, PostingInput};
 use ozontrack_domain::rules::Rules;
 use ozontrack_domain::{Clock, StoreId};
-use ozontrack_store::{
-    FeedHealth, GapSample, PostingId, PostingWithEvents, RiskApplied, RiskOutcome, Store,
-    StoreError,
-};
 
 use crate::track::{Feeds, feed_state};
 
@@ -73,12 +73,26 @@ pub struct RiskReport {
 #[derive(Debug, Default)]
 struct Memory {
     last_full: HashMap<StoreId, DateTime<Utc>>,
-    learned: Option<(DateTime<Utc>, Arc<LearnedGaps>)>,
+    /// Delivered legs' events, read again every `learn_every`.
+    samples: Option<(DateTime<Utc>, Arc<Vec<GapSample>>)>,
+    /// The lanes learned from them, by the percentile a store's rules ask for (as bits).
+    learned: HashMap<u64, Arc<LearnedGaps>>,
+}
+
+/// Every rule's verdict on one posting at one moment, from the very step the workers run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    pub posting: PostingId,
+    pub at: DateTime<Utc>,
+    /// Every finding, held back or not; a rule without one found nothing.
+    pub findings: Vec<ozontrack_domain::finding::Finding>,
+    /// The alert changes the workers would make now.
+    pub changes: Vec<alert::AlertChange>,
 }
 
 #[derive(Debug)]
-pub struct Evaluator<S> {
-    store: S,
+pub struct Evaluator<D> {
+    db: D,
     feeds: Arc<Feeds>,
     rules: RulesBook,
     settings: RiskSettings,
@@ -140,7 +154,7 @@ pub fn learn_gaps(samples: &[GapSample], percentile: f64) -> LearnedGaps {
 /// What one evaluation of a posting decided.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
-    pub findings: Vec<risk::Finding>,
+    pub findings: Vec<ozontrack_domain::finding::Finding>,
     pub changes: Vec<alert::AlertChange>,
     /// When the findings next change on their own.
     pub next_due: Option<DateTime<Utc>>,
@@ -162,16 +176,16 @@ pub fn decide(
     }
 }
 
-impl<S: Store> Evaluator<S> {
+impl<D: Database> Evaluator<D> {
     pub fn new(
-        store: S,
+        db: D,
         feeds: Arc<Feeds>,
         rules: RulesBook,
         settings: RiskSettings,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
-            store,
+            db,
             feeds,
             rules,
             settings,
@@ -181,18 +195,14 @@ impl<S: Store> Evaluator<S> {
     }
 
     /// One round over every store: incremental, or full when one is due.
-    pub async fn run_once(&self) -> Result<RiskReport, StoreError> {
+    pub async fn run_once(&self) -> Result<RiskReport, DbError> {
         let now = self.clock.now();
-        let learned = self.learned(now).await?;
-        let health = self.store.feed_health().await?;
+        let health = self.db.feed_health().await?;
         let mut report = RiskReport::default();
-        for store in self.store.stores().await? {
-            let watermark = self.store.risk_watermark(store.id).await?;
+        for store in self.db.stores().await? {
+            let watermark = self.db.risk_watermark(store.id).await?;
             let full = {
-                let memory = self
-                    .memory
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let memory = self.memory();
                 watermark.is_none()
                     || memory
                         .last_full
@@ -202,8 +212,9 @@ impl<S: Store> Evaluator<S> {
             let since = (!full)
                 .then(|| watermark.map(|w| w - self.settings.overlap))
                 .flatten();
-            let ids = self.store.risk_candidates(store.id, since, now).await?;
+            let ids = self.db.risk_candidates(store.id, since, now).await?;
             let rules = self.rules.for_store(store.id);
+            let learned = self.learned(rules, now).await?;
             for chunk in ids.chunks(self.settings.batch.max(1)) {
                 report.applied.add(
                     self.evaluate(store.id, chunk, rules, &health, learned.as_deref(), now)
@@ -211,14 +222,10 @@ impl<S: Store> Evaluator<S> {
                 );
                 report.evaluated += chunk.len() as u64;
             }
-            self.store.set_risk_watermark(store.id, now).await?;
+            self.db.set_risk_watermark(store.id, now).await?;
             if full {
                 report.full_rounds += 1;
-                let mut memory = self
-                    .memory
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                memory.last_full.insert(store.id, now);
+                self.memory().last_full.insert(store.id, now);
             }
         }
         let a = report.applied;
@@ -229,22 +236,6 @@ impl<S: Store> Evaluator<S> {
         Ok(report)
     }
 
-    /// Runs rounds every `period` until `shutdown`.
-    pub async fn run(
-        self,
-        period: std::time::Duration,
-        shutdown: impl std::future::Future<Output = ()>,
-    ) {
-        let this = &self;
-        crate::rounds(period, shutdown, None, move || async move {
-            if let Err(e) = this.run_once().await {
-                tracing::warn!(error = %e, "risk round failed");
-            }
-            false
-        })
-        .await;
-    }
-
     async fn evaluate(
         &self,
         store: StoreId,
@@ -253,10 +244,10 @@ impl<S: Store> Evaluator<S> {
         health: &[FeedHealth],
         learned: Option<&LearnedGaps>,
         now: DateTime<Utc>,
-    ) -> Result<RiskApplied, StoreError> {
-        let inputs = self.store.postings_with_events(ids).await?;
+    ) -> Result<RiskApplied, DbError> {
+        let inputs = self.db.postings_with_events(ids).await?;
         let mut views: HashMap<PostingId, Vec<AlertView>> = HashMap::new();
-        for (posting, view) in self.store.alert_views(ids).await? {
+        for (posting, view) in self.db.alert_views(ids).await? {
             views.entry(posting).or_default().push(view);
         }
         let outcomes: Vec<RiskOutcome> = inputs
@@ -274,40 +265,104 @@ impl<S: Store> Evaluator<S> {
                 }
             })
             .collect();
-        self.store.apply_risk(&outcomes, now).await
+        self.db.apply_risk(&outcomes, now).await
     }
 
-    /// The lanes' normal gaps, learned again once a day.
-    async fn learned(&self, now: DateTime<Utc>) -> Result<Option<Arc<LearnedGaps>>, StoreError> {
-        if !self.rules.default.stale.learned_gaps
-            && self.rules.per_store.values().all(|r| !r.stale.learned_gaps)
-        {
+    /// Every rule's verdict on a posting now, under its store's rules or `rules`: the same
+    /// inputs, lanes and decision the workers use, so what it says is what they do.
+    pub async fn explain(
+        &self,
+        id: PostingId,
+        rules: Option<&Rules>,
+    ) -> Result<Option<Explanation>, DbError> {
+        let now = self.clock.now();
+        let Some(read) = self.db.postings_with_events(&[id]).await?.pop() else {
+            return Ok(None);
+        };
+        let rules = rules.unwrap_or_else(|| self.rules.for_store(read.posting.posting.store_id));
+        let health = self.db.feed_health().await?;
+        let learned = self.learned(rules, now).await?;
+        let alerts: Vec<AlertView> = self
+            .db
+            .alert_views(&[id])
+            .await?
+            .into_iter()
+            .map(|(_, view)| view)
+            .collect();
+        let input = posting_input(&read, &self.feeds, &health, learned.as_deref());
+        let decision = decide(&input, &alerts, rules, now);
+        Ok(Some(Explanation {
+            posting: id,
+            at: now,
+            findings: decision.findings,
+            changes: decision.changes,
+        }))
+    }
+
+    /// The lanes' normal gaps at the percentile `rules` ask for, from delivered legs read
+    /// again once a day; none when the rules do not learn gaps.
+    async fn learned(
+        &self,
+        rules: &Rules,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Arc<LearnedGaps>>, DbError> {
+        if !rules.stale.learned_gaps {
             return Ok(None);
         }
-        {
-            let memory = self
-                .memory
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some((at, learned)) = &memory.learned
-                && now - *at < self.settings.learn_every
-            {
-                return Ok(Some(learned.clone()));
+        let percentile = rules.stale.learned_percentile;
+        let fresh = {
+            let memory = self.memory();
+            memory
+                .samples
+                .as_ref()
+                .filter(|(at, _)| now - *at < self.settings.learn_every)
+                .map(|(_, samples)| Arc::clone(samples))
+        };
+        let samples = match fresh {
+            Some(samples) => samples,
+            None => {
+                let samples = Arc::new(self.db.gap_samples(self.settings.learn_from_legs).await?);
+                let mut memory = self.memory();
+                memory.samples = Some((now, Arc::clone(&samples)));
+                memory.learned.clear();
+                samples
             }
-        }
-        let samples = self
-            .store
-            .gap_samples(self.settings.learn_from_legs)
-            .await?;
-        let learned = Arc::new(learn_gaps(
-            &samples,
-            self.rules.default.stale.learned_percentile,
-        ));
-        let mut memory = self
-            .memory
+        };
+        let mut memory = self.memory();
+        let learned = memory
+            .learned
+            .entry(percentile.to_bits())
+            .or_insert_with(|| Arc::new(learn_gaps(&samples, percentile)));
+        Ok(Some(Arc::clone(learned)))
+    }
+
+    fn memory(&self) -> std::sync::MutexGuard<'_, Memory> {
+        // What the memory holds is replaced whole, so a poisoned lock still holds valid data.
+        self.memory
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        memory.learned = Some((now, learned.clone()));
-        Ok(Some(learned))
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl<D: Database> crate::supervise::Worker for Evaluator<D> {
+    fn name(&self) -> &'static str {
+        "risk"
+    }
+
+    async fn round(&self) -> bool {
+        match self.run_once().await {
+            Ok(report) => {
+                let a = report.applied;
+                tracing::debug!(
+                    evaluated = report.evaluated,
+                    opened = a.opened,
+                    escalated = a.escalated,
+                    resolved = a.resolved,
+                    "risk round"
+                );
+            }
+            Err(e) => tracing::warn!(error = %crate::Chain(&e), "risk round failed"),
+        }
+        false
     }
 }

@@ -9,13 +9,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ozontrack_domain::{Clock, PostingNumber, Scheme, StoreId, SyncedPosting};
-use ozontrack_ozon::{
-    ClientSettings, Limiters, ListFilter, Normalized, OzonClient, OzonError, PAGE_LIMIT, normalize,
-};
-use ozontrack_store::{
-    LeaseOwner, ScanKind, ScanPlan, ScanProgress, ScanPurpose, ScanRecord, Store, StoreError,
+use ozontrack_db::{
+    Database, DbError, LeaseOwner, ScanKind, ScanPlan, ScanProgress, ScanPurpose, ScanRecord,
     StoreRecord,
+};
+use ozontrack_domain::{Clock, PostingNumber, Scheme, StoreId, SyncedPosting};
+use ozontrack_http::Limiters;
+use ozontrack_ozon::{
+    ClientSettings, ListFilter, Normalized, OzonClient, OzonError, PAGE_LIMIT, normalize,
 };
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -71,7 +72,7 @@ pub enum SyncError {
     #[error(transparent)]
     Ozon(#[from] OzonError),
     #[error("storage failed")]
-    Store(#[from] StoreError),
+    Store(#[from] DbError),
     #[error("Ozon returned the same cursor twice for store {store:?}; stopped to avoid a loop")]
     CursorLoop { store: String },
     #[error("could not build the HTTP client: {0}")]
@@ -173,8 +174,8 @@ pub fn plan(
 /// Syncs stores; one per call of [`Syncer::sync_store`], or the next due one per
 /// [`Syncer::run_once`].
 #[derive(Debug, Clone)]
-pub struct Syncer<S: Store> {
-    store: S,
+pub struct Syncer<D: Database> {
+    db: D,
     clock: Arc<dyn Clock>,
     http: reqwest::Client,
     limiters: Limiters,
@@ -182,18 +183,18 @@ pub struct Syncer<S: Store> {
     owner: LeaseOwner,
 }
 
-impl<S: Store> Syncer<S> {
+impl<D: Database> Syncer<D> {
     pub fn new(
-        store: S,
+        db: D,
         clock: Arc<dyn Clock>,
         limiters: Limiters,
         settings: SyncSettings,
         owner: LeaseOwner,
     ) -> Result<Self, SyncError> {
-        let http = ozontrack_ozon::http_client(settings.client.timeout)
+        let http = ozontrack_http::client(settings.client.timeout)
             .map_err(|e| SyncError::Http(e.to_string()))?;
         Ok(Self {
-            store,
+            db,
             clock,
             http,
             limiters,
@@ -208,7 +209,7 @@ impl<S: Store> Syncer<S> {
 
     /// The Ozon client of one store, sharing its Client-Id's limiter.
     pub async fn client(&self, store: &StoreRecord) -> Result<OzonClient, SyncError> {
-        let credentials = self.store.store_credentials(store.id).await?;
+        let credentials = self.db.store_credentials(store.id).await?;
         let limiter = self
             .limiters
             .for_client(credentials.client_id.get(), self.settings.rate_limit);
@@ -239,7 +240,7 @@ impl<S: Store> Syncer<S> {
     ) -> Result<SyncReport, SyncError> {
         let now = self.clock.now();
         if !self
-            .store
+            .db
             .lease(record.id, &self.owner, now, self.lease_until())
             .await?
         {
@@ -257,40 +258,21 @@ impl<S: Store> Syncer<S> {
             // Try again soon, but not in a tight loop.
             Err(_) => self.clock.now() + chrono::Duration::minutes(1),
         };
-        self.store
-            .release(record.id, &self.owner, Some(next))
-            .await?;
+        self.db.release(record.id, &self.owner, Some(next)).await?;
         result
-    }
-
-    /// Syncs due stores until `shutdown` resolves, looking for due stores every `period`.
-    pub async fn run(self, period: Duration, shutdown: impl std::future::Future<Output = ()>) {
-        let this = &self;
-        crate::rounds(period, shutdown, None, move || async move {
-            match this.run_once().await {
-                // Another store may be due right away.
-                Ok(report) => report.is_some(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "store sync failed");
-                    // The store is due again in a minute; do not spin meanwhile.
-                    false
-                }
-            }
-        })
-        .await;
     }
 
     /// Claims the next store that is due and syncs it; `None` when none is due.
     pub async fn run_once(&self) -> Result<Option<SyncReport>, SyncError> {
         let now = self.clock.now();
         let claimed: Vec<StoreId> = self
-            .store
+            .db
             .claim(&self.owner, 1, now, self.lease_until())
             .await?;
         let Some(id) = claimed.first() else {
             return Ok(None);
         };
-        let Some(record) = self.store.store(*id).await? else {
+        let Some(record) = self.db.store(*id).await? else {
             return Ok(None);
         };
         let report = self.sync_store(&record, false, Arc::default()).await?;
@@ -307,19 +289,19 @@ impl<S: Store> Syncer<S> {
     ) -> Result<SyncReport, SyncError> {
         // The caller's record may predate an earlier sync; the watermark is read under the lease.
         let record = &self
-            .store
+            .db
             .store(record.id)
             .await?
-            .ok_or(StoreError::StoreNotFound(record.id))?;
+            .ok_or(DbError::StoreNotFound(record.id))?;
         let client = self.client(record).await?;
-        let existing = self.store.scans(record.id).await?;
+        let existing = self.db.scans(record.id).await?;
         let resumed = !existing.is_empty() && (!full || existing.iter().all(|s| s.plan.full));
         let scans = if resumed {
             existing
         } else {
             let disputable = self.clock.now() - chrono::Duration::days(self.settings.dispute_days);
             let active = self
-                .store
+                .db
                 .active_postings(record.id, Scheme::Fbo, disputable)
                 .await?;
             let plan = plan(
@@ -329,7 +311,7 @@ impl<S: Store> Syncer<S> {
                 &active,
                 &self.settings,
             );
-            self.store
+            self.db
                 .plan_scans(record.id, &plan, self.clock.now())
                 .await?
         };
@@ -348,7 +330,7 @@ impl<S: Store> Syncer<S> {
         let mut tasks = JoinSet::new();
         for scan in scans.into_iter().filter(|s| !s.done) {
             let walker = ScanWalker {
-                store: self.store.clone(),
+                db: self.db.clone(),
                 clock: Arc::clone(&self.clock),
                 client: client.clone(),
                 progress: Arc::clone(&progress),
@@ -374,7 +356,7 @@ impl<S: Store> Syncer<S> {
         if let Some(e) = failure {
             return Err(e);
         }
-        self.store.finish_sync(record.id, watermark).await?;
+        self.db.finish_sync(record.id, watermark).await?;
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         Ok(SyncReport {
             store: record.name.as_str().to_owned(),
@@ -425,14 +407,32 @@ impl<S: Store> Syncer<S> {
         let observed_at = changed_at.map_or(now, |t| t.min(now));
         let synced =
             SyncedPosting::new(normalized.posting, normalized.provider_status, observed_at);
-        self.store.record_page(&[synced], None, now).await?;
+        self.db.record_page(&[synced], None, now).await?;
         Ok(true)
     }
 }
 
+impl<D: Database> crate::supervise::Worker for Syncer<D> {
+    fn name(&self) -> &'static str {
+        "sync"
+    }
+
+    async fn round(&self) -> bool {
+        match self.run_once().await {
+            // Another store may be due right away.
+            Ok(report) => report.is_some(),
+            Err(e) => {
+                // The store is due again in a minute; no spinning meanwhile.
+                tracing::warn!(error = %crate::Chain(&e), "store sync failed");
+                false
+            }
+        }
+    }
+}
+
 /// Walks one scan's pages.
-struct ScanWalker<S: Store> {
-    store: S,
+struct ScanWalker<D: Database> {
+    db: D,
     clock: Arc<dyn Clock>,
     client: OzonClient,
     progress: Arc<Progress>,
@@ -440,7 +440,7 @@ struct ScanWalker<S: Store> {
     lease: Duration,
 }
 
-impl<S: Store> ScanWalker<S> {
+impl<D: Database> ScanWalker<D> {
     async fn walk(self, scan: ScanRecord) -> Result<(), SyncError> {
         let filter = ListFilter {
             since: scan.plan.since,
@@ -492,10 +492,7 @@ impl<S: Store> ScanWalker<S> {
                 cursor: if done { String::new() } else { next.clone() },
                 done,
             };
-            let outcome = self
-                .store
-                .record_page(&synced, Some(&progress), now)
-                .await?;
+            let outcome = self.db.record_page(&synced, Some(&progress), now).await?;
             self.progress.pages.fetch_add(1, Ordering::Relaxed);
             self.progress
                 .postings
@@ -510,7 +507,7 @@ impl<S: Store> ScanWalker<S> {
             // took over (ours expired), so stop.
             if now >= renew_at
                 && self
-                    .store
+                    .db
                     .extend(&[scan.store_id], &self.owner, now + lease)
                     .await?
                     == 0

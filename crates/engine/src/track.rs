@@ -14,14 +14,13 @@ use ozontrack_carriers::cdek::CdekClient;
 use ozontrack_carriers::russian_post::RussianPostClient;
 use ozontrack_carriers::seventeen_track::{self, Registration, SeventeenTrackClient};
 use ozontrack_carriers::{CarrierError, Tracked};
+use ozontrack_db::{Database, DbError, FeedHealth, FeedOutcome, LeaseOwner, LegCheck, LegRecord};
+use ozontrack_domain::LegId;
 use ozontrack_domain::carrier::{self, UNKNOWN_CARRIER};
 use ozontrack_domain::schedule::{Cadence, LegActivity, next_check};
 use ozontrack_domain::{
     CarrierCode, Clock, Leg, LegRole, NormalizedStatus, TrackingEvent, TrackingFormat,
     TrackingNumber,
-};
-use ozontrack_store::{
-    FeedHealth, FeedOutcome, LeaseOwner, LegCheck, LegId, LegRecord, Store, StoreError,
 };
 
 /// Where a leg's events are read.
@@ -175,7 +174,7 @@ impl TrackReport {
 #[derive(Debug, thiserror::Error)]
 pub enum TrackError {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] DbError),
 }
 
 /// What a feed said about one leg in a round.
@@ -202,24 +201,24 @@ struct FeedAnswers {
 
 /// The tracking worker.
 #[derive(Debug, Clone)]
-pub struct Tracker<S> {
-    store: S,
+pub struct Tracker<D> {
+    db: D,
     feeds: Arc<Feeds>,
     settings: TrackSettings,
     clock: Arc<dyn Clock>,
     owner: LeaseOwner,
 }
 
-impl<S: Store> Tracker<S> {
+impl<D: Database> Tracker<D> {
     pub fn new(
-        store: S,
+        db: D,
         feeds: Arc<Feeds>,
         settings: TrackSettings,
         clock: Arc<dyn Clock>,
         owner: LeaseOwner,
     ) -> Self {
         Self {
-            store,
+            db,
             feeds,
             settings,
             clock,
@@ -232,7 +231,7 @@ impl<S: Store> Tracker<S> {
     pub async fn run_once(&self) -> Result<TrackReport, TrackError> {
         let now = self.clock.now();
         let ids: Vec<LegId> = self
-            .store
+            .db
             .claim(
                 &self.owner,
                 self.settings.batch,
@@ -272,7 +271,7 @@ impl<S: Store> Tracker<S> {
         let mut leased = Vec::new();
         for id in ids {
             if self
-                .store
+                .db
                 .lease(*id, &self.owner, now, now + self.settings.lease)
                 .await?
             {
@@ -282,32 +281,13 @@ impl<S: Store> Tracker<S> {
         self.check(&leased, now).await
     }
 
-    /// Runs rounds every `period` (sooner while work remains) until `shutdown`.
-    pub async fn run(
-        self,
-        period: std::time::Duration,
-        shutdown: impl std::future::Future<Output = ()>,
-    ) {
-        let this = &self;
-        crate::rounds(period, shutdown, None, move || async move {
-            match this.run_once().await {
-                Ok(report) => !report.checked.is_empty(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "tracking round failed");
-                    false
-                }
-            }
-        })
-        .await;
-    }
-
     async fn check(&self, ids: &[LegId], now: DateTime<Utc>) -> Result<TrackReport, TrackError> {
         let mut report = TrackReport::default();
         if ids.is_empty() {
             return Ok(report);
         }
-        let legs = self.store.legs_by_ids(ids).await?;
-        let health = self.store.feed_health().await?;
+        let legs = self.db.legs_by_ids(ids).await?;
+        let health = self.db.feed_health().await?;
         let backing_off = |feed: Feed| {
             health
                 .iter()
@@ -319,13 +299,13 @@ impl<S: Store> Tracker<S> {
             let Some(feed) = self.feeds.feed_of(&leg.leg) else {
                 // Nobody can read it here: look again in a day (credentials may be added).
                 let later = now + Duration::days(1);
-                self.store.release(leg.id, &self.owner, Some(later)).await?;
+                self.db.release(leg.id, &self.owner, Some(later)).await?;
                 report.deferred += 1;
                 continue;
             };
             match backing_off(feed) {
                 Some(until) => {
-                    self.store.release(leg.id, &self.owner, Some(until)).await?;
+                    self.db.release(leg.id, &self.owner, Some(until)).await?;
                     report.deferred += 1;
                 }
                 None => by_feed.entry(feed).or_default().push(leg),
@@ -394,7 +374,7 @@ impl<S: Store> Tracker<S> {
             .failure
             .as_ref()
             .map(|e| self.backoff_until(e, failures, now));
-        self.store
+        self.db
             .record_feed(
                 &FeedOutcome {
                     feed: feed.as_str(),
@@ -415,7 +395,7 @@ impl<S: Store> Tracker<S> {
             let Some(answer) = said.by_leg.remove(&leg.id) else {
                 // The feed failed before it answered for this leg: try again after the back-off.
                 let retry = backoff_until.unwrap_or(now + self.settings.backoff);
-                self.store.release(leg.id, &self.owner, Some(retry)).await?;
+                self.db.release(leg.id, &self.owner, Some(retry)).await?;
                 report.deferred += 1;
                 continue;
             };
@@ -458,7 +438,7 @@ impl<S: Store> Tracker<S> {
         }
         self.note_carriers(stale_carriers, fresh_carriers, failing, now)
             .await?;
-        report.new_events += self.store.record_checks(&checks, &self.owner, now).await?;
+        report.new_events += self.db.record_checks(&checks, &self.owner, now).await?;
         Ok(report)
     }
 
@@ -503,7 +483,7 @@ impl<S: Store> Tracker<S> {
         mut fresh: Vec<String>,
         failing: &HashSet<String>,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), DbError> {
         stale.sort_unstable();
         stale.dedup();
         fresh.sort_unstable();
@@ -517,7 +497,7 @@ impl<S: Store> Tracker<S> {
             .chain(fresh.iter().map(|c| (c, None)));
         for (carrier, error) in outcomes {
             let feed = format!("17track:{carrier}");
-            self.store
+            self.db
                 .record_feed(
                     &FeedOutcome {
                         feed: &feed,
@@ -539,11 +519,11 @@ impl<S: Store> Tracker<S> {
         parent: &LegRecord,
         hand_over: &ozontrack_carriers::HandOver,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, DbError> {
         let Some(leg) = hand_over_leg(hand_over) else {
             return Ok(false);
         };
-        Ok(self.store.add_hand_over(parent.id, &leg, now).await?.1)
+        Ok(self.db.add_hand_over(parent.id, &leg, now).await?.1)
     }
 
     /// 17TRACK: registers what is not registered yet, then reads every leg in batches of 40.
@@ -661,6 +641,31 @@ impl<S: Store> Tracker<S> {
     }
 }
 
+impl<D: Database> crate::supervise::Worker for Tracker<D> {
+    fn name(&self) -> &'static str {
+        "tracking"
+    }
+
+    async fn round(&self) -> bool {
+        match self.run_once().await {
+            Ok(report) => {
+                tracing::debug!(
+                    legs = report.legs_checked(),
+                    calls = report.carrier_calls,
+                    new_events = report.new_events,
+                    deferred = report.deferred,
+                    "tracking round"
+                );
+                !report.checked.is_empty()
+            }
+            Err(e) => {
+                tracing::warn!(error = %crate::Chain(&e), "tracking round failed");
+                false
+            }
+        }
+    }
+}
+
 /// One number at a feed that answers one number per call.
 async fn ask_one(feeds: &Feeds, feed: Feed, number: &str) -> Result<Tracked, CarrierError> {
     let missing = || CarrierError::Unavailable {
@@ -700,20 +705,18 @@ fn hand_over_leg(hand_over: &ozontrack_carriers::HandOver) -> Option<Leg> {
 
 /// What to do with a 17TRACK push: the events of every leg with that number are stored, the
 /// legs are marked as covered by the webhook, hand-overs are linked. Returns the new events.
-pub async fn accept_17track_push<S: Store>(
-    store: &S,
+pub async fn accept_17track_push<D: Database>(
+    db: &D,
     push: &seventeen_track::Push,
     now: DateTime<Utc>,
-) -> Result<u64, StoreError> {
-    let legs = store.legs_by_number(&push.tracked.number).await?;
+) -> Result<u64, DbError> {
+    let legs = db.legs_by_number(&push.tracked.number).await?;
     let mut new = 0u64;
     for leg in legs {
-        new += store
-            .append_events(leg.id, &push.tracked.events, now)
-            .await? as u64;
-        store.mark_pushed(leg.id, now).await?;
+        new += db.append_events(leg.id, &push.tracked.events, now).await? as u64;
+        db.mark_pushed(leg.id, now).await?;
         if let Some(last) = push.tracked.hand_over.as_ref().and_then(hand_over_leg) {
-            store.add_hand_over(leg.id, &last, now).await?;
+            db.add_hand_over(leg.id, &last, now).await?;
         }
     }
     Ok(new)

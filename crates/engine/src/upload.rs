@@ -2,11 +2,11 @@
 //! located by line and column), check each row against what we know of the posting, then send
 //! the good rows 20 per call and keep Ozon's answer for every row.
 
+use ozontrack_db::{Database, StoreRecord};
 use ozontrack_domain::{PostingNumber, StoreId, TrackingNumber, carrier};
 use ozontrack_ozon::{OzonClient, TRACKING_BATCH};
-use ozontrack_store::Store;
 
-use crate::sync::SyncError;
+use crate::sync::{SyncError, Syncer};
 
 /// One row of the input, as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,8 +138,8 @@ pub struct CheckedRow {
 
 /// Checks rows against the store: numbers parse, the posting is this store's and not FBO, the
 /// tracking number is plausible for its delivery method, and no posting appears twice.
-pub async fn check_rows<S: Store>(
-    store: &S,
+pub async fn check_rows<D: Database>(
+    db: &D,
     store_id: StoreId,
     rows: &[UploadRow],
 ) -> Result<(Vec<CheckedRow>, Vec<RowProblem>), SyncError> {
@@ -176,7 +176,7 @@ pub async fn check_rows<S: Store>(
             ));
             continue;
         }
-        let Some(record) = store.posting(store_id, &posting).await? else {
+        let Some(record) = db.posting(store_id, &posting).await? else {
             problems.push(problem(
                 "posting_number",
                 format!("{posting} is not a posting of this store (run `ozontrack sync` first?)"),
@@ -252,6 +252,88 @@ pub async fn send(
         on_batch(batch.len());
     }
     results
+}
+
+/// How an upload goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UploadOptions {
+    /// Check every row, send nothing.
+    pub dry_run: bool,
+    /// Send the valid rows even when others are invalid.
+    pub skip_invalid: bool,
+}
+
+/// What an upload did: every row checked, the problems of those that could not be sent, and
+/// Ozon's answer for each row sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadReport {
+    pub rows: usize,
+    pub valid: usize,
+    pub problems: Vec<RowProblem>,
+    pub results: Vec<RowResult>,
+    pub dry_run: bool,
+}
+
+impl UploadReport {
+    pub fn accepted(&self) -> usize {
+        self.results.iter().filter(|r| r.ok).count()
+    }
+}
+
+/// Why an upload sent nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// The file cannot be read as a CSV of tracking numbers at all.
+    #[error(transparent)]
+    Unreadable(#[from] CsvError),
+    /// Some rows are invalid and `skip_invalid` was not asked for: every problem, located.
+    #[error("{} invalid row(s), nothing was sent", problems.len())]
+    InvalidRows {
+        problems: Vec<RowProblem>,
+        valid: usize,
+    },
+    #[error(transparent)]
+    Failed(#[from] crate::Error),
+}
+
+/// Checks the CSV `bytes` for `store`'s postings and, unless told not to, sends the valid rows to
+/// Ozon through `syncer`'s client for the store, 20 per call. Nothing is sent while any row is
+/// invalid unless `skip_invalid`.
+pub async fn upload<D: Database>(
+    db: &D,
+    syncer: Option<&Syncer<D>>,
+    store: &StoreRecord,
+    bytes: &[u8],
+    options: UploadOptions,
+) -> Result<UploadReport, UploadError> {
+    let (rows, mut problems) = parse_csv(bytes)?;
+    let (good, more) = check_rows(db, store.id, &rows)
+        .await
+        .map_err(crate::Error::from)?;
+    problems.extend(more);
+    problems.sort_by_key(|p| p.line);
+    if !problems.is_empty() && !options.skip_invalid {
+        return Err(UploadError::InvalidRows {
+            problems,
+            valid: good.len(),
+        });
+    }
+    let results = if options.dry_run {
+        Vec::new()
+    } else {
+        let syncer = syncer.ok_or(crate::Error::Unavailable(
+            "this process does not send to Ozon",
+        ))?;
+        let client = syncer.client(store).await.map_err(crate::Error::from)?;
+        send(&client, &good, |_| {}).await
+    };
+    Ok(UploadReport {
+        rows: rows.len(),
+        valid: good.len(),
+        problems,
+        results,
+        dry_run: options.dry_run,
+    })
 }
 
 #[cfg(test)]

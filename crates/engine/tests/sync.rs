@@ -6,18 +6,18 @@
 
 use std::sync::Arc;
 
+use ozontrack_db::prelude::*;
 use ozontrack_domain::Clock;
 use ozontrack_engine::{Progress, SyncError};
 use ozontrack_sandbox::fakes::ozon::OzonConfig;
 use ozontrack_sandbox::faults::{FaultPlan, Faults};
-use ozontrack_store::Store;
 
 mod support;
 
 /// One sync of `record` that must succeed.
 async fn run(
-    sync: &ozontrack_engine::Syncer<ozontrack_store::SqlStore>,
-    record: &ozontrack_store::StoreRecord,
+    sync: &ozontrack_engine::Syncer<ozontrack_db::SqlDatabase>,
+    record: &ozontrack_db::StoreRecord,
 ) -> ozontrack_engine::SyncReport {
     sync.sync_store(record, false, Arc::default())
         .await
@@ -163,7 +163,7 @@ async fn a_store_is_synced_by_one_worker_at_a_time() {
         db.store
             .lease(
                 record.id,
-                &ozontrack_store::LeaseOwner::new("worker-a"),
+                &ozontrack_db::LeaseOwner::new("worker-a"),
                 now,
                 now + chrono::Duration::minutes(2)
             )

@@ -15,13 +15,15 @@ use chrono::{DateTime, Utc};
 use ozontrack_carriers::cdek::CdekClient;
 use ozontrack_carriers::russian_post::RussianPostClient;
 use ozontrack_carriers::seventeen_track::SeventeenTrackClient;
+use ozontrack_db::prelude::*;
+use ozontrack_db::{LeaseOwner, LegRecord, SqlDatabase, StoreRecord};
 use ozontrack_domain::Clock;
+use ozontrack_domain::LegId;
 use ozontrack_engine::{
     Evaluator, Feed, Feeds, RiskSettings, RulesBook, TrackReport, TrackSettings, Tracker,
 };
 use ozontrack_sandbox::fakes::seventeen_track::SeventeenTrackConfig;
 use ozontrack_sandbox::{EventKind, FailureKind, Mode, Sandbox, ServeConfig, World, WorldConfig};
-use ozontrack_store::{LeaseOwner, LegId, LegRecord, SqlStore, Store, StoreRecord};
 use secrecy::SecretString;
 use support::{TestClock, World1};
 
@@ -45,7 +47,7 @@ async fn world(parcels: u32) -> World1 {
 }
 
 fn feeds(w: &World1) -> Arc<Feeds> {
-    let http = ozontrack_carriers::http_client(Duration::from_secs(5)).unwrap();
+    let http = ozontrack_http::client(Duration::from_secs(5)).unwrap();
     let c = &w.sandbox.state.world.credentials;
     let urls = &w.sandbox.urls;
     Arc::new(Feeds {
@@ -70,7 +72,12 @@ fn feeds(w: &World1) -> Arc<Feeds> {
     })
 }
 
-fn tracker(store: &SqlStore, w: &World1, feeds: &Arc<Feeds>, owner: &str) -> Tracker<SqlStore> {
+fn tracker(
+    store: &SqlDatabase,
+    w: &World1,
+    feeds: &Arc<Feeds>,
+    owner: &str,
+) -> Tracker<SqlDatabase> {
     let settings = TrackSettings {
         backoff: chrono::Duration::minutes(10),
         ..TrackSettings::default()
@@ -88,11 +95,11 @@ fn tracker(store: &SqlStore, w: &World1, feeds: &Arc<Feeds>, owner: &str) -> Tra
 /// each of `trackers` in turn, then a risk round by each of `evaluators` in turn. Returns the
 /// tracking totals.
 async fn run_days(
-    store: &SqlStore,
+    store: &SqlDatabase,
     record: &StoreRecord,
     w: &World1,
-    trackers: &[Tracker<SqlStore>],
-    evaluators: &[Evaluator<SqlStore>],
+    trackers: &[Tracker<SqlDatabase>],
+    evaluators: &[Evaluator<SqlDatabase>],
     days: i64,
 ) -> TrackReport {
     let syncer = support::syncer(store, w, support::settings(1000), "sync");
@@ -114,7 +121,7 @@ async fn run_days(
     total
 }
 
-fn evaluator(store: &SqlStore, w: &World1, feeds: &Arc<Feeds>) -> Evaluator<SqlStore> {
+fn evaluator(store: &SqlDatabase, w: &World1, feeds: &Arc<Feeds>) -> Evaluator<SqlDatabase> {
     Evaluator::new(
         store.clone(),
         feeds.clone(),
@@ -128,16 +135,16 @@ fn evaluator(store: &SqlStore, w: &World1, feeds: &Arc<Feeds>) -> Evaluator<SqlS
 /// origin country) while its tracking number was known got a stale alert within two hours of
 /// crossing (hourly rounds, a check 15 minutes after the threshold), and at most one in a
 /// hundred healthy parcels got any alert but a recommendation.
-async fn assert_alerts_match_truth(store: &SqlStore, record: &StoreRecord, w: &World1) {
+async fn assert_alerts_match_truth(store: &SqlDatabase, record: &StoreRecord, w: &World1) {
     let end = w.clock.now();
     let alerts = store
-        .alerts(&ozontrack_store::AlertFilter {
-            store: Some(record.id),
+        .alerts(&ozontrack_db::AlertFilter {
+            stores: Some(vec![record.id]),
             ..Default::default()
         })
         .await
         .unwrap();
-    let mut by_posting: HashMap<&str, Vec<&ozontrack_store::AlertRecord>> = HashMap::new();
+    let mut by_posting: HashMap<&str, Vec<&ozontrack_domain::alert::AlertRecord>> = HashMap::new();
     for a in &alerts {
         by_posting
             .entry(a.posting_number.as_str())
@@ -155,7 +162,7 @@ async fn assert_alerts_match_truth(store: &SqlStore, record: &StoreRecord, w: &W
             healthy += 1;
             if let Some(a) = mine
                 .iter()
-                .find(|a| a.rule != ozontrack_domain::risk::RuleKind::HighValue)
+                .find(|a| a.rule != ozontrack_domain::finding::RuleKind::HighValue)
             {
                 alarmed += 1;
                 if examples.len() < 8 {
@@ -197,7 +204,7 @@ async fn assert_alerts_match_truth(store: &SqlStore, record: &StoreRecord, w: &W
             }
             stalls += 1;
             let hit = mine.iter().any(|a| {
-                a.rule == ozontrack_domain::risk::RuleKind::Stale
+                a.rule == ozontrack_domain::finding::RuleKind::Stale
                     && a.opened_at >= crossing
                     && a.opened_at <= window
             });
@@ -224,7 +231,7 @@ async fn assert_alerts_match_truth(store: &SqlStore, record: &StoreRecord, w: &W
 }
 
 /// Every carrier leg of the store.
-async fn carrier_legs(store: &SqlStore, record: &StoreRecord, w: &World1) -> Vec<LegRecord> {
+async fn carrier_legs(store: &SqlDatabase, record: &StoreRecord, w: &World1) -> Vec<LegRecord> {
     let mut legs = Vec::new();
     for p in &w.sandbox.state.world.parcels {
         let number = ozontrack_domain::PostingNumber::parse(&p.posting_number).unwrap();
@@ -263,7 +270,7 @@ fn truth(
 }
 
 async fn assert_legs_match_truth(
-    store: &SqlStore,
+    store: &SqlDatabase,
     record: &StoreRecord,
     w: &World1,
     feeds: &Feeds,
@@ -364,10 +371,10 @@ fn after_outages(w: &World1) {
 
 /// `ozontrack track --all`: every leg that is still tracked, checked now.
 async fn check_all(
-    store: &SqlStore,
+    store: &SqlDatabase,
     record: &StoreRecord,
     w: &World1,
-    tracker: &Tracker<SqlStore>,
+    tracker: &Tracker<SqlDatabase>,
 ) {
     let ids: Vec<LegId> = carrier_legs(store, record, w)
         .await

@@ -7,14 +7,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use ozontrack_domain::{ClientId, PostingNumber, TrackingNumber};
+use ozontrack_http::{Class, RateLimiter, RetryPolicy, retry_after, transport_reason};
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::limit::RateLimiter;
 use crate::wire::{
     ChatStarted, DeliveryMethodInfo, DeliveryMethods, Envelope, ErrorBody, FboPosting, FbsPosting,
     ItemResult, Page, ReportCode, ReportInfo, Warehouse, Warehouses,
@@ -136,17 +135,6 @@ impl ListFilter {
 pub const PAGE_LIMIT: u32 = 100;
 /// The most tracking numbers one `/v2/fbs/posting/tracking-number/set` call takes.
 pub const TRACKING_BATCH: usize = 20;
-
-/// Builds the HTTP client every Ozon and carrier client shares: rustls with the ring provider.
-pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
-    // Installing twice fails harmlessly: the first provider stays.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .user_agent(concat!("ozontrack/", env!("CARGO_PKG_VERSION")))
-        .build()
-}
 
 /// One seller account's Seller API client.
 #[derive(Debug, Clone)]
@@ -394,51 +382,38 @@ impl OzonClient {
         body: &Req,
         kind: Kind,
     ) -> Result<Resp, OzonError> {
-        let attempts = match kind {
-            Kind::Read => self.settings.read_attempts.max(1),
-            // A write is repeated only after a 429, which Ozon answers before acting.
-            Kind::Write => 4,
+        let policy = RetryPolicy {
+            attempts: match kind {
+                Kind::Read => self.settings.read_attempts.max(1),
+                // A write is repeated only after a 429, which Ozon answers before acting.
+                Kind::Write => 4,
+            },
+            backoff: self.settings.backoff,
+            max_backoff: self.settings.max_backoff,
+            jitter: false,
         };
-        let mut backoff = self.settings.backoff;
-        let mut attempt = 1;
-        loop {
-            let outcome = self.attempt(method, body).await;
-            let retry_after = match outcome {
-                Attempt::Done(value) => return Ok(value),
-                Attempt::Failed(e) => return Err(e),
-                Attempt::RateLimited(after) => {
-                    if attempt >= attempts {
-                        return Err(OzonError::RateLimited {
-                            store: self.store.clone(),
-                            method,
-                        });
-                    }
-                    // Ozon's documentation: honour Retry-After, else back off about a second.
-                    after.unwrap_or(Duration::from_secs(1))
-                }
-                Attempt::Transient(reason, after) => {
-                    if kind == Kind::Write || attempt >= attempts {
-                        return Err(OzonError::Unavailable {
-                            store: self.store.clone(),
-                            method,
-                            reason,
-                        });
-                    }
-                    tracing::debug!(method, attempt, %reason, "retrying an Ozon read");
-                    after.unwrap_or(backoff)
-                }
-            };
-            tokio::time::sleep(retry_after).await;
-            backoff = (backoff * 2).min(self.settings.max_backoff);
-            attempt += 1;
-        }
+        ozontrack_http::retry::retry(policy, || self.attempt(method, body, kind))
+            .await
+            .map_err(|failed| failed.error)
     }
 
     async fn attempt<Req: Serialize + ?Sized, Resp: DeserializeOwned>(
         &self,
         method: &'static str,
         body: &Req,
-    ) -> Attempt<Resp> {
+        kind: Kind,
+    ) -> Result<Resp, Failed> {
+        let transient = |reason: String, after: Option<Duration>| Failed {
+            // A read changes nothing, so it may be repeated after any failure; a write that
+            // failed in transit may have acted, so it is not.
+            retryable: kind == Kind::Read,
+            after,
+            error: OzonError::Unavailable {
+                store: self.store.clone(),
+                method,
+                reason,
+            },
+        };
         let permit = self.limiter.acquire().await;
         let sent = self
             .http
@@ -452,7 +427,7 @@ impl OzonClient {
             Ok(r) => r,
             Err(e) => {
                 drop(permit);
-                return Attempt::Transient(transport_reason(&e), None);
+                return Err(transient(transport_reason(&e), None));
             }
         };
         let status = response.status();
@@ -461,47 +436,79 @@ impl OzonClient {
         drop(permit);
         let bytes = match bytes {
             Ok(b) => b,
-            Err(e) => return Attempt::Transient(transport_reason(&e), None),
+            Err(e) => return Err(transient(transport_reason(&e), None)),
         };
-        if status.is_success() {
-            return match serde_json::from_slice(&bytes) {
-                Ok(value) => Attempt::Done(value),
-                // A cut or garbled body is a transport failure, not Ozon's answer.
-                Err(e) => Attempt::Transient(format!("unreadable response body: {e}"), None),
-            };
-        }
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            return Attempt::RateLimited(retry_after);
-        }
-        if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
-            return Attempt::Transient(format!("HTTP {}", status.as_u16()), retry_after);
+        match Class::of(status) {
+            Class::Success => {
+                return serde_json::from_slice(&bytes).map_err(|e| {
+                    // A cut or garbled body is a transport failure, not Ozon's answer.
+                    transient(format!("unreadable response body: {e}"), None)
+                });
+            }
+            Class::RateLimited => {
+                return Err(Failed {
+                    retryable: true,
+                    // Ozon's documentation: honour Retry-After, else back off about a second.
+                    after: Some(retry_after.unwrap_or(Duration::from_secs(1))),
+                    error: OzonError::RateLimited {
+                        store: self.store.clone(),
+                        method,
+                    },
+                });
+            }
+            Class::Transient => {
+                tracing::debug!(
+                    method,
+                    status = status.as_u16(),
+                    "Ozon answered a transient failure"
+                );
+                return Err(transient(format!("HTTP {}", status.as_u16()), retry_after));
+            }
+            Class::Refused => {}
         }
         let error: ErrorBody = serde_json::from_slice(&bytes).unwrap_or(ErrorBody {
             code: 0,
             message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
         });
-        if is_auth_failure(status, &error) {
-            return Attempt::Failed(OzonError::Auth {
+        let error = if is_auth_failure(status, &error) {
+            OzonError::Auth {
                 store: self.store.clone(),
                 status: status.as_u16(),
                 message: error.message,
-            });
-        }
-        Attempt::Failed(OzonError::Rejected {
-            store: self.store.clone(),
-            method,
-            status: status.as_u16(),
-            code: error.code,
-            message: error.message,
+            }
+        } else {
+            OzonError::Rejected {
+                store: self.store.clone(),
+                method,
+                status: status.as_u16(),
+                code: error.code,
+                message: error.message,
+            }
+        };
+        Err(Failed {
+            retryable: false,
+            after: None,
+            error,
         })
     }
 }
 
-enum Attempt<T> {
-    Done(T),
-    Failed(OzonError),
-    RateLimited(Option<Duration>),
-    Transient(String, Option<Duration>),
+/// A failed attempt: the error it ends in if it is the last, and whether to try again.
+struct Failed {
+    error: OzonError,
+    retryable: bool,
+    /// The wait Ozon asked for.
+    after: Option<Duration>,
+}
+
+impl ozontrack_http::retry::Retry for Failed {
+    fn retryable(&self) -> bool {
+        self.retryable
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        self.after
+    }
 }
 
 /// Ozon answers a bad key with 401, 403 or even 404; the gRPC code and the message tell.
@@ -513,35 +520,4 @@ fn is_auth_failure(status: StatusCode, error: &ErrorBody) -> bool {
         || error.code == 7
         || message.contains("api-key")
         || message.contains("client-id")
-}
-
-/// A `Retry-After` given in seconds, capped at two minutes (carriers' clients use it too).
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let text = headers.get(RETRY_AFTER)?.to_str().ok()?;
-    let seconds: f64 = text.trim().parse().ok()?;
-    Duration::try_from_secs_f64(seconds.min(120.0)).ok()
-}
-
-/// A transport error without the URL (it is the same for every call and clutters logs).
-pub fn transport_reason(e: &reqwest::Error) -> String {
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "the response broke off"
-    } else {
-        "request failed"
-    };
-    let mut source = std::error::Error::source(e);
-    let mut detail = String::new();
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    if detail.is_empty() {
-        what.to_owned()
-    } else {
-        format!("{what}: {detail}")
-    }
 }

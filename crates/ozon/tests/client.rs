@@ -17,8 +17,9 @@ use ozontrack_domain::{
     ClientId, Currency, Money, OzonStatus, OzonSubstatus, PostingNumber, Scheme, StoreId,
     TrackingNumber,
 };
+use ozontrack_http::RateLimiter;
 use ozontrack_ozon::wire::{Envelope, FbsPosting, Page};
-use ozontrack_ozon::{ClientSettings, ListFilter, OzonClient, OzonError, RateLimiter, normalize};
+use ozontrack_ozon::{ClientSettings, ListFilter, OzonClient, OzonError, normalize};
 use secrecy::SecretString;
 
 fn fixture(name: &str) -> String {
@@ -129,7 +130,7 @@ fn client(url: &str) -> OzonClient {
         max_backoff: Duration::from_millis(50),
     };
     OzonClient::new(
-        ozontrack_ozon::http_client(settings.timeout).unwrap(),
+        ozontrack_http::client(settings.timeout).unwrap(),
         url,
         ClientId::parse("123456").unwrap(),
         SecretString::from("key-1".to_owned()),
@@ -252,7 +253,7 @@ async fn against_the_sandbox_a_page_of_postings_normalizes_without_warnings() {
         .await
         .unwrap();
     let c = OzonClient::new(
-        ozontrack_ozon::http_client(Duration::from_secs(5)).unwrap(),
+        ozontrack_http::client(Duration::from_secs(5)).unwrap(),
         &sandbox.urls.ozon,
         ClientId::parse(&seller.client_id.to_string()).unwrap(),
         SecretString::from(seller.api_key.clone()),

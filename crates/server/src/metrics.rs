@@ -12,8 +12,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use ozontrack_db::Database;
 use ozontrack_domain::Clock;
-use ozontrack_store::Store;
 
 /// The process's one recorder: installed on first use, shared by every router.
 fn handle() -> Option<&'static PrometheusHandle> {
@@ -31,12 +31,12 @@ fn handle() -> Option<&'static PrometheusHandle> {
 
 /// What the scrape reads the queue depths from.
 #[derive(Debug, Clone)]
-struct Depths<S: Store> {
+struct Depths<S: Database> {
     store: S,
     clock: Arc<dyn Clock>,
 }
 
-async fn render<S: Store>(State(depths): State<Depths<S>>) -> Response {
+async fn render<S: Database>(State(depths): State<Depths<S>>) -> Response {
     match depths.store.queue_depths(depths.clock.now()).await {
         Ok(d) => {
             for (queue, value) in [
@@ -82,7 +82,7 @@ async fn measure(request: Request, next: Next) -> Response {
 
 /// Adds `/metrics` to `router` (with the queue depths of `store`) and counts every request it
 /// serves.
-pub fn instrument<S: Store>(router: Router, store: S, clock: Arc<dyn Clock>) -> Router {
+pub fn instrument<S: Database>(router: Router, store: S, clock: Arc<dyn Clock>) -> Router {
     // Installed before the first request so that nothing is counted into the void.
     let _ = handle();
     router

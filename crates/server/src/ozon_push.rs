@@ -12,15 +12,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::post;
+use ozontrack_db::Database;
 use ozontrack_domain::Clock;
 use ozontrack_ozon::push::{self, PushAction};
-use ozontrack_store::Store;
 use serde_json::json;
 use tokio::sync::Notify;
 
 /// What the receiver needs.
 #[derive(Debug, Clone)]
-pub struct PushState<S: Store> {
+pub struct PushState<S: Database> {
     pub store: S,
     pub clock: Arc<dyn Clock>,
     /// Woken for every new message (the push worker's waker).
@@ -28,7 +28,7 @@ pub struct PushState<S: Store> {
 }
 
 /// The receiver's routes.
-pub fn router<S: Store>(state: PushState<S>) -> Router {
+pub fn router<S: Database>(state: PushState<S>) -> Router {
     Router::new()
         .route("/ozon/push/{secret}", post(receive::<S>))
         .with_state(state)
@@ -39,7 +39,7 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
-async fn receive<S: Store>(
+async fn receive<S: Database>(
     State(state): State<PushState<S>>,
     Path(secret): Path<String>,
     body: Bytes,

@@ -12,15 +12,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::post;
 use ozontrack_carriers::seventeen_track;
+use ozontrack_db::Database;
 use ozontrack_domain::Clock;
 use ozontrack_engine::track::accept_17track_push;
-use ozontrack_store::Store;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 /// What the webhook needs.
 #[derive(Debug, Clone)]
-pub struct WebhookState<S: Store> {
+pub struct WebhookState<S: Database> {
     pub store: S,
     pub clock: Arc<dyn Clock>,
     /// The 17TRACK API token, which also signs its pushes.
@@ -28,7 +28,7 @@ pub struct WebhookState<S: Store> {
 }
 
 /// The webhook routes.
-pub fn router<S: Store>(state: WebhookState<S>) -> Router {
+pub fn router<S: Database>(state: WebhookState<S>) -> Router {
     Router::new()
         .route("/webhooks/17track", post(seventeen_track_push::<S>))
         .with_state(state)
@@ -38,7 +38,7 @@ fn answer(status: StatusCode, body: serde_json::Value) -> Response {
     (status, Json(body)).into_response()
 }
 
-async fn seventeen_track_push<S: Store>(
+async fn seventeen_track_push<S: Database>(
     State(state): State<WebhookState<S>>,
     headers: HeaderMap,
     body: Bytes,

@@ -10,23 +10,25 @@ mod support;
 
 use std::sync::Arc;
 
+use ozontrack_db::prelude::*;
+use ozontrack_db::{NewStore, RiskOutcome, SqlDatabase};
+use ozontrack_domain::PostingId;
 use ozontrack_domain::alert::AlertChange;
-use ozontrack_domain::risk::{Action, Finding, RuleKind, Severity};
+use ozontrack_domain::finding::{Action, EventRef, Finding, Reason, Severity};
 use ozontrack_domain::{
     ClientId, Clock, EventSource, Leg, LegRole, Location, MainStatus, ManualClock,
     NormalizedStatus, OzonStatus, Posting, PostingNumber, Scheme, StoreId, StoreName,
     StoreSettings, SubStatus, TrackingEvent, TrackingNumber,
 };
 use ozontrack_sandbox::{Sandbox, ServeConfig, World, WorldConfig};
-use ozontrack_server::api::{self, ApiState};
-use ozontrack_store::{NewStore, PostingId, RiskOutcome, SqlStore, Store};
+use ozontrack_server::api::ApiState;
 use serde_json::Value;
 use tokio::sync::watch;
 
 struct Api {
     base: String,
     http: reqwest::Client,
-    store: SqlStore,
+    store: SqlDatabase,
     mine: StoreId,
     /// My posting whose carrier writes markup into an event, with an open stale alert.
     my_posting: String,
@@ -72,16 +74,25 @@ impl Api {
     }
 }
 
-fn finding(rule: RuleKind, since: chrono::DateTime<chrono::Utc>) -> Finding {
+/// A stale finding: no news for 80 hours after a sorting scan.
+fn stale(since: chrono::DateTime<chrono::Utc>) -> Finding {
     Finding {
-        rule,
         severity: Severity::HighRisk,
         leg: None,
         since,
-        why: "no new event for 80 h".into(),
+        reason: Reason::Stale {
+            quiet_hours: 80,
+            threshold_hours: 72,
+            allowance_hours: 0,
+            learned: None,
+            last: Some(EventRef {
+                at: since,
+                text: "Sorting center".into(),
+            }),
+        },
         actions: vec![Action::ContactCarrier],
         evidence: Vec::new(),
-        suppressed: None,
+        held: None,
     }
 }
 
@@ -131,7 +142,7 @@ async fn api() -> Api {
         .unwrap();
     // A posting of mine with a carrier that writes markup into its event text.
     let first = store
-        .postings_page(&ozontrack_store::PostingQuery {
+        .postings_page(&ozontrack_db::PostingQuery {
             stores: vec![mine],
             limit: 1,
             ..Default::default()
@@ -169,7 +180,7 @@ async fn api() -> Api {
     let outcome = |store_id: StoreId, posting: PostingId| RiskOutcome {
         posting,
         store: store_id,
-        changes: vec![AlertChange::Open(finding(RuleKind::Stale, now))],
+        changes: vec![AlertChange::Open(stale(now))],
         next_due: None,
         points_per_violation: 3,
     };
@@ -185,7 +196,7 @@ async fn api() -> Api {
     let their_alert = all.iter().find(|a| a.store_id == theirs).unwrap().id;
     let mint = |name: &str, read_only: bool, stores: Vec<StoreId>| {
         let store = store.clone();
-        let (secret, new) = api::mint_token(name, read_only, stores);
+        let (secret, new) = ozontrack_engine::access::mint_token(name, read_only, stores);
         async move {
             store.create_token(&new, now).await.unwrap();
             secret
@@ -393,7 +404,7 @@ async fn every_route_stays_inside_the_tokens_stores_and_answers_in_one_error_sha
     assert_eq!(body["state"], "acknowledged");
     let alert = a
         .store
-        .alerts(&ozontrack_store::AlertFilter {
+        .alerts(&ozontrack_db::AlertFilter {
             id: Some(a.my_alert),
             ..Default::default()
         })
@@ -589,7 +600,9 @@ async fn the_dashboard_wants_a_session_and_every_form_wants_its_csrf_token() {
     }
 
     // A wrong password, an unknown user: the same answer.
-    let hash = ozontrack_server::web::auth::hash_password("a long enough password").unwrap();
+    let hash = ozontrack_engine::access::hash_password("a long enough password".into())
+        .await
+        .unwrap();
     a.store
         .set_dashboard_user("seller", &hash, a.now)
         .await
@@ -699,7 +712,7 @@ async fn the_dashboard_wants_a_session_and_every_form_wants_its_csrf_token() {
     );
     let alert = a
         .store
-        .alerts(&ozontrack_store::AlertFilter {
+        .alerts(&ozontrack_db::AlertFilter {
             id: Some(a.my_alert),
             ..Default::default()
         })
@@ -728,7 +741,7 @@ async fn the_dashboard_wants_a_session_and_every_form_wants_its_csrf_token() {
     assert_eq!(status, 303);
 
     // A one-time link signs in once.
-    let secret = ozontrack_server::web::auth::mint_login_link(&a.store, a.now)
+    let secret = ozontrack_engine::access::mint_login_link(&a.store, a.now)
         .await
         .unwrap();
     let mut other = Browser::new(&a.base);

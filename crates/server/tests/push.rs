@@ -10,23 +10,26 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ozontrack_db::prelude::*;
+use ozontrack_db::{SqlDatabase, StoreRecord};
 use ozontrack_domain::{Clock, ManualClock, PostingNumber};
 use ozontrack_engine::PushWorker;
+use ozontrack_engine::supervise::{Policy, Schedule, Supervisor};
 use ozontrack_sandbox::fakes::ozon_push::{OzonPush, OzonPushConfig};
 use ozontrack_sandbox::{Sandbox, ServeConfig, World, WorldConfig};
 use ozontrack_server::ozon_push::{self, PushState};
-use ozontrack_store::{SqlStore, Store, StoreRecord};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
 struct Fixture {
     sandbox: Sandbox,
     clock: Arc<ManualClock>,
-    store: SqlStore,
+    store: SqlDatabase,
     record: StoreRecord,
     push_url: String,
     http: reqwest::Client,
     stop: watch::Sender<bool>,
+    _workers: Supervisor,
     _synced: support::Synced,
 }
 
@@ -62,9 +65,14 @@ async fn fixture() -> Fixture {
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    tokio::spawn(ozontrack_server::run(listener, router, stopped(rx.clone())));
+    tokio::spawn(ozontrack_server::run(listener, router, stopped(rx)));
     // A long period: only the receiver's wake-up can make the worker act within a second.
-    tokio::spawn(worker.run(Duration::from_secs(600), stopped(rx)));
+    let wake = worker.waker();
+    let mut workers = Supervisor::new(Policy::default());
+    workers.spawn(
+        worker,
+        Schedule::every(Duration::from_secs(600)).woken_by(wake),
+    );
     let push_url = format!(
         "{base}/ozon/push/{}",
         store.push_secret(record.id).await.unwrap()
@@ -77,6 +85,7 @@ async fn fixture() -> Fixture {
         push_url,
         http: ozontrack_sandbox::http_client(),
         stop,
+        _workers: workers,
         _synced: synced,
     }
 }

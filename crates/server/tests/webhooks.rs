@@ -10,12 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ozontrack_carriers::seventeen_track::{self, SeventeenTrackClient};
+use ozontrack_db::LeaseOwner;
+use ozontrack_db::prelude::*;
 use ozontrack_domain::{Clock, ManualClock};
 use ozontrack_engine::{Feeds, TrackSettings, Tracker};
 use ozontrack_sandbox::fakes::seventeen_track::SeventeenTrackConfig;
 use ozontrack_sandbox::{Sandbox, ServeConfig, World, WorldConfig};
 use ozontrack_server::webhooks::{self, WebhookState};
-use ozontrack_store::{LeaseOwner, Store};
 use secrecy::SecretString;
 use tokio::sync::watch;
 
@@ -49,7 +50,7 @@ async fn signed_pushes_are_stored_and_forged_or_broken_ones_refused() {
         .credentials
         .seventeen_track_token
         .clone();
-    let http = ozontrack_carriers::http_client(Duration::from_secs(5)).unwrap();
+    let http = ozontrack_http::client(Duration::from_secs(5)).unwrap();
     let feeds = Arc::new(Feeds {
         seventeen_track: Some(SeventeenTrackClient::with_rate_limit(
             http.clone(),
@@ -85,7 +86,7 @@ async fn signed_pushes_are_stored_and_forged_or_broken_ones_refused() {
     // Every pushed number's legs are covered by the webhook now, and hold the pushed events.
     let mut covered = 0;
     for leg in store
-        .legs_by_ids(&(1..2000).map(ozontrack_store::LegId).collect::<Vec<_>>())
+        .legs_by_ids(&(1..2000).map(ozontrack_domain::LegId).collect::<Vec<_>>())
         .await
         .unwrap()
     {

@@ -5,10 +5,14 @@ use std::io::Write;
 use std::sync::Arc;
 
 use chrono::Duration;
-use ozontrack_domain::risk::Severity;
-use ozontrack_domain::{Clock, SystemClock};
-use ozontrack_engine::Evaluator;
-use ozontrack_store::{AlertFilter, SqlStore, Store};
+use ozontrack_db::prelude::*;
+use ozontrack_db::{AlertFilter, SqlDatabase};
+use ozontrack_domain::finding::Severity;
+use ozontrack_domain::{Clock, Language, SystemClock};
+use ozontrack_engine::alerts::Close;
+use ozontrack_engine::{Actor, Evaluator, Note};
+use ozontrack_i18n::{Tr, zone};
+use ozontrack_server::api::dto::AlertBody;
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
@@ -35,71 +39,88 @@ pub(crate) async fn alerts(
     result
 }
 
+/// The language of words in a command's output: `--lang`, else the store's (or Chinese).
+pub(crate) fn language(
+    asked: Option<&str>,
+    store: Option<&ozontrack_db::StoreRecord>,
+) -> anyhow::Result<Language> {
+    match asked {
+        Some(text) => {
+            Ok(Language::parse(text).map_err(|e| InputError::new(format!("--lang: {e}")))?)
+        }
+        None => Ok(store.map_or(Language::Zh, |s| s.settings.language)),
+    }
+}
+
 async fn list(
-    store: &SqlStore,
+    db: &SqlDatabase,
     args: &AlertsArgs,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let min_severity = match &args.severity {
-        Some(text) => Some(Severity::parse(text).ok_or_else(|| {
-            InputError::new(format!(
-                "--severity: {text:?} is not one of info, warning, high_risk, critical"
-            ))
-        })?),
-        None => None,
-    };
+    let min_severity = args
+        .severity
+        .as_deref()
+        .map(|text| Severity::parse(text).map_err(|e| InputError::new(format!("--severity: {e}"))))
+        .transpose()?;
+    let stores = db.stores().await?;
     let scope = match &args.store {
-        Some(name) => app::chosen_stores(store, Some(name))
-            .await?
-            .first()
-            .map(|s| s.id),
+        Some(name) => Some(
+            app::chosen_stores(db, Some(name))
+                .await?
+                .iter()
+                .map(|s| s.id)
+                .collect(),
+        ),
         None => None,
     };
-    let alerts = store
+    let alerts = db
         .alerts(&AlertFilter {
-            id: None,
-            store: scope,
-            posting: None,
+            stores: scope,
             open_only: args.open,
             min_severity,
             limit: args.limit,
+            ..AlertFilter::default()
         })
         .await?;
+    let tr = Tr::new(language(args.lang.as_deref(), stores.first())?);
+    let store_of =
+        |a: &ozontrack_domain::alert::AlertRecord| stores.iter().find(|s| s.id == a.store_id);
     if json {
-        let list: Vec<_> = alerts
+        let list: Vec<AlertBody> = alerts
             .iter()
-            .map(ozontrack_server::api::alert_json)
+            .map(|a| AlertBody::new(a, store_of(a), &tr))
             .collect();
         output::print_json(out, &json!({ "alerts": list }))?;
         return Ok(());
     }
     if alerts.is_empty() {
-        writeln!(out, "no alerts")?;
+        writeln!(out, "{}", tr.t("none"))?;
         return Ok(());
     }
     let mut table = output::table(&[
         "id",
-        "posting",
-        "rule",
-        "severity",
-        "state",
-        "since",
-        "why",
-        "suggested",
+        &tr.t("col-posting"),
+        &tr.t("col-rule"),
+        &tr.t("col-severity"),
+        &tr.t("col-state"),
+        &tr.t("col-since"),
+        &tr.t("col-why"),
+        &tr.t("col-actions"),
     ]);
     for a in &alerts {
+        let tz = store_of(a).map_or(chrono_tz::UTC, |s| zone(&s.settings.timezone));
         table.add_row(vec![
             a.id.to_string(),
             a.posting_number.as_str().to_owned(),
-            a.rule.as_str().to_owned(),
-            a.severity.as_str().to_owned(),
-            a.state.as_str().to_owned(),
-            output::time(a.since),
-            a.why.clone(),
+            tr.rule(a.rule),
+            tr.severity(a.severity),
+            tr.alert_state(a.state),
+            tr.time(a.since, tz),
+            tr.why(&a.why, tz),
             a.actions
                 .iter()
-                .map(|x| x.as_str())
+                .map(|x| tr.action(*x))
                 .collect::<Vec<_>>()
                 .join(", "),
         ]);
@@ -109,31 +130,42 @@ async fn list(
 }
 
 async fn close_alert(
-    store: &SqlStore,
+    db: &SqlDatabase,
     args: &CloseAlertArgs,
     acknowledge: bool,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    if args.note.trim().is_empty() {
-        return Err(InputError::new("--note: say what was done").into());
-    }
+    let note = Note::parse(&args.note).map_err(|e| InputError::new(format!("--{e}")))?;
     let by = args
         .by
         .clone()
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "cli".into());
-    let now = SystemClock.now();
-    let done = match if acknowledge {
-        store.acknowledge_alert(args.id, &by, &args.note, now).await
+    let actor = Actor::person(&by).map_err(|e| InputError::new(format!("--{e}")))?;
+    let how = if acknowledge {
+        Close::Acknowledge
     } else {
-        store.resolve_alert(args.id, &by, &args.note, now).await
-    } {
-        Ok(done) => done,
-        Err(ozontrack_store::StoreError::AlertNotFound(id)) => {
-            return Err(
-                InputError::new(format!("no alert with id {id} (see `ozontrack alerts`)")).into(),
-            );
+        Close::Resolve
+    };
+    let closed = match ozontrack_engine::alerts::close(
+        db,
+        None,
+        args.id,
+        how,
+        &actor,
+        &note,
+        SystemClock.now(),
+    )
+    .await
+    {
+        Ok(closed) => closed,
+        Err(ozontrack_engine::Error::NotFound(_)) => {
+            return Err(InputError::new(format!(
+                "no alert with id {} (see `ozontrack alerts`)",
+                args.id
+            ))
+            .into());
         }
         Err(e) => return Err(e.into()),
     };
@@ -143,9 +175,12 @@ async fn close_alert(
         "resolved"
     };
     if json {
-        output::print_json(out, &json!({"id": args.id, verb: done}))?;
-    } else if done {
-        writeln!(out, "alert {} {verb} by {by}", args.id)?;
+        output::print_json(
+            out,
+            &json!({"id": args.id, verb: closed.changed, "state": closed.alert.state}),
+        )?;
+    } else if closed.changed {
+        writeln!(out, "alert {} {verb} by {}", args.id, actor.as_str())?;
     } else {
         writeln!(
             out,
@@ -158,7 +193,7 @@ async fn close_alert(
 
 async fn evaluate(
     settings: &Settings,
-    store: &SqlStore,
+    store: &SqlDatabase,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {

@@ -210,14 +210,14 @@ pub(crate) async fn sync(args: &BenchSyncArgs, out: &mut impl Write) -> anyhow::
     let syncer = ozontrack_engine::Syncer::new(
         store.clone(),
         clock,
-        ozontrack_ozon::Limiters::default(),
+        ozontrack_http::Limiters::default(),
         settings,
-        ozontrack_store::LeaseOwner::new("bench"),
+        ozontrack_db::LeaseOwner::new("bench"),
     )?;
     let started = Instant::now();
     let report = syncer.sync_store(&record, true, Arc::default()).await?;
     let wall = started.elapsed().as_secs_f64();
-    let stored = ozontrack_store::Store::count_postings(&store, record.id).await?;
+    let stored = ozontrack_db::Postings::count_postings(&store, record.id).await?;
     scratch.close().await;
     sandbox.shutdown().await;
 
@@ -263,7 +263,7 @@ pub(crate) async fn sync(args: &BenchSyncArgs, out: &mut impl Write) -> anyhow::
 
 /// A scratch SQLite store for a benchmark, removed with its directory when dropped.
 struct Scratch {
-    store: ozontrack_store::SqlStore,
+    store: ozontrack_db::SqlDatabase,
     dir: std::path::PathBuf,
 }
 
@@ -272,11 +272,11 @@ impl Scratch {
         let dir =
             std::env::temp_dir().join(format!("ozontrack-bench-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).context("creating a scratch directory")?;
-        let url = ozontrack_store::DatabaseUrl::Sqlite(dir.join("bench.db"));
+        let url = ozontrack_db::DatabaseUrl::Sqlite(dir.join("bench.db"));
         let cipher =
-            ozontrack_store::Cipher::from_base64("YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmU=")?;
-        let store = ozontrack_store::SqlStore::connect(&url, cipher, &Default::default()).await?;
-        ozontrack_store::Store::migrate(&store).await?;
+            ozontrack_db::Cipher::from_base64("YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmU=")?;
+        let store = ozontrack_db::SqlDatabase::connect(&url, cipher, &Default::default()).await?;
+        ozontrack_db::Database::migrate(&store).await?;
         Ok(Self { store, dir })
     }
 
@@ -288,15 +288,15 @@ impl Scratch {
         api_key: &str,
         ozon_base_url: &str,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> anyhow::Result<ozontrack_store::StoreRecord> {
-        let store = ozontrack_store::NewStore {
+    ) -> anyhow::Result<ozontrack_db::StoreRecord> {
+        let store = ozontrack_db::NewStore {
             name: ozontrack_domain::StoreName::parse("bench")?,
             client_id: ozontrack_domain::ClientId::parse(&client_id.to_string())?,
             api_key: secrecy::SecretString::from(api_key.to_owned()),
             ozon_base_url: ozon_base_url.to_owned(),
             settings: ozontrack_domain::StoreSettings::default(),
         };
-        Ok(ozontrack_store::Store::add_store(&self.store, store, now).await?)
+        Ok(ozontrack_db::Stores::add_store(&self.store, store, now).await?)
     }
 
     async fn close(self) {
@@ -310,11 +310,12 @@ pub(crate) async fn ingest(
     args: &crate::cli::BenchIngestArgs,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
+    use ozontrack_db::LegCheck;
+    use ozontrack_db::prelude::*;
     use ozontrack_domain::{
-        EventSource, GeoPoint, LegRole, Location, MainStatus, NormalizedStatus, SubStatus,
+        EventSource, GeoPoint, LegId, LegRole, Location, MainStatus, NormalizedStatus, SubStatus,
         TrackingEvent,
     };
-    use ozontrack_store::{LegCheck, LegId, Store};
     const GOAL_RATIO: f64 = 0.5;
     const ROUNDS: u64 = 4;
     const LEGS_PER_ROUND: usize = 400;
@@ -355,7 +356,7 @@ pub(crate) async fn ingest(
         point: GeoPoint::new(55.7558, 37.6173).ok(),
     };
     let status = NormalizedStatus::new(MainStatus::InTransit, SubStatus::InTransit);
-    let owner = ozontrack_store::LeaseOwner::new("bench");
+    let owner = ozontrack_db::LeaseOwner::new("bench");
     let (mut ingest_time, mut raw_time) = (Duration::ZERO, Duration::ZERO);
     let (mut ingested, mut raw) = (0u64, 0u64);
     for round in 0..ROUNDS {

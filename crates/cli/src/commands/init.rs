@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use ozontrack_store::Store;
+use ozontrack_db::prelude::*;
 use serde_json::json;
 
 use crate::app::{self, KeyMode};

@@ -21,7 +21,7 @@ mod stores;
 mod sync;
 mod track;
 mod upload;
-mod workers;
+pub(crate) mod workers;
 
 pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
     // Printing the example needs no configuration: it must work even when the file is broken.

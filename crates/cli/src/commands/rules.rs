@@ -7,12 +7,13 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use ozontrack_domain::risk::{self, RuleKind};
+use ozontrack_db::StoreRecord;
+use ozontrack_db::prelude::*;
+use ozontrack_domain::SystemClock;
+use ozontrack_domain::finding::RuleKind;
 use ozontrack_domain::rules::Rules;
-use ozontrack_domain::{Clock, SystemClock};
-use ozontrack_engine::RulesBook;
-use ozontrack_engine::risk::{learn_gaps, posting_input};
-use ozontrack_store::{Store, StoreRecord};
+use ozontrack_engine::{Evaluator, RulesBook};
+use ozontrack_i18n::{Tr, zone};
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
@@ -92,88 +93,97 @@ pub(crate) async fn explain(
     // The posting's store's rules from `[risk]`, unless a file is given.
     let given = args.rules.as_deref().map(load).transpose()?;
     let opened = app::open(settings, KeyMode::Existing).await?;
-    let store = opened.store;
-    let stores = store.stores().await?;
-    let posting = crate::commands::track::find_posting(&store, &stores, &args.number).await?;
-    let rules = match given {
-        Some(rules) => rules,
-        None => rules_book(settings, &stores)?
-            .for_store(posting.posting.store_id)
-            .clone(),
-    };
-    let read = store.postings_with_events(&[posting.id]).await?;
-    let health = store.feed_health().await?;
-    let samples = store
-        .gap_samples(settings.risk_settings().learn_from_legs)
-        .await?;
-    store.close().await;
-    let feeds = app::feeds(settings)?;
-    let learned = learn_gaps(&samples, rules.stale.learned_percentile);
-    let input = read
-        .first()
+    let db = opened.store;
+    let stores = db.stores().await?;
+    let (store, id) = ozontrack_engine::trail::find_by_any_number(&db, &stores, &args.number)
+        .await?
+        .ok_or_else(|| {
+            InputError::new(format!(
+                "no posting or tracking number {:?} is known",
+                args.number
+            ))
+        })?;
+    let tr = Tr::new(crate::commands::alerts::language(
+        args.lang.as_deref(),
+        Some(store),
+    )?);
+    let tz = zone(&store.settings.timezone);
+    // The workers' own evaluator: what it explains is what they do.
+    let evaluator = Evaluator::new(
+        db.clone(),
+        std::sync::Arc::new(app::feeds(settings)?),
+        rules_book(settings, &stores)?,
+        settings.risk_settings(),
+        std::sync::Arc::new(SystemClock),
+    );
+    let explained = evaluator
+        .explain(id, given.as_ref())
+        .await?
         .context("the posting disappeared while it was read")?;
-    let input = posting_input(input, &feeds, &health, Some(&learned));
-    let now = SystemClock.now();
-    let findings = risk::evaluate(&input, &rules, now);
-    let all = RuleKind::ALL;
+    let number = db
+        .posting_by_id(id)
+        .await?
+        .context("the posting disappeared while it was read")?
+        .posting
+        .number;
+    db.close().await;
+    let findings = &explained.findings;
     if json {
-        let verdicts: Vec<_> = all
+        let verdicts: Vec<_> = RuleKind::ALL
             .iter()
             .map(|rule| {
                 let found: Vec<_> = findings
                     .iter()
-                    .filter(|f| f.rule == *rule)
+                    .filter(|f| f.rule() == *rule)
                     .map(|f| {
                         json!({
-                            "severity": f.severity.as_str(),
+                            "severity": f.severity,
                             "leg": f.leg,
                             "since": output::time(f.since),
-                            "why": f.why,
-                            "actions": f.actions.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+                            "reason": f.reason,
+                            "why": tr.reason(&f.reason, tz),
+                            "actions": f.actions,
                             "evidence": f.evidence.iter().map(ozontrack_domain::Fingerprint::as_str).collect::<Vec<_>>(),
-                            "suppressed": f.suppressed,
+                            "held": f.held,
+                            "held_why": f.held.as_ref().map(|h| tr.hold(h, tz)),
                         })
                     })
                     .collect();
-                json!({"rule": rule.as_str(), "findings": found})
+                json!({"rule": rule, "findings": found})
             })
             .collect();
         output::print_json(
             out,
-            &json!({"posting_number": posting.posting.number.as_str(), "at": output::time(now), "rules": verdicts}),
+            &json!({"posting_number": number.as_str(), "at": output::time(explained.at), "rules": verdicts}),
         )?;
         return Ok(());
     }
-    writeln!(
-        out,
-        "{} at {}",
-        posting.posting.number.as_str(),
-        output::time(now)
-    )?;
-    let mut table = output::table(&["rule", "verdict", "why", "suggested"]);
-    for rule in all {
-        let found: Vec<_> = findings.iter().filter(|f| f.rule == rule).collect();
+    writeln!(out, "{} · {}", number.as_str(), tr.time(explained.at, tz))?;
+    let mut table = output::table(&[
+        &tr.t("col-rule"),
+        &tr.t("col-severity"),
+        &tr.t("col-why"),
+        &tr.t("col-actions"),
+    ]);
+    for rule in RuleKind::ALL {
+        let found: Vec<_> = findings.iter().filter(|f| f.rule() == *rule).collect();
         if found.is_empty() {
             table.add_row(vec![
-                rule.as_str().to_owned(),
-                "ok".into(),
+                tr.rule(*rule),
+                "—".into(),
                 String::new(),
                 String::new(),
             ]);
         }
         for f in found {
-            let verdict = match &f.suppressed {
-                Some(_) => format!("{} (held back)", f.severity.as_str()),
-                None => f.severity.as_str().to_owned(),
+            let why = match &f.held {
+                Some(hold) => format!("{} {}", tr.reason(&f.reason, tz), tr.hold(hold, tz)),
+                None => tr.reason(&f.reason, tz),
             };
-            let why = match &f.suppressed {
-                Some(reason) => format!("{}; held back: {reason}", f.why),
-                None => f.why.clone(),
-            };
-            let actions: Vec<&str> = f.actions.iter().map(|a| a.as_str()).collect();
+            let actions: Vec<String> = f.actions.iter().map(|a| tr.action(*a)).collect();
             table.add_row(vec![
-                rule.as_str().to_owned(),
-                verdict,
+                tr.rule(*rule),
+                tr.severity(f.severity),
                 why,
                 actions.join(", "),
             ]);

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use ozontrack_db::NewStore;
+use ozontrack_db::prelude::*;
 use ozontrack_domain::{ClientId, Clock, ScaledClock, StoreName, StoreSettings};
 use ozontrack_sandbox::fakes::ozon_push::OzonPushConfig;
 use ozontrack_sandbox::faults::FaultPlan;
 use ozontrack_sandbox::{Mode, Sandbox, ServeConfig, World, WorldConfig};
-use ozontrack_store::{NewStore, Store};
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -243,7 +244,7 @@ pub(crate) async fn demo(
         tracking,
         sync_owner,
         listener,
-        std::time::Duration::from_secs(1),
+        crate::commands::workers::Periods::all(std::time::Duration::from_secs(1)),
     )
     .await?;
     // The fake Ozon pushes to the demo's own receiver, as Ozon would to a seller's server.
@@ -267,12 +268,12 @@ pub(crate) async fn demo(
         }
     });
     // A token for trying the API; the demo database is made afresh every run.
-    let (api_token, token) = ozontrack_server::api::mint_token("demo", false, Vec::new());
+    let (api_token, token) = ozontrack_engine::access::mint_token("demo", false, Vec::new());
     opened.store.create_token(&token, now).await?;
     let dashboard = format!(
         "{}/login/{}",
         workers.base_url,
-        ozontrack_server::web::auth::mint_login_link(&opened.store, now).await?
+        ozontrack_engine::access::mint_login_link(&opened.store, now).await?
     );
     if json {
         let mut value = endpoints(&sandbox);
@@ -326,14 +327,20 @@ pub(crate) async fn demo(
         )?;
     }
     out.flush()?;
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    let failed = workers.failed();
+    let outcome = tokio::select! {
+        signal = crate::commands::serve::stop_signal() => {
+            signal.context("waiting for Ctrl-C or SIGTERM")
+        }
+        () = failed => Err(anyhow::anyhow!(
+            "a worker kept panicking and was given up (see the log); stopping"
+        )),
+    };
     pushing.abort();
     workers.stop().await;
     sandbox.shutdown().await;
     opened.store.close().await;
-    Ok(())
+    outcome
 }
 
 /// Carrier clients pointed at the sandbox's fakes with the world's credentials; 17TRACK at
@@ -346,7 +353,7 @@ pub(crate) fn sandbox_feeds(
     use ozontrack_carriers::cdek::CdekClient;
     use ozontrack_carriers::russian_post::RussianPostClient;
     use ozontrack_carriers::seventeen_track::SeventeenTrackClient;
-    let http = ozontrack_carriers::http_client(std::time::Duration::from_secs(30))
+    let http = ozontrack_http::client(std::time::Duration::from_secs(30))
         .context("cannot build the HTTP client for carriers")?;
     let c = &sandbox.state.world.credentials;
     let urls = &sandbox.urls;

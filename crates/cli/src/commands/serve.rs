@@ -6,8 +6,8 @@ use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::Context;
+use ozontrack_db::prelude::*;
 use ozontrack_domain::{Clock, SystemClock};
-use ozontrack_store::Store;
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
@@ -42,12 +42,12 @@ pub(crate) async fn serve(
         tracking,
         app::owner(clock.as_ref()),
         listener,
-        std::time::Duration::from_secs(settings.tracking.interval_secs.max(1)),
+        settings.periods(),
     )
     .await?;
     let dashboard = format!(
         "{base_url}/login/{}",
-        ozontrack_server::web::auth::mint_login_link(&opened.store, clock.now()).await?
+        ozontrack_engine::access::mint_login_link(&opened.store, clock.now()).await?
     );
     if json {
         writeln!(
@@ -64,15 +64,35 @@ pub(crate) async fn serve(
             out,
             "dashboard: {dashboard}   (one-time sign-in link, 24 h; `ozontrack users add NAME` for a password)"
         )?;
-        writeln!(out, "database: {}; Ctrl-C stops it", opened.url)?;
+        writeln!(out, "database: {}; Ctrl-C or SIGTERM stops it", opened.url)?;
     }
     out.flush()?;
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    let failed = running.failed();
+    let outcome = tokio::select! {
+        signal = stop_signal() => signal.context("waiting for Ctrl-C or SIGTERM"),
+        () = failed => Err(anyhow::anyhow!(
+            "a worker kept panicking and was given up (see the log); stopping"
+        )),
+    };
     running.stop().await;
     opened.store.close().await;
-    Ok(())
+    outcome
+}
+
+/// Ctrl-C, or SIGTERM (what process managers send) where there is one.
+pub(crate) async fn stop_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }
 
 pub(crate) async fn tokens(
@@ -99,7 +119,7 @@ pub(crate) async fn tokens(
                 );
             }
             let (secret, new) =
-                ozontrack_server::api::mint_token(args.name.trim(), args.read_only, ids);
+                ozontrack_engine::access::mint_token(args.name.trim(), args.read_only, ids);
             let record = store.create_token(&new, now).await?;
             if json {
                 output::print_json(
@@ -115,7 +135,7 @@ pub(crate) async fn tokens(
         TokensCommand::List => {
             let tokens = store.tokens().await?;
             let names = store.stores().await?;
-            let scope = |t: &ozontrack_store::TokenRecord| {
+            let scope = |t: &ozontrack_db::TokenRecord| {
                 if t.stores.is_empty() {
                     "every store".to_owned()
                 } else {
@@ -192,7 +212,8 @@ pub(crate) async fn users(
             InputError::new("standard input: the password must be at least 10 characters").into(),
         );
     }
-    let hash = ozontrack_server::web::auth::hash_password(password)
+    let hash = ozontrack_engine::access::hash_password(password.to_owned())
+        .await
         .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
     let opened = app::open(settings, KeyMode::Existing).await?;
     opened
@@ -223,7 +244,7 @@ pub(crate) async fn login_link(
     }
     let opened = app::open(settings, KeyMode::Existing).await?;
     let secret =
-        ozontrack_server::web::auth::mint_login_link(&opened.store, SystemClock.now()).await?;
+        ozontrack_engine::access::mint_login_link(&opened.store, SystemClock.now()).await?;
     opened.store.close().await;
     let link = format!("{base}/login/{secret}");
     if json {

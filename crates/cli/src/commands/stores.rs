@@ -4,8 +4,9 @@ use std::io::{Read, Write};
 use std::str::FromStr;
 
 use anyhow::Context;
+use ozontrack_db::prelude::*;
+use ozontrack_db::{NewStore, StoreRecord};
 use ozontrack_domain::{ClientId, Language, StoreName, StoreSettings};
-use ozontrack_store::{NewStore, Store, StoreRecord};
 use secrecy::SecretString;
 use serde_json::json;
 

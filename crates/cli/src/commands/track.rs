@@ -6,12 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use ozontrack_domain::timeline::{self, Entry};
-use ozontrack_domain::{CarrierCode, Clock, Language, PostingNumber, SystemClock, carrier};
-use ozontrack_engine::{TrackReport, Tracker};
-use ozontrack_store::{LegRecord, PostingRecord, SqlStore, Store, StoreRecord};
+use ozontrack_db::prelude::*;
+use ozontrack_db::{LegRecord, SqlDatabase, StoreRecord};
+use ozontrack_domain::timeline::Entry;
+use ozontrack_domain::{Clock, Language, PostingId, SystemClock, carrier};
+use ozontrack_engine::{Actor, TrackReport, Tracker};
+use ozontrack_i18n::Tr;
+use ozontrack_server::api::dto::PostingDetail;
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
@@ -66,8 +68,9 @@ pub(crate) async fn track(
     };
     let report = if let Some(number) = &args.posting {
         let record = one_store(&store, args.store.as_deref()).await?;
-        let posting = find_posting(&store, &[record], number).await?;
-        let ids: Vec<_> = carrier_legs(&store, &posting)
+        let records = [record];
+        let (_, posting) = find_posting(&store, &records, number).await?;
+        let ids: Vec<_> = carrier_legs(&store, posting)
             .await?
             .iter()
             .map(|l| l.id)
@@ -132,7 +135,7 @@ pub(crate) async fn track(
 }
 
 /// The named store, or the only one.
-async fn one_store(store: &SqlStore, name: Option<&str>) -> anyhow::Result<StoreRecord> {
+async fn one_store(store: &SqlDatabase, name: Option<&str>) -> anyhow::Result<StoreRecord> {
     let mut stores = app::chosen_stores(store, name).await?;
     if stores.len() > 1 {
         return Err(InputError::new("there are several stores: choose one with --store").into());
@@ -142,37 +145,26 @@ async fn one_store(store: &SqlStore, name: Option<&str>) -> anyhow::Result<Store
         .ok_or_else(|| InputError::new("no store is connected").into())
 }
 
-/// A posting by its number in `stores`, or through a tracking number of one of its legs.
-pub(crate) async fn find_posting(
-    store: &SqlStore,
-    stores: &[StoreRecord],
+/// A posting (by its number or a tracking number of one of its legs) in `stores`.
+async fn find_posting<'s>(
+    db: &SqlDatabase,
+    stores: &'s [StoreRecord],
     number: &str,
-) -> anyhow::Result<PostingRecord> {
-    if let Ok(posting_number) = PostingNumber::parse(number) {
-        for record in stores {
-            if let Some(found) = store.posting(record.id, &posting_number).await? {
-                return Ok(found);
-            }
-        }
-    }
-    let wanted = number.trim().to_ascii_uppercase();
-    for leg in store.legs_by_number(&wanted).await? {
-        if let Some(found) = store.posting_by_id(leg.posting_id).await?
-            && stores.iter().any(|s| s.id == found.posting.store_id)
-        {
-            return Ok(found);
-        }
-    }
-    Err(InputError::new(format!("no posting or tracking number {number:?} is known")).into())
+) -> anyhow::Result<(&'s StoreRecord, PostingId)> {
+    ozontrack_engine::trail::find_by_any_number(db, stores, number)
+        .await?
+        .ok_or_else(|| {
+            InputError::new(format!("no posting or tracking number {number:?} is known")).into()
+        })
 }
 
-/// A posting's legs, each with its events in time order.
-async fn carrier_legs(store: &SqlStore, posting: &PostingRecord) -> anyhow::Result<Vec<LegRecord>> {
-    Ok(store
-        .legs(posting.id)
+/// A posting's carrier legs (Ozon's own left out).
+async fn carrier_legs(db: &SqlDatabase, posting: PostingId) -> anyhow::Result<Vec<LegRecord>> {
+    Ok(db
+        .legs(posting)
         .await?
         .into_iter()
-        .filter(|l| l.leg.carrier.as_str() != "ozon")
+        .filter(|l| l.leg.carrier.as_str() != carrier::OZON)
         .collect())
 }
 
@@ -183,131 +175,92 @@ pub(crate) async fn status(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let opened = app::open(settings, KeyMode::Existing).await?;
-    let store = opened.store;
-    let stores = store.stores().await?;
-    let posting = find_posting(&store, &stores, &args.number).await?;
-    let owner = stores
-        .iter()
-        .find(|s| s.id == posting.posting.store_id)
-        .context("the posting's store is gone")?;
-    let language = match &args.lang {
-        Some(text) => Language::parse(text).map_err(|e| InputError::new(format!("--lang: {e}")))?,
-        None => owner.settings.language,
-    };
+    let db = opened.store;
+    let stores = db.stores().await?;
+    let (owner, id) = find_posting(&db, &stores, &args.number).await?;
+    let language = crate::commands::alerts::language(args.lang.as_deref(), Some(owner))?;
+    let tr = Tr::new(language);
     let zone_name = args
         .tz
         .clone()
         .unwrap_or_else(|| owner.settings.timezone.clone());
-    let zone: chrono_tz::Tz = zone_name
+    let tz: chrono_tz::Tz = zone_name
         .parse()
         .map_err(|_| InputError::new(format!("--tz: {zone_name:?} is not an IANA time zone")))?;
-    let read = store
-        .postings_with_events(&[posting.id])
+    let lanes = std::sync::Arc::new(ozontrack_engine::estimate::LaneBook::default());
+    let trail = ozontrack_engine::trail::read(&db, &lanes, id, SystemClock.now())
         .await?
-        .pop()
         .context("the posting disappeared while it was read")?;
-    store.close().await;
-    let merged = read.timeline();
-    let legs: Vec<LegRecord> = read.legs.into_iter().map(|(leg, _)| leg).collect();
-    let local = |t: DateTime<Utc>| t.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string();
-    let status_text = |leg: &LegRecord| {
-        leg.status.as_ref().map_or("-".to_owned(), |s| {
-            timeline::label(s.main, language).to_owned()
-        })
-    };
+    db.close().await;
+    let p = &trail.posting;
     if json {
-        let legs_json: Vec<_> = legs
-            .iter()
-            .map(|leg| {
-                json!({
-                    "carrier": leg.leg.carrier.as_str(),
-                    "carrier_name": carrier_name(leg.leg.carrier.as_str(), language),
-                    "carrier_source": leg.carrier_source.as_str(),
-                    "tracking_number": leg.leg.tracking_number.as_str(),
-                    "role": leg.leg.role.as_str(),
-                    "status": leg.status.as_ref().map(|s| s.main.as_str()),
-                    "sub_status": leg.status.as_ref().map(|s| s.sub.code()),
-                    "status_label": leg.status.as_ref().map(|s| timeline::label(s.main, language)),
-                    "last_event_at": leg.last_event_at.map(output::time),
-                    "next_check_at": leg.next_check_at.map(output::time),
-                    "continues": leg.parent.and_then(|p| legs.iter().find(|l| l.id == p)).map(|l| l.leg.tracking_number.as_str()),
-                })
-            })
-            .collect();
-        let timeline_json: Vec<_> = merged
-            .iter()
-            .map(|e| entry_json(e, language, &local))
-            .collect();
-        output::print_json(
-            out,
-            &json!({
-                "posting_number": posting.posting.number.as_str(),
-                "store": owner.name.as_str(),
-                "ozon_status": posting.posting.status.as_str(),
-                "ozon_substatus": posting.posting.substatus.as_str(),
-                "language": language.as_str(),
-                "time_zone": zone_name,
-                "legs": legs_json,
-                "timeline": timeline_json,
-            }),
-        )?;
+        let mut body = serde_json::to_value(PostingDetail::new(&trail, owner, &tr))?;
+        if let Some(object) = body.as_object_mut() {
+            object.insert("time_zone".into(), json!(zone_name));
+            for (entry, value) in trail.timeline.iter().zip(
+                object
+                    .get_mut("timeline")
+                    .and_then(|t| t.as_array_mut())
+                    .into_iter()
+                    .flatten(),
+            ) {
+                value["local_time"] = json!(tr.time(entry.occurred_at, tz));
+            }
+        }
+        output::print_json(out, &body)?;
         return Ok(());
     }
     writeln!(
         out,
-        "{} ({}, Ozon: {}/{})",
-        posting.posting.number.as_str(),
+        "{} ({}, Ozon: {})",
+        p.number.as_str(),
         owner.name.as_str(),
-        posting.posting.status.as_str(),
-        posting.posting.substatus.as_str()
+        tr.ozon_state(&p.status, &p.substatus)
     )?;
     let mut table = output::table(&[
-        "carrier",
-        "tracking number",
-        "role",
-        "status",
-        "last event",
-        "next check",
+        &tr.t("col-carrier"),
+        &tr.t("col-tracking"),
+        &tr.t("col-role"),
+        &tr.t("col-status"),
+        &tr.t("col-updated"),
+        &tr.t("col-next-check"),
     ]);
-    for leg in &legs {
+    for leg in &trail.legs {
         table.add_row(vec![
-            carrier_name(leg.leg.carrier.as_str(), language).to_owned(),
+            tr.carrier(leg.leg.carrier.as_str()),
             leg.leg.tracking_number.as_str().to_owned(),
-            leg.leg.role.as_str().to_owned(),
-            status_text(leg),
-            leg.last_event_at.map_or("-".into(), local),
-            leg.next_check_at.map_or("-".into(), local),
+            tr.role(leg.leg.role),
+            leg.status
+                .as_ref()
+                .map_or_else(|| "—".to_owned(), |s| tr.main_status(s.main)),
+            leg.last_event_at.map_or("—".into(), |t| tr.time(t, tz)),
+            leg.next_check_at.map_or("—".into(), |t| tr.time(t, tz)),
         ]);
     }
     output::print_table(out, &table)?;
     let mut table = output::table(&[
-        &format!("time ({zone_name})"),
-        "status",
-        "carrier",
-        "place",
-        "what",
-        "sources",
+        &format!("{} ({zone_name})", tr.t("col-time")),
+        &tr.t("col-status"),
+        &tr.t("col-carrier"),
+        &tr.t("col-place"),
+        &tr.t("col-event"),
+        &tr.t("col-source"),
     ]);
-    for e in &merged {
+    for e in &trail.timeline {
         table.add_row(vec![
-            local(e.occurred_at),
-            timeline::label(e.status.main, language).to_owned(),
-            carrier_name(&e.carrier, language).to_owned(),
+            tr.time(e.occurred_at, tz),
+            tr.main_status(e.status.main),
+            tr.carrier(e.carrier.as_str()),
             place(e, language),
             e.text.clone(),
-            e.sources
-                .iter()
-                .map(ozontrack_domain::EventSource::as_str)
+            e.sources()
+                .map(|s| tr.source(s))
                 .collect::<Vec<_>>()
                 .join(", "),
         ]);
     }
     output::print_table(out, &table)?;
     Ok(())
-}
-
-fn carrier_name(code: &str, language: Language) -> &str {
-    carrier::by_code(code).map_or(code, |c| c.name(language))
 }
 
 /// The entry's city in the reader's language when the gazetteer knows it.
@@ -323,90 +276,60 @@ fn place(e: &Entry, language: Language) -> String {
     )
 }
 
-fn entry_json(
-    e: &Entry,
-    language: Language,
-    local: &impl Fn(DateTime<Utc>) -> String,
-) -> serde_json::Value {
-    json!({
-        "occurred_at": output::time(e.occurred_at),
-        "local_time": local(e.occurred_at),
-        "status": e.status.main.as_str(),
-        "sub_status": e.status.sub.code(),
-        "status_label": timeline::label(e.status.main, language),
-        "carrier": e.carrier,
-        "text": e.text,
-        "place": place(e, language),
-        "country": e.location.country,
-        "lat": e.location.point.map(ozontrack_domain::GeoPoint::lat),
-        "lon": e.location.point.map(ozontrack_domain::GeoPoint::lon),
-        "sources": e.sources.iter().map(ozontrack_domain::EventSource::as_str).collect::<Vec<_>>(),
-    })
-}
-
 pub(crate) async fn set_carrier(
     settings: &Settings,
     args: &SetCarrierArgs,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let code = CarrierCode::parse(&args.carrier)
-        .ok()
-        .filter(|c| carrier::by_code(c.as_str()).is_some())
-        .ok_or_else(|| {
-            let known: Vec<&str> = carrier::CARRIERS.iter().map(|c| c.code).collect();
-            InputError::new(format!(
-                "unknown carrier {:?}; known: {}",
-                args.carrier,
-                known.join(", ")
-            ))
-        })?;
+    // A bad carrier is refused before the database is opened.
+    ozontrack_engine::legs::manual_carrier(&args.carrier)
+        .map_err(|e| InputError::new(e.to_string()))?;
     let opened = app::open(settings, KeyMode::Existing).await?;
-    let store = opened.store;
-    let record = one_store(&store, args.store.as_deref()).await?;
-    let posting = find_posting(&store, &[record], &args.posting).await?;
-    let legs = carrier_legs(&store, &posting).await?;
-    let leg = match &args.number {
-        Some(number) => legs.iter().find(|l| {
-            l.leg
-                .tracking_number
-                .as_str()
-                .eq_ignore_ascii_case(number.trim())
-        }),
-        None if legs.len() == 1 => legs.first(),
-        None => {
-            return Err(InputError::new(format!(
-                "posting {} has {} carrier legs: choose one with --number",
-                args.posting,
-                legs.len()
-            ))
-            .into());
-        }
-    }
-    .ok_or_else(|| InputError::new(format!("posting {} has no such carrier leg", args.posting)))?;
+    let db = opened.store;
+    let record = one_store(&db, args.store.as_deref()).await?;
     let by = args
         .by
         .clone()
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "unknown".into());
-    store
-        .set_leg_carrier(leg.id, &code, &by, SystemClock.now())
-        .await?;
-    store.close().await;
+    let actor = Actor::person(&by).map_err(|e| InputError::new(format!("--{e}")))?;
+    let set = ozontrack_engine::legs::set_carrier(
+        &db,
+        std::slice::from_ref(&record),
+        &args.posting,
+        args.number.as_deref(),
+        &args.carrier,
+        &actor,
+        SystemClock.now(),
+    )
+    .await
+    .map_err(|e| match e {
+        ozontrack_engine::Error::NotFound(what) => anyhow::Error::new(InputError::new(format!(
+            "posting {}: no such {what}",
+            args.posting
+        ))),
+        ozontrack_engine::Error::Invalid { .. } => {
+            anyhow::Error::new(InputError::new(format!("posting {}: {e}", args.posting)))
+        }
+        other => other.into(),
+    })?;
+    db.close().await;
     if json {
         output::print_json(
             out,
-            &json!({"posting_number": args.posting, "tracking_number": leg.leg.tracking_number.as_str(),
-                    "carrier": code.as_str(), "previous_carrier": leg.leg.carrier.as_str(), "set_by": by}),
+            &json!({"posting_number": set.posting_number, "tracking_number": set.tracking_number,
+                    "carrier": set.carrier.as_str(), "previous_carrier": set.previous.as_str(), "set_by": set.by}),
         )?;
     } else {
         writeln!(
             out,
-            "{} {}: carrier {} -> {} (set by {by}; checked again at the next tracking round)",
-            args.posting,
-            leg.leg.tracking_number.as_str(),
-            leg.leg.carrier.as_str(),
-            code.as_str()
+            "{} {}: carrier {} -> {} (set by {}; checked again at the next tracking round)",
+            set.posting_number,
+            set.tracking_number,
+            set.previous.as_str(),
+            set.carrier.as_str(),
+            set.by
         )?;
     }
     Ok(())

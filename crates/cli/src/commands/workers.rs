@@ -7,16 +7,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use ozontrack_db::{LeaseOwner, SqlDatabase};
 use ozontrack_domain::Clock;
+use ozontrack_engine::supervise::{Policy, Schedule, Supervisor};
 use ozontrack_engine::{
     Evaluator, Feeds, PushWorker, RiskSettings, RulesBook, SyncSettings, Syncer, TrackSettings,
     Tracker,
 };
-use ozontrack_ozon::Limiters;
+use ozontrack_http::Limiters;
 use ozontrack_server::api::ApiState;
 use ozontrack_server::ozon_push::{self, PushState};
 use ozontrack_server::webhooks::{self, WebhookState};
-use ozontrack_store::{LeaseOwner, SqlStore};
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -26,9 +27,31 @@ use tokio::task::JoinHandle;
 #[derive(Debug)]
 pub(crate) struct Workers {
     stop: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
+    server: JoinHandle<()>,
+    supervisor: Supervisor,
     /// Where the server listens, e.g. `http://127.0.0.1:43117`.
     pub(crate) base_url: String,
+}
+
+/// How often each worker runs a round when it found nothing to do.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Periods {
+    pub(crate) sync: Duration,
+    pub(crate) pushes: Duration,
+    pub(crate) tracking: Duration,
+    pub(crate) risk: Duration,
+}
+
+impl Periods {
+    /// Every worker on the same period (the demo's fast world).
+    pub(crate) fn all(every: Duration) -> Self {
+        Self {
+            sync: every,
+            pushes: every,
+            tracking: every,
+            risk: every,
+        }
+    }
 }
 
 async fn stopped(mut rx: watch::Receiver<bool>) {
@@ -59,16 +82,16 @@ pub(crate) async fn bind(listen: std::net::SocketAddr) -> anyhow::Result<(TcpLis
     Ok((listener, base_url))
 }
 
-/// Starts the sync worker (every `period` it looks for due stores), the push worker, the
-/// tracking worker and the server on `listener`.
+/// Starts the sync worker, the push worker, the tracking worker and the risk evaluator under one
+/// supervisor (each on its own period), and the server on `listener`.
 pub(crate) async fn start(
-    store: SqlStore,
+    store: SqlDatabase,
     clock: Arc<dyn Clock>,
     settings: SyncSettings,
     tracking: Setup,
     owner: LeaseOwner,
     listener: TcpListener,
-    period: Duration,
+    periods: Periods,
 ) -> anyhow::Result<Workers> {
     let (stop, rx) = watch::channel(false);
     let tracker_owner = owner.clone();
@@ -114,33 +137,39 @@ pub(crate) async fn start(
     let router = ozontrack_server::metrics::instrument(router, store, clock);
     let base_url = format!("http://{}", listener.local_addr()?);
     let server = {
-        let shutdown = stopped(rx.clone());
+        let shutdown = stopped(rx);
         tokio::spawn(async move {
             if let Err(e) = ozontrack_server::run(listener, router, shutdown).await {
                 tracing::error!(error = %e, "the HTTP server stopped");
             }
         })
     };
-    let tasks = vec![
-        server,
-        tokio::spawn(syncer.run(period, stopped(rx.clone()))),
-        tokio::spawn(pushes.run(period, stopped(rx.clone()))),
-        tokio::spawn(tracker.run(period, stopped(rx.clone()))),
-        tokio::spawn(evaluator.run(period, stopped(rx))),
-    ];
+    let mut supervisor = Supervisor::new(Policy::default());
+    supervisor.spawn(syncer, Schedule::every(periods.sync));
+    let wake = pushes.waker();
+    supervisor.spawn(pushes, Schedule::every(periods.pushes).woken_by(wake));
+    supervisor.spawn(tracker, Schedule::every(periods.tracking));
+    supervisor.spawn(evaluator, Schedule::every(periods.risk));
     Ok(Workers {
         stop,
-        tasks,
+        server,
+        supervisor,
         base_url,
     })
 }
 
 impl Workers {
-    /// Stops everything and waits for it; work in flight is checkpointed, not lost.
+    /// Resolves when a worker was given up after panicking again and again: the process
+    /// should stop with an error rather than limp on without it.
+    pub(crate) fn failed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.supervisor.gave_up()
+    }
+
+    /// Stops everything within a bound: the server finishes the requests in flight, a worker's
+    /// round in flight gets a grace and is then cancelled (its work is checkpointed, not lost).
     pub(crate) async fn stop(self) {
         let _ = self.stop.send(true);
-        for task in self.tasks {
-            let _ = task.await;
-        }
+        self.supervisor.stop().await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.server).await;
     }
 }

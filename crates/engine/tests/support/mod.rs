@@ -8,20 +8,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use ozontrack_db::prelude::*;
+use ozontrack_db::{
+    Cipher, DatabaseUrl, LeaseOwner, NewStore, PoolSettings, SqlDatabase, StoreRecord,
+};
 use ozontrack_domain::{ClientId, Clock, PostingNumber, StoreName, StoreSettings};
 use ozontrack_engine::{SyncSettings, Syncer};
-use ozontrack_ozon::{ClientSettings, Limiters};
+use ozontrack_http::Limiters;
+use ozontrack_ozon::ClientSettings;
 use ozontrack_sandbox::fakes::ozon::OzonConfig;
 use ozontrack_sandbox::faults::FaultPlan;
 use ozontrack_sandbox::{Sandbox, ServeConfig, World, WorldConfig};
-use ozontrack_store::{
-    Cipher, DatabaseUrl, LeaseOwner, NewStore, PoolSettings, SqlStore, Store, StoreRecord,
-};
 use ozontrack_testkit::TestPostgres;
 use secrecy::SecretString;
 
 pub(crate) struct Db {
-    pub(crate) store: SqlStore,
+    pub(crate) store: SqlDatabase,
     pub(crate) url: DatabaseUrl,
     _postgres: Option<TestPostgres>,
     _dir: Option<tempfile::TempDir>,
@@ -32,12 +34,14 @@ pub(crate) fn cipher() -> Cipher {
     Cipher::from_base64("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=").unwrap()
 }
 
-pub(crate) async fn open(url: &DatabaseUrl) -> SqlStore {
+pub(crate) async fn open(url: &DatabaseUrl) -> SqlDatabase {
     let settings = PoolSettings {
         max_connections: 4,
         ..PoolSettings::default()
     };
-    let store = SqlStore::connect(url, cipher(), &settings).await.unwrap();
+    let store = SqlDatabase::connect(url, cipher(), &settings)
+        .await
+        .unwrap();
     store.migrate().await.unwrap();
     store
 }
@@ -123,7 +127,7 @@ pub(crate) async fn world(parcels: u32, days: i64, ozon: OzonConfig, faults: Fau
     World1 { sandbox, clock }
 }
 
-pub(crate) async fn add_store(store: &SqlStore, w: &World1) -> StoreRecord {
+pub(crate) async fn add_store(store: &SqlDatabase, w: &World1) -> StoreRecord {
     let sim = &w.sandbox.state.world.stores[0];
     store
         .add_store(
@@ -155,11 +159,11 @@ pub(crate) fn settings(rate_limit: usize) -> SyncSettings {
 }
 
 pub(crate) fn syncer(
-    store: &SqlStore,
+    store: &SqlDatabase,
     w: &World1,
     settings: SyncSettings,
     owner: &str,
-) -> Syncer<SqlStore> {
+) -> Syncer<SqlDatabase> {
     Syncer::new(
         store.clone(),
         w.clock.clone(),
@@ -173,7 +177,7 @@ pub(crate) fn syncer(
 /// Every posting the fake shows now is stored with the same status, substatus and tracking
 /// number, and nothing else is stored. Returns how many postings were compared.
 pub(crate) async fn assert_matches_truth(
-    store: &SqlStore,
+    store: &SqlDatabase,
     record: &StoreRecord,
     w: &World1,
 ) -> usize {
@@ -223,7 +227,7 @@ pub(crate) async fn assert_matches_truth(
 /// How many events Ozon's legs of the store hold, and whether any status appears twice in a
 /// row on one leg (a duplicate: a change is recorded once).
 pub(crate) async fn ozon_events(
-    store: &SqlStore,
+    store: &SqlDatabase,
     record: &StoreRecord,
     w: &World1,
 ) -> (usize, Vec<String>) {

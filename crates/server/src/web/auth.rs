@@ -2,88 +2,26 @@
 //! (`HttpOnly`, `SameSite=Lax`, kept server-side as hashes) and the CSRF check every form and
 //! htmx POST passes (the session's token, and an `Origin` that is our own).
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
-use base64::Engine as _;
-use chrono::Duration;
-use ozontrack_store::{SessionRecord, Store};
+use ozontrack_db::Database;
+use ozontrack_engine::access::secret_hash;
 
 use super::{WebError, WebState};
-use crate::api::token_hash;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "ozt_session";
-/// How long a login link stays usable.
-pub const LOGIN_LINK_HOURS: i64 = 24;
 
-/// 32 random bytes, base64url: session cookies, CSRF tokens, login links, buyer tokens.
-pub fn random_secret() -> String {
-    let mut bytes = [0u8; 32];
-    // The OS random source does not fail where ozontrack runs; a guessable secret must never
-    // be handed out if it did.
-    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// An argon2id PHC string for a dashboard password.
-pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).expect("the operating system's random source is available");
-    argon2::Argon2::default()
-        .hash_password_with_salt(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-}
-
-/// Whether `password` matches a stored PHC string (a malformed one matches nothing).
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    argon2::Argon2::default()
-        .verify_password(password.as_bytes(), phc)
-        .is_ok()
-}
-
-/// A hash no password matches, verified when a user does not exist so that the answer takes
-/// as long as for a wrong password.
-pub(super) fn decoy_hash() -> &'static str {
-    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DECOY.get_or_init(|| hash_password(&random_secret()).unwrap_or_default())
-}
-
-/// A one-time login link's secret, kept (hashed) until used or a day has passed.
-pub async fn mint_login_link<S: Store>(
-    store: &S,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<String, ozontrack_store::StoreError> {
-    let secret = random_secret();
-    store
-        .create_login_link(
-            &token_hash(&secret),
-            now,
-            now + Duration::hours(LOGIN_LINK_HOURS),
-        )
-        .await?;
-    Ok(secret)
-}
-
-/// A new session for `user`: its cookie value, after the store keeps its hash.
-pub(super) async fn start_session<S: Store>(
+/// A new session for `user`: the cookie that carries it, after the database keeps its hash.
+pub(super) async fn start_session<S: Database>(
     state: &WebState<S>,
     user: &str,
-) -> Result<(String, HeaderValue), WebError> {
-    let secret = random_secret();
-    let now = state.api.clock.now();
+) -> Result<HeaderValue, WebError> {
     let hours = state.settings.session_hours;
-    let session = SessionRecord {
-        user: user.to_owned(),
-        csrf: random_secret(),
-        expires_at: now + Duration::hours(hours),
-    };
-    state
-        .api
-        .store
-        .create_session(&token_hash(&secret), &session, now)
-        .await?;
+    let (secret, _) =
+        ozontrack_engine::access::start_session(&state.api.db, user, hours, state.api.clock.now())
+            .await?;
     let secure = if state.settings.secure_cookies {
         "; Secure"
     } else {
@@ -93,8 +31,7 @@ pub(super) async fn start_session<S: Store>(
         "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
         hours * 3600
     );
-    let value = HeaderValue::from_str(&cookie).map_err(|_| WebError::Internal)?;
-    Ok((secret, value))
+    HeaderValue::from_str(&cookie).map_err(|_| WebError::Internal)
 }
 
 /// A cookie's value from the request.
@@ -135,7 +72,7 @@ impl Viewer {
             .and_then(|v| v.to_str().ok())
             .or(form)
             .ok_or(WebError::Forbidden)?;
-        if token_hash(sent) == token_hash(&self.csrf) {
+        if secret_hash(sent) == secret_hash(&self.csrf) {
             Ok(())
         } else {
             Err(WebError::Forbidden)
@@ -169,7 +106,7 @@ pub(super) fn same_origin(headers: &HeaderMap) -> Result<(), WebError> {
     }
 }
 
-impl<S: Store> FromRequestParts<WebState<S>> for Viewer {
+impl<S: Database> FromRequestParts<WebState<S>> for Viewer {
     type Rejection = WebError;
 
     async fn from_request_parts(
@@ -177,10 +114,10 @@ impl<S: Store> FromRequestParts<WebState<S>> for Viewer {
         state: &WebState<S>,
     ) -> Result<Self, Self::Rejection> {
         let secret = cookie(&parts.headers, SESSION_COOKIE).ok_or(WebError::SignIn)?;
-        let hash = token_hash(secret);
+        let hash = secret_hash(secret);
         let session = state
             .api
-            .store
+            .db
             .session(&hash, state.api.clock.now())
             .await?
             .ok_or(WebError::SignIn)?;
@@ -192,7 +129,7 @@ impl<S: Store> FromRequestParts<WebState<S>> for Viewer {
     }
 }
 
-impl<S: Store> OptionalFromRequestParts<WebState<S>> for Viewer {
+impl<S: Database> OptionalFromRequestParts<WebState<S>> for Viewer {
     type Rejection = WebError;
 
     async fn from_request_parts(
@@ -210,15 +147,6 @@ impl<S: Store> OptionalFromRequestParts<WebState<S>> for Viewer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_password_verifies_against_its_own_hash_only() {
-        let phc = hash_password("correct horse").unwrap();
-        assert!(phc.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse", &phc));
-        assert!(!verify_password("correct horse!", &phc));
-        assert!(!verify_password("correct horse", "not a hash"));
-    }
 
     #[test]
     fn a_post_from_another_site_is_refused() {

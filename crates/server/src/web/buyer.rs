@@ -1,19 +1,20 @@
 //! The buyer's tracking page, `/t/{token}`: where the parcel is, its journey and when it should
-//! arrive, in Russian by default (`?lang=en` for English). It shows nothing of the seller's:
-//! no prices, no notes, no alerts, no other postings, no store name.
+//! arrive, in Russian by default (`?lang=en` for English). It renders a [`BuyerView`], the
+//! trail's projection whose type holds nothing of the seller's: no prices, no notes, no alerts,
+//! no sources, no other postings, no store name.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
+use ozontrack_db::Database;
 use ozontrack_domain::Language;
-use ozontrack_store::{PostingWithEvents, Store};
+use ozontrack_domain::trail::BuyerView;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::view::{self, LanguageLink};
+use super::view::{self, LanguageLink, Tr};
 use super::{WebError, WebState, html};
-use crate::i18n::Tr;
 
 /// Buyers read Moscow time: Ozon shows its buyers times in it.
 const BUYER_ZONE: chrono_tz::Tz = chrono_tz::Europe::Moscow;
@@ -31,7 +32,8 @@ fn buyer_language(q: &BuyerQuery) -> Language {
     }
 }
 
-async fn read<S: Store>(state: &WebState<S>, token: &str) -> Result<PostingWithEvents, WebError> {
+/// The buyer's view of the posting a token names.
+async fn read<S: Database>(state: &WebState<S>, token: &str) -> Result<BuyerView, WebError> {
     // Tokens are base64url; anything else cannot be one and is not looked up.
     if token.is_empty()
         || token.len() > 64
@@ -41,19 +43,18 @@ async fn read<S: Store>(state: &WebState<S>, token: &str) -> Result<PostingWithE
     {
         return Err(WebError::NotFound);
     }
-    let store = &state.api.store;
-    let id = store
+    let db = &state.api.db;
+    let id = db
         .posting_by_buyer_token(token)
         .await?
         .ok_or(WebError::NotFound)?;
-    store
-        .postings_with_events(&[id])
+    let trail = ozontrack_engine::trail::read(db, &state.api.lanes, id, state.api.clock.now())
         .await?
-        .pop()
-        .ok_or(WebError::NotFound)
+        .ok_or(WebError::NotFound)?;
+    Ok(trail.buyer_view())
 }
 
-pub(super) async fn page<S: Store>(
+pub(super) async fn page<S: Database>(
     State(state): State<WebState<S>>,
     Path(token): Path<String>,
     Query(q): Query<BuyerQuery>,
@@ -83,35 +84,18 @@ pub(super) async fn page<S: Store>(
         }
         Err(e) => return Err(e),
     };
-    let now = state.api.clock.now();
-    let record = &read.posting;
-    let p = &record.posting;
-    let timeline = read.timeline();
-    let legs: Vec<&ozontrack_store::LegRecord> = read.legs.iter().map(|(l, _)| l).collect();
-    let status = timeline.last().map_or_else(
-        || tr.t("estimate-unknown"),
-        |e| ozontrack_domain::timeline::label(e.status.main, language).to_owned(),
-    );
-    let (estimate, _) = view::arrival(
-        &tr,
-        p.delivered_at,
-        state
-            .api
-            .lanes
-            .estimate(&state.api.store, record, &legs, now),
-        BUYER_ZONE,
-    );
+    let status = read
+        .status
+        .map_or_else(|| tr.t("estimate-unknown"), |s| tr.main_status(s));
+    let (estimate, _) = view::arrival(&tr, read.delivered_at, read.estimate, BUYER_ZONE);
     let body = view::BuyerPage {
-        order: tr.a("buyer-order", &[("number", p.number.as_str())]),
+        order: tr.a("buyer-order", &[("number", read.posting_number.as_str())]),
         status,
         estimate,
-        updated: timeline.last().map_or_else(String::new, |e| {
-            tr.a(
-                "buyer-updated",
-                &[("at", &view::local(e.occurred_at, BUYER_ZONE))],
-            )
+        updated: read.updated_at.map_or_else(String::new, |at| {
+            tr.a("buyer-updated", &[("at", &view::local(at, BUYER_ZONE))])
         }),
-        timeline: view::events(&timeline, language, BUYER_ZONE, false),
+        timeline: view::journey(&read.journey, &tr, BUYER_ZONE),
         route_url: format!("/t/{token}/route.json?lang={}", language.as_str()),
         tiles: state.settings.map_tiles.clone().unwrap_or_default(),
         tr,
@@ -121,11 +105,12 @@ pub(super) async fn page<S: Store>(
     Ok(html(body))
 }
 
-pub(super) async fn route<S: Store>(
+pub(super) async fn route<S: Database>(
     State(state): State<WebState<S>>,
     Path(token): Path<String>,
     Query(q): Query<BuyerQuery>,
 ) -> Result<Json<Value>, WebError> {
     let read = read(&state, &token).await?;
-    Ok(Json(super::pages::route(&read, buyer_language(&q))))
+    let tr = Tr::new(buyer_language(&q));
+    Ok(Json(super::pages::route_json(&read.route, &tr)))
 }

@@ -4,7 +4,8 @@
 //! sellers, Russian for buyers, English for both; times in the store's zone.
 //!
 //! A signed-in person sees every store (the dashboard is the operator's); API tokens are the
-//! way to hand out a narrower view.
+//! way to hand out a narrower view. Pages read a posting's trail and act through the engine's
+//! use cases, like the API; the words come from the shared catalogue (`ozontrack-i18n`).
 
 pub mod assets;
 pub mod auth;
@@ -18,11 +19,12 @@ use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use ozontrack_db::{Database, DbError};
 use ozontrack_domain::Language;
-use ozontrack_store::{Store, StoreError};
+use ozontrack_engine::Chain;
+use ozontrack_i18n::Tr;
 
 use crate::api::ApiState;
-use crate::i18n::Tr;
 
 /// How the dashboard runs.
 #[derive(Debug, Clone)]
@@ -48,13 +50,13 @@ impl Default for WebSettings {
 
 /// What the dashboard's handlers share.
 #[derive(Debug, Clone)]
-pub struct WebState<S: Store> {
+pub struct WebState<S: Database> {
     pub api: ApiState<S>,
     pub settings: Arc<WebSettings>,
 }
 
 /// The dashboard, the buyer page, the login, the vendored assets and Swagger UI.
-pub fn router<S: Store>(api: ApiState<S>, settings: WebSettings) -> Router {
+pub fn router<S: Database>(api: ApiState<S>, settings: WebSettings) -> Router {
     let state = WebState {
         api,
         settings: Arc::new(settings),
@@ -103,17 +105,31 @@ pub enum WebError {
     Internal,
 }
 
-impl From<StoreError> for WebError {
-    fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "a dashboard page failed in the store");
+impl From<DbError> for WebError {
+    fn from(e: DbError) -> Self {
+        tracing::error!(error = %Chain(&e), "a dashboard page failed in the database");
         WebError::Internal
     }
 }
 
 impl From<askama::Error> for WebError {
     fn from(e: askama::Error) -> Self {
-        tracing::error!(error = %e, "a dashboard template failed");
+        tracing::error!(error = %Chain(&e), "a dashboard template failed");
         WebError::Internal
+    }
+}
+
+impl From<ozontrack_engine::Error> for WebError {
+    fn from(e: ozontrack_engine::Error) -> Self {
+        match e {
+            ozontrack_engine::Error::NotFound(_) => WebError::NotFound,
+            ozontrack_engine::Error::Invalid { .. } => WebError::BadRequest(e.to_string()),
+            ozontrack_engine::Error::Db(db) => db.into(),
+            other => {
+                tracing::error!(error = %Chain(&other), "a dashboard action failed");
+                WebError::Internal
+            }
+        }
     }
 }
 

@@ -9,17 +9,20 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Json, Redirect, Response};
 use chrono::Duration;
-use ozontrack_domain::risk::Severity;
-use ozontrack_domain::{Language, Scheme, carrier, gazetteer};
-use ozontrack_store::{AlertFilter, HISTOGRAM_DAYS, PostingWithEvents, Store, StoreRecord};
+use ozontrack_db::{AlertFilter, Database, HISTOGRAM_DAYS, StoreRecord};
+use ozontrack_domain::finding::Severity;
+use ozontrack_domain::trail::{Route, Trail};
+use ozontrack_domain::{Language, Scheme, carrier};
+use ozontrack_engine::access::secret_hash;
+use ozontrack_engine::alerts::Close;
+use ozontrack_engine::{Actor, Note};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::{self, SESSION_COOKIE, Viewer};
-use super::view::{self, Chrome};
+use super::view::{self, Chrome, Tr};
 use super::{LANG_COOKIE, WebError, WebState, dashboard_language, html};
-use crate::api::{ApiError, PostingsParams, token_hash};
-use crate::i18n::Tr;
+use crate::api::{ApiError, PostingsParams};
 
 const MODES: [Scheme; 4] = [Scheme::Fbs, Scheme::Rfbs, Scheme::Fbo, Scheme::Crossborder];
 const RISKS: [Severity; 3] = [Severity::Critical, Severity::HighRisk, Severity::Warning];
@@ -45,15 +48,7 @@ fn store_zone(stores: &[StoreRecord]) -> chrono_tz::Tz {
     )
 }
 
-fn mode_label(tr: &Tr, mode: &str) -> String {
-    tr.t(&format!("mode-{mode}"))
-}
-
-fn carrier_name(code: &str, language: Language) -> String {
-    carrier::by_code(code).map_or_else(|| code.to_owned(), |c| c.name(language).to_owned())
-}
-
-pub(super) async fn today<S: Store>(
+pub(super) async fn today<S: Database>(
     State(state): State<WebState<S>>,
     viewer: Viewer,
     headers: HeaderMap,
@@ -61,12 +56,12 @@ pub(super) async fn today<S: Store>(
 ) -> Result<Response, WebError> {
     let page = chrome(&viewer, &headers, "today", &uri);
     let tr = page.tr;
-    let store = &state.api.store;
+    let db = &state.api.db;
     let now = state.api.clock.now();
-    let stores = store.stores().await?;
+    let stores = db.stores().await?;
     let ids: Vec<_> = stores.iter().map(|s| s.id).collect();
     let tz = store_zone(&stores);
-    let overview = store.overview(&ids).await?;
+    let overview = db.overview(&ids).await?;
     let risk = RISKS
         .iter()
         .map(|severity| {
@@ -83,7 +78,7 @@ pub(super) async fn today<S: Store>(
                 .collect();
             view::RiskRow {
                 severity: severity.as_str(),
-                label: tr.t(&format!("severity-{}", severity.as_str())),
+                label: tr.severity(*severity),
                 total: counts.iter().sum(),
                 counts,
             }
@@ -97,10 +92,10 @@ pub(super) async fn today<S: Store>(
                 .iter()
                 .find(|c| c.mode == m.as_str())
                 .map_or(0, |c| c.postings);
-            (mode_label(&tr, m.as_str()), n)
+            (tr.mode(*m), n)
         })
         .collect();
-    let alerts = store
+    let alerts = db
         .alerts(&AlertFilter {
             open_only: true,
             limit: 10,
@@ -112,7 +107,7 @@ pub(super) async fn today<S: Store>(
         .collect();
     let mut penalties = Vec::new();
     for s in &stores {
-        let points: i64 = store
+        let points: i64 = db
             .penalties(s.id, now - Duration::days(90))
             .await?
             .iter()
@@ -123,7 +118,7 @@ pub(super) async fn today<S: Store>(
             points: tr.n("today-points", points.max(0) as u64),
         });
     }
-    let feeds = store
+    let feeds = db
         .feed_health()
         .await?
         .into_iter()
@@ -135,14 +130,14 @@ pub(super) async fn today<S: Store>(
                 _ => tr.t("feed-ok"),
             };
             let name = f.feed.strip_prefix("17track:").map_or_else(
-                || carrier_name(&f.feed, tr.language()),
-                |c| format!("17TRACK → {}", carrier_name(c, tr.language())),
+                || tr.carrier(&f.feed),
+                |c| format!("17TRACK → {}", tr.carrier(c)),
             );
             view::FeedView { name, ok, state }
         })
         .collect();
     let body = view::TodayPage {
-        modes: MODES.iter().map(|m| mode_label(&tr, m.as_str())).collect(),
+        modes: MODES.iter().map(|m| tr.mode(*m)).collect(),
         page,
         risk,
         active,
@@ -157,14 +152,14 @@ pub(super) async fn today<S: Store>(
 /// `/postings?…` for these filters and a cursor.
 fn postings_href(f: &PostingsParams, cursor: &str) -> String {
     let pairs = [
-        ("q", &f.q),
-        ("store", &f.store),
-        ("mode", &f.mode),
-        ("carrier", &f.carrier),
-        ("risk", &f.risk),
-        ("status", &f.status),
-        ("from", &f.from),
-        ("to", &f.to),
+        ("q", f.q.clone()),
+        ("store", f.store.clone()),
+        ("mode", f.mode.map(|m| m.as_str().to_owned())),
+        ("carrier", f.carrier.clone()),
+        ("risk", f.risk.map(|r| r.as_str().to_owned())),
+        ("status", f.status.clone()),
+        ("from", f.from.clone()),
+        ("to", f.to.clone()),
     ];
     let mut query: Vec<String> = pairs
         .iter()
@@ -195,7 +190,7 @@ fn bad_filter(e: ApiError) -> WebError {
     }
 }
 
-pub(super) async fn postings<S: Store>(
+pub(super) async fn postings<S: Database>(
     State(state): State<WebState<S>>,
     viewer: Viewer,
     headers: HeaderMap,
@@ -203,11 +198,10 @@ pub(super) async fn postings<S: Store>(
     params: Result<Query<PostingsParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, WebError> {
     let Query(params) = params.map_err(|e| WebError::BadRequest(e.body_text()))?;
-    let params = params.cleaned();
     let page = chrome(&viewer, &headers, "postings", &uri);
     let tr = page.tr;
-    let store = &state.api.store;
-    let stores = store.stores().await?;
+    let db = &state.api.db;
+    let stores = db.stores().await?;
     let tz = store_zone(&stores);
     let scope: Vec<_> = match &params.store {
         Some(name) => stores
@@ -218,7 +212,7 @@ pub(super) async fn postings<S: Store>(
         None => stores.iter().map(|s| s.id).collect(),
     };
     let query = params.query(scope).map_err(bad_filter)?;
-    let found = store.postings_page(&query).await?;
+    let found = db.postings_page(&query).await?;
     let names: HashMap<_, _> = stores.iter().map(|s| (s.id, s.name.as_str())).collect();
     let next = (found.len() == query.limit as usize)
         .then(|| found.last())
@@ -233,19 +227,16 @@ pub(super) async fn postings<S: Store>(
                 number: p.number.as_str().to_owned(),
                 href: format!("/postings/{}", view::percent(p.number.as_str())),
                 store: names.get(&p.store_id).copied().unwrap_or("").to_owned(),
-                mode: mode_label(&tr, p.scheme.as_str()),
-                status: p.status.as_str().to_owned(),
+                mode: tr.mode(p.scheme),
+                status: tr.ozon_status(&p.status),
                 carriers: s
                     .carriers
                     .iter()
-                    .map(|c| carrier_name(c, language))
+                    .map(|c| tr.carrier(c))
                     .collect::<Vec<_>>()
                     .join(" → "),
                 risk: s.risk.map_or("", Severity::as_str),
-                risk_label: s
-                    .risk
-                    .map(|r| tr.t(&format!("severity-{}", r.as_str())))
-                    .unwrap_or_default(),
+                risk_label: s.risk.map(|r| tr.severity(r)).unwrap_or_default(),
                 city: p.buyer_city.clone().unwrap_or_default(),
                 updated: view::local(s.record.updated_at, tz),
             }
@@ -260,26 +251,22 @@ pub(super) async fn postings<S: Store>(
             params.store.as_deref().unwrap_or_default(),
         ),
         modes: choices(
-            MODES
-                .iter()
-                .map(|m| (m.as_str().to_owned(), mode_label(&tr, m.as_str()))),
-            params.mode.as_deref().unwrap_or_default(),
+            MODES.iter().map(|m| (m.as_str().to_owned(), tr.mode(*m))),
+            params.mode.map_or("", Scheme::as_str),
         ),
         carriers: choices(
             carrier::CARRIERS
                 .iter()
-                .filter(|c| c.code != "ozon")
+                .filter(|c| c.code != carrier::OZON)
                 .map(|c| (c.code.to_owned(), c.name(language).to_owned())),
             params.carrier.as_deref().unwrap_or_default(),
         ),
         risks: choices(
-            RISKS.iter().rev().map(|r| {
-                (
-                    r.as_str().to_owned(),
-                    tr.t(&format!("severity-{}", r.as_str())),
-                )
-            }),
-            params.risk.as_deref().unwrap_or_default(),
+            RISKS
+                .iter()
+                .rev()
+                .map(|r| (r.as_str().to_owned(), tr.severity(*r))),
+            params.risk.map_or("", Severity::as_str),
         ),
         page,
         filters: params,
@@ -290,25 +277,19 @@ pub(super) async fn postings<S: Store>(
     Ok(html(body))
 }
 
-/// A posting of any store with its legs and events, or "not found".
-async fn read_posting<S: Store>(
-    state: &WebState<S>,
-    number: &str,
-) -> Result<(StoreRecord, PostingWithEvents), WebError> {
-    let store = &state.api.store;
-    let stores = store.stores().await?;
-    let (owner, posting) = crate::api::posting_in(store, &stores, number)
+/// A posting of any store, as its whole trail, or "not found".
+async fn read_trail<S: Database>(state: &WebState<S>, number: &str) -> Result<Trail, WebError> {
+    let db = &state.api.db;
+    let stores = db.stores().await?;
+    let (_, id) = ozontrack_engine::trail::find(db, &stores, number)
         .await?
         .ok_or(WebError::NotFound)?;
-    let read = store
-        .postings_with_events(&[posting.id])
+    ozontrack_engine::trail::read(db, &state.api.lanes, id, state.api.clock.now())
         .await?
-        .pop()
-        .ok_or(WebError::NotFound)?;
-    Ok((owner.clone(), read))
+        .ok_or(WebError::NotFound)
 }
 
-pub(super) async fn posting<S: Store>(
+pub(super) async fn posting<S: Database>(
     State(state): State<WebState<S>>,
     viewer: Viewer,
     headers: HeaderMap,
@@ -317,59 +298,46 @@ pub(super) async fn posting<S: Store>(
 ) -> Result<Response, WebError> {
     let page = chrome(&viewer, &headers, "postings", &uri);
     let tr = page.tr;
-    let language = tr.language();
-    let (store_record, read) = read_posting(&state, &number).await?;
-    let store = &state.api.store;
-    let now = state.api.clock.now();
-    let tz = view::zone(&store_record.settings.timezone);
-    let record = &read.posting;
-    let p = &record.posting;
-    let legs: Vec<&ozontrack_store::LegRecord> = read.legs.iter().map(|(l, _)| l).collect();
-    let carriers = crate::lanes::carriers_of(&legs);
-    let (estimate, estimate_basis) = view::arrival(
-        &tr,
-        p.delivered_at,
-        state.api.lanes.estimate(store, record, &legs, now),
-        tz,
-    );
-    let buyer_token = store
-        .buyer_token(record.id, &auth::random_secret()[..24])
+    let trail = read_trail(&state, &number).await?;
+    let tz = view::zone(&trail.store.settings.timezone);
+    let p = &trail.posting;
+    let (estimate, estimate_basis) = view::arrival(&tr, p.delivered_at, trail.estimate, tz);
+    let buyer_token = state
+        .api
+        .db
+        .buyer_token(
+            trail.posting_id,
+            &ozontrack_engine::access::random_secret()[..24],
+        )
         .await?;
-    let alerts = store
-        .alerts(&AlertFilter {
-            posting: Some(record.id),
-            ..AlertFilter::default()
-        })
-        .await?
-        .iter()
-        .map(|a| view::alert_view(a, &tr, tz))
-        .collect();
     let body = view::PostingPage {
         title: tr.a("posting-title", &[("number", p.number.as_str())]),
         number: p.number.as_str().to_owned(),
-        store: store_record.name.as_str().to_owned(),
-        mode: mode_label(&tr, p.scheme.as_str()),
-        status: format!("{} / {}", p.status.as_str(), p.substatus.as_str()),
+        store: trail.store.name.as_str().to_owned(),
+        mode: tr.mode(p.scheme),
+        status: tr.ozon_state(&p.status, &p.substatus),
         city: p.buyer_city.clone().unwrap_or_default(),
-        carriers: carriers
+        carriers: trail
+            .lane()
             .iter()
-            .map(|c| carrier_name(c, language))
+            .map(|c| tr.carrier(c))
             .collect::<Vec<_>>()
             .join(" → "),
         estimate,
         estimate_basis,
         buyer_url: format!("/t/{buyer_token}"),
         zone_note: tr.a("times-in", &[("zone", tz.name())]),
-        legs: legs
+        legs: trail
+            .legs
             .iter()
             .map(|l| view::LegView {
-                carrier: carrier_name(l.leg.carrier.as_str(), language),
+                carrier: tr.carrier(l.leg.carrier.as_str()),
                 tracking: l.leg.tracking_number.as_str().to_owned(),
-                role: l.leg.role.as_str().to_owned(),
+                role: tr.role(l.leg.role),
                 status: l
                     .status
                     .as_ref()
-                    .map(|s| ozontrack_domain::timeline::label(s.main, language).to_owned())
+                    .map(|s| tr.main_status(s.main))
                     .unwrap_or_default(),
                 last: l
                     .last_event_at
@@ -377,8 +345,12 @@ pub(super) async fn posting<S: Store>(
                     .unwrap_or_default(),
             })
             .collect(),
-        timeline: view::events(&read.timeline(), language, tz, true),
-        alerts,
+        timeline: view::events(&trail.timeline, &tr, tz, true),
+        alerts: trail
+            .alerts
+            .iter()
+            .map(|a| view::alert_view(&a.alert, &tr, tz))
+            .collect(),
         route_url: format!("/postings/{}/route.json", view::percent(p.number.as_str())),
         tiles: state.settings.map_tiles.clone().unwrap_or_default(),
         page,
@@ -387,53 +359,40 @@ pub(super) async fn posting<S: Store>(
     Ok(html(body))
 }
 
-/// The points of a journey for the map: each place the parcel was seen, in time order (a
-/// place seen twice in a row once), and the buyer's city as the destination.
-pub(super) fn route(read: &PostingWithEvents, language: Language) -> Value {
-    let mut points: Vec<Value> = Vec::new();
-    let mut last: Option<(f64, f64)> = None;
-    for e in read.timeline() {
-        let Some(point) = e.location.point else {
-            continue;
-        };
-        let here = (point.lat(), point.lon());
-        if last == Some(here) {
-            continue;
-        }
-        last = Some(here);
-        let place = e
-            .location
-            .city
-            .as_deref()
-            .and_then(gazetteer::by_name)
-            .map_or_else(
-                || e.location.text.clone().unwrap_or_default(),
+/// The journey for the map, in the reader's language: each place with what happened there,
+/// and the destination. Labels are plain text; the map never reads them as HTML.
+pub(super) fn route_json(route: &Route, tr: &Tr) -> Value {
+    let language = tr.language();
+    let points: Vec<Value> = route
+        .points
+        .iter()
+        .map(|p| {
+            let place = p.city.map_or_else(
+                || p.place.clone().unwrap_or_default(),
                 |c| c.name_in(language).to_owned(),
             );
-        points.push(json!({
-            "lat": here.0,
-            "lon": here.1,
-            "label": format!("{place} · {}", ozontrack_domain::timeline::label(e.status.main, language)),
-        }));
-    }
-    let destination = read
-        .posting
-        .posting
-        .buyer_city
-        .as_deref()
-        .and_then(gazetteer::find)
+            json!({
+                "lat": p.point.lat(),
+                "lon": p.point.lon(),
+                "label": format!("{place} · {}", tr.main_status(p.status)),
+            })
+        })
+        .collect();
+    let destination = route
+        .destination
         .map(|c| json!({"lat": c.lat, "lon": c.lon, "label": c.name_in(language)}));
     json!({"points": points, "destination": destination})
 }
 
-pub(super) async fn posting_route<S: Store>(
+pub(super) async fn posting_route<S: Database>(
     State(state): State<WebState<S>>,
     _viewer: Viewer,
     headers: HeaderMap,
     Path(number): Path<String>,
 ) -> Result<Json<Value>, WebError> {
-    let (_, read) = read_posting(&state, &number).await?;
-    Ok(Json(route(&read, dashboard_language(&headers))))
+    let trail = read_trail(&state, &number).await?;
+    let tr = Tr::new(dashboard_language(&headers));
+    Ok(Json(route_json(&trail.route(), &tr)))
 }
 
 /// `?all=true` shows resolved alerts too.
@@ -442,7 +401,7 @@ pub(super) struct AlertsQuery {
     all: Option<bool>,
 }
 
-pub(super) async fn alerts<S: Store>(
+pub(super) async fn alerts<S: Database>(
     State(state): State<WebState<S>>,
     viewer: Viewer,
     headers: HeaderMap,
@@ -451,12 +410,12 @@ pub(super) async fn alerts<S: Store>(
 ) -> Result<Response, WebError> {
     let page = chrome(&viewer, &headers, "alerts", &uri);
     let tr = page.tr;
-    let stores = state.api.store.stores().await?;
+    let stores = state.api.db.stores().await?;
     let tz = store_zone(&stores);
     let open_only = !q.all.unwrap_or(false);
     let alerts = state
         .api
-        .store
+        .db
         .alerts(&AlertFilter {
             open_only,
             limit: 200,
@@ -483,7 +442,7 @@ pub(super) struct AckForm {
     note: String,
 }
 
-pub(super) async fn acknowledge<S: Store>(
+pub(super) async fn acknowledge<S: Database>(
     State(state): State<WebState<S>>,
     viewer: Viewer,
     headers: HeaderMap,
@@ -492,22 +451,20 @@ pub(super) async fn acknowledge<S: Store>(
     Form(form): Form<AckForm>,
 ) -> Result<Response, WebError> {
     viewer.check_post(&headers, form.csrf.as_deref())?;
-    let note = form.note.trim();
-    if note.is_empty() {
-        return Err(WebError::BadRequest("note: say what was done".into()));
-    }
-    let store = &state.api.store;
-    store
-        .acknowledge_alert(id, &viewer.user, note, state.api.clock.now())
-        .await?;
-    let alert = store
-        .alerts(&AlertFilter {
-            id: Some(id),
-            ..AlertFilter::default()
-        })
-        .await?
-        .pop()
-        .ok_or(WebError::NotFound)?;
+    let note = Note::parse(&form.note)?;
+    let actor = Actor::person(&viewer.user)?;
+    let db = &state.api.db;
+    let closed = ozontrack_engine::alerts::close(
+        db,
+        None,
+        id,
+        Close::Acknowledge,
+        &actor,
+        &note,
+        state.api.clock.now(),
+    )
+    .await?;
+    let alert = closed.alert;
     if headers.get("hx-request").is_none() {
         return Ok(Redirect::to(&format!(
             "/postings/{}",
@@ -516,7 +473,7 @@ pub(super) async fn acknowledge<S: Store>(
         .into_response());
     }
     let page = chrome(&viewer, &headers, "alerts", &uri);
-    let stores = store.stores().await?;
+    let stores = db.stores().await?;
     let tz = stores
         .iter()
         .find(|s| s.id == alert.store_id)
@@ -531,8 +488,8 @@ pub(super) async fn acknowledge<S: Store>(
 
 /// Chart.js data: the transit-time histogram of the busiest carriers, and each carrier's
 /// stale rate in percent.
-fn charts(stats: &[ozontrack_store::CarrierStats], language: Language) -> (String, String) {
-    let mut busiest: Vec<&ozontrack_store::CarrierStats> = stats.iter().collect();
+fn charts(stats: &[ozontrack_db::CarrierStats], tr: &Tr) -> (String, String) {
+    let mut busiest: Vec<&ozontrack_db::CarrierStats> = stats.iter().collect();
     busiest.sort_by_key(|c| std::cmp::Reverse(c.legs));
     busiest.truncate(6);
     let labels: Vec<String> = (0..=HISTOGRAM_DAYS)
@@ -547,16 +504,16 @@ fn charts(stats: &[ozontrack_store::CarrierStats], language: Language) -> (Strin
     let transit = json!({
         "labels": labels,
         "datasets": busiest.iter().map(|c| json!({
-            "label": carrier_name(&c.carrier, language),
+            "label": tr.carrier(&c.carrier),
             "data": c.transit_histogram,
         })).collect::<Vec<_>>(),
     });
     let stale = json!({
-        "labels": stats.iter().map(|c| carrier_name(&c.carrier, language)).collect::<Vec<_>>(),
+        "labels": stats.iter().map(|c| tr.carrier(&c.carrier)).collect::<Vec<_>>(),
         "datasets": [{
             "label": "%",
             "data": stats.iter().map(|c| {
-                (crate::api::stale_rate(c.stale_open, c.legs.saturating_sub(c.delivered)) * 1000.0).round() / 10.0
+                (crate::api::dto::stale_rate(c.stale_open, c.legs.saturating_sub(c.delivered)) * 1000.0).round() / 10.0
             }).collect::<Vec<_>>(),
         }],
     });
@@ -572,11 +529,11 @@ fn rate(stale: u64, of: u64) -> String {
     if of == 0 {
         "—".into()
     } else {
-        format!("{:.1} %", crate::api::stale_rate(stale, of) * 100.0)
+        format!("{:.1} %", crate::api::dto::stale_rate(stale, of) * 100.0)
     }
 }
 
-pub(super) async fn carriers<S: Store>(
+pub(super) async fn carriers<S: Database>(
     State(state): State<WebState<S>>,
     viewer: Viewer,
     headers: HeaderMap,
@@ -584,20 +541,19 @@ pub(super) async fn carriers<S: Store>(
 ) -> Result<Response, WebError> {
     let page = chrome(&viewer, &headers, "carriers", &uri);
     let tr = page.tr;
-    let language = tr.language();
-    let store = &state.api.store;
+    let store = &state.api.db;
     let days = 30;
     let since = state.api.clock.now() - Duration::days(days);
     let ids: Vec<_> = store.stores().await?.iter().map(|s| s.id).collect();
     let stats = store.carrier_stats(&ids, since).await?;
     let lanes = store.lane_stats(&ids, since).await?;
-    let (transit_chart, stale_chart) = charts(&stats, language);
+    let (transit_chart, stale_chart) = charts(&stats, &tr);
     let body = view::CarriersPage {
         window: tr.n("window", days as u64),
         carriers: stats
             .iter()
             .map(|c| view::CarrierRow {
-                name: carrier_name(&c.carrier, language),
+                name: tr.carrier(&c.carrier),
                 legs: c.legs,
                 delivered: c.delivered,
                 stale: rate(c.stale_open, c.legs.saturating_sub(c.delivered)),
@@ -612,7 +568,7 @@ pub(super) async fn carriers<S: Store>(
                 lane: l
                     .carriers
                     .iter()
-                    .map(|c| carrier_name(c, language))
+                    .map(|c| tr.carrier(c))
                     .collect::<Vec<_>>()
                     .join(" → "),
                 city: l.buyer_city.clone().unwrap_or_default(),
@@ -662,23 +618,16 @@ fn signed_in(cookie: HeaderValue) -> Response {
     response
 }
 
-pub(super) async fn login<S: Store>(
+pub(super) async fn login<S: Database>(
     State(state): State<WebState<S>>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
     auth::same_origin(&headers)?;
     let user = form.user.trim();
-    let stored = state.api.store.dashboard_password(user).await?;
-    // A missing user costs the same argon2 work as a wrong password: no telling which it was.
-    let ok = match &stored {
-        Some(phc) => auth::verify_password(&form.password, phc),
-        None => {
-            auth::verify_password(&form.password, auth::decoy_hash());
-            false
-        }
-    };
-    if !ok {
+    let stored = state.api.db.dashboard_password(user).await?;
+    // Checked off the async runtime; a missing user costs the same work as a wrong password.
+    if !ozontrack_engine::access::verify_password(form.password, stored).await {
         tracing::info!("a dashboard login failed");
         let tr = Tr::new(dashboard_language(&headers));
         return Ok(login_page(
@@ -687,11 +636,11 @@ pub(super) async fn login<S: Store>(
             StatusCode::UNAUTHORIZED,
         ));
     }
-    let (_, cookie) = auth::start_session(&state, user).await?;
+    let cookie = auth::start_session(&state, user).await?;
     Ok(signed_in(cookie))
 }
 
-pub(super) async fn login_link<S: Store>(
+pub(super) async fn login_link<S: Database>(
     State(state): State<WebState<S>>,
     headers: HeaderMap,
     Path(secret): Path<String>,
@@ -699,8 +648,8 @@ pub(super) async fn login_link<S: Store>(
     let now = state.api.clock.now();
     if !state
         .api
-        .store
-        .use_login_link(&token_hash(&secret), now)
+        .db
+        .use_login_link(&secret_hash(&secret), now)
         .await?
     {
         let tr = Tr::new(dashboard_language(&headers));
@@ -710,7 +659,7 @@ pub(super) async fn login_link<S: Store>(
             StatusCode::UNAUTHORIZED,
         ));
     }
-    let (_, cookie) = auth::start_session(&state, "operator").await?;
+    let cookie = auth::start_session(&state, "operator").await?;
     Ok(signed_in(cookie))
 }
 
@@ -721,14 +670,14 @@ pub(super) struct LogoutForm {
     csrf: Option<String>,
 }
 
-pub(super) async fn logout<S: Store>(
+pub(super) async fn logout<S: Database>(
     State(state): State<WebState<S>>,
     viewer: Viewer,
     headers: HeaderMap,
     Form(form): Form<LogoutForm>,
 ) -> Result<Response, WebError> {
     viewer.check_post(&headers, form.csrf.as_deref())?;
-    state.api.store.end_session(viewer.session_hash()).await?;
+    state.api.db.end_session(viewer.session_hash()).await?;
     let mut response = Redirect::to("/login").into_response();
     let gone = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
     response.headers_mut().insert(

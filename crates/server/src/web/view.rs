@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use ozontrack_domain::Language;
 use ozontrack_domain::timeline::Entry;
-
-use crate::i18n::Tr;
+pub(super) use ozontrack_i18n::{Tr, local, local_date, zone};
 
 /// The frame of every dashboard page: words, the CSRF token for its forms, the signed-in
 /// person, the active section and the language links back to this very page.
@@ -61,21 +60,6 @@ pub(super) fn percent(text: &str) -> String {
     out
 }
 
-/// A store's zone, or Shanghai's (the default sellers' zone) for a name chrono-tz lacks.
-pub(super) fn zone(name: &str) -> Tz {
-    name.parse().unwrap_or(chrono_tz::Asia::Shanghai)
-}
-
-/// A time as the reader's zone shows it.
-pub(super) fn local(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
-}
-
-/// A date as the reader's zone shows it.
-pub(super) fn local_date(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).format("%Y-%m-%d").to_string()
-}
-
 /// What a page says of the arrival: when it was delivered, else the estimated window and what
 /// the window rests on, else that it is not known yet.
 pub(super) fn arrival(
@@ -117,31 +101,25 @@ pub(super) struct EventView {
     pub source: String,
 }
 
-pub(super) fn events(
-    timeline: &[Entry],
-    language: Language,
-    tz: Tz,
-    with_sources: bool,
-) -> Vec<EventView> {
+/// The timeline, newest first, in the reader's words and zone; the buyer's page leaves the
+/// sources out.
+pub(super) fn events(timeline: &[Entry], tr: &Tr, tz: Tz, with_sources: bool) -> Vec<EventView> {
+    let language = tr.language();
     timeline
         .iter()
         .rev()
         .map(|e| EventView {
             time: local(e.occurred_at, tz),
-            label: ozontrack_domain::timeline::label(e.status.main, language).to_owned(),
+            label: tr.main_status(e.status.main),
             text: e.text.clone(),
-            place: e
-                .location
-                .city
-                .as_deref()
-                .and_then(ozontrack_domain::gazetteer::by_name)
-                .map(|c| c.name_in(language).to_owned())
-                .or_else(|| e.location.text.clone())
-                .unwrap_or_default(),
+            place: place(
+                e.location.city.as_deref(),
+                e.location.text.as_deref(),
+                language,
+            ),
             source: if with_sources {
-                e.sources
-                    .iter()
-                    .map(ozontrack_domain::EventSource::as_str)
+                e.sources()
+                    .map(|s| tr.source(s))
                     .collect::<Vec<_>>()
                     .join(", ")
             } else {
@@ -149,6 +127,38 @@ pub(super) fn events(
             },
         })
         .collect()
+}
+
+/// The buyer's journey, newest first, in the buyer's words and zone.
+pub(super) fn journey(
+    journey: &[ozontrack_domain::trail::BuyerEntry],
+    tr: &Tr,
+    tz: Tz,
+) -> Vec<EventView> {
+    journey
+        .iter()
+        .rev()
+        .map(|e| EventView {
+            time: local(e.occurred_at, tz),
+            label: tr.main_status(e.status.main),
+            text: e.text.clone(),
+            place: place(
+                e.location.city.as_deref(),
+                e.location.text.as_deref(),
+                tr.language(),
+            ),
+            source: String::new(),
+        })
+        .collect()
+}
+
+/// A place in the reader's language: the gazetteer's name for a city it knows, else the
+/// carrier's own words.
+pub(super) fn place(city: Option<&str>, text: Option<&str>, language: Language) -> String {
+    city.and_then(ozontrack_domain::gazetteer::by_name)
+        .map(|c| c.name_in(language).to_owned())
+        .or_else(|| text.map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// An alert as a row of the dashboard.
@@ -169,31 +179,30 @@ pub(super) struct AlertView {
     pub can_ack: bool,
 }
 
-pub(super) fn alert_view(a: &ozontrack_store::AlertRecord, tr: &Tr, tz: Tz) -> AlertView {
-    use ozontrack_domain::alert::AlertState;
+pub(super) fn alert_view(a: &ozontrack_domain::alert::AlertRecord, tr: &Tr, tz: Tz) -> AlertView {
     AlertView {
         id: a.id,
         posting: a.posting_number.as_str().to_owned(),
         posting_href: format!("/postings/{}", percent(a.posting_number.as_str())),
-        rule: tr.t(&format!("rule-{}", a.rule.as_str())),
+        rule: tr.rule(a.rule),
         severity: a.severity.as_str(),
-        severity_label: tr.t(&format!("severity-{}", a.severity.as_str())),
-        state_label: tr.t(&format!("state-{}", a.state.as_str())),
-        why: a.why.clone(),
+        severity_label: tr.severity(a.severity),
+        state_label: tr.alert_state(a.state),
+        why: tr.why(&a.why, tz),
         since: local(a.since, tz),
         leg: a.leg.clone().unwrap_or_default(),
-        actions: a
-            .actions
-            .iter()
-            .map(|x| tr.t(&format!("action-{}", x.as_str())))
-            .collect(),
+        actions: a.actions.iter().map(|x| tr.action(*x)).collect(),
         acked: a.acknowledged_by.as_ref().map(|by| {
             tr.a(
                 "acked",
                 &[("by", by), ("note", a.ack_note.as_deref().unwrap_or(""))],
             )
         }),
-        can_ack: matches!(a.state, AlertState::Open | AlertState::Escalated),
+        can_ack: matches!(
+            a.state,
+            ozontrack_domain::alert::AlertState::Open
+                | ozontrack_domain::alert::AlertState::Escalated
+        ),
     }
 }
 

@@ -5,23 +5,24 @@
 
 use std::sync::Arc;
 
+use ozontrack_db::prelude::*;
+use ozontrack_db::{Cipher, DatabaseUrl, LeaseOwner, NewStore, SqlDatabase, StoreRecord};
 use ozontrack_domain::{ClientId, Clock, StoreName, StoreSettings};
 use ozontrack_engine::{SyncSettings, Syncer};
-use ozontrack_ozon::Limiters;
+use ozontrack_http::Limiters;
 use ozontrack_sandbox::Sandbox;
-use ozontrack_store::{Cipher, DatabaseUrl, LeaseOwner, NewStore, SqlStore, Store, StoreRecord};
 
 pub(crate) struct Synced {
-    pub(crate) store: SqlStore,
+    pub(crate) store: SqlDatabase,
     pub(crate) record: StoreRecord,
-    pub(crate) syncer: Syncer<SqlStore>,
+    pub(crate) syncer: Syncer<SqlDatabase>,
     _dir: tempfile::TempDir,
 }
 
 pub(crate) async fn synced_store(sandbox: &Sandbox, clock: Arc<dyn Clock>) -> Synced {
     let dir = tempfile::tempdir().unwrap();
     let cipher = Cipher::from_base64("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=").unwrap();
-    let store = SqlStore::connect(
+    let store = SqlDatabase::connect(
         &DatabaseUrl::Sqlite(dir.path().join("server.db")),
         cipher,
         &Default::default(),

@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::{TimeZone, Utc};
+use ozontrack_db::prelude::*;
 use ozontrack_domain::{
     Currency, ManualClock, Money, OzonStatus, Posting, PostingNumber, Scheme, SyncedPosting,
     TrackingNumber,
 };
 use ozontrack_server::api::{self, ApiState};
-use ozontrack_store::Store;
 use serde_json::json;
 
 use super::{Scratch, ms, percentile};
@@ -96,19 +96,24 @@ pub(crate) async fn api(args: &BenchApiArgs, out: &mut impl Write) -> anyhow::Re
             .posting(record.id, &PostingNumber::parse(&number(k))?)
             .await?
         {
-            outcomes.push(ozontrack_store::RiskOutcome {
+            outcomes.push(ozontrack_db::RiskOutcome {
                 posting: p.id,
                 store: record.id,
                 changes: vec![ozontrack_domain::alert::AlertChange::Open(
-                    ozontrack_domain::risk::Finding {
-                        rule: ozontrack_domain::risk::RuleKind::Stale,
-                        severity: ozontrack_domain::risk::Severity::HighRisk,
+                    ozontrack_domain::finding::Finding {
+                        severity: ozontrack_domain::finding::Severity::HighRisk,
                         leg: None,
                         since: start,
-                        why: "no new event for 80 h".into(),
-                        actions: vec![ozontrack_domain::risk::Action::ContactCarrier],
+                        reason: ozontrack_domain::finding::Reason::Stale {
+                            quiet_hours: 80,
+                            threshold_hours: 72,
+                            allowance_hours: 0,
+                            learned: None,
+                            last: None,
+                        },
+                        actions: vec![ozontrack_domain::finding::Action::ContactCarrier],
                         evidence: Vec::new(),
-                        suppressed: None,
+                        held: None,
                     },
                 )],
                 next_due: None,
@@ -122,7 +127,7 @@ pub(crate) async fn api(args: &BenchApiArgs, out: &mut impl Write) -> anyhow::Re
     }
     store.apply_risk(&outcomes, start).await?;
     let seed_s = seeding.elapsed().as_secs_f64();
-    let (secret, token) = api::mint_token("bench", true, Vec::new());
+    let (secret, token) = ozontrack_engine::access::mint_token("bench", true, Vec::new());
     store.create_token(&token, start).await?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -136,8 +141,8 @@ pub(crate) async fn api(args: &BenchApiArgs, out: &mut impl Write) -> anyhow::Re
         let _ = stopped.wait_for(|s| *s).await;
     }));
     // The carriers' client: it installs the TLS provider reqwest is built without.
-    let http = ozontrack_carriers::http_client(Duration::from_secs(30))
-        .context("cannot build the HTTP client")?;
+    let http =
+        ozontrack_http::client(Duration::from_secs(30)).context("cannot build the HTTP client")?;
     let total = args.postings;
     let run = |kind: &'static str| {
         let tasks: Vec<_> = (0..args.concurrency)

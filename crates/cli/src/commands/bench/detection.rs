@@ -21,7 +21,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use ozontrack_domain::alert::{AlertChange, AlertState, AlertView};
-use ozontrack_domain::risk::{LearnedGaps, LegInput, PostingInput, RuleKind, Severity};
+use ozontrack_domain::finding::{RuleKind, Severity};
+use ozontrack_domain::risk::{LearnedGaps, LegInput, PostingInput};
 use ozontrack_domain::rules::Rules;
 use ozontrack_domain::schedule::{Cadence, LegActivity, next_check};
 use ozontrack_domain::{
@@ -375,7 +376,7 @@ fn follow(set: Setting<'_>, p: &Parcel, counts: &mut Counts) -> Vec<SimAlert> {
             changes,
             next_due,
         } = decide(&input, &views, rules, t);
-        counts.held_back += findings.iter().filter(|f| f.suppressed.is_some()).count() as u64;
+        counts.held_back += findings.iter().filter(|f| f.held.is_some()).count() as u64;
         for change in changes {
             match change {
                 AlertChange::Open(f) => {
@@ -388,7 +389,7 @@ fn follow(set: Setting<'_>, p: &Parcel, counts: &mut Counts) -> Vec<SimAlert> {
                     });
                     alerts.push(SimAlert {
                         id: alerts.len() as i64 + 1,
-                        rule: f.rule,
+                        rule: f.rule(),
                         severity: f.severity,
                         state: AlertState::Open,
                         since: f.since,

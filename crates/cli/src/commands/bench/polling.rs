@@ -15,12 +15,14 @@ use std::time::Instant;
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
+use ozontrack_db::prelude::*;
+use ozontrack_db::{LeaseOwner, LegRecord};
+use ozontrack_domain::LegId;
 use ozontrack_domain::{Clock, ManualClock, PostingNumber};
 use ozontrack_engine::{Progress, SyncSettings, Syncer, TrackSettings, Tracker};
 use ozontrack_sandbox::fakes::ozon::OzonConfig;
 use ozontrack_sandbox::fakes::seventeen_track::SeventeenTrackConfig;
 use ozontrack_sandbox::{CarrierEvent, Sandbox, ServeConfig, World, WorldConfig};
-use ozontrack_store::{LeaseOwner, LegId, LegRecord, Store};
 use serde_json::json;
 
 use super::Scratch;
@@ -91,7 +93,7 @@ pub(crate) async fn polling(args: &BenchPollingArgs, out: &mut impl Write) -> an
     let syncer = Syncer::new(
         store.clone(),
         clock.clone(),
-        ozontrack_ozon::Limiters::default(),
+        ozontrack_http::Limiters::default(),
         SyncSettings {
             rate_limit: 10_000,
             ..SyncSettings::default()

@@ -161,7 +161,7 @@ fn apply(books: &mut [Book], changes: Vec<(usize, Vec<AlertChange>)>) -> u64 {
             match change {
                 AlertChange::Open(f) => alerts.push(AlertView {
                     id: alerts.len() as i64 + 1,
-                    rule: f.rule,
+                    rule: f.rule(),
                     severity: f.severity,
                     state: AlertState::Open,
                     since: f.since,

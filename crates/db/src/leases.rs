@@ -1,0 +1,263 @@
+//! Work handed out through leases on the rows themselves (`next_check_at`, `lease_owner`,
+//! `lease_until` on `legs` and `stores`), not through job rows: a crashed worker's rows come back
+//! when its lease expires, and an owner that lost its lease can neither extend nor release it.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use ozontrack_domain::{LegId, StoreId};
+use sqlx::AssertSqlSafe;
+
+use crate::DbError;
+use crate::sql::{BeginWrite, Db, SqlDatabase};
+
+/// Who holds a lease: one worker process (or task). Any non-empty text; workers use
+/// `host:pid:random` so that two processes never share an owner.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LeaseOwner(String);
+
+impl LeaseOwner {
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(name.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Kinds of rows work is claimed on. Sealed: each names a table with lease columns.
+pub trait Leasable: Copy + Send + Sync + sealed::Sealed + 'static {
+    #[doc(hidden)]
+    const TABLE: &'static str;
+    #[doc(hidden)]
+    fn from_row_id(id: i64) -> Self;
+    #[doc(hidden)]
+    fn row_id(self) -> i64;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::LegId {}
+    impl Sealed for ozontrack_domain::StoreId {}
+}
+
+impl Leasable for LegId {
+    const TABLE: &'static str = "legs";
+    fn from_row_id(id: i64) -> Self {
+        LegId(id)
+    }
+    fn row_id(self) -> i64 {
+        self.0
+    }
+}
+
+/// Stores are leased for syncing: one worker syncs a store at a time, so workers together
+/// never exceed the store's Ozon rate limit.
+impl Leasable for StoreId {
+    const TABLE: &'static str = "stores";
+    fn from_row_id(id: i64) -> Self {
+        StoreId(id)
+    }
+    fn row_id(self) -> i64 {
+        self.0
+    }
+}
+
+/// Claiming, keeping and giving back work.
+pub trait Leases: Clone + Send + Sync + 'static {
+    /// Claims up to `limit` rows that are due (`next_check_at <= now`) and not leased by
+    /// anyone (no lease, or one that expired), for `owner` until `until`. Two claimers never
+    /// get the same row while its lease runs.
+    fn claim<K: Leasable>(
+        &self,
+        owner: &LeaseOwner,
+        limit: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<K>, DbError>> + Send;
+
+    /// Extends `owner`'s leases on `ids` to `until`; rows whose lease `owner` lost are left
+    /// alone. Returns how many were extended.
+    fn extend<K: Leasable>(
+        &self,
+        ids: &[K],
+        owner: &LeaseOwner,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, DbError>> + Send;
+
+    /// Gives up `owner`'s lease on `id` and sets when it is next due (`None`: never).
+    /// Returns false, changing nothing, when `owner` no longer holds the lease.
+    fn release<K: Leasable>(
+        &self,
+        id: K,
+        owner: &LeaseOwner,
+        next_check_at: Option<DateTime<Utc>>,
+    ) -> impl Future<Output = Result<bool, DbError>> + Send;
+
+    /// Sets when a row is next due, whoever holds it (e.g. "sync this store now").
+    fn schedule<K: Leasable>(
+        &self,
+        id: K,
+        next_check_at: Option<DateTime<Utc>>,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// Takes the lease of one row whether or not it is due, unless someone else holds it.
+    /// Returns false when another owner's lease is still running.
+    fn lease<K: Leasable>(
+        &self,
+        id: K,
+        owner: &LeaseOwner,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, DbError>> + Send;
+}
+
+impl Leases for SqlDatabase {
+    async fn claim<K: Leasable>(
+        &self,
+        owner: &LeaseOwner,
+        limit: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<K>, DbError> {
+        let table = K::TABLE;
+        let due = format!(
+            "SELECT id FROM {table} WHERE next_check_at <= $3 \
+             AND (lease_until IS NULL OR lease_until <= $3) \
+             ORDER BY next_check_at, id LIMIT $4"
+        );
+        let ids: Vec<i64> = match &self.db {
+            Db::Sqlite(pool) => {
+                // One writer at a time: the select and the update cannot interleave with
+                // another claimer's inside this IMMEDIATE transaction.
+                let sql = AssertSqlSafe(format!(
+                    "UPDATE {table} SET lease_owner = $1, lease_until = $2 \
+                     WHERE id IN ({due}) RETURNING id"
+                ));
+                let mut tx = pool.begin_write().await?;
+                let ids = sqlx::query_scalar::<_, i64>(sql)
+                    .bind(owner.as_str())
+                    .bind(until)
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                ids
+            }
+            Db::Postgres(pool) => {
+                // Rows another claimer is locking are skipped, not waited for.
+                let sql = AssertSqlSafe(format!(
+                    "UPDATE {table} SET lease_owner = $1, lease_until = $2 \
+                     WHERE id IN ({due} FOR UPDATE SKIP LOCKED) RETURNING id"
+                ));
+                sqlx::query_scalar::<_, i64>(sql)
+                    .bind(owner.as_str())
+                    .bind(until)
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        let mut ids = ids;
+        ids.sort_unstable();
+        Ok(ids.into_iter().map(K::from_row_id).collect())
+    }
+
+    async fn extend<K: Leasable>(
+        &self,
+        ids: &[K],
+        owner: &LeaseOwner,
+        until: DateTime<Utc>,
+    ) -> Result<u64, DbError> {
+        let sql = format!(
+            "UPDATE {} SET lease_until = $1 WHERE id = $2 AND lease_owner = $3",
+            K::TABLE
+        );
+        let extended = on_db!(&self.db, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let mut extended = 0;
+            for id in ids {
+                let done = sqlx::query(AssertSqlSafe(sql.clone()))
+                    .bind(until)
+                    .bind(id.row_id())
+                    .bind(owner.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                extended += done.rows_affected();
+            }
+            tx.commit().await?;
+            extended
+        });
+        Ok(extended)
+    }
+
+    async fn release<K: Leasable>(
+        &self,
+        id: K,
+        owner: &LeaseOwner,
+        next_check_at: Option<DateTime<Utc>>,
+    ) -> Result<bool, DbError> {
+        let sql = AssertSqlSafe(format!(
+            "UPDATE {} SET lease_owner = NULL, lease_until = NULL, next_check_at = $1 \
+             WHERE id = $2 AND lease_owner = $3",
+            K::TABLE
+        ));
+        let done = on_db!(&self.db, |pool| {
+            sqlx::query(sql)
+                .bind(next_check_at)
+                .bind(id.row_id())
+                .bind(owner.as_str())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    async fn schedule<K: Leasable>(
+        &self,
+        id: K,
+        next_check_at: Option<DateTime<Utc>>,
+    ) -> Result<(), DbError> {
+        let sql = AssertSqlSafe(format!(
+            "UPDATE {} SET next_check_at = $1 WHERE id = $2",
+            K::TABLE
+        ));
+        on_db!(&self.db, |pool| {
+            sqlx::query(sql)
+                .bind(next_check_at)
+                .bind(id.row_id())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    async fn lease<K: Leasable>(
+        &self,
+        id: K,
+        owner: &LeaseOwner,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, DbError> {
+        let sql = AssertSqlSafe(format!(
+            "UPDATE {} SET lease_owner = $1, lease_until = $2 WHERE id = $3 \
+             AND (lease_until IS NULL OR lease_until <= $4 OR lease_owner = $1)",
+            K::TABLE
+        ));
+        let done = on_db!(&self.db, |pool| {
+            sqlx::query(sql)
+                .bind(owner.as_str())
+                .bind(until)
+                .bind(id.row_id())
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+}

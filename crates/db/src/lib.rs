@@ -1,0 +1,101 @@
+//! The database boundary: what ozontrack keeps, as traits in domain terms split by capability,
+//! with SQLite (the default) and PostgreSQL behind them in [`SqlDatabase`].
+//!
+//! "Store" in ozontrack means a seller's Ozon shop; the database is the [`Database`]. Each
+//! capability is a trait in the file that holds its types and its SQL:
+//!
+//! - [`stores`]: seller stores, their encrypted API keys and push secrets;
+//! - [`postings`]: postings, the sync's scans and pages, Ozon's pushes, postings with their
+//!   legs and events;
+//! - [`tracking`]: legs, events, rounds of carrier checks, feed health;
+//! - [`leases`]: work claimed through lease columns on the rows;
+//! - [`alerts`]: risk candidates, alert changes, the inbox, the penalty ledger;
+//! - [`access`]: API tokens, dashboard users, sessions, login links, buyer tokens;
+//! - [`views`]: what the API and the dashboard read (postings list, counts, statistics).
+//!
+//! Business rules do not live here: the database de-duplicates events and keeps each leg's
+//! status equal to its latest event's, because both are facts about stored data; deciding what
+//! is stale or risky belongs to the rules.
+
+use std::future::Future;
+
+#[macro_use]
+mod sql;
+
+pub mod access;
+pub mod alerts;
+pub mod leases;
+pub mod postings;
+mod records;
+mod secrets;
+pub mod stores;
+pub mod tracking;
+mod url;
+pub mod views;
+
+pub use access::{Access, NewToken, SessionRecord, TokenRecord};
+pub use alerts::{AlertFilter, Alerts, GapSample, PenaltyRecord, RiskApplied, RiskOutcome};
+pub use leases::{Leasable, LeaseOwner, Leases};
+pub use postings::{
+    NewPush, PageOutcome, PostingRecord, PostingWithEvents, Postings, PushRecord, ScanId, ScanKind,
+    ScanPlan, ScanProgress, ScanPurpose, ScanRecord,
+};
+pub use secrets::{Cipher, KeyFileError};
+pub use sql::{PoolSettings, SqlDatabase};
+pub use stores::{NewStore, OzonCredentials, StoreRecord, Stores};
+pub use tracking::{EventRecord, FeedHealth, FeedOutcome, LegCheck, LegRecord, Tracking};
+pub use url::{Backend, DatabaseUrl, DatabaseUrlError};
+pub use views::{
+    CarrierStats, HISTOGRAM_DAYS, LaneStats, ModeCount, Overview, PostingQuery, PostingSummary,
+    QueueDepths, RiskCount, Views,
+};
+
+/// Every capability's trait, for code that holds a concrete [`SqlDatabase`]:
+/// `use ozontrack_db::prelude::*`.
+pub mod prelude {
+    pub use crate::{Access, Alerts, Database, Leases, Postings, Stores, Tracking, Views};
+}
+
+/// The whole database: every capability, the engine it runs on, and its schema. Code generic
+/// over the database asks for `D: Database` (or a narrower capability when that is all it uses).
+pub trait Database:
+    Stores + Postings + Tracking + Leases + Alerts + Access + Views + Clone + Send + Sync + 'static
+{
+    /// Which engine this database runs on.
+    fn backend(&self) -> Backend;
+
+    /// Brings the schema up to date; safe to run at every start.
+    fn migrate(&self) -> impl Future<Output = Result<(), DbError>> + Send;
+}
+
+/// What can go wrong at the database boundary. Errors from the driver keep their source, and
+/// their message says what failed, so a log line or a CLI error shows the real cause.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("a store named {0:?} already exists")]
+    DuplicateStoreName(String),
+    #[error("no store with id {0}")]
+    StoreNotFound(ozontrack_domain::StoreId),
+    #[error("no posting with id {0}")]
+    PostingNotFound(i64),
+    #[error("no leg with id {0}")]
+    LegNotFound(i64),
+    #[error("no alert with id {0}")]
+    AlertNotFound(i64),
+    #[error("no sync scan with id {0}")]
+    ScanNotFound(i64),
+    #[error(
+        "the Ozon API key of store {store:?} cannot be decrypted with the configured secret key (was the key file replaced?)"
+    )]
+    Decrypt { store: String },
+    #[error("row {table}#{id} holds a value ozontrack cannot read: {reason}")]
+    Corrupt {
+        table: &'static str,
+        id: i64,
+        reason: String,
+    },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}

@@ -1,0 +1,538 @@
+//! [`SqlDatabase`]: the database on SQLite or PostgreSQL through sqlx, with one code path, and
+//! what every capability's SQL shares: the pool, the `on_db!` macro, multi-row upserts and the
+//! event insert, the migrations.
+//!
+//! Each query is written once in the SQL both engines share (`$n` placeholders, `ON CONFLICT`,
+//! `RETURNING`) and expanded for both pool types by `on_db!`; only the claim query differs,
+//! because only PostgreSQL has `FOR UPDATE SKIP LOCKED`. Times are always bound from Rust,
+//! never read from the database's own clock.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use std::sync::LazyLock;
+
+use ozontrack_domain::{OzonStatus, TrackingEvent};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Connection as _, Postgres, Sqlite, Transaction};
+
+use crate::{Backend, Cipher, DatabaseUrl, DbError};
+
+pub(crate) static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+pub(crate) static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Expands one query body for each backend's pool type; the body is type-checked twice.
+macro_rules! on_db {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            Db::Sqlite($pool) => $body,
+            Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Rows per multi-row statement. SQLite takes at most 32 766 bound values and PostgreSQL
+/// 65 535; a posting binds 27, a leg 7, an event 16, a leg's status 5.
+pub(crate) const ROWS_PER_STATEMENT: usize = 1000;
+pub(crate) const POSTINGS_PER_STATEMENT: usize = 400;
+
+/// Every column of a posting, in the order [`upsert_postings!`] binds them; on conflict the row
+/// takes the new values, except a delivery time Ozon no longer repeats.
+pub(crate) const INSERT_POSTINGS: &str = "INSERT INTO postings (store_id, posting_number, order_number, \
+     order_id, scheme, status, substatus, delivery_method_id, delivery_method_name, \
+     tpl_provider_id, tpl_provider, warehouse_id, warehouse_name, tracking_number, \
+     in_process_at, ship_by, delivering_at, delivered_at, buyer_city, buyer_region, buyer_lat, \
+     buyer_lon, total_minor, total_currency, created_at, updated_at, observed_at) ";
+pub(crate) const ON_POSTING_CONFLICT: &str = " ON CONFLICT (store_id, posting_number) DO UPDATE SET \
+     order_id = excluded.order_id, scheme = excluded.scheme, \
+     status = excluded.status, substatus = excluded.substatus, \
+     delivery_method_id = excluded.delivery_method_id, \
+     delivery_method_name = excluded.delivery_method_name, \
+     tpl_provider_id = excluded.tpl_provider_id, tpl_provider = excluded.tpl_provider, \
+     warehouse_id = excluded.warehouse_id, warehouse_name = excluded.warehouse_name, \
+     tracking_number = excluded.tracking_number, \
+     in_process_at = excluded.in_process_at, ship_by = excluded.ship_by, \
+     delivering_at = excluded.delivering_at, \
+     delivered_at = COALESCE(excluded.delivered_at, postings.delivered_at), \
+     buyer_city = excluded.buyer_city, buyer_region = excluded.buyer_region, \
+     buyer_lat = excluded.buyer_lat, buyer_lon = excluded.buyer_lon, \
+     total_minor = excluded.total_minor, total_currency = excluded.total_currency, \
+     updated_at = excluded.updated_at, \
+     observed_at = COALESCE(excluded.observed_at, postings.observed_at) \
+     WHERE excluded.observed_at IS NULL OR postings.observed_at IS NULL \
+     OR postings.observed_at <= excluded.observed_at \
+     RETURNING id, store_id, posting_number";
+
+/// Upserts `(posting, observed_at)` pairs in multi-row statements through the executor `$exec`
+/// and evaluates to their `(id, store_id, posting_number)` rows, in no particular order; a row
+/// observed later than the given one is left alone and not returned. The postings must be
+/// distinct by store and number: PostgreSQL refuses to update one row twice in a statement.
+macro_rules! upsert_postings {
+    ($exec:expr, $postings:expr, $now:expr) => {{
+        let now: chrono::DateTime<chrono::Utc> = $now;
+        let mut ids: Vec<(i64, i64, String)> = Vec::new();
+        for chunk in $postings.chunks($crate::sql::POSTINGS_PER_STATEMENT) {
+            let mut query = sqlx::QueryBuilder::new($crate::sql::INSERT_POSTINGS);
+            query.push_values(
+                chunk,
+                |mut row,
+                 (p, observed): &(
+                    ozontrack_domain::Posting,
+                    Option<chrono::DateTime<chrono::Utc>>,
+                )| {
+                    let method = p.delivery_method.as_ref();
+                    row.push_bind(p.store_id.0)
+                        .push_bind(p.number.as_str())
+                        .push_bind(p.number.order_number().as_str().to_owned())
+                        .push_bind(p.order_id)
+                        .push_bind(p.scheme.as_str())
+                        .push_bind(p.status.as_str())
+                        .push_bind(p.substatus.as_str())
+                        .push_bind(method.map(|m| m.id))
+                        .push_bind(method.map(|m| m.name.as_str()))
+                        .push_bind(method.and_then(|m| m.tpl_provider_id))
+                        .push_bind(method.and_then(|m| m.tpl_provider.as_deref()))
+                        .push_bind(method.and_then(|m| m.warehouse_id))
+                        .push_bind(method.and_then(|m| m.warehouse.as_deref()))
+                        .push_bind(
+                            p.tracking_number
+                                .as_ref()
+                                .map(ozontrack_domain::TrackingNumber::as_str),
+                        )
+                        .push_bind(p.in_process_at)
+                        .push_bind(p.ship_by)
+                        .push_bind(p.delivering_at)
+                        .push_bind(p.delivered_at)
+                        .push_bind(p.buyer_city.as_deref())
+                        .push_bind(p.buyer_region.as_deref())
+                        .push_bind(p.buyer_point.map(ozontrack_domain::GeoPoint::lat))
+                        .push_bind(p.buyer_point.map(ozontrack_domain::GeoPoint::lon))
+                        .push_bind(p.total.map(|m| m.minor))
+                        .push_bind(p.total.map(|m| m.currency.code()))
+                        .push_bind(now)
+                        .push_bind(now)
+                        .push_bind(*observed);
+                },
+            );
+            query.push($crate::sql::ON_POSTING_CONFLICT);
+            let rows = query
+                .build_query_as::<(i64, i64, String)>()
+                .fetch_all($exec)
+                .await?;
+            ids.extend(rows);
+        }
+        ids
+    }};
+}
+
+/// Upserts legs given as `(posting_id, &Leg, next_check_at)` in multi-row statements and
+/// evaluates to their `(id, posting_id, carrier, tracking_number)` rows, in no particular
+/// order. An existing leg keeps its schedule; the legs must be distinct.
+macro_rules! upsert_legs {
+    ($exec:expr, $legs:expr, $now:expr) => {{
+        let now: chrono::DateTime<chrono::Utc> = $now;
+        let mut ids: Vec<(i64, i64, String, String)> = Vec::new();
+        for chunk in $legs.chunks($crate::sql::ROWS_PER_STATEMENT) {
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO legs (posting_id, carrier, tracking_number, role, created_at, \
+                 updated_at, next_check_at) ",
+            );
+            query.push_values(
+                chunk,
+                |mut row,
+                 (posting, leg, due): &(
+                    i64,
+                    &ozontrack_domain::Leg,
+                    Option<chrono::DateTime<chrono::Utc>>,
+                )| {
+                    row.push_bind(*posting)
+                        .push_bind(leg.carrier.as_str())
+                        .push_bind(leg.tracking_number.as_str())
+                        .push_bind(leg.role.as_str())
+                        .push_bind(now)
+                        .push_bind(now)
+                        .push_bind(*due);
+                },
+            );
+            query.push(
+                " ON CONFLICT (posting_id, carrier, tracking_number) DO UPDATE SET \
+                 role = excluded.role, updated_at = excluded.updated_at \
+                 RETURNING id, posting_id, carrier, tracking_number",
+            );
+            let rows = query
+                .build_query_as::<(i64, i64, String, String)>()
+                .fetch_all($exec)
+                .await?;
+            ids.extend(rows);
+        }
+        ids
+    }};
+}
+
+/// The columns of an event row, in the order [`push_event_rows!`] binds them.
+pub(crate) const EVENT_COLUMNS: &str = "(leg_id, occurred_at, received_at, status_main, status_sub, \
+     status_raw, raw_code, raw_text, location_text, city, country, lat, lon, source, \
+     fingerprint, payload_digest)";
+
+/// Appends `VALUES (…), (…)` for `(leg_id, &TrackingEvent)` rows to an insert query.
+macro_rules! push_event_rows {
+    ($query:expr, $rows:expr, $received_at:expr) => {
+        $query.push_values(
+            $rows,
+            |mut row, (leg, e): &(i64, &ozontrack_domain::TrackingEvent)| {
+                row.push_bind(*leg)
+                    .push_bind(e.occurred_at)
+                    .push_bind($received_at)
+                    .push_bind(e.status.main.as_str())
+                    .push_bind(e.status.sub.code())
+                    .push_bind($crate::sql::unknown_sub(e))
+                    .push_bind(e.raw_code.as_str())
+                    .push_bind(e.raw_text.as_str())
+                    .push_bind(e.location.text.as_deref())
+                    .push_bind(e.location.city.as_deref())
+                    .push_bind(e.location.country.as_deref())
+                    .push_bind(e.location.point.map(ozontrack_domain::GeoPoint::lat))
+                    .push_bind(e.location.point.map(ozontrack_domain::GeoPoint::lon))
+                    .push_bind(e.source.as_str())
+                    .push_bind(e.fingerprint.as_str())
+                    .push_bind(e.payload_digest.as_deref());
+            },
+        )
+    };
+}
+
+/// Inserts events given as `(leg_id, &TrackingEvent)` unless their leg has their fingerprint,
+/// then moves each leg's status and last-event time to its latest new event unless the leg
+/// already has a later one (events arrive out of order; among events at the same time the
+/// last given wins). Multi-row statements: one round trip per thousand events, not two per
+/// event. Evaluates to the number of new events.
+macro_rules! insert_events {
+    ($exec:expr, $rows:expr, $received_at:expr) => {{
+        let given: &[(i64, &ozontrack_domain::TrackingEvent)] = $rows;
+        let received_at: chrono::DateTime<chrono::Utc> = $received_at;
+        // Carriers send a leg's whole history on every check, so most events are known:
+        // reading the legs' fingerprints is far cheaper than inserts that conflict.
+        let mut known = $crate::sql::Fingerprints::default();
+        let legs: std::collections::BTreeSet<i64> = given.iter().map(|(leg, _)| *leg).collect();
+        let legs: Vec<i64> = legs.into_iter().collect();
+        // A fingerprint covers the event's time, so only stored events at or after the
+        // earliest given one can match: a round of new events reads nothing back.
+        let earliest = given.iter().map(|(_, e)| e.occurred_at).min();
+        for chunk in legs.chunks($crate::sql::ROWS_PER_STATEMENT) {
+            let Some(earliest) = earliest else { break };
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT leg_id, fingerprint FROM events WHERE occurred_at >= ",
+            );
+            query.push_bind(earliest).push(" AND leg_id IN (");
+            let mut list = query.separated(", ");
+            for leg in chunk {
+                list.push_bind(*leg);
+            }
+            query.push(")");
+            let rows = query
+                .build_query_as::<(i64, String)>()
+                .fetch_all($exec)
+                .await?;
+            known.extend(rows);
+        }
+        let rows: Vec<(i64, &ozontrack_domain::TrackingEvent)> = given
+            .iter()
+            .filter(|(leg, e)| !known.has(*leg, e))
+            .copied()
+            .collect();
+        let rows = rows.as_slice();
+        let mut inserted = $crate::sql::Fingerprints::default();
+        for chunk in rows.chunks($crate::sql::ROWS_PER_STATEMENT) {
+            let mut query = sqlx::QueryBuilder::new(format!(
+                "INSERT INTO events {} ",
+                $crate::sql::EVENT_COLUMNS
+            ));
+            push_event_rows!(query, chunk, received_at);
+            // Only inserted rows are returned: a known fingerprint is skipped silently.
+            query.push(
+                " ON CONFLICT (leg_id, fingerprint) DO NOTHING RETURNING leg_id, fingerprint",
+            );
+            let rows = query
+                .build_query_as::<(i64, String)>()
+                .fetch_all($exec)
+                .await?;
+            inserted.extend(rows);
+        }
+        let latest = $crate::sql::latest_new_events(rows, &inserted);
+        for chunk in latest.chunks($crate::sql::ROWS_PER_STATEMENT) {
+            let mut query = sqlx::QueryBuilder::new(
+                "UPDATE legs SET status_main = v.column2, \
+                 status_sub = v.column3, status_raw = v.column4, last_event_at = v.column5, \
+                 updated_at = ",
+            );
+            query.push_bind(received_at).push(" FROM (");
+            // VALUES names its columns column1, column2… on both engines.
+            query.push_values(
+                chunk,
+                |mut row, (leg, e): &(i64, &ozontrack_domain::TrackingEvent)| {
+                    row.push_bind(*leg)
+                        .push_bind(e.status.main.as_str())
+                        .push_bind(e.status.sub.code())
+                        .push_bind($crate::sql::unknown_sub(e))
+                        .push_bind(e.occurred_at);
+                },
+            );
+            query.push(
+                ") AS v WHERE legs.id = v.column1 \
+                 AND (legs.last_event_at IS NULL OR legs.last_event_at <= v.column5)",
+            );
+            query.build().execute($exec).await?;
+        }
+        inserted.len
+    }};
+}
+
+/// Fingerprints by leg, looked up without building a key per event.
+#[derive(Debug, Default)]
+pub(crate) struct Fingerprints {
+    by_leg: std::collections::HashMap<i64, std::collections::HashSet<String>>,
+    pub(crate) len: usize,
+}
+
+impl Fingerprints {
+    pub(crate) fn extend(&mut self, rows: Vec<(i64, String)>) {
+        for (leg, fingerprint) in rows {
+            self.len += usize::from(self.by_leg.entry(leg).or_default().insert(fingerprint));
+        }
+    }
+
+    pub(crate) fn has(&self, leg: i64, e: &TrackingEvent) -> bool {
+        self.by_leg
+            .get(&leg)
+            .is_some_and(|set| set.contains(e.fingerprint.as_str()))
+    }
+}
+
+/// The raw text of a status the crosswalk did not know, kept beside the `unknown` code.
+pub(crate) fn unknown_sub(e: &TrackingEvent) -> Option<&str> {
+    match &e.status.sub {
+        ozontrack_domain::SubStatus::Unknown(raw) => Some(raw.as_str()),
+        _ => None,
+    }
+}
+
+/// Each leg's latest newly inserted event, the last given winning a tie, ordered by leg.
+pub(crate) fn latest_new_events<'e>(
+    rows: &[(i64, &'e TrackingEvent)],
+    inserted: &Fingerprints,
+) -> Vec<(i64, &'e TrackingEvent)> {
+    let mut latest: std::collections::BTreeMap<i64, &TrackingEvent> =
+        std::collections::BTreeMap::new();
+    for &(leg, e) in rows {
+        if !inserted.has(leg, e) {
+            continue;
+        }
+        latest
+            .entry(leg)
+            .and_modify(|current| {
+                if e.occurred_at >= current.occurred_at {
+                    *current = e;
+                }
+            })
+            .or_insert(e);
+    }
+    latest.into_iter().collect()
+}
+
+/// `IN (…)` over the ids, pushed onto `$query`.
+macro_rules! push_in {
+    ($query:expr, $ids:expr) => {{
+        $query.push(" IN (");
+        let mut list = $query.separated(", ");
+        for id in $ids {
+            list.push_bind(*id);
+        }
+        $query.push(")");
+    }};
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Starting a transaction that will write.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+    async fn begin_write(&self) -> Result<Transaction<'static, Self::Db>, sqlx::Error>;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = Sqlite;
+    /// SQLite has one writer. `BEGIN IMMEDIATE` takes the write lock up front (waiting for it
+    /// under the busy timeout), where a deferred transaction could fail on upgrading its lock.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = Postgres;
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
+/// Connection pool sizing.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The store on SQLite or PostgreSQL, chosen by URL at runtime.
+#[derive(Debug, Clone)]
+pub struct SqlDatabase {
+    pub(crate) db: Db,
+    pub(crate) cipher: Cipher,
+}
+
+impl SqlDatabase {
+    /// Opens the database (creating a SQLite file when there is none). Does not migrate.
+    pub async fn connect(
+        url: &DatabaseUrl,
+        cipher: Cipher,
+        settings: &PoolSettings,
+    ) -> Result<Self, DbError> {
+        let db = match url {
+            DatabaseUrl::Sqlite(path) => {
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(settings.max_connections)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .connect_with(options)
+                    .await?;
+                Db::Sqlite(pool)
+            }
+            DatabaseUrl::Postgres(text) => {
+                let options = PgConnectOptions::from_str(text)?;
+                // One direct connection first: a pool hides "connection refused" or "password
+                // authentication failed" behind a timeout.
+                PgConnection::connect_with(&options).await?.close().await?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(settings.max_connections)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .connect_with(options)
+                    .await?;
+                Db::Postgres(pool)
+            }
+        };
+        Ok(Self { db, cipher })
+    }
+
+    /// Closes every connection; pending work finishes first.
+    pub async fn close(&self) {
+        on_db!(&self.db, |pool| pool.close().await);
+    }
+}
+
+/// `('delivered', 'cancelled', …)`: Ozon's final statuses ([`OzonStatus::FINAL`]) as an SQL list,
+/// for every filter of postings still in play. Built from the domain's one list, so SQL and the
+/// rules cannot disagree about which postings are over.
+pub(crate) fn final_statuses() -> &'static str {
+    static LIST: LazyLock<String> = LazyLock::new(|| {
+        let quoted: Vec<String> = OzonStatus::FINAL
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        format!("({})", quoted.join(", "))
+    });
+    &LIST
+}
+
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+pub(crate) const LEG_COLUMNS: &str = "id, posting_id, carrier, tracking_number, role, status_main, status_sub, \
+     status_raw, last_event_at, next_check_at, lease_owner, lease_until, created_at, \
+     carrier_source, carrier_set_by, carrier_set_at, registered_at, pushed_at, checks, \
+     parent_leg_id, checked_at";
+
+impl crate::Database for SqlDatabase {
+    fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    async fn migrate(&self) -> Result<(), DbError> {
+        match &self.db {
+            Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    fn names(backend: &str) -> BTreeSet<String> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn both_backends_have_migrations_with_the_same_names() {
+        let (sqlite, postgres) = (names("sqlite"), names("postgres"));
+        assert!(!sqlite.is_empty());
+        assert_eq!(
+            sqlite, postgres,
+            "migrations must come in pairs, one per backend"
+        );
+    }
+
+    #[test]
+    fn the_sql_list_of_final_statuses_is_the_domains() {
+        assert_eq!(
+            super::final_statuses(),
+            "('delivered', 'cancelled', 'cancelled_from_split_pending')"
+        );
+    }
+
+    #[test]
+    fn embedded_migrations_match_the_folders() {
+        assert_eq!(
+            super::SQLITE_MIGRATIONS.iter().count(),
+            names("sqlite").len()
+        );
+        assert_eq!(
+            super::POSTGRES_MIGRATIONS.iter().count(),
+            names("postgres").len()
+        );
+    }
+}

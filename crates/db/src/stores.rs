@@ -1,0 +1,267 @@
+//! Connected Ozon seller accounts ("stores"): their names, Client-Ids, settings, the API key
+//! kept encrypted at rest, and the secret in their push URL.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use ozontrack_domain::{ClientId, StoreId, StoreName, StoreSettings};
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::AssertSqlSafe;
+
+use crate::DbError;
+use crate::records::StoreRow;
+use crate::sql::{Db, SqlDatabase, is_unique_violation};
+
+/// A connected Ozon seller account, as it is listed; the API key stays encrypted until
+/// [`Store::store_credentials`] is asked for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreRecord {
+    pub id: StoreId,
+    pub name: StoreName,
+    pub client_id: ClientId,
+    pub ozon_base_url: String,
+    pub settings: StoreSettings,
+    pub created_at: DateTime<Utc>,
+    pub next_sync_at: Option<DateTime<Utc>>,
+    /// Everything Ozon changed before this time is in the store (the last completed sync
+    /// plan); `None` before the first.
+    pub synced_until: Option<DateTime<Utc>>,
+}
+
+/// What it takes to connect a store.
+#[derive(Debug, Clone)]
+pub struct NewStore {
+    pub name: StoreName,
+    pub client_id: ClientId,
+    pub api_key: SecretString,
+    pub ozon_base_url: String,
+    pub settings: StoreSettings,
+}
+
+/// What a client needs to call Ozon for one store. `Debug` does not show the key.
+#[derive(Debug, Clone)]
+pub struct OzonCredentials {
+    pub client_id: ClientId,
+    pub api_key: SecretString,
+    pub base_url: String,
+}
+
+/// Seller stores and their secrets.
+pub trait Stores: Clone + Send + Sync + 'static {
+    /// Connects a store; its API key is encrypted before it reaches the database.
+    fn add_store(
+        &self,
+        store: NewStore,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<StoreRecord, DbError>> + Send;
+
+    /// All stores, by name.
+    fn stores(&self) -> impl Future<Output = Result<Vec<StoreRecord>, DbError>> + Send;
+
+    fn store_by_name(
+        &self,
+        name: &StoreName,
+    ) -> impl Future<Output = Result<Option<StoreRecord>, DbError>> + Send;
+
+    fn store(
+        &self,
+        id: StoreId,
+    ) -> impl Future<Output = Result<Option<StoreRecord>, DbError>> + Send;
+
+    /// Points a store at new credentials or a new API address (key rotation, the demo's
+    /// fresh ports); the key is encrypted like on creation.
+    fn set_store_connection(
+        &self,
+        id: StoreId,
+        client_id: ClientId,
+        api_key: SecretString,
+        ozon_base_url: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// Decrypts the store's API key.
+    fn store_credentials(
+        &self,
+        id: StoreId,
+    ) -> impl Future<Output = Result<OzonCredentials, DbError>> + Send;
+
+    /// The secret in the store's push URL (`/ozon/push/{secret}`).
+    fn push_secret(&self, id: StoreId) -> impl Future<Output = Result<String, DbError>> + Send;
+
+    fn store_by_push_secret(
+        &self,
+        secret: &str,
+    ) -> impl Future<Output = Result<Option<StoreRecord>, DbError>> + Send;
+}
+
+pub(crate) const STORE_COLUMNS: &str = "id, name, client_id, ozon_base_url, timezone, language, \
+     created_at, next_check_at, synced_until";
+
+/// The encryption context of a store's key: its Client-Id, so a key cannot be moved to another
+/// store's row.
+fn context_of(client_id: ClientId) -> Vec<u8> {
+    client_id.to_string().into_bytes()
+}
+
+impl Stores for SqlDatabase {
+    async fn add_store(&self, store: NewStore, now: DateTime<Utc>) -> Result<StoreRecord, DbError> {
+        let sealed = self.cipher.encrypt(
+            store.api_key.expose_secret().as_bytes(),
+            &context_of(store.client_id),
+        );
+        // Client-Ids are far below i64::MAX; the cast cannot wrap for a real id.
+        #[allow(clippy::cast_possible_wrap)]
+        let client_id = store.client_id.get() as i64;
+        let sql = "INSERT INTO stores (name, client_id, api_key_enc, ozon_base_url, timezone, \
+                   language, created_at, updated_at, next_check_at, push_secret) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8) RETURNING id";
+        let push_secret = crate::secrets::random_token();
+        let inserted = on_db!(&self.db, |pool| {
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(store.name.as_str())
+                .bind(client_id)
+                .bind(&sealed)
+                .bind(&store.ozon_base_url)
+                .bind(&store.settings.timezone)
+                .bind(store.settings.language.as_str())
+                .bind(now)
+                .bind(&push_secret)
+                .fetch_one(pool)
+                .await
+        });
+        let id = match inserted {
+            Ok(id) => id,
+            Err(e) if is_unique_violation(&e) => {
+                return Err(DbError::DuplicateStoreName(store.name.as_str().to_owned()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(StoreRecord {
+            id: StoreId(id),
+            name: store.name,
+            client_id: store.client_id,
+            ozon_base_url: store.ozon_base_url,
+            settings: store.settings,
+            created_at: now,
+            next_sync_at: Some(now),
+            synced_until: None,
+        })
+    }
+
+    async fn stores(&self) -> Result<Vec<StoreRecord>, DbError> {
+        let sql = AssertSqlSafe(format!("SELECT {STORE_COLUMNS} FROM stores ORDER BY name"));
+        let rows = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, StoreRow>(sql).fetch_all(pool).await?
+        });
+        rows.into_iter().map(StoreRecord::try_from).collect()
+    }
+
+    async fn store_by_name(&self, name: &StoreName) -> Result<Option<StoreRecord>, DbError> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT {STORE_COLUMNS} FROM stores WHERE name = $1"
+        ));
+        let row = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, StoreRow>(sql)
+                .bind(name.as_str())
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(StoreRecord::try_from).transpose()
+    }
+
+    async fn store(&self, id: StoreId) -> Result<Option<StoreRecord>, DbError> {
+        let sql = AssertSqlSafe(format!("SELECT {STORE_COLUMNS} FROM stores WHERE id = $1"));
+        let row = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, StoreRow>(sql)
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(StoreRecord::try_from).transpose()
+    }
+
+    async fn set_store_connection(
+        &self,
+        id: StoreId,
+        client_id: ClientId,
+        api_key: SecretString,
+        ozon_base_url: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        let sealed = self
+            .cipher
+            .encrypt(api_key.expose_secret().as_bytes(), &context_of(client_id));
+        // Client-Ids are far below i64::MAX; the cast cannot wrap for a real id.
+        #[allow(clippy::cast_possible_wrap)]
+        let client = client_id.get() as i64;
+        let sql = "UPDATE stores SET client_id = $1, api_key_enc = $2, ozon_base_url = $3, \
+                   updated_at = $4 WHERE id = $5";
+        let done = on_db!(&self.db, |pool| {
+            sqlx::query(sql)
+                .bind(client)
+                .bind(&sealed)
+                .bind(ozon_base_url)
+                .bind(now)
+                .bind(id.0)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if done == 0 {
+            return Err(DbError::StoreNotFound(id));
+        }
+        Ok(())
+    }
+
+    async fn store_credentials(&self, id: StoreId) -> Result<OzonCredentials, DbError> {
+        let sql = "SELECT name, client_id, api_key_enc, ozon_base_url FROM stores WHERE id = $1";
+        let row = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, (String, i64, Vec<u8>, String)>(sql)
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await?
+        });
+        let (name, client_id, sealed, base_url) = row.ok_or(DbError::StoreNotFound(id))?;
+        let client_id = ClientId::parse(&client_id.to_string()).map_err(|e| DbError::Corrupt {
+            table: "stores",
+            id: id.0,
+            reason: e.to_string(),
+        })?;
+        let plain = self
+            .cipher
+            .decrypt(&sealed, &context_of(client_id))
+            .ok_or_else(|| DbError::Decrypt {
+                store: name.clone(),
+            })?;
+        let api_key = String::from_utf8(plain).map_err(|_| DbError::Decrypt { store: name })?;
+        Ok(OzonCredentials {
+            client_id,
+            api_key: SecretString::from(api_key),
+            base_url,
+        })
+    }
+
+    async fn push_secret(&self, id: StoreId) -> Result<String, DbError> {
+        let sql = "SELECT push_secret FROM stores WHERE id = $1";
+        let secret = on_db!(&self.db, |pool| {
+            sqlx::query_scalar::<_, Option<String>>(sql)
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await?
+        });
+        secret.flatten().ok_or(DbError::StoreNotFound(id))
+    }
+
+    async fn store_by_push_secret(&self, secret: &str) -> Result<Option<StoreRecord>, DbError> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT {STORE_COLUMNS} FROM stores WHERE push_secret = $1"
+        ));
+        let row = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, StoreRow>(sql)
+                .bind(secret)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(StoreRecord::try_from).transpose()
+    }
+}

@@ -1,0 +1,567 @@
+//! The read models of the API and the dashboard: the filtered, cursor-paged postings list, the
+//! "today" counts, per-carrier and per-lane figures, and the workers' queue depths.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt as _;
+use ozontrack_domain::estimate::add_lane_carrier;
+use ozontrack_domain::finding::Severity;
+use ozontrack_domain::{PostingId, Scheme, StoreId};
+
+use crate::DbError;
+use crate::postings::PostingRecord;
+use crate::records::PostingRow;
+use crate::sql::{Db, SqlDatabase, final_statuses};
+
+/// Which postings to list: always within `stores`, newest first, `limit` after the cursor.
+#[derive(Debug, Clone, Default)]
+pub struct PostingQuery {
+    /// The stores the caller may see; an empty list matches nothing.
+    pub stores: Vec<StoreId>,
+    /// Ozon's status code, e.g. `delivering`.
+    pub status: Option<String>,
+    pub scheme: Option<Scheme>,
+    /// A leg's carrier code.
+    pub carrier: Option<String>,
+    /// Only postings with an open alert at least this severe.
+    pub min_risk: Option<Severity>,
+    /// `in_process_at` from (inclusive) and to (exclusive).
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// A posting number (or its start) or a tracking number of one of its legs.
+    pub text: Option<String>,
+    /// The cursor: postings with a smaller id than this.
+    pub before: Option<PostingId>,
+    pub limit: u32,
+}
+
+/// A postings-list row: the posting, its carriers and its worst open alert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostingSummary {
+    pub record: PostingRecord,
+    pub carriers: Vec<String>,
+    pub risk: Option<Severity>,
+}
+
+/// One carrier's figures over the legs tracked in a period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CarrierStats {
+    pub carrier: String,
+    pub legs: u64,
+    pub delivered: u64,
+    /// Legs with an open stale alert.
+    pub stale_open: u64,
+    /// Order to delivery, in days, over the delivered legs.
+    pub transit_days_p50: Option<f64>,
+    pub transit_days_p90: Option<f64>,
+    /// Delivered legs by whole days of transit (index = days; the last bucket holds the rest).
+    pub transit_histogram: Vec<u64>,
+}
+
+/// Days in the transit histogram before its last, open-ended bucket.
+pub const HISTOGRAM_DAYS: usize = 40;
+
+/// One count of the "today" page: open alerts (by posting) of a severity and mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RiskCount {
+    /// `warning`, `high_risk`, `critical` (as stored).
+    pub severity: String,
+    /// `fbs`, `rfbs`, `fbo`, `crossborder`.
+    pub mode: String,
+    pub postings: u64,
+}
+
+/// Postings not yet over, by mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModeCount {
+    pub mode: String,
+    pub postings: u64,
+}
+
+/// What the "today" page counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overview {
+    pub at_risk: Vec<RiskCount>,
+    pub active: Vec<ModeCount>,
+}
+
+/// A lane: the carriers a parcel went through, in order, to one buyer city.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaneStats {
+    /// Carrier codes, first mile first, e.g. `["cainiao", "russian_post"]`.
+    pub carriers: Vec<String>,
+    pub buyer_city: Option<String>,
+    pub postings: u64,
+    pub delivered: u64,
+    /// Postings on the lane with an open stale alert now.
+    pub stale_open: u64,
+    /// Days from Ozon's `in_process_at` to delivery, of the delivered ones.
+    pub transit_days_p50: Option<f64>,
+    pub transit_days_p90: Option<f64>,
+}
+
+/// How much work waits for the workers now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueDepths {
+    /// Legs whose next carrier check is due.
+    pub legs_due: u64,
+    /// Stores whose next sync is due.
+    pub stores_due: u64,
+    /// Postings whose findings may have changed and wait for the evaluator.
+    pub risk_due: u64,
+    /// Ozon pushes received and not yet processed.
+    pub pushes_pending: u64,
+}
+
+/// What the API and the dashboard read.
+pub trait Views: Clone + Send + Sync + 'static {
+    /// A page of postings by the query, newest first, never outside its stores.
+    fn postings_page(
+        &self,
+        query: &PostingQuery,
+    ) -> impl Future<Output = Result<Vec<PostingSummary>, DbError>> + Send;
+
+    /// Per-carrier figures over the legs of `stores` tracked since `since`.
+    fn carrier_stats(
+        &self,
+        stores: &[StoreId],
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<CarrierStats>, DbError>> + Send;
+
+    /// Per-lane figures (carriers in order, buyer city) over postings since `since`.
+    fn lane_stats(
+        &self,
+        stores: &[StoreId],
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<LaneStats>, DbError>> + Send;
+
+    /// The "today" counts: postings at risk by severity and mode, active postings by mode.
+    fn overview(
+        &self,
+        stores: &[StoreId],
+    ) -> impl Future<Output = Result<Overview, DbError>> + Send;
+
+    /// How much work is due for the workers at `now`.
+    fn queue_depths(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<QueueDepths, DbError>> + Send;
+}
+
+/// Up to this many matching open alerts, a risk-filtered page is read from the alerts' side.
+const FEW_ALERTS: i64 = 2000;
+
+impl Views for SqlDatabase {
+    async fn postings_page(&self, q: &PostingQuery) -> Result<Vec<PostingSummary>, DbError> {
+        if q.stores.is_empty() || q.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let stores: Vec<i64> = q.stores.iter().map(|s| s.0).collect();
+        let risky = match q.min_risk {
+            Some(min) => Some(on_db!(&self.db, |pool| {
+                let mut query = sqlx::QueryBuilder::new(
+                    "SELECT COUNT(*) FROM alerts WHERE resolved_at IS NULL AND store_id",
+                );
+                push_in!(query, &stores);
+                query.push(" AND severity IN (");
+                let mut list = query.separated(", ");
+                for s in Severity::ALL.iter().copied().filter(|s| *s >= min) {
+                    list.push_bind(s.as_str());
+                }
+                query.push(")");
+                query.build_query_scalar::<i64>().fetch_one(pool).await?
+            })),
+            None => None,
+        };
+        let rows = on_db!(&self.db, |pool| {
+            let mut query = sqlx::QueryBuilder::new("SELECT p.* FROM postings p WHERE p.store_id");
+            push_in!(query, &stores);
+            if let Some(status) = &q.status {
+                query.push(" AND p.status = ").push_bind(status.as_str());
+            }
+            if let Some(scheme) = q.scheme {
+                query.push(" AND p.scheme = ").push_bind(scheme.as_str());
+            }
+            if let Some(from) = q.from {
+                query.push(" AND p.in_process_at >= ").push_bind(from);
+            }
+            if let Some(to) = q.to {
+                query.push(" AND p.in_process_at < ").push_bind(to);
+            }
+            if let Some(carrier) = &q.carrier {
+                query
+                    .push(" AND EXISTS (SELECT 1 FROM legs l WHERE l.posting_id = p.id AND l.carrier = ")
+                    .push_bind(carrier.as_str())
+                    .push(")");
+            }
+            if let Some(text) = &q.text {
+                let text = text.trim().to_uppercase();
+                // A posting number's start (LIKE's wildcards in the text are taken literally).
+                let escaped = text
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                query
+                    .push(" AND (p.posting_number LIKE ")
+                    .push_bind(format!("{escaped}%"))
+                    .push(" ESCAPE '\\' OR p.tracking_number = ")
+                    .push_bind(text.clone())
+                    .push(" OR EXISTS (SELECT 1 FROM legs l WHERE l.posting_id = p.id AND l.tracking_number = ")
+                    .push_bind(text)
+                    .push("))");
+            }
+            if let Some(min) = q.min_risk {
+                // Few matching alerts: drive the page from them. Many: probe each posting
+                // through the open-alert index while the page fills (a walk of ~50 / density).
+                if risky.is_some_and(|n| n <= FEW_ALERTS) {
+                    query.push(
+                        " AND p.id IN (SELECT a.posting_id FROM alerts a \
+                         WHERE a.resolved_at IS NULL AND a.store_id",
+                    );
+                    push_in!(query, &stores);
+                    query.push(" AND a.severity IN (");
+                } else {
+                    query.push(
+                        " AND EXISTS (SELECT 1 FROM alerts a WHERE a.posting_id = p.id \
+                         AND a.resolved_at IS NULL AND a.severity IN (",
+                    );
+                }
+                let mut list = query.separated(", ");
+                for s in Severity::ALL.iter().copied().filter(|s| *s >= min) {
+                    list.push_bind(s.as_str());
+                }
+                query.push("))");
+            }
+            if let Some(before) = q.before {
+                query.push(" AND p.id < ").push_bind(before.0);
+            }
+            query
+                .push(" ORDER BY p.id DESC LIMIT ")
+                .push_bind(i64::from(q.limit));
+            query.build_query_as::<PostingRow>().fetch_all(pool).await?
+        });
+        let records: Vec<PostingRecord> = rows
+            .into_iter()
+            .map(PostingRecord::try_from)
+            .collect::<Result<_, _>>()?;
+        let ids: Vec<i64> = records.iter().map(|r| r.id.0).collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (carriers, alerts) = on_db!(&self.db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT DISTINCT posting_id, carrier FROM legs WHERE carrier <> 'ozon' AND posting_id",
+            );
+            push_in!(query, &ids);
+            let carriers = query
+                .build_query_as::<(i64, String)>()
+                .fetch_all(pool)
+                .await?;
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT posting_id, severity FROM alerts WHERE resolved_at IS NULL AND posting_id",
+            );
+            push_in!(query, &ids);
+            let alerts = query
+                .build_query_as::<(i64, String)>()
+                .fetch_all(pool)
+                .await?;
+            (carriers, alerts)
+        });
+        let mut by_posting: HashMap<i64, Vec<String>> = HashMap::new();
+        for (posting, carrier) in carriers {
+            by_posting.entry(posting).or_default().push(carrier);
+        }
+        let mut risk: HashMap<i64, Severity> = HashMap::new();
+        for (posting, severity) in alerts {
+            if let Ok(s) = Severity::parse(&severity) {
+                let worst = risk.entry(posting).or_insert(s);
+                *worst = (*worst).max(s);
+            }
+        }
+        Ok(records
+            .into_iter()
+            .map(|record| {
+                let mut carriers = by_posting.remove(&record.id.0).unwrap_or_default();
+                carriers.sort();
+                PostingSummary {
+                    risk: risk.get(&record.id.0).copied(),
+                    carriers,
+                    record,
+                }
+            })
+            .collect())
+    }
+
+    async fn carrier_stats(
+        &self,
+        stores: &[StoreId],
+        since: DateTime<Utc>,
+    ) -> Result<Vec<CarrierStats>, DbError> {
+        if stores.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = stores.iter().map(|s| s.0).collect();
+        let rows = on_db!(&self.db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT l.carrier, l.status_main, COALESCE(p.in_process_at, l.created_at), \
+                 l.last_event_at, CASE WHEN EXISTS (SELECT 1 FROM alerts a \
+                 WHERE a.posting_id = l.posting_id AND a.rule = 'stale' \
+                 AND a.resolved_at IS NULL AND a.leg_number = l.tracking_number) \
+                 THEN 1 ELSE 0 END \
+                 FROM legs l JOIN postings p ON p.id = l.posting_id \
+                 WHERE l.carrier <> 'ozon' AND l.created_at >= ",
+            );
+            query.push_bind(since).push(" AND p.store_id");
+            push_in!(query, &ids);
+            query
+                .build_query_as::<(
+                    String,
+                    Option<String>,
+                    DateTime<Utc>,
+                    Option<DateTime<Utc>>,
+                    i64,
+                )>()
+                .fetch_all(pool)
+                .await?
+        });
+        let mut by_carrier: std::collections::BTreeMap<String, (CarrierStats, Vec<f64>)> =
+            std::collections::BTreeMap::new();
+        for (carrier, status, started, last, stale) in rows {
+            let (stats, transit) = by_carrier.entry(carrier.clone()).or_insert_with(|| {
+                (
+                    CarrierStats {
+                        carrier,
+                        legs: 0,
+                        delivered: 0,
+                        stale_open: 0,
+                        transit_days_p50: None,
+                        transit_days_p90: None,
+                        transit_histogram: vec![0; HISTOGRAM_DAYS + 1],
+                    },
+                    Vec::new(),
+                )
+            });
+            stats.legs += 1;
+            stats.stale_open += u64::from(stale != 0);
+            if status.as_deref() == Some("delivered")
+                && let Some(last) = last
+            {
+                stats.delivered += 1;
+                let days = (last - started).num_seconds().max(0) as f64 / 86_400.0;
+                transit.push(days);
+                let bucket = (days.floor() as usize).min(HISTOGRAM_DAYS);
+                stats.transit_histogram[bucket] += 1;
+            }
+        }
+        Ok(by_carrier
+            .into_values()
+            .map(|(mut stats, mut transit)| {
+                stats.transit_days_p50 = quantile_days(&mut transit, 0.5);
+                stats.transit_days_p90 = quantile_days(&mut transit, 0.9);
+                stats
+            })
+            .collect())
+    }
+
+    async fn lane_stats(
+        &self,
+        stores: &[StoreId],
+        since: DateTime<Utc>,
+    ) -> Result<Vec<LaneStats>, DbError> {
+        if stores.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = stores.iter().map(|s| s.0).collect();
+        let stale: HashSet<i64> = on_db!(&self.db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT DISTINCT posting_id FROM alerts \
+                 WHERE rule = 'stale' AND resolved_at IS NULL AND store_id",
+            );
+            push_in!(query, &ids);
+            query.build_query_scalar::<i64>().fetch_all(pool).await?
+        })
+        .into_iter()
+        .collect();
+        // Streamed in posting order and folded a posting at a time: a store with a million
+        // postings is read without holding its legs in memory.
+        type Key = (Vec<String>, Option<String>);
+        let mut lanes: BTreeMap<Key, (LaneStats, Vec<f64>)> = BTreeMap::new();
+        let mut current: Option<(i64, Key, Option<f64>)> = None;
+        let mut fold = |posting: Option<(i64, Key, Option<f64>)>| {
+            let Some((id, key, transit)) = posting else {
+                return;
+            };
+            let (lane, days) = lanes.entry(key.clone()).or_insert_with(|| {
+                (
+                    LaneStats {
+                        carriers: key.0,
+                        buyer_city: key.1,
+                        postings: 0,
+                        delivered: 0,
+                        stale_open: 0,
+                        transit_days_p50: None,
+                        transit_days_p90: None,
+                    },
+                    Vec::new(),
+                )
+            });
+            lane.postings += 1;
+            lane.stale_open += u64::from(stale.contains(&id));
+            if let Some(t) = transit {
+                lane.delivered += 1;
+                days.push(t);
+            }
+        };
+        on_db!(&self.db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT p.id, l.carrier, p.buyer_city, p.in_process_at, p.delivered_at \
+                 FROM postings p JOIN legs l ON l.posting_id = p.id \
+                 WHERE l.carrier <> 'ozon' AND p.in_process_at >= ",
+            );
+            query.push_bind(since).push(" AND p.store_id");
+            push_in!(query, &ids);
+            query.push(" ORDER BY p.id, l.id");
+            let mut rows = query
+                .build_query_as::<(
+                    i64,
+                    String,
+                    Option<String>,
+                    Option<DateTime<Utc>>,
+                    Option<DateTime<Utc>>,
+                )>()
+                .fetch(pool);
+            while let Some((posting, carrier, city, started, delivered)) = rows.try_next().await? {
+                match &mut current {
+                    Some((id, (carriers, _), _)) if *id == posting => {
+                        add_lane_carrier(carriers, &carrier);
+                    }
+                    _ => {
+                        let transit = started
+                            .zip(delivered)
+                            .map(|(s, d)| (d - s).num_seconds().max(0) as f64 / 86_400.0);
+                        let mut carriers = Vec::new();
+                        add_lane_carrier(&mut carriers, &carrier);
+                        fold(current.replace((posting, (carriers, city), transit)));
+                    }
+                }
+            }
+        });
+        fold(current.take());
+        let mut out: Vec<LaneStats> = lanes
+            .into_values()
+            .map(|(mut lane, mut days)| {
+                lane.transit_days_p50 = quantile_days(&mut days, 0.5);
+                lane.transit_days_p90 = quantile_days(&mut days, 0.9);
+                lane
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.postings
+                .cmp(&a.postings)
+                .then(a.carriers.cmp(&b.carriers))
+        });
+        Ok(out)
+    }
+
+    async fn overview(&self, stores: &[StoreId]) -> Result<Overview, DbError> {
+        if stores.is_empty() {
+            return Ok(Overview::default());
+        }
+        let ids: Vec<i64> = stores.iter().map(|s| s.0).collect();
+        let (alerts, active) = on_db!(&self.db, |pool| {
+            // A posting counts once, at its worst open alert.
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT a.posting_id, a.severity, p.scheme FROM alerts a \
+                 JOIN postings p ON p.id = a.posting_id \
+                 WHERE a.resolved_at IS NULL AND a.store_id",
+            );
+            push_in!(query, &ids);
+            let alerts = query
+                .build_query_as::<(i64, String, String)>()
+                .fetch_all(pool)
+                .await?;
+            let mut query = sqlx::QueryBuilder::new(format!(
+                "SELECT scheme, COUNT(*) FROM postings WHERE status NOT IN {} AND store_id",
+                final_statuses()
+            ));
+            push_in!(query, &ids);
+            query.push(" GROUP BY scheme ORDER BY scheme");
+            let active = query
+                .build_query_as::<(String, i64)>()
+                .fetch_all(pool)
+                .await?;
+            (alerts, active)
+        });
+        let rank = |s: &str| Severity::parse(s).ok();
+        let mut worst: HashMap<i64, (String, String)> = HashMap::new();
+        for (posting, severity, scheme) in alerts {
+            match worst.get(&posting) {
+                Some((seen, _)) if rank(seen) >= rank(&severity) => {}
+                _ => {
+                    worst.insert(posting, (severity, scheme));
+                }
+            }
+        }
+        let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for (severity, scheme) in worst.into_values() {
+            *counts.entry((severity, scheme)).or_default() += 1;
+        }
+        Ok(Overview {
+            at_risk: counts
+                .into_iter()
+                .map(|((severity, mode), postings)| RiskCount {
+                    severity,
+                    mode,
+                    postings,
+                })
+                .collect(),
+            active: active
+                .into_iter()
+                .map(|(mode, n)| ModeCount {
+                    mode,
+                    postings: n.max(0) as u64,
+                })
+                .collect(),
+        })
+    }
+
+    async fn queue_depths(&self, now: DateTime<Utc>) -> Result<QueueDepths, DbError> {
+        let (legs, stores, risk, pushes) = on_db!(&self.db, |pool| {
+            let count =
+                |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).bind(now).fetch_one(pool);
+            (
+                count("SELECT COUNT(*) FROM legs WHERE next_check_at <= $1").await?,
+                count("SELECT COUNT(*) FROM stores WHERE next_check_at <= $1").await?,
+                // Through the (store_id, risk_due_at) index, store by store: a scrape never
+                // scans the postings.
+                count(
+                    "SELECT COUNT(*) FROM postings \
+                     WHERE store_id IN (SELECT id FROM stores) AND risk_due_at <= $1",
+                )
+                .await?,
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM ozon_pushes WHERE processed_at IS NULL",
+                )
+                .fetch_one(pool)
+                .await?,
+            )
+        });
+        let n = |x: i64| x.max(0) as u64;
+        Ok(QueueDepths {
+            legs_due: n(legs),
+            stores_due: n(stores),
+            risk_due: n(risk),
+            pushes_pending: n(pushes),
+        })
+    }
+}
+
+/// The `q` quantile of transit times in days (nearest rank), to a tenth of a day.
+pub(crate) fn quantile_days(days: &mut [f64], q: f64) -> Option<f64> {
+    days.sort_by(f64::total_cmp);
+    let last = days.len().checked_sub(1)?;
+    let rank = ((q * last as f64).round() as usize).min(last);
+    Some((days[rank] * 10.0).round() / 10.0)
+}

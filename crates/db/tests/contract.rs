@@ -1,0 +1,1507 @@
+//! The store contract: every behaviour of the `Store` trait, run once on SQLite and once on
+//! PostgreSQL (a fresh database per test on the server at `127.0.0.1:5432`, or
+//! `OZONTRACK_TEST_POSTGRES_URL`). With `CI` set, an unreachable PostgreSQL fails the tests
+//! instead of skipping them.
+
+// In tests a panic is the failure report, so helpers unwrap freely.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use ozontrack_db::prelude::*;
+use ozontrack_db::{Backend, DbError, FeedOutcome, LeaseOwner, LegCheck, NewStore};
+use ozontrack_domain::CarrierSource;
+use ozontrack_domain::{
+    CarrierCode, ClientId, Currency, DeliveryMethod, EventSource, GeoPoint, Language, Leg, LegRole,
+    Location, MainStatus, Money, NormalizedStatus, OzonStatus, OzonSubstatus, Posting,
+    PostingNumber, Scheme, StoreId, StoreName, StoreSettings, SubStatus, TrackingEvent,
+    TrackingNumber,
+};
+use ozontrack_domain::{LegId, PostingId};
+use secrecy::{ExposeSecret, SecretString};
+
+mod support;
+
+use support::TestDb;
+
+/// Emits one test per backend for each case.
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let db = super::support::sqlite().await;
+                    super::$case(&db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(db) = super::support::postgres().await else { return };
+                    super::$case(&db).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    migrating_again_changes_nothing,
+    a_store_keeps_its_api_key_encrypted_and_gives_it_back,
+    a_second_store_with_the_same_name_is_refused,
+    a_store_can_be_pointed_at_new_credentials,
+    stores_are_listed_by_name_and_found_by_name,
+    a_new_store_is_due_for_its_first_sync,
+    a_posting_round_trips_every_field,
+    upserting_a_posting_again_updates_it_in_place,
+    unknown_ozon_statuses_survive_a_round_trip,
+    legs_are_keyed_by_carrier_and_tracking_number,
+    a_leg_for_a_missing_posting_is_refused,
+    events_are_deduplicated_by_fingerprint,
+    the_leg_follows_its_latest_event_whatever_the_arrival_order,
+    one_batch_with_repeats_and_thousands_of_events_is_stored_once_each,
+    a_round_of_checks_stores_events_schedules_and_gives_up_the_leases,
+    the_aggregator_names_only_an_unknown_carrier_and_never_undoes_a_manual_one,
+    a_hand_over_leg_is_linked_to_the_leg_it_continues,
+    feed_health_counts_failures_in_a_row_until_a_success,
+    a_page_read_earlier_never_puts_back_an_older_state,
+    events_keep_unknown_sub_statuses_locations_and_digests,
+    appending_to_a_missing_leg_is_refused,
+    claim_takes_only_due_rows_without_a_live_lease,
+    claim_respects_the_limit_and_takes_the_most_overdue_first,
+    an_expired_lease_can_be_claimed_by_another_owner,
+    a_previous_owner_cannot_release_or_extend_a_lease_it_lost,
+    a_release_without_a_next_check_is_never_due_again,
+    stores_are_leased_like_legs,
+    times_with_and_without_fractions_compare_correctly,
+    two_concurrent_claimers_never_get_the_same_row,
+    an_alert_opens_once_escalates_and_resolves_with_its_history,
+    a_user_acknowledges_and_resolves_alerts_and_a_missing_one_is_named,
+    a_whitelist_violation_enters_the_ledger_once,
+    risk_candidates_are_changed_or_due_postings_and_inputs_carry_legs_and_events,
+    the_risk_watermark_never_moves_back,
+    a_token_is_found_by_its_hash_until_revoked_with_its_stores,
+    the_postings_page_filters_pages_and_never_leaves_its_stores,
+    sessions_and_login_links_end_and_a_link_is_used_once,
+    a_postings_buyer_token_is_made_once_and_finds_it,
+    overview_lanes_and_queue_depths_count_within_their_stores,
+);
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap()
+}
+
+fn new_store(name: &str, client_id: &str) -> NewStore {
+    NewStore {
+        name: StoreName::parse(name).unwrap(),
+        client_id: ClientId::parse(client_id).unwrap(),
+        api_key: SecretString::from(format!("key-of-{name}")),
+        ozon_base_url: "https://api-seller.ozon.ru".into(),
+        settings: StoreSettings {
+            timezone: "Asia/Shanghai".into(),
+            language: Language::Zh,
+        },
+    }
+}
+
+async fn a_store(db: &TestDb) -> StoreId {
+    db.store
+        .add_store(new_store("深圳小店", "123456"), t0())
+        .await
+        .unwrap()
+        .id
+}
+
+fn full_posting(store: StoreId, number: &str) -> Posting {
+    Posting {
+        store_id: store,
+        number: PostingNumber::parse(number).unwrap(),
+        order_id: Some(35_566_798_085),
+        scheme: Scheme::Rfbs,
+        status: OzonStatus::Delivering,
+        substatus: OzonSubstatus::OnWayToCity,
+        delivery_method: Some(DeliveryMethod {
+            id: 1_020_005_003_107_121,
+            name: "Почта России".into(),
+            tpl_provider_id: Some(24),
+            tpl_provider: Some("Почта России".into()),
+            warehouse_id: Some(1_020_005_003_107_000),
+            warehouse: Some("Shenzhen 1".into()),
+        }),
+        tracking_number: Some(TrackingNumber::parse("RB123456785GB").unwrap()),
+        in_process_at: Some(t0()),
+        ship_by: Some(t0() + Duration::days(2)),
+        delivering_at: Some(t0() + Duration::milliseconds(86_400_123)),
+        delivered_at: None,
+        buyer_city: Some("Новосибирск".into()),
+        buyer_region: Some("Новосибирская область".into()),
+        buyer_point: Some(GeoPoint::new(55.0302, 82.9204).unwrap()),
+        total: Some(Money::from_minor(153_000, Currency::Rub)),
+    }
+}
+
+/// The stored posting, which must exist.
+async fn read_posting(
+    db: &TestDb,
+    store: StoreId,
+    number: &PostingNumber,
+) -> ozontrack_db::PostingRecord {
+    db.store
+        .posting(store, number)
+        .await
+        .unwrap()
+        .expect("the posting was stored")
+}
+
+async fn a_posting(db: &TestDb, store: StoreId, number: &str) -> PostingId {
+    db.store
+        .upsert_posting(&full_posting(store, number), t0())
+        .await
+        .unwrap()
+}
+
+fn leg(carrier: &str, number: &str, role: LegRole) -> Leg {
+    Leg {
+        carrier: CarrierCode::parse(carrier).unwrap(),
+        tracking_number: TrackingNumber::parse(number).unwrap(),
+        role,
+    }
+}
+
+async fn a_leg(db: &TestDb) -> LegId {
+    let store = a_store(db).await;
+    let posting = a_posting(db, store, "0132112277-0101-1").await;
+    db.store
+        .upsert_leg(
+            posting,
+            &leg("yanwen", "UG123456789YP", LegRole::FirstMile),
+            t0(),
+        )
+        .await
+        .unwrap()
+}
+
+fn event(hours: i64, main: MainStatus, sub: SubStatus, code: &str) -> TrackingEvent {
+    TrackingEvent::new(
+        EventSource::SeventeenTrack,
+        t0() + Duration::hours(hours),
+        NormalizedStatus::new(main, sub),
+        code,
+        format!("text of {code}"),
+        Location::default(),
+    )
+}
+
+async fn migrating_again_changes_nothing(db: &TestDb) {
+    let store = a_store(db).await;
+    db.store.migrate().await.unwrap();
+    assert_eq!(db.store.stores().await.unwrap()[0].id, store);
+}
+
+async fn a_store_keeps_its_api_key_encrypted_and_gives_it_back(db: &TestDb) {
+    let store = a_store(db).await;
+    let stored = db.raw_api_key_column(store).await;
+    assert!(
+        !stored.windows(6).any(|w| w == b"key-of"),
+        "the key is stored in clear"
+    );
+    let credentials = db.store.store_credentials(store).await.unwrap();
+    assert_eq!(credentials.api_key.expose_secret(), "key-of-深圳小店");
+    assert_eq!(credentials.client_id.get(), 123_456);
+    assert!(
+        !format!("{credentials:?}").contains("key-of"),
+        "Debug shows the key"
+    );
+}
+
+async fn a_store_can_be_pointed_at_new_credentials(db: &TestDb) {
+    let store = a_store(db).await;
+    let client_id = ClientId::parse("777").unwrap();
+    let key = SecretString::from("rotated-key".to_owned());
+    db.store
+        .set_store_connection(store, client_id, key, "http://127.0.0.1:9", t0())
+        .await
+        .unwrap();
+    let credentials = db.store.store_credentials(store).await.unwrap();
+    assert_eq!(credentials.api_key.expose_secret(), "rotated-key");
+    assert_eq!(
+        (credentials.client_id.get(), credentials.base_url.as_str()),
+        (777, "http://127.0.0.1:9")
+    );
+    let missing = db
+        .store
+        .set_store_connection(
+            StoreId(999),
+            client_id,
+            SecretString::from("k".to_owned()),
+            "http://x",
+            t0(),
+        )
+        .await;
+    assert!(matches!(missing, Err(DbError::StoreNotFound(StoreId(999)))));
+}
+
+async fn a_second_store_with_the_same_name_is_refused(db: &TestDb) {
+    a_store(db).await;
+    let err = db
+        .store
+        .add_store(new_store("深圳小店", "999"), t0())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, DbError::DuplicateStoreName(ref n) if n == "深圳小店"),
+        "{err}"
+    );
+}
+
+async fn stores_are_listed_by_name_and_found_by_name(db: &TestDb) {
+    for name in ["b-shop", "a-shop", "c-shop"] {
+        db.store
+            .add_store(new_store(name, "42"), t0())
+            .await
+            .unwrap();
+    }
+    let names: Vec<String> = db
+        .store
+        .stores()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(names, ["a-shop", "b-shop", "c-shop"]);
+    let found = db
+        .store
+        .store_by_name(&StoreName::parse("b-shop").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(found.unwrap().settings.timezone, "Asia/Shanghai");
+    assert!(
+        db.store
+            .store_by_name(&StoreName::parse("zz").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn a_new_store_is_due_for_its_first_sync(db: &TestDb) {
+    let store = a_store(db).await;
+    let owner = LeaseOwner::new("w1");
+    let claimed: Vec<StoreId> = claim_for_5_minutes(db, &owner, 10, t0()).await;
+    assert_eq!(claimed, [store]);
+}
+
+async fn a_posting_round_trips_every_field(db: &TestDb) {
+    let store = a_store(db).await;
+    let posting = full_posting(store, "0132112277-0101-1");
+    let id = db.store.upsert_posting(&posting, t0()).await.unwrap();
+    let read = read_posting(db, store, &posting.number).await;
+    assert_eq!(read.id, id);
+    assert_eq!(read.posting, posting);
+    assert_eq!(read.created_at, t0());
+}
+
+async fn upserting_a_posting_again_updates_it_in_place(db: &TestDb) {
+    let store = a_store(db).await;
+    let mut posting = full_posting(store, "0132112277-0101-1");
+    let first = db.store.upsert_posting(&posting, t0()).await.unwrap();
+    posting.status = OzonStatus::Delivered;
+    posting.substatus = OzonSubstatus::Delivered;
+    posting.delivered_at = Some(t0() + Duration::days(9));
+    posting.buyer_point = None;
+    let later = t0() + Duration::days(9);
+    let second = db.store.upsert_posting(&posting, later).await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(db.store.count_postings(store).await.unwrap(), 1);
+    let read = read_posting(db, store, &posting.number).await;
+    assert_eq!(read.posting, posting);
+    assert_eq!((read.created_at, read.updated_at), (t0(), later));
+}
+
+async fn unknown_ozon_statuses_survive_a_round_trip(db: &TestDb) {
+    let store = a_store(db).await;
+    let mut posting = full_posting(store, "1-1");
+    posting.status = OzonStatus::parse("awaiting_teleport");
+    posting.substatus = OzonSubstatus::parse("");
+    posting.delivery_method = None;
+    posting.total = None;
+    db.store.upsert_posting(&posting, t0()).await.unwrap();
+    let read = read_posting(db, store, &posting.number).await;
+    assert_eq!(
+        read.posting.status,
+        OzonStatus::Unknown("awaiting_teleport".into())
+    );
+    assert_eq!(read.posting, posting);
+}
+
+async fn legs_are_keyed_by_carrier_and_tracking_number(db: &TestDb) {
+    let store = a_store(db).await;
+    let posting = a_posting(db, store, "0132112277-0101-1").await;
+    let first = leg("yanwen", "UG123456789YP", LegRole::Single);
+    let a = db.store.upsert_leg(posting, &first, t0()).await.unwrap();
+    let again = Leg {
+        role: LegRole::FirstMile,
+        ..first.clone()
+    };
+    assert_eq!(db.store.upsert_leg(posting, &again, t0()).await.unwrap(), a);
+    let b = db
+        .store
+        .upsert_leg(
+            posting,
+            &leg("russian_post", "RB123456785GB", LegRole::LastMile),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_ne!(a, b);
+    let legs = db.store.legs(posting).await.unwrap();
+    assert_eq!(legs.len(), 2);
+    assert_eq!(legs[0].leg, again);
+    assert_eq!(legs[0].status, None);
+    assert_eq!(
+        legs[0].next_check_at,
+        Some(t0()),
+        "a new leg is due at once"
+    );
+}
+
+async fn a_leg_for_a_missing_posting_is_refused(db: &TestDb) {
+    let err = db
+        .store
+        .upsert_leg(
+            PostingId(999),
+            &leg("cdek", "1234567890", LegRole::LastMile),
+            t0(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::PostingNotFound(999)), "{err}");
+}
+
+async fn events_are_deduplicated_by_fingerprint(db: &TestDb) {
+    let leg = a_leg(db).await;
+    let batch = [
+        event(1, MainStatus::InfoReceived, SubStatus::Registered, "A"),
+        event(5, MainStatus::InTransit, SubStatus::PickedUp, "B"),
+    ];
+    assert_eq!(
+        db.store
+            .append_events(leg, &batch, t0() + Duration::hours(6))
+            .await
+            .unwrap(),
+        2
+    );
+    let more = [
+        batch[1].clone(),
+        event(30, MainStatus::InTransit, SubStatus::DepartedOrigin, "C"),
+    ];
+    assert_eq!(
+        db.store
+            .append_events(leg, &more, t0() + Duration::hours(31))
+            .await
+            .unwrap(),
+        1
+    );
+    let events = db.store.events(leg).await.unwrap();
+    let codes: Vec<&str> = events.iter().map(|e| e.event.raw_code.as_str()).collect();
+    assert_eq!(codes, ["A", "B", "C"]);
+    assert_eq!(
+        events[1].received_at,
+        t0() + Duration::hours(6),
+        "the first receipt is kept"
+    );
+}
+
+async fn the_leg_follows_its_latest_event_whatever_the_arrival_order(db: &TestDb) {
+    let leg = a_leg(db).await;
+    let late = event(
+        40,
+        MainStatus::InTransit,
+        SubStatus::ArrivedDestination,
+        "ARR",
+    );
+    let early = event(10, MainStatus::InTransit, SubStatus::PickedUp, "PICK");
+    db.store
+        .append_events(leg, std::slice::from_ref(&late), t0() + Duration::hours(41))
+        .await
+        .unwrap();
+    db.store
+        .append_events(leg, &[early], t0() + Duration::hours(42))
+        .await
+        .unwrap();
+    let record = db.store.leg(leg).await.unwrap().unwrap();
+    assert_eq!(record.status, Some(late.status));
+    assert_eq!(record.last_event_at, Some(late.occurred_at));
+}
+
+async fn one_batch_with_repeats_and_thousands_of_events_is_stored_once_each(db: &TestDb) {
+    let leg = a_leg(db).await;
+    // More rows than one multi-row statement takes, out of order, each given twice.
+    let mut batch: Vec<TrackingEvent> = (0..1500)
+        .rev()
+        .map(|h| {
+            event(
+                h,
+                MainStatus::InTransit,
+                SubStatus::InTransit,
+                &format!("E{h}"),
+            )
+        })
+        .collect();
+    batch.extend(batch.clone());
+    let new = db
+        .store
+        .append_events(leg, &batch, t0() + Duration::hours(2000))
+        .await
+        .unwrap();
+    assert_eq!(new, 1500);
+    assert_eq!(db.store.events(leg).await.unwrap().len(), 1500);
+    let record = db.store.leg(leg).await.unwrap().unwrap();
+    assert_eq!(record.last_event_at, Some(t0() + Duration::hours(1499)));
+}
+
+async fn events_keep_unknown_sub_statuses_locations_and_digests(db: &TestDb) {
+    let leg = a_leg(db).await;
+    let mut e = TrackingEvent::new(
+        EventSource::parse("cainiao_direct"),
+        t0() + Duration::microseconds(1_500_001),
+        NormalizedStatus::unknown(MainStatus::InTransit, "CC_HO_OUT_SUCCESS"),
+        "CC_HO_OUT_SUCCESS",
+        "<script>alert(1)</script> Передан перевозчику",
+        Location {
+            text: Some("Москва, сортировочный центр".into()),
+            city: Some("Москва".into()),
+            country: Some("RU".into()),
+            point: Some(GeoPoint::new(55.7558, 37.6173).unwrap()),
+        },
+    );
+    e.payload_digest = Some("sha256:abc".into());
+    db.store
+        .append_events(leg, &[e.clone()], t0())
+        .await
+        .unwrap();
+    let stored = db.store.events(leg).await.unwrap();
+    // Read back, an event also says when it was received.
+    e.received_at = Some(t0());
+    assert_eq!(stored[0].event, e);
+    let record = db.store.leg(leg).await.unwrap().unwrap();
+    assert_eq!(record.status, Some(e.status));
+}
+
+async fn appending_to_a_missing_leg_is_refused(db: &TestDb) {
+    let e = event(1, MainStatus::InTransit, SubStatus::InTransit, "X");
+    let err = db
+        .store
+        .append_events(LegId(777), &[e], t0())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::LegNotFound(777)), "{err}");
+}
+
+/// Claims up to `limit` due legs at `at` for five minutes.
+async fn claim_for_5_minutes<K: ozontrack_db::Leasable>(
+    db: &TestDb,
+    owner: &LeaseOwner,
+    limit: u32,
+    at: DateTime<Utc>,
+) -> Vec<K> {
+    db.store
+        .claim(owner, limit, at, at + Duration::minutes(5))
+        .await
+        .unwrap()
+}
+
+/// Makes `count` legs on one posting, all due at `due`.
+async fn legs_due_at(db: &TestDb, count: usize, due: DateTime<Utc>) -> Vec<LegId> {
+    let store = a_store(db).await;
+    let posting = a_posting(db, store, "0132112277-0101-1").await;
+    let mut ids = Vec::new();
+    for i in 0..count {
+        let l = leg("cdek", &format!("{:010}", 1_000_000 + i), LegRole::LastMile);
+        let id = db.store.upsert_leg(posting, &l, t0()).await.unwrap();
+        db.store.schedule(id, Some(due)).await.unwrap();
+        ids.push(id);
+    }
+    ids
+}
+
+async fn claim_takes_only_due_rows_without_a_live_lease(db: &TestDb) {
+    let ids = legs_due_at(db, 3, t0()).await;
+    db.store
+        .schedule(ids[2], Some(t0() + Duration::hours(1)))
+        .await
+        .unwrap();
+    let (a, b) = (LeaseOwner::new("a"), LeaseOwner::new("b"));
+    let until = t0() + Duration::minutes(5);
+    let first: Vec<LegId> = db.store.claim(&a, 10, t0(), until).await.unwrap();
+    assert_eq!(first, ids[..2]);
+    let second: Vec<LegId> = db
+        .store
+        .claim(&b, 10, t0() + Duration::minutes(1), until)
+        .await
+        .unwrap();
+    assert!(
+        second.is_empty(),
+        "leased rows were handed out again: {second:?}"
+    );
+    let record = db.store.leg(ids[0]).await.unwrap().unwrap();
+    assert_eq!(
+        (record.lease_owner, record.lease_until),
+        (Some(a), Some(until))
+    );
+}
+
+async fn claim_respects_the_limit_and_takes_the_most_overdue_first(db: &TestDb) {
+    let ids = legs_due_at(db, 5, t0()).await;
+    db.store
+        .schedule(ids[4], Some(t0() - Duration::hours(3)))
+        .await
+        .unwrap();
+    db.store
+        .schedule(ids[3], Some(t0() - Duration::hours(2)))
+        .await
+        .unwrap();
+    let owner = LeaseOwner::new("a");
+    let claimed: Vec<LegId> = claim_for_5_minutes(db, &owner, 2, t0()).await;
+    assert_eq!(claimed, [ids[3], ids[4]]);
+}
+
+async fn an_expired_lease_can_be_claimed_by_another_owner(db: &TestDb) {
+    let ids = legs_due_at(db, 1, t0()).await;
+    let (a, b) = (LeaseOwner::new("a"), LeaseOwner::new("b"));
+    let _: Vec<LegId> = claim_for_5_minutes(db, &a, 1, t0()).await;
+    let later = t0() + Duration::minutes(6);
+    let taken: Vec<LegId> = claim_for_5_minutes(db, &b, 1, later).await;
+    assert_eq!(taken, ids);
+}
+
+async fn a_previous_owner_cannot_release_or_extend_a_lease_it_lost(db: &TestDb) {
+    let ids = legs_due_at(db, 1, t0()).await;
+    let (a, b) = (LeaseOwner::new("a"), LeaseOwner::new("b"));
+    let _: Vec<LegId> = claim_for_5_minutes(db, &a, 1, t0()).await;
+    let later = t0() + Duration::minutes(6);
+    let _: Vec<LegId> = claim_for_5_minutes(db, &b, 1, later).await;
+    assert_eq!(
+        db.store
+            .extend(&ids, &a, later + Duration::hours(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(!db.store.release(ids[0], &a, Some(later)).await.unwrap());
+    assert_eq!(
+        db.store
+            .extend(&ids, &b, later + Duration::hours(1))
+            .await
+            .unwrap(),
+        1
+    );
+    let record = db.store.leg(ids[0]).await.unwrap().unwrap();
+    assert_eq!(record.lease_owner, Some(b.clone()));
+    assert_eq!(record.lease_until, Some(later + Duration::hours(1)));
+    assert!(
+        db.store
+            .release(ids[0], &b, Some(later + Duration::hours(4)))
+            .await
+            .unwrap()
+    );
+    let record = db.store.leg(ids[0]).await.unwrap().unwrap();
+    assert_eq!(
+        (record.lease_owner, record.next_check_at),
+        (None, Some(later + Duration::hours(4)))
+    );
+}
+
+async fn a_release_without_a_next_check_is_never_due_again(db: &TestDb) {
+    let ids = legs_due_at(db, 1, t0()).await;
+    let owner = LeaseOwner::new("a");
+    let _: Vec<LegId> = claim_for_5_minutes(db, &owner, 1, t0()).await;
+    assert!(db.store.release(ids[0], &owner, None).await.unwrap());
+    let far = t0() + Duration::days(3650);
+    let claimed: Vec<LegId> = claim_for_5_minutes(db, &owner, 1, far).await;
+    assert!(claimed.is_empty());
+}
+
+async fn stores_are_leased_like_legs(db: &TestDb) {
+    let store = a_store(db).await;
+    let (a, b) = (LeaseOwner::new("a"), LeaseOwner::new("b"));
+    let until = t0() + Duration::minutes(5);
+    let first: Vec<StoreId> = db.store.claim(&a, 5, t0(), until).await.unwrap();
+    let second: Vec<StoreId> = db.store.claim(&b, 5, t0(), until).await.unwrap();
+    assert_eq!((first, second), (vec![store], vec![]));
+    assert!(
+        db.store
+            .release(store, &a, Some(t0() + Duration::minutes(10)))
+            .await
+            .unwrap()
+    );
+    let record = db.store.stores().await.unwrap().remove(0);
+    assert_eq!(record.next_sync_at, Some(t0() + Duration::minutes(10)));
+}
+
+async fn times_with_and_without_fractions_compare_correctly(db: &TestDb) {
+    // SQLite compares times as text: 08:00:00 must sort before 08:00:00.5, and 08:00:00.5
+    // before 08:00:01, whatever the number of fractional digits.
+    let ids = legs_due_at(db, 2, t0()).await;
+    db.store
+        .schedule(ids[0], Some(t0() + Duration::milliseconds(500)))
+        .await
+        .unwrap();
+    db.store
+        .schedule(ids[1], Some(t0() + Duration::seconds(1)))
+        .await
+        .unwrap();
+    let owner = LeaseOwner::new("a");
+    let until = t0() + Duration::minutes(5);
+    let none: Vec<LegId> = db.store.claim(&owner, 5, t0(), until).await.unwrap();
+    assert!(none.is_empty());
+    let half: Vec<LegId> = db
+        .store
+        .claim(&owner, 5, t0() + Duration::microseconds(500_001), until)
+        .await
+        .unwrap();
+    assert_eq!(half, [ids[0]]);
+    let whole: Vec<LegId> = db
+        .store
+        .claim(&owner, 5, t0() + Duration::seconds(1), until)
+        .await
+        .unwrap();
+    assert_eq!(whole, [ids[1]]);
+}
+
+async fn two_concurrent_claimers_never_get_the_same_row(db: &TestDb) {
+    let ids = legs_due_at(db, 120, t0()).await;
+    let until = t0() + Duration::minutes(5);
+    let claimer = |name: &'static str, store| async move {
+        let owner = LeaseOwner::new(name);
+        let mut mine: Vec<LegId> = Vec::new();
+        // Bounded: a claim that hands out leased rows again would otherwise never run dry.
+        for _ in 0..=120 {
+            let batch: Vec<LegId> = support::claim_with(&store, &owner, 7, t0(), until).await;
+            if batch.is_empty() {
+                break;
+            }
+            mine.extend(batch);
+            tokio::task::yield_now().await;
+        }
+        mine
+    };
+    let (a, b) = tokio::join!(
+        tokio::spawn(claimer("a", db.second_connection().await)),
+        tokio::spawn(claimer("b", db.second_connection().await)),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let a_set: HashSet<LegId> = a.iter().copied().collect();
+    let b_set: HashSet<LegId> = b.iter().copied().collect();
+    assert!(
+        a_set.is_disjoint(&b_set),
+        "both claimers got {:?}",
+        a_set.intersection(&b_set)
+    );
+    assert_eq!(a.len() + b.len(), ids.len());
+    assert_eq!(db.store.backend() == Backend::Postgres, db.is_postgres());
+}
+
+fn check(leg: LegId, events: Vec<TrackingEvent>, next: Option<DateTime<Utc>>) -> LegCheck {
+    LegCheck {
+        leg,
+        events,
+        next_check_at: next,
+        registered: true,
+        detected_carrier: None,
+        fresh: true,
+    }
+}
+
+async fn a_round_of_checks_stores_events_schedules_and_gives_up_the_leases(db: &TestDb) {
+    let leg = a_leg(db).await;
+    let owner = LeaseOwner::new("tracker");
+    let now = t0() + Duration::hours(10);
+    let claimed: Vec<LegId> = db
+        .store
+        .claim(&owner, 10, now, now + Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(claimed, [leg]);
+    let next = now + Duration::hours(12);
+    let events = vec![
+        event(1, MainStatus::InfoReceived, SubStatus::Registered, "A"),
+        event(3, MainStatus::InTransit, SubStatus::PickedUp, "B"),
+    ];
+    let new = db
+        .store
+        .record_checks(&[check(leg, events.clone(), Some(next))], &owner, now)
+        .await
+        .unwrap();
+    assert_eq!(new, 2);
+    let record = db.store.leg(leg).await.unwrap().unwrap();
+    assert_eq!(record.next_check_at, Some(next));
+    assert_eq!(record.lease_owner, None);
+    assert_eq!(record.registered_at, Some(now));
+    assert_eq!(record.checks, 1);
+    assert_eq!(record.status, Some(events[1].status.clone()));
+    // The same events again are not new; a check by someone who lost the lease changes no
+    // schedule.
+    let later = now + Duration::hours(1);
+    let stale = db
+        .store
+        .record_checks(
+            &[check(leg, events, None)],
+            &LeaseOwner::new("other"),
+            later,
+        )
+        .await
+        .unwrap();
+    assert_eq!(stale, 0);
+    let record = db.store.leg(leg).await.unwrap().unwrap();
+    assert_eq!(record.next_check_at, Some(next));
+    assert_eq!(
+        record.registered_at,
+        Some(now),
+        "the first registration is kept"
+    );
+}
+
+async fn the_aggregator_names_only_an_unknown_carrier_and_never_undoes_a_manual_one(db: &TestDb) {
+    let store = a_store(db).await;
+    let posting = a_posting(db, store, "0132112277-0101-1").await;
+    let unknown = db
+        .store
+        .upsert_leg(
+            posting,
+            &leg("unknown", "XX123456789", LegRole::FirstMile),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let yanwen = db
+        .store
+        .upsert_leg(
+            posting,
+            &leg("yanwen", "UG123456789YP", LegRole::FirstMile),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let owner = LeaseOwner::new("tracker");
+    let now = t0() + Duration::hours(1);
+    let detect = |leg| LegCheck {
+        detected_carrier: Some(CarrierCode::parse("4px").unwrap()),
+        ..check(leg, Vec::new(), Some(now))
+    };
+    db.store
+        .claim::<LegId>(&owner, 10, now, now + Duration::minutes(5))
+        .await
+        .unwrap();
+    db.store
+        .record_checks(&[detect(unknown), detect(yanwen)], &owner, now)
+        .await
+        .unwrap();
+    let found = db.store.leg(unknown).await.unwrap().unwrap();
+    assert_eq!(found.leg.carrier.as_str(), "4px");
+    assert_eq!(found.carrier_source, CarrierSource::Aggregator);
+    assert_eq!(
+        db.store
+            .leg(yanwen)
+            .await
+            .unwrap()
+            .unwrap()
+            .leg
+            .carrier
+            .as_str(),
+        "yanwen"
+    );
+
+    let cdek = CarrierCode::parse("cdek").unwrap();
+    db.store
+        .set_leg_carrier(unknown, &cdek, "anna", now)
+        .await
+        .unwrap();
+    let set = db.store.leg(unknown).await.unwrap().unwrap();
+    assert_eq!(set.carrier_source, CarrierSource::Manual);
+    assert_eq!(set.carrier_set_by.as_deref(), Some("anna"));
+    assert_eq!(set.carrier_set_at, Some(now));
+    assert_eq!(
+        set.next_check_at,
+        Some(now),
+        "a corrected leg is checked at once"
+    );
+    let later = now + Duration::hours(1);
+    db.store
+        .claim::<LegId>(&owner, 10, later, later + Duration::minutes(5))
+        .await
+        .unwrap();
+    db.store
+        .record_checks(&[detect(unknown)], &owner, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store.leg(unknown).await.unwrap().unwrap().leg.carrier,
+        cdek
+    );
+    let missing = db
+        .store
+        .set_leg_carrier(LegId(999), &cdek, "anna", now)
+        .await;
+    assert!(matches!(missing, Err(DbError::LegNotFound(999))));
+}
+
+async fn a_hand_over_leg_is_linked_to_the_leg_it_continues(db: &TestDb) {
+    let first = a_leg(db).await;
+    let last = leg("russian_post", "10204512345678", LegRole::LastMile);
+    let (id, new) = db.store.add_hand_over(first, &last, t0()).await.unwrap();
+    let (again, new_again) = db.store.add_hand_over(first, &last, t0()).await.unwrap();
+    assert_eq!(id, again);
+    assert!(
+        new && !new_again,
+        "the second report of a hand-over links nothing new"
+    );
+    let record = db.store.leg(id).await.unwrap().unwrap();
+    assert_eq!(record.parent, Some(first));
+    assert_eq!(record.next_check_at, Some(t0()));
+    let by_number = db.store.legs_by_number("10204512345678").await.unwrap();
+    assert_eq!(by_number.len(), 1);
+    let both = db
+        .store
+        .legs_by_ids(&[id, first, LegId(999)])
+        .await
+        .unwrap();
+    assert_eq!(both.len(), 2);
+    let posting = db
+        .store
+        .posting_by_id(record.posting_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(posting.posting.number.as_str(), "0132112277-0101-1");
+    let err = db
+        .store
+        .add_hand_over(LegId(999), &last, t0())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::LegNotFound(999)));
+}
+
+async fn feed_health_counts_failures_in_a_row_until_a_success(db: &TestDb) {
+    let fail = |until| FeedOutcome {
+        feed: "cdek",
+        error: Some("HTTP 503"),
+        backoff_until: Some(until),
+        calls: 1,
+    };
+    db.store
+        .record_feed(&fail(t0() + Duration::minutes(1)), t0())
+        .await
+        .unwrap();
+    let later = t0() + Duration::minutes(2);
+    db.store
+        .record_feed(&fail(later + Duration::minutes(2)), later)
+        .await
+        .unwrap();
+    let health = db.store.feed_health().await.unwrap();
+    assert_eq!(health.len(), 1);
+    assert_eq!(health[0].failures, 2);
+    assert!(health[0].is_failing());
+    assert_eq!(health[0].backoff_until, Some(later + Duration::minutes(2)));
+    assert_eq!(health[0].last_error.as_deref(), Some("HTTP 503"));
+    let ok = FeedOutcome {
+        feed: "cdek",
+        error: None,
+        backoff_until: None,
+        calls: 5,
+    };
+    let end = t0() + Duration::minutes(10);
+    db.store.record_feed(&ok, end).await.unwrap();
+    let health = db.store.feed_health().await.unwrap();
+    assert_eq!(health[0].failures, 0);
+    assert_eq!(health[0].ok_at, Some(end));
+    assert_eq!(health[0].failed_at, Some(later));
+    assert_eq!(health[0].backoff_until, None);
+    assert_eq!(health[0].calls, 7);
+}
+
+async fn a_page_read_earlier_never_puts_back_an_older_state(db: &TestDb) {
+    let store = a_store(db).await;
+    let number = "0132112277-0101-1";
+    let seen = |status, sub, minutes| {
+        let posting = Posting {
+            status,
+            substatus: sub,
+            ..full_posting(store, number)
+        };
+        ozontrack_domain::SyncedPosting::new(
+            posting,
+            String::new(),
+            t0() + Duration::minutes(minutes),
+        )
+    };
+    let newer = seen(OzonStatus::Delivered, OzonSubstatus::Delivered, 20);
+    let older = seen(OzonStatus::Delivering, OzonSubstatus::OnWayToCity, 10);
+    let first = db
+        .store
+        .record_page(&[newer], None, t0() + Duration::minutes(21))
+        .await
+        .unwrap();
+    assert_eq!(first.status_events, 1);
+    let stale = db
+        .store
+        .record_page(&[older], None, t0() + Duration::minutes(22))
+        .await
+        .unwrap();
+    assert_eq!(
+        stale.status_events, 0,
+        "no event for a state Ozon has already left"
+    );
+    let stored = read_posting(db, store, &PostingNumber::parse(number).unwrap()).await;
+    assert_eq!(stored.posting.status, OzonStatus::Delivered);
+}
+
+fn finding(
+    rule: ozontrack_domain::finding::RuleKind,
+    severity: ozontrack_domain::finding::Severity,
+    leg: Option<&str>,
+) -> ozontrack_domain::finding::Finding {
+    use ozontrack_domain::finding::{Reason, RuleKind};
+    let reason = match rule {
+        RuleKind::Stale => Reason::Stale {
+            quiet_hours: 50,
+            threshold_hours: 48,
+            allowance_hours: 0,
+            learned: None,
+            last: None,
+        },
+        RuleKind::Dispute => Reason::Dispute {
+            status: OzonStatus::Arbitration,
+        },
+        RuleKind::NonWhitelisted => Reason::NotWhitelisted {
+            carrier: ozontrack_domain::CarrierCode::parse("sunyou").unwrap(),
+            points: 3,
+        },
+        other => panic!("no test reason for {other}"),
+    };
+    ozontrack_domain::finding::Finding {
+        severity,
+        leg: leg.map(str::to_owned),
+        since: t0(),
+        reason,
+        actions: vec![
+            ozontrack_domain::finding::Action::ContactCarrier,
+            ozontrack_domain::finding::Action::NotifyBuyer,
+        ],
+        evidence: vec![ozontrack_domain::Fingerprint::from_stored("abc".into())],
+        held: None,
+    }
+}
+
+fn outcome(
+    store: StoreId,
+    posting: PostingId,
+    changes: Vec<ozontrack_domain::alert::AlertChange>,
+) -> ozontrack_db::RiskOutcome {
+    ozontrack_db::RiskOutcome {
+        posting,
+        store,
+        changes,
+        next_due: Some(t0() + Duration::hours(72)),
+        points_per_violation: 3,
+    }
+}
+
+async fn an_alert_opens_once_escalates_and_resolves_with_its_history(db: &TestDb) {
+    use ozontrack_domain::alert::{AlertChange, AlertState, Resolution};
+    use ozontrack_domain::finding::{RuleKind, Severity};
+    let store = a_store(db).await;
+    let posting = a_posting(db, store, "0132112277-0101-1").await;
+    let warn = finding(RuleKind::Stale, Severity::Warning, Some("UG123456789YP"));
+    let open = outcome(store, posting, vec![AlertChange::Open(warn.clone())]);
+    let applied = db
+        .store
+        .apply_risk(std::slice::from_ref(&open), t0())
+        .await
+        .unwrap();
+    assert_eq!(applied.opened, 1);
+    // A second evaluator opening the same alert changes nothing: one open per (posting, rule).
+    let again = db.store.apply_risk(&[open], t0()).await.unwrap();
+    assert_eq!(again.opened, 0);
+    let filter = ozontrack_db::AlertFilter {
+        stores: Some(vec![store]),
+        open_only: true,
+        ..Default::default()
+    };
+    let alerts = db.store.alerts(&filter).await.unwrap();
+    assert_eq!(alerts.len(), 1);
+    let alert = &alerts[0];
+    assert_eq!(
+        (alert.rule, alert.severity, alert.state),
+        (RuleKind::Stale, Severity::Warning, AlertState::Open)
+    );
+    assert_eq!(alert.posting_number.as_str(), "0132112277-0101-1");
+    assert_eq!(alert.actions, warn.actions);
+    assert_eq!(alert.evidence, ["abc"]);
+    let views = db.store.alert_views(&[posting]).await.unwrap();
+    assert_eq!(views.len(), 1);
+    assert_eq!(views[0].1.id, alert.id);
+
+    let high = finding(RuleKind::Stale, Severity::HighRisk, Some("UG123456789YP"));
+    let escalate = AlertChange::Escalate {
+        id: alert.id,
+        finding: high,
+    };
+    let later = t0() + Duration::hours(24);
+    let applied = db
+        .store
+        .apply_risk(&[outcome(store, posting, vec![escalate])], later)
+        .await
+        .unwrap();
+    assert_eq!(applied.escalated, 1);
+    let resolve = AlertChange::Resolve {
+        id: alert.id,
+        resolution: Resolution::Moved,
+    };
+    let end = t0() + Duration::hours(30);
+    db.store
+        .apply_risk(&[outcome(store, posting, vec![resolve.clone()])], end)
+        .await
+        .unwrap();
+    // Resolving twice is a no-op.
+    let twice = db
+        .store
+        .apply_risk(&[outcome(store, posting, vec![resolve])], end)
+        .await
+        .unwrap();
+    assert_eq!(twice.resolved, 0);
+    let all = db
+        .store
+        .alerts(&ozontrack_db::AlertFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].state, AlertState::Resolved);
+    assert_eq!(all[0].resolution, Some(Resolution::Moved));
+    assert_eq!(all[0].severity, Severity::HighRisk);
+    let history: Vec<AlertState> = db
+        .store
+        .alert_history(alert.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.state)
+        .collect();
+    assert_eq!(
+        history,
+        [
+            AlertState::Open,
+            AlertState::Escalated,
+            AlertState::Resolved
+        ]
+    );
+    assert!(db.store.alert_views(&[posting]).await.unwrap().is_empty());
+    // The next due time was stored with the outcome.
+    let input = db.store.postings_with_events(&[posting]).await.unwrap();
+    assert_eq!(input.len(), 1);
+}
+
+async fn a_user_acknowledges_and_resolves_alerts_and_a_missing_one_is_named(db: &TestDb) {
+    use ozontrack_domain::alert::{AlertChange, AlertState, Resolution};
+    use ozontrack_domain::finding::{RuleKind, Severity};
+    let store = a_store(db).await;
+    let posting = a_posting(db, store, "0132112277-0101-1").await;
+    let open = AlertChange::Open(finding(RuleKind::Dispute, Severity::HighRisk, None));
+    db.store
+        .apply_risk(&[outcome(store, posting, vec![open])], t0())
+        .await
+        .unwrap();
+    let id = db.store.alerts(&Default::default()).await.unwrap()[0].id;
+    assert!(
+        db.store
+            .acknowledge_alert(id, "li.wei", "called the buyer", t0())
+            .await
+            .unwrap()
+    );
+    let alert = db
+        .store
+        .alerts(&Default::default())
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(alert.state, AlertState::Acknowledged);
+    assert_eq!(alert.ack_note.as_deref(), Some("called the buyer"));
+    assert_eq!(alert.acknowledged_by.as_deref(), Some("li.wei"));
+    assert!(
+        db.store
+            .resolve_alert(id, "li.wei", "refunded", t0())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.store
+            .acknowledge_alert(id, "li.wei", "late", t0())
+            .await
+            .unwrap()
+    );
+    let alert = db
+        .store
+        .alerts(&Default::default())
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(alert.resolution, Some(Resolution::Manual));
+    // A hand-resolved alert is still shown to the lifecycle, so it is not opened again.
+    let views = db.store.alert_views(&[posting]).await.unwrap();
+    assert_eq!(views[0].1.resolution, Some(Resolution::Manual));
+    let history = db.store.alert_history(id).await.unwrap();
+    assert_eq!(history[1].by.as_deref(), Some("li.wei"));
+    assert!(matches!(
+        db.store.acknowledge_alert(9999, "x", "y", t0()).await,
+        Err(DbError::AlertNotFound(9999))
+    ));
+    let high = ozontrack_db::AlertFilter {
+        min_severity: Some(Severity::Critical),
+        ..Default::default()
+    };
+    assert!(db.store.alerts(&high).await.unwrap().is_empty());
+}
+
+async fn a_whitelist_violation_enters_the_ledger_once(db: &TestDb) {
+    use ozontrack_domain::alert::AlertChange;
+    use ozontrack_domain::finding::{RuleKind, Severity};
+    let store = a_store(db).await;
+    let posting = a_posting(db, store, "0132112277-0101-1").await;
+    db.store
+        .upsert_leg(
+            posting,
+            &leg("sunyou", "SYAE0123456789", LegRole::FirstMile),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let violation = finding(
+        RuleKind::NonWhitelisted,
+        Severity::Warning,
+        Some("SYAE0123456789"),
+    );
+    let open = outcome(store, posting, vec![AlertChange::Open(violation)]);
+    db.store
+        .apply_risk(std::slice::from_ref(&open), t0())
+        .await
+        .unwrap();
+    let id = db.store.alerts(&Default::default()).await.unwrap()[0].id;
+    db.store
+        .resolve_alert(id, "ops", "carrier changed", t0())
+        .await
+        .unwrap();
+    db.store.apply_risk(&[open], t0()).await.unwrap();
+    let ledger = db
+        .store
+        .penalties(store, t0() - Duration::days(90))
+        .await
+        .unwrap();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(
+        (ledger[0].carrier.as_str(), ledger[0].points),
+        ("sunyou", 3)
+    );
+    assert!(
+        db.store
+            .penalties(store, t0() + Duration::days(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn risk_candidates_are_changed_or_due_postings_and_inputs_carry_legs_and_events(db: &TestDb) {
+    let store = a_store(db).await;
+    let quiet = a_posting(db, store, "0132112277-0101-1").await;
+    let changed = a_posting(db, store, "0132112277-0102-1").await;
+    let leg_id = db
+        .store
+        .upsert_leg(
+            changed,
+            &leg("yanwen", "UG123456789YP", LegRole::FirstMile),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let full = db.store.risk_candidates(store, None, t0()).await.unwrap();
+    assert_eq!(full, [quiet, changed]);
+    let later = t0() + Duration::hours(1);
+    db.store
+        .append_events(
+            leg_id,
+            &[event(
+                0,
+                MainStatus::InTransit,
+                SubStatus::PickedUp,
+                "picked",
+            )],
+            later,
+        )
+        .await
+        .unwrap();
+    let since = db
+        .store
+        .risk_candidates(store, Some(t0()), later)
+        .await
+        .unwrap();
+    assert_eq!(since, [changed]);
+    // A posting whose threshold is due comes back without any change.
+    db.store
+        .apply_risk(
+            &[ozontrack_db::RiskOutcome {
+                next_due: Some(later),
+                ..outcome(store, quiet, Vec::new())
+            }],
+            later,
+        )
+        .await
+        .unwrap();
+    let due = db
+        .store
+        .risk_candidates(store, Some(later), later)
+        .await
+        .unwrap();
+    assert_eq!(due, [quiet]);
+    let inputs = db
+        .store
+        .postings_with_events(&[changed, quiet])
+        .await
+        .unwrap();
+    assert_eq!(inputs.len(), 2);
+    let with_leg = inputs.iter().find(|i| i.posting.id == changed).unwrap();
+    assert_eq!(with_leg.legs.len(), 1);
+    assert_eq!(with_leg.legs[0].1.len(), 1);
+    assert_eq!(with_leg.legs[0].1[0].raw_code, "picked");
+}
+
+async fn the_risk_watermark_never_moves_back(db: &TestDb) {
+    let store = a_store(db).await;
+    assert_eq!(db.store.risk_watermark(store).await.unwrap(), None);
+    let later = t0() + Duration::hours(2);
+    db.store.set_risk_watermark(store, later).await.unwrap();
+    db.store.set_risk_watermark(store, t0()).await.unwrap();
+    assert_eq!(db.store.risk_watermark(store).await.unwrap(), Some(later));
+}
+
+async fn a_token_is_found_by_its_hash_until_revoked_with_its_stores(db: &TestDb) {
+    let store = a_store(db).await;
+    let new = ozontrack_db::NewToken {
+        name: "erp".into(),
+        hash: vec![7; 32],
+        prefix: "ozt_abcd".into(),
+        read_only: true,
+        stores: vec![store],
+    };
+    let created = db.store.create_token(&new, t0()).await.unwrap();
+    let found = db.store.token_by_hash(&[7; 32]).await.unwrap().unwrap();
+    assert_eq!(found, created);
+    assert_eq!(found.stores, [store]);
+    assert!(found.read_only);
+    assert!(db.store.token_by_hash(&[8; 32]).await.unwrap().is_none());
+    assert!(db.store.revoke_token(created.id, t0()).await.unwrap());
+    assert!(!db.store.revoke_token(created.id, t0()).await.unwrap());
+    assert!(db.store.token_by_hash(&[7; 32]).await.unwrap().is_none());
+    assert!(db.store.tokens().await.unwrap()[0].revoked_at.is_some());
+}
+
+async fn the_postings_page_filters_pages_and_never_leaves_its_stores(db: &TestDb) {
+    let mine = a_store(db).await;
+    let theirs = db
+        .store
+        .add_store(new_store("other", "654321"), t0())
+        .await
+        .unwrap()
+        .id;
+    let mut ids = Vec::new();
+    for i in 1..=5 {
+        ids.push(a_posting(db, mine, &format!("0132112277-010{i}-1")).await);
+    }
+    a_posting(db, theirs, "0999999999-0001-1").await;
+    db.store
+        .upsert_leg(ids[0], &leg("cdek", "1234567890", LegRole::LastMile), t0())
+        .await
+        .unwrap();
+    let query =
+        |q: ozontrack_db::PostingQuery| async move { db.store.postings_page(&q).await.unwrap() };
+    let base = ozontrack_db::PostingQuery {
+        stores: vec![mine],
+        limit: 2,
+        ..Default::default()
+    };
+    let first = query(base.clone()).await;
+    assert_eq!(first.len(), 2);
+    assert_eq!(first[0].record.id, ids[4]);
+    let next = query(ozontrack_db::PostingQuery {
+        before: Some(first[1].record.id),
+        ..base.clone()
+    })
+    .await;
+    assert_eq!(next[0].record.id, ids[2]);
+    let all = query(ozontrack_db::PostingQuery {
+        limit: 100,
+        ..base.clone()
+    })
+    .await;
+    assert_eq!(all.len(), 5, "another store's posting never shows");
+    let by_text = query(ozontrack_db::PostingQuery {
+        text: Some("1234567890".into()),
+        ..base.clone()
+    })
+    .await;
+    assert_eq!(by_text.len(), 1);
+    assert_eq!(by_text[0].carriers, ["cdek"]);
+    let by_prefix = query(ozontrack_db::PostingQuery {
+        text: Some("0132112277-0103".into()),
+        ..base.clone()
+    })
+    .await;
+    assert_eq!(by_prefix.len(), 1);
+    let wildcard = query(ozontrack_db::PostingQuery {
+        text: Some("%".into()),
+        ..base.clone()
+    })
+    .await;
+    assert!(wildcard.is_empty(), "LIKE wildcards are literal");
+    let by_carrier = query(ozontrack_db::PostingQuery {
+        carrier: Some("cdek".into()),
+        limit: 100,
+        ..base.clone()
+    })
+    .await;
+    assert_eq!(by_carrier.len(), 1);
+    let other = query(ozontrack_db::PostingQuery {
+        text: Some("0999999999-0001-1".into()),
+        ..base.clone()
+    })
+    .await;
+    assert!(other.is_empty());
+    assert!(
+        query(ozontrack_db::PostingQuery {
+            stores: Vec::new(),
+            ..base
+        })
+        .await
+        .is_empty()
+    );
+}
+
+async fn sessions_and_login_links_end_and_a_link_is_used_once(db: &TestDb) {
+    let st = &db.store;
+    st.set_dashboard_user("seller", "$argon2id$first", t0())
+        .await
+        .unwrap();
+    st.set_dashboard_user("seller", "$argon2id$second", t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        st.dashboard_password("seller").await.unwrap().as_deref(),
+        Some("$argon2id$second")
+    );
+    assert!(st.dashboard_password("nobody").await.unwrap().is_none());
+    let session = ozontrack_db::SessionRecord {
+        user: "seller".into(),
+        csrf: "csrf-token".into(),
+        expires_at: t0() + chrono::Duration::hours(12),
+    };
+    st.create_session(&[1; 32], &session, t0()).await.unwrap();
+    assert_eq!(
+        st.session(&[1; 32], t0()).await.unwrap(),
+        Some(session.clone())
+    );
+    assert!(
+        st.session(&[1; 32], session.expires_at)
+            .await
+            .unwrap()
+            .is_none(),
+        "ended"
+    );
+    st.end_session(&[1; 32]).await.unwrap();
+    assert!(st.session(&[1; 32], t0()).await.unwrap().is_none());
+
+    let until = t0() + chrono::Duration::hours(24);
+    st.create_login_link(&[2; 32], t0(), until).await.unwrap();
+    st.create_login_link(&[3; 32], t0(), until).await.unwrap();
+    assert!(st.use_login_link(&[2; 32], t0()).await.unwrap());
+    assert!(
+        !st.use_login_link(&[2; 32], t0()).await.unwrap(),
+        "used once"
+    );
+    assert!(
+        !st.use_login_link(&[3; 32], until).await.unwrap(),
+        "expired"
+    );
+    assert!(
+        !st.use_login_link(&[4; 32], t0()).await.unwrap(),
+        "never made"
+    );
+}
+
+async fn a_postings_buyer_token_is_made_once_and_finds_it(db: &TestDb) {
+    let store = a_store(db).await;
+    let posting = a_posting(db, store, "0132112277-0101-1").await;
+    let token = db
+        .store
+        .buyer_token(posting, "first-candidate")
+        .await
+        .unwrap();
+    assert_eq!(token, "first-candidate");
+    assert_eq!(
+        db.store.buyer_token(posting, "second").await.unwrap(),
+        token
+    );
+    assert_eq!(
+        db.store.posting_by_buyer_token(&token).await.unwrap(),
+        Some(posting)
+    );
+    assert!(
+        db.store
+            .posting_by_buyer_token("second")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn overview_lanes_and_queue_depths_count_within_their_stores(db: &TestDb) {
+    let mine = a_store(db).await;
+    let theirs = db
+        .store
+        .add_store(new_store("other", "654321"), t0())
+        .await
+        .unwrap()
+        .id;
+    let a = a_posting(db, mine, "0132112277-0101-1").await;
+    a_posting(db, mine, "0132112277-0102-1").await;
+    let b = a_posting(db, theirs, "0999999999-0001-1").await;
+    for posting in [a, b] {
+        db.store
+            .upsert_leg(posting, &leg("cdek", "1234567890", LegRole::LastMile), t0())
+            .await
+            .unwrap();
+    }
+    let overview = db.store.overview(&[mine]).await.unwrap();
+    let active: u64 = overview.active.iter().map(|m| m.postings).sum();
+    assert_eq!(active, 2, "{overview:?}");
+    assert!(overview.at_risk.is_empty());
+    assert_eq!(db.store.overview(&[]).await.unwrap(), Default::default());
+
+    let since = t0() - chrono::Duration::days(365);
+    let lanes = db.store.lane_stats(&[mine], since).await.unwrap();
+    let counted: u64 = lanes.iter().map(|l| l.postings).sum();
+    assert_eq!(counted, 1, "only my posting with a carrier leg: {lanes:?}");
+    assert_eq!(lanes[0].carriers, ["cdek"]);
+    assert!(db.store.lane_stats(&[], since).await.unwrap().is_empty());
+
+    let depths = db
+        .store
+        .queue_depths(t0() + chrono::Duration::days(1))
+        .await
+        .unwrap();
+    assert!(depths.stores_due >= 2, "{depths:?}");
+    assert_eq!(depths.pushes_pending, 0);
+}

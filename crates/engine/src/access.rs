@@ -1,0 +1,160 @@
+//! Who may come in: API tokens (`ozt_` + 32 random bytes, kept as SHA-256 and shown once),
+//! one-time dashboard login links and sessions (secrets kept as hashes), and dashboard
+//! passwords (argon2id). Hashing and checking a password takes tens of milliseconds of CPU, so it
+//! runs on the blocking pool, a few at a time, never on the async runtime where it would stall
+//! every other request.
+
+use std::sync::LazyLock;
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use base64::Engine as _;
+use chrono::{DateTime, Duration, Utc};
+use ozontrack_db::{Database, DbError, NewToken, SessionRecord};
+use ozontrack_domain::StoreId;
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+/// How long a one-time login link stays usable.
+pub const LOGIN_LINK_HOURS: i64 = 24;
+
+/// Password hashes computed at once; more wait their turn instead of taking every core.
+const PASSWORD_WORKERS: usize = 2;
+
+/// 32 random bytes, base64url: tokens, session cookies, CSRF tokens, login links, buyer tokens.
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    // The OS random source does not fail where ozontrack runs; a guessable secret must never
+    // be handed out if it did.
+    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What the database keeps of a secret, and looks it up by: its SHA-256. High-entropy secrets
+/// need no slow hash, and a lookup by hash needs no constant-time comparison.
+pub fn secret_hash(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// A new API token: the secret to show once, and what the database keeps of it.
+pub fn mint_token(name: &str, read_only: bool, stores: Vec<StoreId>) -> (String, NewToken) {
+    let secret = format!("ozt_{}", random_secret());
+    let token = NewToken {
+        name: name.to_owned(),
+        hash: secret_hash(&secret),
+        prefix: secret.chars().take(8).collect(),
+        read_only,
+        stores,
+    };
+    (secret, token)
+}
+
+/// A one-time login link's secret, kept (hashed) until used or a day has passed.
+pub async fn mint_login_link<D: Database>(db: &D, now: DateTime<Utc>) -> Result<String, DbError> {
+    let secret = random_secret();
+    db.create_login_link(
+        &secret_hash(&secret),
+        now,
+        now + Duration::hours(LOGIN_LINK_HOURS),
+    )
+    .await?;
+    Ok(secret)
+}
+
+/// A new session for `user` lasting `hours`: the cookie's secret, after the database keeps its
+/// hash.
+pub async fn start_session<D: Database>(
+    db: &D,
+    user: &str,
+    hours: i64,
+    now: DateTime<Utc>,
+) -> Result<(String, SessionRecord), DbError> {
+    let secret = random_secret();
+    let session = SessionRecord {
+        user: user.to_owned(),
+        csrf: random_secret(),
+        expires_at: now + Duration::hours(hours),
+    };
+    db.create_session(&secret_hash(&secret), &session, now)
+        .await?;
+    Ok((secret, session))
+}
+
+static PASSWORD_SLOTS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(PASSWORD_WORKERS));
+
+/// Runs a password computation on the blocking pool, a few at a time.
+async fn on_password_pool<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    // The semaphore is never closed.
+    let _slot = PASSWORD_SLOTS.acquire().await.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
+/// An argon2id PHC string for a dashboard password.
+pub async fn hash_password(password: String) -> Result<String, String> {
+    on_password_pool(move || {
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).expect("the operating system's random source is available");
+        argon2::Argon2::default()
+            .hash_password_with_salt(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .unwrap_or_else(|| Err("the password could not be hashed".into()))
+}
+
+/// Whether `password` matches a stored PHC string (a malformed one matches nothing). With no
+/// stored hash (no such user) the same work is done against a decoy, so that the answer takes
+/// as long as for a wrong password and does not tell which names exist.
+pub async fn verify_password(password: String, phc: Option<String>) -> bool {
+    on_password_pool(move || {
+        let (phc, real) = match &phc {
+            Some(phc) => (phc.as_str(), true),
+            None => (decoy_hash(), false),
+        };
+        let ok = argon2::Argon2::default()
+            .verify_password(password.as_bytes(), phc)
+            .is_ok();
+        ok && real
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A hash no password matches.
+fn decoy_hash() -> &'static str {
+    static DECOY: LazyLock<String> = LazyLock::new(|| {
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).expect("the operating system's random source is available");
+        argon2::Argon2::default()
+            .hash_password_with_salt(random_secret().as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    });
+    &DECOY
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_password_verifies_against_its_own_hash_only() {
+        let phc = hash_password("correct horse".into()).await.unwrap();
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse".into(), Some(phc.clone())).await);
+        assert!(!verify_password("correct horse!".into(), Some(phc)).await);
+        assert!(!verify_password("correct horse".into(), Some("not a hash".into())).await);
+        assert!(!verify_password("anything".into(), None).await);
+    }
+
+    #[test]
+    fn a_token_is_shown_once_and_kept_as_its_hash_with_a_short_prefix() {
+        let (secret, token) = mint_token("erp", true, vec![StoreId(3)]);
+        assert!(secret.starts_with("ozt_") && secret.len() > 40);
+        assert_eq!(token.hash, secret_hash(&secret));
+        assert_eq!(token.prefix, secret[..8]);
+        assert_ne!(mint_token("erp", true, Vec::new()).0, secret);
+    }
+}

@@ -1,0 +1,69 @@
+//! What people do about alerts: acknowledge one ("I am on it"; it escalates again if it gets
+//! worse) or resolve one by hand (the same condition does not reopen it unless it worsens). The
+//! API, the dashboard and the CLI all come here; an alert of a store the caller may not see
+//! answers exactly like a missing one.
+
+use chrono::{DateTime, Utc};
+use ozontrack_db::{AlertFilter, Database};
+use ozontrack_domain::StoreId;
+use ozontrack_domain::alert::AlertRecord;
+
+use crate::{Actor, Error, Note};
+
+/// What to do with an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Close {
+    Acknowledge,
+    Resolve,
+}
+
+/// The alert after the action, and whether the action changed it (an alert already resolved
+/// is left as it is).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Closed {
+    pub alert: AlertRecord,
+    pub changed: bool,
+}
+
+/// The alert `id` if `scope` (none: every store) lets the caller see it.
+pub async fn find<D: Database>(
+    db: &D,
+    scope: Option<&[StoreId]>,
+    id: i64,
+) -> Result<AlertRecord, Error> {
+    db.alerts(&AlertFilter {
+        id: Some(id),
+        ..AlertFilter::default()
+    })
+    .await?
+    .into_iter()
+    .find(|a| scope.is_none_or(|stores| stores.contains(&a.store_id)))
+    .ok_or(Error::NotFound("alert"))
+}
+
+/// Acknowledges or resolves the alert `id`, recording who and why in its history.
+pub async fn close<D: Database>(
+    db: &D,
+    scope: Option<&[StoreId]>,
+    id: i64,
+    how: Close,
+    actor: &Actor,
+    note: &Note,
+    now: DateTime<Utc>,
+) -> Result<Closed, Error> {
+    find(db, scope, id).await?;
+    let changed = match how {
+        Close::Acknowledge => {
+            db.acknowledge_alert(id, actor.as_str(), note.as_str(), now)
+                .await?
+        }
+        Close::Resolve => {
+            db.resolve_alert(id, actor.as_str(), note.as_str(), now)
+                .await?
+        }
+    };
+    Ok(Closed {
+        alert: find(db, scope, id).await?,
+        changed,
+    })
+}

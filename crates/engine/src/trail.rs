@@ -1,0 +1,121 @@
+//! Reading a posting's trail ([`Trail`]): the one place that assembles a posting with its store,
+//! legs, events (with receipt times and payload digests), merged timeline, alerts with their
+//! history and arrival estimate. The API, `ozontrack status`, the dashboard, the map, the buyer
+//! page, notifications and evidence all start from here; and the one place that finds a posting
+//! by what a person types, within the stores they may see.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use ozontrack_db::{AlertFilter, Database, DbError, StoreRecord};
+use ozontrack_domain::trail::{Trail, TrailAlert, TrailLeg, TrailStore};
+use ozontrack_domain::{PostingId, PostingNumber};
+
+use crate::estimate::LaneBook;
+
+/// The trail of one posting, or none when there is no such posting.
+pub async fn read<D: Database>(
+    db: &D,
+    lanes: &Arc<LaneBook>,
+    id: PostingId,
+    now: DateTime<Utc>,
+) -> Result<Option<Trail>, DbError> {
+    let Some(read) = db.postings_with_events(&[id]).await?.pop() else {
+        return Ok(None);
+    };
+    let Some(store) = db.store(read.posting.posting.store_id).await? else {
+        return Ok(None);
+    };
+    let numbers: Vec<(ozontrack_domain::LegId, ozontrack_domain::TrackingNumber)> = read
+        .legs
+        .iter()
+        .map(|(l, _)| (l.id, l.leg.tracking_number.clone()))
+        .collect();
+    let legs: Vec<TrailLeg> = read
+        .legs
+        .into_iter()
+        .map(|(l, events)| TrailLeg {
+            continues: l.parent.and_then(|p| {
+                numbers
+                    .iter()
+                    .find(|(id, _)| *id == p)
+                    .map(|(_, n)| n.clone())
+            }),
+            leg: l.leg,
+            status: l.status,
+            last_event_at: l.last_event_at,
+            next_check_at: l.next_check_at,
+            tracked_since: l.created_at,
+            carrier_source: l.carrier_source,
+            carrier_set_by: l.carrier_set_by,
+            carrier_set_at: l.carrier_set_at,
+            events,
+        })
+        .collect();
+    let mut alerts = Vec::new();
+    let filter = AlertFilter {
+        posting: Some(id),
+        ..AlertFilter::default()
+    };
+    for alert in db.alerts(&filter).await? {
+        let history = db.alert_history(alert.id).await?;
+        alerts.push(TrailAlert { alert, history });
+    }
+    let posting = read.posting.posting;
+    let mut lane = Vec::new();
+    for leg in &legs {
+        ozontrack_domain::estimate::add_lane_carrier(&mut lane, leg.leg.carrier.as_str());
+    }
+    let estimate = lanes.estimate(db, &posting, lane, now);
+    Ok(Some(Trail::new(
+        id,
+        posting,
+        TrailStore {
+            id: store.id,
+            name: store.name,
+            settings: store.settings,
+        },
+        read.posting.updated_at,
+        legs,
+        alerts,
+        estimate,
+    )))
+}
+
+/// The posting with this number in one of `stores` (with its store). Another store's posting,
+/// like a malformed number, is none: a caller cannot tell them from a missing one.
+pub async fn find<'s, D: Database>(
+    db: &D,
+    stores: &'s [StoreRecord],
+    number: &str,
+) -> Result<Option<(&'s StoreRecord, PostingId)>, DbError> {
+    let Ok(number) = PostingNumber::parse(number) else {
+        return Ok(None);
+    };
+    for s in stores {
+        if let Some(p) = db.posting(s.id, &number).await? {
+            return Ok(Some((s, p.id)));
+        }
+    }
+    Ok(None)
+}
+
+/// Like [`find`], and failing that the posting one of whose legs has this tracking number.
+pub async fn find_by_any_number<'s, D: Database>(
+    db: &D,
+    stores: &'s [StoreRecord],
+    text: &str,
+) -> Result<Option<(&'s StoreRecord, PostingId)>, DbError> {
+    if let Some(found) = find(db, stores, text).await? {
+        return Ok(Some(found));
+    }
+    let wanted = text.trim().to_ascii_uppercase();
+    for leg in db.legs_by_number(&wanted).await? {
+        if let Some(posting) = db.posting_by_id(leg.posting_id).await?
+            && let Some(store) = stores.iter().find(|s| s.id == posting.posting.store_id)
+        {
+            return Ok(Some((store, posting.id)));
+        }
+    }
+    Ok(None)
+}

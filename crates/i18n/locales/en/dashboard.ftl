@@ -1,0 +1,165 @@
+# ozontrack dashboard and buyer page: English.
+lang-name = English
+nav-today = Today
+nav-postings = Postings
+nav-alerts = Alerts
+nav-carriers = Carriers & lanes
+nav-api = API
+logout = Log out
+skip = Skip to content
+
+login-title = Sign in to ozontrack
+login-user = User
+login-password = Password
+login-submit = Sign in
+login-failed = Wrong user or password.
+login-link-spent = This sign-in link was used already or has expired. Ask for a new one with `ozontrack login-link`.
+login-hint = Or open the one-time link printed by `ozontrack serve` / `ozontrack demo`.
+
+today-title = What needs you today
+today-at-risk = Postings at risk
+today-active = Postings under way
+today-newest = Newest alerts
+today-penalties = Penalty points (90 days)
+today-points = { $count ->
+    [one] { $count } point
+   *[other] { $count } points
+}
+today-feeds = Tracking feeds
+feed-ok = working
+feed-failing = failing since { $since }
+feed-never = not used yet
+total = Total
+none = Nothing here.
+all-clear = No open alerts. Every parcel is moving.
+
+severity-info = Info
+severity-warning = Warning
+severity-high_risk = High risk
+severity-critical = Critical
+
+mode-fbs = FBS
+mode-rfbs = realFBS
+mode-fbo = FBO
+mode-crossborder = Cross-border
+
+rule-stale = No movement
+rule-break_point = Break point
+rule-postal_silence = Silent at the post
+rule-non_whitelisted = Carrier not allowed
+rule-missing_tracking = No tracking number
+rule-dispute = Dispute
+rule-high_value = High value
+
+action-contact_carrier = Contact the carrier
+action-notify_buyer = Tell the buyer
+action-open_ozon_ticket = Open an Ozon ticket
+action-upload_tracking_number = Upload the tracking number
+action-prepare_evidence = Prepare evidence
+action-require_signature = Require a signature
+action-review_carrier_choice = Review the carrier choice
+
+state-open = Open
+state-escalated = Escalated
+state-acknowledged = Acknowledged
+state-resolved = Resolved
+
+postings-title = Postings
+postings-count = { $count ->
+    [one] { $count } posting
+   *[other] { $count } postings
+}
+postings-none = No postings match these filters.
+filter-store = Store
+filter-status = Ozon status
+filter-mode = Mode
+filter-carrier = Carrier
+filter-risk = Risk at least
+filter-from = From
+filter-to = To
+filter-q = Posting or tracking number
+filter-apply = Filter
+filter-reset = Reset
+filter-any = Any
+next-page = Next page →
+
+col-posting = Posting
+col-store = Store
+col-mode = Mode
+col-status = Status
+col-carriers = Carriers
+col-risk = Risk
+col-city = Buyer city
+col-updated = Updated
+col-time = Time
+col-event = Event
+col-place = Place
+col-source = Source
+col-tracking = Tracking number
+col-role = Leg
+col-next-check = Next check
+col-severity = Severity
+col-rule = Rule
+col-why = Why
+col-since = Since
+col-state = State
+col-actions = What to do
+col-carrier = Carrier
+col-legs = Legs
+col-delivered = Delivered
+col-stale-rate = Stale now
+col-p50 = Median transit (days)
+col-p90 = 90% within (days)
+col-lane = Lane
+col-postings = Postings
+
+posting-title = Posting { $number }
+posting-estimate = Estimated delivery
+estimate-window = { $from } – { $to }
+estimate-delivered = Delivered { $at }
+estimate-unknown = Not known yet
+estimate-basis = { $count ->
+    [one] from { $count } delivered parcel on this lane
+   *[other] from { $count } delivered parcels on this lane
+}
+estimate-default = from typical times for this mode
+timeline-title = Journey
+timeline-empty = No tracking events yet.
+legs-title = Legs
+alerts-title = Alerts
+map-title = Route
+map-no-points = No place on this journey is known on the map yet.
+ack-note = What was done
+ack-submit = Acknowledge
+acked = Acknowledged by { $by }: { $note }
+buyer-link = Buyer tracking page
+times-in = Times in { $zone }
+days = { $count ->
+    [one] { $count } day
+   *[other] { $count } days
+}
+
+alerts-inbox = Alerts inbox
+alerts-open-only = Open only
+alerts-all = All
+
+carriers-title = Carriers
+lanes-title = Lanes
+chart-transit = Transit time (days) of delivered legs
+chart-stale = Share of legs in transit that are stale now
+window = Last { $count ->
+    [one] { $count } day
+   *[other] { $count } days
+}
+
+buyer-title = Where is my parcel?
+buyer-order = Order { $number }
+buyer-status = Status
+buyer-estimate = Expected delivery
+buyer-journey = Journey
+buyer-not-found = There is no parcel at this address. Check the link you were sent.
+buyer-updated = Last update { $at }
+
+error-title = Something went wrong
+error-not-found = Not found.
+error-forbidden = This form has expired. Reload the page and try again.

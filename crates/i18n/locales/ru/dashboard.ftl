@@ -1,0 +1,169 @@
+# ozontrack: панель продавца и страница покупателя, по-русски.
+lang-name = Русский
+nav-today = Сегодня
+nav-postings = Отправления
+nav-alerts = Тревоги
+nav-carriers = Перевозчики и маршруты
+nav-api = API
+logout = Выйти
+skip = К содержимому
+
+login-title = Вход в ozontrack
+login-user = Пользователь
+login-password = Пароль
+login-submit = Войти
+login-failed = Неверный пользователь или пароль.
+login-link-spent = Эта ссылка для входа уже использована или устарела. Получите новую: `ozontrack login-link`.
+login-hint = Или откройте одноразовую ссылку, которую напечатали `ozontrack serve` / `ozontrack demo`.
+
+today-title = Что требует внимания сегодня
+today-at-risk = Отправления под угрозой
+today-active = Отправления в пути
+today-newest = Новые тревоги
+today-penalties = Штрафные баллы (90 дней)
+today-points = { $count ->
+    [one] { $count } балл
+    [few] { $count } балла
+   *[many] { $count } баллов
+}
+today-feeds = Источники отслеживания
+feed-ok = работает
+feed-failing = сбой с { $since }
+feed-never = ещё не использовался
+total = Всего
+none = Здесь пусто.
+all-clear = Открытых тревог нет. Все посылки движутся.
+
+severity-info = Сведения
+severity-warning = Внимание
+severity-high_risk = Высокий риск
+severity-critical = Критично
+
+mode-fbs = FBS
+mode-rfbs = realFBS
+mode-fbo = FBO
+mode-crossborder = Трансграничная
+
+rule-stale = Нет движения
+rule-break_point = Разрыв отслеживания
+rule-postal_silence = Молчание на почте
+rule-non_whitelisted = Перевозчик не разрешён
+rule-missing_tracking = Нет трек-номера
+rule-dispute = Спор
+rule-high_value = Дорогой заказ
+
+action-contact_carrier = Связаться с перевозчиком
+action-notify_buyer = Сообщить покупателю
+action-open_ozon_ticket = Открыть обращение в Ozon
+action-upload_tracking_number = Загрузить трек-номер
+action-prepare_evidence = Собрать доказательства
+action-require_signature = Требовать подпись
+action-review_carrier_choice = Пересмотреть выбор перевозчика
+
+state-open = Открыта
+state-escalated = Эскалирована
+state-acknowledged = Принята
+state-resolved = Закрыта
+
+postings-title = Отправления
+postings-count = { $count ->
+    [one] { $count } отправление
+    [few] { $count } отправления
+   *[many] { $count } отправлений
+}
+postings-none = Нет отправлений с такими фильтрами.
+filter-store = Магазин
+filter-status = Статус Ozon
+filter-mode = Схема
+filter-carrier = Перевозчик
+filter-risk = Риск не ниже
+filter-from = С
+filter-to = По
+filter-q = Номер отправления или трек-номер
+filter-apply = Показать
+filter-reset = Сбросить
+filter-any = Любой
+next-page = Дальше →
+
+col-posting = Отправление
+col-store = Магазин
+col-mode = Схема
+col-status = Статус
+col-carriers = Перевозчики
+col-risk = Риск
+col-city = Город покупателя
+col-updated = Обновлено
+col-time = Время
+col-event = Событие
+col-place = Место
+col-source = Источник
+col-tracking = Трек-номер
+col-role = Участок
+col-next-check = Следующая проверка
+col-severity = Уровень
+col-rule = Правило
+col-why = Почему
+col-since = С
+col-state = Состояние
+col-actions = Что сделать
+col-carrier = Перевозчик
+col-legs = Участки
+col-delivered = Доставлено
+col-stale-rate = Без движения
+col-p50 = Медиана в пути (дни)
+col-p90 = 90% за (дни)
+col-lane = Маршрут
+col-postings = Отправления
+
+posting-title = Отправление { $number }
+posting-estimate = Ожидаемая доставка
+estimate-window = { $from } – { $to }
+estimate-delivered = Доставлено { $at }
+estimate-unknown = Пока неизвестно
+estimate-basis = { $count ->
+    [one] по { $count } доставленной посылке на этом маршруте
+   *[other] по { $count } доставленным посылкам на этом маршруте
+}
+estimate-default = по обычным срокам этой схемы
+timeline-title = Путь посылки
+timeline-empty = Событий отслеживания пока нет.
+legs-title = Участки
+alerts-title = Тревоги
+map-title = Маршрут
+map-no-points = Ни одно место этого пути пока не известно карте.
+ack-note = Что сделано
+ack-submit = Принять
+acked = Принял(а) { $by }: { $note }
+buyer-link = Страница отслеживания для покупателя
+times-in = Время: { $zone }
+days = { $count ->
+    [one] { $count } день
+    [few] { $count } дня
+   *[many] { $count } дней
+}
+
+alerts-inbox = Входящие тревоги
+alerts-open-only = Только открытые
+alerts-all = Все
+
+carriers-title = Перевозчики
+lanes-title = Маршруты
+chart-transit = Время в пути (дни) доставленных участков
+chart-stale = Доля участков в пути без движения сейчас
+window = За { $count ->
+    [one] последний { $count } день
+    [few] последние { $count } дня
+   *[many] последние { $count } дней
+}
+
+buyer-title = Где моя посылка?
+buyer-order = Заказ { $number }
+buyer-status = Статус
+buyer-estimate = Ожидаемая доставка
+buyer-journey = Путь посылки
+buyer-not-found = По этому адресу посылки нет. Проверьте ссылку, которую вам прислали.
+buyer-updated = Последнее обновление { $at }
+
+error-title = Что-то пошло не так
+error-not-found = Не найдено.
+error-forbidden = Форма устарела. Обновите страницу и попробуйте ещё раз.
