@@ -532,6 +532,19 @@ mod tests {
     }
 
     #[test]
+    fn each_worker_runs_on_the_interval_its_own_section_sets() {
+        let settings = load_text(
+            "[sync]\npoll_secs = 13\n[tracking]\ninterval_secs = 11\n[risk]\ninterval_secs = 7\n",
+        )
+        .unwrap();
+        let periods = settings.periods();
+        let secs = std::time::Duration::from_secs;
+        assert_eq!(periods.risk, secs(7));
+        assert_eq!(periods.tracking, secs(11));
+        assert_eq!((periods.sync, periods.pushes), (secs(13), secs(13)));
+    }
+
+    #[test]
     fn a_syntax_error_names_the_file_line_and_column() {
         let err = load_text("[database]\nurl = sqlite\n")
             .unwrap_err()

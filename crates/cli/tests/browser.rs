@@ -104,6 +104,60 @@ async fn wait_for_map(driver: &WebDriver) -> String {
     .await
 }
 
+/// Words of ours a page may show in Latin letters in any language: the product, the modes,
+/// the API, the aggregator and carriers' own names, the time offset.
+const LATIN_NAMES: &[&str] = &[
+    "ozontrack",
+    "FBS",
+    "FBO",
+    "realFBS",
+    "API",
+    "TRACK",
+    "UTC",
+    "Ozon",
+    "CDEK",
+    "Boxberry",
+    "Yanwen",
+    "PX",
+    "Cainiao",
+    "CJ",
+    "Korea",
+    "Express",
+    "China",
+    "SunYou",
+];
+
+/// The page's text without what others wrote (carrier texts and places, posting and tracking
+/// numbers, store, user and city names: marked `data-raw` or in `<code>`) and without text
+/// quoted from a carrier inside our sentences.
+const OUR_TEXT: &str = r#"
+    const clone = document.body.cloneNode(true);
+    clone.querySelectorAll('[data-raw], code, script, style, canvas, .leaflet-container')
+        .forEach(e => e.remove());
+    const walker = document.createTreeWalker(clone, NodeFilter.SHOW_TEXT);
+    const parts = [];
+    while (walker.nextNode()) parts.push(walker.currentNode.nodeValue);
+    return parts.join(' ')
+        .replace(/“[^”]*”/g, ' ')
+        .replace(/«[^»]*»/g, ' ');
+"#;
+
+/// Asserts that the page, shown in a language other than English, has no English word or raw
+/// code of ours: every Latin word left is one of [`LATIN_NAMES`].
+async fn assert_all_ours_translated(driver: &WebDriver, page: &str) {
+    let text = driver.execute(OUR_TEXT, Vec::new()).await.unwrap();
+    let text: String = text.convert().unwrap();
+    let foreign: Vec<&str> = text
+        .split(|c: char| !(c.is_ascii_alphabetic() || c == '_'))
+        .filter(|w| w.len() >= 2 && !LATIN_NAMES.contains(w))
+        .collect();
+    assert!(
+        foreign.is_empty(),
+        "{page} in {} shows words that are not translated: {foreign:?}",
+        html_lang(driver).await
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switches_language_and_a_buyer_tracks_it()
  {
@@ -248,6 +302,7 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
     assert_eq!(html_lang(&driver).await, "zh-CN");
     let nav = el(&driver, By::Css("nav")).await.text().await.unwrap();
     assert!(nav.contains("货件"), "{nav}");
+    assert_all_ours_translated(&driver, "today").await;
     driver.screenshot(&shots.join("today.png")).await.unwrap();
     // A link is spent once used.
     driver.goto(&link).await.unwrap();
@@ -316,6 +371,7 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         let risk = row.find(By::Css(".badge")).await.unwrap();
         assert!(!risk.text().await.unwrap().is_empty());
     }
+    assert_all_ours_translated(&driver, "postings").await;
     driver
         .screenshot(&shots.join("postings.png"))
         .await
@@ -349,6 +405,7 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         .await
         .unwrap();
     assert!(!paths.is_empty(), "no route markers on the map");
+    assert_all_ours_translated(&driver, "posting").await;
     driver.screenshot(&shots.join("posting.png")).await.unwrap();
     let form = el(&driver, By::Css("form.ack")).await;
     form.find(By::Name("note"))
@@ -377,12 +434,32 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         .screenshot(&shots.join("posting-acknowledged.png"))
         .await
         .unwrap();
+    let posting_url = driver.current_url().await.unwrap().to_string();
+    // The inbox and the statistics in Chinese.
+    driver.goto(&format!("{base}/alerts")).await.unwrap();
+    el(&driver, By::Id("alerts")).await;
+    assert_all_ours_translated(&driver, "alerts").await;
+    driver.goto(&format!("{base}/carriers")).await.unwrap();
+    el(&driver, By::Id("lanes")).await;
+    assert_all_ours_translated(&driver, "carriers").await;
 
-    // Russian, then English, on the same page.
+    // Russian: every page again.
     switch_language(&driver, "ru").await;
     let nav = el(&driver, By::Css("nav")).await.text().await.unwrap();
     assert!(nav.contains("Отправления"), "{nav}");
+    assert_all_ours_translated(&driver, "carriers").await;
+    for (page, path, ready) in [
+        ("today", "/".to_owned(), "at-risk"),
+        ("postings", "/postings?risk=warning".to_owned(), "postings"),
+        ("alerts", "/alerts".to_owned(), "alerts"),
+    ] {
+        driver.goto(&format!("{base}{path}")).await.unwrap();
+        el(&driver, By::Id(ready)).await;
+        assert_all_ours_translated(&driver, page).await;
+    }
+    driver.goto(&posting_url).await.unwrap();
     wait_for_map(&driver).await;
+    assert_all_ours_translated(&driver, "posting").await;
     driver
         .screenshot(&shots.join("posting-ru.png"))
         .await

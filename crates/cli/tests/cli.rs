@@ -1067,6 +1067,16 @@ async fn track_status_and_set_carrier_work_against_the_sandbox_carriers() {
     let by_number = with_carriers(&["status", &last.tracking_number]).await;
     assert_ok(&by_number);
     assert!(stdout(&by_number).contains(&parcel.posting_number));
+    // In Chinese: our words translated, never our codes (carrier texts stay as written).
+    let zh = with_carriers(&["status", &parcel.posting_number, "--lang", "zh"]).await;
+    assert_ok(&zh);
+    let zh = stdout(&zh);
+    for word in ["承运商", "运单号", "运输段", "头程", "尾程"] {
+        assert!(zh.contains(word), "{word} missing from {zh}");
+    }
+    for code in ["first_mile", "last_mile", "in_transit", "marketplace"] {
+        assert!(!zh.contains(code), "{code} in {zh}");
+    }
 
     let set = with_carriers(&[
         "legs",
@@ -1162,6 +1172,29 @@ async fn track_status_and_set_carrier_work_against_the_sandbox_carriers() {
     assert_ok(&with_carriers(&["alerts", "evaluate"]).await);
     let high = w.ozontrack(&["alerts", "--severity", "high_risk"]).await;
     assert_ok(&high);
+    // In Russian: names, reasons and actions in Russian, carrier text quoted as it was.
+    let ru = w
+        .ozontrack(&["alerts", "--lang", "ru", "--limit", "0"])
+        .await;
+    assert_ok(&ru);
+    let ru = stdout(&ru);
+    for word in ["Правило", "Почему", "Что сделать"] {
+        assert!(ru.contains(word), "{word} missing from {ru}");
+    }
+    let outside_quotes: String = ru
+        .split('«')
+        .map(|part| part.split_once('»').map_or(part, |(_, after)| after))
+        .collect();
+    for english in [
+        "no new event",
+        "threshold",
+        "whitelist",
+        "stale",
+        "high_risk",
+        "contact_carrier",
+    ] {
+        assert!(!outside_quotes.contains(english), "{english} in {ru}");
+    }
     let missing = w
         .ozontrack(&["alerts", "ack", "999999", "--note", "x"])
         .await;

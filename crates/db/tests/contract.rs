@@ -25,6 +25,32 @@ mod support;
 
 use support::TestDb;
 
+/// The two migration folders are kept apart (the engines' DDL differs) and could drift; this
+/// proves they make the same tables, columns (and whether each may be null) and indexes.
+mod schema {
+    mod postgres {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn both_migration_folders_make_the_same_tables_columns_and_indexes() {
+            let Some(pg) = crate::support::postgres().await else {
+                return;
+            };
+            let lite = crate::support::sqlite().await;
+            let (pg, lite) = (pg.schema().await, lite.schema().await);
+            assert!(!lite.tables.is_empty() && !lite.indexes.is_empty());
+            let names = |s: &crate::support::Schema| s.tables.keys().cloned().collect::<Vec<_>>();
+            assert_eq!(names(&lite), names(&pg), "the same tables");
+            for (table, columns) in &lite.tables {
+                assert_eq!(
+                    Some(columns),
+                    pg.tables.get(table),
+                    "the columns of {table}"
+                );
+            }
+            assert_eq!(lite.indexes, pg.indexes, "the same indexes");
+        }
+    }
+}
+
 /// Emits one test per backend for each case.
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {

@@ -332,29 +332,9 @@ mod tests {
         }
     }
 
-    /// Log lines written while a test runs, to check what the supervisor said.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[tokio::test]
     async fn a_panicking_worker_is_logged_with_its_cause_and_runs_again() {
-        let logs = Captured::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let (_guard, logs) = ozontrack_testkit::logs::capture();
         let rounds = Arc::new(AtomicU32::new(0));
         let mut supervisor = Supervisor::new(quick());
         supervisor.spawn(
@@ -379,7 +359,7 @@ mod tests {
                 .contains("the feed answered nonsense in round 1")
         );
         supervisor.stop().await;
-        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        let text = logs.text();
         assert!(
             text.contains("a worker panicked; restarting it")
                 && text.contains("the feed answered nonsense in round 0"),

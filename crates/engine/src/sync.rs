@@ -20,6 +20,7 @@ use ozontrack_ozon::{
 };
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::Instrument as _;
 
 /// How syncing behaves; every value has a configuration key.
 #[derive(Debug, Clone)]
@@ -249,7 +250,20 @@ impl<D: Database> Syncer<D> {
                 owner: "another worker".into(),
             });
         }
-        let result = self.sync_leased(record, full, progress).await;
+        let span = tracing::info_span!("sync", store = record.name.as_str(), full);
+        let result = self
+            .sync_leased(record, full, progress)
+            .instrument(span)
+            .await;
+        if let Ok(report) = &result {
+            tracing::debug!(
+                store = record.name.as_str(),
+                pages = report.pages,
+                postings = report.postings,
+                new = report.new_postings,
+                "store synced"
+            );
+        }
         let next = match &result {
             Ok(_) => {
                 self.clock.now()

@@ -22,6 +22,7 @@ use ozontrack_domain::{
     CarrierCode, Clock, Leg, LegRole, NormalizedStatus, TrackingEvent, TrackingFormat,
     TrackingNumber,
 };
+use tracing::Instrument as _;
 
 /// Where a leg's events are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -324,8 +325,10 @@ impl<D: Database> Tracker<D> {
                 .iter()
                 .find(|h| h.feed == feed.as_str())
                 .map_or(0, |h| h.failures);
+            let span = tracing::info_span!("feed", feed = feed.as_str(), legs = legs.len());
             let round = self
                 .check_feed(feed, &legs, failures, &failing, now)
+                .instrument(span)
                 .await?;
             report.add(round);
         }

@@ -258,6 +258,18 @@ impl Tr {
         }
     }
 
+    /// A place in this language: the gazetteer's name for a city it knows, else the carrier's
+    /// own words for it (never translated).
+    pub fn place(&self, location: &ozontrack_domain::Location) -> String {
+        location
+            .city
+            .as_deref()
+            .and_then(ozontrack_domain::gazetteer::by_name)
+            .map(|c| c.name_in(self.language).to_owned())
+            .or_else(|| location.text.clone())
+            .unwrap_or_default()
+    }
+
     /// Text from a carrier or Ozon, quoted the way this language quotes.
     pub fn quote(&self, text: &str) -> String {
         self.a("quote", &[("text", text)])
@@ -422,6 +434,11 @@ pub fn local(t: DateTime<Utc>, tz: Tz) -> String {
 /// A date in a zone.
 pub fn local_date(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%Y-%m-%d").to_string()
+}
+
+/// A zone as a reader of any language reads it: its offset from UTC at `at` (`UTC+08:00`).
+pub fn utc_offset(tz: Tz, at: DateTime<Utc>) -> String {
+    format!("UTC{}", at.with_timezone(&tz).format("%:z"))
 }
 
 /// A time zone by its IANA name, or Shanghai's (the sellers' default) for a name chrono-tz does

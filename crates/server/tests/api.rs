@@ -512,6 +512,121 @@ async fn every_route_stays_inside_the_tokens_stores_and_answers_in_one_error_sha
     let _ = a.stop.send(true);
 }
 
+/// Sends `method path` with a token (and a JSON body on writes); the status and the body,
+/// which must be JSON.
+async fn call(a: &Api, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let method = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
+    let mut request = a
+        .http
+        .request(method.clone(), format!("{}{path}", a.base))
+        .bearer_auth(&a.everything);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let kind = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert!(
+        kind.starts_with("application/json"),
+        "{method} {path}: {status} {kind}"
+    );
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_and_the_router_agree_route_by_route_and_every_error_is_json() {
+    let a = api().await;
+    let (_, doc) = a.get("/api/openapi.json", None).await;
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 11, "{doc}");
+    // Every operation the document states is served: an answer it documents, never "no such
+    // route" or "method not allowed".
+    for (path, operations) in paths {
+        for (method, operation) in operations.as_object().unwrap() {
+            let concrete = path
+                .replace("{number}", "12345678-0001-1")
+                .replace("{tracking_number}", "UG123456789YP")
+                .replace("{id}", "999999")
+                .replace("{store}", "no-such-store");
+            let body =
+                (method == "post").then(|| serde_json::json!({"note": "x", "carrier": "cdek"}));
+            let (status, answer) = call(&a, method, &concrete, body).await;
+            let documented = operation["responses"].as_object().unwrap();
+            assert!(
+                documented.contains_key(&status.to_string()),
+                "{method} {path} answered {status}, which the document does not list: {answer}"
+            );
+            assert_ne!(status, 405, "{method} {path}");
+            if status == 404 {
+                assert!(
+                    !answer["error"]["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("no such route"),
+                    "{method} {path}"
+                );
+            }
+            // Every enum a parameter takes is stated.
+            for param in operation["parameters"].as_array().into_iter().flatten() {
+                let name = param["name"].as_str().unwrap();
+                if ["mode", "risk", "severity", "rule", "lang", "carrier"].contains(&name) {
+                    assert!(param["schema"]["enum"].is_array(), "{path} {name}: {param}");
+                }
+                if name == "limit" || name == "days" {
+                    assert!(param["schema"]["maximum"].is_number(), "{path} {name}");
+                }
+            }
+        }
+    }
+    // Rejections of the path, the query and the body, unknown routes and methods: the one
+    // JSON error shape.
+    for (method, path, body, want, code) in [
+        (
+            "POST",
+            "/api/v1/alerts/abc/ack",
+            Some(serde_json::json!({"note": "x"})),
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/api/v1/alerts/1/ack",
+            Some(serde_json::json!({"nope": 1})),
+            400,
+            "bad_request",
+        ),
+        ("GET", "/api/v1/postings?limit=0", None, 400, "bad_request"),
+        (
+            "GET",
+            "/api/v1/postings?limit=201",
+            None,
+            400,
+            "bad_request",
+        ),
+        ("GET", "/api/v1/alerts?lang=de", None, 400, "bad_request"),
+        ("GET", "/api/v1/nothing-here", None, 404, "not_found"),
+        (
+            "DELETE",
+            "/api/v1/postings",
+            None,
+            405,
+            "method_not_allowed",
+        ),
+    ] {
+        let (status, answer) = call(&a, method, path, body).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (want, Some(code)),
+            "{method} {path}: {answer}"
+        );
+    }
+    let _ = a.stop.send(true);
+}
+
 /// A browser-like client that does not follow redirects, with the session cookie it was given.
 struct Browser {
     http: reqwest::Client,

@@ -1,5 +1,6 @@
 //! Test support shared by ozontrack's crates (never linked into the binary): a fresh database
-//! on the PostgreSQL server for each test, dropped when the test ends, even by a panic.
+//! on the PostgreSQL server for each test, dropped when the test ends, even by a panic; and the
+//! log lines a test's code writes, to check what it said ([`logs`]).
 //!
 //! The server is `127.0.0.1:5432` as `postgres` with trust authentication, or
 //! `OZONTRACK_TEST_POSTGRES_URL`. When it is unreachable the tests are skipped, except when
@@ -75,6 +76,51 @@ impl Drop for TestPostgres {
         if !matches!(dropped, Ok(Ok(()))) {
             eprintln!("warning: test database {} was not dropped", self.name);
         }
+    }
+}
+
+pub mod logs {
+    //! What code under test logged: a `tracing` subscriber writing into memory, for the tests
+    //! that check a failure is logged with its cause.
+
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    /// Log lines written while a test runs.
+    #[derive(Debug, Clone, Default)]
+    pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Captured {
+        /// Everything logged so far.
+        pub fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner))
+                .into_owned()
+        }
+    }
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Captures what this thread logs until the guard is dropped (a current-thread runtime's
+    /// tasks all run on it).
+    pub fn capture() -> (tracing::subscriber::DefaultGuard, Captured) {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        (tracing::subscriber::set_default(subscriber), logs)
     }
 }
 

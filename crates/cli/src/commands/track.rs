@@ -9,8 +9,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ozontrack_db::prelude::*;
 use ozontrack_db::{LegRecord, SqlDatabase, StoreRecord};
-use ozontrack_domain::timeline::Entry;
-use ozontrack_domain::{Clock, Language, PostingId, SystemClock, carrier};
+use ozontrack_domain::{Clock, PostingId, SystemClock, carrier};
 use ozontrack_engine::{Actor, TrackReport, Tracker};
 use ozontrack_i18n::Tr;
 use ozontrack_server::api::dto::PostingDetail;
@@ -251,7 +250,7 @@ pub(crate) async fn status(
             tr.time(e.occurred_at, tz),
             tr.main_status(e.status.main),
             tr.carrier(e.carrier.as_str()),
-            place(e, language),
+            tr.place(&e.location),
             e.text.clone(),
             e.sources()
                 .map(|s| tr.source(s))
@@ -261,19 +260,6 @@ pub(crate) async fn status(
     }
     output::print_table(out, &table)?;
     Ok(())
-}
-
-/// The entry's city in the reader's language when the gazetteer knows it.
-fn place(e: &Entry, language: Language) -> String {
-    let known = e
-        .location
-        .city
-        .as_deref()
-        .and_then(ozontrack_domain::gazetteer::by_name);
-    known.map_or_else(
-        || e.location.text.clone().unwrap_or_default(),
-        |city| city.name_in(language).to_owned(),
-    )
 }
 
 pub(crate) async fn set_carrier(

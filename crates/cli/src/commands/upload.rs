@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use ozontrack_engine::upload::{self, RowResult};
+use ozontrack_engine::upload::{self, RowResult, UploadError, UploadOptions};
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
@@ -32,88 +32,88 @@ pub(crate) async fn upload(
     let file = args.file.display().to_string();
     let bytes = std::fs::read(&args.file)
         .map_err(|e| InputError::new(format!("cannot read {file}: {e}")))?;
-    let (rows, mut problems) =
-        upload::parse_csv(&bytes).map_err(|e| InputError::new(format!("{file}: {e}")))?;
+    // A file that is not such a CSV at all is refused before the database is opened.
+    upload::parse_csv(&bytes).map_err(|e| InputError::new(format!("{file}: {e}")))?;
 
     let opened = app::open(settings, KeyMode::Existing).await?;
-    let stores = app::chosen_stores(&opened.store, args.store.as_deref()).await?;
+    let db = &opened.store;
+    let stores = app::chosen_stores(db, args.store.as_deref()).await?;
     let [record] = stores.as_slice() else {
         return Err(InputError::new(
             "--store: several stores are connected; name the one these postings belong to",
         )
         .into());
     };
-    let (good, more) = upload::check_rows(&opened.store, record.id, &rows).await?;
-    problems.extend(more);
-    problems.sort_by_key(|p| p.line);
-
-    if !problems.is_empty() && !args.skip_invalid {
-        opened.store.close().await;
-        let listed: Vec<String> = problems
-            .iter()
-            .take(20)
-            .map(|p| format!("{file}: {p}"))
-            .collect();
-        let more = problems.len().saturating_sub(20);
-        let tail = if more > 0 {
-            format!("; … and {more} more")
-        } else {
-            String::new()
-        };
-        return Err(InputError::new(format!(
-            "{} invalid row(s), nothing was sent (use --skip-invalid to send the {} valid ones): {}{tail}",
-            problems.len(),
-            good.len(),
-            listed.join("; ")
-        ))
-        .into());
-    }
-
-    let results = if args.dry_run {
-        Vec::new()
-    } else {
-        let syncer = app::syncer(&opened.store, settings)?;
-        let client = syncer.client(record).await?;
-        upload::send(&client, &good, |_| {}).await
+    let syncer = app::syncer(db, settings)?;
+    let options = UploadOptions {
+        dry_run: args.dry_run,
+        skip_invalid: args.skip_invalid,
     };
+    let report = upload::upload(db, Some(&syncer), record, &bytes, options).await;
     opened.store.close().await;
+    let report = match report {
+        Ok(report) => report,
+        Err(UploadError::Unreadable(e)) => {
+            return Err(InputError::new(format!("{file}: {e}")).into());
+        }
+        Err(UploadError::InvalidRows { problems, valid }) => {
+            let listed: Vec<String> = problems
+                .iter()
+                .take(20)
+                .map(|p| format!("{file}: {p}"))
+                .collect();
+            let more = problems.len().saturating_sub(20);
+            let tail = if more > 0 {
+                format!("; … and {more} more")
+            } else {
+                String::new()
+            };
+            return Err(InputError::new(format!(
+                "{} invalid row(s), nothing was sent (use --skip-invalid to send the {valid} valid ones): {}{tail}",
+                problems.len(),
+                listed.join("; ")
+            ))
+            .into());
+        }
+        Err(UploadError::Failed(e)) => return Err(e.into()),
+    };
 
-    let written = if args.dry_run {
+    let written = if report.dry_run {
         None
     } else {
         let path = results_path(&args.file);
-        write_results(&path, &results, &problems)
+        write_results(&path, &report.results, &report.problems)
             .with_context(|| format!("cannot write {}", path.display()))?;
         Some(path)
     };
-    let sent_ok = results.iter().filter(|r| r.ok).count();
-    let refused = results.len() - sent_ok;
+    let sent_ok = report.accepted();
+    let refused = report.results.len() - sent_ok;
     if json {
         output::print_json(
             out,
             &json!({
-                "rows": rows.len(),
-                "valid": good.len(),
-                "invalid": problems.iter().map(|p| json!({"line": p.line, "column": p.column, "message": p.message})).collect::<Vec<_>>(),
-                "dry_run": args.dry_run,
+                "rows": report.rows,
+                "valid": report.valid,
+                "invalid": report.problems.iter().map(|p| json!({"line": p.line, "column": p.column, "message": p.message})).collect::<Vec<_>>(),
+                "dry_run": report.dry_run,
                 "accepted": sent_ok,
                 "refused": refused,
                 "results_file": written.as_ref().map(|p| p.display().to_string()),
             }),
         )?;
-    } else if args.dry_run {
+    } else if report.dry_run {
         writeln!(
             out,
             "{file}: {} rows, {} valid, {} invalid; nothing sent (--dry-run)",
-            rows.len(),
-            good.len(),
-            problems.len()
+            report.rows,
+            report.valid,
+            report.problems.len()
         )?;
     } else {
         writeln!(
             out,
             "{file}: Ozon accepted {sent_ok}, refused {refused}, skipped {} invalid; results in {}",
-            problems.len(),
+            report.problems.len(),
             written.map_or_else(String::new, |p| p.display().to_string())
         )?;
     }

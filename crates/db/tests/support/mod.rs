@@ -57,7 +57,87 @@ pub(crate) async fn postgres() -> Option<TestDb> {
     })
 }
 
+/// What a schema is made of, as both engines can compare it: every table with its columns
+/// (name, whether it may be null) and every index created by a migration (name, table).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Schema {
+    pub(crate) tables:
+        std::collections::BTreeMap<String, std::collections::BTreeSet<(String, bool)>>,
+    pub(crate) indexes: std::collections::BTreeSet<(String, String)>,
+}
+
 impl TestDb {
+    /// The schema the migrations made, read from the engine's own catalogue.
+    pub(crate) async fn schema(&self) -> Schema {
+        let mut tables = std::collections::BTreeMap::new();
+        let mut indexes = std::collections::BTreeSet::new();
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let url = format!("sqlite://{}", path.display());
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                let names: Vec<String> = sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' \
+                     AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%'",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+                for table in names {
+                    let columns: Vec<(String, i64, i64)> =
+                        sqlx::query_as("SELECT name, \"notnull\", pk FROM pragma_table_info($1)")
+                            .bind(&table)
+                            .fetch_all(&mut conn)
+                            .await
+                            .unwrap();
+                    // SQLite lets an INTEGER PRIMARY KEY be declared without NOT NULL.
+                    let columns = columns
+                        .into_iter()
+                        .map(|(name, not_null, pk)| (name, not_null == 0 && pk == 0))
+                        .collect();
+                    tables.insert(table, columns);
+                }
+                let rows: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' \
+                     AND name NOT LIKE 'sqlite_autoindex%'",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+                indexes.extend(rows);
+            }
+            DatabaseUrl::Postgres(url) => {
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                let rows: Vec<(String, String, String)> = sqlx::query_as(
+                    "SELECT table_name::text, column_name::text, is_nullable::text \
+                     FROM information_schema.columns WHERE table_schema = 'public' \
+                     AND table_name <> '_sqlx_migrations'",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+                for (table, column, nullable) in rows {
+                    tables
+                        .entry(table)
+                        .or_insert_with(std::collections::BTreeSet::new)
+                        .insert((column, nullable == "YES"));
+                }
+                // Primary keys and UNIQUE constraints make their own indexes, which SQLite
+                // names `sqlite_autoindex_*`: only the indexes migrations create compare.
+                let rows: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT i.indexname::text, i.tablename::text FROM pg_indexes i \
+                     WHERE i.schemaname = 'public' AND i.tablename <> '_sqlx_migrations' \
+                     AND NOT EXISTS (SELECT 1 FROM pg_constraint c \
+                     WHERE c.conname = i.indexname)",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+                indexes.extend(rows);
+            }
+        }
+        Schema { tables, indexes }
+    }
+
     pub(crate) fn is_postgres(&self) -> bool {
         self._postgres.is_some()
     }

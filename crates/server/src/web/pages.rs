@@ -129,10 +129,11 @@ pub(super) async fn today<S: Database>(
                 (true, _, None) if f.failed_at.is_none() => tr.t("feed-never"),
                 _ => tr.t("feed-ok"),
             };
-            let name = f.feed.strip_prefix("17track:").map_or_else(
-                || tr.carrier(&f.feed),
-                |c| format!("17TRACK → {}", tr.carrier(c)),
-            );
+            let name = match f.feed.strip_prefix("17track:") {
+                Some(carrier) => format!("17TRACK → {}", tr.carrier(carrier)),
+                None if f.feed == "17track" => "17TRACK".to_owned(),
+                None => tr.carrier(&f.feed),
+            };
             view::FeedView { name, ok, state }
         })
         .collect();
@@ -326,7 +327,13 @@ pub(super) async fn posting<S: Database>(
         estimate,
         estimate_basis,
         buyer_url: format!("/t/{buyer_token}"),
-        zone_note: tr.a("times-in", &[("zone", tz.name())]),
+        zone_note: tr.a(
+            "times-in",
+            &[(
+                "zone",
+                &ozontrack_i18n::utc_offset(tz, state.api.clock.now()),
+            )],
+        ),
         legs: trail
             .legs
             .iter()
@@ -345,7 +352,7 @@ pub(super) async fn posting<S: Database>(
                     .unwrap_or_default(),
             })
             .collect(),
-        timeline: view::events(&trail.timeline, &tr, tz, true),
+        timeline: view::events(&trail.timeline, &tr, tz),
         alerts: trail
             .alerts
             .iter()

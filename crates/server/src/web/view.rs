@@ -101,35 +101,48 @@ pub(super) struct EventView {
     pub source: String,
 }
 
-/// The timeline, newest first, in the reader's words and zone; the buyer's page leaves the
-/// sources out.
-pub(super) fn events(timeline: &[Entry], tr: &Tr, tz: Tz, with_sources: bool) -> Vec<EventView> {
-    let language = tr.language();
+impl EventView {
+    /// One step of a journey in the reader's words and zone.
+    fn new(
+        tr: &Tr,
+        tz: Tz,
+        at: DateTime<Utc>,
+        status: ozontrack_domain::MainStatus,
+        text: &str,
+        location: &ozontrack_domain::Location,
+        source: String,
+    ) -> Self {
+        Self {
+            time: local(at, tz),
+            label: tr.main_status(status),
+            text: text.to_owned(),
+            place: tr.place(location),
+            source,
+        }
+    }
+}
+
+/// The seller's timeline, newest first, with who reported each step.
+pub(super) fn events(timeline: &[Entry], tr: &Tr, tz: Tz) -> Vec<EventView> {
     timeline
         .iter()
         .rev()
-        .map(|e| EventView {
-            time: local(e.occurred_at, tz),
-            label: tr.main_status(e.status.main),
-            text: e.text.clone(),
-            place: place(
-                e.location.city.as_deref(),
-                e.location.text.as_deref(),
-                language,
-            ),
-            source: if with_sources {
-                e.sources()
-                    .map(|s| tr.source(s))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            } else {
-                String::new()
-            },
+        .map(|e| {
+            let sources: Vec<String> = e.sources().map(|s| tr.source(s)).collect();
+            EventView::new(
+                tr,
+                tz,
+                e.occurred_at,
+                e.status.main,
+                &e.text,
+                &e.location,
+                sources.join(", "),
+            )
         })
         .collect()
 }
 
-/// The buyer's journey, newest first, in the buyer's words and zone.
+/// The buyer's journey, newest first: no sources.
 pub(super) fn journey(
     journey: &[ozontrack_domain::trail::BuyerEntry],
     tr: &Tr,
@@ -138,27 +151,18 @@ pub(super) fn journey(
     journey
         .iter()
         .rev()
-        .map(|e| EventView {
-            time: local(e.occurred_at, tz),
-            label: tr.main_status(e.status.main),
-            text: e.text.clone(),
-            place: place(
-                e.location.city.as_deref(),
-                e.location.text.as_deref(),
-                tr.language(),
-            ),
-            source: String::new(),
+        .map(|e| {
+            EventView::new(
+                tr,
+                tz,
+                e.occurred_at,
+                e.status.main,
+                &e.text,
+                &e.location,
+                String::new(),
+            )
         })
         .collect()
-}
-
-/// A place in the reader's language: the gazetteer's name for a city it knows, else the
-/// carrier's own words.
-pub(super) fn place(city: Option<&str>, text: Option<&str>, language: Language) -> String {
-    city.and_then(ozontrack_domain::gazetteer::by_name)
-        .map(|c| c.name_in(language).to_owned())
-        .or_else(|| text.map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// An alert as a row of the dashboard.
