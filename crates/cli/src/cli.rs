@@ -64,6 +64,14 @@ pub(crate) enum Command {
     LoginLink(LoginLinkArgs),
     /// Risk alerts: list them (newest first), acknowledge or resolve one, or run the rules now.
     Alerts(AlertsArgs),
+    /// Where notifications go: group robots (WeCom, DingTalk, Feishu), Telegram, e-mail, signed
+    /// webhooks, and the Ozon buyer chat.
+    #[command(subcommand)]
+    Channels(Box<ChannelsCommand>),
+    /// The outbox of notifications: what was sent, what waits, what failed; templates and
+    /// previews; the dispatcher alone.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
     /// A store's penalty-point ledger of whitelist violations and its rolling total.
     Penalties(PenaltiesArgs),
     /// Show what ozontrack makes of a raw Ozon body: the normalized postings or push, as JSON.
@@ -317,6 +325,201 @@ pub(crate) struct CloseAlertArgs {
     /// Who (default: the user running the command).
     #[arg(long, value_name = "NAME")]
     pub(crate) by: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ChannelsCommand {
+    /// Add a destination. Secrets given as `-` are read from standard input (one per line, in
+    /// the order url, token, secret), so they stay out of shell history.
+    Add(Box<ChannelAddArgs>),
+    /// Every destination: channel, address (never a secret), state, what it receives.
+    List,
+    /// Send a test message through the real path and say what came of it.
+    Test(ChannelNameArgs),
+    /// Stop sending to a destination; its messages wait.
+    Disable(ChannelNameArgs),
+    /// Send to a destination again (after fixing what disabled it).
+    Enable(ChannelNameArgs),
+    /// Remove a destination and its messages.
+    Remove(ChannelNameArgs),
+    /// Change what a destination receives.
+    Route(ChannelRouteArgs),
+}
+
+/// What a destination receives (every flag optional: the defaults suit most sellers).
+#[derive(Debug, Args, Default, Clone)]
+pub(crate) struct RoutingArgs {
+    /// Only alerts at least this severe: info, warning (default), high_risk, critical.
+    #[arg(long, value_name = "S")]
+    pub(crate) min_severity: Option<String>,
+    /// Only these rules' alerts (comma-separated, e.g. stale,break_point).
+    #[arg(long, value_name = "LIST")]
+    pub(crate) rules: Option<String>,
+    /// These topics (comma-separated: alert_opened, alert_escalated, alert_resolved, daily,
+    /// penalty, feed_down, feed_recovered, destination_disabled); default: all but resolutions.
+    #[arg(long, value_name = "LIST")]
+    pub(crate) topics: Option<String>,
+    /// Only these stores' notices (comma-separated names).
+    #[arg(long, value_name = "NAMES")]
+    pub(crate) stores: Option<String>,
+    /// Quiet hours in the destination's zone, e.g. 22:00-08:00: messages wait, then go as one
+    /// digest.
+    #[arg(long, value_name = "FROM-UNTIL")]
+    pub(crate) quiet: Option<String>,
+    /// Send a daily summary at this local time, e.g. 09:00.
+    #[arg(long, value_name = "HH:MM")]
+    pub(crate) daily: Option<String>,
+    /// Language of its messages: zh (sellers' default), ru (buyers' default), en.
+    #[arg(long, value_name = "LANG")]
+    pub(crate) lang: Option<String>,
+    /// IANA time zone for quiet hours, the summary and times in messages.
+    #[arg(long, value_name = "ZONE")]
+    pub(crate) tz: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ChannelAddArgs {
+    /// webhook, email, wecom, dingtalk, feishu, telegram or ozon_chat.
+    #[arg(value_name = "CHANNEL")]
+    pub(crate) kind: String,
+    /// A name for it, e.g. "ops-group".
+    #[arg(value_name = "NAME")]
+    pub(crate) name: String,
+    /// The robot's whole webhook URL; the webhook endpoint; smtp://user@host:587 or
+    /// smtps://user@host:465; the Telegram Bot API base (default https://api.telegram.org).
+    #[arg(long, value_name = "URL")]
+    pub(crate) url: Option<String>,
+    /// Telegram bot token; SMTP password (QQ/163: the authorization code); a robot key not
+    /// inside the URL.
+    #[arg(long, value_name = "TOKEN")]
+    pub(crate) token: Option<String>,
+    /// Signing secret: DingTalk's SEC…, Feishu's, or a webhook's whsec_… (one is made for a
+    /// webhook when none is given, and printed once).
+    #[arg(long, value_name = "SECRET")]
+    pub(crate) secret: Option<String>,
+    /// Telegram chat id (-100… for a group).
+    #[arg(long, value_name = "ID")]
+    pub(crate) chat_id: Option<String>,
+    /// Telegram forum topic.
+    #[arg(long, value_name = "ID")]
+    pub(crate) thread_id: Option<i64>,
+    /// E-mail sender (default: the SMTP user).
+    #[arg(long, value_name = "ADDRESS")]
+    pub(crate) from: Option<String>,
+    /// E-mail recipients, comma-separated.
+    #[arg(long, value_name = "ADDRESSES")]
+    pub(crate) to: Option<String>,
+    /// A PEM file of a certificate authority to trust for the mail server.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ca_file: Option<String>,
+    /// For ozon_chat: the store whose buyers it tells.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) store: Option<String>,
+    #[command(flatten)]
+    pub(crate) routing: RoutingArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ChannelNameArgs {
+    /// The destination's name or id.
+    #[arg(value_name = "NAME")]
+    pub(crate) name: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ChannelRouteArgs {
+    /// The destination's name or id.
+    #[arg(value_name = "NAME")]
+    pub(crate) name: String,
+    #[command(flatten)]
+    pub(crate) routing: RoutingArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum NotifyCommand {
+    /// The outbox, newest first.
+    Log(NotifyLogArgs),
+    /// Send a failed message again.
+    Retry(NotifyRetryArgs),
+    /// How a message reads: any topic, for a posting, in any language, for seller or buyer.
+    Preview(NotifyPreviewArgs),
+    /// The seller's own message templates (minijinja), per topic, audience and language.
+    #[command(subcommand)]
+    Template(TemplateCommand),
+    /// Run the dispatcher alone until Ctrl-C or SIGTERM (the workers of `serve` include it).
+    Run,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NotifyLogArgs {
+    /// Only messages that failed (given up; `notify retry` sends one again).
+    #[arg(long)]
+    pub(crate) failed: bool,
+    /// Only this destination's (name or id).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) channel: Option<String>,
+    #[arg(long, default_value_t = 50)]
+    pub(crate) limit: u32,
+    /// Language of titles and names: zh, ru or en (default: each destination's).
+    #[arg(long, value_name = "LANG")]
+    pub(crate) lang: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NotifyRetryArgs {
+    #[arg(value_name = "ID")]
+    pub(crate) id: i64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NotifyPreviewArgs {
+    /// The topic: alert_opened (default), alert_escalated, alert_resolved, daily, penalty,
+    /// feed_down, feed_recovered, destination_disabled, digest, test.
+    #[arg(long, default_value = "alert_opened", value_name = "TOPIC")]
+    pub(crate) topic: String,
+    /// A posting (or tracking) number; its latest alert speaks for the alert topics.
+    #[arg(long, value_name = "NUMBER")]
+    pub(crate) posting: Option<String>,
+    /// zh, ru or en (default: zh for sellers, ru for buyers).
+    #[arg(long, value_name = "LANG")]
+    pub(crate) lang: Option<String>,
+    /// seller (default) or buyer.
+    #[arg(long, default_value = "seller", value_name = "WHO")]
+    pub(crate) audience: String,
+    /// IANA time zone of the times in it (default: the store's).
+    #[arg(long, value_name = "ZONE")]
+    pub(crate) tz: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TemplateCommand {
+    /// Print the template in use (the seller's, or the built-in one).
+    Show(TemplateArgs),
+    /// Use the template in FILE (checked first) instead of the built-in one.
+    Set(TemplateSetArgs),
+    /// Go back to the built-in template.
+    Reset(TemplateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TemplateArgs {
+    #[arg(long, value_name = "TOPIC")]
+    pub(crate) topic: String,
+    /// seller or buyer.
+    #[arg(long, default_value = "seller", value_name = "WHO")]
+    pub(crate) audience: String,
+    #[arg(long, value_name = "LANG")]
+    pub(crate) lang: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TemplateSetArgs {
+    #[command(flatten)]
+    pub(crate) which: TemplateArgs,
+    /// The template file (minijinja; `t("message-id", name=value)` renders a catalogue
+    /// message).
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
 }
 
 #[derive(Debug, Args)]

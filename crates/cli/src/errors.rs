@@ -44,6 +44,12 @@ pub(crate) fn exit_code(error: &anyhow::Error) -> ExitCode {
                 cause.downcast_ref::<ozontrack_db::DbError>(),
                 Some(ozontrack_db::DbError::DuplicateStoreName(_))
             )
+            || matches!(
+                cause.downcast_ref::<ozontrack_engine::Error>(),
+                Some(
+                    ozontrack_engine::Error::Invalid { .. } | ozontrack_engine::Error::NotFound(_)
+                )
+            )
     });
     ExitCode::from(if input { EXIT_INPUT } else { EXIT_FAILURE })
 }

@@ -26,6 +26,7 @@ pub(crate) struct Settings {
     pub(crate) carriers: CarrierSettings,
     pub(crate) tracking: TrackingSection,
     pub(crate) risk: RiskSection,
+    pub(crate) notify: NotifySection,
     pub(crate) server: ServerSection,
     pub(crate) log: LogSettings,
 }
@@ -268,6 +269,37 @@ impl Default for RiskSection {
     }
 }
 
+/// `[notify]`: the dispatcher that sends the outbox.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct NotifySection {
+    /// The dashboard's address as sellers and buyers reach it (`https://track.example.com`):
+    /// messages link to the posting and to the buyer's tracking page. Empty: no links.
+    pub(crate) public_url: String,
+    /// Seconds between dispatcher rounds when nothing woke it (the rules wake it at once).
+    pub(crate) interval_secs: u64,
+    /// Seconds each request to a channel may take.
+    pub(crate) timeout_secs: u64,
+    /// Failed calls in a row before a carrier feed's outage is told to the sellers.
+    pub(crate) feed_failures: i64,
+    /// Seconds a dispatcher holds a destination without renewing; a crashed one's
+    /// destinations go to another after this long.
+    pub(crate) lease_secs: u64,
+}
+
+impl Default for NotifySection {
+    fn default() -> Self {
+        let d = ozontrack_engine::notify::DispatchSettings::default();
+        Self {
+            public_url: String::new(),
+            interval_secs: 5,
+            timeout_secs: d.timeout.as_secs(),
+            feed_failures: d.feed_failures,
+            lease_secs: d.lease.num_seconds().unsigned_abs(),
+        }
+    }
+}
+
 /// `[server]`: the dashboard's sessions and map.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
@@ -303,10 +335,32 @@ impl Settings {
                 .map_tiles
                 .clone()
                 .filter(|t| !t.trim().is_empty()),
+            demo_inbox: None,
         }
     }
 
-    /// The evaluator's settings from `[risk]`.
+    /// The dispatcher's settings from `[notify]`.
+    pub(crate) fn dispatch_settings(&self) -> ozontrack_engine::notify::DispatchSettings {
+        let url = self.notify.public_url.trim();
+        ozontrack_engine::notify::DispatchSettings {
+            public_url: (!url.is_empty()).then(|| url.to_owned()),
+            timeout: std::time::Duration::from_secs(self.notify.timeout_secs.clamp(1, 120)),
+            feed_failures: self.notify.feed_failures.max(1),
+            // A lease must outlive a request, or another dispatcher would take the destination
+            // while this one still sends to it.
+            lease: chrono::Duration::seconds(
+                i64::try_from(
+                    self.notify
+                        .lease_secs
+                        .max(self.notify.timeout_secs * 2)
+                        .max(2),
+                )
+                .unwrap_or(60),
+            ),
+            ..ozontrack_engine::notify::DispatchSettings::default()
+        }
+    }
+
     /// How often each worker runs a round when it found nothing to do: each its own, from
     /// its section.
     pub(crate) fn periods(&self) -> crate::commands::workers::Periods {
@@ -316,6 +370,7 @@ impl Settings {
             pushes: secs(self.sync.poll_secs),
             tracking: secs(self.tracking.interval_secs),
             risk: secs(self.risk.interval_secs),
+            notify: secs(self.notify.interval_secs),
         }
     }
 
@@ -497,6 +552,7 @@ mod tests {
         assert_eq!(example.log, defaults.log);
         assert_eq!(example.tracking, defaults.tracking);
         assert_eq!(example.risk, defaults.risk);
+        assert_eq!(example.notify, defaults.notify);
         assert_eq!(example.carriers.public(), defaults.carriers.public());
         assert!(example.carriers.seventeen_track_token.is_none());
         assert_eq!(example.secrets.key_file, defaults.secrets.key_file);
@@ -534,11 +590,13 @@ mod tests {
     #[test]
     fn each_worker_runs_on_the_interval_its_own_section_sets() {
         let settings = load_text(
-            "[sync]\npoll_secs = 13\n[tracking]\ninterval_secs = 11\n[risk]\ninterval_secs = 7\n",
+            "[sync]\npoll_secs = 13\n[tracking]\ninterval_secs = 11\n[risk]\ninterval_secs = 7\n\
+             [notify]\ninterval_secs = 3\n",
         )
         .unwrap();
         let periods = settings.periods();
         let secs = std::time::Duration::from_secs;
+        assert_eq!(periods.notify, secs(3));
         assert_eq!(periods.risk, secs(7));
         assert_eq!(periods.tracking, secs(11));
         assert_eq!((periods.sync, periods.pushes), (secs(13), secs(13)));

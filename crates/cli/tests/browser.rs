@@ -125,6 +125,21 @@ const LATIN_NAMES: &[&str] = &[
     "Express",
     "China",
     "SunYou",
+    "WeCom",
+    "DingTalk",
+    "Feishu",
+    "Telegram",
+    "Webhook",
+    "HTTP",
+    "SMTP",
+    "Premium",
+    "Plus",
+    "Pro",
+    "IP",
+    "Bot",
+    "Token",
+    "key",
+    "access_token",
 ];
 
 /// The page's text without what others wrote (carrier texts and places, posting and tracking
@@ -191,6 +206,7 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
     let base = started["server"].as_str().unwrap().to_owned();
     let link = started["dashboard"].as_str().unwrap().to_owned();
     let token = started["api_token"].as_str().unwrap().to_owned();
+    let wecom_robot = started["wecom_robot_url"].as_str().unwrap().to_owned();
 
     // A password user, as `ozontrack users add` makes one.
     let mut add = ozontrack(
@@ -443,6 +459,99 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
     el(&driver, By::Id("lanes")).await;
     assert_all_ours_translated(&driver, "carriers").await;
 
+    // Notifications: the demo's robot is there; add the sandbox's WeCom robot, test it, and
+    // see the test arrive in the outbox.
+    driver
+        .find(By::Css("nav a[href='/notifications']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    el(
+        &driver,
+        By::Css("#destinations tr[data-destination='demo-dingtalk']"),
+    )
+    .await;
+    assert_all_ours_translated(&driver, "notifications").await;
+    let add = el(&driver, By::Id("add-destination")).await;
+    if !add.is_displayed().await.unwrap() {
+        el(&driver, By::Css("details.add summary"))
+            .await
+            .click()
+            .await
+            .unwrap();
+    }
+    add.find(By::Name("name"))
+        .await
+        .unwrap()
+        .send_keys("运营群")
+        .await
+        .unwrap();
+    SelectElement::new(&add.find(By::Name("channel")).await.unwrap())
+        .await
+        .unwrap()
+        .select_by_value("wecom")
+        .await
+        .unwrap();
+    add.find(By::Name("url"))
+        .await
+        .unwrap()
+        .send_keys(&wecom_robot)
+        .await
+        .unwrap();
+    add.find(By::Css("button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let row = el(
+        &driver,
+        By::Css("#destinations tr[data-destination='运营群']"),
+    )
+    .await;
+    let address = row
+        .find(By::Css("code"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !address.contains("demo-wecom-robot"),
+        "the robot's key is shown: {address}"
+    );
+    row.find(By::Css("button.test"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(30, "the test message sent", || {
+        let driver = driver.clone();
+        let base = base.clone();
+        async move {
+            driver.goto(&format!("{base}/notifications")).await.ok()?;
+            let rows = driver
+                .find_all(By::Css("#outbox tr[data-state='sent']"))
+                .await
+                .ok()?;
+            for row in rows {
+                let text = row.text().await.ok()?;
+                if text.contains("运营群") && text.contains("测试") {
+                    return Some(());
+                }
+            }
+            None
+        }
+    })
+    .await;
+    driver
+        .screenshot(&shots.join("notifications.png"))
+        .await
+        .unwrap();
+
     // Russian: every page again.
     switch_language(&driver, "ru").await;
     let nav = el(&driver, By::Css("nav")).await.text().await.unwrap();
@@ -452,6 +561,7 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         ("today", "/".to_owned(), "at-risk"),
         ("postings", "/postings?risk=warning".to_owned(), "postings"),
         ("alerts", "/alerts".to_owned(), "alerts"),
+        ("notifications", "/notifications".to_owned(), "outbox"),
     ] {
         driver.goto(&format!("{base}{path}")).await.unwrap();
         el(&driver, By::Id(ready)).await;

@@ -11,7 +11,10 @@ use ozontrack_domain::alert::{
 use ozontrack_domain::finding::{Action, Finding, Reason, RuleKind, Severity, Why};
 use ozontrack_domain::{PostingId, PostingNumber, StoreId};
 
+use ozontrack_domain::notify::{AlertNotice, Notice, PenaltyLevel, PenaltyNotice};
+
 use crate::DbError;
+use crate::outbox::Enqueue;
 use crate::sql::{BeginWrite, Db, ROWS_PER_STATEMENT, SqlDatabase, final_statuses};
 
 /// Which alerts to list.
@@ -36,12 +39,58 @@ pub struct AlertFilter {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RiskOutcome {
     pub posting: PostingId,
+    pub posting_number: PostingNumber,
     pub store: StoreId,
     pub changes: Vec<AlertChange>,
     /// When its findings next change on their own (`None`: never).
     pub next_due: Option<DateTime<Utc>>,
-    /// Points a newly opened whitelist violation adds to the store's ledger.
-    pub points_per_violation: i64,
+    /// What a newly opened whitelist violation costs the store.
+    pub penalty: PenaltyPolicy,
+}
+
+/// The store's penalty points: what a violation adds, and the thresholds its rolling total is
+/// watched against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PenaltyPolicy {
+    pub points: i64,
+    pub warn_at: i64,
+    pub suspension_at: i64,
+    pub window_days: i64,
+}
+
+impl From<&ozontrack_domain::rules::ComplianceRules> for PenaltyPolicy {
+    fn from(rules: &ozontrack_domain::rules::ComplianceRules) -> Self {
+        Self {
+            points: rules.points_per_violation,
+            warn_at: rules.warn_at_points,
+            suspension_at: rules.suspension_points,
+            window_days: rules.points_window_days,
+        }
+    }
+}
+
+impl PenaltyPolicy {
+    /// The thresholds a violation of `self.points` took the total to `total` across.
+    pub fn crossed(&self, store: StoreId, total: i64, at: DateTime<Utc>) -> Vec<Notice> {
+        let before = total - self.points;
+        [
+            (PenaltyLevel::Warning, self.warn_at),
+            (PenaltyLevel::Suspension, self.suspension_at),
+        ]
+        .into_iter()
+        .filter(|(_, threshold)| before < *threshold && total >= *threshold)
+        .map(|(level, threshold)| {
+            Notice::Penalty(PenaltyNotice {
+                store,
+                level,
+                total,
+                threshold,
+                window_days: self.window_days,
+                at,
+            })
+        })
+        .collect()
+    }
 }
 
 /// How many alerts one round changed.
@@ -100,12 +149,14 @@ pub trait Alerts: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<(PostingId, ozontrack_domain::alert::AlertView)>, DbError>> + Send;
 
     /// Applies one round's alert changes (with their history and penalty points) and each
-    /// posting's next due time, in one transaction. A change to an alert another evaluator
-    /// already moved is skipped.
+    /// posting's next due time, in one transaction, with the messages they imply for
+    /// `notify`'s destinations (the transactional outbox). A change to an alert another
+    /// evaluator already moved is skipped, and so are its messages.
     fn apply_risk(
         &self,
         outcomes: &[RiskOutcome],
         now: DateTime<Utc>,
+        notify: &Enqueue<'_>,
     ) -> impl Future<Output = Result<RiskApplied, DbError>> + Send;
 
     /// Up to when the store's changes have been evaluated.
@@ -420,11 +471,26 @@ impl Alerts for SqlDatabase {
         &self,
         outcomes: &[RiskOutcome],
         now: DateTime<Utc>,
+        notify: &Enqueue<'_>,
     ) -> Result<RiskApplied, DbError> {
         let mut applied = RiskApplied::default();
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
+            let mut notices: Vec<Notice> = Vec::new();
             for outcome in outcomes {
+                let alert_notice = |alert: i64, rule, severity, leg: Option<String>| AlertNotice {
+                    alert,
+                    store: outcome.store,
+                    posting: outcome.posting,
+                    posting_number: outcome.posting_number.clone(),
+                    rule,
+                    severity,
+                    leg,
+                    reason: None,
+                    actions: Vec::new(),
+                    resolution: None,
+                    at: now,
+                };
                 for change in &outcome.changes {
                     match change {
                         AlertChange::Open(f) => {
@@ -450,11 +516,17 @@ impl Alerts for SqlDatabase {
                             let Some(id) = id else { continue };
                             applied.opened += 1;
                             history!(&mut *tx, id, now, AlertState::Open, f.severity, None, None);
+                            notices.push(Notice::AlertOpened(AlertNotice {
+                                reason: Some(f.reason.clone()),
+                                actions: f.actions.clone(),
+                                ..alert_notice(id, f.rule(), f.severity, f.leg.clone())
+                            }));
                             if f.rule() == RuleKind::NonWhitelisted
                                 && let Some(leg) = &f.leg
                             {
+                                let penalty = &outcome.penalty;
                                 // The ledger counts a violation once, however often it is seen.
-                                sqlx::query(
+                                let added = sqlx::query(
                                     "INSERT INTO penalty_points (store_id, posting_id, \
                                      tracking_number, carrier, points, at) \
                                      SELECT $1, $2, $3, carrier, $4, $5 FROM legs \
@@ -464,10 +536,23 @@ impl Alerts for SqlDatabase {
                                 .bind(outcome.store.0)
                                 .bind(outcome.posting.0)
                                 .bind(leg.as_str())
-                                .bind(outcome.points_per_violation)
+                                .bind(penalty.points)
                                 .bind(now)
                                 .execute(&mut *tx)
-                                .await?;
+                                .await?
+                                .rows_affected();
+                                if added == 1 {
+                                    let total = sqlx::query_scalar::<_, Option<i64>>(
+                                        "SELECT CAST(SUM(points) AS BIGINT) FROM penalty_points \
+                                         WHERE store_id = $1 AND at > $2",
+                                    )
+                                    .bind(outcome.store.0)
+                                    .bind(now - chrono::Duration::days(penalty.window_days))
+                                    .fetch_one(&mut *tx)
+                                    .await?
+                                    .unwrap_or(0);
+                                    notices.extend(penalty.crossed(outcome.store, total, now));
+                                }
                             }
                         }
                         AlertChange::Escalate { id, finding } => {
@@ -488,6 +573,16 @@ impl Alerts for SqlDatabase {
                                     None,
                                     None
                                 );
+                                notices.push(Notice::AlertEscalated(AlertNotice {
+                                    reason: Some(finding.reason.clone()),
+                                    actions: finding.actions.clone(),
+                                    ..alert_notice(
+                                        *id,
+                                        finding.rule(),
+                                        finding.severity,
+                                        finding.leg.clone(),
+                                    )
+                                }));
                             }
                         }
                         AlertChange::Update { id, finding } => {
@@ -496,17 +591,18 @@ impl Alerts for SqlDatabase {
                             }
                         }
                         AlertChange::Resolve { id, resolution } => {
-                            let severity = sqlx::query_scalar::<_, String>(
+                            let resolved = sqlx::query_as::<_, (String, String, Option<String>)>(
                                 "UPDATE alerts SET state = 'resolved', resolved_at = $2, \
                                  resolution = $3, updated_at = $2 \
-                                 WHERE id = $1 AND resolved_at IS NULL RETURNING severity",
+                                 WHERE id = $1 AND resolved_at IS NULL \
+                                 RETURNING severity, rule, leg_number",
                             )
                             .bind(*id)
                             .bind(now)
                             .bind(resolution.as_str())
                             .fetch_optional(&mut *tx)
                             .await?;
-                            if let Some(severity) = severity {
+                            if let Some((severity, rule, leg)) = resolved {
                                 applied.resolved += 1;
                                 let severity = severity_of(*id, &severity)?;
                                 history!(
@@ -518,11 +614,17 @@ impl Alerts for SqlDatabase {
                                     Some(resolution.as_str()),
                                     None
                                 );
+                                notices.push(Notice::AlertResolved(AlertNotice {
+                                    resolution: Some(*resolution),
+                                    ..alert_notice(*id, rule_of(*id, &rule)?, severity, leg)
+                                }));
                             }
                         }
                     }
                 }
             }
+            let messages = notify.messages(&notices);
+            let _ = enqueue!(tx, &messages, notify.at);
             for chunk in outcomes.chunks(ROWS_PER_STATEMENT) {
                 let mut query =
                     sqlx::QueryBuilder::new("UPDATE postings SET risk_due_at = v.column2 FROM (");

@@ -40,6 +40,19 @@ mod sealed {
     pub trait Sealed {}
     impl Sealed for super::LegId {}
     impl Sealed for ozontrack_domain::StoreId {}
+    impl Sealed for ozontrack_domain::DestinationId {}
+}
+
+/// Destinations are leased for sending: one dispatcher sends to a destination at a time, so
+/// its rate windows and digests are decided in one place.
+impl Leasable for ozontrack_domain::DestinationId {
+    const TABLE: &'static str = "destinations";
+    fn from_row_id(id: i64) -> Self {
+        ozontrack_domain::DestinationId(id)
+    }
+    fn row_id(self) -> i64 {
+        self.0
+    }
 }
 
 impl Leasable for LegId {

@@ -11,7 +11,9 @@
 //! - [`leases`]: work claimed through lease columns on the rows;
 //! - [`alerts`]: risk candidates, alert changes, the inbox, the penalty ledger;
 //! - [`access`]: API tokens, dashboard users, sessions, login links, buyer tokens;
-//! - [`views`]: what the API and the dashboard read (postings list, counts, statistics).
+//! - [`views`]: what the API and the dashboard read (postings list, counts, statistics);
+//! - [`outbox`]: notification destinations, the outbox and its attempts, templates, buyer
+//!   chats.
 //!
 //! Business rules do not live here: the database de-duplicates events and keeps each leg's
 //! status equal to its latest event's, because both are facts about stored data; deciding what
@@ -21,6 +23,10 @@ use std::future::Future;
 
 #[macro_use]
 mod sql;
+
+// Before `alerts`, whose transaction writes the outbox through `enqueue!`.
+#[macro_use]
+pub mod outbox;
 
 pub mod access;
 pub mod alerts;
@@ -34,8 +40,14 @@ mod url;
 pub mod views;
 
 pub use access::{Access, NewToken, SessionRecord, TokenRecord};
-pub use alerts::{AlertFilter, Alerts, GapSample, PenaltyRecord, RiskApplied, RiskOutcome};
+pub use alerts::{
+    AlertFilter, Alerts, GapSample, PenaltyPolicy, PenaltyRecord, RiskApplied, RiskOutcome,
+};
 pub use leases::{Leasable, LeaseOwner, Leases};
+pub use outbox::{
+    AttemptRecord, Attempted, DestinationRecord, Enqueue, FeedNews, NewDestination, NewMessage,
+    Outbox, OutboxCounts, OutboxFilter, OutboxMessage, Settle, TemplateRecord,
+};
 pub use postings::{
     NewPush, PageOutcome, PostingRecord, PostingWithEvents, Postings, PushRecord, ScanId, ScanKind,
     ScanPlan, ScanProgress, ScanPurpose, ScanRecord,
@@ -53,13 +65,24 @@ pub use views::{
 /// Every capability's trait, for code that holds a concrete [`SqlDatabase`]:
 /// `use ozontrack_db::prelude::*`.
 pub mod prelude {
-    pub use crate::{Access, Alerts, Database, Leases, Postings, Stores, Tracking, Views};
+    pub use crate::{Access, Alerts, Database, Leases, Outbox, Postings, Stores, Tracking, Views};
 }
 
 /// The whole database: every capability, the engine it runs on, and its schema. Code generic
 /// over the database asks for `D: Database` (or a narrower capability when that is all it uses).
 pub trait Database:
-    Stores + Postings + Tracking + Leases + Alerts + Access + Views + Clone + Send + Sync + 'static
+    Stores
+    + Postings
+    + Tracking
+    + Leases
+    + Alerts
+    + Access
+    + Views
+    + Outbox
+    + Clone
+    + Send
+    + Sync
+    + 'static
 {
     /// Which engine this database runs on.
     fn backend(&self) -> Backend;
@@ -78,6 +101,12 @@ pub enum DbError {
     StoreNotFound(ozontrack_domain::StoreId),
     #[error("no posting with id {0}")]
     PostingNotFound(i64),
+    #[error("a destination named {0:?} already exists")]
+    DuplicateDestination(String),
+    #[error(
+        "the credentials of destination {0:?} cannot be decrypted with the configured secret key (was the key file replaced?)"
+    )]
+    DecryptDestination(String),
     #[error("no leg with id {0}")]
     LegNotFound(i64),
     #[error("no alert with id {0}")]

@@ -85,6 +85,7 @@ pub(crate) struct PostingRow {
     buyer_lon: Option<f64>,
     total_minor: Option<i64>,
     total_currency: Option<String>,
+    chat_allowed: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -130,6 +131,7 @@ impl TryFrom<PostingRow> for PostingRecord {
             buyer_region: row.buyer_region,
             buyer_point: point(row.buyer_lat, row.buyer_lon).map_err(&bad)?,
             total,
+            chat_allowed: row.chat_allowed,
         };
         Ok(PostingRecord {
             id: PostingId(row.id),

@@ -36,7 +36,7 @@ macro_rules! on_db {
 }
 
 /// Rows per multi-row statement. SQLite takes at most 32 766 bound values and PostgreSQL
-/// 65 535; a posting binds 27, a leg 7, an event 16, a leg's status 5.
+/// 65 535; a posting binds 28, a leg 7, an event 16, a leg's status 5.
 pub(crate) const ROWS_PER_STATEMENT: usize = 1000;
 pub(crate) const POSTINGS_PER_STATEMENT: usize = 400;
 
@@ -46,7 +46,7 @@ pub(crate) const INSERT_POSTINGS: &str = "INSERT INTO postings (store_id, postin
      order_id, scheme, status, substatus, delivery_method_id, delivery_method_name, \
      tpl_provider_id, tpl_provider, warehouse_id, warehouse_name, tracking_number, \
      in_process_at, ship_by, delivering_at, delivered_at, buyer_city, buyer_region, buyer_lat, \
-     buyer_lon, total_minor, total_currency, created_at, updated_at, observed_at) ";
+     buyer_lon, total_minor, total_currency, chat_allowed, created_at, updated_at, observed_at) ";
 pub(crate) const ON_POSTING_CONFLICT: &str = " ON CONFLICT (store_id, posting_number) DO UPDATE SET \
      order_id = excluded.order_id, scheme = excluded.scheme, \
      status = excluded.status, substatus = excluded.substatus, \
@@ -61,7 +61,7 @@ pub(crate) const ON_POSTING_CONFLICT: &str = " ON CONFLICT (store_id, posting_nu
      buyer_city = excluded.buyer_city, buyer_region = excluded.buyer_region, \
      buyer_lat = excluded.buyer_lat, buyer_lon = excluded.buyer_lon, \
      total_minor = excluded.total_minor, total_currency = excluded.total_currency, \
-     updated_at = excluded.updated_at, \
+     chat_allowed = excluded.chat_allowed, updated_at = excluded.updated_at, \
      observed_at = COALESCE(excluded.observed_at, postings.observed_at) \
      WHERE excluded.observed_at IS NULL OR postings.observed_at IS NULL \
      OR postings.observed_at <= excluded.observed_at \
@@ -113,6 +113,7 @@ macro_rules! upsert_postings {
                         .push_bind(p.buyer_point.map(ozontrack_domain::GeoPoint::lon))
                         .push_bind(p.total.map(|m| m.minor))
                         .push_bind(p.total.map(|m| m.currency.code()))
+                        .push_bind(p.chat_allowed)
                         .push_bind(now)
                         .push_bind(now)
                         .push_bind(*observed);

@@ -211,6 +211,27 @@ struct FeedRow {
     calls: i64,
 }
 
+/// A feed's health with its outage columns, for the notices about outages.
+#[derive(sqlx::FromRow)]
+pub(crate) struct FeedNewsRow {
+    #[sqlx(flatten)]
+    health: FeedRow,
+    down_since: Option<DateTime<Utc>>,
+    recovered_at: Option<DateTime<Utc>>,
+    told_since: Option<DateTime<Utc>>,
+}
+
+impl From<FeedNewsRow> for crate::outbox::FeedNews {
+    fn from(row: FeedNewsRow) -> Self {
+        Self {
+            health: row.health.into(),
+            down_since: row.down_since,
+            recovered_at: row.recovered_at,
+            told_since: row.told_since,
+        }
+    }
+}
+
 impl From<FeedRow> for FeedHealth {
     fn from(row: FeedRow) -> Self {
         FeedHealth {
@@ -508,8 +529,10 @@ impl Tracking for SqlDatabase {
         outcome: &FeedOutcome<'_>,
         now: DateTime<Utc>,
     ) -> Result<(), DbError> {
+        // An outage begins at the first failure after a success and ends at the next success:
+        // `down_since` and `recovered_at` keep the latest, for the notices about outages.
         let sql = "INSERT INTO feed_health (feed, ok_at, failed_at, failures, last_error, \
-                   backoff_until, calls) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                   backoff_until, calls, down_since) VALUES ($1, $2, $3, $4, $5, $6, $7, $3) \
                    ON CONFLICT (feed) DO UPDATE SET \
                    ok_at = COALESCE(excluded.ok_at, feed_health.ok_at), \
                    failed_at = COALESCE(excluded.failed_at, feed_health.failed_at), \
@@ -517,7 +540,11 @@ impl Tracking for SqlDatabase {
                    ELSE feed_health.failures + 1 END, \
                    last_error = COALESCE(excluded.last_error, feed_health.last_error), \
                    backoff_until = excluded.backoff_until, \
-                   calls = feed_health.calls + excluded.calls";
+                   calls = feed_health.calls + excluded.calls, \
+                   down_since = CASE WHEN excluded.failures > 0 AND feed_health.failures = 0 \
+                   THEN excluded.failed_at ELSE feed_health.down_since END, \
+                   recovered_at = CASE WHEN excluded.failures = 0 AND feed_health.failures > 0 \
+                   THEN excluded.ok_at ELSE feed_health.recovered_at END";
         let failed = outcome.error.is_some();
         on_db!(&self.db, |pool| {
             sqlx::query(sql)

@@ -115,6 +115,10 @@ contract!(
     sessions_and_login_links_end_and_a_link_is_used_once,
     a_postings_buyer_token_is_made_once_and_finds_it,
     overview_lanes_and_queue_depths_count_within_their_stores,
+    alert_changes_write_their_messages_in_the_same_transaction_and_once,
+    a_penalty_threshold_crossed_by_a_violation_is_a_message,
+    destinations_keep_their_credentials_encrypted_and_one_dispatcher_holds_each,
+    a_digest_gathers_pending_messages_and_a_dead_one_can_be_sent_again,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -167,6 +171,7 @@ fn full_posting(store: StoreId, number: &str) -> Posting {
         buyer_region: Some("Новосибирская область".into()),
         buyer_point: Some(GeoPoint::new(55.0302, 82.9204).unwrap()),
         total: Some(Money::from_minor(153_000, Currency::Rub)),
+        chat_allowed: true,
     }
 }
 
@@ -1031,10 +1036,14 @@ fn outcome(
 ) -> ozontrack_db::RiskOutcome {
     ozontrack_db::RiskOutcome {
         posting,
+        // The outbox tests build their own with the real number; no destination hears these.
+        posting_number: PostingNumber::parse("0000000001-0001-1").unwrap(),
         store,
         changes,
         next_due: Some(t0() + Duration::hours(72)),
-        points_per_violation: 3,
+        penalty: ozontrack_db::PenaltyPolicy::from(
+            &ozontrack_domain::rules::ComplianceRules::default(),
+        ),
     }
 }
 
@@ -1047,12 +1056,20 @@ async fn an_alert_opens_once_escalates_and_resolves_with_its_history(db: &TestDb
     let open = outcome(store, posting, vec![AlertChange::Open(warn.clone())]);
     let applied = db
         .store
-        .apply_risk(std::slice::from_ref(&open), t0())
+        .apply_risk(
+            std::slice::from_ref(&open),
+            t0(),
+            &ozontrack_db::Enqueue::nobody(t0()),
+        )
         .await
         .unwrap();
     assert_eq!(applied.opened, 1);
     // A second evaluator opening the same alert changes nothing: one open per (posting, rule).
-    let again = db.store.apply_risk(&[open], t0()).await.unwrap();
+    let again = db
+        .store
+        .apply_risk(&[open], t0(), &ozontrack_db::Enqueue::nobody(t0()))
+        .await
+        .unwrap();
     assert_eq!(again.opened, 0);
     let filter = ozontrack_db::AlertFilter {
         stores: Some(vec![store]),
@@ -1081,7 +1098,11 @@ async fn an_alert_opens_once_escalates_and_resolves_with_its_history(db: &TestDb
     let later = t0() + Duration::hours(24);
     let applied = db
         .store
-        .apply_risk(&[outcome(store, posting, vec![escalate])], later)
+        .apply_risk(
+            &[outcome(store, posting, vec![escalate])],
+            later,
+            &ozontrack_db::Enqueue::nobody(later),
+        )
         .await
         .unwrap();
     assert_eq!(applied.escalated, 1);
@@ -1091,13 +1112,21 @@ async fn an_alert_opens_once_escalates_and_resolves_with_its_history(db: &TestDb
     };
     let end = t0() + Duration::hours(30);
     db.store
-        .apply_risk(&[outcome(store, posting, vec![resolve.clone()])], end)
+        .apply_risk(
+            &[outcome(store, posting, vec![resolve.clone()])],
+            end,
+            &ozontrack_db::Enqueue::nobody(end),
+        )
         .await
         .unwrap();
     // Resolving twice is a no-op.
     let twice = db
         .store
-        .apply_risk(&[outcome(store, posting, vec![resolve])], end)
+        .apply_risk(
+            &[outcome(store, posting, vec![resolve])],
+            end,
+            &ozontrack_db::Enqueue::nobody(end),
+        )
         .await
         .unwrap();
     assert_eq!(twice.resolved, 0);
@@ -1139,7 +1168,11 @@ async fn a_user_acknowledges_and_resolves_alerts_and_a_missing_one_is_named(db: 
     let posting = a_posting(db, store, "0132112277-0101-1").await;
     let open = AlertChange::Open(finding(RuleKind::Dispute, Severity::HighRisk, None));
     db.store
-        .apply_risk(&[outcome(store, posting, vec![open])], t0())
+        .apply_risk(
+            &[outcome(store, posting, vec![open])],
+            t0(),
+            &ozontrack_db::Enqueue::nobody(t0()),
+        )
         .await
         .unwrap();
     let id = db.store.alerts(&Default::default()).await.unwrap()[0].id;
@@ -1213,7 +1246,11 @@ async fn a_whitelist_violation_enters_the_ledger_once(db: &TestDb) {
     );
     let open = outcome(store, posting, vec![AlertChange::Open(violation)]);
     db.store
-        .apply_risk(std::slice::from_ref(&open), t0())
+        .apply_risk(
+            std::slice::from_ref(&open),
+            t0(),
+            &ozontrack_db::Enqueue::nobody(t0()),
+        )
         .await
         .unwrap();
     let id = db.store.alerts(&Default::default()).await.unwrap()[0].id;
@@ -1221,7 +1258,10 @@ async fn a_whitelist_violation_enters_the_ledger_once(db: &TestDb) {
         .resolve_alert(id, "ops", "carrier changed", t0())
         .await
         .unwrap();
-    db.store.apply_risk(&[open], t0()).await.unwrap();
+    db.store
+        .apply_risk(&[open], t0(), &ozontrack_db::Enqueue::nobody(t0()))
+        .await
+        .unwrap();
     let ledger = db
         .store
         .penalties(store, t0() - Duration::days(90))
@@ -1284,6 +1324,7 @@ async fn risk_candidates_are_changed_or_due_postings_and_inputs_carry_legs_and_e
                 ..outcome(store, quiet, Vec::new())
             }],
             later,
+            &ozontrack_db::Enqueue::nobody(later),
         )
         .await
         .unwrap();
@@ -1530,4 +1571,383 @@ async fn overview_lanes_and_queue_depths_count_within_their_stores(db: &TestDb) 
         .unwrap();
     assert!(depths.stores_due >= 2, "{depths:?}");
     assert_eq!(depths.pushes_pending, 0);
+}
+
+async fn a_destination(
+    db: &TestDb,
+    name: &str,
+    routing: ozontrack_domain::notify::Routing,
+) -> ozontrack_domain::notify::Destination {
+    use ozontrack_domain::notify::ChannelKind;
+    let id = db
+        .store
+        .add_destination(
+            &ozontrack_db::NewDestination {
+                name: name.into(),
+                kind: ChannelKind::Wecom,
+                address: r#"{"kind":"wecom","endpoint":"http://127.0.0.1:9/cgi-bin/webhook/send"}"#
+                    .into(),
+                credentials: Some(SecretString::from(
+                    r#"{"token":"robot-key-123"}"#.to_owned(),
+                )),
+                language: Language::Zh,
+                time_zone: "Asia/Shanghai".into(),
+                routing,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    db.store.destination(id).await.unwrap().unwrap().destination
+}
+
+fn numbered_outcome(
+    store: StoreId,
+    posting: PostingId,
+    number: &str,
+    changes: Vec<ozontrack_domain::alert::AlertChange>,
+) -> ozontrack_db::RiskOutcome {
+    ozontrack_db::RiskOutcome {
+        posting_number: PostingNumber::parse(number).unwrap(),
+        ..outcome(store, posting, changes)
+    }
+}
+
+async fn alert_changes_write_their_messages_in_the_same_transaction_and_once(db: &TestDb) {
+    use ozontrack_domain::alert::{AlertChange, Resolution};
+    use ozontrack_domain::finding::{RuleKind, Severity};
+    use ozontrack_domain::notify::{Routing, Topic};
+    let store = a_store(db).await;
+    let posting = a_posting(db, store, "0132112277-0101-1").await;
+    let seller = a_destination(db, "ops", Routing::default()).await;
+    let resolutions = a_destination(
+        db,
+        "closing",
+        Routing {
+            topics: vec![Topic::AlertResolved],
+            ..Routing::default()
+        },
+    )
+    .await;
+    let destinations = vec![seller.clone(), resolutions.clone()];
+    let wall = ozontrack_domain::Clock::now(&ozontrack_domain::SystemClock);
+    let notify = ozontrack_db::Enqueue {
+        destinations: &destinations,
+        at: wall,
+    };
+    let open = numbered_outcome(
+        store,
+        posting,
+        "0132112277-0101-1",
+        vec![AlertChange::Open(finding(
+            RuleKind::Stale,
+            Severity::Warning,
+            None,
+        ))],
+    );
+    db.store
+        .apply_risk(std::slice::from_ref(&open), t0(), &notify)
+        .await
+        .unwrap();
+    // Applying the same change again (another evaluator) writes no second message.
+    db.store.apply_risk(&[open], t0(), &notify).await.unwrap();
+    let all = |d: ozontrack_domain::DestinationId| {
+        let store = db.store.clone();
+        async move {
+            store
+                .outbox(&ozontrack_db::OutboxFilter {
+                    destination: Some(d),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let messages = all(seller.id).await;
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    assert_eq!(m.notice.topic(), Topic::AlertOpened);
+    assert_eq!(m.key, "d1_0132112277-0101-1_stale_opened_a1");
+    assert_eq!(
+        m.created_at, wall,
+        "messages are due by the wall clock, not the rules'"
+    );
+    let alert = m.notice.alert().unwrap();
+    assert_eq!(alert.posting_number.as_str(), "0132112277-0101-1");
+    assert!(alert.reason.is_some());
+    // The destination is due when its message is.
+    let due: Vec<ozontrack_domain::DestinationId> = db
+        .store
+        .claim(&LeaseOwner::new("d"), 10, wall, wall + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(due, [seller.id]);
+    let id = alert.alert;
+    let escalate = numbered_outcome(
+        store,
+        posting,
+        "0132112277-0101-1",
+        vec![AlertChange::Escalate {
+            id,
+            finding: finding(RuleKind::Stale, Severity::Critical, None),
+        }],
+    );
+    db.store
+        .apply_risk(&[escalate], t0(), &notify)
+        .await
+        .unwrap();
+    let resolve = numbered_outcome(
+        store,
+        posting,
+        "0132112277-0101-1",
+        vec![AlertChange::Resolve {
+            id,
+            resolution: Resolution::Moved,
+        }],
+    );
+    db.store
+        .apply_risk(std::slice::from_ref(&resolve), t0(), &notify)
+        .await
+        .unwrap();
+    db.store
+        .apply_risk(&[resolve], t0(), &notify)
+        .await
+        .unwrap();
+    let topics: Vec<Topic> = all(seller.id)
+        .await
+        .iter()
+        .map(|m| m.notice.topic())
+        .collect();
+    assert_eq!(topics, [Topic::AlertEscalated, Topic::AlertOpened]);
+    let closing = all(resolutions.id).await;
+    assert_eq!(closing.len(), 1, "resolved once");
+    assert_eq!(
+        closing[0].notice.alert().unwrap().resolution,
+        Some(Resolution::Moved)
+    );
+}
+
+async fn a_penalty_threshold_crossed_by_a_violation_is_a_message(db: &TestDb) {
+    use ozontrack_domain::alert::AlertChange;
+    use ozontrack_domain::finding::{RuleKind, Severity};
+    use ozontrack_domain::notify::{Notice, PenaltyLevel, Routing};
+    let store = a_store(db).await;
+    let ops = a_destination(db, "ops", Routing::default()).await;
+    let destinations = vec![ops.clone()];
+    let notify = ozontrack_db::Enqueue {
+        destinations: &destinations,
+        at: t0(),
+    };
+    let policy = ozontrack_db::PenaltyPolicy {
+        points: 3,
+        warn_at: 6,
+        suspension_at: 9,
+        window_days: 90,
+    };
+    for (i, number) in [
+        "0132112277-0101-1",
+        "0132112278-0101-1",
+        "0132112279-0101-1",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let posting = a_posting(db, store, number).await;
+        let tracking = format!("SY12345678{i}CN");
+        db.store
+            .upsert_leg(posting, &leg("sunyou", &tracking, LegRole::FirstMile), t0())
+            .await
+            .unwrap();
+        let outcome = ozontrack_db::RiskOutcome {
+            penalty: policy,
+            ..numbered_outcome(
+                store,
+                posting,
+                number,
+                vec![AlertChange::Open(finding(
+                    RuleKind::NonWhitelisted,
+                    Severity::Critical,
+                    Some(&tracking),
+                ))],
+            )
+        };
+        db.store
+            .apply_risk(&[outcome], t0(), &notify)
+            .await
+            .unwrap();
+    }
+    let penalties: Vec<(PenaltyLevel, i64)> = db
+        .store
+        .outbox(&Default::default())
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|m| match &m.notice {
+            Notice::Penalty(p) => Some((p.level, p.total)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        penalties,
+        [(PenaltyLevel::Suspension, 9), (PenaltyLevel::Warning, 6)]
+    );
+}
+
+async fn destinations_keep_their_credentials_encrypted_and_one_dispatcher_holds_each(db: &TestDb) {
+    use ozontrack_domain::notify::Routing;
+    let d = a_destination(db, "ops", Routing::default()).await;
+    let raw = db.raw_destination_secret(d.id.0).await;
+    assert!(
+        !raw.windows(9).any(|w| w == b"robot-key"),
+        "the key is stored in clear"
+    );
+    let secret = db
+        .store
+        .destination_credentials(d.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(secret.expose_secret(), r#"{"token":"robot-key-123"}"#);
+    let again = db
+        .store
+        .add_destination(
+            &ozontrack_db::NewDestination {
+                name: "ops".into(),
+                kind: d.kind,
+                address: "{}".into(),
+                credentials: None,
+                language: Language::Zh,
+                time_zone: "Asia/Shanghai".into(),
+                routing: Routing::default(),
+            },
+            t0(),
+        )
+        .await;
+    assert!(matches!(again, Err(DbError::DuplicateDestination(_))));
+    let notice = ozontrack_domain::notify::Notice::Test(ozontrack_domain::notify::TestNotice {
+        destination: d.id,
+        nonce: "n1".into(),
+        by: "test".into(),
+        at: t0(),
+    });
+    let later = t0() + Duration::minutes(5);
+    let message = ozontrack_db::NewMessage::new(d.id, notice);
+    assert_eq!(
+        db.store
+            .enqueue(std::slice::from_ref(&message), t0())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        db.store.enqueue(&[message], t0()).await.unwrap(),
+        0,
+        "once per key"
+    );
+    let (a, b) = (LeaseOwner::new("a"), LeaseOwner::new("b"));
+    let first: Vec<ozontrack_domain::DestinationId> =
+        db.store.claim(&a, 10, t0(), later).await.unwrap();
+    let second: Vec<ozontrack_domain::DestinationId> =
+        db.store.claim(&b, 10, t0(), later).await.unwrap();
+    assert_eq!((first.len(), second.len()), (1, 0));
+    // Released with the message still waiting: due at once again; with a block: after it.
+    db.store
+        .block_destination(d.id, t0() + Duration::minutes(10))
+        .await
+        .unwrap();
+    assert!(db.store.release_destination(d.id, &a).await.unwrap());
+    let due: Vec<ozontrack_domain::DestinationId> = db
+        .store
+        .claim(&b, 10, t0() + Duration::minutes(9), later)
+        .await
+        .unwrap();
+    assert!(due.is_empty());
+    let due: Vec<ozontrack_domain::DestinationId> = db
+        .store
+        .claim(&b, 10, t0() + Duration::minutes(10), later)
+        .await
+        .unwrap();
+    assert_eq!(due, [d.id]);
+}
+
+async fn a_digest_gathers_pending_messages_and_a_dead_one_can_be_sent_again(db: &TestDb) {
+    use ozontrack_domain::notify::{
+        AttemptOutcome, DigestNotice, MessageState, Notice, Routing, TestNotice,
+    };
+    let d = a_destination(db, "ops", Routing::default()).await;
+    let messages: Vec<ozontrack_db::NewMessage> = (0..3)
+        .map(|i| {
+            ozontrack_db::NewMessage::new(
+                d.id,
+                Notice::Test(TestNotice {
+                    destination: d.id,
+                    nonce: format!("n{i}"),
+                    by: "test".into(),
+                    at: t0(),
+                }),
+            )
+        })
+        .collect();
+    db.store.enqueue(&messages, t0()).await.unwrap();
+    let due = db.store.due_messages(d.id, t0(), 10).await.unwrap();
+    let ids: Vec<i64> = due.iter().map(|m| m.id).collect();
+    let digest = db
+        .store
+        .coalesce(
+            &ids[..2],
+            &ozontrack_db::NewMessage {
+                destination: d.id,
+                notice: Notice::Digest(DigestNotice {
+                    count: 2,
+                    quiet: false,
+                }),
+                key: Some(ozontrack_domain::notify::digest_key(d.id, ids[0])),
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let members = db.store.digest_members(digest).await.unwrap();
+    assert_eq!(members.len(), 2);
+    assert!(members.iter().all(|m| m.state == MessageState::Coalesced));
+    let due = db.store.due_messages(d.id, t0(), 10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [ids[2], digest]
+    );
+    // The last one is refused for good, then sent again by hand.
+    let attempt = db.store.start_attempt(ids[2], d.id, 0, t0()).await.unwrap();
+    db.store
+        .settle(
+            &ozontrack_db::Attempted {
+                attempt,
+                message: ids[2],
+                outcome: AttemptOutcome::Permanent,
+                code: Some("errcode 40058"),
+                took_ms: 12,
+            },
+            &ozontrack_db::Settle::Dead,
+            t0(),
+        )
+        .await
+        .unwrap();
+    let dead = db.store.message(ids[2]).await.unwrap().unwrap();
+    assert_eq!(dead.state, MessageState::Dead);
+    assert_eq!(dead.last_code.as_deref(), Some("errcode 40058"));
+    let attempts = db.store.attempts(ids[2]).await.unwrap();
+    assert_eq!(attempts[0].outcome, AttemptOutcome::Permanent);
+    assert_eq!(
+        db.store
+            .recent_attempts(d.id, t0() - Duration::seconds(1))
+            .await
+            .unwrap(),
+        [t0()]
+    );
+    assert!(db.store.retry_message(ids[2], t0()).await.unwrap());
+    assert!(
+        !db.store.retry_message(ids[2], t0()).await.unwrap(),
+        "only a failed one"
+    );
+    let again = db.store.message(ids[2]).await.unwrap().unwrap();
+    assert_eq!((again.state, again.attempts), (MessageState::Pending, 0));
 }

@@ -19,6 +19,7 @@
 //! - [`rules`] (the thresholds, as data), [`risk`] (evaluating them: findings),
 //!   [`finding`] (what a finding says, as typed facts), [`alert`] (the alert lifecycle).
 //! - [`estimate`]: arrival windows.
+//! - [`notify`]: notifications as facts: channels' limits, notices, routing, keys, verdicts.
 //! - [`trail`]: one posting's whole trail, the read model every reader renders, and the
 //!   buyer's projection of it.
 
@@ -37,6 +38,7 @@ pub mod geo;
 pub mod ids;
 pub mod leg;
 pub mod money;
+pub mod notify;
 pub mod posting;
 pub mod risk;
 pub mod rules;
@@ -55,7 +57,8 @@ pub use clock::{Clock, ManualClock, ScaledClock, SystemClock};
 pub use event::{EventSource, Fingerprint, Location, TrackingEvent};
 pub use geo::GeoPoint;
 pub use ids::{
-    CarrierCode, ClientId, LegId, OrderNumber, PostingId, PostingNumber, StoreId, StoreName,
+    CarrierCode, ClientId, DestinationId, LegId, OrderNumber, PostingId, PostingNumber, StoreId,
+    StoreName,
 };
 pub use leg::{CarrierSource, Leg, LegRole};
 pub use money::{Currency, Money};

@@ -115,6 +115,9 @@ pub struct Posting {
     pub buyer_point: Option<GeoPoint>,
     /// Sum of the products' prices.
     pub total: Option<Money>,
+    /// Ozon allows opening a chat with the buyer (`can_create_chat` among the posting's
+    /// available actions).
+    pub chat_allowed: bool,
 }
 
 impl OzonStatus {
@@ -162,6 +165,7 @@ impl Posting {
             buyer_region: None,
             buyer_point: None,
             total: None,
+            chat_allowed: false,
         }
     }
 }

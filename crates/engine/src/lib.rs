@@ -15,7 +15,10 @@
 //! - [`sync`]: sync a store's postings from Ozon (plan, resumable scans, watermark).
 //! - [`push`]: record Ozon pushes and turn them into re-fetches.
 //! - [`track`]: follow each leg at its carrier on an adaptive schedule.
-//! - [`risk`]: evaluate the rules, move alerts through their lifecycle, explain a posting.
+//! - [`risk`]: evaluate the rules, move alerts through their lifecycle (writing the messages
+//!   they imply into the outbox), explain a posting.
+//! - [`notify`]: send the outbox (rate windows, digests, quiet hours, verdicts), tell of feed
+//!   outages and daily summaries; and the destinations' use cases (add, test, retry, preview).
 //! - [`supervise`]: run workers on their own intervals, restart one that panics, stop them
 //!   within a bound.
 //!
@@ -25,6 +28,7 @@ pub mod access;
 pub mod alerts;
 pub mod estimate;
 pub mod legs;
+pub mod notify;
 pub mod push;
 pub mod risk;
 pub mod supervise;

@@ -11,10 +11,12 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use ozontrack_db::{
-    Database, DbError, FeedHealth, GapSample, PostingWithEvents, RiskApplied, RiskOutcome,
+    Database, DbError, Enqueue, FeedHealth, GapSample, PenaltyPolicy, PostingWithEvents,
+    RiskApplied, RiskOutcome,
 };
 use ozontrack_domain::PostingId;
 use ozontrack_domain::alert::{self, AlertView};
+use ozontrack_domain::notify::{Destination, DestinationState};
 use ozontrack_domain::risk::{self, LearnedGaps, LegInput, PostingInput};
 use ozontrack_domain::rules::Rules;
 use ozontrack_domain::{Clock, StoreId};
@@ -90,6 +92,18 @@ pub struct Explanation {
     pub changes: Vec<alert::AlertChange>,
 }
 
+/// What a batch of one store's postings is evaluated against.
+#[derive(Debug, Clone, Copy)]
+struct Batch<'a> {
+    store: StoreId,
+    rules: &'a Rules,
+    health: &'a [FeedHealth],
+    learned: Option<&'a LearnedGaps>,
+    now: DateTime<Utc>,
+    /// Who hears of the alert changes, and when their messages are due.
+    notify: Enqueue<'a>,
+}
+
 #[derive(Debug)]
 pub struct Evaluator<D> {
     db: D,
@@ -97,6 +111,10 @@ pub struct Evaluator<D> {
     rules: RulesBook,
     settings: RiskSettings,
     clock: Arc<dyn Clock>,
+    /// When the messages alert changes imply are due: real time, whatever `clock` runs.
+    wall: Arc<dyn Clock>,
+    /// Woken after a round that enqueued messages (the dispatcher, in this process).
+    wake: Option<Arc<tokio::sync::Notify>>,
     memory: Mutex<Memory>,
 }
 
@@ -190,14 +208,39 @@ impl<D: Database> Evaluator<D> {
             rules,
             settings,
             clock,
+            wall: Arc::new(ozontrack_domain::SystemClock),
+            wake: None,
             memory: Mutex::new(Memory::default()),
         }
+    }
+
+    /// Messages are due by `wall` (a test's manual clock; real time otherwise).
+    #[must_use]
+    pub fn with_wall_clock(mut self, wall: Arc<dyn Clock>) -> Self {
+        self.wall = wall;
+        self
+    }
+
+    /// Wakes `wake` after a round that enqueued messages.
+    #[must_use]
+    pub fn with_wake(mut self, wake: Arc<tokio::sync::Notify>) -> Self {
+        self.wake = Some(wake);
+        self
     }
 
     /// One round over every store: incremental, or full when one is due.
     pub async fn run_once(&self) -> Result<RiskReport, DbError> {
         let now = self.clock.now();
         let health = self.db.feed_health().await?;
+        // Read once a round: a destination added meanwhile hears from the next round on.
+        let destinations: Vec<Destination> = self
+            .db
+            .destinations()
+            .await?
+            .into_iter()
+            .map(|r| r.destination)
+            .filter(|d| d.state == DestinationState::Active)
+            .collect();
         let mut report = RiskReport::default();
         for store in self.db.stores().await? {
             let watermark = self.db.risk_watermark(store.id).await?;
@@ -216,10 +259,18 @@ impl<D: Database> Evaluator<D> {
             let rules = self.rules.for_store(store.id);
             let learned = self.learned(rules, now).await?;
             for chunk in ids.chunks(self.settings.batch.max(1)) {
-                report.applied.add(
-                    self.evaluate(store.id, chunk, rules, &health, learned.as_deref(), now)
-                        .await?,
-                );
+                let batch = Batch {
+                    store: store.id,
+                    rules,
+                    health: &health,
+                    learned: learned.as_deref(),
+                    now,
+                    notify: Enqueue {
+                        destinations: &destinations,
+                        at: self.wall.now(),
+                    },
+                };
+                report.applied.add(self.evaluate(chunk, &batch).await?);
                 report.evaluated += chunk.len() as u64;
             }
             self.db.set_risk_watermark(store.id, now).await?;
@@ -229,6 +280,12 @@ impl<D: Database> Evaluator<D> {
             }
         }
         let a = report.applied;
+        if !destinations.is_empty()
+            && a.opened + a.escalated + a.resolved > 0
+            && let Some(wake) = &self.wake
+        {
+            wake.notify_one();
+        }
         metrics::counter!("ozontrack_risk_postings_evaluated_total").increment(report.evaluated);
         metrics::counter!("ozontrack_alerts_total", "change" => "opened").increment(a.opened);
         metrics::counter!("ozontrack_alerts_total", "change" => "escalated").increment(a.escalated);
@@ -236,15 +293,15 @@ impl<D: Database> Evaluator<D> {
         Ok(report)
     }
 
-    async fn evaluate(
-        &self,
-        store: StoreId,
-        ids: &[PostingId],
-        rules: &Rules,
-        health: &[FeedHealth],
-        learned: Option<&LearnedGaps>,
-        now: DateTime<Utc>,
-    ) -> Result<RiskApplied, DbError> {
+    async fn evaluate(&self, ids: &[PostingId], batch: &Batch<'_>) -> Result<RiskApplied, DbError> {
+        let Batch {
+            store,
+            rules,
+            health,
+            learned,
+            now,
+            notify,
+        } = *batch;
         let inputs = self.db.postings_with_events(ids).await?;
         let mut views: HashMap<PostingId, Vec<AlertView>> = HashMap::new();
         for (posting, view) in self.db.alert_views(ids).await? {
@@ -258,14 +315,15 @@ impl<D: Database> Evaluator<D> {
                 let decision = decide(&posting, alerts, rules, now);
                 RiskOutcome {
                     posting: input.posting.id,
+                    posting_number: input.posting.posting.number.clone(),
                     store,
                     changes: decision.changes,
                     next_due: decision.next_due,
-                    points_per_violation: rules.compliance.points_per_violation,
+                    penalty: PenaltyPolicy::from(&rules.compliance),
                 }
             })
             .collect();
-        self.db.apply_risk(&outcomes, now).await
+        self.db.apply_risk(&outcomes, now, &notify).await
     }
 
     /// Every rule's verdict on a posting now, under its store's rules or `rules`: the same

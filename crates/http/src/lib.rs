@@ -20,13 +20,17 @@ pub use retry::RetryPolicy;
 /// Builds the HTTP client every outside API shares: rustls with the ring provider (the one sqlx
 /// already builds), a whole-request timeout and a shorter connect timeout.
 pub fn client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    client_builder(timeout).build()
+}
+
+/// The same client, for a caller that sets more (the notification channels refuse redirects).
+pub fn client_builder(timeout: Duration) -> reqwest::ClientBuilder {
     // Installing twice fails harmlessly: the first provider stays.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .user_agent(concat!("ozontrack/", env!("CARGO_PKG_VERSION")))
-        .build()
 }
 
 /// What an HTTP status says about trying again, before any body is read.

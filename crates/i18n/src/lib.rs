@@ -16,19 +16,23 @@ use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use ozontrack_domain::alert::{AlertState, Resolution};
 use ozontrack_domain::finding::{Action, Hold, Reason, RuleKind, Severity, Why};
+use ozontrack_domain::notify::{
+    AttemptOutcome, ChannelKind, DestinationState, DisableCause, MessageState, Topic,
+};
 use ozontrack_domain::{
     CarrierSource, Currency, EventSource, Language, LegRole, MainStatus, Money, OzonStatus,
     OzonSubstatus, Scheme, SubStatus, carrier,
 };
 
-/// Each language's files: the dashboard's words and the shared vocabulary.
-const SOURCES: [(Language, &str, [&str; 2]); 3] = [
+/// Each language's files: the dashboard's words, the shared vocabulary, and notifications.
+const SOURCES: [(Language, &str, [&str; 3]); 3] = [
     (
         Language::Zh,
         "zh-CN",
         [
             include_str!("../locales/zh-CN/dashboard.ftl"),
             include_str!("../locales/zh-CN/vocabulary.ftl"),
+            include_str!("../locales/zh-CN/notify.ftl"),
         ],
     ),
     (
@@ -37,6 +41,7 @@ const SOURCES: [(Language, &str, [&str; 2]); 3] = [
         [
             include_str!("../locales/ru/dashboard.ftl"),
             include_str!("../locales/ru/vocabulary.ftl"),
+            include_str!("../locales/ru/notify.ftl"),
         ],
     ),
     (
@@ -45,6 +50,7 @@ const SOURCES: [(Language, &str, [&str; 2]); 3] = [
         [
             include_str!("../locales/en/dashboard.ftl"),
             include_str!("../locales/en/vocabulary.ftl"),
+            include_str!("../locales/en/notify.ftl"),
         ],
     ),
 ];
@@ -169,6 +175,30 @@ impl Tr {
     /// `{prefix}-{code}`: the name of a closed value.
     fn named(&self, prefix: &str, code: &str) -> String {
         self.t(&format!("{prefix}-{code}"))
+    }
+
+    pub fn channel(&self, k: ChannelKind) -> String {
+        self.named("channel", k.as_str())
+    }
+
+    pub fn topic(&self, t: Topic) -> String {
+        self.named("topic", t.as_str())
+    }
+
+    pub fn disable_cause(&self, c: DisableCause) -> String {
+        self.named("cause", c.as_str())
+    }
+
+    pub fn destination_state(&self, s: DestinationState) -> String {
+        self.named("destination-state", s.as_str())
+    }
+
+    pub fn message_state(&self, s: MessageState) -> String {
+        self.named("message-state", s.as_str())
+    }
+
+    pub fn outcome(&self, o: AttemptOutcome) -> String {
+        self.named("outcome", o.as_str())
     }
 
     pub fn severity(&self, s: Severity) -> String {
@@ -468,7 +498,7 @@ mod tests {
 
     use super::*;
 
-    fn all_ids(texts: &[&str; 2]) -> Vec<String> {
+    fn all_ids(texts: &[&str; 3]) -> Vec<String> {
         texts.iter().flat_map(|t| ids(t)).collect()
     }
 
@@ -510,6 +540,20 @@ mod tests {
                     .map(|v| format!("ozon-substatus-{v}")),
             );
             ids.extend(EventSource::KNOWN.iter().map(|v| format!("source-{v}")));
+            ids.extend(ChannelKind::ALL.iter().map(|v| format!("channel-{v}")));
+            ids.extend(Topic::ALL.iter().map(|v| format!("topic-{v}")));
+            ids.extend(DisableCause::ALL.iter().map(|v| format!("cause-{v}")));
+            ids.extend(
+                DestinationState::ALL
+                    .iter()
+                    .map(|v| format!("destination-state-{v}")),
+            );
+            ids.extend(
+                MessageState::ALL
+                    .iter()
+                    .map(|v| format!("message-state-{v}")),
+            );
+            ids.extend(AttemptOutcome::ALL.iter().map(|v| format!("outcome-{v}")));
             ids.extend(RuleKind::ALL.iter().filter_map(|r| match r {
                 RuleKind::Stale => None,
                 other => Some(format!("reason-{other}")),

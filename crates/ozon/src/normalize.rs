@@ -153,6 +153,10 @@ pub fn fbs(store: StoreId, p: &FbsPosting) -> Result<Normalized, NormalizeError>
         .or_else(|| analytics.and_then(|a| non_empty(&a.region)));
     posting.buyer_point = address.and_then(|a| point(a.latitude, a.longitude, &mut warnings));
     posting.total = total(&p.products, &mut warnings);
+    posting.chat_allowed = p
+        .available_actions
+        .iter()
+        .any(|a| a == ozontrack_domain::notify::CHAT_ACTION);
     Ok(Normalized {
         posting,
         provider_status: p.provider_status.trim().to_owned(),

@@ -46,6 +46,8 @@ pub struct FaultPlan {
     pub seventeen_track: Faults,
     pub russian_post: Faults,
     pub cdek: Faults,
+    /// The notification services' fakes (robots, bots, webhook receivers).
+    pub channels: Faults,
     /// Seed of the stream that picks the requests that fail.
     pub seed: u64,
 }

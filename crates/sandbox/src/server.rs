@@ -30,7 +30,8 @@ pub async fn serve(
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     /// Address to bind the fakes on. With port 0 each fake gets a free port; with port P the
-    /// fakes take P (Ozon), P+1 (17TRACK), P+2 (Russian Post) and P+3 (CDEK).
+    /// fakes take P (Ozon), P+1 (17TRACK), P+2 (Russian Post), P+3 (CDEK), P+4 (the chat
+    /// robots, bots and webhook receiver), P+5 (SMTP with STARTTLS) and P+6 (SMTP over TLS).
     pub listen: SocketAddr,
     pub ozon: fakes::ozon::OzonConfig,
     pub seventeen_track: fakes::seventeen_track::SeventeenTrackConfig,
@@ -69,6 +70,14 @@ pub struct Urls {
     pub russian_post: String,
     /// CDEK API; methods under `/v2/`.
     pub cdek: String,
+    /// The notification services: WeCom (`/cgi-bin/webhook/send`), DingTalk (`/robot/send`),
+    /// Feishu (`/open-apis/bot/v2/hook/`), Telegram (`/bot…/sendMessage`), webhook receivers
+    /// (`/hooks/NAME`), and `/inbox` to see what arrived.
+    pub channels: String,
+    /// SMTP submission with STARTTLS, `host:port`.
+    pub smtp_starttls: String,
+    /// SMTP submission over TLS, `host:port`.
+    pub smtp_tls: String,
 }
 
 /// The running fakes. Dropping it stops them.
@@ -78,6 +87,10 @@ pub struct Sandbox {
     pub urls: Urls,
     pub seventeen_track: Arc<fakes::seventeen_track::SeventeenTrack>,
     pub ozon_push: Option<Arc<fakes::ozon_push::OzonPush>>,
+    /// What the notification fakes accept and received.
+    pub channels: fakes::channels::FakeChannels,
+    /// The mail accounts the SMTP fakes accept.
+    pub mailboxes: fakes::smtp::Mailboxes,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<std::io::Result<()>>>,
 }
@@ -106,6 +119,11 @@ impl Sandbox {
         let (seventeen, seventeen_url) = bind(config.listen, 1).await?;
         let (russian_post, russian_post_url) = bind(config.listen, 2).await?;
         let (cdek, cdek_url) = bind(config.listen, 3).await?;
+        let (channels_listener, channels_url) = bind(config.listen, 4).await?;
+        let (smtp_starttls, smtp_starttls_url) = bind(config.listen, 5).await?;
+        let (smtp_tls, smtp_tls_url) = bind(config.listen, 6).await?;
+        let channels = fakes::channels::FakeChannels::new();
+        let mailboxes = fakes::smtp::Mailboxes::default();
         let seventeen_track = fakes::seventeen_track::SeventeenTrack::new(
             state.clone(),
             config.seventeen_track.clone(),
@@ -128,6 +146,7 @@ impl Sandbox {
                 fakes::cdek::router(state.clone(), config.cdek.clone()),
                 &plan.cdek,
             ),
+            (channels_listener, channels.router(), &plan.channels),
         ];
         let mut tasks = Vec::new();
         for (stream, (listener, router, faults)) in (0u64..).zip(routers) {
@@ -167,17 +186,37 @@ impl Sandbox {
                 }
             }));
         }
+        for (listener, security) in [
+            (smtp_starttls, fakes::smtp::SmtpSecurity::Starttls),
+            (smtp_tls, fakes::smtp::SmtpSecurity::Implicit),
+        ] {
+            let serving =
+                fakes::smtp::serve(listener, security, mailboxes.clone(), channels.clone());
+            let stop = wait_for(stopped.clone());
+            tasks.push(tokio::spawn(async move {
+                tokio::select! {
+                    result = serving => result,
+                    () = stop => Ok(()),
+                }
+            }));
+        }
+        let host_port = |url: &str| url.trim_start_matches("http://").to_owned();
         let urls = Urls {
             ozon: ozon_url,
             seventeen_track: seventeen_url,
             russian_post: russian_post_url,
             cdek: cdek_url,
+            channels: channels_url,
+            smtp_starttls: host_port(&smtp_starttls_url),
+            smtp_tls: host_port(&smtp_tls_url),
         };
         Ok(Sandbox {
             state,
             urls,
             seventeen_track,
             ozon_push,
+            channels,
+            mailboxes,
             stop,
             tasks,
         })

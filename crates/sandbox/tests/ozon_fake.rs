@@ -697,6 +697,28 @@ async fn a_chat_is_started_for_a_posting_and_takes_messages_of_up_to_1000_charac
         )
         .await;
     assert_eq!(status, 400);
+    let log = f.sandbox.state.buyer_messages.lock().unwrap().clone();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].posting_number, parcel.posting_number);
+}
+
+#[tokio::test]
+async fn a_store_without_premium_is_refused_the_chat_with_ozons_code_7() {
+    let f = Fixture::new(300, OzonConfig::default()).await;
+    let parcel = f.undelivered_rfbs();
+    f.sandbox
+        .state
+        .chat_refused
+        .lock()
+        .unwrap()
+        .insert(parcel.store);
+    let (status, body) = f
+        .call(
+            "/v1/chat/start",
+            json!({"posting_number": parcel.posting_number}),
+        )
+        .await;
+    assert_eq!((status, body["code"].as_i64()), (403, Some(7)));
 }
 
 #[tokio::test]

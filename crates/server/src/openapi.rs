@@ -64,8 +64,11 @@ fn closed<T: Closed>(about: &str) -> ObjectBuilder {
 pub mod schemas {
     use ozontrack_domain::alert::{AlertState, Resolution};
     use ozontrack_domain::finding::{Action, RuleKind, Severity};
+    use ozontrack_domain::notify::{
+        AttemptOutcome, Audience, ChannelKind, DestinationState, DisableCause, MessageState, Topic,
+    };
     use ozontrack_domain::{CarrierSource, Language, LegRole, MainStatus, Scheme, carrier};
-    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 
     use super::closed;
 
@@ -107,6 +110,42 @@ pub mod schemas {
 
     pub fn carrier_source() -> ObjectBuilder {
         closed::<CarrierSource>("how the leg's carrier was decided")
+    }
+
+    pub fn channel() -> ObjectBuilder {
+        closed::<ChannelKind>("where messages go")
+    }
+
+    pub fn topic() -> ObjectBuilder {
+        closed::<Topic>("what a message is about")
+    }
+
+    pub fn topics() -> ArrayBuilder {
+        ArrayBuilder::new().items(topic())
+    }
+
+    pub fn rules() -> ArrayBuilder {
+        ArrayBuilder::new().items(rule())
+    }
+
+    pub fn audience() -> ObjectBuilder {
+        closed::<Audience>("who reads it")
+    }
+
+    pub fn destination_state() -> ObjectBuilder {
+        closed::<DestinationState>("whether the destination receives messages")
+    }
+
+    pub fn disable_cause() -> ObjectBuilder {
+        closed::<DisableCause>("why the destination was disabled")
+    }
+
+    pub fn message_state() -> ObjectBuilder {
+        closed::<MessageState>("where the message is in the outbox")
+    }
+
+    pub fn attempt_outcome() -> ObjectBuilder {
+        closed::<AttemptOutcome>("what an attempt to send came to")
     }
 
     /// A carrier a person may choose for a leg: one of the registry's but Ozon's own.

@@ -179,15 +179,19 @@ async fn api() -> Api {
         .unwrap();
     let outcome = |store_id: StoreId, posting: PostingId| RiskOutcome {
         posting,
+        posting_number: ozontrack_domain::PostingNumber::parse("0000000001-0001-1").unwrap(),
         store: store_id,
         changes: vec![AlertChange::Open(stale(now))],
         next_due: None,
-        points_per_violation: 3,
+        penalty: ozontrack_db::PenaltyPolicy::from(
+            &ozontrack_domain::rules::ComplianceRules::default(),
+        ),
     };
     store
         .apply_risk(
             &[outcome(mine, first.record.id), outcome(theirs, their_id)],
             now,
+            &ozontrack_db::Enqueue::nobody(now),
         )
         .await
         .unwrap();

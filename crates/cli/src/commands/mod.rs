@@ -14,6 +14,7 @@ mod alerts;
 mod bench;
 mod decode;
 mod init;
+mod notify;
 mod rules;
 mod sandbox;
 mod serve;
@@ -84,6 +85,8 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Users(command) => serve::users(&settings, &command, cli.json, out).await,
         Command::LoginLink(args) => serve::login_link(&settings, &args, cli.json, out).await,
         Command::Penalties(args) => alerts::penalties(&settings, &args, cli.json, out).await,
+        Command::Channels(command) => notify::channels(&settings, *command, cli.json, out).await,
+        Command::Notify(command) => notify::notify(&settings, command, cli.json, out).await,
         Command::Legs(LegsCommand::SetCarrier(args)) => {
             track::set_carrier(&settings, &args, cli.json, out).await
         }

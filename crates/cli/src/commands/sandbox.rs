@@ -85,6 +85,7 @@ fn endpoints(sandbox: &Sandbox) -> serde_json::Value {
         "17track": {"base_url": sandbox.urls.seventeen_track, "token": credentials.seventeen_track_token},
         "russianpost": {"base_url": sandbox.urls.russian_post, "login": credentials.russian_post_login, "password": credentials.russian_post_password},
         "cdek": {"base_url": sandbox.urls.cdek, "client_id": credentials.cdek_client_id, "client_secret": credentials.cdek_client_secret},
+        "channels": {"base_url": sandbox.urls.channels, "smtp_starttls": sandbox.urls.smtp_starttls, "smtp_tls": sandbox.urls.smtp_tls},
     })
 }
 
@@ -118,6 +119,16 @@ fn print_endpoints(out: &mut impl Write, sandbox: &Sandbox) -> std::io::Result<(
                 "client {} / secret {}",
                 c.cdek_client_id, c.cdek_client_secret
             ),
+        ),
+        (
+            "Notification services",
+            urls.channels.clone(),
+            "WeCom, DingTalk, Feishu, Telegram, webhooks; /inbox".to_owned(),
+        ),
+        (
+            "SMTP (STARTTLS / TLS)",
+            format!("{} / {}", urls.smtp_starttls, urls.smtp_tls),
+            "trusts certs/ca.pem of the sandbox".to_owned(),
         ),
     ];
     for (api, url, credentials) in rows {
@@ -159,6 +170,62 @@ pub(crate) async fn serve(
         .context("waiting for Ctrl-C")?;
     sandbox.shutdown().await;
     Ok(())
+}
+
+/// The key of the fake WeCom robot the demo leaves for the user to add.
+const DEMO_WECOM_KEY: &str = "demo-wecom-robot";
+
+/// The demo's notifications: a DingTalk robot (signed) on the sandbox's fake, and the demo
+/// store's buyers through the fake Ozon chat; returns the robot destination's name.
+async fn demo_destinations(
+    db: &ozontrack_db::SqlDatabase,
+    sandbox: &Sandbox,
+    store: ozontrack_domain::StoreId,
+) -> anyhow::Result<String> {
+    use ozontrack_domain::notify::{ChannelKind, Routing};
+    use ozontrack_engine::notify::{AddDestination, add_destination};
+    let (token, secret) = ("demo-robot", "SECdemo0ozontrack0sandbox0robot0secret");
+    sandbox.channels.add_dingtalk(token, Some(secret));
+    // A second robot, left for the user to add in the dashboard (its URL is printed).
+    sandbox.channels.add_wecom(DEMO_WECOM_KEY);
+    let name = "demo-dingtalk".to_owned();
+    let now = ozontrack_domain::SystemClock.now();
+    add_destination(
+        db,
+        AddDestination {
+            name: name.clone(),
+            kind: ChannelKind::Dingtalk,
+            setup: ozontrack_notify::Setup {
+                url: Some(format!(
+                    "{}/robot/send?access_token={token}",
+                    sandbox.urls.channels
+                )),
+                signing_secret: Some(secret.to_owned()),
+                ..ozontrack_notify::Setup::default()
+            },
+            store: None,
+            language: None,
+            time_zone: None,
+            routing: Routing::default(),
+        },
+        now,
+    )
+    .await?;
+    add_destination(
+        db,
+        AddDestination {
+            name: "demo-buyers".into(),
+            kind: ChannelKind::OzonChat,
+            setup: ozontrack_notify::Setup::default(),
+            store: Some(store),
+            language: None,
+            time_zone: None,
+            routing: Routing::default(),
+        },
+        now,
+    )
+    .await?;
+    Ok(name)
 }
 
 /// The demo's own database, made fresh on every run: simulated time restarts with each run,
@@ -235,8 +302,16 @@ pub(crate) async fn demo(
         )),
         rules: crate::commands::rules::rules_book(&demo_settings, &opened.store.stores().await?)?,
         risk: demo_settings.risk_settings(),
-        web: demo_settings.web_settings(),
+        web: ozontrack_server::web::WebSettings {
+            demo_inbox: Some(format!("{}/inbox", sandbox.urls.channels)),
+            ..demo_settings.web_settings()
+        },
+        dispatch: ozontrack_engine::notify::DispatchSettings {
+            public_url: Some(server_url.clone()),
+            ..demo_settings.dispatch_settings()
+        },
     };
+    let robot = demo_destinations(&opened.store, &sandbox, record.id).await?;
     let workers = crate::commands::workers::start(
         opened.store.clone(),
         clock,
@@ -283,6 +358,11 @@ pub(crate) async fn demo(
         value["store"] = json!(record.name.as_str());
         value["server"] = json!(workers.base_url);
         value["ozon_push_url"] = json!(push_url);
+        value["inbox"] = json!(format!("{}/inbox", sandbox.urls.channels));
+        value["wecom_robot_url"] = json!(format!(
+            "{}/cgi-bin/webhook/send?key={DEMO_WECOM_KEY}",
+            sandbox.urls.channels
+        ));
         writeln!(out, "{value}")?;
     } else {
         writeln!(out, "ozontrack demo: {}", describe(&sandbox))?;
@@ -302,6 +382,20 @@ pub(crate) async fn demo(
             out,
             "            tracking parcels at the fake carriers; 17TRACK pushes to {}/webhooks/17track",
             workers.base_url
+        )?;
+        writeln!(
+            out,
+            "notify:     alerts go to the fake DingTalk robot \"{robot}\" and delay notices to buyers' Ozon chats;"
+        )?;
+        writeln!(
+            out,
+            "            see what the robot received at {}/inbox; add your own in the dashboard's",
+            sandbox.urls.channels
+        )?;
+        writeln!(
+            out,
+            "            Notifications page, e.g. the fake WeCom robot {}/cgi-bin/webhook/send?key={DEMO_WECOM_KEY}",
+            sandbox.urls.channels
         )?;
         writeln!(
             out,

@@ -32,6 +32,7 @@ pub(crate) async fn serve(
         rules: crate::commands::rules::rules_book(settings, &stores)?,
         risk: settings.risk_settings(),
         web: settings.web_settings(),
+        dispatch: settings.dispatch_settings(),
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (listener, base_url) = workers::bind(args.listen).await?;

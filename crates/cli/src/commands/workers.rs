@@ -1,5 +1,5 @@
 //! The background side of a running ozontrack: the sync worker, the Ozon push worker, the
-//! tracking worker, the risk evaluator and the HTTP server with the JSON API, the Ozon push
+//! tracking worker, the risk evaluator, the notification dispatcher and the HTTP server with the JSON API, the Ozon push
 //! receiver and the 17TRACK webhook, all stopped by one signal. `serve` starts them on the real
 //! clock; `demo` on the sandbox's simulated one.
 
@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use ozontrack_db::{LeaseOwner, SqlDatabase};
-use ozontrack_domain::Clock;
+use ozontrack_domain::{Clock, SystemClock};
+use ozontrack_engine::notify::Dispatcher;
 use ozontrack_engine::supervise::{Policy, Schedule, Supervisor};
 use ozontrack_engine::{
     Evaluator, Feeds, PushWorker, RiskSettings, RulesBook, SyncSettings, Syncer, TrackSettings,
@@ -40,6 +41,7 @@ pub(crate) struct Periods {
     pub(crate) pushes: Duration,
     pub(crate) tracking: Duration,
     pub(crate) risk: Duration,
+    pub(crate) notify: Duration,
 }
 
 impl Periods {
@@ -50,6 +52,7 @@ impl Periods {
             pushes: every,
             tracking: every,
             risk: every,
+            notify: every,
         }
     }
 }
@@ -70,6 +73,8 @@ pub(crate) struct Setup {
     pub(crate) rules: RulesBook,
     pub(crate) risk: RiskSettings,
     pub(crate) web: ozontrack_server::web::WebSettings,
+    /// How the dispatcher sends the outbox.
+    pub(crate) dispatch: ozontrack_engine::notify::DispatchSettings,
 }
 
 /// Binds the server's address (before anything is started, so that its URL can be handed to
@@ -103,13 +108,28 @@ pub(crate) async fn start(
         owner,
     )?;
     let pushes = PushWorker::new(syncer.clone(), store.clone(), Arc::clone(&clock));
+    // New alerts wake the dispatcher at once, and so do test messages from the dashboard.
+    let notify_wake = Arc::new(tokio::sync::Notify::new());
+    let lanes = Arc::new(ozontrack_engine::estimate::LaneBook::default());
+    let dispatcher = Dispatcher::new(
+        store.clone(),
+        Arc::clone(&clock),
+        // Rate limits and retries protect real services: they run on real time.
+        Arc::new(SystemClock),
+        tracking.rules.clone(),
+        tracking.dispatch,
+        tracker_owner.clone(),
+    )?
+    .with_ozon(Arc::new(syncer.clone()))
+    .with_lanes(Arc::clone(&lanes));
     let evaluator = Evaluator::new(
         store.clone(),
         Arc::clone(&tracking.feeds),
         tracking.rules,
         tracking.risk,
         Arc::clone(&clock),
-    );
+    )
+    .with_wake(Arc::clone(&notify_wake));
     let tracker = Tracker::new(
         store.clone(),
         tracking.feeds,
@@ -124,7 +144,12 @@ pub(crate) async fn start(
         wake: pushes.waker(),
     })
     .merge(ozontrack_server::app(
-        ApiState::new(store.clone(), Arc::clone(&clock)).with_syncer(syncer.clone()),
+        ApiState {
+            lanes,
+            ..ApiState::new(store.clone(), Arc::clone(&clock))
+                .with_syncer(syncer.clone())
+                .with_notify_wake(Arc::clone(&notify_wake))
+        },
         tracking.web,
     ));
     if let Some(token) = tracking.webhook_token {
@@ -150,6 +175,10 @@ pub(crate) async fn start(
     supervisor.spawn(pushes, Schedule::every(periods.pushes).woken_by(wake));
     supervisor.spawn(tracker, Schedule::every(periods.tracking));
     supervisor.spawn(evaluator, Schedule::every(periods.risk));
+    supervisor.spawn(
+        dispatcher,
+        Schedule::every(periods.notify).woken_by(notify_wake),
+    );
     Ok(Workers {
         stop,
         server,

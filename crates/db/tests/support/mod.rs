@@ -149,13 +149,23 @@ impl TestDb {
 
     /// The stored bytes of a store's API key, read around the `Store` trait.
     pub(crate) async fn raw_api_key_column(&self, store: StoreId) -> Vec<u8> {
-        let sql = "SELECT api_key_enc FROM stores WHERE id = $1";
+        self.raw_blob("SELECT api_key_enc FROM stores WHERE id = $1", store.0)
+            .await
+    }
+
+    /// A destination's credentials column as stored.
+    pub(crate) async fn raw_destination_secret(&self, id: i64) -> Vec<u8> {
+        self.raw_blob("SELECT secret_enc FROM destinations WHERE id = $1", id)
+            .await
+    }
+
+    async fn raw_blob(&self, sql: &'static str, id: i64) -> Vec<u8> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {
                 let url = format!("sqlite://{}", path.display());
                 let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
                 sqlx::query_scalar(sql)
-                    .bind(store.0)
+                    .bind(id)
                     .fetch_one(&mut conn)
                     .await
                     .unwrap()
@@ -163,7 +173,7 @@ impl TestDb {
             DatabaseUrl::Postgres(url) => {
                 let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
                 sqlx::query_scalar(sql)
-                    .bind(store.0)
+                    .bind(id)
                     .fetch_one(&mut conn)
                     .await
                     .unwrap()

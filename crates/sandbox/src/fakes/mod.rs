@@ -12,10 +12,12 @@ use ozontrack_domain::Clock;
 use crate::world::World;
 
 pub mod cdek;
+pub mod channels;
 pub mod ozon;
 pub mod ozon_push;
 pub mod russian_post;
 pub mod seventeen_track;
+pub mod smtp;
 
 /// What every fake shares: the world, the simulated clock, and the changes clients made.
 #[derive(Debug)]
@@ -26,8 +28,23 @@ pub struct SimState {
     pub uploaded_tracking: Mutex<HashMap<String, String>>,
     /// Status changes sellers made through the rFBS methods, on top of the scripted journey.
     pub seller_steps: Mutex<HashMap<String, Vec<crate::OzonStep>>>,
+    /// Messages sellers sent to buyers through the Ozon chat, in order.
+    pub buyer_messages: Mutex<Vec<BuyerMessage>>,
+    /// Stores (by index) whose Ozon plan has no buyer chats: the chat methods answer 403 with
+    /// code 7, as Ozon's Premium gate does.
+    pub chat_refused: Mutex<std::collections::HashSet<usize>>,
     by_posting: HashMap<String, usize>,
     by_tracking: HashMap<String, Vec<(usize, LegSlot)>>,
+}
+
+/// A message a seller sent a buyer through the Ozon chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuyerMessage {
+    pub posting_number: String,
+    pub chat_id: String,
+    pub text: String,
+    /// Simulated time.
+    pub at: DateTime<Utc>,
 }
 
 /// Which of a parcel's legs a tracking number belongs to.
@@ -64,6 +81,8 @@ impl SimState {
             clock,
             uploaded_tracking: Mutex::new(HashMap::new()),
             seller_steps: Mutex::new(HashMap::new()),
+            buyer_messages: Mutex::new(Vec::new()),
+            chat_refused: Mutex::new(std::collections::HashSet::new()),
             by_posting,
             by_tracking,
         })

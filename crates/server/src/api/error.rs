@@ -15,6 +15,8 @@ use utoipa::ToSchema;
 pub enum ApiError {
     Unauthorized,
     ReadOnly,
+    /// The token is limited to some stores, and what it asked for serves every store.
+    Scoped,
     NotFound(&'static str),
     /// The request is wrong; the message names the parameter or field.
     BadRequest(String),
@@ -36,6 +38,7 @@ pub enum ApiError {
 pub enum ErrorCode {
     Unauthorized,
     ReadOnly,
+    Forbidden,
     NotFound,
     BadRequest,
     MethodNotAllowed,
@@ -86,6 +89,13 @@ impl ApiError {
                 StatusCode::FORBIDDEN,
                 ErrorCode::ReadOnly,
                 "this token may only read".to_owned(),
+                None,
+            ),
+            ApiError::Scoped => (
+                StatusCode::FORBIDDEN,
+                ErrorCode::Forbidden,
+                "this token is limited to some stores; notification destinations serve every store"
+                    .to_owned(),
                 None,
             ),
             ApiError::NotFound(what) => (

@@ -1,7 +1,7 @@
 //! The JSON API under `/api/v1`, for a seller's own tools and the dashboard: stores, the
 //! postings list with filters and a cursor, one posting's whole trail, a leg's carrier set by
 //! hand, the alerts inbox with acknowledging and resolving, per-carrier and per-lane figures,
-//! and tracking-number uploads.
+//! tracking-number uploads, and notifications ([`notify`]: destinations, the outbox, previews).
 //!
 //! Every request carries `Authorization: Bearer ozt_…`; the token's hash finds it, and every
 //! query is limited to the token's stores, so a posting of another store answers exactly like
@@ -11,6 +11,7 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod notify;
 
 use std::sync::Arc;
 
@@ -37,6 +38,7 @@ use self::dto::*;
 pub use self::error::ApiError;
 use self::error::{ErrorBody, Problem};
 use self::extract::{Json, Path, Query, form, language};
+use self::notify::*;
 use crate::openapi::schemas;
 
 /// What the API needs.
@@ -48,6 +50,9 @@ pub struct ApiState<D: Database> {
     pub syncer: Option<Syncer<D>>,
     /// Lanes' transit times for delivery estimates.
     pub lanes: Arc<LaneBook>,
+    /// Wakes the notification dispatcher (a test message, a retried one); none when this
+    /// process runs no dispatcher (the next one to poll sends it).
+    pub notify_wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl<D: Database> ApiState<D> {
@@ -57,7 +62,15 @@ impl<D: Database> ApiState<D> {
             clock,
             syncer: None,
             lanes: Arc::default(),
+            notify_wake: None,
         }
+    }
+
+    /// Test messages and retries wake this process's dispatcher.
+    #[must_use]
+    pub fn with_notify_wake(mut self, wake: Arc<tokio::sync::Notify>) -> Self {
+        self.notify_wake = Some(wake);
+        self
     }
 
     /// Lets the API send tracking numbers to Ozon.
@@ -111,6 +124,8 @@ pub fn router<D: Database>(state: ApiState<D>) -> Router {
     documented!(router, paths, schemas, D;
         healthz, stores, postings, posting, set_carrier, alerts, acknowledge, resolve,
         carrier_stats, lane_stats, upload_tracking_numbers,
+        list_channels, add_channel, test_channel, disable_channel, enable_channel,
+        remove_channel, outbox, retry_message, preview,
     );
     schemas.push((
         "ErrorBody".to_owned(),
@@ -458,9 +473,15 @@ async fn posting<D: Database>(
     let (store, id) = ozontrack_engine::trail::find(&state.db, &caller.stores, &number)
         .await?
         .ok_or(ApiError::NotFound("posting"))?;
-    let trail = ozontrack_engine::trail::read(&state.db, &state.lanes, id, state.clock.now())
-        .await?
-        .ok_or(ApiError::NotFound("posting"))?;
+    let trail = ozontrack_engine::trail::read_in(
+        &state.db,
+        &state.lanes,
+        Some(store),
+        id,
+        state.clock.now(),
+    )
+    .await?
+    .ok_or(ApiError::NotFound("posting"))?;
     let tr = Tr::new(language(params.lang, &headers, store.settings.language));
     Ok(axum::Json(PostingDetail::new(&trail, store, &tr)))
 }

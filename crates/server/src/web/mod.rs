@@ -10,6 +10,7 @@
 pub mod assets;
 pub mod auth;
 mod buyer;
+mod notifications;
 mod pages;
 mod view;
 
@@ -36,6 +37,9 @@ pub struct WebSettings {
     /// A tile server's URL template (`https://…/{z}/{x}/{y}.png`) drawn under the land
     /// outlines; none by default, so the map needs no internet.
     pub map_tiles: Option<String>,
+    /// The demo's sandbox inbox (what its fake robot received), linked from the
+    /// notifications page; none outside the demo.
+    pub demo_inbox: Option<String>,
 }
 
 impl Default for WebSettings {
@@ -44,6 +48,7 @@ impl Default for WebSettings {
             session_hours: 12,
             secure_cookies: false,
             map_tiles: None,
+            demo_inbox: None,
         }
     }
 }
@@ -72,6 +77,19 @@ pub fn router<S: Database>(api: ApiState<S>, settings: WebSettings) -> Router {
         .route("/alerts", get(pages::alerts::<S>))
         .route("/alerts/{id}/ack", post(pages::acknowledge::<S>))
         .route("/carriers", get(pages::carriers::<S>))
+        .route(
+            "/notifications",
+            get(notifications::page::<S>).post(notifications::add::<S>),
+        )
+        .route("/notifications/{id}/test", post(notifications::test::<S>))
+        .route(
+            "/notifications/{id}/{action}",
+            post(notifications::switch::<S>),
+        )
+        .route(
+            "/notifications/outbox/{id}/retry",
+            post(notifications::retry::<S>),
+        )
         .route("/login", get(pages::login_form).post(pages::login::<S>))
         .route("/login/{secret}", get(pages::login_link::<S>))
         .route("/logout", post(pages::logout::<S>))

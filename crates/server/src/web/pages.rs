@@ -27,6 +27,16 @@ use crate::api::{ApiError, PostingsParams};
 const MODES: [Scheme; 4] = [Scheme::Fbs, Scheme::Rfbs, Scheme::Fbo, Scheme::Crossborder];
 const RISKS: [Severity; 3] = [Severity::Critical, Severity::HighRisk, Severity::Warning];
 
+/// The frame of a page in section `nav`.
+pub(super) fn chrome_for(
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    nav: &'static str,
+    uri: &Uri,
+) -> Chrome {
+    chrome(viewer, headers, nav, uri)
+}
+
 fn chrome(viewer: &Viewer, headers: &HeaderMap, nav: &'static str, uri: &Uri) -> Chrome {
     let language = dashboard_language(headers);
     let here = uri.path_and_query().map_or("/", |p| p.as_str());
@@ -282,10 +292,10 @@ pub(super) async fn postings<S: Database>(
 async fn read_trail<S: Database>(state: &WebState<S>, number: &str) -> Result<Trail, WebError> {
     let db = &state.api.db;
     let stores = db.stores().await?;
-    let (_, id) = ozontrack_engine::trail::find(db, &stores, number)
+    let (store, id) = ozontrack_engine::trail::find(db, &stores, number)
         .await?
         .ok_or(WebError::NotFound)?;
-    ozontrack_engine::trail::read(db, &state.api.lanes, id, state.api.clock.now())
+    ozontrack_engine::trail::read_in(db, &state.api.lanes, Some(store), id, state.api.clock.now())
         .await?
         .ok_or(WebError::NotFound)
 }

@@ -98,6 +98,7 @@ pub(crate) async fn api(args: &BenchApiArgs, out: &mut impl Write) -> anyhow::Re
         {
             outcomes.push(ozontrack_db::RiskOutcome {
                 posting: p.id,
+                posting_number: p.posting.number.clone(),
                 store: record.id,
                 changes: vec![ozontrack_domain::alert::AlertChange::Open(
                     ozontrack_domain::finding::Finding {
@@ -117,15 +118,21 @@ pub(crate) async fn api(args: &BenchApiArgs, out: &mut impl Write) -> anyhow::Re
                     },
                 )],
                 next_due: None,
-                points_per_violation: 3,
+                penalty: ozontrack_db::PenaltyPolicy::from(
+                    &ozontrack_domain::rules::ComplianceRules::default(),
+                ),
             });
         }
         if outcomes.len() == 1000 {
-            store.apply_risk(&outcomes, start).await?;
+            store
+                .apply_risk(&outcomes, start, &ozontrack_db::Enqueue::nobody(start))
+                .await?;
             outcomes.clear();
         }
     }
-    store.apply_risk(&outcomes, start).await?;
+    store
+        .apply_risk(&outcomes, start, &ozontrack_db::Enqueue::nobody(start))
+        .await?;
     let seed_s = seeding.elapsed().as_secs_f64();
     let (secret, token) = ozontrack_engine::access::mint_token("bench", true, Vec::new());
     store.create_token(&token, start).await?;

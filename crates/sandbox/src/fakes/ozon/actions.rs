@@ -21,10 +21,8 @@ use crate::world::{Mode, OzonStep, Parcel};
 pub(super) struct Actions {
     /// Report code → (seller, times `info` was asked).
     reports: std::collections::HashMap<String, (usize, u32)>,
-    /// Chat id → posting number.
-    chats: std::collections::HashMap<String, String>,
-    /// Messages sent: (chat id, text).
-    pub(super) messages: Vec<(String, String)>,
+    /// Chat id → (seller, posting number).
+    chats: std::collections::HashMap<String, (usize, String)>,
 }
 
 fn seller_parcel<'a>(app: &'a App, seller: Seller, number: &str) -> Option<&'a Parcel> {
@@ -368,7 +366,26 @@ struct ChatStart {
     posting_number: Option<String>,
 }
 
-/// FBS/rFBS chats may be started from payment until 72 h after delivery.
+/// Ozon's Premium gate, as observed on Premium-only methods.
+fn plan_refusal() -> OzonError {
+    OzonError {
+        status: StatusCode::FORBIDDEN,
+        code: 7,
+        message: "Implementation.ChatStart: rpc error: code = PermissionDenied desc = not available with existing subscription".into(),
+        details: true,
+    }
+}
+
+fn chat_refused(app: &App, seller: Seller) -> bool {
+    app.sim
+        .chat_refused
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .contains(&seller.0)
+}
+
+/// A chat may be started while Ozon lists `can_create_chat` for the posting; Premium Plus or
+/// Pro only.
 pub(super) async fn chat_start(
     State(app): State<App>,
     Extension(seller): Extension<Seller>,
@@ -376,20 +393,20 @@ pub(super) async fn chat_start(
 ) -> Reply {
     let request: ChatStart = parse(&body)?;
     let number = request.posting_number.unwrap_or_default();
+    if chat_refused(&app, seller) {
+        return Err(plan_refusal());
+    }
     let Some(p) = seller_parcel(&app, seller, &number) else {
         return Err(error(StatusCode::NOT_FOUND, 5, "POSTING_NOT_FOUND"));
     };
     let now = app.sim.now();
-    let too_late = p
-        .delivered_at
-        .is_some_and(|d| d + Duration::hours(72) < now);
-    if p.mode == Mode::Fbo || too_late {
-        return Err(OzonError {
-            status: StatusCode::FORBIDDEN,
-            code: 7,
-            message: "chat can not be started for this posting".into(),
-            details: true,
-        });
+    let step = app.sim.ozon_at(p, now);
+    if !super::render::chat_allowed(p, step.status, now) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            9,
+            "chat can not be started for this posting",
+        ));
     }
     let chat_id = format!(
         "{:08x}-{:04x}-4{:03x}-8000-{:012x}",
@@ -402,7 +419,7 @@ pub(super) async fn chat_start(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .chats
-        .insert(chat_id.clone(), number);
+        .insert(chat_id.clone(), (seller.0, number));
     Ok(Json(json!({"result": {"chat_id": chat_id}})))
 }
 
@@ -412,17 +429,36 @@ struct ChatSend {
     text: Option<String>,
 }
 
-pub(super) async fn chat_send(State(app): State<App>, body: Bytes) -> Reply {
+pub(super) async fn chat_send(
+    State(app): State<App>,
+    Extension(seller): Extension<Seller>,
+    body: Bytes,
+) -> Reply {
     let request: ChatSend = parse(&body)?;
     let chat_id = request.chat_id.unwrap_or_default();
     let text = request.text.unwrap_or_default();
+    if chat_refused(&app, seller) {
+        return Err(plan_refusal());
+    }
     if !(1..=1000).contains(&text.chars().count()) {
         return Err(bad_request("text must be 1 to 1000 characters"));
     }
-    let mut actions = app.actions.lock().unwrap_or_else(PoisonError::into_inner);
-    if !actions.chats.contains_key(&chat_id) {
-        return Err(error(StatusCode::NOT_FOUND, 5, "chat not found"));
-    }
-    actions.messages.push((chat_id, text));
+    let posting = {
+        let actions = app.actions.lock().unwrap_or_else(PoisonError::into_inner);
+        match actions.chats.get(&chat_id) {
+            Some((owner, number)) if *owner == seller.0 => number.clone(),
+            _ => return Err(error(StatusCode::NOT_FOUND, 5, "chat not found")),
+        }
+    };
+    app.sim
+        .buyer_messages
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(crate::fakes::BuyerMessage {
+            posting_number: posting,
+            chat_id,
+            text,
+            at: app.sim.now(),
+        });
     Ok(Json(json!({"result": "success"})))
 }

@@ -378,13 +378,16 @@ pub(super) fn fbs_posting<'a>(
     let step = app.sim.ozon_at(p, now);
     let rfbs = p.mode == Mode::Rfbs;
     let tracking = tracking_number(app, p, now);
-    let available_actions = match step.status {
-        "awaiting_deliver" if tracking.is_empty() && method.carrier != crate::Carrier::Ozon => {
-            vec!["set_track_number", "can_create_chat"]
-        }
-        "awaiting_deliver" | "delivering" => vec!["can_create_chat"],
-        _ => vec![],
-    };
+    let mut available_actions = Vec::new();
+    if step.status == "awaiting_deliver"
+        && tracking.is_empty()
+        && method.carrier != crate::Carrier::Ozon
+    {
+        available_actions.push("set_track_number");
+    }
+    if chat_allowed(p, step.status, now) {
+        available_actions.push("can_create_chat");
+    }
     let analytics = with.analytics_data.then(|| {
         let (begin, end) = promised_window(p);
         FbsAnalytics {
@@ -613,5 +616,21 @@ pub(super) fn fbo_posting<'a>(
         external_order: NOT_EXTERNAL,
         additional_data: [],
         fact_delivery_date: detail.then(|| p.delivered_at.filter(|d| *d <= now).map(time)),
+    }
+}
+
+/// Whether a seller may open a chat with the posting's buyer: FBS/rFBS from payment until 72
+/// hours after delivery (FBO: only the buyer starts one). What `can_create_chat` says, and what
+/// `/v1/chat/start` enforces.
+pub(super) fn chat_allowed(p: &Parcel, status: &str, now: DateTime<Utc>) -> bool {
+    if p.mode == Mode::Fbo {
+        return false;
+    }
+    match status {
+        "cancelled" | "cancelled_from_split_pending" => false,
+        "delivered" => p
+            .delivered_at
+            .is_some_and(|d| d <= now && now <= d + chrono::Duration::hours(72)),
+        _ => true,
     }
 }

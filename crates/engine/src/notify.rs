@@ -1,0 +1,1618 @@
+//! Notifications: the dispatcher that empties the outbox, and the use cases behind
+//! `ozontrack channels`, `ozontrack notify`, the API and the dashboard page.
+//!
+//! The rules decide *that* something happened (their transaction writes the outbox); the
+//! dispatcher decides *when* and *how* it leaves. Each round it tells the sellers of feed outages
+//! and their recoveries, enqueues the daily summaries that are due, then leases destinations
+//! with due messages (one dispatcher per destination at a time, on either database) and for
+//! each: holds messages in quiet hours, counts the destination's rate windows from the attempts
+//! recorded in the database, gathers what cannot go one by one into a digest, and sends the
+//! rest, acting on each verdict — wait, fall back to plain text, disable the destination and
+//! tell the seller elsewhere, follow a moved chat, or give up into the dead letters a person can
+//! retry.
+//!
+//! All of its timing runs on the wall clock (`wall`): rate limits, backoff and leases protect
+//! real services. Facts in messages (when an alert opened, a day's counts) come from the
+//! business clock, which the sandbox may run faster.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use futures_util::StreamExt;
+use ozontrack_db::{
+    Database, DbError, DestinationRecord, LeaseOwner, NewDestination, NewMessage, OutboxFilter,
+    OutboxMessage, Settle, TemplateRecord,
+};
+use ozontrack_domain::notify::{
+    self, AttemptOutcome, Audience, ChannelKind, DailyNotice, DestinationState, DigestNotice,
+    DisableCause, DisabledNotice, FeedNotice, Notice, Routing, TestNotice, Topic, Verdict,
+};
+use ozontrack_domain::{Clock, DestinationId, Language, PostingId, StoreId};
+use ozontrack_notify::{Address, Credentials, Envelope, Extras, Rendered, Sender, Setup};
+use ozontrack_ozon::OzonError;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::estimate::LaneBook;
+use crate::risk::RulesBook;
+use crate::supervise::Worker;
+use crate::{Error, Syncer};
+
+/// How the dispatcher behaves.
+#[derive(Debug, Clone)]
+pub struct DispatchSettings {
+    /// Destinations leased per round.
+    pub batch: u32,
+    /// Destinations served at once.
+    pub concurrency: usize,
+    /// How long a leased destination stays ours.
+    pub lease: Duration,
+    /// Due messages read per destination per round.
+    pub per_destination: u32,
+    /// Widens every rate window: a service counts arrivals, which come after we start.
+    pub margin: Duration,
+    /// Failures in a row before a feed's outage is told.
+    pub feed_failures: i64,
+    /// The dashboard's address as sellers and buyers reach it (links in messages); none: no
+    /// links.
+    pub public_url: Option<String>,
+    /// Each request's limit.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for DispatchSettings {
+    fn default() -> Self {
+        Self {
+            batch: 64,
+            concurrency: 16,
+            lease: Duration::seconds(60),
+            per_destination: 500,
+            margin: Duration::seconds(1),
+            feed_failures: 3,
+            public_url: None,
+            timeout: std::time::Duration::from_secs(15),
+        }
+    }
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DispatchReport {
+    pub destinations: u64,
+    pub sent: u64,
+    pub digests: u64,
+    pub coalesced: u64,
+    pub retried: u64,
+    pub dead: u64,
+    pub disabled: u64,
+    pub held: u64,
+    /// Requests that timed out after leaving: the service may have them twice.
+    pub maybe_duplicated: u64,
+}
+
+impl DispatchReport {
+    fn add(&mut self, o: &DispatchReport) {
+        self.destinations += o.destinations;
+        self.sent += o.sent;
+        self.digests += o.digests;
+        self.coalesced += o.coalesced;
+        self.retried += o.retried;
+        self.dead += o.dead;
+        self.disabled += o.disabled;
+        self.held += o.held;
+        self.maybe_duplicated += o.maybe_duplicated;
+    }
+}
+
+/// The dispatcher. `syncer` gives each store's Ozon client (sharing its Client-Id's rate limit
+/// with the sync) for the buyer chat; without it buyer messages wait.
+#[derive(Debug)]
+pub struct Dispatcher<D: Database> {
+    db: D,
+    clock: Arc<dyn Clock>,
+    wall: Arc<dyn Clock>,
+    sender: Sender,
+    syncer: Option<Arc<Syncer<D>>>,
+    lanes: Option<Arc<LaneBook>>,
+    rules: RulesBook,
+    settings: DispatchSettings,
+    owner: LeaseOwner,
+    /// The last daily summary date enqueued per destination.
+    dailies: Mutex<HashMap<DestinationId, NaiveDate>>,
+}
+
+/// Whether a destination's round goes on after a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Next,
+    Stop,
+}
+
+impl<D: Database> Dispatcher<D> {
+    pub fn new(
+        db: D,
+        clock: Arc<dyn Clock>,
+        wall: Arc<dyn Clock>,
+        rules: RulesBook,
+        settings: DispatchSettings,
+        owner: LeaseOwner,
+    ) -> Result<Self, Error> {
+        let sender = Sender::new(settings.timeout)
+            .map_err(|_| Error::Unavailable("the HTTP client cannot be built"))?;
+        Ok(Self {
+            db,
+            clock,
+            wall,
+            sender,
+            syncer: None,
+            lanes: None,
+            rules,
+            settings,
+            owner,
+            dailies: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Buyer messages go through the stores' Ozon clients of `syncer`.
+    #[must_use]
+    pub fn with_ozon(mut self, syncer: Arc<Syncer<D>>) -> Self {
+        self.syncer = Some(syncer);
+        self
+    }
+
+    /// Buyer messages carry the arrival window of `lanes`.
+    #[must_use]
+    pub fn with_lanes(mut self, lanes: Arc<LaneBook>) -> Self {
+        self.lanes = Some(lanes);
+        self
+    }
+
+    pub fn settings(&self) -> &DispatchSettings {
+        &self.settings
+    }
+
+    /// One round: feed news, daily summaries, then every destination with something due.
+    pub async fn run_once(&self) -> Result<DispatchReport, Error> {
+        let now = self.wall.now();
+        self.watch_feeds(now).await?;
+        self.schedule_dailies(now).await?;
+        let claimed: Vec<DestinationId> = self
+            .db
+            .claim(
+                &self.owner,
+                self.settings.batch,
+                now,
+                now + self.settings.lease,
+            )
+            .await?;
+        if claimed.is_empty() {
+            return Ok(DispatchReport::default());
+        }
+        let templates = self.db.templates().await?;
+        let mut report = DispatchReport::default();
+        let mut rounds = futures_util::stream::iter(claimed)
+            .map(|id| self.serve(id, &templates))
+            .buffer_unordered(self.settings.concurrency.max(1));
+        let mut first_error = None;
+        while let Some(result) = rounds.next().await {
+            match result {
+                Ok(r) => report.add(&r),
+                Err(e) => {
+                    tracing::warn!(error = %crate::Chain(&e), "a destination's round failed");
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        drop(rounds);
+        metrics::counter!("ozontrack_notify_sent_total").increment(report.sent);
+        metrics::counter!("ozontrack_notify_digests_total").increment(report.digests);
+        metrics::counter!("ozontrack_notify_dead_total").increment(report.dead);
+        metrics::counter!("ozontrack_notify_maybe_duplicated_total")
+            .increment(report.maybe_duplicated);
+        match first_error {
+            Some(e) if report.destinations == 0 => Err(e),
+            _ => Ok(report),
+        }
+    }
+
+    /// Serves one destination now, whether or not it is due (a test message through the real
+    /// path). False when another dispatcher holds it.
+    pub async fn serve_now(&self, id: DestinationId) -> Result<bool, Error> {
+        let now = self.wall.now();
+        if !self
+            .db
+            .lease(id, &self.owner, now, now + self.settings.lease)
+            .await?
+        {
+            return Ok(false);
+        }
+        let templates = self.db.templates().await?;
+        self.serve(id, &templates).await?;
+        Ok(true)
+    }
+
+    async fn serve(
+        &self,
+        id: DestinationId,
+        templates: &[TemplateRecord],
+    ) -> Result<DispatchReport, Error> {
+        let result = self.serve_leased(id, templates).await;
+        // The lease goes back whatever happened; the destination is due again when its
+        // earliest message is.
+        self.db.release_destination(id, &self.owner).await?;
+        result
+    }
+
+    async fn serve_leased(
+        &self,
+        id: DestinationId,
+        templates: &[TemplateRecord],
+    ) -> Result<DispatchReport, Error> {
+        let mut report = DispatchReport {
+            destinations: 1,
+            ..DispatchReport::default()
+        };
+        let Some(record) = self.db.destination(id).await? else {
+            return Ok(report);
+        };
+        if record.destination.state != DestinationState::Active {
+            return Ok(report);
+        }
+        let now = self.wall.now();
+        if record.blocked_until.is_some_and(|b| b > now) {
+            return Ok(report);
+        }
+        let mut due = self
+            .db
+            .due_messages(id, now, self.settings.per_destination)
+            .await?;
+        if due.is_empty() {
+            return Ok(report);
+        }
+        let destination = &record.destination;
+        // Quiet hours: everything but tests waits for the morning.
+        if let Some(end) = destination.quiet_until(now) {
+            let held: Vec<i64> = due
+                .iter()
+                .filter(|m| m.notice.topic() != Topic::Test)
+                .map(|m| m.id)
+                .collect();
+            self.db.hold(&held, end).await?;
+            report.held += held.len() as u64;
+            due.retain(|m| m.notice.topic() == Topic::Test);
+        }
+        let kind = destination.kind;
+        let limits = kind.limits();
+        let longest = limits
+            .windows
+            .iter()
+            .map(|w| w.span)
+            .max()
+            .unwrap_or(Duration::zero());
+        let mut recent = self
+            .db
+            .recent_attempts(id, now - longest - self.settings.margin)
+            .await?;
+        let free = notify::free_slots(&limits, &recent, now, self.settings.margin);
+        if kind.coalesces() {
+            let gather: Vec<&OutboxMessage> = due
+                .iter()
+                .filter(|m| {
+                    !matches!(m.notice.topic(), Topic::Test | Topic::Digest) && m.parts_sent == 0
+                })
+                .collect();
+            let held = gather.iter().filter(|m| m.held).count();
+            let too_many = u32::try_from(gather.len()).unwrap_or(u32::MAX) > free;
+            if gather.len() > 1 && (too_many || held > 1) {
+                let ids: Vec<i64> = gather.iter().map(|m| m.id).collect();
+                let digest = NewMessage {
+                    destination: id,
+                    notice: Notice::Digest(DigestNotice {
+                        count: ids.len() as u64,
+                        quiet: held > 1,
+                    }),
+                    key: Some(notify::digest_key(id, ids[0])),
+                };
+                let digest_id = self.db.coalesce(&ids, &digest, now).await?;
+                report.digests += 1;
+                report.coalesced += ids.len() as u64;
+                due.retain(|m| !ids.contains(&m.id));
+                if let Some(d) = self.db.message(digest_id).await? {
+                    due.insert(0, d);
+                }
+            }
+        }
+        let credentials = match self.db.destination_credentials(id).await? {
+            Some(text) => Credentials::from_unsealed(text.expose_secret())
+                .map_err(|_| DbError::DecryptDestination(destination.name.clone()))?,
+            None => Credentials::default(),
+        };
+        let mut address: Address =
+            serde_json::from_str(&record.address).map_err(|e| DbError::Corrupt {
+                table: "destinations",
+                id: id.0,
+                reason: e.to_string(),
+            })?;
+        let mut renewed = now;
+        for message in due {
+            // A long round keeps its lease (renewed at half its life); a round that lost it
+            // (this process was too slow) stops, so two dispatchers never share a destination.
+            let at = self.wall.now();
+            if at - renewed > self.settings.lease / 2 {
+                let kept = self
+                    .db
+                    .extend(&[id], &self.owner, at + self.settings.lease)
+                    .await?;
+                if kept == 0 {
+                    break;
+                }
+                renewed = at;
+            }
+            let flow = self
+                .deliver(
+                    &record,
+                    &mut address,
+                    &credentials,
+                    message,
+                    templates,
+                    &mut recent,
+                    &mut report,
+                )
+                .await?;
+            if flow == Flow::Stop {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Sends one message (what is left of it), acting on each verdict.
+    #[allow(clippy::too_many_arguments)]
+    async fn deliver(
+        &self,
+        record: &DestinationRecord,
+        address: &mut Address,
+        credentials: &Credentials,
+        mut message: OutboxMessage,
+        templates: &[TemplateRecord],
+        recent: &mut Vec<DateTime<Utc>>,
+        report: &mut DispatchReport,
+    ) -> Result<Flow, Error> {
+        let destination = &record.destination;
+        if destination.kind == ChannelKind::OzonChat {
+            return self
+                .deliver_to_buyer(record, message, templates, report)
+                .await;
+        }
+        let members = match message.notice {
+            Notice::Digest(_) => self.digest_titles(record, message.id, templates).await?,
+            _ => Vec::new(),
+        };
+        let Some(rendered) = self
+            .render(destination, &message.notice, templates, &members)
+            .await?
+        else {
+            self.settle_now(
+                &message,
+                AttemptOutcome::Permanent,
+                "template",
+                &Settle::Dead,
+            )
+            .await?;
+            report.dead += 1;
+            return Ok(Flow::Next);
+        };
+        let data = serde_json::to_value(&message.notice).unwrap_or_default();
+        // One retry as plain text and one to a moved chat, at most, within this round.
+        let mut second_chances = 2;
+        loop {
+            let pieces = ozontrack_notify::pieces(destination.kind, &rendered, message.plain);
+            let total = pieces.len();
+            let envelope = Envelope {
+                key: &message.key,
+                event_type: event_type(message.notice.topic()),
+                data: &data,
+                rendered: &rendered,
+                created_at: message.created_at,
+            };
+            let mut again = false;
+            for (part, piece) in pieces.iter().enumerate().skip(message.parts_sent as usize) {
+                let now = self.wall.now();
+                let limits = destination.kind.limits();
+                if notify::free_slots(&limits, recent, now, self.settings.margin) == 0 {
+                    let at = notify::next_slot(&limits, recent, now, self.settings.margin);
+                    tracing::debug!(
+                        destination = %destination.name,
+                        until = %at,
+                        sent = recent.len(),
+                        "the destination's rate window is full"
+                    );
+                    self.db.block_destination(destination.id, at).await?;
+                    return Ok(Flow::Stop);
+                }
+                let part_u32 = u32::try_from(part).unwrap_or(u32::MAX);
+                let attempt = self
+                    .db
+                    .start_attempt(message.id, destination.id, part_u32, now)
+                    .await?;
+                recent.push(now);
+                let started = Instant::now();
+                let verdict = self
+                    .sender
+                    .send(address, credentials, &envelope, piece, self.wall.now())
+                    .await;
+                let took = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+                match verdict {
+                    Verdict::Sent { remote_id } => {
+                        let done = part + 1 == total;
+                        self.record(
+                            attempt,
+                            message.id,
+                            AttemptOutcome::Sent,
+                            None,
+                            took,
+                            &Settle::Delivered { done, remote_id },
+                        )
+                        .await?;
+                        message.parts_sent += 1;
+                        if done {
+                            report.sent += 1;
+                        }
+                    }
+                    Verdict::Retry {
+                        after,
+                        lockout,
+                        maybe_sent,
+                        code,
+                    } => {
+                        if maybe_sent {
+                            report.maybe_duplicated += 1;
+                        }
+                        let attempts = message.attempts + 1;
+                        let dead = attempts >= notify::MAX_ATTEMPTS;
+                        let wait = after.unwrap_or_else(|| notify::retry_delay(attempts, jitter()));
+                        let at = self.wall.now() + wait;
+                        self.record(
+                            attempt,
+                            message.id,
+                            AttemptOutcome::Retry,
+                            Some(&code),
+                            took,
+                            &Settle::Retry { at, dead },
+                        )
+                        .await?;
+                        if dead {
+                            report.dead += 1;
+                        } else {
+                            report.retried += 1;
+                        }
+                        // The service asked for a pause: nothing goes there before it ends.
+                        if lockout || after.is_some() {
+                            tracing::info!(
+                                destination = %destination.name,
+                                until = %at,
+                                code = %code,
+                                "the service asked for a pause"
+                            );
+                            self.db.block_destination(destination.id, at).await?;
+                            return Ok(Flow::Stop);
+                        }
+                        return Ok(Flow::Next);
+                    }
+                    Verdict::Permanent {
+                        plain_may_help,
+                        code,
+                    } => {
+                        let markup = piece.markup;
+                        if plain_may_help && markup && !message.plain && second_chances > 0 {
+                            self.record(
+                                attempt,
+                                message.id,
+                                AttemptOutcome::Plain,
+                                Some(&code),
+                                took,
+                                &Settle::Plain,
+                            )
+                            .await?;
+                            message.plain = true;
+                            message.parts_sent = 0;
+                            second_chances -= 1;
+                            again = true;
+                            break;
+                        }
+                        self.record(
+                            attempt,
+                            message.id,
+                            AttemptOutcome::Permanent,
+                            Some(&code),
+                            took,
+                            &Settle::Dead,
+                        )
+                        .await?;
+                        report.dead += 1;
+                        return Ok(Flow::Next);
+                    }
+                    Verdict::Reconfigure { cause, code } => {
+                        self.record(
+                            attempt,
+                            message.id,
+                            AttemptOutcome::Reconfigure,
+                            Some(&code),
+                            took,
+                            &Settle::Waits,
+                        )
+                        .await?;
+                        self.disable(destination, cause).await?;
+                        report.disabled += 1;
+                        return Ok(Flow::Stop);
+                    }
+                    Verdict::Migrate { chat_id, code } => {
+                        self.record(
+                            attempt,
+                            message.id,
+                            AttemptOutcome::Migrated,
+                            Some(&code),
+                            took,
+                            &Settle::Waits,
+                        )
+                        .await?;
+                        if let Address::Telegram { chat_id: old, .. } = address {
+                            tracing::info!(
+                                destination = %destination.name,
+                                from = %old,
+                                to = %chat_id,
+                                "the Telegram chat moved to a supergroup; following it"
+                            );
+                            *old = chat_id;
+                        }
+                        let json = serde_json::to_string(address).unwrap_or_default();
+                        self.db
+                            .set_destination_address(destination.id, &json, self.wall.now())
+                            .await?;
+                        if second_chances == 0 {
+                            return Ok(Flow::Next);
+                        }
+                        second_chances -= 1;
+                        again = true;
+                        break;
+                    }
+                }
+            }
+            if !again {
+                return Ok(Flow::Next);
+            }
+        }
+    }
+
+    /// The buyer's message, through the store's Ozon client: a chat is opened once per posting
+    /// (only while Ozon lists `can_create_chat`), then each piece sent as plain text.
+    async fn deliver_to_buyer(
+        &self,
+        record: &DestinationRecord,
+        message: OutboxMessage,
+        templates: &[TemplateRecord],
+        report: &mut DispatchReport,
+    ) -> Result<Flow, Error> {
+        let destination = &record.destination;
+        let (Some(alert), Some(syncer)) = (message.notice.alert(), &self.syncer) else {
+            let code = "no Ozon client in this process";
+            self.settle_now(
+                &message,
+                AttemptOutcome::Retry,
+                code,
+                &Settle::Retry {
+                    at: self.wall.now() + Duration::minutes(5),
+                    dead: false,
+                },
+            )
+            .await?;
+            return Ok(Flow::Stop);
+        };
+        let Some(posting) = self.db.posting_by_id(alert.posting).await? else {
+            self.settle_now(
+                &message,
+                AttemptOutcome::Permanent,
+                "no posting",
+                &Settle::Skipped,
+            )
+            .await?;
+            return Ok(Flow::Next);
+        };
+        let Some(store) = self.db.store(posting.posting.store_id).await? else {
+            self.settle_now(
+                &message,
+                AttemptOutcome::Permanent,
+                "no store",
+                &Settle::Skipped,
+            )
+            .await?;
+            return Ok(Flow::Next);
+        };
+        let client = syncer.client(&store).await?;
+        let chat_id = match self.db.buyer_chat(alert.posting).await? {
+            Some(chat) => chat,
+            None if !posting.posting.chat_allowed => {
+                self.settle_now(
+                    &message,
+                    AttemptOutcome::Permanent,
+                    "can_create_chat absent",
+                    &Settle::Skipped,
+                )
+                .await?;
+                return Ok(Flow::Next);
+            }
+            None => {
+                let now = self.wall.now();
+                let attempt = self
+                    .db
+                    .start_attempt(message.id, destination.id, 0, now)
+                    .await?;
+                match client.start_chat(&posting.posting.number).await {
+                    Ok(chat) => {
+                        self.db.set_buyer_chat(alert.posting, &chat, now).await?;
+                        self.record(
+                            attempt,
+                            message.id,
+                            AttemptOutcome::Sent,
+                            Some("chat started"),
+                            0,
+                            &Settle::Waits,
+                        )
+                        .await?;
+                        chat
+                    }
+                    Err(e) => {
+                        let verdict = classify_ozon(&e, true);
+                        return self
+                            .act_on_buyer_failure(attempt, destination, message, verdict, report)
+                            .await;
+                    }
+                }
+            }
+        };
+        let rendered = self
+            .render(destination, &message.notice, templates, &[])
+            .await?;
+        let Some(rendered) = rendered else {
+            self.settle_now(
+                &message,
+                AttemptOutcome::Permanent,
+                "template",
+                &Settle::Dead,
+            )
+            .await?;
+            report.dead += 1;
+            return Ok(Flow::Next);
+        };
+        let pieces = ozontrack_notify::pieces(ChannelKind::OzonChat, &rendered, true);
+        let total = pieces.len();
+        for (part, piece) in pieces.iter().enumerate().skip(message.parts_sent as usize) {
+            let attempt = self
+                .db
+                .start_attempt(
+                    message.id,
+                    destination.id,
+                    u32::try_from(part).unwrap_or(u32::MAX),
+                    self.wall.now(),
+                )
+                .await?;
+            let started = Instant::now();
+            let sent = client.send_chat_message(&chat_id, &piece.text).await;
+            let took = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+            match sent {
+                Ok(()) => {
+                    let done = part + 1 == total;
+                    self.record(
+                        attempt,
+                        message.id,
+                        AttemptOutcome::Sent,
+                        None,
+                        took,
+                        &Settle::Delivered {
+                            done,
+                            remote_id: Some(chat_id.clone()),
+                        },
+                    )
+                    .await?;
+                    if done {
+                        report.sent += 1;
+                    }
+                }
+                Err(e) => {
+                    let verdict = classify_ozon(&e, false);
+                    return self
+                        .act_on_buyer_failure(attempt, destination, message, verdict, report)
+                        .await;
+                }
+            }
+        }
+        Ok(Flow::Next)
+    }
+
+    async fn act_on_buyer_failure(
+        &self,
+        attempt: i64,
+        destination: &notify::Destination,
+        message: OutboxMessage,
+        verdict: Verdict,
+        report: &mut DispatchReport,
+    ) -> Result<Flow, Error> {
+        let now = self.wall.now();
+        match verdict {
+            Verdict::Reconfigure { cause, code } => {
+                self.record(
+                    attempt,
+                    message.id,
+                    AttemptOutcome::Reconfigure,
+                    Some(&code),
+                    0,
+                    &Settle::Waits,
+                )
+                .await?;
+                self.disable(destination, cause).await?;
+                report.disabled += 1;
+                Ok(Flow::Stop)
+            }
+            Verdict::Retry {
+                after,
+                code,
+                maybe_sent,
+                ..
+            } => {
+                if maybe_sent {
+                    report.maybe_duplicated += 1;
+                }
+                let attempts = message.attempts + 1;
+                let dead = attempts >= notify::MAX_ATTEMPTS;
+                let at = now + after.unwrap_or_else(|| notify::retry_delay(attempts, jitter()));
+                self.record(
+                    attempt,
+                    message.id,
+                    AttemptOutcome::Retry,
+                    Some(&code),
+                    0,
+                    &Settle::Retry { at, dead },
+                )
+                .await?;
+                report.retried += 1;
+                Ok(Flow::Next)
+            }
+            // The chat window closed or the posting is gone: this message is not for sending.
+            Verdict::Permanent { code, .. } => {
+                self.record(
+                    attempt,
+                    message.id,
+                    AttemptOutcome::Permanent,
+                    Some(&code),
+                    0,
+                    &Settle::Skipped,
+                )
+                .await?;
+                Ok(Flow::Next)
+            }
+            Verdict::Sent { .. } | Verdict::Migrate { .. } => Ok(Flow::Next),
+        }
+    }
+
+    /// Records an outcome that needed no request (a template that failed, a posting gone).
+    async fn settle_now(
+        &self,
+        message: &OutboxMessage,
+        outcome: AttemptOutcome,
+        code: &str,
+        settle: &Settle,
+    ) -> Result<(), Error> {
+        let now = self.wall.now();
+        let attempt = self
+            .db
+            .start_attempt(message.id, message.destination, message.parts_sent, now)
+            .await?;
+        self.record(attempt, message.id, outcome, Some(code), 0, settle)
+            .await
+    }
+
+    /// Records an attempt's outcome on the wall clock.
+    async fn record(
+        &self,
+        attempt: i64,
+        message: i64,
+        outcome: AttemptOutcome,
+        code: Option<&str>,
+        took_ms: i64,
+        settle: &Settle,
+    ) -> Result<(), Error> {
+        let attempted = ozontrack_db::Attempted {
+            attempt,
+            message,
+            outcome,
+            code,
+            took_ms,
+        };
+        self.db.settle(&attempted, settle, self.wall.now()).await?;
+        Ok(())
+    }
+
+    /// Disables a destination and tells the seller through the others that take such news.
+    async fn disable(
+        &self,
+        destination: &notify::Destination,
+        cause: DisableCause,
+    ) -> Result<(), Error> {
+        let now = self.wall.now();
+        tracing::warn!(
+            destination = %destination.name,
+            channel = %destination.kind,
+            cause = %cause,
+            "disabling a destination the service refused"
+        );
+        let notice = Notice::DestinationDisabled(DisabledNotice {
+            destination: destination.id,
+            name: destination.name.clone(),
+            kind: destination.kind,
+            cause,
+            at: now,
+        });
+        let others: Vec<notify::Destination> = self
+            .db
+            .destinations()
+            .await?
+            .into_iter()
+            .map(|r| r.destination)
+            .filter(|d| d.id != destination.id && shares_a_store(d, destination))
+            .collect();
+        let messages = ozontrack_db::Enqueue {
+            destinations: &others,
+            at: now,
+        }
+        .messages(std::slice::from_ref(&notice));
+        self.db
+            .disable_destination(destination.id, cause, now, &messages)
+            .await?;
+        Ok(())
+    }
+
+    /// A digest's members, each rendered to its title line.
+    async fn digest_titles(
+        &self,
+        record: &DestinationRecord,
+        digest: i64,
+        templates: &[TemplateRecord],
+    ) -> Result<Vec<Rendered>, Error> {
+        let mut titles = Vec::new();
+        for member in self.db.digest_members(digest).await? {
+            if let Some(r) = self
+                .render(&record.destination, &member.notice, templates, &[])
+                .await?
+            {
+                titles.push(r);
+            }
+        }
+        Ok(titles)
+    }
+
+    /// Renders a notice for a destination: the seller's template when there is one (the
+    /// built-in one if theirs fails), in the destination's language and zone. `None`: even the
+    /// built-in template failed.
+    async fn render(
+        &self,
+        destination: &notify::Destination,
+        notice: &Notice,
+        templates: &[TemplateRecord],
+        members: &[Rendered],
+    ) -> Result<Option<Rendered>, Error> {
+        let audience = destination.kind.audience();
+        let extras = self.extras(destination, notice).await?;
+        let own = templates.iter().find(|t| {
+            t.topic == notice.topic()
+                && t.audience == audience
+                && t.language == destination.language
+        });
+        let tz = destination.time_zone;
+        if let Some(own) = own {
+            match ozontrack_notify::render(
+                notice,
+                audience,
+                destination.language,
+                tz,
+                &extras,
+                Some(&own.body),
+                members,
+            ) {
+                Ok(r) => return Ok(Some(r)),
+                Err(e) => tracing::warn!(
+                    topic = %notice.topic(),
+                    language = %destination.language,
+                    error = %e,
+                    "the seller's template failed; using the built-in one"
+                ),
+            }
+        }
+        match ozontrack_notify::render(
+            notice,
+            audience,
+            destination.language,
+            tz,
+            &extras,
+            None,
+            members,
+        ) {
+            Ok(r) => Ok(Some(r)),
+            Err(e) => {
+                tracing::error!(topic = %notice.topic(), error = %e, "a built-in template failed");
+                Ok(None)
+            }
+        }
+    }
+
+    async fn extras(
+        &self,
+        destination: &notify::Destination,
+        notice: &Notice,
+    ) -> Result<Extras, Error> {
+        let mut extras = Extras {
+            destination_name: destination.name.clone(),
+            ..Extras::default()
+        };
+        if let Some(store) = notice.store() {
+            extras.store_name = self
+                .db
+                .store(store)
+                .await?
+                .map(|s| s.name.as_str().to_owned());
+        }
+        let Some(alert) = notice.alert() else {
+            return Ok(extras);
+        };
+        let base = self
+            .settings
+            .public_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/'));
+        match destination.kind.audience() {
+            Audience::Seller => {
+                extras.link =
+                    base.map(|b| format!("{b}/postings/{}", alert.posting_number.as_str()));
+            }
+            Audience::Buyer => {
+                if let Some(b) = base {
+                    let candidate = crate::access::random_secret();
+                    let token = self.db.buyer_token(alert.posting, &candidate[..24]).await?;
+                    extras.link = Some(format!("{b}/t/{token}"));
+                }
+                if let Some(lanes) = &self.lanes
+                    && let Some(trail) =
+                        crate::trail::read(&self.db, lanes, alert.posting, self.clock.now()).await?
+                {
+                    extras.estimate = trail.estimate.map(|w| (w.from, w.to));
+                }
+            }
+        }
+        Ok(extras)
+    }
+
+    /// Tells the sellers of feed outages (after `feed_failures` failures in a row) and of the
+    /// recovery of those they were told of, once each, whichever dispatcher sees it first.
+    async fn watch_feeds(&self, now: DateTime<Utc>) -> Result<(), Error> {
+        let news = self.db.feed_news(self.settings.feed_failures).await?;
+        if news.is_empty() {
+            return Ok(());
+        }
+        let destinations: Vec<notify::Destination> = self
+            .db
+            .destinations()
+            .await?
+            .into_iter()
+            .map(|r| r.destination)
+            .collect();
+        let enqueue = ozontrack_db::Enqueue {
+            destinations: &destinations,
+            at: now,
+        };
+        for n in news {
+            let (notice, told) = if n.health.failures > 0 {
+                let Some(since) = n.down_since else { continue };
+                let notice = Notice::FeedDown(FeedNotice {
+                    feed: n.health.feed.clone(),
+                    since,
+                    until: None,
+                });
+                (notice, Some(since))
+            } else {
+                let Some(since) = n.told_since else { continue };
+                let notice = Notice::FeedRecovered(FeedNotice {
+                    feed: n.health.feed.clone(),
+                    since,
+                    until: n.recovered_at,
+                });
+                (notice, None)
+            };
+            let messages = enqueue.messages(std::slice::from_ref(&notice));
+            self.db
+                .tell_feed(&n.health.feed, n.told_since, told, &messages, now)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Enqueues each destination's daily summary once its time has come (once per local date;
+    /// the key makes a second dispatcher's attempt a no-op).
+    async fn schedule_dailies(&self, now: DateTime<Utc>) -> Result<(), Error> {
+        let destinations = self.db.destinations().await?;
+        let mut due: Vec<(notify::Destination, NaiveDate)> = Vec::new();
+        {
+            let done = self.dailies.lock().unwrap_or_else(PoisonError::into_inner);
+            for r in destinations {
+                let d = r.destination;
+                if d.state != DestinationState::Active || d.kind.audience() != Audience::Seller {
+                    continue;
+                }
+                if let Some(date) = d.daily_due(now)
+                    && done.get(&d.id) != Some(&date)
+                {
+                    due.push((d, date));
+                }
+            }
+        }
+        if due.is_empty() {
+            return Ok(());
+        }
+        let stores = self.db.stores().await?;
+        let business_now = self.clock.now();
+        for (d, date) in due {
+            let empty = Notice::Daily(DailyNotice {
+                date,
+                stores: Vec::new(),
+            });
+            if !self.db.has_message(&empty.dedupe_key(d.id)).await? {
+                let mut days = Vec::new();
+                for s in stores.iter().filter(|s| d.routing.covers(s.id)) {
+                    let window = self.rules.for_store(s.id).compliance.points_window_days;
+                    days.push(
+                        self.db
+                            .store_day(
+                                s.id,
+                                business_now - Duration::hours(24),
+                                business_now - Duration::days(window),
+                            )
+                            .await?,
+                    );
+                }
+                let notice = Notice::Daily(DailyNotice { date, stores: days });
+                self.db
+                    .enqueue(&[NewMessage::new(d.id, notice)], now)
+                    .await?;
+            }
+            self.dailies
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(d.id, date);
+        }
+        Ok(())
+    }
+}
+
+impl<D: Database> Worker for Dispatcher<D> {
+    fn name(&self) -> &'static str {
+        "notify"
+    }
+
+    async fn round(&self) -> bool {
+        match self.run_once().await {
+            // A destination served may have more waiting (the round reads a bounded number).
+            Ok(report) => report.sent + report.digests > 0,
+            Err(e) => {
+                tracing::warn!(error = %crate::Chain(&e), "notification round failed");
+                false
+            }
+        }
+    }
+}
+
+fn shares_a_store(a: &notify::Destination, b: &notify::Destination) -> bool {
+    a.routing.stores.is_empty()
+        || b.routing.stores.is_empty()
+        || a.routing
+            .stores
+            .iter()
+            .any(|s| b.routing.stores.contains(s))
+}
+
+/// The webhook payload's `type`: `alert.opened`, `feed.down`, `daily`…
+fn event_type(topic: Topic) -> String {
+    match topic.as_str().split_once('_') {
+        Some((a, b)) => format!("{a}.{b}"),
+        None => topic.as_str().to_owned(),
+    }
+}
+
+fn jitter() -> f64 {
+    let mut byte = [0u8; 2];
+    // Without randomness the retry lands on the schedule itself: still correct.
+    if getrandom::fill(&mut byte).is_err() {
+        return 0.5;
+    }
+    f64::from(u16::from_le_bytes(byte)) / 65_536.0
+}
+
+/// What an Ozon answer to a buyer-chat call means. `starting`: the call opened the chat (a
+/// refusal there means the posting's window has closed).
+pub fn classify_ozon(e: &OzonError, starting: bool) -> Verdict {
+    match e {
+        // Premium Plus or Pro only: Ozon refuses the method itself.
+        OzonError::Auth { status: 403, .. } => Verdict::Reconfigure {
+            cause: DisableCause::Plan,
+            code: "http 403".into(),
+        },
+        OzonError::Auth { status, .. } => Verdict::Reconfigure {
+            cause: DisableCause::BadSignature,
+            code: format!("http {status}"),
+        },
+        OzonError::RateLimited { .. } => Verdict::Retry {
+            after: Some(Duration::seconds(1)),
+            lockout: false,
+            maybe_sent: false,
+            code: "http 429".into(),
+        },
+        OzonError::Unavailable { .. } => Verdict::Retry {
+            after: None,
+            lockout: false,
+            maybe_sent: !starting,
+            code: "unavailable".into(),
+        },
+        OzonError::Rejected { status, code, .. } => Verdict::Permanent {
+            plain_may_help: false,
+            code: format!("http {status} code {code}"),
+        },
+    }
+}
+
+/// A destination as the surfaces list it: the record, its address read back, its counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DestinationView {
+    pub record: DestinationRecord,
+    pub address: Address,
+    pub counts: ozontrack_db::OutboxCounts,
+}
+
+/// What adding a destination asks for.
+#[derive(Debug, Clone)]
+pub struct AddDestination {
+    pub name: String,
+    pub kind: ChannelKind,
+    pub setup: Setup,
+    /// For a buyer chat: the store whose buyers it tells (required).
+    pub store: Option<StoreId>,
+    pub language: Option<Language>,
+    pub time_zone: Option<String>,
+    pub routing: Routing,
+}
+
+/// A destination was added; a webhook secret made for it is shown here, once.
+#[derive(Debug)]
+pub struct Added {
+    pub id: DestinationId,
+    pub new_secret: Option<SecretString>,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> Error {
+    Error::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+/// Adds a destination: its setup taken apart into the address (kept readable) and the
+/// credentials (encrypted).
+pub async fn add_destination<D: Database>(
+    db: &D,
+    add: AddDestination,
+    now: DateTime<Utc>,
+) -> Result<Added, Error> {
+    let name = add.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(invalid("name", "1 to 64 characters, no control characters"));
+    }
+    let parsed = add.setup.parse(add.kind, add.store).map_err(|e| match e {
+        ozontrack_notify::SetupError::Field { field, reason } => invalid(field, reason),
+        other => invalid("setup", other.to_string()),
+    })?;
+    let mut routing = add.routing;
+    if add.kind == ChannelKind::OzonChat {
+        let store = add
+            .store
+            .ok_or_else(|| invalid("store", "a buyer chat belongs to one store"))?;
+        if db.store(store).await?.is_none() {
+            return Err(Error::NotFound("store"));
+        }
+        routing.stores = vec![store];
+    }
+    let time_zone = add
+        .time_zone
+        .unwrap_or_else(|| default_zone(add.kind).to_owned());
+    if time_zone.parse::<chrono_tz::Tz>().is_err() {
+        return Err(invalid(
+            "time_zone",
+            format!("unknown IANA time zone {time_zone:?}"),
+        ));
+    }
+    let language = add.language.unwrap_or(match add.kind.audience() {
+        Audience::Buyer => Language::Ru,
+        Audience::Seller => Language::Zh,
+    });
+    let credentials = parsed.credentials.to_sealable();
+    let has_secret = parsed.credentials.token().is_some() || parsed.credentials.signing().is_some();
+    let id = db
+        .add_destination(
+            &NewDestination {
+                name,
+                kind: add.kind,
+                address: serde_json::to_string(&parsed.address).unwrap_or_default(),
+                credentials: has_secret.then_some(credentials),
+                language,
+                time_zone,
+                routing,
+            },
+            now,
+        )
+        .await
+        .map_err(|e| match e {
+            DbError::DuplicateDestination(name) => {
+                invalid("name", format!("a destination named {name:?} exists"))
+            }
+            other => other.into(),
+        })?;
+    Ok(Added {
+        id,
+        new_secret: parsed.new_secret,
+    })
+}
+
+fn default_zone(kind: ChannelKind) -> &'static str {
+    match kind.audience() {
+        Audience::Buyer => "Europe/Moscow",
+        Audience::Seller => "Asia/Shanghai",
+    }
+}
+
+/// Every destination with its address and outbox counts.
+pub async fn destinations<D: Database>(db: &D) -> Result<Vec<DestinationView>, Error> {
+    let counts = db.outbox_counts().await?;
+    let mut out = Vec::new();
+    for record in db.destinations().await? {
+        let address = serde_json::from_str(&record.address).map_err(|e| DbError::Corrupt {
+            table: "destinations",
+            id: record.destination.id.0,
+            reason: e.to_string(),
+        })?;
+        let counts = counts
+            .iter()
+            .find(|(d, _)| *d == record.destination.id)
+            .map(|(_, c)| *c)
+            .unwrap_or_default();
+        out.push(DestinationView {
+            record,
+            address,
+            counts,
+        });
+    }
+    Ok(out)
+}
+
+/// A destination by its id or its name.
+pub async fn find_destination<D: Database>(db: &D, text: &str) -> Result<DestinationRecord, Error> {
+    let text = text.trim();
+    let all = db.destinations().await?;
+    all.into_iter()
+        .find(|r| {
+            r.destination.name == text
+                || text.parse::<i64>().is_ok_and(|id| id == r.destination.id.0)
+        })
+        .ok_or(Error::NotFound("destination"))
+}
+
+/// Switches a destination off (by hand) or on again.
+pub async fn set_enabled<D: Database>(
+    db: &D,
+    id: DestinationId,
+    enabled: bool,
+    now: DateTime<Utc>,
+) -> Result<bool, Error> {
+    if db.destination(id).await?.is_none() {
+        return Err(Error::NotFound("destination"));
+    }
+    Ok(if enabled {
+        db.enable_destination(id, now).await?
+    } else {
+        db.disable_destination(id, DisableCause::ByUser, now, &[])
+            .await?
+    })
+}
+
+/// Changes what a destination receives.
+pub async fn update_routing<D: Database>(
+    db: &D,
+    id: DestinationId,
+    routing: Routing,
+    language: Language,
+    time_zone: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let Some(record) = db.destination(id).await? else {
+        return Err(Error::NotFound("destination"));
+    };
+    if time_zone.parse::<chrono_tz::Tz>().is_err() {
+        return Err(invalid(
+            "time_zone",
+            format!("unknown IANA time zone {time_zone:?}"),
+        ));
+    }
+    let mut routing = routing;
+    if record.destination.kind == ChannelKind::OzonChat {
+        // A buyer chat stays with its store.
+        routing.stores = record.destination.routing.stores.clone();
+    }
+    db.update_destination(id, &routing, language, time_zone, now)
+        .await?;
+    Ok(())
+}
+
+/// Enqueues a test message for a destination. The caller then lets a dispatcher serve it
+/// ([`Dispatcher::serve_now`]) and reads the outcome with [`message`].
+pub async fn enqueue_test<D: Database>(
+    db: &D,
+    id: DestinationId,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, Error> {
+    let Some(record) = db.destination(id).await? else {
+        return Err(Error::NotFound("destination"));
+    };
+    if record.destination.kind == ChannelKind::OzonChat {
+        return Err(invalid(
+            "destination",
+            "a buyer chat cannot be tested: a test would reach a real buyer",
+        ));
+    }
+    let nonce = crate::access::random_secret()[..12].to_owned();
+    let notice = Notice::Test(TestNotice {
+        destination: id,
+        nonce,
+        by: by.chars().take(64).collect(),
+        at: now,
+    });
+    let message = NewMessage::new(id, notice);
+    let key = message.key();
+    db.enqueue(&[message], now).await?;
+    let found = db
+        .outbox(&OutboxFilter {
+            destination: Some(id),
+            limit: 20,
+            ..OutboxFilter::default()
+        })
+        .await?
+        .into_iter()
+        .find(|m| m.key == key)
+        .ok_or(Error::NotFound("message"))?;
+    Ok(found.id)
+}
+
+/// A message and its attempts.
+pub async fn message<D: Database>(
+    db: &D,
+    id: i64,
+) -> Result<(OutboxMessage, Vec<ozontrack_db::AttemptRecord>), Error> {
+    let message = db.message(id).await?.ok_or(Error::NotFound("message"))?;
+    let attempts = db.attempts(id).await?;
+    Ok((message, attempts))
+}
+
+/// Puts a failed message back in the queue.
+pub async fn retry<D: Database>(db: &D, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
+    let message = db.message(id).await?.ok_or(Error::NotFound("message"))?;
+    if !db.retry_message(id, now).await? {
+        return Err(invalid(
+            "message",
+            format!(
+                "only failed or skipped messages are sent again; this one is {}",
+                message.state
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// How a message would read: any topic, for a posting (its latest alert speaks for the alert
+/// topics), in any language, for either audience, with the seller's template if they have one.
+pub async fn preview<D: Database>(
+    db: &D,
+    posting: Option<(PostingId, StoreId)>,
+    topic: Topic,
+    audience: Audience,
+    language: Language,
+    tz: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> Result<Rendered, Error> {
+    let notice = sample_notice(db, posting, topic, now).await?;
+    let template = db
+        .templates()
+        .await?
+        .into_iter()
+        .find(|t| t.topic == topic && t.audience == audience && t.language == language)
+        .map(|t| t.body);
+    let mut extras = Extras {
+        destination_name: "preview".into(),
+        ..Extras::default()
+    };
+    if let Some((_, store)) = posting {
+        extras.store_name = db.store(store).await?.map(|s| s.name.as_str().to_owned());
+    }
+    let members = if topic == Topic::Digest {
+        vec![
+            Rendered {
+                title: "…".into(),
+                lines: Vec::new(),
+            };
+            2
+        ]
+    } else {
+        Vec::new()
+    };
+    ozontrack_notify::render(
+        &notice,
+        audience,
+        language,
+        tz,
+        &extras,
+        template.as_deref(),
+        &members,
+    )
+    .map_err(|e| invalid("template", e.to_string()))
+}
+
+async fn sample_notice<D: Database>(
+    db: &D,
+    posting: Option<(PostingId, StoreId)>,
+    topic: Topic,
+    now: DateTime<Utc>,
+) -> Result<Notice, Error> {
+    use ozontrack_domain::notify::{AlertNotice, PenaltyLevel, PenaltyNotice, StoreDay};
+    let alert_topic = matches!(
+        topic,
+        Topic::AlertOpened | Topic::AlertEscalated | Topic::AlertResolved
+    );
+    if alert_topic {
+        let (posting, _) =
+            posting.ok_or_else(|| invalid("posting", "alert topics need a posting"))?;
+        let filter = ozontrack_db::AlertFilter {
+            posting: Some(posting),
+            limit: 1,
+            ..ozontrack_db::AlertFilter::default()
+        };
+        let alert = db
+            .alerts(&filter)
+            .await?
+            .pop()
+            .ok_or_else(|| invalid("posting", "the posting has no alert to tell of"))?;
+        let notice = AlertNotice {
+            alert: alert.id,
+            store: alert.store_id,
+            posting: alert.posting_id,
+            posting_number: alert.posting_number,
+            rule: alert.rule,
+            severity: alert.severity,
+            leg: alert.leg,
+            reason: match alert.why {
+                ozontrack_domain::finding::Why::Reason(r) => Some(r),
+                ozontrack_domain::finding::Why::Legacy(_) => None,
+            },
+            actions: alert.actions,
+            resolution: alert.resolution,
+            at: alert.updated_at,
+        };
+        return Ok(match topic {
+            Topic::AlertOpened => Notice::AlertOpened(notice),
+            Topic::AlertEscalated => Notice::AlertEscalated(notice),
+            _ => Notice::AlertResolved(AlertNotice {
+                resolution: notice
+                    .resolution
+                    .or(Some(ozontrack_domain::alert::Resolution::Moved)),
+                ..notice
+            }),
+        });
+    }
+    let store = posting.map(|(_, s)| s);
+    Ok(match topic {
+        Topic::Daily => {
+            let mut stores = Vec::new();
+            for s in db.stores().await? {
+                if store.is_none_or(|want| want == s.id) {
+                    stores.push(
+                        db.store_day(s.id, now - Duration::hours(24), now - Duration::days(90))
+                            .await?,
+                    );
+                }
+            }
+            if stores.is_empty() {
+                stores.push(StoreDay {
+                    store: StoreId(0),
+                    store_name: "—".into(),
+                    open: [0; 4],
+                    opened: 0,
+                    resolved: 0,
+                    penalty_points: 0,
+                });
+            }
+            Notice::Daily(DailyNotice {
+                date: now.date_naive(),
+                stores,
+            })
+        }
+        Topic::Penalty => Notice::Penalty(PenaltyNotice {
+            store: store.unwrap_or(StoreId(0)),
+            level: PenaltyLevel::Warning,
+            total: 12,
+            threshold: 12,
+            window_days: 90,
+            at: now,
+        }),
+        Topic::FeedDown | Topic::FeedRecovered => {
+            let notice = FeedNotice {
+                feed: "17track".into(),
+                since: now - Duration::hours(3),
+                until: Some(now),
+            };
+            if topic == Topic::FeedDown {
+                Notice::FeedDown(FeedNotice {
+                    until: None,
+                    ..notice
+                })
+            } else {
+                Notice::FeedRecovered(notice)
+            }
+        }
+        Topic::DestinationDisabled => Notice::DestinationDisabled(DisabledNotice {
+            destination: DestinationId(0),
+            name: "ops".into(),
+            kind: ChannelKind::Dingtalk,
+            cause: DisableCause::BadSignature,
+            at: now,
+        }),
+        Topic::Digest => Notice::Digest(DigestNotice {
+            count: 2,
+            quiet: false,
+        }),
+        _ => Notice::Test(TestNotice {
+            destination: DestinationId(0),
+            nonce: "preview".into(),
+            by: "preview".into(),
+            at: now,
+        }),
+    })
+}
+
+/// Saves a seller's template after checking that it parses and renders.
+pub async fn set_template<D: Database>(
+    db: &D,
+    topic: Topic,
+    audience: Audience,
+    language: Language,
+    body: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    if body.trim().is_empty() || body.chars().count() > 20_000 {
+        return Err(invalid("template", "1 to 20 000 characters"));
+    }
+    ozontrack_notify::render::check(body).map_err(|e| invalid("template", e.to_string()))?;
+    db.set_template(&TemplateRecord {
+        topic,
+        audience,
+        language,
+        body: body.to_owned(),
+        updated_at: now,
+        updated_by: Some(by.chars().take(64).collect()),
+    })
+    .await?;
+    Ok(())
+}

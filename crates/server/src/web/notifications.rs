@@ -1,0 +1,458 @@
+//! The dashboard's notifications page: the destinations with what each receives and how it
+//! fares, a form to add one, a test through the real path, switching one off and on, and the
+//! outbox (all, or only what failed, with a button to send a failed message again). Every form
+//! posts to a handler that calls one engine use case; secrets typed into the form are never
+//! shown again.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::NaiveTime;
+use ozontrack_db::{Database, OutboxFilter};
+use ozontrack_domain::finding::Severity;
+use ozontrack_domain::notify::{Audience, ChannelKind, MessageState, QuietHours, Routing};
+use ozontrack_domain::{DestinationId, Language};
+use ozontrack_engine::notify::{self as use_case, AddDestination};
+use serde::Deserialize;
+
+use super::auth::Viewer;
+use super::view::{Choice, Chrome, Tr};
+use super::{WebError, WebState, html};
+
+#[derive(Debug, Clone)]
+pub(super) struct DestinationRow {
+    pub id: i64,
+    pub name: String,
+    pub channel: String,
+    pub address: String,
+    pub state: String,
+    pub active: bool,
+    pub why: String,
+    pub receives: String,
+    pub sent: u64,
+    pub waiting: u64,
+    pub failed: u64,
+    pub testable: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct MessageRow {
+    pub id: i64,
+    pub created: String,
+    pub destination: String,
+    pub topic: String,
+    pub state: String,
+    pub state_code: &'static str,
+    pub attempts: u32,
+    pub outcome: String,
+    /// The service's error code or HTTP status (not ours to translate).
+    pub code: String,
+    pub title: String,
+    pub retryable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "notifications.html")]
+pub(super) struct NotificationsPage {
+    pub page: Chrome,
+    pub destinations: Vec<DestinationRow>,
+    pub messages: Vec<MessageRow>,
+    pub failed_only: bool,
+    pub kinds: Vec<Choice>,
+    pub severities: Vec<Choice>,
+    pub languages: Vec<Choice>,
+    pub stores: Vec<String>,
+    pub notice: String,
+    pub error: String,
+    pub inbox: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct PageQuery {
+    failed: Option<bool>,
+    done: Option<String>,
+}
+
+fn chrome(viewer: &Viewer, headers: &HeaderMap, uri: &Uri) -> Chrome {
+    super::pages::chrome_for(viewer, headers, "notifications", uri)
+}
+
+fn receives(r: &Routing, audience: Audience, tr: &Tr) -> String {
+    let mut parts = vec![format!("≥ {}", tr.severity(r.min_severity))];
+    parts.extend(r.topics(audience).iter().map(|t| tr.topic(*t)));
+    if !r.rules.is_empty() {
+        parts.push(
+            r.rules
+                .iter()
+                .map(|x| tr.rule(*x))
+                .collect::<Vec<_>>()
+                .join("/"),
+        );
+    }
+    if let Some(q) = r.quiet {
+        parts.push(format!(
+            "{} {}–{}",
+            tr.t("destination-quiet"),
+            q.from.format("%H:%M"),
+            q.until.format("%H:%M")
+        ));
+    }
+    if let Some(d) = r.daily_at {
+        parts.push(format!(
+            "{} {}",
+            tr.t("destination-daily"),
+            d.format("%H:%M")
+        ));
+    }
+    parts.join(" · ")
+}
+
+async fn render_page<S: Database>(
+    state: &WebState<S>,
+    page: Chrome,
+    failed_only: bool,
+    notice: String,
+    error: String,
+) -> Result<Response, WebError> {
+    let tr = page.tr;
+    let db = &state.api.db;
+    let views = use_case::destinations(db).await?;
+    let destinations = views
+        .iter()
+        .map(|v| {
+            let d = &v.record.destination;
+            DestinationRow {
+                id: d.id.0,
+                name: d.name.clone(),
+                channel: tr.channel(d.kind),
+                address: v.address.to_string(),
+                state: tr.destination_state(d.state),
+                active: d.disabled.is_none(),
+                why: d.disabled.map(|c| tr.disable_cause(c)).unwrap_or_default(),
+                receives: receives(&d.routing, d.kind.audience(), &tr),
+                sent: v.counts.sent + v.counts.coalesced,
+                waiting: v.counts.pending,
+                failed: v.counts.dead,
+                testable: d.kind != ChannelKind::OzonChat,
+            }
+        })
+        .collect();
+    let messages = db
+        .outbox(&OutboxFilter {
+            states: if failed_only {
+                vec![MessageState::Dead]
+            } else {
+                Vec::new()
+            },
+            limit: 100,
+            ..OutboxFilter::default()
+        })
+        .await?;
+    let zone = views.first().map_or(chrono_tz::Asia::Shanghai, |v| {
+        v.record.destination.time_zone
+    });
+    let messages = messages
+        .iter()
+        .map(|m| {
+            let d = views
+                .iter()
+                .find(|v| v.record.destination.id == m.destination)
+                .map(|v| &v.record.destination);
+            let audience = d.map_or(Audience::Seller, |d| d.kind.audience());
+            MessageRow {
+                id: m.id,
+                created: tr.time(m.created_at, zone),
+                destination: d.map(|d| d.name.clone()).unwrap_or_default(),
+                topic: tr.topic(m.notice.topic()),
+                state: tr.message_state(m.state),
+                state_code: m.state.as_str(),
+                attempts: m.attempts,
+                outcome: m.last_outcome.map(|o| tr.outcome(o)).unwrap_or_default(),
+                code: m.last_code.clone().unwrap_or_default(),
+                title: crate::api::notify::message_title(m, audience, zone, &tr),
+                retryable: matches!(m.state, MessageState::Dead | MessageState::Skipped),
+            }
+        })
+        .collect();
+    let stores = db
+        .stores()
+        .await?
+        .iter()
+        .map(|s| s.name.as_str().to_owned())
+        .collect();
+    let body = NotificationsPage {
+        kinds: ChannelKind::ALL
+            .iter()
+            .map(|k| Choice {
+                value: k.as_str().to_owned(),
+                label: tr.channel(*k),
+                selected: *k == ChannelKind::Wecom,
+            })
+            .collect(),
+        severities: Severity::ALL
+            .iter()
+            .map(|s| Choice {
+                value: s.as_str().to_owned(),
+                label: tr.severity(*s),
+                selected: *s == Severity::Warning,
+            })
+            .collect(),
+        languages: Language::ALL
+            .iter()
+            .map(|l| Choice {
+                value: l.as_str().to_owned(),
+                selected: false,
+                label: match l {
+                    Language::Zh => "中文".to_owned(),
+                    Language::Ru => "Русский".to_owned(),
+                    Language::En => "English".to_owned(),
+                },
+            })
+            .collect(),
+        page,
+        destinations,
+        messages,
+        failed_only,
+        stores,
+        notice,
+        error,
+        inbox: state.settings.demo_inbox.clone().unwrap_or_default(),
+    }
+    .render()?;
+    Ok(html(body))
+}
+
+pub(super) async fn page<S: Database>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, WebError> {
+    let page = chrome(&viewer, &headers, &uri);
+    let notice = match q.done.as_deref() {
+        Some("added") => page.tr.t("destination-added"),
+        Some("test") => page.tr.t("test-queued"),
+        _ => String::new(),
+    };
+    render_page(
+        &state,
+        page,
+        q.failed.unwrap_or(false),
+        notice,
+        String::new(),
+    )
+    .await
+}
+
+/// The add form (every field a text input; empty means "not given").
+#[derive(Debug, Deserialize)]
+pub(super) struct AddForm {
+    #[serde(rename = "_csrf")]
+    csrf: Option<String>,
+    name: String,
+    channel: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    signing_secret: String,
+    #[serde(default)]
+    chat_id: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    store: String,
+    #[serde(default)]
+    min_severity: String,
+    #[serde(default)]
+    language: String,
+    #[serde(default)]
+    time_zone: String,
+    #[serde(default)]
+    quiet_from: String,
+    #[serde(default)]
+    quiet_until: String,
+    #[serde(default)]
+    daily_at: String,
+}
+
+fn given(text: &str) -> Option<String> {
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+fn time(text: &str, field: &'static str) -> Result<Option<NaiveTime>, ozontrack_engine::Error> {
+    given(text)
+        .map(|t| {
+            NaiveTime::parse_from_str(&t, "%H:%M").map_err(|_| ozontrack_engine::Error::Invalid {
+                field,
+                message: format!("{t:?} is not a time like 09:00"),
+            })
+        })
+        .transpose()
+}
+
+async fn add_from<S: Database>(
+    state: &WebState<S>,
+    form: AddForm,
+) -> Result<(), ozontrack_engine::Error> {
+    let invalid =
+        |field: &'static str, e: ozontrack_domain::ParseError| ozontrack_engine::Error::Invalid {
+            field,
+            message: e.to_string(),
+        };
+    let kind = ChannelKind::parse(&form.channel).map_err(|e| invalid("channel", e))?;
+    let db = &state.api.db;
+    let store = match given(&form.store) {
+        Some(name) => Some(
+            db.stores()
+                .await?
+                .iter()
+                .find(|s| s.name.as_str() == name)
+                .map(|s| s.id)
+                .ok_or(ozontrack_engine::Error::NotFound("store"))?,
+        ),
+        None => None,
+    };
+    let quiet = match (
+        time(&form.quiet_from, "quiet_from")?,
+        time(&form.quiet_until, "quiet_until")?,
+    ) {
+        (Some(from), Some(until)) => Some(QuietHours { from, until }),
+        _ => None,
+    };
+    let routing = Routing {
+        min_severity: match given(&form.min_severity) {
+            Some(s) => Severity::parse(&s).map_err(|e| invalid("min_severity", e))?,
+            None => Severity::Warning,
+        },
+        quiet,
+        daily_at: time(&form.daily_at, "daily_at")?,
+        ..Routing::default()
+    };
+    use_case::add_destination(
+        db,
+        AddDestination {
+            name: form.name,
+            kind,
+            setup: ozontrack_notify::Setup {
+                url: given(&form.url),
+                token: given(&form.token),
+                signing_secret: given(&form.signing_secret),
+                chat_id: given(&form.chat_id),
+                thread_id: None,
+                from: given(&form.from),
+                to: given(&form.to),
+                ca_file: None,
+            },
+            store,
+            language: given(&form.language)
+                .map(|l| Language::parse(&l).map_err(|e| invalid("language", e)))
+                .transpose()?,
+            time_zone: given(&form.time_zone),
+            routing,
+        },
+        state.api.clock.now(),
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn add<S: Database>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(form): Form<AddForm>,
+) -> Result<Response, WebError> {
+    viewer.check_post(&headers, form.csrf.as_deref())?;
+    match add_from(&state, form).await {
+        Ok(()) => Ok(Redirect::to("/notifications?done=added").into_response()),
+        // The page again with the reason; nothing typed into the secret fields comes back.
+        Err(ozontrack_engine::Error::Invalid { field, message }) => {
+            let page = chrome(&viewer, &headers, &uri);
+            render_page(
+                &state,
+                page,
+                false,
+                String::new(),
+                format!("{field}: {message}"),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CsrfForm {
+    #[serde(rename = "_csrf")]
+    csrf: Option<String>,
+}
+
+pub(super) async fn test<S: Database>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    viewer.check_post(&headers, form.csrf.as_deref())?;
+    use_case::enqueue_test(
+        &state.api.db,
+        DestinationId(id),
+        &viewer.user,
+        state.api.clock.now(),
+    )
+    .await?;
+    if let Some(wake) = &state.api.notify_wake {
+        wake.notify_one();
+    }
+    Ok(Redirect::to("/notifications?done=test").into_response())
+}
+
+pub(super) async fn switch<S: Database>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path((id, action)): Path<(i64, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    viewer.check_post(&headers, form.csrf.as_deref())?;
+    let enable = match action.as_str() {
+        "enable" => true,
+        "disable" => false,
+        _ => return Err(WebError::NotFound),
+    };
+    use_case::set_enabled(
+        &state.api.db,
+        DestinationId(id),
+        enable,
+        state.api.clock.now(),
+    )
+    .await?;
+    if enable && let Some(wake) = &state.api.notify_wake {
+        wake.notify_one();
+    }
+    Ok(Redirect::to("/notifications").into_response())
+}
+
+pub(super) async fn retry<S: Database>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    viewer.check_post(&headers, form.csrf.as_deref())?;
+    use_case::retry(&state.api.db, id, state.api.clock.now()).await?;
+    if let Some(wake) = &state.api.notify_wake {
+        wake.notify_one();
+    }
+    Ok(Redirect::to("/notifications?failed=true").into_response())
+}
