@@ -108,6 +108,20 @@ pub(crate) enum BenchCommand {
     /// The JSON API's latency over a large SQLite database: single postings and list pages
     /// under concurrent load on loopback.
     Api(BenchApiArgs),
+    /// A burst of alert changes through the outbox to 200 destinations on the fakes of every
+    /// seller channel: all delivered or digested, no rate limit broken, and the time from the
+    /// change to the receipt where nothing throttles.
+    Notify(BenchNotifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchNotifyArgs {
+    /// Alert changes in the burst (spread evenly over the destinations).
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) changes: u32,
+    /// Give up waiting for the outbox to empty after this long.
+    #[arg(long, default_value_t = 240)]
+    pub(crate) timeout_secs: u64,
 }
 
 #[derive(Debug, Args)]

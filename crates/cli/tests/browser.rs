@@ -551,6 +551,8 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         .screenshot(&shots.join("notifications.png"))
         .await
         .unwrap();
+    driver.goto(&format!("{base}/carriers")).await.unwrap();
+    el(&driver, By::Id("lanes")).await;
 
     // Russian: every page again.
     switch_language(&driver, "ru").await;

@@ -329,6 +329,20 @@ pub trait Outbox: Clone + Send + Sync + 'static {
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<i64, DbError>> + Send;
 
+    /// [`Outbox::start_attempt`] for several messages, in one transaction; their ids in order.
+    fn start_attempts(
+        &self,
+        attempts: &[(i64, DestinationId, u32)],
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<i64>, DbError>> + Send;
+
+    /// [`Outbox::settle`] for several attempts, in one transaction.
+    fn settle_many(
+        &self,
+        settled: &[(Attempted<'_>, Settle)],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
     /// Records an attempt's outcome and moves its message accordingly, in one transaction.
     fn settle(
         &self,
@@ -500,6 +514,70 @@ macro_rules! enqueue {
         }
         inserted
     }};
+}
+
+/// The statement that moves a message after an attempt, with its time and remote id; `$1`
+/// outcome, `$2` code, `$3` time, `$4` remote id, `$5` message. `last_*` always records the
+/// attempt.
+fn settle_statement(
+    settle: &Settle,
+    now: DateTime<Utc>,
+) -> (&'static str, Option<DateTime<Utc>>, Option<&str>) {
+    match settle {
+        Settle::Delivered {
+            done: true,
+            remote_id,
+        } => (
+            "UPDATE outbox SET state = 'sent', parts_sent = parts_sent + 1, sent_at = $3, \
+             remote_id = COALESCE($4, remote_id), last_outcome = $1, last_code = $2 WHERE id = $5",
+            Some(now),
+            remote_id.as_deref(),
+        ),
+        Settle::Delivered {
+            done: false,
+            remote_id,
+        } => (
+            "UPDATE outbox SET parts_sent = parts_sent + 1, last_outcome = $1, last_code = $2, \
+             remote_id = COALESCE($4, remote_id), next_attempt_at = COALESCE($3, next_attempt_at) \
+             WHERE id = $5",
+            Some(now),
+            remote_id.as_deref(),
+        ),
+        Settle::Retry { at, dead: false } => (
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $3, last_outcome = $1, \
+             last_code = $2, remote_id = COALESCE($4, remote_id) WHERE id = $5",
+            Some(*at),
+            None,
+        ),
+        Settle::Retry { dead: true, .. } | Settle::Dead => (
+            "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_outcome = $1, \
+             last_code = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
+             remote_id = COALESCE($4, remote_id) WHERE id = $5",
+            None,
+            None,
+        ),
+        Settle::Plain => (
+            "UPDATE outbox SET plain = TRUE, last_outcome = $1, last_code = $2, \
+             next_attempt_at = COALESCE($3, next_attempt_at), \
+             remote_id = COALESCE($4, remote_id) WHERE id = $5",
+            None,
+            None,
+        ),
+        Settle::Skipped => (
+            "UPDATE outbox SET state = 'skipped', last_outcome = $1, last_code = $2, \
+             next_attempt_at = COALESCE($3, next_attempt_at), \
+             remote_id = COALESCE($4, remote_id) WHERE id = $5",
+            None,
+            None,
+        ),
+        Settle::Waits => (
+            "UPDATE outbox SET last_outcome = $1, last_code = $2, \
+             next_attempt_at = COALESCE($3, next_attempt_at), \
+             remote_id = COALESCE($4, remote_id) WHERE id = $5",
+            None,
+            None,
+        ),
+    }
 }
 
 /// A notice as stored: plain data, so serializing it cannot fail.
@@ -898,6 +976,32 @@ impl Outbox for SqlDatabase {
         Ok(times)
     }
 
+    async fn start_attempts(
+        &self,
+        attempts: &[(i64, DestinationId, u32)],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<i64>, DbError> {
+        let mut ids = Vec::with_capacity(attempts.len());
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin_write().await?;
+            for (message, destination, part) in attempts {
+                let id = sqlx::query_scalar::<_, i64>(
+                    "INSERT INTO outbox_attempts (message_id, destination_id, at, part, outcome) \
+                     VALUES ($1, $2, $3, $4, 'sending') RETURNING id",
+                )
+                .bind(*message)
+                .bind(destination.0)
+                .bind(at)
+                .bind(i64::from(*part))
+                .fetch_one(&mut *tx)
+                .await?;
+                ids.push(id);
+            }
+            tx.commit().await?;
+        });
+        Ok(ids)
+    }
+
     async fn start_attempt(
         &self,
         message: i64,
@@ -926,90 +1030,36 @@ impl Outbox for SqlDatabase {
         settle: &Settle,
         now: DateTime<Utc>,
     ) -> Result<(), DbError> {
-        let Attempted {
-            attempt,
-            message,
-            outcome,
-            code,
-            took_ms,
-        } = *attempted;
-        // One statement per kind of move; `last_*` always records the attempt.
-        let (sql, at, remote): (&str, Option<DateTime<Utc>>, Option<&str>) = match settle {
-            Settle::Delivered {
-                done: true,
-                remote_id,
-            } => (
-                "UPDATE outbox SET state = 'sent', parts_sent = parts_sent + 1, sent_at = $3, \
-                 remote_id = COALESCE($4, remote_id), last_outcome = $1, last_code = $2 \
-                 WHERE id = $5",
-                Some(now),
-                remote_id.as_deref(),
-            ),
-            Settle::Delivered {
-                done: false,
-                remote_id,
-            } => (
-                "UPDATE outbox SET parts_sent = parts_sent + 1, last_outcome = $1, \
-                 last_code = $2, remote_id = COALESCE($4, remote_id), \
-                 next_attempt_at = COALESCE($3, next_attempt_at) WHERE id = $5",
-                Some(now),
-                remote_id.as_deref(),
-            ),
-            Settle::Retry { at, dead: false } => (
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $3, \
-                 last_outcome = $1, last_code = $2, remote_id = COALESCE($4, remote_id) \
-                 WHERE id = $5",
-                Some(*at),
-                None,
-            ),
-            Settle::Retry { dead: true, .. } | Settle::Dead => (
-                "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_outcome = $1, \
-                 last_code = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
-                 remote_id = COALESCE($4, remote_id) WHERE id = $5",
-                None,
-                None,
-            ),
-            Settle::Plain => (
-                "UPDATE outbox SET plain = TRUE, last_outcome = $1, last_code = $2, \
-                 next_attempt_at = COALESCE($3, next_attempt_at), \
-                 remote_id = COALESCE($4, remote_id) WHERE id = $5",
-                None,
-                None,
-            ),
-            Settle::Skipped => (
-                "UPDATE outbox SET state = 'skipped', last_outcome = $1, last_code = $2, \
-                 next_attempt_at = COALESCE($3, next_attempt_at), \
-                 remote_id = COALESCE($4, remote_id) WHERE id = $5",
-                None,
-                None,
-            ),
-            Settle::Waits => (
-                "UPDATE outbox SET last_outcome = $1, last_code = $2, \
-                 next_attempt_at = COALESCE($3, next_attempt_at), \
-                 remote_id = COALESCE($4, remote_id) WHERE id = $5",
-                None,
-                None,
-            ),
-        };
+        self.settle_many(&[(*attempted, settle.clone())], now).await
+    }
+
+    async fn settle_many(
+        &self,
+        settled: &[(Attempted<'_>, Settle)],
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(
-                "UPDATE outbox_attempts SET outcome = $1, code = $2, took_ms = $3 WHERE id = $4",
-            )
-            .bind(outcome.as_str())
-            .bind(code)
-            .bind(took_ms)
-            .bind(attempt)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(sql)
-                .bind(outcome.as_str())
-                .bind(code)
-                .bind(at)
-                .bind(remote)
-                .bind(message)
+            for (a, settle) in settled {
+                let (sql, at, remote) = settle_statement(settle, now);
+                sqlx::query(
+                    "UPDATE outbox_attempts SET outcome = $1, code = $2, took_ms = $3 WHERE id = $4",
+                )
+                .bind(a.outcome.as_str())
+                .bind(a.code)
+                .bind(a.took_ms)
+                .bind(a.attempt)
                 .execute(&mut *tx)
                 .await?;
+                sqlx::query(sql)
+                    .bind(a.outcome.as_str())
+                    .bind(a.code)
+                    .bind(at)
+                    .bind(remote)
+                    .bind(a.message)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
         });
         Ok(())

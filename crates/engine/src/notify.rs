@@ -30,7 +30,7 @@ use ozontrack_domain::notify::{
     DisableCause, DisabledNotice, FeedNotice, Notice, Routing, TestNotice, Topic, Verdict,
 };
 use ozontrack_domain::{Clock, DestinationId, Language, PostingId, StoreId};
-use ozontrack_notify::{Address, Credentials, Envelope, Extras, Rendered, Sender, Setup};
+use ozontrack_notify::{Address, Credentials, Envelope, Extras, Piece, Rendered, Sender, Setup};
 use ozontrack_ozon::OzonError;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -120,6 +120,8 @@ pub struct Dispatcher<D: Database> {
     owner: LeaseOwner,
     /// The last daily summary date enqueued per destination.
     dailies: Mutex<HashMap<DestinationId, NaiveDate>>,
+    /// Store names for messages, forgotten at every round (a store may be renamed).
+    store_names: Mutex<HashMap<StoreId, String>>,
 }
 
 /// Whether a destination's round goes on after a message.
@@ -151,6 +153,7 @@ impl<D: Database> Dispatcher<D> {
             settings,
             owner,
             dailies: Mutex::new(HashMap::new()),
+            store_names: Mutex::new(HashMap::new()),
         })
     }
 
@@ -175,6 +178,10 @@ impl<D: Database> Dispatcher<D> {
     /// One round: feed news, daily summaries, then every destination with something due.
     pub async fn run_once(&self) -> Result<DispatchReport, Error> {
         let now = self.wall.now();
+        self.store_names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
         self.watch_feeds(now).await?;
         self.schedule_dailies(now).await?;
         let claimed: Vec<DestinationId> = self
@@ -334,6 +341,15 @@ impl<D: Database> Dispatcher<D> {
                 id: id.0,
                 reason: e.to_string(),
             })?;
+        // Receivers that publish no limit (webhooks, mail) take the due messages a few at a
+        // time, recorded and settled in one transaction each way; what fails goes the careful
+        // way below.
+        let due = if limits.windows.is_empty() && kind != ChannelKind::OzonChat {
+            self.deliver_together(&record, &address, &credentials, due, templates, &mut report)
+                .await?
+        } else {
+            due
+        };
         let mut renewed = now;
         for message in due {
             // A long round keeps its lease (renewed at half its life); a round that lost it
@@ -460,45 +476,10 @@ impl<D: Database> Dispatcher<D> {
                             report.sent += 1;
                         }
                     }
-                    Verdict::Retry {
-                        after,
-                        lockout,
-                        maybe_sent,
-                        code,
-                    } => {
-                        if maybe_sent {
-                            report.maybe_duplicated += 1;
-                        }
-                        let attempts = message.attempts + 1;
-                        let dead = attempts >= notify::MAX_ATTEMPTS;
-                        let wait = after.unwrap_or_else(|| notify::retry_delay(attempts, jitter()));
-                        let at = self.wall.now() + wait;
-                        self.record(
-                            attempt,
-                            message.id,
-                            AttemptOutcome::Retry,
-                            Some(&code),
-                            took,
-                            &Settle::Retry { at, dead },
-                        )
-                        .await?;
-                        if dead {
-                            report.dead += 1;
-                        } else {
-                            report.retried += 1;
-                        }
-                        // The service asked for a pause: nothing goes there before it ends.
-                        if lockout || after.is_some() {
-                            tracing::info!(
-                                destination = %destination.name,
-                                until = %at,
-                                code = %code,
-                                "the service asked for a pause"
-                            );
-                            self.db.block_destination(destination.id, at).await?;
-                            return Ok(Flow::Stop);
-                        }
-                        return Ok(Flow::Next);
+                    verdict @ Verdict::Retry { .. } => {
+                        return self
+                            .settle_failure(attempt, &message, destination, verdict, took, report)
+                            .await;
                     }
                     Verdict::Permanent {
                         plain_may_help,
@@ -521,31 +502,18 @@ impl<D: Database> Dispatcher<D> {
                             again = true;
                             break;
                         }
-                        self.record(
-                            attempt,
-                            message.id,
-                            AttemptOutcome::Permanent,
-                            Some(&code),
-                            took,
-                            &Settle::Dead,
-                        )
-                        .await?;
-                        report.dead += 1;
-                        return Ok(Flow::Next);
+                        let verdict = Verdict::Permanent {
+                            plain_may_help,
+                            code,
+                        };
+                        return self
+                            .settle_failure(attempt, &message, destination, verdict, took, report)
+                            .await;
                     }
-                    Verdict::Reconfigure { cause, code } => {
-                        self.record(
-                            attempt,
-                            message.id,
-                            AttemptOutcome::Reconfigure,
-                            Some(&code),
-                            took,
-                            &Settle::Waits,
-                        )
-                        .await?;
-                        self.disable(destination, cause).await?;
-                        report.disabled += 1;
-                        return Ok(Flow::Stop);
+                    verdict @ Verdict::Reconfigure { .. } => {
+                        return self
+                            .settle_failure(attempt, &message, destination, verdict, took, report)
+                            .await;
                     }
                     Verdict::Migrate { chat_id, code } => {
                         self.record(
@@ -583,6 +551,218 @@ impl<D: Database> Dispatcher<D> {
                 return Ok(Flow::Next);
             }
         }
+    }
+
+    /// What a failed attempt leads to: a retry (the whole destination waits when the service
+    /// asked for a pause), a dead letter, or the destination disabled and the seller told.
+    async fn settle_failure(
+        &self,
+        attempt: i64,
+        message: &OutboxMessage,
+        destination: &notify::Destination,
+        verdict: Verdict,
+        took: i64,
+        report: &mut DispatchReport,
+    ) -> Result<Flow, Error> {
+        match verdict {
+            Verdict::Retry {
+                after,
+                lockout,
+                maybe_sent,
+                code,
+            } => {
+                if maybe_sent {
+                    report.maybe_duplicated += 1;
+                }
+                let attempts = message.attempts + 1;
+                let dead = attempts >= notify::MAX_ATTEMPTS;
+                let wait = after.unwrap_or_else(|| notify::retry_delay(attempts, jitter()));
+                let at = self.wall.now() + wait;
+                let settle = Settle::Retry { at, dead };
+                self.record(
+                    attempt,
+                    message.id,
+                    AttemptOutcome::Retry,
+                    Some(&code),
+                    took,
+                    &settle,
+                )
+                .await?;
+                if dead {
+                    report.dead += 1;
+                } else {
+                    report.retried += 1;
+                }
+                // The service asked for a pause: nothing goes there before it ends.
+                if lockout || after.is_some() {
+                    tracing::info!(
+                        destination = %destination.name,
+                        until = %at,
+                        code = %code,
+                        "the service asked for a pause"
+                    );
+                    self.db.block_destination(destination.id, at).await?;
+                    return Ok(Flow::Stop);
+                }
+                Ok(Flow::Next)
+            }
+            Verdict::Reconfigure { cause, code } => {
+                self.record(
+                    attempt,
+                    message.id,
+                    AttemptOutcome::Reconfigure,
+                    Some(&code),
+                    took,
+                    &Settle::Waits,
+                )
+                .await?;
+                self.disable(destination, cause).await?;
+                report.disabled += 1;
+                Ok(Flow::Stop)
+            }
+            Verdict::Permanent { code, .. } | Verdict::Migrate { code, .. } => {
+                self.record(
+                    attempt,
+                    message.id,
+                    AttemptOutcome::Permanent,
+                    Some(&code),
+                    took,
+                    &Settle::Dead,
+                )
+                .await?;
+                report.dead += 1;
+                Ok(Flow::Next)
+            }
+            Verdict::Sent { .. } => Ok(Flow::Next),
+        }
+    }
+
+    /// One request of [`Self::deliver_together`]: the attempt, its message, the verdict and how
+    /// long it took.
+    async fn send_one<'m>(
+        &self,
+        address: &Address,
+        credentials: &Credentials,
+        message: &'m OutboxMessage,
+        rendered: &Rendered,
+        piece: &Piece,
+        attempt: i64,
+    ) -> (i64, &'m OutboxMessage, Verdict, i64) {
+        let data = serde_json::to_value(&message.notice).unwrap_or_default();
+        let envelope = Envelope {
+            key: &message.key,
+            event_type: event_type(message.notice.topic()),
+            data: &data,
+            rendered,
+            created_at: message.created_at,
+        };
+        let started = Instant::now();
+        let verdict = self
+            .sender
+            .send(address, credentials, &envelope, piece, self.wall.now())
+            .await;
+        let took = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        (attempt, message, verdict, took)
+    }
+
+    /// Sends `due` (one piece each) to a destination without a published limit, up to
+    /// `IN_FLIGHT` requests at once. Returns what still needs the careful path: the messages
+    /// it could not render as one piece, and everything after a failure that stops the
+    /// destination.
+    async fn deliver_together(
+        &self,
+        record: &DestinationRecord,
+        address: &Address,
+        credentials: &Credentials,
+        due: Vec<OutboxMessage>,
+        templates: &[TemplateRecord],
+        report: &mut DispatchReport,
+    ) -> Result<Vec<OutboxMessage>, Error> {
+        const IN_FLIGHT: usize = 8;
+        let destination = &record.destination;
+        let mut ready = Vec::new();
+        let mut careful = Vec::new();
+        for message in due {
+            if message.notice.topic() == Topic::Digest || message.parts_sent > 0 {
+                careful.push(message);
+                continue;
+            }
+            match self
+                .render(destination, &message.notice, templates, &[])
+                .await?
+            {
+                Some(rendered) => {
+                    let pieces =
+                        ozontrack_notify::pieces(destination.kind, &rendered, message.plain);
+                    match <[Piece; 1]>::try_from(pieces) {
+                        Ok([piece]) => ready.push((message, rendered, piece)),
+                        Err(_) => careful.push(message),
+                    }
+                }
+                None => {
+                    self.settle_now(
+                        &message,
+                        AttemptOutcome::Permanent,
+                        "template",
+                        &Settle::Dead,
+                    )
+                    .await?;
+                    report.dead += 1;
+                }
+            }
+        }
+        if ready.is_empty() {
+            return Ok(careful);
+        }
+        let started: Vec<(i64, DestinationId, u32)> = ready
+            .iter()
+            .map(|(m, _, _)| (m.id, destination.id, 0))
+            .collect();
+        let attempts = self.db.start_attempts(&started, self.wall.now()).await?;
+        let sends: Vec<_> = ready
+            .iter()
+            .zip(&attempts)
+            .map(|((message, rendered, piece), attempt)| {
+                self.send_one(address, credentials, message, rendered, piece, *attempt)
+            })
+            .collect();
+        let results: Vec<_> = futures_util::stream::iter(sends)
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await;
+        let mut settled = Vec::new();
+        let mut failed = Vec::new();
+        for (attempt, message, verdict, took) in results {
+            match verdict {
+                Verdict::Sent { remote_id } => settled.push((
+                    ozontrack_db::Attempted {
+                        attempt,
+                        message: message.id,
+                        outcome: AttemptOutcome::Sent,
+                        code: None,
+                        took_ms: took,
+                    },
+                    Settle::Delivered {
+                        done: true,
+                        remote_id,
+                    },
+                )),
+                other => failed.push((attempt, message, other, took)),
+            }
+        }
+        report.sent += settled.len() as u64;
+        self.db.settle_many(&settled, self.wall.now()).await?;
+        for (attempt, message, verdict, took) in failed {
+            if self
+                .settle_failure(attempt, message, destination, verdict, took, report)
+                .await?
+                == Flow::Stop
+            {
+                // Disabled or paused: the rest waits for the destination.
+                return Ok(Vec::new());
+            }
+        }
+        Ok(careful)
     }
 
     /// The buyer's message, through the store's Ozon client: a chat is opened once per posting
@@ -955,11 +1135,7 @@ impl<D: Database> Dispatcher<D> {
             ..Extras::default()
         };
         if let Some(store) = notice.store() {
-            extras.store_name = self
-                .db
-                .store(store)
-                .await?
-                .map(|s| s.name.as_str().to_owned());
+            extras.store_name = self.store_name(store).await?;
         }
         let Some(alert) = notice.alert() else {
             return Ok(extras);
@@ -989,6 +1165,31 @@ impl<D: Database> Dispatcher<D> {
             }
         }
         Ok(extras)
+    }
+
+    /// A store's name, read once per round (a burst names the same stores thousands of times).
+    async fn store_name(&self, store: StoreId) -> Result<Option<String>, Error> {
+        let known = self
+            .store_names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&store)
+            .cloned();
+        if let Some(name) = known {
+            return Ok(Some(name));
+        }
+        let name = self
+            .db
+            .store(store)
+            .await?
+            .map(|s| s.name.as_str().to_owned());
+        if let Some(name) = &name {
+            self.store_names
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(store, name.clone());
+        }
+        Ok(name)
     }
 
     /// Tells the sellers of feed outages (after `feed_failures` failures in a row) and of the
@@ -1167,11 +1368,13 @@ pub fn classify_ozon(e: &OzonError, starting: bool) -> Verdict {
     }
 }
 
-/// A destination as the surfaces list it: the record, its address read back, its counts.
+/// A destination as the surfaces list it: the record, its address read back (and as shown:
+/// a buyer chat by its store's name), its counts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DestinationView {
     pub record: DestinationRecord,
     pub address: Address,
+    pub shown: String,
     pub counts: ozontrack_db::OutboxCounts,
 }
 
@@ -1278,13 +1481,22 @@ fn default_zone(kind: ChannelKind) -> &'static str {
 /// Every destination with its address and outbox counts.
 pub async fn destinations<D: Database>(db: &D) -> Result<Vec<DestinationView>, Error> {
     let counts = db.outbox_counts().await?;
+    let stores = db.stores().await?;
     let mut out = Vec::new();
     for record in db.destinations().await? {
-        let address = serde_json::from_str(&record.address).map_err(|e| DbError::Corrupt {
-            table: "destinations",
-            id: record.destination.id.0,
-            reason: e.to_string(),
-        })?;
+        let address: Address =
+            serde_json::from_str(&record.address).map_err(|e| DbError::Corrupt {
+                table: "destinations",
+                id: record.destination.id.0,
+                reason: e.to_string(),
+            })?;
+        let shown = match &address {
+            Address::OzonChat { store } => stores
+                .iter()
+                .find(|s| s.id == *store)
+                .map_or_else(|| address.to_string(), |s| s.name.as_str().to_owned()),
+            other => other.to_string(),
+        };
         let counts = counts
             .iter()
             .find(|(d, _)| *d == record.destination.id)
@@ -1293,6 +1505,7 @@ pub async fn destinations<D: Database>(db: &D) -> Result<Vec<DestinationView>, E
         out.push(DestinationView {
             record,
             address,
+            shown,
             counts,
         });
     }

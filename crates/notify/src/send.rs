@@ -2,6 +2,8 @@
 //! the only I/O of this crate. Secrets go into the request and nowhere else: not into errors,
 //! logs or verdicts (a verdict's `code` is the service's error code or an HTTP status).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
@@ -31,11 +33,21 @@ pub struct Envelope<'a> {
     pub created_at: DateTime<Utc>,
 }
 
-/// Sends to seller destinations over one shared HTTP client.
-#[derive(Debug, Clone)]
+/// Sends to seller destinations over one shared HTTP client, and one pooled SMTP transport
+/// per mail server and login (a TLS handshake per message would cost more than the message).
+#[derive(Clone)]
 pub struct Sender {
     http: reqwest::Client,
     timeout: StdDuration,
+    smtp: Arc<Mutex<HashMap<String, AsyncSmtpTransport<Tokio1Executor>>>>,
+}
+
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender")
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Sender {
@@ -46,7 +58,11 @@ impl Sender {
             // redirect would carry its key somewhere else.
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        Ok(Self { http, timeout })
+        Ok(Self {
+            http,
+            timeout,
+            smtp: Arc::default(),
+        })
     }
 
     /// Sends one piece (for webhooks and e-mail, the whole message) and says what came of it.
@@ -224,27 +240,59 @@ impl Sender {
                 };
             }
         };
-        let tls = match tls_mode(*tls, host, ca_file.as_deref()) {
-            Ok(t) => t,
-            Err(code) => {
-                return Verdict::Retry {
-                    after: None,
-                    lockout: false,
-                    maybe_sent: false,
-                    code,
+        let password = credentials.token();
+        // The pool's key names the server and the login; the password only by its digest.
+        let key = format!(
+            "{host}:{port}:{tls:?}:{username:?}:{ca_file:?}:{}",
+            hex_digest(password.unwrap_or_default())
+        );
+        let cached = self
+            .smtp
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .cloned();
+        let transport = match cached {
+            Some(t) => t,
+            None => {
+                let tls = match tls_mode(*tls, host, ca_file.as_deref()) {
+                    Ok(t) => t,
+                    Err(code) => {
+                        return Verdict::Retry {
+                            after: None,
+                            lockout: false,
+                            maybe_sent: false,
+                            code,
+                        };
+                    }
                 };
+                let mut builder =
+                    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
+                        .port(*port)
+                        .tls(tls)
+                        .timeout(Some(self.timeout));
+                if let (Some(user), Some(password)) = (username, password) {
+                    builder = builder
+                        .credentials(SmtpCredentials::new(user.clone(), password.to_owned()));
+                }
+                let t = builder.build();
+                self.smtp
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(key.clone(), t.clone());
+                t
             }
         };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
-            .port(*port)
-            .tls(tls)
-            .timeout(Some(self.timeout));
-        if let (Some(user), Some(password)) = (username, credentials.token()) {
-            builder = builder.credentials(SmtpCredentials::new(user.clone(), password.to_owned()));
-        }
-        match builder.build().send(message).await {
+        match transport.send(message).await {
             Ok(_) => Verdict::Sent { remote_id: None },
-            Err(e) => classify_smtp(&e),
+            Err(e) => {
+                // A refused login or a broken connection: the next message starts afresh.
+                self.smtp
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&key);
+                classify_smtp(&e)
+            }
         }
     }
 }
@@ -325,6 +373,14 @@ pub fn classify_smtp(e: &lettre::transport::smtp::Error) -> Verdict {
             },
         },
     }
+}
+
+fn hex_digest(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn missing_secret() -> Verdict {

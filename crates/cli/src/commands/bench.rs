@@ -17,11 +17,13 @@ use crate::cli::{BenchSandboxArgs, BenchSyncArgs};
 
 mod api;
 mod detection;
+mod notify;
 mod polling;
 mod rules;
 use crate::output;
 pub(crate) use api::api;
 pub(crate) use detection::detection;
+pub(crate) use notify::notify;
 pub(crate) use polling::polling;
 pub(crate) use rules::rules;
 

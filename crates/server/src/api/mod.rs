@@ -50,6 +50,9 @@ pub struct ApiState<D: Database> {
     pub syncer: Option<Syncer<D>>,
     /// Lanes' transit times for delivery estimates.
     pub lanes: Arc<LaneBook>,
+    /// Real time, for what notifications schedule (a test message, a retry): sending never runs
+    /// on the sandbox's simulated clock.
+    pub wall: Arc<dyn Clock>,
     /// Wakes the notification dispatcher (a test message, a retried one); none when this
     /// process runs no dispatcher (the next one to poll sends it).
     pub notify_wake: Option<Arc<tokio::sync::Notify>>,
@@ -62,6 +65,7 @@ impl<D: Database> ApiState<D> {
             clock,
             syncer: None,
             lanes: Arc::default(),
+            wall: Arc::new(ozontrack_domain::SystemClock),
             notify_wake: None,
         }
     }

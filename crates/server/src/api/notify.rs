@@ -307,7 +307,7 @@ fn channel_body(v: &DestinationView, caller: &Caller, tr: &Tr) -> ChannelBody {
         name: d.name.clone(),
         channel: d.kind,
         channel_name: tr.channel(d.kind),
-        address: v.address.to_string(),
+        address: v.shown.clone(),
         state: d.state,
         disabled_because: d.disabled,
         disabled_because_text: d.disabled.map(|c| tr.disable_cause(c)),
@@ -438,7 +438,7 @@ pub(super) async fn add_channel<D: Database>(
             time_zone: body.time_zone,
             routing,
         },
-        state.clock.now(),
+        state.wall.now(),
     )
     .await?;
     Ok((
@@ -477,7 +477,7 @@ pub(super) async fn test_channel<D: Database>(
         &state.db,
         DestinationId(id),
         &caller.token.name,
-        state.clock.now(),
+        state.wall.now(),
     )
     .await?;
     if let Some(wake) = &state.notify_wake {
@@ -494,7 +494,7 @@ async fn switch<D: Database>(
 ) -> Result<axum::Json<ChannelBody>, ApiError> {
     caller.unscoped()?;
     caller.writer()?;
-    use_case::set_enabled(&state.db, DestinationId(id), enabled, state.clock.now()).await?;
+    use_case::set_enabled(&state.db, DestinationId(id), enabled, state.wall.now()).await?;
     if enabled && let Some(wake) = &state.notify_wake {
         wake.notify_one();
     }
@@ -656,7 +656,7 @@ pub(super) async fn retry_message<D: Database>(
 ) -> Result<impl IntoResponse, ApiError> {
     caller.unscoped()?;
     caller.writer()?;
-    use_case::retry(&state.db, id, state.clock.now()).await?;
+    use_case::retry(&state.db, id, state.wall.now()).await?;
     if let Some(wake) = &state.notify_wake {
         wake.notify_one();
     }

@@ -127,7 +127,7 @@ async fn render_page<S: Database>(
                 id: d.id.0,
                 name: d.name.clone(),
                 channel: tr.channel(d.kind),
-                address: v.address.to_string(),
+                address: v.shown.clone(),
                 state: tr.destination_state(d.state),
                 active: d.disabled.is_none(),
                 why: d.disabled.map(|c| tr.disable_cause(c)).unwrap_or_default(),
@@ -357,7 +357,7 @@ async fn add_from<S: Database>(
             time_zone: given(&form.time_zone),
             routing,
         },
-        state.api.clock.now(),
+        state.api.wall.now(),
     )
     .await?;
     Ok(())
@@ -407,7 +407,7 @@ pub(super) async fn test<S: Database>(
         &state.api.db,
         DestinationId(id),
         &viewer.user,
-        state.api.clock.now(),
+        state.api.wall.now(),
     )
     .await?;
     if let Some(wake) = &state.api.notify_wake {
@@ -433,7 +433,7 @@ pub(super) async fn switch<S: Database>(
         &state.api.db,
         DestinationId(id),
         enable,
-        state.api.clock.now(),
+        state.api.wall.now(),
     )
     .await?;
     if enable && let Some(wake) = &state.api.notify_wake {
@@ -450,7 +450,7 @@ pub(super) async fn retry<S: Database>(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
     viewer.check_post(&headers, form.csrf.as_deref())?;
-    use_case::retry(&state.api.db, id, state.api.clock.now()).await?;
+    use_case::retry(&state.api.db, id, state.api.wall.now()).await?;
     if let Some(wake) = &state.api.notify_wake {
         wake.notify_one();
     }
