@@ -205,6 +205,64 @@ fn a_store_added_from_stdin_is_listed_and_its_key_never_printed() {
 }
 
 #[test]
+fn channel_secrets_never_reach_the_output_the_json_or_the_log() {
+    let run = Run::new();
+    assert_ok(&run.run(&["init"]));
+    // The robot's key in its URL and the signing secret, both from standard input.
+    let added = run.run_with_stdin(
+        &[
+            "--json", "channels", "add", "dingtalk", "ops", "--url", "-", "--secret", "-",
+        ],
+        "http://127.0.0.1:9/robot/send?access_token=tok3n-s3cret\nSECsigning-s3cret\n",
+        &[],
+    );
+    assert_ok(&added);
+    let webhook = run.run(&[
+        "channels",
+        "add",
+        "webhook",
+        "erp",
+        "--url",
+        "http://127.0.0.1:9/hooks",
+    ]);
+    assert_ok(&webhook);
+    // A webhook's secret made for it is shown once, when it is made.
+    let shown = stdout(&webhook);
+    let secret = shown
+        .split_whitespace()
+        .find(|w| w.starts_with("whsec_"))
+        .unwrap()
+        .to_owned();
+    let listed = run.run(&["--json", "channels", "list"]);
+    assert_ok(&listed);
+    // A test through the real path (nothing listens there), with every log line on.
+    let tested = run
+        .command(&["channels", "test", "ops"])
+        .env("RUST_LOG", "trace")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!tested.status.success(), "nothing listens there");
+    let log = run.run(&["--json", "notify", "log"]);
+    assert_ok(&log);
+    for output in [&added, &listed, &tested, &log] {
+        let text = format!("{}{}", stdout(output), stderr(output));
+        for leaked in ["tok3n-s3cret", "SECsigning-s3cret", secret.as_str()] {
+            assert!(!text.contains(leaked), "{leaked} leaked: {text}");
+        }
+    }
+    let listed: serde_json::Value = serde_json::from_str(&stdout(&listed)).unwrap();
+    let ops = &listed["destinations"][0];
+    assert_eq!(ops["name"], "ops");
+    assert_eq!(ops["address"], "http://127.0.0.1:9/robot/send…");
+    assert!(
+        stdout(&tested).contains("connection refused"),
+        "{}",
+        stdout(&tested)
+    );
+}
+
+#[test]
 fn a_non_numeric_client_id_is_one_line_naming_the_flag() {
     let run = Run::new();
     assert_ok(&run.run(&["init"]));

@@ -406,17 +406,9 @@ impl<D: Database> Dispatcher<D> {
             _ => Vec::new(),
         };
         let Some(rendered) = self
-            .render(destination, &message.notice, templates, &members)
+            .render_or_bury(destination, &message, templates, &members, report)
             .await?
         else {
-            self.settle_now(
-                &message,
-                AttemptOutcome::Permanent,
-                "template",
-                &Settle::Dead,
-            )
-            .await?;
-            report.dead += 1;
             return Ok(Flow::Next);
         };
         let data = serde_json::to_value(&message.notice).unwrap_or_default();
@@ -687,27 +679,14 @@ impl<D: Database> Dispatcher<D> {
                 careful.push(message);
                 continue;
             }
-            match self
-                .render(destination, &message.notice, templates, &[])
+            if let Some(rendered) = self
+                .render_or_bury(destination, &message, templates, &[], report)
                 .await?
             {
-                Some(rendered) => {
-                    let pieces =
-                        ozontrack_notify::pieces(destination.kind, &rendered, message.plain);
-                    match <[Piece; 1]>::try_from(pieces) {
-                        Ok([piece]) => ready.push((message, rendered, piece)),
-                        Err(_) => careful.push(message),
-                    }
-                }
-                None => {
-                    self.settle_now(
-                        &message,
-                        AttemptOutcome::Permanent,
-                        "template",
-                        &Settle::Dead,
-                    )
-                    .await?;
-                    report.dead += 1;
+                let pieces = ozontrack_notify::pieces(destination.kind, &rendered, message.plain);
+                match <[Piece; 1]>::try_from(pieces) {
+                    Ok([piece]) => ready.push((message, rendered, piece)),
+                    Err(_) => careful.push(message),
                 }
             }
         }
@@ -851,18 +830,10 @@ impl<D: Database> Dispatcher<D> {
                 }
             }
         };
-        let rendered = self
-            .render(destination, &message.notice, templates, &[])
-            .await?;
-        let Some(rendered) = rendered else {
-            self.settle_now(
-                &message,
-                AttemptOutcome::Permanent,
-                "template",
-                &Settle::Dead,
-            )
-            .await?;
-            report.dead += 1;
+        let Some(rendered) = self
+            .render_or_bury(destination, &message, templates, &[], report)
+            .await?
+        else {
             return Ok(Flow::Next);
         };
         let pieces = ozontrack_notify::pieces(ChannelKind::OzonChat, &rendered, true);
@@ -1069,6 +1040,32 @@ impl<D: Database> Dispatcher<D> {
             }
         }
         Ok(titles)
+    }
+
+    /// [`Self::render`], and when even the built-in template fails, the message is given up
+    /// (a dead letter naming the template) and `None` returned.
+    async fn render_or_bury(
+        &self,
+        destination: &notify::Destination,
+        message: &OutboxMessage,
+        templates: &[TemplateRecord],
+        members: &[Rendered],
+        report: &mut DispatchReport,
+    ) -> Result<Option<Rendered>, Error> {
+        let rendered = self
+            .render(destination, &message.notice, templates, members)
+            .await?;
+        if rendered.is_none() {
+            self.settle_now(
+                message,
+                AttemptOutcome::Permanent,
+                "template",
+                &Settle::Dead,
+            )
+            .await?;
+            report.dead += 1;
+        }
+        Ok(rendered)
     }
 
     /// Renders a notice for a destination: the seller's template when there is one (the
