@@ -547,6 +547,44 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         }
     })
     .await;
+    // Its routing, changed in place: from high risk up only.
+    let row = el(
+        &driver,
+        By::Css("#destinations tr[data-destination='运营群']"),
+    )
+    .await;
+    row.find(By::Css("details.route summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let form = row.find(By::Css("details.route form")).await.unwrap();
+    SelectElement::new(&form.find(By::Name("min_severity")).await.unwrap())
+        .await
+        .unwrap()
+        .select_by_value("high_risk")
+        .await
+        .unwrap();
+    form.find(By::Css("button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(20, "the new routing shown", || {
+        let driver = driver.clone();
+        async move {
+            let row = driver
+                .find(By::Css(
+                    "#destinations tr[data-destination='运营群'] .muted",
+                ))
+                .await
+                .ok()?;
+            row.text().await.ok()?.contains("≥ 高风险").then_some(())
+        }
+    })
+    .await;
     driver
         .screenshot(&shots.join("notifications.png"))
         .await

@@ -97,6 +97,7 @@ destination-chat-id = Chat id (Telegram)
 destination-to = To
 destination-from = From
 destination-signing = Signing secret
+destination-routing = What it receives
 destination-language = Language
 destination-zone = Time zone
 destination-min-severity = Lowest level

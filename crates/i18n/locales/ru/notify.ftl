@@ -98,6 +98,7 @@ destination-chat-id = Номер чата (Telegram)
 destination-to = Кому
 destination-from = От кого
 destination-signing = Секрет подписи
+destination-routing = Что получает
 destination-language = Язык
 destination-zone = Часовой пояс
 destination-min-severity = Минимальный уровень

@@ -90,6 +90,7 @@ destination-chat-id = 聊天编号（Telegram）
 destination-to = 收件人
 destination-from = 发件人
 destination-signing = 签名密钥
+destination-routing = 接收设置
 destination-language = 语言
 destination-zone = 时区
 destination-min-severity = 最低级别

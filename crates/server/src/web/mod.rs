@@ -82,6 +82,7 @@ pub fn router<S: Database>(api: ApiState<S>, settings: WebSettings) -> Router {
             get(notifications::page::<S>).post(notifications::add::<S>),
         )
         .route("/notifications/{id}/test", post(notifications::test::<S>))
+        .route("/notifications/{id}/route", post(notifications::route::<S>))
         .route(
             "/notifications/{id}/{action}",
             post(notifications::switch::<S>),

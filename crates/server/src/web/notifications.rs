@@ -1,5 +1,6 @@
 //! The dashboard's notifications page: the destinations with what each receives and how it
-//! fares, a form to add one, a test through the real path, switching one off and on, and the
+//! fares, a form to add one, its routing changed in place (lowest level, quiet hours, the daily
+//! summary, language and zone), a test through the real path, switching one off and on, and the
 //! outbox (all, or only what failed, with a button to send a failed message again). Every form
 //! posts to a handler that calls one engine use case; secrets typed into the form are never
 //! shown again.
@@ -35,6 +36,13 @@ pub(super) struct DestinationRow {
     pub waiting: u64,
     pub failed: u64,
     pub testable: bool,
+    /// The routing form's current values.
+    pub min_severity: &'static str,
+    pub quiet_from: String,
+    pub quiet_until: String,
+    pub daily_at: String,
+    pub language: &'static str,
+    pub time_zone: String,
 }
 
 #[derive(Debug, Clone)]
@@ -136,6 +144,24 @@ async fn render_page<S: Database>(
                 waiting: v.counts.pending,
                 failed: v.counts.dead,
                 testable: d.kind != ChannelKind::OzonChat,
+                min_severity: d.routing.min_severity.as_str(),
+                quiet_from: d
+                    .routing
+                    .quiet
+                    .map(|q| q.from.format("%H:%M").to_string())
+                    .unwrap_or_default(),
+                quiet_until: d
+                    .routing
+                    .quiet
+                    .map(|q| q.until.format("%H:%M").to_string())
+                    .unwrap_or_default(),
+                daily_at: d
+                    .routing
+                    .daily_at
+                    .map(|t| t.format("%H:%M").to_string())
+                    .unwrap_or_default(),
+                language: d.language.as_str(),
+                time_zone: d.time_zone.name().to_owned(),
             }
         })
         .collect();
@@ -374,6 +400,90 @@ pub(super) async fn add<S: Database>(
     match add_from(&state, form).await {
         Ok(()) => Ok(Redirect::to("/notifications?done=added").into_response()),
         // The page again with the reason; nothing typed into the secret fields comes back.
+        Err(ozontrack_engine::Error::Invalid { field, message }) => {
+            let page = chrome(&viewer, &headers, &uri);
+            render_page(
+                &state,
+                page,
+                false,
+                String::new(),
+                format!("{field}: {message}"),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A destination's routing, changed on the page.
+#[derive(Debug, Deserialize)]
+pub(super) struct RouteForm {
+    #[serde(rename = "_csrf")]
+    csrf: Option<String>,
+    min_severity: String,
+    #[serde(default)]
+    quiet_from: String,
+    #[serde(default)]
+    quiet_until: String,
+    #[serde(default)]
+    daily_at: String,
+    language: String,
+    time_zone: String,
+}
+
+async fn route_from<S: Database>(
+    state: &WebState<S>,
+    id: DestinationId,
+    form: RouteForm,
+) -> Result<(), ozontrack_engine::Error> {
+    let invalid =
+        |field: &'static str, e: ozontrack_domain::ParseError| ozontrack_engine::Error::Invalid {
+            field,
+            message: e.to_string(),
+        };
+    let record = state
+        .api
+        .db
+        .destination(id)
+        .await?
+        .ok_or(ozontrack_engine::Error::NotFound("destination"))?;
+    let quiet = match (
+        time(&form.quiet_from, "quiet_from")?,
+        time(&form.quiet_until, "quiet_until")?,
+    ) {
+        (Some(from), Some(until)) => Some(QuietHours { from, until }),
+        _ => None,
+    };
+    let routing = Routing {
+        min_severity: Severity::parse(&form.min_severity)
+            .map_err(|e| invalid("min_severity", e))?,
+        quiet,
+        daily_at: time(&form.daily_at, "daily_at")?,
+        ..record.destination.routing
+    };
+    let language = Language::parse(&form.language).map_err(|e| invalid("language", e))?;
+    use_case::update_routing(
+        &state.api.db,
+        id,
+        routing,
+        language,
+        form.time_zone.trim(),
+        state.api.wall.now(),
+    )
+    .await
+}
+
+pub(super) async fn route<S: Database>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<i64>,
+    Form(form): Form<RouteForm>,
+) -> Result<Response, WebError> {
+    viewer.check_post(&headers, form.csrf.as_deref())?;
+    match route_from(&state, DestinationId(id), form).await {
+        Ok(()) => Ok(Redirect::to("/notifications").into_response()),
         Err(ozontrack_engine::Error::Invalid { field, message }) => {
             let page = chrome(&viewer, &headers, &uri);
             render_page(
