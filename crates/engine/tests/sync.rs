@@ -142,12 +142,12 @@ async fn an_interrupted_sync_resumes_at_its_checkpoint_and_ends_in_the_same_stat
     let report = run(&sync, &record).await;
     assert!(!report.full);
     assert_matches_truth(&db.store, &record, &w).await;
+    // Pages read again after the restart add no event twice; a posting whose status changed
+    // during the five minutes' pause has a second, different one (so not an equality: which
+    // pages the first sync stored before it died varies from run to run).
     let (events, repeats) = ozon_events(&db.store, &record, &w).await;
-    assert!(repeats.is_empty());
-    assert_eq!(
-        events,
-        db.store.count_postings(record.id).await.unwrap() as usize
-    );
+    assert!(repeats.is_empty(), "repeated status events: {repeats:?}");
+    assert!(events >= db.store.count_postings(record.id).await.unwrap() as usize);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
