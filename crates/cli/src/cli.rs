@@ -80,7 +80,7 @@ pub(crate) enum Command {
     Sandbox(SandboxArgs),
     /// The sandbox plus a demo store on the embedded SQLite database: try ozontrack without
     /// any credentials.
-    Demo(WorldArgs),
+    Demo(DemoArgs),
     /// Measure against the performance targets; the last line of output is one JSON object.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -681,6 +681,15 @@ pub(crate) struct WorldArgs {
     /// Where the fake 17TRACK POSTs `TRACKING_UPDATED` (none when unset).
     #[arg(long = "17track-webhook", value_name = "URL")]
     pub(crate) seventeen_track_webhook: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    #[command(flatten)]
+    pub(crate) world: WorldArgs,
+    /// Where the dashboard and API listen (the fakes keep their own ports, see --listen).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub(crate) dashboard: std::net::SocketAddr,
 }
 
 #[derive(Debug, Args)]

@@ -190,12 +190,22 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
     let dir = tempfile::tempdir().unwrap();
 
     // The demo: the sandbox world, its workers and the server, as a seller would run it.
-    let mut demo = ozontrack(dir.path(), &["--json", "demo", "--parcels", "400"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut demo = ozontrack(
+        dir.path(),
+        &[
+            "--json",
+            "demo",
+            "--parcels",
+            "400",
+            "--dashboard",
+            "127.0.0.1:0",
+        ],
+    )
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
     let stdout = demo.stdout.take().unwrap();
     let _demo = Killed(demo);
     let mut line = String::new();

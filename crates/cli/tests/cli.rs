@@ -438,6 +438,88 @@ fn post_status(base: &str, path: &str, headers: &[(&str, String)], body: &str) -
     http_status("POST", base, path, headers, body)
 }
 
+/// A raw HTTP request with std only; returns the whole response.
+fn http_response(method: &str, base: &str, path: &str, headers: &[(&str, String)]) -> String {
+    use std::io::Read;
+    let addr = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// Signs in with a one-time link; the session cookie it set, or the response when it did not.
+fn sign_in(base: &str, link: &str) -> Result<String, String> {
+    let path = link.trim_start_matches(base);
+    let response = http_response("GET", base, path, &[]);
+    response
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie: ozt_session=")
+                .then(|| {
+                    l["set-cookie: ".len()..]
+                        .split(';')
+                        .next()
+                        .unwrap()
+                        .to_owned()
+                })
+        })
+        .ok_or(response)
+}
+
+#[test]
+fn the_demos_sign_in_link_works_ninety_seconds_later_and_login_link_makes_another() {
+    let run = Run::new();
+    let (_demo, line) = run.spawn_first_line(&[
+        "--json",
+        "demo",
+        "--parcels",
+        "100",
+        "--dashboard",
+        "127.0.0.1:0",
+    ]);
+    let demo: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let server = demo["server"].as_str().unwrap().to_owned();
+    let link = demo["dashboard"].as_str().unwrap().to_owned();
+    // At 3600× a minute and a half is 90 simulated hours: links and sessions run on real time.
+    std::thread::sleep(std::time::Duration::from_secs(90));
+    let cookie = sign_in(&server, &link).unwrap();
+    let today = http_response("GET", &server, "/", &[("Cookie", cookie)]);
+    assert!(today.starts_with("HTTP/1.1 200"), "{today}");
+    // Another link for the running demo, from a second terminal.
+    let made = run.run(&[
+        "--database-url",
+        "sqlite://ozontrack-demo.db",
+        "--json",
+        "login-link",
+        "--base-url",
+        &server,
+    ]);
+    assert_ok(&made);
+    let made: serde_json::Value = serde_json::from_slice(&made.stdout).unwrap();
+    sign_in(&server, made["link"].as_str().unwrap()).unwrap();
+}
+
+#[test]
+fn a_demo_whose_dashboard_address_is_taken_says_so_and_how_to_choose_another() {
+    let run = Run::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let output = run.run(&["demo", "--parcels", "50", "--dashboard", &address]);
+    let message = assert_input_error(&output);
+    assert!(
+        message.contains(&address) && message.contains("--dashboard"),
+        "{message}"
+    );
+}
+
 /// A raw HTTP request with std only; returns the status code.
 fn http_status(
     method: &str,
@@ -566,7 +648,14 @@ fn a_token_made_by_the_cli_opens_the_api_of_serve_until_revoked() {
 #[test]
 fn demo_creates_a_demo_store_pointing_at_the_fake_ozon_in_its_own_database() {
     let run = Run::new();
-    let (_demo, line) = run.spawn_first_line(&["--json", "demo", "--parcels", "100"]);
+    let (_demo, line) = run.spawn_first_line(&[
+        "--json",
+        "demo",
+        "--parcels",
+        "100",
+        "--dashboard",
+        "127.0.0.1:0",
+    ]);
     let demo: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(demo["store"], "demo-1");
     assert_eq!(demo["database"], "sqlite://ozontrack-demo.db");

@@ -8,7 +8,7 @@ use anyhow::Context;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use ozontrack_db::NewStore;
 use ozontrack_db::prelude::*;
-use ozontrack_domain::{ClientId, Clock, ScaledClock, StoreName, StoreSettings};
+use ozontrack_domain::{ClientId, Clock, ScaledClock, StoreName, StoreSettings, SystemClock};
 use ozontrack_sandbox::fakes::ozon_push::OzonPushConfig;
 use ozontrack_sandbox::faults::FaultPlan;
 use ozontrack_sandbox::{Mode, Sandbox, ServeConfig, World, WorldConfig};
@@ -16,7 +16,7 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
-use crate::cli::{TruthArgs, WorldArgs};
+use crate::cli::{DemoArgs, TruthArgs, WorldArgs};
 use crate::errors::InputError;
 use crate::output;
 use crate::settings::Settings;
@@ -236,7 +236,7 @@ pub(crate) const DEMO_DATABASE: &str = "ozontrack-demo.db";
 /// embedded database.
 pub(crate) async fn demo(
     settings: &Settings,
-    args: &WorldArgs,
+    demo: &DemoArgs,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
@@ -252,9 +252,19 @@ pub(crate) async fn demo(
     }
     let demo_settings = Settings::for_demo(settings, &format!("sqlite://{DEMO_DATABASE}"));
     let opened = app::open(&demo_settings, KeyMode::CreateIfMissing).await?;
-    // The server is bound first: the fake 17TRACK is told to push to its webhook.
-    let (listener, server_url) =
-        crate::commands::workers::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let args = &demo.world;
+    // The server is bound first (the fake 17TRACK is told to push to its webhook), on a fixed
+    // address by default so that a bookmark or a second terminal finds it.
+    let listener = tokio::net::TcpListener::bind(demo.dashboard)
+        .await
+        .map_err(|e| {
+            InputError::new(format!(
+                "cannot listen on {} for the dashboard ({e}): is another demo running? Stop it, \
+                 or choose another address with --dashboard 127.0.0.1:8081",
+                demo.dashboard
+            ))
+        })?;
+    let server_url = format!("http://{}", listener.local_addr()?);
     let mut world_args = args.clone();
     world_args
         .seventeen_track_webhook
@@ -348,7 +358,7 @@ pub(crate) async fn demo(
     let dashboard = format!(
         "{}/login/{}",
         workers.base_url,
-        ozontrack_engine::access::mint_login_link(&opened.store, now).await?
+        ozontrack_engine::access::mint_login_link(&opened.store, SystemClock.now()).await?
     );
     if json {
         let mut value = endpoints(&sandbox);
@@ -365,6 +375,15 @@ pub(crate) async fn demo(
         ));
         writeln!(out, "{value}")?;
     } else {
+        // What a person came for, first: the dashboard and a link that signs them in.
+        writeln!(out)?;
+        writeln!(out, "  Dashboard: {}", workers.base_url)?;
+        writeln!(
+            out,
+            "  Sign in:   {dashboard}\n             (one-time, valid 24 h; another: ozontrack --database-url sqlite://{DEMO_DATABASE} login-link --base-url {})",
+            workers.base_url
+        )?;
+        writeln!(out)?;
         writeln!(out, "ozontrack demo: {}", describe(&sandbox))?;
         writeln!(out, "database:   {}", opened.url)?;
         writeln!(
@@ -401,10 +420,6 @@ pub(crate) async fn demo(
             out,
             "API:        {}/api/v1/postings with Authorization: Bearer {api_token}",
             workers.base_url
-        )?;
-        writeln!(
-            out,
-            "Dashboard:  {dashboard}    (open it: a one-time sign-in link)"
         )?;
         writeln!(
             out,

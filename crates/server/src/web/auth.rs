@@ -20,7 +20,7 @@ pub(super) async fn start_session<S: Database>(
 ) -> Result<HeaderValue, WebError> {
     let hours = state.settings.session_hours;
     let (secret, _) =
-        ozontrack_engine::access::start_session(&state.api.db, user, hours, state.api.clock.now())
+        ozontrack_engine::access::start_session(&state.api.db, user, hours, state.api.wall.now())
             .await?;
     let secure = if state.settings.secure_cookies {
         "; Secure"
@@ -118,7 +118,7 @@ impl<S: Database> FromRequestParts<WebState<S>> for Viewer {
         let session = state
             .api
             .db
-            .session(&hash, state.api.clock.now())
+            .session(&hash, state.api.wall.now())
             .await?
             .ok_or(WebError::SignIn)?;
         Ok(Viewer {

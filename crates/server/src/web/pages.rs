@@ -662,7 +662,8 @@ pub(super) async fn login_link<S: Database>(
     headers: HeaderMap,
     Path(secret): Path<String>,
 ) -> Result<Response, WebError> {
-    let now = state.api.clock.now();
+    // Links and sessions run on real time, whatever clock the world runs on.
+    let now = state.api.wall.now();
     if !state
         .api
         .db
