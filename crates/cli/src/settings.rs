@@ -52,6 +52,8 @@ impl Default for DatabaseSettings {
 pub(crate) struct SecretSettings {
     pub(crate) key: Option<SecretString>,
     pub(crate) key_file: PathBuf,
+    /// A bearer token that may read `/metrics` on the main listener (besides API tokens).
+    pub(crate) metrics_token: Option<SecretString>,
 }
 
 impl Default for SecretSettings {
@@ -59,6 +61,7 @@ impl Default for SecretSettings {
         Self {
             key: None,
             key_file: PathBuf::from("ozontrack.key"),
+            metrics_token: None,
         }
     }
 }
@@ -68,6 +71,7 @@ impl fmt::Debug for SecretSettings {
         f.debug_struct("SecretSettings")
             .field("key", &self.key.as_ref().map(|_| "***"))
             .field("key_file", &self.key_file)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -311,6 +315,9 @@ pub(crate) struct ServerSection {
     /// A tile server's URL template drawn under the built-in land outlines; unset: no tiles,
     /// the map works without internet.
     pub(crate) map_tiles: Option<String>,
+    /// Serve `/metrics` open on this address of its own (a private interface for Prometheus);
+    /// unset: only on the main listener, for a token.
+    pub(crate) metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl Default for ServerSection {
@@ -320,6 +327,7 @@ impl Default for ServerSection {
             session_hours: web.session_hours,
             secure_cookies: web.secure_cookies,
             map_tiles: web.map_tiles,
+            metrics_listen: None,
         }
     }
 }
@@ -336,6 +344,18 @@ impl Settings {
                 .clone()
                 .filter(|t| !t.trim().is_empty()),
             demo_inbox: None,
+        }
+    }
+
+    /// Who may read `/metrics`, from `[server]` and `[secrets]`.
+    pub(crate) fn metrics_exposure(&self) -> crate::commands::workers::MetricsExposure {
+        crate::commands::workers::MetricsExposure {
+            token: self
+                .secrets
+                .metrics_token
+                .clone()
+                .filter(|t| !secrecy::ExposeSecret::expose_secret(t).trim().is_empty()),
+            listen: self.server.metrics_listen,
         }
     }
 

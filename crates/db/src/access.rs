@@ -69,7 +69,8 @@ pub trait Access: Clone + Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, DbError>> + Send;
 
-    /// Adds a dashboard user, or sets the password (an argon2id PHC string) of one.
+    /// Adds a dashboard user, or sets the password (an argon2id PHC string) of one and ends
+    /// every session it had.
     fn set_dashboard_user(
         &self,
         name: &str,
@@ -225,6 +226,9 @@ impl Access for SqlDatabase {
         now: DateTime<Utc>,
     ) -> Result<(), DbError> {
         on_db!(&self.db, |pool| {
+            // A new password ends every session of the old one: whoever learnt the old one
+            // is out as soon as it is changed.
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO dashboard_users (name, password_hash, created_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash",
@@ -232,8 +236,13 @@ impl Access for SqlDatabase {
             .bind(name)
             .bind(password_hash)
             .bind(now)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
+            sqlx::query("DELETE FROM sessions WHERE user_name = $1")
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
         });
         Ok(())
     }

@@ -125,6 +125,33 @@ pub enum DbError {
     },
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// SQLite's one write lock stayed with another connection or process past the wait.
+    #[error(
+        "the database stayed locked by another writer (another ozontrack process or a tool holding the SQLite file) for longer than the busy timeout; several processes on one database want PostgreSQL"
+    )]
+    Locked(#[source] Option<sqlx::Error>),
+    /// Every pooled connection stayed busy past the pool's wait.
+    #[error(
+        "no database connection was free within the pool's wait (database.max_connections is too small for the load, or queries are stuck)"
+    )]
+    PoolExhausted(#[source] sqlx::Error),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(e: sqlx::Error) -> Self {
+        // SQLITE_BUSY is 5, and its extended codes keep 5 in the low byte; PostgreSQL's codes
+        // are SQLSTATEs, and its messages never say "database is locked".
+        let busy = matches!(&e, sqlx::Error::Database(d)
+            if d.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5)
+                && d.message().contains("locked"));
+        if busy {
+            DbError::Locked(Some(e))
+        } else if matches!(e, sqlx::Error::PoolTimedOut) {
+            DbError::PoolExhausted(e)
+        } else {
+            DbError::Database(e)
+        }
+    }
 }

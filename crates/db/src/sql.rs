@@ -7,10 +7,11 @@
 //! because only PostgreSQL has `FOR UPDATE SKIP LOCKED`. Times are always bound from Rust,
 //! never read from the database's own clock.
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
-
-use std::sync::LazyLock;
 
 use ozontrack_domain::{OzonStatus, TrackingEvent};
 use sqlx::migrate::Migrator;
@@ -365,22 +366,46 @@ pub(crate) enum Db {
 /// Starting a transaction that will write.
 pub(crate) trait BeginWrite {
     type Db: sqlx::Database;
-    async fn begin_write(&self) -> Result<Transaction<'static, Self::Db>, sqlx::Error>;
+    async fn begin_write(&self) -> Result<Transaction<'static, Self::Db>, DbError>;
 }
+
+/// How long SQLite waits for its write lock, and a writer for its turn to wait for it.
+const SQLITE_BUSY: Duration = Duration::from_secs(10);
 
 impl BeginWrite for SqlitePool {
     type Db = Sqlite;
     /// SQLite has one writer. `BEGIN IMMEDIATE` takes the write lock up front (waiting for it
     /// under the busy timeout), where a deferred transaction could fail on upgrading its lock.
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.begin_with("BEGIN IMMEDIATE").await
+    ///
+    /// Only one connection of the process waits for the lock at a time: the others wait for
+    /// their turn without a connection, so while another process holds the lock, reads
+    /// (`/healthz`, the buyer page) still find free connections in the pool.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, DbError> {
+        let gate = write_gate(self);
+        let _turn = tokio::time::timeout(SQLITE_BUSY, gate.lock())
+            .await
+            .map_err(|_| DbError::Locked(None))?;
+        Ok(self.begin_with("BEGIN IMMEDIATE").await?)
     }
+}
+
+/// The gate of writers waiting for one SQLite file's lock, shared by every pool of the process
+/// that opens it.
+fn write_gate(pool: &SqlitePool) -> Arc<tokio::sync::Mutex<()>> {
+    static GATES: LazyLock<std::sync::Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
+        LazyLock::new(Default::default);
+    let file = pool.connect_options().get_filename().to_path_buf();
+    // A poisoned map is still a map of gates.
+    let mut gates = GATES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Arc::clone(gates.entry(file).or_default())
 }
 
 impl BeginWrite for PgPool {
     type Db = Postgres;
-    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        self.begin().await
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, DbError> {
+        Ok(self.begin().await?)
     }
 }
 
@@ -422,12 +447,13 @@ impl SqlDatabase {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10));
+                    .busy_timeout(SQLITE_BUSY);
                 let pool = SqlitePoolOptions::new()
                     .max_connections(settings.max_connections)
                     .acquire_timeout(settings.acquire_timeout)
                     .connect_with(options)
                     .await?;
+                owner_only(path)?;
                 Db::Sqlite(pool)
             }
             DatabaseUrl::Postgres(text) => {
@@ -450,6 +476,31 @@ impl SqlDatabase {
     pub async fn close(&self) {
         on_db!(&self.db, |pool| pool.close().await);
     }
+}
+
+/// Makes the SQLite file and its journal readable by the owner only: they hold sessions,
+/// tokens' hashes, buyers' cities and encrypted keys. SQLite creates the `-wal` and `-shm` files
+/// with the database file's permissions, and a file created before this release is narrowed too.
+fn owner_only(path: &Path) -> Result<(), DbError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = Path::new(&name);
+            match std::fs::metadata(file) {
+                Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+                        .map_err(|e| DbError::Database(sqlx::Error::Io(e)))?;
+                }
+                _ => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// `('delivered', 'cancelled', …)`: Ozon's final statuses ([`OzonStatus::FINAL`]) as an SQL list,

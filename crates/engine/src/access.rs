@@ -135,9 +135,150 @@ fn decoy_hash() -> &'static str {
     &DECOY
 }
 
+/// How many login attempts a key (an address, a user name) may make: `burst` at once, then one
+/// every `every`.
+#[derive(Debug, Clone, Copy)]
+pub struct AttemptPolicy {
+    pub burst: u32,
+    pub every: std::time::Duration,
+}
+
+/// Login attempts limited per address and per user name, before any password is hashed: a
+/// guesser gets a few tries and then a wait, and a flood of logins costs a map lookup each
+/// instead of a hash. Memory is bounded: keys whose allowance has refilled are forgotten when
+/// the map grows past `MAX_KEYS`.
+#[derive(Debug)]
+pub struct LoginThrottle {
+    per_address: AttemptPolicy,
+    per_user: AttemptPolicy,
+    keys: std::sync::Mutex<std::collections::HashMap<String, Allowance>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Allowance {
+    /// Attempts left, refilled continuously.
+    left: f64,
+    at: std::time::Instant,
+}
+
+/// Keys kept before refilled ones are swept.
+const MAX_KEYS: usize = 10_000;
+
+impl Default for LoginThrottle {
+    /// Ten tries from an address, then one every six seconds; five for a user name, then one
+    /// every twelve seconds.
+    fn default() -> Self {
+        Self::new(
+            AttemptPolicy {
+                burst: 10,
+                every: std::time::Duration::from_secs(6),
+            },
+            AttemptPolicy {
+                burst: 5,
+                every: std::time::Duration::from_secs(12),
+            },
+        )
+    }
+}
+
+impl LoginThrottle {
+    pub fn new(per_address: AttemptPolicy, per_user: AttemptPolicy) -> Self {
+        Self {
+            per_address,
+            per_user,
+            keys: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Takes one attempt for `address` and `user` at `now`, or says how long to wait. An
+    /// attempt refused for one key costs the other nothing.
+    pub fn attempt(
+        &self,
+        address: std::net::IpAddr,
+        user: &str,
+        now: std::time::Instant,
+    ) -> Result<(), std::time::Duration> {
+        // A poisoned lock only means another request panicked mid-update; the counts are
+        // still numbers.
+        let mut keys = self
+            .keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if keys.len() > MAX_KEYS {
+            let (a, u) = (self.per_address, self.per_user);
+            keys.retain(|key, allowance| {
+                let policy = if key.starts_with("a:") { a } else { u };
+                refilled(*allowance, policy, now) < f64::from(policy.burst)
+            });
+        }
+        let user = user.trim().to_lowercase();
+        let entries = [
+            (format!("a:{address}"), self.per_address),
+            (format!("u:{user}"), self.per_user),
+        ];
+        let mut wait = std::time::Duration::ZERO;
+        for (key, policy) in &entries {
+            let left = keys
+                .get(key)
+                .map_or(f64::from(policy.burst), |a| refilled(*a, *policy, now));
+            if left < 1.0 {
+                wait = wait.max(policy.every.mul_f64(1.0 - left));
+            }
+        }
+        if !wait.is_zero() {
+            return Err(wait);
+        }
+        for (key, policy) in entries {
+            let left = keys
+                .get(&key)
+                .map_or(f64::from(policy.burst), |a| refilled(*a, policy, now));
+            keys.insert(
+                key,
+                Allowance {
+                    left: left - 1.0,
+                    at: now,
+                },
+            );
+        }
+        Ok(())
+    }
+}
+
+fn refilled(allowance: Allowance, policy: AttemptPolicy, now: std::time::Instant) -> f64 {
+    let earned = now.saturating_duration_since(allowance.at).as_secs_f64()
+        / policy.every.as_secs_f64().max(f64::EPSILON);
+    (allowance.left + earned).min(f64::from(policy.burst))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_guesser_gets_a_few_tries_per_address_and_per_user_then_waits() {
+        let throttle = LoginThrottle::default();
+        let start = std::time::Instant::now();
+        let home: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+        for i in 0..5 {
+            assert!(throttle.attempt(home, "Owner", start).is_ok(), "{i}");
+        }
+        // The sixth try at the same name waits, from this address or any other.
+        let wait = throttle.attempt(home, "owner", start).unwrap_err();
+        assert!(wait <= std::time::Duration::from_secs(12), "{wait:?}");
+        let elsewhere: std::net::IpAddr = "198.51.100.7".parse().unwrap();
+        assert!(throttle.attempt(elsewhere, "owner ", start).is_err());
+        // Other names from the first address, until the address has used its ten.
+        for i in 0..5 {
+            assert!(
+                throttle.attempt(home, &format!("guess{i}"), start).is_ok(),
+                "{i}"
+            );
+        }
+        assert!(throttle.attempt(home, "someone", start).is_err());
+        // Time refills both.
+        let later = start + std::time::Duration::from_secs(13);
+        assert!(throttle.attempt(home, "owner", later).is_ok());
+    }
 
     #[tokio::test]
     async fn a_password_verifies_against_its_own_hash_only() {

@@ -12,6 +12,14 @@
     return land;
   }
 
+  // A label from a carrier or the buyer's address as a text node: Leaflet reads a string
+  // tooltip as HTML, and carrier text is nobody's markup.
+  function asText(label) {
+    var span = document.createElement("span");
+    span.textContent = label == null ? "" : String(label);
+    return span;
+  }
+
   function drawMap(el) {
     if (el.dataset.ready || typeof L === "undefined") { return; }
     el.dataset.ready = "1";
@@ -39,7 +47,7 @@
           var last = i === route.points.length - 1;
           L.circleMarker([p.lat, p.lon], {
             radius: last ? 7 : 5, color: last ? "#c0392b" : "#1f6feb", weight: 2, fillOpacity: 0.9
-          }).bindTooltip(p.label).addTo(map);
+          }).bindTooltip(asText(p.label)).addTo(map);
         });
         if (latlngs.length > 1) {
           L.polyline(latlngs, { color: "#1f6feb", weight: 3 }).addTo(map);
@@ -48,7 +56,7 @@
         if (route.destination) {
           var d = [route.destination.lat, route.destination.lon];
           L.circleMarker(d, { radius: 6, color: "#2e7d32", weight: 2, fillOpacity: 0.2 })
-            .bindTooltip(route.destination.label).addTo(map);
+            .bindTooltip(asText(route.destination.label)).addTo(map);
           if (latlngs.length) {
             L.polyline([latlngs[latlngs.length - 1], d], { color: "#2e7d32", weight: 2, dashArray: "6 6" }).addTo(map);
           }

@@ -2,6 +2,11 @@
 //! by its route pattern (`/api/v1/postings/{number}`, never the number itself), so the series
 //! stay few. The workers count their own work through the same `metrics` facade; the queue
 //! depths (work due now) are read from the database at each scrape.
+//!
+//! Every label comes from a fixed set (route patterns, known methods, status codes), so no
+//! request can add a series. On the main listener `/metrics` wants a token (any live API token,
+//! or the configured metrics token); [`exporter`] serves it alone, open, for a listener of its
+//! own on a private address.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -14,6 +19,7 @@ use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use ozontrack_db::Database;
 use ozontrack_domain::Clock;
+use sha2::{Digest, Sha256};
 
 /// The process's one recorder: installed on first use, shared by every router.
 fn handle() -> Option<&'static PrometheusHandle> {
@@ -29,11 +35,49 @@ fn handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
-/// What the scrape reads the queue depths from.
+/// What the scrape reads the queue depths from, and who may scrape.
 #[derive(Debug, Clone)]
 struct Depths<S: Database> {
     store: S,
     clock: Arc<dyn Clock>,
+    /// The SHA-256 of the metrics token, when one is configured.
+    token: Option<Arc<[u8; 32]>>,
+}
+
+/// Whether the request may read `/metrics` on the main listener.
+async fn allowed<S: Database>(depths: &Depths<S>, headers: &axum::http::HeaderMap) -> bool {
+    let Some(secret) = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, secret)| secret.trim())
+    else {
+        return false;
+    };
+    // Hashes are compared, so the time taken says nothing about the secret.
+    let hash: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+    if depths.token.as_deref() == Some(&hash) {
+        return true;
+    }
+    secret.starts_with("ozt_")
+        && matches!(
+            depths
+                .store
+                .token_by_hash(&ozontrack_engine::access::secret_hash(secret))
+                .await,
+            Ok(Some(_))
+        )
+}
+
+async fn guarded<S: Database>(
+    State(depths): State<Depths<S>>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if !allowed(&depths, &headers).await {
+        return crate::api::ApiError::Unauthorized.into_response();
+    }
+    render(State(depths)).await
 }
 
 async fn render<S: Database>(State(depths): State<Depths<S>>) -> Response {
@@ -69,7 +113,7 @@ async fn measure(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
@@ -80,15 +124,50 @@ async fn measure(request: Request, next: Next) -> Response {
     response
 }
 
-/// Adds `/metrics` to `router` (with the queue depths of `store`) and counts every request it
-/// serves.
-pub fn instrument<S: Database>(router: Router, store: S, clock: Arc<dyn Clock>) -> Router {
+/// A method as a label: the standard ones by name, anything made up as `other`.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Adds `/metrics` to `router` (with the queue depths of `store`, for a live API token or
+/// `token`) and counts every request it serves.
+pub fn instrument<S: Database>(
+    router: Router,
+    store: S,
+    clock: Arc<dyn Clock>,
+    token: Option<&str>,
+) -> Router {
     // Installed before the first request so that nothing is counted into the void.
     let _ = handle();
+    let depths = Depths {
+        store,
+        clock,
+        token: token.map(|t| Arc::new(Sha256::digest(t.as_bytes()).into())),
+    };
     router
-        .route(
-            "/metrics",
-            get(render::<S>).with_state(Depths { store, clock }),
-        )
+        .route("/metrics", get(guarded::<S>).with_state(depths))
         .layer(middleware::from_fn(measure))
+}
+
+/// `/metrics` alone and open, for a listener of its own (`server.metrics_listen`).
+pub fn exporter<S: Database>(store: S, clock: Arc<dyn Clock>) -> Router {
+    let _ = handle();
+    Router::new().route(
+        "/metrics",
+        get(render::<S>).with_state(Depths {
+            store,
+            clock,
+            token: None,
+        }),
+    )
 }

@@ -220,6 +220,7 @@ async fn api() -> Api {
         ),
         store.clone(),
         clock.clone(),
+        None,
     );
     tokio::spawn(ozontrack_server::run(listener, router, async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -497,6 +498,7 @@ async fn every_route_stays_inside_the_tokens_stores_and_answers_in_one_error_sha
     let metrics = a
         .http
         .get(format!("{}/metrics", a.base))
+        .bearer_auth(&a.read_only)
         .send()
         .await
         .unwrap()
@@ -860,9 +862,10 @@ async fn the_dashboard_wants_a_session_and_every_form_wants_its_csrf_token() {
     assert_eq!(status, 303);
 
     // A one-time link signs in once.
-    let secret = ozontrack_engine::access::mint_login_link(&a.store, chrono::Utc::now())
-        .await
-        .unwrap();
+    let secret =
+        ozontrack_engine::access::mint_login_link(&a.store, ozontrack_domain::SystemClock.now())
+            .await
+            .unwrap();
     let mut other = Browser::new(&a.base);
     let (status, _, headers) = other.get(&format!("/login/{secret}")).await;
     assert_eq!(status, 303);

@@ -320,6 +320,7 @@ pub(crate) async fn demo(
             public_url: Some(server_url.clone()),
             ..demo_settings.dispatch_settings()
         },
+        metrics: demo_settings.metrics_exposure(),
     };
     let robot = demo_destinations(&opened.store, &sandbox, record.id).await?;
     let workers = crate::commands::workers::start(

@@ -33,6 +33,7 @@ pub(crate) async fn serve(
         risk: settings.risk_settings(),
         web: settings.web_settings(),
         dispatch: settings.dispatch_settings(),
+        metrics: settings.metrics_exposure(),
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (listener, base_url) = workers::bind(args.listen).await?;

@@ -19,7 +19,7 @@ use ozontrack_http::Limiters;
 use ozontrack_server::api::ApiState;
 use ozontrack_server::ozon_push::{self, PushState};
 use ozontrack_server::webhooks::{self, WebhookState};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -75,6 +75,15 @@ pub(crate) struct Setup {
     pub(crate) web: ozontrack_server::web::WebSettings,
     /// How the dispatcher sends the outbox.
     pub(crate) dispatch: ozontrack_engine::notify::DispatchSettings,
+    pub(crate) metrics: MetricsExposure,
+}
+
+/// Who reads `/metrics`: holders of an API token or of `token` on the main listener, anyone
+/// on `listen` when it is set (an address meant to be private).
+#[derive(Debug, Default)]
+pub(crate) struct MetricsExposure {
+    pub(crate) token: Option<SecretString>,
+    pub(crate) listen: Option<std::net::SocketAddr>,
 }
 
 /// Binds the server's address (before anything is started, so that its URL can be handed to
@@ -159,7 +168,26 @@ pub(crate) async fn start(
             seventeen_track_token: token,
         }));
     }
-    let router = ozontrack_server::metrics::instrument(router, store, clock);
+    let router = ozontrack_server::metrics::instrument(
+        router,
+        store.clone(),
+        Arc::clone(&clock),
+        tracking
+            .metrics
+            .token
+            .as_ref()
+            .map(ExposeSecret::expose_secret),
+    );
+    if let Some(listen) = tracking.metrics.listen {
+        let (listener, _) = bind(listen).await?;
+        let exporter = ozontrack_server::metrics::exporter(store.clone(), Arc::clone(&clock));
+        let shutdown = stopped(rx.clone());
+        tokio::spawn(async move {
+            if let Err(e) = ozontrack_server::run(listener, exporter, shutdown).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     let base_url = format!("http://{}", listener.local_addr()?);
     let server = {
         let shutdown = stopped(rx);

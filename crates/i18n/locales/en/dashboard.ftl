@@ -13,6 +13,7 @@ login-user = User
 login-password = Password
 login-submit = Sign in
 login-failed = Wrong user or password.
+login-throttled = Too many sign-in attempts. Try again in { $seconds } s.
 login-link-spent = This sign-in link was used already or has expired. Ask for a new one with `ozontrack login-link`.
 login-hint = Or open the one-time link printed by `ozontrack serve` / `ozontrack demo`.
 

@@ -13,6 +13,7 @@ login-user = Пользователь
 login-password = Пароль
 login-submit = Войти
 login-failed = Неверный пользователь или пароль.
+login-throttled = Слишком много попыток входа. Повторите через { $seconds } с.
 login-link-spent = Эта ссылка для входа уже использована или устарела. Получите новую: `ozontrack login-link`.
 login-hint = Или откройте одноразовую ссылку, которую напечатали `ozontrack serve` / `ozontrack demo`.
 

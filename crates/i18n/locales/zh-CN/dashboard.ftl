@@ -13,6 +13,7 @@ login-user = 用户名
 login-password = 密码
 login-submit = 登录
 login-failed = 用户名或密码错误。
+login-throttled = 登录尝试次数过多，请在 { $seconds } 秒后重试。
 login-link-spent = 此登录链接已使用或已过期。请用 `ozontrack login-link` 获取新链接。
 login-hint = 也可以打开 `ozontrack serve` / `ozontrack demo` 打印的一次性链接。
 

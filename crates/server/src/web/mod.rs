@@ -58,6 +58,8 @@ impl Default for WebSettings {
 pub struct WebState<S: Database> {
     pub api: ApiState<S>,
     pub settings: Arc<WebSettings>,
+    /// Login attempts per address and per user name.
+    pub throttle: Arc<ozontrack_engine::access::LoginThrottle>,
 }
 
 /// The dashboard, the buyer page, the login, the vendored assets and Swagger UI.
@@ -65,6 +67,7 @@ pub fn router<S: Database>(api: ApiState<S>, settings: WebSettings) -> Router {
     let state = WebState {
         api,
         settings: Arc::new(settings),
+        throttle: Arc::default(),
     };
     Router::new()
         .route("/", get(pages::today::<S>))
@@ -100,6 +103,20 @@ pub fn router<S: Database>(api: ApiState<S>, settings: WebSettings) -> Router {
         .route("/api/docs", get(assets::swagger_ui))
         .route("/assets/{*path}", get(assets::serve))
         .with_state(state)
+        .layer(axum::middleware::from_fn(htmx_sign_in))
+}
+
+/// An htmx request whose session is gone must not follow the redirect to the login page: the
+/// XHR would follow it silently and htmx would swap the whole login page into a card. It gets
+/// `HX-Redirect` on a plain 200 instead, which htmx turns into a full page load of `/login`.
+async fn htmx_sign_in(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let htmx = request.headers().contains_key("hx-request");
+    let mut response = next.run(request).await;
+    if htmx && response.headers().contains_key("hx-redirect") {
+        *response.status_mut() = StatusCode::OK;
+        response.headers_mut().remove(header::LOCATION);
+    }
+    response
 }
 
 /// The cookie holding the dashboard's language.
@@ -183,25 +200,7 @@ impl IntoResponse for WebError {
     }
 }
 
-/// A rendered page with the headers every HTML answer carries.
+/// A rendered page; the security headers every answer carries are added by [`crate::run`].
 fn html(body: String) -> Response {
-    let mut response = Html(body).into_response();
-    let headers = response.headers_mut();
-    // Our pages load only our own scripts and styles; carrier text can never become code.
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; \
-             script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-        ),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    response
+    Html(body).into_response()
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Json, Redirect, Response};
 use chrono::Duration;
@@ -637,11 +637,34 @@ fn signed_in(cookie: HeaderValue) -> Response {
 
 pub(super) async fn login<S: Database>(
     State(state): State<WebState<S>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
     auth::same_origin(&headers)?;
     let user = form.user.trim();
+    if let Err(wait) = state
+        .throttle
+        .attempt(peer.ip(), user, std::time::Instant::now())
+    {
+        tracing::info!(address = %peer.ip(), "dashboard logins throttled");
+        let seconds = wait.as_secs().max(1);
+        let tr = Tr::new(dashboard_language(&headers));
+        let mut page = login_page(
+            &headers,
+            Some(tr.with(
+                "login-throttled",
+                &[(
+                    "seconds",
+                    ozontrack_i18n::Arg::Number(i64::try_from(seconds).unwrap_or(i64::MAX)),
+                )],
+            )),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+        page.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        return Ok(page);
+    }
     let stored = state.api.db.dashboard_password(user).await?;
     // Checked off the async runtime; a missing user costs the same work as a wrong password.
     if !ozontrack_engine::access::verify_password(form.password, stored).await {
@@ -711,17 +734,22 @@ pub(super) struct LanguageQuery {
     next: Option<String>,
 }
 
+/// `next` when it is a path of this site, else nothing. Browsers drop tabs and newlines from
+/// URLs and read `\` as `/`, so `/\t/evil.example` is `//evil.example`: anything that is not
+/// printable ASCII, a doubled slash or a backslash is refused rather than cleaned.
+fn same_site_path(next: &str) -> Option<&str> {
+    let printable = next.bytes().all(|b| b.is_ascii_graphic());
+    (printable && next.starts_with('/') && !next.starts_with("//") && !next.contains('\\'))
+        .then_some(next)
+}
+
 pub(super) async fn language(
     Path(code): Path<String>,
     Query(q): Query<LanguageQuery>,
 ) -> Result<Response, WebError> {
     let language = Language::parse(&code).map_err(|e| WebError::BadRequest(e.to_string()))?;
-    // Only a path of this site: `//host` or a full URL would make this an open redirect.
-    let next = q
-        .next
-        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\"))
-        .unwrap_or_else(|| "/".into());
-    let mut response = Redirect::to(&next).into_response();
+    let next = q.next.as_deref().and_then(same_site_path).unwrap_or("/");
+    let mut response = Redirect::to(next).into_response();
     let cookie = format!(
         "{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000",
         language.as_str()
