@@ -29,8 +29,14 @@ pub struct AlertFilter {
     pub open_only: bool,
     /// Only alerts at least this severe.
     pub min_severity: Option<Severity>,
+    /// Only alerts at most this severe.
+    pub max_severity: Option<Severity>,
     /// Only this rule's.
     pub rule: Option<RuleKind>,
+    /// Only alerts in this state.
+    pub state: Option<AlertState>,
+    /// The most severe first (then newest), instead of newest first.
+    pub worst_first: bool,
     /// At most this many, newest first; 0: no limit.
     pub limit: u32,
 }
@@ -331,6 +337,19 @@ impl TryFrom<AlertRow> for AlertRecord {
             resolve_note: row.resolve_note,
         })
     }
+}
+
+/// `CASE a.severity WHEN 'info' THEN 0 … END`: severities ranked as the domain orders them.
+fn severity_rank() -> &'static str {
+    static RANK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let cases: String = Severity::ALL
+            .iter()
+            .enumerate()
+            .map(|(rank, s)| format!(" WHEN '{}' THEN {rank}", s.as_str()))
+            .collect();
+        format!("CASE a.severity{cases} END")
+    });
+    &RANK
 }
 
 const ALERT_SELECT: &str = "SELECT a.id, a.store_id, a.posting_id, p.posting_number, a.rule, \
@@ -697,21 +716,34 @@ impl Alerts for SqlDatabase {
             if filter.open_only {
                 query.push(" AND a.resolved_at IS NULL");
             }
-            if let Some(min) = filter.min_severity {
-                let at_least: Vec<&str> = Severity::ALL
+            if let Some(state) = filter.state {
+                query.push(" AND a.state = ").push_bind(state.as_str());
+            }
+            if filter.min_severity.is_some() || filter.max_severity.is_some() {
+                let min = filter.min_severity.unwrap_or(Severity::Info);
+                let max = filter.max_severity.unwrap_or(Severity::Critical);
+                let within: Vec<&str> = Severity::ALL
                     .iter()
                     .copied()
-                    .filter(|s| *s >= min)
+                    .filter(|s| (min..=max).contains(s))
                     .map(Severity::as_str)
                     .collect();
-                query.push(" AND a.severity IN (");
-                let mut list = query.separated(", ");
-                for s in at_least {
-                    list.push_bind(s);
+                if within.is_empty() {
+                    query.push(" AND 1 = 0");
+                } else {
+                    query.push(" AND a.severity IN (");
+                    let mut list = query.separated(", ");
+                    for s in within {
+                        list.push_bind(s);
+                    }
+                    query.push(")");
                 }
-                query.push(")");
             }
-            query.push(" ORDER BY a.opened_at DESC, a.id DESC");
+            query.push(" ORDER BY ");
+            if filter.worst_first {
+                query.push(severity_rank()).push(" DESC, ");
+            }
+            query.push("a.opened_at DESC, a.id DESC");
             if filter.limit > 0 {
                 query.push(" LIMIT ").push_bind(i64::from(filter.limit));
             }

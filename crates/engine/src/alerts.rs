@@ -42,6 +42,41 @@ pub async fn find<D: Database>(
 }
 
 /// Acknowledges or resolves the alert `id`, recording who and why in its history.
+/// The most alerts one bulk acknowledgement takes.
+pub const MAX_BULK: usize = 200;
+
+/// Acknowledges several alerts with one note (the inbox's bulk action): every one is checked
+/// against `scope` first, so a list holding another store's alert changes nothing. How many
+/// changed (already acknowledged or resolved ones do not).
+pub async fn acknowledge_many<D: Database>(
+    db: &D,
+    scope: Option<&[StoreId]>,
+    ids: &[i64],
+    actor: &Actor,
+    note: &Note,
+    now: DateTime<Utc>,
+) -> Result<usize, Error> {
+    if ids.is_empty() || ids.len() > MAX_BULK {
+        return Err(Error::Invalid {
+            field: "id",
+            message: format!("choose between 1 and {MAX_BULK} alerts"),
+        });
+    }
+    for id in ids {
+        find(db, scope, *id).await?;
+    }
+    let mut changed = 0;
+    for id in ids {
+        if db
+            .acknowledge_alert(*id, actor.as_str(), note.as_str(), now)
+            .await?
+        {
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
 pub async fn close<D: Database>(
     db: &D,
     scope: Option<&[StoreId]>,

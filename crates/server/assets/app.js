@@ -98,6 +98,15 @@
     (root.querySelectorAll ? root : document).querySelectorAll("canvas[data-chart]").forEach(drawChart);
   }
 
+  // "Select all shown" ticks every alert of the bulk form, wherever the boxes sit in the list.
+  document.addEventListener("change", function (e) {
+    var form = e.target.dataset && e.target.dataset.selectAll;
+    if (!form) { return; }
+    document.querySelectorAll("input[type=checkbox][form='" + form + "']").forEach(function (box) {
+      box.checked = e.target.checked;
+    });
+  });
+
   // "/" jumps to the postings search box, as in most web apps.
   document.addEventListener("keydown", function (e) {
     var t = e.target;

@@ -20,7 +20,7 @@ login-hint = Or open the one-time link printed by `ozontrack serve` / `ozontrack
 today-title = What needs you today
 today-at-risk = Postings at risk
 today-active = Postings under way
-today-newest = Newest alerts
+today-newest = Needs you first
 today-penalties = Penalty points (90 days)
 today-points = { $count ->
     [one] { $count } point
@@ -141,8 +141,6 @@ days = { $count ->
 }
 
 alerts-inbox = Alerts inbox
-alerts-open-only = Open only
-alerts-all = All
 
 carriers-title = Carriers
 lanes-title = Lanes
@@ -164,3 +162,15 @@ buyer-updated = Last update { $at }
 error-title = Something went wrong
 error-not-found = Not found.
 error-forbidden = This form has expired. Reload the page and try again.
+filter-state = State
+filter-severity = Severity
+filter-rule = Rule
+alerts-state-open = Not resolved
+alerts-state-all = Any state
+alerts-select-all = Select all shown
+alerts-bulk-ack = Acknowledge selected
+alerts-bulk-done = { $count ->
+    [one] One alert acknowledged.
+   *[other] { $count } alerts acknowledged.
+}
+today-notices = Notices

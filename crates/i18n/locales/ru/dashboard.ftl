@@ -20,7 +20,7 @@ login-hint = Или откройте одноразовую ссылку, кот
 today-title = Что требует внимания сегодня
 today-at-risk = Отправления под угрозой
 today-active = Отправления в пути
-today-newest = Новые тревоги
+today-newest = Требует внимания в первую очередь
 today-penalties = Штрафные баллы (90 дней)
 today-points = { $count ->
     [one] { $count } балл
@@ -144,8 +144,6 @@ days = { $count ->
 }
 
 alerts-inbox = Входящие тревоги
-alerts-open-only = Только открытые
-alerts-all = Все
 
 carriers-title = Перевозчики
 lanes-title = Маршруты
@@ -168,3 +166,16 @@ buyer-updated = Последнее обновление { $at }
 error-title = Что-то пошло не так
 error-not-found = Не найдено.
 error-forbidden = Форма устарела. Обновите страницу и попробуйте ещё раз.
+filter-state = Состояние
+filter-severity = Важность
+filter-rule = Правило
+alerts-state-open = Не решённые
+alerts-state-all = Любое состояние
+alerts-select-all = Выбрать все показанные
+alerts-bulk-ack = Принять выбранные
+alerts-bulk-done = { $count ->
+    [one] Принята { $count } тревога.
+    [few] Приняты { $count } тревоги.
+   *[other] Принято { $count } тревог.
+}
+today-notices = Уведомления

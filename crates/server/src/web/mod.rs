@@ -78,6 +78,7 @@ pub fn router<S: Database>(api: ApiState<S>, settings: WebSettings) -> Router {
             get(pages::posting_route::<S>),
         )
         .route("/alerts", get(pages::alerts::<S>))
+        .route("/alerts/ack", post(pages::acknowledge_many::<S>))
         .route("/alerts/{id}/ack", post(pages::acknowledge::<S>))
         .route("/carriers", get(pages::carriers::<S>))
         .route(

@@ -10,7 +10,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Json, Redirect, Response};
 use chrono::Duration;
 use ozontrack_db::{AlertFilter, Database, HISTOGRAM_DAYS, StoreRecord};
-use ozontrack_domain::finding::Severity;
+use ozontrack_domain::alert::AlertState;
+use ozontrack_domain::finding::{RuleKind, Severity};
 use ozontrack_domain::trail::{Route, Trail};
 use ozontrack_domain::{Language, Scheme, carrier};
 use ozontrack_engine::access::secret_hash;
@@ -105,10 +106,24 @@ pub(super) async fn today<S: Database>(
             (tr.mode(*m), n)
         })
         .collect();
+    // What needs the seller first: the worst open alerts, notices apart.
     let alerts = db
         .alerts(&AlertFilter {
             open_only: true,
+            min_severity: Some(Severity::Warning),
+            worst_first: true,
             limit: 10,
+            ..AlertFilter::default()
+        })
+        .await?
+        .iter()
+        .map(|a| view::alert_view(a, &tr, tz))
+        .collect();
+    let notices = db
+        .alerts(&AlertFilter {
+            open_only: true,
+            max_severity: Some(Severity::Info),
+            limit: 5,
             ..AlertFilter::default()
         })
         .await?
@@ -153,6 +168,7 @@ pub(super) async fn today<S: Database>(
         risk,
         active,
         alerts,
+        notices,
         penalties,
         feeds,
     }
@@ -415,7 +431,20 @@ pub(super) async fn posting_route<S: Database>(
 /// `?all=true` shows resolved alerts too.
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct AlertsQuery {
+    /// The older "every state" switch, kept for bookmarks.
     all: Option<bool>,
+    #[serde(default, deserialize_with = "crate::api::extract::form::optional")]
+    severity: Option<Severity>,
+    #[serde(default, deserialize_with = "crate::api::extract::form::optional")]
+    rule: Option<RuleKind>,
+    #[serde(default, deserialize_with = "crate::api::extract::form::optional")]
+    store: Option<String>,
+    /// `open` (the default: not yet resolved), `all`, or one state.
+    #[serde(default, deserialize_with = "crate::api::extract::form::optional")]
+    state: Option<String>,
+    /// How many a bulk acknowledgement just changed.
+    #[serde(default, deserialize_with = "crate::api::extract::form::optional")]
+    acknowledged: Option<u32>,
 }
 
 pub(super) async fn alerts<S: Database>(
@@ -429,12 +458,34 @@ pub(super) async fn alerts<S: Database>(
     let tr = page.tr;
     let stores = state.api.db.stores().await?;
     let tz = store_zone(&stores);
-    let open_only = !q.all.unwrap_or(false);
+    let wanted_state = match (q.state.as_deref(), q.all) {
+        (Some("all"), _) | (None, Some(true)) => "all".to_owned(),
+        (None | Some("open"), _) => "open".to_owned(),
+        (Some(other), _) => {
+            AlertState::parse(other).map_err(|e| WebError::BadRequest(e.to_string()))?;
+            other.to_owned()
+        }
+    };
+    let store = match q.store.as_deref() {
+        Some(name) => Some(
+            stores
+                .iter()
+                .find(|s| s.name.as_str() == name)
+                .ok_or(WebError::NotFound)?,
+        ),
+        None => None,
+    };
     let alerts = state
         .api
         .db
         .alerts(&AlertFilter {
-            open_only,
+            open_only: wanted_state == "open",
+            state: AlertState::parse(&wanted_state).ok(),
+            min_severity: q.severity,
+            max_severity: q.severity,
+            rule: q.rule,
+            stores: store.map(|s| vec![s.id]),
+            worst_first: true,
             limit: 200,
             ..AlertFilter::default()
         })
@@ -442,13 +493,99 @@ pub(super) async fn alerts<S: Database>(
         .iter()
         .map(|a| view::alert_view(a, &tr, tz))
         .collect();
+    let states = ["open", "all"]
+        .into_iter()
+        .map(|s| (s.to_owned(), tr.t(&format!("alerts-state-{s}"))))
+        .chain(
+            AlertState::ALL
+                .iter()
+                .map(|s| (s.as_str().to_owned(), tr.alert_state(*s))),
+        );
     let body = view::AlertsPage {
+        severities: choices(
+            Severity::ALL
+                .iter()
+                .rev()
+                .map(|s| (s.as_str().to_owned(), tr.severity(*s))),
+            q.severity.map_or("", Severity::as_str),
+        ),
+        rules: choices(
+            RuleKind::ALL
+                .iter()
+                .map(|r| (r.as_str().to_owned(), tr.rule(*r))),
+            q.rule.map_or("", RuleKind::as_str),
+        ),
+        stores: choices(
+            stores
+                .iter()
+                .map(|s| (s.name.as_str().to_owned(), s.name.as_str().to_owned())),
+            q.store.as_deref().unwrap_or(""),
+        ),
+        states: choices(states, &wanted_state),
+        acknowledged: q.acknowledged,
+        back: {
+            let mut back = format!("/alerts?state={wanted_state}");
+            if let Some(s) = q.severity {
+                back.push_str(&format!("&severity={}", s.as_str()));
+            }
+            if let Some(r) = q.rule {
+                back.push_str(&format!("&rule={}", r.as_str()));
+            }
+            if let Some(s) = &q.store {
+                back.push_str(&format!("&store={}", view::percent(s)));
+            }
+            back
+        },
         page,
-        open_only,
         alerts,
     }
     .render()?;
     Ok(html(body))
+}
+
+/// Several alerts acknowledged with one note: the form repeats `id`, which a struct cannot
+/// hold, so the body is read pair by pair.
+pub(super) async fn acknowledge_many<S: Database>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, WebError> {
+    let mut ids = Vec::new();
+    let (mut csrf, mut note, mut back) = (None, String::new(), None);
+    for (key, value) in form_urlencoded::parse(&body) {
+        match key.as_ref() {
+            "id" => ids.push(
+                value
+                    .parse::<i64>()
+                    .map_err(|_| WebError::BadRequest(format!("id: {value:?} is not an alert")))?,
+            ),
+            "_csrf" => csrf = Some(value.into_owned()),
+            "note" => note = value.into_owned(),
+            "back" => back = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    viewer.check_post(&headers, csrf.as_deref())?;
+    let note = Note::parse(&note)?;
+    let actor = Actor::person(&viewer.user)?;
+    let changed = ozontrack_engine::alerts::acknowledge_many(
+        &state.api.db,
+        None,
+        &ids,
+        &actor,
+        &note,
+        state.api.clock.now(),
+    )
+    .await?;
+    // Back to the same filtered list, which is a path of ours or nothing.
+    let back = back
+        .as_deref()
+        .and_then(same_site_path)
+        .filter(|b| b.starts_with("/alerts"))
+        .unwrap_or("/alerts");
+    let sep = if back.contains('?') { '&' } else { '?' };
+    Ok(Redirect::to(&format!("{back}{sep}acknowledged={changed}")).into_response())
 }
 
 /// An acknowledgement from the dashboard.

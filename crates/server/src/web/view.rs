@@ -254,7 +254,10 @@ pub(super) struct TodayPage {
     pub modes: Vec<String>,
     pub risk: Vec<RiskRow>,
     pub active: Vec<(String, u64)>,
+    /// Open warnings and worse, the worst first.
     pub alerts: Vec<AlertView>,
+    /// Open informational notices, newest first.
+    pub notices: Vec<AlertView>,
     pub penalties: Vec<PenaltyView>,
     pub feeds: Vec<FeedView>,
 }
@@ -331,7 +334,14 @@ pub(super) struct PostingPage {
 #[template(path = "alerts.html")]
 pub(super) struct AlertsPage {
     pub page: Chrome,
-    pub open_only: bool,
+    pub severities: Vec<Choice>,
+    pub rules: Vec<Choice>,
+    pub stores: Vec<Choice>,
+    pub states: Vec<Choice>,
+    /// How many the bulk acknowledgement just changed.
+    pub acknowledged: Option<u32>,
+    /// This list with its filters, to come back to after a bulk acknowledgement.
+    pub back: String,
     pub alerts: Vec<AlertView>,
 }
 
