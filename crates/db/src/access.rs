@@ -117,11 +117,11 @@ pub trait Access: Clone + Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, DbError>> + Send;
 
-    /// The posting's buyer-page token: the one it has, or `candidate` made its own.
+    /// The posting's buyer-page token: derived from the secret key and the posting, so the
+    /// same link every time; only its SHA-256 is stored, for the lookup.
     fn buyer_token(
         &self,
         posting: PostingId,
-        candidate: &str,
     ) -> impl Future<Output = Result<String, DbError>> + Send;
 
     /// The posting a buyer-page token belongs to.
@@ -354,10 +354,12 @@ impl Access for SqlDatabase {
         Ok(done == 1)
     }
 
-    async fn buyer_token(&self, posting: PostingId, candidate: &str) -> Result<String, DbError> {
-        // A plain read first: the seller opens postings far more often than a token is made,
-        // and a write transaction per page view would queue behind the workers' writes.
-        let read = on_db!(&self.db, |pool| {
+    async fn buyer_token(&self, posting: PostingId) -> Result<String, DbError> {
+        let token = self.cipher.derive("buyer-page", posting.0);
+        let hash = crate::secrets::digest_hex(&token);
+        // A plain read first: the seller opens postings far more often than a link is made,
+        // and a write per page view would queue behind the workers' writes.
+        let stored = on_db!(&self.db, |pool| {
             sqlx::query_scalar::<_, Option<String>>(
                 "SELECT buyer_token FROM postings WHERE id = $1",
             )
@@ -365,37 +367,25 @@ impl Access for SqlDatabase {
             .fetch_optional(pool)
             .await?
         });
-        match read {
+        match stored {
             None => return Err(DbError::PostingNotFound(posting.0)),
-            Some(Some(token)) => return Ok(token),
-            Some(None) => {}
+            Some(Some(kept)) if kept == hash => return Ok(token),
+            Some(_) => {}
         }
-        // Two first views racing: the `IS NULL` keeps the first token, both read it back.
-        let token = on_db!(&self.db, |pool| {
-            let mut tx = pool.begin_write().await?;
-            sqlx::query(
-                "UPDATE postings SET buyer_token = $2 WHERE id = $1 AND buyer_token IS NULL",
-            )
-            .bind(posting.0)
-            .bind(candidate)
-            .execute(&mut *tx)
-            .await?;
-            let token = sqlx::query_scalar::<_, Option<String>>(
-                "SELECT buyer_token FROM postings WHERE id = $1",
-            )
-            .bind(posting.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            token.flatten()
+        on_db!(&self.db, |pool| {
+            sqlx::query("UPDATE postings SET buyer_token = $2 WHERE id = $1")
+                .bind(posting.0)
+                .bind(&hash)
+                .execute(pool)
+                .await?;
         });
-        token.ok_or(DbError::PostingNotFound(posting.0))
+        Ok(token)
     }
 
     async fn posting_by_buyer_token(&self, token: &str) -> Result<Option<PostingId>, DbError> {
         Ok(on_db!(&self.db, |pool| {
             sqlx::query_scalar::<_, i64>("SELECT id FROM postings WHERE buyer_token = $1")
-                .bind(token)
+                .bind(crate::secrets::digest_hex(token))
                 .fetch_optional(pool)
                 .await?
         })

@@ -9,6 +9,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chacha20poly1305::aead::{Aead, Generate, Key, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
 
 const VERSION: u8 = 1;
 const NONCE_LEN: usize = 24;
@@ -17,6 +19,9 @@ const NONCE_LEN: usize = 24;
 #[derive(Clone)]
 pub struct Cipher {
     cipher: XChaCha20Poly1305,
+    /// A second key, derived from the first, for the secrets ozontrack hands out and can
+    /// make again (push URLs, buyer links) instead of storing them.
+    derive_key: [u8; 32],
 }
 
 impl fmt::Debug for Cipher {
@@ -67,9 +72,29 @@ impl Cipher {
     }
 
     fn from_bytes(key: [u8; 32]) -> Self {
+        let mut derive = Sha256::new();
+        derive.update(b"ozontrack derived secrets v1\0");
+        derive.update(key);
         Self {
             cipher: XChaCha20Poly1305::new(&Key::<XChaCha20Poly1305>::from(key)),
+            derive_key: derive.finalize().into(),
         }
+    }
+
+    /// A secret for `purpose` and `subject` (a store's or a posting's id): the same every time
+    /// under the same key, unguessable without it. 128 bits as 32 hex characters, safe in a URL.
+    /// The database keeps at most its SHA-256, so a copy of the database holds no working link.
+    pub fn derive(&self, purpose: &str, subject: i64) -> String {
+        let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&self.derive_key)
+            // HMAC takes a key of any length.
+            .expect("HMAC accepts a 32-byte key");
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(&subject.to_be_bytes());
+        mac.finalize().into_bytes()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// Reads the key file at `path`. A key file others can read is refused.
@@ -114,9 +139,7 @@ impl Cipher {
         file.write_all(text.as_bytes()).map_err(create)?;
         file.write_all(b"\n").map_err(create)?;
         file.sync_all().map_err(create)?;
-        Ok(Self {
-            cipher: XChaCha20Poly1305::new(&key),
-        })
+        Ok(Self::from_bytes(key.into()))
     }
 
     /// Encrypts `plaintext`, bound to `context` (e.g. the store's Client-Id) so that a
@@ -181,13 +204,12 @@ fn check_owner_only(_path: &Path) -> Result<(), KeyFileError> {
     Ok(())
 }
 
-/// 128 random bits as 32 lower-case hex characters: unguessable, safe in a URL path.
-pub(crate) fn random_token() -> String {
-    let mut bytes = [0u8; 16];
-    // The OS random source does not fail on the systems ozontrack runs on; if it ever did,
-    // a token of zeros must not be handed out.
-    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// What the database keeps of a handed-out secret: its SHA-256 in hex.
+pub(crate) fn digest_hex(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

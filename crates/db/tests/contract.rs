@@ -114,6 +114,7 @@ contract!(
     the_postings_page_filters_pages_and_never_leaves_its_stores,
     sessions_and_login_links_end_and_a_link_is_used_once,
     a_postings_buyer_token_is_made_once_and_finds_it,
+    a_stores_push_secret_is_derived_found_and_never_stored,
     overview_lanes_and_queue_depths_count_within_their_stores,
     alert_changes_write_their_messages_in_the_same_transaction_and_once,
     a_penalty_threshold_crossed_by_a_violation_is_a_message,
@@ -1511,27 +1512,51 @@ async fn sessions_and_login_links_end_and_a_link_is_used_once(db: &TestDb) {
 async fn a_postings_buyer_token_is_made_once_and_finds_it(db: &TestDb) {
     let store = a_store(db).await;
     let posting = a_posting(db, store, "0132112277-0101-1").await;
-    let token = db
-        .store
-        .buyer_token(posting, "first-candidate")
-        .await
-        .unwrap();
-    assert_eq!(token, "first-candidate");
-    assert_eq!(
-        db.store.buyer_token(posting, "second").await.unwrap(),
-        token
-    );
+    let other = a_posting(db, store, "0132112277-0101-2").await;
+    let token = db.store.buyer_token(posting).await.unwrap();
+    assert_eq!(token.len(), 32);
+    assert_eq!(db.store.buyer_token(posting).await.unwrap(), token);
+    assert_ne!(db.store.buyer_token(other).await.unwrap(), token);
     assert_eq!(
         db.store.posting_by_buyer_token(&token).await.unwrap(),
         Some(posting)
     );
     assert!(
         db.store
-            .posting_by_buyer_token("second")
+            .posting_by_buyer_token("0123456789abcdef0123456789abcdef")
             .await
             .unwrap()
             .is_none()
     );
+    // The database keeps the token's hash, never the token.
+    let kept: Vec<Option<String>> = db.raw_strings("SELECT buyer_token FROM postings").await;
+    assert!(
+        kept.iter().flatten().all(|k| k.len() == 64 && *k != token),
+        "{kept:?}"
+    );
+}
+
+async fn a_stores_push_secret_is_derived_found_and_never_stored(db: &TestDb) {
+    let store = a_store(db).await;
+    let secret = db.store.push_secret(store).await.unwrap();
+    assert_eq!(db.store.push_secret(store).await.unwrap(), secret);
+    assert_eq!(
+        db.store
+            .store_by_push_secret(&secret)
+            .await
+            .unwrap()
+            .map(|s| s.id),
+        Some(store)
+    );
+    assert!(
+        db.store
+            .store_by_push_secret(&secret[..31])
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let kept: Vec<Option<String>> = db.raw_strings("SELECT push_secret FROM stores").await;
+    assert!(kept.iter().all(Option::is_none), "{kept:?}");
 }
 
 async fn overview_lanes_and_queue_depths_count_within_their_stores(db: &TestDb) {

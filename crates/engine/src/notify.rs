@@ -1149,8 +1149,7 @@ impl<D: Database> Dispatcher<D> {
             }
             Audience::Buyer => {
                 if let Some(b) = base {
-                    let candidate = crate::access::random_secret();
-                    let token = self.db.buyer_token(alert.posting, &candidate[..24]).await?;
+                    let token = self.db.buyer_token(alert.posting).await?;
                     extras.link = Some(format!("{b}/t/{token}"));
                 }
                 if let Some(lanes) = &self.lanes

@@ -159,6 +159,21 @@ impl TestDb {
             .await
     }
 
+    /// One text column of every row, read around the traits.
+    pub(crate) async fn raw_strings(&self, sql: &'static str) -> Vec<Option<String>> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let url = format!("sqlite://{}", path.display());
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                sqlx::query_scalar(sql).fetch_all(&mut conn).await.unwrap()
+            }
+            DatabaseUrl::Postgres(url) => {
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                sqlx::query_scalar(sql).fetch_all(&mut conn).await.unwrap()
+            }
+        }
+    }
+
     async fn raw_blob(&self, sql: &'static str, id: i64) -> Vec<u8> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {

@@ -329,14 +329,7 @@ pub(super) async fn posting<S: Database>(
     let tz = view::zone(&trail.store.settings.timezone);
     let p = &trail.posting;
     let (estimate, estimate_basis) = view::arrival(&tr, p.delivered_at, trail.estimate, tz);
-    let buyer_token = state
-        .api
-        .db
-        .buyer_token(
-            trail.posting_id,
-            &ozontrack_engine::access::random_secret()[..24],
-        )
-        .await?;
+    let buyer_token = state.api.db.buyer_token(trail.posting_id).await?;
     let body = view::PostingPage {
         title: tr.a("posting-title", &[("number", p.number.as_str())]),
         number: p.number.as_str().to_owned(),
