@@ -232,7 +232,9 @@ async fn the_inbox_filters_by_severity_rule_store_and_state_and_acknowledges_in_
         listed(&d.get("/alerts?rule=stale&store=shop").await),
         ["10000002-0001-1"]
     );
-    let page = d.get("/alerts?severity=&rule=&store=&state=open").await;
+    let page = d
+        .get("/alerts?severity=&rule=&store=&state=unresolved")
+        .await;
     let csrf = {
         let at = page.find(r#"name="_csrf" value=""#).unwrap() + r#"name="_csrf" value=""#.len();
         page[at..at + page[at..].find('"').unwrap()].to_owned()
@@ -250,7 +252,7 @@ async fn the_inbox_filters_by_severity_rule_store_and_state_and_acknowledges_in_
     let mut form = vec![
         ("_csrf".to_owned(), csrf),
         ("note".to_owned(), "asked the carrier".to_owned()),
-        ("back".to_owned(), "/alerts?state=open".to_owned()),
+        ("back".to_owned(), "/alerts?state=unresolved".to_owned()),
     ];
     form.extend(ids.iter().map(|id| ("id".to_owned(), id.to_string())));
     let done = d
@@ -264,7 +266,7 @@ async fn the_inbox_filters_by_severity_rule_store_and_state_and_acknowledges_in_
     assert_eq!(done.status(), 303);
     assert_eq!(
         done.headers()["location"],
-        "/alerts?state=open&acknowledged=2"
+        "/alerts?state=unresolved&acknowledged=2"
     );
     let acknowledged = d.get("/alerts?state=acknowledged").await;
     assert_eq!(
@@ -272,7 +274,7 @@ async fn the_inbox_filters_by_severity_rule_store_and_state_and_acknowledges_in_
         ["10000001-0001-1", "10000002-0001-1"]
     );
     assert!(
-        d.get("/alerts?state=open&acknowledged=2")
+        d.get("/alerts?state=unresolved&acknowledged=2")
             .await
             .contains("2 alerts acknowledged.")
     );

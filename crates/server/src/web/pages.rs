@@ -432,7 +432,7 @@ pub(super) struct AlertsQuery {
     rule: Option<RuleKind>,
     #[serde(default, deserialize_with = "crate::api::extract::form::optional")]
     store: Option<String>,
-    /// `open` (the default: not yet resolved), `all`, or one state.
+    /// `unresolved` (the default), `all`, or one state.
     #[serde(default, deserialize_with = "crate::api::extract::form::optional")]
     state: Option<String>,
     /// How many a bulk acknowledgement just changed.
@@ -453,7 +453,7 @@ pub(super) async fn alerts<S: Database>(
     let tz = store_zone(&stores);
     let wanted_state = match (q.state.as_deref(), q.all) {
         (Some("all"), _) | (None, Some(true)) => "all".to_owned(),
-        (None | Some("open"), _) => "open".to_owned(),
+        (None | Some("unresolved"), _) => "unresolved".to_owned(),
         (Some(other), _) => {
             AlertState::parse(other).map_err(|e| WebError::BadRequest(e.to_string()))?;
             other.to_owned()
@@ -472,7 +472,7 @@ pub(super) async fn alerts<S: Database>(
         .api
         .db
         .alerts(&AlertFilter {
-            open_only: wanted_state == "open",
+            open_only: wanted_state == "unresolved",
             state: AlertState::parse(&wanted_state).ok(),
             min_severity: q.severity,
             max_severity: q.severity,
@@ -486,7 +486,7 @@ pub(super) async fn alerts<S: Database>(
         .iter()
         .map(|a| view::alert_view(a, &tr, tz))
         .collect();
-    let states = ["open", "all"]
+    let states = ["unresolved", "all"]
         .into_iter()
         .map(|s| (s.to_owned(), tr.t(&format!("alerts-state-{s}"))))
         .chain(
