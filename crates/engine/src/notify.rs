@@ -19,15 +19,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use futures_util::StreamExt;
 use ozontrack_db::{
     Database, DbError, DestinationRecord, LeaseOwner, NewDestination, NewMessage, OutboxFilter,
     OutboxMessage, Settle, TemplateRecord,
 };
+use ozontrack_domain::finding::{RuleKind, Severity};
 use ozontrack_domain::notify::{
     self, AttemptOutcome, Audience, ChannelKind, DailyNotice, DestinationState, DigestNotice,
-    DisableCause, DisabledNotice, FeedNotice, Notice, Routing, TestNotice, Topic, Verdict,
+    DisableCause, DisabledNotice, FeedNotice, Notice, QuietHours, Routing, TestNotice, Topic,
+    Verdict,
 };
 use ozontrack_domain::{Clock, DestinationId, Language, PostingId, StoreId};
 use ozontrack_notify::{Address, Credentials, Envelope, Extras, Piece, Rendered, Sender, Setup};
@@ -470,7 +472,15 @@ impl<D: Database> Dispatcher<D> {
                     }
                     verdict @ Verdict::Retry { .. } => {
                         return self
-                            .settle_failure(attempt, &message, destination, verdict, took, report)
+                            .settle_failure(
+                                attempt,
+                                &message,
+                                destination,
+                                verdict,
+                                took,
+                                &Settle::Dead,
+                                report,
+                            )
                             .await;
                     }
                     Verdict::Permanent {
@@ -499,12 +509,28 @@ impl<D: Database> Dispatcher<D> {
                             code,
                         };
                         return self
-                            .settle_failure(attempt, &message, destination, verdict, took, report)
+                            .settle_failure(
+                                attempt,
+                                &message,
+                                destination,
+                                verdict,
+                                took,
+                                &Settle::Dead,
+                                report,
+                            )
                             .await;
                     }
                     verdict @ Verdict::Reconfigure { .. } => {
                         return self
-                            .settle_failure(attempt, &message, destination, verdict, took, report)
+                            .settle_failure(
+                                attempt,
+                                &message,
+                                destination,
+                                verdict,
+                                took,
+                                &Settle::Dead,
+                                report,
+                            )
                             .await;
                     }
                     Verdict::Migrate { chat_id, code } => {
@@ -547,6 +573,10 @@ impl<D: Database> Dispatcher<D> {
 
     /// What a failed attempt leads to: a retry (the whole destination waits when the service
     /// asked for a pause), a dead letter, or the destination disabled and the seller told.
+    /// Records a failed attempt and acts on its verdict. `refused` is what a permanent refusal
+    /// means for this message: a dead letter for a seller's channel; for a buyer chat, a
+    /// message that is not for sending (the chat window closed, the posting is gone).
+    #[allow(clippy::too_many_arguments)]
     async fn settle_failure(
         &self,
         attempt: i64,
@@ -554,6 +584,7 @@ impl<D: Database> Dispatcher<D> {
         destination: &notify::Destination,
         verdict: Verdict,
         took: i64,
+        refused: &Settle,
         report: &mut DispatchReport,
     ) -> Result<Flow, Error> {
         match verdict {
@@ -619,10 +650,12 @@ impl<D: Database> Dispatcher<D> {
                     AttemptOutcome::Permanent,
                     Some(&code),
                     took,
-                    &Settle::Dead,
+                    refused,
                 )
                 .await?;
-                report.dead += 1;
+                if *refused == Settle::Dead {
+                    report.dead += 1;
+                }
                 Ok(Flow::Next)
             }
             Verdict::Sent { .. } => Ok(Flow::Next),
@@ -733,7 +766,15 @@ impl<D: Database> Dispatcher<D> {
         self.db.settle_many(&settled, self.wall.now()).await?;
         for (attempt, message, verdict, took) in failed {
             if self
-                .settle_failure(attempt, message, destination, verdict, took, report)
+                .settle_failure(
+                    attempt,
+                    message,
+                    destination,
+                    verdict,
+                    took,
+                    &Settle::Dead,
+                    report,
+                )
                 .await?
                 == Flow::Stop
             {
@@ -824,7 +865,15 @@ impl<D: Database> Dispatcher<D> {
                     Err(e) => {
                         let verdict = classify_ozon(&e, true);
                         return self
-                            .act_on_buyer_failure(attempt, destination, message, verdict, report)
+                            .settle_failure(
+                                attempt,
+                                &message,
+                                destination,
+                                verdict,
+                                0,
+                                &Settle::Skipped,
+                                report,
+                            )
                             .await;
                     }
                 }
@@ -873,77 +922,20 @@ impl<D: Database> Dispatcher<D> {
                 Err(e) => {
                     let verdict = classify_ozon(&e, false);
                     return self
-                        .act_on_buyer_failure(attempt, destination, message, verdict, report)
+                        .settle_failure(
+                            attempt,
+                            &message,
+                            destination,
+                            verdict,
+                            took,
+                            &Settle::Skipped,
+                            report,
+                        )
                         .await;
                 }
             }
         }
         Ok(Flow::Next)
-    }
-
-    async fn act_on_buyer_failure(
-        &self,
-        attempt: i64,
-        destination: &notify::Destination,
-        message: OutboxMessage,
-        verdict: Verdict,
-        report: &mut DispatchReport,
-    ) -> Result<Flow, Error> {
-        let now = self.wall.now();
-        match verdict {
-            Verdict::Reconfigure { cause, code } => {
-                self.record(
-                    attempt,
-                    message.id,
-                    AttemptOutcome::Reconfigure,
-                    Some(&code),
-                    0,
-                    &Settle::Waits,
-                )
-                .await?;
-                self.disable(destination, cause).await?;
-                report.disabled += 1;
-                Ok(Flow::Stop)
-            }
-            Verdict::Retry {
-                after,
-                code,
-                maybe_sent,
-                ..
-            } => {
-                if maybe_sent {
-                    report.maybe_duplicated += 1;
-                }
-                let attempts = message.attempts + 1;
-                let dead = attempts >= notify::MAX_ATTEMPTS;
-                let at = now + after.unwrap_or_else(|| notify::retry_delay(attempts, jitter()));
-                self.record(
-                    attempt,
-                    message.id,
-                    AttemptOutcome::Retry,
-                    Some(&code),
-                    0,
-                    &Settle::Retry { at, dead },
-                )
-                .await?;
-                report.retried += 1;
-                Ok(Flow::Next)
-            }
-            // The chat window closed or the posting is gone: this message is not for sending.
-            Verdict::Permanent { code, .. } => {
-                self.record(
-                    attempt,
-                    message.id,
-                    AttemptOutcome::Permanent,
-                    Some(&code),
-                    0,
-                    &Settle::Skipped,
-                )
-                .await?;
-                Ok(Flow::Next)
-            }
-            Verdict::Sent { .. } | Verdict::Migrate { .. } => Ok(Flow::Next),
-        }
     }
 
     /// Records an outcome that needed no request (a template that failed, a posting gone).
@@ -1426,15 +1418,7 @@ pub async fn add_destination<D: Database>(
         }
         routing.stores = vec![store];
     }
-    let time_zone = add
-        .time_zone
-        .unwrap_or_else(|| default_zone(add.kind).to_owned());
-    if time_zone.parse::<chrono_tz::Tz>().is_err() {
-        return Err(invalid(
-            "time_zone",
-            format!("unknown IANA time zone {time_zone:?}"),
-        ));
-    }
+    let time_zone = known_zone(add.time_zone.as_deref().unwrap_or(default_zone(add.kind)))?;
     let language = add.language.unwrap_or(match add.kind.audience() {
         Audience::Buyer => Language::Ru,
         Audience::Seller => Language::Zh,
@@ -1538,32 +1522,71 @@ pub async fn set_enabled<D: Database>(
     })
 }
 
-/// Changes what a destination receives.
+/// A change to a destination's routing, language or zone: what is given replaces the
+/// destination's, the rest stays. `Some(None)` turns quiet hours or the daily summary off.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoutingChange {
+    pub min_severity: Option<Severity>,
+    pub rules: Option<Vec<RuleKind>>,
+    pub topics: Option<Vec<Topic>>,
+    pub stores: Option<Vec<StoreId>>,
+    pub quiet: Option<Option<QuietHours>>,
+    pub daily_at: Option<Option<NaiveTime>>,
+    pub language: Option<Language>,
+    pub time_zone: Option<String>,
+}
+
+impl RoutingChange {
+    /// `routing` with this change made.
+    pub fn applied_to(&self, routing: &Routing) -> Routing {
+        let routing = routing.clone();
+        Routing {
+            min_severity: self.min_severity.unwrap_or(routing.min_severity),
+            rules: self.rules.clone().unwrap_or(routing.rules),
+            topics: self.topics.clone().unwrap_or(routing.topics),
+            stores: self.stores.clone().unwrap_or(routing.stores),
+            quiet: self.quiet.unwrap_or(routing.quiet),
+            daily_at: self.daily_at.unwrap_or(routing.daily_at),
+        }
+    }
+}
+
+/// Changes a destination's routing, language or zone in one read and one write. A buyer chat
+/// stays with its store whatever the change says.
 pub async fn update_routing<D: Database>(
     db: &D,
     id: DestinationId,
-    routing: Routing,
-    language: Language,
-    time_zone: &str,
+    change: RoutingChange,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let Some(record) = db.destination(id).await? else {
         return Err(Error::NotFound("destination"));
     };
-    if time_zone.parse::<chrono_tz::Tz>().is_err() {
-        return Err(invalid(
-            "time_zone",
-            format!("unknown IANA time zone {time_zone:?}"),
-        ));
+    let current = &record.destination;
+    let mut routing = change.applied_to(&current.routing);
+    if current.kind == ChannelKind::OzonChat {
+        routing.stores = current.routing.stores.clone();
     }
-    let mut routing = routing;
-    if record.destination.kind == ChannelKind::OzonChat {
-        // A buyer chat stays with its store.
-        routing.stores = record.destination.routing.stores.clone();
-    }
-    db.update_destination(id, &routing, language, time_zone, now)
+    let time_zone = match change.time_zone {
+        Some(zone) => known_zone(&zone)?,
+        None => current.time_zone.name().to_owned(),
+    };
+    let language = change.language.unwrap_or(current.language);
+    db.update_destination(id, &routing, language, &time_zone, now)
         .await?;
     Ok(())
+}
+
+/// `zone` when it is an IANA time zone name.
+fn known_zone(zone: &str) -> Result<String, Error> {
+    let zone = zone.trim().to_owned();
+    if zone.parse::<chrono_tz::Tz>().is_err() {
+        return Err(invalid(
+            "time_zone",
+            format!("unknown IANA time zone {zone:?}"),
+        ));
+    }
+    Ok(zone)
 }
 
 /// Enqueues a test message for a destination. The caller then lets a dispatcher serve it
@@ -1824,4 +1847,36 @@ pub async fn set_template<D: Database>(
     })
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_routing_change_replaces_what_it_gives_and_can_turn_quiet_hours_off() {
+        let nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
+        let current = Routing {
+            min_severity: Severity::HighRisk,
+            rules: vec![RuleKind::Stale],
+            quiet: Some(QuietHours {
+                from: NaiveTime::from_hms_opt(22, 0, 0).unwrap(),
+                until: nine,
+            }),
+            ..Routing::default()
+        };
+        let untouched = RoutingChange::default().applied_to(&current);
+        assert_eq!(untouched, current);
+        let changed = RoutingChange {
+            min_severity: Some(Severity::Critical),
+            quiet: Some(None),
+            daily_at: Some(Some(nine)),
+            ..RoutingChange::default()
+        }
+        .applied_to(&current);
+        assert_eq!(changed.min_severity, Severity::Critical);
+        assert_eq!(changed.rules, vec![RuleKind::Stale]);
+        assert_eq!(changed.quiet, None);
+        assert_eq!(changed.daily_at, Some(nine));
+    }
 }

@@ -16,7 +16,7 @@ use ozontrack_domain::notify::{
     AttemptOutcome, Audience, ChannelKind, DisableCause, MessageState, QuietHours, Routing, Topic,
 };
 use ozontrack_domain::{Clock, Language, SystemClock};
-use ozontrack_engine::notify::{self as use_case, AddDestination, Dispatcher};
+use ozontrack_engine::notify::{self as use_case, AddDestination, Dispatcher, RoutingChange};
 use ozontrack_engine::supervise::{Policy, Schedule, Supervisor};
 use ozontrack_i18n::{Tr, zone};
 use ozontrack_notify::Setup;
@@ -74,19 +74,9 @@ async fn channels_on(
         }
         ChannelsCommand::Route(args) => {
             let record = use_case::find_destination(db, &args.name).await?;
-            let d = &record.destination;
-            let routing = routing(db, &args.routing, Some(&d.routing)).await?;
-            let language = match &args.routing.lang {
-                Some(l) => parse_language(l)?,
-                None => d.language,
-            };
-            let tz = args
-                .routing
-                .tz
-                .clone()
-                .unwrap_or_else(|| d.time_zone.name().to_owned());
-            use_case::update_routing(db, d.id, routing, language, &tz, now).await?;
-            done(out, json, "routed", &d.name)
+            let change = routing_change(db, &args.routing).await?;
+            use_case::update_routing(db, record.destination.id, change, now).await?;
+            done(out, json, "routed", &record.destination.name)
         }
     }
 }
@@ -126,53 +116,64 @@ fn time_of_day(text: &str, flag: &str) -> anyhow::Result<NaiveTime> {
 }
 
 /// The routing the flags describe, on top of `base` (a destination's current one).
-async fn routing(
-    db: &SqlDatabase,
-    args: &RoutingArgs,
-    base: Option<&Routing>,
-) -> anyhow::Result<Routing> {
-    let mut r = base.cloned().unwrap_or_default();
-    if let Some(s) = &args.min_severity {
-        r.min_severity = Severity::parse(s).map_err(|e| input(format!("--min-severity: {e}")))?;
-    }
-    if let Some(rules) = &args.rules {
-        r.rules = list_of(rules, "--rules", RuleKind::parse)?;
-    }
-    if let Some(topics) = &args.topics {
-        r.topics = list_of(topics, "--topics", Topic::parse)?;
-    }
-    if let Some(names) = &args.stores {
-        let all = db.stores().await?;
-        r.stores = Vec::new();
-        for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            let store = all
-                .iter()
-                .find(|s| s.name.as_str() == name)
-                .ok_or_else(|| input(format!("--stores: no store named {name:?}")))?;
-            r.stores.push(store.id);
+/// The routing flags as a change: what is given replaces, the rest stays.
+async fn routing_change(db: &SqlDatabase, args: &RoutingArgs) -> anyhow::Result<RoutingChange> {
+    let off = |text: &str| text.trim().is_empty() || text.trim() == "off";
+    let stores = match &args.stores {
+        Some(names) => {
+            let all = db.stores().await?;
+            let mut ids = Vec::new();
+            for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                let store = all
+                    .iter()
+                    .find(|s| s.name.as_str() == name)
+                    .ok_or_else(|| input(format!("--stores: no store named {name:?}")))?;
+                ids.push(store.id);
+            }
+            Some(ids)
         }
-    }
-    if let Some(quiet) = &args.quiet {
-        r.quiet = if quiet.trim().is_empty() || quiet.trim() == "off" {
-            None
-        } else {
+        None => None,
+    };
+    let quiet = match args.quiet.as_deref() {
+        None => None,
+        Some(quiet) if off(quiet) => Some(None),
+        Some(quiet) => {
             let (from, until) = quiet
                 .split_once('-')
                 .ok_or_else(|| input(format!("--quiet: {quiet:?} is not like 22:00-08:00")))?;
-            Some(QuietHours {
+            Some(Some(QuietHours {
                 from: time_of_day(from, "--quiet")?,
                 until: time_of_day(until, "--quiet")?,
-            })
-        };
-    }
-    if let Some(daily) = &args.daily {
-        r.daily_at = if daily.trim().is_empty() || daily.trim() == "off" {
-            None
-        } else {
-            Some(time_of_day(daily, "--daily")?)
-        };
-    }
-    Ok(r)
+            }))
+        }
+    };
+    let daily_at = match args.daily.as_deref() {
+        None => None,
+        Some(daily) if off(daily) => Some(None),
+        Some(daily) => Some(Some(time_of_day(daily, "--daily")?)),
+    };
+    Ok(RoutingChange {
+        min_severity: args
+            .min_severity
+            .as_deref()
+            .map(|s| Severity::parse(s).map_err(|e| input(format!("--min-severity: {e}"))))
+            .transpose()?,
+        rules: args
+            .rules
+            .as_deref()
+            .map(|r| list_of(r, "--rules", RuleKind::parse))
+            .transpose()?,
+        topics: args
+            .topics
+            .as_deref()
+            .map(|t| list_of(t, "--topics", Topic::parse))
+            .transpose()?,
+        stores,
+        quiet,
+        daily_at,
+        language: args.lang.as_deref().map(parse_language).transpose()?,
+        time_zone: args.tz.clone(),
+    })
 }
 
 /// A secret flag's value: `-` reads the next line of standard input.
@@ -215,12 +216,7 @@ async fn add(
         ),
         None => None,
     };
-    let language = args
-        .routing
-        .lang
-        .as_deref()
-        .map(parse_language)
-        .transpose()?;
+    let change = routing_change(db, &args.routing).await?;
     let added = use_case::add_destination(
         db,
         AddDestination {
@@ -237,9 +233,9 @@ async fn add(
                 ca_file: args.ca_file,
             },
             store,
-            language,
-            time_zone: args.routing.tz.clone(),
-            routing: routing(db, &args.routing, None).await?,
+            routing: change.applied_to(&Routing::default()),
+            language: change.language,
+            time_zone: change.time_zone,
         },
         SystemClock.now(),
     )

@@ -15,7 +15,7 @@ use ozontrack_db::{Database, OutboxFilter};
 use ozontrack_domain::finding::Severity;
 use ozontrack_domain::notify::{Audience, ChannelKind, MessageState, QuietHours, Routing};
 use ozontrack_domain::{DestinationId, Language};
-use ozontrack_engine::notify::{self as use_case, AddDestination};
+use ozontrack_engine::notify::{self as use_case, AddDestination, RoutingChange};
 use serde::Deserialize;
 
 use super::auth::Viewer;
@@ -294,6 +294,14 @@ pub(super) struct AddForm {
     from: String,
     #[serde(default)]
     store: String,
+    #[serde(flatten)]
+    routing: RoutingFields,
+}
+
+/// The routing fields the add form and each destination's routing form share; empty means
+/// "not given" (on a routing form: quiet hours or the daily summary off).
+#[derive(Debug, Deserialize)]
+pub(super) struct RoutingFields {
     #[serde(default)]
     min_severity: String,
     #[serde(default)]
@@ -306,6 +314,36 @@ pub(super) struct AddForm {
     quiet_until: String,
     #[serde(default)]
     daily_at: String,
+}
+
+impl RoutingFields {
+    fn change(&self) -> Result<RoutingChange, ozontrack_engine::Error> {
+        let invalid = |field: &'static str, e: ozontrack_domain::ParseError| {
+            ozontrack_engine::Error::Invalid {
+                field,
+                message: e.to_string(),
+            }
+        };
+        let quiet = match (
+            time(&self.quiet_from, "quiet_from")?,
+            time(&self.quiet_until, "quiet_until")?,
+        ) {
+            (Some(from), Some(until)) => Some(QuietHours { from, until }),
+            _ => None,
+        };
+        Ok(RoutingChange {
+            min_severity: given(&self.min_severity)
+                .map(|s| Severity::parse(&s).map_err(|e| invalid("min_severity", e)))
+                .transpose()?,
+            quiet: Some(quiet),
+            daily_at: Some(time(&self.daily_at, "daily_at")?),
+            language: given(&self.language)
+                .map(|l| Language::parse(&l).map_err(|e| invalid("language", e)))
+                .transpose()?,
+            time_zone: given(&self.time_zone),
+            ..RoutingChange::default()
+        })
+    }
 }
 
 fn given(text: &str) -> Option<String> {
@@ -345,22 +383,7 @@ async fn add_from<S: Database>(
         ),
         None => None,
     };
-    let quiet = match (
-        time(&form.quiet_from, "quiet_from")?,
-        time(&form.quiet_until, "quiet_until")?,
-    ) {
-        (Some(from), Some(until)) => Some(QuietHours { from, until }),
-        _ => None,
-    };
-    let routing = Routing {
-        min_severity: match given(&form.min_severity) {
-            Some(s) => Severity::parse(&s).map_err(|e| invalid("min_severity", e))?,
-            None => Severity::Warning,
-        },
-        quiet,
-        daily_at: time(&form.daily_at, "daily_at")?,
-        ..Routing::default()
-    };
+    let change = form.routing.change()?;
     use_case::add_destination(
         db,
         AddDestination {
@@ -377,11 +400,9 @@ async fn add_from<S: Database>(
                 ca_file: None,
             },
             store,
-            language: given(&form.language)
-                .map(|l| Language::parse(&l).map_err(|e| invalid("language", e)))
-                .transpose()?,
-            time_zone: given(&form.time_zone),
-            routing,
+            routing: change.applied_to(&Routing::default()),
+            language: change.language,
+            time_zone: change.time_zone,
         },
         state.api.wall.now(),
     )
@@ -397,22 +418,16 @@ pub(super) async fn add<S: Database>(
     Form(form): Form<AddForm>,
 ) -> Result<Response, WebError> {
     viewer.check_post(&headers, form.csrf.as_deref())?;
-    match add_from(&state, form).await {
-        Ok(()) => Ok(Redirect::to("/notifications?done=added").into_response()),
-        // The page again with the reason; nothing typed into the secret fields comes back.
-        Err(ozontrack_engine::Error::Invalid { field, message }) => {
-            let page = chrome(&viewer, &headers, &uri);
-            render_page(
-                &state,
-                page,
-                false,
-                String::new(),
-                format!("{field}: {message}"),
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
-    }
+    let added = add_from(&state, form).await;
+    settled(
+        &state,
+        &viewer,
+        &headers,
+        &uri,
+        added,
+        "/notifications?done=added",
+    )
+    .await
 }
 
 /// A destination's routing, changed on the page.
@@ -420,57 +435,8 @@ pub(super) async fn add<S: Database>(
 pub(super) struct RouteForm {
     #[serde(rename = "_csrf")]
     csrf: Option<String>,
-    min_severity: String,
-    #[serde(default)]
-    quiet_from: String,
-    #[serde(default)]
-    quiet_until: String,
-    #[serde(default)]
-    daily_at: String,
-    language: String,
-    time_zone: String,
-}
-
-async fn route_from<S: Database>(
-    state: &WebState<S>,
-    id: DestinationId,
-    form: RouteForm,
-) -> Result<(), ozontrack_engine::Error> {
-    let invalid =
-        |field: &'static str, e: ozontrack_domain::ParseError| ozontrack_engine::Error::Invalid {
-            field,
-            message: e.to_string(),
-        };
-    let record = state
-        .api
-        .db
-        .destination(id)
-        .await?
-        .ok_or(ozontrack_engine::Error::NotFound("destination"))?;
-    let quiet = match (
-        time(&form.quiet_from, "quiet_from")?,
-        time(&form.quiet_until, "quiet_until")?,
-    ) {
-        (Some(from), Some(until)) => Some(QuietHours { from, until }),
-        _ => None,
-    };
-    let routing = Routing {
-        min_severity: Severity::parse(&form.min_severity)
-            .map_err(|e| invalid("min_severity", e))?,
-        quiet,
-        daily_at: time(&form.daily_at, "daily_at")?,
-        ..record.destination.routing
-    };
-    let language = Language::parse(&form.language).map_err(|e| invalid("language", e))?;
-    use_case::update_routing(
-        &state.api.db,
-        id,
-        routing,
-        language,
-        form.time_zone.trim(),
-        state.api.wall.now(),
-    )
-    .await
+    #[serde(flatten)]
+    routing: RoutingFields,
 }
 
 pub(super) async fn route<S: Database>(
@@ -482,12 +448,37 @@ pub(super) async fn route<S: Database>(
     Form(form): Form<RouteForm>,
 ) -> Result<Response, WebError> {
     viewer.check_post(&headers, form.csrf.as_deref())?;
-    match route_from(&state, DestinationId(id), form).await {
-        Ok(()) => Ok(Redirect::to("/notifications").into_response()),
+    let changed = match form.routing.change() {
+        Ok(change) => {
+            use_case::update_routing(
+                &state.api.db,
+                DestinationId(id),
+                change,
+                state.api.wall.now(),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    settled(&state, &viewer, &headers, &uri, changed, "/notifications").await
+}
+
+/// After an add or a routing change: on to `next`, or the page again with the reason (and
+/// nothing typed into the secret fields).
+async fn settled<S: Database>(
+    state: &WebState<S>,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    uri: &Uri,
+    result: Result<(), ozontrack_engine::Error>,
+    next: &str,
+) -> Result<Response, WebError> {
+    match result {
+        Ok(()) => Ok(Redirect::to(next).into_response()),
         Err(ozontrack_engine::Error::Invalid { field, message }) => {
-            let page = chrome(&viewer, &headers, &uri);
+            let page = chrome(viewer, headers, uri);
             render_page(
-                &state,
+                state,
                 page,
                 false,
                 String::new(),
