@@ -431,6 +431,19 @@ impl Run {
             .unwrap();
         (running, line)
     }
+
+    /// A small demo on a free dashboard port, and the JSON of its first line.
+    fn spawn_demo(&self) -> (Running, serde_json::Value) {
+        let (running, line) = self.spawn_first_line(&[
+            "--json",
+            "demo",
+            "--parcels",
+            "100",
+            "--dashboard",
+            "127.0.0.1:0",
+        ]);
+        (running, serde_json::from_str(&line).unwrap())
+    }
 }
 
 /// A raw HTTP POST with std only; returns the status code.
@@ -477,15 +490,7 @@ fn sign_in(base: &str, link: &str) -> Result<String, String> {
 #[test]
 fn the_demos_sign_in_link_works_ninety_seconds_later_and_login_link_makes_another() {
     let run = Run::new();
-    let (_demo, line) = run.spawn_first_line(&[
-        "--json",
-        "demo",
-        "--parcels",
-        "100",
-        "--dashboard",
-        "127.0.0.1:0",
-    ]);
-    let demo: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let (_demo, demo) = run.spawn_demo();
     let server = demo["server"].as_str().unwrap().to_owned();
     let link = demo["dashboard"].as_str().unwrap().to_owned();
     // At 3600× a minute and a half is 90 simulated hours: links and sessions run on real time.
@@ -648,15 +653,7 @@ fn a_token_made_by_the_cli_opens_the_api_of_serve_until_revoked() {
 #[test]
 fn demo_creates_a_demo_store_pointing_at_the_fake_ozon_in_its_own_database() {
     let run = Run::new();
-    let (_demo, line) = run.spawn_first_line(&[
-        "--json",
-        "demo",
-        "--parcels",
-        "100",
-        "--dashboard",
-        "127.0.0.1:0",
-    ]);
-    let demo: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let (_demo, demo) = run.spawn_demo();
     assert_eq!(demo["store"], "demo-1");
     assert_eq!(demo["database"], "sqlite://ozontrack-demo.db");
     assert!(

@@ -11,14 +11,13 @@ mod support;
 use std::sync::Arc;
 
 use ozontrack_db::prelude::*;
-use ozontrack_db::{NewStore, RiskOutcome, SqlDatabase};
+use ozontrack_db::{RiskOutcome, SqlDatabase};
 use ozontrack_domain::PostingId;
 use ozontrack_domain::alert::AlertChange;
 use ozontrack_domain::finding::{Action, EventRef, Finding, Reason, Severity};
 use ozontrack_domain::{
-    ClientId, Clock, EventSource, Leg, LegRole, Location, MainStatus, ManualClock,
-    NormalizedStatus, OzonStatus, Posting, PostingNumber, Scheme, StoreId, StoreName,
-    StoreSettings, SubStatus, TrackingEvent, TrackingNumber,
+    Clock, EventSource, Leg, LegRole, Location, MainStatus, ManualClock, NormalizedStatus,
+    OzonStatus, Posting, PostingNumber, Scheme, StoreId, SubStatus, TrackingEvent, TrackingNumber,
 };
 use ozontrack_sandbox::{Sandbox, ServeConfig, World, WorldConfig};
 use ozontrack_server::api::ApiState;
@@ -114,16 +113,7 @@ async fn api() -> Api {
     let now = clock.now();
     let mine = synced.record.id;
     let theirs = store
-        .add_store(
-            NewStore {
-                name: StoreName::parse("other-shop").unwrap(),
-                client_id: ClientId::parse("999").unwrap(),
-                api_key: secrecy::SecretString::from("k".to_owned()),
-                ozon_base_url: "http://127.0.0.1:9".into(),
-                settings: StoreSettings::default(),
-            },
-            now,
-        )
+        .add_store(support::offline_store("other-shop", "999"), now)
         .await
         .unwrap()
         .id;

@@ -11,11 +11,13 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ozontrack_db::SqlDatabase;
 use ozontrack_db::prelude::*;
-use ozontrack_db::{Cipher, DatabaseUrl, SqlDatabase};
 use ozontrack_domain::{Clock, SystemClock};
 use ozontrack_server::api::ApiState;
 use tokio::sync::watch;
+
+mod support;
 
 struct Server {
     base: String,
@@ -36,16 +38,7 @@ impl Drop for Server {
 const PASSWORD: &str = "correct horse battery";
 
 async fn server(limits: ozontrack_server::Limits) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let cipher = Cipher::from_base64("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=").unwrap();
-    let store = SqlDatabase::connect(
-        &DatabaseUrl::Sqlite(dir.path().join("hostile.db")),
-        cipher,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
-    store.migrate().await.unwrap();
+    let (store, dir) = support::empty_store().await;
     let now = SystemClock.now();
     let phc = ozontrack_engine::access::hash_password(PASSWORD.into())
         .await

@@ -7,16 +7,15 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use ozontrack_db::prelude::*;
-use ozontrack_db::{Cipher, DatabaseUrl, NewStore, RiskOutcome, SqlDatabase};
+use ozontrack_db::{RiskOutcome, SqlDatabase};
 use ozontrack_domain::alert::AlertChange;
 use ozontrack_domain::finding::{Finding, Reason, Severity};
 use ozontrack_domain::money::{Currency, Money};
-use ozontrack_domain::{
-    ClientId, Clock, OzonStatus, Posting, PostingNumber, Scheme, StoreName, StoreSettings,
-    SystemClock,
-};
+use ozontrack_domain::{Clock, OzonStatus, Posting, PostingNumber, Scheme, SystemClock};
 use ozontrack_server::api::ApiState;
 use tokio::sync::watch;
+
+mod support;
 
 fn finding(severity: Severity, reason: Reason, since: DateTime<Utc>) -> Finding {
     Finding {
@@ -57,28 +56,10 @@ impl Dashboard {
 /// Three postings of one store: a critical missing tracking number (oldest), a high-risk stale
 /// parcel, and an informational high-value notice (newest).
 async fn dashboard() -> Dashboard {
-    let dir = tempfile::tempdir().unwrap();
-    let cipher = Cipher::from_base64("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=").unwrap();
-    let store = SqlDatabase::connect(
-        &DatabaseUrl::Sqlite(dir.path().join("inbox.db")),
-        cipher,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
-    store.migrate().await.unwrap();
+    let (store, dir) = support::empty_store().await;
     let now = SystemClock.now();
     let shop = store
-        .add_store(
-            NewStore {
-                name: StoreName::parse("shop").unwrap(),
-                client_id: ClientId::parse("123").unwrap(),
-                api_key: secrecy::SecretString::from("k".to_owned()),
-                ozon_base_url: "http://127.0.0.1:9".into(),
-                settings: StoreSettings::default(),
-            },
-            now,
-        )
+        .add_store(support::offline_store("shop", "123"), now)
         .await
         .unwrap()
         .id;

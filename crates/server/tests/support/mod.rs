@@ -1,5 +1,5 @@
-//! A fresh SQLite store holding one seller account of a running sandbox, synced once: what
-//! every receiver test starts from.
+//! What the server's tests start from: an empty migrated SQLite store, or one holding a
+//! seller account of a running sandbox, synced once.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -19,7 +19,8 @@ pub(crate) struct Synced {
     _dir: tempfile::TempDir,
 }
 
-pub(crate) async fn synced_store(sandbox: &Sandbox, clock: Arc<dyn Clock>) -> Synced {
+/// A migrated, empty SQLite database in a directory of its own (removed when dropped).
+pub(crate) async fn empty_store() -> (SqlDatabase, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let cipher = Cipher::from_base64("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=").unwrap();
     let store = SqlDatabase::connect(
@@ -30,6 +31,22 @@ pub(crate) async fn synced_store(sandbox: &Sandbox, clock: Arc<dyn Clock>) -> Sy
     .await
     .unwrap();
     store.migrate().await.unwrap();
+    (store, dir)
+}
+
+/// A store with no reachable Ozon behind it.
+pub(crate) fn offline_store(name: &str, client_id: &str) -> NewStore {
+    NewStore {
+        name: StoreName::parse(name).unwrap(),
+        client_id: ClientId::parse(client_id).unwrap(),
+        api_key: secrecy::SecretString::from("k".to_owned()),
+        ozon_base_url: "http://127.0.0.1:9".into(),
+        settings: StoreSettings::default(),
+    }
+}
+
+pub(crate) async fn synced_store(sandbox: &Sandbox, clock: Arc<dyn Clock>) -> Synced {
+    let (store, dir) = empty_store().await;
     let seller = &sandbox.state.world.stores[0];
     let record = store
         .add_store(
