@@ -138,6 +138,25 @@ pub struct OutboxMessage {
     pub remote_id: Option<String>,
 }
 
+/// The ids of `messages` that reached their receiver: sent themselves, or coalesced into a
+/// digest that was sent (the digest among `messages`).
+pub fn reached(messages: &[OutboxMessage]) -> std::collections::HashSet<i64> {
+    let sent: std::collections::HashSet<i64> = messages
+        .iter()
+        .filter(|m| m.state == MessageState::Sent)
+        .map(|m| m.id)
+        .collect();
+    messages
+        .iter()
+        .filter(|m| match m.state {
+            MessageState::Sent => true,
+            MessageState::Coalesced => m.coalesced_into.is_some_and(|d| sent.contains(&d)),
+            _ => false,
+        })
+        .map(|m| m.id)
+        .collect()
+}
+
 /// One attempt to send a message (a piece of it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptRecord {
@@ -1494,5 +1513,52 @@ impl Outbox for SqlDatabase {
             done
         });
         Ok(done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ozontrack_domain::notify::TestNotice;
+
+    fn message(id: i64, state: MessageState, into: Option<i64>) -> OutboxMessage {
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        OutboxMessage {
+            id,
+            destination: DestinationId(1),
+            key: id.to_string(),
+            notice: Notice::Test(TestNotice {
+                destination: DestinationId(1),
+                nonce: id.to_string(),
+                by: "t".into(),
+                at,
+            }),
+            state,
+            attempts: 0,
+            parts_sent: 0,
+            plain: false,
+            held: false,
+            next_attempt_at: at,
+            created_at: at,
+            sent_at: None,
+            coalesced_into: into,
+            last_outcome: None,
+            last_code: None,
+            remote_id: None,
+        }
+    }
+
+    #[test]
+    fn a_message_reached_its_receiver_when_it_or_its_digest_was_sent() {
+        let messages = [
+            message(1, MessageState::Sent, None),
+            message(2, MessageState::Coalesced, Some(1)),
+            message(3, MessageState::Coalesced, Some(4)),
+            message(4, MessageState::Pending, None),
+            message(5, MessageState::Dead, None),
+        ];
+        let mut reached: Vec<i64> = reached(&messages).into_iter().collect();
+        reached.sort_unstable();
+        assert_eq!(reached, [1, 2]);
     }
 }

@@ -293,23 +293,12 @@ pub(crate) async fn notify(args: &BenchNotifyArgs, out: &mut impl Write) -> anyh
     wake.notify_one();
     let _ = running.await;
 
-    let by_id: HashMap<i64, &ozontrack_db::OutboxMessage> =
-        messages.iter().map(|m| (m.id, m)).collect();
     let alerts: Vec<_> = messages
         .iter()
         .filter(|m| m.notice.alert().is_some())
         .collect();
-    let delivered = alerts
-        .iter()
-        .filter(|m| match m.state {
-            MessageState::Sent => true,
-            MessageState::Coalesced => m
-                .coalesced_into
-                .and_then(|d| by_id.get(&d))
-                .is_some_and(|d| d.state == MessageState::Sent),
-            _ => false,
-        })
-        .count();
+    let reached = ozontrack_db::outbox::reached(&messages);
+    let delivered = alerts.iter().filter(|m| reached.contains(&m.id)).count();
     let digests = messages
         .iter()
         .filter(|m| m.notice.topic() == ozontrack_domain::notify::Topic::Digest)
