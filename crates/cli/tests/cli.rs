@@ -190,6 +190,13 @@ fn a_store_added_from_stdin_is_listed_and_its_key_never_printed() {
     assert_eq!(stores[0]["name"], "Moscow shop");
     assert_eq!(stores[1]["client_id"], 123_456);
     assert_eq!(stores[1]["language"], "ru");
+    // Each store's push path, the same in the table, and another for each store.
+    let push = stores[0]["push_path"].as_str().unwrap();
+    assert!(
+        push.starts_with("/ozon/push/") && text.contains(push),
+        "{text}"
+    );
+    assert_ne!(stores[1]["push_path"], stores[0]["push_path"]);
     for output in [&add, &env_add, &table, &json] {
         let all = format!("{}{}", stdout(output), stderr(output));
         assert!(

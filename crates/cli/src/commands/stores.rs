@@ -53,13 +53,15 @@ pub(crate) async fn add(
         },
     };
     let record = opened.store.add_store(new, now).await?;
+    let push = push_path(&opened.store.push_secret(record.id).await?);
     opened.store.close().await;
     if json {
-        output::print_json(out, &store_json(&record))?;
+        output::print_json(out, &store_json(&record, &push))?;
     } else {
         writeln!(
             out,
-            "added store {:?} (id {}); its first sync is due now",
+            "added store {:?} (id {}); its first sync is due now\n\
+             Ozon pushes: set https://YOUR-SERVER{push} in the seller office",
             record.name.as_str(),
             record.id
         )?;
@@ -74,9 +76,18 @@ pub(crate) async fn list(
 ) -> anyhow::Result<()> {
     let opened = app::open(settings, KeyMode::Existing).await?;
     let stores = opened.store.stores().await?;
+    let mut pushes = Vec::with_capacity(stores.len());
+    for s in &stores {
+        pushes.push(push_path(&opened.store.push_secret(s.id).await?));
+    }
     opened.store.close().await;
     if json {
-        let value = serde_json::Value::Array(stores.iter().map(store_json).collect());
+        let value = stores
+            .iter()
+            .zip(&pushes)
+            .map(|(s, push)| store_json(s, push))
+            .collect();
+        let value = serde_json::Value::Array(value);
         output::print_json(out, &value)?;
         return Ok(());
     }
@@ -95,8 +106,9 @@ pub(crate) async fn list(
         "time zone",
         "lang",
         "next sync (UTC)",
+        "Ozon push path",
     ]);
-    for s in &stores {
+    for (s, push) in stores.iter().zip(&pushes) {
         table.add_row(vec![
             s.id.to_string(),
             s.name.to_string(),
@@ -106,15 +118,22 @@ pub(crate) async fn list(
             s.settings.language.as_str().to_owned(),
             s.next_sync_at
                 .map_or("-".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
+            push.clone(),
         ]);
     }
     output::print_table(out, &table)?;
     Ok(())
 }
 
-fn store_json(s: &StoreRecord) -> serde_json::Value {
+/// Where Ozon pushes a store's notifications, below the server's public address.
+fn push_path(secret: &str) -> String {
+    format!("/ozon/push/{secret}")
+}
+
+fn store_json(s: &StoreRecord, push_path: &str) -> serde_json::Value {
     let time = output::time;
     json!({
+        "push_path": push_path,
         "id": s.id.0,
         "name": s.name.as_str(),
         "client_id": s.client_id.get(),
