@@ -135,6 +135,11 @@ pub enum DbError {
         "no database connection was free within the pool's wait (database.max_connections is too small for the load, or queries are stuck)"
     )]
     PoolExhausted(#[source] sqlx::Error),
+    #[error("cannot make {path} readable by its owner only: {source}")]
+    Permissions {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
 }

@@ -492,7 +492,10 @@ fn owner_only(path: &Path) -> Result<(), DbError> {
             match std::fs::metadata(file) {
                 Ok(m) if m.permissions().mode() & 0o077 != 0 => {
                     std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
-                        .map_err(|e| DbError::Database(sqlx::Error::Io(e)))?;
+                        .map_err(|source| DbError::Permissions {
+                            path: file.to_owned(),
+                            source,
+                        })?;
                 }
                 _ => {}
             }

@@ -47,7 +47,7 @@ pub const MAX_BULK: usize = 200;
 
 /// Acknowledges several alerts with one note (the inbox's bulk action): every one is checked
 /// against `scope` first, so a list holding another store's alert changes nothing. How many
-/// changed (already acknowledged or resolved ones do not).
+/// changed (already acknowledged or resolved ones do not; none chosen changes none).
 pub async fn acknowledge_many<D: Database>(
     db: &D,
     scope: Option<&[StoreId]>,
@@ -56,10 +56,10 @@ pub async fn acknowledge_many<D: Database>(
     note: &Note,
     now: DateTime<Utc>,
 ) -> Result<usize, Error> {
-    if ids.is_empty() || ids.len() > MAX_BULK {
+    if ids.len() > MAX_BULK {
         return Err(Error::Invalid {
             field: "id",
-            message: format!("choose between 1 and {MAX_BULK} alerts"),
+            message: format!("at most {MAX_BULK} alerts at once"),
         });
     }
     for id in ids {

@@ -259,6 +259,19 @@ async fn the_inbox_filters_by_severity_rule_store_and_state_and_acknowledges_in_
             .await
             .contains("2 alerts acknowledged.")
     );
+    // Nothing ticked: nothing changes, and the list says so.
+    let none = d
+        .http
+        .post(format!("{}/alerts/ack", d.base))
+        .header("cookie", &d.cookie)
+        .form(&form[..3])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        none.headers()["location"],
+        "/alerts?state=unresolved&acknowledged=0"
+    );
     // An unknown state is a clear 400, not an empty list.
     let bad = d
         .http

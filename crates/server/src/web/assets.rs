@@ -89,10 +89,6 @@ pub(super) async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Respo
     if let Ok(value) = HeaderValue::from_str(&tag) {
         h.insert(header::ETAG, value);
     }
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
     response
 }
 

@@ -451,12 +451,14 @@ pub(super) async fn alerts<S: Database>(
     let tr = page.tr;
     let stores = state.api.db.stores().await?;
     let tz = store_zone(&stores);
-    let wanted_state = match (q.state.as_deref(), q.all) {
-        (Some("all"), _) | (None, Some(true)) => "all".to_owned(),
-        (None | Some("unresolved"), _) => "unresolved".to_owned(),
+    // Not resolved (the default), every state, or one state.
+    let (wanted_state, only) = match (q.state.as_deref(), q.all) {
+        (Some("all"), _) | (None, Some(true)) => ("all", None),
+        (None | Some("unresolved"), _) => ("unresolved", None),
         (Some(other), _) => {
-            AlertState::parse(other).map_err(|e| WebError::BadRequest(e.to_string()))?;
-            other.to_owned()
+            let state =
+                AlertState::parse(other).map_err(|e| WebError::BadRequest(e.to_string()))?;
+            (state.as_str(), Some(state))
         }
     };
     let store = match q.store.as_deref() {
@@ -473,7 +475,7 @@ pub(super) async fn alerts<S: Database>(
         .db
         .alerts(&AlertFilter {
             open_only: wanted_state == "unresolved",
-            state: AlertState::parse(&wanted_state).ok(),
+            state: only,
             min_severity: q.severity,
             max_severity: q.severity,
             rule: q.rule,
@@ -514,7 +516,7 @@ pub(super) async fn alerts<S: Database>(
                 .map(|s| (s.name.as_str().to_owned(), s.name.as_str().to_owned())),
             q.store.as_deref().unwrap_or(""),
         ),
-        states: choices(states, &wanted_state),
+        states: choices(states, wanted_state),
         acknowledged: q.acknowledged,
         back: {
             let mut back = format!("/alerts?state={wanted_state}");
