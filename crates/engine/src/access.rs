@@ -151,7 +151,14 @@ pub struct AttemptPolicy {
 pub struct LoginThrottle {
     per_address: AttemptPolicy,
     per_user: AttemptPolicy,
-    keys: std::sync::Mutex<std::collections::HashMap<String, Allowance>>,
+    keys: std::sync::Mutex<std::collections::HashMap<Attempter, Allowance>>,
+}
+
+/// Who makes login attempts: an address, or anyone trying one user name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Attempter {
+    Address(std::net::IpAddr),
+    User(String),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -207,14 +214,17 @@ impl LoginThrottle {
         if keys.len() > MAX_KEYS {
             let (a, u) = (self.per_address, self.per_user);
             keys.retain(|key, allowance| {
-                let policy = if key.starts_with("a:") { a } else { u };
+                let policy = match key {
+                    Attempter::Address(_) => a,
+                    Attempter::User(_) => u,
+                };
                 refilled(*allowance, policy, now) < f64::from(policy.burst)
             });
         }
         let user = user.trim().to_lowercase();
         let entries = [
-            (format!("a:{address}"), self.per_address),
-            (format!("u:{user}"), self.per_user),
+            (Attempter::Address(address), self.per_address),
+            (Attempter::User(user), self.per_user),
         ];
         let mut wait = std::time::Duration::ZERO;
         for (key, policy) in &entries {

@@ -46,13 +46,7 @@ struct Depths<S: Database> {
 
 /// Whether the request may read `/metrics` on the main listener.
 async fn allowed<S: Database>(depths: &Depths<S>, headers: &axum::http::HeaderMap) -> bool {
-    let Some(secret) = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, secret)| secret.trim())
-    else {
+    let Some(secret) = crate::api::bearer(headers) else {
         return false;
     };
     // Hashes are compared, so the time taken says nothing about the secret.

@@ -381,7 +381,8 @@ pub(crate) async fn demo(
         writeln!(out, "  Dashboard: {}", workers.base_url)?;
         writeln!(
             out,
-            "  Sign in:   {dashboard}\n             (one-time, valid 24 h; another: ozontrack --database-url sqlite://{DEMO_DATABASE} login-link --base-url {})",
+            "  Sign in:   {dashboard}\n             (one-time, valid {} h; another: ozontrack --database-url sqlite://{DEMO_DATABASE} login-link --base-url {})",
+            ozontrack_engine::access::LOGIN_LINK_HOURS,
             workers.base_url
         )?;
         writeln!(out)?;

@@ -153,6 +153,19 @@ pub fn is_api_path(path: &str) -> bool {
     path.starts_with("/api/") || path == "/healthz"
 }
 
+/// The secret of `Authorization: Bearer …`; the scheme is case-insensitive (RFC 9110 §11.1).
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let (scheme, secret) = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim()
+        .split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(secret.trim())
+}
+
 /// The caller: a live token and the stores it may see.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -208,20 +221,9 @@ impl<D: Database> FromRequestParts<ApiState<D>> for Caller {
         parts: &mut Parts,
         state: &ApiState<D>,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
+        let secret = bearer(&parts.headers)
+            .filter(|s| s.starts_with("ozt_"))
             .ok_or(ApiError::Unauthorized)?;
-        // The scheme is case-insensitive (RFC 9110 §11.1).
-        let (scheme, secret) = header
-            .trim()
-            .split_once(' ')
-            .ok_or(ApiError::Unauthorized)?;
-        let secret = secret.trim();
-        if !scheme.eq_ignore_ascii_case("bearer") || !secret.starts_with("ozt_") {
-            return Err(ApiError::Unauthorized);
-        }
         let token = state
             .db
             .token_by_hash(&ozontrack_engine::access::secret_hash(secret))
