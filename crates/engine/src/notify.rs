@@ -470,68 +470,25 @@ impl<D: Database> Dispatcher<D> {
                             report.sent += 1;
                         }
                     }
-                    verdict @ Verdict::Retry { .. } => {
-                        return self
-                            .settle_failure(
-                                attempt,
-                                &message,
-                                destination,
-                                verdict,
-                                took,
-                                &Settle::Dead,
-                                report,
-                            )
-                            .await;
-                    }
+                    // Markup refused: the whole message again as plain text, once.
                     Verdict::Permanent {
-                        plain_may_help,
-                        code,
-                    } => {
-                        let markup = piece.markup;
-                        if plain_may_help && markup && !message.plain && second_chances > 0 {
-                            self.record(
-                                attempt,
-                                message.id,
-                                AttemptOutcome::Plain,
-                                Some(&code),
-                                took,
-                                &Settle::Plain,
-                            )
-                            .await?;
-                            message.plain = true;
-                            message.parts_sent = 0;
-                            second_chances -= 1;
-                            again = true;
-                            break;
-                        }
-                        let verdict = Verdict::Permanent {
-                            plain_may_help,
-                            code,
-                        };
-                        return self
-                            .settle_failure(
-                                attempt,
-                                &message,
-                                destination,
-                                verdict,
-                                took,
-                                &Settle::Dead,
-                                report,
-                            )
-                            .await;
-                    }
-                    verdict @ Verdict::Reconfigure { .. } => {
-                        return self
-                            .settle_failure(
-                                attempt,
-                                &message,
-                                destination,
-                                verdict,
-                                took,
-                                &Settle::Dead,
-                                report,
-                            )
-                            .await;
+                        plain_may_help: true,
+                        ref code,
+                    } if piece.markup && !message.plain && second_chances > 0 => {
+                        self.record(
+                            attempt,
+                            message.id,
+                            AttemptOutcome::Plain,
+                            Some(code),
+                            took,
+                            &Settle::Plain,
+                        )
+                        .await?;
+                        message.plain = true;
+                        message.parts_sent = 0;
+                        second_chances -= 1;
+                        again = true;
+                        break;
                     }
                     Verdict::Migrate { chat_id, code } => {
                         self.record(
@@ -563,6 +520,19 @@ impl<D: Database> Dispatcher<D> {
                         again = true;
                         break;
                     }
+                    verdict => {
+                        return self
+                            .settle_failure(
+                                attempt,
+                                &message,
+                                destination,
+                                verdict,
+                                took,
+                                &Settle::Dead,
+                                report,
+                            )
+                            .await;
+                    }
                 }
             }
             if !again {
@@ -572,10 +542,10 @@ impl<D: Database> Dispatcher<D> {
     }
 
     /// What a failed attempt leads to: a retry (the whole destination waits when the service
-    /// asked for a pause), a dead letter, or the destination disabled and the seller told.
-    /// Records a failed attempt and acts on its verdict. `refused` is what a permanent refusal
-    /// means for this message: a dead letter for a seller's channel; for a buyer chat, a
-    /// message that is not for sending (the chat window closed, the posting is gone).
+    /// asked for a pause), a refusal, or the destination disabled and the seller told.
+    /// `refused` is what a permanent refusal means for this message: a dead letter for a
+    /// seller's channel; for a buyer chat, a message that is not for sending (the chat window
+    /// closed, the posting is gone).
     #[allow(clippy::too_many_arguments)]
     async fn settle_failure(
         &self,
