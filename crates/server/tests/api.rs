@@ -633,10 +633,7 @@ struct Browser {
 impl Browser {
     fn new(base: &str) -> Self {
         Self {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
+            http: support::browser_client(),
             base: base.to_owned(),
             cookie: None,
         }
@@ -682,13 +679,7 @@ impl Browser {
             set.contains("HttpOnly") && set.contains("SameSite=Lax"),
             "{set}"
         );
-        self.cookie = Some(set.split(';').next().unwrap().to_owned());
-    }
-
-    /// The CSRF token the page's forms carry.
-    fn csrf(page: &str) -> String {
-        let at = page.find(r#"name="_csrf" value=""#).unwrap() + r#"name="_csrf" value=""#.len();
-        page[at..].split('"').next().unwrap().to_owned()
+        self.cookie = Some(support::cookie_set(headers));
     }
 }
 
@@ -758,13 +749,7 @@ async fn the_dashboard_wants_a_session_and_every_form_wants_its_csrf_token() {
     assert_eq!(headers["location"], "/");
     let (_, _, headers) = browser.get("/lang/ru?next=%2Falerts").await;
     assert_eq!(headers["location"], "/alerts");
-    let lang = headers["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let lang = support::cookie_set(&headers);
     let session = browser.cookie.clone().unwrap();
     browser.cookie = Some(format!("{session}; {lang}"));
     let (_, today, _) = browser.get("/").await;
@@ -793,7 +778,7 @@ async fn the_dashboard_wants_a_session_and_every_form_wants_its_csrf_token() {
     assert!(route["points"].is_array());
 
     // Acknowledging: refused without the token, from another site, then done with it.
-    let csrf = Browser::csrf(&page);
+    let csrf = support::csrf(&page);
     let ack = format!("/alerts/{}/ack", a.my_alert);
     let (status, _, _) = browser.post(&ack, &[("note", "called them")], &[]).await;
     assert_eq!(status, 403);

@@ -70,14 +70,7 @@ async fn server(limits: ozontrack_server::Limits) -> Server {
     Server {
         base: format!("http://{addr}"),
         addr,
-        http: {
-            // Installs the TLS provider reqwest needs, even for plain HTTP.
-            let _ = ozontrack_sandbox::http_client();
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap()
-        },
+        http: support::browser_client(),
         store,
         token,
         stop,
@@ -99,13 +92,7 @@ impl Server {
     async fn session(&self) -> String {
         let response = self.login("owner", PASSWORD).await;
         assert_eq!(response.status(), 303);
-        response.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned()
+        support::cookie_set(response.headers())
     }
 }
 

@@ -148,24 +148,14 @@ async fn dashboard() -> Dashboard {
             let _ = rx.wait_for(|s| *s).await;
         },
     ));
-    let _ = ozontrack_sandbox::http_client();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = support::browser_client();
     let login = http
         .post(format!("{base}/login"))
         .form(&[("user", "owner"), ("password", "pw")])
         .send()
         .await
         .unwrap();
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = support::cookie_set(login.headers());
     Dashboard {
         base,
         http,
@@ -216,10 +206,7 @@ async fn the_inbox_filters_by_severity_rule_store_and_state_and_acknowledges_in_
     let page = d
         .get("/alerts?severity=&rule=&store=&state=unresolved")
         .await;
-    let csrf = {
-        let at = page.find(r#"name="_csrf" value=""#).unwrap() + r#"name="_csrf" value=""#.len();
-        page[at..at + page[at..].find('"').unwrap()].to_owned()
-    };
+    let csrf = support::csrf(&page);
     let ids: Vec<i64> = d
         .store
         .alerts(&Default::default())

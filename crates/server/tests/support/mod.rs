@@ -34,6 +34,28 @@ pub(crate) async fn empty_store() -> (SqlDatabase, tempfile::TempDir) {
     (store, dir)
 }
 
+/// An HTTP client that, like a test of a browser's first step, does not follow redirects.
+pub(crate) fn browser_client() -> reqwest::Client {
+    // Installs the TLS provider reqwest needs, even for plain HTTP.
+    let _ = ozontrack_sandbox::http_client();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// `name=value` of the cookie an answer sets, to send back.
+pub(crate) fn cookie_set(headers: &reqwest::header::HeaderMap) -> String {
+    let set = headers["set-cookie"].to_str().unwrap();
+    set.split(';').next().unwrap().to_owned()
+}
+
+/// The CSRF token a page's forms carry.
+pub(crate) fn csrf(page: &str) -> String {
+    let at = page.find(r#"name="_csrf" value=""#).unwrap() + r#"name="_csrf" value=""#.len();
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
 /// A store with no reachable Ozon behind it.
 pub(crate) fn offline_store(name: &str, client_id: &str) -> NewStore {
     NewStore {
