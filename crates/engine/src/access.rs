@@ -145,8 +145,8 @@ pub struct AttemptPolicy {
 
 /// Login attempts limited per address and per user name, before any password is hashed: a
 /// guesser gets a few tries and then a wait, and a flood of logins costs a map lookup each
-/// instead of a hash. Memory is bounded: keys whose allowance has refilled are forgotten when
-/// the map grows past `MAX_KEYS`.
+/// instead of a hash. Memory is bounded: past `MAX_KEYS` keys, those whose allowance has
+/// refilled are forgotten, then (under a flood of fresh keys) all but those being held back.
 #[derive(Debug)]
 pub struct LoginThrottle {
     per_address: AttemptPolicy,
@@ -168,7 +168,7 @@ struct Allowance {
     at: std::time::Instant,
 }
 
-/// Keys kept before refilled ones are swept.
+/// Keys kept before the map is swept.
 const MAX_KEYS: usize = 10_000;
 
 impl Default for LoginThrottle {
@@ -213,13 +213,22 @@ impl LoginThrottle {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if keys.len() > MAX_KEYS {
             let (a, u) = (self.per_address, self.per_user);
-            keys.retain(|key, allowance| {
+            let left = |key: &Attempter, allowance: &Allowance| {
                 let policy = match key {
                     Attempter::Address(_) => a,
                     Attempter::User(_) => u,
                 };
-                refilled(*allowance, policy, now) < f64::from(policy.burst)
+                (refilled(*allowance, policy, now), f64::from(policy.burst))
+            };
+            // First what has refilled; under a flood of fresh names and addresses, also every
+            // key not yet held back, so that the map stays bounded and those waiting still wait.
+            keys.retain(|key, allowance| {
+                let (left, burst) = left(key, allowance);
+                left < burst
             });
+            if keys.len() > MAX_KEYS {
+                keys.retain(|key, allowance| left(key, allowance).0 < 1.0);
+            }
         }
         let user = user.trim().to_lowercase();
         let entries = [
@@ -263,6 +272,25 @@ fn refilled(allowance: Allowance, policy: AttemptPolicy, now: std::time::Instant
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flood_of_fresh_names_keeps_the_map_bounded_and_a_held_back_user_waiting() {
+        let throttle = LoginThrottle::default();
+        let now = std::time::Instant::now();
+        let home: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+        for _ in 0..5 {
+            throttle.attempt(home, "owner", now).unwrap();
+        }
+        assert!(throttle.attempt(home, "owner", now).is_err());
+        // Fresh addresses, each guessing a fresh name once.
+        for i in 0..(3 * MAX_KEYS as u32) {
+            let address = std::net::IpAddr::from(i.to_be_bytes());
+            throttle.attempt(address, &format!("n{i}"), now).unwrap();
+        }
+        let kept = throttle.keys.lock().unwrap().len();
+        assert!(kept <= MAX_KEYS + 2, "{kept}");
+        assert!(throttle.attempt(home, "owner", now).is_err());
+    }
 
     #[test]
     fn a_guesser_gets_a_few_tries_per_address_and_per_user_then_waits() {
