@@ -104,6 +104,76 @@ async fn wait_for_map(driver: &WebDriver) -> String {
     .await
 }
 
+/// What a hostile carrier puts into an event's place.
+const HOSTILE_PLACE: &str =
+    "<b>Sorting</b><img src=\"http://127.0.0.1:9/beacon\"><a href=\"//evil.example\">here</a>";
+
+/// Adds an event with [`HOSTILE_PLACE`] and coordinates to a carrier leg of `posting` (the
+/// API's answer), straight into the demo's database as a carrier answer would put it there.
+async fn hostile_place(dir: &std::path::Path, posting: &serde_json::Value) {
+    use ozontrack_db::prelude::*;
+    use ozontrack_domain::{
+        CarrierCode, EventSource, GeoPoint, Leg, LegRole, Location, MainStatus, NormalizedStatus,
+        PostingNumber, SubStatus, TrackingEvent, TrackingNumber,
+    };
+    let cipher = ozontrack_db::Cipher::load_key_file(&dir.join("ozontrack.key")).unwrap();
+    let db = ozontrack_db::SqlDatabase::connect(
+        &ozontrack_db::DatabaseUrl::Sqlite(dir.join("ozontrack-demo.db")),
+        cipher,
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let store = db.stores().await.unwrap()[0].id;
+    let number = PostingNumber::parse(posting["posting_number"].as_str().unwrap()).unwrap();
+    let id = db.posting(store, &number).await.unwrap().unwrap().id;
+    let leg = posting["legs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["carrier"] != "ozon")
+        .unwrap_or(&posting["legs"][0]);
+    let at: chrono::DateTime<chrono::Utc> = posting["timeline"][0]["occurred_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let leg_id = db
+        .upsert_leg(
+            id,
+            &Leg {
+                carrier: CarrierCode::parse(leg["carrier"].as_str().unwrap()).unwrap(),
+                tracking_number: TrackingNumber::parse(leg["tracking_number"].as_str().unwrap())
+                    .unwrap(),
+                role: LegRole::parse(leg["role"].as_str().unwrap()).unwrap(),
+            },
+            at,
+        )
+        .await
+        .unwrap();
+    let place = Location {
+        text: Some(HOSTILE_PLACE.to_owned()),
+        city: Some(HOSTILE_PLACE.to_owned()),
+        country: Some("RU".to_owned()),
+        point: Some(GeoPoint::new(55.0, 60.0).unwrap()),
+    };
+    db.append_events(
+        leg_id,
+        &[TrackingEvent::new(
+            EventSource::SeventeenTrack,
+            at + chrono::Duration::seconds(1),
+            NormalizedStatus::new(MainStatus::InTransit, SubStatus::Sorting),
+            "InTransit_Other",
+            "sorted",
+            place,
+        )],
+        at,
+    )
+    .await
+    .unwrap();
+    db.close().await;
+}
+
 /// Words of ours a page may show in Latin letters in any language: the product, the modes,
 /// the API, the aggregator and carriers' own names, the time offset.
 const LATIN_NAMES: &[&str] = &[
@@ -284,6 +354,15 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
     })
     .await;
 
+    // A carrier writes markup into an event's place on that parcel's route.
+    hostile_place(
+        dir.path(),
+        &get(format!("{base}/api/v1/postings/{stalled}"))
+            .await
+            .unwrap(),
+    )
+    .await;
+
     let port = free_port();
     let _driver_process = Killed(
         Command::new(CHROMEDRIVER)
@@ -431,6 +510,31 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         .await
         .unwrap();
     assert!(!paths.is_empty(), "no route markers on the map");
+    // Every marker's tooltip shows the carrier's markup as text: no link, no image beacon.
+    let mut seen = String::new();
+    for i in 0..paths.len() {
+        // A pointer over the marker, as Leaflet hears it.
+        let shown = driver
+            .execute(
+                "var path = document.querySelectorAll('#map path.leaflet-interactive')[arguments[0]];\
+                 path.dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));\
+                 var pane = document.querySelector('.leaflet-tooltip-pane');\
+                 var shown = [pane.textContent, pane.querySelectorAll('img, a, b').length];\
+                 path.dispatchEvent(new MouseEvent('mouseout', {bubbles: true}));\
+                 return shown;",
+                vec![serde_json::json!(i)],
+            )
+            .await
+            .unwrap()
+            .json()
+            .clone();
+        assert_eq!(shown[1], 0, "markup became elements: {shown}");
+        seen.push_str(shown[0].as_str().unwrap_or_default());
+    }
+    assert!(
+        seen.contains(HOSTILE_PLACE),
+        "the hostile place was never shown: {seen}"
+    );
     assert_all_ours_translated(&driver, "posting").await;
     driver.screenshot(&shots.join("posting.png")).await.unwrap();
     let form = el(&driver, By::Css("form.ack")).await;
