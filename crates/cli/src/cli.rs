@@ -112,6 +112,22 @@ pub(crate) enum BenchCommand {
     /// seller channel: all delivered or digested, no rate limit broken, and the time from the
     /// change to the receipt where nothing throttles.
     Notify(BenchNotifyArgs),
+    /// A flood of wrong passwords from many addresses while `/healthz` is under load: its
+    /// latency must not suffer (the login throttle and the bounded password pool).
+    Login(BenchLoginArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchLoginArgs {
+    /// Clients posting wrong passwords, each from its own loopback address.
+    #[arg(long, default_value_t = 48)]
+    pub(crate) attackers: u32,
+    /// `/healthz` requests in all.
+    #[arg(long, default_value_t = 2_000)]
+    pub(crate) requests: u32,
+    /// `/healthz` clients at once.
+    #[arg(long, default_value_t = 50)]
+    pub(crate) concurrency: u32,
 }
 
 #[derive(Debug, Args)]

@@ -17,12 +17,14 @@ use crate::cli::{BenchSandboxArgs, BenchSyncArgs};
 
 mod api;
 mod detection;
+mod login;
 mod notify;
 mod polling;
 mod rules;
 use crate::output;
 pub(crate) use api::api;
 pub(crate) use detection::detection;
+pub(crate) use login::login;
 pub(crate) use notify::notify;
 pub(crate) use polling::polling;
 pub(crate) use rules::rules;
