@@ -47,7 +47,9 @@ pub(crate) fn exit_code(error: &anyhow::Error) -> ExitCode {
             || matches!(
                 cause.downcast_ref::<ozontrack_engine::Error>(),
                 Some(
-                    ozontrack_engine::Error::Invalid { .. } | ozontrack_engine::Error::NotFound(_)
+                    ozontrack_engine::Error::Invalid { .. }
+                        | ozontrack_engine::Error::Conflict { .. }
+                        | ozontrack_engine::Error::NotFound(_)
                 )
             )
     });

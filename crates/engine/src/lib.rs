@@ -57,6 +57,13 @@ pub enum Error {
         field: &'static str,
         message: String,
     },
+    /// The request is right, but what it names is not in a state that allows it (a buyer chat
+    /// cannot be tested, a sent message is not sent again).
+    #[error("{field}: {message}")]
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
     /// A part this process does not run (no Ozon client for uploads, say).
     #[error("{0}")]
     Unavailable(&'static str),

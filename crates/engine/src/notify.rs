@@ -27,9 +27,9 @@ use ozontrack_db::{
 };
 use ozontrack_domain::finding::{RuleKind, Severity};
 use ozontrack_domain::notify::{
-    self, AttemptOutcome, Audience, ChannelKind, DailyNotice, DestinationState, DigestNotice,
-    DisableCause, DisabledNotice, FeedNotice, Notice, QuietHours, Routing, TestNotice, Topic,
-    Verdict,
+    self, AlertNotice, AttemptOutcome, Audience, ChannelKind, DailyNotice, DestinationState,
+    DigestNotice, DisableCause, DisabledNotice, FeedNotice, Notice, QuietHours, Routing,
+    TestNotice, Topic, Verdict,
 };
 use ozontrack_domain::{Clock, DestinationId, Language, PostingId, StoreId};
 use ozontrack_notify::{Address, Credentials, Envelope, Extras, Piece, Rendered, Sender, Setup};
@@ -1363,6 +1363,13 @@ fn invalid(field: &'static str, message: impl Into<String>) -> Error {
     }
 }
 
+fn conflict(field: &'static str, message: impl Into<String>) -> Error {
+    Error::Conflict {
+        field,
+        message: message.into(),
+    }
+}
+
 /// Adds a destination: its setup taken apart into the address (kept readable) and the
 /// credentials (encrypted).
 pub async fn add_destination<D: Database>(
@@ -1571,7 +1578,7 @@ pub async fn enqueue_test<D: Database>(
         return Err(Error::NotFound("destination"));
     };
     if record.destination.kind == ChannelKind::OzonChat {
-        return Err(invalid(
+        return Err(conflict(
             "destination",
             "a buyer chat cannot be tested: a test would reach a real buyer",
         ));
@@ -1613,7 +1620,7 @@ pub async fn message<D: Database>(
 pub async fn retry<D: Database>(db: &D, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
     let message = db.message(id).await?.ok_or(Error::NotFound("message"))?;
     if !db.retry_message(id, now).await? {
-        return Err(invalid(
+        return Err(conflict(
             "message",
             format!(
                 "only failed or skipped messages are sent again; this one is {}",
@@ -1672,20 +1679,63 @@ pub async fn preview<D: Database>(
     .map_err(|e| invalid("template", e.to_string()))
 }
 
+/// `notice` as the alert topic's message.
+fn alert_notice(topic: Topic, notice: AlertNotice) -> Notice {
+    match topic {
+        Topic::AlertOpened => Notice::AlertOpened(notice),
+        Topic::AlertEscalated => Notice::AlertEscalated(notice),
+        _ => Notice::AlertResolved(AlertNotice {
+            resolution: notice
+                .resolution
+                .or(Some(ozontrack_domain::alert::Resolution::Moved)),
+            ..notice
+        }),
+    }
+}
+
+/// A parcel silent for 50 hours after a sorting scan, on an example posting: what a preview
+/// shows when no posting is named.
+fn example_alert(now: DateTime<Utc>) -> AlertNotice {
+    use ozontrack_domain::finding::{Action, Reason};
+    AlertNotice {
+        alert: 0,
+        store: StoreId(0),
+        posting: PostingId(0),
+        posting_number: ozontrack_domain::PostingNumber::parse("0123456789-0001-1")
+            // A fixed number of the documented shape.
+            .expect("the example posting number parses"),
+        rule: RuleKind::Stale,
+        severity: Severity::Warning,
+        leg: Some("UG123456789YP".into()),
+        reason: Some(Reason::Stale {
+            quiet_hours: 50,
+            threshold_hours: 48,
+            allowance_hours: 0,
+            learned: None,
+            last: None,
+        }),
+        actions: vec![Action::ContactCarrier, Action::NotifyBuyer],
+        resolution: None,
+        at: now,
+    }
+}
+
 async fn sample_notice<D: Database>(
     db: &D,
     posting: Option<(PostingId, StoreId)>,
     topic: Topic,
     now: DateTime<Utc>,
 ) -> Result<Notice, Error> {
-    use ozontrack_domain::notify::{AlertNotice, PenaltyLevel, PenaltyNotice, StoreDay};
+    use ozontrack_domain::notify::{PenaltyLevel, PenaltyNotice, StoreDay};
     let alert_topic = matches!(
         topic,
         Topic::AlertOpened | Topic::AlertEscalated | Topic::AlertResolved
     );
     if alert_topic {
-        let (posting, _) =
-            posting.ok_or_else(|| invalid("posting", "alert topics need a posting"))?;
+        let Some((posting, _)) = posting else {
+            // No posting named: how such a message reads, told of an example parcel.
+            return Ok(alert_notice(topic, example_alert(now)));
+        };
         let filter = ozontrack_db::AlertFilter {
             posting: Some(posting),
             limit: 1,
@@ -1712,16 +1762,7 @@ async fn sample_notice<D: Database>(
             resolution: alert.resolution,
             at: alert.updated_at,
         };
-        return Ok(match topic {
-            Topic::AlertOpened => Notice::AlertOpened(notice),
-            Topic::AlertEscalated => Notice::AlertEscalated(notice),
-            _ => Notice::AlertResolved(AlertNotice {
-                resolution: notice
-                    .resolution
-                    .or(Some(ozontrack_domain::alert::Resolution::Moved)),
-                ..notice
-            }),
-        });
+        return Ok(alert_notice(topic, notice));
     }
     let store = posting.map(|(_, s)| s);
     Ok(match topic {

@@ -422,11 +422,15 @@ impl PostingDetail {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoteRequest {
-    /// What was done (kept in the alert's history).
-    #[schema(min_length = 1, max_length = 2000)]
+    /// What was done (kept in the alert's history); not only spaces.
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     pub note: String,
     /// The person the token acts for; recorded beside the token's name.
-    #[schema(min_length = 1, max_length = 64)]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub by: Option<String>,
 }
 
@@ -448,7 +452,11 @@ pub struct CarrierRequest {
     #[schema(schema_with = schemas::manual_carrier)]
     pub carrier: String,
     /// The person the token acts for.
-    #[schema(min_length = 1, max_length = 64)]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub by: Option<String>,
 }
 

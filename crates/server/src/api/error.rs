@@ -20,6 +20,8 @@ pub enum ApiError {
     NotFound(&'static str),
     /// The request is wrong; the message names the parameter or field.
     BadRequest(String),
+    /// The request is right, but what it names is not in a state that allows it.
+    Conflict(String),
     /// No such route (or no such method on it).
     NoRoute,
     MethodNotAllowed,
@@ -41,6 +43,7 @@ pub enum ErrorCode {
     Forbidden,
     NotFound,
     BadRequest,
+    Conflict,
     MethodNotAllowed,
     PayloadTooLarge,
     InvalidRows,
@@ -110,6 +113,9 @@ impl ApiError {
                 message,
                 None,
             ),
+            ApiError::Conflict(message) => {
+                (StatusCode::CONFLICT, ErrorCode::Conflict, message, None)
+            }
             ApiError::NoRoute => (
                 StatusCode::NOT_FOUND,
                 ErrorCode::NotFound,
@@ -180,6 +186,7 @@ impl From<ozontrack_engine::Error> for ApiError {
         match e {
             E::NotFound(what) => ApiError::NotFound(what),
             E::Invalid { .. } => ApiError::BadRequest(e.to_string()),
+            E::Conflict { .. } => ApiError::Conflict(e.to_string()),
             E::Unavailable(what) => ApiError::Unavailable(what),
             E::Db(db) => db.into(),
             E::Ozon(ozon) => {

@@ -1,6 +1,7 @@
 //! axum's extractors with their rejections turned into the API's error shape: a bad query
-//! parameter, path segment or JSON body answers 400 `bad_request` naming what is wrong, never a
-//! `text/plain` rejection. Also the reader's language (`?lang=`, then `Accept-Language`).
+//! parameter (an empty one included), path segment or JSON body answers 400 `bad_request`
+//! naming what is wrong, never a `text/plain` rejection. Also the reader's language (`?lang=`,
+//! then `Accept-Language`).
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::HeaderMap;
@@ -18,6 +19,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // A parameter given empty is a client's mistake the document does not allow; the
+        // dashboard's forms, which do send empty fields, use axum's own `Query`.
+        let query = parts.uri.query().unwrap_or_default();
+        if let Some((name, _)) =
+            form_urlencoded::parse(query.as_bytes()).find(|(_, value)| value.is_empty())
+        {
+            return Err(ApiError::BadRequest(format!(
+                "{name}: given empty; leave the parameter out instead"
+            )));
+        }
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(value)| Query(value))

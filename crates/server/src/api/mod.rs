@@ -244,6 +244,19 @@ impl<D: Database> FromRequestParts<ApiState<D>> for Caller {
 /// The longest page of a list.
 const MAX_PAGE: u32 = 200;
 
+/// A list's `limit`: `default` when not given, refused outside 1..=[`MAX_PAGE`] (never clamped:
+/// a client asking for 0 or 1 000 has a bug worth hearing about).
+fn page_limit(limit: Option<u32>, default: u32) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(default);
+    if (1..=MAX_PAGE).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "limit: {limit} is not between 1 and {MAX_PAGE}"
+        )))
+    }
+}
+
 #[utoipa::path(
     get,
     path = "/healthz",
@@ -298,11 +311,11 @@ async fn stores<D: Database>(caller: Caller) -> axum::Json<StoresBody> {
 pub struct PostingsParams {
     /// Only this store (by name).
     #[serde(default, deserialize_with = "form::optional")]
-    #[param(max_length = 64)]
+    #[param(min_length = 1, max_length = 64)]
     pub store: Option<String>,
     /// Ozon's status code, e.g. `delivering`.
     #[serde(default, deserialize_with = "form::optional")]
-    #[param(max_length = 64)]
+    #[param(min_length = 1, max_length = 64)]
     pub status: Option<String>,
     #[serde(default, deserialize_with = "form::optional")]
     #[param(schema_with = schemas::mode)]
@@ -325,7 +338,7 @@ pub struct PostingsParams {
     pub to: Option<String>,
     /// A posting number (or its start) or a tracking number.
     #[serde(default, deserialize_with = "form::optional")]
-    #[param(max_length = 64)]
+    #[param(min_length = 1, max_length = 64)]
     pub q: Option<String>,
     /// `next_cursor` of the previous page.
     #[serde(default, deserialize_with = "form::optional")]
@@ -344,12 +357,7 @@ pub struct PostingsParams {
 impl PostingsParams {
     /// The database query for these filters within `stores` (the store filter already applied).
     pub fn query(&self, stores: Vec<StoreId>) -> Result<PostingQuery, ApiError> {
-        let limit = self.limit.unwrap_or(50);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(ApiError::BadRequest(format!(
-                "limit: {limit} is not between 1 and {MAX_PAGE}"
-            )));
-        }
+        let limit = page_limit(self.limit, 50)?;
         if let Some(code) = &self.carrier {
             let known = CarrierCode::parse(code).ok().is_some_and(|c| {
                 carrier::by_code(c.as_str()).is_some() || c.as_str() == carrier::UNKNOWN_CARRIER
@@ -360,8 +368,12 @@ impl PostingsParams {
                 )));
             }
         }
-        if self.q.as_deref().is_some_and(|q| q.chars().count() > 64) {
-            return Err(ApiError::BadRequest("q: at most 64 characters".into()));
+        for (name, text) in [("status", &self.status), ("q", &self.q)] {
+            if text.as_deref().is_some_and(|t| t.chars().count() > 64) {
+                return Err(ApiError::BadRequest(format!(
+                    "{name}: at most 64 characters"
+                )));
+            }
         }
         Ok(PostingQuery {
             stores,
@@ -558,7 +570,7 @@ async fn set_carrier<D: Database>(
 pub struct AlertsParams {
     /// Only this store's (by name).
     #[serde(default, deserialize_with = "form::optional")]
-    #[param(max_length = 64)]
+    #[param(min_length = 1, max_length = 64)]
     pub store: Option<String>,
     /// Only alerts not resolved.
     #[serde(default, deserialize_with = "form::optional")]
@@ -599,12 +611,7 @@ async fn alerts<D: Database>(
     Query(p): Query<AlertsParams>,
 ) -> Result<axum::Json<AlertsPage>, ApiError> {
     let scope = caller.scope(p.store.as_deref())?;
-    let limit = p.limit.unwrap_or(100);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::BadRequest(format!(
-            "limit: {limit} is not between 1 and {MAX_PAGE}"
-        )));
-    }
+    let limit = page_limit(p.limit, 100)?;
     let tr = Tr::new(language(p.lang, &headers, caller.default_language()));
     let items = state
         .db
@@ -711,7 +718,7 @@ async fn resolve<D: Database>(
 pub struct StatsParams {
     /// Only this store (by name).
     #[serde(default, deserialize_with = "form::optional")]
-    #[param(max_length = 64)]
+    #[param(min_length = 1, max_length = 64)]
     store: Option<String>,
     /// Over legs tracked since this many days ago (default 30).
     #[serde(default, deserialize_with = "form::optional")]

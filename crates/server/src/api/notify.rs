@@ -81,9 +81,11 @@ pub struct ChannelBody {
     pub address: String,
     #[schema(schema_with = schemas::destination_state)]
     pub state: DestinationState,
-    /// Why it was disabled.
+    /// Why it was disabled; absent while it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = schemas::disable_cause)]
     pub disabled_because: Option<DisableCause>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub disabled_because_text: Option<String>,
     #[schema(schema_with = schemas::language)]
     pub language: Language,
@@ -167,6 +169,7 @@ pub struct MessageBody {
     pub sent_at: Option<DateTime<Utc>>,
     /// The digest it went out in.
     pub digest: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = schemas::attempt_outcome)]
     pub last_outcome: Option<AttemptOutcome>,
     /// The service's error code or HTTP status of the last attempt.
@@ -217,7 +220,7 @@ pub struct PreviewParams {
     pub topic: Option<Topic>,
     /// A posting number; its latest alert speaks for the alert topics.
     #[serde(default, deserialize_with = "form::optional")]
-    #[param(max_length = 40)]
+    #[param(min_length = 1, max_length = 40)]
     pub posting: Option<String>,
     /// seller (default) or buyer.
     #[serde(default, deserialize_with = "form::optional")]
@@ -460,7 +463,8 @@ pub(super) async fn add_channel<D: Database>(
     params(("id" = i64, Path, description = "the destination's id", minimum = 1)),
     responses(
         (status = 202, description = "a test message is in the outbox; the dispatcher sends it through the real path", body = QueuedBody),
-        (status = 400, description = "a buyer chat cannot be tested (it would reach a real buyer)", body = ErrorBody),
+        (status = 400, description = "the id is not a number", body = ErrorBody),
+        (status = 409, description = "a buyer chat cannot be tested (it would reach a real buyer)", body = ErrorBody),
         (status = 401, description = "no valid API token", body = ErrorBody),
         (status = 403, description = "the token may only read, or is limited to some stores", body = ErrorBody),
         (status = 404, description = "no such destination", body = ErrorBody),
@@ -509,6 +513,7 @@ async fn switch<D: Database>(
     params(("id" = i64, Path, description = "the destination's id", minimum = 1)),
     responses(
         (status = 200, description = "disabled by hand; its messages wait", body = ChannelBody),
+        (status = 400, description = "the id is not a number", body = ErrorBody),
         (status = 401, description = "no valid API token", body = ErrorBody),
         (status = 403, description = "the token may only read, or is limited to some stores", body = ErrorBody),
         (status = 404, description = "no such destination", body = ErrorBody),
@@ -529,6 +534,7 @@ pub(super) async fn disable_channel<D: Database>(
     params(("id" = i64, Path, description = "the destination's id", minimum = 1)),
     responses(
         (status = 200, description = "enabled; its waiting messages are due at once", body = ChannelBody),
+        (status = 400, description = "the id is not a number", body = ErrorBody),
         (status = 401, description = "no valid API token", body = ErrorBody),
         (status = 403, description = "the token may only read, or is limited to some stores", body = ErrorBody),
         (status = 404, description = "no such destination", body = ErrorBody),
@@ -549,6 +555,7 @@ pub(super) async fn enable_channel<D: Database>(
     params(("id" = i64, Path, description = "the destination's id", minimum = 1)),
     responses(
         (status = 204, description = "removed, with its messages"),
+        (status = 400, description = "the id is not a number", body = ErrorBody),
         (status = 401, description = "no valid API token", body = ErrorBody),
         (status = 403, description = "the token may only read, or is limited to some stores", body = ErrorBody),
         (status = 404, description = "no such destination", body = ErrorBody),
@@ -587,7 +594,12 @@ pub(super) async fn outbox<D: Database>(
     Query(params): Query<OutboxParams>,
 ) -> Result<axum::Json<OutboxPage>, ApiError> {
     caller.unscoped()?;
-    let limit = params.limit.unwrap_or(50).clamp(1, 200);
+    let limit = super::page_limit(params.limit, 50)?;
+    for (name, id) in [("channel", params.channel), ("before", params.before)] {
+        if id.is_some_and(|id| id < 1) {
+            return Err(ApiError::BadRequest(format!("{name}: ids start at 1")));
+        }
+    }
     let messages = state
         .db
         .outbox(&OutboxFilter {
@@ -643,7 +655,8 @@ pub(super) async fn outbox<D: Database>(
     params(("id" = i64, Path, description = "the message's id", minimum = 1)),
     responses(
         (status = 202, description = "queued again", body = QueuedBody),
-        (status = 400, description = "the message has not failed", body = ErrorBody),
+        (status = 400, description = "the id is not a number", body = ErrorBody),
+        (status = 409, description = "the message has not failed", body = ErrorBody),
         (status = 401, description = "no valid API token", body = ErrorBody),
         (status = 403, description = "the token may only read, or is limited to some stores", body = ErrorBody),
         (status = 404, description = "no such message", body = ErrorBody),

@@ -160,7 +160,9 @@ impl From<ozontrack_engine::Error> for WebError {
     fn from(e: ozontrack_engine::Error) -> Self {
         match e {
             ozontrack_engine::Error::NotFound(_) => WebError::NotFound,
-            ozontrack_engine::Error::Invalid { .. } => WebError::BadRequest(e.to_string()),
+            ozontrack_engine::Error::Invalid { .. } | ozontrack_engine::Error::Conflict { .. } => {
+                WebError::BadRequest(e.to_string())
+            }
             ozontrack_engine::Error::Db(db) => db.into(),
             other => {
                 tracing::error!(error = %Chain(&other), "a dashboard action failed");
