@@ -681,9 +681,13 @@ pub(crate) struct WorldArgs {
     /// How many times faster than real time simulated time runs.
     #[arg(long, default_value_t = 3600.0)]
     pub(crate) speed: f64,
-    /// Parcels in the world.
-    #[arg(long, default_value_t = 2_000)]
-    pub(crate) parcels: u32,
+    /// Parcels in the world (default 2 000; the demo's: 24 000).
+    #[arg(long)]
+    pub(crate) parcels: Option<u32>,
+    /// Days over which orders are placed (default 30; the demo's, when neither this nor
+    /// --parcels is given: 365, so that orders keep coming for hours).
+    #[arg(long)]
+    pub(crate) days: Option<u32>,
     /// Address for the fakes: port P serves Ozon, P+1 17TRACK, P+2 Russian Post, P+3 CDEK;
     /// port 0 picks free ports.
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -697,6 +701,18 @@ pub(crate) struct WorldArgs {
     /// Where the fake 17TRACK POSTs `TRACKING_UPDATED` (none when unset).
     #[arg(long = "17track-webhook", value_name = "URL")]
     pub(crate) seventeen_track_webhook: Option<String>,
+}
+
+impl WorldArgs {
+    /// How many parcels, over how many days: the sandbox's month of 2 000 orders, or for the
+    /// demo left to its defaults a year at the same rate, so that a dashboard left open over
+    /// lunch still sees new orders.
+    pub(crate) fn shape(&self, demo: bool) -> (u32, u32) {
+        match (self.parcels, self.days) {
+            (None, None) if demo => (24_000, 365),
+            (parcels, days) => (parcels.unwrap_or(2_000), days.unwrap_or(30)),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -729,6 +745,9 @@ pub(crate) struct TruthArgs {
     pub(crate) seed: u64,
     #[arg(long, default_value_t = 2_000)]
     pub(crate) parcels: u32,
+    /// Days over which orders are placed (the demo's default world: --parcels 24000 --days 365).
+    #[arg(long, default_value_t = 30)]
+    pub(crate) days: u32,
     /// The moment, RFC 3339 (default: 14 days into the world).
     #[arg(long, value_name = "TIME")]
     pub(crate) at: Option<String>,

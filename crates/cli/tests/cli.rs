@@ -519,6 +519,82 @@ fn the_demos_sign_in_link_works_ninety_seconds_later_and_login_link_makes_anothe
     sign_in(&server, made["link"].as_str().unwrap()).unwrap();
 }
 
+/// The process's resident memory in MiB, from `/proc` (Linux).
+fn rss_mib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? / 1024)
+}
+
+#[test]
+fn a_demo_left_running_for_a_simulated_quarter_keeps_getting_orders_and_alerts_in_bounded_memory() {
+    let run = Run::new();
+    // A day a second: a quarter in a minute and a half.
+    let (demo, line) = run.spawn_first_line(&[
+        "--json",
+        "demo",
+        "--speed",
+        "86400",
+        "--dashboard",
+        "127.0.0.1:0",
+    ]);
+    let started: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(started["world"]["order_days"], 365, "{started}");
+    let server = started["server"].as_str().unwrap().to_owned();
+    let token = started["api_token"].as_str().unwrap().to_owned();
+    let get = |path: &str| -> serde_json::Value {
+        let response = http_response(
+            "GET",
+            &server,
+            path,
+            &[("Authorization", format!("Bearer {token}"))],
+        );
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+    };
+    // The newest order ozontrack has synced, and the newest alert it has raised.
+    let newest = || {
+        let postings = get("/api/v1/postings?limit=200");
+        let ordered = postings["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["in_process_at"].as_str().map(str::to_owned))
+            .max();
+        let alerts = get("/api/v1/alerts?limit=200");
+        let alert = alerts["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a["id"].as_i64())
+            .max();
+        (ordered, alert)
+    };
+    std::thread::sleep(std::time::Duration::from_secs(20));
+    let (first_order, first_alert) = newest();
+    let early_rss = rss_mib(demo.0.id()).unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(70));
+    let (last_order, last_alert) = newest();
+    let late_rss = rss_mib(demo.0.id()).unwrap();
+    assert!(
+        last_order > first_order,
+        "no new orders: {first_order:?} then {last_order:?}"
+    );
+    assert!(
+        last_alert > first_alert,
+        "no new alerts: {first_alert:?} then {last_alert:?}"
+    );
+    eprintln!(
+        "orders {first_order:?} → {last_order:?}, alerts {first_alert:?} → {last_alert:?}, \
+         RSS {early_rss} → {late_rss} MiB"
+    );
+    // The whole year's world is generated up front: what grows is the database, on disk.
+    assert!(
+        late_rss < 800 && late_rss < early_rss * 2,
+        "memory grew from {early_rss} MiB to {late_rss} MiB"
+    );
+}
+
 #[test]
 fn a_demo_whose_dashboard_address_is_taken_says_so_and_how_to_choose_another() {
     let run = Run::new();

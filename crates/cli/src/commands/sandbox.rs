@@ -26,10 +26,13 @@ fn origin(world: &World) -> DateTime<Utc> {
     world.config.start + Duration::days(14)
 }
 
-fn world(seed: u64, parcels: u32) -> World {
+fn world(seed: u64, (parcels, days): (u32, u32)) -> World {
     World::generate(WorldConfig {
         seed,
         parcels,
+        order_span: Duration::days(i64::from(days.max(1))),
+        // Two carrier outages a month, as in the default month.
+        outages: (days / 15).max(2),
         ..WorldConfig::default()
     })
 }
@@ -46,7 +49,7 @@ fn faults(args: &WorldArgs) -> anyhow::Result<FaultPlan> {
 }
 
 /// Starts the world's fakes on a clock `speed` times faster than real time.
-async fn start(args: &WorldArgs) -> anyhow::Result<Sandbox> {
+async fn start(args: &WorldArgs, demo: bool) -> anyhow::Result<Sandbox> {
     if !(args.speed.is_finite() && args.speed > 0.0) {
         return Err(InputError::new(format!(
             "--speed must be a positive number, not {}",
@@ -55,7 +58,7 @@ async fn start(args: &WorldArgs) -> anyhow::Result<Sandbox> {
         .into());
     }
     let faults = faults(args)?;
-    let world = world(args.seed, args.parcels);
+    let world = world(args.seed, args.shape(demo));
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(origin(&world), args.speed));
     let mut serve = ServeConfig {
         listen: args.listen,
@@ -86,6 +89,7 @@ fn endpoints(sandbox: &Sandbox) -> serde_json::Value {
         "russianpost": {"base_url": sandbox.urls.russian_post, "login": credentials.russian_post_login, "password": credentials.russian_post_password},
         "cdek": {"base_url": sandbox.urls.cdek, "client_id": credentials.cdek_client_id, "client_secret": credentials.cdek_client_secret},
         "channels": {"base_url": sandbox.urls.channels, "smtp_starttls": sandbox.urls.smtp_starttls, "smtp_tls": sandbox.urls.smtp_tls},
+        "world": {"seed": world.config.seed, "parcels": world.parcels.len(), "order_days": world.config.order_span.num_days()},
     })
 }
 
@@ -156,7 +160,7 @@ pub(crate) async fn serve(
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let sandbox = start(args).await?;
+    let sandbox = start(args, false).await?;
     if json {
         writeln!(out, "{}", endpoints(&sandbox))?;
     } else {
@@ -269,7 +273,7 @@ pub(crate) async fn demo(
     world_args
         .seventeen_track_webhook
         .get_or_insert_with(|| format!("{server_url}/webhooks/17track"));
-    let sandbox = start(&world_args).await?;
+    let sandbox = start(&world_args, true).await?;
     let world = &sandbox.state.world;
     let seller = &world.stores[0];
     let name =
@@ -492,7 +496,7 @@ pub(crate) fn sandbox_feeds(
 
 /// `ozontrack sandbox truth`.
 pub(crate) fn truth(args: &TruthArgs, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
-    let world = world(args.seed, args.parcels);
+    let world = world(args.seed, (args.parcels, args.days));
     let at = match &args.at {
         Some(text) => text.parse::<DateTime<Utc>>().map_err(|e| {
             InputError::new(format!("--at: {text:?} is not an RFC 3339 time ({e})"))
