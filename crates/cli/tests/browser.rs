@@ -8,7 +8,7 @@
 // In tests a panic is the failure report, so helpers unwrap freely.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -260,29 +260,8 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
     let dir = tempfile::tempdir().unwrap();
 
     // The demo: the sandbox world, its workers and the server, as a seller would run it.
-    let mut demo = ozontrack(
-        dir.path(),
-        &[
-            "--json",
-            "demo",
-            "--parcels",
-            "400",
-            "--dashboard",
-            "127.0.0.1:0",
-        ],
-    )
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let stdout = demo.stdout.take().unwrap();
-    let _demo = Killed(demo);
-    let mut line = String::new();
-    std::io::BufReader::new(stdout)
-        .read_line(&mut line)
-        .unwrap();
-    let started: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let demo = support::demo(dir.path(), 400);
+    let started = &demo.started;
     let base = started["server"].as_str().unwrap().to_owned();
     let link = started["dashboard"].as_str().unwrap().to_owned();
     let token = started["api_token"].as_str().unwrap().to_owned();

@@ -8,11 +8,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::BufRead;
 use std::path::PathBuf;
-use std::process::Stdio;
-
-use support::ozontrack;
 
 mod support;
 
@@ -28,16 +24,6 @@ fn schemathesis() -> Option<PathBuf> {
     Some(target.join("schemathesis/bin/schemathesis")).filter(|p| p.exists())
 }
 
-/// The demo, killed when the test ends.
-struct Demo(std::process::Child);
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn the_api_holds_to_its_openapi_document_under_schemathesis() {
     let Some(schemathesis) = schemathesis() else {
@@ -49,29 +35,8 @@ fn the_api_holds_to_its_openapi_document_under_schemathesis() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut child = ozontrack(
-        dir.path(),
-        &[
-            "--json",
-            "demo",
-            "--parcels",
-            "300",
-            "--dashboard",
-            "127.0.0.1:0",
-        ],
-    )
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _demo = Demo(child);
-    let mut line = String::new();
-    std::io::BufReader::new(stdout)
-        .read_line(&mut line)
-        .unwrap();
-    let demo: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let running = support::demo(dir.path(), 300);
+    let demo = &running.started;
     let server = demo["server"].as_str().unwrap();
     let token = demo["api_token"].as_str().unwrap();
     let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/schemathesis.toml");

@@ -1,8 +1,11 @@
 //! What the binary's test files share: the real `ozontrack` run in a directory of the test's,
 //! blind to the developer's own configuration.
 
+#![allow(dead_code)]
+
+use std::io::BufRead;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 /// `ozontrack ARGS` in `dir`, without `OZONTRACK__*` or `RUST_LOG` from the environment.
 pub(crate) fn ozontrack(dir: &Path, args: &[&str]) -> Command {
@@ -14,4 +17,47 @@ pub(crate) fn ozontrack(dir: &Path, args: &[&str]) -> Command {
         }
     }
     command
+}
+
+/// A running `ozontrack demo` in a directory of the test's, killed when dropped.
+pub(crate) struct Demo {
+    child: Child,
+    /// Its first line: the URLs, credentials and API token as JSON.
+    pub(crate) started: serde_json::Value,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `ozontrack --json demo --parcels PARCELS` in `dir`, its dashboard on a free port.
+pub(crate) fn demo(dir: &Path, parcels: u32) -> Demo {
+    let mut child = ozontrack(
+        dir,
+        &[
+            "--json",
+            "demo",
+            "--parcels",
+            &parcels.to_string(),
+            "--dashboard",
+            "127.0.0.1:0",
+        ],
+    )
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap();
+    Demo {
+        started: serde_json::from_str(&line).unwrap(),
+        child,
+    }
 }
