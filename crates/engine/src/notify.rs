@@ -1417,9 +1417,10 @@ pub async fn add_destination<D: Database>(
         )
         .await
         .map_err(|e| match e {
-            DbError::DuplicateDestination(name) => {
-                invalid("name", format!("a destination named {name:?} exists"))
-            }
+            DbError::DuplicateDestination(name) => Error::Conflict {
+                field: "name",
+                message: format!("a destination named {name:?} exists"),
+            },
             other => other.into(),
         })?;
     Ok(Added {

@@ -910,6 +910,24 @@ async fn the_buyer_page_shows_the_journey_in_russian_and_nothing_of_the_sellers(
     a.stop.send(true).unwrap();
 }
 
+#[tokio::test]
+async fn a_destination_under_a_taken_name_is_a_conflict_not_a_bad_request() {
+    let a = api().await;
+    let robot = serde_json::json!({
+        "name": "ops-group",
+        "channel": "wecom",
+        "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7aaa-4bc4",
+    });
+    let (status, body) = a
+        .post("/api/v1/channels", &a.everything, robot.clone())
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = a.post("/api/v1/channels", &a.everything, robot).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("ops-group"), "{body}");
+    a.stop.send(true).unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_are_checked_row_by_row_and_lanes_are_counted_within_the_tokens_stores() {
     let a = api().await;

@@ -401,7 +401,8 @@ pub(super) async fn list_channels<D: Database>(
     request_body = AddChannelRequest,
     responses(
         (status = 201, description = "added; a webhook's signing secret made for it is returned this once", body = AddedBody),
-        (status = 400, description = "a field is missing or wrong for the channel (named), or the name is taken", body = ErrorBody),
+        (status = 400, description = "a field is missing or wrong for the channel (named)", body = ErrorBody),
+        (status = 409, description = "a destination of that name exists", body = ErrorBody),
         (status = 401, description = "no valid API token", body = ErrorBody),
         (status = 403, description = "the token may only read, or is limited to some stores", body = ErrorBody),
         (status = 404, description = "no such store", body = ErrorBody),
