@@ -681,13 +681,15 @@ pub(crate) struct WorldArgs {
     /// How many times faster than real time simulated time runs.
     #[arg(long, default_value_t = 3600.0)]
     pub(crate) speed: f64,
-    /// Parcels in the world (default 2 000; the demo's: 24 000).
+    /// Parcels in the world, ordered over --days (with --endless: every --days).
+    #[arg(long, default_value_t = 2_000)]
+    pub(crate) parcels: u32,
+    /// Days over which orders are placed.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) days: u32,
+    /// Orders keep coming: --parcels more every --days, without end (always so in the demo).
     #[arg(long)]
-    pub(crate) parcels: Option<u32>,
-    /// Days over which orders are placed (default 30; the demo's, when neither this nor
-    /// --parcels is given: 365, so that orders keep coming for hours).
-    #[arg(long)]
-    pub(crate) days: Option<u32>,
+    pub(crate) endless: bool,
     /// Address for the fakes: port P serves Ozon, P+1 17TRACK, P+2 Russian Post, P+3 CDEK;
     /// port 0 picks free ports.
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -704,15 +706,23 @@ pub(crate) struct WorldArgs {
 }
 
 impl WorldArgs {
-    /// How many parcels, over how many days: the sandbox's month of 2 000 orders, or for the
-    /// demo left to its defaults a year at the same rate, so that a dashboard left open over
-    /// lunch still sees new orders.
-    pub(crate) fn shape(&self, demo: bool) -> (u32, u32) {
-        match (self.parcels, self.days) {
-            (None, None) if demo => (24_000, 365),
-            (parcels, days) => (parcels.unwrap_or(2_000), days.unwrap_or(30)),
+    /// The world's shape; the demo's never ends, so that a dashboard left open for a day still
+    /// sees new orders.
+    pub(crate) fn shape(&self, demo: bool) -> Shape {
+        Shape {
+            parcels: self.parcels,
+            days: self.days,
+            endless: self.endless || demo,
         }
     }
+}
+
+/// How many parcels a world places over how many days, and whether it goes on doing so.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shape {
+    pub(crate) parcels: u32,
+    pub(crate) days: u32,
+    pub(crate) endless: bool,
 }
 
 #[derive(Debug, Args)]
@@ -745,9 +755,12 @@ pub(crate) struct TruthArgs {
     pub(crate) seed: u64,
     #[arg(long, default_value_t = 2_000)]
     pub(crate) parcels: u32,
-    /// Days over which orders are placed (the demo's default world: --parcels 24000 --days 365).
+    /// Days over which orders are placed.
     #[arg(long, default_value_t = 30)]
     pub(crate) days: u32,
+    /// The endless world (the demo's): --parcels more every --days; any moment has its truth.
+    #[arg(long)]
+    pub(crate) endless: bool,
     /// The moment, RFC 3339 (default: 14 days into the world).
     #[arg(long, value_name = "TIME")]
     pub(crate) at: Option<String>,

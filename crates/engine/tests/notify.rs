@@ -733,7 +733,7 @@ async fn a_buyer_hears_through_the_ozon_chat_and_a_store_without_the_plan_stops_
     // A posting Ozon lets the seller open a chat for, and one it does not.
     let mut open = None;
     let mut closed = None;
-    for parcel in &w.sandbox.state.world.parcels {
+    for parcel in w.sandbox.state.window().parcels() {
         let number = PostingNumber::parse(&parcel.posting_number).unwrap();
         if let Some(p) = db.store.posting(record.id, &number).await.unwrap() {
             if p.posting.chat_allowed {
@@ -821,8 +821,8 @@ async fn a_buyer_hears_through_the_ozon_chat_and_a_store_without_the_plan_stops_
     let store_index = w
         .sandbox
         .state
-        .world
-        .parcels
+        .window()
+        .parcels()
         .iter()
         .find(|p| p.posting_number == open.posting.number.as_str())
         .unwrap()

@@ -154,7 +154,7 @@ async fn assert_alerts_match_truth(store: &SqlDatabase, record: &StoreRecord, w:
     let (mut stalls, mut caught, mut healthy, mut alarmed) = (0, 0, 0, 0);
     let mut missed = Vec::new();
     let mut examples = Vec::new();
-    for p in &w.sandbox.state.world.parcels {
+    for p in w.sandbox.state.window().parcels() {
         let mine = by_posting
             .get(p.posting_number.as_str())
             .map_or(&[][..], Vec::as_slice);
@@ -194,7 +194,7 @@ async fn assert_alerts_match_truth(store: &SqlDatabase, record: &StoreRecord, w:
             let mut window = crossing + chrono::Duration::hours(2);
             // A carrier outage holds the verdict back until the feed is back and its grace over.
             let carriers: Vec<_> = p.legs().map(|l| l.carrier).collect();
-            for o in &w.sandbox.state.world.outages {
+            for o in w.sandbox.state.window().outages() {
                 if carriers.contains(&o.carrier) && o.from <= window && o.until >= crossing {
                     window = window.max(o.until + chrono::Duration::hours(6 + 2));
                 }
@@ -233,7 +233,7 @@ async fn assert_alerts_match_truth(store: &SqlDatabase, record: &StoreRecord, w:
 /// Every carrier leg of the store.
 async fn carrier_legs(store: &SqlDatabase, record: &StoreRecord, w: &World1) -> Vec<LegRecord> {
     let mut legs = Vec::new();
-    for p in &w.sandbox.state.world.parcels {
+    for p in w.sandbox.state.window().parcels() {
         let number = ozontrack_domain::PostingNumber::parse(&p.posting_number).unwrap();
         if let Some(posting) = store.posting(record.id, &number).await.unwrap() {
             legs.extend(
@@ -258,6 +258,7 @@ fn truth(
 ) -> Option<(DateTime<Utc>, String)> {
     sandbox
         .state
+        .window()
         .legs_of(number)
         .into_iter()
         .flat_map(|(_, leg)| leg.events.iter())
@@ -322,8 +323,8 @@ async fn assert_legs_match_truth(
     for p in w
         .sandbox
         .state
-        .world
-        .parcels
+        .window()
+        .parcels()
         .iter()
         .filter(|p| p.mode == Mode::Rfbs)
     {
@@ -358,8 +359,8 @@ fn after_outages(w: &World1) {
     if let Some(end) = w
         .sandbox
         .state
-        .world
-        .outages
+        .window()
+        .outages()
         .iter()
         .filter(|o| o.from <= now && now < o.until)
         .map(|o| o.until)

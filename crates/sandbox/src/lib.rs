@@ -25,7 +25,7 @@ pub use carriers::{Carrier, Feed};
 pub use server::{Sandbox, ServeConfig, Urls};
 pub use truth::TrueState;
 pub use world::{
-    CarrierEvent, EventKind, FailureKind, FailureRates, Mode, OzonStep, Parcel, SimLeg,
+    CarrierEvent, EventKind, FailureKind, FailureRates, Mode, OzonStep, Parcel, Setting, SimLeg,
     TrueFailure, World, WorldConfig,
 };
 

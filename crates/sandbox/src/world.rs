@@ -4,6 +4,12 @@
 //!
 //! Generation is deterministic: parcel `i` of seed `s` is drawn from its own random stream, so
 //! the same seed and size give the same world, whatever else changes.
+//!
+//! An endless world repeats its shape: epoch `k` places `parcels` more orders over
+//! `[start + k·span, start + (k+1)·span)`, parcel indices continuing where epoch `k − 1` ended,
+//! with outages of its own. Epoch 0 of an endless world is the finite world of the same config,
+//! and any epoch can be generated on its own, so the truth of any moment stays at hand while
+//! the fakes hold only the recent epochs ([`crate::fakes::Window`]).
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ozontrack_domain::gazetteer::{self, City};
@@ -311,6 +317,8 @@ pub struct WorldConfig {
     pub outages: u32,
     /// Share of postings that appear in the API 1-24 h after their `in_process_at`.
     pub late_appearance: f64,
+    /// Whether orders keep coming: `parcels` more every `order_span`, without end.
+    pub endless: bool,
 }
 
 impl Default for WorldConfig {
@@ -329,25 +337,45 @@ impl Default for WorldConfig {
             failures: FailureRates::default(),
             outages: 2,
             late_appearance: 0.03,
+            endless: false,
         }
     }
 }
 
-/// The generated world.
+/// What stays the same for the whole life of a world: its accounts, network and credentials.
 #[derive(Debug, Clone)]
-pub struct World {
+pub struct Setting {
     pub config: WorldConfig,
     pub stores: Vec<SimStore>,
     pub warehouses: Vec<Warehouse>,
     pub delivery_methods: Vec<DeliveryMethod>,
+    pub credentials: CarrierCredentials,
+    /// Outages of epoch 0, drawn with the rest of the setting (later epochs draw their own).
+    first_outages: Vec<Outage>,
+}
+
+/// The generated world: its setting and the parcels and outages of epoch 0 (the whole world
+/// unless it is endless).
+#[derive(Debug, Clone)]
+pub struct World {
+    pub setting: Setting,
     /// Sorted by `ordered_at`, then posting number.
     pub parcels: Vec<Parcel>,
     pub outages: Vec<Outage>,
-    pub credentials: CarrierCredentials,
+}
+
+/// A world is read mostly for its setting: `world.stores`, `world.config`.
+impl std::ops::Deref for World {
+    type Target = Setting;
+
+    fn deref(&self) -> &Setting {
+        &self.setting
+    }
 }
 
 const STREAM_PARCEL: u64 = 1;
 const STREAM_WORLD: u64 = 2;
+const STREAM_OUTAGES: u64 = 3;
 
 const PRODUCTS: &[(&str, &str, i64)] = &[
     ("MUG-330-BLK", "Кружка керамическая 330 мл", 129_000),
@@ -371,7 +399,7 @@ impl World {
             })
             .collect();
         let (warehouses, delivery_methods) = network(&mut rng);
-        let outages = outages(&config, &mut rng);
+        let outages = outages(&config, config.start, &mut rng);
         let credentials = CarrierCredentials {
             seventeen_track_token: format!("17t-{:016x}", rng.next_u64()),
             russian_post_login: format!("rp{}", rng.digits(6)),
@@ -379,20 +407,18 @@ impl World {
             cdek_client_id: format!("cdek-{}", rng.digits(8)),
             cdek_client_secret: format!("{:016x}", rng.next_u64()),
         };
-        let mut parcels: Vec<Parcel> = (0..config.parcels)
-            .map(|i| parcel(&config, &delivery_methods, i))
-            .collect();
-        parcels.sort_by(|a, b| {
-            (a.ordered_at, &a.posting_number).cmp(&(b.ordered_at, &b.posting_number))
-        });
-        World {
+        let setting = Setting {
             config,
             stores,
             warehouses,
             delivery_methods,
-            parcels,
-            outages,
             credentials,
+            first_outages: outages,
+        };
+        World {
+            parcels: setting.parcels_of_epoch(0),
+            outages: setting.outages_of_epoch(0),
+            setting,
         }
     }
 
@@ -403,10 +429,51 @@ impl World {
 
     /// The outage of `carrier` in force at `t`, if any.
     pub fn outage_at(&self, carrier: Carrier, t: DateTime<Utc>) -> Option<&Outage> {
-        self.outages
-            .iter()
-            .find(|o| o.carrier == carrier && o.from <= t && t < o.until)
+        outage_at(&self.outages, carrier, t)
     }
+}
+
+impl Setting {
+    /// The epoch whose orders are placed at `t`: 0 before the world starts and always 0 for a
+    /// world that is not endless.
+    pub fn epoch_at(&self, t: DateTime<Utc>) -> u32 {
+        let span = self.config.order_span.num_seconds().max(1);
+        if !self.config.endless || t <= self.config.start {
+            return 0;
+        }
+        u32::try_from((t - self.config.start).num_seconds() / span).unwrap_or(u32::MAX)
+    }
+
+    /// The parcels ordered in `epoch`, sorted by `ordered_at`, then posting number.
+    pub fn parcels_of_epoch(&self, epoch: u32) -> Vec<Parcel> {
+        let n = self.config.parcels;
+        let first = epoch.saturating_mul(n);
+        let mut parcels: Vec<Parcel> = (first..first.saturating_add(n))
+            .map(|i| parcel(&self.config, &self.delivery_methods, i))
+            .collect();
+        parcels.sort_by(|a, b| {
+            (a.ordered_at, &a.posting_number).cmp(&(b.ordered_at, &b.posting_number))
+        });
+        parcels
+    }
+
+    /// The carrier outages that begin in `epoch`.
+    pub fn outages_of_epoch(&self, epoch: u32) -> Vec<Outage> {
+        if epoch == 0 {
+            return self.first_outages.clone();
+        }
+        let mut rng = Rng::for_item(self.config.seed, STREAM_OUTAGES, u64::from(epoch));
+        let start =
+            self.config.start + self.config.order_span * i32::try_from(epoch).unwrap_or(i32::MAX);
+        outages(&self.config, start, &mut rng)
+    }
+}
+
+/// The outage of `carrier` in force at `t` among `outages`.
+pub(crate) fn outage_at(outages: &[Outage], carrier: Carrier, t: DateTime<Utc>) -> Option<&Outage> {
+    outages
+        .iter()
+        .find(|o| o.carrier == carrier && o.from <= t && t < o.until)
 }
 
 /// A city of the gazetteer by its English name; the names used here are all in it (the
@@ -479,7 +546,7 @@ fn network(rng: &mut Rng) -> (Vec<Warehouse>, Vec<DeliveryMethod>) {
     (warehouses, methods)
 }
 
-fn outages(config: &WorldConfig, rng: &mut Rng) -> Vec<Outage> {
+fn outages(config: &WorldConfig, start: DateTime<Utc>, rng: &mut Rng) -> Vec<Outage> {
     let api_carriers = [
         Carrier::RussianPost,
         Carrier::Cdek,
@@ -489,7 +556,7 @@ fn outages(config: &WorldConfig, rng: &mut Rng) -> Vec<Outage> {
     (0..config.outages)
         .map(|_| {
             let offset = rng.hours(24.0, (config.order_span.num_hours().max(48)) as f64);
-            let from = config.start + offset;
+            let from = start + offset;
             Outage {
                 carrier: *rng.pick(&api_carriers),
                 from,
@@ -511,7 +578,11 @@ fn parcel(config: &WorldConfig, methods: &[DeliveryMethod], index: u32) -> Parce
     ][rng.weighted(&config.mode_weights)];
     #[allow(clippy::cast_precision_loss)]
     let span_hours = config.order_span.num_seconds() as f64 / 3600.0;
-    let ordered_at = config.start + rng.hours(0.0, span_hours);
+    // Parcel indices run on across epochs: parcel i of an endless world is ordered in epoch
+    // i / parcels (always 0 in a finite world).
+    let epoch = index.checked_div(config.parcels).unwrap_or(0);
+    let epoch_start = config.start + config.order_span * i32::try_from(epoch).unwrap_or(i32::MAX);
+    let ordered_at = epoch_start + rng.hours(0.0, span_hours);
     let ship_by = ordered_at + Duration::hours(48);
     let weights: Vec<f64> = gazetteer::RUSSIA
         .iter()
@@ -1016,6 +1087,88 @@ mod tests {
                 ),
             }
         }
+    }
+
+    fn endless(parcels: u32) -> World {
+        World::generate(WorldConfig {
+            parcels,
+            endless: true,
+            ..WorldConfig::default()
+        })
+    }
+
+    #[test]
+    fn epoch_zero_of_an_endless_world_is_the_finite_world_of_the_same_config() {
+        let (finite, endless) = (world(500), endless(500));
+        assert_eq!(finite.parcels, endless.parcels);
+        assert_eq!(finite.outages, endless.outages);
+        assert_eq!(endless.parcels_of_epoch(0), endless.parcels);
+    }
+
+    #[test]
+    fn every_epoch_of_an_endless_world_places_its_orders_in_its_own_span_with_new_numbers() {
+        let w = endless(300);
+        let span = w.config.order_span;
+        let mut numbers = std::collections::HashSet::new();
+        for epoch in [0, 1, 2, 40, 120] {
+            let from = w.config.start + span * epoch;
+            let parcels = w.parcels_of_epoch(epoch as u32);
+            assert_eq!(parcels.len(), 300);
+            assert!(
+                parcels
+                    .iter()
+                    .all(|p| from <= p.ordered_at && p.ordered_at < from + span),
+                "epoch {epoch}"
+            );
+            assert!(
+                parcels
+                    .windows(2)
+                    .all(|p| p[0].ordered_at <= p[1].ordered_at)
+            );
+            assert!(
+                parcels
+                    .iter()
+                    .all(|p| numbers.insert(p.posting_number.clone())),
+                "a posting number of epoch {epoch} was seen before"
+            );
+            assert_eq!(w.epoch_at(parcels[0].ordered_at), epoch as u32);
+            let outages = w.outages_of_epoch(epoch as u32);
+            assert_eq!(outages.len(), w.config.outages as usize);
+            assert!(
+                outages
+                    .iter()
+                    .all(|o| from <= o.from && o.from < from + span * 2)
+            );
+        }
+    }
+
+    #[test]
+    fn a_late_epoch_has_the_same_mix_of_modes_and_failures_as_the_first() {
+        let w = endless(5_000);
+        let share = |parcels: &[Parcel], pick: &dyn Fn(&Parcel) -> bool| {
+            parcels.iter().filter(|p| pick(p)).count() as f64 / parcels.len() as f64
+        };
+        let (first, late) = (w.parcels_of_epoch(0), w.parcels_of_epoch(37));
+        for mode in [
+            Mode::Fbo,
+            Mode::FbsCrossborder,
+            Mode::Rfbs,
+            Mode::DirectMail,
+        ] {
+            let pick = |p: &Parcel| p.mode == mode;
+            let (a, b) = (share(&first, &pick), share(&late, &pick));
+            assert!((a - b).abs() < 0.03, "{mode:?}: {a} then {b}");
+        }
+        let failing = |p: &Parcel| !p.failures.is_empty();
+        let (a, b) = (share(&first, &failing), share(&late, &failing));
+        assert!((a - b).abs() < 0.03, "failing: {a} then {b}");
+    }
+
+    #[test]
+    fn a_finite_world_stays_in_epoch_zero_whatever_the_time() {
+        let w = world(100);
+        assert_eq!(w.epoch_at(w.config.start + Duration::days(3_650)), 0);
+        assert_eq!(endless(100).epoch_at(w.config.start - Duration::days(1)), 0);
     }
 
     #[test]

@@ -22,6 +22,8 @@ use serde_json::{Value, json};
 struct Fixture {
     sandbox: Sandbox,
     clock: Arc<ManualClock>,
+    /// What the sandbox serves: a finite world, so the fakes' window holds all of it.
+    world: World,
 }
 
 impl Fixture {
@@ -31,12 +33,18 @@ impl Fixture {
             ..WorldConfig::default()
         });
         let clock = Arc::new(ManualClock::new(world.config.start + Duration::days(25)));
-        let sandbox = Sandbox::start(world, clock.clone(), &serve).await.unwrap();
-        Self { sandbox, clock }
+        let sandbox = Sandbox::start(world.clone(), clock.clone(), &serve)
+            .await
+            .unwrap();
+        Self {
+            sandbox,
+            clock,
+            world,
+        }
     }
 
     fn world(&self) -> &World {
-        &self.sandbox.state.world
+        &self.world
     }
 
     fn now(&self) -> chrono::DateTime<chrono::Utc> {

@@ -21,6 +21,8 @@ use common::raw_post;
 struct Fixture {
     sandbox: Sandbox,
     clock: Arc<ManualClock>,
+    /// What the sandbox serves: a finite world, so the fakes' window holds all of it.
+    world: World,
 }
 
 impl Fixture {
@@ -40,14 +42,20 @@ impl Fixture {
             ozon: config,
             ..ServeConfig::default()
         };
-        let sandbox = Sandbox::start(world, clock.clone(), &serve).await.unwrap();
-        Self { sandbox, clock }
+        let sandbox = Sandbox::start(world.clone(), clock.clone(), &serve)
+            .await
+            .unwrap();
+        Self {
+            sandbox,
+            clock,
+            world,
+        }
     }
 
     /// The first posting visible now that satisfies `what` (given the parcel and now).
     fn visible(&self, what: impl Fn(&Parcel, DateTime<Utc>) -> bool) -> &Parcel {
         let now = self.clock.now();
-        let parcels = &self.sandbox.state.world.parcels;
+        let parcels = &self.world.parcels;
         parcels
             .iter()
             .find(|p| p.appears_at <= now && what(p, now))
@@ -216,8 +224,6 @@ async fn v4_fbs_list_pages_through_every_visible_posting_exactly_once_with_docum
     let f = Fixture::new(600, OzonConfig::default()).await;
     let now = f.clock.now();
     let expected: HashSet<String> = f
-        .sandbox
-        .state
         .world
         .parcels
         .iter()
@@ -412,8 +418,6 @@ async fn fbo_list_and_get_render_fbo_postings_only() {
     );
     let number = first["posting_number"].as_str().unwrap();
     let mode = f
-        .sandbox
-        .state
         .world
         .parcels
         .iter()
@@ -567,6 +571,42 @@ async fn postings_move_and_appear_as_simulated_time_passes() {
 }
 
 #[tokio::test]
+async fn an_endless_world_three_years_on_lists_this_weeks_orders_and_has_forgotten_the_first() {
+    let world = World::generate(WorldConfig {
+        parcels: 300,
+        endless: true,
+        ..WorldConfig::default()
+    });
+    let clock = Arc::new(ManualClock::new(world.config.start + Duration::days(14)));
+    let sandbox = Sandbox::start(world.clone(), clock.clone(), &ServeConfig::default())
+        .await
+        .unwrap();
+    let f = Fixture {
+        sandbox,
+        clock,
+        world,
+    };
+    let first = f.world.parcels[0].posting_number.clone();
+    f.clock.advance(Duration::days(3 * 365));
+    let now = f.clock.now();
+    let week = json!({"filter": {"since": time(now - Duration::days(7)), "to": time(now)},
+                      "limit": 100, "cursor": "", "with": {}});
+    let (status, body) = f.call("/v4/posting/fbs/list", week).await;
+    assert_eq!(status, 200, "{body}");
+    let postings = body["postings"].as_array().unwrap();
+    assert!(!postings.is_empty(), "no orders in the last week: {body}");
+    for p in postings {
+        let at: chrono::DateTime<chrono::Utc> =
+            p["in_process_at"].as_str().unwrap().parse().unwrap();
+        assert!(now - at <= Duration::days(7), "{at} is not this week's");
+    }
+    let (status, _) = f
+        .call("/v3/posting/fbs/get", json!({"posting_number": first}))
+        .await;
+    assert_eq!(status, 404, "a posting of three years ago is still served");
+}
+
+#[tokio::test]
 async fn a_label_barcode_finds_its_posting() {
     let f = Fixture::new(200, OzonConfig::default()).await;
     let parcel = f.visible(|p, _| p.mode == Mode::Rfbs);
@@ -659,8 +699,6 @@ async fn the_postings_report_is_processed_then_downloadable_as_csv() {
     );
     let now = f.clock.now();
     let expected = f
-        .sandbox
-        .state
         .world
         .parcels
         .iter()
@@ -724,7 +762,7 @@ async fn a_store_without_premium_is_refused_the_chat_with_ozons_code_7() {
 #[tokio::test]
 async fn a_late_posting_appears_behind_the_paging_cursor_with_its_original_in_process_at() {
     let f = Fixture::new(2_000, OzonConfig::default()).await;
-    let world = &f.sandbox.state.world;
+    let world = &f.world;
     let late = world
         .parcels
         .iter()
@@ -824,8 +862,6 @@ async fn the_unfulfilled_list_holds_only_postings_still_to_ship_and_counts_them_
         "unfulfilled",
     );
     let expected = f
-        .sandbox
-        .state
         .world
         .parcels
         .iter()

@@ -150,11 +150,9 @@ async fn a_state_change_push_refetches_its_posting_within_a_second_and_a_repeat_
     f.clock.advance(chrono::Duration::days(1));
     let now = f.clock.now();
     let mut changed = None;
-    for p in f
-        .sandbox
-        .state
-        .world
-        .parcels
+    let window = f.sandbox.state.window();
+    for p in window
+        .parcels()
         .iter()
         .filter(|p| p.appears_at <= now - chrono::Duration::days(1))
     {

@@ -16,7 +16,7 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
-use crate::cli::{DemoArgs, TruthArgs, WorldArgs};
+use crate::cli::{DemoArgs, Shape, TruthArgs, WorldArgs};
 use crate::errors::InputError;
 use crate::output;
 use crate::settings::Settings;
@@ -26,13 +26,14 @@ fn origin(world: &World) -> DateTime<Utc> {
     world.config.start + Duration::days(14)
 }
 
-fn world(seed: u64, (parcels, days): (u32, u32)) -> World {
+fn world(seed: u64, shape: Shape) -> World {
     World::generate(WorldConfig {
         seed,
-        parcels,
-        order_span: Duration::days(i64::from(days.max(1))),
+        parcels: shape.parcels,
+        order_span: Duration::days(i64::from(shape.days.max(1))),
         // Two carrier outages a month, as in the default month.
-        outages: (days / 15).max(2),
+        outages: (shape.days / 15).max(2),
+        endless: shape.endless,
         ..WorldConfig::default()
     })
 }
@@ -89,7 +90,7 @@ fn endpoints(sandbox: &Sandbox) -> serde_json::Value {
         "russianpost": {"base_url": sandbox.urls.russian_post, "login": credentials.russian_post_login, "password": credentials.russian_post_password},
         "cdek": {"base_url": sandbox.urls.cdek, "client_id": credentials.cdek_client_id, "client_secret": credentials.cdek_client_secret},
         "channels": {"base_url": sandbox.urls.channels, "smtp_starttls": sandbox.urls.smtp_starttls, "smtp_tls": sandbox.urls.smtp_tls},
-        "world": {"seed": world.config.seed, "parcels": world.parcels.len(), "order_days": world.config.order_span.num_days()},
+        "world": {"seed": world.config.seed, "parcels": world.config.parcels, "order_days": world.config.order_span.num_days(), "endless": world.config.endless},
     })
 }
 
@@ -142,11 +143,13 @@ fn print_endpoints(out: &mut impl Write, sandbox: &Sandbox) -> std::io::Result<(
 }
 
 fn describe(sandbox: &Sandbox) -> String {
-    let world = &sandbox.state.world;
+    let config = &sandbox.state.world.config;
     format!(
-        "seed {}, {} parcels, simulated time now {}",
-        world.config.seed,
-        world.parcels.len(),
+        "seed {}, {} parcels {} {} days, simulated time now {}",
+        config.seed,
+        config.parcels,
+        if config.endless { "every" } else { "over" },
+        config.order_span.num_days(),
         sandbox
             .state
             .now()
@@ -494,9 +497,15 @@ pub(crate) fn sandbox_feeds(
     })
 }
 
-/// `ozontrack sandbox truth`.
+/// `ozontrack sandbox truth`. An endless world is generated one epoch at a time, so the truth
+/// of a moment years in is printed in the memory of one epoch.
 pub(crate) fn truth(args: &TruthArgs, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
-    let world = world(args.seed, (args.parcels, args.days));
+    let shape = Shape {
+        parcels: args.parcels,
+        days: args.days,
+        endless: args.endless,
+    };
+    let world = world(args.seed, shape);
     let at = match &args.at {
         Some(text) => text.parse::<DateTime<Utc>>().map_err(|e| {
             InputError::new(format!("--at: {text:?} is not an RFC 3339 time ({e})"))
@@ -504,37 +513,59 @@ pub(crate) fn truth(args: &TruthArgs, json: bool, out: &mut impl Write) -> anyho
         None => origin(&world),
     };
     let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
-    if json {
-        // One JSON object per line: large worlds stream instead of building one array.
-        for p in world.parcels.iter().filter(|p| p.ordered_at <= at) {
+    let modes = [
+        Mode::Fbo,
+        Mode::FbsCrossborder,
+        Mode::Rfbs,
+        Mode::DirectMail,
+    ];
+    // Per mode: ordered, delivered, with an active failure.
+    let mut counts = [[0usize; 3]; 4];
+    for epoch in 0..=world.epoch_at(at) {
+        let parcels = if epoch == 0 {
+            world.parcels.clone()
+        } else {
+            world.parcels_of_epoch(epoch)
+        };
+        for p in parcels.iter().filter(|p| p.ordered_at <= at) {
             let state = p.truth_at(at);
-            let leg = |l: &ozontrack_sandbox::SimLeg| json!({"carrier": l.carrier.code(), "tracking_number": l.tracking_number});
-            let line = json!({
-                "posting_number": p.posting_number,
-                "mode": p.mode.as_str(),
-                "ordered_at": time(p.ordered_at),
-                "first_mile": p.first_mile.as_ref().map(leg),
-                "last_mile": p.last_mile.as_ref().map(leg),
-                "status": state.status.main.as_str(),
-                "sub_status": state.status.sub.code(),
-                "last_event_at": state.last_event_at.map(time),
-                "delivered_at": p.delivered_at.filter(|d| *d <= at).map(time),
-                "failures": p.failures.iter().filter(|f| f.started_at <= at).map(|f| json!({
-                    "kind": f.kind.as_str(),
-                    "started_at": time(f.started_at),
-                    "ended_at": f.ended_at.filter(|e| *e <= at).map(time),
-                    "active": state.active_failures.contains(f),
-                })).collect::<Vec<_>>(),
-            });
-            writeln!(out, "{line}")?;
+            if json {
+                // One JSON object per line: large worlds stream instead of building one array.
+                let leg = |l: &ozontrack_sandbox::SimLeg| json!({"carrier": l.carrier.code(), "tracking_number": l.tracking_number});
+                let line = json!({
+                    "posting_number": p.posting_number,
+                    "mode": p.mode.as_str(),
+                    "ordered_at": time(p.ordered_at),
+                    "first_mile": p.first_mile.as_ref().map(leg),
+                    "last_mile": p.last_mile.as_ref().map(leg),
+                    "status": state.status.main.as_str(),
+                    "sub_status": state.status.sub.code(),
+                    "last_event_at": state.last_event_at.map(time),
+                    "delivered_at": p.delivered_at.filter(|d| *d <= at).map(time),
+                    "failures": p.failures.iter().filter(|f| f.started_at <= at).map(|f| json!({
+                        "kind": f.kind.as_str(),
+                        "started_at": time(f.started_at),
+                        "ended_at": f.ended_at.filter(|e| *e <= at).map(time),
+                        "active": state.active_failures.contains(f),
+                    })).collect::<Vec<_>>(),
+                });
+                writeln!(out, "{line}")?;
+            } else {
+                let row = &mut counts[modes.iter().position(|m| *m == p.mode).unwrap_or(0)];
+                row[0] += 1;
+                row[1] += usize::from(state.delivered);
+                row[2] += usize::from(!state.active_failures.is_empty());
+            }
         }
+    }
+    if json {
         return Ok(());
     }
+    let ordered: usize = counts.iter().map(|c| c[0]).sum();
     writeln!(
         out,
-        "ground truth of seed {} ({} parcels) at {}",
+        "ground truth of seed {} ({ordered} parcels ordered by then) at {}",
         args.seed,
-        world.parcels.len(),
         time(at)
     )?;
     let mut table = output::table(&[
@@ -544,28 +575,12 @@ pub(crate) fn truth(args: &TruthArgs, json: bool, out: &mut impl Write) -> anyho
         "in transit",
         "with an active failure",
     ]);
-    for mode in [
-        Mode::Fbo,
-        Mode::FbsCrossborder,
-        Mode::Rfbs,
-        Mode::DirectMail,
-    ] {
-        let parcels: Vec<_> = world
-            .parcels
-            .iter()
-            .filter(|p| p.mode == mode && p.ordered_at <= at)
-            .collect();
-        let states: Vec<_> = parcels.iter().map(|p| p.truth_at(at)).collect();
-        let delivered = states.iter().filter(|s| s.delivered).count();
-        let failing = states
-            .iter()
-            .filter(|s| !s.active_failures.is_empty())
-            .count();
+    for (mode, [ordered, delivered, failing]) in modes.iter().zip(counts) {
         table.add_row(vec![
             mode.as_str().to_owned(),
-            parcels.len().to_string(),
+            ordered.to_string(),
             delivered.to_string(),
-            (parcels.len() - delivered).to_string(),
+            (ordered - delivered).to_string(),
             failing.to_string(),
         ]);
     }

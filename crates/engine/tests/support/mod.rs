@@ -185,7 +185,12 @@ pub(crate) async fn assert_matches_truth(
     let sim = &w.sandbox.state;
     let mut compared = 0;
     let mut mismatches = Vec::new();
-    for p in sim.world.parcels.iter().filter(|p| p.appears_at <= now) {
+    for p in sim
+        .window()
+        .parcels()
+        .iter()
+        .filter(|p| p.appears_at <= now)
+    {
         let number = PostingNumber::parse(&p.posting_number).unwrap();
         let Some(stored) = store.posting(record.id, &number).await.unwrap() else {
             mismatches.push(format!("{} missing", p.posting_number));
@@ -237,8 +242,8 @@ pub(crate) async fn ozon_events(
     for p in w
         .sandbox
         .state
-        .world
-        .parcels
+        .window()
+        .parcels()
         .iter()
         .filter(|p| p.appears_at <= now)
     {

@@ -168,7 +168,8 @@ async fn orders(
         Some(_) => {}
     }
     let now = cdek.sim.now();
-    if cdek.sim.world.is_down(Carrier::Cdek, now) {
+    let window = cdek.sim.window();
+    if window.is_down(Carrier::Cdek, now) {
         return invalid(
             StatusCode::SERVICE_UNAVAILABLE,
             "v2_internal_error",
@@ -182,8 +183,7 @@ async fn orders(
             "cdek_number or im_number is required",
         );
     };
-    let found = cdek
-        .sim
+    let found = window
         .legs_of(&number)
         .into_iter()
         .find(|(_, leg)| leg.carrier == Carrier::Cdek);

@@ -103,7 +103,10 @@ struct Chat {
 struct Inner {
     /// (service, key) → what it is.
     targets: HashMap<(Service, String), Target>,
-    received: Vec<Received>,
+    /// The latest [`KEPT`] messages, oldest first.
+    received: VecDeque<Received>,
+    /// Every message ever accepted, kept or not.
+    accepted: usize,
     seen_ids: HashSet<(Service, String, String)>,
     /// Per limited thing (robot, bot chat): arrival times within the last minute.
     windows: HashMap<String, VecDeque<Instant>>,
@@ -111,6 +114,10 @@ struct Inner {
     violations: HashMap<String, u64>,
     scripted: HashMap<String, VecDeque<Scripted>>,
 }
+
+/// How many messages the fakes keep: a demo left running for a day receives tens of
+/// thousands; the oldest are forgotten (with their ids) so that memory stays bounded.
+pub const KEPT: usize = 10_000;
 
 /// The fakes' shared state.
 #[derive(Debug, Clone)]
@@ -263,9 +270,9 @@ impl FakeChannels {
             .extend(answers);
     }
 
-    /// Everything accepted so far, in order of arrival.
+    /// What was accepted, in order of arrival: everything, up to the latest [`KEPT`].
     pub fn received(&self) -> Vec<Received> {
-        self.lock().received.clone()
+        self.lock().received.iter().cloned().collect()
     }
 
     /// Requests over a published limit, per limited thing; all zero when clients behave.
@@ -292,7 +299,7 @@ impl FakeChannels {
                 .seen_ids
                 .insert((service, target.to_owned(), id.clone()))
         });
-        inner.received.push(Received {
+        inner.received.push_back(Received {
             service,
             target: target.to_owned(),
             at: self.clock.now(),
@@ -301,6 +308,18 @@ impl FakeChannels {
             id,
             repeat,
         });
+        inner.accepted += 1;
+        while inner.received.len() > KEPT {
+            if let Some(Received {
+                service,
+                target,
+                id: Some(id),
+                ..
+            }) = inner.received.pop_front()
+            {
+                inner.seen_ids.remove(&(service, target, id));
+            }
+        }
     }
 
     fn next_scripted(&self, target: &str) -> Option<Scripted> {
@@ -746,7 +765,7 @@ async fn telegram(
     }
     let id = {
         let inner = fake.lock();
-        inner.received.len() + 1
+        inner.accepted + 1
     };
     fake.accept(Service::Telegram, &chat_id, shown, html, None);
     Json(json!({"ok": true, "result": {"message_id": id, "chat": {"id": chat_id}, "text": text}}))
@@ -838,7 +857,7 @@ async fn inbox(State(fake): State<FakeChannels>) -> Html<String> {
     );
     page.push_str(&format!(
         "<p>{} messages; what the fake robots, bots and endpoints received.</p>",
-        received.len()
+        fake.lock().accepted
     ));
     for r in received.iter().rev().take(200) {
         let at = r.at.format("%H:%M:%S");

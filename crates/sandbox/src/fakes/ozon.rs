@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{RateLimiter, SimState, time};
+use super::{RateLimiter, SimState, Window, time};
 use crate::world::{Mode, Parcel};
 
 /// How the fake behaves beyond the world it renders.
@@ -253,7 +253,8 @@ type Page<'a> = (Vec<&'a Parcel>, bool, DateTime<Utc>);
 
 /// One page of the seller's postings matching `request`, for FBS or FBO methods.
 fn page<'a>(
-    app: &'a App,
+    app: &App,
+    window: &'a Window,
     seller: Seller,
     request: &ListRequest,
     fbo: bool,
@@ -277,7 +278,7 @@ fn page<'a>(
     let changed = filter.last_changed_status_date.as_ref();
     // Parcels are sorted by (in_process_at, posting number), the cursor's key: seek to the
     // first one after the cursor (or at `since`) instead of scanning from the start.
-    let parcels = &app.sim.world.parcels;
+    let parcels = window.parcels();
     let start = match &after {
         Some((at, number)) => {
             parcels.partition_point(|p| (p.ordered_at, &p.posting_number) <= (*at, number))
@@ -319,14 +320,15 @@ fn page<'a>(
 
 /// One list page: the matching parcels rendered by `render`, with the cursor to the next.
 fn list<'a, T: serde::Serialize>(
-    app: &'a App,
+    app: &App,
+    window: &'a Window,
     seller: Seller,
     body: &Bytes,
     fbo: bool,
     render: impl Fn(&'a Parcel, DateTime<Utc>, &With) -> T,
 ) -> Result<Response, OzonError> {
     let request: ListRequest = parse(body)?;
-    let (parcels, has_next, now) = page(app, seller, &request, fbo, |_, _| true)?;
+    let (parcels, has_next, now) = page(app, window, seller, &request, fbo, |_, _| true)?;
     let postings = parcels
         .iter()
         .map(|p| render(p, now, &request.with))
@@ -345,7 +347,8 @@ async fn fbs_list(
     Extension(seller): Extension<Seller>,
     body: Bytes,
 ) -> Result<Response, OzonError> {
-    list(&app, seller, &body, false, |p, now, with| {
+    let window = app.sim.window();
+    list(&app, &window, seller, &body, false, |p, now, with| {
         fbs_posting(&app, p, now, with)
     })
 }
@@ -369,7 +372,8 @@ async fn fbs_unfulfilled_list(
     let filter = request.filter.get_or_insert_with(ListFilter::default);
     filter.since = filter.since.or(Some(now - Duration::days(365)));
     filter.to = filter.to.or(Some(now));
-    let (parcels, has_next, now) = page(&app, seller, &request, false, |p, now| {
+    let window = app.sim.window();
+    let (parcels, has_next, now) = page(&app, &window, seller, &request, false, |p, now| {
         is_unfulfilled(&app.sim, p, now)
     })?;
     let postings: Vec<_> = parcels
@@ -377,10 +381,8 @@ async fn fbs_unfulfilled_list(
         .map(|p| fbs_posting(&app, p, now, &request.with))
         .collect();
     // `count` is the total number of matches, not the page size (the official example).
-    let count = app
-        .sim
-        .world
-        .parcels
+    let count = window
+        .parcels()
         .iter()
         .filter(|p| p.store == seller.0 && p.mode != Mode::Fbo && p.appears_at <= now)
         .filter(|p| is_unfulfilled(&app.sim, p, now))
@@ -404,7 +406,8 @@ struct GetRequest {
 }
 
 fn find<'a>(
-    app: &'a App,
+    app: &App,
+    window: &'a Window,
     seller: Seller,
     body: &Bytes,
     fbo: bool,
@@ -414,7 +417,7 @@ fn find<'a>(
         return Err(bad_request("posting_number is required"));
     };
     let now = app.sim.now();
-    match app.sim.parcel(&number, now) {
+    match window.parcel(&number, now) {
         Some(p) if p.store == seller.0 && (p.mode == Mode::Fbo) == fbo => {
             Ok((p, request.with, now))
         }
@@ -427,7 +430,8 @@ async fn fbs_get(
     Extension(seller): Extension<Seller>,
     body: Bytes,
 ) -> Reply {
-    let (p, with, now) = find(&app, seller, &body, false)?;
+    let window = app.sim.window();
+    let (p, with, now) = find(&app, &window, seller, &body, false)?;
     Ok(Json(
         json!({"result": fbs_posting_detail(&app, p, now, &with)}),
     ))
@@ -438,7 +442,8 @@ async fn fbo_list(
     Extension(seller): Extension<Seller>,
     body: Bytes,
 ) -> Result<Response, OzonError> {
-    list(&app, seller, &body, true, |p, now, with| {
+    let window = app.sim.window();
+    list(&app, &window, seller, &body, true, |p, now, with| {
         fbo_posting(&app, p, now, with, false)
     })
 }
@@ -448,7 +453,8 @@ async fn fbo_get(
     Extension(seller): Extension<Seller>,
     body: Bytes,
 ) -> Reply {
-    let (p, with, now) = find(&app, seller, &body, true)?;
+    let window = app.sim.window();
+    let (p, with, now) = find(&app, &window, seller, &body, true)?;
     Ok(Json(
         json!({"result": fbo_posting(&app, p, now, &with, true)}),
     ))
@@ -576,6 +582,8 @@ async fn tracking_number_set(
         return Err(bad_request("tracking_numbers must hold 1 to 20 items"));
     }
     let now = app.sim.now();
+    // Before the lock: moving the window on prunes the uploads.
+    let window = app.sim.window();
     let mut uploaded = app
         .sim
         .uploaded_tracking
@@ -586,7 +594,7 @@ async fn tracking_number_set(
         .map(|pair| {
             let number = pair.posting_number.unwrap_or_default();
             let track = pair.tracking_number.unwrap_or_default();
-            let outcome = match app.sim.parcel(&number, now) {
+            let outcome = match window.parcel(&number, now) {
                 _ if track.trim().is_empty() => Err("TRACKING_NUMBER_IS_EMPTY"),
                 Some(p) if p.store == seller.0 && p.mode != Mode::Fbo => {
                     if matches!(app.sim.ozon_at(p, now).status, "cancelled" | "delivered") {

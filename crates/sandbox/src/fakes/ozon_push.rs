@@ -187,7 +187,8 @@ impl OzonPush {
 /// Every message for changes in `(from, to]`, in time order.
 fn messages(sim: &SimState, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<String> {
     let mut timed: Vec<(DateTime<Utc>, Value)> = Vec::new();
-    for p in &sim.world.parcels {
+    let window = sim.window();
+    for p in window.parcels() {
         let seller_id = sim.world.stores[p.store].client_id;
         let warehouse_id = sim.world.warehouses[p.warehouse].id;
         let within = |t: DateTime<Utc>| from < t && t <= to;

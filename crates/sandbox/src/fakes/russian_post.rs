@@ -18,7 +18,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
-use super::SimState;
+use super::{SimState, Window};
 use crate::carriers::Carrier;
 use crate::world::{CarrierEvent, EventKind, Mode};
 
@@ -61,9 +61,9 @@ fn operation(kind: EventKind) -> Option<(u32, &'static str, u32, &'static str)> 
 }
 
 /// The events Russian Post shows for a number at `now`.
-fn history<'a>(sim: &'a SimState, barcode: &str, now: DateTime<Utc>) -> Vec<&'a CarrierEvent> {
+fn history<'a>(window: &'a Window, barcode: &str, now: DateTime<Utc>) -> Vec<&'a CarrierEvent> {
     let mut events: Vec<&CarrierEvent> = Vec::new();
-    for (parcel, leg) in sim.legs_of(barcode) {
+    for (parcel, leg) in window.legs_of(barcode) {
         let ours = leg.carrier == Carrier::RussianPost;
         let direct_mail_abroad =
             parcel.mode == Mode::DirectMail && leg.carrier == Carrier::ChinaPost;
@@ -184,7 +184,8 @@ async fn operation_history(State(sim): State<Arc<SimState>>, body: Bytes) -> Res
         );
     }
     let now = sim.now();
-    if sim.world.is_down(Carrier::RussianPost, now) {
+    let window = sim.window();
+    if window.is_down(Carrier::RussianPost, now) {
         return fault(
             StatusCode::SERVICE_UNAVAILABLE,
             "OperationHistoryFaultReason",
@@ -192,7 +193,7 @@ async fn operation_history(State(sim): State<Arc<SimState>>, body: Bytes) -> Res
         );
     }
     let mut records = String::new();
-    for e in history(&sim, &barcode, now) {
+    for e in history(&window, &barcode, now) {
         let Some((oper_type, type_name, attr, attr_name)) = operation(e.kind) else {
             continue;
         };

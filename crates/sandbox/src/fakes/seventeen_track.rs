@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{RateLimiter, SimState, time};
+use super::{Pruning, RateLimiter, SimState, time};
 use crate::carriers::{Carrier, Feed};
 use crate::world::{CarrierEvent, EventKind, Parcel, SimLeg};
 
@@ -63,6 +63,8 @@ pub struct SeventeenTrack {
     config: SeventeenTrackConfig,
     limiter: RateLimiter,
     registrations: Mutex<HashMap<String, Registration>>,
+    /// Numbers whose parcels an endless world has dropped are forgotten with them.
+    pruned: Pruning,
     quota_used: Mutex<u64>,
 }
 
@@ -76,14 +78,21 @@ impl SeventeenTrack {
             config,
             limiter,
             registrations: Mutex::new(HashMap::new()),
+            pruned: Pruning::default(),
             quota_used: Mutex::new(0),
         })
     }
 
     fn registrations(&self) -> std::sync::MutexGuard<'_, HashMap<String, Registration>> {
-        self.registrations
+        let window = self.sim.window();
+        let mut registrations = self
+            .registrations
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner);
+        if self.pruned.due(&window) {
+            registrations.retain(|number, _| window.carries(number));
+        }
+        registrations
     }
 
     /// The routes, under `/track/v2.2/`.
@@ -143,9 +152,9 @@ impl SeventeenTrack {
     /// `track_info` for a number at `now`, and how many events it shows; `None` when the world
     /// has no such number (17TRACK would show "NotFound").
     fn track_info(&self, number: &str, now: DateTime<Utc>) -> Option<(Value, usize)> {
-        let legs = self.sim.legs_of(number);
+        let window = self.sim.window();
+        let legs = window.legs_of(number);
         let (parcel, _) = legs.first()?;
-        let world = &self.sim.world;
         let mut providers = Vec::new();
         let mut all_events: Vec<(&CarrierEvent, Carrier)> = Vec::new();
         for (_, leg) in &legs {
@@ -154,7 +163,7 @@ impl SeventeenTrack {
             if leg.carrier.feed() != Feed::SeventeenTrack && legs.len() == 1 {
                 continue;
             }
-            let outage = world.outage_at(leg.carrier, now);
+            let outage = window.outage_at(leg.carrier, now);
             let horizon = outage.map_or(now, |o| o.from);
             let events: Vec<&CarrierEvent> = leg
                 .events
@@ -486,6 +495,7 @@ fn envelope(accepted: &[Value], rejected: &[Value]) -> Response {
 /// The carrier 17TRACK detects for a number: the world's carrier of its first leg.
 fn detected_carrier(fake: &SeventeenTrack, number: &str) -> Option<u32> {
     fake.sim
+        .window()
         .legs_of(number)
         .first()
         .and_then(|(_, leg)| leg.carrier.seventeen_track_key())

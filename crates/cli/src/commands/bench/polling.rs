@@ -131,9 +131,9 @@ pub(crate) async fn polling(args: &BenchPollingArgs, out: &mut impl Write) -> an
     let end = clock.now();
     let wall = started.elapsed().as_secs_f64();
 
-    let sim = &sandbox.state;
+    let sim = sandbox.state.window();
     let mut legs: Vec<LegRecord> = Vec::new();
-    for p in &sim.world.parcels {
+    for p in sim.parcels() {
         let number = PostingNumber::parse(&p.posting_number)?;
         if let Some(posting) = store.posting(record.id, &number).await? {
             legs.extend(
@@ -146,8 +146,7 @@ pub(crate) async fn polling(args: &BenchPollingArgs, out: &mut impl Write) -> an
         }
     }
     let delivered = sim
-        .world
-        .parcels
+        .parcels()
         .iter()
         .filter(|p| p.delivered_at.is_some_and(|d| d <= end))
         .count() as u64;
@@ -179,8 +178,7 @@ pub(crate) async fn polling(args: &BenchPollingArgs, out: &mut impl Write) -> an
             }
             let window_end = crossing + Duration::hours(1);
             let outage = sim_legs.iter().any(|(_, l)| {
-                sim.world
-                    .outages
+                sim.outages()
                     .iter()
                     .any(|o| o.carrier == l.carrier && o.from < window_end && o.until > crossing)
             });

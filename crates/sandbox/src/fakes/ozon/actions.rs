@@ -8,12 +8,12 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{App, OzonError, Reply, Seller, amount, bad_request, error, parse};
-use crate::fakes::time;
+use crate::fakes::{Pruning, Window, time};
 use crate::world::{Mode, OzonStep, Parcel};
 
 /// What the fake remembers of the seller's actions.
@@ -23,11 +23,17 @@ pub(super) struct Actions {
     reports: std::collections::HashMap<String, (usize, u32)>,
     /// Chat id → (seller, posting number).
     chats: std::collections::HashMap<String, (usize, String)>,
+    /// Chats of postings an endless world has dropped are forgotten with them.
+    chats_pruned: Pruning,
 }
 
-fn seller_parcel<'a>(app: &'a App, seller: Seller, number: &str) -> Option<&'a Parcel> {
-    let now = app.sim.now();
-    app.sim.parcel(number, now).filter(|p| p.store == seller.0)
+fn seller_parcel<'a>(
+    window: &'a Window,
+    seller: Seller,
+    number: &str,
+    now: DateTime<Utc>,
+) -> Option<&'a Parcel> {
+    window.parcel(number, now).filter(|p| p.store == seller.0)
 }
 
 #[derive(Debug, Deserialize)]
@@ -44,7 +50,8 @@ pub(super) async fn get_by_barcode(
     let request: BarcodeRequest = parse(&body)?;
     let barcode = request.barcode.unwrap_or_default();
     let now = app.sim.now();
-    let parcel = app.sim.world.parcels.iter().find(|p| {
+    let window = app.sim.window();
+    let parcel = window.parcels().iter().find(|p| {
         p.store == seller.0
             && p.mode != Mode::Fbo
             && p.appears_at <= now
@@ -143,10 +150,11 @@ fn move_status(
         return Err(bad_request("posting_number must hold 1 to 20 items"));
     }
     let now = app.sim.now();
+    let window = app.sim.window();
     let results: Vec<Value> = numbers
         .into_iter()
         .map(|number| {
-            let outcome = match seller_parcel(&app, seller, &number) {
+            let outcome = match seller_parcel(&window, seller, &number, now) {
                 None => Err("POSTING_NOT_FOUND"),
                 Some(p) if p.mode == Mode::Fbo => Err("POSTING_NOT_FOUND"),
                 Some(p)
@@ -311,10 +319,11 @@ pub(super) async fn report_file(State(app): State<App>, Path(file): Path<String>
     };
     let fbo = rest.ends_with("_fbo");
     let now = app.sim.now();
+    let window = app.sim.window();
     let mut csv = String::from(
         "\u{feff}Номер заказа;Номер отправления;Принят в обработку;Дата отгрузки;Статус;Дата доставки;Трек-номер;Сумма отправления;Код валюты отправления;Наименование товара;Артикул;Количество;Город доставки\n",
     );
-    for p in app.sim.world.parcels.iter().filter(|p| {
+    for p in window.parcels().iter().filter(|p| {
         p.store == seller
             && (p.mode == Mode::Fbo) == fbo
             && p.appears_at <= now
@@ -396,10 +405,11 @@ pub(super) async fn chat_start(
     if chat_refused(&app, seller) {
         return Err(plan_refusal());
     }
-    let Some(p) = seller_parcel(&app, seller, &number) else {
+    let now = app.sim.now();
+    let window = app.sim.window();
+    let Some(p) = seller_parcel(&window, seller, &number, now) else {
         return Err(error(StatusCode::NOT_FOUND, 5, "POSTING_NOT_FOUND"));
     };
-    let now = app.sim.now();
     let step = app.sim.ozon_at(p, now);
     if !super::render::chat_allowed(p, step.status, now) {
         return Err(error(
@@ -415,11 +425,13 @@ pub(super) async fn chat_start(
         p.index % 0xfff,
         p.order_id
     );
-    app.actions
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .chats
-        .insert(chat_id.clone(), (seller.0, number));
+    let mut actions = app.actions.lock().unwrap_or_else(PoisonError::into_inner);
+    if actions.chats_pruned.due(&window) {
+        actions
+            .chats
+            .retain(|_, (_, posting)| window.holds(posting));
+    }
+    actions.chats.insert(chat_id.clone(), (seller.0, number));
     Ok(Json(json!({"result": {"chat_id": chat_id}})))
 }
 
