@@ -827,6 +827,53 @@ fn sandbox_truth_prints_one_json_object_per_parcel() {
 }
 
 #[test]
+fn the_endless_worlds_truth_three_years_in_holds_every_epochs_orders() {
+    // The world starts 2026-10-01; 36 epochs of 30 days later it is 2029-09-15.
+    let output = Run::new().run(&[
+        "--json",
+        "sandbox",
+        "truth",
+        "--endless",
+        "--parcels",
+        "40",
+        "--at",
+        "2029-09-20T00:00:00Z",
+    ]);
+    assert_ok(&output);
+    let lines: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        (36 * 40..=37 * 40).contains(&lines.len()),
+        "{} parcels",
+        lines.len()
+    );
+    let numbers: std::collections::HashSet<_> =
+        lines.iter().map(|l| l["posting_number"].clone()).collect();
+    assert_eq!(numbers.len(), lines.len(), "a posting number repeats");
+    let newest = lines
+        .iter()
+        .filter_map(|l| l["ordered_at"].as_str())
+        .max()
+        .unwrap();
+    assert!(newest.starts_with("2029-09"), "{newest}");
+    let finite = Run::new().run(&[
+        "sandbox",
+        "truth",
+        "--parcels",
+        "40",
+        "--at",
+        "2029-09-20T00:00:00Z",
+    ]);
+    assert!(
+        stdout(&finite).contains("(40 parcels ordered by then)"),
+        "{}",
+        stdout(&finite)
+    );
+}
+
+#[test]
 fn the_sandbox_pushes_ozon_notifications_to_the_url_it_is_given() {
     use std::io::{BufRead, BufReader, Read};
     // A one-shot receiver: accept a push, answer as a seller's service must, report the body.
