@@ -1557,6 +1557,24 @@ fn decode_reads_carrier_payloads_and_tracking_numbers() {
     assert_ok(&wrong);
     let detected: serde_json::Value = serde_json::from_slice(&wrong.stdout).unwrap();
     assert_eq!(detected["check_digit"], "invalid");
+    // Another country's post: the same verdict, said as a warning rather than a refusal; a
+    // carrier's borrowed shape with a suffix that is no country has no check digit to judge.
+    for (text, verdict) in [
+        ("RB123456786US", "invalid"),
+        ("AA473124828GB", "invalid"),
+        ("UG123456789YP", "none"),
+    ] {
+        let output = run.run(&["decode", "--kind", "tracking-number", text]);
+        assert_ok(&output);
+        let detected: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(detected["check_digit"], verdict, "{text}: {detected}");
+        assert!(detected["problem"].is_null(), "{text}: {detected}");
+        assert_eq!(
+            detected["warning"].is_string(),
+            verdict == "invalid",
+            "{detected}"
+        );
+    }
     let line = assert_input_error(&run.run(&["decode", "--kind", "tracking-number", "x"]));
     assert!(line.contains("tracking number"), "{line}");
 }

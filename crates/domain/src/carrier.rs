@@ -8,7 +8,7 @@
 use crate::ids::CarrierCode;
 use crate::leg::LegRole;
 use crate::posting::{DeliveryMethod, Scheme};
-use crate::tracking_number::{TrackingFormat, TrackingNumber};
+use crate::tracking_number::{S10Check, TrackingFormat, TrackingNumber};
 
 /// What part of a journey a carrier usually does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -319,14 +319,12 @@ pub fn check_plausible(
     method: Option<&DeliveryMethod>,
     number: &TrackingNumber,
 ) -> Result<(), String> {
-    let text = number.as_str().as_bytes();
-    let s10_shaped = text.len() == 13
-        && text[..2].iter().all(u8::is_ascii_alphabetic)
-        && text[2..11].iter().all(u8::is_ascii_digit)
-        && POSTS.iter().any(|c| text[11..] == *c.as_bytes());
-    if s10_shaped && number.format() == TrackingFormat::Other {
+    if let Some(S10Check::WrongCheckDigit { country }) = number.s10_check()
+        && POSTS.contains(&country.as_str())
+    {
         return Err("looks like a UPU S10 number but its check digit is wrong".into());
     }
+    let text = number.as_str().as_bytes();
     let digits_only = text.iter().all(u8::is_ascii_digit);
     if digits_only && text.len() == 14 && number.format() != TrackingFormat::RussianPostDomestic {
         return Err("looks like a Russian Post number but its check digit is wrong".into());
@@ -349,6 +347,20 @@ pub fn check_plausible(
             ))
         }
         _ => Ok(()),
+    }
+}
+
+/// A doubt that does not stop a number: it is shaped like the S10 number of a post off the
+/// China–Russia routes (where [`check_plausible`] refuses) and its check digit is wrong. A
+/// carrier may reuse that shape with its own digits, so it is said, not refused.
+pub fn plausibility_warning(number: &TrackingNumber) -> Option<String> {
+    match number.s10_check() {
+        Some(S10Check::WrongCheckDigit { country }) if !POSTS.contains(&country.as_str()) => {
+            Some(format!(
+                "looks like a UPU S10 number of the {country} post but its check digit is wrong"
+            ))
+        }
+        _ => None,
     }
 }
 
@@ -454,6 +466,20 @@ mod tests {
         assert!(bad_check.contains("check digit"), "{bad_check}");
         let ozon = method("Доставка Ozon", 24);
         assert!(check_plausible(Some(&ozon), &number("UG123456789YP")).is_ok());
+    }
+
+    #[test]
+    fn a_wrong_s10_check_digit_of_another_post_is_a_warning_and_a_borrowed_shape_nothing() {
+        for text in ["RB123456786US", "AA473124828GB"] {
+            let n = number(text);
+            assert!(check_plausible(None, &n).is_ok(), "{text} is not refused");
+            let warning = plausibility_warning(&n).unwrap();
+            assert!(warning.contains("check digit"), "{warning}");
+        }
+        // The posts of the China–Russia routes are refused, not warned about.
+        assert!(plausibility_warning(&number("RR123456789CN")).is_none());
+        assert!(plausibility_warning(&number("UG123456789YP")).is_none());
+        assert!(plausibility_warning(&number("RB123456785GB")).is_none());
     }
 
     #[test]

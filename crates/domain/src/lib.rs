@@ -66,7 +66,7 @@ pub use posting::{DeliveryMethod, OzonStatus, OzonSubstatus, Posting, Scheme};
 pub use status::{MainStatus, NormalizedStatus, SubStatus};
 pub use store::{Language, StoreSettings};
 pub use sync::SyncedPosting;
-pub use tracking_number::{TrackingFormat, TrackingNumber};
+pub use tracking_number::{S10Check, TrackingFormat, TrackingNumber};
 
 /// A closed enum of our vocabulary ([`closed_enum!`]): what an API document or a form needs to
 /// list its values.

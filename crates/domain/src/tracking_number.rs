@@ -70,6 +70,59 @@ impl fmt::Display for TrackingNumber {
     }
 }
 
+/// What the check digit says about a number shaped like one a post issued under UPU S10.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum S10Check {
+    Valid,
+    /// The check digit does not match: a typo, or a number that was never issued.
+    WrongCheckDigit {
+        country: String,
+    },
+}
+
+impl TrackingNumber {
+    /// For a number with the shape of an S10 number of a post — two letters, nine digits and
+    /// an ISO 3166 country code — whether its check digit holds. `None` for every other shape,
+    /// including carriers' numbers that borrow the shape with a suffix that is no country
+    /// (Yanwen's `…YP`): those carry no S10 check digit.
+    pub fn s10_check(&self) -> Option<S10Check> {
+        let bytes = self.0.as_bytes();
+        let shaped = bytes.len() == 13
+            && bytes[..2].iter().all(u8::is_ascii_uppercase)
+            && bytes[2..11].iter().all(u8::is_ascii_digit)
+            && is_country(&self.0[11..]);
+        if !shaped {
+            return None;
+        }
+        Some(match s10(&self.0) {
+            Some(_) => S10Check::Valid,
+            None => S10Check::WrongCheckDigit {
+                country: self.0[11..].to_owned(),
+            },
+        })
+    }
+}
+
+/// Whether `code` is an ISO 3166-1 alpha-2 country code (the suffix of an S10 number).
+pub fn is_country(code: &str) -> bool {
+    code.len() == 2 && COUNTRIES.split_ascii_whitespace().any(|c| c == code)
+}
+
+/// ISO 3166-1 alpha-2, all 249 codes.
+const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE \
+     BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD \
+     CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM \
+     DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF \
+     GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU \
+     ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN \
+     KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME \
+     MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA \
+     NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM \
+     PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI \
+     SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK \
+     TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI \
+     VN VU WF WS YE YT ZA ZM ZW";
+
 const S10_WEIGHTS: [u32; 8] = [8, 6, 4, 2, 3, 5, 9, 7];
 
 /// The S10 check digit of an 8-digit serial. UPU's rule: C = 11 − (S mod 11), where 10 becomes
@@ -194,6 +247,37 @@ mod tests {
     }
 
     #[test]
+    fn an_s10_shape_is_checked_whenever_its_suffix_is_a_country_and_never_otherwise() {
+        let check = |text: &str| TrackingNumber::parse(text).unwrap().s10_check();
+        assert_eq!(check("RB123456785GB"), Some(S10Check::Valid));
+        assert_eq!(
+            check("RB123456786US"),
+            Some(S10Check::WrongCheckDigit {
+                country: "US".into()
+            })
+        );
+        assert_eq!(
+            check("AA473124828GB"),
+            Some(S10Check::WrongCheckDigit {
+                country: "GB".into()
+            })
+        );
+        // Yanwen borrows the shape with a suffix that is no country: nothing to check.
+        assert_eq!(check("UG123456789YP"), None);
+        assert_eq!(check("LP00123456789012"), None);
+    }
+
+    #[test]
+    fn the_country_list_holds_all_249_codes_once_each() {
+        let codes: Vec<&str> = COUNTRIES.split_ascii_whitespace().collect();
+        assert_eq!(codes.len(), 249);
+        let unique: std::collections::HashSet<_> = codes.iter().collect();
+        assert_eq!(unique.len(), 249);
+        assert!(codes.windows(2).all(|w| w[0] < w[1]), "kept sorted");
+        assert!(is_country("CN") && is_country("RU") && !is_country("YP") && !is_country("C"));
+    }
+
+    #[test]
     fn other_shapes_are_accepted_but_unrecognized() {
         assert_eq!(format_of("YT2312345678901234"), TrackingFormat::Other);
         assert_eq!(format_of("4PX3001518625089CN"), TrackingFormat::Other);
@@ -253,6 +337,21 @@ mod tests {
                 && [0, 6].contains(&s10_remainder(&new_serial));
             let accepted = matches!(format_of(&changed), TrackingFormat::S10 { .. });
             prop_assert_eq!(accepted, aliases, "{} -> {}", valid, changed);
+        }
+
+        #[test]
+        fn an_s10_number_of_any_country_with_a_wrong_check_digit_gets_that_verdict(
+            service in "[A-Z]{2}",
+            serial in proptest::array::uniform8(0u8..10),
+            country in proptest::sample::select(COUNTRIES.split_ascii_whitespace().collect::<Vec<_>>()),
+            delta in 1u8..10,
+        ) {
+            let valid = s10_text(&service, serial, country);
+            prop_assert_eq!(TrackingNumber::parse(&valid).unwrap().s10_check(), Some(S10Check::Valid));
+            let mut bytes = valid.into_bytes();
+            bytes[10] = b'0' + (bytes[10] - b'0' + delta) % 10;
+            let wrong = TrackingNumber::parse(std::str::from_utf8(&bytes).unwrap()).unwrap();
+            prop_assert_eq!(wrong.s10_check(), Some(S10Check::WrongCheckDigit { country: country.to_owned() }));
         }
 
         #[test]

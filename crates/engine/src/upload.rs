@@ -136,15 +136,25 @@ pub struct CheckedRow {
     pub tracking: TrackingNumber,
 }
 
+/// Rows checked against the store: those that may be sent, those that may not and why, and
+/// doubts about rows that are sent anyway.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub good: Vec<CheckedRow>,
+    pub problems: Vec<RowProblem>,
+    pub warnings: Vec<RowProblem>,
+}
+
 /// Checks rows against the store: numbers parse, the posting is this store's and not FBO, the
 /// tracking number is plausible for its delivery method, and no posting appears twice.
 pub async fn check_rows<D: Database>(
     db: &D,
     store_id: StoreId,
     rows: &[UploadRow],
-) -> Result<(Vec<CheckedRow>, Vec<RowProblem>), SyncError> {
+) -> Result<Checked, SyncError> {
     let mut good = Vec::new();
     let mut problems = Vec::new();
+    let mut warnings = Vec::new();
     let mut seen = std::collections::HashMap::new();
     for row in rows {
         let problem = |column: &str, message: String| RowProblem {
@@ -196,13 +206,20 @@ pub async fn check_rows<D: Database>(
             problems.push(problem("tracking_number", format!("{tracking}: {why}")));
             continue;
         }
+        if let Some(doubt) = carrier::plausibility_warning(&tracking) {
+            warnings.push(problem("tracking_number", format!("{tracking}: {doubt}")));
+        }
         good.push(CheckedRow {
             line: row.line,
             posting,
             tracking,
         });
     }
-    Ok((good, problems))
+    Ok(Checked {
+        good,
+        problems,
+        warnings,
+    })
 }
 
 /// Ozon's answer for one row.
@@ -270,6 +287,8 @@ pub struct UploadReport {
     pub rows: usize,
     pub valid: usize,
     pub problems: Vec<RowProblem>,
+    /// Doubts about rows that were sent anyway (a check digit of a post off the routes).
+    pub warnings: Vec<RowProblem>,
     pub results: Vec<RowResult>,
     pub dry_run: bool,
 }
@@ -307,7 +326,11 @@ pub async fn upload<D: Database>(
     options: UploadOptions,
 ) -> Result<UploadReport, UploadError> {
     let (rows, mut problems) = parse_csv(bytes)?;
-    let (good, more) = check_rows(db, store.id, &rows)
+    let Checked {
+        good,
+        problems: more,
+        warnings,
+    } = check_rows(db, store.id, &rows)
         .await
         .map_err(crate::Error::from)?;
     problems.extend(more);
@@ -331,6 +354,7 @@ pub async fn upload<D: Database>(
         rows: rows.len(),
         valid: good.len(),
         problems,
+        warnings,
         results,
         dry_run: options.dry_run,
     })

@@ -932,7 +932,7 @@ async fn a_destination_under_a_taken_name_is_a_conflict_not_a_bad_request() {
 async fn uploads_are_checked_row_by_row_and_lanes_are_counted_within_the_tokens_stores() {
     let a = api().await;
     let store_name = a.store.store(a.mine).await.unwrap().unwrap().name;
-    let upload = |token: String, store: String, query: &'static str, body: &'static str| {
+    let upload = |token: String, store: String, query: &'static str, body: String| {
         let http = a.http.clone();
         let url = format!("{}/api/v1/stores/{store}/tracking-numbers{query}", a.base);
         async move {
@@ -949,18 +949,18 @@ async fn uploads_are_checked_row_by_row_and_lanes_are_counted_within_the_tokens_
         }
     };
     let name = store_name.as_str().to_owned();
-    let csv = "posting_number,tracking_number\nnot-a-posting,UG123456789YP\n";
-    let (status, body) = upload(a.writer.clone(), name.clone(), "", csv).await;
+    let csv = "posting_number,tracking_number\nnot-a-posting,UG123456789YP\n".to_owned();
+    let (status, body) = upload(a.writer.clone(), name.clone(), "", csv.clone()).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["code"], "invalid_rows");
     assert_eq!(body["error"]["problems"][0]["line"], 2);
     assert_eq!(body["error"]["problems"][0]["column"], "posting_number");
-    let (status, body) = upload(a.read_only.clone(), name.clone(), "", csv).await;
+    let (status, body) = upload(a.read_only.clone(), name.clone(), "", csv.clone()).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (403, Some("read_only"))
     );
-    let (status, _) = upload(a.writer.clone(), "someone-else".into(), "", csv).await;
+    let (status, _) = upload(a.writer.clone(), "someone-else".into(), "", csv.clone()).await;
     assert_eq!(status, 404);
     let (status, body) = upload(a.writer.clone(), name.clone(), "?skip_invalid=true", csv).await;
     assert_eq!(status, 200, "{body}");
@@ -971,8 +971,27 @@ async fn uploads_are_checked_row_by_row_and_lanes_are_counted_within_the_tokens_
         ),
         (Some(0), Some(1))
     );
-    let (status, body) = upload(a.writer.clone(), name.clone(), "", "no,header\n").await;
+    let (status, body) = upload(a.writer.clone(), name.clone(), "", "no,header\n".into()).await;
     assert_eq!(status, 400, "{body}");
+    // A US post's S10 shape with a wrong check digit: checked and sendable, with a warning.
+    let (_, rfbs) = a
+        .get("/api/v1/postings?mode=rfbs&limit=1", Some(&a.read_only))
+        .await;
+    let doubtful = format!(
+        "posting_number,tracking_number\n{},RB123456786US\n",
+        rfbs["items"][0]["posting_number"].as_str().unwrap()
+    );
+    let (status, body) = upload(a.writer.clone(), name.clone(), "?dry_run=true", doubtful).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["checked"], 1, "{body}");
+    assert_eq!(body["warnings"][0]["line"], 2, "{body}");
+    assert!(
+        body["warnings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("check digit"),
+        "{body}"
+    );
 
     let (status, lanes) = a
         .get("/api/v1/stats/lanes?days=366", Some(&a.read_only))

@@ -254,7 +254,8 @@ fn tracking_number(text: &str, out: &mut impl Write) -> anyhow::Result<()> {
         TrackingFormat::Other => (json!({"kind": "other"}), "none"),
     };
     let problem = carrier::check_plausible(None, &number).err();
-    let check_digit = if problem.is_some() {
+    let warning = carrier::plausibility_warning(&number);
+    let check_digit = if problem.is_some() || warning.is_some() {
         "invalid"
     } else {
         check_digit
@@ -271,6 +272,7 @@ fn tracking_number(text: &str, out: &mut impl Write) -> anyhow::Result<()> {
             "format": format,
             "check_digit": check_digit,
             "problem": problem,
+            "warning": warning,
             "candidates": candidates,
         }),
     )?;

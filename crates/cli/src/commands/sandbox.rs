@@ -522,10 +522,12 @@ pub(crate) fn truth(args: &TruthArgs, json: bool, out: &mut impl Write) -> anyho
     // Per mode: ordered, delivered, with an active failure.
     let mut counts = [[0usize; 3]; 4];
     for epoch in 0..=world.epoch_at(at) {
+        let generated;
         let parcels = if epoch == 0 {
-            world.parcels.clone()
+            &world.parcels
         } else {
-            world.parcels_of_epoch(epoch)
+            generated = world.parcels_of_epoch(epoch);
+            &generated
         };
         for p in parcels.iter().filter(|p| p.ordered_at <= at) {
             let state = p.truth_at(at);

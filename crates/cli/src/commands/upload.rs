@@ -95,6 +95,7 @@ pub(crate) async fn upload(
                 "rows": report.rows,
                 "valid": report.valid,
                 "invalid": report.problems.iter().map(|p| json!({"line": p.line, "column": p.column, "message": p.message})).collect::<Vec<_>>(),
+                "warnings": report.warnings.iter().map(|p| json!({"line": p.line, "column": p.column, "message": p.message})).collect::<Vec<_>>(),
                 "dry_run": report.dry_run,
                 "accepted": sent_ok,
                 "refused": refused,
@@ -116,6 +117,11 @@ pub(crate) async fn upload(
             report.problems.len(),
             written.map_or_else(String::new, |p| p.display().to_string())
         )?;
+    }
+    if !json {
+        for warning in &report.warnings {
+            writeln!(out, "{file}: warning: {warning}")?;
+        }
     }
     if refused > 0 {
         anyhow::bail!("Ozon refused {refused} tracking number(s); see the results file");

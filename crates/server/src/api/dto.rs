@@ -592,4 +592,7 @@ pub struct UploadBody {
     pub results: Vec<UploadResultBody>,
     /// Rows left out (with `skip_invalid`), each located.
     pub problems: Vec<super::error::Problem>,
+    /// Doubts about rows sent anyway (an S10 check digit of a post off the China–Russia
+    /// routes), each located.
+    pub warnings: Vec<super::error::Problem>,
 }

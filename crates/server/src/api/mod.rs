@@ -879,5 +879,6 @@ async fn upload_tracking_numbers<D: Database>(
             })
             .collect(),
         problems: report.problems.iter().map(problem).collect(),
+        warnings: report.warnings.iter().map(problem).collect(),
     }))
 }
