@@ -215,7 +215,8 @@ impl SimState {
     }
 
     /// The parcels as of now. An endless world moves its window on here, when the clock
-    /// enters a new epoch, and forgets what clients did to the parcels it drops.
+    /// enters a new epoch, and forgets what clients did to the parcels it drops: so call it
+    /// before taking the locks of `uploaded_tracking`, `seller_steps` or `buyer_messages`.
     pub fn window(&self) -> Arc<Window> {
         let now = self.now();
         let current = Arc::clone(&self.window.read().unwrap_or_else(PoisonError::into_inner));
