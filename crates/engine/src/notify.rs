@@ -1695,8 +1695,8 @@ fn alert_notice(topic: Topic, notice: AlertNotice) -> Notice {
 }
 
 /// A parcel silent for 50 hours after a sorting scan, on an example posting: what a preview
-/// shows when no posting is named.
-fn example_alert(now: DateTime<Utc>) -> AlertNotice {
+/// shows when no posting is named (and what tests start their notices from).
+pub fn example_alert(now: DateTime<Utc>) -> AlertNotice {
     use ozontrack_domain::finding::{Action, Reason};
     AlertNotice {
         alert: 0,

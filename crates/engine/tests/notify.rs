@@ -12,7 +12,6 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ozontrack_db::prelude::*;
 use ozontrack_db::{FeedOutcome, LeaseOwner, NewMessage, OutboxFilter, SqlDatabase};
-use ozontrack_domain::finding::{Action, Reason, RuleKind, Severity};
 use ozontrack_domain::notify::{
     AlertNotice, ChannelKind, DestinationState, DisableCause, MessageState, Notice, QuietHours,
     Routing, Topic,
@@ -156,19 +155,8 @@ fn stale(alert: i64) -> Notice {
         store: StoreId(1),
         posting: PostingId(alert),
         posting_number: PostingNumber::parse(&format!("01321122{alert:02}-0101-1")).unwrap(),
-        rule: RuleKind::Stale,
-        severity: Severity::Warning,
         leg: Some("RR123456785CN".into()),
-        reason: Some(Reason::Stale {
-            quiet_hours: 50,
-            threshold_hours: 48,
-            allowance_hours: 0,
-            learned: None,
-            last: None,
-        }),
-        actions: vec![Action::ContactCarrier, Action::NotifyBuyer],
-        resolution: None,
-        at: at("2026-11-30T10:00:00Z"),
+        ..ozontrack_engine::notify::example_alert(at("2026-11-30T10:00:00Z"))
     })
 }
 
