@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use ozontrack_domain::{EventSource, MainStatus, NormalizedStatus, SubStatus, TrackingEvent};
+use ozontrack_http::lenient::{self, Notes, Obj};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::sync::Mutex;
@@ -60,71 +60,41 @@ pub fn status_of(code: &str) -> NormalizedStatus {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct WireOrder {
-    entity: Option<WireEntity>,
-    requests: Option<Vec<WireRequest>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WireEntity {
-    cdek_number: Option<String>,
-    statuses: Option<Vec<WireStatus>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WireStatus {
-    code: Option<String>,
-    name: Option<String>,
-    date_time: Option<String>,
-    city: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WireRequest {
-    state: Option<String>,
-    errors: Option<Vec<WireError>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WireError {
-    code: Option<String>,
-    message: Option<String>,
-}
-
-/// CDEK writes `2026-11-20T10:00:00+0000`; RFC 3339 is accepted too.
-fn time(text: &str) -> Option<DateTime<Utc>> {
-    let text = text.trim();
-    DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%z")
-        .or_else(|_| DateTime::parse_from_rfc3339(text))
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 /// Reads a `GET /v2/orders` answer for `number`. An answer carrying only errors is returned
-/// as the error it stands for (`v2_entity_not_found` is a number CDEK does not know yet).
+/// as the error it stands for (`v2_entity_not_found` is a number CDEK does not know yet). A
+/// status without a readable `date_time` is left out and counted, never the whole answer.
 pub fn parse_order(number: &str, body: &[u8]) -> Result<Tracked, CarrierError> {
-    let wire: WireOrder = serde_json::from_slice(body).map_err(|e| DecodeError {
+    let (tracked, notes) = parse_order_noted(number, body)?;
+    notes.count("cdek");
+    Ok(tracked)
+}
+
+/// [`parse_order`] with what had to be tolerated (for `ozontrack decode`).
+pub fn parse_order_noted(number: &str, body: &[u8]) -> Result<(Tracked, Notes), CarrierError> {
+    let decoded = lenient::decode(body, |o| read_order(number, o)).map_err(|e| DecodeError {
         kind: KIND,
-        path: format!("line {}, column {}", e.line(), e.column()),
-        reason: e.to_string(),
+        path: format!("line {}, column {}", e.line, e.column),
+        reason: e.reason,
     })?;
+    let tracked = decoded.value?;
+    Ok((
+        crate::with_digest(tracked, &crate::payload_digest(body)),
+        decoded.notes,
+    ))
+}
+
+fn read_order(number: &str, o: &Obj<'_>) -> Result<Tracked, CarrierError> {
     let mut out = Tracked::empty(number);
     out.carrier = ozontrack_domain::carrier::by_code("cdek");
-    let Some(entity) = wire.entity else {
-        let error = wire
-            .requests
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|r| r.state.as_deref() == Some("INVALID"))
-            .flat_map(|r| r.errors.unwrap_or_default())
+    let Some(entity) = o.obj("entity") else {
+        let (code, message) = o
+            .list("requests")
+            .iter()
+            .filter(|r| r.text("state") == "INVALID")
+            .flat_map(|r| r.list("errors"))
+            .map(|e| (e.text("code"), e.text("message")))
             .next()
             .unwrap_or_default();
-        let code = error.code.unwrap_or_default();
         if code == "v2_entity_not_found" {
             out.not_found = true;
             return Ok(out);
@@ -132,33 +102,35 @@ pub fn parse_order(number: &str, body: &[u8]) -> Result<Tracked, CarrierError> {
         return Err(CarrierError::Rejected {
             feed: FEED,
             code,
-            message: error.message.unwrap_or_default(),
+            message,
         });
     };
-    if let Some(n) = entity.cdek_number.filter(|n| !n.trim().is_empty()) {
-        out.number = n.trim().to_owned();
+    if let Some(n) = entity.opt_text("cdek_number") {
+        out.number = n;
     }
     // CDEK lists the newest status first.
-    for (i, status) in entity.statuses.unwrap_or_default().iter().enumerate().rev() {
-        let code = status.code.as_deref().unwrap_or("").trim();
-        let when = status.date_time.as_deref().unwrap_or("");
-        let occurred_at = time(when).ok_or_else(|| DecodeError {
-            kind: KIND,
-            path: format!("entity.statuses[{i}].date_time"),
-            reason: format!("{when:?} is not a time"),
-        })?;
+    for status in entity.list("statuses").iter().rev() {
+        let occurred_at = match status.required_time("date_time") {
+            Ok(t) => t,
+            Err(refused) => {
+                status.note_refused(refused);
+                continue;
+            }
+        };
+        let code = status.text("code");
+        let code = code.trim();
         out.events.push(TrackingEvent::new(
             EventSource::Cdek,
             occurred_at,
             status_of(code),
             code,
-            status.name.as_deref().unwrap_or("").trim(),
-            locate(status.city.as_deref(), None, None, None),
+            status.text("name").trim(),
+            locate(status.opt_text("city").as_deref(), None, None, None),
         ));
     }
     out.sort_events();
     out.not_found = out.events.is_empty();
-    Ok(crate::with_digest(out, &crate::payload_digest(body)))
+    Ok(out)
 }
 
 #[derive(Debug, Deserialize)]

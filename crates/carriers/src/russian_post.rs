@@ -3,8 +3,8 @@
 //! `OperAttr.Id`), crosswalked by [`status_of`]; a pair the table does not know keeps its raw
 //! `type.attr` code under the closest main status.
 
-use chrono::{DateTime, Utc};
 use ozontrack_domain::{EventSource, MainStatus, NormalizedStatus, SubStatus, TrackingEvent};
+use ozontrack_http::lenient::{self, Degraded, Notes, Refused};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 use secrecy::{ExposeSecret, SecretString};
@@ -83,27 +83,44 @@ impl Record {
         })
     }
 
-    fn event(&self) -> Result<TrackingEvent, DecodeError> {
-        let located = |field: &str, reason: String| DecodeError {
-            kind: KIND,
-            path: format!("historyRecord at byte {}, {field}", self.position),
-            reason,
-        };
-        let occurred_at = DateTime::parse_from_rfc3339(self.date.trim())
-            .map_err(|e| located("OperDate", format!("{:?}: {e}", self.date)))?
-            .with_timezone(&Utc);
-        let oper_type: u32 = self.oper_type.trim().parse().map_err(|_| {
-            located(
-                "OperType.Id",
-                format!("{:?} is not a number", self.oper_type),
-            )
+    /// The record's event; refused without a readable `OperDate`. An operation code that is
+    /// not a number is kept raw under an unknown status (and noted).
+    fn event(&self, index: usize, notes: &mut Notes) -> Result<TrackingEvent, Refused> {
+        let at = format!("historyRecord[{index}] (byte {})", self.position);
+        let occurred_at = lenient::parse_time(&self.date).ok_or_else(|| Refused {
+            item: at.clone(),
+            reason: format!(
+                "OperDate {:?} is not a time with an offset",
+                self.date.trim()
+            ),
         })?;
-        // An operation without an attribute is attribute 0 in the dictionary.
-        let attr: u32 = match self.attr.trim() {
-            "" => 0,
-            text => text
-                .parse()
-                .map_err(|_| located("OperAttr.Id", format!("{text:?} is not a number")))?,
+        let mut number = |field: &str, text: &str| -> Option<u32> {
+            let text = text.trim();
+            if text.is_empty() {
+                // An operation without an attribute is attribute 0 in the dictionary.
+                return Some(0);
+            }
+            let read = text.parse().ok();
+            if read.is_none() {
+                notes.degraded.push(Degraded {
+                    field: format!("{at}.{field}"),
+                    expected: "a number",
+                    raw: format!("{text:?}"),
+                });
+            }
+            read
+        };
+        let oper_type = number("OperType.Id", &self.oper_type);
+        let attr = number("OperAttr.Id", &self.attr);
+        let (status, raw_code) = match (oper_type, attr) {
+            (Some(t), Some(a)) => (status_of(t, a), format!("{t}.{a}")),
+            _ => {
+                let raw = format!("{}.{}", self.oper_type.trim(), self.attr.trim());
+                (
+                    NormalizedStatus::unknown(MainStatus::InTransit, raw.clone()),
+                    raw,
+                )
+            }
         };
         let text = match (self.oper_type_name.trim(), self.attr_name.trim()) {
             (t, "") => t.to_owned(),
@@ -113,8 +130,8 @@ impl Record {
         Ok(TrackingEvent::new(
             EventSource::RussianPost,
             occurred_at,
-            status_of(oper_type, attr),
-            format!("{oper_type}.{attr}"),
+            status,
+            raw_code,
             text,
             locate(Some(&self.description), None, country, None),
         ))
@@ -129,8 +146,17 @@ struct Fault {
 }
 
 /// Reads a `getOperationHistory` answer for `barcode`. A SOAP fault is returned as the error
-/// it stands for.
+/// it stands for; a record without a readable date is left out and counted.
 pub fn parse_history(barcode: &str, body: &[u8]) -> Result<Tracked, CarrierError> {
+    let (tracked, notes) = parse_history_noted(barcode, body)?;
+    notes.count("russian_post");
+    Ok(tracked)
+}
+
+/// [`parse_history`] with what had to be tolerated (for `ozontrack decode`).
+pub fn parse_history_noted(barcode: &str, body: &[u8]) -> Result<(Tracked, Notes), CarrierError> {
+    let mut notes = Notes::default();
+    let mut records = 0usize;
     let mut reader = Reader::from_reader(body);
     let mut buf = Vec::new();
     let mut path: Vec<String> = Vec::new();
@@ -171,7 +197,11 @@ pub fn parse_history(barcode: &str, body: &[u8]) -> Result<Tracked, CarrierError
                 if name.as_ref() == "historyRecord"
                     && let Some(r) = record.take()
                 {
-                    out.events.push(r.event()?);
+                    match r.event(records, &mut notes) {
+                        Ok(event) => out.events.push(event),
+                        Err(refused) => notes.refused.push(refused),
+                    }
+                    records += 1;
                 }
                 path.pop();
             }
@@ -227,7 +257,7 @@ pub fn parse_history(barcode: &str, body: &[u8]) -> Result<Tracked, CarrierError
     out.sort_events();
     out.not_found = out.events.is_empty();
     out.carrier = ozontrack_domain::carrier::by_code("russian_post");
-    Ok(crate::with_digest(out, &crate::payload_digest(body)))
+    Ok((crate::with_digest(out, &crate::payload_digest(body)), notes))
 }
 
 fn escape(text: &str) -> String {

@@ -7,12 +7,11 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use ozontrack_domain::carrier::{self, CarrierInfo};
 use ozontrack_domain::{EventSource, GeoPoint, TrackingEvent, crosswalk};
 use ozontrack_http::RateLimiter;
+use ozontrack_http::lenient::{self, Notes, Obj, Refused, Unreadable};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -39,170 +38,102 @@ pub mod codes {
 
 // ---- Parsing -----------------------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
-struct WireItem {
-    number: Option<String>,
-    carrier: Option<Value>,
-    track_info: Option<WireTrackInfo>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WireTrackInfo {
-    latest_status: Option<WireLatestStatus>,
-    misc_info: Option<WireMisc>,
-    tracking: Option<WireTracking>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WireLatestStatus {
-    status: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WireMisc {
-    local_number: Option<String>,
-    local_provider: Option<String>,
-    local_key: Option<Value>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WireTracking {
-    providers: Option<Vec<WireProvider>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WireProvider {
-    provider: Option<WireProviderInfo>,
-    latest_sync_status: Option<String>,
-    events: Option<Vec<WireEvent>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WireProviderInfo {
-    key: Option<Value>,
-    name: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WireEvent {
-    time_iso: Option<String>,
-    time_utc: Option<String>,
-    description: Option<String>,
-    location: Option<String>,
-    sub_status: Option<String>,
-    address: Option<WireAddress>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WireAddress {
-    country: Option<String>,
-    city: Option<String>,
-    coordinates: Option<WireCoordinates>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WireCoordinates {
-    longitude: Option<f64>,
-    latitude: Option<f64>,
-}
-
 /// A number or a numeric string, as 17TRACK writes keys in different places.
-fn key(value: Option<&Value>) -> Option<u32> {
-    match value? {
-        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
+fn key(o: &Obj<'_>, field: &str) -> Option<u32> {
+    o.int(field).and_then(|n| u32::try_from(n).ok())
 }
 
-fn time(e: &WireEvent) -> Option<DateTime<Utc>> {
-    [e.time_utc.as_deref(), e.time_iso.as_deref()]
-        .into_iter()
-        .flatten()
-        .find_map(|t| DateTime::parse_from_rfc3339(t.trim()).ok())
-        .map(|t| t.with_timezone(&Utc))
-}
-
-fn event(e: &WireEvent) -> Option<TrackingEvent> {
-    let occurred_at = time(e)?;
-    let sub = e.sub_status.as_deref().unwrap_or("").trim();
+/// One event; refused (the item, not the answer) without a readable time. `time_utc` is
+/// preferred; `time_iso` is taken when it carries its offset.
+fn event(e: &Obj<'_>) -> Result<TrackingEvent, Refused> {
+    let occurred_at = match e
+        .raw("time_utc")
+        .and_then(|_| e.required_time("time_utc").ok())
+    {
+        Some(t) => t,
+        None => e.required_time("time_iso")?,
+    };
+    let sub = e.text("sub_status");
+    let sub = sub.trim();
     let main = sub.split('_').next().unwrap_or(sub);
-    let address = e.address.as_ref();
+    let address = e.obj("address");
     let point = address
-        .and_then(|a| a.coordinates.as_ref())
-        .and_then(|c| GeoPoint::new(c.latitude?, c.longitude?).ok());
+        .as_ref()
+        .and_then(|a| a.obj("coordinates"))
+        .and_then(|c| GeoPoint::new(c.float("latitude")?, c.float("longitude")?).ok());
+    let text = |o: Option<&Obj<'_>>, key: &str| o.and_then(|o| o.opt_text(key));
     let location = locate(
-        e.location.as_deref(),
-        address.and_then(|a| a.city.as_deref()),
-        address.and_then(|a| a.country.as_deref()),
+        e.opt_text("location").as_deref(),
+        text(address.as_ref(), "city").as_deref(),
+        text(address.as_ref(), "country").as_deref(),
         point,
     );
-    Some(TrackingEvent::new(
+    Ok(TrackingEvent::new(
         EventSource::SeventeenTrack,
         occurred_at,
         crosswalk::from_17track(main, sub),
         sub,
-        e.description.as_deref().unwrap_or("").trim(),
+        e.text("description").trim(),
         location,
     ))
 }
 
-fn tracked(item: WireItem) -> Tracked {
-    let number = item.number.unwrap_or_default().trim().to_ascii_uppercase();
+/// One accepted number's answer; refused without its number.
+fn tracked(item: &Obj<'_>) -> Result<Tracked, Refused> {
+    let number = item.required("number")?.to_ascii_uppercase();
     let mut out = Tracked::empty(&number);
-    out.carrier = key(item.carrier.as_ref()).and_then(carrier::by_seventeen_track_key);
-    let Some(info) = item.track_info else {
+    out.carrier = key(item, "carrier").and_then(carrier::by_seventeen_track_key);
+    let Some(info) = item.obj("track_info") else {
         out.not_found = true;
-        return out;
+        return Ok(out);
     };
-    for provider in info.tracking.and_then(|t| t.providers).unwrap_or_default() {
-        if provider.latest_sync_status.as_deref() == Some("Failure") {
-            let info = provider.provider.unwrap_or_default();
-            let name = key(info.key.as_ref())
+    let providers = info
+        .obj("tracking")
+        .map(|t| t.list("providers"))
+        .unwrap_or_default();
+    for provider in providers {
+        let about = provider.obj("provider");
+        if provider.text("latest_sync_status") == "Failure" {
+            let name = about
+                .as_ref()
+                .and_then(|p| key(p, "key"))
                 .and_then(carrier::by_seventeen_track_key)
                 .map(|c| c.code.to_owned())
-                .or(info.name)
+                .or_else(|| about.as_ref().and_then(|p| p.opt_text("name")))
                 .unwrap_or_else(|| "unknown".to_owned());
             out.stale_carriers.push(name);
         }
         // 17TRACK lists each provider's events newest first.
-        let mut events: Vec<TrackingEvent> = provider
-            .events
-            .unwrap_or_default()
-            .iter()
-            .filter_map(event)
-            .collect();
+        let mut events = Vec::new();
+        for e in provider.list("events") {
+            match event(&e) {
+                Ok(event) => events.push(event),
+                Err(refused) => e.note_refused(refused),
+            }
+        }
         events.reverse();
         out.events.extend(events);
     }
     out.sort_events();
-    let status = info.latest_status.and_then(|s| s.status);
+    let status = info.obj("latest_status").and_then(|s| s.opt_text("status"));
     out.not_found = out.events.is_empty() && status.as_deref().is_none_or(|s| s == "NotFound");
-    if let Some(misc) = info.misc_info {
+    if let Some(misc) = info.obj("misc_info") {
         let local = misc
-            .local_number
-            .map(|n| n.trim().to_ascii_uppercase())
-            .filter(|n| !n.is_empty() && *n != number);
+            .opt_text("local_number")
+            .map(|n| n.to_ascii_uppercase())
+            .filter(|n| *n != number);
         if let Some(local) = local {
-            let by_key = key(misc.local_key.as_ref()).and_then(carrier::by_seventeen_track_key);
-            let by_name = || misc.local_provider.as_deref().and_then(carrier::by_name);
+            let provider_name = misc.opt_text("local_provider");
+            let by_key = key(&misc, "local_key").and_then(carrier::by_seventeen_track_key);
+            let by_name = || provider_name.as_deref().and_then(carrier::by_name);
             out.hand_over = Some(HandOver {
                 number: local,
                 carrier: by_key.or_else(by_name),
-                provider_name: misc.local_provider,
+                provider_name,
             });
         }
     }
-    out
+    Ok(out)
 }
 
 /// A number 17TRACK refused, with its reason.
@@ -213,68 +144,65 @@ pub struct Rejection {
     pub message: String,
 }
 
-#[derive(Debug, Deserialize)]
-struct WireEnvelope {
-    code: Option<i64>,
-    data: Option<WireData>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WireData {
-    accepted: Option<Vec<Value>>,
-    rejected: Option<Vec<WireRejected>>,
-    errors: Option<Vec<WireError>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WireRejected {
-    number: Option<String>,
-    error: Option<WireError>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WireError {
-    code: Option<i64>,
-    message: Option<String>,
-}
-
-fn decode_error(kind: &'static str, e: &serde_json::Error) -> DecodeError {
+fn unreadable(kind: &'static str, e: &Unreadable) -> DecodeError {
     DecodeError {
         kind,
-        path: format!("line {}, column {}", e.line(), e.column()),
-        reason: e.to_string(),
+        path: format!("line {}, column {}", e.line, e.column),
+        reason: e.reason.clone(),
     }
 }
 
-/// The envelope's accepted items (raw) and rejections, or the envelope's own error.
-fn envelope(kind: &'static str, body: &[u8]) -> Result<(Vec<Value>, Vec<Rejection>), CarrierError> {
-    let wire: WireEnvelope = serde_json::from_slice(body).map_err(|e| decode_error(kind, &e))?;
-    let data = wire.data.unwrap_or_default();
-    let code = wire.code.unwrap_or(0);
-    if code != 0 {
-        let error = data.errors.unwrap_or_default().into_iter().next();
-        return Err(envelope_error(
-            code,
-            error.and_then(|e| e.message).unwrap_or_default(),
-        ));
-    }
-    let rejected = data
-        .rejected
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| {
-            let error = r.error.unwrap_or_default();
-            Rejection {
-                number: r.number.unwrap_or_default(),
-                code: error.code.unwrap_or(0),
-                message: error.message.unwrap_or_default(),
+/// The envelope: its own error, or the rejections and what `read` makes of each accepted item.
+fn envelope<T>(
+    kind: &'static str,
+    body: &[u8],
+    read: impl Fn(&Obj<'_>) -> Result<T, Refused>,
+) -> Result<(Vec<T>, Vec<Rejection>, Notes), CarrierError> {
+    let decoded = lenient::decode(body, |o| {
+        if let Some(failure) = envelope_failure(o) {
+            return Err(failure);
+        }
+        let Some(data) = o.obj("data") else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let rejected = data
+            .list("rejected")
+            .iter()
+            .map(|r| {
+                let error = r.obj("error");
+                Rejection {
+                    number: r.text("number"),
+                    code: error.as_ref().and_then(|e| e.int("code")).unwrap_or(0),
+                    message: error.map(|e| e.text("message")).unwrap_or_default(),
+                }
+            })
+            .collect();
+        let mut accepted = Vec::new();
+        for item in data.list("accepted") {
+            match read(&item) {
+                Ok(v) => accepted.push(v),
+                Err(refused) => item.note_refused(refused),
             }
-        })
-        .collect();
-    Ok((data.accepted.unwrap_or_default(), rejected))
+        }
+        Ok((accepted, rejected))
+    })
+    .map_err(|e| unreadable(kind, &e))?;
+    let (accepted, rejected) = decoded.value?;
+    decoded.notes.count("17track");
+    Ok((accepted, rejected, decoded.notes))
+}
+
+/// The envelope's own error: a non-zero `code` with the first of `data.errors`.
+fn envelope_failure(o: &Obj<'_>) -> Option<CarrierError> {
+    let code = o.int("code").unwrap_or(0);
+    if code == 0 {
+        return None;
+    }
+    let message = o
+        .obj("data")
+        .and_then(|d| d.list("errors").first().map(|e| e.text("message")))
+        .unwrap_or_default();
+    Some(envelope_error(code, message))
 }
 
 fn envelope_error(code: i64, message: String) -> CarrierError {
@@ -296,21 +224,24 @@ fn envelope_error(code: i64, message: String) -> CarrierError {
 }
 
 /// Reads a `gettrackinfo` answer: what 17TRACK knows of each accepted number, and the
-/// numbers it refused.
+/// numbers it refused. An accepted item without its number, and an event without a readable
+/// time, are left out and noted on the answer's first [`Tracked`] (or returned notes).
 pub fn parse_track_info(body: &[u8]) -> Result<(Vec<Tracked>, Vec<Rejection>), CarrierError> {
-    let kind = "17track-trackinfo";
-    let (accepted, rejected) = envelope(kind, body)?;
-    let mut out = Vec::with_capacity(accepted.len());
+    let (tracked, rejected, _) = parse_track_info_noted(body)?;
+    Ok((tracked, rejected))
+}
+
+/// [`parse_track_info`] with what had to be tolerated (for `ozontrack decode`).
+pub fn parse_track_info_noted(
+    body: &[u8],
+) -> Result<(Vec<Tracked>, Vec<Rejection>, Notes), CarrierError> {
+    let (accepted, rejected, notes) = envelope("17track-trackinfo", body, tracked)?;
     let digest = crate::payload_digest(body);
-    for (i, item) in accepted.into_iter().enumerate() {
-        let item: WireItem = serde_json::from_value(item).map_err(|e| DecodeError {
-            kind,
-            path: format!("data.accepted[{i}]"),
-            reason: e.to_string(),
-        })?;
-        out.push(crate::with_digest(tracked(item), &digest));
-    }
-    Ok((out, rejected))
+    let tracked = accepted
+        .into_iter()
+        .map(|t| crate::with_digest(t, &digest))
+        .collect();
+    Ok((tracked, rejected, notes))
 }
 
 /// What a 17TRACK push said.
@@ -321,37 +252,39 @@ pub struct Push {
     pub tracked: Tracked,
 }
 
-#[derive(Debug, Deserialize)]
-struct WirePush {
-    event: Option<String>,
-    data: Option<WireItem>,
-}
-
 /// Reads a push body (after its signature was checked).
 pub fn parse_push(body: &[u8]) -> Result<Push, DecodeError> {
+    let (push, notes) = parse_push_noted(body)?;
+    notes.count("17track-push");
+    Ok(push)
+}
+
+/// [`parse_push`] with what had to be tolerated (for `ozontrack decode`).
+pub fn parse_push_noted(body: &[u8]) -> Result<(Push, Notes), DecodeError> {
     let kind = "17track-push";
-    let wire: WirePush = serde_json::from_slice(body).map_err(|e| decode_error(kind, &e))?;
-    let data = wire.data.ok_or_else(|| DecodeError {
-        kind,
-        path: "data".into(),
-        reason: "missing".into(),
-    })?;
-    if data.number.as_deref().is_none_or(|n| n.trim().is_empty()) {
-        return Err(DecodeError {
+    let decoded = lenient::decode(body, |o| {
+        let Some(data) = o.obj("data") else {
+            return Err(DecodeError {
+                kind,
+                path: "data".into(),
+                reason: "missing".into(),
+            });
+        };
+        let tracked = tracked(&data).map_err(|r| DecodeError {
             kind,
-            path: "data.number".into(),
+            path: format!("{}.number", r.item),
             reason: "missing".into(),
-        });
-    }
-    let mut tracked = crate::with_digest(tracked(data), &crate::payload_digest(body));
-    if wire.event.as_deref() == Some("TRACKING_STOPPED") {
+        })?;
+        Ok((o.text("event"), tracked))
+    })
+    .map_err(|e| unreadable(kind, &e))?;
+    let (event, tracked) = decoded.value?;
+    let mut tracked = crate::with_digest(tracked, &crate::payload_digest(body));
+    if event == "TRACKING_STOPPED" {
         // A stop notice carries no news; what it does carry is not a "not found".
         tracked.not_found = false;
     }
-    Ok(Push {
-        event: wire.event.unwrap_or_default(),
-        tracked,
-    })
+    Ok((Push { event, tracked }, decoded.notes))
 }
 
 /// The push signature: lowercase hex SHA-256 of the raw body, `/`, and the API key.
@@ -399,7 +332,7 @@ pub struct Registration {
 }
 
 /// Account balance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quota {
     pub quota_total: i64,
     pub quota_used: i64,
@@ -481,17 +414,12 @@ impl SeventeenTrackClient {
                 .collect(),
         );
         let bytes = self.call("register", &body).await?;
-        let (accepted, rejected) = envelope("17track-register", &bytes)?;
-        let mut ok: Vec<(String, Option<&'static CarrierInfo>)> = accepted
-            .iter()
-            .map(|a| {
-                let number = a["number"].as_str().unwrap_or("").to_owned();
-                (
-                    number,
-                    key(a.get("carrier")).and_then(carrier::by_seventeen_track_key),
-                )
-            })
-            .collect();
+        let (mut ok, rejected, _) = envelope("17track-register", &bytes, |a| {
+            Ok((
+                a.required("number")?,
+                key(a, "carrier").and_then(carrier::by_seventeen_track_key),
+            ))
+        })?;
         // Out of quota is the account's trouble, not the number's: the feed fails as a whole
         // (and backs off) rather than each number being refused.
         if let Some(r) = rejected
@@ -526,7 +454,7 @@ impl SeventeenTrackClient {
         numbers: &[(String, Option<u32>)],
     ) -> Result<Vec<Rejection>, CarrierError> {
         let bytes = self.call("stoptrack", &Self::numbers(numbers)).await?;
-        let (_, rejected) = envelope("17track-stoptrack", &bytes)?;
+        let (_, rejected, _) = envelope("17track-stoptrack", &bytes, |_| Ok(()))?;
         Ok(rejected
             .into_iter()
             .filter(|r| r.code != codes::ALREADY_STOPPED)
@@ -539,28 +467,29 @@ impl SeventeenTrackClient {
         numbers: &[(String, Option<u32>)],
     ) -> Result<Vec<Rejection>, CarrierError> {
         let bytes = self.call("retrack", &Self::numbers(numbers)).await?;
-        Ok(envelope("17track-retrack", &bytes)?.1)
+        Ok(envelope("17track-retrack", &bytes, |_| Ok(()))?.1)
     }
 
     /// The account's balance.
     pub async fn quota(&self) -> Result<Quota, CarrierError> {
         let bytes = self.call("getquota", &json!({})).await?;
-        let wire: Value =
-            serde_json::from_slice(&bytes).map_err(|e| decode_error("17track-getquota", &e))?;
-        if let Some(code) = wire["code"].as_i64().filter(|c| *c != 0) {
-            let message = wire["data"]["errors"][0]["message"]
-                .as_str()
-                .unwrap_or("")
-                .to_owned();
-            return Err(envelope_error(code, message));
-        }
-        serde_json::from_value(wire["data"].clone()).map_err(|e| {
-            DecodeError {
-                kind: "17track-getquota",
-                path: "data".into(),
-                reason: e.to_string(),
+        let kind = "17track-getquota";
+        lenient::decode(&bytes, |o| {
+            if let Some(failure) = envelope_failure(o) {
+                return Err(failure);
             }
-            .into()
+            let d = o.obj("data").ok_or(DecodeError {
+                kind,
+                path: "data".into(),
+                reason: "missing".into(),
+            })?;
+            Ok(Quota {
+                quota_total: d.int("quota_total").unwrap_or(0),
+                quota_used: d.int("quota_used").unwrap_or(0),
+                quota_remain: d.int("quota_remain").unwrap_or(0),
+            })
         })
+        .map_err(|e| unreadable(kind, &e))?
+        .value
     }
 }

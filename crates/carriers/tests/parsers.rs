@@ -1,5 +1,5 @@
 //! The carrier parsers on hand-written payloads: codes no table knows are kept (raw code and
-//! text on the event, never an error), unreadable payloads are located errors, and no input
+//! text on the event, never an error), unreadable items are left out with their place, bodies that are not JSON or XML are located errors, and no input
 //! whatsoever makes a parser panic.
 #![allow(clippy::unwrap_used)]
 
@@ -91,9 +91,15 @@ fn a_russian_post_history_keeps_unknown_operations_and_reads_faults() {
 <S:Detail><ns3:AuthorizationFaultReason>x</ns3:AuthorizationFaultReason></S:Detail></S:Fault></S:Body></S:Envelope>"#;
     let err = russian_post::parse_history("1", fault.as_bytes()).unwrap_err();
     assert!(matches!(err, CarrierError::Auth { .. }), "{err}");
+    // A record without a readable date is left out alone, and named.
     let bad_date = HISTORY.replace("2026-11-05T10:00:00.000+03:00", "yesterday");
-    let err = russian_post::parse_history("1", bad_date.as_bytes()).unwrap_err();
-    assert!(err.to_string().contains("OperDate"), "{err}");
+    let (t, notes) = russian_post::parse_history_noted("1", bad_date.as_bytes()).unwrap();
+    assert_eq!(t.events.len(), 1);
+    assert!(
+        notes.refused[0].reason.contains("OperDate"),
+        "{:?}",
+        notes.refused
+    );
 }
 
 #[test]
@@ -118,11 +124,15 @@ fn a_cdek_order_keeps_unknown_codes_and_orders_statuses_oldest_first() {
             .unwrap()
             .not_found
     );
+    // A status without a readable time is left out alone, and named.
     let bad = body.replace("2026-11-03T10:00:00+0300", "soon");
-    let err = cdek::parse_order("1", bad.as_bytes()).unwrap_err();
+    let (t, notes) = cdek::parse_order_noted("1", bad.as_bytes()).unwrap();
+    assert_eq!(t.events.len(), 2);
     assert!(
-        err.to_string().contains("entity.statuses[1].date_time"),
-        "{err}"
+        notes.refused[0].item == "entity.statuses[1]"
+            && notes.refused[0].reason.contains("date_time"),
+        "{:?}",
+        notes.refused
     );
 }
 

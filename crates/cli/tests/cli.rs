@@ -1220,23 +1220,85 @@ fn decode_shows_the_postings_legs_and_event_a_sync_would_store() {
 }
 
 #[test]
-fn decode_refuses_a_broken_body_with_its_line_and_column() {
+fn decode_refuses_a_body_that_is_not_json_with_its_line_and_column_and_leaves_out_a_bad_posting() {
     let run = Run::new();
     std::fs::write(
         run.path("broken.json"),
-        "{\"result\": {\n  \"posting_number\": 12,\n",
+        "{\"result\": {\n  \"posting_number\": \"1-1-1\" \"status\": 1}}\n",
     )
     .unwrap();
     let line = assert_input_error(&run.run(&["decode", "--kind", "ozon-fbs-get", "broken.json"]));
-    assert!(line.contains("broken.json, line 2, column 22"), "{line}");
+    assert!(line.contains("broken.json, line 2, column 29"), "{line}");
     std::fs::write(
         run.path("bad-number.json"),
         r#"{"result": {"posting_number": "nope"}}"#,
     )
     .unwrap();
-    let line =
-        assert_input_error(&run.run(&["decode", "--kind", "ozon-fbs-get", "bad-number.json"]));
-    assert!(line.contains("posting_number"), "{line}");
+    let output = run.run(&["decode", "--kind", "ozon-fbs-get", "bad-number.json"]);
+    assert_ok(&output);
+    let decoded: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(decoded["postings"], serde_json::json!([]));
+    let warning = decoded["warnings"][0].as_str().unwrap();
+    assert!(
+        warning.contains("posting_number") && warning.contains("nope"),
+        "{warning}"
+    );
+}
+
+fn corpus(krate: &str, name: &str) -> String {
+    format!(
+        "{}/../{krate}/tests/corpus/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn decode_lists_every_field_it_had_to_leave_empty_as_a_warning() {
+    let output = Run::new().run(&[
+        "decode",
+        "--kind",
+        "ozon-fbo-get",
+        &corpus("ozon", "fbo-get.placeholder-date.json"),
+    ]);
+    assert_ok(&output);
+    let decoded: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(decoded["postings"][0]["posting_number"], "50520644-0012-7");
+    assert_eq!(
+        decoded["postings"][0]["delivered_at"],
+        serde_json::Value::Null
+    );
+    assert_eq!(
+        decoded["warnings"],
+        serde_json::json!([
+            "result.in_process_at: expected a time with its offset, got \"2021-09-01 00:34:56\"; left empty"
+        ])
+    );
+
+    let output = Run::new().run(&[
+        "decode",
+        "--kind",
+        "17track-push",
+        &corpus("carriers", "17track-push.naive-time.json"),
+    ]);
+    assert_ok(&output);
+    let decoded: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(decoded["events"].as_array().unwrap().len(), 1);
+    let warning = decoded["warnings"][0].as_str().unwrap();
+    assert!(
+        warning.starts_with("data.track_info.tracking.providers[0].events[0]: left out: time_iso"),
+        "{warning}"
+    );
+
+    let output = Run::new().run(&[
+        "decode",
+        "--kind",
+        "17track-trackinfo",
+        &corpus("carriers", "17track-trackinfo.string-coordinates.json"),
+    ]);
+    assert_ok(&output);
+    let decoded: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(decoded["events"][1]["location"]["lat"], 34.0522);
+    assert_eq!(decoded["warnings"], serde_json::json!([]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

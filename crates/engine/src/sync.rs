@@ -400,16 +400,18 @@ impl<D: Database> Syncer<D> {
             client
                 .fbo_get(number)
                 .await
-                .map(|p| normalize::fbo(record.id, &p))
+                .map(|p| p.map(|p| normalize::fbo(record.id, &p)))
         } else {
             client
                 .fbs_get(number)
                 .await
-                .map(|p| normalize::fbs(record.id, &p))
+                .map(|p| p.map(|p| normalize::fbs(record.id, &p)))
         };
         let normalized = match fetched {
-            Ok(Ok(n)) => n,
-            Ok(Err(e)) => {
+            Ok(Some(Ok(n))) => n,
+            // The decoder logged and counted what it left out.
+            Ok(None) => return Ok(false),
+            Ok(Some(Err(e))) => {
                 tracing::warn!(store = record.name.as_str(), error = %e, "Ozon sent an unreadable posting");
                 return Ok(false);
             }
@@ -469,7 +471,7 @@ impl<D: Database> ScanWalker<D> {
         // is a write, and SQLite writes one at a time.
         let mut renew_at = self.clock.now() + lease / 2;
         loop {
-            let (fetched, next, has_next) = match scan.plan.kind {
+            let (fetched, refused, next, has_next) = match scan.plan.kind {
                 ScanKind::Fbs => {
                     let page = self.client.fbs_list(&filter, &cursor).await?;
                     let postings = page
@@ -477,7 +479,7 @@ impl<D: Database> ScanWalker<D> {
                         .iter()
                         .map(|p| normalize::fbs(scan.store_id, p))
                         .collect::<Vec<_>>();
-                    (postings, page.cursor, page.has_next)
+                    (postings, page.refused.len(), page.cursor, page.has_next)
                 }
                 ScanKind::Fbo => {
                     let page = self.client.fbo_list(&filter, &cursor).await?;
@@ -486,9 +488,13 @@ impl<D: Database> ScanWalker<D> {
                         .iter()
                         .map(|p| normalize::fbo(scan.store_id, p))
                         .collect::<Vec<_>>();
-                    (postings, page.cursor, page.has_next)
+                    (postings, page.refused.len(), page.cursor, page.has_next)
                 }
             };
+            // Postings the decoder left out (no posting number) count as skipped.
+            self.progress
+                .skipped
+                .fetch_add(refused as u64, Ordering::Relaxed);
             let done = !has_next || next.is_empty();
             if !done && next == cursor {
                 return Err(SyncError::CursorLoop {

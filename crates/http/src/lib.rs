@@ -2,10 +2,12 @@
 //! channels. One TLS set-up and user agent ([`client`]), rate limits as servers count them
 //! ([`limit`]), retries with backoff that honour `Retry-After` and server hints ([`retry`]),
 //! and the reading of what came back: a status's class ([`Class`]), `Retry-After`
-//! ([`retry_after`]) and transport failures without noise ([`transport_reason`]).
+//! ([`retry_after`]) and transport failures without noise ([`transport_reason`]); and
+//! [`lenient`], the decoding policy every decoder of an outside body follows.
 //!
 //! Nothing here knows any API's body: each client decides what an answer means for itself.
 
+pub mod lenient;
 pub mod limit;
 pub mod retry;
 

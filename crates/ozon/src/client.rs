@@ -11,12 +11,12 @@ use ozontrack_http::{Class, RateLimiter, RetryPolicy, retry_after, transport_rea
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::wire::{
-    ChatStarted, DeliveryMethodInfo, DeliveryMethods, Envelope, ErrorBody, FboPosting, FbsPosting,
-    ItemResult, Page, ReportCode, ReportInfo, Warehouse, Warehouses,
+    self, ChatStarted, DeliveryMethodInfo, DeliveryMethods, Envelope, ErrorBody, FboPosting,
+    FbsPosting, Ignored, ItemResult, ItemResults, Page, Readable, ReportCode, ReportInfo,
+    Warehouse, Warehouses,
 };
 
 /// How a client behaves on the wire.
@@ -192,8 +192,9 @@ impl OzonClient {
         self.call("/v4/posting/fbs/list", &body, Kind::Read).await
     }
 
-    /// One FBS/rFBS posting in full (`/v3/posting/fbs/get`).
-    pub async fn fbs_get(&self, number: &PostingNumber) -> Result<FbsPosting, OzonError> {
+    /// One FBS/rFBS posting in full (`/v3/posting/fbs/get`); `None` when Ozon's answer holds
+    /// no readable posting.
+    pub async fn fbs_get(&self, number: &PostingNumber) -> Result<Option<FbsPosting>, OzonError> {
         let body = json!({
             "posting_number": number.as_str(),
             "with": {"analytics_data": true, "barcodes": false, "financial_data": false,
@@ -226,8 +227,9 @@ impl OzonClient {
         self.call("/v3/posting/fbo/list", &body, Kind::Read).await
     }
 
-    /// One FBO posting (`/v2/posting/fbo/get`).
-    pub async fn fbo_get(&self, number: &PostingNumber) -> Result<FboPosting, OzonError> {
+    /// One FBO posting (`/v2/posting/fbo/get`); `None` when Ozon's answer holds no readable
+    /// posting.
+    pub async fn fbo_get(&self, number: &PostingNumber) -> Result<Option<FboPosting>, OzonError> {
         let body = json!({
             "posting_number": number.as_str(),
             "translit": false,
@@ -263,7 +265,7 @@ impl OzonClient {
 
     /// Walks a cursor-paged read method to its end; `take` keeps a page's items and returns
     /// (next cursor, has next).
-    async fn every_page<P: DeserializeOwned>(
+    async fn every_page<P: Readable>(
         &self,
         method: &'static str,
         body: impl Fn(&str) -> Value,
@@ -290,10 +292,10 @@ impl OzonClient {
             .map(|(p, t)| json!({"posting_number": p.as_str(), "tracking_number": t.as_str()}))
             .collect();
         let body = json!({"tracking_numbers": items});
-        let e: Envelope<Vec<ItemResult>> = self
+        let results: ItemResults = self
             .call("/v2/fbs/posting/tracking-number/set", &body, Kind::Write)
             .await?;
-        Ok(e.result)
+        Ok(results.0)
     }
 
     /// Moves rFBS postings to "delivering".
@@ -330,8 +332,8 @@ impl OzonClient {
     ) -> Result<Vec<ItemResult>, OzonError> {
         let numbers: Vec<&str> = numbers.iter().map(PostingNumber::as_str).collect();
         let body = json!({"posting_number": numbers});
-        let e: Envelope<Vec<ItemResult>> = self.call(method, &body, Kind::Write).await?;
-        Ok(e.result)
+        let results: ItemResults = self.call(method, &body, Kind::Write).await?;
+        Ok(results.0)
     }
 
     /// Orders a postings report (`/v1/report/postings/create`) for one delivery schema.
@@ -349,7 +351,7 @@ impl OzonClient {
         let e: Envelope<ReportCode> = self
             .call("/v1/report/postings/create", &body, Kind::Write)
             .await?;
-        Ok(e.result.code)
+        Ok(self.required(e.result, "/v1/report/postings/create")?.code)
     }
 
     /// A report's state (`/v1/report/info`).
@@ -357,26 +359,35 @@ impl OzonClient {
         let e: Envelope<ReportInfo> = self
             .call("/v1/report/info", &json!({"code": code}), Kind::Read)
             .await?;
-        Ok(e.result)
+        self.required(e.result, "/v1/report/info")
     }
 
     /// Opens a chat with a posting's buyer (`/v1/chat/start`); returns the chat id.
     pub async fn start_chat(&self, number: &PostingNumber) -> Result<String, OzonError> {
         let body = json!({"posting_number": number.as_str()});
         let e: Envelope<ChatStarted> = self.call("/v1/chat/start", &body, Kind::Write).await?;
-        Ok(e.result.chat_id)
+        Ok(self.required(e.result, "/v1/chat/start")?.chat_id)
     }
 
     /// Sends a plain-text message (1 to 1000 characters) to a chat.
     pub async fn send_chat_message(&self, chat_id: &str, text: &str) -> Result<(), OzonError> {
         let body = json!({"chat_id": chat_id, "text": text});
-        let _: Value = self
+        let _: Ignored = self
             .call("/v1/chat/send/message", &body, Kind::Write)
             .await?;
         Ok(())
     }
 
-    async fn call<Req: Serialize + ?Sized, Resp: DeserializeOwned>(
+    /// The result a method cannot do without: its absence is an unreadable answer.
+    fn required<T>(&self, result: Option<T>, method: &'static str) -> Result<T, OzonError> {
+        result.ok_or_else(|| OzonError::Unavailable {
+            store: self.store.clone(),
+            method,
+            reason: "the answer holds no readable result".into(),
+        })
+    }
+
+    async fn call<Req: Serialize + ?Sized, Resp: Readable>(
         &self,
         method: &'static str,
         body: &Req,
@@ -397,7 +408,7 @@ impl OzonClient {
             .map_err(|failed| failed.error)
     }
 
-    async fn attempt<Req: Serialize + ?Sized, Resp: DeserializeOwned>(
+    async fn attempt<Req: Serialize + ?Sized, Resp: Readable>(
         &self,
         method: &'static str,
         body: &Req,
@@ -440,10 +451,14 @@ impl OzonClient {
         };
         match Class::of(status) {
             Class::Success => {
-                return serde_json::from_slice(&bytes).map_err(|e| {
+                return match wire::decode::<Resp>(&bytes) {
+                    Ok(decoded) => {
+                        decoded.notes.count("ozon");
+                        Ok(decoded.value)
+                    }
                     // A cut or garbled body is a transport failure, not Ozon's answer.
-                    transient(format!("unreadable response body: {e}"), None)
-                });
+                    Err(e) => Err(transient(format!("unreadable response body: {e}"), None)),
+                };
             }
             Class::RateLimited => {
                 return Err(Failed {
@@ -466,10 +481,14 @@ impl OzonClient {
             }
             Class::Refused => {}
         }
-        let error: ErrorBody = serde_json::from_slice(&bytes).unwrap_or(ErrorBody {
-            code: 0,
-            message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
-        });
+        let error: ErrorBody = wire::decode::<ErrorBody>(&bytes)
+            .ok()
+            .map(|d| d.value)
+            .filter(|e| e.code != 0 || !e.message.is_empty())
+            .unwrap_or_else(|| ErrorBody {
+                code: 0,
+                message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+            });
         let error = if is_auth_failure(status, &error) {
             OzonError::Auth {
                 store: self.store.clone(),

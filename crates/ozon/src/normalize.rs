@@ -193,7 +193,9 @@ mod tests {
     use super::*;
 
     fn read(json: &str) -> FbsPosting {
-        serde_json::from_str(json).unwrap()
+        crate::wire::decode::<FbsPosting>(json.as_bytes())
+            .unwrap()
+            .value
     }
 
     #[test]

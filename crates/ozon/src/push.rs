@@ -3,10 +3,8 @@
 //! A push is a hint that a posting changed; the API stays the truth.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Deserialize;
+use ozontrack_http::lenient::{self, Notes};
 use serde_json::{Value, json};
-
-use crate::wire::de;
 
 /// What a push asks of us.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,30 +28,6 @@ pub struct PushMessage {
     pub changed_at: Option<DateTime<Utc>>,
     pub uuid: String,
     pub seller_id: Option<i64>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Raw {
-    #[serde(default, deserialize_with = "de::text")]
-    message_type: String,
-    #[serde(default, deserialize_with = "de::text")]
-    posting_number: String,
-    #[serde(default, deserialize_with = "de::text")]
-    new_state: String,
-    #[serde(default, deserialize_with = "de::text")]
-    uuid: String,
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    seller_id: Option<i64>,
-    #[serde(default, deserialize_with = "de::opt_time")]
-    changed_state_date: Option<DateTime<Utc>>,
-    #[serde(default, deserialize_with = "de::opt_time")]
-    cancel_date: Option<DateTime<Utc>>,
-    #[serde(default, deserialize_with = "de::opt_time")]
-    creation_date: Option<DateTime<Utc>>,
-    #[serde(default, deserialize_with = "de::opt_time")]
-    in_process_at: Option<DateTime<Utc>>,
-    #[serde(default, deserialize_with = "de::opt_time")]
-    time: Option<DateTime<Utc>>,
 }
 
 /// Why a push body was refused.
@@ -97,42 +71,54 @@ const FBO_TYPES: &[&str] = &[
     "TYPE_FBO_POSTING_DELIVERY_DATE_CHANGED",
 ];
 
-/// Reads a push body.
+/// Reads a push body (its degraded fields are counted, as every decoder's are).
 pub fn parse(body: &[u8]) -> Result<PushMessage, PushError> {
-    let raw: Raw = serde_json::from_slice(body).map_err(|e| PushError::Json(e.to_string()))?;
-    let message_type = raw.message_type.trim().to_owned();
-    if message_type.is_empty() {
-        return Err(PushError::NoType);
-    }
-    let fbo = FBO_TYPES.contains(&message_type.as_str());
-    let action = if message_type == "TYPE_PING" {
-        PushAction::Ping
-    } else if fbo || POSTING_TYPES.contains(&message_type.as_str()) {
-        let posting_number = raw.posting_number.trim().to_owned();
-        if posting_number.is_empty() {
-            return Err(PushError::NoPosting(message_type));
+    let (message, notes) = parse_noted(body)?;
+    notes.count("ozon-push");
+    Ok(message)
+}
+
+/// [`parse`], with what had to be tolerated in the body (for `ozontrack decode`).
+pub fn parse_noted(body: &[u8]) -> Result<(PushMessage, Notes), PushError> {
+    let decoded = lenient::decode(body, |o| {
+        let message_type = o.text("message_type").trim().to_owned();
+        if message_type.is_empty() {
+            return Err(PushError::NoType);
         }
-        PushAction::Refetch {
-            posting_number,
-            fbo,
-        }
-    } else {
-        PushAction::Ignore
-    };
-    let changed_at = raw
-        .changed_state_date
-        .or(raw.cancel_date)
-        .or(raw.creation_date)
-        .or(raw.in_process_at)
-        .or(raw.time);
-    Ok(PushMessage {
-        message_type,
-        action,
-        new_state: raw.new_state,
-        changed_at,
-        uuid: raw.uuid,
-        seller_id: raw.seller_id,
+        let fbo = FBO_TYPES.contains(&message_type.as_str());
+        let action = if message_type == "TYPE_PING" {
+            PushAction::Ping
+        } else if fbo || POSTING_TYPES.contains(&message_type.as_str()) {
+            let posting_number = o
+                .required("posting_number")
+                .map_err(|_| PushError::NoPosting(message_type.clone()))?;
+            PushAction::Refetch {
+                posting_number,
+                fbo,
+            }
+        } else {
+            PushAction::Ignore
+        };
+        let changed_at = [
+            "changed_state_date",
+            "cancel_date",
+            "creation_date",
+            "in_process_at",
+            "time",
+        ]
+        .iter()
+        .find_map(|key| o.time(key));
+        Ok(PushMessage {
+            message_type,
+            action,
+            new_state: o.text("new_state"),
+            changed_at,
+            uuid: o.text("uuid"),
+            seller_id: o.id("seller_id"),
+        })
     })
+    .map_err(|e| PushError::Json(e.to_string()))?;
+    Ok((decoded.value?, decoded.notes))
 }
 
 impl PushMessage {

@@ -10,10 +10,10 @@ use ozontrack_carriers::Tracked;
 use ozontrack_domain::{
     StoreId, SyncedPosting, SystemClock, TrackingFormat, TrackingNumber, carrier,
 };
+use ozontrack_http::lenient::Notes;
 use ozontrack_ozon::normalize::{self, Normalized};
 use ozontrack_ozon::push::{self, PushAction};
-use ozontrack_ozon::wire::{Envelope, FboPosting, FbsPosting, Page};
-use serde::de::DeserializeOwned;
+use ozontrack_ozon::wire::{self, Envelope, FboPosting, FbsPosting, Page, Readable};
 use serde_json::{Value, json};
 
 use crate::cli::{DecodeArgs, DecodeKind};
@@ -32,15 +32,25 @@ fn read_input(args: &DecodeArgs) -> Result<(String, Vec<u8>), InputError> {
     Ok((name, bytes))
 }
 
-/// Parses `bytes` as `T`, or says where (line, column) and what is wrong.
-fn parse<T: DeserializeOwned>(name: &str, bytes: &[u8], what: &str) -> Result<T, InputError> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        InputError::new(format!(
-            "{name}, line {}, column {}: not {what}: {e}",
-            e.line(),
-            e.column()
-        ))
-    })
+/// Reads `bytes` as `T` under the decoding policy, or says where and what is wrong; what had to
+/// be tolerated is added to `notes`.
+fn parse<T: Readable>(
+    name: &str,
+    bytes: &[u8],
+    what: &str,
+    notes: &mut Notes,
+) -> Result<T, InputError> {
+    let decoded = wire::decode::<T>(bytes).map_err(|e| {
+        InputError::new(match e {
+            wire::DecodeError::Json(j) => format!(
+                "{name}, line {}, column {}: not {what}: {}",
+                j.line, j.column, j.reason
+            ),
+            wire::DecodeError::Refused(r) => format!("{name}: not {what}: {r}"),
+        })
+    })?;
+    notes.extend(decoded.notes);
+    Ok(decoded.value)
 }
 
 pub(crate) fn decode(args: &DecodeArgs, out: &mut impl Write) -> anyhow::Result<()> {
@@ -48,10 +58,13 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut impl Write) -> anyhow::Result<
         return tracking_number(&args.input.display().to_string(), out);
     }
     let (name, bytes) = read_input(args)?;
-    if let Some(tracked) = carrier_payload(args.kind, &name, &bytes)? {
-        output::print_json(out, &tracked_json(&tracked))?;
+    if let Some((tracked, notes)) = carrier_payload(args.kind, &name, &bytes)? {
+        let mut json = tracked_json(&tracked);
+        json["warnings"] = json!(notes.lines());
+        output::print_json(out, &json)?;
         return Ok(());
     }
+    let mut notes = Notes::default();
     // Decoding shows what a sync would do now; the time only places the status event.
     let now = ozontrack_domain::Clock::now(&SystemClock);
     let store = StoreId(0);
@@ -62,29 +75,33 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut impl Write) -> anyhow::Result<
         | DecodeKind::RussianpostHistory
         | DecodeKind::TrackingNumber => unreachable!("handled above"),
         DecodeKind::OzonFbsGet => {
-            let e: Envelope<FbsPosting> = parse(&name, &bytes, "a /v3/posting/fbs/get answer")?;
-            vec![normalize::fbs(store, &e.result)]
+            let e: Envelope<FbsPosting> =
+                parse(&name, &bytes, "a /v3/posting/fbs/get answer", &mut notes)?;
+            e.result.iter().map(|p| normalize::fbs(store, p)).collect()
         }
         DecodeKind::OzonFbsList => {
-            let page: Page<FbsPosting> = parse(&name, &bytes, "a /v4/posting/fbs/list answer")?;
+            let page: Page<FbsPosting> =
+                parse(&name, &bytes, "a /v4/posting/fbs/list answer", &mut notes)?;
             page.postings
                 .iter()
                 .map(|p| normalize::fbs(store, p))
                 .collect()
         }
         DecodeKind::OzonFboList => {
-            let page: Page<FboPosting> = parse(&name, &bytes, "a /v3/posting/fbo/list answer")?;
+            let page: Page<FboPosting> =
+                parse(&name, &bytes, "a /v3/posting/fbo/list answer", &mut notes)?;
             page.postings
                 .iter()
                 .map(|p| normalize::fbo(store, p))
                 .collect()
         }
         DecodeKind::OzonFboGet => {
-            let e: Envelope<FboPosting> = parse(&name, &bytes, "a /v2/posting/fbo/get answer")?;
-            vec![normalize::fbo(store, &e.result)]
+            let e: Envelope<FboPosting> =
+                parse(&name, &bytes, "a /v2/posting/fbo/get answer", &mut notes)?;
+            e.result.iter().map(|p| normalize::fbo(store, p)).collect()
         }
         DecodeKind::OzonPush => {
-            let message = push::parse(&bytes).map_err(|e| {
+            let (message, notes) = push::parse_noted(&bytes).map_err(|e| {
                 // serde_json locates syntax errors; say where when it can.
                 let at = serde_json::from_slice::<Value>(&bytes)
                     .err()
@@ -115,21 +132,22 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut impl Write) -> anyhow::Result<
                     "new_state": message.new_state,
                     "changed_at": message.changed_at.map(output::time),
                     "dedupe_key": message.dedupe_key(),
+                    "warnings": notes.lines(),
                 }),
             )?;
             return Ok(());
         }
     };
+    // A posting whose number is not one is left out, as a sync leaves it out.
     let mut postings = Vec::new();
-    for (i, n) in normalized.into_iter().enumerate() {
+    let mut warnings = notes.lines();
+    for n in normalized {
         match n {
             Ok(n) => postings.push(posting_json(n, now)),
-            Err(e) => {
-                return Err(InputError::new(format!("{name}: postings[{i}]: {e}")).into());
-            }
+            Err(e) => warnings.push(format!("left out: {e}")),
         }
     }
-    output::print_json(out, &json!({"postings": postings}))?;
+    output::print_json(out, &json!({"postings": postings, "warnings": warnings}))?;
     Ok(())
 }
 
@@ -172,18 +190,19 @@ fn posting_json(n: Normalized, now: DateTime<Utc>) -> Value {
     })
 }
 
-/// A carrier payload read into what ozontrack would store; `None` for Ozon kinds.
+/// A carrier payload read into what ozontrack would store, with what had to be tolerated;
+/// `None` for Ozon kinds.
 fn carrier_payload(
     kind: DecodeKind,
     name: &str,
     bytes: &[u8],
-) -> Result<Option<Tracked>, InputError> {
+) -> Result<Option<(Tracked, Notes)>, InputError> {
     use ozontrack_carriers::{cdek, russian_post, seventeen_track};
     let located = |e: &dyn std::fmt::Display| InputError::new(format!("{name}: {e}"));
     Ok(Some(match kind {
         DecodeKind::SeventeenTrackTrackinfo => {
-            let (mut tracked, rejected) =
-                seventeen_track::parse_track_info(bytes).map_err(|e| located(&e))?;
+            let (mut tracked, rejected, notes) =
+                seventeen_track::parse_track_info_noted(bytes).map_err(|e| located(&e))?;
             if tracked.len() != 1 {
                 let numbers: Vec<&str> = tracked.iter().map(|t| t.number.as_str()).collect();
                 let refused: Vec<&str> = rejected.iter().map(|r| r.number.as_str()).collect();
@@ -194,16 +213,16 @@ fn carrier_payload(
                     refused.join(", ")
                 )));
             }
-            tracked.remove(0)
+            (tracked.remove(0), notes)
         }
         DecodeKind::SeventeenTrackPush => {
-            seventeen_track::parse_push(bytes)
-                .map_err(|e| located(&e))?
-                .tracked
+            let (push, notes) =
+                seventeen_track::parse_push_noted(bytes).map_err(|e| located(&e))?;
+            (push.tracked, notes)
         }
-        DecodeKind::CdekOrder => cdek::parse_order("", bytes).map_err(|e| located(&e))?,
+        DecodeKind::CdekOrder => cdek::parse_order_noted("", bytes).map_err(|e| located(&e))?,
         DecodeKind::RussianpostHistory => {
-            russian_post::parse_history("", bytes).map_err(|e| located(&e))?
+            russian_post::parse_history_noted("", bytes).map_err(|e| located(&e))?
         }
         _ => return Ok(None),
     }))
