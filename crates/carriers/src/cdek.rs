@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use ozontrack_domain::{EventSource, MainStatus, NormalizedStatus, SubStatus, TrackingEvent};
 use ozontrack_http::lenient::{self, Notes, Obj};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use tokio::sync::Mutex;
 
 use crate::{CarrierError, DecodeError, Tracked, locate, retry_after, transport};
@@ -133,12 +132,6 @@ fn read_order(number: &str, o: &Obj<'_>) -> Result<Tracked, CarrierError> {
     Ok(out)
 }
 
-#[derive(Debug, Deserialize)]
-struct WireToken {
-    access_token: String,
-    expires_in: Option<u64>,
-}
-
 /// A token and when to stop using it.
 #[derive(Debug)]
 struct Token {
@@ -211,15 +204,25 @@ impl CdekClient {
                 });
             }
         }
-        let wire: WireToken = serde_json::from_slice(&bytes).map_err(|e| DecodeError {
-            kind: "cdek-token",
-            path: format!("line {}, column {}", e.line(), e.column()),
-            reason: e.to_string(),
+        let kind = "cdek-token";
+        let decoded = lenient::decode(&bytes, |o| {
+            let token = o.required("access_token");
+            let expires_in = o.int("expires_in").and_then(|s| u64::try_from(s).ok());
+            token.map(|t| (t, expires_in))
+        })
+        .map_err(|e| DecodeError {
+            kind,
+            path: format!("line {}, column {}", e.line, e.column),
+            reason: e.reason,
+        })?;
+        let (value, expires_in) = decoded.value.map_err(|r| DecodeError {
+            kind,
+            path: "access_token".into(),
+            reason: r.reason,
         })?;
         // Renew a minute early so that no request goes out with a token about to lapse.
-        let lifetime = Duration::from_secs(wire.expires_in.unwrap_or(3600));
+        let lifetime = Duration::from_secs(expires_in.unwrap_or(3600));
         let renew_at = Instant::now() + lifetime.saturating_sub(Duration::from_secs(60));
-        let value = wire.access_token;
         *cached = Some(Token {
             value: value.clone(),
             renew_at,

@@ -27,6 +27,10 @@ pub mod codes {
     /// Already registered: as good as a registration.
     pub const ALREADY_REGISTERED: i64 = -18_019_901;
     pub const NOT_REGISTERED: i64 = -18_019_902;
+    /// `retrack` of a number that is not stopped: it is being tracked already.
+    pub const NOT_STOPPED: i64 = -18_019_904;
+    /// `retrack` of a number restarted before: 17TRACK restarts a number once.
+    pub const RETRACKED_ONCE: i64 = -18_019_905;
     pub const ALREADY_STOPPED: i64 = -18_019_906;
     pub const DAILY_LIMIT: i64 = -18_019_907;
     pub const QUOTA_EXHAUSTED: i64 = -18_019_908;

@@ -165,6 +165,7 @@ pub(crate) struct LegRow {
     checks: i64,
     parent_leg_id: Option<i64>,
     checked_at: Option<DateTime<Utc>>,
+    stopped_at: Option<DateTime<Utc>>,
 }
 
 fn status(main: &str, sub: &str, raw: &str) -> Result<NormalizedStatus, ParseError> {
@@ -206,6 +207,7 @@ impl TryFrom<LegRow> for LegRecord {
             checks: row.checks,
             parent: row.parent_leg_id.map(LegId),
             checked_at: row.checked_at,
+            stopped_at: row.stopped_at,
         })
     }
 }

@@ -527,7 +527,7 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
 pub(crate) const LEG_COLUMNS: &str = "id, posting_id, carrier, tracking_number, role, status_main, status_sub, \
      status_raw, last_event_at, next_check_at, lease_owner, lease_until, created_at, \
      carrier_source, carrier_set_by, carrier_set_at, registered_at, pushed_at, checks, \
-     parent_leg_id, checked_at";
+     parent_leg_id, checked_at, stopped_at";
 
 impl crate::Database for SqlDatabase {
     fn backend(&self) -> Backend {

@@ -43,6 +43,8 @@ pub struct LegRecord {
     pub parent: Option<LegId>,
     /// When a check last read the leg's whole history from a carrier that could be reached.
     pub checked_at: Option<DateTime<Utc>>,
+    /// When tracking was stopped at the aggregator (`stoptrack`), until it is restarted.
+    pub stopped_at: Option<DateTime<Utc>>,
 }
 
 /// An event row: the event plus when we received it.
@@ -181,6 +183,20 @@ pub trait Tracking: Clone + Send + Sync + 'static {
         store: Option<StoreId>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<u64, DbError>> + Send;
+
+    /// Up to `limit` legs registered at the aggregator that will never be due again (final, or
+    /// given up on) and whose tracking there is not stopped yet, in id order.
+    fn legs_to_stop(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<LegRecord>, DbError>> + Send;
+
+    /// Marks legs' tracking at the aggregator stopped at `at`, or restarted (`None`).
+    fn mark_stopped(
+        &self,
+        legs: &[LegId],
+        at: Option<DateTime<Utc>>,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
 
     /// Notes that a webhook brought news of a leg.
     fn mark_pushed(
@@ -511,6 +527,37 @@ impl Tracking for SqlDatabase {
                 .rows_affected()
         });
         Ok(done)
+    }
+
+    async fn legs_to_stop(&self, limit: usize) -> Result<Vec<LegRecord>, DbError> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT {LEG_COLUMNS} FROM legs WHERE registered_at IS NOT NULL \
+             AND stopped_at IS NULL AND next_check_at IS NULL ORDER BY id LIMIT $1"
+        ));
+        let rows = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, LegRow>(sql)
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(LegRecord::try_from).collect()
+    }
+
+    async fn mark_stopped(&self, legs: &[LegId], at: Option<DateTime<Utc>>) -> Result<(), DbError> {
+        for chunk in legs.chunks(ROWS_PER_STATEMENT) {
+            on_db!(&self.db, |pool| {
+                let mut query = sqlx::QueryBuilder::new("UPDATE legs SET stopped_at = ");
+                query.push_bind(at);
+                query.push(" WHERE id IN (");
+                let mut list = query.separated(", ");
+                for id in chunk {
+                    list.push_bind(id.0);
+                }
+                query.push(")");
+                query.build().execute(pool).await?;
+            });
+        }
+        Ok(())
     }
 
     async fn mark_pushed(&self, leg: LegId, now: DateTime<Utc>) -> Result<(), DbError> {

@@ -153,6 +153,10 @@ pub struct TrackReport {
     pub feed_errors: Vec<(String, String)>,
     /// The legs looked up at a carrier, in the order they were stored.
     pub checked: Vec<LegId>,
+    /// Finished legs whose tracking was stopped at 17TRACK (no more quota spent on them).
+    pub stopped: u64,
+    /// Stopped legs due again whose tracking 17TRACK restarted before they were read.
+    pub restarted: u64,
 }
 
 impl TrackReport {
@@ -169,6 +173,8 @@ impl TrackReport {
         self.deferred += other.deferred;
         self.feed_errors.extend(other.feed_errors);
         self.checked.extend(other.checked);
+        self.stopped += other.stopped;
+        self.restarted += other.restarted;
     }
 }
 
@@ -196,6 +202,8 @@ struct FeedAnswers {
     calls: u64,
     /// Legs 17TRACK has registered (empty for the other feeds).
     registered: HashSet<LegId>,
+    /// Stopped legs whose tracking 17TRACK restarted (or was running anyway).
+    restarted: Vec<LegId>,
     /// The feed failure that stopped the round early, if any.
     failure: Option<CarrierError>,
 }
@@ -240,8 +248,11 @@ impl<D: Database> Tracker<D> {
                 now + self.settings.lease,
             )
             .await?;
-        let report = self.check(&ids, now).await?;
+        let mut report = self.check(&ids, now).await?;
+        report.stopped = self.stop_finished(now).await?;
         metrics::counter!("ozontrack_track_legs_checked_total").increment(report.legs_checked());
+        metrics::counter!("ozontrack_track_stopped_total").increment(report.stopped);
+        metrics::counter!("ozontrack_track_restarted_total").increment(report.restarted);
         metrics::counter!("ozontrack_track_carrier_calls_total").increment(report.carrier_calls);
         metrics::counter!("ozontrack_track_new_events_total").increment(report.new_events);
         metrics::counter!("ozontrack_track_feed_errors_total")
@@ -372,6 +383,10 @@ impl<D: Database> Tracker<D> {
             Feed::RussianPost | Feed::Cdek => self.ask_one_by_one(feed, legs).await,
         };
         report.carrier_calls = said.calls;
+        if !said.restarted.is_empty() {
+            self.db.mark_stopped(&said.restarted, None).await?;
+            report.restarted = said.restarted.len() as u64;
+        }
         let error = said.failure.as_ref().map(ToString::to_string);
         let backoff_until = said
             .failure
@@ -529,12 +544,77 @@ impl<D: Database> Tracker<D> {
         Ok(self.db.add_hand_over(parent.id, &leg, now).await?.1)
     }
 
-    /// 17TRACK: registers what is not registered yet, then reads every leg in batches of 40.
+    /// Stops tracking at 17TRACK of up to a batch of legs that will never be due again (final,
+    /// or given up on), so they cost no more quota and send no more pushes. A feed failure
+    /// leaves them for a later round. Returns how many were stopped.
+    async fn stop_finished(&self, now: DateTime<Utc>) -> Result<u64, TrackError> {
+        let Some(client) = &self.feeds.seventeen_track else {
+            return Ok(0);
+        };
+        let legs = self.db.legs_to_stop(seventeen_track::BATCH).await?;
+        if legs.is_empty() {
+            return Ok(0);
+        }
+        let numbers: Vec<(String, Option<u32>)> = legs
+            .iter()
+            .map(|l| (l.leg.tracking_number.as_str().to_owned(), None))
+            .collect();
+        match client.stop(&numbers).await {
+            Ok(refused) => {
+                // A number 17TRACK no longer knows needs no stopping either.
+                for r in &refused {
+                    tracing::debug!(number = %r.number, code = r.code, "stoptrack refused");
+                }
+                let ids: Vec<LegId> = legs.iter().map(|l| l.id).collect();
+                self.db.mark_stopped(&ids, Some(now)).await?;
+                Ok(ids.len() as u64)
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "could not stop finished legs at 17TRACK; later");
+                Ok(0)
+            }
+        }
+    }
+
+    /// 17TRACK: restarts stopped legs, registers what is not registered yet, then reads every
+    /// leg in batches of 40.
     async fn ask_seventeen_track(&self, legs: &[LegRecord]) -> FeedAnswers {
         let mut out = FeedAnswers::default();
         let Some(client) = &self.feeds.seventeen_track else {
             return out;
         };
+        // A stopped number made due again (checked by hand, its carrier set, news from Ozon)
+        // is restarted first: 17TRACK does not refresh a stopped number.
+        let stopped: Vec<&LegRecord> = legs.iter().filter(|l| l.stopped_at.is_some()).collect();
+        for chunk in stopped.chunks(seventeen_track::BATCH) {
+            let numbers: Vec<(String, Option<u32>)> = chunk
+                .iter()
+                .map(|l| (l.leg.tracking_number.as_str().to_owned(), None))
+                .collect();
+            out.calls += 1;
+            match client.retrack(&numbers).await {
+                Ok(refused) => {
+                    for leg in chunk {
+                        let number = leg.leg.tracking_number.as_str();
+                        match refused.iter().find(|r| r.number == number) {
+                            None => out.restarted.push(leg.id),
+                            Some(r) if r.code == seventeen_track::codes::NOT_STOPPED => {
+                                out.restarted.push(leg.id);
+                            }
+                            // Restarted once before: what 17TRACK holds is read as it is.
+                            Some(r) => tracing::info!(
+                                leg = leg.id.0, code = r.code, message = %r.message,
+                                "17TRACK would not restart tracking"
+                            ),
+                        }
+                    }
+                }
+                Err(e) => {
+                    out.failure = Some(e);
+                    return out;
+                }
+            }
+        }
         let key_of = |leg: &LegRecord| {
             carrier::by_code(leg.leg.carrier.as_str()).and_then(|c| c.seventeen_track_key)
         };

@@ -2,7 +2,8 @@
 //! tracked the way the workers do it, ends with every carrier leg equal to the truth, no
 //! duplicate events, and every hand-over linked to its last-mile leg; with risk evaluators
 //! running too, every true stall is alerted within two hours of its threshold (or of the end
-//! of a carrier outage's grace).
+//! of a carrier outage's grace); finished legs are stopped at 17TRACK and restarted before
+//! they are read again.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -404,6 +405,44 @@ async fn a_10000_parcel_world_tracked_for_30_days_ends_equal_to_the_truth() {
     assert_legs_match_truth(&db.store, &record, &w, &feeds).await;
     let health = db.store.feed_health().await.unwrap();
     assert!(health.iter().any(|h| h.feed == "17track" && h.calls > 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_legs_are_stopped_at_17track_and_restarted_before_they_are_read_again() {
+    let db = support::sqlite().await;
+    let w = world(300).await;
+    let record = support::add_store(&db.store, &w).await;
+    let feeds = feeds(&w);
+    let trackers = [tracker(&db.store, &w, &feeds, "t1")];
+    let total = run_days(&db.store, &record, &w, &trackers, &[], 30).await;
+    assert!(total.stopped > 0, "{total:?}");
+    // Every finished leg registered at 17TRACK is stopped there, and no other leg is.
+    let legs = carrier_legs(&db.store, &record, &w).await;
+    for leg in &legs {
+        let finished = leg.registered_at.is_some() && leg.next_check_at.is_none();
+        assert_eq!(leg.stopped_at.is_some(), finished, "{leg:?}");
+    }
+    let stopped = legs.iter().find(|l| l.stopped_at.is_some()).unwrap();
+    let number = (stopped.leg.tracking_number.as_str().to_owned(), None);
+
+    // Checked again (by hand here): restarted first, then read.
+    let report = trackers[0].check_now(&[stopped.id]).await.unwrap();
+    assert_eq!(report.restarted, 1);
+    assert_eq!(report.legs_checked(), 1);
+    let leg = db.store.leg(stopped.id).await.unwrap().unwrap();
+    assert_eq!(leg.stopped_at, None);
+    let client = feeds.seventeen_track.as_ref().unwrap();
+    let again = client.retrack(std::slice::from_ref(&number)).await.unwrap();
+    assert_eq!(
+        again[0].code,
+        ozontrack_carriers::seventeen_track::codes::NOT_STOPPED,
+        "17TRACK tracks the number again"
+    );
+    // Still finished: the next round stops it again.
+    let round = trackers[0].run_once().await.unwrap();
+    assert!(round.stopped >= 1);
+    let leg = db.store.leg(stopped.id).await.unwrap().unwrap();
+    assert!(leg.stopped_at.is_some());
 }
 
 mod postgres {

@@ -621,6 +621,107 @@ mod tests {
         assert_eq!(d.notes.degraded[0].expected, "a time with its offset");
     }
 
+    /// One increment: the counter's name, its labels, by how much.
+    type Increment = (String, Vec<(String, String)>, u64);
+
+    /// Counts what is incremented, by name and labels.
+    #[derive(Default)]
+    struct Counts(std::sync::Mutex<Vec<Increment>>);
+
+    struct Counter<'a>(&'a Counts, metrics::Key);
+
+    impl metrics::CounterFn for Counter<'static> {
+        fn increment(&self, value: u64) {
+            let labels = self
+                .1
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect();
+            self.0
+                .0
+                .lock()
+                .unwrap()
+                .push((self.1.name().to_owned(), labels, value));
+        }
+
+        fn absolute(&self, _: u64) {}
+    }
+
+    impl metrics::Recorder for &'static Counts {
+        fn describe_counter(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_gauge(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_histogram(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn register_counter(
+            &self,
+            key: &metrics::Key,
+            _: &metrics::Metadata<'_>,
+        ) -> metrics::Counter {
+            metrics::Counter::from_arc(std::sync::Arc::new(Counter(self, key.clone())))
+        }
+        fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+            metrics::Gauge::noop()
+        }
+        fn register_histogram(
+            &self,
+            _: &metrics::Key,
+            _: &metrics::Metadata<'_>,
+        ) -> metrics::Histogram {
+            metrics::Histogram::noop()
+        }
+    }
+
+    #[test]
+    fn degraded_fields_are_counted_by_source_and_field_kind_and_refusals_by_source() {
+        let counts: &'static Counts = Box::leak(Box::default());
+        let d = read(
+            r#"{"postings": [{"t": "soon"}, {"t": "later"}, {"n": ""}]}"#,
+            |o| {
+                for p in o.list("postings") {
+                    let _ = p.time("t");
+                    if let Err(r) = p.required("n") {
+                        p.note_refused(r);
+                    }
+                }
+            },
+        );
+        metrics::with_local_recorder(&counts, || d.notes.count("ozon"));
+        let seen = counts.0.lock().unwrap().clone();
+        let degraded: u64 = seen
+            .iter()
+            .filter(|(name, labels, _)| {
+                name == "ozontrack_decode_degraded_fields_total"
+                    && labels.contains(&("source".into(), "ozon".into()))
+                    && labels.contains(&("field".into(), "postings[].t".into()))
+            })
+            .map(|(_, _, n)| n)
+            .sum();
+        assert_eq!(degraded, 2);
+        let refused: u64 = seen
+            .iter()
+            .filter(|(name, _, _)| name == "ozontrack_decode_refused_items_total")
+            .map(|(_, _, n)| n)
+            .sum();
+        assert_eq!(refused, 3, "one per posting without its n");
+    }
+
     #[test]
     fn a_body_that_is_not_json_is_unreadable_with_its_place() {
         let e = decode(b"{\"a\": ", |_| ()).unwrap_err();

@@ -1,6 +1,7 @@
 //! The Ozon client from the outside: the reference's published example bodies parse field by
 //! field, and on the wire the client sends the auth headers, retries reads (not writes) through
-//! 5xx and cut bodies, waits out 429 with `Retry-After`, and names the store on a bad key.
+//! 5xx and cut bodies, keeps the readable postings of a page with an unreadable one, waits out
+//! 429 with `Retry-After`, and names the store on a bad key.
 
 #![allow(clippy::unwrap_used)]
 
@@ -177,6 +178,29 @@ async fn reads_carry_the_auth_headers_and_survive_5xx_and_cut_bodies() {
     let page = client(&url).fbs_list(&filter(), "").await.unwrap();
     assert!(page.postings.is_empty());
     assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn a_page_with_one_unreadable_posting_gives_the_others_at_the_first_try() {
+    let (url, calls) = serve(|_, _| {
+        let body = r#"{"postings": [
+            {"posting_number": "1-1-1", "status": "delivered", "in_process_at": "string"},
+            {"posting_number": null, "status": "delivering"},
+            {"posting_number": "1-2-1", "order_id": "77", "shipment_date": {"seconds": 1}}],
+            "cursor": "", "has_next": false}"#;
+        (StatusCode::OK, HeaderMap::new(), body.into())
+    })
+    .await;
+    let page = client(&url).fbs_list(&filter(), "").await.unwrap();
+    let numbers: Vec<&str> = page
+        .postings
+        .iter()
+        .map(|p| p.posting_number.as_str())
+        .collect();
+    assert_eq!(numbers, ["1-1-1", "1-2-1"]);
+    assert_eq!(page.postings[1].order_id, Some(77));
+    assert_eq!(page.refused[0].item, "postings[1]");
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "nothing to retry");
 }
 
 #[tokio::test]

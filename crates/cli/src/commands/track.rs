@@ -107,6 +107,8 @@ pub(crate) async fn track(
                 "new_events": report.new_events,
                 "hand_overs": report.hand_overs,
                 "deferred": report.deferred,
+                "stopped": report.stopped,
+                "restarted": report.restarted,
                 "feed_errors": errors,
             }),
         )?;
@@ -117,6 +119,8 @@ pub(crate) async fn track(
             "new events",
             "hand-overs",
             "deferred",
+            "stopped",
+            "restarted",
         ]);
         table.add_row(vec![
             report.legs_checked().to_string(),
@@ -124,6 +128,8 @@ pub(crate) async fn track(
             report.new_events.to_string(),
             report.hand_overs.to_string(),
             report.deferred.to_string(),
+            report.stopped.to_string(),
+            report.restarted.to_string(),
         ]);
         output::print_table(out, &table)?;
         for (feed, e) in &report.feed_errors {

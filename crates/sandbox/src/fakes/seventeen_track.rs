@@ -3,6 +3,9 @@
 //! envelope, 40 numbers per call, quota accounting, 3 requests/s per token, and
 //! `TRACKING_UPDATED` pushes signed with the `sign` header (`parcel-tracking.md` §3).
 //!
+//! A stopped number keeps answering with what was known when it was stopped, and is pushed no
+//! more, until it is restarted (once).
+//!
 //! While a carrier is in an outage 17TRACK itself answers, but cannot sync that carrier: its
 //! events stop at the outage's start and the provider reports `latest_sync_status: Failure`.
 
@@ -50,7 +53,8 @@ impl Default for SeventeenTrackConfig {
 struct Registration {
     carrier: Option<u32>,
     tag: Value,
-    stopped: bool,
+    /// When tracking was stopped: a stopped number's answer stays as it was then.
+    stopped: Option<DateTime<Utc>>,
     retracked: bool,
     /// Events already pushed, so a push carries only news.
     pushed_events: usize,
@@ -118,7 +122,7 @@ impl SeventeenTrack {
             let registrations = self.registrations();
             registrations
                 .iter()
-                .filter(|(_, r)| !r.stopped)
+                .filter(|(_, r)| r.stopped.is_none())
                 .filter_map(|(number, r)| {
                     let (info, count) = self.track_info(number, now)?;
                     (count > r.pushed_events).then(|| {
@@ -540,7 +544,7 @@ async fn register(
                 slot.insert(Registration {
                     carrier,
                     tag: item.tag,
-                    stopped: false,
+                    stopped: None,
                     retracked: false,
                     pushed_events: 0,
                 });
@@ -590,7 +594,7 @@ async fn gettrackinfo(
         let right_carrier = item.carrier.is_none_or(|c| Some(c) == registration.carrier)
             && registration.carrier == detected_carrier(&fake, &number);
         let info = right_carrier
-            .then(|| fake.track_info(&number, now))
+            .then(|| fake.track_info(&number, registration.stopped.unwrap_or(now)))
             .flatten()
             .map_or_else(not_found, |(info, _)| info);
         ok.push(json!({"number": number, "carrier": registration.carrier, "param": null, "tag": registration.tag, "track_info": info}));
@@ -632,6 +636,7 @@ async fn retrack(
 
 fn change_tracking(fake: &SeventeenTrack, headers: &HeaderMap, body: &Bytes, stop: bool) -> Reply {
     let items = items(fake, headers, body)?;
+    let now = fake.sim.now();
     let (mut ok, mut bad) = (Vec::new(), Vec::new());
     let mut registrations = fake.registrations();
     for item in items {
@@ -644,10 +649,10 @@ fn change_tracking(fake: &SeventeenTrack, headers: &HeaderMap, body: &Bytes, sto
             ));
             continue;
         };
-        let outcome = match (stop, registration.stopped, registration.retracked) {
+        let outcome = match (stop, registration.stopped.is_some(), registration.retracked) {
             (true, true, _) => Err((-18_019_906, "The tracking number is already stopped.")),
             (true, false, _) => {
-                registration.stopped = true;
+                registration.stopped = Some(now);
                 Ok(())
             }
             (false, false, _) => Err((-18_019_904, "Only stopped numbers can be retracked.")),
@@ -656,7 +661,7 @@ fn change_tracking(fake: &SeventeenTrack, headers: &HeaderMap, body: &Bytes, sto
                 "The tracking number can be retracked only once.",
             )),
             (false, true, false) => {
-                registration.stopped = false;
+                registration.stopped = None;
                 registration.retracked = true;
                 Ok(())
             }
