@@ -115,6 +115,24 @@ pub(crate) enum BenchCommand {
     /// A flood of wrong passwords from many addresses while `/healthz` is under load: its
     /// latency must not suffer (the login throttle and the bounded password pool).
     Login(BenchLoginArgs),
+    /// Arrival windows scored against a world's truth: learned from the deliveries before a
+    /// cut, shown at each milestone of every parcel after it; the share of deliveries inside
+    /// and the windows' widths, beside the previous method's.
+    Estimate(BenchEstimateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchEstimateArgs {
+    #[arg(long, default_value_t = 30_000)]
+    pub(crate) parcels: u32,
+    /// Simulated days of orders the estimates learn from.
+    #[arg(long, default_value_t = 60)]
+    pub(crate) learn_days: i64,
+    /// Simulated days of orders after the cut, each followed to its delivery and scored.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) score_days: i64,
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
 }
 
 #[derive(Debug, Args)]

@@ -11,7 +11,7 @@ use ozontrack_domain::{
 
 use crate::{DbError, EventRecord, LeaseOwner, LegRecord, PostingRecord, StoreRecord};
 
-fn corrupt(table: &'static str, id: i64) -> impl Fn(ParseError) -> DbError {
+pub(crate) fn corrupt(table: &'static str, id: i64) -> impl Fn(ParseError) -> DbError {
     move |e| DbError::Corrupt {
         table,
         id,
@@ -168,7 +168,7 @@ pub(crate) struct LegRow {
     stopped_at: Option<DateTime<Utc>>,
 }
 
-fn status(main: &str, sub: &str, raw: &str) -> Result<NormalizedStatus, ParseError> {
+pub(crate) fn status(main: &str, sub: &str, raw: &str) -> Result<NormalizedStatus, ParseError> {
     Ok(NormalizedStatus::new(
         MainStatus::parse(main)?,
         SubStatus::from_code(sub, raw)?,

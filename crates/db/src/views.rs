@@ -6,9 +6,9 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt as _;
-use ozontrack_domain::estimate::add_lane_carrier;
+use ozontrack_domain::estimate::{Journey, add_lane_carrier};
 use ozontrack_domain::finding::Severity;
-use ozontrack_domain::{PostingId, Scheme, StoreId};
+use ozontrack_domain::{LegRole, NormalizedStatus, PostingId, Scheme, StoreId};
 
 use crate::DbError;
 use crate::postings::PostingRecord;
@@ -136,6 +136,13 @@ pub trait Views: Clone + Send + Sync + 'static {
         stores: &[StoreId],
         since: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<LaneStats>, DbError>> + Send;
+
+    /// The journeys of postings delivered since `since` (every store), as the arrival
+    /// estimates learn from them: milestones from every leg's events.
+    fn delivered_journeys(
+        &self,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<Journey>, DbError>> + Send;
 
     /// The "today" counts: postings at risk by severity and mode, active postings by mode.
     fn overview(
@@ -462,6 +469,89 @@ impl Views for SqlDatabase {
                 .cmp(&a.postings)
                 .then(a.carriers.cmp(&b.carriers))
         });
+        Ok(out)
+    }
+
+    async fn delivered_journeys(&self, since: DateTime<Utc>) -> Result<Vec<Journey>, DbError> {
+        type Row = (
+            i64,
+            String,
+            Option<String>,
+            DateTime<Utc>,
+            DateTime<Utc>,
+            String,
+            String,
+            Option<DateTime<Utc>>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        /// One posting being read: its row and its events so far.
+        struct Open {
+            id: i64,
+            scheme: Scheme,
+            city: Option<String>,
+            started: DateTime<Utc>,
+            delivered: DateTime<Utc>,
+            lane: Vec<String>,
+            events: Vec<(LegRole, DateTime<Utc>, NormalizedStatus)>,
+        }
+        let close = |o: Open| {
+            Journey::new(
+                o.scheme,
+                o.lane,
+                o.city,
+                o.started,
+                o.events.iter().map(|(r, t, s)| (*r, *t, s)),
+                Some(o.delivered),
+            )
+        };
+        let mut out = Vec::new();
+        let mut open: Option<Open> = None;
+        on_db!(&self.db, |pool| {
+            let mut rows = sqlx::query_as::<_, Row>(
+                "SELECT p.id, p.scheme, p.buyer_city, p.in_process_at, p.delivered_at, l.role, \
+                 l.carrier, e.occurred_at, e.status_main, e.status_sub, e.status_raw \
+                 FROM postings p JOIN legs l ON l.posting_id = p.id \
+                 LEFT JOIN events e ON e.leg_id = l.id \
+                 WHERE p.delivered_at >= $1 AND p.in_process_at IS NOT NULL \
+                 ORDER BY p.id, l.id, e.occurred_at",
+            )
+            .bind(since)
+            .fetch(pool);
+            while let Some(row) = rows.try_next().await? {
+                let (id, scheme, city, started, delivered, role, carrier, at, main, sub, raw) = row;
+                if open.as_ref().is_none_or(|o| o.id != id) {
+                    let bad = crate::records::corrupt("postings", id);
+                    let next = Open {
+                        id,
+                        scheme: Scheme::parse(&scheme).map_err(&bad)?,
+                        city,
+                        started,
+                        delivered,
+                        lane: Vec::new(),
+                        events: Vec::new(),
+                    };
+                    if let Some(done) = open.replace(next) {
+                        out.push(close(done));
+                    }
+                }
+                let Some(o) = open.as_mut() else { continue };
+                add_lane_carrier(&mut o.lane, &carrier);
+                let role = LegRole::parse(&role).map_err(crate::records::corrupt("legs", id))?;
+                if let (Some(at), Some(main), Some(sub)) = (at, main, sub) {
+                    // An event whose status this build cannot read teaches nothing; skip it.
+                    if let Ok(status) =
+                        crate::records::status(&main, &sub, raw.as_deref().unwrap_or(""))
+                    {
+                        o.events.push((role, at, status));
+                    }
+                }
+            }
+        });
+        if let Some(done) = open.take() {
+            out.push(close(done));
+        }
         Ok(out)
     }
 

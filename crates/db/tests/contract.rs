@@ -120,6 +120,8 @@ contract!(
     a_penalty_threshold_crossed_by_a_violation_is_a_message,
     destinations_keep_their_credentials_encrypted_and_one_dispatcher_holds_each,
     a_digest_gathers_pending_messages_and_a_dead_one_can_be_sent_again,
+    delivered_journeys_carry_every_legs_milestones_in_journey_order,
+    finished_registered_legs_are_to_stop_until_marked_stopped,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -991,6 +993,114 @@ async fn a_page_read_earlier_never_puts_back_an_older_state(db: &TestDb) {
     );
     let stored = read_posting(db, store, &PostingNumber::parse(number).unwrap()).await;
     assert_eq!(stored.posting.status, OzonStatus::Delivered);
+}
+
+async fn delivered_journeys_carry_every_legs_milestones_in_journey_order(db: &TestDb) {
+    use ozontrack_domain::estimate::Milestone;
+    let store = a_store(db).await;
+    let delivered = Posting {
+        delivered_at: Some(t0() + Duration::hours(300)),
+        status: OzonStatus::Delivered,
+        substatus: OzonSubstatus::Delivered,
+        ..full_posting(store, "0132112277-0101-1")
+    };
+    let posting = db.store.upsert_posting(&delivered, t0()).await.unwrap();
+    db.store
+        .upsert_posting(&full_posting(store, "0132112277-0102-1"), t0())
+        .await
+        .unwrap();
+    let first = db
+        .store
+        .upsert_leg(
+            posting,
+            &leg("yanwen", "UG123456789YP", LegRole::FirstMile),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let last = db
+        .store
+        .upsert_leg(posting, &leg("cdek", "1523498765", LegRole::LastMile), t0())
+        .await
+        .unwrap();
+    let first_events = [
+        event(10, MainStatus::InTransit, SubStatus::PickedUp, "p"),
+        event(
+            100,
+            MainStatus::InTransit,
+            SubStatus::ArrivedDestination,
+            "a",
+        ),
+    ];
+    let last_events = [
+        event(150, MainStatus::InTransit, SubStatus::Sorting, "s"),
+        event(
+            250,
+            MainStatus::AvailableForPickup,
+            SubStatus::AtPickupPoint,
+            "pp",
+        ),
+        event(300, MainStatus::Delivered, SubStatus::Delivered, "d"),
+    ];
+    db.store
+        .append_events(first, &first_events, t0())
+        .await
+        .unwrap();
+    db.store
+        .append_events(last, &last_events, t0())
+        .await
+        .unwrap();
+    let journeys = db.store.delivered_journeys(t0()).await.unwrap();
+    assert_eq!(journeys.len(), 1, "only the delivered posting");
+    let j = &journeys[0];
+    assert_eq!(j.lane, ["yanwen", "cdek"]);
+    assert_eq!(j.buyer_city.as_deref(), Some("Новосибирск"));
+    assert_eq!(j.delivered_at, Some(t0() + Duration::hours(300)));
+    let milestones: Vec<(Milestone, i64)> = j
+        .milestones
+        .iter()
+        .map(|(m, at)| (*m, (*at - t0()).num_hours()))
+        .collect();
+    assert_eq!(
+        milestones,
+        [
+            (Milestone::InProcess, 0),
+            (Milestone::FirstMile, 10),
+            (Milestone::ArrivedDestination, 100),
+            (Milestone::LastMile, 150),
+            (Milestone::AtPickupPoint, 250),
+        ]
+    );
+    let later = db
+        .store
+        .delivered_journeys(t0() + Duration::hours(301))
+        .await
+        .unwrap();
+    assert!(later.is_empty(), "delivered before `since`");
+}
+
+async fn finished_registered_legs_are_to_stop_until_marked_stopped(db: &TestDb) {
+    let id = a_leg(db).await;
+    // Registered at the aggregator, never due again.
+    let done = check(id, vec![], None);
+    let owner = LeaseOwner::new("w1");
+    assert!(
+        db.store
+            .lease(id, &owner, t0(), t0() + Duration::minutes(5))
+            .await
+            .unwrap()
+    );
+    db.store.record_checks(&[done], &owner, t0()).await.unwrap();
+    let to_stop = db.store.legs_to_stop(40).await.unwrap();
+    assert_eq!(to_stop.iter().map(|l| l.id).collect::<Vec<_>>(), [id]);
+    db.store.mark_stopped(&[id], Some(t0())).await.unwrap();
+    assert!(db.store.legs_to_stop(40).await.unwrap().is_empty());
+    assert_eq!(
+        db.store.leg(id).await.unwrap().unwrap().stopped_at,
+        Some(t0())
+    );
+    db.store.mark_stopped(&[id], None).await.unwrap();
+    assert_eq!(db.store.leg(id).await.unwrap().unwrap().stopped_at, None);
 }
 
 fn finding(

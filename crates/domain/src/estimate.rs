@@ -1,13 +1,43 @@
-//! When a parcel will arrive, as a window a buyer and a seller can read: from how long the
-//! parcels of its lane took (median and 90th percentile from Ozon's "in process" to delivery)
-//! or, before a lane has enough history, from typical times of its mode.
+//! When a parcel will arrive, as a window a buyer and a seller can read, and what it rests on.
+//!
+//! A journey passes milestones (Ozon has it in process, the first mile accepted it, it left
+//! China, arrived in Russia, cleared customs, the last mile accepted it, it waits at a pickup
+//! point or is out with a courier). From delivered parcels we learn, per milestone, how long
+//! the rest of the journey took; a parcel's window is read at its latest milestone, on the
+//! narrowest lane with enough deliveries (its carriers and city, its carriers, the carrier of
+//! that stretch, its mode, everything), as the interval between the order statistics that hold a
+//! new delivery with probability 95 % whatever the distribution, among the deliveries that took
+//! longer than the time already spent since the milestone. So the window narrows as the parcel advances, moves on as
+//! time passes, and says what it rests on.
+//!
+//! The previous method (the lane's median to 90th percentile of "in process → delivered",
+//! [`median_window`]) is kept as the baseline `ozontrack bench estimate` measures against.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 
 use crate::Scheme;
+use crate::leg::LegRole;
+use crate::status::{MainStatus, NormalizedStatus, SubStatus};
 
-/// Delivered parcels a lane needs before its own times are trusted over the mode's.
+/// Delivered parcels a lane needs before its own times are trusted over the mode's (the
+/// baseline method).
 pub const MIN_LANE_SAMPLES: u64 = 20;
+
+/// Deliveries a group needs (after those faster than the time already spent are set aside)
+/// before its window is trusted over a coarser group's.
+pub const MIN_SAMPLES: usize = 40;
+
+/// Slower deliveries that still make a window for a late parcel, at the coarsest group.
+pub const MIN_TAIL: usize = 10;
+
+/// How long ago a milestone must have been reached for its parcels to teach: by then all but a
+/// few are delivered (stalls and customs holds included), so the slow ones count too.
+pub const SETTLE_DAYS: i64 = 40;
+
+/// The share of deliveries a window is chosen to hold.
+pub const COVERAGE: f64 = 0.95;
 
 /// Adds a leg's carrier to a lane's carriers (first mile first): Ozon's own legs and a
 /// carrier already on the lane add nothing. The store's lane figures and the estimates look
@@ -18,21 +48,141 @@ pub fn add_lane_carrier(carriers: &mut Vec<String>, code: &str) {
     }
 }
 
-/// How long a lane's delivered parcels took, in days.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LaneTransit {
-    pub p50_days: f64,
-    pub p90_days: f64,
-    pub samples: u64,
+closed_enum! {
+    /// Where a parcel is, as far as its arrival goes; in journey order.
+    pub enum Milestone ("milestone") {
+        /// Ozon has the order in process.
+        InProcess => "in_process",
+        /// The first-mile carrier accepted the parcel.
+        FirstMile => "first_mile",
+        /// It left the country of origin.
+        DepartedOrigin => "departed_origin",
+        /// It arrived in the destination country.
+        ArrivedDestination => "arrived_destination",
+        /// Customs released it.
+        CustomsReleased => "customs_released",
+        /// The last-mile carrier accepted it.
+        LastMile => "last_mile",
+        /// It waits at a pickup point.
+        AtPickupPoint => "at_pickup_point",
+        /// A courier is bringing it.
+        OutForDelivery => "out_for_delivery",
+    }
 }
 
-/// Where the estimate's times came from.
+impl Milestone {
+    /// The milestone an event marks, if any.
+    pub fn of(role: LegRole, status: &NormalizedStatus) -> Option<Milestone> {
+        match (status.main, &status.sub) {
+            (MainStatus::Delivered | MainStatus::InfoReceived | MainStatus::Pending, _) => None,
+            (MainStatus::OutForDelivery, _) => Some(Milestone::OutForDelivery),
+            (MainStatus::AvailableForPickup, _) => Some(Milestone::AtPickupPoint),
+            (_, SubStatus::PickedUp) if role != LegRole::LastMile => Some(Milestone::FirstMile),
+            (_, SubStatus::DepartedOrigin) => Some(Milestone::DepartedOrigin),
+            (_, SubStatus::ArrivedDestination) => Some(Milestone::ArrivedDestination),
+            (_, SubStatus::CustomsReleased) => Some(Milestone::CustomsReleased),
+            (MainStatus::InTransit, _) if role == LegRole::LastMile => Some(Milestone::LastMile),
+            _ => None,
+        }
+    }
+}
+
+/// A journey as the estimates read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Journey {
+    pub scheme: Scheme,
+    /// Its carriers in order (see [`add_lane_carrier`]).
+    pub lane: Vec<String>,
+    pub buyer_city: Option<String>,
+    /// When each milestone was first reached, in journey order.
+    pub milestones: Vec<(Milestone, DateTime<Utc>)>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl Journey {
+    /// A journey from when Ozon took the order in process and its legs' events (the role of the
+    /// leg, when it happened, what it meant), in any order.
+    pub fn new<'a>(
+        scheme: Scheme,
+        lane: Vec<String>,
+        buyer_city: Option<String>,
+        in_process_at: DateTime<Utc>,
+        events: impl IntoIterator<Item = (LegRole, DateTime<Utc>, &'a NormalizedStatus)>,
+        delivered_at: Option<DateTime<Utc>>,
+    ) -> Journey {
+        let mut first: HashMap<Milestone, DateTime<Utc>> = HashMap::new();
+        first.insert(Milestone::InProcess, in_process_at);
+        for (role, at, status) in events {
+            if let Some(m) = Milestone::of(role, status) {
+                first
+                    .entry(m)
+                    .and_modify(|t| *t = (*t).min(at))
+                    .or_insert(at);
+            }
+        }
+        let mut milestones: Vec<(Milestone, DateTime<Utc>)> = first.into_iter().collect();
+        milestones.sort();
+        Journey {
+            scheme,
+            lane,
+            buyer_city,
+            milestones,
+            delivered_at,
+        }
+    }
+
+    /// The latest milestone reached (in journey order) and when.
+    pub fn current(&self) -> Option<(Milestone, DateTime<Utc>)> {
+        self.milestones.last().copied()
+    }
+
+    /// The journey as it was known at `t`: the milestones reached by then, not yet delivered.
+    pub fn at(&self, t: DateTime<Utc>) -> Journey {
+        Journey {
+            milestones: self
+                .milestones
+                .iter()
+                .copied()
+                .filter(|(_, at)| *at <= t)
+                .collect(),
+            delivered_at: self.delivered_at.filter(|d| *d <= t),
+            ..self.clone()
+        }
+    }
+}
+
+closed_enum! {
+    /// Which deliveries a window was learned from, finest first.
+    pub enum Level ("estimate level") {
+        /// The same carriers to the same city.
+        City => "city",
+        /// The same carriers.
+        Lane => "lane",
+        /// The same carrier for this stretch (the first mile before the last mile took over).
+        Carrier => "carrier",
+        /// The same mode.
+        Mode => "mode",
+        /// Every delivery.
+        All => "all",
+    }
+}
+
+/// What a window rests on.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Basis {
-    /// This many delivered parcels of the same lane.
+    /// `samples` deliveries of parcels past the same milestone, of this `level`, that took
+    /// longer than the time this parcel has already spent since it.
+    Learned {
+        milestone: Milestone,
+        level: Level,
+        samples: u64,
+    },
+    /// Past what every delivery took from this milestone: a window from now, as wide as usual.
+    Overdue { milestone: Milestone },
+    /// Typical times of the mode: no history yet.
+    Typical,
+    /// The lane's median to 90th percentile from "in process" (the baseline method).
     Lane(u64),
-    /// Typical times of the mode.
-    Mode,
 }
 
 /// An arrival window.
@@ -41,6 +191,167 @@ pub struct Window {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
     pub basis: Basis,
+}
+
+impl Window {
+    pub fn holds(&self, t: DateTime<Utc>) -> bool {
+        self.from <= t && t <= self.to
+    }
+
+    pub fn width(&self) -> Duration {
+        self.to - self.from
+    }
+}
+
+type Key = (
+    Milestone,
+    Level,
+    Option<Scheme>,
+    Vec<String>,
+    Option<String>,
+);
+
+/// What delivered parcels took from each milestone, grouped by level; learned once, read for
+/// every window.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    /// Hours from the milestone to delivery, sorted.
+    groups: HashMap<Key, Vec<f64>>,
+}
+
+fn hours(d: Duration) -> f64 {
+    d.num_seconds() as f64 / 3600.0
+}
+
+fn after_hours(t: DateTime<Utc>, h: f64) -> DateTime<Utc> {
+    t + Duration::seconds((h * 3600.0).round() as i64)
+}
+
+/// The group keys of a journey at a milestone, finest first.
+fn keys(j: &Journey, m: Milestone) -> [Key; 5] {
+    // The stretch's carrier: the last mile's once it took over, else the first mile's.
+    let stretch = if m >= Milestone::LastMile {
+        j.lane.last()
+    } else {
+        j.lane.first()
+    };
+    let stretch: Vec<String> = stretch.cloned().into_iter().collect();
+    [
+        (
+            m,
+            Level::City,
+            Some(j.scheme),
+            j.lane.clone(),
+            j.buyer_city.clone(),
+        ),
+        (m, Level::Lane, Some(j.scheme), j.lane.clone(), None),
+        (m, Level::Carrier, Some(j.scheme), stretch, None),
+        (m, Level::Mode, Some(j.scheme), Vec::new(), None),
+        (m, Level::All, None, Vec::new(), None),
+    ]
+}
+
+/// The interval between the order statistics that hold a new delivery with probability at
+/// least [`COVERAGE`]: with n sorted samples, the a-th and b-th (1-based), a = ⌊0.025 (n+1)⌋ and
+/// b = ⌈0.975 (n+1)⌉, hold it with probability (b − a)/(n + 1) ≥ 0.95 whatever the distribution
+/// (a = 0 is the milestone itself). Equal tails on purpose: the shortest interval holding 95 % of
+/// the samples is chosen on the very samples it is judged by and holds less than it claims
+/// (93–94 % in `bench estimate`); putting more of the 5 % on the late tail (stalls, customs holds)
+/// was measured too and narrowed some milestones' windows while widening others'.
+fn interval(samples: &[f64]) -> (f64, f64) {
+    let n = samples.len();
+    let tail = (1.0 - COVERAGE) / 2.0;
+    let a = ((n as f64 + 1.0) * tail).floor() as usize;
+    let b = (((n as f64 + 1.0) * (1.0 - tail)).ceil() as usize).clamp(1, n);
+    let low = if a == 0 { 0.0 } else { samples[a - 1] };
+    (low, samples[b - 1])
+}
+
+impl Model {
+    /// Learns, at `now`, from journeys; only delivered ones count, and only from milestones
+    /// reached at least [`SETTLE_DAYS`] ago: of parcels past a milestone more recently, only the
+    /// fast ones are delivered yet, and learning from them would make every window too early.
+    pub fn learn<'a>(journeys: impl IntoIterator<Item = &'a Journey>, now: DateTime<Utc>) -> Model {
+        let settled = now - Duration::days(SETTLE_DAYS);
+        let mut groups: HashMap<Key, Vec<f64>> = HashMap::new();
+        for j in journeys {
+            let Some(delivered) = j.delivered_at else {
+                continue;
+            };
+            for &(m, at) in &j.milestones {
+                if at > delivered || at > settled {
+                    continue;
+                }
+                let left = hours(delivered - at);
+                for key in keys(j, m) {
+                    groups.entry(key).or_default().push(left);
+                }
+            }
+        }
+        for samples in groups.values_mut() {
+            samples.sort_by(f64::total_cmp);
+        }
+        Model { groups }
+    }
+
+    /// Delivered journeys learned from, per milestone (at the coarsest level).
+    pub fn samples(&self, m: Milestone) -> usize {
+        self.groups
+            .get(&(m, Level::All, None, Vec::new(), None))
+            .map_or(0, Vec::len)
+    }
+
+    /// The window of a journey under way, seen at `now`; `None` when the model knows nothing
+    /// of its latest milestone.
+    pub fn window(&self, j: &Journey, now: DateTime<Utc>) -> Option<Window> {
+        let (milestone, at) = j.current()?;
+        let spent = hours(now - at).max(0.0);
+        let learned = |level: Level, longer: &[f64]| {
+            let (low, high) = interval(longer);
+            Window {
+                from: after_hours(at, low).max(now),
+                to: after_hours(at, high),
+                basis: Basis::Learned {
+                    milestone,
+                    level,
+                    samples: longer.len() as u64,
+                },
+            }
+        };
+        let mut coarsest: Option<(Level, &[f64], &[f64])> = None;
+        for key in keys(j, milestone) {
+            let level = key.1;
+            let Some(samples) = self.groups.get(&key) else {
+                continue;
+            };
+            // Only deliveries that took longer than the time already spent are still possible.
+            let longer = &samples[samples.partition_point(|h| *h <= spent)..];
+            if longer.len() >= MIN_SAMPLES {
+                return Some(learned(level, longer));
+            }
+            coarsest = Some((level, samples, longer));
+        }
+        let (level, all, longer) = coarsest.filter(|(_, all, _)| all.len() >= MIN_SAMPLES)?;
+        // Late, with a few slower deliveries still ahead: all of them.
+        if longer.len() >= MIN_TAIL {
+            return Some(learned(level, longer));
+        }
+        // Later than (nearly) every delivery seen: from now, as wide as the usual window.
+        let (low, high) = interval(all);
+        Some(Window {
+            from: now,
+            to: after_hours(now, (high - low).max(24.0)),
+            basis: Basis::Overdue { milestone },
+        })
+    }
+}
+
+/// How long a lane's delivered parcels took, in days (the baseline method).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LaneTransit {
+    pub p50_days: f64,
+    pub p90_days: f64,
+    pub samples: u64,
 }
 
 /// Typical (median, 90th percentile) days from "in process" to delivery for a mode with no
@@ -58,10 +369,17 @@ fn days(d: f64) -> Duration {
     Duration::seconds((d * 86_400.0).round() as i64)
 }
 
-/// The window for a parcel started at `started` and not yet delivered, seen at `now`. A parcel
-/// already past its lane's 90th percentile is late: its window starts now and spans the
-/// spread between median and 90th percentile, never less than a day.
-pub fn window(
+/// The window from typical times of the mode, for a parcel started at `started` with nothing
+/// learned yet (see [`median_window`] for how lateness is handled).
+pub fn typical_window(started: DateTime<Utc>, scheme: Scheme, now: DateTime<Utc>) -> Window {
+    median_window(started, scheme, None, now)
+}
+
+/// The baseline: the lane's median to 90th percentile of "in process → delivered" (the mode's
+/// typical times before a lane has [`MIN_LANE_SAMPLES`]). A parcel already past it is late: its
+/// window starts now and spans the spread between median and 90th percentile, never less than
+/// a day.
+pub fn median_window(
     started: DateTime<Utc>,
     scheme: Scheme,
     lane: Option<LaneTransit>,
@@ -75,7 +393,7 @@ pub fn window(
         ),
         None => {
             let (p50, p90) = mode_days(scheme);
-            (p50, p90, Basis::Mode)
+            (p50, p90, Basis::Typical)
         }
     };
     let from = started + days(p50);
@@ -106,6 +424,10 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, day, 0, 0, 0).unwrap()
     }
 
+    fn h(hours: i64) -> DateTime<Utc> {
+        at(1) + Duration::hours(hours)
+    }
+
     #[test]
     fn a_lanes_carriers_keep_their_order_without_ozon_or_repeats() {
         let mut lane = Vec::new();
@@ -123,39 +445,192 @@ mod tests {
     }
 
     #[test]
-    fn a_lane_with_history_gives_its_median_to_90th_percentile() {
+    fn the_baseline_gives_a_lanes_median_to_90th_percentile() {
         let lane = LaneTransit {
             p50_days: 10.0,
             p90_days: 15.0,
             samples: 120,
         };
-        let w = window(at(1), Scheme::Crossborder, Some(lane), at(3));
-        assert_eq!(w.from, at(11));
-        assert_eq!(w.to, at(16));
-        assert_eq!(w.basis, Basis::Lane(120));
-    }
-
-    #[test]
-    fn a_lane_with_few_deliveries_falls_back_to_the_modes_times() {
-        let lane = LaneTransit {
-            p50_days: 2.0,
-            p90_days: 3.0,
+        let w = median_window(at(1), Scheme::Crossborder, Some(lane), at(3));
+        assert_eq!((w.from, w.to, w.basis), (at(11), at(16), Basis::Lane(120)));
+        let few = LaneTransit {
             samples: MIN_LANE_SAMPLES - 1,
+            ..lane
         };
-        let w = window(at(1), Scheme::Fbo, Some(lane), at(1));
-        assert_eq!((w.from, w.to, w.basis), (at(4), at(7), Basis::Mode));
+        let w = median_window(at(1), Scheme::Fbo, Some(few), at(1));
+        assert_eq!((w.from, w.to, w.basis), (at(4), at(7), Basis::Typical));
+        let late = typical_window(at(1), Scheme::Fbo, at(20));
+        assert_eq!((late.from, late.to), (at(20), at(23)));
+    }
+
+    fn status(main: MainStatus, sub: SubStatus) -> NormalizedStatus {
+        NormalizedStatus::new(main, sub)
     }
 
     #[test]
-    fn a_late_parcels_window_starts_now() {
-        let w = window(at(1), Scheme::Fbo, None, at(20));
-        assert_eq!(w.from, at(20));
-        assert_eq!(w.to, at(23));
+    fn events_mark_milestones_by_their_meaning_and_leg() {
+        use LegRole::{FirstMile, LastMile};
+        use MainStatus as M;
+        use SubStatus as S;
+        let of = |role, main, sub| Milestone::of(role, &status(main, sub));
+        assert_eq!(
+            of(FirstMile, M::InTransit, S::PickedUp),
+            Some(Milestone::FirstMile)
+        );
+        assert_eq!(of(FirstMile, M::InTransit, S::Sorting), None);
+        assert_eq!(
+            of(FirstMile, M::InTransit, S::ArrivedDestination),
+            Some(Milestone::ArrivedDestination)
+        );
+        assert_eq!(
+            of(LastMile, M::InTransit, S::Sorting),
+            Some(Milestone::LastMile)
+        );
+        assert_eq!(of(LastMile, M::InfoReceived, S::Registered), None);
+        assert_eq!(
+            of(LastMile, M::AvailableForPickup, S::AtPickupPoint),
+            Some(Milestone::AtPickupPoint)
+        );
+        assert_eq!(of(LastMile, M::Delivered, S::Delivered), None);
+    }
+
+    /// A cross-border journey: picked up at `start`, in Russia 100 h later, at the pickup
+    /// point after 150 h, delivered after `total` h.
+    fn journey(start: i64, total: i64) -> Journey {
+        let picked = status(MainStatus::InTransit, SubStatus::PickedUp);
+        let arrived = status(MainStatus::InTransit, SubStatus::ArrivedDestination);
+        let pickup = status(MainStatus::AvailableForPickup, SubStatus::AtPickupPoint);
+        let events = [
+            (LegRole::FirstMile, h(start), &picked),
+            (LegRole::FirstMile, h(start + 100), &arrived),
+            (LegRole::LastMile, h(start + 150), &pickup),
+        ];
+        Journey::new(
+            Scheme::Rfbs,
+            vec!["yanwen".into(), "cdek".into()],
+            Some("Казань".into()),
+            h(start - 10),
+            events.into_iter().filter(|(_, t, _)| *t < h(start + total)),
+            Some(h(start + total)),
+        )
+    }
+
+    #[test]
+    fn the_window_narrows_as_the_parcel_advances_and_holds_the_learned_share() {
+        // Deliveries 160 to 259 h after pickup: 100 of them, evenly spread.
+        let learned: Vec<Journey> = (0..100).map(|i| journey(0, 160 + i)).collect();
+        let model = Model::learn(&learned, h(10_000));
+        let fresh = journey(1000, 200);
+        let at_pickup = fresh.at(h(1000));
+        let w1 = model.window(&at_pickup, h(1000)).unwrap();
+        let in_russia = fresh.at(h(1100));
+        let w2 = model.window(&in_russia, h(1100)).unwrap();
+        assert!(w2.width() <= w1.width());
+        assert!(matches!(
+            w2.basis,
+            Basis::Learned {
+                milestone: Milestone::ArrivedDestination,
+                level: Level::City,
+                samples: 100
+            }
+        ));
+        let held = learned
+            .iter()
+            .filter(|j| w1.holds(h(1000) + (j.delivered_at.unwrap() - h(0))))
+            .count();
+        assert!(held >= 95, "{held} of 100");
+    }
+
+    #[test]
+    fn time_spent_since_the_milestone_sets_faster_deliveries_aside() {
+        let learned: Vec<Journey> = (0..100).map(|i| journey(0, 160 + i)).collect();
+        let model = Model::learn(&learned, h(10_000));
+        // At the pickup point (150 h after pickup) for 50 h: deliveries 10 to 109 h after the
+        // pickup point were learned; 59 of them took longer than 50 h.
+        let j = journey(1000, 300).at(h(1200));
+        let w = model.window(&j, h(1200)).unwrap();
+        assert!(w.from >= h(1200) && w.from <= h(1150 + 53));
+        assert!(w.to >= h(1150 + 107) && w.to <= h(1150 + 109));
+        assert!(matches!(
+            w.basis,
+            Basis::Learned {
+                milestone: Milestone::AtPickupPoint,
+                level: Level::City,
+                samples: 59
+            }
+        ));
+        // 80 h: only 29 slower ones, too few for any group but enough for a late window.
+        let w = model
+            .window(&journey(1000, 300).at(h(1230)), h(1230))
+            .unwrap();
+        assert_eq!(
+            (w.from, w.to),
+            (h(1230), h(1259)),
+            "the 29 slower deliveries"
+        );
+        assert!(matches!(
+            w.basis,
+            Basis::Learned {
+                level: Level::All,
+                samples: 29,
+                ..
+            }
+        ));
+        // Past every delivery seen: overdue, from now.
+        let w = model
+            .window(&journey(1000, 400).at(h(1290)), h(1290))
+            .unwrap();
+        assert_eq!(w.from, h(1290));
+        assert!(matches!(
+            w.basis,
+            Basis::Overdue {
+                milestone: Milestone::AtPickupPoint
+            }
+        ));
+    }
+
+    #[test]
+    fn a_thin_lane_falls_back_to_a_coarser_group() {
+        let mut learned: Vec<Journey> = (0..100).map(|i| journey(0, 160 + i)).collect();
+        for j in learned.iter_mut().take(90) {
+            j.buyer_city = Some("Омск".into());
+        }
+        let model = Model::learn(&learned, h(10_000));
+        let w = model
+            .window(&journey(1000, 200).at(h(1000)), h(1000))
+            .unwrap();
+        assert!(matches!(
+            w.basis,
+            Basis::Learned {
+                level: Level::Lane,
+                samples: 100,
+                ..
+            }
+        ));
+        assert_eq!(
+            Model::default().window(&journey(0, 200).at(h(0)), h(0)),
+            None
+        );
     }
 
     proptest! {
         #[test]
-        fn the_window_never_starts_before_now_nor_ends_before_it_starts(
+        fn a_window_never_starts_before_now_nor_ends_before_it_starts(
+            totals in prop::collection::vec(120i64..600, 40..120),
+            spent in 0i64..800,
+        ) {
+            let learned: Vec<Journey> = totals.iter().map(|t| journey(0, *t)).collect();
+            let model = Model::learn(&learned, h(10_000));
+            let j = journey(1000, 10_000).at(h(1000 + spent));
+            let now = h(1000 + spent);
+            if let Some(w) = model.window(&j, now) {
+                prop_assert!(w.from >= now);
+                prop_assert!(w.to >= w.from);
+            }
+        }
+
+        #[test]
+        fn the_baseline_never_starts_before_now_nor_ends_before_it_starts(
             started in 0i64..10_000_000,
             seen in 0i64..20_000_000,
             p50 in 0.0f64..60.0,
@@ -165,7 +640,7 @@ mod tests {
             let started = at(1) + Duration::seconds(started);
             let now = at(1) + Duration::seconds(seen);
             let lane = LaneTransit { p50_days: p50, p90_days: p50 + extra, samples };
-            let w = window(started, Scheme::Crossborder, Some(lane), now);
+            let w = median_window(started, Scheme::Crossborder, Some(lane), now);
             prop_assert!(w.from >= now);
             prop_assert!(w.to >= w.from);
         }

@@ -1,68 +1,54 @@
-//! Estimating arrival: each store's lanes' transit times, kept in memory for delivery windows.
-//! Reading the lanes means reading every recent posting, far too slow for one page view, so the
-//! book is refreshed in the background at most every quarter of an hour of real time (it
-//! protects the database, which runs in real time even when the demo's clock does not) and a
-//! reader uses what it has.
+//! Estimating arrival: the milestone model ([`ozontrack_domain::estimate::Model`]) learned from
+//! the deliveries of the last 90 days (milestones at least 40 days old), kept in memory for delivery windows. Learning reads
+//! every delivered journey's events, far too slow for one page view, so the book is refreshed
+//! in the background at most every quarter of an hour of real time (it protects the database,
+//! which runs in real time even when the demo's clock does not) and a reader uses what it has.
+//! Lanes are physical: deliveries of every store teach every store's estimates.
 
-use std::collections::HashMap;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
 use ozontrack_db::{Database, DbError};
-use ozontrack_domain::estimate::{self, LaneTransit, Window};
-use ozontrack_domain::{Posting, StoreId};
+use ozontrack_domain::Posting;
+use ozontrack_domain::estimate::{self, Journey, Model, Window};
+use ozontrack_domain::trail::TrailLeg;
 
 /// How often the book is read again.
 const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
-/// How far back the lanes are read.
-const HISTORY_DAYS: i64 = 90;
-
-type Key = (StoreId, Vec<String>, Option<String>);
+/// How far back deliveries are learned from.
+const HISTORY_DAYS: i64 = 90 + estimate::SETTLE_DAYS;
 
 #[derive(Debug, Default)]
 struct Book {
     read_at: Option<std::time::Instant>,
-    lanes: HashMap<Key, LaneTransit>,
+    model: Model,
 }
 
-/// The lanes' transit times, per store.
+/// The arrival model, learned from recent deliveries.
 #[derive(Debug, Default)]
-pub struct LaneBook {
+pub struct EstimateBook {
     book: RwLock<Book>,
     refreshing: AtomicBool,
 }
 
-impl LaneBook {
-    /// Reads every store's lanes now.
+impl EstimateBook {
+    /// Learns from the deliveries of the last 90 days now.
     pub async fn refresh<D: Database>(&self, db: &D, now: DateTime<Utc>) -> Result<(), DbError> {
-        let mut lanes = HashMap::new();
-        for s in db.stores().await? {
-            for lane in db
-                .lane_stats(&[s.id], now - Duration::days(HISTORY_DAYS))
-                .await?
-            {
-                if let (Some(p50_days), Some(p90_days)) =
-                    (lane.transit_days_p50, lane.transit_days_p90)
-                {
-                    lanes.insert(
-                        (s.id, lane.carriers, lane.buyer_city),
-                        LaneTransit {
-                            p50_days,
-                            p90_days,
-                            samples: lane.delivered,
-                        },
-                    );
-                }
-            }
-        }
+        let journeys = db
+            .delivered_journeys(now - Duration::days(HISTORY_DAYS))
+            .await?;
+        // Learning sorts every group: CPU work, kept off the async workers.
+        let model = tokio::task::spawn_blocking(move || Model::learn(&journeys, now))
+            .await
+            .unwrap_or_default();
         let mut book = self
             .book
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *book = Book {
             read_at: Some(std::time::Instant::now()),
-            lanes,
+            model,
         };
         Ok(())
     }
@@ -81,20 +67,21 @@ impl LaneBook {
             let db = db.clone();
             tokio::spawn(async move {
                 if let Err(e) = book.refresh(&db, now).await {
-                    tracing::warn!(error = %e, "cannot read the lanes for delivery estimates");
+                    tracing::warn!(error = %e, "cannot learn delivery estimates");
                 }
                 book.refreshing.store(false, Ordering::Release);
             });
         }
     }
 
-    /// The arrival window of a posting under way on `lane` (its carriers in order; none once it
-    /// is over or before Ozon has it in process).
+    /// The arrival window of a posting under way with these legs (none once it is over or
+    /// before Ozon has it in process): the model's at the parcel's latest milestone, or the
+    /// mode's typical times while nothing is learned.
     pub fn estimate<D: Database>(
         self: &std::sync::Arc<Self>,
         db: &D,
         p: &Posting,
-        lane: Vec<String>,
+        legs: &[TrailLeg],
         now: DateTime<Utc>,
     ) -> Option<Window> {
         if p.is_over() {
@@ -102,14 +89,29 @@ impl LaneBook {
         }
         let started = p.in_process_at?;
         self.refresh_if_old(db, now);
-        let key = (p.store_id, lane, p.buyer_city.clone());
-        let lane = {
+        let mut lane = Vec::new();
+        for leg in legs {
+            estimate::add_lane_carrier(&mut lane, leg.leg.carrier.as_str());
+        }
+        let journey = Journey::new(
+            p.scheme,
+            lane,
+            p.buyer_city.clone(),
+            started,
+            legs.iter().flat_map(|l| {
+                l.events
+                    .iter()
+                    .map(|e| (l.leg.role, e.occurred_at, &e.status))
+            }),
+            None,
+        );
+        let learned = {
             let book = self
                 .book
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            book.lanes.get(&key).copied()
+            book.model.window(&journey, now)
         };
-        Some(estimate::window(started, p.scheme, lane, now))
+        Some(learned.unwrap_or_else(|| estimate::typical_window(started, p.scheme, now)))
     }
 }

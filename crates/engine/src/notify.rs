@@ -36,7 +36,7 @@ use ozontrack_notify::{Address, Credentials, Envelope, Extras, Piece, Rendered, 
 use ozontrack_ozon::OzonError;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::estimate::LaneBook;
+use crate::estimate::EstimateBook;
 use crate::risk::RulesBook;
 use crate::supervise::Worker;
 use crate::{Error, Syncer};
@@ -116,7 +116,7 @@ pub struct Dispatcher<D: Database> {
     wall: Arc<dyn Clock>,
     sender: Sender,
     syncer: Option<Arc<Syncer<D>>>,
-    lanes: Option<Arc<LaneBook>>,
+    lanes: Option<Arc<EstimateBook>>,
     rules: RulesBook,
     settings: DispatchSettings,
     owner: LeaseOwner,
@@ -168,7 +168,7 @@ impl<D: Database> Dispatcher<D> {
 
     /// Buyer messages carry the arrival window of `lanes`.
     #[must_use]
-    pub fn with_lanes(mut self, lanes: Arc<LaneBook>) -> Self {
+    pub fn with_lanes(mut self, lanes: Arc<EstimateBook>) -> Self {
         self.lanes = Some(lanes);
         self
     }

@@ -11,12 +11,12 @@ use ozontrack_db::{AlertFilter, Database, DbError, StoreRecord};
 use ozontrack_domain::trail::{Trail, TrailAlert, TrailLeg, TrailStore};
 use ozontrack_domain::{PostingId, PostingNumber};
 
-use crate::estimate::LaneBook;
+use crate::estimate::EstimateBook;
 
 /// The trail of one posting, or none when there is no such posting.
 pub async fn read<D: Database>(
     db: &D,
-    lanes: &Arc<LaneBook>,
+    lanes: &Arc<EstimateBook>,
     id: PostingId,
     now: DateTime<Utc>,
 ) -> Result<Option<Trail>, DbError> {
@@ -27,7 +27,7 @@ pub async fn read<D: Database>(
 /// less on the API's busiest route.
 pub async fn read_in<D: Database>(
     db: &D,
-    lanes: &Arc<LaneBook>,
+    lanes: &Arc<EstimateBook>,
     store: Option<&StoreRecord>,
     id: PostingId,
     now: DateTime<Utc>,
@@ -79,11 +79,7 @@ pub async fn read_in<D: Database>(
         alerts.push(TrailAlert { alert, history });
     }
     let posting = read.posting.posting;
-    let mut lane = Vec::new();
-    for leg in &legs {
-        ozontrack_domain::estimate::add_lane_carrier(&mut lane, leg.leg.carrier.as_str());
-    }
-    let estimate = lanes.estimate(db, &posting, lane, now);
+    let estimate = lanes.estimate(db, &posting, &legs, now);
     Ok(Some(Trail::new(
         id,
         posting,

@@ -15,6 +15,7 @@ use chrono_tz::Tz;
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use ozontrack_domain::alert::{AlertState, Resolution};
+use ozontrack_domain::estimate::{Basis, Milestone};
 use ozontrack_domain::finding::{Action, Hold, Reason, RuleKind, Severity, Why};
 use ozontrack_domain::notify::{
     AttemptOutcome, ChannelKind, DestinationState, DisableCause, MessageState, Topic,
@@ -231,6 +232,40 @@ impl Tr {
 
     pub fn carrier_source(&self, s: CarrierSource) -> String {
         self.named("carrier-source", s.as_str())
+    }
+
+    pub fn milestone(&self, m: Milestone) -> String {
+        self.named("milestone", m.as_str())
+    }
+
+    /// What an arrival window rests on, in a sentence.
+    pub fn estimate_basis(&self, basis: &Basis) -> String {
+        match basis {
+            Basis::Learned {
+                milestone,
+                level,
+                samples,
+            } => self.with(
+                "estimate-learned",
+                &[
+                    (
+                        "count",
+                        Arg::Number(i64::try_from(*samples).unwrap_or(i64::MAX)),
+                    ),
+                    (
+                        "group",
+                        Arg::Text(&self.named("estimate-level", level.as_str())),
+                    ),
+                    ("milestone", Arg::Text(&self.milestone(*milestone))),
+                ],
+            ),
+            Basis::Overdue { milestone } => self.a(
+                "estimate-overdue",
+                &[("milestone", &self.milestone(*milestone))],
+            ),
+            Basis::Lane(n) => self.n("estimate-basis", *n),
+            Basis::Typical => self.t("estimate-default"),
+        }
     }
 
     pub fn main_status(&self, s: MainStatus) -> String {
@@ -531,6 +566,12 @@ mod tests {
                     .map(|v| format!("carrier-source-{v}")),
             );
             ids.extend(MainStatus::ALL.iter().map(|v| format!("status-{v}")));
+            ids.extend(Milestone::ALL.iter().map(|v| format!("milestone-{v}")));
+            ids.extend(
+                ozontrack_domain::estimate::Level::ALL
+                    .iter()
+                    .map(|v| format!("estimate-level-{v}")),
+            );
             ids.extend(SubStatus::KNOWN.iter().map(|v| format!("sub-{}", v.code())));
             ids.extend(OzonStatus::KNOWN.iter().map(|v| format!("ozon-status-{v}")));
             ids.extend(
@@ -737,6 +778,36 @@ mod tests {
         assert_eq!(
             Tr::new(Language::Zh).why(&why, chrono_tz::UTC),
             "no new event for 80 h"
+        );
+    }
+
+    #[test]
+    fn an_estimate_basis_reads_as_a_sentence_in_every_language() {
+        use ozontrack_domain::estimate::Level;
+        let basis = Basis::Learned {
+            milestone: Milestone::ArrivedDestination,
+            level: Level::Lane,
+            samples: 412,
+        };
+        assert_eq!(
+            Tr::new(Language::En).estimate_basis(&basis),
+            "holds 95 % of 412 deliveries of this lane after “arrived in Russia”"
+        );
+        assert_eq!(
+            Tr::new(Language::Ru).estimate_basis(&basis),
+            "в это окно попадают 95 % из 412 доставок этого маршрута после этапа «прибыл в Россию»"
+        );
+        assert_eq!(
+            Tr::new(Language::Zh).estimate_basis(&basis),
+            "依据该线路412个包裹在“已到达俄罗斯”之后的送达时间，95% 落在此区间"
+        );
+        let overdue = Basis::Overdue {
+            milestone: Milestone::OutForDelivery,
+        };
+        assert!(
+            Tr::new(Language::En)
+                .estimate_basis(&overdue)
+                .contains("out for delivery")
         );
     }
 }

@@ -17,6 +17,7 @@ use crate::cli::{BenchSandboxArgs, BenchSyncArgs};
 
 mod api;
 mod detection;
+mod estimate;
 mod login;
 mod notify;
 mod polling;
@@ -24,6 +25,7 @@ mod rules;
 use crate::output;
 pub(crate) use api::api;
 pub(crate) use detection::detection;
+pub(crate) use estimate::estimate;
 pub(crate) use login::login;
 pub(crate) use notify::notify;
 pub(crate) use polling::polling;

@@ -43,6 +43,7 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Api(args)) => return bench::api(args, out).await,
         Command::Bench(BenchCommand::Notify(args)) => return bench::notify(args, out).await,
         Command::Bench(BenchCommand::Login(args)) => return bench::login(args, out).await,
+        Command::Bench(BenchCommand::Estimate(args)) => return bench::estimate(args, out),
         _ => {}
     }
     // The rules file helpers need no database.

@@ -119,7 +119,7 @@ pub(crate) async fn start(
     let pushes = PushWorker::new(syncer.clone(), store.clone(), Arc::clone(&clock));
     // New alerts wake the dispatcher at once, and so do test messages from the dashboard.
     let notify_wake = Arc::new(tokio::sync::Notify::new());
-    let lanes = Arc::new(ozontrack_engine::estimate::LaneBook::default());
+    let lanes = Arc::new(ozontrack_engine::estimate::EstimateBook::default());
     let dispatcher = Dispatcher::new(
         store.clone(),
         Arc::clone(&clock),

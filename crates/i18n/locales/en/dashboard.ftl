@@ -124,6 +124,11 @@ estimate-basis = { $count ->
    *[other] from { $count } delivered parcels on this lane
 }
 estimate-default = from typical times for this mode
+estimate-learned = { $count ->
+    [one] holds 95 % of { $count } delivery of { $group } after “{ $milestone }”
+   *[other] holds 95 % of { $count } deliveries of { $group } after “{ $milestone }”
+}
+estimate-overdue = later than usual after “{ $milestone }”: counted from now
 timeline-title = Journey
 timeline-empty = No tracking events yet.
 legs-title = Legs

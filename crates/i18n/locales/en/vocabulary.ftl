@@ -130,3 +130,19 @@ reason-high_value = An order of { $total } (at least { $limit }): deliver agains
 
 hold-feed_down = Held back: the carrier feed has been failing since { $since }.
 hold-feed_recovered = Held back: the carrier feed came back at { $at }; its backlog is still arriving.
+
+# Where a parcel is, as far as its arrival goes (estimate milestones).
+milestone-in_process = order in process
+milestone-first_mile = accepted by the first-mile carrier
+milestone-departed_origin = left the country of origin
+milestone-arrived_destination = arrived in Russia
+milestone-customs_released = released by customs
+milestone-last_mile = accepted by the last-mile carrier
+milestone-at_pickup_point = at the pickup point
+milestone-out_for_delivery = out for delivery
+# Which deliveries an estimate was learned from.
+estimate-level-city = this lane to this city
+estimate-level-lane = this lane
+estimate-level-carrier = this carrier
+estimate-level-mode = this mode
+estimate-level-all = all lanes

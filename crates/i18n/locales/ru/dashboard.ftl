@@ -126,6 +126,11 @@ estimate-basis = { $count ->
    *[other] по { $count } доставленным посылкам на этом маршруте
 }
 estimate-default = по обычным срокам этой схемы
+estimate-learned = { $count ->
+    [one] в это окно попадают 95 % из { $count } доставки { $group } после этапа «{ $milestone }»
+   *[other] в это окно попадают 95 % из { $count } доставок { $group } после этапа «{ $milestone }»
+}
+estimate-overdue = дольше обычного после этапа «{ $milestone }»: считаем от текущего момента
 timeline-title = Путь посылки
 timeline-empty = Событий отслеживания пока нет.
 legs-title = Участки

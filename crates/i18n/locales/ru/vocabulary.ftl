@@ -133,3 +133,19 @@ reason-high_value = Заказ на { $total } (от { $limit }): вручать
 
 hold-feed_down = Отложено: источник данных перевозчика не работает с { $since }.
 hold-feed_recovered = Отложено: источник данных перевозчика заработал в { $at }, накопившиеся события ещё поступают.
+
+# Где посылка с точки зрения срока доставки (этапы оценки).
+milestone-in_process = заказ в обработке
+milestone-first_mile = принят первым перевозчиком
+milestone-departed_origin = покинул страну отправления
+milestone-arrived_destination = прибыл в Россию
+milestone-customs_released = выпущен таможней
+milestone-last_mile = принят перевозчиком последней мили
+milestone-at_pickup_point = в пункте выдачи
+milestone-out_for_delivery = передан курьеру
+# По каким доставкам выучена оценка.
+estimate-level-city = этого маршрута в этот город
+estimate-level-lane = этого маршрута
+estimate-level-carrier = этого перевозчика
+estimate-level-mode = этой схемы
+estimate-level-all = всех маршрутов

@@ -121,3 +121,19 @@ reason-high_value = 订单金额 { $total }（不低于 { $limit }）：应要�
 
 hold-feed_down = 暂缓：承运商数据源自 { $since } 起故障。
 hold-feed_recovered = 暂缓：承运商数据源已于 { $at } 恢复，积压的动态仍在陆续到达。
+
+# 预计送达所依据的包裹所处节点。
+milestone-in_process = 订单处理中
+milestone-first_mile = 头程承运商已揽收
+milestone-departed_origin = 已离开始发国
+milestone-arrived_destination = 已到达俄罗斯
+milestone-customs_released = 已清关放行
+milestone-last_mile = 尾程承运商已接收
+milestone-at_pickup_point = 已到达自提点
+milestone-out_for_delivery = 派送中
+# 预计所依据的包裹范围。
+estimate-level-city = 该线路发往该城市
+estimate-level-lane = 该线路
+estimate-level-carrier = 该承运商
+estimate-level-mode = 该模式
+estimate-level-all = 所有线路

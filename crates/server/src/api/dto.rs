@@ -139,30 +139,51 @@ pub struct PostingsPage {
     pub next_cursor: Option<String>,
 }
 
-/// When a parcel should arrive.
+/// When a parcel should arrive, and what the window rests on.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EstimateBody {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
-    /// `lane`: from this lane's delivered parcels; `mode`: typical times of the mode.
-    #[schema(pattern = "^(lane|mode)$")]
+    /// `learned`: holds 95 % of the deliveries of `level` that took longer than this parcel
+    /// has already spent since `milestone`; `overdue`: later than those, counted from now;
+    /// `typical`: the mode's typical times, nothing learned yet.
+    #[schema(pattern = "^(learned|overdue|typical|lane)$")]
     pub basis: String,
-    /// The lane's delivered parcels the window rests on (`lane` only).
+    /// The parcel's latest milestone, the window's starting point (`learned`, `overdue`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub lane_deliveries: Option<u64>,
+    #[schema(
+        pattern = "^(in_process|first_mile|departed_origin|arrived_destination|customs_released|last_mile|at_pickup_point|out_for_delivery)$"
+    )]
+    pub milestone: Option<String>,
+    /// Which deliveries it was learned from: `city` (the same carriers to the same city),
+    /// `lane`, `carrier`, `mode` or `all` (`learned` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(city|lane|carrier|mode|all)$")]
+    pub level: Option<String>,
+    /// How many deliveries (`learned`, and `lane` for the previous method).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deliveries: Option<u64>,
 }
 
 impl From<Window> for EstimateBody {
     fn from(w: Window) -> Self {
-        let (basis, lane_deliveries) = match w.basis {
-            Basis::Lane(n) => ("lane", Some(n)),
-            Basis::Mode => ("mode", None),
+        let (basis, milestone, level, deliveries) = match w.basis {
+            Basis::Learned {
+                milestone,
+                level,
+                samples,
+            } => ("learned", Some(milestone), Some(level), Some(samples)),
+            Basis::Overdue { milestone } => ("overdue", Some(milestone), None, None),
+            Basis::Typical => ("typical", None, None, None),
+            Basis::Lane(n) => ("lane", None, None, Some(n)),
         };
         Self {
             from: w.from,
             to: w.to,
             basis: basis.to_owned(),
-            lane_deliveries,
+            milestone: milestone.map(|m| m.as_str().to_owned()),
+            level: level.map(|l| l.as_str().to_owned()),
+            deliveries,
         }
     }
 }
@@ -595,4 +616,43 @@ pub struct UploadBody {
     /// Doubts about rows sent anyway (an S10 check digit of a post off the China–Russia
     /// routes), each located.
     pub warnings: Vec<super::error::Problem>,
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use ozontrack_domain::estimate::{Level, Milestone};
+
+    use super::*;
+
+    #[test]
+    fn an_estimate_says_what_it_rests_on_in_codes() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap();
+        let window = |basis| Window {
+            from: at,
+            to: at + chrono::Duration::days(2),
+            basis,
+        };
+        let learned = EstimateBody::from(window(Basis::Learned {
+            milestone: Milestone::ArrivedDestination,
+            level: Level::City,
+            samples: 60,
+        }));
+        assert_eq!(
+            serde_json::to_value(&learned).unwrap(),
+            serde_json::json!({"from": "2026-11-20T00:00:00Z", "to": "2026-11-22T00:00:00Z",
+                "basis": "learned", "milestone": "arrived_destination", "level": "city",
+                "deliveries": 60})
+        );
+        let overdue = EstimateBody::from(window(Basis::Overdue {
+            milestone: Milestone::AtPickupPoint,
+        }));
+        assert_eq!(overdue.basis, "overdue");
+        assert_eq!(overdue.milestone.as_deref(), Some("at_pickup_point"));
+        let typical = EstimateBody::from(window(Basis::Typical));
+        assert_eq!(
+            (typical.basis.as_str(), typical.deliveries),
+            ("typical", None)
+        );
+    }
 }

@@ -26,7 +26,7 @@ use ozontrack_db::{AlertFilter, Database, PostingQuery, StoreRecord, TokenRecord
 use ozontrack_domain::finding::{RuleKind, Severity};
 use ozontrack_domain::{CarrierCode, Clock, Language, PostingId, Scheme, StoreId, carrier};
 use ozontrack_engine::alerts::Close;
-use ozontrack_engine::estimate::LaneBook;
+use ozontrack_engine::estimate::EstimateBook;
 use ozontrack_engine::upload::{UploadError, UploadOptions};
 use ozontrack_engine::{Actor, Note, Syncer};
 use ozontrack_i18n::Tr;
@@ -49,7 +49,7 @@ pub struct ApiState<D: Database> {
     /// Sends uploaded tracking numbers to Ozon; without it the upload route answers 503.
     pub syncer: Option<Syncer<D>>,
     /// Lanes' transit times for delivery estimates.
-    pub lanes: Arc<LaneBook>,
+    pub lanes: Arc<EstimateBook>,
     /// Real time, for what notifications schedule (a test message, a retry): sending never runs
     /// on the sandbox's simulated clock.
     pub wall: Arc<dyn Clock>,

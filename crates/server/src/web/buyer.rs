@@ -87,11 +87,13 @@ pub(super) async fn page<S: Database>(
     let status = read
         .status
         .map_or_else(|| tr.t("estimate-unknown"), |s| tr.main_status(s));
-    let (estimate, _) = view::arrival(&tr, read.delivered_at, read.estimate, BUYER_ZONE);
+    let (estimate, estimate_basis) =
+        view::arrival(&tr, read.delivered_at, read.estimate, BUYER_ZONE);
     let body = view::BuyerPage {
         order: tr.a("buyer-order", &[("number", read.posting_number.as_str())]),
         status,
         estimate,
+        estimate_basis,
         updated: read.updated_at.map_or_else(String::new, |at| {
             tr.a("buyer-updated", &[("at", &view::local(at, BUYER_ZONE))])
         }),

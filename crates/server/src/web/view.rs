@@ -68,7 +68,6 @@ pub(super) fn arrival(
     window: Option<ozontrack_domain::estimate::Window>,
     tz: Tz,
 ) -> (String, String) {
-    use ozontrack_domain::estimate::Basis;
     match (delivered_at, window) {
         (Some(at), _) => (
             tr.a("estimate-delivered", &[("at", &local_date(at, tz))]),
@@ -82,10 +81,7 @@ pub(super) fn arrival(
                     ("to", &local_date(w.to, tz)),
                 ],
             ),
-            match w.basis {
-                Basis::Lane(n) => tr.n("estimate-basis", n),
-                Basis::Mode => tr.t("estimate-default"),
-            },
+            tr.estimate_basis(&w.basis),
         ),
         (None, None) => (tr.t("estimate-unknown"), String::new()),
     }
@@ -394,6 +390,8 @@ pub(super) struct BuyerPage {
     pub order: String,
     pub status: String,
     pub estimate: String,
+    /// What the window rests on (no seller's data: deliveries counted, not named).
+    pub estimate_basis: String,
     pub updated: String,
     pub timeline: Vec<EventView>,
     pub route_url: String,
