@@ -1,6 +1,7 @@
 //! Estimating arrival: the milestone model ([`ozontrack_domain::estimate::Model`]) learned from
-//! the deliveries of the last 90 days (milestones at least 40 days old), kept in memory for delivery windows. Learning reads
-//! every delivered journey's events, far too slow for one page view, so the book is refreshed
+//! the deliveries of the last 130 days (from milestones at least 40 days old), kept in memory
+//! for delivery windows. Learning reads every delivered journey's events, far too slow for one
+//! page view, so the book is refreshed
 //! in the background at most every quarter of an hour of real time (it protects the database,
 //! which runs in real time even when the demo's clock does not) and a reader uses what it has.
 //! Lanes are physical: deliveries of every store teach every store's estimates.
@@ -33,7 +34,7 @@ pub struct EstimateBook {
 }
 
 impl EstimateBook {
-    /// Learns from the deliveries of the last 90 days now.
+    /// Learns from the deliveries of the last 130 days now.
     pub async fn refresh<D: Database>(&self, db: &D, now: DateTime<Utc>) -> Result<(), DbError> {
         let journeys = db
             .delivered_journeys(now - Duration::days(HISTORY_DAYS))

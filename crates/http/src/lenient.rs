@@ -751,6 +751,26 @@ pub mod mutants {
         Absent,
     }
 
+    /// A corpus of real bodies: every `.json` file of `dir` as (file name, bytes), by name.
+    ///
+    /// # Panics
+    /// When the directory cannot be read: a test's fixtures are missing.
+    #[allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+    pub fn corpus(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("the corpus at {}: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .map(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                let bytes = std::fs::read(&p).unwrap();
+                (name, bytes)
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
     /// The path of every scalar leaf of `value`.
     pub fn leaves(value: &Value) -> Vec<Vec<Step>> {
         fn walk(value: &Value, path: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
