@@ -10,8 +10,8 @@
 //! longer than the time already spent since the milestone. So the window narrows as the parcel advances, moves on as
 //! time passes, and says what it rests on.
 //!
-//! The previous method (the lane's median to 90th percentile of "in process → delivered",
-//! [`median_window`]) is kept as the baseline `ozontrack bench estimate` measures against.
+//! The previous method (the lane's median to 90th percentile of "in process → delivered") lives
+//! on in `ozontrack bench estimate` as the baseline it measures against.
 
 use std::collections::HashMap;
 
@@ -20,10 +20,6 @@ use chrono::{DateTime, Duration, Utc};
 use crate::Scheme;
 use crate::leg::LegRole;
 use crate::status::{MainStatus, NormalizedStatus, SubStatus};
-
-/// Delivered parcels a lane needs before its own times are trusted over the mode's (the
-/// baseline method).
-pub const MIN_LANE_SAMPLES: u64 = 20;
 
 /// Deliveries a group needs (after those faster than the time already spent are set aside)
 /// before its window is trusted over a coarser group's.
@@ -131,6 +127,14 @@ impl Journey {
         }
     }
 
+    /// When Ozon took the order in process (its first milestone).
+    pub fn in_process_at(&self) -> Option<DateTime<Utc>> {
+        self.milestones
+            .iter()
+            .find(|(m, _)| *m == Milestone::InProcess)
+            .map(|(_, at)| *at)
+    }
+
     /// The latest milestone reached (in journey order) and when.
     pub fn current(&self) -> Option<(Milestone, DateTime<Utc>)> {
         self.milestones.last().copied()
@@ -181,8 +185,6 @@ pub enum Basis {
     Overdue { milestone: Milestone },
     /// Typical times of the mode: no history yet.
     Typical,
-    /// The lane's median to 90th percentile from "in process" (the baseline method).
-    Lane(u64),
 }
 
 /// An arrival window.
@@ -346,14 +348,6 @@ impl Model {
     }
 }
 
-/// How long a lane's delivered parcels took, in days (the baseline method).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LaneTransit {
-    pub p50_days: f64,
-    pub p90_days: f64,
-    pub samples: u64,
-}
-
 /// Typical (median, 90th percentile) days from "in process" to delivery for a mode with no
 /// history yet: cross-border China → Russia runs about two weeks, FBO ships from a Russian
 /// warehouse within days.
@@ -369,47 +363,31 @@ fn days(d: f64) -> Duration {
     Duration::seconds((d * 86_400.0).round() as i64)
 }
 
-/// The window from typical times of the mode, for a parcel started at `started` with nothing
-/// learned yet (see [`median_window`] for how lateness is handled).
-pub fn typical_window(started: DateTime<Utc>, scheme: Scheme, now: DateTime<Utc>) -> Window {
-    median_window(started, scheme, None, now)
+/// From `p50_days` to `p90_days` after `started`, seen at `now`. A parcel already past it is
+/// late: its window starts now and spans the spread between the two, never less than a day.
+pub fn days_after(
+    started: DateTime<Utc>,
+    p50_days: f64,
+    p90_days: f64,
+    now: DateTime<Utc>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let p90_days = p90_days.max(p50_days);
+    let (from, to) = (started + days(p50_days), started + days(p90_days));
+    if to >= now {
+        return (from.max(now), to);
+    }
+    (now, now + days((p90_days - p50_days).max(1.0)))
 }
 
-/// The baseline: the lane's median to 90th percentile of "in process → delivered" (the mode's
-/// typical times before a lane has [`MIN_LANE_SAMPLES`]). A parcel already past it is late: its
-/// window starts now and spans the spread between median and 90th percentile, never less than
-/// a day.
-pub fn median_window(
-    started: DateTime<Utc>,
-    scheme: Scheme,
-    lane: Option<LaneTransit>,
-    now: DateTime<Utc>,
-) -> Window {
-    let (p50, p90, basis) = match lane.filter(|l| l.samples >= MIN_LANE_SAMPLES) {
-        Some(l) => (
-            l.p50_days,
-            l.p90_days.max(l.p50_days),
-            Basis::Lane(l.samples),
-        ),
-        None => {
-            let (p50, p90) = mode_days(scheme);
-            (p50, p90, Basis::Typical)
-        }
-    };
-    let from = started + days(p50);
-    let to = started + days(p90);
-    if to >= now {
-        return Window {
-            from: from.max(now),
-            to,
-            basis,
-        };
-    }
-    let spread = days((p90 - p50).max(1.0));
+/// The window from typical times of the mode (see [`days_after`]), for a parcel started at
+/// `started` while nothing is learned.
+pub fn typical_window(started: DateTime<Utc>, scheme: Scheme, now: DateTime<Utc>) -> Window {
+    let (p50, p90) = mode_days(scheme);
+    let (from, to) = days_after(started, p50, p90, now);
     Window {
-        from: now,
-        to: now + spread,
-        basis,
+        from,
+        to,
+        basis: Basis::Typical,
     }
 }
 
@@ -445,22 +423,12 @@ mod tests {
     }
 
     #[test]
-    fn the_baseline_gives_a_lanes_median_to_90th_percentile() {
-        let lane = LaneTransit {
-            p50_days: 10.0,
-            p90_days: 15.0,
-            samples: 120,
-        };
-        let w = median_window(at(1), Scheme::Crossborder, Some(lane), at(3));
-        assert_eq!((w.from, w.to, w.basis), (at(11), at(16), Basis::Lane(120)));
-        let few = LaneTransit {
-            samples: MIN_LANE_SAMPLES - 1,
-            ..lane
-        };
-        let w = median_window(at(1), Scheme::Fbo, Some(few), at(1));
+    fn nothing_learned_gives_the_modes_typical_times_and_a_late_parcel_a_window_from_now() {
+        let w = typical_window(at(1), Scheme::Fbo, at(1));
         assert_eq!((w.from, w.to, w.basis), (at(4), at(7), Basis::Typical));
         let late = typical_window(at(1), Scheme::Fbo, at(20));
         assert_eq!((late.from, late.to), (at(20), at(23)));
+        assert_eq!(days_after(at(1), 10.0, 15.0, at(3)), (at(11), at(16)));
     }
 
     fn status(main: MainStatus, sub: SubStatus) -> NormalizedStatus {
@@ -630,19 +598,17 @@ mod tests {
         }
 
         #[test]
-        fn the_baseline_never_starts_before_now_nor_ends_before_it_starts(
+        fn a_days_after_window_never_starts_before_now_nor_ends_before_it_starts(
             started in 0i64..10_000_000,
             seen in 0i64..20_000_000,
             p50 in 0.0f64..60.0,
             extra in 0.0f64..60.0,
-            samples in 0u64..500,
         ) {
             let started = at(1) + Duration::seconds(started);
             let now = at(1) + Duration::seconds(seen);
-            let lane = LaneTransit { p50_days: p50, p90_days: p50 + extra, samples };
-            let w = median_window(started, Scheme::Crossborder, Some(lane), now);
-            prop_assert!(w.from >= now);
-            prop_assert!(w.to >= w.from);
+            let (from, to) = days_after(started, p50, p50 + extra, now);
+            prop_assert!(from >= now);
+            prop_assert!(to >= from);
         }
     }
 }

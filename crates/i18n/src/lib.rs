@@ -263,7 +263,6 @@ impl Tr {
                 "estimate-overdue",
                 &[("milestone", &self.milestone(*milestone))],
             ),
-            Basis::Lane(n) => self.n("estimate-basis", *n),
             Basis::Typical => self.t("estimate-default"),
         }
     }

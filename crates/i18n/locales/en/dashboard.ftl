@@ -119,10 +119,6 @@ posting-estimate = Estimated delivery
 estimate-window = { $from } – { $to }
 estimate-delivered = Delivered { $at }
 estimate-unknown = Not known yet
-estimate-basis = { $count ->
-    [one] from { $count } delivered parcel on this lane
-   *[other] from { $count } delivered parcels on this lane
-}
 estimate-default = from typical times for this mode
 estimate-learned = { $count ->
     [one] holds 95 % of { $count } delivery of { $group } after “{ $milestone }”

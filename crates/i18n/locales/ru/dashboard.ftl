@@ -121,10 +121,6 @@ posting-estimate = Ожидаемая доставка
 estimate-window = { $from } – { $to }
 estimate-delivered = Доставлено { $at }
 estimate-unknown = Пока неизвестно
-estimate-basis = { $count ->
-    [one] по { $count } доставленной посылке на этом маршруте
-   *[other] по { $count } доставленным посылкам на этом маршруте
-}
 estimate-default = по обычным срокам этой схемы
 estimate-learned = { $count ->
     [one] в это окно попадают 95 % из { $count } доставки { $group } после этапа «{ $milestone }»

@@ -113,7 +113,6 @@ posting-estimate = 预计送达
 estimate-window = { $from } – { $to }
 estimate-delivered = 已于 { $at } 签收
 estimate-unknown = 暂无法预计
-estimate-basis = 依据此线路 { $count } 个已签收包裹
 estimate-default = 依据该模式的通常时效
 estimate-learned = 依据{ $group }{ $count }个包裹在“{ $milestone }”之后的送达时间，95% 落在此区间
 estimate-overdue = “{ $milestone }”之后已超出通常时效：自现在起估算

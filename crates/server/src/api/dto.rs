@@ -147,7 +147,7 @@ pub struct EstimateBody {
     /// `learned`: holds 95 % of the deliveries of `level` that took longer than this parcel
     /// has already spent since `milestone`; `overdue`: later than those, counted from now;
     /// `typical`: the mode's typical times, nothing learned yet.
-    #[schema(pattern = "^(learned|overdue|typical|lane)$")]
+    #[schema(pattern = "^(learned|overdue|typical)$")]
     pub basis: String,
     /// The parcel's latest milestone, the window's starting point (`learned`, `overdue`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -160,7 +160,7 @@ pub struct EstimateBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(pattern = "^(city|lane|carrier|mode|all)$")]
     pub level: Option<String>,
-    /// How many deliveries (`learned`, and `lane` for the previous method).
+    /// How many deliveries it rests on (`learned` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deliveries: Option<u64>,
 }
@@ -175,7 +175,6 @@ impl From<Window> for EstimateBody {
             } => ("learned", Some(milestone), Some(level), Some(samples)),
             Basis::Overdue { milestone } => ("overdue", Some(milestone), None, None),
             Basis::Typical => ("typical", None, None, None),
-            Basis::Lane(n) => ("lane", None, None, Some(n)),
         };
         Self {
             from: w.from,

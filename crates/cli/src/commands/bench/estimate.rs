@@ -9,7 +9,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
-use ozontrack_domain::estimate::{self, Journey, LaneTransit, Milestone, Model, Window};
+use ozontrack_domain::estimate::{self, Journey, Milestone, Model};
 use ozontrack_domain::{LegRole, NormalizedStatus, Scheme, crosswalk};
 use ozontrack_domain::{OzonStatus, OzonSubstatus};
 use ozontrack_sandbox::world::{Mode, Parcel};
@@ -72,35 +72,54 @@ fn journey(p: &Parcel) -> Journey {
     )
 }
 
-/// The baseline's lanes: median and 90th percentile of "in process → delivered" per (carriers,
-/// city), as the previous estimate read them.
-fn lanes(
-    learned: &[(Journey, DateTime<Utc>)],
-) -> HashMap<(Vec<String>, Option<String>), LaneTransit> {
-    let mut days: HashMap<(Vec<String>, Option<String>), Vec<f64>> = HashMap::new();
-    for (j, started) in learned {
-        if let Some(d) = j.delivered_at {
+/// The previous method used a lane's own times once it had this many deliveries.
+const MIN_LANE_SAMPLES: usize = 20;
+
+type LaneKey = (Vec<String>, Option<String>);
+
+/// The previous method's lanes: days from "in process" to delivery, median and 90th
+/// percentile, per (carriers, city) with enough deliveries.
+fn lanes(learned: &[Journey]) -> HashMap<LaneKey, (f64, f64)> {
+    let mut days: HashMap<LaneKey, Vec<f64>> = HashMap::new();
+    for j in learned {
+        if let (Some(started), Some(d)) = (j.in_process_at(), j.delivered_at) {
             days.entry((j.lane.clone(), j.buyer_city.clone()))
                 .or_default()
-                .push((d - *started).num_seconds() as f64 / 86_400.0);
+                .push((d - started).num_seconds() as f64 / 86_400.0);
         }
     }
     days.into_iter()
+        .filter(|(_, d)| d.len() >= MIN_LANE_SAMPLES)
         .map(|(key, mut d)| {
             d.sort_by(f64::total_cmp);
-            let q = |p: f64| d[((d.len() - 1) as f64 * p).round() as usize];
-            let transit = LaneTransit {
-                p50_days: q(0.5),
-                p90_days: q(0.9),
-                samples: d.len() as u64,
-            };
-            (key, transit)
+            (key, (nearest_rank(&d, 0.5), nearest_rank(&d, 0.9)))
         })
         .collect()
 }
 
+fn nearest_rank(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// The window the previous method shows at `now`: the lane's median to 90th percentile from
+/// "in process", or the mode's typical times for a thin lane.
+fn previous_window(
+    lanes: &HashMap<LaneKey, (f64, f64)>,
+    j: &Journey,
+    now: DateTime<Utc>,
+) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let started = j.in_process_at()?;
+    Some(match lanes.get(&(j.lane.clone(), j.buyer_city.clone())) {
+        Some(&(p50, p90)) => estimate::days_after(started, p50, p90, now),
+        None => {
+            let w = estimate::typical_window(started, j.scheme, now);
+            (w.from, w.to)
+        }
+    })
+}
+
 /// Windows shown at one milestone, and how many held the delivery.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 struct Tally {
     shown: u64,
     held: u64,
@@ -108,25 +127,24 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, w: &Window, delivered: DateTime<Utc>) {
+    fn add(&mut self, (from, to): (DateTime<Utc>, DateTime<Utc>), delivered: DateTime<Utc>) {
         self.shown += 1;
-        self.held += u64::from(w.holds(delivered));
-        self.widths.push(w.width().num_seconds() as f64 / 86_400.0);
+        self.held += u64::from(from <= delivered && delivered <= to);
+        self.widths
+            .push((to - from).num_seconds() as f64 / 86_400.0);
     }
 
-    fn share(&self) -> f64 {
+    /// The share held, and the median and 90th-percentile widths in days.
+    fn summary(&mut self) -> (f64, f64, f64) {
         if self.shown == 0 {
-            return 0.0;
-        }
-        self.held as f64 / self.shown as f64
-    }
-
-    fn width(&mut self, p: f64) -> f64 {
-        if self.widths.is_empty() {
-            return 0.0;
+            return (0.0, 0.0, 0.0);
         }
         self.widths.sort_by(f64::total_cmp);
-        self.widths[((self.widths.len() - 1) as f64 * p).round() as usize]
+        (
+            self.held as f64 / self.shown as f64,
+            nearest_rank(&self.widths, 0.5),
+            nearest_rank(&self.widths, 0.9),
+        )
     }
 }
 
@@ -141,13 +159,13 @@ pub(crate) fn estimate(args: &BenchEstimateArgs, out: &mut impl Write) -> anyhow
     let world = World::generate(config);
     let cut = world.config.start + Duration::days(args.learn_days);
     // What ozontrack has learned at the cut: the journeys delivered by then, as known then.
-    let learned: Vec<(Journey, DateTime<Utc>)> = world
+    let learned: Vec<Journey> = world
         .parcels
         .iter()
         .filter(|p| p.delivered_at.is_some_and(|d| d <= cut))
-        .map(|p| (journey(p), p.ordered_at))
+        .map(journey)
         .collect();
-    let model = Model::learn(learned.iter().map(|(j, _)| j), cut);
+    let model = Model::learn(&learned, cut);
     let baseline = lanes(&learned);
     let mut new: BTreeMap<Milestone, Tally> = BTreeMap::new();
     let mut old: BTreeMap<Milestone, Tally> = BTreeMap::new();
@@ -166,14 +184,15 @@ pub(crate) fn estimate(args: &BenchEstimateArgs, out: &mut impl Write) -> anyhow
             // The window shown the moment the milestone is reached.
             let known = whole.at(at);
             match model.window(&known, at) {
-                Some(w) => new.entry(milestone).or_default().add(&w, delivered),
+                Some(w) => new
+                    .entry(milestone)
+                    .or_default()
+                    .add((w.from, w.to), delivered),
                 None => unestimated += 1,
             }
-            let lane = baseline
-                .get(&(whole.lane.clone(), whole.buyer_city.clone()))
-                .copied();
-            let w = estimate::median_window(p.ordered_at, whole.scheme, lane, at);
-            old.entry(milestone).or_default().add(&w, delivered);
+            if let Some(w) = previous_window(&baseline, &whole, at) {
+                old.entry(milestone).or_default().add(w, delivered);
+            }
         }
     }
     let mut table = output::table(&[
@@ -189,9 +208,10 @@ pub(crate) fn estimate(args: &BenchEstimateArgs, out: &mut impl Write) -> anyhow
     let mut figures = Vec::new();
     let mut met = true;
     for (milestone, tally) in &mut new {
-        let before = old.get_mut(milestone).cloned().unwrap_or_default();
-        let mut before = before;
-        let (share, median, p90) = (tally.share(), tally.width(0.5), tally.width(0.9));
+        let (share, median, p90) = tally.summary();
+        let (before_share, before_median, before_p90) = old
+            .get_mut(milestone)
+            .map_or((0.0, 0.0, 0.0), Tally::summary);
         let width_goal = match milestone {
             Milestone::FirstMile => Some(FIRST_MILE_WIDTH_DAYS),
             m if *m >= Milestone::ArrivedDestination => Some(IN_RUSSIA_WIDTH_DAYS),
@@ -204,9 +224,9 @@ pub(crate) fn estimate(args: &BenchEstimateArgs, out: &mut impl Write) -> anyhow
             format!("{:.1} %", share * 100.0),
             format!("{median:.2}"),
             format!("{p90:.2}"),
-            format!("{:.1} %", before.share() * 100.0),
-            format!("{:.2}", before.width(0.5)),
-            format!("{:.2}", before.width(0.9)),
+            format!("{:.1} %", before_share * 100.0),
+            format!("{before_median:.2}"),
+            format!("{before_p90:.2}"),
         ]);
         figures.push(json!({
             "milestone": milestone.as_str(),
@@ -219,9 +239,9 @@ pub(crate) fn estimate(args: &BenchEstimateArgs, out: &mut impl Write) -> anyhow
             "median_width_goal_days": width_goal,
             "median_width_ratio": width_goal.map(|g| median / g),
             "baseline": {
-                "held": before.share(),
-                "median_width_days": before.width(0.5),
-                "p90_width_days": before.width(0.9),
+                "held": before_share,
+                "median_width_days": before_median,
+                "p90_width_days": before_p90,
             },
         }));
     }
