@@ -555,11 +555,21 @@ impl<D: Database> Tracker<D> {
         if legs.is_empty() {
             return Ok(0);
         }
+        // A feed backing off is left alone by stops as by checks; a failed stop backs it off.
+        let feed = Feed::SeventeenTrack.as_str();
+        let health = self.db.feed_health().await?;
+        let health = health.iter().find(|h| h.feed == feed);
+        if health
+            .and_then(|h| h.backoff_until)
+            .is_some_and(|until| until > now)
+        {
+            return Ok(0);
+        }
         let numbers: Vec<(String, Option<u32>)> = legs
             .iter()
             .map(|l| (l.leg.tracking_number.as_str().to_owned(), None))
             .collect();
-        match client.stop(&numbers).await {
+        let (stopped, error, backoff_until) = match client.stop(&numbers).await {
             Ok(refused) => {
                 // A number 17TRACK no longer knows needs no stopping either.
                 for r in &refused {
@@ -567,13 +577,25 @@ impl<D: Database> Tracker<D> {
                 }
                 let ids: Vec<LegId> = legs.iter().map(|l| l.id).collect();
                 self.db.mark_stopped(&ids, Some(now)).await?;
-                Ok(ids.len() as u64)
+                (ids.len() as u64, None, None)
             }
             Err(e) => {
-                tracing::info!(error = %e, "could not stop finished legs at 17TRACK; later");
-                Ok(0)
+                let failures = health.map_or(0, |h| h.failures);
+                (
+                    0,
+                    Some(e.to_string()),
+                    Some(self.backoff_until(&e, failures, now)),
+                )
             }
-        }
+        };
+        let outcome = FeedOutcome {
+            feed,
+            error: error.as_deref(),
+            backoff_until,
+            calls: 1,
+        };
+        self.db.record_feed(&outcome, now).await?;
+        Ok(stopped)
     }
 
     /// 17TRACK: restarts stopped legs, registers what is not registered yet, then reads every
@@ -583,7 +605,7 @@ impl<D: Database> Tracker<D> {
         let Some(client) = &self.feeds.seventeen_track else {
             return out;
         };
-        // A stopped number made due again (checked by hand, its carrier set, news from Ozon)
+        // A stopped number made due again (checked by hand, its carrier set)
         // is restarted first: 17TRACK does not refresh a stopped number.
         let stopped: Vec<&LegRecord> = legs.iter().filter(|l| l.stopped_at.is_some()).collect();
         for chunk in stopped.chunks(seventeen_track::BATCH) {

@@ -443,6 +443,20 @@ async fn finished_legs_are_stopped_at_17track_and_restarted_before_they_are_read
     assert!(round.stopped >= 1);
     let leg = db.store.leg(stopped.id).await.unwrap().unwrap();
     assert!(leg.stopped_at.is_some());
+
+    // While 17TRACK backs off, finished legs wait to be stopped; then they are.
+    db.store.mark_stopped(&[stopped.id], None).await.unwrap();
+    let now = w.clock.now();
+    let failing = ozontrack_db::FeedOutcome {
+        feed: "17track",
+        error: Some("HTTP 503"),
+        backoff_until: Some(now + chrono::Duration::minutes(10)),
+        calls: 1,
+    };
+    db.store.record_feed(&failing, now).await.unwrap();
+    assert_eq!(trackers[0].run_once().await.unwrap().stopped, 0);
+    w.clock.advance(chrono::Duration::minutes(11));
+    assert!(trackers[0].run_once().await.unwrap().stopped >= 1);
 }
 
 mod postgres {
