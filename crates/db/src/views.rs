@@ -476,10 +476,11 @@ impl Views for SqlDatabase {
         type Row = (
             i64,
             String,
+            i64,
+            String,
             Option<String>,
             DateTime<Utc>,
             DateTime<Utc>,
-            String,
             String,
             Option<DateTime<Utc>>,
             Option<String>,
@@ -510,7 +511,7 @@ impl Views for SqlDatabase {
         let mut open: Option<Open> = None;
         on_db!(&self.db, |pool| {
             let mut rows = sqlx::query_as::<_, Row>(
-                "SELECT p.id, p.scheme, p.buyer_city, p.in_process_at, p.delivered_at, l.role, \
+                "SELECT p.id, p.scheme, l.id, l.role, p.buyer_city, p.in_process_at, p.delivered_at, \
                  l.carrier, e.occurred_at, e.status_main, e.status_sub, e.status_raw \
                  FROM postings p JOIN legs l ON l.posting_id = p.id \
                  LEFT JOIN events e ON e.leg_id = l.id \
@@ -520,7 +521,8 @@ impl Views for SqlDatabase {
             .bind(since)
             .fetch(pool);
             while let Some(row) = rows.try_next().await? {
-                let (id, scheme, city, started, delivered, role, carrier, at, main, sub, raw) = row;
+                let (id, scheme, leg, role, city, started, delivered, carrier, at, main, sub, raw) =
+                    row;
                 if open.as_ref().is_none_or(|o| o.id != id) {
                     let bad = crate::records::corrupt("postings", id);
                     let next = Open {
@@ -538,7 +540,7 @@ impl Views for SqlDatabase {
                 }
                 let Some(o) = open.as_mut() else { continue };
                 add_lane_carrier(&mut o.lane, &carrier);
-                let role = LegRole::parse(&role).map_err(crate::records::corrupt("legs", id))?;
+                let role = LegRole::parse(&role).map_err(crate::records::corrupt("legs", leg))?;
                 if let (Some(at), Some(main), Some(sub)) = (at, main, sub) {
                     // An event whose status this build cannot read teaches nothing; skip it.
                     if let Ok(status) =

@@ -14,9 +14,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::wire::{
-    self, ChatStarted, DeliveryMethodInfo, DeliveryMethods, Envelope, ErrorBody, FboPosting,
-    FbsPosting, Ignored, ItemResult, ItemResults, Page, Readable, ReportCode, ReportInfo,
-    Warehouse, Warehouses,
+    self, ChatStarted, CursorPage, DeliveryMethodInfo, Envelope, ErrorBody, FboPosting, FbsPosting,
+    Ignored, ItemResult, ItemResults, Page, Readable, ReportCode, ReportInfo, Warehouse,
 };
 
 /// How a client behaves on the wire.
@@ -243,10 +242,14 @@ impl OzonClient {
     pub async fn delivery_methods(&self) -> Result<Vec<DeliveryMethodInfo>, OzonError> {
         let mut all = Vec::new();
         let body = |cursor: &str| json!({"cursor": cursor, "filter": {}, "limit": 50});
-        self.every_page("/v2/delivery-method/list", body, |page: DeliveryMethods| {
-            all.extend(page.delivery_methods);
-            (page.cursor, page.has_next)
-        })
+        self.every_page(
+            "/v2/delivery-method/list",
+            body,
+            |page: CursorPage<DeliveryMethodInfo>| {
+                all.extend(page.items);
+                (page.cursor, page.has_next)
+            },
+        )
         .await?;
         Ok(all)
     }
@@ -255,8 +258,8 @@ impl OzonClient {
     pub async fn warehouses(&self) -> Result<Vec<Warehouse>, OzonError> {
         let mut all = Vec::new();
         let body = |cursor: &str| json!({"cursor": cursor, "limit": 100});
-        self.every_page("/v2/warehouse/list", body, |page: Warehouses| {
-            all.extend(page.warehouses);
+        self.every_page("/v2/warehouse/list", body, |page: CursorPage<Warehouse>| {
+            all.extend(page.items);
             (page.cursor, page.has_next)
         })
         .await?;

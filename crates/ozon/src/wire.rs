@@ -364,18 +364,28 @@ impl Readable for DeliveryMethodInfo {
     }
 }
 
-/// `/v2/delivery-method/list` response.
+impl Listed for DeliveryMethodInfo {
+    const KEY: &'static str = "delivery_methods";
+}
+
+/// A page of a cursor-paged settings list (`/v2/delivery-method/list`, `/v2/warehouse/list`):
+/// its items under `T::KEY`, the next cursor and whether there is more.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DeliveryMethods {
-    pub delivery_methods: Vec<DeliveryMethodInfo>,
+pub struct CursorPage<T> {
+    pub items: Vec<T>,
     pub cursor: String,
     pub has_next: bool,
 }
 
-impl Readable for DeliveryMethods {
+/// An item of a [`CursorPage`], with the key its list stands under.
+pub trait Listed: Readable {
+    const KEY: &'static str;
+}
+
+impl<T: Listed> Readable for CursorPage<T> {
     fn read(o: &Obj<'_>) -> Result<Self, Refused> {
         Ok(Self {
-            delivery_methods: items(o, "delivery_methods").0,
+            items: items(o, T::KEY).0,
             cursor: o.text("cursor"),
             has_next: o.flag("has_next"),
         })
@@ -402,22 +412,8 @@ impl Readable for Warehouse {
     }
 }
 
-/// `/v2/warehouse/list` response.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Warehouses {
-    pub warehouses: Vec<Warehouse>,
-    pub cursor: String,
-    pub has_next: bool,
-}
-
-impl Readable for Warehouses {
-    fn read(o: &Obj<'_>) -> Result<Self, Refused> {
-        Ok(Self {
-            warehouses: items(o, "warehouses").0,
-            cursor: o.text("cursor"),
-            has_next: o.flag("has_next"),
-        })
-    }
+impl Listed for Warehouse {
+    const KEY: &'static str = "warehouses";
 }
 
 /// One item of a bulk action's result (tracking numbers, rFBS status moves).
