@@ -116,7 +116,7 @@ pub struct Dispatcher<D: Database> {
     wall: Arc<dyn Clock>,
     sender: Sender,
     syncer: Option<Arc<Syncer<D>>>,
-    lanes: Option<Arc<EstimateBook>>,
+    estimates: Option<Arc<EstimateBook>>,
     rules: RulesBook,
     settings: DispatchSettings,
     owner: LeaseOwner,
@@ -150,7 +150,7 @@ impl<D: Database> Dispatcher<D> {
             wall,
             sender,
             syncer: None,
-            lanes: None,
+            estimates: None,
             rules,
             settings,
             owner,
@@ -166,10 +166,10 @@ impl<D: Database> Dispatcher<D> {
         self
     }
 
-    /// Buyer messages carry the arrival window of `lanes`.
+    /// Buyer messages carry the arrival window `estimates` gives.
     #[must_use]
-    pub fn with_lanes(mut self, lanes: Arc<EstimateBook>) -> Self {
-        self.lanes = Some(lanes);
+    pub fn with_estimates(mut self, estimates: Arc<EstimateBook>) -> Self {
+        self.estimates = Some(estimates);
         self
     }
 
@@ -1114,9 +1114,10 @@ impl<D: Database> Dispatcher<D> {
                     let token = self.db.buyer_token(alert.posting).await?;
                     extras.link = Some(format!("{b}/t/{token}"));
                 }
-                if let Some(lanes) = &self.lanes
+                if let Some(estimates) = &self.estimates
                     && let Some(trail) =
-                        crate::trail::read(&self.db, lanes, alert.posting, self.clock.now()).await?
+                        crate::trail::read(&self.db, estimates, alert.posting, self.clock.now())
+                            .await?
                 {
                     extras.estimate = trail.estimate.map(|w| (w.from, w.to));
                 }

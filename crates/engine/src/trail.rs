@@ -16,18 +16,18 @@ use crate::estimate::EstimateBook;
 /// The trail of one posting, or none when there is no such posting.
 pub async fn read<D: Database>(
     db: &D,
-    lanes: &Arc<EstimateBook>,
+    estimates: &Arc<EstimateBook>,
     id: PostingId,
     now: DateTime<Utc>,
 ) -> Result<Option<Trail>, DbError> {
-    read_in(db, lanes, None, id, now).await
+    read_in(db, estimates, None, id, now).await
 }
 
 /// [`read`], for a caller that already holds the posting's store (from [`find`]): one query
 /// less on the API's busiest route.
 pub async fn read_in<D: Database>(
     db: &D,
-    lanes: &Arc<EstimateBook>,
+    estimates: &Arc<EstimateBook>,
     store: Option<&StoreRecord>,
     id: PostingId,
     now: DateTime<Utc>,
@@ -79,7 +79,7 @@ pub async fn read_in<D: Database>(
         alerts.push(TrailAlert { alert, history });
     }
     let posting = read.posting.posting;
-    let estimate = lanes.estimate(db, &posting, &legs, now);
+    let estimate = estimates.estimate(db, &posting, &legs, now);
     Ok(Some(Trail::new(
         id,
         posting,

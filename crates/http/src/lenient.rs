@@ -489,13 +489,6 @@ impl<'a> Obj<'a> {
         }
     }
 
-    /// Notes a value this object's decoder found unreadable by its own rules.
-    pub fn degraded(&self, key: &str, expected: &'static str) {
-        if let Some(raw) = self.raw(key) {
-            self.degrade(key, expected, raw);
-        }
-    }
-
     /// Notes a refused item found by the decoder (a nested item without its identifier).
     pub fn note_refused(&self, refused: Refused) {
         self.notes.borrow_mut().refused.push(refused);

@@ -192,8 +192,8 @@ pub(crate) async fn status(
     let tz: chrono_tz::Tz = zone_name
         .parse()
         .map_err(|_| InputError::new(format!("--tz: {zone_name:?} is not an IANA time zone")))?;
-    let lanes = std::sync::Arc::new(ozontrack_engine::estimate::EstimateBook::default());
-    let trail = ozontrack_engine::trail::read(&db, &lanes, id, SystemClock.now())
+    let estimates = std::sync::Arc::new(ozontrack_engine::estimate::EstimateBook::default());
+    let trail = ozontrack_engine::trail::read(&db, &estimates, id, SystemClock.now())
         .await?
         .context("the posting disappeared while it was read")?;
     db.close().await;

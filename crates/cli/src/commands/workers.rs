@@ -119,7 +119,7 @@ pub(crate) async fn start(
     let pushes = PushWorker::new(syncer.clone(), store.clone(), Arc::clone(&clock));
     // New alerts wake the dispatcher at once, and so do test messages from the dashboard.
     let notify_wake = Arc::new(tokio::sync::Notify::new());
-    let lanes = Arc::new(ozontrack_engine::estimate::EstimateBook::default());
+    let estimates = Arc::new(ozontrack_engine::estimate::EstimateBook::default());
     let dispatcher = Dispatcher::new(
         store.clone(),
         Arc::clone(&clock),
@@ -130,7 +130,7 @@ pub(crate) async fn start(
         tracker_owner.clone(),
     )?
     .with_ozon(Arc::new(syncer.clone()))
-    .with_lanes(Arc::clone(&lanes));
+    .with_estimates(Arc::clone(&estimates));
     let evaluator = Evaluator::new(
         store.clone(),
         Arc::clone(&tracking.feeds),
@@ -154,7 +154,7 @@ pub(crate) async fn start(
     })
     .merge(ozontrack_server::app(
         ApiState {
-            lanes,
+            estimates,
             ..ApiState::new(store.clone(), Arc::clone(&clock))
                 .with_syncer(syncer.clone())
                 .with_notify_wake(Arc::clone(&notify_wake))

@@ -49,7 +49,7 @@ pub struct ApiState<D: Database> {
     /// Sends uploaded tracking numbers to Ozon; without it the upload route answers 503.
     pub syncer: Option<Syncer<D>>,
     /// Lanes' transit times for delivery estimates.
-    pub lanes: Arc<EstimateBook>,
+    pub estimates: Arc<EstimateBook>,
     /// Real time, for what notifications schedule (a test message, a retry): sending never runs
     /// on the sandbox's simulated clock.
     pub wall: Arc<dyn Clock>,
@@ -64,7 +64,7 @@ impl<D: Database> ApiState<D> {
             db,
             clock,
             syncer: None,
-            lanes: Arc::default(),
+            estimates: Arc::default(),
             wall: Arc::new(ozontrack_domain::SystemClock),
             notify_wake: None,
         }
@@ -493,7 +493,7 @@ async fn posting<D: Database>(
         .ok_or(ApiError::NotFound("posting"))?;
     let trail = ozontrack_engine::trail::read_in(
         &state.db,
-        &state.lanes,
+        &state.estimates,
         Some(store),
         id,
         state.clock.now(),

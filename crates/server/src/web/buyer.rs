@@ -48,7 +48,7 @@ async fn read<S: Database>(state: &WebState<S>, token: &str) -> Result<BuyerView
         .posting_by_buyer_token(token)
         .await?
         .ok_or(WebError::NotFound)?;
-    let trail = ozontrack_engine::trail::read(db, &state.api.lanes, id, state.api.clock.now())
+    let trail = ozontrack_engine::trail::read(db, &state.api.estimates, id, state.api.clock.now())
         .await?
         .ok_or(WebError::NotFound)?;
     Ok(trail.buyer_view())

@@ -311,9 +311,15 @@ async fn read_trail<S: Database>(state: &WebState<S>, number: &str) -> Result<Tr
     let (store, id) = ozontrack_engine::trail::find(db, &stores, number)
         .await?
         .ok_or(WebError::NotFound)?;
-    ozontrack_engine::trail::read_in(db, &state.api.lanes, Some(store), id, state.api.clock.now())
-        .await?
-        .ok_or(WebError::NotFound)
+    ozontrack_engine::trail::read_in(
+        db,
+        &state.api.estimates,
+        Some(store),
+        id,
+        state.api.clock.now(),
+    )
+    .await?
+    .ok_or(WebError::NotFound)
 }
 
 pub(super) async fn posting<S: Database>(
