@@ -84,6 +84,125 @@ pub(crate) enum Command {
     /// Measure against the performance targets; the last line of output is one JSON object.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Every posting a filter matches out to CSV or XLSX for Excel, with no row limit.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// The seller office's postings report (CSV or XLSX) in, as postings of a store.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// A consistent copy of the database while it runs (`backup verify FILE` checks one).
+    Backup(BackupArgs),
+    /// Restore a backup into an empty database (the configured one).
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ExportCommand {
+    /// Postings with their carriers, last event, risk, alerts and arrival window.
+    Postings(ExportPostingsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportPostingsArgs {
+    /// Only this store (default: every store).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) store: Option<String>,
+    /// Ozon's status code, e.g. `delivering`.
+    #[arg(long)]
+    pub(crate) status: Option<String>,
+    /// fbs, rfbs, fbo or crossborder.
+    #[arg(long)]
+    pub(crate) mode: Option<String>,
+    /// A leg's carrier code, e.g. `cainiao`.
+    #[arg(long)]
+    pub(crate) carrier: Option<String>,
+    /// Only postings with an open alert at least this severe (warning, high_risk, critical).
+    #[arg(long)]
+    pub(crate) risk: Option<String>,
+    /// Ordered from this date (2026-11-01) or RFC 3339 time.
+    #[arg(long)]
+    pub(crate) from: Option<String>,
+    /// Ordered before this date or time.
+    #[arg(long)]
+    pub(crate) to: Option<String>,
+    /// A posting number (or its start) or a tracking number.
+    #[arg(long, short)]
+    pub(crate) q: Option<String>,
+    /// csv or xlsx (default: from the --out extension, else csv).
+    #[arg(long)]
+    pub(crate) format: Option<String>,
+    /// The language of headers and words: zh, ru or en (default: the first store's).
+    #[arg(long)]
+    pub(crate) lang: Option<String>,
+    /// Excel's locale: ru (`;`, decimal comma) or zh / en (`,`, decimal point); default: the
+    /// language's.
+    #[arg(long)]
+    pub(crate) profile: Option<String>,
+    /// The columns, in order (default: all): posting_number,status,tracking_numbers,…
+    #[arg(long, value_name = "A,B,…")]
+    pub(crate) columns: Option<String>,
+    /// At most this many rows per file, the files in one zip (10000 for the seller office).
+    #[arg(long, value_name = "ROWS")]
+    pub(crate) split: Option<u64>,
+    /// Where to write (default: postings-<time>.csv|xlsx|zip here).
+    #[arg(long, short, value_name = "PATH")]
+    pub(crate) out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ImportCommand {
+    /// The FBS or FBO postings report, as the seller office or the report API gives it.
+    Postings(ImportPostingsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportPostingsArgs {
+    /// The report: CSV (`;`, UTF-8 or Windows-1251) or XLSX.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+    /// The store the postings belong to.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) store: String,
+    /// Read everything, write nothing: what would change.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// fbs or fbo (default: told by the FBS-only columns).
+    #[arg(long)]
+    pub(crate) mode: Option<String>,
+    /// The zone the report's times are in.
+    #[arg(long, default_value = "Europe/Moscow")]
+    pub(crate) zone: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BackupArgs {
+    #[command(subcommand)]
+    pub(crate) command: Option<BackupCommand>,
+    /// The directory to write into (default: [backup] dir).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BackupCommand {
+    /// Check a backup against its manifest (size, SHA-256, every table's rows).
+    Verify(BackupFileArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BackupFileArgs {
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RestoreArgs {
+    /// A backup file (its manifest beside it).
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+    /// Replace a database that holds stores or postings.
+    #[arg(long)]
+    pub(crate) replace: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,6 +238,18 @@ pub(crate) enum BenchCommand {
     /// cut, shown at each milestone of every parcel after it; the share of deliveries inside
     /// and the windows' widths, beside the previous method's.
     Estimate(BenchEstimateArgs),
+    /// Exporting a large database (postings with legs, events and alerts) to CSV and XLSX:
+    /// rows per second and the peak memory growth, against the targets.
+    Export(BenchExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchExportArgs {
+    #[arg(long, default_value_t = 1_000_000)]
+    pub(crate) postings: u32,
+    /// Database URL to fill and export from (default: a temporary SQLite file).
+    #[arg(long, value_name = "URL")]
+    pub(crate) database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

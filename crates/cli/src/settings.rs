@@ -28,7 +28,41 @@ pub(crate) struct Settings {
     pub(crate) risk: RiskSection,
     pub(crate) notify: NotifySection,
     pub(crate) server: ServerSection,
+    pub(crate) backup: BackupSection,
     pub(crate) log: LogSettings,
+}
+
+/// `[backup]`: where backups go and how often `serve` takes one.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct BackupSection {
+    /// The directory backups are written to (by `backup` and by `serve`).
+    pub(crate) dir: PathBuf,
+    /// Days between the backups `serve` takes; 0: `serve` takes none.
+    pub(crate) every_days: u32,
+    /// How many of the newest backups to keep.
+    pub(crate) keep: usize,
+}
+
+impl Default for BackupSection {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("backups"),
+            every_days: 7,
+            keep: 8,
+        }
+    }
+}
+
+impl Settings {
+    /// The scheduled backups from `[backup]`; `None` when switched off.
+    pub(crate) fn backup_schedule(&self) -> Option<ozontrack_engine::backup::BackupSchedule> {
+        (self.backup.every_days > 0).then(|| ozontrack_engine::backup::BackupSchedule {
+            dir: self.backup.dir.clone(),
+            every: chrono::Duration::days(i64::from(self.backup.every_days)),
+            keep: self.backup.keep.max(1),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]

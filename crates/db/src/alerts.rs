@@ -358,6 +358,26 @@ const ALERT_SELECT: &str = "SELECT a.id, a.store_id, a.posting_id, p.posting_num
      a.resolution, a.resolved_by, a.resolve_note \
      FROM alerts a JOIN postings p ON p.id = a.posting_id";
 
+impl SqlDatabase {
+    /// The open alerts of these postings, worst first (the export's column).
+    pub(crate) async fn open_alerts_of(&self, ids: &[i64]) -> Result<Vec<AlertRecord>, DbError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = on_db!(&self.db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(ALERT_SELECT);
+            query.push(" WHERE a.resolved_at IS NULL AND a.posting_id");
+            push_in!(query, ids);
+            query
+                .push(" ORDER BY ")
+                .push(severity_rank())
+                .push(" DESC, a.id");
+            query.build_query_as::<AlertRow>().fetch_all(pool).await?
+        });
+        rows.into_iter().map(AlertRecord::try_from).collect()
+    }
+}
+
 /// Adds a history row through `$exec`.
 macro_rules! history {
     ($exec:expr, $id:expr, $at:expr, $state:expr, $severity:expr, $note:expr, $by:expr) => {{

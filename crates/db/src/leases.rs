@@ -41,6 +41,28 @@ mod sealed {
     impl Sealed for super::LegId {}
     impl Sealed for ozontrack_domain::StoreId {}
     impl Sealed for ozontrack_domain::DestinationId {}
+    impl Sealed for super::Chore {}
+}
+
+/// A chore of the whole installation, by its row in `chores` (the migration that creates the
+/// table gives each its id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Chore(pub i64);
+
+impl Chore {
+    /// The scheduled backup.
+    pub const BACKUP: Chore = Chore(1);
+}
+
+/// Chores are leased so that one process does each when several run.
+impl Leasable for Chore {
+    const TABLE: &'static str = "chores";
+    fn from_row_id(id: i64) -> Self {
+        Chore(id)
+    }
+    fn row_id(self) -> i64 {
+        self.0
+    }
 }
 
 /// Destinations are leased for sending: one dispatcher sends to a destination at a time, so

@@ -12,6 +12,7 @@
 //! - [`alerts`]: risk candidates, alert changes, the inbox, the penalty ledger;
 //! - [`access`]: API tokens, dashboard users, sessions, login links, buyer tokens;
 //! - [`views`]: what the API and the dashboard read (postings list, counts, statistics);
+//! - [`backup`]: consistent copies while running, what they hold, restore;
 //! - [`outbox`]: notification destinations, the outbox and its attempts, templates, buyer
 //!   chats.
 //!
@@ -30,6 +31,7 @@ pub mod outbox;
 
 pub mod access;
 pub mod alerts;
+pub mod backup;
 pub mod leases;
 pub mod postings;
 mod records;
@@ -43,7 +45,7 @@ pub use access::{Access, NewToken, SessionRecord, TokenRecord};
 pub use alerts::{
     AlertFilter, Alerts, GapSample, PenaltyPolicy, PenaltyRecord, RiskApplied, RiskOutcome,
 };
-pub use leases::{Leasable, LeaseOwner, Leases};
+pub use leases::{Chore, Leasable, LeaseOwner, Leases};
 pub use outbox::{
     AttemptRecord, Attempted, DestinationRecord, Enqueue, FeedNews, NewDestination, NewMessage,
     Outbox, OutboxCounts, OutboxFilter, OutboxMessage, Settle, TemplateRecord,
@@ -58,8 +60,8 @@ pub use stores::{NewStore, OzonCredentials, StoreRecord, Stores};
 pub use tracking::{EventRecord, FeedHealth, FeedOutcome, LegCheck, LegRecord, Tracking};
 pub use url::{Backend, DatabaseUrl, DatabaseUrlError};
 pub use views::{
-    CarrierStats, HISTOGRAM_DAYS, LaneStats, ModeCount, Overview, PostingQuery, PostingSummary,
-    QueueDepths, RiskCount, Views,
+    CarrierStats, ExportEvent, ExportLeg, ExportRecord, HISTOGRAM_DAYS, LaneStats, ModeCount,
+    Overview, PostingQuery, PostingSummary, QueueDepths, RiskCount, Views,
 };
 
 /// Every capability's trait, for code that holds a concrete [`SqlDatabase`]:
@@ -140,6 +142,9 @@ pub enum DbError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    /// A backup or restore could not be made (a tool missing or failing, a file unwritable).
+    #[error("{0}")]
+    Backup(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
 }

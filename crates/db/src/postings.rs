@@ -8,8 +8,8 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use ozontrack_domain::{
-    Leg, OzonStatus, OzonSubstatus, ParseError, Posting, PostingId, PostingNumber, Scheme, StoreId,
-    SyncedPosting, TrackingEvent,
+    Currency, Leg, Money, OzonStatus, OzonSubstatus, ParseError, Posting, PostingId, PostingNumber,
+    Product, Scheme, StoreId, SyncedPosting, TrackingEvent,
 };
 
 use crate::DbError;
@@ -184,6 +184,12 @@ pub trait Postings: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<PostingRecord>, DbError>> + Send;
 
     fn count_postings(&self, store: StoreId) -> impl Future<Output = Result<u64, DbError>> + Send;
+
+    /// A posting's product lines, in the order its source listed them.
+    fn products(
+        &self,
+        posting: PostingId,
+    ) -> impl Future<Output = Result<Vec<Product>, DbError>> + Send;
 
     /// The postings with their legs and events, in id order; unknown ids are left out.
     fn postings_with_events(
@@ -692,6 +698,52 @@ impl Postings for SqlDatabase {
             let rows: Vec<(i64, &TrackingEvent)> =
                 status_events.iter().map(|(leg, e)| (*leg, e)).collect();
             outcome.status_events = insert_events!(&mut *tx, &rows, now) as u64;
+            // Product lines, where the source listed them, replace the stored ones whole.
+            let mut products: Vec<(i64, i64, &Product)> = Vec::new();
+            let mut listed: Vec<i64> = Vec::new();
+            for synced in postings {
+                let p = &synced.posting;
+                let (Some(lines), Some(&posting_id)) = (
+                    &synced.products,
+                    posting_ids.get(&(p.store_id.0, p.number.as_str().to_owned())),
+                ) else {
+                    continue;
+                };
+                if listed.contains(&posting_id) {
+                    continue;
+                }
+                listed.push(posting_id);
+                for (line, product) in (1..).zip(lines) {
+                    products.push((posting_id, line, product));
+                }
+            }
+            for chunk in listed.chunks(ROWS_PER_STATEMENT) {
+                let mut query =
+                    sqlx::QueryBuilder::new("DELETE FROM posting_products WHERE posting_id IN (");
+                let mut list = query.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                query.push(")");
+                query.build().execute(&mut *tx).await?;
+            }
+            for chunk in products.chunks(ROWS_PER_STATEMENT) {
+                let mut query = sqlx::QueryBuilder::new(
+                    "INSERT INTO posting_products (posting_id, line, sku, offer_id, name, \
+                     quantity, price_minor, price_currency) ",
+                );
+                query.push_values(chunk, |mut row, (posting, line, product)| {
+                    row.push_bind(*posting)
+                        .push_bind(*line)
+                        .push_bind(product.sku)
+                        .push_bind(product.offer_id.as_str())
+                        .push_bind(product.name.as_str())
+                        .push_bind(i64::from(product.quantity))
+                        .push_bind(product.price.map(|m| m.minor))
+                        .push_bind(product.price.map(|m| m.currency.code()));
+                });
+                query.build().execute(&mut *tx).await?;
+            }
             if let Some(progress) = progress {
                 let count = i64::try_from(postings.len()).unwrap_or(i64::MAX);
                 let done = sqlx::query(scan_sql)
@@ -710,6 +762,50 @@ impl Postings for SqlDatabase {
             outcome
         });
         Ok(outcome)
+    }
+
+    async fn products(&self, posting: PostingId) -> Result<Vec<Product>, DbError> {
+        type ProductRow = (
+            i64,
+            Option<i64>,
+            String,
+            String,
+            i64,
+            Option<i64>,
+            Option<String>,
+        );
+        let rows = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, ProductRow>(
+                "SELECT line, sku, offer_id, name, quantity, price_minor, price_currency \
+                 FROM posting_products WHERE posting_id = $1 ORDER BY line",
+            )
+            .bind(posting.0)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(line, sku, offer_id, name, quantity, minor, currency)| {
+                let corrupt = |reason: String| DbError::Corrupt {
+                    table: "posting_products",
+                    id: posting.0 * 1000 + line,
+                    reason,
+                };
+                let price = match (minor, currency) {
+                    (Some(minor), Some(code)) => Some(Money::from_minor(
+                        minor,
+                        Currency::parse(&code).map_err(|e| corrupt(e.to_string()))?,
+                    )),
+                    _ => None,
+                };
+                Ok(Product {
+                    sku,
+                    offer_id,
+                    name,
+                    quantity: u32::try_from(quantity).map_err(|e| corrupt(e.to_string()))?,
+                    price,
+                })
+            })
+            .collect()
     }
 
     async fn finish_sync(&self, store: StoreId, watermark: DateTime<Utc>) -> Result<(), DbError> {

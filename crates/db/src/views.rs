@@ -6,6 +6,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt as _;
+use ozontrack_domain::alert::AlertRecord;
 use ozontrack_domain::estimate::{Journey, add_lane_carrier};
 use ozontrack_domain::finding::Severity;
 use ozontrack_domain::{LegRole, NormalizedStatus, PostingId, Scheme, StoreId};
@@ -115,6 +116,37 @@ pub struct QueueDepths {
     pub pushes_pending: u64,
 }
 
+/// One posting of an export, with what its spreadsheet row says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportRecord {
+    pub record: PostingRecord,
+    /// The carrier legs (not Ozon's own), in the order they were made: first mile first.
+    pub legs: Vec<ExportLeg>,
+    /// The latest carrier event of any leg.
+    pub last_event: Option<ExportEvent>,
+    /// Open alerts, worst first.
+    pub alerts: Vec<AlertRecord>,
+    pub penalty_points: i64,
+}
+
+/// A leg as an export row names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportLeg {
+    pub carrier: String,
+    pub tracking_number: String,
+    pub role: LegRole,
+    /// The leg's latest status and when it was reached.
+    pub status: Option<(NormalizedStatus, DateTime<Utc>)>,
+}
+
+/// The latest event of a posting, as an export row shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportEvent {
+    pub at: DateTime<Utc>,
+    pub text: String,
+    pub place: Option<String>,
+}
+
 /// What the API and the dashboard read.
 pub trait Views: Clone + Send + Sync + 'static {
     /// A page of postings by the query, newest first, never outside its stores.
@@ -122,6 +154,14 @@ pub trait Views: Clone + Send + Sync + 'static {
         &self,
         query: &PostingQuery,
     ) -> impl Future<Output = Result<Vec<PostingSummary>, DbError>> + Send;
+
+    /// One batch of an export: the postings of `query.limit` after its cursor (newest first),
+    /// each with its legs, last event, open alerts and penalty points, read in five queries
+    /// whatever the batch's size, so an export of any length runs in flat memory.
+    fn export_batch(
+        &self,
+        query: &PostingQuery,
+    ) -> impl Future<Output = Result<Vec<ExportRecord>, DbError>> + Send;
 
     /// Per-carrier figures over the legs of `stores` tracked since `since`.
     fn carrier_stats(
@@ -157,11 +197,10 @@ pub trait Views: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<QueueDepths, DbError>> + Send;
 }
 
-/// Up to this many matching open alerts, a risk-filtered page is read from the alerts' side.
-const FEW_ALERTS: i64 = 2000;
-
-impl Views for SqlDatabase {
-    async fn postings_page(&self, q: &PostingQuery) -> Result<Vec<PostingSummary>, DbError> {
+impl SqlDatabase {
+    /// The postings a query matches, newest first: one page of the list, or one batch of an
+    /// export.
+    async fn page_records(&self, q: &PostingQuery) -> Result<Vec<PostingRecord>, DbError> {
         if q.stores.is_empty() || q.limit == 0 {
             return Ok(Vec::new());
         }
@@ -249,10 +288,16 @@ impl Views for SqlDatabase {
                 .push_bind(i64::from(q.limit));
             query.build_query_as::<PostingRow>().fetch_all(pool).await?
         });
-        let records: Vec<PostingRecord> = rows
-            .into_iter()
-            .map(PostingRecord::try_from)
-            .collect::<Result<_, _>>()?;
+        rows.into_iter().map(PostingRecord::try_from).collect()
+    }
+}
+
+/// Up to this many matching open alerts, a risk-filtered page is read from the alerts' side.
+const FEW_ALERTS: i64 = 2000;
+
+impl Views for SqlDatabase {
+    async fn postings_page(&self, q: &PostingQuery) -> Result<Vec<PostingSummary>, DbError> {
+        let records = self.page_records(q).await?;
         let ids: Vec<i64> = records.iter().map(|r| r.id.0).collect();
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -298,6 +343,117 @@ impl Views for SqlDatabase {
                     record,
                 }
             })
+            .collect())
+    }
+
+    async fn export_batch(&self, q: &PostingQuery) -> Result<Vec<ExportRecord>, DbError> {
+        type LegLine = (
+            i64,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<DateTime<Utc>>,
+        );
+        type EventLine = (i64, DateTime<Utc>, String, Option<String>, Option<String>);
+        let records = self.page_records(q).await?;
+        let ids: Vec<i64> = records.iter().map(|r| r.id.0).collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (legs, events, penalties) = on_db!(&self.db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT posting_id, carrier, tracking_number, role, status_main, status_sub, \
+                 status_raw, last_event_at FROM legs WHERE carrier <> 'ozon' AND posting_id",
+            );
+            push_in!(query, &ids);
+            query.push(" ORDER BY posting_id, id");
+            let legs = query.build_query_as::<LegLine>().fetch_all(pool).await?;
+            // Each leg's latest event through the (leg, time) index, by the time the leg keeps.
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT l.posting_id, e.occurred_at, e.raw_text, e.location_text, e.city \
+                 FROM legs l JOIN events e ON e.leg_id = l.id AND e.occurred_at = l.last_event_at \
+                 WHERE l.carrier <> 'ozon' AND l.posting_id",
+            );
+            push_in!(query, &ids);
+            let events = query.build_query_as::<EventLine>().fetch_all(pool).await?;
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT posting_id, SUM(points) FROM penalty_points WHERE posting_id",
+            );
+            push_in!(query, &ids);
+            query.push(" GROUP BY posting_id");
+            let penalties = query.build_query_as::<(i64, i64)>().fetch_all(pool).await?;
+            (legs, events, penalties)
+        });
+        let alerts = self.open_alerts_of(&ids).await?;
+        let mut by_posting: HashMap<i64, ExportRecord> = HashMap::with_capacity(ids.len());
+        let mut order = Vec::with_capacity(records.len());
+        for record in records {
+            order.push(record.id.0);
+            by_posting.insert(
+                record.id.0,
+                ExportRecord {
+                    record,
+                    legs: Vec::new(),
+                    last_event: None,
+                    alerts: Vec::new(),
+                    penalty_points: 0,
+                },
+            );
+        }
+        for (posting, carrier, number, role, main, sub, raw, at) in legs {
+            let Some(row) = by_posting.get_mut(&posting) else {
+                continue;
+            };
+            let role = LegRole::parse(&role).map_err(|e| DbError::Corrupt {
+                table: "legs",
+                id: posting,
+                reason: e.to_string(),
+            })?;
+            let status = match (main, at) {
+                (Some(main), Some(at)) => crate::records::status(
+                    &main,
+                    sub.as_deref().unwrap_or_default(),
+                    raw.as_deref().unwrap_or_default(),
+                )
+                .ok()
+                .map(|s| (s, at)),
+                _ => None,
+            };
+            row.legs.push(ExportLeg {
+                carrier,
+                tracking_number: number,
+                role,
+                status,
+            });
+        }
+        for (posting, at, text, location, city) in events {
+            let Some(row) = by_posting.get_mut(&posting) else {
+                continue;
+            };
+            if row.last_event.as_ref().is_none_or(|e| e.at < at) {
+                row.last_event = Some(ExportEvent {
+                    at,
+                    text,
+                    place: location.filter(|l| !l.is_empty()).or(city),
+                });
+            }
+        }
+        for (posting, points) in penalties {
+            if let Some(row) = by_posting.get_mut(&posting) {
+                row.penalty_points = points;
+            }
+        }
+        for alert in alerts {
+            if let Some(row) = by_posting.get_mut(&alert.posting_id.0) {
+                row.alerts.push(alert);
+            }
+        }
+        Ok(order
+            .into_iter()
+            .filter_map(|id| by_posting.remove(&id))
             .collect())
     }
 

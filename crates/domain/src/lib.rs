@@ -62,7 +62,7 @@ pub use ids::{
 };
 pub use leg::{CarrierSource, Leg, LegRole};
 pub use money::{Currency, Money};
-pub use posting::{DeliveryMethod, OzonStatus, OzonSubstatus, Posting, Scheme};
+pub use posting::{DeliveryMethod, OzonStatus, OzonSubstatus, Posting, Product, Scheme};
 pub use status::{MainStatus, NormalizedStatus, SubStatus};
 pub use store::{Language, StoreSettings};
 pub use sync::SyncedPosting;

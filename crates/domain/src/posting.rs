@@ -89,6 +89,19 @@ pub struct DeliveryMethod {
     pub warehouse: Option<String>,
 }
 
+/// One product line of a posting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Product {
+    /// Ozon's SKU (`OZON id` in older reports), when known.
+    pub sku: Option<i64>,
+    /// The seller's article (`Артикул`), kept as text: leading zeros matter.
+    pub offer_id: String,
+    pub name: String,
+    pub quantity: u32,
+    /// The seller's price for one item.
+    pub price: Option<Money>,
+}
+
 /// One Ozon posting as ozontrack keeps it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Posting {
@@ -120,6 +133,25 @@ pub struct Posting {
     pub chat_allowed: bool,
 }
 
+/// The seller office's words for Ozon's statuses, as its postings report writes them (the
+/// sandbox's report writes them, the import reads them back).
+const OFFICE_NAMES: &[(OzonStatus, &str)] = &[
+    (OzonStatus::AwaitingRegistration, "Ожидает регистрации"),
+    (OzonStatus::AcceptanceInProgress, "Идёт приёмка"),
+    (OzonStatus::AwaitingApprove, "Ожидает подтверждения"),
+    (OzonStatus::AwaitingPackaging, "Ожидает сборки"),
+    (OzonStatus::AwaitingVerification, "Создано"),
+    (OzonStatus::AwaitingDeliver, "Ожидает отгрузки"),
+    (OzonStatus::DriverPickup, "У водителя"),
+    (OzonStatus::Delivering, "Доставляется"),
+    (OzonStatus::Delivered, "Доставлен"),
+    (OzonStatus::Cancelled, "Отменён"),
+    (OzonStatus::NotAccepted, "Не принят на сортировочном центре"),
+    (OzonStatus::Arbitration, "Арбитраж"),
+    (OzonStatus::ClientArbitration, "Клиентский арбитраж"),
+    (OzonStatus::SentBySeller, "Отправлено продавцом"),
+];
+
 impl OzonStatus {
     /// The statuses after which nothing more happens to a parcel (a dispute still can): the
     /// one list the rules, the sync and every SQL filter of "postings still in play" use.
@@ -128,6 +160,24 @@ impl OzonStatus {
         OzonStatus::Cancelled,
         OzonStatus::CancelledFromSplitPending,
     ];
+
+    /// The status the seller office's report names (`Доставлен`, `Отменен` without the ё, any
+    /// case); a name it does not know is kept as it is written.
+    pub fn from_office_name(name: &str) -> OzonStatus {
+        let wanted = name.trim().to_lowercase().replace('ё', "е");
+        OFFICE_NAMES
+            .iter()
+            .find(|(_, n)| n.to_lowercase().replace('ё', "е") == wanted)
+            .map_or_else(|| OzonStatus::parse(name.trim()), |(s, _)| s.clone())
+    }
+
+    /// The seller office's name of the status; a code it has no name for, as it is.
+    pub fn office_name(&self) -> &str {
+        OFFICE_NAMES
+            .iter()
+            .find(|(s, _)| s == self)
+            .map_or_else(|| self.as_str(), |(_, n)| n)
+    }
 
     /// Whether the status is one of [`Self::FINAL`].
     pub fn is_final(&self) -> bool {

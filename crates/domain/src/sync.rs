@@ -8,7 +8,7 @@ use crate::crosswalk;
 use crate::event::{EventSource, Location, TrackingEvent};
 use crate::ids::CarrierCode;
 use crate::leg::Leg;
-use crate::posting::{OzonStatus, OzonSubstatus, Posting};
+use crate::posting::{OzonStatus, OzonSubstatus, Posting, Product};
 use crate::tracking_number::TrackingNumber;
 
 /// A posting as Ozon showed it at `observed_at`, with the legs it implies.
@@ -23,6 +23,9 @@ pub struct SyncedPosting {
     pub provider_status: String,
     /// When Ozon last changed the status, if it said (pushes do); else when we looked.
     pub observed_at: DateTime<Utc>,
+    /// The posting's product lines, when the source lists them (a postings report does);
+    /// `None` leaves what is stored as it is.
+    pub products: Option<Vec<Product>>,
 }
 
 impl SyncedPosting {
@@ -51,6 +54,7 @@ impl SyncedPosting {
             carrier_leg,
             provider_status,
             observed_at,
+            products: None,
         }
     }
 

@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
 use ozontrack_db::{Database, DbError};
-use ozontrack_domain::Posting;
 use ozontrack_domain::estimate::{self, Journey, Model, Window};
 use ozontrack_domain::trail::TrailLeg;
+use ozontrack_domain::{LegRole, NormalizedStatus, Posting};
 
 /// How often the book is read again.
 const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
@@ -85,27 +85,39 @@ impl EstimateBook {
         legs: &[TrailLeg],
         now: DateTime<Utc>,
     ) -> Option<Window> {
+        self.estimate_from(
+            db,
+            p,
+            legs.iter().map(|l| l.leg.carrier.as_str()),
+            legs.iter().flat_map(|l| {
+                l.events
+                    .iter()
+                    .map(|e| (l.leg.role, e.occurred_at, &e.status))
+            }),
+            now,
+        )
+    }
+
+    /// The window from what is known of the legs: their carriers in order and the statuses
+    /// seen (every event, or only each leg's latest, as an export reads them).
+    pub fn estimate_from<'a, D: Database>(
+        self: &std::sync::Arc<Self>,
+        db: &D,
+        p: &Posting,
+        carriers: impl IntoIterator<Item = &'a str>,
+        seen: impl IntoIterator<Item = (LegRole, DateTime<Utc>, &'a NormalizedStatus)>,
+        now: DateTime<Utc>,
+    ) -> Option<Window> {
         if p.is_over() {
             return None;
         }
         let started = p.in_process_at?;
         self.refresh_if_old(db, now);
         let mut lane = Vec::new();
-        for leg in legs {
-            estimate::add_lane_carrier(&mut lane, leg.leg.carrier.as_str());
+        for carrier in carriers {
+            estimate::add_lane_carrier(&mut lane, carrier);
         }
-        let journey = Journey::new(
-            p.scheme,
-            lane,
-            p.buyer_city.clone(),
-            started,
-            legs.iter().flat_map(|l| {
-                l.events
-                    .iter()
-                    .map(|e| (l.leg.role, e.occurred_at, &e.status))
-            }),
-            None,
-        );
+        let journey = Journey::new(p.scheme, lane, p.buyer_city.clone(), started, seen, None);
         let learned = {
             let book = self
                 .book

@@ -10,6 +10,9 @@
 //! - [`access`]: API tokens, one-time login links, dashboard passwords (hashed off the
 //!   runtime).
 //! - [`estimate`]: arrival windows from each lane's history.
+//! - [`export`]: every posting a filter matches out to CSV or XLSX, in batches, no row limit.
+//! - [`import`]: the seller office's postings report in, as postings of a store.
+//! - [`backup`]: a consistent copy of the database while it runs; restore; verify.
 //!
 //! Workers (and the use cases they run):
 //! - [`sync`]: sync a store's postings from Ozon (plan, resumable scans, watermark).
@@ -26,7 +29,10 @@
 
 pub mod access;
 pub mod alerts;
+pub mod backup;
 pub mod estimate;
+pub mod export;
+pub mod import;
 pub mod legs;
 pub mod notify;
 pub mod push;
@@ -71,6 +77,9 @@ pub enum Error {
     Db(#[from] DbError),
     #[error(transparent)]
     Ozon(#[from] ozontrack_ozon::OzonError),
+    /// A file could not be written, or a file read in has problems (each located).
+    #[error(transparent)]
+    Report(#[from] ozontrack_reports::ReportError),
 }
 
 impl From<SyncError> for Error {

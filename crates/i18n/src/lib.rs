@@ -25,8 +25,9 @@ use ozontrack_domain::{
     OzonSubstatus, Scheme, SubStatus, carrier,
 };
 
-/// Each language's files: the dashboard's words, the shared vocabulary, and notifications.
-const SOURCES: [(Language, &str, [&str; 3]); 3] = [
+/// Each language's files: the dashboard's words, the shared vocabulary, notifications, and the
+/// reports' (export headers).
+const SOURCES: [(Language, &str, [&str; 4]); 3] = [
     (
         Language::Zh,
         "zh-CN",
@@ -34,6 +35,7 @@ const SOURCES: [(Language, &str, [&str; 3]); 3] = [
             include_str!("../locales/zh-CN/dashboard.ftl"),
             include_str!("../locales/zh-CN/vocabulary.ftl"),
             include_str!("../locales/zh-CN/notify.ftl"),
+            include_str!("../locales/zh-CN/reports.ftl"),
         ],
     ),
     (
@@ -43,6 +45,7 @@ const SOURCES: [(Language, &str, [&str; 3]); 3] = [
             include_str!("../locales/ru/dashboard.ftl"),
             include_str!("../locales/ru/vocabulary.ftl"),
             include_str!("../locales/ru/notify.ftl"),
+            include_str!("../locales/ru/reports.ftl"),
         ],
     ),
     (
@@ -52,6 +55,7 @@ const SOURCES: [(Language, &str, [&str; 3]); 3] = [
             include_str!("../locales/en/dashboard.ftl"),
             include_str!("../locales/en/vocabulary.ftl"),
             include_str!("../locales/en/notify.ftl"),
+            include_str!("../locales/en/reports.ftl"),
         ],
     ),
 ];
@@ -532,7 +536,7 @@ mod tests {
 
     use super::*;
 
-    fn all_ids(texts: &[&str; 3]) -> Vec<String> {
+    fn all_ids(texts: &[&str; 4]) -> Vec<String> {
         texts.iter().flat_map(|t| ids(t)).collect()
     }
 

@@ -18,6 +18,7 @@ use crate::cli::{BenchSandboxArgs, BenchSyncArgs};
 mod api;
 mod detection;
 mod estimate;
+mod export;
 mod login;
 mod notify;
 mod polling;
@@ -26,6 +27,7 @@ use crate::output;
 pub(crate) use api::api;
 pub(crate) use detection::detection;
 pub(crate) use estimate::estimate;
+pub(crate) use export::export;
 pub(crate) use login::login;
 pub(crate) use notify::notify;
 pub(crate) use polling::polling;
@@ -270,7 +272,8 @@ pub(crate) async fn sync(args: &BenchSyncArgs, out: &mut impl Write) -> anyhow::
 /// A scratch SQLite store for a benchmark, removed with its directory when dropped.
 struct Scratch {
     store: ozontrack_db::SqlDatabase,
-    dir: std::path::PathBuf,
+    /// The temporary directory of a SQLite scratch database; `None` for a given database.
+    dir: Option<std::path::PathBuf>,
 }
 
 impl Scratch {
@@ -283,7 +286,31 @@ impl Scratch {
             ozontrack_db::Cipher::from_base64("YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmU=")?;
         let store = ozontrack_db::SqlDatabase::connect(&url, cipher, &Default::default()).await?;
         ozontrack_db::Database::migrate(&store).await?;
-        Ok(Self { store, dir })
+        Ok(Self {
+            store,
+            dir: Some(dir),
+        })
+    }
+
+    /// A database the caller made for the benchmark (PostgreSQL, say); it must hold no store
+    /// yet, and it is left as the benchmark fills it.
+    async fn at(url: &str) -> anyhow::Result<Self> {
+        let url = ozontrack_db::DatabaseUrl::parse(url).context("--database-url")?;
+        let cipher =
+            ozontrack_db::Cipher::from_base64("YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmU=")?;
+        let store = ozontrack_db::SqlDatabase::connect(&url, cipher, &Default::default()).await?;
+        ozontrack_db::Database::migrate(&store).await?;
+        if !ozontrack_db::Stores::stores(&store).await?.is_empty() {
+            anyhow::bail!(
+                "--database-url: {} holds stores already; give the benchmark an empty database",
+                url.redacted()
+            );
+        }
+        Ok(Self { store, dir: None })
+    }
+
+    fn backend(&self) -> &'static str {
+        ozontrack_db::Database::backend(&self.store).as_str()
     }
 
     /// A store named `bench` for a seller account (the sandbox's, or any for benchmarks that
@@ -307,7 +334,9 @@ impl Scratch {
 
     async fn close(self) {
         self.store.close().await;
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 

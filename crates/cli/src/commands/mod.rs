@@ -5,8 +5,8 @@ use std::io::Write;
 use anyhow::Context;
 
 use crate::cli::{
-    BenchCommand, Cli, Command, ConfigCommand, LegsCommand, RulesCommand, SandboxCommand,
-    StoresCommand, TrackingNumbersCommand,
+    BenchCommand, Cli, Command, ConfigCommand, ExportCommand, ImportCommand, LegsCommand,
+    RulesCommand, SandboxCommand, StoresCommand, TrackingNumbersCommand,
 };
 use crate::settings::{Overrides, Settings};
 
@@ -15,6 +15,7 @@ mod bench;
 mod decode;
 mod init;
 mod notify;
+mod reports;
 mod rules;
 mod sandbox;
 mod serve;
@@ -44,6 +45,7 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Notify(args)) => return bench::notify(args, out).await,
         Command::Bench(BenchCommand::Login(args)) => return bench::login(args, out).await,
         Command::Bench(BenchCommand::Estimate(args)) => return bench::estimate(args, out),
+        Command::Bench(BenchCommand::Export(args)) => return bench::export(args, out).await,
         _ => {}
     }
     // The rules file helpers need no database.
@@ -99,6 +101,14 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
         Command::TrackingNumbers(TrackingNumbersCommand::Upload(args)) => {
             upload::upload(&settings, &args, cli.json, out).await
         }
+        Command::Export(ExportCommand::Postings(args)) => {
+            reports::export(&settings, &args, cli.json, out).await
+        }
+        Command::Import(ImportCommand::Postings(args)) => {
+            reports::import(&settings, &args, cli.json, out).await
+        }
+        Command::Backup(args) => reports::backup(&settings, &args, cli.json, out).await,
+        Command::Restore(args) => reports::restore(&settings, &args, cli.json, out).await,
         Command::Config(ConfigCommand::Example)
         | Command::Sandbox(_)
         | Command::Bench(_)

@@ -328,6 +328,8 @@ pub(crate) async fn demo(
             ..demo_settings.dispatch_settings()
         },
         metrics: demo_settings.metrics_exposure(),
+        // The demo's database is thrown away: no backups of it.
+        backup: None,
     };
     let robot = demo_destinations(&opened.store, &sandbox, record.id).await?;
     let workers = crate::commands::workers::start(

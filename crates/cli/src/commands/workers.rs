@@ -76,6 +76,11 @@ pub(crate) struct Setup {
     /// How the dispatcher sends the outbox.
     pub(crate) dispatch: ozontrack_engine::notify::DispatchSettings,
     pub(crate) metrics: MetricsExposure,
+    /// Scheduled backups of this database; `None`: none.
+    pub(crate) backup: Option<(
+        ozontrack_db::DatabaseUrl,
+        ozontrack_engine::backup::BackupSchedule,
+    )>,
 }
 
 /// Who reads `/metrics`: holders of an API token or of `token` on the main listener, anyone
@@ -109,6 +114,7 @@ pub(crate) async fn start(
 ) -> anyhow::Result<Workers> {
     let (stop, rx) = watch::channel(false);
     let tracker_owner = owner.clone();
+    let backup_owner = owner.clone();
     let syncer = Syncer::new(
         store.clone(),
         Arc::clone(&clock),
@@ -207,6 +213,17 @@ pub(crate) async fn start(
         dispatcher,
         Schedule::every(periods.notify).woken_by(notify_wake),
     );
+    if let Some((url, schedule)) = tracking.backup {
+        let worker = ozontrack_engine::backup::BackupWorker::new(
+            store.clone(),
+            url,
+            schedule,
+            backup_owner,
+            Arc::new(SystemClock),
+        );
+        // Whether the chore is due is the database's to say; asking every few minutes is cheap.
+        supervisor.spawn(worker, Schedule::every(Duration::from_secs(300)));
+    }
     Ok(Workers {
         stop,
         server,

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ozontrack_db::DbError;
 use ozontrack_engine::Chain;
+use ozontrack_reports::ReportError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -191,6 +192,21 @@ impl From<ozontrack_engine::Error> for ApiError {
             E::Db(db) => db.into(),
             E::Ozon(ozon) => {
                 tracing::error!(error = %Chain(&ozon), "an API request failed at Ozon");
+                ApiError::Internal
+            }
+            E::Report(ReportError::Problems(problems)) => ApiError::InvalidRows(
+                problems
+                    .into_iter()
+                    .map(|p| Problem {
+                        line: p.line,
+                        column: p.column.unwrap_or_else(|| "row".to_owned()),
+                        message: p.message,
+                    })
+                    .collect(),
+            ),
+            E::Report(ReportError::Invalid(message)) => ApiError::BadRequest(message),
+            E::Report(other) => {
+                tracing::error!(error = %Chain(&other), "an API request failed writing a file");
                 ApiError::Internal
             }
         }

@@ -24,9 +24,10 @@ use axum::routing::MethodRouter;
 use chrono::{DateTime, Utc};
 use ozontrack_db::{AlertFilter, Database, PostingQuery, StoreRecord, TokenRecord};
 use ozontrack_domain::finding::{RuleKind, Severity};
-use ozontrack_domain::{CarrierCode, Clock, Language, PostingId, Scheme, StoreId, carrier};
+use ozontrack_domain::{Clock, Language, PostingId, Scheme, StoreId, carrier};
 use ozontrack_engine::alerts::Close;
 use ozontrack_engine::estimate::EstimateBook;
+use ozontrack_engine::export::Filters;
 use ozontrack_engine::upload::{UploadError, UploadOptions};
 use ozontrack_engine::{Actor, Note, Syncer};
 use ozontrack_i18n::Tr;
@@ -355,69 +356,34 @@ pub struct PostingsParams {
 }
 
 impl PostingsParams {
+    /// The filters, as the engine checks them.
+    pub fn filters(&self) -> Filters {
+        Filters {
+            status: self.status.clone(),
+            mode: self.mode,
+            carrier: self.carrier.clone(),
+            risk: self.risk,
+            from: self.from.clone(),
+            to: self.to.clone(),
+            text: self.q.clone(),
+        }
+    }
+
     /// The database query for these filters within `stores` (the store filter already applied).
     pub fn query(&self, stores: Vec<StoreId>) -> Result<PostingQuery, ApiError> {
-        let limit = page_limit(self.limit, 50)?;
-        if let Some(code) = &self.carrier {
-            let known = CarrierCode::parse(code).ok().is_some_and(|c| {
-                carrier::by_code(c.as_str()).is_some() || c.as_str() == carrier::UNKNOWN_CARRIER
-            });
-            if !known {
-                return Err(ApiError::BadRequest(format!(
-                    "carrier: {code:?} is not a carrier ozontrack knows"
-                )));
-            }
-        }
-        for (name, text) in [("status", &self.status), ("q", &self.q)] {
-            if text.as_deref().is_some_and(|t| t.chars().count() > 64) {
-                return Err(ApiError::BadRequest(format!(
-                    "{name}: at most 64 characters"
-                )));
-            }
-        }
-        Ok(PostingQuery {
-            stores,
-            status: self.status.clone(),
-            scheme: self.mode,
-            carrier: self.carrier.clone(),
-            min_risk: self.risk,
-            from: self
-                .from
-                .as_deref()
-                .map(|t| parse_time("from", t))
-                .transpose()?,
-            to: self
-                .to
-                .as_deref()
-                .map(|t| parse_time("to", t))
-                .transpose()?,
-            text: self.q.clone(),
-            before: self
-                .cursor
-                .as_deref()
-                .map(|c| {
-                    c.parse::<i64>().map(PostingId).map_err(|_| {
-                        ApiError::BadRequest(format!("cursor: {c:?} is not a cursor this API gave"))
-                    })
+        let mut query = self.filters().query(stores)?;
+        query.limit = page_limit(self.limit, 50)?;
+        query.before = self
+            .cursor
+            .as_deref()
+            .map(|c| {
+                c.parse::<i64>().map(PostingId).map_err(|_| {
+                    ApiError::BadRequest(format!("cursor: {c:?} is not a cursor this API gave"))
                 })
-                .transpose()?,
-            limit,
-        })
+            })
+            .transpose()?;
+        Ok(query)
     }
-}
-
-fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .or_else(|_| {
-            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
-        })
-        .map_err(|_| {
-            ApiError::BadRequest(format!(
-                "{field}: {text:?} is not a date (2026-11-01) or an RFC 3339 time"
-            ))
-        })
 }
 
 #[utoipa::path(

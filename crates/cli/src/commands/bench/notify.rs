@@ -451,7 +451,8 @@ pub(crate) async fn notify(args: &BenchNotifyArgs, out: &mut impl Write) -> anyh
 const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 fn scratch_file(scratch: &Scratch, name: &str, text: &str) -> anyhow::Result<String> {
-    let path = scratch.dir.join(name);
+    let dir = scratch.dir.clone().unwrap_or_else(std::env::temp_dir);
+    let path = dir.join(name);
     std::fs::write(&path, text).context("writing a scratch file")?;
     Ok(path.display().to_string())
 }

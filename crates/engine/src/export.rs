@@ -1,0 +1,294 @@
+//! Exports: every posting a filter matches, out to a spreadsheet with no row limit. Postings
+//! are read in batches by id (five queries a batch, whatever the count), turned into typed
+//! lines here, and written by `reports` on a blocking thread while the next batch is read, so
+//! memory stays flat and the database and the writer work at the same time.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use ozontrack_db::{Database, ExportRecord, PostingQuery, StoreRecord};
+use ozontrack_domain::finding::Severity;
+use ozontrack_domain::{CarrierCode, Language, Scheme, StoreId, carrier};
+use ozontrack_i18n::Tr;
+use ozontrack_reports::postings::{header, widths};
+use ozontrack_reports::{Column, ExportFile, FileFormat, LastEvent, Layout, PostingLine, Profile};
+
+use crate::Error;
+use crate::estimate::EstimateBook;
+
+/// Postings read per batch: large enough that the five queries cost little per row, small
+/// enough that a batch is a few megabytes.
+pub const BATCH: u32 = 2000;
+
+/// The postings list's filters as a person gives them (the API's query, the dashboard's form,
+/// the command line): checked once, into a database query.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    pub status: Option<String>,
+    pub mode: Option<Scheme>,
+    pub carrier: Option<String>,
+    pub risk: Option<Severity>,
+    /// A date (`2026-11-01`) or an RFC 3339 time.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub text: Option<String>,
+}
+
+impl Filters {
+    /// The query within `stores` (the caller's scope, a store filter already applied).
+    pub fn query(&self, stores: Vec<StoreId>) -> Result<PostingQuery, Error> {
+        if let Some(code) = &self.carrier {
+            let known = CarrierCode::parse(code).ok().is_some_and(|c| {
+                carrier::by_code(c.as_str()).is_some() || c.as_str() == carrier::UNKNOWN_CARRIER
+            });
+            if !known {
+                return Err(invalid(
+                    "carrier",
+                    format!("{code:?} is not a carrier ozontrack knows"),
+                ));
+            }
+        }
+        for (field, text) in [("status", &self.status), ("q", &self.text)] {
+            if text.as_deref().is_some_and(|t| t.chars().count() > 64) {
+                return Err(invalid(field, "at most 64 characters".into()));
+            }
+        }
+        Ok(PostingQuery {
+            stores,
+            status: self.status.clone(),
+            scheme: self.mode,
+            carrier: self.carrier.clone(),
+            min_risk: self.risk,
+            from: self
+                .from
+                .as_deref()
+                .map(|t| day_or_time("from", t))
+                .transpose()?,
+            to: self
+                .to
+                .as_deref()
+                .map(|t| day_or_time("to", t))
+                .transpose()?,
+            text: self.text.clone(),
+            before: None,
+            limit: 0,
+        })
+    }
+}
+
+fn invalid(field: &'static str, message: String) -> Error {
+    Error::Invalid { field, message }
+}
+
+/// A date (its midnight in UTC) or an RFC 3339 time.
+pub fn day_or_time(field: &'static str, text: &str) -> Result<DateTime<Utc>, Error> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+        })
+        .map_err(|_| {
+            invalid(
+                field,
+                format!("{text:?} is not a date (2026-11-01) or an RFC 3339 time"),
+            )
+        })
+}
+
+/// What to export and how it reads.
+#[derive(Debug, Clone)]
+pub struct ExportSpec {
+    /// The postings list's filters (its `before` and `limit` are the exporter's own).
+    pub query: PostingQuery,
+    pub columns: Vec<Column>,
+    pub language: Language,
+    /// The dashboard's public address, for the link column.
+    pub public_url: Option<String>,
+}
+
+/// Reads an export's postings batch after batch, newest first.
+#[derive(Debug)]
+pub struct Exporter<D> {
+    db: D,
+    query: PostingQuery,
+    stores: HashMap<StoreId, (String, Tz)>,
+    estimates: Option<Arc<EstimateBook>>,
+    public_url: Option<String>,
+    done: bool,
+}
+
+impl<D: Database> Exporter<D> {
+    /// An export of `spec` over `stores` (the caller's scope; the query's stores must be among
+    /// them). Without `estimates` the arrival columns stay empty.
+    pub fn new(
+        db: D,
+        stores: &[StoreRecord],
+        spec: &ExportSpec,
+        estimates: Option<Arc<EstimateBook>>,
+    ) -> Self {
+        let mut query = spec.query.clone();
+        query.before = None;
+        query.limit = BATCH;
+        Exporter {
+            db,
+            query,
+            stores: stores
+                .iter()
+                .map(|s| {
+                    let zone = ozontrack_i18n::zone(&s.settings.timezone);
+                    (s.id, (s.name.as_str().to_owned(), zone))
+                })
+                .collect(),
+            estimates,
+            public_url: spec
+                .public_url
+                .as_deref()
+                .map(|u| u.trim_end_matches('/').to_owned()),
+            done: false,
+        }
+    }
+
+    /// The next batch of lines; `None` once every posting was read.
+    pub async fn next_batch(
+        &mut self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<PostingLine>>, Error> {
+        if self.done {
+            return Ok(None);
+        }
+        let batch = self.db.export_batch(&self.query).await?;
+        if batch.len() < BATCH as usize {
+            self.done = true;
+        }
+        let Some(last) = batch.last() else {
+            return Ok(None);
+        };
+        self.query.before = Some(last.record.id);
+        Ok(Some(batch.into_iter().map(|r| self.line(r, now)).collect()))
+    }
+
+    fn line(&self, r: ExportRecord, now: DateTime<Utc>) -> PostingLine {
+        let posting = r.record.posting;
+        let (store, zone) = self
+            .stores
+            .get(&posting.store_id)
+            .cloned()
+            .unwrap_or_else(|| (String::new(), chrono_tz::Asia::Shanghai));
+        let estimate = self.estimates.as_ref().and_then(|book| {
+            book.estimate_from(
+                &self.db,
+                &posting,
+                r.legs.iter().map(|l| l.carrier.as_str()),
+                r.legs
+                    .iter()
+                    .filter_map(|l| l.status.as_ref().map(|(s, at)| (l.role, *at, s))),
+                now,
+            )
+        });
+        let link = self
+            .public_url
+            .as_ref()
+            .map(|base| format!("{base}/postings/{}", posting.number.as_str()));
+        PostingLine {
+            store,
+            zone,
+            legs: r
+                .legs
+                .into_iter()
+                .map(|l| (l.carrier, l.tracking_number))
+                .collect(),
+            last_event: r.last_event.map(|e| LastEvent {
+                at: e.at,
+                place: e.place,
+                text: e.text,
+            }),
+            risk: r.alerts.iter().map(|a| a.severity).max(),
+            alerts: r.alerts.into_iter().map(|a| a.why).collect(),
+            estimate: estimate.map(|w| (w.from, w.to)),
+            penalty_points: r.penalty_points,
+            link,
+            posting,
+        }
+    }
+}
+
+/// How an export file is made.
+#[derive(Debug, Clone)]
+pub struct FileSpec {
+    pub format: FileFormat,
+    pub profile: Profile,
+    /// At most this many rows per file, the files zipped.
+    pub split: Option<u64>,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exported {
+    pub path: PathBuf,
+    pub rows: u64,
+}
+
+/// Writes an export to `path`: complete, or not at all (an interrupted export leaves only a
+/// hidden `.partial` file). `progress` hears the rows written so far after each batch.
+pub async fn export_to_file<D: Database>(
+    mut exporter: Exporter<D>,
+    spec: &ExportSpec,
+    file: &FileSpec,
+    path: &Path,
+    now: DateTime<Utc>,
+    mut progress: impl FnMut(u64) + Send,
+) -> Result<Exported, Error> {
+    let tr = Tr::new(spec.language);
+    let layout = Layout {
+        format: file.format,
+        profile: file.profile,
+        header: header(&spec.columns, &tr),
+        widths: widths(&spec.columns),
+        split: file.split,
+    };
+    let columns = spec.columns.clone();
+    let out = ExportFile::create(path, layout)?;
+    // Two batches in flight: one being written while the next is read.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<PostingLine>>(1);
+    let (rows_tx, mut rows_rx) = tokio::sync::watch::channel(0u64);
+    let writer = tokio::task::spawn_blocking(move || {
+        let mut out = out;
+        while let Some(lines) = rx.blocking_recv() {
+            for line in &lines {
+                out.write_row(&line.cells(&columns, &tr, now))?;
+            }
+            rows_tx.send_replace(out.rows());
+        }
+        let rows = out.rows();
+        out.commit().map(|path| Exported { path, rows })
+    });
+    let read = async {
+        while let Some(lines) = exporter.next_batch(now).await? {
+            if tx.send(lines).await.is_err() {
+                // The writer stopped on an error; it says which when joined.
+                break;
+            }
+            if rows_rx.has_changed().unwrap_or(false) {
+                progress(*rows_rx.borrow_and_update());
+            }
+        }
+        drop(tx);
+        Ok::<(), Error>(())
+    };
+    let read = read.await;
+    let written = writer.await.map_err(|e| {
+        Error::Unavailable(if e.is_panic() {
+            "the export writer panicked"
+        } else {
+            "the export writer was cancelled"
+        })
+    })?;
+    read?;
+    let exported = written?;
+    progress(exported.rows);
+    Ok(exported)
+}

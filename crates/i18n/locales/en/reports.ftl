@@ -1,0 +1,23 @@
+# The postings export's column headers (`ozontrack export postings`, the API, the dashboard).
+export-col-posting_number = Posting number
+export-col-order_number = Order number
+export-col-store = Store
+export-col-mode = Mode
+export-col-status = Ozon status
+export-col-ordered_at = Ordered
+export-col-carriers = Carriers
+export-col-tracking_numbers = Tracking numbers
+export-col-last_event_at = Last event
+export-col-last_event_place = Last event place
+export-col-last_event_text = Last event text
+export-col-time_zone = Time zone
+export-col-days_in_transit = Days in transit
+export-col-risk = Risk
+export-col-open_alerts = Open alerts
+export-col-estimate_from = Arrival from
+export-col-estimate_to = Arrival by
+export-col-penalty_points = Penalty points
+export-col-delivered_at = Delivered
+export-col-total = Amount
+export-col-currency = Currency
+export-col-link = Link

@@ -1,0 +1,23 @@
+# Заголовки столбцов выгрузки отправлений.
+export-col-posting_number = Номер отправления
+export-col-order_number = Номер заказа
+export-col-store = Магазин
+export-col-mode = Схема
+export-col-status = Статус Ozon
+export-col-ordered_at = Принят в обработку
+export-col-carriers = Перевозчики
+export-col-tracking_numbers = Трек-номера
+export-col-last_event_at = Последнее событие
+export-col-last_event_place = Место последнего события
+export-col-last_event_text = Текст последнего события
+export-col-time_zone = Часовой пояс
+export-col-days_in_transit = Дней в пути
+export-col-risk = Риск
+export-col-open_alerts = Открытые предупреждения
+export-col-estimate_from = Доставка с
+export-col-estimate_to = Доставка до
+export-col-penalty_points = Штрафные баллы
+export-col-delivered_at = Дата доставки
+export-col-total = Сумма отправления
+export-col-currency = Валюта
+export-col-link = Ссылка

@@ -1,0 +1,23 @@
+# 货件导出的列标题。
+export-col-posting_number = 货件号
+export-col-order_number = 订单号
+export-col-store = 店铺
+export-col-mode = 模式
+export-col-status = Ozon 状态
+export-col-ordered_at = 下单时间
+export-col-carriers = 承运商
+export-col-tracking_numbers = 运单号
+export-col-last_event_at = 最新事件时间
+export-col-last_event_place = 最新事件地点
+export-col-last_event_text = 最新事件内容
+export-col-time_zone = 时区
+export-col-days_in_transit = 在途天数
+export-col-risk = 风险
+export-col-open_alerts = 未处理告警
+export-col-estimate_from = 预计送达最早
+export-col-estimate_to = 预计送达最晚
+export-col-penalty_points = 罚分
+export-col-delivered_at = 送达时间
+export-col-total = 金额
+export-col-currency = 币种
+export-col-link = 链接

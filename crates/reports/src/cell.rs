@@ -1,0 +1,167 @@
+//! What a spreadsheet cell holds, typed until the writer, and the Excel profiles that decide how
+//! each type is spelled in a CSV: the facts stay numbers and times so an XLSX gets real cells and
+//! a CSV gets the separators its reader's Excel expects.
+
+use chrono::NaiveDateTime;
+
+/// The Excel a file is meant for: its list separator, decimal mark and date spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// Russian Excel: `;` between cells, a decimal comma, `DD.MM.YYYY HH:MM:SS`.
+    Ru,
+    /// Chinese Excel: `,` between cells, a decimal point, ISO dates.
+    Zh,
+    /// English Excel: as Chinese.
+    En,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 3] = [Profile::Ru, Profile::Zh, Profile::En];
+
+    pub fn parse(text: &str) -> Option<Profile> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "ru" => Some(Profile::Ru),
+            "zh" | "zh-cn" | "cn" => Some(Profile::Zh),
+            "en" => Some(Profile::En),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Ru => "ru",
+            Profile::Zh => "zh",
+            Profile::En => "en",
+        }
+    }
+
+    pub fn delimiter(self) -> u8 {
+        match self {
+            Profile::Ru => b';',
+            Profile::Zh | Profile::En => b',',
+        }
+    }
+
+    pub fn decimal_mark(self) -> char {
+        match self {
+            Profile::Ru => ',',
+            Profile::Zh | Profile::En => '.',
+        }
+    }
+
+    /// How a CSV spells a date and time; Excel in that locale reads it back as a date.
+    pub fn time_format(self) -> &'static str {
+        match self {
+            Profile::Ru => "%d.%m.%Y %H:%M:%S",
+            Profile::Zh | Profile::En => "%Y-%m-%d %H:%M:%S",
+        }
+    }
+}
+
+/// One cell. Text that came from outside (a product name, a carrier's event text, a note) is
+/// [`Cell::Text`] and is always neutralised; numbers and times ozontrack formats itself stay
+/// typed, so `-474.00` is a number and not a formula guard's victim.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Empty,
+    Text(String),
+    Int(i64),
+    /// A number shown with this many decimals.
+    Number(f64, u8),
+    /// A wall-clock time, already in the zone the row states.
+    Time(NaiveDateTime),
+    /// An absolute URL, a link in XLSX and its text in CSV.
+    Link(String),
+}
+
+impl Cell {
+    pub fn text(text: impl Into<String>) -> Cell {
+        let text = text.into();
+        if text.is_empty() {
+            Cell::Empty
+        } else {
+            Cell::Text(text)
+        }
+    }
+
+    pub fn opt_text(text: Option<impl Into<String>>) -> Cell {
+        text.map_or(Cell::Empty, Cell::text)
+    }
+
+    /// The cell as CSV text in this profile.
+    pub fn csv(&self, profile: Profile) -> String {
+        match self {
+            Cell::Empty => String::new(),
+            Cell::Text(text) | Cell::Link(text) => neutralised(text).into_owned(),
+            Cell::Int(n) => n.to_string(),
+            Cell::Number(x, decimals) => {
+                let text = format!("{x:.prec$}", prec = usize::from(*decimals));
+                if profile.decimal_mark() == '.' {
+                    text
+                } else {
+                    text.replace('.', ",")
+                }
+            }
+            Cell::Time(t) => t.format(profile.time_format()).to_string(),
+        }
+    }
+}
+
+/// The first characters that make a spreadsheet read a cell as a formula or split it: OWASP's
+/// list and ASVS 5.0 V1.2.10's, together.
+const FORMULA_STARTS: [char; 8] = ['=', '+', '-', '@', '\t', '\r', '\n', '\0'];
+
+/// Text from outside made inert in Excel terms: a leading formula character gets a `'` in front
+/// (prefixed, never stripped, so nothing the seller wrote is lost). Quoting every CSV cell keeps
+/// an embedded separator or quote inside its cell.
+pub fn neutralised(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(FORMULA_STARTS) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn each_profile_spells_numbers_and_times_for_its_excel() {
+        let t = chrono::NaiveDate::from_ymd_opt(2026, 3, 7)
+            .and_then(|d| d.and_hms_opt(9, 5, 0))
+            .unwrap();
+        assert_eq!(Cell::Number(1013.3, 2).csv(Profile::Ru), "1013,30");
+        assert_eq!(Cell::Number(1013.3, 2).csv(Profile::Zh), "1013.30");
+        assert_eq!(Cell::Number(-474.0, 2).csv(Profile::En), "-474.00");
+        assert_eq!(Cell::Time(t).csv(Profile::Ru), "07.03.2026 09:05:00");
+        assert_eq!(Cell::Time(t).csv(Profile::Zh), "2026-03-07 09:05:00");
+    }
+
+    #[test]
+    fn hostile_text_is_prefixed_and_kept_whole() {
+        for hostile in [
+            "=HYPERLINK(\"http://x\",\"y\")",
+            "+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "\nx",
+        ] {
+            assert_eq!(neutralised(hostile), format!("'{hostile}"));
+        }
+        assert_eq!(neutralised("Москва"), "Москва");
+        assert_eq!(neutralised("a=b"), "a=b");
+    }
+
+    proptest! {
+        #[test]
+        fn no_neutralised_text_starts_a_formula(text in ".*") {
+            let out = neutralised(&text);
+            prop_assert!(!out.starts_with(FORMULA_STARTS));
+            prop_assert!(out.ends_with(text.as_str()));
+        }
+    }
+}

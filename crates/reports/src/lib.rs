@@ -1,0 +1,43 @@
+//! ozontrack's file formats, and nothing else: no data is fetched here. The engine streams
+//! rows in; these modules turn them into files a seller's Excel and accountant expect, and read
+//! the seller office's postings report back.
+//!
+//! - [`cell`]: typed cells and the Excel profiles (`ru`: `;` and a decimal comma; `zh`/`en`:
+//!   `,` and a point), formula injection neutralised in every text cell.
+//! - [`sheet`]: the CSV writer (BOM, CRLF, all cells quoted) and the XLSX writer (typed cells,
+//!   frozen header, widths, constant memory).
+//! - [`output`]: the file on disk, renamed into place only when complete, optionally cut into
+//!   parts of N rows in one zip.
+//! - [`postings`]: the postings export's columns, headers in three languages, and rows.
+//! - [`import`]: the Ozon postings report (FBS/FBO, office and API column sets, CSV or XLSX)
+//!   read into postings with their product lines.
+
+pub mod cell;
+pub mod import;
+pub mod output;
+pub mod postings;
+pub mod sheet;
+
+pub use cell::{Cell, Profile};
+pub use import::{Problem, ReadOptions, Report, ReportPosting, read_report};
+pub use output::{AtomicFile, ExportFile, Layout};
+pub use postings::{Column, LastEvent, PostingLine};
+pub use sheet::{CsvSheet, FileFormat, XlsxSheet};
+
+/// What can go wrong writing or reading a file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{0}")]
+    Invalid(String),
+    /// A report with problems, every one located; nothing of it is to be used.
+    #[error("{} problem(s), the first: {}", .0.len(), .0.first().map(ToString::to_string).unwrap_or_default())]
+    Problems(Vec<Problem>),
+    #[error("cannot write the file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("cannot write the CSV: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("cannot write the XLSX: {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    #[error("cannot write the zip: {0}")]
+    Zip(#[from] zip::result::ZipError),
+}

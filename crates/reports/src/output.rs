@@ -1,0 +1,227 @@
+//! An export's file on disk: written under a hidden `.partial` name and renamed only when
+//! complete, so an interrupted export leaves nothing that looks finished; optionally cut into
+//! parts of at most N rows (the seller office's 10 000) gathered in one zip.
+
+use std::fs::File;
+use std::io::{BufWriter, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
+use zip::write::SimpleFileOptions;
+
+use crate::ReportError;
+use crate::cell::{Cell, Profile};
+use crate::sheet::{CsvSheet, FileFormat, XlsxSheet};
+
+/// A file that appears under its name only when [`AtomicFile::commit`] says it is complete.
+#[derive(Debug)]
+pub struct AtomicFile {
+    tmp: NamedTempFile,
+    path: PathBuf,
+}
+
+impl AtomicFile {
+    /// A hidden `.NAME.partial…` beside `path`, so the rename stays on one file system.
+    pub fn create(path: &Path) -> Result<Self, ReportError> {
+        let dir = parent(path);
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}.partial"))
+            .tempfile_in(dir)?;
+        Ok(AtomicFile {
+            tmp,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn file(&mut self) -> &mut File {
+        self.tmp.as_file_mut()
+    }
+
+    /// Flushes to disk and renames into place.
+    pub fn commit(self) -> Result<PathBuf, ReportError> {
+        self.tmp.as_file().sync_all()?;
+        self.tmp
+            .persist(&self.path)
+            .map_err(|e| ReportError::Io(e.error))?;
+        Ok(self.path)
+    }
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// How an export file is laid out.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub format: FileFormat,
+    pub profile: Profile,
+    pub header: Vec<String>,
+    /// Column widths in XLSX (characters).
+    pub widths: Vec<f64>,
+    /// At most this many rows per file, all files in one zip.
+    pub split: Option<u64>,
+}
+
+enum Part {
+    Csv(CsvSheet<BufWriter<File>>),
+    Xlsx(XlsxSheet),
+}
+
+impl Part {
+    fn rows(&self) -> u64 {
+        match self {
+            Part::Csv(s) => s.rows(),
+            Part::Xlsx(s) => s.rows(),
+        }
+    }
+}
+
+/// An export being written to a file: one spreadsheet, or parts in a zip.
+pub struct ExportFile {
+    layout: Layout,
+    out: AtomicFile,
+    zip: Option<(zip::ZipWriter<File>, String)>,
+    /// The current part and the temporary file it is written to (for a zip).
+    part: Option<(Part, Option<NamedTempFile>)>,
+    parts: u32,
+    rows: u64,
+}
+
+impl std::fmt::Debug for ExportFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportFile")
+            .field("path", &self.out.path)
+            .field("parts", &self.parts)
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ExportFile {
+    /// Starts `path`: a spreadsheet, or (with a split) a zip whose parts are named after it.
+    pub fn create(path: &Path, layout: Layout) -> Result<Self, ReportError> {
+        if layout.split == Some(0) {
+            return Err(ReportError::Invalid(
+                "split: at least 1 row per file".into(),
+            ));
+        }
+        let out = AtomicFile::create(path)?;
+        let zip = match layout.split {
+            Some(_) => {
+                let stem = path
+                    .file_stem()
+                    .map_or_else(|| "export".to_owned(), |s| s.to_string_lossy().into_owned());
+                Some((zip::ZipWriter::new(out.tmp.reopen()?), stem))
+            }
+            None => None,
+        };
+        Ok(ExportFile {
+            layout,
+            out,
+            zip,
+            part: None,
+            parts: 0,
+            rows: 0,
+        })
+    }
+
+    fn start_part(&mut self) -> Result<(), ReportError> {
+        let (destination, tmp) = if self.zip.is_some() {
+            let tmp = tempfile::Builder::new()
+                .prefix(".export-part")
+                .tempfile_in(parent(&self.out.path))?;
+            (tmp.reopen()?, Some(tmp))
+        } else {
+            (self.out.file().try_clone()?, None)
+        };
+        let part = match self.layout.format {
+            FileFormat::Csv => Part::Csv(CsvSheet::new(
+                BufWriter::with_capacity(1 << 16, destination),
+                self.layout.profile,
+                &self.layout.header,
+            )?),
+            FileFormat::Xlsx => Part::Xlsx(XlsxSheet::new(
+                self.layout.profile,
+                &self.layout.header,
+                &self.layout.widths,
+                parent(&self.out.path),
+            )?),
+        };
+        self.parts += 1;
+        self.part = Some((part, tmp));
+        Ok(())
+    }
+
+    fn finish_part(&mut self) -> Result<(), ReportError> {
+        let Some((part, tmp)) = self.part.take() else {
+            return Ok(());
+        };
+        let mut destination = match &tmp {
+            Some(t) => t.reopen()?,
+            None => self.out.file().try_clone()?,
+        };
+        match part {
+            Part::Csv(sheet) => {
+                sheet.finish()?.flush()?;
+            }
+            Part::Xlsx(sheet) => sheet.finish(&mut destination)?,
+        }
+        if let (Some((zip, stem)), Some(tmp)) = (&mut self.zip, tmp) {
+            let name = format!(
+                "{stem}-{:04}.{}",
+                self.parts,
+                self.layout.format.extension()
+            );
+            zip.start_file(name, SimpleFileOptions::default())?;
+            let mut file = tmp.reopen()?;
+            file.rewind()?;
+            std::io::copy(&mut file, zip)?;
+        }
+        Ok(())
+    }
+
+    pub fn write_row(&mut self, cells: &[Cell]) -> Result<(), ReportError> {
+        let full = match (&self.part, self.layout.split) {
+            (None, _) => true,
+            (Some((part, _)), Some(max)) => part.rows() >= max,
+            (Some(_), None) => false,
+        };
+        if full {
+            self.finish_part()?;
+            self.start_part()?;
+        }
+        if let Some((part, _)) = &mut self.part {
+            match part {
+                Part::Csv(s) => s.write_row(cells)?,
+                Part::Xlsx(s) => s.write_row(cells)?,
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Completes the last part (an empty export still gets its header) and renames the file
+    /// into place; until then only the hidden partial file exists.
+    pub fn commit(mut self) -> Result<PathBuf, ReportError> {
+        if self.part.is_none() && self.parts == 0 {
+            self.start_part()?;
+        }
+        self.finish_part()?;
+        if let Some((zip, _)) = self.zip.take() {
+            zip.finish()?.flush()?;
+        }
+        self.out.commit()
+    }
+}
