@@ -694,16 +694,25 @@ async fn the_postings_report_is_processed_then_downloadable_as_csv() {
     assert_eq!(status, 200);
     let csv = String::from_utf8(bytes).unwrap();
     assert!(
-        csv.starts_with("\u{feff}Номер заказа;Номер отправления;"),
+        csv.starts_with("\u{feff}\"Номер заказа\";\"Номер отправления\";\"Принят в обработку\";"),
         "{csv}"
     );
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with("\"Перевозчик\";\"Название метода\""),
+        "the office's 39 FBS columns"
+    );
     let now = f.clock.now();
-    let expected = f
+    // One row per product line, as the office writes it.
+    let expected: usize = f
         .world
         .parcels
         .iter()
         .filter(|p| p.mode != Mode::Fbo && p.appears_at <= now)
-        .count();
+        .map(|p| p.products.len())
+        .sum();
     assert_eq!(csv.lines().count() - 1, expected);
     let (status, _) = f.call("/v1/report/postings/create", json!({"filter": {"processed_at_from": "2026-09-01T00:00:00Z", "processed_at_to": "2026-12-01T00:00:00Z", "delivery_schema": ["fbo", "fbs"]}})).await;
     assert_eq!(status, 400, "exactly one delivery schema");

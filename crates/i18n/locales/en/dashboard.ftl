@@ -71,6 +71,7 @@ postings-count = { $count ->
    *[other] { $count } postings
 }
 postings-none = No postings match these filters.
+postings-export = Export this view
 filter-store = Store
 filter-status = Ozon status
 filter-mode = Mode

@@ -73,6 +73,7 @@ postings-count = { $count ->
    *[many] { $count } отправлений
 }
 postings-none = Нет отправлений с такими фильтрами.
+postings-export = Выгрузить этот список
 filter-store = Магазин
 filter-status = Статус Ozon
 filter-mode = Схема

@@ -65,6 +65,7 @@ state-resolved = 已解决
 postings-title = 货件
 postings-count = 共 { $count } 个货件
 postings-none = 没有符合筛选条件的货件。
+postings-export = 导出当前列表
 filter-store = 店铺
 filter-status = Ozon 状态
 filter-mode = 模式

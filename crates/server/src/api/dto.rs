@@ -601,6 +601,26 @@ pub struct UploadResultBody {
     pub error: Option<String>,
 }
 
+/// What a postings report import did (or, on a dry run, would do).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportBody {
+    /// `fbs` or `fbo`, as the file's columns say (or as asked).
+    pub mode: String,
+    /// Data rows of the file (one per product line).
+    pub rows: u64,
+    /// Distinct postings in the file.
+    pub postings: u64,
+    pub products: u64,
+    /// Postings the store did not have.
+    pub new: u64,
+    /// Postings whose stored state the file changes.
+    pub updated: u64,
+    pub unchanged: u64,
+    /// Columns of the file ozontrack does not read.
+    pub ignored_columns: Vec<String>,
+    pub dry_run: bool,
+}
+
 /// What an upload did.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UploadBody {

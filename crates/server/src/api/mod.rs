@@ -11,6 +11,7 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod notify;
 
 use std::sync::Arc;
@@ -128,7 +129,7 @@ pub fn router<D: Database>(state: ApiState<D>) -> Router {
     let mut schemas = Vec::new();
     documented!(router, paths, schemas, D;
         healthz, stores, postings, posting, set_carrier, alerts, acknowledge, resolve,
-        carrier_stats, lane_stats, upload_tracking_numbers,
+        carrier_stats, lane_stats, upload_tracking_numbers, export_postings, import_postings,
         list_channels, add_channel, test_channel, disable_channel, enable_channel,
         remove_channel, outbox, retry_message, preview,
     );
@@ -846,5 +847,142 @@ async fn upload_tracking_numbers<D: Database>(
             .collect(),
         problems: report.problems.iter().map(problem).collect(),
         warnings: report.warnings.iter().map(problem).collect(),
+    }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/exports/postings",
+    tag = "postings",
+    params(files::ExportParams),
+    responses(
+        (status = 200, description = "every posting the filters match, newest first, as a file to save (CSV streamed as it is read; no row limit)",
+            content(
+                (String = "text/csv"),
+                (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                (Vec<u8> = "application/zip"),
+            )),
+        (status = 400, description = "a parameter is not understood; the message names it", body = ErrorBody),
+        (status = 401, description = "no valid API token", body = ErrorBody),
+        (status = 404, description = "no such store", body = ErrorBody),
+    )
+)]
+async fn export_postings<D: Database>(
+    State(state): State<ApiState<D>>,
+    caller: Caller,
+    headers: HeaderMap,
+    Query(params): Query<files::ExportParams>,
+) -> Result<Response, ApiError> {
+    let ids = caller.scope(params.store.as_deref())?;
+    let scope: Vec<StoreRecord> = caller
+        .stores
+        .iter()
+        .filter(|s| ids.contains(&s.id))
+        .cloned()
+        .collect();
+    let language = language(params.lang, &headers, caller.default_language());
+    files::export(
+        state.db.clone(),
+        Arc::clone(&state.estimates),
+        scope,
+        &params,
+        language,
+        state.clock.now(),
+    )
+    .await
+}
+
+/// How to read a postings report.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportParams {
+    /// Read everything, write nothing.
+    #[serde(default, deserialize_with = "form::optional")]
+    dry_run: Option<bool>,
+    /// `fbs` or `fbo` (default: told by the FBS-only columns).
+    #[serde(default, deserialize_with = "form::optional")]
+    #[param(pattern = "^(fbs|fbo)$")]
+    mode: Option<String>,
+    /// The zone the report's times are in (default `Europe/Moscow`).
+    #[serde(default, deserialize_with = "form::optional")]
+    #[param(min_length = 1, max_length = 64)]
+    zone: Option<String>,
+}
+
+/// The largest report the API takes (the seller office's exports are far smaller).
+const MAX_REPORT_BYTES: usize = 64 * 1024 * 1024;
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/stores/{store}/imports/postings",
+    tag = "stores",
+    params(
+        ("store" = String, Path, description = "the store's name", max_length = 64),
+        ImportParams,
+    ),
+    request_body(
+        content = String,
+        content_type = "text/csv",
+        description = "the seller office's FBS or FBO postings report: CSV (`;`, UTF-8 or Windows-1251) or XLSX",
+    ),
+    responses(
+        (status = 200, description = "the report read and (unless a dry run) written in one transaction", body = ImportBody),
+        (status = 400, description = "a parameter is not understood", body = ErrorBody),
+        (status = 401, description = "no valid API token", body = ErrorBody),
+        (status = 403, description = "the token may only read", body = ErrorBody),
+        (status = 404, description = "no such store in the token's stores", body = ErrorBody),
+        (status = 413, description = "the file is larger than 64 MiB", body = ErrorBody),
+        (status = 422, description = "the file has problems and nothing was written; every problem located", body = ErrorBody),
+    )
+)]
+async fn import_postings<D: Database>(
+    State(state): State<ApiState<D>>,
+    caller: Caller,
+    Path(store): Path<String>,
+    Query(p): Query<ImportParams>,
+    body: axum::body::Body,
+) -> Result<axum::Json<ImportBody>, ApiError> {
+    let record = caller.store_named(&store)?.clone();
+    caller.writer()?;
+    let zone = match p.zone.as_deref() {
+        None => chrono_tz::Europe::Moscow,
+        Some(z) => z
+            .parse()
+            .map_err(|_| ApiError::BadRequest(format!("zone: {z:?} is not an IANA time zone")))?,
+    };
+    let scheme = match p.mode.as_deref() {
+        None => None,
+        Some("fbs") => Some(Scheme::Fbs),
+        Some("fbo") => Some(Scheme::Fbo),
+        Some(m) => {
+            return Err(ApiError::BadRequest(format!(
+                "mode: {m:?} is neither fbs nor fbo"
+            )));
+        }
+    };
+    let bytes = axum::body::to_bytes(body, MAX_REPORT_BYTES)
+        .await
+        .map_err(|_| ApiError::TooLarge)?;
+    let outcome = ozontrack_engine::import::import_postings(
+        &state.db,
+        &record,
+        "body",
+        bytes.to_vec(),
+        ozontrack_reports::ReadOptions { zone, scheme },
+        p.dry_run.unwrap_or(false),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(axum::Json(ImportBody {
+        mode: outcome.scheme.map_or("", Scheme::as_str).to_owned(),
+        rows: outcome.rows,
+        postings: outcome.postings,
+        products: outcome.products,
+        new: outcome.new,
+        updated: outcome.updated,
+        unchanged: outcome.unchanged,
+        ignored_columns: outcome.ignored_columns,
+        dry_run: outcome.dry_run,
     }))
 }

@@ -72,6 +72,7 @@ pub fn router<S: Database>(api: ApiState<S>, settings: WebSettings) -> Router {
     Router::new()
         .route("/", get(pages::today::<S>))
         .route("/postings", get(pages::postings::<S>))
+        .route("/postings/export", get(pages::export::<S>))
         .route("/postings/{number}", get(pages::posting::<S>))
         .route(
             "/postings/{number}/route.json",

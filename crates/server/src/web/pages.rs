@@ -177,7 +177,8 @@ pub(super) async fn today<S: Database>(
 }
 
 /// `/postings?…` for these filters and a cursor.
-fn postings_href(f: &PostingsParams, cursor: &str) -> String {
+/// A postings address with the filters of `f`: the list's next page, or the export of the view.
+fn postings_href(f: &PostingsParams, path: &str, last: (&str, &str)) -> String {
     let pairs = [
         ("q", f.q.clone()),
         ("store", f.store.clone()),
@@ -192,8 +193,8 @@ fn postings_href(f: &PostingsParams, cursor: &str) -> String {
         .iter()
         .filter_map(|(k, v)| v.as_deref().map(|v| format!("{k}={}", view::percent(v))))
         .collect();
-    query.push(format!("cursor={cursor}"));
-    format!("/postings?{}", query.join("&"))
+    query.push(format!("{}={}", last.0, last.1));
+    format!("{path}?{}", query.join("&"))
 }
 
 fn choices(
@@ -244,7 +245,15 @@ pub(super) async fn postings<S: Database>(
     let next = (found.len() == query.limit as usize)
         .then(|| found.last())
         .flatten()
-        .map(|last| postings_href(&params, &last.record.id.0.to_string()));
+        .map(|last| {
+            postings_href(
+                &params,
+                "/postings",
+                ("cursor", &last.record.id.0.to_string()),
+            )
+        });
+    let export = postings_href(&params, "/postings/export", ("format", "csv"));
+    let export_xlsx = postings_href(&params, "/postings/export", ("format", "xlsx"));
     let language = tr.language();
     let rows = found
         .iter()
@@ -299,6 +308,8 @@ pub(super) async fn postings<S: Database>(
         filters: params,
         rows,
         next,
+        export,
+        export_xlsx,
     }
     .render()?;
     Ok(html(body))
@@ -897,4 +908,35 @@ pub(super) async fn language(
         HeaderValue::from_str(&cookie).map_err(|_| WebError::Internal)?,
     );
     Ok(response)
+}
+
+/// The postings list's view as a file (every row, not one page): the API's export, for a
+/// signed-in person (who sees every store).
+pub(super) async fn export<S: Database>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+    params: Result<
+        Query<crate::api::files::ExportParams>,
+        axum::extract::rejection::QueryRejection,
+    >,
+) -> Result<Response, WebError> {
+    let Query(params) = params.map_err(|e| WebError::BadRequest(e.body_text()))?;
+    let tr = chrome(&viewer, &headers, "postings", &uri).tr;
+    let stores = state.api.db.stores().await?;
+    let scope: Vec<_> = stores
+        .into_iter()
+        .filter(|s| params.store.as_deref().is_none_or(|n| s.name.as_str() == n))
+        .collect();
+    crate::api::files::export(
+        state.api.db.clone(),
+        std::sync::Arc::clone(&state.api.estimates),
+        scope,
+        &params,
+        params.lang.unwrap_or(tr.language()),
+        state.api.clock.now(),
+    )
+    .await
+    .map_err(bad_filter)
 }

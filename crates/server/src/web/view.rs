@@ -293,6 +293,9 @@ pub(super) struct PostingsPage {
     pub rows: Vec<PostingRow>,
     pub shown: String,
     pub next: Option<String>,
+    /// This view as a file: `/postings/export?…` with the same filters (`format` added).
+    pub export: String,
+    pub export_xlsx: String,
 }
 
 #[derive(Debug, Clone)]

@@ -320,9 +320,19 @@ pub(super) async fn report_file(State(app): State<App>, Path(file): Path<String>
     let fbo = rest.ends_with("_fbo");
     let now = app.sim.now();
     let window = app.sim.window();
-    let mut csv = String::from(
-        "\u{feff}Номер заказа;Номер отправления;Принят в обработку;Дата отгрузки;Статус;Дата доставки;Трек-номер;Сумма отправления;Код валюты отправления;Наименование товара;Артикул;Количество;Город доставки\n",
+    // The real column sets: the seller office's FBS export (39 columns) and the API's FBO
+    // report (36), UTF-8 with a BOM, `;`, every non-empty field quoted, LF, one row per
+    // product line, times in Moscow time.
+    let header: &[&str] = if fbo { &FBO_REPORT } else { &FBS_REPORT };
+    let mut csv = format!(
+        "\u{feff}{}\n",
+        quoted_row(header.iter().map(|h| (*h).to_owned()))
     );
+    let moscow = |t: DateTime<Utc>| {
+        t.with_timezone(&chrono_tz::Europe::Moscow)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
     for p in window.parcels().iter().filter(|p| {
         p.store == seller
             && (p.mode == Mode::Fbo) == fbo
@@ -331,43 +341,158 @@ pub(super) async fn report_file(State(app): State<App>, Path(file): Path<String>
             && p.ordered_at <= to
     }) {
         let step = app.sim.ozon_at(p, now);
-        let delivered = p
-            .delivered_at
-            .filter(|d| *d <= now)
-            .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_default();
-        let first = &p.products[0];
-        csv.push_str(&format!(
-            "{};{};{};{};{};{};{};{};RUB;{};{};{};{}\n",
-            p.order_number(),
-            p.posting_number,
-            p.ordered_at.format("%Y-%m-%d %H:%M:%S"),
-            p.ship_by.format("%Y-%m-%d %H:%M:%S"),
-            status_ru(step.status),
-            delivered,
-            super::tracking_number(&app, p, now),
-            amount(p.total_minor()),
-            first.name,
-            first.offer_id,
-            first.quantity,
-            p.buyer_city.name_ru,
-        ));
+        let status = ozontrack_domain::OzonStatus::parse(step.status);
+        let delivered = p.delivered_at.filter(|d| *d <= now).map(moscow);
+        let handed_over = p
+            .ozon
+            .iter()
+            .find(|s| s.status == "delivering" && s.at <= now)
+            .map(|s| moscow(s.at));
+        let cancelled = (step.status == "cancelled").then(|| moscow(step.at));
+        for product in &p.products {
+            let cell = |name: &str| -> Option<String> {
+                Some(match name {
+                    "Номер заказа" => p.order_number().to_owned(),
+                    "Номер отправления" => p.posting_number.clone(),
+                    "Принят в обработку" => moscow(p.ordered_at),
+                    "Дата отгрузки" => moscow(p.ship_by),
+                    "Дата отгрузки без просрочки" => {
+                        moscow(p.ship_by - Duration::minutes(1))
+                    }
+                    "Статус" => status.office_name().to_owned(),
+                    "Дата доставки" => delivered.clone()?,
+                    "Фактическая дата передачи в доставку" => {
+                        handed_over.clone()?
+                    }
+                    "Дата отмены" => cancelled.clone()?,
+                    "Сумма отправления" => money(p.total_minor()),
+                    "Код валюты отправления" | "Код валюты товара" | "Код валюты покупателя" => {
+                        "RUB".to_owned()
+                    }
+                    "Наименование товара" | "Название товара" => {
+                        product.name.to_owned()
+                    }
+                    "OZON id" | "SKU" => product.sku.to_string(),
+                    "Артикул" => product.offer_id.to_owned(),
+                    "Ваша цена" | "Оплачено покупателем" | "Цена товара до скидок" => {
+                        money(product.price_minor)
+                    }
+                    "Количество" => product.quantity.to_string(),
+                    "Город доставки" => p.buyer_city.name_ru.to_owned(),
+                    "Способ доставки" => "ПВЗ".to_owned(),
+                    "Перевозчик" if !fbo => "Доставка Ozon".to_owned(),
+                    _ => return None,
+                })
+            };
+            csv.push_str(&quoted_row(
+                header.iter().map(|h| cell(h).unwrap_or_default()),
+            ));
+            csv.push('\n');
+        }
     }
     ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response()
 }
 
-/// The seller office's status names.
-fn status_ru(status: &str) -> &'static str {
-    match status {
-        "awaiting_packaging" => "Ожидает сборки",
-        "awaiting_deliver" => "Ожидает отгрузки",
-        "delivering" => "Доставляется",
-        "delivered" => "Доставлен",
-        "cancelled" => "Отменён",
-        "client_arbitration" => "Клиентский арбитраж",
-        "arbitration" => "Арбитраж",
-        _ => "Другое",
-    }
+/// The seller office's FBS postings export, header as it is (reference A.2.1).
+const FBS_REPORT: [&str; 39] = [
+    "Номер заказа",
+    "Номер отправления",
+    "Принят в обработку",
+    "Дата отгрузки",
+    "Дата отгрузки без просрочки",
+    "Статус",
+    "Дата доставки",
+    "Фактическая дата передачи в доставку",
+    "Дата отмены",
+    "Сумма отправления",
+    "Код валюты отправления",
+    "Наименование товара",
+    "OZON id",
+    "Артикул",
+    "Ваша цена",
+    "Код валюты товара",
+    "Оплачено покупателем",
+    "Код валюты покупателя",
+    "Количество",
+    "Стоимость доставки",
+    "Связанные отправления",
+    "Выкуп товара",
+    "Цена товара до скидок",
+    "Скидка %",
+    "Скидка руб",
+    "Акции",
+    "Кластер отгрузки",
+    "Кластер доставки",
+    "Норм. время доставки до покупателя",
+    "Оценка отгрузки",
+    "Регион доставки",
+    "Город доставки",
+    "Способ доставки",
+    "Сегмент клиента",
+    "Способ оплаты",
+    "Склад отгрузки",
+    "Способ отгрузки",
+    "Перевозчик",
+    "Название метода",
+];
+
+/// The API's FBO postings report with analytics and customer data (reference A.2.3).
+const FBO_REPORT: [&str; 36] = [
+    "Номер заказа",
+    "Номер отправления",
+    "Принят в обработку",
+    "Дата отгрузки",
+    "Статус",
+    "Дата доставки",
+    "Фактическая дата передачи в доставку",
+    "Сумма отправления",
+    "Код валюты отправления",
+    "Название товара",
+    "SKU",
+    "Артикул",
+    "Ваша цена",
+    "Код валюты товара",
+    "Оплачено покупателем",
+    "Код валюты покупателя",
+    "Количество",
+    "Стоимость доставки",
+    "Связанные отправления",
+    "Выкуп товара",
+    "Цена товара до скидок",
+    "Скидка %",
+    "Скидка руб",
+    "Акции",
+    "Объемный вес товаров, кг",
+    "Кластер отгрузки",
+    "Кластер доставки",
+    "Склад отгрузки",
+    "Регион доставки",
+    "Город доставки",
+    "Способ доставки",
+    "Сегмент клиента",
+    "Юридическое лицо",
+    "Способ оплаты",
+    "Адрес покупателя",
+    "Имя покупателя",
+];
+
+/// A row as Ozon writes it: every non-empty field quoted (quotes doubled), empty ones bare.
+fn quoted_row(cells: impl Iterator<Item = String>) -> String {
+    cells
+        .map(|c| {
+            if c.is_empty() {
+                c
+            } else {
+                format!("\"{}\"", c.replace('"', "\"\""))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// An amount as the report writes it: always two decimals.
+fn money(minor: i64) -> String {
+    format!("{}.{:02}", minor / 100, minor % 100)
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,261 @@
+//! Files over HTTP: the postings export (API and dashboard: the same parameters, the same
+//! bytes) and the postings report import. A CSV export streams batch by batch as it is read, so
+//! any number of rows leaves in flat memory and no timeout cuts it; an XLSX (or a zip of parts)
+//! is written to a temporary file first, then streamed. A failure mid-stream aborts the
+//! transfer, so a client never holds a truncated file that looks complete.
+
+use std::io::Read as _;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use ozontrack_db::{Database, StoreRecord};
+use ozontrack_domain::finding::Severity;
+use ozontrack_domain::{Language, Scheme};
+use ozontrack_engine::estimate::EstimateBook;
+use ozontrack_engine::export::{ExportSpec, Exporter, FileSpec, Filters, export_to_file};
+use ozontrack_i18n::Tr;
+use ozontrack_reports::postings::header;
+use ozontrack_reports::{Column, CsvSheet, FileFormat, Profile};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::error::ApiError;
+use super::extract::form;
+use crate::openapi::schemas;
+
+/// The postings export: the postings list's filters, and how the file reads.
+#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// Only this store (by name).
+    #[serde(default, deserialize_with = "form::optional")]
+    #[param(min_length = 1, max_length = 64)]
+    pub store: Option<String>,
+    /// Ozon's status code, e.g. `delivering`.
+    #[serde(default, deserialize_with = "form::optional")]
+    #[param(min_length = 1, max_length = 64)]
+    pub status: Option<String>,
+    #[serde(default, deserialize_with = "form::optional")]
+    #[param(schema_with = schemas::mode)]
+    pub mode: Option<Scheme>,
+    /// A leg's carrier.
+    #[serde(default, deserialize_with = "form::optional")]
+    #[param(schema_with = schemas::carrier)]
+    pub carrier: Option<String>,
+    /// Only postings with an open alert at least this severe.
+    #[serde(default, deserialize_with = "form::optional")]
+    #[param(schema_with = schemas::severity)]
+    pub risk: Option<Severity>,
+    /// Ordered from (a date `2026-11-01` or an RFC 3339 time).
+    #[serde(default, deserialize_with = "form::optional")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub from: Option<String>,
+    /// Ordered before.
+    #[serde(default, deserialize_with = "form::optional")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub to: Option<String>,
+    /// A posting number (or its start) or a tracking number.
+    #[serde(default, deserialize_with = "form::optional")]
+    #[param(min_length = 1, max_length = 64)]
+    pub q: Option<String>,
+    /// `csv` (default) or `xlsx`.
+    #[serde(default, deserialize_with = "form::optional")]
+    #[param(pattern = "^(csv|xlsx)$")]
+    pub format: Option<String>,
+    /// Headers and words (default: `Accept-Language`, else the first store's).
+    #[serde(default, deserialize_with = "form::optional")]
+    #[param(schema_with = schemas::language)]
+    pub lang: Option<Language>,
+    /// Excel's locale: `ru` (`;`, decimal comma) or `zh`/`en` (`,`, point); default: the
+    /// language's.
+    #[serde(default, deserialize_with = "form::optional")]
+    #[param(pattern = "^(ru|zh|en)$")]
+    pub profile: Option<String>,
+    /// Column keys in order, comma-separated (default: all).
+    #[serde(default, deserialize_with = "form::optional")]
+    #[param(min_length = 1, max_length = 1000)]
+    pub columns: Option<String>,
+    /// At most this many rows per file, the files zipped.
+    #[serde(default, deserialize_with = "form::optional")]
+    #[param(minimum = 1)]
+    pub split: Option<u64>,
+}
+
+impl ExportParams {
+    fn filters(&self) -> Filters {
+        Filters {
+            status: self.status.clone(),
+            mode: self.mode,
+            carrier: self.carrier.clone(),
+            risk: self.risk,
+            from: self.from.clone(),
+            to: self.to.clone(),
+            text: self.q.clone(),
+        }
+    }
+}
+
+/// The export's answer: the file, streamed, named for a download.
+pub(crate) async fn export<D: Database>(
+    db: D,
+    estimates: Arc<EstimateBook>,
+    scope: Vec<StoreRecord>,
+    params: &ExportParams,
+    language: Language,
+    now: DateTime<Utc>,
+) -> Result<Response, ApiError> {
+    let bad = |m: String| ApiError::BadRequest(m);
+    let format = match params.format.as_deref() {
+        None => FileFormat::Csv,
+        Some(f) => FileFormat::parse(f)
+            .ok_or_else(|| bad(format!("format: {f:?} is neither csv nor xlsx")))?,
+    };
+    let profile = match params.profile.as_deref() {
+        None => match language {
+            Language::Ru => Profile::Ru,
+            Language::Zh => Profile::Zh,
+            Language::En => Profile::En,
+        },
+        Some(p) => {
+            Profile::parse(p).ok_or_else(|| bad(format!("profile: {p:?} is not ru, zh or en")))?
+        }
+    };
+    let columns = match params.columns.as_deref() {
+        None => Column::ALL.to_vec(),
+        Some(list) => Column::parse_list(list).map_err(|e| bad(e.to_string()))?,
+    };
+    if params.split == Some(0) {
+        return Err(bad("split: at least 1 row per file".into()));
+    }
+    let query = params
+        .filters()
+        .query(scope.iter().map(|s| s.id).collect())?;
+    let spec = ExportSpec {
+        query,
+        columns,
+        language,
+        public_url: None,
+    };
+    let exporter = Exporter::new(db, &scope, &spec, Some(estimates));
+    let stamp = now.format("%Y%m%d-%H%M%S");
+    if format == FileFormat::Csv && params.split.is_none() {
+        let name = format!("postings-{stamp}.csv");
+        return Ok(download(
+            &name,
+            format.content_type(),
+            csv_stream(exporter, spec, profile, now)?,
+        ));
+    }
+    let dir = tempfile::tempdir().map_err(|e| {
+        tracing::error!(error = %e, "no temporary directory for an export");
+        ApiError::Internal
+    })?;
+    let extension = if params.split.is_some() {
+        "zip"
+    } else {
+        format.extension()
+    };
+    let name = format!("postings-{stamp}.{extension}");
+    let path = dir.path().join(&name);
+    let file = FileSpec {
+        format,
+        profile,
+        split: params.split,
+    };
+    let exported = export_to_file(exporter, &spec, &file, &path, now, |_| {}).await?;
+    let opened = std::fs::File::open(&exported.path).map_err(|e| {
+        tracing::error!(error = %e, "the export file vanished");
+        ApiError::Internal
+    })?;
+    let content_type = if params.split.is_some() {
+        "application/zip"
+    } else {
+        format.content_type()
+    };
+    // The open file outlives its directory (removed when the stream ends).
+    Ok(download(&name, content_type, file_stream(opened, dir)))
+}
+
+fn download(name: &str, content_type: &'static str, body: Body) -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    (headers, body).into_response()
+}
+
+/// The CSV as the batches are read: the BOM and header first, then each batch's rows.
+fn csv_stream<D: Database>(
+    exporter: Exporter<D>,
+    spec: ExportSpec,
+    profile: Profile,
+    now: DateTime<Utc>,
+) -> Result<Body, ApiError> {
+    let tr = Tr::new(spec.language);
+    let head = CsvSheet::new(Vec::new(), profile, &header(&spec.columns, &tr))
+        .and_then(CsvSheet::finish)
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot start a CSV export");
+            ApiError::Internal
+        })?;
+    let state = (Some(exporter), spec.columns);
+    let rows = futures_util::stream::unfold(state, move |(exporter, columns)| async move {
+        let mut exporter = exporter?;
+        let lines = match exporter.next_batch(now).await {
+            Ok(Some(lines)) => lines,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::error!(error = %ozontrack_engine::Chain(&e), "an export stopped");
+                let cut = std::io::Error::other("the export stopped; the file is incomplete");
+                return Some((Err(cut), (None, columns)));
+            }
+        };
+        let mut sheet = CsvSheet::continuation(profile);
+        let written = lines
+            .iter()
+            .try_for_each(|line| sheet.write_row(&line.cells(&columns, &tr, now)))
+            .and_then(|()| sheet.finish());
+        match written {
+            Ok(bytes) => Some((Ok(Bytes::from(bytes)), (Some(exporter), columns))),
+            Err(e) => Some((Err(std::io::Error::other(e)), (None, columns))),
+        }
+    });
+    let head =
+        futures_util::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) });
+    Ok(Body::from_stream(futures_util::StreamExt::chain(
+        head, rows,
+    )))
+}
+
+/// A file already written, read in 64 KiB pieces off the async workers.
+fn file_stream(file: std::fs::File, dir: tempfile::TempDir) -> Body {
+    let state = Some((file, dir));
+    let chunks = futures_util::stream::unfold(state, |state| async move {
+        let (mut file, dir) = state?;
+        let read = tokio::task::spawn_blocking(move || {
+            let mut buffer = vec![0u8; 1 << 16];
+            let n = file.read(&mut buffer);
+            (
+                file,
+                n.map(|n| {
+                    buffer.truncate(n);
+                    buffer
+                }),
+            )
+        })
+        .await;
+        match read {
+            Ok((_, Ok(buffer))) if buffer.is_empty() => None,
+            Ok((file, Ok(buffer))) => Some((Ok(Bytes::from(buffer)), Some((file, dir)))),
+            Ok((_, Err(e))) => Some((Err(e), None)),
+            Err(e) => Some((Err(std::io::Error::other(e)), None)),
+        }
+    });
+    Body::from_stream(chunks)
+}
