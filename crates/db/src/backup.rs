@@ -209,7 +209,13 @@ pub async fn restore(url: &DatabaseUrl, backup: &Path) -> Result<(), DbError> {
         }
         DatabaseUrl::Postgres(text) => {
             let mut command = pg_tool("pg_restore", text)?;
+            // pg_restore prints the SQL unless told a database; the name is no secret.
+            let name = PgConnectOptions::from_str(text)?
+                .get_database()
+                .unwrap_or("postgres")
+                .to_owned();
             command
+                .arg(format!("--dbname={name}"))
                 .arg("--clean")
                 .arg("--if-exists")
                 .arg("--no-owner")
