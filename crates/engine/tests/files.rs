@@ -304,9 +304,14 @@ async fn backup_during_a_sync_restores_to_its_manifest(db: Db, target: &ozontrac
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let dir = tempfile::tempdir().unwrap();
-    let backup = ozontrack_engine::backup::take(&db.store, &db.url, dir.path(), chrono::Utc::now())
-        .await
-        .unwrap();
+    let backup = ozontrack_engine::backup::take(
+        &db.store,
+        &db.url,
+        dir.path(),
+        ozontrack_domain::SystemClock.now(),
+    )
+    .await
+    .unwrap();
     syncing.await.unwrap().unwrap();
     let after = db.store.snapshot().await.unwrap();
     assert!(
@@ -385,7 +390,7 @@ async fn scheduled_backups_are_taken_by_one_process_and_the_oldest_pruned() {
         )
     };
     let (a, b) = (worker("a"), worker("b"));
-    let start = chrono::Utc::now();
+    let start = ozontrack_domain::SystemClock.now();
     let (one, two) = tokio::join!(a.run_once(start), b.run_once(start));
     let taken = [one.unwrap(), two.unwrap()];
     assert_eq!(

@@ -199,7 +199,7 @@ pub fn read_report(file: &str, bytes: &[u8], options: ReadOptions) -> Result<Rep
     } else {
         csv_rows(file, bytes)?
     };
-    fold(file, rows, options)
+    fold(file, &rows, options)
 }
 
 type Rows = Vec<(u64, Vec<Value>)>;
@@ -277,7 +277,7 @@ fn xlsx_rows(file: &str, bytes: &[u8]) -> Result<Rows, ReportError> {
 }
 
 /// Reads the rows after the header into postings.
-fn fold(file: &str, rows: Rows, options: ReadOptions) -> Result<Report, ReportError> {
+fn fold(file: &str, rows: &Rows, options: ReadOptions) -> Result<Report, ReportError> {
     // The header is the first row naming the posting number (an XLSX may have a title above).
     let Some(at) = rows.iter().take(20).position(|(_, values)| {
         values

@@ -70,6 +70,8 @@ pub struct Layout {
     pub split: Option<u64>,
 }
 
+// One part exists at a time; the sizes of the writers do not matter.
+#[allow(clippy::large_enum_variant)]
 enum Part {
     Csv(CsvSheet<BufWriter<File>>),
     Xlsx(XlsxSheet),

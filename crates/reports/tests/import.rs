@@ -2,6 +2,8 @@
 //! an FBO export re-saved by Russian Excel, the API's FBO report, the older column set, a
 //! Windows-1251 save, an XLSX; and files with mistakes, every one located.
 
+#![allow(clippy::unwrap_used)]
+
 use ozontrack_domain::{Currency, Money, OzonStatus, Scheme};
 use ozontrack_reports::{ReadOptions, Report, ReportError, read_report};
 

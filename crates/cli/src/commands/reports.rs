@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use chrono::Utc;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ozontrack_db::DatabaseUrl;
 use ozontrack_domain::finding::Severity;
+use ozontrack_domain::{Clock as _, SystemClock};
 use ozontrack_domain::{Language, Scheme};
 use ozontrack_engine::estimate::EstimateBook;
 use ozontrack_engine::export::{ExportSpec, Exporter, FileSpec, Filters, export_to_file};
@@ -88,7 +88,7 @@ pub(crate) async fn export(
     let query = filters
         .query(stores.iter().map(|s| s.id).collect())
         .map_err(|e| input(e.to_string()))?;
-    let now = Utc::now();
+    let now = SystemClock.now();
     let path = args.out.clone().unwrap_or_else(|| {
         let extension = if args.split.is_some() {
             "zip"
@@ -204,7 +204,7 @@ pub(crate) async fn import(
         bytes,
         options,
         args.dry_run,
-        Utc::now(),
+        SystemClock.now(),
     )
     .await;
     opened.store.close().await;
@@ -308,7 +308,8 @@ pub(crate) async fn backup(
         .clone()
         .unwrap_or_else(|| settings.backup.dir.clone());
     let opened = app::open(settings, KeyMode::Existing).await?;
-    let taken = ozontrack_engine::backup::take(&opened.store, &opened.url, &dir, Utc::now()).await;
+    let taken =
+        ozontrack_engine::backup::take(&opened.store, &opened.url, &dir, SystemClock.now()).await;
     opened.store.close().await;
     let taken = taken.map_err(|e| match e {
         ozontrack_engine::Error::Db(ozontrack_db::DbError::Backup(m)) => input(m),
