@@ -4,6 +4,7 @@
 //! same moment. What a backup holds is counted from that moment, never from the live database.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::Path;
 use std::process::Stdio;
 use std::str::FromStr as _;
@@ -59,11 +60,20 @@ macro_rules! snapshot {
     }};
 }
 
-impl SqlDatabase {
+/// Copies of the whole database.
+pub trait Backups: Clone + Send + Sync + 'static {
     /// Writes a consistent copy of the database to `path` (which must not exist) and says
-    /// what it holds. PostgreSQL needs `pg_dump` on the PATH; its absence is said plainly.
-    pub async fn backup_into(&self, url: &DatabaseUrl, path: &Path) -> Result<Snapshot, DbError> {
-        match (&self.db, url) {
+    /// what it holds at that moment. PostgreSQL needs `pg_dump` on the PATH; its absence is
+    /// said plainly.
+    fn backup_into(&self, path: &Path) -> impl Future<Output = Result<Snapshot, DbError>> + Send;
+
+    /// What the live database holds now.
+    fn snapshot(&self) -> impl Future<Output = Result<Snapshot, DbError>> + Send;
+}
+
+impl Backups for SqlDatabase {
+    async fn backup_into(&self, path: &Path) -> Result<Snapshot, DbError> {
+        match (&self.db, &self.url) {
             (Db::Sqlite(pool), DatabaseUrl::Sqlite(_)) => {
                 let target = path.to_string_lossy().into_owned();
                 sqlx::query("VACUUM INTO $1")
@@ -90,14 +100,11 @@ impl SqlDatabase {
                 tx.commit().await?;
                 Ok(snapshot)
             }
-            _ => Err(backup_error(
-                "the URL names another database than the one open",
-            )),
+            _ => Err(backup_error("the database's URL names another engine")),
         }
     }
 
-    /// What the live database holds now.
-    pub async fn snapshot(&self) -> Result<Snapshot, DbError> {
+    async fn snapshot(&self) -> Result<Snapshot, DbError> {
         Ok(match &self.db {
             Db::Sqlite(pool) => {
                 let mut conn = pool.acquire().await?;

@@ -12,7 +12,7 @@
 //! - [`alerts`]: risk candidates, alert changes, the inbox, the penalty ledger;
 //! - [`access`]: API tokens, dashboard users, sessions, login links, buyer tokens;
 //! - [`views`]: what the API and the dashboard read (postings list, counts, statistics);
-//! - [`backup`]: consistent copies while running, what they hold, restore;
+//! - [`backup`]: consistent copies while running (`Backups`), what they hold, restore;
 //! - [`outbox`]: notification destinations, the outbox and its attempts, templates, buyer
 //!   chats.
 //!
@@ -45,6 +45,7 @@ pub use access::{Access, NewToken, SessionRecord, TokenRecord};
 pub use alerts::{
     AlertFilter, Alerts, GapSample, PenaltyPolicy, PenaltyRecord, RiskApplied, RiskOutcome,
 };
+pub use backup::{Backups, Snapshot};
 pub use leases::{Chore, Leasable, LeaseOwner, Leases};
 pub use outbox::{
     AttemptRecord, Attempted, DestinationRecord, Enqueue, FeedNews, NewDestination, NewMessage,
@@ -67,7 +68,9 @@ pub use views::{
 /// Every capability's trait, for code that holds a concrete [`SqlDatabase`]:
 /// `use ozontrack_db::prelude::*`.
 pub mod prelude {
-    pub use crate::{Access, Alerts, Database, Leases, Outbox, Postings, Stores, Tracking, Views};
+    pub use crate::{
+        Access, Alerts, Backups, Database, Leases, Outbox, Postings, Stores, Tracking, Views,
+    };
 }
 
 /// The whole database: every capability, the engine it runs on, and its schema. Code generic
@@ -81,6 +84,7 @@ pub trait Database:
     + Access
     + Views
     + Outbox
+    + Backups
     + Clone
     + Send
     + Sync

@@ -430,6 +430,8 @@ impl Default for PoolSettings {
 pub struct SqlDatabase {
     pub(crate) db: Db,
     pub(crate) cipher: Cipher,
+    /// Where it is, for the tools that copy it (`pg_dump`); its Debug hides a password.
+    pub(crate) url: DatabaseUrl,
 }
 
 impl SqlDatabase {
@@ -469,7 +471,11 @@ impl SqlDatabase {
                 Db::Postgres(pool)
             }
         };
-        Ok(Self { db, cipher })
+        Ok(Self {
+            db,
+            cipher,
+            url: url.clone(),
+        })
     }
 
     /// Closes every connection; pending work finishes first.

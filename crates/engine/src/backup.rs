@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use ozontrack_db::backup::{self, Snapshot};
-use ozontrack_db::{Chore, DatabaseUrl, LeaseOwner, Leases, SqlDatabase};
+use ozontrack_db::{Backend, Chore, Database, DatabaseUrl, LeaseOwner};
 use ozontrack_domain::Clock;
 use ozontrack_reports::AtomicFile;
 use serde::{Deserialize, Serialize};
@@ -81,16 +81,11 @@ async fn digest(path: &Path) -> Result<(String, u64), Error> {
 
 /// Takes a backup into `dir` while the database runs: written under a hidden name and renamed
 /// when complete, then its manifest beside it.
-pub async fn take(
-    db: &SqlDatabase,
-    url: &DatabaseUrl,
-    dir: &Path,
-    now: DateTime<Utc>,
-) -> Result<Backup, Error> {
+pub async fn take<D: Database>(db: &D, dir: &Path, now: DateTime<Utc>) -> Result<Backup, Error> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let (format, extension) = match url {
-        DatabaseUrl::Sqlite(_) => ("sqlite", "sqlite"),
-        DatabaseUrl::Postgres(_) => ("pg_dump", "pgdump"),
+    let (format, extension) = match db.backend() {
+        Backend::Sqlite => ("sqlite", "sqlite"),
+        Backend::Postgres => ("pg_dump", "pgdump"),
     };
     let name = format!("{PREFIX}{}.{extension}", now.format("%Y%m%dT%H%M%SZ"));
     let path = dir.join(&name);
@@ -103,7 +98,7 @@ pub async fn take(
     let partial = dir.join(format!(".{name}.partial"));
     // A partial copy left by a killed backup is not a backup.
     let _ = std::fs::remove_file(&partial);
-    let snapshot = match db.backup_into(url, &partial).await {
+    let snapshot = match db.backup_into(&partial).await {
         Ok(s) => s,
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
@@ -246,35 +241,26 @@ pub struct BackupSchedule {
 }
 
 /// The scheduled backup: one process (the holder of the chore's lease) takes it when due.
-pub struct BackupWorker {
-    db: SqlDatabase,
-    url: DatabaseUrl,
+pub struct BackupWorker<D> {
+    db: D,
     schedule: BackupSchedule,
     owner: LeaseOwner,
     /// Real time: a backup is of the database, which lives in real time even in the demo.
     clock: Arc<dyn Clock>,
 }
 
-impl std::fmt::Debug for BackupWorker {
+impl<D> std::fmt::Debug for BackupWorker<D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BackupWorker")
-            .field("url", &self.url.redacted())
             .field("schedule", &self.schedule)
             .finish_non_exhaustive()
     }
 }
 
-impl BackupWorker {
-    pub fn new(
-        db: SqlDatabase,
-        url: DatabaseUrl,
-        schedule: BackupSchedule,
-        owner: LeaseOwner,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+impl<D: Database> BackupWorker<D> {
+    pub fn new(db: D, schedule: BackupSchedule, owner: LeaseOwner, clock: Arc<dyn Clock>) -> Self {
         BackupWorker {
             db,
-            url,
             schedule,
             owner,
             clock,
@@ -292,7 +278,7 @@ impl BackupWorker {
         if !claimed.contains(&Chore::BACKUP) {
             return Ok(None);
         }
-        let taken = take(&self.db, &self.url, &self.schedule.dir, now).await;
+        let taken = take(&self.db, &self.schedule.dir, now).await;
         let next = match &taken {
             Ok(_) => now + self.schedule.every,
             // Try again within the hour, not a week later.
@@ -312,7 +298,7 @@ impl BackupWorker {
     }
 }
 
-impl crate::supervise::Worker for BackupWorker {
+impl<D: Database> crate::supervise::Worker for BackupWorker<D> {
     fn name(&self) -> &'static str {
         "backup"
     }

@@ -304,14 +304,10 @@ async fn backup_during_a_sync_restores_to_its_manifest(db: Db, target: &ozontrac
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let dir = tempfile::tempdir().unwrap();
-    let backup = ozontrack_engine::backup::take(
-        &db.store,
-        &db.url,
-        dir.path(),
-        ozontrack_domain::SystemClock.now(),
-    )
-    .await
-    .unwrap();
+    let backup =
+        ozontrack_engine::backup::take(&db.store, dir.path(), ozontrack_domain::SystemClock.now())
+            .await
+            .unwrap();
     syncing.await.unwrap().unwrap();
     let after = db.store.snapshot().await.unwrap();
     assert!(
@@ -383,7 +379,6 @@ async fn scheduled_backups_are_taken_by_one_process_and_the_oldest_pruned() {
     let worker = |owner: &str| {
         BackupWorker::new(
             db.store.clone(),
-            db.url.clone(),
             schedule.clone(),
             ozontrack_db::LeaseOwner::new(owner),
             Arc::clone(&clock),

@@ -308,8 +308,7 @@ pub(crate) async fn backup(
         .clone()
         .unwrap_or_else(|| settings.backup.dir.clone());
     let opened = app::open(settings, KeyMode::Existing).await?;
-    let taken =
-        ozontrack_engine::backup::take(&opened.store, &opened.url, &dir, SystemClock.now()).await;
+    let taken = ozontrack_engine::backup::take(&opened.store, &dir, SystemClock.now()).await;
     opened.store.close().await;
     let taken = taken.map_err(|e| match e {
         ozontrack_engine::Error::Db(ozontrack_db::DbError::Backup(m)) => input(m),

@@ -34,9 +34,7 @@ pub(crate) async fn serve(
         web: settings.web_settings(),
         dispatch: settings.dispatch_settings(),
         metrics: settings.metrics_exposure(),
-        backup: settings
-            .backup_schedule()
-            .map(|schedule| (opened.url.clone(), schedule)),
+        backup: settings.backup_schedule(),
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (listener, base_url) = workers::bind(args.listen).await?;

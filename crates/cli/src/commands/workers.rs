@@ -77,10 +77,7 @@ pub(crate) struct Setup {
     pub(crate) dispatch: ozontrack_engine::notify::DispatchSettings,
     pub(crate) metrics: MetricsExposure,
     /// Scheduled backups of this database; `None`: none.
-    pub(crate) backup: Option<(
-        ozontrack_db::DatabaseUrl,
-        ozontrack_engine::backup::BackupSchedule,
-    )>,
+    pub(crate) backup: Option<ozontrack_engine::backup::BackupSchedule>,
 }
 
 /// Who reads `/metrics`: holders of an API token or of `token` on the main listener, anyone
@@ -213,10 +210,9 @@ pub(crate) async fn start(
         dispatcher,
         Schedule::every(periods.notify).woken_by(notify_wake),
     );
-    if let Some((url, schedule)) = tracking.backup {
+    if let Some(schedule) = tracking.backup {
         let worker = ozontrack_engine::backup::BackupWorker::new(
             store.clone(),
-            url,
             schedule,
             backup_owner,
             Arc::new(SystemClock),
