@@ -370,6 +370,17 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
     }
     caps.add_arg(&format!("--user-data-dir={}", profile.path().display()))
         .unwrap();
+    // Downloads land where the test reads them.
+    let downloads = tempfile::tempdir().unwrap();
+    caps.add_experimental_option(
+        "prefs",
+        serde_json::json!({
+            "download.default_directory": downloads.path().display().to_string(),
+            "download.prompt_for_download": false,
+            "download.directory_upgrade": true,
+        }),
+    )
+    .unwrap();
     let driver = eventually(20, "chromedriver to start", || {
         let caps = caps.clone();
         async move {
@@ -478,6 +489,33 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         .first()
         .await
         .unwrap();
+    // "Export this view": the filter's postings (this one, whose alert stays open) in a file
+    // Excel opens in Chinese, and the same view as XLSX.
+    el(&driver, By::Id("export")).await.click().await.unwrap();
+    let downloaded = |extension: &'static str| {
+        let dir = downloads.path().to_owned();
+        async move {
+            std::fs::read_dir(&dir).ok()?.find_map(|e| {
+                let path = e.ok()?.path();
+                let name = path.file_name()?.to_str()?.to_owned();
+                (name.starts_with("postings-") && name.ends_with(extension)).then_some(path)
+            })
+        }
+    };
+    let file = eventually(60, "the exported CSV", || downloaded(".csv")).await;
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "a BOM for Excel");
+    let mut reader = csv::ReaderBuilder::new().from_reader(&bytes[3..]);
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "货件号", "{headers:?}");
+    let risk_column = headers.iter().position(|h| h == "风险").unwrap();
+    let exported: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(exported.len(), 1, "the view's one posting: {exported:?}");
+    assert_eq!(&exported[0][0], stalled.as_str());
+    assert!(!exported[0][risk_column].is_empty(), "{:?}", exported[0]);
+    el(&driver, By::Id("export-xlsx")).await.click().await.unwrap();
+    let file = eventually(60, "the exported XLSX", || downloaded(".xlsx")).await;
+    assert!(std::fs::read(&file).unwrap().starts_with(b"PK"), "an XLSX is a zip");
 
     // Open a posting: header, timeline, the route on the map, an alert to acknowledge.
     first.click().await.unwrap();

@@ -1640,3 +1640,73 @@ fn decode_reads_carrier_payloads_and_tracking_numbers() {
     let line = assert_input_error(&run.run(&["decode", "--kind", "tracking-number", "x"]));
     assert!(line.contains("tracking number"), "{line}");
 }
+
+#[test]
+fn a_report_imported_exports_backs_up_verifies_and_restores_through_the_commands() {
+    let run = Run::new();
+    assert_ok(&run.run(&["init"]));
+    let add = run.run_with_stdin(
+        &[
+            "stores", "add", "--name", "msk", "--client-id", "77", "--api-key-stdin",
+        ],
+        "key\n",
+        &[],
+    );
+    assert_ok(&add);
+    let report = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../reports/tests/reports/fbs-office.csv"
+    );
+    // A dry run says what would change and writes nothing.
+    let dry = run.run(&[
+        "--json", "import", "postings", report, "--store", "msk", "--dry-run",
+    ]);
+    assert_ok(&dry);
+    let said: serde_json::Value = serde_json::from_slice(&dry.stdout).unwrap();
+    assert_eq!((said["new"].as_u64(), said["dry_run"].as_bool()), (Some(3), Some(true)));
+    let imported = run.run(&["import", "postings", report, "--store", "msk"]);
+    assert_ok(&imported);
+    assert!(stdout(&imported).contains("added 3"), "{}", stdout(&imported));
+    // A file with mistakes: one line, every problem located, nothing written.
+    let bad = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../reports/tests/reports/fbo-with-errors.csv"
+    );
+    let refused = run.run(&["import", "postings", bad, "--store", "msk"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("fbo-with-errors.csv:2: column \"Номер отправления\""),
+        "{}",
+        stderr(&refused)
+    );
+
+    let exported = run.run(&[
+        "--json", "export", "postings", "--lang", "ru", "--out", "all.csv",
+    ]);
+    assert_ok(&exported);
+    let said: serde_json::Value = serde_json::from_slice(&exported.stdout).unwrap();
+    assert_eq!((said["rows"].as_u64(), said["profile"].as_str()), (Some(3), Some("ru")));
+    let csv = std::fs::read_to_string(run.path("all.csv")).unwrap();
+    assert!(csv.starts_with("\u{feff}\"Номер отправления\";"), "{csv}");
+    assert!(csv.contains("0105861246-0049-2"));
+    let unknown = run.run(&["export", "postings", "--columns", "nope"]);
+    assert!(assert_input_error(&unknown).contains("columns: \"nope\" is not a column"));
+
+    let backup = run.run(&["--json", "backup", "--out", "saved"]);
+    assert_ok(&backup);
+    let said: serde_json::Value = serde_json::from_slice(&backup.stdout).unwrap();
+    let file = said["file"].as_str().unwrap().to_owned();
+    assert_ok(&run.run(&["backup", "verify", &file]));
+    // Restoring over the database that has the data is refused; into an empty one it works.
+    let refused = run.run(&["restore", &file]);
+    assert!(assert_input_error(&refused).contains("holds stores or postings"));
+    let restored = run.run(&[
+        "--json", "--database-url", "sqlite://restored.db", "restore", &file,
+    ]);
+    assert_ok(&restored);
+    let listed = run.run(&[
+        "--json", "--database-url", "sqlite://restored.db", "stores", "list",
+    ]);
+    assert_ok(&listed);
+    assert!(stdout(&listed).contains("\"msk\""), "{}", stdout(&listed));
+}

@@ -509,7 +509,7 @@ async fn every_route_stays_inside_the_tokens_stores_and_answers_in_one_error_sha
 }
 
 /// Sends `method path` with a token (and a JSON body on writes); the status and the body,
-/// which must be JSON.
+/// which must be JSON unless it is a success of a file route (an export: then `null`).
 async fn call(a: &Api, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
     let method = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
     let mut request = a
@@ -526,6 +526,9 @@ async fn call(a: &Api, method: &str, path: &str, body: Option<Value>) -> (u16, V
         .get("content-type")
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
+    if status < 300 && path.starts_with("/api/v1/exports/") {
+        return (status, Value::Null);
+    }
     assert!(
         kind.starts_with("application/json"),
         "{method} {path}: {status} {kind}"
@@ -1006,4 +1009,109 @@ async fn uploads_are_checked_row_by_row_and_lanes_are_counted_within_the_tokens_
         .await;
     assert_eq!(status, 400);
     a.stop.send(true).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_stream_every_posting_of_the_tokens_stores_and_a_report_imports_once() {
+    let a = api().await;
+    let export = |token: String, query: &'static str| {
+        let http = a.http.clone();
+        let url = format!("{}/api/v1/exports/postings{query}", a.base);
+        async move {
+            let response = http.get(url).bearer_auth(token).send().await.unwrap();
+            let status = response.status().as_u16();
+            let kind = response
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            let disposition = response
+                .headers()
+                .get("content-disposition")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            (status, kind, disposition, response.bytes().await.unwrap().to_vec())
+        }
+    };
+    let numbers = |bytes: &[u8], delimiter: u8| -> Vec<String> {
+        assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+        csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .from_reader(&bytes[3..])
+            .records()
+            .map(|r| r.unwrap()[0].to_owned())
+            .collect()
+    };
+    // A token of one store: every posting of it, once, and nothing of another store.
+    let (status, kind, disposition, bytes) = export(a.read_only.clone(), "?lang=en").await;
+    assert_eq!(status, 200);
+    assert!(kind.starts_with("text/csv"), "{kind}");
+    assert!(disposition.starts_with("attachment; filename=\"postings-"), "{disposition}");
+    let mine = numbers(&bytes, b',');
+    let stored = a.store.count_postings(a.mine).await.unwrap() as usize;
+    assert_eq!(mine.len(), stored);
+    let unique: std::collections::BTreeSet<&String> = mine.iter().collect();
+    assert_eq!(unique.len(), stored, "every posting once");
+    assert!(mine.contains(&a.my_posting));
+    assert!(!mine.contains(&a.theirs_posting), "another store's posting");
+    let (_, _, _, bytes) = export(a.everything.clone(), "?lang=ru").await;
+    let all = numbers(&bytes, b';');
+    assert!(all.contains(&a.theirs_posting), "a token of every store sees every store");
+    // The list's filters apply, and XLSX comes as XLSX.
+    let (_, _, _, bytes) = export(a.read_only.clone(), "?lang=en&risk=warning&columns=posting_number,risk").await;
+    assert_eq!(numbers(&bytes, b','), vec![a.my_posting.clone()]);
+    let (status, kind, _, bytes) = export(a.read_only.clone(), "?format=xlsx&lang=zh").await;
+    assert_eq!(status, 200);
+    assert!(kind.contains("spreadsheetml"), "{kind}");
+    assert!(bytes.starts_with(b"PK"));
+    let (status, _, _, bytes) = export(a.read_only.clone(), "?columns=nope").await;
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&bytes));
+    let (status, _, _, _) = export(a.read_only.clone(), "?store=other-shop").await;
+    assert_eq!(status, 404, "another store answers like a missing one");
+
+    // The seller office's report: written once, then unchanged; refused to a reader; a bad
+    // file names its problems and writes nothing.
+    let store_name = a.store.store(a.mine).await.unwrap().unwrap().name;
+    let import = |token: String, body: Vec<u8>| {
+        let http = a.http.clone();
+        let url = format!(
+            "{}/api/v1/stores/{}/imports/postings",
+            a.base,
+            store_name.as_str()
+        );
+        async move {
+            let response = http
+                .post(url)
+                .bearer_auth(token)
+                .header("content-type", "text/csv")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let report = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../reports/tests/reports/fbs-office.csv"
+    ))
+    .unwrap();
+    let (status, body) = import(a.read_only.clone(), report.clone()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("read_only")));
+    let (status, body) = import(a.writer.clone(), report.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["postings"].as_u64(), body["products"].as_u64(), body["new"].as_u64()), (Some(3), Some(4), Some(3)), "{body}");
+    let (_, body) = import(a.writer.clone(), report).await;
+    assert_eq!(body["unchanged"], 3, "{body}");
+    let mut bad = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../reports/tests/reports/fbo-with-errors.csv"
+    ))
+    .unwrap();
+    bad.extend_from_slice(b"\n");
+    let (status, body) = import(a.writer.clone(), bad).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["problems"][0]["line"], 2, "{body}");
+    assert_eq!(body["error"]["problems"][0]["column"], "Номер отправления", "{body}");
+    let _ = a.stop.send(true);
 }

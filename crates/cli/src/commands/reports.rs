@@ -214,14 +214,14 @@ pub(crate) async fn import(
             let listed: Vec<String> = problems.iter().take(20).map(ToString::to_string).collect();
             let more = problems.len().saturating_sub(20);
             let tail = if more > 0 {
-                format!("\n… and {more} more")
+                format!("; … and {more} more")
             } else {
                 String::new()
             };
             return Err(input(format!(
-                "{} problem(s), nothing was imported:\n{}{tail}",
+                "{} problem(s), nothing was imported: {}{tail}",
                 problems.len(),
-                listed.join("\n")
+                listed.join("; ")
             )));
         }
         Err(e) => return Err(e.into()),
