@@ -923,22 +923,30 @@ pub(crate) enum ConfigCommand {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum StoresCommand {
-    /// Connect an Ozon seller account (Client-Id + Api-Key).
+    /// Connect an Ozon seller account (Client-Id + Api-Key), or add a store without API access
+    /// (`--no-api`) whose postings come from imported reports.
     Add(AddStore),
     /// List connected stores.
     List,
+    /// Give a store its (new) Client-Id and Api-Key: a key rotation, or API access for a store
+    /// that had none (its first sync is then due), its history kept.
+    SetKey(SetKey),
 }
 
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("api_key").required(true).args(["api_key_stdin", "api_key_env"]))]
+#[command(group = clap::ArgGroup::new("api_key").required(true).args(["api_key_stdin", "api_key_env", "no_api"]))]
 pub(crate) struct AddStore {
     /// A name for the store, used by other commands and the dashboard.
     #[arg(long, value_name = "NAME")]
     pub(crate) name: String,
 
     /// The seller's Client-Id from the Ozon seller office (a number).
-    #[arg(long, value_name = "ID")]
-    pub(crate) client_id: String,
+    #[arg(long, value_name = "ID", required_unless_present = "no_api", conflicts_with = "no_api")]
+    pub(crate) client_id: Option<String>,
+
+    /// No Ozon API access yet: the store's postings come from `import postings`.
+    #[arg(long)]
+    pub(crate) no_api: bool,
 
     /// Read the Api-Key from standard input (keeps it out of shell history).
     #[arg(long)]
@@ -959,6 +967,30 @@ pub(crate) struct AddStore {
     /// Language of the store's messages and dashboard: zh, ru or en.
     #[arg(long, value_name = "LANG", default_value = "zh")]
     pub(crate) language: String,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("api_key").required(true).args(["api_key_stdin", "api_key_env"]))]
+pub(crate) struct SetKey {
+    /// The store's name.
+    #[arg(value_name = "NAME")]
+    pub(crate) name: String,
+
+    /// The seller's Client-Id from the Ozon seller office (a number).
+    #[arg(long, value_name = "ID")]
+    pub(crate) client_id: String,
+
+    /// Read the Api-Key from standard input (keeps it out of shell history).
+    #[arg(long)]
+    pub(crate) api_key_stdin: bool,
+
+    /// Read the Api-Key from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub(crate) api_key_env: Option<String>,
+
+    /// Ozon Seller API base URL (default: the store's, else ozon.base_url).
+    #[arg(long, value_name = "URL")]
+    pub(crate) ozon_base_url: Option<String>,
 }
 
 #[cfg(test)]

@@ -42,7 +42,10 @@ pub(crate) fn exit_code(error: &anyhow::Error) -> ExitCode {
             )
             || matches!(
                 cause.downcast_ref::<ozontrack_db::DbError>(),
-                Some(ozontrack_db::DbError::DuplicateStoreName(_))
+                Some(
+                    ozontrack_db::DbError::DuplicateStoreName(_)
+                        | ozontrack_db::DbError::NoApiAccess(_)
+                )
             )
             || matches!(
                 cause.downcast_ref::<ozontrack_engine::Error>(),

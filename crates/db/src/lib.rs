@@ -105,6 +105,10 @@ pub enum DbError {
     DuplicateStoreName(String),
     #[error("no store with id {0}")]
     StoreNotFound(ozontrack_domain::StoreId),
+    #[error(
+        "store {0:?} has no Ozon API access yet: import its postings report, or give it a key with `ozontrack stores set-key`"
+    )]
+    NoApiAccess(String),
     #[error("no posting with id {0}")]
     PostingNotFound(i64),
     #[error("a destination named {0:?} already exists")]

@@ -37,6 +37,7 @@ pub(crate) struct StoreRow {
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) next_check_at: Option<DateTime<Utc>>,
     pub(crate) synced_until: Option<DateTime<Utc>>,
+    pub(crate) api_access: bool,
 }
 
 impl TryFrom<StoreRow> for StoreRecord {
@@ -46,7 +47,11 @@ impl TryFrom<StoreRow> for StoreRecord {
         Ok(StoreRecord {
             id: StoreId(row.id),
             name: StoreName::parse(&row.name).map_err(&bad)?,
-            client_id: ClientId::parse(&row.client_id.to_string()).map_err(&bad)?,
+            client_id: if row.api_access {
+                Some(ClientId::parse(&row.client_id.to_string()).map_err(&bad)?)
+            } else {
+                None
+            },
             ozon_base_url: row.ozon_base_url,
             settings: StoreSettings {
                 timezone: row.timezone,

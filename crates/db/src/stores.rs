@@ -18,7 +18,8 @@ use crate::sql::{Db, SqlDatabase, is_unique_violation};
 pub struct StoreRecord {
     pub id: StoreId,
     pub name: StoreName,
-    pub client_id: ClientId,
+    /// `None`: a store without Ozon API access (its postings come from imported reports).
+    pub client_id: Option<ClientId>,
     pub ozon_base_url: String,
     pub settings: StoreSettings,
     pub created_at: DateTime<Utc>,
@@ -55,6 +56,15 @@ pub trait Stores: Clone + Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<StoreRecord, DbError>> + Send;
 
+    /// A store without Ozon API access: its postings come from the seller office's reports
+    /// until `set_store_connection` gives it a key. Never due for a sync.
+    fn add_offline_store(
+        &self,
+        name: StoreName,
+        settings: StoreSettings,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<StoreRecord, DbError>> + Send;
+
     /// All stores, by name.
     fn stores(&self) -> impl Future<Output = Result<Vec<StoreRecord>, DbError>> + Send;
 
@@ -69,7 +79,8 @@ pub trait Stores: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<StoreRecord>, DbError>> + Send;
 
     /// Points a store at new credentials or a new API address (key rotation, the demo's
-    /// fresh ports); the key is encrypted like on creation.
+    /// fresh ports, a store without API access getting its key: then its first sync is due
+    /// now); the key is encrypted like on creation.
     fn set_store_connection(
         &self,
         id: StoreId,
@@ -95,7 +106,7 @@ pub trait Stores: Clone + Send + Sync + 'static {
 }
 
 pub(crate) const STORE_COLUMNS: &str = "id, name, client_id, ozon_base_url, timezone, language, \
-     created_at, next_check_at, synced_until";
+     created_at, next_check_at, synced_until, api_access";
 
 /// The encryption context of a store's key: its Client-Id, so a key cannot be moved to another
 /// store's row.
@@ -140,11 +151,49 @@ impl Stores for SqlDatabase {
         Ok(StoreRecord {
             id: StoreId(id),
             name: store.name,
-            client_id: store.client_id,
+            client_id: Some(store.client_id),
             ozon_base_url: store.ozon_base_url,
             settings: store.settings,
             created_at: now,
             next_sync_at: Some(now),
+            synced_until: None,
+        })
+    }
+
+    async fn add_offline_store(
+        &self,
+        name: StoreName,
+        settings: StoreSettings,
+        now: DateTime<Utc>,
+    ) -> Result<StoreRecord, DbError> {
+        let sql = "INSERT INTO stores (name, client_id, api_key_enc, ozon_base_url, timezone, \
+                   language, created_at, updated_at, next_check_at, api_access) \
+                   VALUES ($1, 0, $2, '', $3, $4, $5, $5, NULL, FALSE) RETURNING id";
+        let inserted = on_db!(&self.db, |pool| {
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(name.as_str())
+                .bind(Vec::<u8>::new())
+                .bind(&settings.timezone)
+                .bind(settings.language.as_str())
+                .bind(now)
+                .fetch_one(pool)
+                .await
+        });
+        let id = match inserted {
+            Ok(id) => id,
+            Err(e) if is_unique_violation(&e) => {
+                return Err(DbError::DuplicateStoreName(name.as_str().to_owned()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(StoreRecord {
+            id: StoreId(id),
+            name,
+            client_id: None,
+            ozon_base_url: String::new(),
+            settings,
+            created_at: now,
+            next_sync_at: None,
             synced_until: None,
         })
     }
@@ -195,8 +244,10 @@ impl Stores for SqlDatabase {
         // Client-Ids are far below i64::MAX; the cast cannot wrap for a real id.
         #[allow(clippy::cast_possible_wrap)]
         let client = client_id.get() as i64;
+        // A store that had no API access is due for its first sync at once.
         let sql = "UPDATE stores SET client_id = $1, api_key_enc = $2, ozon_base_url = $3, \
-                   updated_at = $4 WHERE id = $5";
+                   updated_at = $4, next_check_at = CASE WHEN api_access THEN next_check_at \
+                   ELSE $4 END, api_access = TRUE WHERE id = $5";
         let done = on_db!(&self.db, |pool| {
             sqlx::query(sql)
                 .bind(client)
@@ -215,14 +266,18 @@ impl Stores for SqlDatabase {
     }
 
     async fn store_credentials(&self, id: StoreId) -> Result<OzonCredentials, DbError> {
-        let sql = "SELECT name, client_id, api_key_enc, ozon_base_url FROM stores WHERE id = $1";
+        let sql = "SELECT name, client_id, api_key_enc, ozon_base_url, api_access FROM stores \
+                   WHERE id = $1";
         let row = on_db!(&self.db, |pool| {
-            sqlx::query_as::<_, (String, i64, Vec<u8>, String)>(sql)
+            sqlx::query_as::<_, (String, i64, Vec<u8>, String, bool)>(sql)
                 .bind(id.0)
                 .fetch_optional(pool)
                 .await?
         });
-        let (name, client_id, sealed, base_url) = row.ok_or(DbError::StoreNotFound(id))?;
+        let (name, client_id, sealed, base_url, access) = row.ok_or(DbError::StoreNotFound(id))?;
+        if !access {
+            return Err(DbError::NoApiAccess(name));
+        }
         let client_id = ClientId::parse(&client_id.to_string()).map_err(|e| DbError::Corrupt {
             table: "stores",
             id: id.0,

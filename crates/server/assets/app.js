@@ -107,6 +107,34 @@
     });
   });
 
+  // The postings report upload: the file goes as the request's body (no multipart), with the
+  // session's CSRF token; the server answers with a fragment saying what changed or what is
+  // wrong, line by line.
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (form.id !== "import-form") { return; }
+    e.preventDefault();
+    var file = form.querySelector("input[type=file]").files[0];
+    var out = document.getElementById("import-result");
+    if (!file) { return; }
+    var params = new URLSearchParams({ store: form.store.value, dry_run: form.dry_run.checked ? "true" : "false" });
+    out.textContent = form.dataset.busy;
+    fetch("/postings/import?" + params.toString(), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": form.dataset.csrf, "Content-Type": "application/octet-stream" },
+      body: file
+    }).then(function (r) {
+      return r.text().then(function (text) { return { ok: r.ok || r.status === 422, status: r.status, text: text }; });
+    }).then(function (answer) {
+      if (answer.ok) {
+        out.innerHTML = answer.text;
+      } else {
+        out.textContent = form.dataset.failed + " (" + answer.status + ")";
+      }
+    }).catch(function () { out.textContent = form.dataset.failed; });
+  });
+
   // "/" jumps to the postings search box, as in most web apps.
   document.addEventListener("keydown", function (e) {
     var t = e.target;

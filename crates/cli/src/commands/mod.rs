@@ -80,6 +80,9 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
             stores::add(&settings, args, cli.json, out).await
         }
         Command::Stores(StoresCommand::List) => stores::list(&settings, cli.json, out).await,
+        Command::Stores(StoresCommand::SetKey(args)) => {
+            stores::set_key(&settings, &args, cli.json, out).await
+        }
         Command::Demo(args) => sandbox::demo(&settings, &args, cli.json, out).await,
         Command::Sync(args) => sync::sync(&settings, &args, cli.json, out).await,
         Command::Track(args) => track::track(&settings, &args, cli.json, out).await,

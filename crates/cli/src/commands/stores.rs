@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
-use crate::cli::AddStore;
+use crate::cli::{AddStore, SetKey};
 use crate::errors::InputError;
 use crate::output;
 use crate::settings::Settings;
@@ -24,7 +24,11 @@ pub(crate) async fn add(
 ) -> anyhow::Result<()> {
     // Everything the person typed is checked before the database is touched.
     let name = StoreName::parse(&args.name).context("--name")?;
-    let client_id = ClientId::parse(&args.client_id).context("--client-id")?;
+    let client_id = args
+        .client_id
+        .as_deref()
+        .map(|c| ClientId::parse(c).context("--client-id"))
+        .transpose()?;
     let language = Language::parse(&args.language).context("--language")?;
     let timezone = chrono_tz::Tz::from_str(args.timezone.trim()).map_err(|_| {
         InputError::new(format!(
@@ -37,26 +41,52 @@ pub(crate) async fn add(
             .as_deref()
             .unwrap_or(&settings.ozon.base_url),
     )?;
-    let api_key = read_api_key(&args)?;
+    let store_settings = StoreSettings {
+        timezone: timezone.name().to_owned(),
+        language,
+    };
+    let access = match client_id {
+        Some(client_id) => Some((
+            client_id,
+            read_api_key(args.api_key_env.as_deref())?,
+        )),
+        None => None,
+    };
 
     let opened = app::open(settings, KeyMode::Existing).await?;
     // Time comes from the Clock, as everywhere else.
     let now = ozontrack_domain::Clock::now(&ozontrack_domain::SystemClock);
-    let new = NewStore {
-        name,
-        client_id,
-        api_key,
-        ozon_base_url: base_url,
-        settings: StoreSettings {
-            timezone: timezone.name().to_owned(),
-            language,
-        },
+    let record = match access {
+        Some((client_id, api_key)) => {
+            let new = NewStore {
+                name,
+                client_id,
+                api_key,
+                ozon_base_url: base_url,
+                settings: store_settings,
+            };
+            opened.store.add_store(new, now).await?
+        }
+        None => {
+            opened
+                .store
+                .add_offline_store(name, store_settings, now)
+                .await?
+        }
     };
-    let record = opened.store.add_store(new, now).await?;
     let push = push_path(&opened.store.push_secret(record.id).await?);
     opened.store.close().await;
     if json {
         output::print_json(out, &store_json(&record, &push))?;
+    } else if record.client_id.is_none() {
+        writeln!(
+            out,
+            "added store {:?} (id {}) without Ozon API access: fill it with `ozontrack import \
+             postings FILE --store {}`; `ozontrack stores set-key` connects it later",
+            record.name.as_str(),
+            record.id,
+            record.name.as_str()
+        )?;
     } else {
         writeln!(
             out,
@@ -64,6 +94,53 @@ pub(crate) async fn add(
              Ozon pushes: set https://YOUR-SERVER{push} in the seller office",
             record.name.as_str(),
             record.id
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn set_key(
+    settings: &Settings,
+    args: &SetKey,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let name = StoreName::parse(&args.name).context("NAME")?;
+    let client_id = ClientId::parse(&args.client_id).context("--client-id")?;
+    let api_key = read_api_key(args.api_key_env.as_deref())?;
+    let opened = app::open(settings, KeyMode::Existing).await?;
+    let Some(record) = opened.store.store_by_name(&name).await? else {
+        return Err(InputError::new(format!(
+            "no store named {:?} (see `ozontrack stores list`)",
+            args.name
+        ))
+        .into());
+    };
+    let fallback = if record.ozon_base_url.is_empty() {
+        settings.ozon.base_url.as_str()
+    } else {
+        record.ozon_base_url.as_str()
+    };
+    let base_url = base_url(args.ozon_base_url.as_deref().unwrap_or(fallback))?;
+    let now = ozontrack_domain::Clock::now(&ozontrack_domain::SystemClock);
+    opened
+        .store
+        .set_store_connection(record.id, client_id, api_key, &base_url, now)
+        .await?;
+    let record = opened
+        .store
+        .store(record.id)
+        .await?
+        .context("the store vanished while its key was set")?;
+    let push = push_path(&opened.store.push_secret(record.id).await?);
+    opened.store.close().await;
+    if json {
+        output::print_json(out, &store_json(&record, &push))?;
+    } else {
+        writeln!(
+            out,
+            "store {:?} now uses Client-Id {client_id}; its postings and history are kept",
+            record.name.as_str()
         )?;
     }
     Ok(())
@@ -112,8 +189,13 @@ pub(crate) async fn list(
         table.add_row(vec![
             s.id.to_string(),
             s.name.to_string(),
-            s.client_id.to_string(),
-            s.ozon_base_url.clone(),
+            s.client_id
+                .map_or_else(|| "-".to_owned(), |c| c.to_string()),
+            if s.client_id.is_some() {
+                s.ozon_base_url.clone()
+            } else {
+                "(no API access: imports)".to_owned()
+            },
             s.settings.timezone.clone(),
             s.settings.language.as_str().to_owned(),
             s.next_sync_at
@@ -136,7 +218,8 @@ fn store_json(s: &StoreRecord, push_path: &str) -> serde_json::Value {
         "push_path": push_path,
         "id": s.id.0,
         "name": s.name.as_str(),
-        "client_id": s.client_id.get(),
+        "client_id": s.client_id.map(ClientId::get),
+        "api_access": s.client_id.is_some(),
         "ozon_base_url": s.ozon_base_url,
         "timezone": s.settings.timezone,
         "language": s.settings.language.as_str(),
@@ -146,8 +229,9 @@ fn store_json(s: &StoreRecord, push_path: &str) -> serde_json::Value {
     })
 }
 
-fn read_api_key(args: &AddStore) -> anyhow::Result<SecretString> {
-    let key = if let Some(var) = &args.api_key_env {
+/// The Api-Key from the variable named, else from standard input.
+fn read_api_key(env: Option<&str>) -> anyhow::Result<SecretString> {
+    let key = if let Some(var) = env {
         std::env::var(var).map_err(|_| {
             InputError::new(format!(
                 "--api-key-env: the environment variable {var} is not set"

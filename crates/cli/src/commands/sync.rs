@@ -22,7 +22,12 @@ pub(crate) async fn sync(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let opened = app::open(settings, KeyMode::Existing).await?;
-    let stores = app::chosen_stores(&opened.store, args.store.as_deref()).await?;
+    let mut stores = app::chosen_stores(&opened.store, args.store.as_deref()).await?;
+    // Stores without API access are filled by imports; "every store" means every store with
+    // a key, and a store named by --store without one says why it cannot be synced.
+    if args.store.is_none() {
+        stores.retain(|s| s.client_id.is_some());
+    }
     let syncer = app::syncer(&opened.store, settings)?;
     let mut reports = Vec::new();
     let mut failures = Vec::new();

@@ -1,3 +1,8 @@
+-- A store can exist without Ozon API access: a seller who imports the seller office's postings
+-- report until the API key comes. Its client_id is 0 and its key empty, and it is never due for
+-- a sync; connecting it later (`stores set-key`) turns the access on.
+ALTER TABLE stores ADD COLUMN api_access BOOLEAN NOT NULL DEFAULT TRUE;
+
 -- A posting's product lines, as the seller office's postings report lists them (one row per
 -- product line there). Replaced whole when a source lists them again.
 CREATE TABLE posting_products (

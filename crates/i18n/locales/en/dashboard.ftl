@@ -176,3 +176,19 @@ alerts-bulk-done = { $count ->
    *[other] { $count } alerts acknowledged.
 }
 today-notices = Notices
+
+# The postings report upload on the postings page.
+import-title = Import the seller office's postings report
+import-help = The FBS or FBO report exported from the seller office (CSV or XLSX), for a store without API access or for older history. Nothing is written when the file has a problem.
+import-file = File
+import-dry-run = Only check (write nothing)
+import-submit = Import
+import-busy = Reading the file…
+import-failed = The import failed
+import-too-large = The file is larger than 64 MiB.
+import-done = { $postings } postings with { $products } products: { $new } added, { $updated } updated, { $unchanged } unchanged.
+import-would = { $postings } postings with { $products } products: { $new } would be added, { $updated } updated, { $unchanged } unchanged. Nothing was written.
+import-problems = { $count ->
+    [one] One problem; nothing was written:
+   *[other] { $count } problems; nothing was written:
+}

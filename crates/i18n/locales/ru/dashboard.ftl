@@ -181,3 +181,20 @@ alerts-bulk-done = { $count ->
    *[other] Принято { $count } тревог.
 }
 today-notices = Уведомления
+
+# The postings report upload on the postings page.
+import-title = Загрузить отчёт об отправлениях из личного кабинета
+import-help = Отчёт FBS или FBO из личного кабинета (CSV или XLSX) — для магазина без доступа к API или для старой истории. Если в файле есть ошибка, ничего не записывается.
+import-file = Файл
+import-dry-run = Только проверить (ничего не записывать)
+import-submit = Загрузить
+import-busy = Читаем файл…
+import-failed = Загрузка не удалась
+import-too-large = Файл больше 64 МиБ.
+import-done = Отправлений: { $postings }, товаров: { $products }; добавлено { $new }, обновлено { $updated }, без изменений { $unchanged }.
+import-would = Отправлений: { $postings }, товаров: { $products }; будет добавлено { $new }, обновлено { $updated }, без изменений { $unchanged }. Ничего не записано.
+import-problems = { $count ->
+    [one] { $count } ошибка; ничего не записано:
+    [few] { $count } ошибки; ничего не записано:
+   *[many] { $count } ошибок; ничего не записано:
+}

@@ -158,3 +158,16 @@ alerts-select-all = 全选当前列表
 alerts-bulk-ack = 确认所选
 alerts-bulk-done = 已确认 { $count } 条预警。
 today-notices = 提示
+
+# The postings report upload on the postings page.
+import-title = 导入卖家后台的货件报表
+import-help = 从卖家后台导出的 FBS 或 FBO 报表（CSV 或 XLSX），用于没有 API 权限的店铺或更早的历史。文件有任何问题时不会写入任何数据。
+import-file = 文件
+import-dry-run = 仅检查（不写入）
+import-submit = 导入
+import-busy = 正在读取文件…
+import-failed = 导入失败
+import-too-large = 文件超过 64 MiB。
+import-done = 货件 { $postings } 个，商品 { $products } 件：新增 { $new }，更新 { $updated }，未变 { $unchanged }。
+import-would = 货件 { $postings } 个，商品 { $products } 件：将新增 { $new }，更新 { $updated }，未变 { $unchanged }。未写入任何数据。
+import-problems = 发现 { $count } 个问题，未写入任何数据：

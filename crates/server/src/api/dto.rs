@@ -32,8 +32,8 @@ pub struct Health {
 pub struct StoreBody {
     pub id: i64,
     pub name: String,
-    /// Ozon's Client-Id.
-    pub client_id: String,
+    /// Ozon's Client-Id; `null` for a store without API access (filled by imported reports).
+    pub client_id: Option<String>,
     /// IANA time zone of the store's people.
     pub timezone: String,
     #[schema(schema_with = schemas::language)]
@@ -47,7 +47,7 @@ impl From<&StoreRecord> for StoreBody {
         Self {
             id: s.id.0,
             name: s.name.as_str().to_owned(),
-            client_id: s.client_id.to_string(),
+            client_id: s.client_id.map(|c| c.to_string()),
             timezone: s.settings.timezone.clone(),
             language: s.settings.language,
             synced_until: s.synced_until,

@@ -176,6 +176,9 @@ impl IntoResponse for ApiError {
 
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
+        if let DbError::NoApiAccess(_) = e {
+            return ApiError::Conflict(e.to_string());
+        }
         tracing::error!(error = %Chain(&e), "an API request failed in the database");
         ApiError::Internal
     }

@@ -73,6 +73,7 @@ pub fn router<S: Database>(api: ApiState<S>, settings: WebSettings) -> Router {
         .route("/", get(pages::today::<S>))
         .route("/postings", get(pages::postings::<S>))
         .route("/postings/export", get(pages::export::<S>))
+        .route("/postings/import", post(pages::import::<S>))
         .route("/postings/{number}", get(pages::posting::<S>))
         .route(
             "/postings/{number}/route.json",

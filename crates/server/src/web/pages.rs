@@ -940,3 +940,82 @@ pub(super) async fn export<S: Database>(
     .await
     .map_err(bad_filter)
 }
+
+/// Where the upload goes and whether to write.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ImportQuery {
+    store: String,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// The seller office's postings report, uploaded from the postings page as the request's body:
+/// the API's import, for a signed-in person; the answer is a fragment in their language.
+pub(super) async fn import<S: Database>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(query): Query<ImportQuery>,
+    body: axum::body::Body,
+) -> Result<Response, WebError> {
+    viewer.check_post(&headers, None)?;
+    let tr = chrome(&viewer, &headers, "postings", &uri).tr;
+    let db = &state.api.db;
+    let store = db
+        .stores()
+        .await?
+        .into_iter()
+        .find(|s| s.name.as_str() == query.store)
+        .ok_or(WebError::NotFound)?;
+    let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024)
+        .await
+        .map_err(|_| WebError::BadRequest(tr.t("import-too-large")))?;
+    let outcome = ozontrack_engine::import::import_postings(
+        db,
+        &store,
+        "upload",
+        bytes.to_vec(),
+        ozontrack_reports::ReadOptions::default(),
+        query.dry_run,
+        state.api.clock.now(),
+    )
+    .await;
+    let (status, fragment) = match outcome {
+        Ok(done) => {
+            let n = |v: u64| ozontrack_i18n::Arg::Number(i64::try_from(v).unwrap_or(i64::MAX));
+            let id = if done.dry_run {
+                "import-would"
+            } else {
+                "import-done"
+            };
+            let summary = tr.with(
+                id,
+                &[
+                    ("postings", n(done.postings)),
+                    ("products", n(done.products)),
+                    ("new", n(done.new)),
+                    ("updated", n(done.updated)),
+                    ("unchanged", n(done.unchanged)),
+                ],
+            );
+            (
+                axum::http::StatusCode::OK,
+                view::ImportResult {
+                    summary,
+                    problems: Vec::new(),
+                },
+            )
+        }
+        Err(ozontrack_engine::Error::Report(ozontrack_reports::ReportError::Problems(found))) => (
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            view::ImportResult {
+                summary: tr.n("import-problems", found.len() as u64),
+                problems: found.iter().take(50).map(ToString::to_string).collect(),
+            },
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    Ok((status, html(fragment.render()?)).into_response())
+}

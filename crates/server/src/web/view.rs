@@ -414,3 +414,11 @@ mod tests {
         assert_eq!(percent("0123-1_a.b~"), "0123-1_a.b~");
     }
 }
+
+/// What an import did, or why it did nothing (every problem located), for the postings page.
+#[derive(Template)]
+#[template(path = "import_result.html")]
+pub(super) struct ImportResult {
+    pub summary: String,
+    pub problems: Vec<String>,
+}
