@@ -941,7 +941,12 @@ pub(crate) struct AddStore {
     pub(crate) name: String,
 
     /// The seller's Client-Id from the Ozon seller office (a number).
-    #[arg(long, value_name = "ID", required_unless_present = "no_api", conflicts_with = "no_api")]
+    #[arg(
+        long,
+        value_name = "ID",
+        required_unless_present = "no_api",
+        conflicts_with = "no_api"
+    )]
     pub(crate) client_id: Option<String>,
 
     /// No Ozon API access yet: the store's postings come from `import postings`.

@@ -513,9 +513,63 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
     assert_eq!(exported.len(), 1, "the view's one posting: {exported:?}");
     assert_eq!(&exported[0][0], stalled.as_str());
     assert!(!exported[0][risk_column].is_empty(), "{:?}", exported[0]);
-    el(&driver, By::Id("export-xlsx")).await.click().await.unwrap();
+    el(&driver, By::Id("export-xlsx"))
+        .await
+        .click()
+        .await
+        .unwrap();
     let file = eventually(60, "the exported XLSX", || downloaded(".xlsx")).await;
-    assert!(std::fs::read(&file).unwrap().starts_with(b"PK"), "an XLSX is a zip");
+    assert!(
+        std::fs::read(&file).unwrap().starts_with(b"PK"),
+        "an XLSX is a zip"
+    );
+    // The office's postings report, uploaded from the same page: checked first, then written.
+    el(&driver, By::Css("#import summary"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    let report = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../reports/tests/reports/fbs-office.csv"
+    );
+    el(&driver, By::Css("#import-form input[type=file]"))
+        .await
+        .send_keys(report)
+        .await
+        .unwrap();
+    el(&driver, By::Id("import-submit"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    let checked = el(&driver, By::Id("import-done"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(checked.contains('3'), "{checked}");
+    driver
+        .find(By::Css("#import-form input[name=dry_run]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    el(&driver, By::Id("import-submit"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    eventually(20, "the import written", || async {
+        let posting = get(format!("{base}/api/v1/postings/0105861246-0049-2")).await?;
+        (posting["posting_number"] == "0105861246-0049-2").then_some(())
+    })
+    .await;
+    driver
+        .screenshot(&shots.join("postings-import.png"))
+        .await
+        .unwrap();
 
     // Open a posting: header, timeline, the route on the map, an alert to acknowledge.
     first.click().await.unwrap();

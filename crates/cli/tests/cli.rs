@@ -1645,28 +1645,45 @@ fn decode_reads_carrier_payloads_and_tracking_numbers() {
 fn a_report_imported_exports_backs_up_verifies_and_restores_through_the_commands() {
     let run = Run::new();
     assert_ok(&run.run(&["init"]));
-    let add = run.run_with_stdin(
-        &[
-            "stores", "add", "--name", "msk", "--client-id", "77", "--api-key-stdin",
-        ],
-        "key\n",
-        &[],
+    // A seller without API access yet: the store is filled by the office's report.
+    assert_ok(&run.run(&["stores", "add", "--name", "msk", "--no-api"]));
+    let listed = run.run(&["--json", "stores", "list"]);
+    let stores: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(stores[0]["api_access"], false);
+    assert!(stores[0]["client_id"].is_null());
+    let sync = run.run(&["sync", "--store", "msk"]);
+    assert!(
+        stderr(&sync).contains("has no Ozon API access yet"),
+        "{}",
+        stderr(&sync)
     );
-    assert_ok(&add);
     let report = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../reports/tests/reports/fbs-office.csv"
     );
     // A dry run says what would change and writes nothing.
     let dry = run.run(&[
-        "--json", "import", "postings", report, "--store", "msk", "--dry-run",
+        "--json",
+        "import",
+        "postings",
+        report,
+        "--store",
+        "msk",
+        "--dry-run",
     ]);
     assert_ok(&dry);
     let said: serde_json::Value = serde_json::from_slice(&dry.stdout).unwrap();
-    assert_eq!((said["new"].as_u64(), said["dry_run"].as_bool()), (Some(3), Some(true)));
+    assert_eq!(
+        (said["new"].as_u64(), said["dry_run"].as_bool()),
+        (Some(3), Some(true))
+    );
     let imported = run.run(&["import", "postings", report, "--store", "msk"]);
     assert_ok(&imported);
-    assert!(stdout(&imported).contains("added 3"), "{}", stdout(&imported));
+    assert!(
+        stdout(&imported).contains("added 3"),
+        "{}",
+        stdout(&imported)
+    );
     // A file with mistakes: one line, every problem located, nothing written.
     let bad = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -1685,7 +1702,10 @@ fn a_report_imported_exports_backs_up_verifies_and_restores_through_the_commands
     ]);
     assert_ok(&exported);
     let said: serde_json::Value = serde_json::from_slice(&exported.stdout).unwrap();
-    assert_eq!((said["rows"].as_u64(), said["profile"].as_str()), (Some(3), Some("ru")));
+    assert_eq!(
+        (said["rows"].as_u64(), said["profile"].as_str()),
+        (Some(3), Some("ru"))
+    );
     let csv = std::fs::read_to_string(run.path("all.csv")).unwrap();
     assert!(csv.starts_with("\u{feff}\"Номер отправления\";"), "{csv}");
     assert!(csv.contains("0105861246-0049-2"));
@@ -1701,12 +1721,48 @@ fn a_report_imported_exports_backs_up_verifies_and_restores_through_the_commands
     let refused = run.run(&["restore", &file]);
     assert!(assert_input_error(&refused).contains("holds stores or postings"));
     let restored = run.run(&[
-        "--json", "--database-url", "sqlite://restored.db", "restore", &file,
+        "--json",
+        "--database-url",
+        "sqlite://restored.db",
+        "restore",
+        &file,
     ]);
     assert_ok(&restored);
     let listed = run.run(&[
-        "--json", "--database-url", "sqlite://restored.db", "stores", "list",
+        "--json",
+        "--database-url",
+        "sqlite://restored.db",
+        "stores",
+        "list",
     ]);
     assert_ok(&listed);
     assert!(stdout(&listed).contains("\"msk\""), "{}", stdout(&listed));
+
+    // The key comes: the store keeps its postings and its first sync is due.
+    let connected = run.run_with_stdin(
+        &[
+            "stores",
+            "set-key",
+            "msk",
+            "--client-id",
+            "77",
+            "--api-key-stdin",
+        ],
+        "k3y\n",
+        &[],
+    );
+    assert_ok(&connected);
+    let listed = run.run(&["--json", "stores", "list"]);
+    let stores: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(
+        (
+            stores[0]["api_access"].as_bool(),
+            stores[0]["client_id"].as_u64()
+        ),
+        (Some(true), Some(77))
+    );
+    assert!(stores[0]["next_sync_at"].is_string(), "{stores}");
+    let exported = run.run(&["--json", "export", "postings", "--out", "again.csv"]);
+    let said: serde_json::Value = serde_json::from_slice(&exported.stdout).unwrap();
+    assert_eq!(said["rows"], 3, "history kept");
 }

@@ -411,3 +411,72 @@ async fn scheduled_backups_are_taken_by_one_process_and_the_oldest_pruned() {
     left.sort();
     assert_eq!(left.len(), 4, "two backups and their manifests: {left:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_without_api_access_is_filled_by_its_report_and_synced_once_connected() {
+    let w = world(200, 20, OzonConfig::default(), FaultPlan::default()).await;
+    let db = sqlite().await;
+    let now = w.clock.now();
+    let offline = db
+        .store
+        .add_offline_store(
+            ozontrack_domain::StoreName::parse("no-api").unwrap(),
+            ozontrack_domain::StoreSettings::default(),
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(offline.client_id, None);
+    assert!(matches!(
+        db.store.store_credentials(offline.id).await,
+        Err(ozontrack_db::DbError::NoApiAccess(_))
+    ));
+    // Never due for a sync while it has no key.
+    let due = db
+        .store
+        .claim::<ozontrack_domain::StoreId>(
+            &ozontrack_db::LeaseOwner::new("w"),
+            10,
+            now + chrono::Duration::days(365),
+            now + chrono::Duration::days(366),
+        )
+        .await
+        .unwrap();
+    assert!(due.is_empty());
+    let report = office_report(&w).await;
+    let imported = ozontrack_engine::import::import_postings(
+        &db.store,
+        &offline,
+        "report.csv",
+        report,
+        ReadOptions::default(),
+        false,
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(imported.new > 100);
+    // The key comes: the same store, synced, no posting twice.
+    let sim = &w.sandbox.state.world.stores[0];
+    db.store
+        .set_store_connection(
+            offline.id,
+            ozontrack_domain::ClientId::parse(&sim.client_id.to_string()).unwrap(),
+            secrecy::SecretString::from(sim.api_key.clone()),
+            &w.sandbox.urls.ozon,
+            now,
+        )
+        .await
+        .unwrap();
+    let connected = db.store.store(offline.id).await.unwrap().unwrap();
+    assert_eq!(
+        connected.next_sync_at,
+        Some(now),
+        "its first sync is due at once"
+    );
+    let sync = syncer(&db.store, &w, settings(50), "worker-a");
+    sync.sync_store(&connected, false, Arc::default())
+        .await
+        .unwrap();
+    support::assert_matches_truth(&db.store, &connected, &w).await;
+}

@@ -192,7 +192,7 @@ async fn a_wrong_api_key_stops_the_sync_with_an_error_naming_the_store() {
     db.store
         .set_store_connection(
             record.id,
-            record.client_id,
+            record.client_id.unwrap(),
             secrecy::SecretString::from("wrong-key".to_owned()),
             &w.sandbox.urls.ozon,
             record.created_at,

@@ -1030,7 +1030,12 @@ async fn exports_stream_every_posting_of_the_tokens_stores_and_a_report_imports_
                 .get("content-disposition")
                 .map(|v| v.to_str().unwrap().to_owned())
                 .unwrap_or_default();
-            (status, kind, disposition, response.bytes().await.unwrap().to_vec())
+            (
+                status,
+                kind,
+                disposition,
+                response.bytes().await.unwrap().to_vec(),
+            )
         }
     };
     let numbers = |bytes: &[u8], delimiter: u8| -> Vec<String> {
@@ -1046,7 +1051,10 @@ async fn exports_stream_every_posting_of_the_tokens_stores_and_a_report_imports_
     let (status, kind, disposition, bytes) = export(a.read_only.clone(), "?lang=en").await;
     assert_eq!(status, 200);
     assert!(kind.starts_with("text/csv"), "{kind}");
-    assert!(disposition.starts_with("attachment; filename=\"postings-"), "{disposition}");
+    assert!(
+        disposition.starts_with("attachment; filename=\"postings-"),
+        "{disposition}"
+    );
     let mine = numbers(&bytes, b',');
     let stored = a.store.count_postings(a.mine).await.unwrap() as usize;
     assert_eq!(mine.len(), stored);
@@ -1056,9 +1064,16 @@ async fn exports_stream_every_posting_of_the_tokens_stores_and_a_report_imports_
     assert!(!mine.contains(&a.theirs_posting), "another store's posting");
     let (_, _, _, bytes) = export(a.everything.clone(), "?lang=ru").await;
     let all = numbers(&bytes, b';');
-    assert!(all.contains(&a.theirs_posting), "a token of every store sees every store");
+    assert!(
+        all.contains(&a.theirs_posting),
+        "a token of every store sees every store"
+    );
     // The list's filters apply, and XLSX comes as XLSX.
-    let (_, _, _, bytes) = export(a.read_only.clone(), "?lang=en&risk=warning&columns=posting_number,risk").await;
+    let (_, _, _, bytes) = export(
+        a.read_only.clone(),
+        "?lang=en&risk=warning&columns=posting_number,risk",
+    )
+    .await;
     assert_eq!(numbers(&bytes, b','), vec![a.my_posting.clone()]);
     let (status, kind, _, bytes) = export(a.read_only.clone(), "?format=xlsx&lang=zh").await;
     assert_eq!(status, 200);
@@ -1088,7 +1103,10 @@ async fn exports_stream_every_posting_of_the_tokens_stores_and_a_report_imports_
                 .send()
                 .await
                 .unwrap();
-            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
         }
     };
     let report = std::fs::read(concat!(
@@ -1097,10 +1115,21 @@ async fn exports_stream_every_posting_of_the_tokens_stores_and_a_report_imports_
     ))
     .unwrap();
     let (status, body) = import(a.read_only.clone(), report.clone()).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("read_only")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("read_only"))
+    );
     let (status, body) = import(a.writer.clone(), report.clone()).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!((body["postings"].as_u64(), body["products"].as_u64(), body["new"].as_u64()), (Some(3), Some(4), Some(3)), "{body}");
+    assert_eq!(
+        (
+            body["postings"].as_u64(),
+            body["products"].as_u64(),
+            body["new"].as_u64()
+        ),
+        (Some(3), Some(4), Some(3)),
+        "{body}"
+    );
     let (_, body) = import(a.writer.clone(), report).await;
     assert_eq!(body["unchanged"], 3, "{body}");
     let mut bad = std::fs::read(concat!(
@@ -1112,6 +1141,9 @@ async fn exports_stream_every_posting_of_the_tokens_stores_and_a_report_imports_
     let (status, body) = import(a.writer.clone(), bad).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["problems"][0]["line"], 2, "{body}");
-    assert_eq!(body["error"]["problems"][0]["column"], "Номер отправления", "{body}");
+    assert_eq!(
+        body["error"]["problems"][0]["column"], "Номер отправления",
+        "{body}"
+    );
     let _ = a.stop.send(true);
 }

@@ -169,7 +169,7 @@ async fn a_state_change_push_refetches_its_posting_within_a_second_and_a_repeat_
         "new_state": truth,
         "changed_state_date": "2026-10-16T10:00:00Z",
         "warehouse_id": 1,
-        "seller_id": f.record.client_id.get(),
+        "seller_id": f.record.client_id.unwrap().get(),
     })
     .to_string();
     let sent = Instant::now();

@@ -46,10 +46,7 @@ pub(crate) async fn add(
         language,
     };
     let access = match client_id {
-        Some(client_id) => Some((
-            client_id,
-            read_api_key(args.api_key_env.as_deref())?,
-        )),
+        Some(client_id) => Some((client_id, read_api_key(args.api_key_env.as_deref())?)),
         None => None,
     };
 
