@@ -178,6 +178,8 @@ async fn hostile_place(dir: &std::path::Path, posting: &serde_json::Value) {
 /// the API, the aggregator and carriers' own names, the time offset.
 const LATIN_NAMES: &[&str] = &[
     "ozontrack",
+    "CSV",
+    "XLSX",
     "FBS",
     "FBO",
     "realFBS",
@@ -391,6 +393,18 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
     })
     .await;
 
+    // Headless Chromium saves downloads only where it is told to, through DevTools.
+    thirtyfour::extensions::cdp::ChromeDevTools::new(driver.handle().clone())
+        .execute_cdp_with_params(
+            "Browser.setDownloadBehavior",
+            serde_json::json!({
+                "behavior": "allow",
+                "downloadPath": downloads.path().display().to_string(),
+            }),
+        )
+        .await
+        .unwrap();
+
     // The one-time link signs in and lands on "today", in Chinese.
     driver.goto(&link).await.unwrap();
     el(&driver, By::Id("at-risk")).await;
@@ -529,13 +543,15 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         .click()
         .await
         .unwrap();
-    let report = concat!(
+    // chromedriver takes a file by its canonical path only.
+    let report = std::fs::canonicalize(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../reports/tests/reports/fbs-office.csv"
-    );
+    ))
+    .unwrap();
     el(&driver, By::Css("#import-form input[type=file]"))
         .await
-        .send_keys(report)
+        .send_keys(report.display().to_string())
         .await
         .unwrap();
     el(&driver, By::Id("import-submit"))

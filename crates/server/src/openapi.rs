@@ -162,6 +162,30 @@ pub mod schemas {
     }
 
     /// Any carrier code of the registry (a filter).
+    /// `fbs` or `fbo`: the two postings reports Ozon has (rFBS postings come in the FBS one).
+    pub fn report_mode() -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(["fbs", "fbo"]))
+            .description(Some("which postings report the file is"))
+    }
+
+    /// A comma-separated list of the export's column keys.
+    pub fn export_columns() -> ObjectBuilder {
+        let keys: Vec<&str> = ozontrack_reports::Column::ALL
+            .iter()
+            .map(|c| c.key())
+            .collect();
+        let one = format!("({})", keys.join("|"));
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(format!("^{one}(,{one})*$")))
+            .description(Some(format!(
+                "column keys in order, comma-separated: {}",
+                keys.join(", ")
+            )))
+    }
+
     pub fn carrier() -> ObjectBuilder {
         let codes: Vec<&str> = carrier::CARRIERS.iter().map(|c| c.code).collect();
         ObjectBuilder::new()

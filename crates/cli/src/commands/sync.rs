@@ -27,6 +27,8 @@ pub(crate) async fn sync(
     // a key, and a store named by --store without one says why it cannot be synced.
     if args.store.is_none() {
         stores.retain(|s| s.client_id.is_some());
+    } else if let Some(offline) = stores.iter().find(|s| s.client_id.is_none()) {
+        return Err(ozontrack_db::DbError::NoApiAccess(offline.name.as_str().to_owned()).into());
     }
     let syncer = app::syncer(&opened.store, settings)?;
     let mut reports = Vec::new();

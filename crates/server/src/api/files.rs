@@ -77,11 +77,11 @@ pub struct ExportParams {
     pub profile: Option<String>,
     /// Column keys in order, comma-separated (default: all).
     #[serde(default, deserialize_with = "form::optional")]
-    #[param(min_length = 1, max_length = 1000)]
+    #[param(schema_with = schemas::export_columns)]
     pub columns: Option<String>,
     /// At most this many rows per file, the files zipped.
     #[serde(default, deserialize_with = "form::optional")]
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub split: Option<u64>,
 }
 
@@ -98,6 +98,9 @@ impl ExportParams {
         }
     }
 }
+
+/// The most rows per part an export cut into parts may ask for (a part is a file for Excel).
+const MAX_SPLIT: u64 = 1_000_000;
 
 /// The export's answer: the file, streamed, named for a download.
 pub(crate) async fn export<D: Database>(
@@ -128,8 +131,12 @@ pub(crate) async fn export<D: Database>(
         None => Column::ALL.to_vec(),
         Some(list) => Column::parse_list(list).map_err(|e| bad(e.to_string()))?,
     };
-    if params.split == Some(0) {
-        return Err(bad("split: at least 1 row per file".into()));
+    if let Some(split) = params.split
+        && !(1..=MAX_SPLIT).contains(&split)
+    {
+        return Err(bad(format!(
+            "split: {split} is not between 1 and {MAX_SPLIT} rows per file"
+        )));
     }
     let query = params
         .filters()

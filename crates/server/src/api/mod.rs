@@ -902,7 +902,7 @@ pub struct ImportParams {
     dry_run: Option<bool>,
     /// `fbs` or `fbo` (default: told by the FBS-only columns).
     #[serde(default, deserialize_with = "form::optional")]
-    #[param(pattern = "^(fbs|fbo)$")]
+    #[param(schema_with = schemas::report_mode)]
     mode: Option<String>,
     /// The zone the report's times are in (default `Europe/Moscow`).
     #[serde(default, deserialize_with = "form::optional")]
