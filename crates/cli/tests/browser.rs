@@ -394,8 +394,9 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
     .await;
 
     // Headless Chromium saves downloads only where it is told to, through DevTools.
-    thirtyfour::extensions::cdp::ChromeDevTools::new(driver.handle().clone())
-        .execute_cdp_with_params(
+    driver
+        .cdp()
+        .send_raw(
             "Browser.setDownloadBehavior",
             serde_json::json!({
                 "behavior": "allow",
