@@ -114,6 +114,17 @@ fn context_of(client_id: ClientId) -> Vec<u8> {
     client_id.to_string().into_bytes()
 }
 
+/// A new store's id, or the name's owner already there.
+fn inserted_id(inserted: Result<i64, sqlx::Error>, name: &StoreName) -> Result<i64, DbError> {
+    match inserted {
+        Ok(id) => Ok(id),
+        Err(e) if is_unique_violation(&e) => {
+            Err(DbError::DuplicateStoreName(name.as_str().to_owned()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// What the push URL's secret is derived for.
 const PUSH_PURPOSE: &str = "ozon-push";
 
@@ -141,13 +152,7 @@ impl Stores for SqlDatabase {
                 .fetch_one(pool)
                 .await
         });
-        let id = match inserted {
-            Ok(id) => id,
-            Err(e) if is_unique_violation(&e) => {
-                return Err(DbError::DuplicateStoreName(store.name.as_str().to_owned()));
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let id = inserted_id(inserted, &store.name)?;
         Ok(StoreRecord {
             id: StoreId(id),
             name: store.name,
@@ -179,13 +184,7 @@ impl Stores for SqlDatabase {
                 .fetch_one(pool)
                 .await
         });
-        let id = match inserted {
-            Ok(id) => id,
-            Err(e) if is_unique_violation(&e) => {
-                return Err(DbError::DuplicateStoreName(name.as_str().to_owned()));
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let id = inserted_id(inserted, &name)?;
         Ok(StoreRecord {
             id: StoreId(id),
             name,

@@ -70,7 +70,7 @@ pub enum Cell {
     Number(f64, u8),
     /// A wall-clock time, already in the zone the row states.
     Time(NaiveDateTime),
-    /// An absolute URL, a link in XLSX and its text in CSV.
+    /// An absolute URL (text in both formats; blue in XLSX).
     Link(String),
 }
 

@@ -213,8 +213,11 @@ impl XlsxSheet {
                 Cell::Time(t) => {
                     worksheet.write_datetime_with_format(row, col, t, &self.time)?;
                 }
+                // Text, not a hyperlink: a sheet holds at most 65 530 hyperlinks, and the writer
+                // keeps every one in memory until the end, which a constant-memory export of
+                // millions of rows cannot afford.
                 Cell::Link(url) => {
-                    worksheet.write_url_with_format(row, col, url.as_str(), &self.link)?;
+                    worksheet.write_string_with_format(row, col, url.as_str(), &self.link)?;
                 }
             }
         }

@@ -47,6 +47,37 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// The `k`-th posting of a large benchmark store, numbered `number`: a third FBS, the rest
+/// rFBS, a quarter delivered, each with a tracking number and ordered a second after the last.
+fn bench_posting(
+    store: ozontrack_domain::StoreId,
+    k: u32,
+    number: &str,
+    start: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<ozontrack_domain::SyncedPosting> {
+    use ozontrack_domain::{
+        Currency, Money, OzonStatus, Posting, PostingNumber, Scheme, SyncedPosting, TrackingNumber,
+    };
+    let mut posting = Posting::new(
+        store,
+        PostingNumber::parse(number)?,
+        if k % 3 == 0 {
+            Scheme::Fbs
+        } else {
+            Scheme::Rfbs
+        },
+        if k % 4 == 0 {
+            OzonStatus::Delivered
+        } else {
+            OzonStatus::Delivering
+        },
+    );
+    posting.tracking_number = Some(TrackingNumber::parse(&format!("LP{k:014}"))?);
+    posting.in_process_at = Some(start + SimDuration::seconds(i64::from(k)));
+    posting.total = Some(Money::from_minor(150_000, Currency::Rub));
+    Ok(SyncedPosting::new(posting, String::new(), start))
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -292,21 +323,27 @@ impl Scratch {
         })
     }
 
-    /// A database the caller made for the benchmark (PostgreSQL, say); it must hold no store
-    /// yet, and it is left as the benchmark fills it.
-    async fn at(url: &str) -> anyhow::Result<Self> {
+    /// A database the caller made for the benchmark (PostgreSQL, say), left as the benchmark
+    /// fills it; it must hold no store but the benchmark's own (`existing` says whether that
+    /// one is there already, from an earlier run).
+    async fn at(url: &str) -> anyhow::Result<(Self, Option<ozontrack_db::StoreRecord>)> {
         let url = ozontrack_db::DatabaseUrl::parse(url).context("--database-url")?;
         let cipher =
             ozontrack_db::Cipher::from_base64("YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmU=")?;
         let store = ozontrack_db::SqlDatabase::connect(&url, cipher, &Default::default()).await?;
         ozontrack_db::Database::migrate(&store).await?;
-        if !ozontrack_db::Stores::stores(&store).await?.is_empty() {
-            anyhow::bail!(
-                "--database-url: {} holds stores already; give the benchmark an empty database",
+        let stores = ozontrack_db::Stores::stores(&store).await?;
+        match stores.as_slice() {
+            [] => Ok((Self { store, dir: None }, None)),
+            [only] if only.name.as_str() == "bench" => {
+                let only = only.clone();
+                Ok((Self { store, dir: None }, Some(only)))
+            }
+            _ => anyhow::bail!(
+                "--database-url: {} holds other stores; give the benchmark an empty database",
                 url.redacted()
-            );
+            ),
         }
-        Ok(Self { store, dir: None })
     }
 
     fn backend(&self) -> &'static str {

@@ -123,6 +123,7 @@ pub(crate) async fn start(
     // New alerts wake the dispatcher at once, and so do test messages from the dashboard.
     let notify_wake = Arc::new(tokio::sync::Notify::new());
     let estimates = Arc::new(ozontrack_engine::estimate::EstimateBook::default());
+    let public_url = tracking.dispatch.public_url.clone();
     let dispatcher = Dispatcher::new(
         store.clone(),
         Arc::clone(&clock),
@@ -158,6 +159,7 @@ pub(crate) async fn start(
     .merge(ozontrack_server::app(
         ApiState {
             estimates,
+            public_url,
             ..ApiState::new(store.clone(), Arc::clone(&clock))
                 .with_syncer(syncer.clone())
                 .with_notify_wake(Arc::clone(&notify_wake))

@@ -14,7 +14,6 @@ use chrono::{DateTime, Utc};
 use ozontrack_db::{Database, StoreRecord};
 use ozontrack_domain::finding::Severity;
 use ozontrack_domain::{Language, Scheme};
-use ozontrack_engine::estimate::EstimateBook;
 use ozontrack_engine::export::{ExportSpec, Exporter, FileSpec, Filters, export_to_file};
 use ozontrack_i18n::Tr;
 use ozontrack_reports::postings::header;
@@ -104,8 +103,7 @@ const MAX_SPLIT: u64 = 1_000_000;
 
 /// The export's answer: the file, streamed, named for a download.
 pub(crate) async fn export<D: Database>(
-    db: D,
-    estimates: Arc<EstimateBook>,
+    state: &super::ApiState<D>,
     scope: Vec<StoreRecord>,
     params: &ExportParams,
     language: Language,
@@ -145,9 +143,14 @@ pub(crate) async fn export<D: Database>(
         query,
         columns,
         language,
-        public_url: None,
+        public_url: state.public_url.clone(),
     };
-    let exporter = Exporter::new(db, &scope, &spec, Some(estimates));
+    let exporter = Exporter::new(
+        state.db.clone(),
+        &scope,
+        &spec,
+        Some(Arc::clone(&state.estimates)),
+    );
     let stamp = now.format("%Y%m%d-%H%M%S");
     if format == FileFormat::Csv && params.split.is_none() {
         let name = format!("postings-{stamp}.csv");

@@ -58,6 +58,9 @@ pub struct ApiState<D: Database> {
     /// Wakes the notification dispatcher (a test message, a retried one); none when this
     /// process runs no dispatcher (the next one to poll sends it).
     pub notify_wake: Option<Arc<tokio::sync::Notify>>,
+    /// The dashboard's address as people reach it (`notify.public_url`): an export's link
+    /// column points there; none: the column stays empty.
+    pub public_url: Option<String>,
 }
 
 impl<D: Database> ApiState<D> {
@@ -69,6 +72,7 @@ impl<D: Database> ApiState<D> {
             estimates: Arc::default(),
             wall: Arc::new(ozontrack_domain::SystemClock),
             notify_wake: None,
+            public_url: None,
         }
     }
 
@@ -881,15 +885,7 @@ async fn export_postings<D: Database>(
         .cloned()
         .collect();
     let language = language(params.lang, &headers, caller.default_language());
-    files::export(
-        state.db.clone(),
-        Arc::clone(&state.estimates),
-        scope,
-        &params,
-        language,
-        state.clock.now(),
-    )
-    .await
+    files::export(&state, scope, &params, language, state.clock.now()).await
 }
 
 /// How to read a postings report.

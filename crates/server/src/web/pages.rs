@@ -930,8 +930,7 @@ pub(super) async fn export<S: Database>(
         .filter(|s| params.store.as_deref().is_none_or(|n| s.name.as_str() == n))
         .collect();
     crate::api::files::export(
-        state.api.db.clone(),
-        std::sync::Arc::clone(&state.api.estimates),
+        &state.api,
         scope,
         &params,
         params.lang.unwrap_or(tr.language()),

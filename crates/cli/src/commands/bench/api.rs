@@ -11,14 +11,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::{TimeZone, Utc};
 use ozontrack_db::prelude::*;
-use ozontrack_domain::{
-    Currency, ManualClock, Money, OzonStatus, Posting, PostingNumber, Scheme, SyncedPosting,
-    TrackingNumber,
-};
+use ozontrack_domain::{ManualClock, PostingNumber, SyncedPosting};
 use ozontrack_server::api::{self, ApiState};
 use serde_json::json;
 
-use super::{Scratch, ms, percentile};
+use super::{Scratch, bench_posting, ms, percentile};
 use crate::cli::BenchApiArgs;
 use crate::output;
 
@@ -65,26 +62,7 @@ pub(crate) async fn api(args: &BenchApiArgs, out: &mut impl Write) -> anyhow::Re
     let mut i = 0u32;
     while i < args.postings {
         let batch: Vec<SyncedPosting> = (i..(i + page).min(args.postings))
-            .map(|k| {
-                let mut posting = Posting::new(
-                    record.id,
-                    PostingNumber::parse(&number(k))?,
-                    if k % 3 == 0 {
-                        Scheme::Fbs
-                    } else {
-                        Scheme::Rfbs
-                    },
-                    if k % 4 == 0 {
-                        OzonStatus::Delivered
-                    } else {
-                        OzonStatus::Delivering
-                    },
-                );
-                posting.tracking_number = Some(TrackingNumber::parse(&format!("LP{k:014}"))?);
-                posting.in_process_at = Some(start + chrono::Duration::seconds(i64::from(k)));
-                posting.total = Some(Money::from_minor(150_000, Currency::Rub));
-                Ok(SyncedPosting::new(posting, String::new(), start))
-            })
+            .map(|k| bench_posting(record.id, k, &number(k), start))
             .collect::<anyhow::Result<_>>()?;
         store.record_page(&batch, None, start).await?;
         i += page;

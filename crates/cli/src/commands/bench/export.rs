@@ -16,14 +16,14 @@ use ozontrack_db::prelude::*;
 use ozontrack_db::{LeaseOwner, LegCheck, PostingQuery, SqlDatabase};
 use ozontrack_domain::finding::{Action, Finding, Reason, Severity};
 use ozontrack_domain::{
-    Currency, EventSource, LegId, Location, MainStatus, Money, NormalizedStatus, OzonStatus,
-    Posting, PostingNumber, Scheme, SubStatus, SyncedPosting, TrackingEvent, TrackingNumber,
+    EventSource, LegId, Location, MainStatus, NormalizedStatus, PostingNumber, SubStatus,
+    SyncedPosting, TrackingEvent,
 };
 use ozontrack_engine::export::{ExportSpec, Exporter, FileSpec, export_to_file};
 use ozontrack_reports::{Column, FileFormat, Profile};
 use serde_json::json;
 
-use super::Scratch;
+use super::{Scratch, bench_posting};
 use crate::cli::BenchExportArgs;
 use crate::output;
 
@@ -51,27 +51,48 @@ pub(crate) async fn export(args: &BenchExportArgs, out: &mut impl Write) -> anyh
         .with_ymd_and_hms(2026, 9, 1, 0, 0, 0)
         .single()
         .context("a fixed date")?;
-    let scratch = match &args.database_url {
+    let (scratch, existing) = match &args.database_url {
         Some(url) => Scratch::at(url).await?,
-        None => Scratch::new("export").await?,
+        None => (Scratch::new("export").await?, None),
     };
     let db = scratch.store.clone();
-    let record = scratch
-        .add_store(1, "bench", "http://127.0.0.1:9", start)
-        .await?;
-    let seeding = Instant::now();
-    seed(&db, &record, args.postings, start).await?;
-    let seed_s = seeding.elapsed().as_secs_f64();
+    let (record, seed_s) = match existing {
+        // A database an earlier run filled: measured again as it is.
+        Some(record) => {
+            let held = db.count_postings(record.id).await?;
+            writeln!(out, "reusing {held} postings on {}", scratch.backend())?;
+            (record, 0.0)
+        }
+        None => {
+            let record = scratch
+                .add_store(1, "bench", "http://127.0.0.1:9", start)
+                .await?;
+            let seeding = Instant::now();
+            seed(&db, &record, args.postings, start).await?;
+            let seed_s = seeding.elapsed().as_secs_f64();
+            writeln!(
+                out,
+                "seeded {} postings on {} in {seed_s:.0} s",
+                args.postings,
+                scratch.backend()
+            )?;
+            (record, seed_s)
+        }
+    };
+    // The arrival windows are learned before the clock starts, as `export postings` does:
+    // learning reads every delivered journey, and it is not the export's work.
+    let now = start + Duration::days(20);
+    let estimates = Arc::new(ozontrack_engine::estimate::EstimateBook::default());
+    let learning = Instant::now();
+    estimates.refresh(&db, now).await?;
     writeln!(
         out,
-        "seeded {} postings on {} in {seed_s:.0} s",
-        args.postings,
-        scratch.backend()
+        "learned the arrival windows in {:.1} s",
+        learning.elapsed().as_secs_f64()
     )?;
 
     let dir = std::env::temp_dir().join(format!("ozontrack-bench-export-{}", std::process::id()));
     std::fs::create_dir_all(&dir).context("a directory for the export files")?;
-    let now = start + Duration::days(20);
     let mut results = Vec::new();
     for format in [FileFormat::Csv, FileFormat::Xlsx] {
         let spec = ExportSpec {
@@ -89,12 +110,11 @@ pub(crate) async fn export(args: &BenchExportArgs, out: &mut impl Write) -> anyh
             split: None,
         };
         let path = dir.join(format!("postings.{}", format.extension()));
-        let estimates = Arc::new(ozontrack_engine::estimate::EstimateBook::default());
         let exporter = Exporter::new(
             db.clone(),
             std::slice::from_ref(&record),
             &spec,
-            Some(estimates),
+            Some(Arc::clone(&estimates)),
         );
         let idle = rss_mb();
         let peak = Arc::new(AtomicU64::new(idle.to_bits()));
@@ -179,28 +199,9 @@ async fn seed(
         let end = (i + page).min(postings);
         let batch: Vec<SyncedPosting> = (i..end)
             .map(|k| {
-                let mut posting = Posting::new(
-                    record.id,
-                    PostingNumber::parse(&number(k))?,
-                    if k % 3 == 0 {
-                        Scheme::Fbs
-                    } else {
-                        Scheme::Rfbs
-                    },
-                    if k % 4 == 0 {
-                        OzonStatus::Delivered
-                    } else {
-                        OzonStatus::Delivering
-                    },
-                );
-                posting.tracking_number = Some(TrackingNumber::parse(&format!("LP{k:014}"))?);
-                posting.in_process_at = Some(start + Duration::seconds(i64::from(k)));
-                posting.total = Some(Money::from_minor(
-                    150_000 + i64::from(k % 977),
-                    Currency::Rub,
-                ));
-                posting.buyer_city = Some("Москва".into());
-                Ok(SyncedPosting::new(posting, String::new(), start))
+                let mut synced = bench_posting(record.id, k, &number(k), start)?;
+                synced.posting.buyer_city = Some("Москва".into());
+                Ok(synced)
             })
             .collect::<anyhow::Result<_>>()?;
         db.record_page(&batch, None, start).await?;
