@@ -61,12 +61,12 @@ fn bench_posting(
     let mut posting = Posting::new(
         store,
         PostingNumber::parse(number)?,
-        if k % 3 == 0 {
+        if k.is_multiple_of(3) {
             Scheme::Fbs
         } else {
             Scheme::Rfbs
         },
-        if k % 4 == 0 {
+        if k.is_multiple_of(4) {
             OzonStatus::Delivered
         } else {
             OzonStatus::Delivering
