@@ -23,78 +23,33 @@ use utoipa::IntoParams;
 
 use super::error::ApiError;
 use super::extract::form;
+use super::with_postings_filters;
 use crate::openapi::schemas;
 
-/// The postings export: the postings list's filters, and how the file reads.
-#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ExportParams {
-    /// Only this store (by name).
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(min_length = 1, max_length = 64)]
-    pub store: Option<String>,
-    /// Ozon's status code, e.g. `delivering`.
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(min_length = 1, max_length = 64)]
-    pub status: Option<String>,
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(schema_with = schemas::mode)]
-    pub mode: Option<Scheme>,
-    /// A leg's carrier.
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(schema_with = schemas::carrier)]
-    pub carrier: Option<String>,
-    /// Only postings with an open alert at least this severe.
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(schema_with = schemas::severity)]
-    pub risk: Option<Severity>,
-    /// Ordered from (a date `2026-11-01` or an RFC 3339 time).
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(value_type = Option<String>, format = DateTime)]
-    pub from: Option<String>,
-    /// Ordered before.
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(value_type = Option<String>, format = DateTime)]
-    pub to: Option<String>,
-    /// A posting number (or its start) or a tracking number.
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(min_length = 1, max_length = 64)]
-    pub q: Option<String>,
-    /// `csv` (default) or `xlsx`.
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(pattern = "^(csv|xlsx)$")]
-    pub format: Option<String>,
-    /// Headers and words (default: `Accept-Language`, else the first store's).
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(schema_with = schemas::language)]
-    pub lang: Option<Language>,
-    /// Excel's locale: `ru` (`;`, decimal comma) or `zh`/`en` (`,`, point); default: the
-    /// language's.
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(pattern = "^(ru|zh|en)$")]
-    pub profile: Option<String>,
-    /// Column keys in order, comma-separated (default: all).
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(schema_with = schemas::export_columns)]
-    pub columns: Option<String>,
-    /// At most this many rows per file, the files zipped.
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(minimum = 1, maximum = 1_000_000)]
-    pub split: Option<u64>,
-}
-
-impl ExportParams {
-    fn filters(&self) -> Filters {
-        Filters {
-            status: self.status.clone(),
-            mode: self.mode,
-            carrier: self.carrier.clone(),
-            risk: self.risk,
-            from: self.from.clone(),
-            to: self.to.clone(),
-            text: self.q.clone(),
-        }
+with_postings_filters! {
+    /// The postings export: the postings list's filters, and how the file reads.
+    pub struct ExportParams {
+        /// `csv` (default) or `xlsx`.
+        #[serde(default, deserialize_with = "form::optional")]
+        #[param(pattern = "^(csv|xlsx)$")]
+        pub format: Option<String>,
+        /// Headers and words (default: `Accept-Language`, else the first store's).
+        #[serde(default, deserialize_with = "form::optional")]
+        #[param(schema_with = schemas::language)]
+        pub lang: Option<Language>,
+        /// Excel's locale: `ru` (`;`, decimal comma) or `zh`/`en` (`,`, point); default: the
+        /// language's.
+        #[serde(default, deserialize_with = "form::optional")]
+        #[param(pattern = "^(ru|zh|en)$")]
+        pub profile: Option<String>,
+        /// Column keys in order, comma-separated (default: all).
+        #[serde(default, deserialize_with = "form::optional")]
+        #[param(schema_with = schemas::export_columns)]
+        pub columns: Option<String>,
+        /// At most this many rows per file, the files zipped.
+        #[serde(default, deserialize_with = "form::optional")]
+        #[param(minimum = 1, maximum = 1_000_000)]
+        pub split: Option<u64>,
     }
 }
 

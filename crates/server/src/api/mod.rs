@@ -309,71 +309,88 @@ async fn stores<D: Database>(caller: Caller) -> axum::Json<StoresBody> {
     })
 }
 
-/// The postings list's filters, as query parameters (the dashboard's form sends the same; an
-/// empty value is no filter).
-#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PostingsParams {
-    /// Only this store (by name).
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(min_length = 1, max_length = 64)]
-    pub store: Option<String>,
-    /// Ozon's status code, e.g. `delivering`.
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(min_length = 1, max_length = 64)]
-    pub status: Option<String>,
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(schema_with = schemas::mode)]
-    pub mode: Option<Scheme>,
-    /// A leg's carrier.
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(schema_with = schemas::carrier)]
-    pub carrier: Option<String>,
-    /// Only postings with an open alert at least this severe.
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(schema_with = schemas::severity)]
-    pub risk: Option<Severity>,
-    /// Ordered from (a date `2026-11-01` or an RFC 3339 time).
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(value_type = Option<String>, format = DateTime)]
-    pub from: Option<String>,
-    /// Ordered before.
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(value_type = Option<String>, format = DateTime)]
-    pub to: Option<String>,
-    /// A posting number (or its start) or a tracking number.
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(min_length = 1, max_length = 64)]
-    pub q: Option<String>,
-    /// `next_cursor` of the previous page.
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(pattern = "^[0-9]{1,18}$")]
-    pub cursor: Option<String>,
-    /// Page size (default 50).
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    /// The language of names (default: `Accept-Language`, else the first store's).
-    #[serde(default, deserialize_with = "form::optional")]
-    #[param(schema_with = schemas::language)]
-    pub lang: Option<Language>,
+/// Declares a query-parameter struct with the postings list's filters (`store`, `status`,
+/// `mode`, `carrier`, `risk`, `from`, `to`, `q`) and the fields given, and its `filters()`: the
+/// list, its export and the dashboard's form read the same filters from one declaration.
+macro_rules! with_postings_filters {
+    ($(#[$meta:meta])* pub struct $name:ident { $($extra:tt)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Default, Clone, Deserialize, IntoParams)]
+        #[serde(deny_unknown_fields)]
+        #[into_params(parameter_in = Query)]
+        pub struct $name {
+            /// Only this store (by name).
+            #[serde(default, deserialize_with = "form::optional")]
+            #[param(min_length = 1, max_length = 64)]
+            pub store: Option<String>,
+            /// Ozon's status code, e.g. `delivering`.
+            #[serde(default, deserialize_with = "form::optional")]
+            #[param(min_length = 1, max_length = 64)]
+            pub status: Option<String>,
+            #[serde(default, deserialize_with = "form::optional")]
+            #[param(schema_with = schemas::mode)]
+            pub mode: Option<Scheme>,
+            /// A leg's carrier.
+            #[serde(default, deserialize_with = "form::optional")]
+            #[param(schema_with = schemas::carrier)]
+            pub carrier: Option<String>,
+            /// Only postings with an open alert at least this severe.
+            #[serde(default, deserialize_with = "form::optional")]
+            #[param(schema_with = schemas::severity)]
+            pub risk: Option<Severity>,
+            /// Ordered from (a date `2026-11-01` or an RFC 3339 time).
+            #[serde(default, deserialize_with = "form::optional")]
+            #[param(value_type = Option<String>, format = DateTime)]
+            pub from: Option<String>,
+            /// Ordered before.
+            #[serde(default, deserialize_with = "form::optional")]
+            #[param(value_type = Option<String>, format = DateTime)]
+            pub to: Option<String>,
+            /// A posting number (or its start) or a tracking number.
+            #[serde(default, deserialize_with = "form::optional")]
+            #[param(min_length = 1, max_length = 64)]
+            pub q: Option<String>,
+            $($extra)*
+        }
+
+        impl $name {
+            /// The filters, as the engine checks them.
+            pub fn filters(&self) -> Filters {
+                Filters {
+                    status: self.status.clone(),
+                    mode: self.mode,
+                    carrier: self.carrier.clone(),
+                    risk: self.risk,
+                    from: self.from.clone(),
+                    to: self.to.clone(),
+                    text: self.q.clone(),
+                }
+            }
+        }
+    };
+}
+pub(crate) use with_postings_filters;
+
+with_postings_filters! {
+    /// The postings list's filters, as query parameters (the dashboard's form sends the same;
+    /// an empty value is no filter).
+    pub struct PostingsParams {
+        /// `next_cursor` of the previous page.
+        #[serde(default, deserialize_with = "form::optional")]
+        #[param(pattern = "^[0-9]{1,18}$")]
+        pub cursor: Option<String>,
+        /// Page size (default 50).
+        #[serde(default, deserialize_with = "form::optional")]
+        #[param(minimum = 1, maximum = 200)]
+        pub limit: Option<u32>,
+        /// The language of names (default: `Accept-Language`, else the first store's).
+        #[serde(default, deserialize_with = "form::optional")]
+        #[param(schema_with = schemas::language)]
+        pub lang: Option<Language>,
+    }
 }
 
 impl PostingsParams {
-    /// The filters, as the engine checks them.
-    pub fn filters(&self) -> Filters {
-        Filters {
-            status: self.status.clone(),
-            mode: self.mode,
-            carrier: self.carrier.clone(),
-            risk: self.risk,
-            from: self.from.clone(),
-            to: self.to.clone(),
-            text: self.q.clone(),
-        }
-    }
-
     /// The database query for these filters within `stores` (the store filter already applied).
     pub fn query(&self, stores: Vec<StoreId>) -> Result<PostingQuery, ApiError> {
         let mut query = self.filters().query(stores)?;
