@@ -30,6 +30,8 @@ pub enum ApiError {
     TooLarge,
     /// Rows of an upload that cannot be sent, each located by line and column.
     InvalidRows(Vec<Problem>),
+    /// A file to read in (a postings report) with problems, each located; nothing was written.
+    InvalidFile(Vec<Problem>),
     /// A part of the server this deployment does not run.
     Unavailable(&'static str),
     Internal,
@@ -144,6 +146,15 @@ impl ApiError {
                 ),
                 Some(problems),
             ),
+            ApiError::InvalidFile(problems) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::InvalidRows,
+                format!(
+                    "{} problem(s) in the file, each located; nothing was written",
+                    problems.len()
+                ),
+                Some(problems),
+            ),
             ApiError::Unavailable(message) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::Unavailable,
@@ -197,7 +208,7 @@ impl From<ozontrack_engine::Error> for ApiError {
                 tracing::error!(error = %Chain(&ozon), "an API request failed at Ozon");
                 ApiError::Internal
             }
-            E::Report(ReportError::Problems(problems)) => ApiError::InvalidRows(
+            E::Report(ReportError::Problems(problems)) => ApiError::InvalidFile(
                 problems
                     .into_iter()
                     .map(|p| Problem {
