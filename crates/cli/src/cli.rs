@@ -169,9 +169,13 @@ pub(crate) struct ImportPostingsArgs {
     /// fbs or fbo (default: told by the FBS-only columns).
     #[arg(long)]
     pub(crate) mode: Option<String>,
-    /// The zone the report's times are in.
-    #[arg(long, default_value = "Europe/Moscow")]
-    pub(crate) zone: String,
+    /// The zone the report's times are in (default: Europe/Moscow, as the office writes them).
+    #[arg(long)]
+    pub(crate) zone: Option<String>,
+    /// The language of the problems a bad file is told with: zh, ru or en (default: the
+    /// store's).
+    #[arg(long)]
+    pub(crate) lang: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -29,3 +29,15 @@ pub(crate) fn print_json(out: &mut impl Write, value: &serde_json::Value) -> std
 pub(crate) fn time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
+
+/// The first twenty of many lines on one line, `; `-separated, saying how many more there are:
+/// an error that names every problem of a file without flooding the terminal.
+pub(crate) fn first_of(lines: impl ExactSizeIterator<Item = String>) -> String {
+    const SHOWN: usize = 20;
+    let total = lines.len();
+    let mut text = lines.take(SHOWN).collect::<Vec<_>>().join("; ");
+    if total > SHOWN {
+        text.push_str(&format!("; … and {} more", total - SHOWN));
+    }
+    text
+}

@@ -60,7 +60,7 @@ impl Settings {
         (self.backup.every_days > 0).then(|| ozontrack_engine::backup::BackupSchedule {
             dir: self.backup.dir.clone(),
             every: chrono::Duration::days(i64::from(self.backup.every_days)),
-            keep: self.backup.keep.max(1),
+            keep: self.backup.keep,
         })
     }
 }

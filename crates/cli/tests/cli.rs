@@ -1689,7 +1689,7 @@ fn a_report_imported_exports_backs_up_verifies_and_restores_through_the_commands
         env!("CARGO_MANIFEST_DIR"),
         "/../reports/tests/reports/fbo-with-errors.csv"
     );
-    let refused = run.run(&["import", "postings", bad, "--store", "msk"]);
+    let refused = run.run(&["import", "postings", bad, "--store", "msk", "--lang", "en"]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(
         stderr(&refused).contains("fbo-with-errors.csv:2: column \"Номер отправления\""),

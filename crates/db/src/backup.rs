@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::str::FromStr as _;
 
 use sqlx::postgres::PgConnectOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AssertSqlSafe, Connection as _, Executor as _};
 
 use crate::sql::{Db, SqlDatabase};
@@ -66,9 +66,6 @@ pub trait Backups: Clone + Send + Sync + 'static {
     /// what it holds at that moment. PostgreSQL needs `pg_dump` on the PATH; its absence is
     /// said plainly.
     fn backup_into(&self, path: &Path) -> impl Future<Output = Result<Snapshot, DbError>> + Send;
-
-    /// What the live database holds now.
-    fn snapshot(&self) -> impl Future<Output = Result<Snapshot, DbError>> + Send;
 }
 
 impl Backups for SqlDatabase {
@@ -103,49 +100,21 @@ impl Backups for SqlDatabase {
             _ => Err(backup_error("the database's URL names another engine")),
         }
     }
-
-    async fn snapshot(&self) -> Result<Snapshot, DbError> {
-        Ok(match &self.db {
-            Db::Sqlite(pool) => {
-                let mut conn = pool.acquire().await?;
-                snapshot!(conn, SQLITE_TABLES)
-            }
-            Db::Postgres(pool) => {
-                let mut conn = pool.acquire().await?;
-                snapshot!(conn, POSTGRES_TABLES)
-            }
-        })
-    }
 }
 
-/// What a SQLite backup file holds, read without changing it.
+/// What a SQLite file (a backup, or a restored database) holds, read without changing it.
 pub async fn sqlite_snapshot(path: &Path) -> Result<Snapshot, DbError> {
-    let options = SqliteConnectOptions::new()
-        .filename(path)
-        .read_only(true)
-        .immutable(true);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
-        .await?;
-    let snapshot = {
-        let mut conn = pool.acquire().await?;
-        snapshot!(conn, SQLITE_TABLES)
-    };
-    pool.close().await;
+    let options = SqliteConnectOptions::new().filename(path).read_only(true);
+    let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+    let snapshot = snapshot!((&mut conn), SQLITE_TABLES);
+    conn.close().await?;
     Ok(snapshot)
 }
 
 /// What the database at `url` holds, through one connection of its own.
 pub async fn snapshot_at(url: &DatabaseUrl) -> Result<Snapshot, DbError> {
     Ok(match url {
-        DatabaseUrl::Sqlite(path) => {
-            let options = SqliteConnectOptions::new().filename(path).read_only(true);
-            let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
-            let snapshot = snapshot!((&mut conn), SQLITE_TABLES);
-            conn.close().await?;
-            snapshot
-        }
+        DatabaseUrl::Sqlite(path) => sqlite_snapshot(path).await?,
         DatabaseUrl::Postgres(text) => {
             let options = PgConnectOptions::from_str(text)?;
             let mut conn = sqlx::PgConnection::connect_with(&options).await?;
@@ -261,42 +230,10 @@ fn pg_tool(tool: &str, url: &str) -> Result<tokio::process::Command, DbError> {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    if let Some(password) = password_of(url) {
+    if let Some(password) = crate::url::password_of(url) {
         command.env("PGPASSWORD", password);
     }
     Ok(command)
-}
-
-fn password_of(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?']).next()?;
-    let userinfo = authority.rsplit_once('@')?.0;
-    let password = userinfo.split_once(':')?.1;
-    Some(percent_decoded(password))
-}
-
-/// `%40` → `@`: a URL's password as typed (an invalid escape is kept as written).
-fn percent_decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 async fn run(mut command: tokio::process::Command, tool: &str) -> Result<(), DbError> {
@@ -315,20 +252,5 @@ async fn run(mut command: tokio::process::Command, tool: &str) -> Result<(), DbE
     } else {
         let said = String::from_utf8_lossy(&output.stderr);
         Err(backup_error(format!("{tool} failed: {}", said.trim())))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_password_is_read_from_the_url_for_the_environment() {
-        assert_eq!(
-            password_of("postgres://u:p%40ss@h:5432/db").as_deref(),
-            Some("p@ss")
-        );
-        assert_eq!(password_of("postgres://u@h/db"), None);
-        assert_eq!(password_of("postgres://h/db"), None);
     }
 }

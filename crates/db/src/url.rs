@@ -79,18 +79,50 @@ impl DatabaseUrl {
     }
 }
 
+/// `scheme://user:password@host…` cut into scheme, user, password and the rest, when it has
+/// a password.
+fn with_password(url: &str) -> Option<(&str, &str, &str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let (userinfo, host) = rest.split_once('@')?;
+    let (user, password) = userinfo.split_once(':')?;
+    Some((scheme, user, password, host))
+}
+
 /// Replaces the password of `scheme://user:password@host…` by `***`.
 fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_owned();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+    match with_password(url) {
+        Some((scheme, user, _, host)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_owned(),
     }
+}
+
+/// The URL's password as typed (`%40` → `@`), for a tool that takes it from the environment.
+pub(crate) fn password_of(url: &str) -> Option<String> {
+    with_password(url).map(|(_, _, password, _)| percent_decoded(password))
+}
+
+/// `%40` → `@`: a URL's password as typed (an invalid escape is kept as written).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl fmt::Debug for DatabaseUrl {
@@ -135,5 +167,15 @@ mod tests {
         let url = DatabaseUrl::parse("postgres://ozt:s3cret@db:5432/ozontrack").unwrap();
         assert!(!format!("{url:?} {url}").contains("s3cret"));
         assert_eq!(url.backend(), Backend::Postgres);
+    }
+
+    #[test]
+    fn a_password_is_read_from_the_url_for_the_environment() {
+        assert_eq!(
+            password_of("postgres://u:p%40ss@h:5432/db").as_deref(),
+            Some("p@ss")
+        );
+        assert_eq!(password_of("postgres://u@h/db"), None);
+        assert_eq!(password_of("postgres://h/db"), None);
     }
 }

@@ -237,6 +237,7 @@ pub fn prune(dir: &Path, keep: usize) -> Result<Vec<PathBuf>, Error> {
 pub struct BackupSchedule {
     pub dir: PathBuf,
     pub every: Duration,
+    /// How many to keep (at least one is always kept).
     pub keep: usize,
 }
 

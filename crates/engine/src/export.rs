@@ -14,7 +14,9 @@ use ozontrack_domain::finding::Severity;
 use ozontrack_domain::{CarrierCode, Language, Scheme, StoreId, carrier};
 use ozontrack_i18n::Tr;
 use ozontrack_reports::postings::{header, widths};
-use ozontrack_reports::{Column, ExportFile, FileFormat, LastEvent, Layout, PostingLine, Profile};
+use ozontrack_reports::{
+    Column, ExportFile, FileFormat, LastEvent, Layout, PostingLine, Profile, ReportError,
+};
 
 use crate::Error;
 use crate::estimate::EstimateBook;
@@ -223,6 +225,74 @@ pub struct FileSpec {
     pub profile: Profile,
     /// At most this many rows per file, the files zipped.
     pub split: Option<u64>,
+}
+
+/// The most rows a part of a cut export may hold (a part is a file for Excel).
+pub const MAX_SPLIT: u64 = 1_000_000;
+
+impl FileSpec {
+    /// The file as a person asks for it (the CLI's flags, the API's and the dashboard's
+    /// parameters): `csv` (default) or `xlsx`; Excel's profile, by default the language's; parts
+    /// of at most `split` rows.
+    pub fn parse(
+        format: Option<&str>,
+        profile: Option<&str>,
+        split: Option<u64>,
+        language: Language,
+    ) -> Result<FileSpec, Error> {
+        let invalid = |m: String| Error::Report(ReportError::Invalid(m));
+        let format = match format {
+            None => FileFormat::Csv,
+            Some(f) => FileFormat::parse(f)
+                .ok_or_else(|| invalid(format!("format: {f:?} is neither csv nor xlsx")))?,
+        };
+        let profile = match profile {
+            None => Profile::for_language(language),
+            Some(p) => Profile::parse(p)
+                .ok_or_else(|| invalid(format!("profile: {p:?} is not ru, zh or en")))?,
+        };
+        if let Some(split) = split
+            && !(1..=MAX_SPLIT).contains(&split)
+        {
+            return Err(invalid(format!(
+                "split: {split} is not between 1 and {MAX_SPLIT} rows per file"
+            )));
+        }
+        Ok(FileSpec {
+            format,
+            profile,
+            split,
+        })
+    }
+
+    /// `postings-<time>.csv`, `.xlsx`, or `.zip` for an export cut into parts.
+    pub fn file_name(&self, now: DateTime<Utc>) -> String {
+        format!(
+            "postings-{}.{}",
+            now.format("%Y%m%d-%H%M%S"),
+            if self.split.is_some() {
+                "zip"
+            } else {
+                self.format.extension()
+            }
+        )
+    }
+
+    pub fn content_type(&self) -> &'static str {
+        if self.split.is_some() {
+            "application/zip"
+        } else {
+            self.format.content_type()
+        }
+    }
+}
+
+/// The columns a `--columns` list (or `columns=`) names; every column when none.
+pub fn columns(list: Option<&str>) -> Result<Vec<Column>, Error> {
+    Ok(match list {
+        None => Column::ALL.to_vec(),
+        Some(list) => Column::parse_list(list)?,
+    })
 }
 
 /// What an export wrote.

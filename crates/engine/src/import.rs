@@ -12,9 +12,9 @@ use ozontrack_reports::{ReadOptions, ReportPosting, read_report};
 use crate::Error;
 
 /// What an import did, or (dry run) would do.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Imported {
-    pub scheme: Option<Scheme>,
+    pub scheme: Scheme,
     /// Data rows of the file (product lines).
     pub rows: u64,
     /// Distinct postings in the file.
@@ -50,7 +50,7 @@ pub async fn import_postings<D: Database>(
         .await
         .map_err(|_| Error::Unavailable("the report reader stopped"))??;
     let mut outcome = Imported {
-        scheme: Some(report.scheme),
+        scheme: report.scheme,
         rows: report.rows,
         postings: report.postings.len() as u64,
         products: report
@@ -60,7 +60,9 @@ pub async fn import_postings<D: Database>(
             .sum(),
         ignored_columns: report.ignored,
         dry_run,
-        ..Imported::default()
+        new: 0,
+        updated: 0,
+        unchanged: 0,
     };
     let mut page = Vec::new();
     for row in report.postings {

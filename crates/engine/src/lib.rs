@@ -85,7 +85,7 @@ pub enum Error {
 impl From<SyncError> for Error {
     fn from(e: SyncError) -> Self {
         match e {
-            SyncError::Store(db) => Error::Db(db),
+            SyncError::Store(db) | SyncError::NoApiAccess(db) => Error::Db(db),
             SyncError::Ozon(ozon) => Error::Ozon(ozon),
             other => Error::Invalid {
                 field: "store",

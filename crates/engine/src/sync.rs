@@ -74,6 +74,9 @@ pub enum SyncError {
     Ozon(#[from] OzonError),
     #[error("storage failed")]
     Store(#[from] DbError),
+    /// The store has no API key yet (`DbError::NoApiAccess`): nothing to sync with.
+    #[error(transparent)]
+    NoApiAccess(DbError),
     #[error("Ozon returned the same cursor twice for store {store:?}; stopped to avoid a loop")]
     CursorLoop { store: String },
     #[error("could not build the HTTP client: {0}")]
@@ -210,7 +213,14 @@ impl<D: Database> Syncer<D> {
 
     /// The Ozon client of one store, sharing its Client-Id's limiter.
     pub async fn client(&self, store: &StoreRecord) -> Result<OzonClient, SyncError> {
-        let credentials = self.db.store_credentials(store.id).await?;
+        let credentials = self
+            .db
+            .store_credentials(store.id)
+            .await
+            .map_err(|e| match e {
+                DbError::NoApiAccess(_) => SyncError::NoApiAccess(e),
+                other => SyncError::Store(other),
+            })?;
         let limiter = self
             .limiters
             .for_client(credentials.client_id.get(), self.settings.rate_limit);

@@ -16,14 +16,22 @@ pub enum Profile {
 }
 
 impl Profile {
-    pub const ALL: [Profile; 3] = [Profile::Ru, Profile::Zh, Profile::En];
-
     pub fn parse(text: &str) -> Option<Profile> {
         match text.trim().to_ascii_lowercase().as_str() {
             "ru" => Some(Profile::Ru),
             "zh" | "zh-cn" | "cn" => Some(Profile::Zh),
             "en" => Some(Profile::En),
             _ => None,
+        }
+    }
+
+    /// The Excel the readers of a language have.
+    pub fn for_language(language: ozontrack_domain::Language) -> Profile {
+        use ozontrack_domain::Language;
+        match language {
+            Language::Ru => Profile::Ru,
+            Language::Zh => Profile::Zh,
+            Language::En => Profile::En,
         }
     }
 

@@ -10,7 +10,8 @@ use std::fmt;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
 use chrono_tz::Tz;
-use ozontrack_domain::{Currency, Money, OzonStatus, PostingNumber, Product, Scheme};
+use ozontrack_domain::{Currency, Language, Money, OzonStatus, PostingNumber, Product, Scheme};
+use ozontrack_i18n::Tr;
 
 use crate::ReportError;
 
@@ -97,6 +98,87 @@ fn header_name(key: Key) -> &'static str {
         .unwrap_or("?")
 }
 
+/// What is wrong, as a fact; the words come from the catalogue (`import-problem-*`), in the
+/// reader's language. `text` is the cell as the file has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trouble {
+    /// The CSV reader's own words (a library's, not ours).
+    NotCsv {
+        detail: String,
+    },
+    NotXlsx {
+        detail: String,
+    },
+    NoSheet,
+    SheetUnreadable {
+        detail: String,
+    },
+    /// No header row names this column.
+    NotAReport {
+        column: &'static str,
+    },
+    MissingColumns(Vec<&'static str>),
+    Empty,
+    NotATime {
+        text: String,
+    },
+    /// A local time a clock change skips.
+    NoSuchTime {
+        text: String,
+        zone: String,
+    },
+    NotAPostingNumber {
+        text: String,
+    },
+    NotACurrency {
+        text: String,
+    },
+    NotAnAmount {
+        text: String,
+    },
+    NotAWholeNumber {
+        text: String,
+    },
+    NotACount {
+        text: String,
+    },
+}
+
+impl Trouble {
+    /// The sentence in `tr`'s language.
+    pub fn render(&self, tr: &Tr) -> String {
+        let text = |id: &str, t: &str| tr.a(id, &[("text", t)]);
+        match self {
+            Trouble::NotCsv { detail } => tr.a("import-problem-not-csv", &[("detail", detail)]),
+            Trouble::NotXlsx { detail } => tr.a("import-problem-not-xlsx", &[("detail", detail)]),
+            Trouble::NoSheet => tr.t("import-problem-no-sheet"),
+            Trouble::SheetUnreadable { detail } => {
+                tr.a("import-problem-sheet", &[("detail", detail)])
+            }
+            Trouble::NotAReport { column } => {
+                tr.a("import-problem-not-a-report", &[("column", column)])
+            }
+            Trouble::MissingColumns(columns) => tr.a(
+                "import-problem-missing-columns",
+                &[("columns", &columns.join(", "))],
+            ),
+            Trouble::Empty => tr.t("import-problem-empty"),
+            Trouble::NotATime { text: t } => text("import-problem-not-a-time", t),
+            Trouble::NoSuchTime { text: t, zone } => tr.a(
+                "import-problem-no-such-time",
+                &[("text", t), ("zone", zone)],
+            ),
+            Trouble::NotAPostingNumber { text: t } => {
+                text("import-problem-not-a-posting-number", t)
+            }
+            Trouble::NotACurrency { text: t } => text("import-problem-not-a-currency", t),
+            Trouble::NotAnAmount { text: t } => text("import-problem-not-an-amount", t),
+            Trouble::NotAWholeNumber { text: t } => text("import-problem-not-a-whole-number", t),
+            Trouble::NotACount { text: t } => text("import-problem-not-a-count", t),
+        }
+    }
+}
+
 /// One problem of a file, where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -105,16 +187,27 @@ pub struct Problem {
     pub line: u64,
     /// The column's header, when the problem is in one cell.
     pub column: Option<String>,
-    pub message: String,
+    pub trouble: Trouble,
 }
 
+impl Problem {
+    /// `file:line: column "…": what is wrong`, in `tr`'s language.
+    pub fn render(&self, tr: &Tr) -> String {
+        let mut out = format!("{}:{}", self.file, self.line);
+        if let Some(column) = &self.column {
+            out.push_str(": ");
+            out.push_str(&tr.a("import-at-column", &[("column", column)]));
+        }
+        out.push_str(": ");
+        out.push_str(&self.trouble.render(tr));
+        out
+    }
+}
+
+/// In English, for logs and errors that have no reader's language.
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file, self.line)?;
-        if let Some(column) = &self.column {
-            write!(f, ": column {column:?}")?;
-        }
-        write!(f, ": {}", self.message)
+        f.write_str(&self.render(&Tr::new(Language::En)))
     }
 }
 
@@ -169,6 +262,30 @@ pub struct ReadOptions {
     pub scheme: Option<Scheme>,
 }
 
+impl ReadOptions {
+    /// The options as a person gives them: an IANA zone (default Moscow) and `fbs` or `fbo`
+    /// (default: told by the columns).
+    pub fn parse(zone: Option<&str>, mode: Option<&str>) -> Result<ReadOptions, ReportError> {
+        let zone = match zone {
+            None => chrono_tz::Europe::Moscow,
+            Some(z) => z.trim().parse().map_err(|_| {
+                ReportError::Invalid(format!("zone: {z:?} is not an IANA time zone"))
+            })?,
+        };
+        let scheme = match mode.map(str::trim) {
+            None => None,
+            Some("fbs") => Some(Scheme::Fbs),
+            Some("fbo") => Some(Scheme::Fbo),
+            Some(m) => {
+                return Err(ReportError::Invalid(format!(
+                    "mode: {m:?} is neither fbs nor fbo"
+                )));
+            }
+        };
+        Ok(ReadOptions { zone, scheme })
+    }
+}
+
 impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
@@ -204,12 +321,12 @@ pub fn read_report(file: &str, bytes: &[u8], options: ReadOptions) -> Result<Rep
 
 type Rows = Vec<(u64, Vec<Value>)>;
 
-fn single(file: &str, line: u64, message: impl Into<String>) -> ReportError {
+fn single(file: &str, line: u64, trouble: Trouble) -> ReportError {
     ReportError::Problems(vec![Problem {
         file: file.to_owned(),
         line,
         column: None,
-        message: message.into(),
+        trouble,
     }])
 }
 
@@ -234,7 +351,13 @@ fn csv_rows(file: &str, bytes: &[u8]) -> Result<Rows, ReportError> {
     for record in reader.records() {
         let record = record.map_err(|e| {
             let line = e.position().map_or(0, csv::Position::line);
-            single(file, line, format!("not a CSV line: {e}"))
+            single(
+                file,
+                line,
+                Trouble::NotCsv {
+                    detail: e.to_string(),
+                },
+            )
         })?;
         let line = record.position().map_or(0, csv::Position::line);
         rows.push((
@@ -247,12 +370,27 @@ fn csv_rows(file: &str, bytes: &[u8]) -> Result<Rows, ReportError> {
 
 fn xlsx_rows(file: &str, bytes: &[u8]) -> Result<Rows, ReportError> {
     use calamine::{Data, Reader as _};
-    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes))
-        .map_err(|e| single(file, 0, format!("not an XLSX workbook: {e}")))?;
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| {
+        single(
+            file,
+            0,
+            Trouble::NotXlsx {
+                detail: e.to_string(),
+            },
+        )
+    })?;
     let range = book
         .worksheet_range_at(0)
-        .ok_or_else(|| single(file, 0, "the workbook has no sheet"))?
-        .map_err(|e| single(file, 0, format!("the first sheet cannot be read: {e}")))?;
+        .ok_or_else(|| single(file, 0, Trouble::NoSheet))?
+        .map_err(|e| {
+            single(
+                file,
+                0,
+                Trouble::SheetUnreadable {
+                    detail: e.to_string(),
+                },
+            )
+        })?;
     let start = u64::from(range.start().map_or(0, |(row, _)| row));
     let mut rows = Vec::new();
     for (i, row) in range.rows().enumerate() {
@@ -287,10 +425,9 @@ fn fold(file: &str, rows: &Rows, options: ReadOptions) -> Result<Report, ReportE
         return Err(single(
             file,
             1,
-            format!(
-                "no header row with {:?}: this is not an Ozon postings report",
-                header_name(Key::PostingNumber)
-            ),
+            Trouble::NotAReport {
+                column: header_name(Key::PostingNumber),
+            },
         ));
     };
     let (header_line, header) = &rows[at];
@@ -313,11 +450,7 @@ fn fold(file: &str, rows: &Rows, options: ReadOptions) -> Result<Report, ReportE
         .map(|k| header_name(*k))
         .collect();
     if !missing.is_empty() {
-        return Err(single(
-            file,
-            *header_line,
-            format!("required columns missing: {}", missing.join(", ")),
-        ));
+        return Err(single(file, *header_line, Trouble::MissingColumns(missing)));
     }
     let scheme = options.scheme.unwrap_or_else(|| {
         if FBS_ONLY.iter().any(|k| columns.contains_key(k)) {
@@ -399,13 +532,13 @@ impl Row<'_> {
         }
     }
 
-    fn problem(&mut self, key: Key, message: String) {
+    fn problem(&mut self, key: Key, trouble: Trouble) {
         let column = self.columns.get(&key).map(|(_, name)| name.clone());
         self.problems.push(Problem {
             file: self.file.to_owned(),
             line: self.line,
             column,
-            message,
+            trouble,
         });
     }
 
@@ -417,18 +550,14 @@ impl Row<'_> {
         };
         let Some(local) = local else {
             let text = self.text(key).unwrap_or_default();
-            self.problem(
-                key,
-                format!(
-                    "{text:?} is not a date and time (2025-09-27 21:10:51 or 27.09.2025 21:10)"
-                ),
-            );
+            self.problem(key, Trouble::NotATime { text });
             return None;
         };
         // A time skipped or repeated by a clock change reads as its earliest instant.
         let instant = self.zone.from_local_datetime(&local).earliest();
         if instant.is_none() {
-            self.problem(key, format!("{local} does not exist in {}", self.zone));
+            let (text, zone) = (local.to_string(), self.zone.name().to_owned());
+            self.problem(key, Trouble::NoSuchTime { text, zone });
         }
         instant.map(|t| t.with_timezone(&Utc))
     }
@@ -439,7 +568,7 @@ impl Row<'_> {
             Some(code) => match Currency::parse(&code) {
                 Ok(c) => c,
                 Err(_) => {
-                    self.problem(currency_key, format!("{code:?} is not a currency code"));
+                    self.problem(currency_key, Trouble::NotACurrency { text: code });
                     return None;
                 }
             },
@@ -447,8 +576,8 @@ impl Row<'_> {
         };
         match Money::parse_decimal(&decimal_text(&text), currency) {
             Ok(m) => Some(m),
-            Err(e) => {
-                self.problem(key, format!("{text:?} is not an amount: {e}"));
+            Err(_) => {
+                self.problem(key, Trouble::NotAnAmount { text });
                 None
             }
         }
@@ -458,27 +587,24 @@ impl Row<'_> {
         let number_text = self.text(Key::PostingNumber);
         let number = match number_text.as_deref().map(PostingNumber::parse) {
             Some(Ok(n)) => Some(n),
-            Some(Err(e)) => {
+            Some(Err(_)) => {
                 let text = number_text.unwrap_or_default();
-                self.problem(
-                    Key::PostingNumber,
-                    format!("{text:?} is not a posting number: {e}"),
-                );
+                self.problem(Key::PostingNumber, Trouble::NotAPostingNumber { text });
                 None
             }
             None => {
-                self.problem(Key::PostingNumber, "empty".into());
+                self.problem(Key::PostingNumber, Trouble::Empty);
                 None
             }
         };
         let in_process_at = self.time(Key::InProcessAt);
         if in_process_at.is_none() && self.cell(Key::InProcessAt).is_none() {
-            self.problem(Key::InProcessAt, "empty".into());
+            self.problem(Key::InProcessAt, Trouble::Empty);
         }
         let status = match self.text(Key::Status) {
             Some(s) => Some(OzonStatus::from_office_name(&s)),
             None => {
-                self.problem(Key::Status, "empty".into());
+                self.problem(Key::Status, Trouble::Empty);
                 None
             }
         };
@@ -492,7 +618,7 @@ impl Row<'_> {
             Some(t) => match t.parse::<i64>() {
                 Ok(n) => Some(n),
                 Err(_) => {
-                    self.problem(Key::Sku, format!("{t:?} is not a whole number"));
+                    self.problem(Key::Sku, Trouble::NotAWholeNumber { text: t });
                     None
                 }
             },
@@ -502,7 +628,7 @@ impl Row<'_> {
             Some(t) => match t.parse::<u32>() {
                 Ok(n) => n,
                 Err(_) => {
-                    self.problem(Key::Quantity, format!("{t:?} is not a count of items"));
+                    self.problem(Key::Quantity, Trouble::NotACount { text: t });
                     0
                 }
             },

@@ -19,7 +19,7 @@ pub mod postings;
 pub mod sheet;
 
 pub use cell::{Cell, Profile};
-pub use import::{Problem, ReadOptions, Report, ReportPosting, read_report};
+pub use import::{Problem, ReadOptions, Report, ReportPosting, Trouble, read_report};
 pub use output::{AtomicFile, ExportFile, Layout};
 pub use postings::{Column, LastEvent, PostingLine};
 pub use sheet::{CsvSheet, FileFormat, XlsxSheet};

@@ -128,7 +128,11 @@ fn a_file_without_the_report_columns_is_named_as_not_a_report() {
     let Err(ReportError::Problems(problems)) = read("not-a-report.csv") else {
         panic!("refused");
     };
-    assert!(problems[0].message.contains("not an Ozon postings report"));
+    assert!(
+        problems[0]
+            .to_string()
+            .contains("not an Ozon postings report")
+    );
     let header_only = "Номер отправления;Статус\n".as_bytes();
     let Err(ReportError::Problems(problems)) =
         read_report("short.csv", header_only, ReadOptions::default())
@@ -190,4 +194,18 @@ fn an_xlsx_report_with_real_date_cells_reads_like_its_csv() {
     assert_eq!(p.products[0].sku, Some(987_654_321));
     assert_eq!(p.amount, Some(Money::from_minor(99_050, Currency::Rub)));
     assert_eq!(p.in_process_at.to_rfc3339(), "2025-10-01T04:26:00+00:00");
+}
+
+#[test]
+fn problems_are_facts_told_in_the_readers_language() {
+    let Err(ReportError::Problems(problems)) = read("fbo-with-errors.csv") else {
+        panic!("refused");
+    };
+    let ru = problems[0].render(&ozontrack_i18n::Tr::new(ozontrack_domain::Language::Ru));
+    assert_eq!(
+        ru,
+        "fbo-with-errors.csv:2: столбец «Номер отправления»: «not-a-posting» — не номер отправления"
+    );
+    let zh = problems[2].render(&ozontrack_i18n::Tr::new(ozontrack_domain::Language::Zh));
+    assert!(zh.ends_with("「один」不是商品数量"), "{zh}");
 }

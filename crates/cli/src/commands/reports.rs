@@ -12,8 +12,9 @@ use ozontrack_domain::finding::Severity;
 use ozontrack_domain::{Clock as _, SystemClock};
 use ozontrack_domain::{Language, Scheme};
 use ozontrack_engine::estimate::EstimateBook;
-use ozontrack_engine::export::{ExportSpec, Exporter, FileSpec, Filters, export_to_file};
-use ozontrack_reports::{Column, FileFormat, Profile, ReadOptions, ReportError};
+use ozontrack_engine::export::{self, ExportSpec, Exporter, FileSpec, Filters, export_to_file};
+use ozontrack_i18n::Tr;
+use ozontrack_reports::{ReadOptions, ReportError};
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
@@ -24,15 +25,6 @@ use crate::settings::Settings;
 
 fn input(message: impl Into<String>) -> anyhow::Error {
     InputError::new(message.into()).into()
-}
-
-/// The profile a language's readers' Excel has.
-pub(crate) fn profile_of(language: Language) -> Profile {
-    match language {
-        Language::Ru => Profile::Ru,
-        Language::Zh => Profile::Zh,
-        Language::En => Profile::En,
-    }
 }
 
 pub(crate) async fn export(
@@ -53,16 +45,14 @@ pub(crate) async fn export(
         .map(Severity::parse)
         .transpose()
         .map_err(|e| input(format!("--risk: {e}")))?;
-    let format = match (&args.format, &args.out) {
-        (Some(f), _) => FileFormat::parse(f)
-            .ok_or_else(|| input(format!("--format: {f:?} is neither csv nor xlsx")))?,
-        (None, Some(path)) if path.extension().is_some_and(|e| e == "xlsx") => FileFormat::Xlsx,
-        _ => FileFormat::Csv,
-    };
-    let columns = match &args.columns {
-        Some(list) => Column::parse_list(list).map_err(|e| input(e.to_string()))?,
-        None => Column::ALL.to_vec(),
-    };
+    // Without --format, an --out named .xlsx says it.
+    let format = args.format.as_deref().or_else(|| {
+        args.out
+            .as_ref()
+            .filter(|p| p.extension().is_some_and(|e| e == "xlsx"))
+            .map(|_| "xlsx")
+    });
+    let columns = export::columns(args.columns.as_deref()).map_err(|e| input(e.to_string()))?;
 
     let opened = app::open(settings, KeyMode::Existing).await?;
     let db = opened.store.clone();
@@ -71,11 +61,8 @@ pub(crate) async fn export(
         Some(l) => Language::parse(l).map_err(|e| input(format!("--lang: {e}")))?,
         None => stores.first().map_or(Language::Zh, |s| s.settings.language),
     };
-    let profile = match &args.profile {
-        Some(p) => Profile::parse(p)
-            .ok_or_else(|| input(format!("--profile: {p:?} is not ru, zh or en")))?,
-        None => profile_of(language),
-    };
+    let file = FileSpec::parse(format, args.profile.as_deref(), args.split, language)
+        .map_err(|e| input(format!("--{e}")))?;
     let filters = Filters {
         status: args.status.clone(),
         mode,
@@ -89,17 +76,10 @@ pub(crate) async fn export(
         .query(stores.iter().map(|s| s.id).collect())
         .map_err(|e| input(e.to_string()))?;
     let now = SystemClock.now();
-    let path = args.out.clone().unwrap_or_else(|| {
-        let extension = if args.split.is_some() {
-            "zip"
-        } else {
-            format.extension()
-        };
-        PathBuf::from(format!(
-            "postings-{}.{extension}",
-            now.format("%Y%m%d-%H%M%S")
-        ))
-    });
+    let path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(file.file_name(now)));
     let url = settings.notify.public_url.trim();
     let spec = ExportSpec {
         query,
@@ -111,11 +91,6 @@ pub(crate) async fn export(
     // Windows from the deliveries learned now: an export is read once, not refreshed.
     estimates.refresh(&db, now).await?;
     let exporter = Exporter::new(db.clone(), &stores, &spec, Some(estimates));
-    let file = FileSpec {
-        format,
-        profile,
-        split: args.split,
-    };
     let bar = progress_bar(json);
     let started = std::time::Instant::now();
     let exported = export_to_file(exporter, &spec, &file, &path, now, |rows| {
@@ -135,8 +110,8 @@ pub(crate) async fn export(
             &json!({
                 "file": exported.path.display().to_string(),
                 "rows": exported.rows,
-                "format": format.extension(),
-                "profile": profile.as_str(),
+                "format": file.format.extension(),
+                "profile": file.profile.as_str(),
                 "seconds": seconds,
             }),
         )?;
@@ -146,8 +121,8 @@ pub(crate) async fn export(
             "{}: {} postings ({}, {} profile) in {seconds:.1} s",
             exported.path.display(),
             exported.rows,
-            format.extension(),
-            profile.as_str()
+            file.format.extension(),
+            file.profile.as_str()
         )?;
     }
     Ok(())
@@ -175,24 +150,21 @@ pub(crate) async fn import(
 ) -> anyhow::Result<()> {
     let file = args.file.display().to_string();
     let bytes = std::fs::read(&args.file).map_err(|e| input(format!("cannot read {file}: {e}")))?;
-    let zone: chrono_tz::Tz = args
-        .zone
-        .parse()
-        .map_err(|_| input(format!("--zone: {:?} is not an IANA time zone", args.zone)))?;
-    let scheme = match args.mode.as_deref() {
-        None => None,
-        Some(m) => match Scheme::parse(m) {
-            Ok(s @ (Scheme::Fbs | Scheme::Fbo)) => Some(s),
-            _ => return Err(input(format!("--mode: {m:?} is neither fbs nor fbo"))),
-        },
-    };
+    let options = ReadOptions::parse(args.zone.as_deref(), args.mode.as_deref())
+        .map_err(|e| input(format!("--{e}")))?;
+    let language = args
+        .lang
+        .as_deref()
+        .map(Language::parse)
+        .transpose()
+        .map_err(|e| input(format!("--lang: {e}")))?;
     let opened = app::open(settings, KeyMode::Existing).await?;
     let db = &opened.store;
     let stores = app::chosen_stores(db, Some(&args.store)).await?;
     let [store] = stores.as_slice() else {
         return Err(input("--store: name one store"));
     };
-    let options = ReadOptions { zone, scheme };
+    let tr = Tr::new(language.unwrap_or(store.settings.language));
     let name = args
         .file
         .file_name()
@@ -211,17 +183,10 @@ pub(crate) async fn import(
     let outcome = match outcome {
         Ok(o) => o,
         Err(ozontrack_engine::Error::Report(ReportError::Problems(problems))) => {
-            let listed: Vec<String> = problems.iter().take(20).map(ToString::to_string).collect();
-            let more = problems.len().saturating_sub(20);
-            let tail = if more > 0 {
-                format!("; … and {more} more")
-            } else {
-                String::new()
-            };
             return Err(input(format!(
-                "{} problem(s), nothing was imported: {}{tail}",
-                problems.len(),
-                listed.join("; ")
+                "{} {}",
+                tr.n("import-problems", problems.len() as u64),
+                output::first_of(problems.iter().map(|p| p.render(&tr)))
             )));
         }
         Err(e) => return Err(e.into()),
@@ -230,7 +195,7 @@ pub(crate) async fn import(
         output::print_json(
             out,
             &json!({
-                "mode": outcome.scheme.map(Scheme::as_str),
+                "mode": outcome.scheme.as_str(),
                 "rows": outcome.rows,
                 "postings": outcome.postings,
                 "products": outcome.products,
@@ -252,7 +217,7 @@ pub(crate) async fn import(
             "{file}: {} rows, {} {} postings with {} products; {verb} {}, {} {}, {} unchanged{}",
             outcome.rows,
             outcome.postings,
-            outcome.scheme.map_or("", Scheme::as_str),
+            outcome.scheme.as_str(),
             outcome.products,
             outcome.new,
             if outcome.dry_run {

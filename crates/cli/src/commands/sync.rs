@@ -23,12 +23,10 @@ pub(crate) async fn sync(
 ) -> anyhow::Result<()> {
     let opened = app::open(settings, KeyMode::Existing).await?;
     let mut stores = app::chosen_stores(&opened.store, args.store.as_deref()).await?;
-    // Stores without API access are filled by imports; "every store" means every store with
-    // a key, and a store named by --store without one says why it cannot be synced.
+    // Stores without API access are filled by imports: "every store" means every store with
+    // a key (a store named by --store without one is told why by the syncer).
     if args.store.is_none() {
         stores.retain(|s| s.client_id.is_some());
-    } else if let Some(offline) = stores.iter().find(|s| s.client_id.is_none()) {
-        return Err(ozontrack_db::DbError::NoApiAccess(offline.name.as_str().to_owned()).into());
     }
     let syncer = app::syncer(&opened.store, settings)?;
     let mut reports = Vec::new();

@@ -57,21 +57,10 @@ pub(crate) async fn upload(
             return Err(InputError::new(format!("{file}: {e}")).into());
         }
         Err(UploadError::InvalidRows { problems, valid }) => {
-            let listed: Vec<String> = problems
-                .iter()
-                .take(20)
-                .map(|p| format!("{file}: {p}"))
-                .collect();
-            let more = problems.len().saturating_sub(20);
-            let tail = if more > 0 {
-                format!("; … and {more} more")
-            } else {
-                String::new()
-            };
             return Err(InputError::new(format!(
-                "{} invalid row(s), nothing was sent (use --skip-invalid to send the {valid} valid ones): {}{tail}",
+                "{} invalid row(s), nothing was sent (use --skip-invalid to send the {valid} valid ones): {}",
                 problems.len(),
-                listed.join("; ")
+                output::first_of(problems.iter().map(|p| format!("{file}: {p}")))
             ))
             .into());
         }

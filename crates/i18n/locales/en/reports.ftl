@@ -21,3 +21,20 @@ export-col-delivered_at = Delivered
 export-col-total = Amount
 export-col-currency = Currency
 export-col-link = Link
+
+# What is wrong in an imported postings report, after its place (file:line).
+import-at-column = column "{ $column }"
+import-problem-not-csv = not a CSV line: { $detail }
+import-problem-not-xlsx = not an XLSX workbook: { $detail }
+import-problem-no-sheet = the workbook has no sheet
+import-problem-sheet = the first sheet cannot be read: { $detail }
+import-problem-not-a-report = no header row with "{ $column }": this is not an Ozon postings report
+import-problem-missing-columns = required columns missing: { $columns }
+import-problem-empty = empty
+import-problem-not-a-time = "{ $text }" is not a date and time (2025-09-27 21:10:51 or 27.09.2025 21:10)
+import-problem-no-such-time = { $text } does not exist in { $zone }
+import-problem-not-a-posting-number = "{ $text }" is not a posting number
+import-problem-not-a-currency = "{ $text }" is not a currency code
+import-problem-not-an-amount = "{ $text }" is not an amount
+import-problem-not-a-whole-number = "{ $text }" is not a whole number
+import-problem-not-a-count = "{ $text }" is not a count of items

@@ -21,3 +21,20 @@ export-col-delivered_at = Дата доставки
 export-col-total = Сумма отправления
 export-col-currency = Валюта
 export-col-link = Ссылка
+
+# Что не так в загруженном отчёте об отправлениях (после места: файл:строка).
+import-at-column = столбец «{ $column }»
+import-problem-not-csv = строка не читается как CSV: { $detail }
+import-problem-not-xlsx = это не книга XLSX: { $detail }
+import-problem-no-sheet = в книге нет листов
+import-problem-sheet = первый лист не читается: { $detail }
+import-problem-not-a-report = нет строки заголовков со столбцом «{ $column }»: это не отчёт Ozon об отправлениях
+import-problem-missing-columns = нет обязательных столбцов: { $columns }
+import-problem-empty = пусто
+import-problem-not-a-time = «{ $text }» — не дата и время (2025-09-27 21:10:51 или 27.09.2025 21:10)
+import-problem-no-such-time = времени { $text } нет в поясе { $zone }
+import-problem-not-a-posting-number = «{ $text }» — не номер отправления
+import-problem-not-a-currency = «{ $text }» — не код валюты
+import-problem-not-an-amount = «{ $text }» — не сумма
+import-problem-not-a-whole-number = «{ $text }» — не целое число
+import-problem-not-a-count = «{ $text }» — не количество товаров

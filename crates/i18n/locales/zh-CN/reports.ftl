@@ -21,3 +21,20 @@ export-col-delivered_at = 送达时间
 export-col-total = 金额
 export-col-currency = 币种
 export-col-link = 链接
+
+# 导入的货件报表中的问题（位于 文件:行 之后）。
+import-at-column = 列「{ $column }」
+import-problem-not-csv = 无法按 CSV 读取该行：{ $detail }
+import-problem-not-xlsx = 不是 XLSX 工作簿：{ $detail }
+import-problem-no-sheet = 工作簿中没有工作表
+import-problem-sheet = 无法读取第一个工作表：{ $detail }
+import-problem-not-a-report = 没有包含「{ $column }」的表头行：这不是 Ozon 货件报表
+import-problem-missing-columns = 缺少必需的列：{ $columns }
+import-problem-empty = 为空
+import-problem-not-a-time = 「{ $text }」不是日期时间（2025-09-27 21:10:51 或 27.09.2025 21:10）
+import-problem-no-such-time = 时间 { $text } 在时区 { $zone } 中不存在
+import-problem-not-a-posting-number = 「{ $text }」不是货件号
+import-problem-not-a-currency = 「{ $text }」不是币种代码
+import-problem-not-an-amount = 「{ $text }」不是金额
+import-problem-not-a-whole-number = 「{ $text }」不是整数
+import-problem-not-a-count = 「{ $text }」不是商品数量

@@ -195,6 +195,27 @@ impl From<DbError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// An engine error whose located problems are worded in `tr`'s language.
+    pub fn from_engine(e: ozontrack_engine::Error, tr: &ozontrack_i18n::Tr) -> Self {
+        match e {
+            ozontrack_engine::Error::Report(ReportError::Problems(problems)) => {
+                ApiError::InvalidFile(
+                    problems
+                        .into_iter()
+                        .map(|p| Problem {
+                            line: p.line,
+                            column: p.column.clone().unwrap_or_else(|| "row".to_owned()),
+                            message: p.trouble.render(tr),
+                        })
+                        .collect(),
+                )
+            }
+            other => other.into(),
+        }
+    }
+}
+
 impl From<ozontrack_engine::Error> for ApiError {
     fn from(e: ozontrack_engine::Error) -> Self {
         use ozontrack_engine::Error as E;
@@ -208,16 +229,9 @@ impl From<ozontrack_engine::Error> for ApiError {
                 tracing::error!(error = %Chain(&ozon), "an API request failed at Ozon");
                 ApiError::Internal
             }
-            E::Report(ReportError::Problems(problems)) => ApiError::InvalidFile(
-                problems
-                    .into_iter()
-                    .map(|p| Problem {
-                        line: p.line,
-                        column: p.column.unwrap_or_else(|| "row".to_owned()),
-                        message: p.message,
-                    })
-                    .collect(),
-            ),
+            E::Report(ReportError::Problems(_)) => {
+                ApiError::from_engine(e, &ozontrack_i18n::Tr::new(ozontrack_domain::Language::En))
+            }
             E::Report(ReportError::Invalid(message)) => ApiError::BadRequest(message),
             E::Report(other) => {
                 tracing::error!(error = %Chain(&other), "an API request failed writing a file");

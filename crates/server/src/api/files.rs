@@ -14,10 +14,10 @@ use chrono::{DateTime, Utc};
 use ozontrack_db::{Database, StoreRecord};
 use ozontrack_domain::finding::Severity;
 use ozontrack_domain::{Language, Scheme};
-use ozontrack_engine::export::{ExportSpec, Exporter, FileSpec, Filters, export_to_file};
+use ozontrack_engine::export::{ExportSpec, Exporter, FileSpec, Filters, columns, export_to_file};
 use ozontrack_i18n::Tr;
 use ozontrack_reports::postings::header;
-use ozontrack_reports::{Column, CsvSheet, FileFormat, Profile};
+use ozontrack_reports::{CsvSheet, FileFormat, Profile};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -53,9 +53,6 @@ with_postings_filters! {
     }
 }
 
-/// The most rows per part an export cut into parts may ask for (a part is a file for Excel).
-const MAX_SPLIT: u64 = 1_000_000;
-
 /// The export's answer: the file, streamed, named for a download.
 pub(crate) async fn export<D: Database>(
     state: &super::ApiState<D>,
@@ -64,33 +61,13 @@ pub(crate) async fn export<D: Database>(
     language: Language,
     now: DateTime<Utc>,
 ) -> Result<Response, ApiError> {
-    let bad = |m: String| ApiError::BadRequest(m);
-    let format = match params.format.as_deref() {
-        None => FileFormat::Csv,
-        Some(f) => FileFormat::parse(f)
-            .ok_or_else(|| bad(format!("format: {f:?} is neither csv nor xlsx")))?,
-    };
-    let profile = match params.profile.as_deref() {
-        None => match language {
-            Language::Ru => Profile::Ru,
-            Language::Zh => Profile::Zh,
-            Language::En => Profile::En,
-        },
-        Some(p) => {
-            Profile::parse(p).ok_or_else(|| bad(format!("profile: {p:?} is not ru, zh or en")))?
-        }
-    };
-    let columns = match params.columns.as_deref() {
-        None => Column::ALL.to_vec(),
-        Some(list) => Column::parse_list(list).map_err(|e| bad(e.to_string()))?,
-    };
-    if let Some(split) = params.split
-        && !(1..=MAX_SPLIT).contains(&split)
-    {
-        return Err(bad(format!(
-            "split: {split} is not between 1 and {MAX_SPLIT} rows per file"
-        )));
-    }
+    let file = FileSpec::parse(
+        params.format.as_deref(),
+        params.profile.as_deref(),
+        params.split,
+        language,
+    )?;
+    let columns = columns(params.columns.as_deref())?;
     let query = params
         .filters()
         .query(scope.iter().map(|s| s.id).collect())?;
@@ -106,43 +83,27 @@ pub(crate) async fn export<D: Database>(
         &spec,
         Some(Arc::clone(&state.estimates)),
     );
-    let stamp = now.format("%Y%m%d-%H%M%S");
-    if format == FileFormat::Csv && params.split.is_none() {
-        let name = format!("postings-{stamp}.csv");
-        return Ok(download(
-            &name,
-            format.content_type(),
-            csv_stream(exporter, spec, profile, now)?,
-        ));
+    let name = file.file_name(now);
+    if file.format == FileFormat::Csv && file.split.is_none() {
+        let body = csv_stream(exporter, spec, file.profile, now)?;
+        return Ok(download(&name, file.content_type(), body));
     }
     let dir = tempfile::tempdir().map_err(|e| {
         tracing::error!(error = %e, "no temporary directory for an export");
         ApiError::Internal
     })?;
-    let extension = if params.split.is_some() {
-        "zip"
-    } else {
-        format.extension()
-    };
-    let name = format!("postings-{stamp}.{extension}");
     let path = dir.path().join(&name);
-    let file = FileSpec {
-        format,
-        profile,
-        split: params.split,
-    };
     let exported = export_to_file(exporter, &spec, &file, &path, now, |_| {}).await?;
     let opened = std::fs::File::open(&exported.path).map_err(|e| {
         tracing::error!(error = %e, "the export file vanished");
         ApiError::Internal
     })?;
-    let content_type = if params.split.is_some() {
-        "application/zip"
-    } else {
-        format.content_type()
-    };
     // The open file outlives its directory (removed when the stream ends).
-    Ok(download(&name, content_type, file_stream(opened, dir)))
+    Ok(download(
+        &name,
+        file.content_type(),
+        file_stream(opened, dir),
+    ))
 }
 
 fn download(name: &str, content_type: &'static str, body: Body) -> Response {

@@ -921,6 +921,10 @@ pub struct ImportParams {
     #[serde(default, deserialize_with = "form::optional")]
     #[param(min_length = 1, max_length = 64)]
     zone: Option<String>,
+    /// The language of the problems' words (default: `Accept-Language`, else the store's).
+    #[serde(default, deserialize_with = "form::optional")]
+    #[param(schema_with = schemas::language)]
+    lang: Option<Language>,
 }
 
 /// The largest report the API takes (the seller office's exports are far smaller).
@@ -953,27 +957,15 @@ async fn import_postings<D: Database>(
     State(state): State<ApiState<D>>,
     caller: Caller,
     Path(store): Path<String>,
+    headers: HeaderMap,
     Query(p): Query<ImportParams>,
     body: axum::body::Body,
 ) -> Result<axum::Json<ImportBody>, ApiError> {
     let record = caller.store_named(&store)?.clone();
     caller.writer()?;
-    let zone = match p.zone.as_deref() {
-        None => chrono_tz::Europe::Moscow,
-        Some(z) => z
-            .parse()
-            .map_err(|_| ApiError::BadRequest(format!("zone: {z:?} is not an IANA time zone")))?,
-    };
-    let scheme = match p.mode.as_deref() {
-        None => None,
-        Some("fbs") => Some(Scheme::Fbs),
-        Some("fbo") => Some(Scheme::Fbo),
-        Some(m) => {
-            return Err(ApiError::BadRequest(format!(
-                "mode: {m:?} is neither fbs nor fbo"
-            )));
-        }
-    };
+    let options = ozontrack_reports::ReadOptions::parse(p.zone.as_deref(), p.mode.as_deref())
+        .map_err(ozontrack_engine::Error::from)?;
+    let tr = Tr::new(language(p.lang, &headers, record.settings.language));
     let bytes = axum::body::to_bytes(body, MAX_REPORT_BYTES)
         .await
         .map_err(|_| ApiError::TooLarge)?;
@@ -982,13 +974,14 @@ async fn import_postings<D: Database>(
         &record,
         "body",
         bytes.to_vec(),
-        ozontrack_reports::ReadOptions { zone, scheme },
+        options,
         p.dry_run.unwrap_or(false),
         state.clock.now(),
     )
-    .await?;
+    .await
+    .map_err(|e| ApiError::from_engine(e, &tr))?;
     Ok(axum::Json(ImportBody {
-        mode: outcome.scheme.map_or("", Scheme::as_str).to_owned(),
+        mode: outcome.scheme.as_str().to_owned(),
         rows: outcome.rows,
         postings: outcome.postings,
         products: outcome.products,

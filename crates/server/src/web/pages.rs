@@ -1011,7 +1011,7 @@ pub(super) async fn import<S: Database>(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
             view::ImportResult {
                 summary: tr.n("import-problems", found.len() as u64),
-                problems: found.iter().take(50).map(ToString::to_string).collect(),
+                problems: found.iter().take(50).map(|p| p.render(&tr)).collect(),
             },
         ),
         Err(e) => return Err(e.into()),

@@ -15,7 +15,7 @@ use ozontrack_domain::{ManualClock, PostingNumber, SyncedPosting};
 use ozontrack_server::api::{self, ApiState};
 use serde_json::json;
 
-use super::{Scratch, bench_posting, ms, percentile};
+use super::{Scratch, bench_posting, ms, percentile, rss_mib};
 use crate::cli::BenchApiArgs;
 use crate::output;
 
@@ -24,14 +24,6 @@ const GOAL_LIST_MS: f64 = 50.0;
 
 fn number(i: u32) -> String {
     format!("{:08}-{:04}-1", 30_000_000 + i / 10_000, i % 10_000)
-}
-
-/// The process's resident memory, from `/proc` (Linux), in MiB.
-fn rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
 }
 
 /// A small deterministic generator, so runs ask for the same things.

@@ -23,7 +23,7 @@ use ozontrack_engine::export::{ExportSpec, Exporter, FileSpec, export_to_file};
 use ozontrack_reports::{Column, FileFormat, Profile};
 use serde_json::json;
 
-use super::{Scratch, bench_posting};
+use super::{Scratch, bench_posting, rss_mib};
 use crate::cli::BenchExportArgs;
 use crate::output;
 
@@ -35,15 +35,9 @@ fn number(i: u32) -> String {
     format!("{:08}-{:04}-1", 40_000_000 + i / 10_000, i % 10_000)
 }
 
-/// The process's resident memory, from `/proc` (Linux), in MB.
+/// The process's resident memory in MB (10^6 bytes, as the goal is stated).
 fn rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kib| kib.parse::<f64>().ok())
-        .map_or(0.0, |kib| kib * 1024.0 / 1e6)
+    rss_mib().map_or(0.0, |mib| mib * 1.048_576)
 }
 
 pub(crate) async fn export(args: &BenchExportArgs, out: &mut impl Write) -> anyhow::Result<()> {
