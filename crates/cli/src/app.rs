@@ -141,3 +141,12 @@ pub(crate) fn feeds(settings: &Settings) -> anyhow::Result<ozontrack_engine::Fee
             .map(|(id, secret)| CdekClient::new(http.clone(), &c.cdek_base_url, id, secret)),
     })
 }
+
+/// Who a command acts as in the audit trail: the console's login user (`cli:NAME`).
+pub(crate) fn console() -> ozontrack_engine::Actor {
+    let user = std::env::var("USER").unwrap_or_default();
+    ozontrack_engine::Actor::console(&user).unwrap_or_else(|_| {
+        // $USER unset or unusable (a container, a service): still a console action.
+        ozontrack_engine::Actor::console("unknown").unwrap_or_else(|_| unreachable!())
+    })
+}

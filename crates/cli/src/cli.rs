@@ -57,10 +57,12 @@ pub(crate) enum Command {
     /// API tokens for `Authorization: Bearer`: create (shown once), list, revoke.
     #[command(subcommand)]
     Tokens(TokensCommand),
-    /// Dashboard users: add one or set a password (argon2id; read from standard input).
+    /// Dashboard users with a role (viewer, operator, admin) and stores: add, list, set,
+    /// disable, enable.
     #[command(subcommand)]
     Users(UsersCommand),
-    /// Print a one-time dashboard sign-in link (valid 24 hours) for a running server.
+    /// Print a one-time dashboard sign-in link (valid 24 hours) for a running server, as a user
+    /// or as the console's operator.
     LoginLink(LoginLinkArgs),
     /// Risk alerts: list them (newest first), acknowledge or resolve one, or run the rules now.
     Alerts(AlertsArgs),
@@ -92,6 +94,8 @@ pub(crate) enum Command {
     Import(ImportCommand),
     /// A consistent copy of the database while it runs (`backup verify FILE` checks one).
     Backup(BackupArgs),
+    /// Who did what: the audit trail of every change, newest first.
+    Audit(AuditArgs),
     /// Restore a backup into an empty database (the configured one).
     Restore(RestoreArgs),
 }
@@ -420,13 +424,59 @@ pub(crate) struct ServeArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum UsersCommand {
-    /// Add a user, or set the password of one; the password is the first line of standard
+    /// Add a dashboard user with a role and stores; the password is the first line of standard
     /// input (so that it stays out of shell history and process lists).
     Add(UserAddArgs),
+    /// Every user: role, stores, whether disabled.
+    List,
+    /// Change a user's role, stores or password; their sessions end.
+    Set(UserSetArgs),
+    /// Stop a user signing in; their sessions end.
+    Disable(UserNameArgs),
+    /// Let a disabled user sign in again.
+    Enable(UserNameArgs),
+}
+
+/// The stores a user or token is granted: some by name, or every store (said explicitly; a
+/// grant never falls back to every store).
+#[derive(Debug, Args)]
+pub(crate) struct GrantArgs {
+    /// A store granted (repeat for several).
+    #[arg(long = "store", value_name = "NAME", conflicts_with = "all_stores")]
+    pub(crate) stores: Vec<String>,
+    /// Every store, present and future.
+    #[arg(long)]
+    pub(crate) all_stores: bool,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct UserAddArgs {
+    #[arg(value_name = "NAME")]
+    pub(crate) name: String,
+    /// viewer (reads), operator (also acts on parcels) or admin (also stores, channels, users).
+    #[arg(long, value_name = "ROLE")]
+    pub(crate) role: String,
+    #[command(flatten)]
+    pub(crate) grant: GrantArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UserSetArgs {
+    #[arg(value_name = "NAME")]
+    pub(crate) name: String,
+    /// The new role: viewer, operator or admin.
+    #[arg(long, value_name = "ROLE")]
+    pub(crate) role: Option<String>,
+    /// The new stores (replacing the old ones).
+    #[command(flatten)]
+    pub(crate) grant: GrantArgs,
+    /// Read a new password from the first line of standard input.
+    #[arg(long)]
+    pub(crate) password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UserNameArgs {
     #[arg(value_name = "NAME")]
     pub(crate) name: String,
 }
@@ -436,13 +486,30 @@ pub(crate) struct LoginLinkArgs {
     /// The server's address as the browser reaches it.
     #[arg(long, default_value = "http://127.0.0.1:8080", value_name = "URL")]
     pub(crate) base_url: String,
+    /// Sign in as this dashboard user (default: as the console's operator, an admin of every
+    /// store).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) user: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuditArgs {
+    /// Only this store's entries.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) store: Option<String>,
+    /// At most this many, newest first.
+    #[arg(long, default_value_t = 50)]
+    pub(crate) limit: u32,
+    /// Language of the action names: zh, ru or en.
+    #[arg(long, value_name = "LANG", default_value = "en")]
+    pub(crate) lang: String,
 }
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum TokensCommand {
     /// Create a token; it is printed once and only its hash is kept.
     Create(TokenCreateArgs),
-    /// Every token: id, name, prefix, scope, whether revoked.
+    /// Every token: id, name, prefix, role, stores, whether revoked.
     List,
     /// Revoke a token by id.
     Revoke(TokenRevokeArgs),
@@ -453,12 +520,11 @@ pub(crate) struct TokenCreateArgs {
     /// What the token is for, e.g. "erp".
     #[arg(long)]
     pub(crate) name: String,
-    /// A store it may see (repeat for several; none: every store).
-    #[arg(long = "store", value_name = "NAME")]
-    pub(crate) stores: Vec<String>,
-    /// It may read but not change anything.
-    #[arg(long)]
-    pub(crate) read_only: bool,
+    /// viewer (reads), operator (also acts on parcels) or admin (also stores, channels, users).
+    #[arg(long, value_name = "ROLE")]
+    pub(crate) role: String,
+    #[command(flatten)]
+    pub(crate) grant: GrantArgs,
 }
 
 #[derive(Debug, Args)]
@@ -935,6 +1001,37 @@ pub(crate) enum StoresCommand {
     /// Give a store its (new) Client-Id and Api-Key: a key rotation, or API access for a store
     /// that had none (its first sync is then due), its history kept.
     SetKey(SetKey),
+    /// Stop syncing and tracking a store (its data stays; the dashboard says it is paused).
+    Pause(StoreNameArgs),
+    /// Sync and track a paused store again (its sync is due at once).
+    Resume(StoreNameArgs),
+    /// Give a store another name; its history, keys and grants follow it.
+    Rename(RenameStore),
+    /// Remove a store and everything it holds, in one transaction.
+    Remove(RemoveStore),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StoreNameArgs {
+    #[arg(value_name = "NAME")]
+    pub(crate) name: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RenameStore {
+    #[arg(value_name = "NAME")]
+    pub(crate) name: String,
+    #[arg(value_name = "NEW_NAME")]
+    pub(crate) new_name: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RemoveStore {
+    #[arg(value_name = "NAME")]
+    pub(crate) name: String,
+    /// Do not ask: remove it (for scripts).
+    #[arg(long)]
+    pub(crate) yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -174,6 +174,44 @@ async fn hostile_place(dir: &std::path::Path, posting: &serde_json::Value) {
     db.close().await;
 }
 
+/// A second store with one posting, straight into the demo's database: what the packer, a
+/// viewer of the demo's store only, must never see. Its posting number.
+async fn another_stores_posting(dir: &std::path::Path) -> String {
+    use ozontrack_db::prelude::*;
+    use ozontrack_domain::{OzonStatus, Posting, PostingNumber, Scheme, StoreName};
+    let cipher = ozontrack_db::Cipher::load_key_file(&dir.join("ozontrack.key")).unwrap();
+    let db = ozontrack_db::SqlDatabase::connect(
+        &ozontrack_db::DatabaseUrl::Sqlite(dir.join("ozontrack-demo.db")),
+        cipher,
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let now = chrono::Utc::now();
+    let store = db
+        .add_offline_store(
+            StoreName::parse("另一家店").unwrap(),
+            ozontrack_domain::StoreSettings::default(),
+            now,
+        )
+        .await
+        .unwrap();
+    let number = "99999999-0001-1";
+    db.upsert_posting(
+        &Posting::new(
+            store.id,
+            PostingNumber::parse(number).unwrap(),
+            Scheme::Fbs,
+            OzonStatus::Delivering,
+        ),
+        now,
+    )
+    .await
+    .unwrap();
+    db.close().await;
+    number.to_owned()
+}
+
 /// Words of ours a page may show in Latin letters in any language: the product, the modes,
 /// the API, the aggregator and carriers' own names, the time offset.
 const LATIN_NAMES: &[&str] = &[
@@ -269,28 +307,34 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
     let token = started["api_token"].as_str().unwrap().to_owned();
     let wecom_robot = started["wecom_robot_url"].as_str().unwrap().to_owned();
 
-    // A password user, as `ozontrack users add` makes one.
-    let mut add = ozontrack(
-        dir.path(),
-        &[
+    // Password users, as `ozontrack users add` makes them: the owner, an admin of every
+    // store, and a packer who may only look at the demo's store.
+    let store = started["store"].as_str().unwrap().to_owned();
+    for args in [
+        &["seller", "--role", "admin", "--all-stores"][..],
+        &["packer", "--role", "viewer", "--store", &store][..],
+    ] {
+        let mut command = vec![
             "--database-url",
             "sqlite://ozontrack-demo.db",
             "users",
             "add",
-            "seller",
-        ],
-    )
-    .stdin(Stdio::piped())
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    add.stdin
-        .take()
-        .unwrap()
-        .write_all(b"a long enough password\n")
-        .unwrap();
-    assert!(add.wait().unwrap().success(), "users add failed");
+        ];
+        command.extend_from_slice(args);
+        let mut add = ozontrack(dir.path(), &command)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        add.stdin
+            .take()
+            .unwrap()
+            .write_all(b"a long enough password\n")
+            .unwrap();
+        assert!(add.wait().unwrap().success(), "users add {args:?} failed");
+    }
+    let elsewhere = another_stores_posting(dir.path()).await;
 
     // Simulated days pass in seconds: wait for an alert on a parcel with a journey to draw,
     // of a rule that stays open while the world runs on (a stall may resolve any second).
@@ -866,6 +910,87 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         .screenshot(&shots.join("buyer-en.png"))
         .await
         .unwrap();
+
+    // The packer, a viewer of the demo's store: its postings, alerts and figures, nothing of
+    // the other store, no action anywhere.
+    driver.delete_all_cookies().await.unwrap();
+    driver.goto(&format!("{base}/login")).await.unwrap();
+    el(&driver, By::Name("user"))
+        .await
+        .send_keys("packer")
+        .await
+        .unwrap();
+    driver
+        .find(By::Name("password"))
+        .await
+        .unwrap()
+        .send_keys("a long enough password")
+        .await
+        .unwrap();
+    driver
+        .find(By::Css("form.login button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let who = el(&driver, By::Css(".user")).await.text().await.unwrap();
+    assert_eq!(who, "packer");
+    let nav = el(&driver, By::Css("nav")).await;
+    for hidden in ["/notifications", "/users", "/audit"] {
+        assert!(
+            nav.find(By::Css(&format!("a[href='{hidden}']")))
+                .await
+                .is_err(),
+            "a viewer's menu offers {hidden}"
+        );
+    }
+    driver.goto(&format!("{base}/postings")).await.unwrap();
+    let table = el(&driver, By::Id("postings")).await;
+    let rows = table.find_all(By::Css("tr[data-posting]")).await.unwrap();
+    assert!(!rows.is_empty(), "the packer sees her store's postings");
+    let source = driver.source().await.unwrap();
+    assert!(
+        !source.contains(&elsewhere),
+        "another store's posting listed"
+    );
+    assert!(
+        !source.contains("另一家店"),
+        "another store offered in the filter"
+    );
+    assert!(
+        driver.find(By::Id("import-form")).await.is_err(),
+        "a viewer is offered the import"
+    );
+    driver
+        .screenshot(&shots.join("viewer-postings.png"))
+        .await
+        .unwrap();
+    driver
+        .goto(&format!("{base}/postings/{elsewhere}"))
+        .await
+        .unwrap();
+    let body = el(&driver, By::Tag("body")).await.text().await.unwrap();
+    assert!(!body.contains(&elsewhere), "another store's posting opened");
+    driver.goto(&format!("{base}/alerts")).await.unwrap();
+    el(&driver, By::Id("alerts")).await;
+    assert!(
+        driver.find(By::Css("form.ack")).await.is_err()
+            && driver.find(By::Id("bulk-ack")).await.is_err(),
+        "a viewer is offered to acknowledge"
+    );
+    driver
+        .screenshot(&shots.join("viewer-alerts.png"))
+        .await
+        .unwrap();
+    driver.goto(&format!("{base}/carriers")).await.unwrap();
+    el(&driver, By::Id("lanes")).await;
+    driver.goto(&format!("{base}/users")).await.unwrap();
+    el(&driver, By::Tag("body")).await;
+    assert!(
+        driver.find(By::Id("users")).await.is_err(),
+        "the users page opened for a viewer"
+    );
 
     driver.quit().await.unwrap();
 }

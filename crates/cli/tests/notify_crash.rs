@@ -156,6 +156,7 @@ async fn killing_dispatchers_mid_burst_loses_nothing_and_repeats_only_what_was_i
                     time_zone: None,
                     routing: Routing::default(),
                 },
+                &ozontrack_engine::Actor::console("test").unwrap(),
                 now,
             )
             .await

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
-use ozontrack_domain::{PostingId, StoreId};
+use ozontrack_domain::{PostingId, Role, StoreId, StoreScope};
+use sqlx::AssertSqlSafe;
 
 use crate::DbError;
 use crate::sql::{BeginWrite, Db, ROWS_PER_STATEMENT, SqlDatabase};
@@ -18,9 +19,8 @@ pub struct NewToken {
     pub hash: Vec<u8>,
     /// The token's first characters, to tell tokens apart in listings.
     pub prefix: String,
-    pub read_only: bool,
-    /// The stores it may see; empty: every store.
-    pub stores: Vec<StoreId>,
+    pub role: Role,
+    pub scope: StoreScope,
 }
 
 /// A stored token.
@@ -29,12 +29,44 @@ pub struct TokenRecord {
     pub id: i64,
     pub name: String,
     pub prefix: String,
-    pub read_only: bool,
-    /// Empty: every store.
-    pub stores: Vec<StoreId>,
+    pub role: Role,
+    pub scope: StoreScope,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
+
+/// A dashboard user to add: the password as an argon2id PHC string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub scope: StoreScope,
+}
+
+/// What to change of a user; `None` keeps it. Any change ends the user's sessions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserChange {
+    pub password_hash: Option<String>,
+    pub role: Option<Role>,
+    pub scope: Option<StoreScope>,
+    /// `Some(true)`: disable; `Some(false)`: enable again.
+    pub disabled: Option<bool>,
+}
+
+/// A dashboard user as stored (without the password).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub name: String,
+    pub role: Role,
+    pub scope: StoreScope,
+    pub created_at: DateTime<Utc>,
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+/// The name a session carries when a one-time login link without a user made it: the person
+/// at the installation's console, an admin of every store. No dashboard user may take it.
+pub const OPERATOR: &str = "operator";
 
 /// A signed-in browser: whose it is, its CSRF secret and when it ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,16 +101,29 @@ pub trait Access: Clone + Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, DbError>> + Send;
 
-    /// Adds a dashboard user, or sets the password (an argon2id PHC string) of one and ends
-    /// every session it had.
-    fn set_dashboard_user(
+    /// Adds a dashboard user; a name taken already is [`DbError::DuplicateUser`].
+    fn add_user(
+        &self,
+        user: &NewUser,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<UserRecord, DbError>> + Send;
+
+    /// Changes a user's password, role, stores or state, and ends every session it had:
+    /// whoever held one is out as soon as what it may do changes.
+    fn change_user(
         &self,
         name: &str,
-        password_hash: &str,
+        change: &UserChange,
         now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<(), DbError>> + Send;
+    ) -> impl Future<Output = Result<UserRecord, DbError>> + Send;
 
-    /// The password hash of a dashboard user.
+    /// A dashboard user, disabled or not.
+    fn user(&self, name: &str) -> impl Future<Output = Result<Option<UserRecord>, DbError>> + Send;
+
+    /// Every dashboard user, by name.
+    fn users(&self) -> impl Future<Output = Result<Vec<UserRecord>, DbError>> + Send;
+
+    /// The password hash of an enabled dashboard user.
     fn dashboard_password(
         &self,
         name: &str,
@@ -102,20 +147,23 @@ pub trait Access: Clone + Send + Sync + 'static {
     /// Ends a session (logging out).
     fn end_session(&self, hash: &[u8]) -> impl Future<Output = Result<(), DbError>> + Send;
 
-    /// Keeps a one-time login link's hash until `expires_at`.
+    /// Keeps a one-time login link's hash until `expires_at`; it signs in as `user` (none:
+    /// as the [`OPERATOR`]).
     fn create_login_link(
         &self,
         hash: &[u8],
+        user: Option<&str>,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), DbError>> + Send;
 
-    /// Uses up a login link: true once, for a live link; false ever after.
+    /// Uses up a login link: the name it signs in as, once, for a live link whose user is
+    /// still enabled; `None` ever after.
     fn use_login_link(
         &self,
         hash: &[u8],
         now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<bool, DbError>> + Send;
+    ) -> impl Future<Output = Result<Option<String>, DbError>> + Send;
 
     /// The posting's buyer-page token: derived from the secret key and the posting, so the
     /// same link every time; only its SHA-256 is stored, for the lookup.
@@ -135,10 +183,33 @@ type TokenRow = (
     i64,
     String,
     String,
-    i64,
+    String,
+    bool,
     DateTime<Utc>,
     Option<DateTime<Utc>>,
 );
+
+const TOKEN_COLUMNS: &str = "id, name, prefix, role, all_stores, created_at, revoked_at";
+
+type UserRow = (String, String, bool, DateTime<Utc>, Option<DateTime<Utc>>);
+
+const USER_COLUMNS: &str = "name, role, all_stores, created_at, disabled_at";
+
+fn role_of(table: &'static str, id: i64, text: &str) -> Result<Role, DbError> {
+    Role::parse(text).map_err(|e| DbError::Corrupt {
+        table,
+        id,
+        reason: e.to_string(),
+    })
+}
+
+fn scope_of(all: bool, listed: Option<Vec<StoreId>>) -> StoreScope {
+    if all {
+        StoreScope::All
+    } else {
+        StoreScope::Only(listed.unwrap_or_default())
+    }
+}
 
 impl Access for SqlDatabase {
     async fn create_token(
@@ -149,17 +220,18 @@ impl Access for SqlDatabase {
         let id = on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let id = sqlx::query_scalar::<_, i64>(
-                "INSERT INTO api_tokens (name, prefix, hash, read_only, created_at) \
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                "INSERT INTO api_tokens (name, prefix, hash, role, all_stores, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             )
             .bind(&token.name)
             .bind(&token.prefix)
             .bind(&token.hash)
-            .bind(i64::from(token.read_only))
+            .bind(token.role.as_str())
+            .bind(token.scope.is_all())
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
-            for store in &token.stores {
+            for store in token.scope.listed() {
                 sqlx::query("INSERT INTO api_token_stores (token_id, store_id) VALUES ($1, $2)")
                     .bind(id)
                     .bind(store.0)
@@ -173,34 +245,32 @@ impl Access for SqlDatabase {
             id,
             name: token.name.clone(),
             prefix: token.prefix.clone(),
-            read_only: token.read_only,
-            stores: token.stores.clone(),
+            role: token.role,
+            scope: token.scope.clone(),
             created_at: now,
             revoked_at: None,
         })
     }
 
     async fn token_by_hash(&self, hash: &[u8]) -> Result<Option<TokenRecord>, DbError> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL"
+        ));
         let rows = on_db!(&self.db, |pool| {
-            sqlx::query_as::<_, TokenRow>(
-                "SELECT id, name, prefix, read_only, created_at, revoked_at FROM api_tokens \
-                 WHERE hash = $1 AND revoked_at IS NULL",
-            )
-            .bind(hash)
-            .fetch_all(pool)
-            .await?
+            sqlx::query_as::<_, TokenRow>(sql)
+                .bind(hash)
+                .fetch_all(pool)
+                .await?
         });
         Ok(self.tokens_from(rows).await?.pop())
     }
 
     async fn tokens(&self) -> Result<Vec<TokenRecord>, DbError> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id"
+        ));
         let rows = on_db!(&self.db, |pool| {
-            sqlx::query_as::<_, TokenRow>(
-                "SELECT id, name, prefix, read_only, created_at, revoked_at FROM api_tokens \
-                 ORDER BY id",
-            )
-            .fetch_all(pool)
-            .await?
+            sqlx::query_as::<_, TokenRow>(sql).fetch_all(pool).await?
         });
         self.tokens_from(rows).await
     }
@@ -219,38 +289,126 @@ impl Access for SqlDatabase {
         Ok(done > 0)
     }
 
-    async fn set_dashboard_user(
-        &self,
-        name: &str,
-        password_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), DbError> {
+    async fn add_user(&self, user: &NewUser, now: DateTime<Utc>) -> Result<UserRecord, DbError> {
         on_db!(&self.db, |pool| {
-            // A new password ends every session of the old one: whoever learnt the old one
-            // is out as soon as it is changed.
             let mut tx = pool.begin_write().await?;
-            sqlx::query(
-                "INSERT INTO dashboard_users (name, password_hash, created_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash",
+            let inserted = sqlx::query(
+                "INSERT INTO dashboard_users (name, password_hash, role, all_stores, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING",
             )
-            .bind(name)
-            .bind(password_hash)
+            .bind(&user.name)
+            .bind(&user.password_hash)
+            .bind(user.role.as_str())
+            .bind(user.scope.is_all())
             .bind(now)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Err(DbError::DuplicateUser(user.name.clone()));
+            }
+            for store in user.scope.listed() {
+                sqlx::query(
+                    "INSERT INTO dashboard_user_stores (user_name, store_id) VALUES ($1, $2)",
+                )
+                .bind(&user.name)
+                .bind(store.0)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(UserRecord {
+            name: user.name.clone(),
+            role: user.role,
+            scope: user.scope.clone(),
+            created_at: now,
+            disabled_at: None,
+        })
+    }
+
+    async fn change_user(
+        &self,
+        name: &str,
+        change: &UserChange,
+        now: DateTime<Utc>,
+    ) -> Result<UserRecord, DbError> {
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let found = sqlx::query(
+                "UPDATE dashboard_users SET \
+                 password_hash = COALESCE($2, password_hash), role = COALESCE($3, role), \
+                 all_stores = COALESCE($4, all_stores), \
+                 disabled_at = CASE WHEN $5 IS NULL THEN disabled_at \
+                                    WHEN $5 THEN COALESCE(disabled_at, $6) ELSE NULL END \
+                 WHERE name = $1",
+            )
+            .bind(name)
+            .bind(change.password_hash.as_deref())
+            .bind(change.role.map(Role::as_str))
+            .bind(change.scope.as_ref().map(StoreScope::is_all))
+            .bind(change.disabled)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if found == 0 {
+                return Err(DbError::UserNotFound(name.to_owned()));
+            }
+            if let Some(scope) = &change.scope {
+                sqlx::query("DELETE FROM dashboard_user_stores WHERE user_name = $1")
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await?;
+                for store in scope.listed() {
+                    sqlx::query(
+                        "INSERT INTO dashboard_user_stores (user_name, store_id) VALUES ($1, $2)",
+                    )
+                    .bind(name)
+                    .bind(store.0)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
             sqlx::query("DELETE FROM sessions WHERE user_name = $1")
                 .bind(name)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
         });
-        Ok(())
+        self.user(name)
+            .await?
+            .ok_or_else(|| DbError::UserNotFound(name.to_owned()))
+    }
+
+    async fn user(&self, name: &str) -> Result<Option<UserRecord>, DbError> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM dashboard_users WHERE name = $1"
+        ));
+        let rows = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, UserRow>(sql)
+                .bind(name)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(self.users_from(rows).await?.pop())
+    }
+
+    async fn users(&self) -> Result<Vec<UserRecord>, DbError> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM dashboard_users ORDER BY name"
+        ));
+        let rows = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, UserRow>(sql).fetch_all(pool).await?
+        });
+        self.users_from(rows).await
     }
 
     async fn dashboard_password(&self, name: &str) -> Result<Option<String>, DbError> {
         Ok(on_db!(&self.db, |pool| {
             sqlx::query_scalar::<_, String>(
-                "SELECT password_hash FROM dashboard_users WHERE name = $1",
+                "SELECT password_hash FROM dashboard_users \
+                 WHERE name = $1 AND disabled_at IS NULL",
             )
             .bind(name)
             .fetch_optional(pool)
@@ -322,14 +480,17 @@ impl Access for SqlDatabase {
     async fn create_login_link(
         &self,
         hash: &[u8],
+        user: Option<&str>,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<(), DbError> {
         on_db!(&self.db, |pool| {
             sqlx::query(
-                "INSERT INTO login_links (hash, created_at, expires_at) VALUES ($1, $2, $3)",
+                "INSERT INTO login_links (hash, user_name, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4)",
             )
             .bind(hash)
+            .bind(user)
             .bind(now)
             .bind(expires_at)
             .execute(pool)
@@ -338,20 +499,31 @@ impl Access for SqlDatabase {
         Ok(())
     }
 
-    async fn use_login_link(&self, hash: &[u8], now: DateTime<Utc>) -> Result<bool, DbError> {
+    async fn use_login_link(
+        &self,
+        hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, DbError> {
         // One statement: two browsers racing for one link cannot both win.
-        let done = on_db!(&self.db, |pool| {
-            sqlx::query(
+        let used = on_db!(&self.db, |pool| {
+            sqlx::query_scalar::<_, Option<String>>(
                 "UPDATE login_links SET used_at = $2 \
-                 WHERE hash = $1 AND used_at IS NULL AND expires_at > $2",
+                 WHERE hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_name",
             )
             .bind(hash)
             .bind(now)
-            .execute(pool)
+            .fetch_optional(pool)
             .await?
-            .rows_affected()
         });
-        Ok(done == 1)
+        match used {
+            None => Ok(None),
+            Some(None) => Ok(Some(OPERATOR.to_owned())),
+            Some(Some(name)) => Ok(self
+                .user(&name)
+                .await?
+                .filter(|u| u.disabled_at.is_none())
+                .map(|u| u.name)),
+        }
     }
 
     async fn buyer_token(&self, posting: PostingId) -> Result<String, DbError> {
@@ -415,19 +587,44 @@ impl SqlDatabase {
     async fn tokens_from(&self, rows: Vec<TokenRow>) -> Result<Vec<TokenRecord>, DbError> {
         let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
         let mut stores = self.token_stores(&ids).await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(id, name, prefix, read_only, created_at, revoked_at)| TokenRecord {
+        rows.into_iter()
+            .map(|(id, name, prefix, role, all, created_at, revoked_at)| {
+                Ok(TokenRecord {
                     id,
                     name,
                     prefix,
-                    read_only: read_only != 0,
-                    stores: stores.remove(&id).unwrap_or_default(),
+                    role: role_of("api_tokens", id, &role)?,
+                    scope: scope_of(all, stores.remove(&id)),
                     created_at,
                     revoked_at,
-                },
+                })
+            })
+            .collect()
+    }
+
+    async fn users_from(&self, rows: Vec<UserRow>) -> Result<Vec<UserRecord>, DbError> {
+        // People are few: every user's stores in one read.
+        let listed = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, (String, i64)>(
+                "SELECT user_name, store_id FROM dashboard_user_stores ORDER BY store_id",
             )
-            .collect())
+            .fetch_all(pool)
+            .await?
+        });
+        let mut stores: HashMap<String, Vec<StoreId>> = HashMap::new();
+        for (name, store) in listed {
+            stores.entry(name).or_default().push(StoreId(store));
+        }
+        rows.into_iter()
+            .map(|(name, role, all, created_at, disabled_at)| {
+                Ok(UserRecord {
+                    role: role_of("dashboard_users", 0, &role)?,
+                    scope: scope_of(all, stores.remove(&name)),
+                    name,
+                    created_at,
+                    disabled_at,
+                })
+            })
+            .collect()
     }
 }

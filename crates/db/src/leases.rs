@@ -30,6 +30,9 @@ impl LeaseOwner {
 pub trait Leasable: Copy + Send + Sync + sealed::Sealed + 'static {
     #[doc(hidden)]
     const TABLE: &'static str;
+    /// What else a due row must satisfy to be claimed (SQL over the table's columns).
+    #[doc(hidden)]
+    const CLAIMABLE: &'static str = "";
     #[doc(hidden)]
     fn from_row_id(id: i64) -> Self;
     #[doc(hidden)]
@@ -77,8 +80,11 @@ impl Leasable for ozontrack_domain::DestinationId {
     }
 }
 
+/// A paused store's legs are not tracked: they stay due and are claimed again on resuming.
 impl Leasable for LegId {
     const TABLE: &'static str = "legs";
+    const CLAIMABLE: &'static str = " AND posting_id NOT IN (SELECT p.id FROM postings p \
+         JOIN stores s ON s.id = p.store_id WHERE s.paused_at IS NOT NULL)";
     fn from_row_id(id: i64) -> Self {
         LegId(id)
     }
@@ -88,9 +94,10 @@ impl Leasable for LegId {
 }
 
 /// Stores are leased for syncing: one worker syncs a store at a time, so workers together
-/// never exceed the store's Ozon rate limit.
+/// never exceed the store's Ozon rate limit. A paused store is not synced.
 impl Leasable for StoreId {
     const TABLE: &'static str = "stores";
+    const CLAIMABLE: &'static str = " AND paused_at IS NULL";
     fn from_row_id(id: i64) -> Self {
         StoreId(id)
     }
@@ -157,9 +164,10 @@ impl Leases for SqlDatabase {
         until: DateTime<Utc>,
     ) -> Result<Vec<K>, DbError> {
         let table = K::TABLE;
+        let claimable = K::CLAIMABLE;
         let due = format!(
             "SELECT id FROM {table} WHERE next_check_at <= $3 \
-             AND (lease_until IS NULL OR lease_until <= $3) \
+             AND (lease_until IS NULL OR lease_until <= $3){claimable} \
              ORDER BY next_check_at, id LIMIT $4"
         );
         let ids: Vec<i64> = match &self.db {

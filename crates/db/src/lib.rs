@@ -10,7 +10,9 @@
 //! - [`tracking`]: legs, events, rounds of carrier checks, feed health;
 //! - [`leases`]: work claimed through lease columns on the rows;
 //! - [`alerts`]: risk candidates, alert changes, the inbox, the penalty ledger;
-//! - [`access`]: API tokens, dashboard users, sessions, login links, buyer tokens;
+//! - [`access`]: API tokens and dashboard users with their roles and stores, sessions, login
+//!   links, buyer tokens;
+//! - [`audit`]: the audit trail of every write;
 //! - [`views`]: what the API and the dashboard read (postings list, counts, statistics);
 //! - [`backup`]: consistent copies while running (`Backups`), what they hold, restore;
 //! - [`outbox`]: notification destinations, the outbox and its attempts, templates, buyer
@@ -31,6 +33,7 @@ pub mod outbox;
 
 pub mod access;
 pub mod alerts;
+pub mod audit;
 pub mod backup;
 pub mod leases;
 pub mod postings;
@@ -41,10 +44,13 @@ pub mod tracking;
 mod url;
 pub mod views;
 
-pub use access::{Access, NewToken, SessionRecord, TokenRecord};
+pub use access::{
+    Access, NewToken, NewUser, OPERATOR, SessionRecord, TokenRecord, UserChange, UserRecord,
+};
 pub use alerts::{
     AlertFilter, Alerts, GapSample, PenaltyPolicy, PenaltyRecord, RiskApplied, RiskOutcome,
 };
+pub use audit::{Audit, AuditEntry, AuditFilter, AuditRecord};
 pub use backup::{Backups, Snapshot};
 pub use leases::{Chore, Leasable, LeaseOwner, Leases};
 pub use outbox::{
@@ -57,7 +63,7 @@ pub use postings::{
 };
 pub use secrets::{Cipher, KeyFileError};
 pub use sql::{PoolSettings, SqlDatabase};
-pub use stores::{NewStore, OzonCredentials, StoreRecord, Stores};
+pub use stores::{NewStore, OzonCredentials, RemovedStore, StoreRecord, Stores};
 pub use tracking::{EventRecord, FeedHealth, FeedOutcome, LegCheck, LegRecord, Tracking};
 pub use url::{Backend, DatabaseUrl, DatabaseUrlError};
 pub use views::{
@@ -69,7 +75,7 @@ pub use views::{
 /// `use ozontrack_db::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        Access, Alerts, Backups, Database, Leases, Outbox, Postings, Stores, Tracking, Views,
+        Access, Alerts, Audit, Backups, Database, Leases, Outbox, Postings, Stores, Tracking, Views,
     };
 }
 
@@ -82,6 +88,7 @@ pub trait Database:
     + Leases
     + Alerts
     + Access
+    + Audit
     + Views
     + Outbox
     + Backups
@@ -111,6 +118,10 @@ pub enum DbError {
     NoApiAccess(String),
     #[error("no posting with id {0}")]
     PostingNotFound(i64),
+    #[error("a dashboard user named {0:?} already exists")]
+    DuplicateUser(String),
+    #[error("no dashboard user named {0:?}")]
+    UserNotFound(String),
     #[error("a destination named {0:?} already exists")]
     DuplicateDestination(String),
     #[error(

@@ -38,6 +38,7 @@ pub(crate) struct StoreRow {
     pub(crate) next_check_at: Option<DateTime<Utc>>,
     pub(crate) synced_until: Option<DateTime<Utc>>,
     pub(crate) api_access: bool,
+    pub(crate) paused_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<StoreRow> for StoreRecord {
@@ -60,6 +61,7 @@ impl TryFrom<StoreRow> for StoreRecord {
             created_at: row.created_at,
             next_sync_at: row.next_check_at,
             synced_until: row.synced_until,
+            paused_at: row.paused_at,
         })
     }
 }

@@ -4,13 +4,14 @@
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
+use ozontrack_domain::notify::Routing;
 use ozontrack_domain::{ClientId, StoreId, StoreName, StoreSettings};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::AssertSqlSafe;
 
 use crate::DbError;
 use crate::records::StoreRow;
-use crate::sql::{Db, SqlDatabase, is_unique_violation};
+use crate::sql::{BeginWrite, Db, SqlDatabase, is_unique_violation};
 
 /// A connected Ozon seller account, as it is listed; the API key stays encrypted until
 /// [`Store::store_credentials`] is asked for it.
@@ -27,6 +28,16 @@ pub struct StoreRecord {
     /// Everything Ozon changed before this time is in the store (the last completed sync
     /// plan); `None` before the first.
     pub synced_until: Option<DateTime<Utc>>,
+    /// Since when the store is paused: neither synced nor tracked until resumed.
+    pub paused_at: Option<DateTime<Utc>>,
+}
+
+/// What removing a store took with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RemovedStore {
+    pub postings: u64,
+    /// Notification destinations that served only this store.
+    pub destinations: u64,
 }
 
 /// What it takes to connect a store.
@@ -97,6 +108,31 @@ pub trait Stores: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<OzonCredentials, DbError>> + Send;
 
     /// The secret in the store's push URL (`/ozon/push/{secret}`).
+    /// Pauses (`true`) or resumes a store; false when it already was so. A resumed store
+    /// with API access is due for a sync at once.
+    fn set_store_paused(
+        &self,
+        id: StoreId,
+        paused: bool,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, DbError>> + Send;
+
+    /// Renames a store; its history stays.
+    fn rename_store(
+        &self,
+        id: StoreId,
+        name: &StoreName,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// Removes a store and everything of it in one transaction: postings, legs, events,
+    /// alerts, penalty points, scans, pushes, outbox messages, its place in tokens' and users'
+    /// scopes (which then cover less, never more), and the destinations that served it alone.
+    fn remove_store(
+        &self,
+        id: StoreId,
+    ) -> impl Future<Output = Result<RemovedStore, DbError>> + Send;
+
     fn push_secret(&self, id: StoreId) -> impl Future<Output = Result<String, DbError>> + Send;
 
     fn store_by_push_secret(
@@ -106,7 +142,7 @@ pub trait Stores: Clone + Send + Sync + 'static {
 }
 
 pub(crate) const STORE_COLUMNS: &str = "id, name, client_id, ozon_base_url, timezone, language, \
-     created_at, next_check_at, synced_until, api_access";
+     created_at, next_check_at, synced_until, api_access, paused_at";
 
 /// The encryption context of a store's key: its Client-Id, so a key cannot be moved to another
 /// store's row.
@@ -162,6 +198,7 @@ impl Stores for SqlDatabase {
             created_at: now,
             next_sync_at: Some(now),
             synced_until: None,
+            paused_at: None,
         })
     }
 
@@ -194,6 +231,7 @@ impl Stores for SqlDatabase {
             created_at: now,
             next_sync_at: None,
             synced_until: None,
+            paused_at: None,
         })
     }
 
@@ -293,6 +331,120 @@ impl Stores for SqlDatabase {
             client_id,
             api_key: SecretString::from(api_key),
             base_url,
+        })
+    }
+
+    async fn set_store_paused(
+        &self,
+        id: StoreId,
+        paused: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DbError> {
+        let sql = if paused {
+            "UPDATE stores SET paused_at = $2, updated_at = $2 WHERE id = $1 AND paused_at IS NULL"
+        } else {
+            // Due at once: whatever Ozon changed while paused is fetched on resuming.
+            "UPDATE stores SET paused_at = NULL, updated_at = $2, \
+             next_check_at = CASE WHEN api_access THEN $2 ELSE next_check_at END \
+             WHERE id = $1 AND paused_at IS NOT NULL"
+        };
+        let done = on_db!(&self.db, |pool| {
+            sqlx::query(sql)
+                .bind(id.0)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if done == 0 {
+            self.store(id).await?.ok_or(DbError::StoreNotFound(id))?;
+        }
+        Ok(done > 0)
+    }
+
+    async fn rename_store(
+        &self,
+        id: StoreId,
+        name: &StoreName,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        let done = on_db!(&self.db, |pool| {
+            sqlx::query("UPDATE stores SET name = $2, updated_at = $3 WHERE id = $1")
+                .bind(id.0)
+                .bind(name.as_str())
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        });
+        match done {
+            Ok(0) => Err(DbError::StoreNotFound(id)),
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => {
+                Err(DbError::DuplicateStoreName(name.as_str().to_owned()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn remove_store(&self, id: StoreId) -> Result<RemovedStore, DbError> {
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin_write().await?;
+            // Destinations route by a list of stores where empty means every store: one that
+            // served this store alone must go with it, or it would start serving all of them.
+            let routed = sqlx::query_as::<_, (i64, String)>("SELECT id, routing FROM destinations")
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut destinations = 0;
+            for (destination, routing) in routed {
+                let mut routing: Routing =
+                    serde_json::from_str(&routing).map_err(|e| DbError::Corrupt {
+                        table: "destinations",
+                        id: destination,
+                        reason: e.to_string(),
+                    })?;
+                if !routing.stores.contains(&id) {
+                    continue;
+                }
+                routing.stores.retain(|s| *s != id);
+                if routing.stores.is_empty() {
+                    sqlx::query("DELETE FROM destinations WHERE id = $1")
+                        .bind(destination)
+                        .execute(&mut *tx)
+                        .await?;
+                    destinations += 1;
+                } else {
+                    sqlx::query("UPDATE destinations SET routing = $2 WHERE id = $1")
+                        .bind(destination)
+                        .bind(serde_json::to_string(&routing).unwrap_or_default())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            // The outbox names its store without a foreign key (digests span stores).
+            sqlx::query("DELETE FROM outbox WHERE store_id = $1")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+            let postings =
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM postings WHERE store_id = $1")
+                    .bind(id.0)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            // Everything else hangs off the store by ON DELETE CASCADE.
+            let removed = sqlx::query("DELETE FROM stores WHERE id = $1")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if removed == 0 {
+                return Err(DbError::StoreNotFound(id));
+            }
+            tx.commit().await?;
+            Ok(RemovedStore {
+                postings: u64::try_from(postings).unwrap_or_default(),
+                destinations,
+            })
         })
     }
 

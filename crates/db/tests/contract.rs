@@ -18,7 +18,7 @@ use ozontrack_domain::{
     PostingNumber, Scheme, StoreId, StoreName, StoreSettings, SubStatus, TrackingEvent,
     TrackingNumber,
 };
-use ozontrack_domain::{LegId, PostingId};
+use ozontrack_domain::{LegId, PostingId, Role, StoreScope};
 use secrecy::{ExposeSecret, SecretString};
 
 mod support;
@@ -110,7 +110,7 @@ contract!(
     a_whitelist_violation_enters_the_ledger_once,
     risk_candidates_are_changed_or_due_postings_and_inputs_carry_legs_and_events,
     the_risk_watermark_never_moves_back,
-    a_token_is_found_by_its_hash_until_revoked_with_its_stores,
+    a_token_is_found_by_its_hash_until_revoked_with_its_role_and_stores,
     the_postings_page_filters_pages_and_never_leaves_its_stores,
     sessions_and_login_links_end_and_a_link_is_used_once,
     a_postings_buyer_token_is_made_once_and_finds_it,
@@ -122,6 +122,12 @@ contract!(
     a_digest_gathers_pending_messages_and_a_dead_one_can_be_sent_again,
     delivered_journeys_carry_every_legs_milestones_in_journey_order,
     finished_registered_legs_are_to_stop_until_marked_stopped,
+    users_have_a_role_and_stores_and_any_change_ends_their_sessions,
+    a_login_link_signs_in_as_its_user_while_that_user_is_enabled,
+    a_paused_store_and_its_legs_are_not_claimed_until_resumed,
+    a_store_is_renamed_unless_the_name_is_taken,
+    removing_a_store_leaves_no_row_of_it_and_grants_cover_less_never_more,
+    the_audit_trail_reads_newest_first_within_the_stores_asked,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -1466,20 +1472,30 @@ async fn the_risk_watermark_never_moves_back(db: &TestDb) {
     assert_eq!(db.store.risk_watermark(store).await.unwrap(), Some(later));
 }
 
-async fn a_token_is_found_by_its_hash_until_revoked_with_its_stores(db: &TestDb) {
+async fn a_token_is_found_by_its_hash_until_revoked_with_its_role_and_stores(db: &TestDb) {
     let store = a_store(db).await;
     let new = ozontrack_db::NewToken {
         name: "erp".into(),
         hash: vec![7; 32],
         prefix: "ozt_abcd".into(),
-        read_only: true,
-        stores: vec![store],
+        role: Role::Viewer,
+        scope: StoreScope::Only(vec![store]),
     };
     let created = db.store.create_token(&new, t0()).await.unwrap();
     let found = db.store.token_by_hash(&[7; 32]).await.unwrap().unwrap();
     assert_eq!(found, created);
-    assert_eq!(found.stores, [store]);
-    assert!(found.read_only);
+    assert_eq!(found.scope, StoreScope::Only(vec![store]));
+    assert_eq!(found.role, Role::Viewer);
+    let everywhere = ozontrack_db::NewToken {
+        name: "ops".into(),
+        hash: vec![9; 32],
+        prefix: "ozt_efgh".into(),
+        role: Role::Admin,
+        scope: StoreScope::All,
+    };
+    db.store.create_token(&everywhere, t0()).await.unwrap();
+    let found = db.store.token_by_hash(&[9; 32]).await.unwrap().unwrap();
+    assert_eq!((found.role, found.scope), (Role::Admin, StoreScope::All));
     assert!(db.store.token_by_hash(&[8; 32]).await.unwrap().is_none());
     assert!(db.store.revoke_token(created.id, t0()).await.unwrap());
     assert!(!db.store.revoke_token(created.id, t0()).await.unwrap());
@@ -1570,15 +1586,10 @@ async fn the_postings_page_filters_pages_and_never_leaves_its_stores(db: &TestDb
 
 async fn sessions_and_login_links_end_and_a_link_is_used_once(db: &TestDb) {
     let st = &db.store;
-    st.set_dashboard_user("seller", "$argon2id$first", t0())
-        .await
-        .unwrap();
-    st.set_dashboard_user("seller", "$argon2id$second", t0())
-        .await
-        .unwrap();
+    a_user(db, "seller", Role::Operator, StoreScope::All).await;
     assert_eq!(
         st.dashboard_password("seller").await.unwrap().as_deref(),
-        Some("$argon2id$second")
+        Some("$argon2id$seller")
     );
     assert!(st.dashboard_password("nobody").await.unwrap().is_none());
     let session = ozontrack_db::SessionRecord {
@@ -1602,19 +1613,26 @@ async fn sessions_and_login_links_end_and_a_link_is_used_once(db: &TestDb) {
     assert!(st.session(&[1; 32], t0()).await.unwrap().is_none());
 
     let until = t0() + chrono::Duration::hours(24);
-    st.create_login_link(&[2; 32], t0(), until).await.unwrap();
-    st.create_login_link(&[3; 32], t0(), until).await.unwrap();
-    assert!(st.use_login_link(&[2; 32], t0()).await.unwrap());
+    st.create_login_link(&[2; 32], None, t0(), until)
+        .await
+        .unwrap();
+    st.create_login_link(&[3; 32], None, t0(), until)
+        .await
+        .unwrap();
+    assert_eq!(
+        st.use_login_link(&[2; 32], t0()).await.unwrap().as_deref(),
+        Some(ozontrack_db::OPERATOR)
+    );
     assert!(
-        !st.use_login_link(&[2; 32], t0()).await.unwrap(),
+        st.use_login_link(&[2; 32], t0()).await.unwrap().is_none(),
         "used once"
     );
     assert!(
-        !st.use_login_link(&[3; 32], until).await.unwrap(),
+        st.use_login_link(&[3; 32], until).await.unwrap().is_none(),
         "expired"
     );
     assert!(
-        !st.use_login_link(&[4; 32], t0()).await.unwrap(),
+        st.use_login_link(&[4; 32], t0()).await.unwrap().is_none(),
         "never made"
     );
 }
@@ -2083,4 +2101,368 @@ async fn a_digest_gathers_pending_messages_and_a_dead_one_can_be_sent_again(db: 
     );
     let again = db.store.message(ids[2]).await.unwrap().unwrap();
     assert_eq!((again.state, again.attempts), (MessageState::Pending, 0));
+}
+
+async fn a_user(db: &TestDb, name: &str, role: Role, scope: StoreScope) {
+    db.store
+        .add_user(
+            &ozontrack_db::NewUser {
+                name: name.into(),
+                password_hash: format!("$argon2id${name}"),
+                role,
+                scope,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+}
+
+async fn a_session(db: &TestDb, user: &str, hash: u8) {
+    let session = ozontrack_db::SessionRecord {
+        user: user.into(),
+        csrf: "csrf".into(),
+        expires_at: t0() + Duration::hours(12),
+    };
+    db.store
+        .create_session(&[hash; 32], &session, t0())
+        .await
+        .unwrap();
+}
+
+async fn users_have_a_role_and_stores_and_any_change_ends_their_sessions(db: &TestDb) {
+    let st = &db.store;
+    let store = a_store(db).await;
+    a_user(db, "packer", Role::Viewer, StoreScope::Only(vec![store])).await;
+    a_user(db, "nobody", Role::Viewer, StoreScope::Only(Vec::new())).await;
+    let packer = st.user("packer").await.unwrap().unwrap();
+    assert_eq!(packer.role, Role::Viewer);
+    assert_eq!(packer.scope, StoreScope::Only(vec![store]));
+    assert_eq!(
+        st.user("nobody").await.unwrap().unwrap().scope,
+        StoreScope::Only(Vec::new()),
+        "an empty grant stays empty, never every store"
+    );
+    let again = st
+        .add_user(
+            &ozontrack_db::NewUser {
+                name: "packer".into(),
+                password_hash: "x".into(),
+                role: Role::Admin,
+                scope: StoreScope::All,
+            },
+            t0(),
+        )
+        .await;
+    assert!(matches!(again, Err(DbError::DuplicateUser(_))), "{again:?}");
+
+    a_session(db, "packer", 1).await;
+    let changed = st
+        .change_user(
+            "packer",
+            &ozontrack_db::UserChange {
+                role: Some(Role::Operator),
+                scope: Some(StoreScope::All),
+                ..Default::default()
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (changed.role, changed.scope),
+        (Role::Operator, StoreScope::All)
+    );
+    assert!(
+        st.session(&[1; 32], t0()).await.unwrap().is_none(),
+        "a new role ends the old sessions"
+    );
+
+    a_session(db, "packer", 2).await;
+    let disabled = st
+        .change_user(
+            "packer",
+            &ozontrack_db::UserChange {
+                disabled: Some(true),
+                ..Default::default()
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert!(disabled.disabled_at.is_some());
+    assert!(st.session(&[2; 32], t0()).await.unwrap().is_none());
+    assert!(
+        st.dashboard_password("packer").await.unwrap().is_none(),
+        "a disabled user cannot sign in"
+    );
+    let enabled = st
+        .change_user(
+            "packer",
+            &ozontrack_db::UserChange {
+                disabled: Some(false),
+                ..Default::default()
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert!(enabled.disabled_at.is_none());
+    assert!(st.dashboard_password("packer").await.unwrap().is_some());
+    let missing = st
+        .change_user("ghost", &ozontrack_db::UserChange::default(), t0())
+        .await;
+    assert!(
+        matches!(missing, Err(DbError::UserNotFound(_))),
+        "{missing:?}"
+    );
+    let names: Vec<String> = st
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    assert_eq!(names, ["nobody", "packer"]);
+}
+
+async fn a_login_link_signs_in_as_its_user_while_that_user_is_enabled(db: &TestDb) {
+    let st = &db.store;
+    a_user(db, "packer", Role::Viewer, StoreScope::All).await;
+    let until = t0() + Duration::hours(24);
+    st.create_login_link(&[5; 32], Some("packer"), t0(), until)
+        .await
+        .unwrap();
+    st.create_login_link(&[6; 32], Some("packer"), t0(), until)
+        .await
+        .unwrap();
+    assert_eq!(
+        st.use_login_link(&[5; 32], t0()).await.unwrap().as_deref(),
+        Some("packer")
+    );
+    st.change_user(
+        "packer",
+        &ozontrack_db::UserChange {
+            disabled: Some(true),
+            ..Default::default()
+        },
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        st.use_login_link(&[6; 32], t0()).await.unwrap().is_none(),
+        "a disabled user's link signs nobody in"
+    );
+}
+
+async fn a_paused_store_and_its_legs_are_not_claimed_until_resumed(db: &TestDb) {
+    let st = &db.store;
+    let leg = a_leg(db).await;
+    let store = st.stores().await.unwrap()[0].id;
+    st.schedule(leg, Some(t0())).await.unwrap();
+    assert!(st.set_store_paused(store, true, t0()).await.unwrap());
+    assert!(
+        !st.set_store_paused(store, true, t0()).await.unwrap(),
+        "already paused"
+    );
+    assert!(st.store(store).await.unwrap().unwrap().paused_at.is_some());
+    let later = t0() + Duration::hours(1);
+    let owner = LeaseOwner::new("w");
+    let stores: Vec<StoreId> = st.claim(&owner, 10, later, later).await.unwrap();
+    let legs: Vec<LegId> = st.claim(&owner, 10, later, later).await.unwrap();
+    assert!(stores.is_empty(), "a paused store is not synced");
+    assert!(legs.is_empty(), "a paused store's legs are not tracked");
+
+    assert!(st.set_store_paused(store, false, later).await.unwrap());
+    let record = st.store(store).await.unwrap().unwrap();
+    assert!(record.paused_at.is_none());
+    assert_eq!(record.next_sync_at, Some(later), "due at once on resuming");
+    let until = later + Duration::minutes(5);
+    let stores: Vec<StoreId> = st.claim(&owner, 10, later, until).await.unwrap();
+    let legs: Vec<LegId> = st.claim(&owner, 10, later, until).await.unwrap();
+    assert_eq!((stores, legs), (vec![store], vec![leg]));
+    let missing = st.set_store_paused(StoreId(9999), true, t0()).await;
+    assert!(
+        matches!(missing, Err(DbError::StoreNotFound(_))),
+        "{missing:?}"
+    );
+}
+
+async fn a_store_is_renamed_unless_the_name_is_taken(db: &TestDb) {
+    let st = &db.store;
+    let first = a_store(db).await;
+    st.add_store(new_store("莫斯科店", "654321"), t0())
+        .await
+        .unwrap();
+    let taken = st
+        .rename_store(first, &StoreName::parse("莫斯科店").unwrap(), t0())
+        .await;
+    assert!(
+        matches!(taken, Err(DbError::DuplicateStoreName(_))),
+        "{taken:?}"
+    );
+    st.rename_store(first, &StoreName::parse("广州店").unwrap(), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        st.store(first).await.unwrap().unwrap().name.as_str(),
+        "广州店"
+    );
+}
+
+async fn removing_a_store_leaves_no_row_of_it_and_grants_cover_less_never_more(db: &TestDb) {
+    use ozontrack_domain::notify::Routing;
+    let st = &db.store;
+    let gone = a_store(db).await;
+    let kept = st
+        .add_store(new_store("莫斯科店", "654321"), t0())
+        .await
+        .unwrap()
+        .id;
+    for store in [gone, kept] {
+        let number = format!("0132112277-{:04}-1", store.0);
+        let posting = a_posting(db, store, &number).await;
+        let leg = st
+            .upsert_leg(
+                posting,
+                &leg(
+                    "yanwen",
+                    &format!("UG{:09}YP", 100 + store.0),
+                    LegRole::FirstMile,
+                ),
+                t0(),
+            )
+            .await
+            .unwrap();
+        st.schedule(leg, Some(t0())).await.unwrap();
+    }
+    let alone = a_destination(
+        db,
+        "only-gone",
+        Routing {
+            stores: vec![gone],
+            ..Routing::default()
+        },
+    )
+    .await;
+    let shared = a_destination(
+        db,
+        "both",
+        Routing {
+            stores: vec![gone, kept],
+            ..Routing::default()
+        },
+    )
+    .await;
+    a_user(db, "packer", Role::Viewer, StoreScope::Only(vec![gone])).await;
+    let token = ozontrack_db::NewToken {
+        name: "erp".into(),
+        hash: vec![7; 32],
+        prefix: "ozt_abcd".into(),
+        role: Role::Viewer,
+        scope: StoreScope::Only(vec![gone]),
+    };
+    st.create_token(&token, t0()).await.unwrap();
+
+    let removed = st.remove_store(gone).await.unwrap();
+    assert_eq!((removed.postings, removed.destinations), (1, 1));
+    assert!(st.store(gone).await.unwrap().is_none());
+    for table in [
+        "postings WHERE store_id",
+        "alerts WHERE store_id",
+        "penalty_points WHERE store_id",
+        "sync_scans WHERE store_id",
+        "ozon_pushes WHERE store_id",
+        "outbox WHERE store_id",
+        "api_token_stores WHERE store_id",
+        "dashboard_user_stores WHERE store_id",
+    ] {
+        let n = db
+            .raw_count(&format!("SELECT COUNT(*) FROM {table} = {}", gone.0))
+            .await;
+        assert_eq!(n, 0, "{table}");
+    }
+    assert_eq!(
+        db.raw_count("SELECT COUNT(*) FROM legs").await,
+        1,
+        "only the other store's leg"
+    );
+    assert!(st.destination(alone.id).await.unwrap().is_none());
+    let shared = st.destination(shared.id).await.unwrap().unwrap();
+    assert_eq!(shared.destination.routing.stores, [kept]);
+    assert_eq!(
+        st.user("packer").await.unwrap().unwrap().scope,
+        StoreScope::Only(Vec::new()),
+        "the user now sees nothing, not everything"
+    );
+    assert_eq!(
+        st.token_by_hash(&[7; 32]).await.unwrap().unwrap().scope,
+        StoreScope::Only(Vec::new())
+    );
+    let owner = LeaseOwner::new("w");
+    let later = t0() + Duration::hours(1);
+    let legs: Vec<LegId> = st.claim(&owner, 10, later, later).await.unwrap();
+    assert_eq!(legs.len(), 1);
+    let again = st.remove_store(gone).await;
+    assert!(matches!(again, Err(DbError::StoreNotFound(_))), "{again:?}");
+}
+
+async fn the_audit_trail_reads_newest_first_within_the_stores_asked(db: &TestDb) {
+    use ozontrack_db::{AuditEntry, AuditFilter};
+    use ozontrack_domain::AuditAction;
+    let st = &db.store;
+    let store = a_store(db).await;
+    let entry = |action, store: Option<StoreId>| AuditEntry {
+        at: t0(),
+        actor: "cli:root".into(),
+        action,
+        store: store.map(|s| (s, "深圳小店".to_owned())),
+        posting: None,
+        subject: Some("packer".into()),
+        detail: Some(serde_json::json!({"role": "viewer"})),
+    };
+    st.record_audit(&entry(AuditAction::UserAdded, None))
+        .await
+        .unwrap();
+    st.record_audit(&entry(AuditAction::StorePaused, Some(store)))
+        .await
+        .unwrap();
+    let all = st
+        .audit_entries(&AuditFilter {
+            limit: 10,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    let actions: Vec<AuditAction> = all.iter().map(|r| r.entry.action).collect();
+    assert_eq!(actions, [AuditAction::StorePaused, AuditAction::UserAdded]);
+    assert_eq!(all[1].entry, entry(AuditAction::UserAdded, None));
+    let mine = st
+        .audit_entries(&AuditFilter {
+            stores: Some(vec![store]),
+            limit: 10,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 1, "entries of no store are not a store's");
+    let none = st
+        .audit_entries(&AuditFilter {
+            stores: Some(Vec::new()),
+            limit: 10,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    let older = st
+        .audit_entries(&AuditFilter {
+            before: Some(all[0].id),
+            limit: 10,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(older.len(), 1);
 }

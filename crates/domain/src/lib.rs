@@ -5,6 +5,7 @@
 //! or as a `now` parameter.
 //!
 //! Layout:
+//! - [`access`]: roles, the stores a grant covers, the actions the audit trail records.
 //! - [`ids`]: identifiers parsed once (posting and order numbers, store ids, carrier codes).
 //! - [`tracking_number`]: tracking numbers and their formats (UPU S10, Russian Post 14-digit).
 //! - [`money`]: integer minor units plus a currency.
@@ -26,6 +27,7 @@
 #[macro_use]
 mod macros;
 
+pub mod access;
 pub mod alert;
 pub mod carrier;
 pub mod clock;
@@ -53,6 +55,7 @@ pub mod trail;
 #[doc(hidden)]
 pub use serde as __serde;
 
+pub use access::{AuditAction, Role, StoreScope};
 pub use clock::{Clock, ManualClock, ScaledClock, SystemClock};
 pub use event::{EventSource, Fingerprint, Location, TrackingEvent};
 pub use geo::GeoPoint;

@@ -1,6 +1,6 @@
-//! Who may come in: API tokens (`ozt_` + 32 random bytes, kept as SHA-256 and shown once),
-//! one-time dashboard login links and sessions (secrets kept as hashes), and dashboard
-//! passwords (argon2id). Hashing and checking a password takes tens of milliseconds of CPU, so it
+//! Who may come in, and with what grant: API tokens (`ozt_` + 32 random bytes, kept as SHA-256
+//! and shown once) and dashboard users, each with a role and the stores it covers; one-time
+//! login links and sessions (secrets kept as hashes), and dashboard passwords (argon2id). Hashing and checking a password takes tens of milliseconds of CPU, so it
 //! runs on the blocking pool, a few at a time, never on the async runtime where it would stall
 //! every other request.
 
@@ -9,8 +9,13 @@ use std::sync::LazyLock;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
-use ozontrack_db::{Database, DbError, NewToken, SessionRecord};
-use ozontrack_domain::StoreId;
+use ozontrack_db::{
+    Database, DbError, NewToken, NewUser, OPERATOR, SessionRecord, TokenRecord, UserChange,
+    UserRecord,
+};
+use ozontrack_domain::{AuditAction, Role, StoreScope};
+
+use crate::{Actor, Error, audit, checked_name};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
@@ -36,28 +41,247 @@ pub fn secret_hash(secret: &str) -> Vec<u8> {
 }
 
 /// A new API token: the secret to show once, and what the database keeps of it.
-pub fn mint_token(name: &str, read_only: bool, stores: Vec<StoreId>) -> (String, NewToken) {
+pub fn mint_token(name: &str, role: Role, scope: StoreScope) -> (String, NewToken) {
     let secret = format!("ozt_{}", random_secret());
     let token = NewToken {
         name: name.to_owned(),
         hash: secret_hash(&secret),
         prefix: secret.chars().take(8).collect(),
-        read_only,
-        stores,
+        role,
+        scope,
     };
     (secret, token)
 }
 
-/// A one-time login link's secret, kept (hashed) until used or a day has passed.
-pub async fn mint_login_link<D: Database>(db: &D, now: DateTime<Utc>) -> Result<String, DbError> {
+/// Creates an API token with `role` over `scope`: the secret, shown once, and the record.
+pub async fn create_token<D: Database>(
+    db: &D,
+    name: &str,
+    role: Role,
+    scope: StoreScope,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(String, TokenRecord), Error> {
+    let name = checked_name("name", name)?;
+    let (secret, new) = mint_token(name, role, scope);
+    let record = db.create_token(&new, now).await?;
+    audit::Entry::new(actor, AuditAction::TokenCreated, now)
+        .subject(format!("token {} ({name})", record.id))
+        .detail(grant_detail(role, &record.scope, db).await?)
+        .record(db)
+        .await;
+    Ok((secret, record))
+}
+
+/// Revokes a token; false when there was no live token with this id.
+pub async fn revoke_token<D: Database>(
+    db: &D,
+    id: i64,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<bool, Error> {
+    let revoked = db.revoke_token(id, now).await?;
+    if revoked {
+        audit::Entry::new(actor, AuditAction::TokenRevoked, now)
+            .subject(format!("token {id}"))
+            .record(db)
+            .await;
+    }
+    Ok(revoked)
+}
+
+/// The shortest dashboard password.
+pub const MIN_PASSWORD: usize = 10;
+
+/// A dashboard user's name: one word, at most 64 characters, not the console operator's.
+pub fn user_name(name: &str) -> Result<&str, Error> {
+    let name = checked_name("name", name)?;
+    if name.chars().any(char::is_whitespace) {
+        return Err(Error::Invalid {
+            field: "name",
+            message: "a user name is one word".into(),
+        });
+    }
+    if name.eq_ignore_ascii_case(OPERATOR) {
+        return Err(Error::Invalid {
+            field: "name",
+            message: format!("{OPERATOR:?} is the console's own sign-in; choose another name"),
+        });
+    }
+    Ok(name)
+}
+
+async fn checked_password(password: String) -> Result<String, Error> {
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(Error::Invalid {
+            field: "password",
+            message: format!("at least {MIN_PASSWORD} characters"),
+        });
+    }
+    hash_password(password)
+        .await
+        .map_err(|_| Error::Unavailable("the password could not be hashed"))
+}
+
+/// Adds a dashboard user with `role` over `scope`.
+pub async fn add_user<D: Database>(
+    db: &D,
+    name: &str,
+    password: String,
+    role: Role,
+    scope: StoreScope,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<UserRecord, Error> {
+    let name = user_name(name)?;
+    let password_hash = checked_password(password).await?;
+    let record = db
+        .add_user(
+            &NewUser {
+                name: name.to_owned(),
+                password_hash,
+                role,
+                scope,
+            },
+            now,
+        )
+        .await
+        .map_err(|e| match e {
+            DbError::DuplicateUser(name) => Error::Conflict {
+                field: "name",
+                message: format!("a user named {name:?} exists (change it with `users set`)"),
+            },
+            other => other.into(),
+        })?;
+    audit::Entry::new(actor, AuditAction::UserAdded, now)
+        .subject(name)
+        .detail(grant_detail(role, &record.scope, db).await?)
+        .record(db)
+        .await;
+    Ok(record)
+}
+
+/// What to change of a user; `None` keeps it.
+#[derive(Debug, Clone, Default)]
+pub struct UserEdit {
+    pub password: Option<String>,
+    pub role: Option<Role>,
+    pub scope: Option<StoreScope>,
+    /// `Some(true)`: disable; `Some(false)`: enable.
+    pub disabled: Option<bool>,
+}
+
+/// Changes a user; every session it had ends, so the change holds from the next request.
+pub async fn change_user<D: Database>(
+    db: &D,
+    name: &str,
+    edit: UserEdit,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<UserRecord, Error> {
+    let password_hash = match edit.password {
+        Some(password) => Some(checked_password(password).await?),
+        None => None,
+    };
+    let change = UserChange {
+        password_hash,
+        role: edit.role,
+        scope: edit.scope,
+        disabled: edit.disabled,
+    };
+    let record = db
+        .change_user(name.trim(), &change, now)
+        .await
+        .map_err(|e| match e {
+            DbError::UserNotFound(_) => Error::NotFound("user"),
+            other => other.into(),
+        })?;
+    let action = match change.disabled {
+        Some(true) => AuditAction::UserDisabled,
+        Some(false) => AuditAction::UserEnabled,
+        None => AuditAction::UserChanged,
+    };
+    let mut detail = serde_json::Map::new();
+    if let Some(role) = change.role {
+        detail.insert("role".into(), role.as_str().into());
+    }
+    if change.scope.is_some() {
+        detail.insert("stores".into(), stores_detail(&record.scope, db).await?);
+    }
+    if change.password_hash.is_some() {
+        detail.insert("password".into(), "changed".into());
+    }
+    audit::Entry::new(actor, action, now)
+        .subject(record.name.clone())
+        .detail(detail.into())
+        .record(db)
+        .await;
+    Ok(record)
+}
+
+/// A grant as the audit trail keeps it: the role and the stores by name.
+async fn grant_detail<D: Database>(
+    role: Role,
+    scope: &StoreScope,
+    db: &D,
+) -> Result<serde_json::Value, Error> {
+    Ok(serde_json::json!({"role": role.as_str(), "stores": stores_detail(scope, db).await?}))
+}
+
+async fn stores_detail<D: Database>(
+    scope: &StoreScope,
+    db: &D,
+) -> Result<serde_json::Value, Error> {
+    Ok(match scope {
+        StoreScope::All => "all".into(),
+        StoreScope::Only(ids) => db
+            .stores()
+            .await?
+            .into_iter()
+            .filter(|s| ids.contains(&s.id))
+            .map(|s| serde_json::Value::from(s.name.as_str()))
+            .collect(),
+    })
+}
+
+/// A one-time login link's secret for `user` (none: the console's operator), kept (hashed)
+/// until used or a day has passed.
+pub async fn mint_login_link<D: Database>(
+    db: &D,
+    user: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<String, Error> {
+    if let Some(name) = user {
+        let known = db.user(name.trim()).await?;
+        if known.is_none_or(|u| u.disabled_at.is_some()) {
+            return Err(Error::NotFound("user"));
+        }
+    }
     let secret = random_secret();
     db.create_login_link(
         &secret_hash(&secret),
+        user.map(str::trim),
         now,
         now + Duration::hours(LOGIN_LINK_HOURS),
     )
     .await?;
     Ok(secret)
+}
+
+/// What a signed-in person may do: their role and stores (the console's operator is an admin
+/// of every store); `None` for a user since disabled or removed, whose session is then void.
+pub async fn grant_of<D: Database>(
+    db: &D,
+    user: &str,
+) -> Result<Option<(Role, StoreScope)>, DbError> {
+    if user == OPERATOR {
+        return Ok(Some((Role::Admin, StoreScope::All)));
+    }
+    Ok(db
+        .user(user)
+        .await?
+        .filter(|u| u.disabled_at.is_none())
+        .map(|u| (u.role, u.scope)))
 }
 
 /// A new session for `user` lasting `hours`: the cookie's secret, after the database keeps its
@@ -330,10 +554,12 @@ mod tests {
 
     #[test]
     fn a_token_is_shown_once_and_kept_as_its_hash_with_a_short_prefix() {
-        let (secret, token) = mint_token("erp", true, vec![StoreId(3)]);
+        let scope = StoreScope::Only(vec![ozontrack_domain::StoreId(3)]);
+        let (secret, token) = mint_token("erp", Role::Viewer, scope.clone());
         assert!(secret.starts_with("ozt_") && secret.len() > 40);
         assert_eq!(token.hash, secret_hash(&secret));
         assert_eq!(token.prefix, secret[..8]);
-        assert_ne!(mint_token("erp", true, Vec::new()).0, secret);
+        assert_eq!((token.role, token.scope), (Role::Viewer, scope));
+        assert_ne!(mint_token("erp", Role::Admin, StoreScope::All).0, secret);
     }
 }

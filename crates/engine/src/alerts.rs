@@ -5,10 +5,10 @@
 
 use chrono::{DateTime, Utc};
 use ozontrack_db::{AlertFilter, Database};
-use ozontrack_domain::StoreId;
 use ozontrack_domain::alert::AlertRecord;
+use ozontrack_domain::{AuditAction, StoreId};
 
-use crate::{Actor, Error, Note};
+use crate::{Actor, Error, Note, audit};
 
 /// What to do with an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +72,15 @@ pub async fn acknowledge_many<D: Database>(
             .await?
         {
             changed += 1;
+            trace(
+                db,
+                &find(db, scope, *id).await?,
+                Close::Acknowledge,
+                actor,
+                note,
+                now,
+            )
+            .await?;
         }
     }
     Ok(changed)
@@ -97,8 +106,33 @@ pub async fn close<D: Database>(
                 .await?
         }
     };
-    Ok(Closed {
-        alert: find(db, scope, id).await?,
-        changed,
-    })
+    let alert = find(db, scope, id).await?;
+    if changed {
+        trace(db, &alert, how, actor, note, now).await?;
+    }
+    Ok(Closed { alert, changed })
+}
+
+/// The audit entry of a closed alert.
+async fn trace<D: Database>(
+    db: &D,
+    alert: &AlertRecord,
+    how: Close,
+    actor: &Actor,
+    note: &Note,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let action = match how {
+        Close::Acknowledge => AuditAction::AlertAcknowledged,
+        Close::Resolve => AuditAction::AlertResolved,
+    };
+    let mut entry = audit::Entry::new(actor, action, now)
+        .posting(alert.posting_number.as_str())
+        .subject(format!("alert {}", alert.id))
+        .detail(serde_json::json!({"rule": alert.rule.as_str(), "note": note.as_str()}));
+    if let Some(store) = db.store(alert.store_id).await? {
+        entry = entry.store(&store);
+    }
+    entry.record(db).await;
+    Ok(())
 }

@@ -42,6 +42,7 @@ pub async fn import_postings<D: Database>(
     bytes: Vec<u8>,
     options: ReadOptions,
     dry_run: bool,
+    actor: &crate::Actor,
     now: DateTime<Utc>,
 ) -> Result<Imported, Error> {
     let name_owned = name.to_owned();
@@ -89,6 +90,12 @@ pub async fn import_postings<D: Database>(
     }
     if !dry_run && !page.is_empty() {
         db.record_page(&page, None, now).await?;
+        crate::audit::Entry::new(actor, ozontrack_domain::AuditAction::ReportImported, now)
+            .store(store)
+            .subject(name)
+            .detail(serde_json::json!({"new": outcome.new, "updated": outcome.updated}))
+            .record(db)
+            .await;
     }
     Ok(outcome)
 }

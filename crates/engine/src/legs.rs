@@ -61,7 +61,7 @@ pub async fn set_carrier<D: Database>(
     now: DateTime<Utc>,
 ) -> Result<CarrierSet, Error> {
     let code = manual_carrier(carrier)?;
-    let (_, id) = crate::trail::find(db, stores, posting)
+    let (store, id) = crate::trail::find(db, stores, posting)
         .await?
         .ok_or(Error::NotFound("posting"))?;
     let legs: Vec<_> = db
@@ -96,6 +96,16 @@ pub async fn set_carrier<D: Database>(
     };
     db.set_leg_carrier(leg.id, &code, actor.as_str(), now)
         .await?;
+    crate::audit::Entry::new(actor, ozontrack_domain::AuditAction::CarrierSet, now)
+        .store(store)
+        .posting(posting.trim())
+        .detail(serde_json::json!({
+            "tracking_number": leg.leg.tracking_number.as_str(),
+            "carrier": code.as_str(),
+            "previous": leg.leg.carrier.as_str(),
+        }))
+        .record(db)
+        .await;
     Ok(CarrierSet {
         posting_number: posting.trim().to_owned(),
         tracking_number: leg.leg.tracking_number.as_str().to_owned(),

@@ -7,8 +7,10 @@
 //! - [`alerts`]: acknowledge or resolve an alert.
 //! - [`legs`]: correct a leg's carrier by hand.
 //! - [`upload`]: check and send a CSV of tracking numbers, one result per row.
-//! - [`access`]: API tokens, one-time login links, dashboard passwords (hashed off the
-//!   runtime).
+//! - [`access`]: API tokens and dashboard users with their roles and stores, one-time login
+//!   links, dashboard passwords (hashed off the runtime).
+//! - [`stores`]: a store's life: add, set its key, pause, resume, rename, remove.
+//! - [`audit`]: the audit trail every use case that writes appends to, and reading it.
 //! - [`estimate`]: arrival windows from each lane's history.
 //! - [`export`]: every posting a filter matches out to CSV or XLSX, in batches, no row limit.
 //! - [`import`]: the seller office's postings report in, as postings of a store.
@@ -29,6 +31,7 @@
 
 pub mod access;
 pub mod alerts;
+pub mod audit;
 pub mod backup;
 pub mod estimate;
 pub mod export;
@@ -37,6 +40,7 @@ pub mod legs;
 pub mod notify;
 pub mod push;
 pub mod risk;
+pub mod stores;
 pub mod supervise;
 pub mod sync;
 pub mod track;
@@ -135,6 +139,11 @@ impl Actor {
     /// A person by name (a dashboard user, the `--by` of a command, `$USER`).
     pub fn person(name: &str) -> Result<Self, Error> {
         Ok(Self(checked_name("by", name)?.to_owned()))
+    }
+
+    /// Someone at the installation's console, by their login name (`cli:NAME`).
+    pub fn console(user: &str) -> Result<Self, Error> {
+        Ok(Self(format!("cli:{}", checked_name("user", user)?)))
     }
 
     /// An API token by its name, acting for `on_behalf` when the request says so; the token's

@@ -31,7 +31,7 @@ use ozontrack_domain::notify::{
     DigestNotice, DisableCause, DisabledNotice, FeedNotice, Notice, QuietHours, Routing,
     TestNotice, Topic, Verdict,
 };
-use ozontrack_domain::{Clock, DestinationId, Language, PostingId, StoreId};
+use ozontrack_domain::{AuditAction, Clock, DestinationId, Language, PostingId, StoreId};
 use ozontrack_notify::{Address, Credentials, Envelope, Extras, Piece, Rendered, Sender, Setup};
 use ozontrack_ozon::OzonError;
 use secrecy::{ExposeSecret, SecretString};
@@ -39,7 +39,8 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::estimate::EstimateBook;
 use crate::risk::RulesBook;
 use crate::supervise::Worker;
-use crate::{Error, Syncer};
+use crate::{Actor, Error, Syncer, audit};
+use serde_json::json;
 
 /// How the dispatcher behaves.
 #[derive(Debug, Clone)]
@@ -1376,6 +1377,7 @@ fn conflict(field: &'static str, message: impl Into<String>) -> Error {
 pub async fn add_destination<D: Database>(
     db: &D,
     add: AddDestination,
+    actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Added, Error> {
     let name = add.name.trim().to_owned();
@@ -1406,7 +1408,7 @@ pub async fn add_destination<D: Database>(
     let id = db
         .add_destination(
             &NewDestination {
-                name,
+                name: name.clone(),
                 kind: add.kind,
                 address: serde_json::to_string(&parsed.address).unwrap_or_default(),
                 credentials: has_secret.then_some(credentials),
@@ -1424,6 +1426,11 @@ pub async fn add_destination<D: Database>(
             },
             other => other.into(),
         })?;
+    audit::Entry::new(actor, AuditAction::ChannelAdded, now)
+        .subject(name)
+        .detail(json!({"kind": add.kind.as_str()}))
+        .record(db)
+        .await;
     Ok(Added {
         id,
         new_secret: parsed.new_secret,
@@ -1488,17 +1495,46 @@ pub async fn set_enabled<D: Database>(
     db: &D,
     id: DestinationId,
     enabled: bool,
+    actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<bool, Error> {
-    if db.destination(id).await?.is_none() {
+    let Some(record) = db.destination(id).await? else {
         return Err(Error::NotFound("destination"));
-    }
-    Ok(if enabled {
+    };
+    let changed = if enabled {
         db.enable_destination(id, now).await?
     } else {
         db.disable_destination(id, DisableCause::ByUser, now, &[])
             .await?
-    })
+    };
+    if changed {
+        audit::Entry::new(actor, AuditAction::ChannelChanged, now)
+            .subject(record.destination.name)
+            .detail(json!({"enabled": enabled}))
+            .record(db)
+            .await;
+    }
+    Ok(changed)
+}
+
+/// Removes a destination and its outbox; false when there was none.
+pub async fn remove_destination<D: Database>(
+    db: &D,
+    id: DestinationId,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<bool, Error> {
+    let Some(record) = db.destination(id).await? else {
+        return Ok(false);
+    };
+    let removed = db.remove_destination(id).await?;
+    if removed {
+        audit::Entry::new(actor, AuditAction::ChannelRemoved, now)
+            .subject(record.destination.name)
+            .record(db)
+            .await;
+    }
+    Ok(removed)
 }
 
 /// A change to a destination's routing, language or zone: what is given replaces the
@@ -1536,6 +1572,7 @@ pub async fn update_routing<D: Database>(
     db: &D,
     id: DestinationId,
     change: RoutingChange,
+    actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let Some(record) = db.destination(id).await? else {
@@ -1553,6 +1590,15 @@ pub async fn update_routing<D: Database>(
     let language = change.language.unwrap_or(current.language);
     db.update_destination(id, &routing, language, &time_zone, now)
         .await?;
+    audit::Entry::new(actor, AuditAction::ChannelChanged, now)
+        .subject(current.name.clone())
+        .detail(json!({
+            "routing": serde_json::to_value(&routing).unwrap_or_default(),
+            "language": language.as_str(),
+            "time_zone": time_zone,
+        }))
+        .record(db)
+        .await;
     Ok(())
 }
 
@@ -1573,7 +1619,7 @@ fn known_zone(zone: &str) -> Result<String, Error> {
 pub async fn enqueue_test<D: Database>(
     db: &D,
     id: DestinationId,
-    by: &str,
+    actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<i64, Error> {
     let Some(record) = db.destination(id).await? else {
@@ -1589,7 +1635,7 @@ pub async fn enqueue_test<D: Database>(
     let notice = Notice::Test(TestNotice {
         destination: id,
         nonce,
-        by: by.chars().take(64).collect(),
+        by: actor.as_str().chars().take(64).collect(),
         at: now,
     });
     let message = NewMessage::new(id, notice);
@@ -1605,6 +1651,10 @@ pub async fn enqueue_test<D: Database>(
         .into_iter()
         .find(|m| m.key == key)
         .ok_or(Error::NotFound("message"))?;
+    audit::Entry::new(actor, AuditAction::ChannelTested, now)
+        .subject(record.destination.name)
+        .record(db)
+        .await;
     Ok(found.id)
 }
 
@@ -1619,7 +1669,12 @@ pub async fn message<D: Database>(
 }
 
 /// Puts a failed message back in the queue.
-pub async fn retry<D: Database>(db: &D, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
+pub async fn retry<D: Database>(
+    db: &D,
+    id: i64,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
     let message = db.message(id).await?.ok_or(Error::NotFound("message"))?;
     if !db.retry_message(id, now).await? {
         return Err(conflict(
@@ -1630,6 +1685,10 @@ pub async fn retry<D: Database>(db: &D, id: i64, now: DateTime<Utc>) -> Result<(
             ),
         ));
     }
+    audit::Entry::new(actor, AuditAction::MessageRetried, now)
+        .subject(format!("message {id}"))
+        .record(db)
+        .await;
     Ok(())
 }
 
@@ -1843,7 +1902,7 @@ pub async fn set_template<D: Database>(
     audience: Audience,
     language: Language,
     body: &str,
-    by: &str,
+    actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     if body.trim().is_empty() || body.chars().count() > 20_000 {
@@ -1856,9 +1915,18 @@ pub async fn set_template<D: Database>(
         language,
         body: body.to_owned(),
         updated_at: now,
-        updated_by: Some(by.chars().take(64).collect()),
+        updated_by: Some(actor.as_str().chars().take(64).collect()),
     })
     .await?;
+    audit::Entry::new(actor, AuditAction::TemplateChanged, now)
+        .subject(format!(
+            "{}/{}/{}",
+            topic.as_str(),
+            audience.as_str(),
+            language.as_str()
+        ))
+        .record(db)
+        .await;
     Ok(())
 }
 

@@ -87,14 +87,17 @@ impl<D: Database> PushWorker<D> {
         // One client per store and round: building one reads and decrypts the store's key.
         let mut clients: HashMap<StoreId, OzonClient> = HashMap::new();
         for item in pending {
-            let record = stores.iter().find(|s| s.id == item.push.store_id);
+            // A paused store's pushes are let go: the sync on resuming fetches what changed.
+            let record = stores
+                .iter()
+                .find(|s| s.id == item.push.store_id && s.paused_at.is_none());
             let number = item
                 .push
                 .posting_number
                 .as_deref()
                 .and_then(|n| PostingNumber::parse(n).ok());
             let (Some(record), Some(number)) = (record, number) else {
-                // Nothing to fetch (the store is gone, or the number is not one).
+                // Nothing to fetch (the store is gone or paused, or the number is not one).
                 self.db
                     .finish_push(item.id, None, MAX_ATTEMPTS, self.clock.now())
                     .await?;

@@ -242,7 +242,11 @@ impl<D: Database> Evaluator<D> {
             .filter(|d| d.state == DestinationState::Active)
             .collect();
         let mut report = RiskReport::default();
+        // A paused store is not tracked, so its parcels would look stalled: no rules run on it.
         for store in self.db.stores().await? {
+            if store.paused_at.is_some() {
+                continue;
+            }
             let watermark = self.db.risk_watermark(store.id).await?;
             let full = {
                 let memory = self.memory();

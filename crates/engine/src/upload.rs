@@ -2,6 +2,7 @@
 //! located by line and column), check each row against what we know of the posting, then send
 //! the good rows 20 per call and keep Ozon's answer for every row.
 
+use chrono::{DateTime, Utc};
 use ozontrack_db::{Database, StoreRecord};
 use ozontrack_domain::{PostingNumber, StoreId, TrackingNumber, carrier};
 use ozontrack_ozon::{OzonClient, TRACKING_BATCH};
@@ -324,6 +325,8 @@ pub async fn upload<D: Database>(
     store: &StoreRecord,
     bytes: &[u8],
     options: UploadOptions,
+    actor: &crate::Actor,
+    now: DateTime<Utc>,
 ) -> Result<UploadReport, UploadError> {
     let (rows, mut problems) = parse_csv(bytes)?;
     let Checked {
@@ -348,7 +351,13 @@ pub async fn upload<D: Database>(
             "this process does not send to Ozon",
         ))?;
         let client = syncer.client(store).await.map_err(crate::Error::from)?;
-        send(&client, &good, |_| {}).await
+        let results = send(&client, &good, |_| {}).await;
+        crate::audit::Entry::new(actor, ozontrack_domain::AuditAction::TrackingUploaded, now)
+            .store(store)
+            .detail(serde_json::json!({"rows": rows.len(), "sent": results.len()}))
+            .record(db)
+            .await;
+        results
     };
     Ok(UploadReport {
         rows: rows.len(),

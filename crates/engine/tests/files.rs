@@ -105,6 +105,7 @@ async fn the_office_report_imports_end_to_end_and_a_later_sync_takes_over_withou
         report.clone(),
         ReadOptions::default(),
         true,
+        &ozontrack_engine::Actor::console("test").unwrap(),
         now,
     )
     .await
@@ -124,6 +125,7 @@ async fn the_office_report_imports_end_to_end_and_a_later_sync_takes_over_withou
         report.clone(),
         ReadOptions::default(),
         false,
+        &ozontrack_engine::Actor::console("test").unwrap(),
         now,
     )
     .await
@@ -158,6 +160,7 @@ async fn the_office_report_imports_end_to_end_and_a_later_sync_takes_over_withou
         report,
         ReadOptions::default(),
         false,
+        &ozontrack_engine::Actor::console("test").unwrap(),
         now,
     )
     .await
@@ -209,6 +212,7 @@ async fn a_report_with_problems_writes_nothing_and_names_every_problem() {
         bytes,
         ReadOptions::default(),
         false,
+        &ozontrack_engine::Actor::console("test").unwrap(),
         w.clock.now(),
     )
     .await
@@ -451,6 +455,7 @@ async fn a_store_without_api_access_is_filled_by_its_report_and_synced_once_conn
         report,
         ReadOptions::default(),
         false,
+        &ozontrack_engine::Actor::console("test").unwrap(),
         now,
     )
     .await

@@ -101,6 +101,7 @@ impl Fixture {
                 time_zone: None,
                 routing,
             },
+            &ozontrack_engine::Actor::console("test").unwrap(),
             SystemClock.now(),
         )
         .await
@@ -471,9 +472,14 @@ async fn each_error_class_leads_to_its_action() {
     let dead = f.messages(big).await[0].clone();
     assert_eq!(dead.state, MessageState::Dead);
     assert_eq!(dead.last_code.as_deref(), Some("errcode 460101"));
-    use_case::retry(f.store(), dead.id, wall.now())
-        .await
-        .unwrap();
+    use_case::retry(
+        f.store(),
+        dead.id,
+        &ozontrack_engine::Actor::console("test").unwrap(),
+        wall.now(),
+    )
+    .await
+    .unwrap();
     dispatcher.run_once().await.unwrap();
     assert_eq!(f.messages(big).await[0].state, MessageState::Sent);
 
@@ -743,6 +749,7 @@ async fn a_buyer_hears_through_the_ozon_chat_and_a_store_without_the_plan_stops_
             time_zone: None,
             routing: Routing::default(),
         },
+        &ozontrack_engine::Actor::console("test").unwrap(),
         SystemClock.now(),
     )
     .await

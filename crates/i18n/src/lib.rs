@@ -182,6 +182,16 @@ impl Tr {
         self.t(&format!("{prefix}-{code}"))
     }
 
+    /// What a user or token may do.
+    pub fn access_role(&self, r: ozontrack_domain::Role) -> String {
+        self.named("access-role", r.as_str())
+    }
+
+    /// What an audit entry records (its code's dots and underscores become dashes).
+    pub fn audit_action(&self, a: ozontrack_domain::AuditAction) -> String {
+        self.named("audit", &a.as_str().replace(['.', '_'], "-"))
+    }
+
     pub fn channel(&self, k: ChannelKind) -> String {
         self.named("channel", k.as_str())
     }
@@ -602,6 +612,16 @@ mod tests {
                 RuleKind::Stale => None,
                 other => Some(format!("reason-{other}")),
             }));
+            ids.extend(
+                ozontrack_domain::Role::ALL
+                    .iter()
+                    .map(|v| format!("access-role-{v}")),
+            );
+            ids.extend(
+                ozontrack_domain::AuditAction::ALL
+                    .iter()
+                    .map(|v| format!("audit-{}", v.as_str().replace(['.', '_'], "-"))),
+            );
             let missing: Vec<&String> = ids.iter().filter(|id| !tr.has(id)).collect();
             assert!(missing.is_empty(), "{language} lacks {missing:?}");
         }

@@ -67,13 +67,23 @@ pub mod schemas {
     use ozontrack_domain::notify::{
         AttemptOutcome, Audience, ChannelKind, DestinationState, DisableCause, MessageState, Topic,
     };
-    use ozontrack_domain::{CarrierSource, Language, LegRole, MainStatus, Scheme, carrier};
+    use ozontrack_domain::{
+        AuditAction, CarrierSource, Language, LegRole, MainStatus, Role, Scheme, carrier,
+    };
     use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 
     use super::closed;
 
     pub fn language() -> ObjectBuilder {
         closed::<Language>("zh, ru or en")
+    }
+
+    pub fn role() -> ObjectBuilder {
+        closed::<Role>("what a user or token may do, each role including the ones before it")
+    }
+
+    pub fn audit_action() -> ObjectBuilder {
+        closed::<AuditAction>("what was done")
     }
 
     pub fn mode() -> ObjectBuilder {

@@ -17,7 +17,8 @@ use ozontrack_domain::alert::AlertChange;
 use ozontrack_domain::finding::{Action, EventRef, Finding, Reason, Severity};
 use ozontrack_domain::{
     Clock, EventSource, Leg, LegRole, Location, MainStatus, ManualClock, NormalizedStatus,
-    OzonStatus, Posting, PostingNumber, Scheme, StoreId, SubStatus, TrackingEvent, TrackingNumber,
+    OzonStatus, Posting, PostingNumber, Role, Scheme, StoreId, StoreScope, SubStatus,
+    TrackingEvent, TrackingNumber,
 };
 use ozontrack_sandbox::{Sandbox, ServeConfig, World, WorldConfig};
 use ozontrack_server::api::ApiState;
@@ -58,6 +59,19 @@ impl Api {
             .unwrap_or_default();
         assert!(kind.starts_with("application/json"), "{path}: {kind}");
         (status, response.json().await.unwrap())
+    }
+
+    /// A PATCH as the admin token of every store.
+    async fn call_patch(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .patch(format!("{}{path}", self.base))
+            .bearer_auth(&self.everything)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
     }
 
     async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
@@ -188,17 +202,17 @@ async fn api() -> Api {
     let all = store.alerts(&Default::default()).await.unwrap();
     let my_alert = all.iter().find(|a| a.store_id == mine).unwrap().id;
     let their_alert = all.iter().find(|a| a.store_id == theirs).unwrap().id;
-    let mint = |name: &str, read_only: bool, stores: Vec<StoreId>| {
+    let mint = |name: &str, role: Role, scope: StoreScope| {
         let store = store.clone();
-        let (secret, new) = ozontrack_engine::access::mint_token(name, read_only, stores);
+        let (secret, new) = ozontrack_engine::access::mint_token(name, role, scope);
         async move {
             store.create_token(&new, now).await.unwrap();
             secret
         }
     };
-    let read_only = mint("dashboard", true, vec![mine]).await;
-    let writer = mint("erp", false, vec![mine]).await;
-    let everything = mint("ops", false, Vec::new()).await;
+    let read_only = mint("dashboard", Role::Viewer, StoreScope::Only(vec![mine])).await;
+    let writer = mint("erp", Role::Operator, StoreScope::Only(vec![mine])).await;
+    let everything = mint("ops", Role::Admin, StoreScope::All).await;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -378,7 +392,7 @@ async fn every_route_stays_inside_the_tokens_stores_and_answers_in_one_error_sha
         .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (403, Some("read_only"))
+        (403, Some("forbidden"))
     );
     let (status, body) = a
         .post(
@@ -709,7 +723,15 @@ async fn the_dashboard_wants_a_session_and_every_form_wants_its_csrf_token() {
         .await
         .unwrap();
     a.store
-        .set_dashboard_user("seller", &hash, a.now)
+        .add_user(
+            &ozontrack_db::NewUser {
+                name: "seller".into(),
+                password_hash: hash.to_string(),
+                role: ozontrack_domain::Role::Admin,
+                scope: ozontrack_domain::StoreScope::All,
+            },
+            a.now,
+        )
         .await
         .unwrap();
     for (user, password) in [("seller", "wrong"), ("nobody", "a long enough password")] {
@@ -840,10 +862,13 @@ async fn the_dashboard_wants_a_session_and_every_form_wants_its_csrf_token() {
     assert_eq!(status, 303);
 
     // A one-time link signs in once.
-    let secret =
-        ozontrack_engine::access::mint_login_link(&a.store, ozontrack_domain::SystemClock.now())
-            .await
-            .unwrap();
+    let secret = ozontrack_engine::access::mint_login_link(
+        &a.store,
+        None,
+        ozontrack_domain::SystemClock.now(),
+    )
+    .await
+    .unwrap();
     let mut other = Browser::new(&a.base);
     let (status, _, headers) = other.get(&format!("/login/{secret}")).await;
     assert_eq!(status, 303);
@@ -961,7 +986,7 @@ async fn uploads_are_checked_row_by_row_and_lanes_are_counted_within_the_tokens_
     let (status, body) = upload(a.read_only.clone(), name.clone(), "", csv.clone()).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (403, Some("read_only"))
+        (403, Some("forbidden"))
     );
     let (status, _) = upload(a.writer.clone(), "someone-else".into(), "", csv.clone()).await;
     assert_eq!(status, 404);
@@ -1117,7 +1142,7 @@ async fn exports_stream_every_posting_of_the_tokens_stores_and_a_report_imports_
     let (status, body) = import(a.read_only.clone(), report.clone()).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (403, Some("read_only"))
+        (403, Some("forbidden"))
     );
     let (status, body) = import(a.writer.clone(), report.clone()).await;
     assert_eq!(status, 200, "{body}");
@@ -1144,6 +1169,199 @@ async fn exports_stream_every_posting_of_the_tokens_stores_and_a_report_imports_
     assert_eq!(
         body["error"]["problems"][0]["column"], "Номер отправления",
         "{body}"
+    );
+    let _ = a.stop.send(true);
+}
+
+/// A person signed in to the dashboard with a password.
+async fn signed_in(a: &Api, user: &str, password: &str) -> Browser {
+    let mut browser = Browser::new(&a.base);
+    let (status, _, headers) = browser
+        .post("/login", &[("user", user), ("password", password)], &[])
+        .await;
+    assert_eq!(status, 303, "{user} signs in");
+    browser.keep_session(&headers);
+    browser
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_and_stores_limit_every_route_and_page_on_the_server() {
+    let a = api().await;
+    let ack = |id: i64| format!("/api/v1/alerts/{id}/ack");
+    let note = serde_json::json!({"note": "on it"});
+
+    // API tokens: a viewer reads, an operator acts, only an admin of every store runs users.
+    let (status, body) = a.post(&ack(a.my_alert), &a.read_only, note.clone()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+    let (status, _) = a.post(&ack(a.their_alert), &a.writer, note.clone()).await;
+    assert_eq!(status, 404, "another store's alert is a missing one");
+    let (status, _) = a.post(&ack(a.my_alert), &a.writer, note.clone()).await;
+    assert_eq!(status, 200);
+    for (token, path) in [
+        (&a.read_only, "/api/v1/users"),
+        (&a.writer, "/api/v1/users"),
+        (&a.read_only, "/api/v1/audit"),
+        (&a.writer, "/api/v1/audit"),
+    ] {
+        let (status, _) = a.get(path, Some(token)).await;
+        assert_eq!(status, 403, "{path}");
+    }
+    let (status, _) = a
+        .post("/api/v1/stores/other-shop/pause", &a.writer, Value::Null)
+        .await;
+    assert_eq!(status, 404, "a store outside the token is a missing one");
+
+    // An admin adds users through the API: a viewer and an operator of my store, and one
+    // granted an empty list of stores, who sees nothing.
+    let store_name = a.get("/api/v1/stores", Some(&a.read_only)).await.1["items"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (name, role, stores) in [
+        ("packer", "viewer", vec![store_name.clone()]),
+        ("clerk", "operator", vec![store_name.clone()]),
+        ("idle", "admin", Vec::new()),
+    ] {
+        let (status, body) = a
+            .post(
+                "/api/v1/users",
+                &a.everything,
+                serde_json::json!({"name": name, "password": "a long enough password",
+                                   "role": role, "stores": stores}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["all_stores"], false);
+    }
+    let (status, _) = a
+        .post(
+            "/api/v1/users",
+            &a.everything,
+            serde_json::json!({"name": "twice", "password": "a long enough password",
+                               "role": "viewer", "all_stores": true, "stores": [store_name]}),
+        )
+        .await;
+    assert_eq!(status, 400, "every store or a list, not both");
+
+    // The viewer sees her store's postings, alerts and figures, and no action anywhere.
+    let packer = signed_in(&a, "packer", "a long enough password").await;
+    let (_, list, _) = packer.get("/postings").await;
+    assert!(list.contains(&format!("data-posting=\"{}\"", a.my_posting)));
+    assert!(
+        !list.contains(&a.theirs_posting),
+        "another store's posting listed"
+    );
+    assert!(!list.contains("import-form"), "an import form for a viewer");
+    let (status, _, _) = packer.get(&format!("/postings/{}", a.theirs_posting)).await;
+    assert_eq!(status, 404);
+    let (status, alerts, _) = packer.get("/alerts?state=all").await;
+    assert_eq!(status, 200);
+    assert!(alerts.contains(&format!("data-alert=\"{}\"", a.my_alert)));
+    assert!(!alerts.contains(&format!("data-alert=\"{}\"", a.their_alert)));
+    assert!(!alerts.contains("class=\"ack\"") && !alerts.contains("bulk-ack"));
+    let (_, today, _) = packer.get("/").await;
+    assert!(!today.contains(&format!("data-alert=\"{}\"", a.their_alert)));
+    assert!(!today.contains("href=\"/users\"") && !today.contains("href=\"/notifications\""));
+    let csrf = support::csrf(&today);
+    let (status, _, _) = packer
+        .post(
+            &format!("/alerts/{}/ack", a.my_alert),
+            &[("note", "hidden is not enough"), ("_csrf", &csrf)],
+            &[],
+        )
+        .await;
+    assert_eq!(
+        status, 403,
+        "the server refuses what the page does not show"
+    );
+    for path in ["/users", "/audit", "/notifications"] {
+        let (status, _, _) = packer.get(path).await;
+        assert_eq!(status, 403, "{path}");
+    }
+    let (status, csv, _) = packer.get("/postings/export?format=csv").await;
+    assert_eq!(status, 200);
+    assert!(csv.contains(&a.my_posting) && !csv.contains(&a.theirs_posting));
+
+    // An empty grant sees nothing, even as an admin.
+    let idle = signed_in(&a, "idle", "a long enough password").await;
+    let (_, list, _) = idle.get("/postings").await;
+    assert!(
+        !list.contains("data-posting="),
+        "an empty grant listed postings"
+    );
+
+    // The operator acknowledges on the dashboard; the trail names who did what.
+    let clerk = signed_in(&a, "clerk", "a long enough password").await;
+    let (_, page, _) = clerk.get("/alerts?state=all").await;
+    let csrf = support::csrf(&page);
+    let (status, _, _) = clerk
+        .post(
+            &format!("/alerts/{}/ack", a.my_alert),
+            &[("note", "called the carrier"), ("_csrf", &csrf)],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303, "acknowledged, back to the posting");
+    let (status, _, _) = clerk.get("/users").await;
+    assert_eq!(status, 403);
+    let (status, trail) = a.get("/api/v1/audit", Some(&a.everything)).await;
+    assert_eq!(status, 200);
+    let actions: Vec<(&str, &str)> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["actor"].as_str().unwrap(), e["action"].as_str().unwrap()))
+        .collect();
+    assert!(
+        actions.contains(&("token:erp", "alert.acknowledged")),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&("token:ops", "user.added")),
+        "{actions:?}"
+    );
+
+    // Changing the viewer's role signs her out at once; disabling keeps her out.
+    let (status, body) = a
+        .call_patch(
+            "/api/v1/users/packer",
+            serde_json::json!({"role": "operator"}),
+        )
+        .await;
+    assert_eq!((status, body["role"].as_str()), (200, Some("operator")));
+    let (status, _, _) = packer.get("/").await;
+    assert_eq!(status, 303, "the old session ended");
+    let (status, _) = a
+        .call_patch(
+            "/api/v1/users/packer",
+            serde_json::json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let again = Browser::new(&a.base);
+    let (status, _, _) = again
+        .post(
+            "/login",
+            &[("user", "packer"), ("password", "a long enough password")],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 401, "a disabled user cannot sign in");
+
+    // Pausing a store shows on it; an admin of every store does it.
+    let pause = format!("/api/v1/stores/{store_name}/pause");
+    let (status, _) = a.post(&pause, &a.writer, Value::Null).await;
+    assert_eq!(status, 403, "an operator does not pause stores");
+    let (status, body) = a.post(&pause, &a.everything, Value::Null).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["paused_at"].is_string());
+    let (_, today, _) = clerk.get("/").await;
+    assert!(
+        today.contains("badge paused"),
+        "the dashboard says the store is paused"
     );
     let _ = a.stop.send(true);
 }

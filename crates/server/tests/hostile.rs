@@ -43,8 +43,23 @@ async fn server(limits: ozontrack_server::Limits) -> Server {
     let phc = ozontrack_engine::access::hash_password(PASSWORD.into())
         .await
         .unwrap();
-    store.set_dashboard_user("owner", &phc, now).await.unwrap();
-    let (token, new) = ozontrack_engine::access::mint_token("ops", false, Vec::new());
+    store
+        .add_user(
+            &ozontrack_db::NewUser {
+                name: "owner".into(),
+                password_hash: phc.to_string(),
+                role: ozontrack_domain::Role::Admin,
+                scope: ozontrack_domain::StoreScope::All,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let (token, new) = ozontrack_engine::access::mint_token(
+        "ops",
+        ozontrack_domain::Role::Admin,
+        ozontrack_domain::StoreScope::All,
+    );
     store.create_token(&new, now).await.unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let router = ozontrack_server::metrics::instrument(
@@ -302,7 +317,14 @@ async fn a_password_change_ends_the_users_sessions() {
         .await
         .unwrap();
     s.store
-        .set_dashboard_user("owner", &phc, SystemClock.now())
+        .change_user(
+            "owner",
+            &ozontrack_db::UserChange {
+                password_hash: Some(phc),
+                ..Default::default()
+            },
+            SystemClock.now(),
+        )
         .await
         .unwrap();
     assert_eq!(today(cookie).await, 303);

@@ -10,6 +10,7 @@ use crate::cli::{
 };
 use crate::settings::{Overrides, Settings};
 
+mod access;
 mod alerts;
 mod bench;
 mod decode;
@@ -83,15 +84,28 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Stores(StoresCommand::SetKey(args)) => {
             stores::set_key(&settings, &args, cli.json, out).await
         }
+        Command::Stores(StoresCommand::Pause(args)) => {
+            stores::set_paused(&settings, &args.name, true, cli.json, out).await
+        }
+        Command::Stores(StoresCommand::Resume(args)) => {
+            stores::set_paused(&settings, &args.name, false, cli.json, out).await
+        }
+        Command::Stores(StoresCommand::Rename(args)) => {
+            stores::rename(&settings, &args, cli.json, out).await
+        }
+        Command::Stores(StoresCommand::Remove(args)) => {
+            stores::remove(&settings, &args, cli.json, out).await
+        }
+        Command::Audit(args) => access::audit(&settings, &args, cli.json, out).await,
         Command::Demo(args) => sandbox::demo(&settings, &args, cli.json, out).await,
         Command::Sync(args) => sync::sync(&settings, &args, cli.json, out).await,
         Command::Track(args) => track::track(&settings, &args, cli.json, out).await,
         Command::Status(args) => track::status(&settings, &args, cli.json, out).await,
         Command::Alerts(args) => alerts::alerts(&settings, &args, cli.json, out).await,
         Command::Serve(args) => serve::serve(&settings, &args, cli.json, out).await,
-        Command::Tokens(command) => serve::tokens(&settings, &command, cli.json, out).await,
-        Command::Users(command) => serve::users(&settings, &command, cli.json, out).await,
-        Command::LoginLink(args) => serve::login_link(&settings, &args, cli.json, out).await,
+        Command::Tokens(command) => access::tokens(&settings, &command, cli.json, out).await,
+        Command::Users(command) => access::users(&settings, &command, cli.json, out).await,
+        Command::LoginLink(args) => access::login_link(&settings, &args, cli.json, out).await,
         Command::Penalties(args) => alerts::penalties(&settings, &args, cli.json, out).await,
         Command::Channels(command) => notify::channels(&settings, *command, cli.json, out).await,
         Command::Notify(command) => notify::notify(&settings, command, cli.json, out).await,

@@ -59,23 +59,24 @@ async fn channels_on(
         ChannelsCommand::Test(args) => test(settings, db, &args.name, json, out).await,
         ChannelsCommand::Disable(args) => {
             let record = use_case::find_destination(db, &args.name).await?;
-            use_case::set_enabled(db, record.destination.id, false, now).await?;
+            use_case::set_enabled(db, record.destination.id, false, &app::console(), now).await?;
             done(out, json, "disabled", &record.destination.name)
         }
         ChannelsCommand::Enable(args) => {
             let record = use_case::find_destination(db, &args.name).await?;
-            use_case::set_enabled(db, record.destination.id, true, now).await?;
+            use_case::set_enabled(db, record.destination.id, true, &app::console(), now).await?;
             done(out, json, "enabled", &record.destination.name)
         }
         ChannelsCommand::Remove(args) => {
             let record = use_case::find_destination(db, &args.name).await?;
-            db.remove_destination(record.destination.id).await?;
+            use_case::remove_destination(db, record.destination.id, &app::console(), now).await?;
             done(out, json, "removed", &record.destination.name)
         }
         ChannelsCommand::Route(args) => {
             let record = use_case::find_destination(db, &args.name).await?;
             let change = routing_change(db, &args.routing).await?;
-            use_case::update_routing(db, record.destination.id, change, now).await?;
+            use_case::update_routing(db, record.destination.id, change, &app::console(), now)
+                .await?;
             done(out, json, "routed", &record.destination.name)
         }
     }
@@ -237,6 +238,7 @@ async fn add(
             language: change.language,
             time_zone: change.time_zone,
         },
+        &app::console(),
         SystemClock.now(),
     )
     .await?;
@@ -363,8 +365,7 @@ async fn test(
 ) -> anyhow::Result<()> {
     let record = use_case::find_destination(db, name).await?;
     let id = record.destination.id;
-    let by = std::env::var("USER").unwrap_or_else(|_| "ozontrack".into());
-    let message = use_case::enqueue_test(db, id, &by, SystemClock.now()).await?;
+    let message = use_case::enqueue_test(db, id, &app::console(), SystemClock.now()).await?;
     let rules = crate::commands::rules::rules_book(settings, &db.stores().await?)?;
     let dispatcher = dispatcher(settings, db, rules)?;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -436,7 +437,7 @@ pub(crate) async fn notify(
     let result = match command {
         NotifyCommand::Log(args) => log(&db, &args, json, out).await,
         NotifyCommand::Retry(args) => {
-            use_case::retry(&db, args.id, SystemClock.now()).await?;
+            use_case::retry(&db, args.id, &app::console(), SystemClock.now()).await?;
             if json {
                 output::print_json(out, &json!({"message": args.id, "state": "pending"}))?;
             } else {
@@ -655,10 +656,17 @@ async fn template(
             let (topic, audience, language) = template_key(&args.which)?;
             let body = std::fs::read_to_string(&args.file)
                 .with_context(|| format!("cannot read {}", args.file.display()))?;
-            let by = std::env::var("USER").unwrap_or_else(|_| "ozontrack".into());
-            use_case::set_template(db, topic, audience, language, &body, &by, SystemClock.now())
-                .await
-                .with_context(|| args.file.display().to_string())?;
+            use_case::set_template(
+                db,
+                topic,
+                audience,
+                language,
+                &body,
+                &app::console(),
+                SystemClock.now(),
+            )
+            .await
+            .with_context(|| args.file.display().to_string())?;
             done(out, json, "template set", topic.as_str())
         }
         TemplateCommand::Reset(args) => {

@@ -176,6 +176,7 @@ pub(crate) async fn import(
         bytes,
         options,
         args.dry_run,
+        &crate::app::console(),
         SystemClock.now(),
     )
     .await;

@@ -215,6 +215,7 @@ async fn demo_destinations(
             time_zone: None,
             routing: Routing::default(),
         },
+        &crate::app::console(),
         now,
     )
     .await?;
@@ -229,6 +230,7 @@ async fn demo_destinations(
             time_zone: None,
             routing: Routing::default(),
         },
+        &crate::app::console(),
         now,
     )
     .await?;
@@ -363,12 +365,16 @@ pub(crate) async fn demo(
         }
     });
     // A token for trying the API; the demo database is made afresh every run.
-    let (api_token, token) = ozontrack_engine::access::mint_token("demo", false, Vec::new());
+    let (api_token, token) = ozontrack_engine::access::mint_token(
+        "demo",
+        ozontrack_domain::Role::Admin,
+        ozontrack_domain::StoreScope::All,
+    );
     opened.store.create_token(&token, now).await?;
     let dashboard = format!(
         "{}/login/{}",
         workers.base_url,
-        ozontrack_engine::access::mint_login_link(&opened.store, SystemClock.now()).await?
+        ozontrack_engine::access::mint_login_link(&opened.store, None, SystemClock.now()).await?
     );
     if json {
         let mut value = endpoints(&sandbox);

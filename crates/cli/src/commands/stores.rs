@@ -1,17 +1,19 @@
-//! `ozontrack stores …`: connecting Ozon seller accounts and listing them.
+//! `ozontrack stores …`: connecting Ozon seller accounts, listing them, and the rest of a
+//! store's life (pause, resume, rename, remove).
 
 use std::io::{Read, Write};
 use std::str::FromStr;
 
 use anyhow::Context;
+use ozontrack_db::StoreRecord;
 use ozontrack_db::prelude::*;
-use ozontrack_db::{NewStore, StoreRecord};
 use ozontrack_domain::{ClientId, Language, StoreName, StoreSettings};
+use ozontrack_engine::stores::Connection;
 use secrecy::SecretString;
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
-use crate::cli::{AddStore, SetKey};
+use crate::cli::{AddStore, RemoveStore, RenameStore, SetKey};
 use crate::errors::InputError;
 use crate::output;
 use crate::settings::Settings;
@@ -45,32 +47,27 @@ pub(crate) async fn add(
         timezone: timezone.name().to_owned(),
         language,
     };
-    let access = match client_id {
-        Some(client_id) => Some((client_id, read_api_key(args.api_key_env.as_deref())?)),
-        None => None,
+    let connection = match client_id {
+        Some(client_id) => Connection::Api {
+            client_id,
+            api_key: read_api_key(args.api_key_env.as_deref())?,
+            base_url,
+        },
+        None => Connection::Offline,
     };
 
     let opened = app::open(settings, KeyMode::Existing).await?;
     // Time comes from the Clock, as everywhere else.
     let now = ozontrack_domain::Clock::now(&ozontrack_domain::SystemClock);
-    let record = match access {
-        Some((client_id, api_key)) => {
-            let new = NewStore {
-                name,
-                client_id,
-                api_key,
-                ozon_base_url: base_url,
-                settings: store_settings,
-            };
-            opened.store.add_store(new, now).await?
-        }
-        None => {
-            opened
-                .store
-                .add_offline_store(name, store_settings, now)
-                .await?
-        }
-    };
+    let record = ozontrack_engine::stores::add(
+        &opened.store,
+        name,
+        store_settings,
+        connection,
+        &app::console(),
+        now,
+    )
+    .await?;
     let push = push_path(&opened.store.push_secret(record.id).await?);
     opened.store.close().await;
     if json {
@@ -120,15 +117,16 @@ pub(crate) async fn set_key(
     };
     let base_url = base_url(args.ozon_base_url.as_deref().unwrap_or(fallback))?;
     let now = ozontrack_domain::Clock::now(&ozontrack_domain::SystemClock);
-    opened
-        .store
-        .set_store_connection(record.id, client_id, api_key, &base_url, now)
-        .await?;
-    let record = opened
-        .store
-        .store(record.id)
-        .await?
-        .context("the store vanished while its key was set")?;
+    let record = ozontrack_engine::stores::set_key(
+        &opened.store,
+        &record,
+        client_id,
+        api_key,
+        &base_url,
+        &app::console(),
+        now,
+    )
+    .await?;
     let push = push_path(&opened.store.push_secret(record.id).await?);
     opened.store.close().await;
     if json {
@@ -290,4 +288,139 @@ mod tests {
             assert!(base_url(bad).is_err(), "{bad:?}");
         }
     }
+}
+
+/// The store named, or a located error.
+async fn named(db: &ozontrack_db::SqlDatabase, name: &str) -> anyhow::Result<StoreRecord> {
+    let parsed = StoreName::parse(name).context("NAME")?;
+    db.store_by_name(&parsed).await?.ok_or_else(|| {
+        InputError::new(format!(
+            "no store named {name:?} (see `ozontrack stores list`)"
+        ))
+        .into()
+    })
+}
+
+pub(crate) async fn set_paused(
+    settings: &Settings,
+    name: &str,
+    paused: bool,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let opened = app::open(settings, KeyMode::Existing).await?;
+    let db = &opened.store;
+    let record = named(db, name).await?;
+    let now = ozontrack_domain::Clock::now(&ozontrack_domain::SystemClock);
+    let changed =
+        ozontrack_engine::stores::set_paused(db, &record, paused, &app::console(), now).await;
+    opened.store.close().await;
+    let changed = changed?;
+    let state = if paused { "paused" } else { "running" };
+    if json {
+        output::print_json(
+            out,
+            &json!({"store": record.name.as_str(), "state": state, "changed": changed}),
+        )?;
+    } else if !changed {
+        writeln!(out, "store {:?} was already {state}", record.name.as_str())?;
+    } else if paused {
+        writeln!(
+            out,
+            "store {:?} paused: it is neither synced nor tracked until `ozontrack stores resume`",
+            record.name.as_str()
+        )?;
+    } else {
+        writeln!(
+            out,
+            "store {:?} resumed; its sync is due now",
+            record.name.as_str()
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn rename(
+    settings: &Settings,
+    args: &RenameStore,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let new_name = StoreName::parse(&args.new_name).context("NEW_NAME")?;
+    let opened = app::open(settings, KeyMode::Existing).await?;
+    let db = &opened.store;
+    let record = named(db, &args.name).await?;
+    let now = ozontrack_domain::Clock::now(&ozontrack_domain::SystemClock);
+    let renamed =
+        ozontrack_engine::stores::rename(db, &record, &new_name, &app::console(), now).await;
+    opened.store.close().await;
+    renamed?;
+    if json {
+        output::print_json(
+            out,
+            &json!({"store": new_name.as_str(), "was": record.name.as_str()}),
+        )?;
+    } else {
+        writeln!(
+            out,
+            "store {:?} is now {:?}",
+            record.name.as_str(),
+            new_name.as_str()
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn remove(
+    settings: &Settings,
+    args: &RemoveStore,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let opened = app::open(settings, KeyMode::Existing).await?;
+    let db = &opened.store;
+    let record = named(db, &args.name).await?;
+    if !args.yes {
+        use std::io::IsTerminal;
+        if !std::io::stdin().is_terminal() {
+            opened.store.close().await;
+            return Err(InputError::new(
+                "removing a store deletes its postings, tracking and alerts: pass --yes to confirm",
+            )
+            .into());
+        }
+        write!(
+            out,
+            "This deletes store {:?} with every posting, event, alert and message of it. \
+             Type its name to confirm: ",
+            record.name.as_str()
+        )?;
+        out.flush()?;
+        let mut typed = String::new();
+        std::io::stdin().read_line(&mut typed)?;
+        if typed.trim() != record.name.as_str() {
+            opened.store.close().await;
+            return Err(InputError::new("not confirmed: nothing was removed").into());
+        }
+    }
+    let now = ozontrack_domain::Clock::now(&ozontrack_domain::SystemClock);
+    let removed = ozontrack_engine::stores::remove(db, &record, &app::console(), now).await;
+    opened.store.close().await;
+    let removed = removed?;
+    if json {
+        output::print_json(
+            out,
+            &json!({"removed": record.name.as_str(), "postings": removed.postings,
+                    "destinations": removed.destinations}),
+        )?;
+    } else {
+        writeln!(
+            out,
+            "store {:?} removed with its {} postings ({} destinations that served it alone)",
+            record.name.as_str(),
+            removed.postings,
+            removed.destinations
+        )?;
+    }
+    Ok(())
 }

@@ -49,7 +49,16 @@ pub(crate) async fn upload(
         dry_run: args.dry_run,
         skip_invalid: args.skip_invalid,
     };
-    let report = upload::upload(db, Some(&syncer), record, &bytes, options).await;
+    let report = upload::upload(
+        db,
+        Some(&syncer),
+        record,
+        &bytes,
+        options,
+        &app::console(),
+        ozontrack_domain::Clock::now(&ozontrack_domain::SystemClock),
+    )
+    .await;
     opened.store.close().await;
     let report = match report {
         Ok(report) => report,

@@ -174,6 +174,22 @@ impl TestDb {
         }
     }
 
+    /// A `COUNT(*)` of rows, read around the traits.
+    pub(crate) async fn raw_count(&self, sql: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let url = format!("sqlite://{}", path.display());
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+            }
+            DatabaseUrl::Postgres(url) => {
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+            }
+        }
+    }
+
     async fn raw_blob(&self, sql: &'static str, id: i64) -> Vec<u8> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {

@@ -192,3 +192,36 @@ import-problems = { $count ->
     [one] One problem; nothing was written:
    *[other] { $count } problems; nothing was written:
 }
+
+nav-audit = Audit
+nav-users = Users
+store-paused = paused
+users-title = Users
+users-intro = Who may sign in to the dashboard: a viewer reads, an operator also acts on parcels, an admin also runs stores, channels and users. Each sees every store or only the stores listed; any change signs the user out.
+users-name = Name
+users-role = Role
+users-stores = Stores
+users-all-stores = Every store
+users-no-stores = none
+users-state = State
+users-enabled = enabled
+users-disabled = disabled since { $since }
+users-password = Password (at least 10 characters)
+users-new-password = New password (leave empty to keep)
+users-add = Add user
+users-save = Save
+users-disable = Disable
+users-enable = Enable
+users-added = User added.
+users-changed = User changed; their sessions ended.
+audit-title = Audit trail
+audit-intro = Every change made in ozontrack: who, what, where and when, newest first.
+audit-col-at = When
+audit-col-actor = Who
+audit-col-action = What
+audit-col-store = Store
+audit-col-posting = Posting
+audit-col-subject = Concerning
+audit-col-detail = Values
+audit-empty = Nothing has been changed yet.
+audit-older = Older entries

@@ -198,3 +198,36 @@ import-problems = { $count ->
     [few] { $count } ошибки; ничего не записано:
    *[many] { $count } ошибок; ничего не записано:
 }
+
+nav-audit = Журнал
+nav-users = Пользователи
+store-paused = приостановлен
+users-title = Пользователи
+users-intro = Кто может войти в панель: наблюдатель читает, оператор ещё и работает с отправлениями, администратор ещё и управляет магазинами, каналами и пользователями. Каждый видит все магазины или только перечисленные; любое изменение завершает сеансы пользователя.
+users-name = Имя
+users-role = Роль
+users-stores = Магазины
+users-all-stores = Все магазины
+users-no-stores = нет
+users-state = Состояние
+users-enabled = включён
+users-disabled = отключён с { $since }
+users-password = Пароль (не менее 10 символов)
+users-new-password = Новый пароль (пусто — оставить)
+users-add = Добавить пользователя
+users-save = Сохранить
+users-disable = Отключить
+users-enable = Включить
+users-added = Пользователь добавлен.
+users-changed = Пользователь изменён, его сеансы завершены.
+audit-title = Журнал действий
+audit-intro = Каждое изменение в ozontrack: кто, что, где и когда, сначала новые.
+audit-col-at = Когда
+audit-col-actor = Кто
+audit-col-action = Что
+audit-col-store = Магазин
+audit-col-posting = Отправление
+audit-col-subject = Касается
+audit-col-detail = Значения
+audit-empty = Изменений пока не было.
+audit-older = Более ранние записи

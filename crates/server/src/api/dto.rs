@@ -40,6 +40,8 @@ pub struct StoreBody {
     pub language: Language,
     /// Everything Ozon changed before this time is synced.
     pub synced_until: Option<DateTime<Utc>>,
+    /// Since when the store is paused (neither synced nor tracked); `null`: it runs.
+    pub paused_at: Option<DateTime<Utc>>,
 }
 
 impl From<&StoreRecord> for StoreBody {
@@ -51,6 +53,7 @@ impl From<&StoreRecord> for StoreBody {
             timezone: s.settings.timezone.clone(),
             language: s.settings.language,
             synced_until: s.synced_until,
+            paused_at: s.paused_at,
         }
     }
 }

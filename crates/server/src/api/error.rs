@@ -6,6 +6,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ozontrack_db::DbError;
+use ozontrack_domain::Role;
 use ozontrack_engine::Chain;
 use ozontrack_reports::ReportError;
 use serde::Serialize;
@@ -15,7 +16,11 @@ use utoipa::ToSchema;
 #[derive(Debug)]
 pub enum ApiError {
     Unauthorized,
-    ReadOnly,
+    /// The caller's role does not include what the route takes.
+    Role {
+        has: Role,
+        needs: Role,
+    },
     /// The token is limited to some stores, and what it asked for serves every store.
     Scoped,
     NotFound(&'static str),
@@ -42,7 +47,6 @@ pub enum ApiError {
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     Unauthorized,
-    ReadOnly,
     Forbidden,
     NotFound,
     BadRequest,
@@ -91,16 +95,17 @@ impl ApiError {
                 "a valid API token is required: Authorization: Bearer ozt_…".to_owned(),
                 None,
             ),
-            ApiError::ReadOnly => (
+            ApiError::Role { has, needs } => (
                 StatusCode::FORBIDDEN,
-                ErrorCode::ReadOnly,
-                "this token may only read".to_owned(),
+                ErrorCode::Forbidden,
+                format!("this token is a {has}; this takes the {needs} role"),
                 None,
             ),
             ApiError::Scoped => (
                 StatusCode::FORBIDDEN,
                 ErrorCode::Forbidden,
-                "this token is limited to some stores; notification destinations serve every store"
+                "this token is limited to some stores; this serves every store (destinations, \
+                 the outbox, users, tokens)"
                     .to_owned(),
                 None,
             ),

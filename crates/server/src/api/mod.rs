@@ -8,6 +8,7 @@
 //! one that does not exist. Handlers parse, call one engine function and render a typed body;
 //! errors share one JSON shape ([`error`]) and never carry internals.
 
+pub mod admin;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -25,7 +26,7 @@ use axum::routing::MethodRouter;
 use chrono::{DateTime, Utc};
 use ozontrack_db::{AlertFilter, Database, PostingQuery, StoreRecord, TokenRecord};
 use ozontrack_domain::finding::{RuleKind, Severity};
-use ozontrack_domain::{Clock, Language, PostingId, Scheme, StoreId, carrier};
+use ozontrack_domain::{Clock, Language, PostingId, Role, Scheme, StoreId, carrier};
 use ozontrack_engine::alerts::Close;
 use ozontrack_engine::estimate::EstimateBook;
 use ozontrack_engine::export::Filters;
@@ -36,6 +37,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa::openapi::path::{HttpMethod, Paths};
 
+use self::admin::*;
 use self::dto::*;
 pub use self::error::ApiError;
 use self::error::{ErrorBody, Problem};
@@ -135,7 +137,8 @@ pub fn router<D: Database>(state: ApiState<D>) -> Router {
         healthz, stores, postings, posting, set_carrier, alerts, acknowledge, resolve,
         carrier_stats, lane_stats, upload_tracking_numbers, export_postings, import_postings,
         list_channels, add_channel, test_channel, disable_channel, enable_channel,
-        remove_channel, outbox, retry_message, preview,
+        remove_channel, outbox, retry_message, preview, list_users, add_user, change_user,
+        audit, pause_store, resume_store,
     );
     schemas.push((
         "ErrorBody".to_owned(),
@@ -199,11 +202,25 @@ impl Caller {
         self.stores.iter().find(|s| s.id == id)
     }
 
-    fn writer(&self) -> Result<(), ApiError> {
-        if self.token.read_only {
-            Err(ApiError::ReadOnly)
-        } else {
+    /// Refuses a token whose role does not include `needed`.
+    fn require(&self, needed: Role) -> Result<(), ApiError> {
+        if self.token.role.allows(needed) {
             Ok(())
+        } else {
+            Err(ApiError::Role {
+                has: self.token.role,
+                needs: needed,
+            })
+        }
+    }
+
+    /// What serves every store (destinations, the outbox, users, tokens) is only for a token
+    /// granted every store.
+    fn every_store(&self) -> Result<(), ApiError> {
+        if self.token.scope.is_all() {
+            Ok(())
+        } else {
+            Err(ApiError::Scoped)
         }
     }
 
@@ -235,14 +252,13 @@ impl<D: Database> FromRequestParts<ApiState<D>> for Caller {
             .token_by_hash(&ozontrack_engine::access::secret_hash(secret))
             .await?
             .ok_or(ApiError::Unauthorized)?;
-        let all = state.db.stores().await?;
-        let stores = if token.stores.is_empty() {
-            all
-        } else {
-            all.into_iter()
-                .filter(|s| token.stores.contains(&s.id))
-                .collect()
-        };
+        let stores = state
+            .db
+            .stores()
+            .await?
+            .into_iter()
+            .filter(|s| token.scope.covers(s.id))
+            .collect();
         Ok(Caller { token, stores })
     }
 }
@@ -505,7 +521,7 @@ async fn posting<D: Database>(
         (status = 200, description = "the leg's carrier now; detection never undoes it", body = CarrierSetBody),
         (status = 400, description = "the body is not understood, or the carrier is not one ozontrack knows", body = ErrorBody),
         (status = 401, description = "no valid API token", body = ErrorBody),
-        (status = 403, description = "the token may only read", body = ErrorBody),
+        (status = 403, description = "the token's role does not allow it", body = ErrorBody),
         (status = 404, description = "no such posting or leg in the token's stores", body = ErrorBody),
     )
 )]
@@ -529,7 +545,7 @@ async fn set_carrier<D: Database>(
     }) {
         return Err(ApiError::NotFound("leg"));
     }
-    caller.writer()?;
+    caller.require(Role::Operator)?;
     let actor = caller.actor(body.by.as_deref())?;
     let set = ozontrack_engine::legs::set_carrier(
         &state.db,
@@ -629,7 +645,7 @@ async fn close_alert<D: Database>(
     let scope: Vec<StoreId> = caller.stores.iter().map(|s| s.id).collect();
     // Another store's alert answers exactly like a missing one, read-only token or not.
     ozontrack_engine::alerts::find(&state.db, Some(&scope), id).await?;
-    caller.writer()?;
+    caller.require(Role::Operator)?;
     let note = Note::parse(&body.note)?;
     let actor = caller.actor(body.by.as_deref())?;
     let closed = ozontrack_engine::alerts::close(
@@ -659,7 +675,7 @@ async fn close_alert<D: Database>(
         (status = 200, description = "acknowledged (it escalates again if it worsens)", body = ClosedBody),
         (status = 400, description = "the body is not understood, or the note is empty or too long", body = ErrorBody),
         (status = 401, description = "no valid API token", body = ErrorBody),
-        (status = 403, description = "the token may only read", body = ErrorBody),
+        (status = 403, description = "the token's role does not allow it", body = ErrorBody),
         (status = 404, description = "no such alert in the token's stores", body = ErrorBody),
     )
 )]
@@ -684,7 +700,7 @@ async fn acknowledge<D: Database>(
         (status = 200, description = "resolved by hand (the same condition does not reopen it unless it worsens)", body = ClosedBody),
         (status = 400, description = "the body is not understood, or the note is empty or too long", body = ErrorBody),
         (status = 401, description = "no valid API token", body = ErrorBody),
-        (status = 403, description = "the token may only read", body = ErrorBody),
+        (status = 403, description = "the token's role does not allow it", body = ErrorBody),
         (status = 404, description = "no such alert in the token's stores", body = ErrorBody),
     )
 )]
@@ -817,7 +833,7 @@ pub struct UploadParams {
         (status = 200, description = "every row checked; the valid ones sent, one result each", body = UploadBody),
         (status = 400, description = "the file cannot be read as such a CSV", body = ErrorBody),
         (status = 401, description = "no valid API token", body = ErrorBody),
-        (status = 403, description = "the token may only read", body = ErrorBody),
+        (status = 403, description = "the token's role does not allow it", body = ErrorBody),
         (status = 404, description = "no such store in the token's stores", body = ErrorBody),
         (status = 422, description = "rows are invalid and nothing was sent; every problem located", body = ErrorBody),
         (status = 503, description = "this server does not send to Ozon", body = ErrorBody),
@@ -831,7 +847,7 @@ async fn upload_tracking_numbers<D: Database>(
     body: axum::body::Bytes,
 ) -> Result<axum::Json<UploadBody>, ApiError> {
     let record = caller.store_named(&store)?.clone();
-    caller.writer()?;
+    caller.require(Role::Operator)?;
     let options = UploadOptions {
         dry_run: p.dry_run.unwrap_or(false),
         skip_invalid: p.skip_invalid.unwrap_or(false),
@@ -841,16 +857,23 @@ async fn upload_tracking_numbers<D: Database>(
         column: p.column.clone(),
         message: p.message.clone(),
     };
-    let report =
-        ozontrack_engine::upload::upload(&state.db, state.syncer.as_ref(), &record, &body, options)
-            .await
-            .map_err(|e| match e {
-                UploadError::Unreadable(e) => ApiError::BadRequest(format!("body: {e}")),
-                UploadError::InvalidRows { problems, .. } => {
-                    ApiError::InvalidRows(problems.iter().map(problem).collect())
-                }
-                UploadError::Failed(e) => e.into(),
-            })?;
+    let report = ozontrack_engine::upload::upload(
+        &state.db,
+        state.syncer.as_ref(),
+        &record,
+        &body,
+        options,
+        &caller.actor(None)?,
+        state.wall.now(),
+    )
+    .await
+    .map_err(|e| match e {
+        UploadError::Unreadable(e) => ApiError::BadRequest(format!("body: {e}")),
+        UploadError::InvalidRows { problems, .. } => {
+            ApiError::InvalidRows(problems.iter().map(problem).collect())
+        }
+        UploadError::Failed(e) => e.into(),
+    })?;
     Ok(axum::Json(UploadBody {
         checked: report.valid,
         sent: report.results.len(),
@@ -947,7 +970,7 @@ const MAX_REPORT_BYTES: usize = 64 * 1024 * 1024;
         (status = 200, description = "the report read and (unless a dry run) written in one transaction", body = ImportBody),
         (status = 400, description = "a parameter is not understood", body = ErrorBody),
         (status = 401, description = "no valid API token", body = ErrorBody),
-        (status = 403, description = "the token may only read", body = ErrorBody),
+        (status = 403, description = "the token's role does not allow it", body = ErrorBody),
         (status = 404, description = "no such store in the token's stores", body = ErrorBody),
         (status = 413, description = "the file is larger than 64 MiB", body = ErrorBody),
         (status = 422, description = "the file has problems and nothing was written; every problem located", body = ErrorBody),
@@ -962,7 +985,7 @@ async fn import_postings<D: Database>(
     body: axum::body::Body,
 ) -> Result<axum::Json<ImportBody>, ApiError> {
     let record = caller.store_named(&store)?.clone();
-    caller.writer()?;
+    caller.require(Role::Operator)?;
     let options = ozontrack_reports::ReadOptions::parse(p.zone.as_deref(), p.mode.as_deref())
         .map_err(ozontrack_engine::Error::from)?;
     let tr = Tr::new(language(p.lang, &headers, record.settings.language));
@@ -976,6 +999,7 @@ async fn import_postings<D: Database>(
         bytes.to_vec(),
         options,
         p.dry_run.unwrap_or(false),
+        &caller.actor(None)?,
         state.clock.now(),
     )
     .await

@@ -14,7 +14,7 @@ use ozontrack_domain::notify::{
     AttemptOutcome, Audience, ChannelKind, DestinationState, DisableCause, MessageState,
     QuietHours, Routing, Topic,
 };
-use ozontrack_domain::{DestinationId, Language};
+use ozontrack_domain::{DestinationId, Language, Role};
 use ozontrack_engine::notify::{self as use_case, AddDestination, DestinationView};
 use ozontrack_i18n::Tr;
 use secrecy::ExposeSecret;
@@ -238,17 +238,6 @@ pub struct RenderedBody {
     pub lines: Vec<String>,
 }
 
-impl Caller {
-    /// Destinations serve every store: only a token without a store scope may reach them.
-    fn unscoped(&self) -> Result<(), ApiError> {
-        if self.token.stores.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Scoped)
-        }
-    }
-}
-
 fn hh_mm(t: NaiveTime) -> String {
     t.format("%H:%M").to_string()
 }
@@ -384,7 +373,7 @@ pub(super) async fn list_channels<D: Database>(
     headers: HeaderMap,
     Query(params): Query<ChannelLangParams>,
 ) -> Result<axum::Json<ChannelsPage>, ApiError> {
-    caller.unscoped()?;
+    caller.every_store()?;
     let tr = Tr::new(language(params.lang, &headers, caller.default_language()));
     let items = use_case::destinations(&state.db)
         .await?
@@ -404,7 +393,7 @@ pub(super) async fn list_channels<D: Database>(
         (status = 400, description = "a field is missing or wrong for the channel (named)", body = ErrorBody),
         (status = 409, description = "a destination of that name exists", body = ErrorBody),
         (status = 401, description = "no valid API token", body = ErrorBody),
-        (status = 403, description = "the token may only read, or is limited to some stores", body = ErrorBody),
+        (status = 403, description = "the token's role does not allow it, or the token is limited to some stores", body = ErrorBody),
         (status = 404, description = "no such store", body = ErrorBody),
     )
 )]
@@ -413,8 +402,8 @@ pub(super) async fn add_channel<D: Database>(
     caller: Caller,
     Json(body): Json<AddChannelRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.unscoped()?;
-    caller.writer()?;
+    caller.every_store()?;
+    caller.require(Role::Admin)?;
     let store = body
         .store
         .as_deref()
@@ -442,6 +431,7 @@ pub(super) async fn add_channel<D: Database>(
             time_zone: body.time_zone,
             routing,
         },
+        &caller.actor(None)?,
         state.wall.now(),
     )
     .await?;
@@ -467,7 +457,7 @@ pub(super) async fn add_channel<D: Database>(
         (status = 400, description = "the id is not a number", body = ErrorBody),
         (status = 409, description = "a buyer chat cannot be tested (it would reach a real buyer)", body = ErrorBody),
         (status = 401, description = "no valid API token", body = ErrorBody),
-        (status = 403, description = "the token may only read, or is limited to some stores", body = ErrorBody),
+        (status = 403, description = "the token's role does not allow it, or the token is limited to some stores", body = ErrorBody),
         (status = 404, description = "no such destination", body = ErrorBody),
     )
 )]
@@ -476,12 +466,12 @@ pub(super) async fn test_channel<D: Database>(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.unscoped()?;
-    caller.writer()?;
+    caller.every_store()?;
+    caller.require(Role::Admin)?;
     let message = use_case::enqueue_test(
         &state.db,
         DestinationId(id),
-        &caller.token.name,
+        &caller.actor(None)?,
         state.wall.now(),
     )
     .await?;
@@ -497,9 +487,16 @@ async fn switch<D: Database>(
     id: i64,
     enabled: bool,
 ) -> Result<axum::Json<ChannelBody>, ApiError> {
-    caller.unscoped()?;
-    caller.writer()?;
-    use_case::set_enabled(&state.db, DestinationId(id), enabled, state.wall.now()).await?;
+    caller.every_store()?;
+    caller.require(Role::Admin)?;
+    use_case::set_enabled(
+        &state.db,
+        DestinationId(id),
+        enabled,
+        &caller.actor(None)?,
+        state.wall.now(),
+    )
+    .await?;
     if enabled && let Some(wake) = &state.notify_wake {
         wake.notify_one();
     }
@@ -516,7 +513,7 @@ async fn switch<D: Database>(
         (status = 200, description = "disabled by hand; its messages wait", body = ChannelBody),
         (status = 400, description = "the id is not a number", body = ErrorBody),
         (status = 401, description = "no valid API token", body = ErrorBody),
-        (status = 403, description = "the token may only read, or is limited to some stores", body = ErrorBody),
+        (status = 403, description = "the token's role does not allow it, or the token is limited to some stores", body = ErrorBody),
         (status = 404, description = "no such destination", body = ErrorBody),
     )
 )]
@@ -537,7 +534,7 @@ pub(super) async fn disable_channel<D: Database>(
         (status = 200, description = "enabled; its waiting messages are due at once", body = ChannelBody),
         (status = 400, description = "the id is not a number", body = ErrorBody),
         (status = 401, description = "no valid API token", body = ErrorBody),
-        (status = 403, description = "the token may only read, or is limited to some stores", body = ErrorBody),
+        (status = 403, description = "the token's role does not allow it, or the token is limited to some stores", body = ErrorBody),
         (status = 404, description = "no such destination", body = ErrorBody),
     )
 )]
@@ -558,7 +555,7 @@ pub(super) async fn enable_channel<D: Database>(
         (status = 204, description = "removed, with its messages"),
         (status = 400, description = "the id is not a number", body = ErrorBody),
         (status = 401, description = "no valid API token", body = ErrorBody),
-        (status = 403, description = "the token may only read, or is limited to some stores", body = ErrorBody),
+        (status = 403, description = "the token's role does not allow it, or the token is limited to some stores", body = ErrorBody),
         (status = 404, description = "no such destination", body = ErrorBody),
     )
 )]
@@ -567,9 +564,16 @@ pub(super) async fn remove_channel<D: Database>(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    caller.unscoped()?;
-    caller.writer()?;
-    if state.db.remove_destination(DestinationId(id)).await? {
+    caller.every_store()?;
+    caller.require(Role::Admin)?;
+    if use_case::remove_destination(
+        &state.db,
+        DestinationId(id),
+        &caller.actor(None)?,
+        state.wall.now(),
+    )
+    .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("channel"))
@@ -594,7 +598,7 @@ pub(super) async fn outbox<D: Database>(
     headers: HeaderMap,
     Query(params): Query<OutboxParams>,
 ) -> Result<axum::Json<OutboxPage>, ApiError> {
-    caller.unscoped()?;
+    caller.every_store()?;
     let limit = super::page_limit(params.limit, 50)?;
     for (name, id) in [("channel", params.channel), ("before", params.before)] {
         if id.is_some_and(|id| id < 1) {
@@ -659,7 +663,7 @@ pub(super) async fn outbox<D: Database>(
         (status = 400, description = "the id is not a number", body = ErrorBody),
         (status = 409, description = "the message has not failed", body = ErrorBody),
         (status = 401, description = "no valid API token", body = ErrorBody),
-        (status = 403, description = "the token may only read, or is limited to some stores", body = ErrorBody),
+        (status = 403, description = "the token's role does not allow it, or the token is limited to some stores", body = ErrorBody),
         (status = 404, description = "no such message", body = ErrorBody),
     )
 )]
@@ -668,9 +672,9 @@ pub(super) async fn retry_message<D: Database>(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.unscoped()?;
-    caller.writer()?;
-    use_case::retry(&state.db, id, state.wall.now()).await?;
+    caller.every_store()?;
+    caller.require(Role::Operator)?;
+    use_case::retry(&state.db, id, &caller.actor(None)?, state.wall.now()).await?;
     if let Some(wake) = &state.notify_wake {
         wake.notify_one();
     }
@@ -711,7 +715,7 @@ pub(super) async fn preview<D: Database>(
         ),
         None => None,
     };
-    if posting.is_none() && !caller.token.stores.is_empty() && topic == Topic::Daily {
+    if posting.is_none() && !caller.token.scope.is_all() && topic == Topic::Daily {
         return Err(ApiError::Scoped);
     }
     let default = match audience {

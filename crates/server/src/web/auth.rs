@@ -1,11 +1,14 @@
-//! Who is looking at the dashboard: argon2id passwords, one-time login links, session cookies
-//! (`HttpOnly`, `SameSite=Lax`, kept server-side as hashes) and the CSRF check every form and
-//! htmx POST passes (the session's token, and an `Origin` that is our own).
+//! Who is looking at the dashboard and what they may do: argon2id passwords, one-time login
+//! links, session cookies (`HttpOnly`, `SameSite=Lax`, kept server-side as hashes), the user's
+//! role and stores read at every request (so a change holds at once), and the CSRF check every
+//! form and htmx POST passes (the session's token, and an `Origin` that is our own).
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
-use ozontrack_db::Database;
+use ozontrack_db::{Database, StoreRecord};
+use ozontrack_domain::{Role, StoreId, StoreScope};
+use ozontrack_engine::Actor;
 use ozontrack_engine::access::secret_hash;
 
 use super::{WebError, WebState};
@@ -46,17 +49,56 @@ pub(super) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
         .map(|(_, v)| v)
 }
 
-/// A signed-in person.
+/// A signed-in person, with what they may do: their role, and the stores they may see (every
+/// page reads through these, never through the whole list).
 #[derive(Debug, Clone)]
 pub struct Viewer {
     pub user: String,
     pub csrf: String,
+    pub role: Role,
+    pub scope: StoreScope,
+    pub stores: Vec<StoreRecord>,
     session_hash: Vec<u8>,
 }
 
 impl Viewer {
     pub(super) fn session_hash(&self) -> &[u8] {
         &self.session_hash
+    }
+
+    /// The ids of the stores this person may see.
+    pub(super) fn ids(&self) -> Vec<StoreId> {
+        self.stores.iter().map(|s| s.id).collect()
+    }
+
+    /// The store named, if this person may see it.
+    pub(super) fn store_named(&self, name: &str) -> Option<&StoreRecord> {
+        self.stores.iter().find(|s| s.name.as_str() == name.trim())
+    }
+
+    /// Refuses a person whose role does not include `needed` (whatever the page shows).
+    pub(super) fn require(&self, needed: Role) -> Result<(), WebError> {
+        if self.role.allows(needed) {
+            Ok(())
+        } else {
+            Err(WebError::Forbidden)
+        }
+    }
+
+    /// What serves every store (destinations, the outbox, users) is for people granted every
+    /// store, at `needed` or above.
+    pub(super) fn require_everywhere(&self, needed: Role) -> Result<(), WebError> {
+        self.require(needed)?;
+        if self.scope.is_all() {
+            Ok(())
+        } else {
+            Err(WebError::Forbidden)
+        }
+    }
+
+    /// Who this person acts as in the trail.
+    pub(super) fn actor(&self) -> Result<Actor, WebError> {
+        Ok(Actor::person(&self.user)?)
     }
 
     /// A POST must carry the session's CSRF token (form field or `X-CSRF-Token`) and, when
@@ -115,15 +157,29 @@ impl<S: Database> FromRequestParts<WebState<S>> for Viewer {
     ) -> Result<Self, Self::Rejection> {
         let secret = cookie(&parts.headers, SESSION_COOKIE).ok_or(WebError::SignIn)?;
         let hash = secret_hash(secret);
-        let session = state
-            .api
-            .db
+        let db = &state.api.db;
+        let session = db
             .session(&hash, state.api.wall.now())
             .await?
             .ok_or(WebError::SignIn)?;
+        // A user disabled since signing in is out at the next request.
+        let Some((role, scope)) = ozontrack_engine::access::grant_of(db, &session.user).await?
+        else {
+            db.end_session(&hash).await?;
+            return Err(WebError::SignIn);
+        };
+        let stores = db
+            .stores()
+            .await?
+            .into_iter()
+            .filter(|s| scope.covers(s.id))
+            .collect();
         Ok(Viewer {
             user: session.user,
             csrf: session.csrf,
+            role,
+            scope,
+            stores,
             session_hash: hash,
         })
     }

@@ -3,10 +3,13 @@
 //! Chart.js for the statistics, every asset served from the binary. Chinese by default for
 //! sellers, Russian for buyers, English for both; times in the store's zone.
 //!
-//! A signed-in person sees every store (the dashboard is the operator's); API tokens are the
-//! way to hand out a narrower view. Pages read a posting's trail and act through the engine's
-//! use cases, like the API; the words come from the shared catalogue (`ozontrack-i18n`).
+//! A signed-in person sees the stores their user is granted and does what their role allows
+//! (viewer, operator, admin); every page and form checks both on the server, and another
+//! store's posting answers like a missing one. Pages read a posting's trail and act through the
+//! engine's use cases, like the API; the words come from the shared catalogue
+//! (`ozontrack-i18n`).
 
+mod admin;
 pub mod assets;
 pub mod auth;
 mod buyer;
@@ -97,6 +100,10 @@ pub fn router<S: Database>(api: ApiState<S>, settings: WebSettings) -> Router {
             "/notifications/outbox/{id}/retry",
             post(notifications::retry::<S>),
         )
+        .route("/users", get(admin::users::<S>).post(admin::add_user::<S>))
+        .route("/users/{name}", post(admin::change_user::<S>))
+        .route("/users/{name}/{action}", post(admin::switch_user::<S>))
+        .route("/audit", get(admin::audit::<S>))
         .route("/login", get(pages::login_form).post(pages::login::<S>))
         .route("/login/{secret}", get(pages::login_link::<S>))
         .route("/logout", post(pages::logout::<S>))

@@ -14,7 +14,8 @@ use chrono::NaiveTime;
 use ozontrack_db::{Database, OutboxFilter};
 use ozontrack_domain::finding::Severity;
 use ozontrack_domain::notify::{Audience, ChannelKind, MessageState, QuietHours, Routing};
-use ozontrack_domain::{DestinationId, Language};
+use ozontrack_domain::{DestinationId, Language, Role};
+use ozontrack_engine::Actor;
 use ozontrack_engine::notify::{self as use_case, AddDestination, RoutingChange};
 use serde::Deserialize;
 
@@ -257,6 +258,7 @@ pub(super) async fn page<S: Database>(
     uri: Uri,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, WebError> {
+    viewer.require_everywhere(Role::Viewer)?;
     let page = chrome(&viewer, &headers, &uri);
     let notice = match q.done.as_deref() {
         Some("added") => page.tr.t("destination-added"),
@@ -363,6 +365,7 @@ fn time(text: &str, field: &'static str) -> Result<Option<NaiveTime>, ozontrack_
 
 async fn add_from<S: Database>(
     state: &WebState<S>,
+    viewer: &Viewer,
     form: AddForm,
 ) -> Result<(), ozontrack_engine::Error> {
     let invalid =
@@ -374,10 +377,8 @@ async fn add_from<S: Database>(
     let db = &state.api.db;
     let store = match given(&form.store) {
         Some(name) => Some(
-            db.stores()
-                .await?
-                .iter()
-                .find(|s| s.name.as_str() == name)
+            viewer
+                .store_named(&name)
                 .map(|s| s.id)
                 .ok_or(ozontrack_engine::Error::NotFound("store"))?,
         ),
@@ -404,6 +405,7 @@ async fn add_from<S: Database>(
             language: change.language,
             time_zone: change.time_zone,
         },
+        &Actor::person(&viewer.user)?,
         state.api.wall.now(),
     )
     .await?;
@@ -418,7 +420,8 @@ pub(super) async fn add<S: Database>(
     Form(form): Form<AddForm>,
 ) -> Result<Response, WebError> {
     viewer.check_post(&headers, form.csrf.as_deref())?;
-    let added = add_from(&state, form).await;
+    viewer.require_everywhere(Role::Admin)?;
+    let added = add_from(&state, &viewer, form).await;
     settled(
         &state,
         &viewer,
@@ -448,12 +451,14 @@ pub(super) async fn route<S: Database>(
     Form(form): Form<RouteForm>,
 ) -> Result<Response, WebError> {
     viewer.check_post(&headers, form.csrf.as_deref())?;
+    viewer.require_everywhere(Role::Admin)?;
     let changed = match form.routing.change() {
         Ok(change) => {
             use_case::update_routing(
                 &state.api.db,
                 DestinationId(id),
                 change,
+                &viewer.actor()?,
                 state.api.wall.now(),
             )
             .await
@@ -504,10 +509,11 @@ pub(super) async fn test<S: Database>(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
     viewer.check_post(&headers, form.csrf.as_deref())?;
+    viewer.require_everywhere(Role::Admin)?;
     use_case::enqueue_test(
         &state.api.db,
         DestinationId(id),
-        &viewer.user,
+        &viewer.actor()?,
         state.api.wall.now(),
     )
     .await?;
@@ -525,6 +531,7 @@ pub(super) async fn switch<S: Database>(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
     viewer.check_post(&headers, form.csrf.as_deref())?;
+    viewer.require_everywhere(Role::Admin)?;
     let enable = match action.as_str() {
         "enable" => true,
         "disable" => false,
@@ -534,6 +541,7 @@ pub(super) async fn switch<S: Database>(
         &state.api.db,
         DestinationId(id),
         enable,
+        &viewer.actor()?,
         state.api.wall.now(),
     )
     .await?;
@@ -551,7 +559,8 @@ pub(super) async fn retry<S: Database>(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
     viewer.check_post(&headers, form.csrf.as_deref())?;
-    use_case::retry(&state.api.db, id, state.api.wall.now()).await?;
+    viewer.require_everywhere(Role::Operator)?;
+    use_case::retry(&state.api.db, id, &viewer.actor()?, state.api.wall.now()).await?;
     if let Some(wake) = &state.api.notify_wake {
         wake.notify_one();
     }

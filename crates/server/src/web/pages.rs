@@ -13,10 +13,10 @@ use ozontrack_db::{AlertFilter, Database, HISTOGRAM_DAYS, StoreRecord};
 use ozontrack_domain::alert::AlertState;
 use ozontrack_domain::finding::{RuleKind, Severity};
 use ozontrack_domain::trail::{Route, Trail};
-use ozontrack_domain::{Language, Scheme, carrier};
+use ozontrack_domain::{Language, Role, Scheme, carrier};
+use ozontrack_engine::Note;
 use ozontrack_engine::access::secret_hash;
 use ozontrack_engine::alerts::Close;
-use ozontrack_engine::{Actor, Note};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -47,6 +47,9 @@ fn chrome(viewer: &Viewer, headers: &HeaderMap, nav: &'static str, uri: &Uri) ->
         user: viewer.user.clone(),
         nav,
         languages: view::dashboard_languages(language, here),
+        can_act: viewer.role.allows(Role::Operator),
+        admin: viewer.role.allows(Role::Admin),
+        everywhere: viewer.scope.is_all(),
     }
 }
 
@@ -69,9 +72,9 @@ pub(super) async fn today<S: Database>(
     let tr = page.tr;
     let db = &state.api.db;
     let now = state.api.clock.now();
-    let stores = db.stores().await?;
-    let ids: Vec<_> = stores.iter().map(|s| s.id).collect();
-    let tz = store_zone(&stores);
+    let stores = &viewer.stores;
+    let ids = viewer.ids();
+    let tz = store_zone(stores);
     let overview = db.overview(&ids).await?;
     let risk = RISKS
         .iter()
@@ -113,6 +116,7 @@ pub(super) async fn today<S: Database>(
             min_severity: Some(Severity::Warning),
             worst_first: true,
             limit: 10,
+            stores: Some(ids.clone()),
             ..AlertFilter::default()
         })
         .await?
@@ -124,6 +128,7 @@ pub(super) async fn today<S: Database>(
             open_only: true,
             max_severity: Some(Severity::Info),
             limit: 5,
+            stores: Some(ids.clone()),
             ..AlertFilter::default()
         })
         .await?
@@ -131,7 +136,7 @@ pub(super) async fn today<S: Database>(
         .map(|a| view::alert_view(a, &tr, tz))
         .collect();
     let mut penalties = Vec::new();
-    for s in &stores {
+    for s in stores {
         let points: i64 = db
             .penalties(s.id, now - Duration::days(90))
             .await?
@@ -141,6 +146,7 @@ pub(super) async fn today<S: Database>(
         penalties.push(view::PenaltyView {
             store: s.name.as_str().to_owned(),
             points: tr.n("today-points", points.max(0) as u64),
+            paused: s.paused_at.is_some(),
         });
     }
     let feeds = db
@@ -229,8 +235,8 @@ pub(super) async fn postings<S: Database>(
     let page = chrome(&viewer, &headers, "postings", &uri);
     let tr = page.tr;
     let db = &state.api.db;
-    let stores = db.stores().await?;
-    let tz = store_zone(&stores);
+    let stores = &viewer.stores;
+    let tz = store_zone(stores);
     let scope: Vec<_> = match &params.store {
         Some(name) => stores
             .iter()
@@ -316,10 +322,13 @@ pub(super) async fn postings<S: Database>(
 }
 
 /// A posting of any store, as its whole trail, or "not found".
-async fn read_trail<S: Database>(state: &WebState<S>, number: &str) -> Result<Trail, WebError> {
+async fn read_trail<S: Database>(
+    state: &WebState<S>,
+    viewer: &Viewer,
+    number: &str,
+) -> Result<Trail, WebError> {
     let db = &state.api.db;
-    let stores = db.stores().await?;
-    let (store, id) = ozontrack_engine::trail::find(db, &stores, number)
+    let (store, id) = ozontrack_engine::trail::find(db, &viewer.stores, number)
         .await?
         .ok_or(WebError::NotFound)?;
     ozontrack_engine::trail::read_in(
@@ -342,7 +351,7 @@ pub(super) async fn posting<S: Database>(
 ) -> Result<Response, WebError> {
     let page = chrome(&viewer, &headers, "postings", &uri);
     let tr = page.tr;
-    let trail = read_trail(&state, &number).await?;
+    let trail = read_trail(&state, &viewer, &number).await?;
     let tz = view::zone(&trail.store.settings.timezone);
     let p = &trail.posting;
     let (estimate, estimate_basis) = view::arrival(&tr, p.delivered_at, trail.estimate, tz);
@@ -429,11 +438,11 @@ pub(super) fn route_json(route: &Route, tr: &Tr) -> Value {
 
 pub(super) async fn posting_route<S: Database>(
     State(state): State<WebState<S>>,
-    _viewer: Viewer,
+    viewer: Viewer,
     headers: HeaderMap,
     Path(number): Path<String>,
 ) -> Result<Json<Value>, WebError> {
-    let trail = read_trail(&state, &number).await?;
+    let trail = read_trail(&state, &viewer, &number).await?;
     let tr = Tr::new(dashboard_language(&headers));
     Ok(Json(route_json(&trail.route(), &tr)))
 }
@@ -466,8 +475,8 @@ pub(super) async fn alerts<S: Database>(
 ) -> Result<Response, WebError> {
     let page = chrome(&viewer, &headers, "alerts", &uri);
     let tr = page.tr;
-    let stores = state.api.db.stores().await?;
-    let tz = store_zone(&stores);
+    let stores = &viewer.stores;
+    let tz = store_zone(stores);
     // Not resolved (the default), every state, or one state.
     let (wanted_state, only) = match (q.state.as_deref(), q.all) {
         (Some("all"), _) | (None, Some(true)) => ("all", None),
@@ -496,7 +505,7 @@ pub(super) async fn alerts<S: Database>(
             min_severity: q.severity,
             max_severity: q.severity,
             rule: q.rule,
-            stores: store.map(|s| vec![s.id]),
+            stores: Some(store.map_or_else(|| viewer.ids(), |s| vec![s.id])),
             worst_first: true,
             limit: 200,
             ..AlertFilter::default()
@@ -579,11 +588,12 @@ pub(super) async fn acknowledge_many<S: Database>(
         }
     }
     viewer.check_post(&headers, csrf.as_deref())?;
+    viewer.require(Role::Operator)?;
     let note = Note::parse(&note)?;
-    let actor = Actor::person(&viewer.user)?;
+    let actor = viewer.actor()?;
     let changed = ozontrack_engine::alerts::acknowledge_many(
         &state.api.db,
-        None,
+        Some(&viewer.ids()),
         &ids,
         &actor,
         &note,
@@ -617,12 +627,13 @@ pub(super) async fn acknowledge<S: Database>(
     Form(form): Form<AckForm>,
 ) -> Result<Response, WebError> {
     viewer.check_post(&headers, form.csrf.as_deref())?;
+    viewer.require(Role::Operator)?;
     let note = Note::parse(&form.note)?;
-    let actor = Actor::person(&viewer.user)?;
+    let actor = viewer.actor()?;
     let db = &state.api.db;
     let closed = ozontrack_engine::alerts::close(
         db,
-        None,
+        Some(&viewer.ids()),
         id,
         Close::Acknowledge,
         &actor,
@@ -639,11 +650,11 @@ pub(super) async fn acknowledge<S: Database>(
         .into_response());
     }
     let page = chrome(&viewer, &headers, "alerts", &uri);
-    let stores = db.stores().await?;
+    let stores = &viewer.stores;
     let tz = stores
         .iter()
         .find(|s| s.id == alert.store_id)
-        .map_or_else(|| store_zone(&stores), |s| view::zone(&s.settings.timezone));
+        .map_or_else(|| store_zone(stores), |s| view::zone(&s.settings.timezone));
     let body = view::AlertFragment {
         a: view::alert_view(&alert, &page.tr, tz),
         page,
@@ -710,7 +721,7 @@ pub(super) async fn carriers<S: Database>(
     let store = &state.api.db;
     let days = 30;
     let since = state.api.clock.now() - Duration::days(days);
-    let ids: Vec<_> = store.stores().await?.iter().map(|s| s.id).collect();
+    let ids = viewer.ids();
     let stats = store.carrier_stats(&ids, since).await?;
     let lanes = store.lane_stats(&ids, since).await?;
     let (transit_chart, stale_chart) = charts(&stats, &tr);
@@ -836,20 +847,20 @@ pub(super) async fn login_link<S: Database>(
 ) -> Result<Response, WebError> {
     // Links and sessions run on real time, whatever clock the world runs on.
     let now = state.api.wall.now();
-    if !state
+    let Some(user) = state
         .api
         .db
         .use_login_link(&secret_hash(&secret), now)
         .await?
-    {
+    else {
         let tr = Tr::new(dashboard_language(&headers));
         return Ok(login_page(
             &headers,
             Some(tr.t("login-link-spent")),
             StatusCode::UNAUTHORIZED,
         ));
-    }
-    let cookie = auth::start_session(&state, "operator").await?;
+    };
+    let cookie = auth::start_session(&state, &user).await?;
     Ok(signed_in(cookie))
 }
 
@@ -911,7 +922,7 @@ pub(super) async fn language(
 }
 
 /// The postings list's view as a file (every row, not one page): the API's export, for a
-/// signed-in person (who sees every store).
+/// signed-in person, over the stores they may see.
 pub(super) async fn export<S: Database>(
     State(state): State<WebState<S>>,
     viewer: Viewer,
@@ -924,10 +935,11 @@ pub(super) async fn export<S: Database>(
 ) -> Result<Response, WebError> {
     let Query(params) = params.map_err(|e| WebError::BadRequest(e.body_text()))?;
     let tr = chrome(&viewer, &headers, "postings", &uri).tr;
-    let stores = state.api.db.stores().await?;
-    let scope: Vec<_> = stores
-        .into_iter()
+    let scope: Vec<_> = viewer
+        .stores
+        .iter()
         .filter(|s| params.store.as_deref().is_none_or(|n| s.name.as_str() == n))
+        .cloned()
         .collect();
     crate::api::files::export(
         &state.api,
@@ -960,24 +972,21 @@ pub(super) async fn import<S: Database>(
     body: axum::body::Body,
 ) -> Result<Response, WebError> {
     viewer.check_post(&headers, None)?;
+    viewer.require(Role::Operator)?;
     let tr = chrome(&viewer, &headers, "postings", &uri).tr;
     let db = &state.api.db;
-    let store = db
-        .stores()
-        .await?
-        .into_iter()
-        .find(|s| s.name.as_str() == query.store)
-        .ok_or(WebError::NotFound)?;
+    let store = viewer.store_named(&query.store).ok_or(WebError::NotFound)?;
     let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024)
         .await
         .map_err(|_| WebError::BadRequest(tr.t("import-too-large")))?;
     let outcome = ozontrack_engine::import::import_postings(
         db,
-        &store,
+        store,
         "upload",
         bytes.to_vec(),
         ozontrack_reports::ReadOptions::default(),
         query.dry_run,
+        &viewer.actor()?,
         state.api.clock.now(),
     )
     .await;

@@ -17,6 +17,13 @@ pub(super) struct Chrome {
     pub user: String,
     pub nav: &'static str,
     pub languages: Vec<LanguageLink>,
+    /// The person may act on parcels (operator or admin): action forms are shown.
+    pub can_act: bool,
+    /// The person is an admin: the audit page is theirs.
+    pub admin: bool,
+    /// The person sees every store: pages that serve every store (notifications, users) are
+    /// shown.
+    pub everywhere: bool,
 }
 
 /// A language switch link.
@@ -234,6 +241,8 @@ pub(super) struct RiskRow {
 pub(super) struct PenaltyView {
     pub store: String,
     pub points: String,
+    /// The store is paused: neither synced nor tracked.
+    pub paused: bool,
 }
 
 #[derive(Debug, Clone)]

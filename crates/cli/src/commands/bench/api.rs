@@ -104,7 +104,11 @@ pub(crate) async fn api(args: &BenchApiArgs, out: &mut impl Write) -> anyhow::Re
         .apply_risk(&outcomes, start, &ozontrack_db::Enqueue::nobody(start))
         .await?;
     let seed_s = seeding.elapsed().as_secs_f64();
-    let (secret, token) = ozontrack_engine::access::mint_token("bench", true, Vec::new());
+    let (secret, token) = ozontrack_engine::access::mint_token(
+        "bench",
+        ozontrack_domain::Role::Viewer,
+        ozontrack_domain::StoreScope::All,
+    );
     store.create_token(&token, start).await?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

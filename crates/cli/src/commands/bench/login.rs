@@ -40,7 +40,17 @@ pub(crate) async fn login(args: &BenchLoginArgs, out: &mut impl Write) -> anyhow
     let phc = ozontrack_engine::access::hash_password("the owner's own password".into())
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
-    store.set_dashboard_user("owner", &phc, now).await?;
+    store
+        .add_user(
+            &ozontrack_db::NewUser {
+                name: "owner".into(),
+                password_hash: phc,
+                role: ozontrack_domain::Role::Admin,
+                scope: ozontrack_domain::StoreScope::All,
+            },
+            now,
+        )
+        .await?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();

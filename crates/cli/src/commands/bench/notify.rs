@@ -189,6 +189,7 @@ pub(crate) async fn notify(args: &BenchNotifyArgs, out: &mut impl Write) -> anyh
                         ..Routing::default()
                     },
                 },
+                &crate::app::console(),
                 now,
             )
             .await?;

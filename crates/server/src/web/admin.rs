@@ -1,0 +1,414 @@
+//! The dashboard's admin pages: users (for an admin of every store: add, change role, stores or
+//! password, disable, enable) and the audit trail (for any admin, limited to their stores).
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use ozontrack_db::Database;
+use ozontrack_domain::{Role, StoreScope};
+use ozontrack_engine::access::UserEdit;
+use serde::Deserialize;
+
+use super::auth::Viewer;
+use super::view::{self, Choice, Chrome, Tr};
+use super::{WebError, WebState, html};
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    page: Chrome,
+    users: Vec<UserRow>,
+    roles: Vec<Choice>,
+    stores: Vec<String>,
+    notice: String,
+    error: String,
+}
+
+struct UserRow {
+    name: String,
+    /// Where its forms post.
+    path: String,
+    role: String,
+    roles: Vec<Choice>,
+    all_stores: bool,
+    /// Every store, ticked when granted.
+    stores: Vec<Choice>,
+    granted: String,
+    disabled: bool,
+    state: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    page: Chrome,
+    entries: Vec<AuditRow>,
+    older: Option<String>,
+}
+
+struct AuditRow {
+    at: String,
+    actor: String,
+    action: String,
+    store: String,
+    posting: String,
+    subject: String,
+    detail: String,
+}
+
+fn role_choices(tr: &Tr, selected: Role) -> Vec<Choice> {
+    Role::ALL
+        .iter()
+        .map(|r| Choice {
+            value: r.as_str().to_owned(),
+            label: tr.access_role(*r),
+            selected: *r == selected,
+        })
+        .collect()
+}
+
+/// `?done=` after a change.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct DoneQuery {
+    done: Option<String>,
+}
+
+pub(super) async fn users<S: Database>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<DoneQuery>,
+) -> Result<Response, WebError> {
+    viewer.require_everywhere(Role::Admin)?;
+    let page = super::pages::chrome_for(&viewer, &headers, "users", &uri);
+    let notice = match q.done.as_deref() {
+        Some("added") => page.tr.t("users-added"),
+        Some("changed") => page.tr.t("users-changed"),
+        _ => String::new(),
+    };
+    render_users(&state, &viewer, page, notice, String::new()).await
+}
+
+async fn render_users<S: Database>(
+    state: &WebState<S>,
+    viewer: &Viewer,
+    page: Chrome,
+    notice: String,
+    error: String,
+) -> Result<Response, WebError> {
+    let tr = page.tr;
+    let tz = view::zone(
+        viewer
+            .stores
+            .first()
+            .map_or("Asia/Shanghai", |s| s.settings.timezone.as_str()),
+    );
+    let users = state
+        .api
+        .db
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| {
+            let granted = match &u.scope {
+                StoreScope::All => tr.t("users-all-stores"),
+                StoreScope::Only(ids) if ids.is_empty() => tr.t("users-no-stores"),
+                StoreScope::Only(ids) => viewer
+                    .stores
+                    .iter()
+                    .filter(|s| ids.contains(&s.id))
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            UserRow {
+                role: tr.access_role(u.role),
+                roles: role_choices(&tr, u.role),
+                all_stores: u.scope.is_all(),
+                stores: viewer
+                    .stores
+                    .iter()
+                    .map(|s| Choice {
+                        value: s.name.as_str().to_owned(),
+                        label: s.name.as_str().to_owned(),
+                        selected: u.scope.listed().contains(&s.id),
+                    })
+                    .collect(),
+                granted,
+                disabled: u.disabled_at.is_some(),
+                state: match u.disabled_at {
+                    Some(at) => tr.a("users-disabled", &[("since", &view::local(at, tz))]),
+                    None => tr.t("users-enabled"),
+                },
+                path: format!("/users/{}", view::percent(&u.name)),
+                name: u.name,
+            }
+        })
+        .collect();
+    let body = UsersPage {
+        users,
+        roles: role_choices(&tr, Role::Viewer),
+        stores: viewer
+            .stores
+            .iter()
+            .map(|s| s.name.as_str().to_owned())
+            .collect(),
+        notice,
+        error,
+        page,
+    }
+    .render()?;
+    Ok(html(body))
+}
+
+/// A user form's fields; `store` repeats, so the body is read pair by pair.
+#[derive(Debug, Default)]
+struct UserForm {
+    csrf: Option<String>,
+    name: String,
+    password: String,
+    role: Option<String>,
+    all_stores: bool,
+    stores: Vec<String>,
+}
+
+impl UserForm {
+    fn read(body: &[u8]) -> Self {
+        let mut form = UserForm::default();
+        for (key, value) in form_urlencoded::parse(body) {
+            match key.as_ref() {
+                "_csrf" => form.csrf = Some(value.into_owned()),
+                "name" => form.name = value.into_owned(),
+                "password" => form.password = value.into_owned(),
+                "role" => form.role = Some(value.into_owned()),
+                "all_stores" => form.all_stores = true,
+                "store" => form.stores.push(value.into_owned()),
+                _ => {}
+            }
+        }
+        form
+    }
+
+    fn role(&self) -> Result<Option<Role>, ozontrack_engine::Error> {
+        self.role
+            .as_deref()
+            .map(|r| {
+                Role::parse(r).map_err(|e| ozontrack_engine::Error::Invalid {
+                    field: "role",
+                    message: e.to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    /// The stores ticked, among those the admin sees.
+    fn scope(&self, viewer: &Viewer) -> Result<StoreScope, ozontrack_engine::Error> {
+        if self.all_stores {
+            return Ok(StoreScope::All);
+        }
+        self.stores
+            .iter()
+            .map(|name| {
+                viewer
+                    .store_named(name)
+                    .map(|s| s.id)
+                    .ok_or(ozontrack_engine::Error::NotFound("store"))
+            })
+            .collect::<Result<_, _>>()
+            .map(StoreScope::Only)
+    }
+}
+
+/// After a change: on to the list, or the page again saying why (nothing typed is kept).
+async fn settled<S: Database>(
+    state: &WebState<S>,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    uri: &Uri,
+    outcome: Result<(), ozontrack_engine::Error>,
+    done: &str,
+) -> Result<Response, WebError> {
+    match outcome {
+        Ok(()) => Ok(Redirect::to(&format!("/users?done={done}")).into_response()),
+        Err(
+            e @ (ozontrack_engine::Error::Invalid { .. }
+            | ozontrack_engine::Error::Conflict { .. }
+            | ozontrack_engine::Error::NotFound(_)),
+        ) => {
+            let page = super::pages::chrome_for(viewer, headers, "users", uri);
+            render_users(state, viewer, page, String::new(), e.to_string()).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(super) async fn add_user<S: Database>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+    body: axum::body::Bytes,
+) -> Result<Response, WebError> {
+    let form = UserForm::read(&body);
+    viewer.check_post(&headers, form.csrf.as_deref())?;
+    viewer.require_everywhere(Role::Admin)?;
+    let actor = viewer.actor()?;
+    let outcome = async {
+        let role = form.role()?.unwrap_or(Role::Viewer);
+        let scope = form.scope(&viewer)?;
+        ozontrack_engine::access::add_user(
+            &state.api.db,
+            &form.name,
+            form.password.clone(),
+            role,
+            scope,
+            &actor,
+            state.api.wall.now(),
+        )
+        .await
+        .map(|_| ())
+    }
+    .await;
+    settled(&state, &viewer, &headers, &uri, outcome, "added").await
+}
+
+pub(super) async fn change_user<S: Database>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(name): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, WebError> {
+    let form = UserForm::read(&body);
+    viewer.check_post(&headers, form.csrf.as_deref())?;
+    viewer.require_everywhere(Role::Admin)?;
+    let actor = viewer.actor()?;
+    let outcome = async {
+        let edit = UserEdit {
+            password: Some(form.password.clone()).filter(|p| !p.is_empty()),
+            role: form.role()?,
+            scope: Some(form.scope(&viewer)?),
+            disabled: None,
+        };
+        ozontrack_engine::access::change_user(
+            &state.api.db,
+            &name,
+            edit,
+            &actor,
+            state.api.wall.now(),
+        )
+        .await
+        .map(|_| ())
+    }
+    .await;
+    settled(&state, &viewer, &headers, &uri, outcome, "changed").await
+}
+
+pub(super) async fn switch_user<S: Database>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((name, action)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Response, WebError> {
+    let form = UserForm::read(&body);
+    viewer.check_post(&headers, form.csrf.as_deref())?;
+    viewer.require_everywhere(Role::Admin)?;
+    let disabled = match action.as_str() {
+        "disable" => true,
+        "enable" => false,
+        _ => return Err(WebError::NotFound),
+    };
+    let actor = viewer.actor()?;
+    let outcome = async {
+        ozontrack_engine::access::change_user(
+            &state.api.db,
+            &name,
+            UserEdit {
+                disabled: Some(disabled),
+                ..UserEdit::default()
+            },
+            &actor,
+            state.api.wall.now(),
+        )
+        .await
+        .map(|_| ())
+    }
+    .await;
+    settled(&state, &viewer, &headers, &uri, outcome, "changed").await
+}
+
+/// `?before=` pages back.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct AuditQuery {
+    #[serde(default, deserialize_with = "crate::api::extract::form::optional")]
+    before: Option<i64>,
+}
+
+/// Entries per audit page.
+const AUDIT_PAGE: u32 = 100;
+
+pub(super) async fn audit<S: Database>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, WebError> {
+    viewer.require(Role::Admin)?;
+    let page = super::pages::chrome_for(&viewer, &headers, "audit", &uri);
+    let tr = page.tr;
+    let tz = view::zone(
+        viewer
+            .stores
+            .first()
+            .map_or("Asia/Shanghai", |s| s.settings.timezone.as_str()),
+    );
+    let records =
+        ozontrack_engine::audit::entries(&state.api.db, &viewer.scope, q.before, AUDIT_PAGE)
+            .await?;
+    let older = (records.len() == AUDIT_PAGE as usize)
+        .then(|| records.last().map(|r| format!("/audit?before={}", r.id)))
+        .flatten();
+    let entries = records
+        .into_iter()
+        .map(|r| {
+            let e = r.entry;
+            AuditRow {
+                at: view::local(e.at, tz),
+                actor: e.actor,
+                action: tr.audit_action(e.action),
+                store: e.store.map(|(_, name)| name).unwrap_or_default(),
+                posting: e.posting.unwrap_or_default(),
+                subject: e.subject.unwrap_or_default(),
+                detail: e.detail.map(|d| detail_text(&d)).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let body = AuditPage {
+        page,
+        entries,
+        older,
+    }
+    .render()?;
+    Ok(html(body))
+}
+
+/// An entry's values as `key: value` pairs (they are data: names, codes, numbers).
+fn detail_text(detail: &serde_json::Value) -> String {
+    match detail {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k}: {s}"),
+                other => format!("{k}: {other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" · "),
+        other => other.to_string(),
+    }
+}
