@@ -104,6 +104,18 @@ async fn wait_for_map(driver: &WebDriver) -> String {
     .await
 }
 
+/// The demo's database, opened beside the running demo (as a second process would).
+async fn demo_db(dir: &std::path::Path) -> ozontrack_db::SqlDatabase {
+    let cipher = ozontrack_db::Cipher::load_key_file(&dir.join("ozontrack.key")).unwrap();
+    ozontrack_db::SqlDatabase::connect(
+        &ozontrack_db::DatabaseUrl::Sqlite(dir.join("ozontrack-demo.db")),
+        cipher,
+        &Default::default(),
+    )
+    .await
+    .unwrap()
+}
+
 /// What a hostile carrier puts into an event's place.
 const HOSTILE_PLACE: &str =
     "<b>Sorting</b><img src=\"http://127.0.0.1:9/beacon\"><a href=\"//evil.example\">here</a>";
@@ -116,14 +128,7 @@ async fn hostile_place(dir: &std::path::Path, posting: &serde_json::Value) {
         CarrierCode, EventSource, GeoPoint, Leg, LegRole, Location, MainStatus, NormalizedStatus,
         PostingNumber, SubStatus, TrackingEvent, TrackingNumber,
     };
-    let cipher = ozontrack_db::Cipher::load_key_file(&dir.join("ozontrack.key")).unwrap();
-    let db = ozontrack_db::SqlDatabase::connect(
-        &ozontrack_db::DatabaseUrl::Sqlite(dir.join("ozontrack-demo.db")),
-        cipher,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    let db = demo_db(dir).await;
     let store = db.stores().await.unwrap()[0].id;
     let number = PostingNumber::parse(posting["posting_number"].as_str().unwrap()).unwrap();
     let id = db.posting(store, &number).await.unwrap().unwrap().id;
@@ -179,15 +184,8 @@ async fn hostile_place(dir: &std::path::Path, posting: &serde_json::Value) {
 async fn another_stores_posting(dir: &std::path::Path) -> String {
     use ozontrack_db::prelude::*;
     use ozontrack_domain::{OzonStatus, Posting, PostingNumber, Scheme, StoreName};
-    let cipher = ozontrack_db::Cipher::load_key_file(&dir.join("ozontrack.key")).unwrap();
-    let db = ozontrack_db::SqlDatabase::connect(
-        &ozontrack_db::DatabaseUrl::Sqlite(dir.join("ozontrack-demo.db")),
-        cipher,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
-    let now = chrono::Utc::now();
+    let db = demo_db(dir).await;
+    let now = ozontrack_domain::Clock::now(&ozontrack_domain::SystemClock);
     let store = db
         .add_offline_store(
             StoreName::parse("另一家店").unwrap(),
@@ -837,6 +835,16 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         .unwrap();
     driver.goto(&format!("{base}/carriers")).await.unwrap();
     el(&driver, By::Id("lanes")).await;
+    // The admin's pages: the users with their roles and stores, and the trail of changes.
+    for (page, ready) in [("users", "users"), ("audit", "audit")] {
+        driver.goto(&format!("{base}/{page}")).await.unwrap();
+        el(&driver, By::Id(ready)).await;
+        assert_all_ours_translated(&driver, page).await;
+        driver
+            .screenshot(&shots.join(format!("{page}.png")))
+            .await
+            .unwrap();
+    }
 
     // Russian: every page again.
     switch_language(&driver, "ru").await;
@@ -848,6 +856,8 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         ("postings", "/postings?risk=warning".to_owned(), "postings"),
         ("alerts", "/alerts".to_owned(), "alerts"),
         ("notifications", "/notifications".to_owned(), "outbox"),
+        ("users", "/users".to_owned(), "users"),
+        ("audit", "/audit".to_owned(), "audit"),
     ] {
         driver.goto(&format!("{base}{path}")).await.unwrap();
         el(&driver, By::Id(ready)).await;
@@ -939,7 +949,7 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
     let nav = el(&driver, By::Css("nav")).await;
     for hidden in ["/notifications", "/users", "/audit"] {
         assert!(
-            nav.find(By::Css(&format!("a[href='{hidden}']")))
+            nav.find(By::Css(format!("a[href='{hidden}']")))
                 .await
                 .is_err(),
             "a viewer's menu offers {hidden}"

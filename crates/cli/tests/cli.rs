@@ -701,7 +701,7 @@ fn a_token_made_by_the_cli_opens_the_api_of_serve_until_revoked() {
     );
     assert_ok(&add);
     let created = run.run(&[
-        "--json", "tokens", "create", "--name", "erp", "--store", "shop",
+        "--json", "tokens", "create", "--name", "erp", "--role", "operator", "--store", "shop",
     ]);
     assert_ok(&created);
     let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
@@ -712,7 +712,9 @@ fn a_token_made_by_the_cli_opens_the_api_of_serve_until_revoked() {
     let text = stdout(&listed);
     assert!(text.contains("erp") && text.contains("shop"), "{text}");
     assert!(!text.contains(&token), "a token is shown only once");
-    let unknown = run.run(&["tokens", "create", "--name", "x", "--store", "nope"]);
+    let unknown = run.run(&[
+        "tokens", "create", "--name", "x", "--role", "viewer", "--store", "nope",
+    ]);
     assert!(assert_input_error(&unknown).contains("--store"));
 
     let (_serve, line) = run.spawn_first_line(&["--json", "serve", "--listen", "127.0.0.1:0"]);
@@ -732,6 +734,97 @@ fn a_token_made_by_the_cli_opens_the_api_of_serve_until_revoked() {
         401
     );
     assert!(assert_input_error(&run.run(&["tokens", "revoke", &id])).contains("no live token"));
+}
+
+#[test]
+fn users_and_a_stores_life_from_the_console_leave_a_trail() {
+    let run = Run::new();
+    assert_ok(&run.run(&["init"]));
+    for name in ["shop", "other"] {
+        assert_ok(&run.run(&["stores", "add", "--name", name, "--no-api"]));
+    }
+    let password = "a long enough password\n";
+    let add = |args: &[&str]| {
+        let mut all = vec!["users", "add"];
+        all.extend_from_slice(args);
+        run.run_with_stdin(&all, password, &[])
+    };
+    // A grant is said: some stores or every store, never nothing by omission.
+    assert!(assert_input_error(&add(&["li", "--role", "viewer"])).contains("--all-stores"));
+    assert!(assert_input_error(&add(&["li", "--role", "boss", "--all-stores"])).contains("--role"));
+    assert!(
+        assert_input_error(&add(&["operator", "--role", "viewer", "--all-stores"]))
+            .contains("console")
+    );
+    assert_ok(&add(&["li", "--role", "viewer", "--store", "shop"]));
+    assert!(
+        assert_input_error(&add(&["li", "--role", "viewer", "--store", "shop"])).contains("exists")
+    );
+    assert_ok(&run.run(&["users", "set", "li", "--role", "operator"]));
+    assert_ok(&run.run(&["users", "disable", "li"]));
+    let listed = run.run(&["--json", "users", "list"]);
+    assert_ok(&listed);
+    let users: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(users["users"][0]["role"], "operator");
+    assert_eq!(users["users"][0]["stores"], "shop");
+    assert!(users["users"][0]["disabled_at"].is_string());
+    assert!(assert_input_error(&run.run(&["login-link", "--user", "li"])).contains("--user"));
+
+    // A store's life: pause, resume, rename, remove (which wants a confirmation).
+    assert_ok(&run.run(&["stores", "pause", "shop"]));
+    let listed = run.run(&["--json", "stores", "list"]);
+    let stores: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let shop = stores
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "shop")
+        .unwrap();
+    assert!(shop["paused_at"].is_string(), "{shop}");
+    assert_ok(&run.run(&["stores", "resume", "shop"]));
+    assert_ok(&run.run(&["stores", "rename", "shop", "shop-2"]));
+    assert!(
+        assert_input_error(&run.run(&["stores", "rename", "shop-2", "other"]))
+            .contains("already exists")
+    );
+    let refused = run.run_with_stdin(&["stores", "remove", "other"], "", &[]);
+    assert!(assert_input_error(&refused).contains("--yes"));
+    assert_ok(&run.run(&["stores", "remove", "other", "--yes"]));
+    let listed = run.run(&["--json", "stores", "list"]);
+    let stores: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(stores.as_array().unwrap().len(), 1);
+
+    let trail = run.run(&["--json", "audit", "--limit", "20"]);
+    assert_ok(&trail);
+    let trail: serde_json::Value = serde_json::from_slice(&trail.stdout).unwrap();
+    let actions: Vec<&str> = trail["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "store.removed",
+            "store.renamed",
+            "store.resumed",
+            "store.paused",
+            "user.disabled",
+            "user.changed",
+            "user.added",
+            "store.added",
+            "store.added",
+        ]
+    );
+    assert!(
+        trail["entries"][0]["actor"]
+            .as_str()
+            .unwrap()
+            .starts_with("cli:")
+    );
+    let table = run.run(&["audit", "--lang", "zh"]);
+    assert!(stdout(&table).contains("删除店铺"), "{}", stdout(&table));
 }
 
 #[test]

@@ -93,7 +93,6 @@ closed_enum! {
         ChannelTested => "channel.tested",
         MessageRetried => "message.retried",
         TemplateChanged => "template.changed",
-        BackupRestored => "backup.restored",
     }
 }
 

@@ -93,6 +93,9 @@ pub async fn revoke_token<D: Database>(
 /// The shortest dashboard password.
 pub const MIN_PASSWORD: usize = 10;
 
+/// The longest: enough for any passphrase, short of a body meant to keep argon2 busy.
+pub const MAX_PASSWORD: usize = 1024;
+
 /// A dashboard user's name: one word, at most 64 characters, not the console operator's.
 pub fn user_name(name: &str) -> Result<&str, Error> {
     let name = checked_name("name", name)?;
@@ -112,10 +115,10 @@ pub fn user_name(name: &str) -> Result<&str, Error> {
 }
 
 async fn checked_password(password: String) -> Result<String, Error> {
-    if password.chars().count() < MIN_PASSWORD {
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&password.chars().count()) {
         return Err(Error::Invalid {
             field: "password",
-            message: format!("at least {MIN_PASSWORD} characters"),
+            message: format!("{MIN_PASSWORD} to {MAX_PASSWORD} characters"),
         });
     }
     hash_password(password)

@@ -35,6 +35,9 @@ pub struct Imported {
 /// Reads `bytes` (the file `name`, CSV or XLSX) and, unless `dry_run`, writes its postings to
 /// `store` in one transaction. A file with any problem writes nothing and names every problem
 /// by file, line and column.
+// Each is its own input from the edge (the store, the file, how to read it, whether to write,
+// who, when); a struct would only repack them at every call.
+#[allow(clippy::too_many_arguments)]
 pub async fn import_postings<D: Database>(
     db: &D,
     store: &StoreRecord,

@@ -13,6 +13,17 @@ use serde_json::json;
 
 use crate::{Actor, Error, audit};
 
+/// A name another store has is a conflict the person can fix, not a failure.
+fn taken(e: DbError) -> Error {
+    match e {
+        DbError::DuplicateStoreName(name) => Error::Conflict {
+            field: "name",
+            message: format!("a store named {name:?} already exists"),
+        },
+        other => other.into(),
+    }
+}
+
 /// How a new store reaches Ozon.
 #[derive(Debug, Clone)]
 pub enum Connection {
@@ -50,10 +61,11 @@ pub async fn add<D: Database>(
                 },
                 now,
             )
-            .await?
+            .await
         }
-        Connection::Offline => db.add_offline_store(name, settings, now).await?,
-    };
+        Connection::Offline => db.add_offline_store(name, settings, now).await,
+    }
+    .map_err(taken)?;
     audit::Entry::new(actor, AuditAction::StoreAdded, now)
         .store(&record)
         .detail(json!({
@@ -120,15 +132,7 @@ pub async fn rename<D: Database>(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    db.rename_store(store.id, name, now)
-        .await
-        .map_err(|e| match e {
-            DbError::DuplicateStoreName(taken) => Error::Conflict {
-                field: "name",
-                message: format!("a store named {taken:?} exists"),
-            },
-            other => other.into(),
-        })?;
+    db.rename_store(store.id, name, now).await.map_err(taken)?;
     audit::Entry::new(actor, AuditAction::StoreRenamed, now)
         .store(store)
         .detail(json!({"from": store.name.as_str(), "to": name.as_str()}))

@@ -459,8 +459,128 @@ async fn finished_legs_are_stopped_at_17track_and_restarted_before_they_are_read
     assert!(trackers[0].run_once().await.unwrap().stopped >= 1);
 }
 
+/// Pauses, resumes and removes the store of a running world, as an admin would under a running
+/// server: while paused nothing is synced, tracked or evaluated; resumed, it runs again; removed
+/// mid-round, every worker goes on without an error loop, nothing of the store is left, and a
+/// token granted only that store sees nothing.
+async fn a_store_paused_resumed_and_removed_under_running_workers(db: &support::Db) {
+    use ozontrack_domain::{Role, StoreScope};
+    let w = world(120).await;
+    let record = support::add_store(&db.store, &w).await;
+    let feeds = feeds(&w);
+    let trackers = [tracker(&db.store, &w, &feeds, "t1")];
+    let evaluators = [evaluator(&db.store, &w, &feeds)];
+    run_days(&db.store, &record, &w, &trackers, &evaluators, 3).await;
+    let syncer = support::syncer(&db.store, &w, support::settings(1000), "sync");
+    let admin = ozontrack_engine::Actor::console("admin").unwrap();
+
+    assert!(
+        ozontrack_engine::stores::set_paused(&db.store, &record, true, &admin, w.clock.now())
+            .await
+            .unwrap()
+    );
+    for _ in 0..12 {
+        w.clock.advance(chrono::Duration::hours(2));
+        assert!(
+            syncer.run_once().await.unwrap().is_none(),
+            "a paused store synced"
+        );
+        let round = trackers[0].run_once().await.unwrap();
+        assert_eq!(round.legs_checked(), 0, "a paused store tracked: {round:?}");
+        assert_eq!(round.carrier_calls, 0);
+        let risk = evaluators[0].run_once().await.unwrap();
+        assert_eq!(risk.evaluated, 0, "rules ran on a paused store: {risk:?}");
+    }
+
+    ozontrack_engine::stores::set_paused(&db.store, &record, false, &admin, w.clock.now())
+        .await
+        .unwrap();
+    assert!(
+        syncer.run_once().await.unwrap().is_some(),
+        "resumed, due at once"
+    );
+    assert!(trackers[0].run_once().await.unwrap().legs_checked() > 0);
+
+    let (secret, _) = ozontrack_engine::access::create_token(
+        &db.store,
+        "packer",
+        Role::Viewer,
+        StoreScope::Only(vec![record.id]),
+        &admin,
+        w.clock.now(),
+    )
+    .await
+    .unwrap();
+    // Removed while a tracking round runs: that round may see its legs vanish, and none after
+    // it finds anything to do or fails.
+    w.clock.advance(chrono::Duration::hours(6));
+    let (round, removed) = tokio::join!(
+        trackers[0].run_once(),
+        ozontrack_engine::stores::remove(&db.store, &record, &admin, w.clock.now())
+    );
+    let removed = removed.unwrap();
+    assert!(removed.postings > 0);
+    drop(round);
+    for _ in 0..6 {
+        w.clock.advance(chrono::Duration::hours(2));
+        assert!(syncer.run_once().await.unwrap().is_none());
+        let round = trackers[0].run_once().await.unwrap();
+        assert_eq!(round.legs_checked(), 0, "{round:?}");
+        evaluators[0].run_once().await.unwrap();
+    }
+    assert!(db.store.stores().await.unwrap().is_empty());
+    let page = db
+        .store
+        .postings_page(&ozontrack_db::PostingQuery {
+            stores: vec![record.id],
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(page.is_empty());
+    let alerts = db.store.alerts(&Default::default()).await.unwrap();
+    assert!(alerts.is_empty(), "alerts left of a removed store");
+    let token = db
+        .store
+        .token_by_hash(&ozontrack_engine::access::secret_hash(&secret))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        token.scope,
+        StoreScope::Only(Vec::new()),
+        "the token sees nothing now"
+    );
+    let trail = ozontrack_engine::audit::entries(&db.store, &StoreScope::All, None, 10)
+        .await
+        .unwrap();
+    let actions: Vec<_> = trail.iter().map(|r| r.entry.action).collect();
+    assert_eq!(
+        actions[..2],
+        [
+            ozontrack_domain::AuditAction::StoreRemoved,
+            ozontrack_domain::AuditAction::TokenCreated
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_store_rests_and_a_removed_one_leaves_nothing_under_running_workers() {
+    let db = support::sqlite().await;
+    a_store_paused_resumed_and_removed_under_running_workers(&db).await;
+}
+
 mod postgres {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_paused_store_rests_and_a_removed_one_leaves_nothing_on_postgresql() {
+        let Some(db) = support::postgres().await else {
+            return;
+        };
+        a_store_paused_resumed_and_removed_under_running_workers(&db).await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn two_trackers_on_postgresql_share_the_legs_and_end_equal_to_the_truth() {

@@ -722,18 +722,7 @@ async fn the_dashboard_wants_a_session_and_every_form_wants_its_csrf_token() {
     let hash = ozontrack_engine::access::hash_password("a long enough password".into())
         .await
         .unwrap();
-    a.store
-        .add_user(
-            &ozontrack_db::NewUser {
-                name: "seller".into(),
-                password_hash: hash.to_string(),
-                role: ozontrack_domain::Role::Admin,
-                scope: ozontrack_domain::StoreScope::All,
-            },
-            a.now,
-        )
-        .await
-        .unwrap();
+    support::owner(&a.store, "seller", &hash, a.now).await;
     for (user, password) in [("seller", "wrong"), ("nobody", "a long enough password")] {
         let (status, page, _) = browser
             .post("/login", &[("user", user), ("password", password)], &[])
@@ -1234,17 +1223,17 @@ async fn roles_and_stores_limit_every_route_and_page_on_the_server() {
             )
             .await;
         assert_eq!(status, 201, "{body}");
-        assert_eq!(body["all_stores"], false);
+        assert!(body["stores"].is_array(), "{body}");
     }
     let (status, _) = a
         .post(
             "/api/v1/users",
             &a.everything,
             serde_json::json!({"name": "twice", "password": "a long enough password",
-                               "role": "viewer", "all_stores": true, "stores": [store_name]}),
+                               "role": "viewer", "stores": "everything"}),
         )
         .await;
-    assert_eq!(status, 400, "every store or a list, not both");
+    assert_eq!(status, 400, "\"all\" or a list of stores, nothing else");
 
     // The viewer sees her store's postings, alerts and figures, and no action anywhere.
     let packer = signed_in(&a, "packer", "a long enough password").await;
@@ -1363,5 +1352,282 @@ async fn roles_and_stores_limit_every_route_and_page_on_the_server() {
         today.contains("badge paused"),
         "the dashboard says the store is paused"
     );
+    let _ = a.stop.send(true);
+}
+
+/// What an operation takes: the least role, and whether only a grant of every store may call
+/// it (what serves every store: destinations, the outbox, users).
+struct Needs {
+    method: &'static str,
+    path: &'static str,
+    role: Role,
+    everywhere: bool,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_is_refused_to_a_role_or_grant_short_of_it_and_allowed_otherwise() {
+    let a = api().await;
+    let (admin_of_mine, new) = ozontrack_engine::access::mint_token(
+        "shop-admin",
+        Role::Admin,
+        StoreScope::Only(vec![a.mine]),
+    );
+    a.store.create_token(&new, a.now).await.unwrap();
+    let store_name = a.get("/api/v1/stores", Some(&a.read_only)).await.1["items"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let needs = |method, path, role, everywhere| Needs {
+        method,
+        path,
+        role,
+        everywhere,
+    };
+    use Role::{Admin, Operator, Viewer};
+    let table = [
+        needs("get", "/api/v1/stores", Viewer, false),
+        needs("get", "/api/v1/postings", Viewer, false),
+        needs("get", "/api/v1/postings/{number}", Viewer, false),
+        needs(
+            "post",
+            "/api/v1/postings/{number}/legs/{tracking_number}/carrier",
+            Operator,
+            false,
+        ),
+        needs("get", "/api/v1/alerts", Viewer, false),
+        needs("post", "/api/v1/alerts/{id}/ack", Operator, false),
+        needs("post", "/api/v1/alerts/{id}/resolve", Operator, false),
+        needs("get", "/api/v1/stats/carriers", Viewer, false),
+        needs("get", "/api/v1/stats/lanes", Viewer, false),
+        needs(
+            "post",
+            "/api/v1/stores/{store}/tracking-numbers",
+            Operator,
+            false,
+        ),
+        needs("get", "/api/v1/exports/postings", Viewer, false),
+        needs(
+            "post",
+            "/api/v1/stores/{store}/imports/postings",
+            Operator,
+            false,
+        ),
+        needs("get", "/api/v1/channels", Viewer, true),
+        needs("post", "/api/v1/channels", Admin, true),
+        needs("post", "/api/v1/channels/{id}/test", Admin, true),
+        needs("post", "/api/v1/channels/{id}/disable", Admin, true),
+        needs("post", "/api/v1/channels/{id}/enable", Admin, true),
+        needs("delete", "/api/v1/channels/{id}", Admin, true),
+        needs("get", "/api/v1/outbox", Viewer, true),
+        needs("post", "/api/v1/outbox/{id}/retry", Operator, true),
+        needs("get", "/api/v1/notify/preview", Viewer, false),
+        needs("get", "/api/v1/users", Admin, true),
+        needs("post", "/api/v1/users", Admin, true),
+        needs("patch", "/api/v1/users/{name}", Admin, true),
+        needs("get", "/api/v1/audit", Admin, false),
+        needs("post", "/api/v1/stores/{store}/pause", Admin, false),
+        needs("post", "/api/v1/stores/{store}/resume", Admin, false),
+    ];
+    // The table covers every operation the document states (a new route needs its row).
+    let (_, doc) = a.get("/api/openapi.json", None).await;
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            assert!(
+                path == "/healthz" || table.iter().any(|n| n.method == method && n.path == path),
+                "{method} {path} has no row: which role may call it?"
+            );
+        }
+    }
+    let tokens = [
+        ("viewer of mine", &a.read_only, Viewer, false),
+        ("operator of mine", &a.writer, Operator, false),
+        ("admin of mine", &admin_of_mine, Admin, false),
+        ("admin of every store", &a.everything, Admin, true),
+    ];
+    let mut channel = 0;
+    for n in &table {
+        for (who, token, role, everywhere) in &tokens {
+            let path = n
+                .path
+                .replace("{number}", &a.my_posting)
+                .replace("{tracking_number}", "UG123456789YP")
+                .replace("{store}", &store_name)
+                .replace("{name}", "nobody-here")
+                .replace(
+                    "{id}",
+                    &if n.path.starts_with("/api/v1/alerts") {
+                        a.my_alert.to_string()
+                    } else {
+                        "999999".to_owned()
+                    },
+                );
+            let path = match n.path {
+                "/api/v1/stores/{store}/tracking-numbers"
+                | "/api/v1/stores/{store}/imports/postings" => format!("{path}?dry_run=true"),
+                "/api/v1/notify/preview" => format!("{path}?posting={}", a.my_posting),
+                _ => path,
+            };
+            channel += 1;
+            let method = reqwest::Method::from_bytes(n.method.to_uppercase().as_bytes()).unwrap();
+            let request = a
+                .http
+                .request(method, format!("{}{path}", a.base))
+                .bearer_auth(token);
+            let request = match (n.method, n.path) {
+                ("post", "/api/v1/alerts/{id}/ack" | "/api/v1/alerts/{id}/resolve") => {
+                    request.json(&serde_json::json!({"note": "checked"}))
+                }
+                ("post", "/api/v1/postings/{number}/legs/{tracking_number}/carrier") => {
+                    request.json(&serde_json::json!({"carrier": "cdek"}))
+                }
+                ("post", "/api/v1/stores/{store}/tracking-numbers") => {
+                    request.body("posting_number,tracking_number\n")
+                }
+                ("post", "/api/v1/stores/{store}/imports/postings") => request.body("x;y\n"),
+                ("post", "/api/v1/channels") => request.json(&serde_json::json!({
+                    "name": format!("hook-{channel}"), "channel": "webhook",
+                    "url": "https://example.com/hook"})),
+                ("post", "/api/v1/users") => request.json(&serde_json::json!({
+                    "name": format!("user-{channel}"), "password": "a long enough password",
+                    "role": "viewer", "stores": []})),
+                ("patch", _) => request.json(&serde_json::json!({"role": "viewer"})),
+                _ => request,
+            };
+            let status = request.send().await.unwrap().status().as_u16();
+            let allowed = role.allows(n.role) && (*everywhere || !n.everywhere);
+            if allowed {
+                assert_ne!(status, 403, "{who}: {} {path} refused", n.method);
+                assert!(status < 500, "{who}: {} {path} answered {status}", n.method);
+            } else {
+                assert_eq!(status, 403, "{who}: {} {path} not refused", n.method);
+            }
+        }
+    }
+    let _ = a.stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_and_form_is_refused_to_a_role_or_grant_short_of_it_and_allowed_otherwise() {
+    let a = api().await;
+    let store_name = a.get("/api/v1/stores", Some(&a.read_only)).await.1["items"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    use Role::{Admin, Operator, Viewer};
+    let people = [
+        ("viewer-of-mine", Viewer, false),
+        ("operator-of-mine", Operator, false),
+        ("admin-of-mine", Admin, false),
+        ("admin-of-all", Admin, true),
+    ];
+    for (name, role, everywhere) in &people {
+        let stores = if *everywhere {
+            serde_json::json!("all")
+        } else {
+            serde_json::json!([store_name])
+        };
+        let (status, body) = a
+            .post(
+                "/api/v1/users",
+                &a.everything,
+                serde_json::json!({"name": name, "password": "a long enough password",
+                                   "role": role.as_str(), "stores": stores}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    // (path, least role, only for a grant of every store)
+    let pages = [
+        ("/", Viewer, false),
+        ("/postings", Viewer, false),
+        ("/postings/export?format=csv", Viewer, false),
+        ("/alerts", Viewer, false),
+        ("/carriers", Viewer, false),
+        ("/notifications", Viewer, true),
+        ("/users", Admin, true),
+        ("/audit", Admin, false),
+    ];
+    // (path, fields, least role, only for a grant of every store)
+    let my_alert = format!("/alerts/{}/ack", a.my_alert);
+    let my_alert_id = a.my_alert.to_string();
+    let forms: [(&str, Vec<(&str, &str)>, Role, bool); 10] = [
+        (&my_alert, vec![("note", "on it")], Operator, false),
+        (
+            "/alerts/ack",
+            vec![("id", &my_alert_id), ("note", "on it")],
+            Operator,
+            false,
+        ),
+        (
+            "/notifications",
+            vec![("name", ""), ("channel", "webhook")],
+            Admin,
+            true,
+        ),
+        ("/notifications/999999/test", vec![], Admin, true),
+        ("/notifications/999999/disable", vec![], Admin, true),
+        ("/notifications/999999/route", vec![], Admin, true),
+        ("/notifications/outbox/999999/retry", vec![], Operator, true),
+        (
+            "/users",
+            vec![("name", ""), ("role", "viewer")],
+            Admin,
+            true,
+        ),
+        ("/users/nobody-here", vec![("role", "viewer")], Admin, true),
+        ("/users/nobody-here/disable", vec![], Admin, true),
+    ];
+    for (name, role, everywhere) in &people {
+        let person = signed_in(&a, name, "a long enough password").await;
+        let allowed = |needed: &Role, all: &bool| role.allows(*needed) && (*everywhere || !*all);
+        for (path, needed, all) in &pages {
+            let (status, _, _) = person.get(path).await;
+            if allowed(needed, all) {
+                assert_eq!(status, 200, "{name}: GET {path}");
+            } else {
+                assert_eq!(status, 403, "{name}: GET {path} not refused");
+            }
+        }
+        // Another store's posting is a missing one, unless the grant covers every store.
+        let (status, _, _) = person.get(&format!("/postings/{}", a.theirs_posting)).await;
+        assert_eq!(status, if *everywhere { 200 } else { 404 }, "{name}");
+        let (status, _, _) = person.get(&format!("/postings/{}", a.my_posting)).await;
+        assert_eq!(status, 200, "{name}");
+        let (_, today, _) = person.get("/").await;
+        let csrf = support::csrf(&today);
+        for (path, fields, needed, all) in &forms {
+            let mut fields = fields.clone();
+            fields.push(("_csrf", &csrf));
+            let (status, _, _) = person.post(path, &fields, &[]).await;
+            if allowed(needed, all) {
+                assert_ne!(status, 403, "{name}: POST {path} refused");
+                assert!(status < 500, "{name}: POST {path} answered {status}");
+            } else {
+                assert_eq!(status, 403, "{name}: POST {path} not refused");
+            }
+        }
+        let import = person
+            .http
+            .post(format!(
+                "{}/postings/import?store={}&dry_run=true",
+                a.base, store_name
+            ))
+            .header("cookie", person.cookie.clone().unwrap())
+            .header("x-csrf-token", &csrf)
+            .body("x;y\n")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if role.allows(Operator) {
+            assert!(
+                import != 403 && import < 500,
+                "{name}: import answered {import}"
+            );
+        } else {
+            assert_eq!(import, 403, "{name}: import not refused");
+        }
+    }
     let _ = a.stop.send(true);
 }

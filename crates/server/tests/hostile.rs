@@ -43,18 +43,7 @@ async fn server(limits: ozontrack_server::Limits) -> Server {
     let phc = ozontrack_engine::access::hash_password(PASSWORD.into())
         .await
         .unwrap();
-    store
-        .add_user(
-            &ozontrack_db::NewUser {
-                name: "owner".into(),
-                password_hash: phc.to_string(),
-                role: ozontrack_domain::Role::Admin,
-                scope: ozontrack_domain::StoreScope::All,
-            },
-            now,
-        )
-        .await
-        .unwrap();
+    support::owner(&store, "owner", &phc, now).await;
     let (token, new) = ozontrack_engine::access::mint_token(
         "ops",
         ozontrack_domain::Role::Admin,

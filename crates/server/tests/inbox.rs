@@ -133,18 +133,7 @@ async fn dashboard() -> Dashboard {
     let phc = ozontrack_engine::access::hash_password("pw".into())
         .await
         .unwrap();
-    store
-        .add_user(
-            &ozontrack_db::NewUser {
-                name: "owner".into(),
-                password_hash: phc.to_string(),
-                role: ozontrack_domain::Role::Admin,
-                scope: ozontrack_domain::StoreScope::All,
-            },
-            now,
-        )
-        .await
-        .unwrap();
+    support::owner(&store, "owner", &phc, now).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, mut rx) = watch::channel(false);

@@ -193,8 +193,10 @@ pub(crate) async fn list(
             },
             s.settings.timezone.clone(),
             s.settings.language.as_str().to_owned(),
-            s.next_sync_at
-                .map_or("-".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
+            match (s.paused_at, s.next_sync_at) {
+                (Some(_), _) => "paused".to_owned(),
+                (None, next) => next.map_or("-".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
+            },
             push.clone(),
         ]);
     }
@@ -221,6 +223,7 @@ fn store_json(s: &StoreRecord, push_path: &str) -> serde_json::Value {
         "created_at": time(s.created_at),
         "next_sync_at": s.next_sync_at.map(time),
         "synced_until": s.synced_until.map(time),
+        "paused_at": s.paused_at.map(time),
     })
 }
 
@@ -268,26 +271,6 @@ fn base_url(text: &str) -> Result<String, InputError> {
         )));
     }
     Ok(trimmed.to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base_urls_must_be_http_with_a_host_and_lose_their_trailing_slash() {
-        assert_eq!(
-            base_url("https://api-seller.ozon.ru/").unwrap(),
-            "https://api-seller.ozon.ru"
-        );
-        assert_eq!(
-            base_url("http://127.0.0.1:8080").unwrap(),
-            "http://127.0.0.1:8080"
-        );
-        for bad in ["api-seller.ozon.ru", "ftp://x", "https://", "https://a b"] {
-            assert!(base_url(bad).is_err(), "{bad:?}");
-        }
-    }
 }
 
 /// The store named, or a located error.
@@ -423,4 +406,24 @@ pub(crate) async fn remove(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_must_be_http_with_a_host_and_lose_their_trailing_slash() {
+        assert_eq!(
+            base_url("https://api-seller.ozon.ru/").unwrap(),
+            "https://api-seller.ozon.ru"
+        );
+        assert_eq!(
+            base_url("http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        for bad in ["api-seller.ozon.ru", "ftp://x", "https://", "https://a b"] {
+            assert!(base_url(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -174,4 +174,3 @@ audit-channel-removed = Channel removed
 audit-channel-tested = Channel tested
 audit-message-retried = Message sent again
 audit-template-changed = Template changed
-audit-backup-restored = Backup restored

@@ -177,4 +177,3 @@ audit-channel-removed = Канал удалён
 audit-channel-tested = Канал проверен
 audit-message-retried = Сообщение отправлено повторно
 audit-template-changed = Шаблон изменён
-audit-backup-restored = Резервная копия восстановлена

@@ -17,16 +17,29 @@ use super::extract::{Json, Path, Query};
 use super::{ApiState, Caller, page_limit};
 use crate::openapi::schemas;
 
+/// The stores a user is granted: `"all"` (every store, present and future, said explicitly)
+/// or exactly the stores named (an empty list grants none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum Grant {
+    Every(EveryStore),
+    Only(Vec<String>),
+}
+
+/// Every store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EveryStore {
+    All,
+}
+
 /// A dashboard user.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserBody {
     pub name: String,
     #[schema(schema_with = schemas::role)]
     pub role: Role,
-    /// Every store, present and future.
-    pub all_stores: bool,
-    /// The stores granted when not every store (empty: none).
-    pub stores: Vec<String>,
+    pub stores: Grant,
     pub created_at: DateTime<Utc>,
     /// Since when the user may not sign in; `null`: enabled.
     pub disabled_at: Option<DateTime<Utc>>,
@@ -38,38 +51,47 @@ pub struct UsersBody {
     pub items: Vec<UserBody>,
 }
 
-/// A user to add: a role, and either every store or a list of stores (an empty list grants
-/// nothing).
+/// A user to add: a role and the stores granted.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddUserRequest {
     #[schema(min_length = 1, max_length = 64)]
     pub name: String,
-    /// At least 10 characters.
+    /// 10 to 1 024 characters.
     #[schema(min_length = 10, max_length = 1024)]
     pub password: String,
     #[schema(schema_with = schemas::role)]
     pub role: Role,
-    /// Grant every store; otherwise `stores`.
-    #[serde(default)]
-    pub all_stores: bool,
-    #[serde(default)]
-    pub stores: Vec<String>,
+    pub stores: Grant,
 }
 
-/// What to change of a user; what is left out stays. Any change signs the user out.
+/// What to change of a user; what is left out stays (`null` is not "left out"). Any change
+/// signs the user out.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeUserRequest {
-    #[schema(min_length = 10, max_length = 1024)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, min_length = 10, max_length = 1024)]
     pub password: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = schemas::role)]
     pub role: Option<Role>,
-    /// `true`: every store; `false`: exactly `stores`.
-    pub all_stores: Option<bool>,
-    pub stores: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    pub stores: Option<Grant>,
     /// `true`: the user may no longer sign in; `false`: enabled again.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub disabled: Option<bool>,
+}
+
+/// A field that, when given, holds a value: `null` is refused like any other wrong type.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 /// The audit trail's page.
@@ -129,12 +151,16 @@ impl From<AuditRecord> for AuditItem {
 
 fn user_body(u: UserRecord, stores: &[StoreRecord]) -> UserBody {
     UserBody {
-        all_stores: u.scope.is_all(),
-        stores: stores
-            .iter()
-            .filter(|s| u.scope.listed().contains(&s.id))
-            .map(|s| s.name.as_str().to_owned())
-            .collect(),
+        stores: match &u.scope {
+            StoreScope::All => Grant::Every(EveryStore::All),
+            StoreScope::Only(ids) => Grant::Only(
+                stores
+                    .iter()
+                    .filter(|s| ids.contains(&s.id))
+                    .map(|s| s.name.as_str().to_owned())
+                    .collect(),
+            ),
+        },
         name: u.name,
         role: u.role,
         created_at: u.created_at,
@@ -149,21 +175,16 @@ impl Caller {
         self.require(Role::Admin)
     }
 
-    /// A scope from a body's `all_stores` and `stores` (names of stores the caller sees).
-    fn scope_of(&self, all: bool, names: &[String]) -> Result<StoreScope, ApiError> {
-        if all {
-            if !names.is_empty() {
-                return Err(ApiError::BadRequest(
-                    "stores: give either all_stores or stores, not both".into(),
-                ));
-            }
-            return Ok(StoreScope::All);
+    /// The scope a body's grant names (stores by the names the caller sees).
+    fn scope_of(&self, grant: &Grant) -> Result<StoreScope, ApiError> {
+        match grant {
+            Grant::Every(EveryStore::All) => Ok(StoreScope::All),
+            Grant::Only(names) => names
+                .iter()
+                .map(|n| self.store_named(n).map(|s| s.id))
+                .collect::<Result<_, _>>()
+                .map(StoreScope::Only),
         }
-        names
-            .iter()
-            .map(|n| self.store_named(n).map(|s| s.id))
-            .collect::<Result<_, _>>()
-            .map(StoreScope::Only)
     }
 }
 
@@ -198,7 +219,7 @@ pub(super) async fn list_users<D: Database>(
     request_body = AddUserRequest,
     responses(
         (status = 201, description = "added", body = UserBody),
-        (status = 400, description = "a field is not understood (the name, a short password, both all_stores and stores)", body = ErrorBody),
+        (status = 400, description = "a field is not understood (the name, a short password, the stores)", body = ErrorBody),
         (status = 401, description = "no valid API token", body = ErrorBody),
         (status = 403, description = "only an admin token of every store manages users", body = ErrorBody),
         (status = 404, description = "no such store", body = ErrorBody),
@@ -211,7 +232,7 @@ pub(super) async fn add_user<D: Database>(
     Json(body): Json<AddUserRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.user_admin()?;
-    let scope = caller.scope_of(body.all_stores, &body.stores)?;
+    let scope = caller.scope_of(&body.stores)?;
     let user = ozontrack_engine::access::add_user(
         &state.db,
         &body.name,
@@ -249,12 +270,11 @@ pub(super) async fn change_user<D: Database>(
     Json(body): Json<ChangeUserRequest>,
 ) -> Result<axum::Json<UserBody>, ApiError> {
     caller.user_admin()?;
-    let scope = match (body.all_stores, &body.stores) {
-        (None, None) => None,
-        (all, stores) => {
-            Some(caller.scope_of(all.unwrap_or(false), stores.as_deref().unwrap_or_default())?)
-        }
-    };
+    let scope = body
+        .stores
+        .as_ref()
+        .map(|grant| caller.scope_of(grant))
+        .transpose()?;
     let user = ozontrack_engine::access::change_user(
         &state.db,
         &name,
@@ -290,6 +310,11 @@ pub(super) async fn audit<D: Database>(
 ) -> Result<axum::Json<AuditBody>, ApiError> {
     caller.require(Role::Admin)?;
     let limit = page_limit(p.limit, 50)?;
+    if let Some(before) = p.before.filter(|b| *b < 1) {
+        return Err(ApiError::BadRequest(format!(
+            "before: {before} is not an entry id (1 or more)"
+        )));
+    }
     let records =
         ozontrack_engine::audit::entries(&state.db, &caller.token.scope, p.before, limit).await?;
     let next = (records.len() == limit as usize)

@@ -283,28 +283,15 @@ pub(super) async fn change_user<S: Database>(
     body: axum::body::Bytes,
 ) -> Result<Response, WebError> {
     let form = UserForm::read(&body);
-    viewer.check_post(&headers, form.csrf.as_deref())?;
-    viewer.require_everywhere(Role::Admin)?;
-    let actor = viewer.actor()?;
-    let outcome = async {
-        let edit = UserEdit {
+    let edit = (|| {
+        Ok(UserEdit {
             password: Some(form.password.clone()).filter(|p| !p.is_empty()),
             role: form.role()?,
             scope: Some(form.scope(&viewer)?),
             disabled: None,
-        };
-        ozontrack_engine::access::change_user(
-            &state.api.db,
-            &name,
-            edit,
-            &actor,
-            state.api.wall.now(),
-        )
-        .await
-        .map(|_| ())
-    }
-    .await;
-    settled(&state, &viewer, &headers, &uri, outcome, "changed").await
+        })
+    })();
+    edited(&state, &viewer, &headers, &uri, &name, &form, edit).await
 }
 
 pub(super) async fn switch_user<S: Database>(
@@ -315,31 +302,45 @@ pub(super) async fn switch_user<S: Database>(
     Path((name, action)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Response, WebError> {
-    let form = UserForm::read(&body);
-    viewer.check_post(&headers, form.csrf.as_deref())?;
-    viewer.require_everywhere(Role::Admin)?;
     let disabled = match action.as_str() {
         "disable" => true,
         "enable" => false,
         _ => return Err(WebError::NotFound),
     };
+    let form = UserForm::read(&body);
+    let edit = Ok(UserEdit {
+        disabled: Some(disabled),
+        ..UserEdit::default()
+    });
+    edited(&state, &viewer, &headers, &uri, &name, &form, edit).await
+}
+
+/// A change to user `name` from one of the users page's forms, once the form is checked.
+async fn edited<S: Database>(
+    state: &WebState<S>,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    uri: &Uri,
+    name: &str,
+    form: &UserForm,
+    edit: Result<UserEdit, ozontrack_engine::Error>,
+) -> Result<Response, WebError> {
+    viewer.check_post(headers, form.csrf.as_deref())?;
+    viewer.require_everywhere(Role::Admin)?;
     let actor = viewer.actor()?;
-    let outcome = async {
-        ozontrack_engine::access::change_user(
+    let outcome = match edit {
+        Ok(edit) => ozontrack_engine::access::change_user(
             &state.api.db,
-            &name,
-            UserEdit {
-                disabled: Some(disabled),
-                ..UserEdit::default()
-            },
+            name,
+            edit,
             &actor,
             state.api.wall.now(),
         )
         .await
-        .map(|_| ())
-    }
-    .await;
-    settled(&state, &viewer, &headers, &uri, outcome, "changed").await
+        .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    settled(state, viewer, headers, uri, outcome, "changed").await
 }
 
 /// `?before=` pages back.

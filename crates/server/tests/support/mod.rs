@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use ozontrack_db::prelude::*;
 use ozontrack_db::{Cipher, DatabaseUrl, LeaseOwner, NewStore, SqlDatabase, StoreRecord};
 use ozontrack_domain::{ClientId, Clock, StoreName, StoreSettings};
@@ -32,6 +33,22 @@ pub(crate) async fn empty_store() -> (SqlDatabase, tempfile::TempDir) {
     .unwrap();
     store.migrate().await.unwrap();
     (store, dir)
+}
+
+/// A dashboard user `name` with this password hash: an admin of every store, as the owner is.
+pub(crate) async fn owner(store: &SqlDatabase, name: &str, phc: &str, now: DateTime<Utc>) {
+    store
+        .add_user(
+            &ozontrack_db::NewUser {
+                name: name.into(),
+                password_hash: phc.into(),
+                role: ozontrack_domain::Role::Admin,
+                scope: ozontrack_domain::StoreScope::All,
+            },
+            now,
+        )
+        .await
+        .unwrap();
 }
 
 /// An HTTP client that, like a test of a browser's first step, does not follow redirects.
