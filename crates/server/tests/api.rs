@@ -1506,6 +1506,10 @@ async fn every_operation_is_refused_to_a_role_or_grant_short_of_it_and_allowed_o
     let _ = a.stop.send(true);
 }
 
+/// A dashboard form: where it posts, its fields, the least role, whether only a grant of every
+/// store may post it.
+type Form<'a> = (&'a str, Vec<(&'a str, &'a str)>, Role, bool);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_and_form_is_refused_to_a_role_or_grant_short_of_it_and_allowed_otherwise() {
     let a = api().await;
@@ -1550,7 +1554,7 @@ async fn every_page_and_form_is_refused_to_a_role_or_grant_short_of_it_and_allow
     // (path, fields, least role, only for a grant of every store)
     let my_alert = format!("/alerts/{}/ack", a.my_alert);
     let my_alert_id = a.my_alert.to_string();
-    let forms: [(&str, Vec<(&str, &str)>, Role, bool); 10] = [
+    let forms: [Form; 10] = [
         (&my_alert, vec![("note", "on it")], Operator, false),
         (
             "/alerts/ack",
