@@ -420,6 +420,29 @@ pub(crate) struct ServeArgs {
     /// Where the HTTP server listens.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub(crate) listen: std::net::SocketAddr,
+    /// What this process runs: all (the HTTP side and the workers), api (the API, the
+    /// dashboard and the push receivers) or workers (the workers, with /healthz, /readyz and
+    /// /metrics only). Several processes on one PostgreSQL share the work through leases.
+    #[arg(long, value_enum, default_value = "all")]
+    pub(crate) role: ServeRole,
+}
+
+/// What a `serve` process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ServeRole {
+    All,
+    Api,
+    Workers,
+}
+
+impl From<ServeRole> for ozontrack_server::api::NodeRole {
+    fn from(role: ServeRole) -> Self {
+        match role {
+            ServeRole::All => Self::All,
+            ServeRole::Api => Self::Api,
+            ServeRole::Workers => Self::Workers,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

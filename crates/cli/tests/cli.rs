@@ -737,6 +737,64 @@ fn a_token_made_by_the_cli_opens_the_api_of_serve_until_revoked() {
 }
 
 #[test]
+fn a_worker_node_runs_the_workers_without_the_api_and_an_api_node_the_reverse() {
+    let run = Run::new();
+    assert_ok(&run.run(&["init"]));
+    let body = |base: &str, path: &str| -> serde_json::Value {
+        let response = http_response("GET", base, path, &[]);
+        let (_, body) = response.split_once("\r\n\r\n").unwrap();
+        serde_json::from_str(body.trim()).unwrap()
+    };
+    let (_workers, line) = run.spawn_first_line(&[
+        "--json",
+        "serve",
+        "--role",
+        "workers",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    let started: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(started["role"], "workers");
+    assert!(
+        started["dashboard"].is_null(),
+        "a worker node has no dashboard"
+    );
+    let base = started["server"].as_str().unwrap().to_owned();
+    assert_eq!(http_status("GET", &base, "/healthz", &[], ""), 200);
+    let health = body(&base, "/healthz");
+    let names: Vec<&str> = health["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    for worker in ["sync", "pushes", "tracking", "risk", "notify"] {
+        assert!(names.contains(&worker), "{worker} not running: {health}");
+    }
+    assert_eq!(http_status("GET", &base, "/readyz", &[], ""), 200);
+    assert_eq!(http_status("GET", &base, "/api/v1/stores", &[], ""), 404);
+    assert_eq!(http_status("GET", &base, "/login", &[], ""), 404);
+
+    let (_api, line) = run.spawn_first_line(&[
+        "--json",
+        "serve",
+        "--role",
+        "api",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    let started: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let base = started["server"].as_str().unwrap().to_owned();
+    let health = body(&base, "/healthz");
+    assert_eq!(
+        (&health["role"], &health["workers"]),
+        (&serde_json::json!("api"), &serde_json::json!([]))
+    );
+    assert_eq!(http_status("GET", &base, "/api/v1/stores", &[], ""), 401);
+    assert_eq!(http_status("GET", &base, "/login", &[], ""), 200);
+}
+
+#[test]
 fn users_and_a_stores_life_from_the_console_leave_a_trail() {
     let run = Run::new();
     assert_ok(&run.run(&["init"]));

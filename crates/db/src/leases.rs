@@ -137,6 +137,25 @@ pub trait Leases: Clone + Send + Sync + 'static {
         next_check_at: Option<DateTime<Utc>>,
     ) -> impl Future<Output = Result<bool, DbError>> + Send;
 
+    /// Gives up `owner`'s lease on `id`, leaving when it is next due as it was. Returns false
+    /// when `owner` no longer holds the lease.
+    fn let_go<K: Leasable>(
+        &self,
+        id: K,
+        owner: &LeaseOwner,
+    ) -> impl Future<Output = Result<bool, DbError>> + Send;
+
+    /// Claims up to `limit` stores that have Ozon pushes waiting and that nobody leases (not
+    /// even `owner`), paused ones apart, whether or not their sync is due: a push is acted on
+    /// only under its store's lease, so one process at a time calls Ozon for a store.
+    fn claim_push_stores(
+        &self,
+        owner: &LeaseOwner,
+        limit: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<StoreId>, DbError>> + Send;
+
     /// Sets when a row is next due, whoever holds it (e.g. "sync this store now").
     fn schedule<K: Leasable>(
         &self,
@@ -170,43 +189,44 @@ impl Leases for SqlDatabase {
              AND (lease_until IS NULL OR lease_until <= $3){claimable} \
              ORDER BY next_check_at, id LIMIT $4"
         );
-        let ids: Vec<i64> = match &self.db {
-            Db::Sqlite(pool) => {
-                // One writer at a time: the select and the update cannot interleave with
-                // another claimer's inside this IMMEDIATE transaction.
-                let sql = AssertSqlSafe(format!(
-                    "UPDATE {table} SET lease_owner = $1, lease_until = $2 \
-                     WHERE id IN ({due}) RETURNING id"
-                ));
-                let mut tx = pool.begin_write().await?;
-                let ids = sqlx::query_scalar::<_, i64>(sql)
-                    .bind(owner.as_str())
-                    .bind(until)
-                    .bind(now)
-                    .bind(i64::from(limit))
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                ids
-            }
-            Db::Postgres(pool) => {
-                // Rows another claimer is locking are skipped, not waited for.
-                let sql = AssertSqlSafe(format!(
-                    "UPDATE {table} SET lease_owner = $1, lease_until = $2 \
-                     WHERE id IN ({due} FOR UPDATE SKIP LOCKED) RETURNING id"
-                ));
-                sqlx::query_scalar::<_, i64>(sql)
-                    .bind(owner.as_str())
-                    .bind(until)
-                    .bind(now)
-                    .bind(i64::from(limit))
-                    .fetch_all(pool)
-                    .await?
-            }
-        };
-        let mut ids = ids;
-        ids.sort_unstable();
+        let ids = self
+            .claim_rows(table, &due, owner, limit, now, until)
+            .await?;
         Ok(ids.into_iter().map(K::from_row_id).collect())
+    }
+
+    async fn claim_push_stores(
+        &self,
+        owner: &LeaseOwner,
+        limit: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<StoreId>, DbError> {
+        let waiting = "SELECT id FROM stores WHERE (lease_until IS NULL OR lease_until <= $3) \
+             AND paused_at IS NULL \
+             AND id IN (SELECT store_id FROM ozon_pushes WHERE processed_at IS NULL) \
+             ORDER BY id LIMIT $4";
+        let ids = self
+            .claim_rows("stores", waiting, owner, limit, now, until)
+            .await?;
+        Ok(ids.into_iter().map(StoreId).collect())
+    }
+
+    async fn let_go<K: Leasable>(&self, id: K, owner: &LeaseOwner) -> Result<bool, DbError> {
+        let sql = AssertSqlSafe(format!(
+            "UPDATE {} SET lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND lease_owner = $2",
+            K::TABLE
+        ));
+        let done = on_db!(&self.db, |pool| {
+            sqlx::query(sql)
+                .bind(id.row_id())
+                .bind(owner.as_str())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
     }
 
     async fn extend<K: Leasable>(
@@ -302,5 +322,56 @@ impl Leases for SqlDatabase {
                 .rows_affected()
         });
         Ok(done == 1)
+    }
+}
+
+impl SqlDatabase {
+    /// Leases the rows of `table` that `due` selects (`$3`: now, `$4`: the limit) to `owner`
+    /// until `until`, ids in order. Two claimers never get the same row while its lease runs.
+    async fn claim_rows(
+        &self,
+        table: &str,
+        due: &str,
+        owner: &LeaseOwner,
+        limit: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<i64>, DbError> {
+        let mut ids: Vec<i64> = match &self.db {
+            Db::Sqlite(pool) => {
+                // One writer at a time: the select and the update cannot interleave with
+                // another claimer's inside this IMMEDIATE transaction.
+                let sql = AssertSqlSafe(format!(
+                    "UPDATE {table} SET lease_owner = $1, lease_until = $2 \
+                     WHERE id IN ({due}) RETURNING id"
+                ));
+                let mut tx = pool.begin_write().await?;
+                let ids = sqlx::query_scalar::<_, i64>(sql)
+                    .bind(owner.as_str())
+                    .bind(until)
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                ids
+            }
+            Db::Postgres(pool) => {
+                // Rows another claimer is locking are skipped, not waited for.
+                let sql = AssertSqlSafe(format!(
+                    "UPDATE {table} SET lease_owner = $1, lease_until = $2 \
+                     WHERE id IN ({due} FOR UPDATE SKIP LOCKED) RETURNING id"
+                ));
+                sqlx::query_scalar::<_, i64>(sql)
+                    .bind(owner.as_str())
+                    .bind(until)
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        ids.sort_unstable();
+        Ok(ids)
     }
 }

@@ -246,9 +246,10 @@ pub trait Postings: Clone + Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, DbError>> + Send;
 
-    /// Pushes not yet acted on, oldest first.
+    /// Pushes not yet acted on, oldest first: of these stores, or (`None`) of every store.
     fn pending_pushes(
         &self,
+        stores: Option<&[StoreId]>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<PushRecord>, DbError>> + Send;
 
@@ -882,15 +883,27 @@ impl Postings for SqlDatabase {
         }
     }
 
-    async fn pending_pushes(&self, limit: u32) -> Result<Vec<PushRecord>, DbError> {
-        let sql = "SELECT id, store_id, dedupe_key, message_type, posting_number, fbo, \
-                   changed_at, received_at, attempts FROM ozon_pushes \
-                   WHERE processed_at IS NULL ORDER BY id LIMIT $1";
+    async fn pending_pushes(
+        &self,
+        stores: Option<&[StoreId]>,
+        limit: u32,
+    ) -> Result<Vec<PushRecord>, DbError> {
         let rows = on_db!(&self.db, |pool| {
-            sqlx::query_as::<_, PushRow>(sql)
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await?
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT id, store_id, dedupe_key, message_type, posting_number, fbo, \
+                 changed_at, received_at, attempts FROM ozon_pushes WHERE processed_at IS NULL",
+            );
+            if let Some(stores) = stores {
+                if stores.is_empty() {
+                    return Ok(Vec::new());
+                }
+                query.push(" AND store_id");
+                push_in!(query, stores.iter().map(|s| &s.0));
+            }
+            query
+                .push(" ORDER BY id LIMIT ")
+                .push_bind(i64::from(limit));
+            query.build_query_as::<PushRow>().fetch_all(pool).await?
         });
         Ok(rows.into_iter().map(PushRecord::from).collect())
     }

@@ -1,12 +1,16 @@
 //! Ozon pushes as work: a received message is recorded once (by its de-duplication key) and
 //! then turned into a targeted re-fetch of its posting. Recording is separate from acting so
 //! that the receiver answers Ozon within its 5-second budget whatever Ozon's API is doing.
+//!
+//! A push is acted on only under its store's lease (the one a sync takes): however many
+//! processes run, one at a time calls Ozon for a store, so together they keep within its
+//! per-Client-Id rate limit, and no two act on the same push.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
-use ozontrack_db::{Database, NewPush, StoreRecord};
+use ozontrack_db::{Database, LeaseOwner, NewPush, StoreRecord};
 use ozontrack_domain::{Clock, PostingNumber, StoreId};
 use ozontrack_ozon::OzonClient;
 use ozontrack_ozon::push::{PushAction, PushMessage};
@@ -16,6 +20,9 @@ use crate::sync::{SyncError, Syncer};
 
 /// Failed re-fetches of one push before it is given up (the next sync covers it anyway).
 pub const MAX_ATTEMPTS: i64 = 5;
+
+/// Stores whose pushes one round takes.
+const STORES_PER_ROUND: u32 = 20;
 
 /// Records a push for `store`; false when the same message was recorded before. Pings and
 /// ignored types are not recorded.
@@ -49,6 +56,9 @@ pub struct PushWorker<D: Database> {
     syncer: Syncer<D>,
     db: D,
     clock: Arc<dyn Clock>,
+    /// The leases of the stores whose pushes a round takes: apart from the syncer's, so that
+    /// letting a store go never ends a sync of this very process.
+    owner: LeaseOwner,
     /// Woken by the receiver when a push arrives.
     wake: Arc<Notify>,
 }
@@ -63,7 +73,9 @@ pub struct PushRound {
 
 impl<D: Database> PushWorker<D> {
     pub fn new(syncer: Syncer<D>, db: D, clock: Arc<dyn Clock>) -> Self {
+        let owner = LeaseOwner::new(format!("{}:pushes", syncer.owner().as_str()));
         Self {
+            owner,
             syncer,
             db,
             clock,
@@ -76,28 +88,44 @@ impl<D: Database> PushWorker<D> {
         Arc::clone(&self.wake)
     }
 
-    /// Handles every pending push once.
+    /// Handles the pending pushes of the stores nobody holds (a paused store's wait for it to
+    /// resume), each store under its lease, given back when done.
     pub async fn run_once(&self) -> Result<PushRound, SyncError> {
-        let mut round = PushRound::default();
-        let pending = self.db.pending_pushes(200).await?;
-        if pending.is_empty() {
-            return Ok(round);
+        let claimed = self
+            .db
+            .claim_push_stores(
+                &self.owner,
+                STORES_PER_ROUND,
+                self.clock.now(),
+                self.syncer.lease_until(),
+            )
+            .await?;
+        if claimed.is_empty() {
+            return Ok(PushRound::default());
         }
+        let done = self.act_on(&claimed).await;
+        for store in claimed {
+            self.db.let_go(store, &self.owner).await?;
+        }
+        done
+    }
+
+    /// Re-fetches the pending pushes of `stores`, whose leases this worker holds.
+    async fn act_on(&self, claimed: &[StoreId]) -> Result<PushRound, SyncError> {
+        let mut round = PushRound::default();
+        let pending = self.db.pending_pushes(Some(claimed), 200).await?;
         let stores = self.db.stores().await?;
         // One client per store and round: building one reads and decrypts the store's key.
         let mut clients: HashMap<StoreId, OzonClient> = HashMap::new();
         for item in pending {
-            // A paused store's pushes are let go: the sync on resuming fetches what changed.
-            let record = stores
-                .iter()
-                .find(|s| s.id == item.push.store_id && s.paused_at.is_none());
+            let record = stores.iter().find(|s| s.id == item.push.store_id);
             let number = item
                 .push
                 .posting_number
                 .as_deref()
                 .and_then(|n| PostingNumber::parse(n).ok());
             let (Some(record), Some(number)) = (record, number) else {
-                // Nothing to fetch (the store is gone or paused, or the number is not one).
+                // Nothing to fetch (the store is gone, or the number is not one).
                 self.db
                     .finish_push(item.id, None, MAX_ATTEMPTS, self.clock.now())
                     .await?;

@@ -235,7 +235,12 @@ impl<D: Database> Syncer<D> {
         ))
     }
 
-    fn lease_until(&self) -> DateTime<Utc> {
+    /// Who this syncer's leases belong to.
+    pub fn owner(&self) -> &LeaseOwner {
+        &self.owner
+    }
+
+    pub(crate) fn lease_until(&self) -> DateTime<Utc> {
         self.clock.now()
             + chrono::Duration::from_std(self.settings.lease)
                 .unwrap_or(chrono::Duration::minutes(2))

@@ -238,4 +238,59 @@ mod postgres {
         let (_, repeats) = ozon_events(&db.store, &record, &w).await;
         assert!(repeats.is_empty());
     }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_processes_never_act_on_the_same_push_nor_call_ozon_for_one_store_at_once() {
+        let Some(db) = postgres().await else { return };
+        let w = world(200, 20, OzonConfig::default(), FaultPlan::default()).await;
+        let record = add_store(&db.store, &w).await;
+        let other = open(&db.url).await;
+        let a = syncer(&db.store, &w, settings(200), "host-a:1");
+        a.run_once().await.unwrap().unwrap();
+        let b = syncer(&other, &w, settings(200), "host-b:2");
+        let now = w.clock.now();
+        let numbers: Vec<String> = w
+            .sandbox
+            .state
+            .window()
+            .parcels()
+            .iter()
+            .filter(|p| p.appears_at <= now)
+            .map(|p| p.posting_number.clone())
+            .take(60)
+            .collect();
+        for (i, number) in numbers.iter().enumerate() {
+            let push = ozontrack_db::NewPush {
+                store_id: record.id,
+                dedupe_key: format!("push-{i}"),
+                message_type: "TYPE_STATE_CHANGED".into(),
+                posting_number: Some(number.clone()),
+                fbo: false,
+                changed_at: Some(now),
+            };
+            assert!(db.store.record_push(&push, now).await.unwrap());
+        }
+        let workers = [
+            ozontrack_engine::PushWorker::new(a, db.store.clone(), w.clock.clone()),
+            ozontrack_engine::PushWorker::new(b, other.clone(), w.clock.clone()),
+        ];
+        let mut acted = 0;
+        loop {
+            let (ra, rb) = tokio::join!(workers[0].run_once(), workers[1].run_once());
+            let (ra, rb) = (ra.unwrap(), rb.unwrap());
+            let count = |r: ozontrack_engine::PushRound| r.refetched + r.unknown + r.failed;
+            assert!(
+                count(ra) == 0 || count(rb) == 0,
+                "both processes acted on one store's pushes at once: {ra:?} {rb:?}"
+            );
+            if count(ra) + count(rb) == 0 {
+                break;
+            }
+            acted += count(ra) + count(rb);
+        }
+        assert_eq!(acted, numbers.len(), "every push acted on once");
+        assert!(db.store.pending_pushes(None, 10).await.unwrap().is_empty());
+        // The store's lease is given back, its sync schedule untouched.
+        let stored = db.store.store(record.id).await.unwrap().unwrap();
+        assert!(stored.next_sync_at.is_some_and(|t| t > now));
+    }
 }

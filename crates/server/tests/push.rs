@@ -188,7 +188,7 @@ async fn a_state_change_push_refetches_its_posting_within_a_second_and_a_repeat_
     // Ozon retries deliveries: the same message is acknowledged and not recorded again.
     let (status, body) = f.post(&f.push_url, &message).await;
     assert_eq!((status, body), (200, json!({"result": true})));
-    assert!(f.store.pending_pushes(10).await.unwrap().is_empty());
+    assert!(f.store.pending_pushes(None, 10).await.unwrap().is_empty());
     let _ = f.stop.send(true);
 }
 
@@ -241,7 +241,7 @@ async fn the_sandboxs_own_pushes_keep_the_store_up_to_date() {
     assert!(report.delivered > 0, "{report:?}");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let pending = f.store.pending_pushes(1).await.unwrap();
+        let pending = f.store.pending_pushes(None, 1).await.unwrap();
         if pending.is_empty() {
             break;
         }

@@ -342,6 +342,7 @@ pub(crate) async fn demo(
         sync_owner,
         listener,
         crate::commands::workers::Periods::all(std::time::Duration::from_secs(1)),
+        ozontrack_server::api::NodeRole::All,
     )
     .await?;
     // The fake Ozon pushes to the demo's own receiver, as Ozon would to a seller's server.

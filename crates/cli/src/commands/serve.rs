@@ -1,4 +1,5 @@
-//! `ozontrack serve`: the workers and the HTTP server on the real clock, until Ctrl-C.
+//! `ozontrack serve`: the workers and the HTTP server on the real clock (or one side of them,
+//! by `--role`), until Ctrl-C or SIGTERM.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -42,27 +43,43 @@ pub(crate) async fn serve(
         app::owner(clock.as_ref()),
         listener,
         settings.periods(),
+        args.role.into(),
     )
     .await?;
-    let dashboard = format!(
-        "{base_url}/login/{}",
-        ozontrack_engine::access::mint_login_link(&opened.store, None, clock.now()).await?
-    );
+    let role: ozontrack_server::api::NodeRole = args.role.into();
+    // A worker node serves no dashboard to sign in to.
+    let dashboard = if role.serves_http() {
+        let secret =
+            ozontrack_engine::access::mint_login_link(&opened.store, None, clock.now()).await?;
+        Some(format!("{base_url}/login/{secret}"))
+    } else {
+        None
+    };
     if json {
         writeln!(
             out,
             "{}",
-            json!({"server": base_url, "dashboard": dashboard, "database": opened.url.redacted()})
+            json!({"server": base_url, "role": role.as_str(), "dashboard": dashboard,
+                   "database": opened.url.redacted()})
         )?;
     } else {
-        writeln!(
-            out,
-            "ozontrack serving {base_url} (dashboard at /, API under /api/v1 and /api/docs, health at /healthz)"
-        )?;
-        writeln!(
-            out,
-            "dashboard: {dashboard}   (one-time sign-in link, 24 h; `ozontrack users add NAME` for a password)"
-        )?;
+        match &dashboard {
+            Some(dashboard) => {
+                writeln!(
+                    out,
+                    "ozontrack serving {base_url} as {} (dashboard at /, API under /api/v1 and /api/docs, health at /healthz)",
+                    role.as_str()
+                )?;
+                writeln!(
+                    out,
+                    "dashboard: {dashboard}   (one-time sign-in link, 24 h; `ozontrack users add NAME --role admin --all-stores` for a password)"
+                )?;
+            }
+            None => writeln!(
+                out,
+                "ozontrack workers running; health at {base_url}/healthz and {base_url}/readyz"
+            )?,
+        }
         writeln!(out, "database: {}; Ctrl-C or SIGTERM stops it", opened.url)?;
     }
     out.flush()?;

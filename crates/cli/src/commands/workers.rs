@@ -1,6 +1,7 @@
 //! The background side of a running ozontrack: the sync worker, the Ozon push worker, the
-//! tracking worker, the risk evaluator, the notification dispatcher and the HTTP server with the JSON API, the Ozon push
-//! receiver and the 17TRACK webhook, all stopped by one signal. `serve` starts them on the real
+//! tracking worker, the risk evaluator, the notification dispatcher and the HTTP server with the
+//! JSON API, the Ozon push receiver and the 17TRACK webhook, all stopped by one signal; or, by
+//! the node's role, only the HTTP side or only the workers. `serve` starts them on the real
 //! clock; `demo` on the sandbox's simulated one.
 
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use ozontrack_engine::{
     Tracker,
 };
 use ozontrack_http::Limiters;
-use ozontrack_server::api::ApiState;
+use ozontrack_server::api::{ApiState, NodeRole};
 use ozontrack_server::ozon_push::{self, PushState};
 use ozontrack_server::webhooks::{self, WebhookState};
 use secrecy::{ExposeSecret, SecretString};
@@ -98,8 +99,11 @@ pub(crate) async fn bind(listen: std::net::SocketAddr) -> anyhow::Result<(TcpLis
     Ok((listener, base_url))
 }
 
-/// Starts the sync worker, the push worker, the tracking worker and the risk evaluator under one
-/// supervisor (each on its own period), and the server on `listener`.
+/// Starts what `role` runs: the sync worker, the push worker, the tracking worker, the risk
+/// evaluator, the dispatcher (and the scheduled backup) under one supervisor, each on its own
+/// period; and the server on `listener` — the API, the dashboard and the receivers, or on a
+/// worker node only `/healthz`, `/readyz` and `/metrics`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn start(
     store: SqlDatabase,
     clock: Arc<dyn Clock>,
@@ -108,6 +112,7 @@ pub(crate) async fn start(
     owner: LeaseOwner,
     listener: TcpListener,
     periods: Periods,
+    role: NodeRole,
 ) -> anyhow::Result<Workers> {
     let (stop, rx) = watch::channel(false);
     let tracker_owner = owner.clone();
@@ -151,22 +156,54 @@ pub(crate) async fn start(
         // One process, one lease owner for stores and legs alike.
         tracker_owner,
     );
-    let mut router = ozon_push::router(PushState {
-        store: store.clone(),
-        clock: Arc::clone(&clock),
-        wake: pushes.waker(),
-    })
-    .merge(ozontrack_server::app(
-        ApiState {
-            estimates,
-            public_url,
-            ..ApiState::new(store.clone(), Arc::clone(&clock))
-                .with_syncer(syncer.clone())
-                .with_notify_wake(Arc::clone(&notify_wake))
-        },
-        tracking.web,
-    ));
-    if let Some(token) = tracking.webhook_token {
+    let push_wake = pushes.waker();
+    // The workers first, so that the health handle the server reads holds every one.
+    let mut supervisor = Supervisor::new(Policy::default());
+    if role.runs_workers() {
+        supervisor.spawn(syncer.clone(), Schedule::every(periods.sync));
+        supervisor.spawn(
+            pushes,
+            Schedule::every(periods.pushes).woken_by(Arc::clone(&push_wake)),
+        );
+        supervisor.spawn(tracker, Schedule::every(periods.tracking));
+        supervisor.spawn(evaluator, Schedule::every(periods.risk));
+        supervisor.spawn(
+            dispatcher,
+            Schedule::every(periods.notify).woken_by(Arc::clone(&notify_wake)),
+        );
+        if let Some(schedule) = tracking.backup {
+            let worker = ozontrack_engine::backup::BackupWorker::new(
+                store.clone(),
+                schedule,
+                backup_owner,
+                Arc::new(SystemClock),
+            );
+            // Whether the chore is due is the database's to say; asking every few minutes is
+            // cheap.
+            supervisor.spawn(worker, Schedule::every(Duration::from_secs(300)));
+        }
+    }
+    let api = ApiState {
+        estimates,
+        public_url,
+        node: role,
+        workers: role.runs_workers().then(|| supervisor.health_handle()),
+        ..ApiState::new(store.clone(), Arc::clone(&clock))
+            .with_syncer(syncer)
+            .with_notify_wake(notify_wake)
+    };
+    let mut router = if role.serves_http() {
+        // On an API node no push worker listens to the wake: a worker node's poll finds the push.
+        ozon_push::router(PushState {
+            store: store.clone(),
+            clock: Arc::clone(&clock),
+            wake: push_wake,
+        })
+        .merge(ozontrack_server::app(api, tracking.web))
+    } else {
+        ozontrack_server::api::health::router(api)
+    };
+    if let Some(token) = tracking.webhook_token.filter(|_| role.serves_http()) {
         router = router.merge(webhooks::router(WebhookState {
             store: store.clone(),
             clock: Arc::clone(&clock),
@@ -202,26 +239,6 @@ pub(crate) async fn start(
             }
         })
     };
-    let mut supervisor = Supervisor::new(Policy::default());
-    supervisor.spawn(syncer, Schedule::every(periods.sync));
-    let wake = pushes.waker();
-    supervisor.spawn(pushes, Schedule::every(periods.pushes).woken_by(wake));
-    supervisor.spawn(tracker, Schedule::every(periods.tracking));
-    supervisor.spawn(evaluator, Schedule::every(periods.risk));
-    supervisor.spawn(
-        dispatcher,
-        Schedule::every(periods.notify).woken_by(notify_wake),
-    );
-    if let Some(schedule) = tracking.backup {
-        let worker = ozontrack_engine::backup::BackupWorker::new(
-            store.clone(),
-            schedule,
-            backup_owner,
-            Arc::new(SystemClock),
-        );
-        // Whether the chore is due is the database's to say; asking every few minutes is cheap.
-        supervisor.spawn(worker, Schedule::every(Duration::from_secs(300)));
-    }
     Ok(Workers {
         stop,
         server,

@@ -19,14 +19,6 @@ use utoipa::ToSchema;
 
 use crate::openapi::schemas;
 
-/// `/healthz`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Health {
-    /// `ok`, or `unavailable` when the database cannot be reached.
-    #[schema(pattern = "^(ok|unavailable)$")]
-    pub status: String,
-}
-
 /// A store the token may see.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StoreBody {

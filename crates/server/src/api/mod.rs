@@ -13,6 +13,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod files;
+pub mod health;
 pub mod notify;
 
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use axum::Router;
 use axum::extract::{FromRequestParts, State};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::MethodRouter;
 use chrono::{DateTime, Utc};
 use ozontrack_db::{AlertFilter, Database, PostingQuery, StoreRecord, TokenRecord};
@@ -42,6 +43,8 @@ use self::dto::*;
 pub use self::error::ApiError;
 use self::error::{ErrorBody, Problem};
 use self::extract::{Json, Path, Query, form, language};
+pub use self::health::NodeRole;
+use self::health::*;
 use self::notify::*;
 use crate::openapi::schemas;
 
@@ -63,6 +66,10 @@ pub struct ApiState<D: Database> {
     /// The dashboard's address as people reach it (`notify.public_url`): an export's link
     /// column points there; none: the column stays empty.
     pub public_url: Option<String>,
+    /// What this process runs, for `/healthz`.
+    pub node: NodeRole,
+    /// This process's workers, for `/healthz`; none on an API node.
+    pub workers: Option<ozontrack_engine::supervise::HealthHandle>,
 }
 
 impl<D: Database> ApiState<D> {
@@ -75,6 +82,8 @@ impl<D: Database> ApiState<D> {
             wall: Arc::new(ozontrack_domain::SystemClock),
             notify_wake: None,
             public_url: None,
+            node: NodeRole::All,
+            workers: None,
         }
     }
 
@@ -134,7 +143,7 @@ pub fn router<D: Database>(state: ApiState<D>) -> Router {
     let mut paths = Paths::new();
     let mut schemas = Vec::new();
     documented!(router, paths, schemas, D;
-        healthz, stores, postings, posting, set_carrier, alerts, acknowledge, resolve,
+        healthz, readyz, stores, postings, posting, set_carrier, alerts, acknowledge, resolve,
         carrier_stats, lane_stats, upload_tracking_numbers, export_postings, import_postings,
         list_channels, add_channel, test_channel, disable_channel, enable_channel,
         remove_channel, outbox, retry_message, preview, list_users, add_user, change_user,
@@ -159,7 +168,7 @@ pub fn router<D: Database>(state: ApiState<D>) -> Router {
 
 /// Whether a path is the API's, whose errors take its JSON shape.
 pub fn is_api_path(path: &str) -> bool {
-    path.starts_with("/api/") || path == "/healthz"
+    path.starts_with("/api/") || path == "/healthz" || path == "/readyz"
 }
 
 /// The secret of `Authorization: Bearer …`; the scheme is case-insensitive (RFC 9110 §11.1).
@@ -276,35 +285,6 @@ fn page_limit(limit: Option<u32>, default: u32) -> Result<u32, ApiError> {
         Err(ApiError::BadRequest(format!(
             "limit: {limit} is not between 1 and {MAX_PAGE}"
         )))
-    }
-}
-
-#[utoipa::path(
-    get,
-    path = "/healthz",
-    tag = "operations",
-    security(()),
-    responses(
-        (status = 200, description = "the server and its database answer", body = Health),
-        (status = 503, description = "the database cannot be reached", body = Health),
-    )
-)]
-async fn healthz<D: Database>(State(state): State<ApiState<D>>) -> Response {
-    match state.db.stores().await {
-        Ok(_) => axum::Json(Health {
-            status: "ok".into(),
-        })
-        .into_response(),
-        Err(e) => {
-            tracing::error!(error = %ozontrack_engine::Chain(&e), "health check failed");
-            (
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(Health {
-                    status: "unavailable".into(),
-                }),
-            )
-                .into_response()
-        }
     }
 }
 
