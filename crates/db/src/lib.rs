@@ -14,6 +14,7 @@
 //!   links, buyer tokens;
 //! - [`audit`]: the audit trail of every write;
 //! - [`views`]: what the API and the dashboard read (postings list, counts, statistics);
+//! - [`wakeups`]: LISTEN/NOTIFY wake-ups across processes on PostgreSQL;
 //! - [`backup`]: consistent copies while running (`Backups`), what they hold, restore;
 //! - [`outbox`]: notification destinations, the outbox and its attempts, templates, buyer
 //!   chats.
@@ -43,6 +44,7 @@ pub mod stores;
 pub mod tracking;
 mod url;
 pub mod views;
+pub mod wakeups;
 
 pub use access::{
     Access, NewToken, NewUser, OPERATOR, SessionRecord, TokenRecord, UserChange, UserRecord,
@@ -70,12 +72,14 @@ pub use views::{
     CarrierStats, ExportEvent, ExportLeg, ExportRecord, HISTOGRAM_DAYS, LaneStats, ModeCount,
     Overview, PostingQuery, PostingSummary, QueueDepths, RiskCount, Views,
 };
+pub use wakeups::{Listening, Wake, Wakeups};
 
 /// Every capability's trait, for code that holds a concrete [`SqlDatabase`]:
 /// `use ozontrack_db::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        Access, Alerts, Audit, Backups, Database, Leases, Outbox, Postings, Stores, Tracking, Views,
+        Access, Alerts, Audit, Backups, Database, Leases, Outbox, Postings, Stores, Tracking,
+        Views, Wakeups,
     };
 }
 
@@ -92,6 +96,7 @@ pub trait Database:
     + Views
     + Outbox
     + Backups
+    + Wakeups
     + Clone
     + Send
     + Sync

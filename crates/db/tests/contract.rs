@@ -2466,3 +2466,59 @@ async fn the_audit_trail_reads_newest_first_within_the_stores_asked(db: &TestDb)
         .unwrap();
     assert_eq!(older.len(), 1);
 }
+
+/// Wake-ups across processes: a NOTIFY from another pool wakes a listener of its kind within a
+/// second, and only of its kind; SQLite has none (its workers poll).
+mod wakeups {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use ozontrack_db::Wake;
+    use ozontrack_db::prelude::*;
+    use tokio::sync::Notify;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_has_no_listener_and_a_wake_is_a_no_op() {
+        let db = crate::support::sqlite().await;
+        assert!(
+            db.store
+                .listen(vec![(Wake::Pushes, Arc::default())])
+                .is_none()
+        );
+        db.store.wake(Wake::Pushes).await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_notify_from_another_process_wakes_an_idle_listener_within_a_second() {
+        let Some(db) = crate::support::postgres().await else {
+            return;
+        };
+        let pushes = Arc::new(Notify::new());
+        let legs = Arc::new(Notify::new());
+        let _listening = db
+            .store
+            .listen(vec![
+                (Wake::Pushes, Arc::clone(&pushes)),
+                (Wake::Legs, Arc::clone(&legs)),
+            ])
+            .unwrap();
+        // Once listening, it wakes everyone (what was announced before is looked at).
+        tokio::time::timeout(Duration::from_secs(5), pushes.notified())
+            .await
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(5), legs.notified())
+            .await
+            .unwrap();
+        let other = db.second_connection().await;
+        other.wake(Wake::Pushes).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(1), pushes.notified())
+            .await
+            .expect("woken within a second");
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), legs.notified())
+                .await
+                .is_err(),
+            "a push woke the legs' worker"
+        );
+    }
+}

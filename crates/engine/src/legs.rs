@@ -96,6 +96,8 @@ pub async fn set_carrier<D: Database>(
     };
     db.set_leg_carrier(leg.id, &code, actor.as_str(), now)
         .await?;
+    // Due at once: the trackers of every process may take it.
+    crate::wake_others(db, ozontrack_db::Wake::Legs).await;
     crate::audit::Entry::new(actor, ozontrack_domain::AuditAction::CarrierSet, now)
         .store(store)
         .posting(posting.trim())

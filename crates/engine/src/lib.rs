@@ -161,6 +161,15 @@ impl Actor {
     }
 }
 
+/// Wakes the idle workers of other processes for `what` (LISTEN/NOTIFY on PostgreSQL). A hint:
+/// the rows are already written and a poll finds them, so a failure costs latency only and is
+/// logged, never returned.
+pub(crate) async fn wake_others<D: ozontrack_db::Database>(db: &D, what: ozontrack_db::Wake) {
+    if let Err(e) = db.wake(what).await {
+        tracing::warn!(error = %Chain(&e), wake = what.channel(), "could not wake other processes");
+    }
+}
+
 fn checked_name<'a>(field: &'static str, name: &'a str) -> Result<&'a str, Error> {
     let name = name.trim();
     let invalid = |message: &str| Error::Invalid {

@@ -1655,6 +1655,7 @@ pub async fn enqueue_test<D: Database>(
         .subject(record.destination.name)
         .record(db)
         .await;
+    crate::wake_others(db, ozontrack_db::Wake::Outbox).await;
     Ok(found.id)
 }
 
@@ -1689,6 +1690,7 @@ pub async fn retry<D: Database>(
         .subject(format!("message {id}"))
         .record(db)
         .await;
+    crate::wake_others(db, ozontrack_db::Wake::Outbox).await;
     Ok(())
 }
 

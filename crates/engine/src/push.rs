@@ -47,7 +47,12 @@ pub async fn accept<D: Database>(
         fbo,
         changed_at: message.changed_at,
     };
-    Ok(db.record_push(&push, now).await?)
+    let recorded = db.record_push(&push, now).await?;
+    if recorded {
+        // The push worker may run in another process (a worker node behind this API node).
+        crate::wake_others(db, ozontrack_db::Wake::Pushes).await;
+    }
+    Ok(recorded)
 }
 
 /// Acts on recorded pushes: re-fetches each one's posting.

@@ -284,11 +284,11 @@ impl<D: Database> Evaluator<D> {
             }
         }
         let a = report.applied;
-        if !destinations.is_empty()
-            && a.opened + a.escalated + a.resolved > 0
-            && let Some(wake) = &self.wake
-        {
-            wake.notify_one();
+        if !destinations.is_empty() && a.opened + a.escalated + a.resolved > 0 {
+            if let Some(wake) = &self.wake {
+                wake.notify_one();
+            }
+            crate::wake_others(&self.db, ozontrack_db::Wake::Outbox).await;
         }
         metrics::counter!("ozontrack_risk_postings_evaluated_total").increment(report.evaluated);
         metrics::counter!("ozontrack_alerts_total", "change" => "opened").increment(a.opened);

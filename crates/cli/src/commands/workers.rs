@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use ozontrack_db::{LeaseOwner, SqlDatabase};
+use ozontrack_db::{LeaseOwner, SqlDatabase, Wake};
 use ozontrack_domain::{Clock, SystemClock};
 use ozontrack_engine::notify::Dispatcher;
 use ozontrack_engine::supervise::{Policy, Schedule, Supervisor};
@@ -31,6 +31,8 @@ pub(crate) struct Workers {
     stop: watch::Sender<bool>,
     server: JoinHandle<()>,
     supervisor: Supervisor,
+    /// Wake-ups from other processes (PostgreSQL); none on SQLite or an API node.
+    _listening: Option<ozontrack_db::Listening>,
     /// Where the server listens, e.g. `http://127.0.0.1:43117`.
     pub(crate) base_url: String,
 }
@@ -157,15 +159,30 @@ pub(crate) async fn start(
         tracker_owner,
     );
     let push_wake = pushes.waker();
+    let tracker_wake = Arc::new(tokio::sync::Notify::new());
     // The workers first, so that the health handle the server reads holds every one.
     let mut supervisor = Supervisor::new(Policy::default());
+    let mut listening = None;
     if role.runs_workers() {
+        // Work another process writes (a push an API node received, a message it queued, a
+        // leg set to be checked now) wakes these workers at once.
+        listening = ozontrack_db::Wakeups::listen(
+            &store,
+            vec![
+                (Wake::Pushes, Arc::clone(&push_wake)),
+                (Wake::Legs, Arc::clone(&tracker_wake)),
+                (Wake::Outbox, Arc::clone(&notify_wake)),
+            ],
+        );
         supervisor.spawn(syncer.clone(), Schedule::every(periods.sync));
         supervisor.spawn(
             pushes,
             Schedule::every(periods.pushes).woken_by(Arc::clone(&push_wake)),
         );
-        supervisor.spawn(tracker, Schedule::every(periods.tracking));
+        supervisor.spawn(
+            tracker,
+            Schedule::every(periods.tracking).woken_by(tracker_wake),
+        );
         supervisor.spawn(evaluator, Schedule::every(periods.risk));
         supervisor.spawn(
             dispatcher,
@@ -243,6 +260,7 @@ pub(crate) async fn start(
         stop,
         server,
         supervisor,
+        _listening: listening,
         base_url,
     })
 }
