@@ -104,6 +104,35 @@ async fn wait_for_map(driver: &WebDriver) -> String {
     .await
 }
 
+/// Signs in on the login page in front of the driver with the tests' password (taking a
+/// screenshot of the filled form when asked) and checks who is signed in.
+async fn sign_in(driver: &WebDriver, user: &str, shot: Option<&std::path::Path>) {
+    el(driver, By::Name("user"))
+        .await
+        .send_keys(user)
+        .await
+        .unwrap();
+    driver
+        .find(By::Name("password"))
+        .await
+        .unwrap()
+        .send_keys("a long enough password")
+        .await
+        .unwrap();
+    if let Some(shot) = shot {
+        driver.screenshot(shot).await.unwrap();
+    }
+    driver
+        .find(By::Css("form.login button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let who = el(driver, By::Css(".user")).await.text().await.unwrap();
+    assert_eq!(who, user);
+}
+
 /// The demo's database, opened beside the running demo (as a second process would).
 async fn demo_db(dir: &std::path::Path) -> ozontrack_db::SqlDatabase {
     let cipher = ozontrack_db::Cipher::load_key_file(&dir.join("ozontrack.key")).unwrap();
@@ -470,25 +499,7 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         .click()
         .await
         .unwrap();
-    let user = el(&driver, By::Name("user")).await;
-    user.send_keys("seller").await.unwrap();
-    driver
-        .find(By::Name("password"))
-        .await
-        .unwrap()
-        .send_keys("a long enough password")
-        .await
-        .unwrap();
-    driver.screenshot(&shots.join("login.png")).await.unwrap();
-    driver
-        .find(By::Css("form.login button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let who = el(&driver, By::Css(".user")).await.text().await.unwrap();
-    assert_eq!(who, "seller");
+    sign_in(&driver, "seller", Some(&shots.join("login.png"))).await;
 
     // Filter the postings to those at risk; the URL says so.
     driver
@@ -925,27 +936,7 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
     // the other store, no action anywhere.
     driver.delete_all_cookies().await.unwrap();
     driver.goto(&format!("{base}/login")).await.unwrap();
-    el(&driver, By::Name("user"))
-        .await
-        .send_keys("packer")
-        .await
-        .unwrap();
-    driver
-        .find(By::Name("password"))
-        .await
-        .unwrap()
-        .send_keys("a long enough password")
-        .await
-        .unwrap();
-    driver
-        .find(By::Css("form.login button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let who = el(&driver, By::Css(".user")).await.text().await.unwrap();
-    assert_eq!(who, "packer");
+    sign_in(&driver, "packer", None).await;
     let nav = el(&driver, By::Css("nav")).await;
     for hidden in ["/notifications", "/users", "/audit"] {
         assert!(

@@ -81,13 +81,13 @@ impl Leasable for ozontrack_domain::DestinationId {
 }
 
 /// A paused store's legs are not tracked: they stay due and are claimed again on resuming.
-/// The paused stores' postings are read once per claim, from the stores' side (`CROSS JOIN`
-/// keeps SQLite to that order): walking every posting to find the paused ones would cost a
-/// full index scan per claim.
+/// Asked per candidate leg (two primary-key lookups): a list of the paused stores' postings,
+/// built at every claim, cost SQLite more than the claim itself (`BENCHMARKS.md`, polling).
 impl Leasable for LegId {
     const TABLE: &'static str = "legs";
-    const CLAIMABLE: &'static str = " AND posting_id NOT IN (SELECT p.id FROM stores s \
-         CROSS JOIN postings p WHERE p.store_id = s.id AND s.paused_at IS NOT NULL)";
+    const CLAIMABLE: &'static str = " AND NOT EXISTS (SELECT 1 FROM postings p \
+         JOIN stores s ON s.id = p.store_id \
+         WHERE p.id = legs.posting_id AND s.paused_at IS NOT NULL)";
     fn from_row_id(id: i64) -> Self {
         LegId(id)
     }

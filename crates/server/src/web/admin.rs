@@ -99,12 +99,7 @@ async fn render_users<S: Database>(
     error: String,
 ) -> Result<Response, WebError> {
     let tr = page.tr;
-    let tz = view::zone(
-        viewer
-            .stores
-            .first()
-            .map_or("Asia/Shanghai", |s| s.settings.timezone.as_str()),
-    );
+    let tz = super::pages::store_zone(&viewer.stores);
     let users = state
         .api
         .db
@@ -363,12 +358,7 @@ pub(super) async fn audit<S: Database>(
     viewer.require(Role::Admin)?;
     let page = super::pages::chrome_for(&viewer, &headers, "audit", &uri);
     let tr = page.tr;
-    let tz = view::zone(
-        viewer
-            .stores
-            .first()
-            .map_or("Asia/Shanghai", |s| s.settings.timezone.as_str()),
-    );
+    let tz = super::pages::store_zone(&viewer.stores);
     let records =
         ozontrack_engine::audit::entries(&state.api.db, &viewer.scope, q.before, AUDIT_PAGE)
             .await?;

@@ -54,7 +54,7 @@ fn chrome(viewer: &Viewer, headers: &HeaderMap, nav: &'static str, uri: &Uri) ->
 }
 
 /// The zone the dashboard shows times in: the first store's (stores of one seller share it).
-fn store_zone(stores: &[StoreRecord]) -> chrono_tz::Tz {
+pub(super) fn store_zone(stores: &[StoreRecord]) -> chrono_tz::Tz {
     view::zone(
         stores
             .first()
