@@ -19,7 +19,8 @@ pub struct AuditEntry {
     /// The store it concerned, with the name it had then.
     pub store: Option<(StoreId, String)>,
     pub posting: Option<String>,
-    /// What else it named: a user, a token, a channel, an alert.
+    /// What else it named, by its name or `#id` (a user, a token, a channel, an alert): an
+    /// identifier, never words, which the reader's language could not translate.
     pub subject: Option<String>,
     /// The values it set, as a JSON object (never a sentence).
     pub detail: Option<serde_json::Value>,

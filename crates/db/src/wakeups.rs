@@ -27,8 +27,6 @@ pub enum Wake {
 }
 
 impl Wake {
-    pub const ALL: [Wake; 3] = [Wake::Pushes, Wake::Legs, Wake::Outbox];
-
     /// The PostgreSQL channel.
     pub fn channel(self) -> &'static str {
         match self {

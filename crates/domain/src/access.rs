@@ -53,17 +53,6 @@ impl StoreScope {
             StoreScope::Only(stores) => stores,
         }
     }
-
-    /// Whether this scope holds all of `other` (a grant may only hand on what it holds).
-    pub fn contains(&self, other: &StoreScope) -> bool {
-        match (self, other) {
-            (StoreScope::All, _) => true,
-            (StoreScope::Only(_), StoreScope::All) => false,
-            (StoreScope::Only(mine), StoreScope::Only(theirs)) => {
-                theirs.iter().all(|s| mine.contains(s))
-            }
-        }
-    }
 }
 
 closed_enum! {
@@ -114,14 +103,5 @@ mod tests {
         assert!(!none.covers(StoreId(1)));
         assert!(StoreScope::All.covers(StoreId(1)));
         assert!(StoreScope::Only(vec![StoreId(2)]).covers(StoreId(2)));
-    }
-
-    #[test]
-    fn a_scope_contains_only_what_it_grants() {
-        let two = StoreScope::Only(vec![StoreId(1), StoreId(2)]);
-        assert!(two.contains(&StoreScope::Only(vec![StoreId(2)])));
-        assert!(!two.contains(&StoreScope::Only(vec![StoreId(3)])));
-        assert!(!two.contains(&StoreScope::All));
-        assert!(StoreScope::All.contains(&two));
     }
 }

@@ -10,8 +10,8 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use ozontrack_db::{
-    Database, DbError, NewToken, NewUser, OPERATOR, SessionRecord, TokenRecord, UserChange,
-    UserRecord,
+    Database, DbError, NewToken, NewUser, OPERATOR, SessionRecord, StoreRecord, TokenRecord,
+    UserChange, UserRecord,
 };
 use ozontrack_domain::{AuditAction, Role, StoreScope};
 
@@ -66,7 +66,7 @@ pub async fn create_token<D: Database>(
     let (secret, new) = mint_token(name, role, scope);
     let record = db.create_token(&new, now).await?;
     audit::Entry::new(actor, AuditAction::TokenCreated, now)
-        .subject(format!("token {} ({name})", record.id))
+        .subject(format!("{name} #{}", record.id))
         .detail(grant_detail(role, &record.scope, db).await?)
         .record(db)
         .await;
@@ -83,7 +83,7 @@ pub async fn revoke_token<D: Database>(
     let revoked = db.revoke_token(id, now).await?;
     if revoked {
         audit::Entry::new(actor, AuditAction::TokenRevoked, now)
-            .subject(format!("token {id}"))
+            .subject(format!("#{id}"))
             .record(db)
             .await;
     }
@@ -269,6 +269,19 @@ pub async fn mint_login_link<D: Database>(
     )
     .await?;
     Ok(secret)
+}
+
+/// The stores a grant covers, by name.
+pub async fn stores_of<D: Database>(
+    db: &D,
+    scope: &StoreScope,
+) -> Result<Vec<StoreRecord>, DbError> {
+    Ok(db
+        .stores()
+        .await?
+        .into_iter()
+        .filter(|s| scope.covers(s.id))
+        .collect())
 }
 
 /// What a signed-in person may do: their role and stores (the console's operator is an admin

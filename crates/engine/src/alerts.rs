@@ -4,7 +4,7 @@
 //! answers exactly like a missing one.
 
 use chrono::{DateTime, Utc};
-use ozontrack_db::{AlertFilter, Database};
+use ozontrack_db::{AlertFilter, Database, StoreRecord};
 use ozontrack_domain::alert::AlertRecord;
 use ozontrack_domain::{AuditAction, StoreId};
 
@@ -62,25 +62,21 @@ pub async fn acknowledge_many<D: Database>(
             message: format!("at most {MAX_BULK} alerts at once"),
         });
     }
+    let mut found = Vec::with_capacity(ids.len());
     for id in ids {
-        find(db, scope, *id).await?;
+        found.push(find(db, scope, *id).await?);
     }
+    // Read once for the trail; an alert's store and posting do not change when it is closed.
+    let stores = db.stores().await?;
     let mut changed = 0;
-    for id in ids {
+    for alert in &found {
         if db
-            .acknowledge_alert(*id, actor.as_str(), note.as_str(), now)
+            .acknowledge_alert(alert.id, actor.as_str(), note.as_str(), now)
             .await?
         {
             changed += 1;
-            trace(
-                db,
-                &find(db, scope, *id).await?,
-                Close::Acknowledge,
-                actor,
-                note,
-                now,
-            )
-            .await?;
+            let store = stores.iter().find(|s| s.id == alert.store_id);
+            trace(db, alert, store, Close::Acknowledge, actor, note, now).await;
         }
     }
     Ok(changed)
@@ -108,7 +104,8 @@ pub async fn close<D: Database>(
     };
     let alert = find(db, scope, id).await?;
     if changed {
-        trace(db, &alert, how, actor, note, now).await?;
+        let store = db.store(alert.store_id).await?;
+        trace(db, &alert, store.as_ref(), how, actor, note, now).await;
     }
     Ok(Closed { alert, changed })
 }
@@ -117,22 +114,22 @@ pub async fn close<D: Database>(
 async fn trace<D: Database>(
     db: &D,
     alert: &AlertRecord,
+    store: Option<&StoreRecord>,
     how: Close,
     actor: &Actor,
     note: &Note,
     now: DateTime<Utc>,
-) -> Result<(), Error> {
+) {
     let action = match how {
         Close::Acknowledge => AuditAction::AlertAcknowledged,
         Close::Resolve => AuditAction::AlertResolved,
     };
     let mut entry = audit::Entry::new(actor, action, now)
         .posting(alert.posting_number.as_str())
-        .subject(format!("alert {}", alert.id))
+        .subject(format!("#{}", alert.id))
         .detail(serde_json::json!({"rule": alert.rule.as_str(), "note": note.as_str()}));
-    if let Some(store) = db.store(alert.store_id).await? {
-        entry = entry.store(&store);
+    if let Some(store) = store {
+        entry = entry.store(store);
     }
     entry.record(db).await;
-    Ok(())
 }

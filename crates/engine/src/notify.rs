@@ -1687,7 +1687,7 @@ pub async fn retry<D: Database>(
         ));
     }
     audit::Entry::new(actor, AuditAction::MessageRetried, now)
-        .subject(format!("message {id}"))
+        .subject(format!("#{id}"))
         .record(db)
         .await;
     crate::wake_others(db, ozontrack_db::Wake::Outbox).await;

@@ -103,13 +103,7 @@ pub(crate) async fn set_key(
     let client_id = ClientId::parse(&args.client_id).context("--client-id")?;
     let api_key = read_api_key(args.api_key_env.as_deref())?;
     let opened = app::open(settings, KeyMode::Existing).await?;
-    let Some(record) = opened.store.store_by_name(&name).await? else {
-        return Err(InputError::new(format!(
-            "no store named {:?} (see `ozontrack stores list`)",
-            args.name
-        ))
-        .into());
-    };
+    let record = named(&opened.store, &name).await?;
     let fallback = if record.ozon_base_url.is_empty() {
         settings.ozon.base_url.as_str()
     } else {
@@ -274,11 +268,11 @@ fn base_url(text: &str) -> Result<String, InputError> {
 }
 
 /// The store named, or a located error.
-async fn named(db: &ozontrack_db::SqlDatabase, name: &str) -> anyhow::Result<StoreRecord> {
-    let parsed = StoreName::parse(name).context("NAME")?;
-    db.store_by_name(&parsed).await?.ok_or_else(|| {
+async fn named(db: &ozontrack_db::SqlDatabase, name: &StoreName) -> anyhow::Result<StoreRecord> {
+    db.store_by_name(name).await?.ok_or_else(|| {
         InputError::new(format!(
-            "no store named {name:?} (see `ozontrack stores list`)"
+            "no store named {:?} (see `ozontrack stores list`)",
+            name.as_str()
         ))
         .into()
     })
@@ -291,9 +285,10 @@ pub(crate) async fn set_paused(
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
+    let name = StoreName::parse(name).context("NAME")?;
     let opened = app::open(settings, KeyMode::Existing).await?;
     let db = &opened.store;
-    let record = named(db, name).await?;
+    let record = named(db, &name).await?;
     let now = ozontrack_domain::Clock::now(&ozontrack_domain::SystemClock);
     let changed =
         ozontrack_engine::stores::set_paused(db, &record, paused, &app::console(), now).await;
@@ -329,10 +324,11 @@ pub(crate) async fn rename(
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
+    let name = StoreName::parse(&args.name).context("NAME")?;
     let new_name = StoreName::parse(&args.new_name).context("NEW_NAME")?;
     let opened = app::open(settings, KeyMode::Existing).await?;
     let db = &opened.store;
-    let record = named(db, &args.name).await?;
+    let record = named(db, &name).await?;
     let now = ozontrack_domain::Clock::now(&ozontrack_domain::SystemClock);
     let renamed =
         ozontrack_engine::stores::rename(db, &record, &new_name, &app::console(), now).await;
@@ -360,9 +356,10 @@ pub(crate) async fn remove(
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
+    let name = StoreName::parse(&args.name).context("NAME")?;
     let opened = app::open(settings, KeyMode::Existing).await?;
     let db = &opened.store;
-    let record = named(db, &args.name).await?;
+    let record = named(db, &name).await?;
     if !args.yes {
         use std::io::IsTerminal;
         if !std::io::stdin().is_terminal() {

@@ -261,13 +261,7 @@ impl<D: Database> FromRequestParts<ApiState<D>> for Caller {
             .token_by_hash(&ozontrack_engine::access::secret_hash(secret))
             .await?
             .ok_or(ApiError::Unauthorized)?;
-        let stores = state
-            .db
-            .stores()
-            .await?
-            .into_iter()
-            .filter(|s| token.scope.covers(s.id))
-            .collect();
+        let stores = ozontrack_engine::access::stores_of(&state.db, &token.scope).await?;
         Ok(Caller { token, stores })
     }
 }

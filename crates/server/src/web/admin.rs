@@ -58,14 +58,12 @@ struct AuditRow {
 }
 
 fn role_choices(tr: &Tr, selected: Role) -> Vec<Choice> {
-    Role::ALL
-        .iter()
-        .map(|r| Choice {
-            value: r.as_str().to_owned(),
-            label: tr.access_role(*r),
-            selected: *r == selected,
-        })
-        .collect()
+    super::pages::choices(
+        Role::ALL
+            .iter()
+            .map(|r| (r.as_str().to_owned(), tr.access_role(*r))),
+        selected.as_str(),
+    )
 }
 
 /// `?done=` after a change.

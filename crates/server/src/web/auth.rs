@@ -168,12 +168,7 @@ impl<S: Database> FromRequestParts<WebState<S>> for Viewer {
             db.end_session(&hash).await?;
             return Err(WebError::SignIn);
         };
-        let stores = db
-            .stores()
-            .await?
-            .into_iter()
-            .filter(|s| scope.covers(s.id))
-            .collect();
+        let stores = ozontrack_engine::access::stores_of(db, &scope).await?;
         Ok(Viewer {
             user: session.user,
             csrf: session.csrf,

@@ -203,7 +203,7 @@ fn postings_href(f: &PostingsParams, path: &str, last: (&str, &str)) -> String {
     format!("{path}?{}", query.join("&"))
 }
 
-fn choices(
+pub(super) fn choices(
     options: impl IntoIterator<Item = (String, String)>,
     selected: &str,
 ) -> Vec<view::Choice> {
