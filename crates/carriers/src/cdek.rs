@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use ozontrack_domain::{EventSource, MainStatus, NormalizedStatus, SubStatus, TrackingEvent};
+use ozontrack_domain::{
+    EventSource, Handover, MainStatus, NormalizedStatus, SubStatus, TrackingEvent,
+};
 use ozontrack_http::lenient::{self, Notes, Obj};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
@@ -107,6 +109,10 @@ fn read_order(number: &str, o: &Obj<'_>) -> Result<Tracked, CarrierError> {
     if let Some(n) = entity.opt_text("cdek_number") {
         out.number = n;
     }
+    // "Информация о вручении": to whom a delivered order was handed (`delivery_detail`).
+    let recipient = entity
+        .obj("delivery_detail")
+        .and_then(|d| d.opt_text("recipient_name"));
     // CDEK lists the newest status first.
     for status in entity.list("statuses").iter().rev() {
         let occurred_at = match status.required_time("date_time") {
@@ -118,14 +124,21 @@ fn read_order(number: &str, o: &Obj<'_>) -> Result<Tracked, CarrierError> {
         };
         let code = status.text("code");
         let code = code.trim();
-        out.events.push(TrackingEvent::new(
-            EventSource::Cdek,
-            occurred_at,
-            status_of(code),
-            code,
-            status.text("name").trim(),
-            locate(status.opt_text("city").as_deref(), None, None, None),
-        ));
+        // CDEK does not say how a `DELIVERED` order was handed over; a locker's is its own code.
+        let delivered = matches!(code, "DELIVERED" | "POSTOMAT_RECEIVED");
+        let handover = (code == "POSTOMAT_RECEIVED").then_some(Handover::ParcelLocker);
+        let recipient = recipient.clone().filter(|_| delivered);
+        out.events.push(
+            TrackingEvent::new(
+                EventSource::Cdek,
+                occurred_at,
+                status_of(code),
+                code,
+                status.text("name").trim(),
+                locate(status.opt_text("city").as_deref(), None, None, None),
+            )
+            .with_handover(handover, recipient),
+        );
     }
     out.sort_events();
     out.not_found = out.events.is_empty();

@@ -62,6 +62,8 @@ struct Record {
     attr: String,
     attr_name: String,
     date: String,
+    /// The recipient's name as the post recorded it (`UserParameters.Rcpn`).
+    recipient: String,
     /// Where the record starts in the payload, for errors.
     position: u64,
 }
@@ -79,6 +81,7 @@ impl Record {
             (Some("OperAttr"), "Id") => &mut self.attr,
             (Some("OperAttr"), "Name") => &mut self.attr_name,
             (_, "OperDate") => &mut self.date,
+            (Some("UserParameters"), "Rcpn") => &mut self.recipient,
             _ => return None,
         })
     }
@@ -127,6 +130,13 @@ impl Record {
             (t, a) => format!("{t} / {a}"),
         };
         let country = Some(self.country.trim()).filter(|c| !c.is_empty());
+        // A delivery (operation 2, but not attribute 2: a return to the sender) says how it was
+        // handed over and, in `Rcpn`, to whom.
+        let delivered = oper_type == Some(2) && attr != Some(2);
+        let handover = attr
+            .filter(|_| delivered)
+            .and_then(ozontrack_domain::Handover::of_russian_post);
+        let recipient = Some(self.recipient.trim().to_owned()).filter(|_| delivered);
         Ok(TrackingEvent::new(
             EventSource::RussianPost,
             occurred_at,
@@ -134,7 +144,8 @@ impl Record {
             raw_code,
             text,
             locate(Some(&self.description), None, country, None),
-        ))
+        )
+        .with_handover(handover, recipient))
     }
 }
 

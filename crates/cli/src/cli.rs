@@ -92,6 +92,10 @@ pub(crate) enum Command {
     /// The seller office's postings report (CSV or XLSX) in, as postings of a store.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Dispute evidence: a posting's whole trail as a PDF, JSON and manifest in one zip; the
+    /// seller's files for it; checking a pack.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
     /// A consistent copy of the database while it runs (`backup verify FILE` checks one).
     Backup(BackupArgs),
     /// Who did what: the audit trail of every change, newest first.
@@ -180,6 +184,44 @@ pub(crate) struct ImportPostingsArgs {
     /// store's).
     #[arg(long)]
     pub(crate) lang: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EvidenceCommand {
+    /// Build a posting's evidence pack (evidence-<posting>-<time>.zip).
+    Build(EvidenceBuildArgs),
+    /// Add files (packaging video, photos, receipts) to a posting's evidence.
+    Attach(EvidenceAttachArgs),
+    /// Check a pack against its manifest: every file's SHA-256, nothing added or missing.
+    Verify(EvidenceVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EvidenceBuildArgs {
+    /// A posting number or a tracking number of one of its legs.
+    #[arg(value_name = "POSTING")]
+    pub(crate) number: String,
+    /// The directory to write into (default: here).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+    /// The PDF's languages, side by side (default: zh,ru).
+    #[arg(long, value_name = "zh,ru")]
+    pub(crate) lang: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EvidenceAttachArgs {
+    /// A posting number or a tracking number of one of its legs.
+    #[arg(value_name = "POSTING")]
+    pub(crate) number: String,
+    #[arg(value_name = "FILE", required = true)]
+    pub(crate) files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EvidenceVerifyArgs {
+    #[arg(value_name = "FILE.zip")]
+    pub(crate) file: PathBuf,
 }
 
 #[derive(Debug, Args)]

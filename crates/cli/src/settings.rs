@@ -29,7 +29,30 @@ pub(crate) struct Settings {
     pub(crate) notify: NotifySection,
     pub(crate) server: ServerSection,
     pub(crate) backup: BackupSection,
+    pub(crate) evidence: EvidenceSection,
     pub(crate) log: LogSettings,
+}
+
+/// `[evidence]`: the seller's files for disputes.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct EvidenceSection {
+    /// The largest attachment taken, in MiB.
+    pub(crate) max_attachment_mb: u64,
+}
+
+impl Default for EvidenceSection {
+    fn default() -> Self {
+        Self {
+            max_attachment_mb: ozontrack_engine::evidence::DEFAULT_MAX_ATTACHMENT / (1024 * 1024),
+        }
+    }
+}
+
+impl EvidenceSection {
+    pub(crate) fn max_attachment_bytes(&self) -> u64 {
+        self.max_attachment_mb.saturating_mul(1024 * 1024)
+    }
 }
 
 /// `[backup]`: where backups go and how often `serve` takes one.

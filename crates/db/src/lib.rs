@@ -13,6 +13,7 @@
 //! - [`access`]: API tokens and dashboard users with their roles and stores, sessions, login
 //!   links, buyer tokens;
 //! - [`audit`]: the audit trail of every write;
+//! - [`evidence`]: a seller's files for disputes and the packs kept for disputed postings;
 //! - [`views`]: what the API and the dashboard read (postings list, counts, statistics);
 //! - [`wakeups`]: LISTEN/NOTIFY wake-ups across processes on PostgreSQL;
 //! - [`backup`]: consistent copies while running (`Backups`), what they hold, restore;
@@ -36,6 +37,7 @@ pub mod access;
 pub mod alerts;
 pub mod audit;
 pub mod backup;
+pub mod evidence;
 pub mod leases;
 pub mod postings;
 mod records;
@@ -54,6 +56,7 @@ pub use alerts::{
 };
 pub use audit::{Audit, AuditEntry, AuditFilter, AuditRecord};
 pub use backup::{Backups, Snapshot};
+pub use evidence::{AttachmentRecord, Evidence, NewAttachment, PackRecord};
 pub use leases::{Chore, Leasable, LeaseOwner, Leases};
 pub use outbox::{
     AttemptRecord, Attempted, DestinationRecord, Enqueue, FeedNews, NewDestination, NewMessage,
@@ -78,8 +81,8 @@ pub use wakeups::{Listening, Wake, Wakeups};
 /// `use ozontrack_db::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        Access, Alerts, Audit, Backups, Database, Leases, Outbox, Postings, Stores, Tracking,
-        Views, Wakeups,
+        Access, Alerts, Audit, Backups, Database, Evidence, Leases, Outbox, Postings, Stores,
+        Tracking, Views, Wakeups,
     };
 }
 
@@ -93,6 +96,7 @@ pub trait Database:
     + Alerts
     + Access
     + Audit
+    + Evidence
     + Views
     + Outbox
     + Backups

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use ozontrack_domain::{
     CarrierCode, CarrierSource, ClientId, Currency, DeliveryMethod, EventSource, Fingerprint,
-    GeoPoint, Language, Leg, LegId, LegRole, Location, MainStatus, Money, NormalizedStatus,
+    GeoPoint, Handover, Language, Leg, LegId, LegRole, Location, MainStatus, Money, NormalizedStatus,
     OzonStatus, OzonSubstatus, ParseError, Posting, PostingId, PostingNumber, Scheme, StoreId,
     StoreName, StoreSettings, SubStatus, TrackingEvent, TrackingNumber,
 };
@@ -238,6 +238,8 @@ pub(crate) struct EventRow {
     source: String,
     fingerprint: String,
     payload_digest: Option<String>,
+    handover: Option<String>,
+    recipient: Option<String>,
 }
 
 impl TryFrom<EventRow> for EventRecord {
@@ -264,6 +266,8 @@ impl TryFrom<EventRow> for EventRecord {
             fingerprint: Fingerprint::from_stored(row.fingerprint),
             payload_digest: row.payload_digest,
             received_at: Some(row.received_at),
+            handover: row.handover.as_deref().map(Handover::parse),
+            recipient: row.recipient,
         };
         Ok(EventRecord {
             id: row.id,

@@ -37,7 +37,7 @@ macro_rules! on_db {
 }
 
 /// Rows per multi-row statement. SQLite takes at most 32 766 bound values and PostgreSQL
-/// 65 535; a posting binds 28, a leg 7, an event 16, a leg's status 5.
+/// 65 535; a posting binds 28, a leg 7, an event 18, a leg's status 5.
 pub(crate) const ROWS_PER_STATEMENT: usize = 1000;
 pub(crate) const POSTINGS_PER_STATEMENT: usize = 400;
 
@@ -178,7 +178,7 @@ macro_rules! upsert_legs {
 /// The columns of an event row, in the order [`push_event_rows!`] binds them.
 pub(crate) const EVENT_COLUMNS: &str = "(leg_id, occurred_at, received_at, status_main, status_sub, \
      status_raw, raw_code, raw_text, location_text, city, country, lat, lon, source, \
-     fingerprint, payload_digest)";
+     fingerprint, payload_digest, handover, recipient)";
 
 /// Appends `VALUES (…), (…)` for `(leg_id, &TrackingEvent)` rows to an insert query.
 macro_rules! push_event_rows {
@@ -201,7 +201,9 @@ macro_rules! push_event_rows {
                     .push_bind(e.location.point.map(ozontrack_domain::GeoPoint::lon))
                     .push_bind(e.source.as_str())
                     .push_bind(e.fingerprint.as_str())
-                    .push_bind(e.payload_digest.as_deref());
+                    .push_bind(e.payload_digest.as_deref())
+                    .push_bind(e.handover.as_ref().map(ozontrack_domain::Handover::as_str))
+                    .push_bind(e.recipient.as_deref());
             },
         )
     };

@@ -64,6 +64,7 @@ closed_enum! {
         CarrierSet => "leg.carrier_set",
         TrackingUploaded => "tracking.uploaded",
         ReportImported => "report.imported",
+        EvidenceAttached => "evidence.attached",
         StoreAdded => "store.added",
         StoreKeySet => "store.key_set",
         StorePaused => "store.paused",

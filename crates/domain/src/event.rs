@@ -22,6 +22,35 @@ open_string_enum! {
     }
 }
 
+open_string_enum! {
+    /// How a carrier says a parcel was handed over at delivery: the attribute a dispute rests
+    /// on (Russian Post's `OperAttr` of an `OperType` 2 "Вручение").
+    pub enum Handover {
+        /// Into the addressee's hands.
+        Addressee => "addressee",
+        /// Against a simple electronic signature (ПЭП: a code from the buyer's app or SMS).
+        ESignature => "e_signature",
+        ParcelLocker => "parcel_locker",
+        Postman => "postman",
+        Courier => "courier",
+    }
+}
+
+impl Handover {
+    /// What Russian Post's attribute of a delivery operation (`OperType` 2) says, when it says
+    /// how (`parcel-tracking.md` §4.1; attribute 2 is a return to the sender, not a delivery).
+    pub fn of_russian_post(attr: u32) -> Option<Self> {
+        Some(match attr {
+            1 => Self::Addressee,
+            3 | 4 => Self::ParcelLocker,
+            6 => Self::Postman,
+            8 => Self::Courier,
+            13 => Self::ESignature,
+            _ => return None,
+        })
+    }
+}
+
 /// Where an event happened, as far as the source says.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Location {
@@ -115,6 +144,12 @@ pub struct TrackingEvent {
     /// When ozontrack stored it (first received it); `None` for an event not stored yet.
     /// Not part of the fingerprint: the same report received twice is one event.
     pub received_at: Option<DateTime<Utc>>,
+    /// For a delivery: how the carrier says it was handed over, when it says.
+    pub handover: Option<Handover>,
+    /// For a delivery: the recipient's name exactly as the carrier recorded it (Russian Post's
+    /// `Rcpn`, CDEK's `delivery_detail.recipient_name`). A buyer's personal data: it goes into
+    /// the evidence pack for Ozon and nowhere else.
+    pub recipient: Option<String>,
 }
 
 impl TrackingEvent {
@@ -146,7 +181,17 @@ impl TrackingEvent {
             fingerprint,
             payload_digest: None,
             received_at: None,
+            handover: None,
+            recipient: None,
         }
+    }
+
+    /// The event with what the carrier says of its hand-over (neither is part of the
+    /// fingerprint: a carrier adding a recipient later does not make another event).
+    pub fn with_handover(mut self, handover: Option<Handover>, recipient: Option<String>) -> Self {
+        self.handover = handover;
+        self.recipient = recipient.filter(|r| !r.trim().is_empty());
+        self
     }
 }
 

@@ -34,6 +34,7 @@ pub mod clock;
 pub mod crosswalk;
 pub mod estimate;
 pub mod event;
+pub mod evidence;
 pub mod finding;
 pub mod gazetteer;
 pub mod geo;
@@ -57,7 +58,7 @@ pub use serde as __serde;
 
 pub use access::{AuditAction, Role, StoreScope};
 pub use clock::{Clock, ManualClock, ScaledClock, SystemClock};
-pub use event::{EventSource, Fingerprint, Location, TrackingEvent};
+pub use event::{EventSource, Fingerprint, Handover, Location, TrackingEvent};
 pub use geo::GeoPoint;
 pub use ids::{
     CarrierCode, ClientId, DestinationId, LegId, OrderNumber, PostingId, PostingNumber, StoreId,

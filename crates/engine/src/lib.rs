@@ -15,6 +15,8 @@
 //! - [`export`]: every posting a filter matches out to CSV or XLSX, in batches, no row limit.
 //! - [`import`]: the seller office's postings report in, as postings of a store.
 //! - [`backup`]: a consistent copy of the database while it runs; restore; verify.
+//! - [`evidence`]: a posting's dispute evidence pack; the seller's files for it; checking a
+//!   pack; and the worker building the pack of every posting entering a dispute.
 //!
 //! Workers (and the use cases they run):
 //! - [`sync`]: sync a store's postings from Ozon (plan, resumable scans, watermark).
@@ -34,6 +36,7 @@ pub mod alerts;
 pub mod audit;
 pub mod backup;
 pub mod estimate;
+pub mod evidence;
 pub mod export;
 pub mod import;
 pub mod legs;

@@ -25,9 +25,9 @@ use ozontrack_domain::{
     OzonSubstatus, Scheme, SubStatus, carrier,
 };
 
-/// Each language's files: the dashboard's words, the shared vocabulary, notifications, and the
-/// reports' (export headers).
-const SOURCES: [(Language, &str, [&str; 4]); 3] = [
+/// Each language's files: the dashboard's words, the shared vocabulary, notifications, the
+/// reports' (export headers) and the evidence pack's.
+const SOURCES: [(Language, &str, [&str; 5]); 3] = [
     (
         Language::Zh,
         "zh-CN",
@@ -36,6 +36,7 @@ const SOURCES: [(Language, &str, [&str; 4]); 3] = [
             include_str!("../locales/zh-CN/vocabulary.ftl"),
             include_str!("../locales/zh-CN/notify.ftl"),
             include_str!("../locales/zh-CN/reports.ftl"),
+            include_str!("../locales/zh-CN/evidence.ftl"),
         ],
     ),
     (
@@ -46,6 +47,7 @@ const SOURCES: [(Language, &str, [&str; 4]); 3] = [
             include_str!("../locales/ru/vocabulary.ftl"),
             include_str!("../locales/ru/notify.ftl"),
             include_str!("../locales/ru/reports.ftl"),
+            include_str!("../locales/ru/evidence.ftl"),
         ],
     ),
     (
@@ -56,6 +58,7 @@ const SOURCES: [(Language, &str, [&str; 4]); 3] = [
             include_str!("../locales/en/vocabulary.ftl"),
             include_str!("../locales/en/notify.ftl"),
             include_str!("../locales/en/reports.ftl"),
+            include_str!("../locales/en/evidence.ftl"),
         ],
     ),
 ];
@@ -190,6 +193,22 @@ impl Tr {
     /// What an audit entry records (its code's dots and underscores become dashes).
     pub fn audit_action(&self, a: ozontrack_domain::AuditAction) -> String {
         self.named("audit", &a.as_str().replace(['.', '_'], "-"))
+    }
+
+    /// How a carrier says a delivery was handed over (an unknown way shows its code).
+    pub fn handover(&self, h: &ozontrack_domain::Handover) -> String {
+        match h {
+            ozontrack_domain::Handover::Unknown(code) => code.clone(),
+            known => self.named("handover", known.as_str()),
+        }
+    }
+
+    /// A deadline Ozon states for disputes, with its days.
+    pub fn deadline(&self, d: ozontrack_domain::evidence::Deadline) -> String {
+        self.with(
+            &format!("deadline-{}", d.as_str()),
+            &[("days", Arg::Number(i64::from(d.days())))],
+        )
     }
 
     pub fn channel(&self, k: ChannelKind) -> String {
@@ -546,7 +565,7 @@ mod tests {
 
     use super::*;
 
-    fn all_ids(texts: &[&str; 4]) -> Vec<String> {
+    fn all_ids(texts: &[&str]) -> Vec<String> {
         texts.iter().flat_map(|t| ids(t)).collect()
     }
 

@@ -168,7 +168,35 @@ pub struct Parcel {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
+/// Recipients' names as Russian Post and CDEK record them at a hand-over.
+const RECIPIENTS: [&str; 8] = [
+    "Иванова Анна Сергеевна",
+    "Смирнов Дмитрий Олегович",
+    "Кузнецова Мария Игоревна",
+    "Попов Алексей Викторович",
+    "Васильева Екатерина Андреевна",
+    "Соколов Сергей Павлович",
+    "Морозова Ольга Николаевна",
+    "Новиков Артём Юрьевич",
+];
+
 impl Parcel {
+    /// Who signs for the parcel at delivery. Derived from the index, not drawn: adding it did
+    /// not move any other random value of existing worlds.
+    pub fn recipient(&self) -> &'static str {
+        RECIPIENTS[self.index as usize % RECIPIENTS.len()]
+    }
+
+    /// How Russian Post hands it over (`OperAttr` of the delivery): to the addressee, against
+    /// a simple e-signature (ПЭП), or from a parcel locker.
+    pub fn russian_post_handover(&self) -> (u32, &'static str) {
+        match self.index % 3 {
+            0 => (1, "Вручение адресату"),
+            1 => (13, "Вручение адресату с простой электронной подписью"),
+            _ => (4, "Вручение адресату через почтомат"),
+        }
+    }
+
     /// The order this posting belongs to: its number without the shipment index.
     pub fn order_number(&self) -> &str {
         self.posting_number

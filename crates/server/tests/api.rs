@@ -1427,6 +1427,9 @@ async fn every_operation_is_refused_to_a_role_or_grant_short_of_it_and_allowed_o
         needs("get", "/api/v1/audit", Admin, false),
         needs("post", "/api/v1/stores/{store}/pause", Admin, false),
         needs("post", "/api/v1/stores/{store}/resume", Admin, false),
+        needs("get", "/api/v1/postings/{number}/evidence", Operator, false),
+        needs("get", "/api/v1/postings/{number}/attachments", Viewer, false),
+        needs("post", "/api/v1/postings/{number}/attachments", Operator, false),
     ];
     // The table covers every operation the document states (a new route needs its row).
     let (_, doc) = a.get("/api/openapi.json", None).await;
@@ -1466,6 +1469,9 @@ async fn every_operation_is_refused_to_a_role_or_grant_short_of_it_and_allowed_o
                 "/api/v1/stores/{store}/tracking-numbers"
                 | "/api/v1/stores/{store}/imports/postings" => format!("{path}?dry_run=true"),
                 "/api/v1/notify/preview" => format!("{path}?posting={}", a.my_posting),
+                "/api/v1/postings/{number}/attachments" if n.method == "post" => {
+                    format!("{path}?name=receipt-{channel}.txt")
+                }
                 _ => path,
             };
             channel += 1;
@@ -1485,6 +1491,9 @@ async fn every_operation_is_refused_to_a_role_or_grant_short_of_it_and_allowed_o
                     request.body("posting_number,tracking_number\n")
                 }
                 ("post", "/api/v1/stores/{store}/imports/postings") => request.body("x;y\n"),
+                ("post", "/api/v1/postings/{number}/attachments") => {
+                    request.body(format!("receipt {channel}"))
+                }
                 ("post", "/api/v1/channels") => request.json(&serde_json::json!({
                     "name": format!("hook-{channel}"), "channel": "webhook",
                     "url": "https://example.com/hook"})),

@@ -14,6 +14,7 @@ mod access;
 mod alerts;
 mod bench;
 mod decode;
+mod evidence;
 mod init;
 mod notify;
 mod reports;
@@ -124,6 +125,7 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Import(ImportCommand::Postings(args)) => {
             reports::import(&settings, &args, cli.json, out).await
         }
+        Command::Evidence(command) => evidence::evidence(&settings, &command, cli.json, out).await,
         Command::Backup(args) => reports::backup(&settings, &args, cli.json, out).await,
         Command::Restore(args) => reports::restore(&settings, &args, cli.json, out).await,
         Command::Config(ConfigCommand::Example)

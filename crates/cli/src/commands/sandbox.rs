@@ -332,6 +332,7 @@ pub(crate) async fn demo(
         metrics: demo_settings.metrics_exposure(),
         // The demo's database is thrown away: no backups of it.
         backup: None,
+        max_attachment: demo_settings.evidence.max_attachment_bytes(),
     };
     let robot = demo_destinations(&opened.store, &sandbox, record.id).await?;
     let workers = crate::commands::workers::start(

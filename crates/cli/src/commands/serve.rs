@@ -32,6 +32,7 @@ pub(crate) async fn serve(
         dispatch: settings.dispatch_settings(),
         metrics: settings.metrics_exposure(),
         backup: settings.backup_schedule(),
+        max_attachment: settings.evidence.max_attachment_bytes(),
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (listener, base_url) = workers::bind(args.listen).await?;

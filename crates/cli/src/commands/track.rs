@@ -151,7 +151,7 @@ async fn one_store(store: &SqlDatabase, name: Option<&str>) -> anyhow::Result<St
 }
 
 /// A posting (by its number or a tracking number of one of its legs) in `stores`.
-async fn find_posting<'s>(
+pub(crate) async fn find_posting<'s>(
     db: &SqlDatabase,
     stores: &'s [StoreRecord],
     number: &str,

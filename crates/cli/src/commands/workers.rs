@@ -81,6 +81,8 @@ pub(crate) struct Setup {
     pub(crate) metrics: MetricsExposure,
     /// Scheduled backups of this database; `None`: none.
     pub(crate) backup: Option<ozontrack_engine::backup::BackupSchedule>,
+    /// The largest evidence attachment the API and the dashboard take, in bytes.
+    pub(crate) max_attachment: u64,
 }
 
 /// Who reads `/metrics`: holders of an API token or of `token` on the main listener, anyone
@@ -184,6 +186,15 @@ pub(crate) async fn start(
             Schedule::every(periods.tracking).woken_by(tracker_wake),
         );
         supervisor.spawn(evaluator, Schedule::every(periods.risk));
+        // A posting entering a dispute gets its evidence pack within a risk round's time.
+        supervisor.spawn(
+            ozontrack_engine::evidence::DisputeWorker::new(
+                store.clone(),
+                Arc::clone(&estimates),
+                Arc::clone(&clock),
+            ),
+            Schedule::every(periods.risk),
+        );
         supervisor.spawn(
             dispatcher,
             Schedule::every(periods.notify).woken_by(Arc::clone(&notify_wake)),
@@ -205,6 +216,7 @@ pub(crate) async fn start(
         public_url,
         node: role,
         workers: role.runs_workers().then(|| supervisor.health_handle()),
+        max_attachment: tracking.max_attachment,
         ..ApiState::new(store.clone(), Arc::clone(&clock))
             .with_syncer(syncer)
             .with_notify_wake(notify_wake)

@@ -156,6 +156,7 @@ audit-alert-resolved = Alert resolved
 audit-leg-carrier-set = Carrier set by hand
 audit-tracking-uploaded = Tracking numbers uploaded
 audit-report-imported = Postings report imported
+audit-evidence-attached = File added to a posting's evidence
 audit-store-added = Store added
 audit-store-key-set = Store key set
 audit-store-paused = Store paused

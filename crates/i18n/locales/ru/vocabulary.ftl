@@ -159,6 +159,7 @@ audit-alert-resolved = Тревога закрыта
 audit-leg-carrier-set = Перевозчик задан вручную
 audit-tracking-uploaded = Трек-номера загружены
 audit-report-imported = Отчёт об отправлениях импортирован
+audit-evidence-attached = Файл добавлен к доказательствам отправления
 audit-store-added = Магазин добавлен
 audit-store-key-set = Ключ магазина задан
 audit-store-paused = Магазин приостановлен

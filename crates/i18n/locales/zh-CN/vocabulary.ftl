@@ -147,6 +147,7 @@ audit-alert-resolved = 已解决告警
 audit-leg-carrier-set = 手动设置承运商
 audit-tracking-uploaded = 上传运单号
 audit-report-imported = 导入货件报表
+audit-evidence-attached = 为货件添加证据文件
 audit-store-added = 添加店铺
 audit-store-key-set = 设置店铺密钥
 audit-store-paused = 暂停店铺

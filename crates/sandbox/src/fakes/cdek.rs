@@ -221,18 +221,33 @@ async fn orders(
         0x4000,
         parcel.order_id
     );
+    // "Информация о вручении", once it was handed over.
+    let handed = leg
+        .events
+        .iter()
+        .find(|e| e.kind == EventKind::Delivered && e.visible_at <= now);
+    let mut entity = json!({
+        "uuid": uuid,
+        "type": 1,
+        "is_return": false,
+        "cdek_number": number,
+        "number": parcel.posting_number,
+        "tariff_code": 136,
+        "recipient": {"name": parcel.recipient()},
+        "to_location": {"city": parcel.buyer_city.name_ru, "country_code": "RU"},
+        "statuses": statuses,
+    });
+    if let Some(e) = handed {
+        entity["delivery_detail"] = json!({
+            "date": cdek_time(e.at),
+            "recipient_name": parcel.recipient(),
+            "payment_sum": 0,
+            "delivery_sum": 0,
+            "total_sum": 0,
+        });
+    }
     Json(json!({
-        "entity": {
-            "uuid": uuid,
-            "type": 1,
-            "is_return": false,
-            "cdek_number": number,
-            "number": parcel.posting_number,
-            "tariff_code": 136,
-            "recipient": {"name": "Получатель"},
-            "to_location": {"city": parcel.buyer_city.name_ru, "country_code": "RU"},
-            "statuses": statuses,
-        },
+        "entity": entity,
         "requests": [{"request_uuid": uuid, "type": "CREATE", "date_time": cdek_time(parcel.ordered_at), "state": "SUCCESSFUL"}],
     }))
     .into_response()

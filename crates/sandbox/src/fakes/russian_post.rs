@@ -20,7 +20,7 @@ use quick_xml::events::Event;
 
 use super::{SimState, Window};
 use crate::carriers::Carrier;
-use crate::world::{CarrierEvent, EventKind, Mode};
+use crate::world::{CarrierEvent, EventKind, Mode, Parcel};
 
 /// The routes: `POST /rtm34`.
 pub fn router(sim: Arc<SimState>) -> Router {
@@ -60,9 +60,13 @@ fn operation(kind: EventKind) -> Option<(u32, &'static str, u32, &'static str)> 
     })
 }
 
-/// The events Russian Post shows for a number at `now`.
-fn history<'a>(window: &'a Window, barcode: &str, now: DateTime<Utc>) -> Vec<&'a CarrierEvent> {
-    let mut events: Vec<&CarrierEvent> = Vec::new();
+/// The events Russian Post shows for a number at `now`, each with its parcel.
+fn history<'a>(
+    window: &'a Window,
+    barcode: &str,
+    now: DateTime<Utc>,
+) -> Vec<(&'a Parcel, &'a CarrierEvent)> {
+    let mut events: Vec<(&Parcel, &CarrierEvent)> = Vec::new();
     for (parcel, leg) in window.legs_of(barcode) {
         let ours = leg.carrier == Carrier::RussianPost;
         let direct_mail_abroad =
@@ -71,11 +75,12 @@ fn history<'a>(window: &'a Window, barcode: &str, now: DateTime<Utc>) -> Vec<&'a
             events.extend(
                 leg.events
                     .iter()
-                    .filter(|e| e.visible_at <= now && operation(e.kind).is_some()),
+                    .filter(|e| e.visible_at <= now && operation(e.kind).is_some())
+                    .map(|e| (parcel, e)),
             );
         }
     }
-    events.sort_by_key(|e| e.at);
+    events.sort_by_key(|(_, e)| e.at);
     events
 }
 
@@ -193,10 +198,20 @@ async fn operation_history(State(sim): State<Arc<SimState>>, body: Bytes) -> Res
         );
     }
     let mut records = String::new();
-    for e in history(&window, &barcode, now) {
-        let Some((oper_type, type_name, attr, attr_name)) = operation(e.kind) else {
+    for (parcel, e) in history(&window, &barcode, now) {
+        let Some((oper_type, type_name, mut attr, mut attr_name)) = operation(e.kind) else {
             continue;
         };
+        // A delivery says how it was handed over and to whom, as the real service does.
+        let mut user = String::new();
+        if e.kind == EventKind::Delivered {
+            (attr, attr_name) = parcel.russian_post_handover();
+            user = format!(
+                "<ns3:UserParameters><ns3:SendCtg><ns3:Id>1</ns3:Id></ns3:SendCtg>\
+                 <ns3:Sndr>OZON GLOBAL</ns3:Sndr><ns3:Rcpn>{}</ns3:Rcpn></ns3:UserParameters>",
+                escape(parcel.recipient())
+            );
+        }
         let country_id = if e.city.country == "CN" { 156 } else { 643 };
         // Writing to a String cannot fail.
         let _ = write!(
@@ -207,7 +222,7 @@ async fn operation_history(State(sim): State<Arc<SimState>>, body: Bytes) -> Res
              <ns3:ItemParameters><ns3:Barcode>{barcode}</ns3:Barcode><ns3:Mass>450</ns3:Mass></ns3:ItemParameters>\
              <ns3:OperationParameters><ns3:OperType><ns3:Id>{oper_type}</ns3:Id><ns3:Name>{type_name}</ns3:Name></ns3:OperType>\
              <ns3:OperAttr><ns3:Id>{attr}</ns3:Id><ns3:Name>{attr_name}</ns3:Name></ns3:OperAttr>\
-             <ns3:OperDate>{date}</ns3:OperDate></ns3:OperationParameters></ns3:historyRecord>",
+             <ns3:OperDate>{date}</ns3:OperDate></ns3:OperationParameters>{user}</ns3:historyRecord>",
             index = if e.city.country == "RU" { "101000" } else { "" },
             place = escape(&place(e.city)),
             cc = e.city.country,

@@ -11,6 +11,7 @@
 pub mod admin;
 pub mod dto;
 pub mod error;
+pub mod evidence;
 pub mod extract;
 pub mod files;
 pub mod health;
@@ -40,6 +41,7 @@ use utoipa::openapi::path::{HttpMethod, Paths};
 
 use self::admin::*;
 use self::dto::*;
+use self::evidence::*;
 pub use self::error::ApiError;
 use self::error::{ErrorBody, Problem};
 use self::extract::{Json, Path, Query, form, language};
@@ -70,6 +72,8 @@ pub struct ApiState<D: Database> {
     pub node: NodeRole,
     /// This process's workers, for `/healthz`; none on an API node.
     pub workers: Option<ozontrack_engine::supervise::HealthHandle>,
+    /// The largest evidence attachment taken, in bytes (`evidence.max_attachment_mb`).
+    pub max_attachment: u64,
 }
 
 impl<D: Database> ApiState<D> {
@@ -84,6 +88,7 @@ impl<D: Database> ApiState<D> {
             public_url: None,
             node: NodeRole::All,
             workers: None,
+            max_attachment: ozontrack_engine::evidence::DEFAULT_MAX_ATTACHMENT,
         }
     }
 
@@ -147,7 +152,7 @@ pub fn router<D: Database>(state: ApiState<D>) -> Router {
         carrier_stats, lane_stats, upload_tracking_numbers, export_postings, import_postings,
         list_channels, add_channel, test_channel, disable_channel, enable_channel,
         remove_channel, outbox, retry_message, preview, list_users, add_user, change_user,
-        audit, pause_store, resume_store,
+        audit, pause_store, resume_store, evidence_pack, list_attachments, add_attachment,
     );
     schemas.push((
         "ErrorBody".to_owned(),

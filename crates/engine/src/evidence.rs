@@ -1,0 +1,261 @@
+//! Dispute evidence: gather a posting's trail, products and the seller's files into a pack
+//! (`ozontrack-evidence`), off the async runtime; add a file to a posting; check a pack; and the
+//! worker that builds the pack of every posting entering a dispute before the seller asks.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use ozontrack_db::{AttachmentRecord, Database, NewAttachment, PackRecord};
+use ozontrack_domain::{AuditAction, Clock, Language, PostingId};
+use ozontrack_evidence::{Attachment, Input, Pack, Verification};
+
+use crate::estimate::EstimateBook;
+use crate::{Actor, Chain, Error};
+
+pub use ozontrack_evidence::WITH_PDF;
+
+/// The PDF's languages unless asked otherwise: Chinese for the seller, Russian for Ozon.
+pub const LANGUAGES: [Language; 2] = [Language::Zh, Language::Ru];
+
+/// The largest attachment taken unless configured otherwise: a few minutes of phone video.
+pub const DEFAULT_MAX_ATTACHMENT: u64 = 200 * 1024 * 1024;
+
+/// Builds the pack of a posting as it stands at `now`.
+pub async fn build<D: Database>(
+    db: &D,
+    estimates: &Arc<EstimateBook>,
+    posting: PostingId,
+    languages: &[Language],
+    now: DateTime<Utc>,
+) -> Result<Pack, Error> {
+    let trail = crate::trail::read(db, estimates, posting, now)
+        .await?
+        .ok_or(Error::NotFound("posting"))?;
+    let store = db
+        .store(trail.store.id)
+        .await?
+        .ok_or(Error::NotFound("posting"))?;
+    let products = db.products(posting).await?;
+    let mut attachments = Vec::new();
+    for a in db.attachments(posting).await? {
+        // An attachment removed between the two reads is left out, not an error.
+        if let Some(content) = db.attachment_content(a.id).await? {
+            attachments.push(Attachment {
+                file_name: a.file_name,
+                media_type: a.media_type,
+                sha256: a.sha256,
+                taken_at: a.taken_at,
+                added_at: a.added_at,
+                added_by: a.added_by,
+                content,
+            });
+        }
+    }
+    let languages = if languages.is_empty() {
+        LANGUAGES.to_vec()
+    } else {
+        languages.to_vec()
+    };
+    let client_id = store.client_id;
+    // Laying out a PDF is CPU work of tens of milliseconds: never on the runtime's threads.
+    tokio::task::spawn_blocking(move || {
+        ozontrack_evidence::build(&Input {
+            trail: &trail,
+            client_id,
+            products: &products,
+            attachments: &attachments,
+            generated_at: now,
+            version: env!("CARGO_PKG_VERSION"),
+            languages: &languages,
+        })
+    })
+    .await
+    .map_err(|_| Error::Unavailable("the evidence builder stopped"))?
+    .map_err(|e| Error::Invalid {
+        field: "evidence",
+        message: e.to_string(),
+    })
+}
+
+/// A file a seller adds to a posting.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    /// The name it had; directories are dropped.
+    pub name: String,
+    pub content: Vec<u8>,
+    /// When it was made, when known (its modification time).
+    pub taken_at: Option<DateTime<Utc>>,
+}
+
+/// Adds a file to a posting's evidence, refused above `max_bytes`; the same file again is the
+/// stored one (`false`).
+pub async fn attach<D: Database>(
+    db: &D,
+    actor: &Actor,
+    posting: PostingId,
+    file: NewFile,
+    max_bytes: u64,
+    now: DateTime<Utc>,
+) -> Result<(AttachmentRecord, bool), Error> {
+    let name = file
+        .name
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+        return Err(Error::Invalid {
+            field: "file",
+            message: format!("{:?} is not a file name (1 to 200 characters)", file.name),
+        });
+    }
+    let size = file.content.len() as u64;
+    if size == 0 {
+        return Err(Error::Invalid {
+            field: "file",
+            message: format!("{name} is empty"),
+        });
+    }
+    if size > max_bytes {
+        return Err(Error::Invalid {
+            field: "file",
+            message: format!(
+                "{name} is {} MiB; an attachment may be at most {} MiB (evidence.max_attachment_mb)",
+                size.div_ceil(1024 * 1024),
+                max_bytes / (1024 * 1024)
+            ),
+        });
+    }
+    let posting_record = db
+        .posting_by_id(posting)
+        .await?
+        .ok_or(Error::NotFound("posting"))?;
+    let store = db.store(posting_record.posting.store_id).await?;
+    let new = NewAttachment {
+        posting,
+        media_type: media_type(&name).to_owned(),
+        sha256: ozontrack_evidence::sha256(&file.content),
+        file_name: name,
+        taken_at: file.taken_at,
+        added_at: now,
+        added_by: actor.as_str().to_owned(),
+        content: file.content,
+    };
+    let (record, added) = db.add_attachment(&new).await?;
+    if added {
+        let mut entry = crate::audit::Entry::new(actor, AuditAction::EvidenceAttached, now)
+            .posting(posting_record.posting.number.as_str())
+            .subject(format!("#{}", record.id))
+            .detail(serde_json::json!({
+                "file": record.file_name, "size": record.size, "sha256": record.sha256,
+            }));
+        if let Some(store) = &store {
+            entry = entry.store(store);
+        }
+        entry.record(db).await;
+    }
+    Ok((record, added))
+}
+
+/// The media type a file's name says, for the pack's list and a download.
+fn media_type(name: &str) -> &'static str {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "mp4" | "m4v" => "video/mp4",
+        "mov" => "video/quicktime",
+        "webm" => "video/webm",
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "heic" => "image/heic",
+        "webp" => "image/webp",
+        "pdf" => "application/pdf",
+        "txt" => "text/plain",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Checks a pack's bytes against its manifest.
+pub fn verify(bytes: &[u8]) -> Result<Verification, Error> {
+    ozontrack_evidence::verify(bytes).map_err(|e| Error::Invalid {
+        field: "file",
+        message: e.to_string(),
+    })
+}
+
+/// The pack kept for a disputed posting, if one was built.
+pub async fn kept<D: Database>(db: &D, posting: PostingId) -> Result<Option<PackRecord>, Error> {
+    Ok(db.kept_pack(posting).await?)
+}
+
+/// Builds the packs of postings entering a dispute, and again when what they show changes.
+pub struct DisputeWorker<D> {
+    db: D,
+    estimates: Arc<EstimateBook>,
+    clock: Arc<dyn Clock>,
+}
+
+impl<D> std::fmt::Debug for DisputeWorker<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DisputeWorker").finish_non_exhaustive()
+    }
+}
+
+/// Packs built per round: a round stays short; more wait for the next.
+const PACKS_PER_ROUND: u32 = 20;
+
+impl<D: Database> DisputeWorker<D> {
+    pub fn new(db: D, estimates: Arc<EstimateBook>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            db,
+            estimates,
+            clock,
+        }
+    }
+
+    /// Builds and keeps the packs due at `now`; returns how many were built. Two processes
+    /// building the same pack at once both keep a correct one (the later replaces the earlier).
+    pub async fn run_once(&self, now: DateTime<Utc>) -> Result<usize, Error> {
+        let due = self.db.disputes_without_pack(PACKS_PER_ROUND).await?;
+        let mut built = 0;
+        for posting in due {
+            let pack = match build(&self.db, &self.estimates, posting, &LANGUAGES, now).await {
+                Ok(pack) => pack,
+                // Removed meanwhile.
+                Err(Error::NotFound(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            self.db
+                .keep_pack(&PackRecord {
+                    posting,
+                    built_at: now,
+                    file_name: pack.file_name,
+                    sha256: pack.sha256,
+                    content: pack.bytes,
+                })
+                .await?;
+            built += 1;
+        }
+        Ok(built)
+    }
+}
+
+impl<D: Database> crate::supervise::Worker for DisputeWorker<D> {
+    fn name(&self) -> &'static str {
+        "evidence"
+    }
+
+    async fn round(&self) -> bool {
+        match self.run_once(self.clock.now()).await {
+            // A full round leaves more: go again at once.
+            Ok(built) => built == PACKS_PER_ROUND as usize,
+            Err(e) => {
+                tracing::error!(error = %Chain(&e), "building dispute evidence failed");
+                false
+            }
+        }
+    }
+}
