@@ -291,6 +291,9 @@ pub(crate) enum BenchCommand {
     /// Exporting a large database (postings with legs, events and alerts) to CSV and XLSX:
     /// rows per second and the peak memory growth, against the targets.
     Export(BenchExportArgs),
+    /// Building dispute evidence packs (PDF, JSON, attachments, manifest) of long trails:
+    /// the time per pack and memory over a batch, against the targets.
+    Evidence(BenchEvidenceArgs),
 }
 
 #[derive(Debug, Args)]
@@ -300,6 +303,16 @@ pub(crate) struct BenchExportArgs {
     /// Database URL to fill and export from (default: a temporary SQLite file).
     #[arg(long, value_name = "URL")]
     pub(crate) database_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchEvidenceArgs {
+    /// Disputed postings, one pack each.
+    #[arg(long, default_value_t = 1_000)]
+    pub(crate) packs: u32,
+    /// Carrier events per posting.
+    #[arg(long, default_value_t = 200)]
+    pub(crate) events: u32,
 }
 
 #[derive(Debug, Args)]

@@ -245,6 +245,9 @@ const LATIN_NAMES: &[&str] = &[
     "ozontrack",
     "CSV",
     "XLSX",
+    "PDF",
+    "JSON",
+    "SHA",
     "FBS",
     "FBO",
     "realFBS",
@@ -706,6 +709,91 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         .await
         .unwrap();
     let posting_url = driver.current_url().await.unwrap().to_string();
+
+    // A disputed parcel: its page says a pack was built on its own; the seller adds the
+    // packaging video and downloads the pack, whose manifest checks out with the video in it.
+    let disputed: String = eventually(180, "a disputed posting with its pack", || async {
+        let list = get(format!(
+            "{base}/api/v1/postings?status=client_arbitration&limit=5"
+        ))
+        .await?;
+        let number = list["items"].as_array()?.first()?["posting_number"]
+            .as_str()?
+            .to_owned();
+        Some(number)
+    })
+    .await;
+    driver
+        .goto(&format!("{base}/postings/{disputed}"))
+        .await
+        .unwrap();
+    el(&driver, By::Id("evidence")).await;
+    eventually(60, "the pack built on its own", || async {
+        driver.refresh().await.ok()?;
+        driver.find(By::Id("evidence-kept")).await.ok().map(|_| ())
+    })
+    .await;
+    let video_dir = tempfile::tempdir().unwrap();
+    let video = video_dir.path().join("packing.mp4");
+    std::fs::write(&video, b"\x00\x00\x00\x18ftypmp42 the packing, filmed").unwrap();
+    el(&driver, By::Css("#attach-form input[type=file]"))
+        .await
+        .send_keys(std::fs::canonicalize(&video).unwrap().display().to_string())
+        .await
+        .unwrap();
+    el(&driver, By::Id("attach-submit"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    let listed = el(&driver, By::Id("attachments"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        listed.contains("packing.mp4") && listed.contains("sha256:"),
+        "{listed}"
+    );
+    assert_all_ours_translated(&driver, "posting-evidence").await;
+    driver
+        .screenshot(&shots.join("posting-evidence.png"))
+        .await
+        .unwrap();
+    el(&driver, By::Id("evidence-download"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    let wanted = format!("evidence-{disputed}-");
+    let pack = eventually(60, "the evidence pack", || {
+        let dir = downloads.path().to_owned();
+        let wanted = wanted.clone();
+        async move {
+            std::fs::read_dir(&dir).ok()?.find_map(|e| {
+                let path = e.ok()?.path();
+                let name = path.file_name()?.to_str()?.to_owned();
+                (name.starts_with(&wanted) && name.ends_with(".zip")).then_some(path)
+            })
+        }
+    })
+    .await;
+    let verified = ozontrack(dir.path(), &["--json", "evidence", "verify"])
+        .arg(&pack)
+        .output()
+        .unwrap();
+    assert!(verified.status.success(), "{verified:?}");
+    let verified: serde_json::Value = serde_json::from_slice(&verified.stdout).unwrap();
+    assert_eq!(verified["intact"], true);
+    let files: Vec<&str> = verified["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(files.contains(&"evidence.pdf"), "{files:?}");
+    assert!(files.contains(&"attachments/01-packing.mp4"), "{files:?}");
+
     // The inbox and the statistics in Chinese.
     driver.goto(&format!("{base}/alerts")).await.unwrap();
     el(&driver, By::Id("alerts")).await;

@@ -122,10 +122,7 @@ fn attachment(row: AttachmentRow) -> AttachmentRecord {
 }
 
 impl Evidence for SqlDatabase {
-    async fn add_attachment(
-        &self,
-        a: &NewAttachment,
-    ) -> Result<(AttachmentRecord, bool), DbError> {
+    async fn add_attachment(&self, a: &NewAttachment) -> Result<(AttachmentRecord, bool), DbError> {
         let size = i64::try_from(a.content.len()).unwrap_or(i64::MAX);
         let (row, added) = on_db!(&self.db, |pool| {
             let inserted: Option<AttachmentRow> = sqlx::query_as(AssertSqlSafe(format!(
@@ -217,13 +214,15 @@ impl Evidence for SqlDatabase {
             .fetch_optional(pool)
             .await?
         });
-        Ok(row.map(|(built_at, file_name, sha256, content)| PackRecord {
-            posting,
-            built_at,
-            file_name,
-            sha256,
-            content,
-        }))
+        Ok(
+            row.map(|(built_at, file_name, sha256, content)| PackRecord {
+                posting,
+                built_at,
+                file_name,
+                sha256,
+                content,
+            }),
+        )
     }
 
     async fn disputes_without_pack(&self, limit: u32) -> Result<Vec<PostingId>, DbError> {

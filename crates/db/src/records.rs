@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use ozontrack_domain::{
     CarrierCode, CarrierSource, ClientId, Currency, DeliveryMethod, EventSource, Fingerprint,
-    GeoPoint, Handover, Language, Leg, LegId, LegRole, Location, MainStatus, Money, NormalizedStatus,
-    OzonStatus, OzonSubstatus, ParseError, Posting, PostingId, PostingNumber, Scheme, StoreId,
-    StoreName, StoreSettings, SubStatus, TrackingEvent, TrackingNumber,
+    GeoPoint, Handover, Language, Leg, LegId, LegRole, Location, MainStatus, Money,
+    NormalizedStatus, OzonStatus, OzonSubstatus, ParseError, Posting, PostingId, PostingNumber,
+    Scheme, StoreId, StoreName, StoreSettings, SubStatus, TrackingEvent, TrackingNumber,
 };
 
 use crate::{DbError, EventRecord, LeaseOwner, LegRecord, PostingRecord, StoreRecord};

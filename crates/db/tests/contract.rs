@@ -128,6 +128,9 @@ contract!(
     a_store_is_renamed_unless_the_name_is_taken,
     removing_a_store_leaves_no_row_of_it_and_grants_cover_less_never_more,
     the_audit_trail_reads_newest_first_within_the_stores_asked,
+    a_delivery_keeps_how_it_was_handed_over_and_to_whom,
+    an_attachment_is_kept_whole_once_and_goes_with_its_posting,
+    a_disputed_posting_needs_a_pack_until_one_is_kept_and_again_when_it_changes,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -521,6 +524,7 @@ async fn events_keep_unknown_sub_statuses_locations_and_digests(db: &TestDb) {
         },
     );
     e.payload_digest = Some("sha256:abc".into());
+    e.handover = Some(ozontrack_domain::Handover::parse("drone_drop"));
     db.store
         .append_events(leg, &[e.clone()], t0())
         .await
@@ -2521,4 +2525,139 @@ mod wakeups {
             "a push woke the legs' worker"
         );
     }
+}
+
+async fn a_delivery_keeps_how_it_was_handed_over_and_to_whom(db: &TestDb) {
+    let leg = a_leg(db).await;
+    let delivered = event(90, MainStatus::Delivered, SubStatus::Delivered, "2.13").with_handover(
+        Some(ozontrack_domain::Handover::ESignature),
+        Some("Иванова Анна Сергеевна".into()),
+    );
+    db.store
+        .append_events(leg, std::slice::from_ref(&delivered), t0())
+        .await
+        .unwrap();
+    let stored = db.store.events(leg).await.unwrap();
+    assert_eq!(stored[0].event.handover, delivered.handover);
+    assert_eq!(stored[0].event.recipient, delivered.recipient);
+}
+
+fn attachment(posting: PostingId, name: &str, content: &[u8]) -> ozontrack_db::NewAttachment {
+    ozontrack_db::NewAttachment {
+        posting,
+        file_name: name.into(),
+        media_type: "video/mp4".into(),
+        sha256: format!("sha256:{}", content.len()),
+        taken_at: Some(t0() - Duration::days(3)),
+        added_at: t0(),
+        added_by: "alice".into(),
+        content: content.to_vec(),
+    }
+}
+
+async fn an_attachment_is_kept_whole_once_and_goes_with_its_posting(db: &TestDb) {
+    let store = a_store(db).await;
+    let posting = a_posting(db, store, "0132112277-0101-1").await;
+    let video: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+    let (first, added) = db
+        .store
+        .add_attachment(&attachment(posting, "packing.mp4", &video))
+        .await
+        .unwrap();
+    assert!(added);
+    assert_eq!(first.size, 300_000);
+    assert_eq!(first.taken_at, Some(t0() - Duration::days(3)));
+    // The same content again (under another name) is the stored one.
+    let (again, added) = db
+        .store
+        .add_attachment(&attachment(posting, "copy.mp4", &video))
+        .await
+        .unwrap();
+    assert!(!added);
+    assert_eq!(again, first);
+    db.store
+        .add_attachment(&attachment(posting, "receipt.jpg", b"jpeg"))
+        .await
+        .unwrap();
+    let listed = db.store.attachments(posting).await.unwrap();
+    let names: Vec<&str> = listed.iter().map(|a| a.file_name.as_str()).collect();
+    assert_eq!(names, ["packing.mp4", "receipt.jpg"]);
+    assert_eq!(
+        db.store.attachment_content(first.id).await.unwrap(),
+        Some(video)
+    );
+    let missing = db
+        .store
+        .add_attachment(&attachment(PostingId(999_999), "x.mp4", b"x"))
+        .await;
+    assert!(
+        matches!(missing, Err(DbError::PostingNotFound(999_999))),
+        "{missing:?}"
+    );
+    db.store.remove_store(store).await.unwrap();
+    assert_eq!(db.store.attachment_content(first.id).await.unwrap(), None);
+}
+
+async fn a_disputed_posting_needs_a_pack_until_one_is_kept_and_again_when_it_changes(db: &TestDb) {
+    let store = a_store(db).await;
+    let calm = a_posting(db, store, "0132112277-0101-1").await;
+    let mut disputed = full_posting(store, "0132112277-0102-1");
+    disputed.status = OzonStatus::ClientArbitration;
+    let disputed_id = db.store.upsert_posting(&disputed, t0()).await.unwrap();
+    assert_eq!(
+        db.store.disputes_without_pack(10).await.unwrap(),
+        [disputed_id]
+    );
+    let pack = |at: DateTime<Utc>| ozontrack_db::PackRecord {
+        posting: disputed_id,
+        built_at: at,
+        file_name: "evidence.zip".into(),
+        sha256: "sha256:00".into(),
+        content: b"PK".to_vec(),
+    };
+    db.store
+        .keep_pack(&pack(t0() + Duration::hours(1)))
+        .await
+        .unwrap();
+    assert!(db.store.disputes_without_pack(10).await.unwrap().is_empty());
+    assert_eq!(
+        db.store.kept_pack(disputed_id).await.unwrap(),
+        Some(pack(t0() + Duration::hours(1)))
+    );
+    assert_eq!(db.store.kept_pack(calm).await.unwrap(), None);
+    // A new event on one of its legs makes the kept pack old.
+    let leg = db
+        .store
+        .upsert_leg(
+            disputed_id,
+            &leg("russian_post", "RA123456785RU", LegRole::LastMile),
+            t0(),
+        )
+        .await
+        .unwrap();
+    db.store
+        .append_events(
+            leg,
+            &[event(2, MainStatus::Delivered, SubStatus::Delivered, "2.1")],
+            t0() + Duration::hours(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store.disputes_without_pack(10).await.unwrap(),
+        [disputed_id]
+    );
+    db.store
+        .keep_pack(&pack(t0() + Duration::hours(3)))
+        .await
+        .unwrap();
+    assert!(db.store.disputes_without_pack(10).await.unwrap().is_empty());
+    // So does a file the seller adds.
+    let mut file = attachment(disputed_id, "packing.mp4", b"video");
+    file.added_at = t0() + Duration::hours(4);
+    db.store.add_attachment(&file).await.unwrap();
+    assert_eq!(
+        db.store.disputes_without_pack(10).await.unwrap(),
+        [disputed_id]
+    );
 }

@@ -42,8 +42,12 @@ impl Deadline {
             Self::PackagingVideo => {
                 "https://docs.ozon.ru/global/en/fulfillment/rfbs/logistic-settings/order-management/"
             }
-            Self::ContestWithholding => "https://global.ozon.ru/en/docs/fulfillment/order-management.html",
-            Self::ReturnDispute | Self::ReturnDecision => "https://docs.ozon.ru/global/en/faq/zakazy/",
+            Self::ContestWithholding => {
+                "https://global.ozon.ru/en/docs/fulfillment/order-management.html"
+            }
+            Self::ReturnDispute | Self::ReturnDecision => {
+                "https://docs.ozon.ru/global/en/faq/zakazy/"
+            }
         }
     }
 }

@@ -3,7 +3,8 @@
 //! duplicate events, and every hand-over linked to its last-mile leg; with risk evaluators
 //! running too, every true stall is alerted within two hours of its threshold (or of the end
 //! of a carrier outage's grace); finished legs are stopped at 17TRACK and restarted before
-//! they are read again.
+//! they are read again; a disputed parcel's evidence pack, built by the dispute worker, holds
+//! every event its carriers published, with the recipient and hand-over they gave.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -457,6 +458,162 @@ async fn finished_legs_are_stopped_at_17track_and_restarted_before_they_are_read
     assert_eq!(trackers[0].run_once().await.unwrap().stopped, 0);
     w.clock.advance(chrono::Duration::minutes(11));
     assert!(trackers[0].run_once().await.unwrap().stopped >= 1);
+}
+
+/// `pdftotext` of a PDF (poppler-utils; `.ci/run` installs it).
+fn pdf_text(pdf: &[u8], name: &str) -> String {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed");
+    assert!(out.status.success());
+    let rendered = std::process::Command::new("pdftoppm")
+        .args(["-png", "-r", "70"])
+        .arg(&path)
+        .arg(dir.join(name.trim_end_matches(".pdf")))
+        .status()
+        .expect("pdftoppm (poppler-utils) is installed");
+    assert!(rendered.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn zip_entry(zip: &[u8], name: &str) -> Vec<u8> {
+    use std::io::Read as _;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    let mut out = Vec::new();
+    archive
+        .by_name(name)
+        .unwrap()
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disputed_parcels_pack_holds_every_event_its_carriers_published_and_who_received_it() {
+    let db = support::sqlite().await;
+    let w = world(800).await;
+    let record = support::add_store(&db.store, &w).await;
+    let feeds = feeds(&w);
+    let trackers = [tracker(&db.store, &w, &feeds, "t1")];
+    run_days(&db.store, &record, &w, &trackers, &[], 30).await;
+    after_outages(&w);
+    check_all(&db.store, &record, &w, &trackers[0]).await;
+    let estimates = Arc::new(ozontrack_engine::estimate::EstimateBook::default());
+    let worker = ozontrack_engine::evidence::DisputeWorker::new(
+        db.store.clone(),
+        Arc::clone(&estimates),
+        w.clock.clone(),
+    );
+    let built = worker.run_once(w.clock.now()).await.unwrap();
+    assert!(built > 0, "the world has disputed parcels");
+    // Nothing changed since: the next round builds nothing.
+    assert_eq!(worker.run_once(w.clock.now()).await.unwrap(), 0);
+
+    let now = w.clock.now();
+    let window = w.sandbox.state.window();
+    let mut checked = 0;
+    for parcel in window.parcels() {
+        let disputed = parcel
+            .failures
+            .iter()
+            .any(|f| f.kind == FailureKind::Disputed);
+        let number = ozontrack_domain::PostingNumber::parse(&parcel.posting_number).unwrap();
+        let Some(posting) = db.store.posting(record.id, &number).await.unwrap() else {
+            continue;
+        };
+        let kept = db.store.kept_pack(posting.id).await.unwrap();
+        let in_dispute = posting.posting.status.as_str().ends_with("arbitration");
+        assert_eq!(kept.is_some(), in_dispute, "{}", parcel.posting_number);
+        let Some(kept) = kept else { continue };
+        assert!(disputed, "only disputed parcels are in arbitration");
+        let checked_pack = ozontrack_engine::evidence::verify(&kept.content).unwrap();
+        assert!(checked_pack.is_intact(), "{:?}", checked_pack.problems);
+        let doc: ozontrack_evidence::Document =
+            serde_json::from_slice(&zip_entry(&kept.content, "evidence.json")).unwrap();
+        let pdf = ozontrack_evidence::WITH_PDF.then(|| {
+            let pdf = zip_entry(&kept.content, "evidence.pdf");
+            pdf_text(&pdf, &format!("evidence-{}.pdf", parcel.posting_number))
+        });
+        // Every event each carrier published by now is in the pack, on its leg, with its
+        // source and when ozontrack received it; and in the PDF's text.
+        for sim in [&parcel.first_mile, &parcel.last_mile]
+            .into_iter()
+            .flatten()
+        {
+            let number = sim.tracking_number.as_str();
+            let legs: Vec<_> = doc
+                .legs
+                .iter()
+                .filter(|l| l.tracking_number == number)
+                .collect();
+            assert!(!legs.is_empty(), "leg {number} is in the pack");
+            let stored: Vec<_> = legs.iter().flat_map(|l| &l.events).collect();
+            for e in sim.events.iter().filter(|e| e.visible_at <= now) {
+                let at = e.at.format("%Y-%m-%d %H:%M UTC").to_string();
+                let found = stored.iter().any(|s| {
+                    s.occurred_at == e.at && s.received_at.is_some() && !s.source.is_empty()
+                });
+                let expected = ozontrack_sandbox::fakes::published(sim.carrier, e.kind)
+                    || legs
+                        .iter()
+                        .any(|l| !matches!(l.carrier.as_str(), "russian_post" | "cdek"));
+                if expected {
+                    assert!(found, "{number}: {:?} at {at} is in the pack", e.kind);
+                }
+                if let (Some(text), true) = (&pdf, expected) {
+                    assert!(text.contains(&at), "{number}: {at} is in the PDF");
+                }
+            }
+            // And nothing a carrier did not say.
+            for s in &stored {
+                assert!(
+                    s.raw_code == "CREATED"
+                        || [&parcel.first_mile, &parcel.last_mile]
+                            .into_iter()
+                            .flatten()
+                            .filter(|l| l.tracking_number == number)
+                            .flat_map(|l| &l.events)
+                            .any(|e| e.at == s.occurred_at),
+                    "{number}: {} at {} has no true event",
+                    s.raw_code,
+                    s.occurred_at
+                );
+            }
+        }
+        let delivery = doc
+            .delivery
+            .as_ref()
+            .expect("a disputed parcel was delivered");
+        if matches!(delivery.carrier.as_str(), "russian_post" | "cdek") {
+            assert_eq!(
+                delivery.event.recipient.as_deref(),
+                Some(parcel.recipient())
+            );
+            if let Some(text) = &pdf {
+                assert!(text.contains(parcel.recipient()));
+            }
+        }
+        if delivery.carrier == "russian_post" {
+            let (attr, _) = parcel.russian_post_handover();
+            assert_eq!(delivery.event.raw_code, format!("2.{attr}"));
+            assert!(delivery.event.handover.is_some());
+        }
+        if let Some(text) = &pdf {
+            for needle in ["妥投证据", "Доказательства доставки", "Просим отклонить"]
+            {
+                assert!(text.contains(needle), "{needle} is in the PDF");
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked > 0);
 }
 
 /// Pauses, resumes and removes the store of a running world, as an admin would under a running

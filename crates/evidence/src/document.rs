@@ -182,7 +182,6 @@ impl Document {
     pub fn of(input: &Input<'_>) -> Self {
         let trail = input.trail;
         let p = &trail.posting;
-        let moscow = FixedOffset::east_opt(3 * 3600).unwrap_or_else(|| unreachable_offset());
         let ozon_timeline = trail
             .legs
             .iter()
@@ -192,7 +191,10 @@ impl Document {
         Document {
             schema: SCHEMA.to_owned(),
             generated_at: input.generated_at,
-            generated_at_moscow: input.generated_at.with_timezone(&moscow),
+            generated_at_moscow: input
+                .generated_at
+                .with_timezone(&chrono_tz::Europe::Moscow)
+                .fixed_offset(),
             ozontrack_version: input.version.to_owned(),
             posting: PostingPart {
                 number: p.number.as_str().to_owned(),
@@ -207,10 +209,7 @@ impl Document {
                     .delivery_method
                     .as_ref()
                     .and_then(|m| m.tpl_provider.clone()),
-                warehouse: p
-                    .delivery_method
-                    .as_ref()
-                    .and_then(|m| m.warehouse.clone()),
+                warehouse: p.delivery_method.as_ref().and_then(|m| m.warehouse.clone()),
                 in_process_at: p.in_process_at,
                 ship_by: p.ship_by,
                 delivering_at: p.delivering_at,
@@ -303,11 +302,6 @@ impl Document {
         }
         out
     }
-}
-
-/// `+03:00` is a valid offset; this is never called.
-fn unreachable_offset() -> FixedOffset {
-    FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!("UTC is a valid offset"))
 }
 
 fn money(m: ozontrack_domain::Money) -> MoneyPart {

@@ -65,7 +65,13 @@ impl Attachment {
         let name: String = self
             .file_name
             .chars()
-            .map(|c| if c == '/' || c == '\\' || c.is_control() { '_' } else { c })
+            .map(|c| {
+                if c == '/' || c == '\\' || c.is_control() {
+                    '_'
+                } else {
+                    c
+                }
+            })
             .collect();
         format!("attachments/{:02}-{name}", index + 1)
     }

@@ -15,6 +15,7 @@ pub const MANIFEST_SCHEMA: &str = "ozontrack.evidence-manifest/1";
 
 const MANIFEST: &str = "manifest.json";
 const JSON: &str = "evidence.json";
+#[cfg(feature = "pdf")]
 const PDF: &str = "evidence.pdf";
 
 /// `manifest.json`: a hash for every file of the pack and every payload its events came from.
@@ -53,7 +54,11 @@ pub fn build(input: &Input<'_>) -> Result<Pack, EvidenceError> {
     #[cfg(feature = "pdf")]
     {
         let view = crate::view::View::of(input, &doc, input.languages);
-        files.push((PDF.to_owned(), crate::pdf::render(&view)?, CompressionMethod::Deflated));
+        files.push((
+            PDF.to_owned(),
+            crate::pdf::render(&view)?,
+            CompressionMethod::Deflated,
+        ));
     }
     let mut json = serde_json::to_vec_pretty(&doc)?;
     json.push(b'\n');
@@ -74,7 +79,11 @@ pub fn build(input: &Input<'_>) -> Result<Pack, EvidenceError> {
                 sha256: sha256(bytes),
             })
             .collect(),
-        payloads: doc.payload_digests().into_iter().map(str::to_owned).collect(),
+        payloads: doc
+            .payload_digests()
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
     };
     let mut manifest_json = serde_json::to_vec_pretty(&manifest)?;
     manifest_json.push(b'\n');
@@ -94,7 +103,11 @@ pub fn build(input: &Input<'_>) -> Result<Pack, EvidenceError> {
     let entries = files
         .iter()
         .map(|(p, b, m)| (p.as_str(), b.as_slice(), *m))
-        .chain([(MANIFEST, manifest_json.as_slice(), CompressionMethod::Deflated)]);
+        .chain([(
+            MANIFEST,
+            manifest_json.as_slice(),
+            CompressionMethod::Deflated,
+        )]);
     for (path, bytes, method) in entries {
         let options = SimpleFileOptions::default()
             .compression_method(method)
@@ -193,7 +206,11 @@ pub fn verify(bytes: &[u8]) -> Result<Verification, EvidenceError> {
             ok,
         });
     }
-    let names: Vec<String> = zip.file_names().filter_map(Result::ok).map(String::from).collect();
+    let names: Vec<String> = zip
+        .file_names()
+        .filter_map(Result::ok)
+        .map(String::from)
+        .collect();
     for name in names {
         if name != MANIFEST && !manifest.files.iter().any(|f| f.path == name) {
             problems.push(format!("{name} is in the pack but not in the manifest"));

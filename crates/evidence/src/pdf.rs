@@ -6,8 +6,8 @@
 use std::sync::OnceLock;
 
 use typst::foundations::{Dict, IntoValue};
-use typst_layout::PagedDocument;
 use typst_as_lib::{TypstEngine, TypstTemplateMainFile};
+use typst_layout::PagedDocument;
 
 use crate::EvidenceError;
 use crate::view::View;

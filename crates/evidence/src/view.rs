@@ -85,12 +85,13 @@ impl Words<'_> {
     }
 }
 
-const LABELS: [(&str, &str); 22] = [
+const LABELS: [(&str, &str); 23] = [
     ("cover", "evidence-cover"),
     ("products", "evidence-products"),
     ("ozon", "evidence-ozon-timeline"),
     ("ozon_note", "evidence-ozon-note"),
     ("legs", "evidence-carrier-legs"),
+    ("no_legs", "evidence-no-legs"),
     ("times_note", "evidence-times-note"),
     ("delivery", "evidence-delivery"),
     ("no_delivery", "evidence-no-delivery"),
@@ -131,7 +132,10 @@ impl View {
         let p = &trail.posting;
         let posting = p.number.as_str();
         let labels = LABELS.iter().map(|(k, id)| (*k, w.t(id))).collect();
-        let first = trs.first().copied().unwrap_or_else(|| Tr::new(Language::Zh));
+        let first = trs
+            .first()
+            .copied()
+            .unwrap_or_else(|| Tr::new(Language::Zh));
 
         let mut cover: Vec<(String, String)> = vec![
             (w.t("evidence-posting"), posting.to_owned()),
@@ -163,7 +167,10 @@ impl View {
             "evidence-tracking-number",
             p.tracking_number.as_ref().map(|t| t.as_str().to_owned()),
         );
-        push("evidence-delivery-method", doc.posting.delivery_method.clone());
+        push(
+            "evidence-delivery-method",
+            doc.posting.delivery_method.clone(),
+        );
         push("evidence-tpl-provider", doc.posting.tpl_provider.clone());
         push("evidence-warehouse", doc.posting.warehouse.clone());
         push("evidence-buyer-city", p.buyer_city.clone());
@@ -173,7 +180,11 @@ impl View {
         push("evidence-generated-utc", Some(utc(doc.generated_at)));
         push(
             "evidence-generated-moscow",
-            Some(doc.generated_at_moscow.format("%Y-%m-%d %H:%M MSK").to_string()),
+            Some(
+                doc.generated_at_moscow
+                    .format("%Y-%m-%d %H:%M MSK")
+                    .to_string(),
+            ),
         );
         push(
             "evidence-version",
@@ -230,9 +241,18 @@ impl View {
                         w.t("evidence-col-time"),
                         lines(&[utc(e.occurred_at)], local_time(e).map(local)),
                     ),
-                    (w.t("evidence-col-source"), w.each(|tr| tr.carrier(l.leg.carrier.as_str()))),
-                    (w.t("evidence-tracking-number"), l.leg.tracking_number.as_str().to_owned()),
-                    (w.t("evidence-col-code-text"), format!("{} {}", e.raw_code, e.raw_text)),
+                    (
+                        w.t("evidence-col-source"),
+                        w.each(|tr| tr.carrier(l.leg.carrier.as_str())),
+                    ),
+                    (
+                        w.t("evidence-tracking-number"),
+                        l.leg.tracking_number.as_str().to_owned(),
+                    ),
+                    (
+                        w.t("evidence-col-code-text"),
+                        format!("{} {}", e.raw_code, e.raw_text),
+                    ),
                     (w.t("evidence-col-place"), place(e)),
                 ];
                 if let Some(h) = &e.handover {
@@ -300,8 +320,11 @@ impl View {
                         a.history
                             .iter()
                             .map(|h| {
-                                let mut line =
-                                    format!("{} {}", utc(h.at), w.each(|tr| tr.alert_state(h.state)));
+                                let mut line = format!(
+                                    "{} {}",
+                                    utc(h.at),
+                                    w.each(|tr| tr.alert_state(h.state))
+                                );
                                 if let Some(by) = &h.by {
                                     line.push_str(&format!(" · {by}"));
                                 }
@@ -318,7 +341,10 @@ impl View {
         });
 
         let deadlines = Table {
-            head: vec![w.t("evidence-col-deadline"), w.t("evidence-col-source-page")],
+            head: vec![
+                w.t("evidence-col-deadline"),
+                w.t("evidence-col-source-page"),
+            ],
             rows: Deadline::ALL
                 .iter()
                 .map(|d| {
@@ -379,12 +405,19 @@ impl View {
             alerts,
             deadlines,
             attachments,
-            digests: doc.payload_digests().into_iter().map(str::to_owned).collect(),
+            digests: doc
+                .payload_digests()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
             tickets,
             footer: w.each(|tr| {
                 tr.with(
                     "evidence-page",
-                    &[("page", Arg::Text("{page}")), ("pages", Arg::Text("{pages}"))],
+                    &[
+                        ("page", Arg::Text("{page}")),
+                        ("pages", Arg::Text("{pages}")),
+                    ],
                 )
             }),
             map: crate::map::svg(&trail.route()),
@@ -489,10 +522,12 @@ fn ticket(tr: &Tr, input: &Input<'_>, doc: &Document) -> String {
                 .as_deref()
                 .map(|r| tr.a("evidence-ticket-recipient", &[("name", r)]))
                 .unwrap_or_default();
-            let place = match place(e) {
-                p if p.is_empty() => tr.place(&e.location),
-                p => p,
-            };
+            // Ozon's own delivery names no place: the buyer's city is where it was delivered.
+            let place = [place(e), tr.place(&e.location)]
+                .into_iter()
+                .chain(trail.posting.buyer_city.clone())
+                .find(|p| !p.is_empty())
+                .unwrap_or_else(|| "—".to_owned());
             tr.a(
                 "evidence-ticket-delivered",
                 &[
@@ -512,7 +547,14 @@ fn ticket(tr: &Tr, input: &Input<'_>, doc: &Document) -> String {
             let last = trail
                 .timeline
                 .last()
-                .map(|e| format!("{} MSK, {} {}", tr.time(e.occurred_at, tz), tr.sub_status(&e.status.sub), tr.quote(&e.text)))
+                .map(|e| {
+                    format!(
+                        "{} MSK, {} {}",
+                        tr.time(e.occurred_at, tz),
+                        tr.sub_status(&e.status.sub),
+                        tr.quote(&e.text)
+                    )
+                })
                 .unwrap_or_else(|| "—".to_owned());
             tr.a(
                 "evidence-ticket-undelivered",

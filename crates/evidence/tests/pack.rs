@@ -2,14 +2,17 @@
 //! a changed byte, that the same input gives the same bytes, and (with `pdf`) that the PDF's text
 //! carries every event in Chinese and Russian and a long trail paginates.
 
+// In tests a panic is the failure report, so helpers unwrap freely.
+#![allow(clippy::unwrap_used)]
+
 use std::io::{Cursor, Read, Write};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ozontrack_domain::trail::{Trail, TrailLeg, TrailStore};
 use ozontrack_domain::{
-    CarrierCode, CarrierSource, ClientId, Currency, EventSource, Handover, Language, Leg, LegRole, Location,
-    MainStatus, Money, NormalizedStatus, OzonStatus, Posting, PostingId, PostingNumber, Product,
-    Scheme, StoreId, StoreName, StoreSettings, SubStatus, TrackingEvent, TrackingNumber,
+    CarrierCode, CarrierSource, ClientId, Currency, EventSource, Handover, Language, Leg, LegRole,
+    Location, MainStatus, Money, NormalizedStatus, OzonStatus, Posting, PostingId, PostingNumber,
+    Product, Scheme, StoreId, StoreName, StoreSettings, SubStatus, TrackingEvent, TrackingNumber,
 };
 use ozontrack_evidence::{Attachment, Document, Input, build, verify};
 
@@ -38,7 +41,7 @@ fn event(
         },
     );
     e.received_at = Some(at(hours) + Duration::minutes(37));
-    e.payload_digest = Some(format!("sha256:{:064x}", hours));
+    e.payload_digest = Some(format!("sha256:{hours:064x}"));
     e
 }
 
@@ -74,7 +77,7 @@ fn trail(extra: usize) -> Trail {
     posting.in_process_at = Some(at(0));
     posting.delivered_at = Some(at(300));
     posting.buyer_city = Some("Kazan".to_owned());
-    posting.total = Some(Money::from_minor(2_499_00, Currency::Rub));
+    posting.total = Some(Money::from_minor(249_900, Currency::Rub));
     let mut first = vec![event(
         EventSource::SeventeenTrack,
         6,
@@ -155,7 +158,7 @@ fn products() -> Vec<Product> {
         offer_id: "0042-BLK".to_owned(),
         name: "Беспроводные наушники 无线耳机".to_owned(),
         quantity: 1,
-        price: Some(Money::from_minor(2_499_00, Currency::Rub)),
+        price: Some(Money::from_minor(249_900, Currency::Rub)),
     }]
 }
 
@@ -187,7 +190,11 @@ fn input<'a>(trail: &'a Trail, products: &'a [Product], files: &'a [Attachment])
 fn entry(zip: &[u8], name: &str) -> Vec<u8> {
     let mut archive = zip::ZipArchive::new(Cursor::new(zip)).unwrap();
     let mut out = Vec::new();
-    archive.by_name(name).unwrap().read_to_end(&mut out).unwrap();
+    archive
+        .by_name(name)
+        .unwrap()
+        .read_to_end(&mut out)
+        .unwrap();
     out
 }
 
@@ -201,7 +208,11 @@ fn the_json_holds_every_event_with_its_source_receipt_and_the_delivery_proof() {
     assert_eq!(doc.schema, "ozontrack.evidence/1");
     assert_eq!(doc.store.client_id.as_deref(), Some("****567"));
     assert_eq!(doc.ozon_timeline.len(), 1);
-    assert_eq!(doc.legs.len(), 2, "Ozon's own leg is its timeline, not a carrier leg");
+    assert_eq!(
+        doc.legs.len(),
+        2,
+        "Ozon's own leg is its timeline, not a carrier leg"
+    );
     for (leg, expected) in doc.legs.iter().zip(trail.carrier_legs()) {
         assert_eq!(leg.events.len(), expected.events.len());
         for (e, x) in leg.events.iter().zip(&expected.events) {
@@ -214,7 +225,10 @@ fn the_json_holds_every_event_with_its_source_receipt_and_the_delivery_proof() {
     let delivery = doc.delivery.unwrap();
     assert_eq!(delivery.carrier, "russian_post");
     assert_eq!(delivery.event.handover.as_deref(), Some("e_signature"));
-    assert_eq!(delivery.event.recipient.as_deref(), Some("Иванова Анна Сергеевна"));
+    assert_eq!(
+        delivery.event.recipient.as_deref(),
+        Some("Иванова Анна Сергеевна")
+    );
     // Kazan is UTC+3.
     assert_eq!(
         delivery.event.local_time.unwrap().to_rfc3339(),
@@ -225,7 +239,10 @@ fn the_json_holds_every_event_with_its_source_receipt_and_the_delivery_proof() {
     assert_eq!(doc.conflicts[0].reports.len(), 2);
     assert_eq!(doc.deadlines.len(), 4);
     assert_eq!(doc.attachments[0].path, "attachments/01-packing.mp4");
-    assert_eq!(entry(&pack.bytes, "attachments/01-packing.mp4"), files[0].content);
+    assert_eq!(
+        entry(&pack.bytes, "attachments/01-packing.mp4"),
+        files[0].content
+    );
 }
 
 #[test]
@@ -237,10 +254,18 @@ fn the_manifest_verifies_and_any_changed_byte_is_caught() {
     let checked = verify(&pack.bytes).unwrap();
     assert!(checked.is_intact(), "{:?}", checked.problems);
     assert_eq!(checked.manifest.payloads.len(), 4);
-    let listed: Vec<&str> = checked.manifest.files.iter().map(|f| f.path.as_str()).collect();
+    let listed: Vec<&str> = checked
+        .manifest
+        .files
+        .iter()
+        .map(|f| f.path.as_str())
+        .collect();
     assert!(listed.contains(&"evidence.json"));
     assert!(listed.contains(&"attachments/01-packing.mp4"));
-    assert_eq!(listed.contains(&"evidence.pdf"), ozontrack_evidence::WITH_PDF);
+    assert_eq!(
+        listed.contains(&"evidence.pdf"),
+        ozontrack_evidence::WITH_PDF
+    );
 
     // The attachment is stored uncompressed: flip one byte of it inside the zip.
     let needle = b"really a video";
@@ -254,7 +279,10 @@ fn the_manifest_verifies_and_any_changed_byte_is_caught() {
     let checked = verify(&changed).unwrap();
     assert!(!checked.is_intact());
     assert!(
-        checked.problems.iter().any(|p| p.starts_with("attachments/01-packing.mp4")),
+        checked
+            .problems
+            .iter()
+            .any(|p| p.starts_with("attachments/01-packing.mp4")),
         "{:?}",
         checked.problems
     );
@@ -280,7 +308,11 @@ fn the_manifest_verifies_and_any_changed_byte_is_caught() {
     let forged = out.finish().unwrap().into_inner();
     let checked = verify(&forged).unwrap();
     assert!(!checked.is_intact());
-    assert!(checked.problems[0].starts_with("evidence.json has changed"), "{:?}", checked.problems);
+    assert!(
+        checked.problems[0].starts_with("evidence.json has changed"),
+        "{:?}",
+        checked.problems
+    );
 }
 
 #[test]
@@ -290,7 +322,10 @@ fn the_same_input_gives_the_same_bytes() {
     let files = [video()];
     let one = build(&input(&trail, &products, &files)).unwrap();
     let two = build(&input(&trail, &products, &files)).unwrap();
-    assert_eq!(one.file_name, "evidence-0132112277-0101-1-20261114T200000Z.zip");
+    assert_eq!(
+        one.file_name,
+        "evidence-0132112277-0101-1-20261114T200000Z.zip"
+    );
     assert!(one.bytes == two.bytes, "two builds differ");
 }
 
@@ -343,7 +378,10 @@ mod pdf {
             "Просим отклонить претензию покупателя",
             "docs.ozon.ru",
         ] {
-            assert!(text.contains(needle), "{needle:?} is not in the PDF text:\n{text}");
+            assert!(
+                text.contains(needle),
+                "{needle:?} is not in the PDF text:\n{text}"
+            );
         }
         for digest in ["000000000006", "00000000012c"] {
             assert!(text.contains(digest), "payload {digest} is not in the PDF");
@@ -371,6 +409,9 @@ mod pdf {
             .filter_map(Result::ok)
             .filter(|e| e.file_name().to_string_lossy().starts_with("evidence-300-"))
             .count();
-        assert!(rendered >= 6, "300 events should take several pages, got {rendered}");
+        assert!(
+            rendered >= 6,
+            "300 events should take several pages, got {rendered}"
+        );
     }
 }

@@ -135,6 +135,28 @@
     }).catch(function () { out.textContent = form.dataset.failed; });
   });
 
+  // A file for a posting's dispute evidence, sent the same way; the page shows it once stored.
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (form.id !== "attach-form") { return; }
+    e.preventDefault();
+    var file = form.querySelector("input[type=file]").files[0];
+    var out = document.getElementById("attach-result");
+    if (!file) { return; }
+    var params = new URLSearchParams({ name: file.name });
+    if (file.lastModified) { params.set("taken_at", new Date(file.lastModified).toISOString()); }
+    out.textContent = form.dataset.busy;
+    fetch(form.dataset.url + "?" + params.toString(), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": form.dataset.csrf, "Content-Type": "application/octet-stream" },
+      body: file
+    }).then(function (r) {
+      if (r.ok) { window.location.reload(); return; }
+      return r.text().then(function () { out.textContent = form.dataset.failed + " (" + r.status + ")"; });
+    }).catch(function () { out.textContent = form.dataset.failed; });
+  });
+
   // "/" jumps to the postings search box, as in most web apps.
   document.addEventListener("keydown", function (e) {
     var t = e.target;

@@ -1428,8 +1428,18 @@ async fn every_operation_is_refused_to_a_role_or_grant_short_of_it_and_allowed_o
         needs("post", "/api/v1/stores/{store}/pause", Admin, false),
         needs("post", "/api/v1/stores/{store}/resume", Admin, false),
         needs("get", "/api/v1/postings/{number}/evidence", Operator, false),
-        needs("get", "/api/v1/postings/{number}/attachments", Viewer, false),
-        needs("post", "/api/v1/postings/{number}/attachments", Operator, false),
+        needs(
+            "get",
+            "/api/v1/postings/{number}/attachments",
+            Viewer,
+            false,
+        ),
+        needs(
+            "post",
+            "/api/v1/postings/{number}/attachments",
+            Operator,
+            false,
+        ),
     ];
     // The table covers every operation the document states (a new route needs its row).
     let (_, doc) = a.get("/api/openapi.json", None).await;
@@ -1642,6 +1652,35 @@ async fn every_page_and_form_is_refused_to_a_role_or_grant_short_of_it_and_allow
         } else {
             assert_eq!(import, 403, "{name}: import not refused");
         }
+        // The evidence pack and a file for it: an operator's, like the acts of a dispute.
+        let (pack, _, _) = person
+            .get(&format!("/postings/{}/evidence", a.my_posting))
+            .await;
+        let attach = person
+            .http
+            .post(format!(
+                "{}/postings/{}/attachments?name=receipt.txt",
+                a.base, a.my_posting
+            ))
+            .header("cookie", person.cookie.clone().unwrap())
+            .header("x-csrf-token", &csrf)
+            .body(format!("receipt of {name}"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if role.allows(Operator) {
+            assert_eq!(pack, 200, "{name}: the evidence pack");
+            assert_eq!(attach, 204, "{name}: a file for the evidence");
+        } else {
+            assert_eq!(pack, 403, "{name}: the evidence pack not refused");
+            assert_eq!(attach, 403, "{name}: a file for the evidence not refused");
+        }
+        let (theirs, _, _) = person
+            .get(&format!("/postings/{}/evidence", a.theirs_posting))
+            .await;
+        assert_eq!(theirs, 404, "{name}: another store's evidence");
     }
     let _ = a.stop.send(true);
 }

@@ -162,7 +162,11 @@ async fn attach(
     } else {
         for (a, new) in &added {
             let what = if *new { "added" } else { "already there" };
-            writeln!(out, "{what}: {} ({} bytes, {})", a.file_name, a.size, a.sha256)?;
+            writeln!(
+                out,
+                "{what}: {} ({} bytes, {})",
+                a.file_name, a.size, a.sha256
+            )?;
         }
     }
     match failure {
@@ -196,7 +200,12 @@ fn verify(args: &EvidenceVerifyArgs, json: bool, out: &mut impl Write) -> anyhow
             checked.manifest.generated_at.to_rfc3339()
         )?;
         for f in &checked.files {
-            writeln!(out, "  {} {}", if f.ok { "ok     " } else { "CHANGED" }, f.path)?;
+            writeln!(
+                out,
+                "  {} {}",
+                if f.ok { "ok     " } else { "CHANGED" },
+                f.path
+            )?;
         }
         for p in &checked.problems {
             writeln!(out, "  problem: {p}")?;

@@ -48,6 +48,7 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Login(args)) => return bench::login(args, out).await,
         Command::Bench(BenchCommand::Estimate(args)) => return bench::estimate(args, out),
         Command::Bench(BenchCommand::Export(args)) => return bench::export(args, out).await,
+        Command::Bench(BenchCommand::Evidence(args)) => return bench::evidence(args, out).await,
         _ => {}
     }
     // The rules file helpers need no database.

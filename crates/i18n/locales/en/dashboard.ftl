@@ -225,3 +225,15 @@ audit-col-subject = Concerning
 audit-col-detail = Values
 audit-empty = Nothing has been changed yet.
 audit-older = Older entries
+
+# Dispute evidence on the posting page.
+evidence-section = Dispute evidence
+evidence-help = One zip for an Ozon support ticket: the PDF (your language and Russian), its JSON copy, your files and a manifest of SHA-256 hashes.
+evidence-kept = In dispute: a pack was built automatically at { $time }.
+evidence-download = Download the evidence pack
+evidence-no-files = No files added yet: add the packaging video, photos or the acceptance receipt.
+evidence-attach-file = Add a file
+evidence-attach-submit = Add
+evidence-attach-busy = Uploading…
+evidence-attach-failed = The file was not added
+evidence-attach-too-large = The file is larger than { $mb } MiB, the limit for an attachment.

@@ -26,6 +26,7 @@ evidence-col-qty = Qty
 evidence-col-price = Price
 evidence-ozon-timeline = Ozon's timeline
 evidence-ozon-note = Each change of Ozon's status, with when ozontrack observed it through the Seller API.
+evidence-no-legs = No carrier leg: the parcel travelled with Ozon's own delivery only.
 evidence-carrier-legs = Carrier tracking
 evidence-leg = { $carrier } · { $number } · { $role }
 evidence-continues = continues { $number }

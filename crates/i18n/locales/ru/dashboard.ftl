@@ -231,3 +231,15 @@ audit-col-subject = Касается
 audit-col-detail = Значения
 audit-empty = Изменений пока не было.
 audit-older = Более ранние записи
+
+# Доказательства для спора на странице отправления.
+evidence-section = Доказательства для спора
+evidence-help = Один архив для обращения в поддержку Ozon: PDF (на вашем языке и на русском), его копия в JSON, ваши файлы и манифест с хэшами SHA-256.
+evidence-kept = Спор: пакет собран автоматически { $time }.
+evidence-download = Скачать пакет доказательств
+evidence-no-files = Файлов пока нет: добавьте видео упаковки, фото или квитанцию о приёме.
+evidence-attach-file = Добавить файл
+evidence-attach-submit = Добавить
+evidence-attach-busy = Загрузка…
+evidence-attach-failed = Файл не добавлен
+evidence-attach-too-large = Файл больше { $mb } МиБ — это предел для вложения.

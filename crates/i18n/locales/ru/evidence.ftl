@@ -26,6 +26,7 @@ evidence-col-qty = Кол-во
 evidence-col-price = Цена
 evidence-ozon-timeline = История в Ozon
 evidence-ozon-note = Каждое изменение статуса в Ozon и время, когда ozontrack его получил через Seller API.
+evidence-no-legs = Участков перевозчиков нет: посылку доставляла только служба Ozon.
 evidence-carrier-legs = Отслеживание у перевозчиков
 evidence-leg = { $carrier } · { $number } · { $role }
 evidence-continues = продолжает { $number }

@@ -204,3 +204,15 @@ audit-col-subject = 对象
 audit-col-detail = 数值
 audit-empty = 暂无修改记录。
 audit-older = 更早的记录
+
+# 货件页面上的争议证据。
+evidence-section = 争议证据
+evidence-help = 一个用于 Ozon 客服工单的压缩包：PDF（您的语言及俄语）、其 JSON 副本、您的文件以及 SHA-256 哈希清单。
+evidence-kept = 争议中：证据包已于 { $time } 自动生成。
+evidence-download = 下载证据包
+evidence-no-files = 尚未添加文件：请添加打包视频、照片或揽收凭证。
+evidence-attach-file = 添加文件
+evidence-attach-submit = 添加
+evidence-attach-busy = 正在上传…
+evidence-attach-failed = 文件未能添加
+evidence-attach-too-large = 文件超过 { $mb } MiB，即附件的上限。

@@ -26,6 +26,7 @@ evidence-col-qty = 数量
 evidence-col-price = 价格
 evidence-ozon-timeline = Ozon 状态记录
 evidence-ozon-note = Ozon 的每次状态变化，以及 ozontrack 通过卖家 API 获知的时间。
+evidence-no-legs = 没有承运商段：包裹仅由 Ozon 自有物流配送。
 evidence-carrier-legs = 承运商轨迹
 evidence-leg = { $carrier } · { $number } · { $role }
 evidence-continues = 接续 { $number }

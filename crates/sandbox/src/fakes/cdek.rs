@@ -105,7 +105,7 @@ fn invalid(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 /// CDEK's status for what happened.
-fn status(kind: EventKind) -> Option<(&'static str, &'static str)> {
+pub(crate) fn status(kind: EventKind) -> Option<(&'static str, &'static str)> {
     Some(match kind {
         EventKind::ArrivedSortCenter => (
             "RECEIVED_AT_SHIPMENT_WAREHOUSE",

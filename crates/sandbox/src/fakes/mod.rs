@@ -20,6 +20,18 @@ pub mod russian_post;
 pub mod seventeen_track;
 pub mod smtp;
 
+/// Whether the API a leg of `carrier` is read through shows events of `kind`: Russian Post and
+/// CDEK have no operation for some (an electronic pre-advice, a hub scan abroad); 17TRACK,
+/// which reads every other carrier, shows them all. What a test scores "every event published"
+/// against.
+pub fn published(carrier: Carrier, kind: crate::world::EventKind) -> bool {
+    match carrier {
+        Carrier::RussianPost => russian_post::operation(kind).is_some(),
+        Carrier::Cdek => cdek::status(kind).is_some(),
+        _ => true,
+    }
+}
+
 /// What every fake shares: the world, the simulated clock, and the changes clients made.
 #[derive(Debug)]
 pub struct SimState {

@@ -30,7 +30,7 @@ pub fn router(sim: Arc<SimState>) -> Router {
 }
 
 /// (OperType id, name, OperAttr id, name) for what happened.
-fn operation(kind: EventKind) -> Option<(u32, &'static str, u32, &'static str)> {
+pub(crate) fn operation(kind: EventKind) -> Option<(u32, &'static str, u32, &'static str)> {
     Some(match kind {
         EventKind::Registered => return None,
         EventKind::PickedUp => (1, "Приём", 1, "Единичный"),

@@ -34,8 +34,8 @@ fn languages(text: Option<&str>) -> Result<Vec<Language>, ApiError> {
     };
     let mut out = Vec::new();
     for part in text.split(',') {
-        let language = Language::parse(part.trim())
-            .map_err(|e| ApiError::BadRequest(format!("lang: {e}")))?;
+        let language =
+            Language::parse(part.trim()).map_err(|e| ApiError::BadRequest(format!("lang: {e}")))?;
         if !out.contains(&language) {
             out.push(language);
         }
@@ -70,9 +70,19 @@ pub(super) async fn evidence_pack<D: Database>(
         .ok_or(ApiError::NotFound("posting"))?;
     caller.require(Role::Operator)?;
     let languages = languages(params.lang.as_deref())?;
-    let pack =
-        evidence::build(&state.db, &state.estimates, id, &languages, state.clock.now()).await?;
-    Ok(super::files::download(&pack.file_name, "application/zip", Body::from(pack.bytes)))
+    let pack = evidence::build(
+        &state.db,
+        &state.estimates,
+        id,
+        &languages,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(super::files::download(
+        &pack.file_name,
+        "application/zip",
+        Body::from(pack.bytes),
+    ))
 }
 
 /// A file of a posting's evidence.

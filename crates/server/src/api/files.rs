@@ -106,7 +106,7 @@ pub(crate) async fn export<D: Database>(
     ))
 }
 
-pub(super) fn download(name: &str, content_type: &'static str, body: Body) -> Response {
+pub(crate) fn download(name: &str, content_type: &'static str, body: Body) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {

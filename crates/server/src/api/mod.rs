@@ -41,9 +41,9 @@ use utoipa::openapi::path::{HttpMethod, Paths};
 
 use self::admin::*;
 use self::dto::*;
-use self::evidence::*;
 pub use self::error::ApiError;
 use self::error::{ErrorBody, Problem};
+use self::evidence::*;
 use self::extract::{Json, Path, Query, form, language};
 pub use self::health::NodeRole;
 use self::health::*;

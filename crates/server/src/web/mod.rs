@@ -82,6 +82,8 @@ pub fn router<S: Database>(api: ApiState<S>, settings: WebSettings) -> Router {
             "/postings/{number}/route.json",
             get(pages::posting_route::<S>),
         )
+        .route("/postings/{number}/evidence", get(pages::evidence::<S>))
+        .route("/postings/{number}/attachments", post(pages::attach::<S>))
         .route("/alerts", get(pages::alerts::<S>))
         .route("/alerts/ack", post(pages::acknowledge_many::<S>))
         .route("/alerts/{id}/ack", post(pages::acknowledge::<S>))

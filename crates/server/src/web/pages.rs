@@ -405,6 +405,24 @@ pub(super) async fn posting<S: Database>(
             .collect(),
         route_url: format!("/postings/{}/route.json", view::percent(p.number.as_str())),
         tiles: state.settings.map_tiles.clone().unwrap_or_default(),
+        evidence_url: format!("/postings/{}/evidence", view::percent(p.number.as_str())),
+        attach_url: format!("/postings/{}/attachments", view::percent(p.number.as_str())),
+        evidence_kept: ozontrack_engine::evidence::kept(&state.api.db, trail.posting_id)
+            .await?
+            .map(|k| view::local(k.built_at, tz)),
+        attachments: state
+            .api
+            .db
+            .attachments(trail.posting_id)
+            .await?
+            .into_iter()
+            .map(|a| view::AttachmentView {
+                name: a.file_name,
+                size: a.size.to_string(),
+                sha256: a.sha256,
+                added: format!("{} · {}", view::local(a.added_at, tz), a.added_by),
+            })
+            .collect(),
         page,
     }
     .render()?;
@@ -950,6 +968,95 @@ pub(super) async fn export<S: Database>(
     )
     .await
     .map_err(bad_filter)
+}
+
+/// A posting's evidence pack (PDF in the reader's language and Russian, JSON, files,
+/// manifest), built now; an operator's, as the acts of a dispute are.
+pub(super) async fn evidence<S: Database>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(number): Path<String>,
+) -> Result<Response, WebError> {
+    let tr = chrome(&viewer, &headers, "postings", &uri).tr;
+    let db = &state.api.db;
+    let (_, id) = ozontrack_engine::trail::find(db, &viewer.stores, &number)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    viewer.require(Role::Operator)?;
+    // The reader's language first, then Russian for Ozon's support.
+    let mut languages = vec![tr.language()];
+    if tr.language() != ozontrack_domain::Language::Ru {
+        languages.push(ozontrack_domain::Language::Ru);
+    }
+    let pack = ozontrack_engine::evidence::build(
+        db,
+        &state.api.estimates,
+        id,
+        &languages,
+        state.api.clock.now(),
+    )
+    .await?;
+    Ok(crate::api::files::download(
+        &pack.file_name,
+        "application/zip",
+        axum::body::Body::from(pack.bytes),
+    ))
+}
+
+/// The file being added to a posting's evidence.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AttachQuery {
+    name: String,
+    #[serde(default)]
+    taken_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A file added from the posting page, sent as the request's body (like the report upload).
+pub(super) async fn attach<S: Database>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(number): Path<String>,
+    Query(query): Query<AttachQuery>,
+    body: axum::body::Body,
+) -> Result<Response, WebError> {
+    viewer.check_post(&headers, None)?;
+    let tr = chrome(&viewer, &headers, "postings", &uri).tr;
+    let db = &state.api.db;
+    let (_, id) = ozontrack_engine::trail::find(db, &viewer.stores, &number)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    viewer.require(Role::Operator)?;
+    let limit = state.api.max_attachment;
+    let content = axum::body::to_bytes(body, usize::try_from(limit).unwrap_or(usize::MAX))
+        .await
+        .map_err(|_| {
+            WebError::BadRequest(tr.with(
+                "evidence-attach-too-large",
+                &[(
+                    "mb",
+                    ozontrack_i18n::Arg::Number(i64::try_from(limit / (1024 * 1024)).unwrap_or(0)),
+                )],
+            ))
+        })?;
+    ozontrack_engine::evidence::attach(
+        db,
+        &viewer.actor()?,
+        id,
+        ozontrack_engine::evidence::NewFile {
+            name: query.name,
+            content: content.to_vec(),
+            taken_at: query.taken_at,
+        },
+        limit,
+        state.api.clock.now(),
+    )
+    .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
 
 /// Where the upload goes and whether to write.

@@ -336,6 +336,21 @@ pub(super) struct PostingPage {
     pub alerts: Vec<AlertView>,
     pub route_url: String,
     pub tiles: String,
+    /// Where the evidence pack downloads from, and the seller's files in it.
+    pub evidence_url: String,
+    pub attach_url: String,
+    /// When the dispute worker built the kept pack, for a posting in dispute.
+    pub evidence_kept: Option<String>,
+    pub attachments: Vec<AttachmentView>,
+}
+
+/// A seller's file of a posting's evidence.
+#[derive(Debug, Clone)]
+pub(super) struct AttachmentView {
+    pub name: String,
+    pub size: String,
+    pub sha256: String,
+    pub added: String,
 }
 
 #[derive(Template)]
