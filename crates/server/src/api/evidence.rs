@@ -25,7 +25,7 @@ pub struct EvidenceParams {
     /// The PDF's languages side by side, comma-separated (`zh,ru`, the default; `en`).
     #[serde(default, deserialize_with = "form::optional")]
     #[param(pattern = "^(zh|ru|en)(,(zh|ru|en))*$", max_length = 20)]
-    pub lang: Option<String>,
+    pub languages: Option<String>,
 }
 
 fn languages(text: Option<&str>) -> Result<Vec<Language>, ApiError> {
@@ -34,8 +34,8 @@ fn languages(text: Option<&str>) -> Result<Vec<Language>, ApiError> {
     };
     let mut out = Vec::new();
     for part in text.split(',') {
-        let language =
-            Language::parse(part.trim()).map_err(|e| ApiError::BadRequest(format!("lang: {e}")))?;
+        let language = Language::parse(part.trim())
+            .map_err(|e| ApiError::BadRequest(format!("languages: {e}")))?;
         if !out.contains(&language) {
             out.push(language);
         }
@@ -69,7 +69,7 @@ pub(super) async fn evidence_pack<D: Database>(
         .await?
         .ok_or(ApiError::NotFound("posting"))?;
     caller.require(Role::Operator)?;
-    let languages = languages(params.lang.as_deref())?;
+    let languages = languages(params.languages.as_deref())?;
     let pack = evidence::build(
         &state.db,
         &state.estimates,

@@ -420,7 +420,8 @@ pub(super) async fn posting<S: Database>(
                 name: a.file_name,
                 size: a.size.to_string(),
                 sha256: a.sha256,
-                added: format!("{} · {}", view::local(a.added_at, tz), a.added_by),
+                added: view::local(a.added_at, tz),
+                by: a.added_by,
             })
             .collect(),
         page,

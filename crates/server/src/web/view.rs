@@ -351,6 +351,8 @@ pub(super) struct AttachmentView {
     pub size: String,
     pub sha256: String,
     pub added: String,
+    /// Who added it (a person's name: shown as written).
+    pub by: String,
 }
 
 #[derive(Template)]

@@ -1,7 +1,7 @@
 //! `ozontrack bench evidence`: building dispute evidence packs. A database is filled with
 //! `--packs` disputed postings of `--events` carrier events each (a 17TRACK first mile and a
 //! Russian Post last mile ending in a delivery with its recipient, plus Ozon's own changes and
-//! a packaging video of 2 MB), then every posting's pack is built the way `evidence build` and
+//! a 256 KiB attachment), then every posting's pack is built the way `evidence build` and
 //! the dispute worker build it: read from the database, laid out as a PDF, zipped with its JSON
 //! and manifest. Measured: the time per pack (p50, p95, max) against the 300 ms goal, and the
 //! process's resident memory after the first 50 packs and after the last, against "flat".
@@ -62,7 +62,7 @@ async fn seed(
     start: chrono::DateTime<Utc>,
 ) -> anyhow::Result<Vec<PostingId>> {
     let owner = LeaseOwner::new("bench");
-    let video: Vec<u8> = (0..2 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let video: Vec<u8> = (0..256 * 1024u32).map(|i| (i % 251) as u8).collect();
     let video_hash = format!("sha256:bench-{}", video.len());
     let mut ids = Vec::new();
     for i in 0..packs {
