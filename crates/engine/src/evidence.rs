@@ -17,6 +17,31 @@ pub use ozontrack_evidence::WITH_PDF;
 /// The PDF's languages unless asked otherwise: Chinese for the seller, Russian for Ozon.
 pub const LANGUAGES: [Language; 2] = [Language::Zh, Language::Ru];
 
+/// The PDF's languages as a person lists them (`zh,ru`), in order, each once; none given: the
+/// default pair.
+pub fn languages(text: Option<&str>) -> Result<Vec<Language>, Error> {
+    let Some(text) = text else {
+        return Ok(LANGUAGES.to_vec());
+    };
+    let mut out = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let language = Language::parse(part).map_err(|e| Error::Invalid {
+            field: "languages",
+            message: e.to_string(),
+        })?;
+        if !out.contains(&language) {
+            out.push(language);
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::Invalid {
+            field: "languages",
+            message: "name at least one of zh, ru, en".to_owned(),
+        });
+    }
+    Ok(out)
+}
+
 /// The largest attachment taken unless configured otherwise: a few minutes of phone video.
 pub const DEFAULT_MAX_ATTACHMENT: u64 = 200 * 1024 * 1024;
 
@@ -257,5 +282,32 @@ impl<D: Database> crate::supervise::Worker for DisputeWorker<D> {
                 false
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_are_read_in_order_once_each_and_an_unknown_one_is_named() {
+        assert_eq!(languages(None).unwrap(), LANGUAGES);
+        assert_eq!(
+            languages(Some("ru, zh,ru")).unwrap(),
+            [Language::Ru, Language::Zh]
+        );
+        let wrong = languages(Some("zh,de")).unwrap_err().to_string();
+        assert!(
+            wrong.starts_with("languages:") && wrong.contains("de"),
+            "{wrong}"
+        );
+        assert!(languages(Some(" , ")).is_err());
+    }
+
+    #[test]
+    fn a_files_type_comes_from_its_extension() {
+        assert_eq!(media_type("Packing.MP4"), "video/mp4");
+        assert_eq!(media_type("receipt.jpeg"), "image/jpeg");
+        assert_eq!(media_type("notes"), "application/octet-stream");
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use ozontrack_db::Stores as _;
-use ozontrack_domain::{Clock as _, Language, SystemClock};
+use ozontrack_domain::{Clock as _, SystemClock};
 use ozontrack_engine::estimate::EstimateBook;
 use ozontrack_engine::evidence::{self, NewFile};
 use ozontrack_reports::AtomicFile;
@@ -32,32 +32,18 @@ pub(crate) async fn evidence(
     }
 }
 
-/// `--lang zh,ru`: the PDF's languages in order.
-fn languages(text: Option<&str>) -> anyhow::Result<Vec<Language>> {
-    let Some(text) = text else {
-        return Ok(evidence::LANGUAGES.to_vec());
-    };
-    let mut out = Vec::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let language =
-            Language::parse(part).map_err(|e| InputError::new(format!("--lang: {e}")))?;
-        if !out.contains(&language) {
-            out.push(language);
-        }
-    }
-    if out.is_empty() {
-        return Err(InputError::new("--lang: name at least one of zh, ru, en").into());
-    }
-    Ok(out)
-}
-
 async fn build(
     settings: &Settings,
     args: &EvidenceBuildArgs,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let languages = languages(args.lang.as_deref())?;
+    let languages = evidence::languages(args.lang.as_deref()).map_err(|e| match e {
+        ozontrack_engine::Error::Invalid { message, .. } => {
+            InputError::new(format!("--lang: {message}"))
+        }
+        other => InputError::new(other.to_string()),
+    })?;
     let dir = args.out.clone().unwrap_or_else(|| ".".into());
     let opened = app::open(settings, KeyMode::Existing).await?;
     let db = opened.store;

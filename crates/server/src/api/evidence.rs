@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use ozontrack_db::{AttachmentRecord, Database};
-use ozontrack_domain::{Language, Role};
+use ozontrack_domain::Role;
 use ozontrack_engine::evidence::{self, NewFile};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -26,21 +26,6 @@ pub struct EvidenceParams {
     #[serde(default, deserialize_with = "form::optional")]
     #[param(pattern = "^(zh|ru|en)(,(zh|ru|en))*$", max_length = 20)]
     pub languages: Option<String>,
-}
-
-fn languages(text: Option<&str>) -> Result<Vec<Language>, ApiError> {
-    let Some(text) = text else {
-        return Ok(evidence::LANGUAGES.to_vec());
-    };
-    let mut out = Vec::new();
-    for part in text.split(',') {
-        let language = Language::parse(part.trim())
-            .map_err(|e| ApiError::BadRequest(format!("languages: {e}")))?;
-        if !out.contains(&language) {
-            out.push(language);
-        }
-    }
-    Ok(out)
 }
 
 #[utoipa::path(
@@ -69,7 +54,7 @@ pub(super) async fn evidence_pack<D: Database>(
         .await?
         .ok_or(ApiError::NotFound("posting"))?;
     caller.require(Role::Operator)?;
-    let languages = languages(params.languages.as_deref())?;
+    let languages = evidence::languages(params.languages.as_deref())?;
     let pack = evidence::build(
         &state.db,
         &state.estimates,
