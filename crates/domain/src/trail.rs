@@ -138,6 +138,15 @@ impl Trail {
             .filter(|l| l.leg.carrier.as_str() != crate::carrier::OZON)
     }
 
+    /// Ozon's own view of the posting: the events of its Ozon legs, each status change as the
+    /// sync observed it.
+    pub fn ozon_events(&self) -> impl Iterator<Item = &TrackingEvent> {
+        self.legs
+            .iter()
+            .filter(|l| l.leg.carrier.as_str() == crate::carrier::OZON)
+            .flat_map(|l| l.events.iter())
+    }
+
     /// The journey on the map.
     pub fn route(&self) -> Route {
         let mut points: Vec<RoutePoint> = Vec::new();

@@ -42,6 +42,16 @@ pub fn languages(text: Option<&str>) -> Result<Vec<Language>, Error> {
     Ok(out)
 }
 
+/// The PDF's languages for a person reading in `reader`'s: theirs first, then Russian, which
+/// Ozon's support reads.
+pub fn languages_for(reader: Language) -> Vec<Language> {
+    let mut out = vec![reader];
+    if reader != Language::Ru {
+        out.push(Language::Ru);
+    }
+    out
+}
+
 /// The largest attachment taken unless configured otherwise: a few minutes of phone video.
 pub const DEFAULT_MAX_ATTACHMENT: u64 = 200 * 1024 * 1024;
 
@@ -302,6 +312,8 @@ mod tests {
             "{wrong}"
         );
         assert!(languages(Some(" , ")).is_err());
+        assert_eq!(languages_for(Language::En), [Language::En, Language::Ru]);
+        assert_eq!(languages_for(Language::Ru), [Language::Ru]);
     }
 
     #[test]

@@ -182,12 +182,7 @@ impl Document {
     pub fn of(input: &Input<'_>) -> Self {
         let trail = input.trail;
         let p = &trail.posting;
-        let ozon_timeline = trail
-            .legs
-            .iter()
-            .filter(|l| l.leg.carrier.as_str() == ozontrack_domain::carrier::OZON)
-            .flat_map(|l| l.events.iter().map(event))
-            .collect();
+        let ozon_timeline = trail.ozon_events().map(event).collect();
         Document {
             schema: SCHEMA.to_owned(),
             generated_at: input.generated_at,

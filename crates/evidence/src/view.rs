@@ -218,12 +218,7 @@ impl View {
             widths: vec![3, 3, 8, 1, 3],
         });
 
-        let ozon_events: Vec<&TrackingEvent> = trail
-            .legs
-            .iter()
-            .filter(|l| l.leg.carrier.as_str() == ozontrack_domain::carrier::OZON)
-            .flat_map(|l| l.events.iter())
-            .collect();
+        let ozon_events: Vec<&TrackingEvent> = trail.ozon_events().collect();
         let ozon = (!ozon_events.is_empty()).then(|| events_table(&w, ozon_events.into_iter()));
 
         let legs = trail

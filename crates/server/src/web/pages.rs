@@ -986,16 +986,11 @@ pub(super) async fn evidence<S: Database>(
         .await?
         .ok_or(WebError::NotFound)?;
     viewer.require(Role::Operator)?;
-    // The reader's language first, then Russian for Ozon's support.
-    let mut languages = vec![tr.language()];
-    if tr.language() != ozontrack_domain::Language::Ru {
-        languages.push(ozontrack_domain::Language::Ru);
-    }
     let pack = ozontrack_engine::evidence::build(
         db,
         &state.api.estimates,
         id,
-        &languages,
+        &ozontrack_engine::evidence::languages_for(tr.language()),
         state.api.clock.now(),
     )
     .await?;
