@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use ozontrack_domain::carrier::{self, CarrierInfo};
 use ozontrack_domain::{EventSource, GeoPoint, TrackingEvent, crosswalk};
-use ozontrack_http::RateLimiter;
 use ozontrack_http::lenient::{self, Notes, Obj, Refused, Unreadable};
+use ozontrack_http::{RateLimiter, SharedLimit};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -324,6 +324,8 @@ pub struct SeventeenTrackClient {
     base_url: String,
     token: SecretString,
     limiter: Arc<RateLimiter>,
+    /// The account's limit as every process calling it shares it, when several do.
+    shared: Option<Arc<dyn SharedLimit>>,
 }
 
 /// A number to register, with our carrier's key when we know it (17TRACK detects otherwise).
@@ -361,10 +363,41 @@ impl SeventeenTrackClient {
             base_url: base_url.trim_end_matches('/').to_owned(),
             token,
             limiter: Arc::new(RateLimiter::new(per_second)),
+            shared: None,
         }
     }
 
+    /// Every call also takes a slot of `shared`, the account's limit across processes.
+    #[must_use]
+    pub fn with_shared_limit(mut self, shared: Arc<dyn SharedLimit>) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// The account's requests per second.
+    pub fn per_second(&self) -> usize {
+        self.limiter.limit()
+    }
+
+    /// Names the account without revealing its token: the first bytes of the token's SHA-256.
+    pub fn account(&self) -> String {
+        let digest = Sha256::digest(self.token.expose_secret().as_bytes());
+        hex::encode(&digest[..8])
+    }
+
     async fn call(&self, endpoint: &str, body: &Value) -> Result<Vec<u8>, CarrierError> {
+        let Some(shared) = &self.shared else {
+            return self.call_limited(endpoint, body).await;
+        };
+        let slot = shared.take().await;
+        let answer = self.call_limited(endpoint, body).await;
+        if let Some(slot) = slot {
+            shared.free(slot).await;
+        }
+        answer
+    }
+
+    async fn call_limited(&self, endpoint: &str, body: &Value) -> Result<Vec<u8>, CarrierError> {
         let url = format!("{}/track/v2.2/{endpoint}", self.base_url);
         // Held until the answer is in (and a second after): see `ozontrack_http::limit`.
         let _permit = self.limiter.acquire().await;

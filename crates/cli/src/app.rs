@@ -62,6 +62,35 @@ pub(crate) async fn open(settings: &Settings, mode: KeyMode) -> anyhow::Result<O
     })
 }
 
+/// The clock of a running sandbox world (its `/sandbox/clock` at `url`), followed from here:
+/// read once, then run at the world's speed from that reading plus half the round trip, so that
+/// processes on one machine agree with the world to within milliseconds of real time.
+pub(crate) async fn followed_clock(url: &str) -> anyhow::Result<ozontrack_domain::ScaledClock> {
+    let http = ozontrack_http::client(std::time::Duration::from_secs(5))?;
+    let sent = std::time::Instant::now();
+    let reading: ozontrack_sandbox::ClockReading = http
+        .get(url)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .with_context(|| format!("cannot read the clock to follow at {url}"))?
+        .json()
+        .await
+        .with_context(|| format!("{url} did not answer with a clock reading"))?;
+    let Some(speed) = reading.speed else {
+        return Err(InputError::new(format!(
+            "the clock at {url} is moved by hand (a test's); it cannot be followed"
+        ))
+        .into());
+    };
+    let in_flight = sent.elapsed().mul_f64(speed / 2.0);
+    let ahead = chrono::Duration::from_std(in_flight).unwrap_or_default();
+    Ok(ozontrack_domain::ScaledClock::new(
+        reading.now + ahead,
+        speed,
+    ))
+}
+
 /// A lease owner unique to this process: host, pid and the start time.
 pub(crate) fn owner(clock: &dyn Clock) -> LeaseOwner {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());

@@ -294,6 +294,34 @@ pub(crate) enum BenchCommand {
     /// Building dispute evidence packs (PDF, JSON, attachments, manifest) of long trails:
     /// the time per pack and memory over a batch, against the targets.
     Evidence(BenchEvidenceArgs),
+    /// Several `serve` processes on one PostgreSQL against a sandbox world on a fast clock,
+    /// one killed every few seconds while the fakes misbehave; the database scored against the
+    /// world's truth (events lost or doubled, states, alerts, rate-limit refusals).
+    Chaos(BenchChaosArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchChaosArgs {
+    /// An empty PostgreSQL database the processes share (it is migrated and filled).
+    #[arg(long, value_name = "URL")]
+    pub(crate) database_url: String,
+    /// `serve --role workers` processes running at once.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) processes: u32,
+    /// Simulated days the run lasts (the world's orders span them).
+    #[arg(long, default_value_t = 10)]
+    pub(crate) days: u32,
+    /// Simulated seconds per real second.
+    #[arg(long, default_value_t = 2880.0)]
+    pub(crate) speed: f64,
+    #[arg(long, default_value_t = 1_500)]
+    pub(crate) parcels: u32,
+    /// Real seconds between two kills, on average.
+    #[arg(long, default_value_t = 4.0)]
+    pub(crate) kill_every: f64,
+    /// Seed of the world, of its faults and of which process dies when.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -480,6 +508,11 @@ pub(crate) struct ServeArgs {
     /// /metrics only). Several processes on one PostgreSQL share the work through leases.
     #[arg(long, value_enum, default_value = "all")]
     pub(crate) role: ServeRole,
+    /// Run on a sandbox world's simulated clock instead of real time: the URL its `sandbox`
+    /// command prints as the clock (…/sandbox/clock). For running several processes against
+    /// one world; never against real Ozon.
+    #[arg(long, value_name = "URL")]
+    pub(crate) follow_clock: Option<String>,
 }
 
 /// What a `serve` process runs.

@@ -317,6 +317,8 @@ pub(crate) struct RiskSection {
     pub(crate) interval_secs: u64,
     /// Hours between full rounds (every posting in play); incremental rounds in between.
     pub(crate) full_every_hours: i64,
+    /// Seconds a worker holds a store's round without renewing it.
+    pub(crate) lease_secs: u64,
 }
 
 impl Default for RiskSection {
@@ -326,6 +328,10 @@ impl Default for RiskSection {
             store_rules: std::collections::BTreeMap::new(),
             interval_secs: 60,
             full_every_hours: 6,
+            lease_secs: ozontrack_engine::RiskSettings::default()
+                .lease
+                .num_seconds()
+                .unsigned_abs(),
         }
     }
 }
@@ -454,6 +460,9 @@ impl Settings {
     pub(crate) fn risk_settings(&self) -> ozontrack_engine::RiskSettings {
         ozontrack_engine::RiskSettings {
             full_every: chrono::Duration::hours(self.risk.full_every_hours.max(1)),
+            lease: chrono::Duration::seconds(
+                i64::try_from(self.risk.lease_secs.max(1)).unwrap_or(600),
+            ),
             ..ozontrack_engine::RiskSettings::default()
         }
     }

@@ -636,6 +636,66 @@ fn http_status(
 }
 
 #[test]
+fn a_node_told_to_follow_a_sandbox_world_works_by_the_worlds_clock() {
+    use chrono::{DateTime, Utc};
+    let run = Run::new();
+    assert_ok(&run.run(&["init"]));
+    let (_sandbox, line) =
+        run.spawn_first_line(&["--json", "sandbox", "--parcels", "100", "--speed", "3600"]);
+    let apis: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let url = apis["clock"]["url"].as_str().unwrap().to_owned();
+    assert_eq!(apis["clock"]["speed"], 3600.0);
+    let (_node, line) = run.spawn_first_line(&[
+        "--json",
+        "serve",
+        "--role",
+        "workers",
+        "--listen",
+        "127.0.0.1:0",
+        "--follow-clock",
+        &url,
+    ]);
+    let node: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let base = node["server"].as_str().unwrap().to_owned();
+    let (sandbox_base, path) = url.split_at(url.find("/sandbox/").unwrap());
+    let read = |base: &str, path: &str| -> DateTime<Utc> {
+        let response = http_response("GET", base, path, &[]);
+        let (_, body) = response.split_once("\r\n\r\n").unwrap();
+        let body: serde_json::Value = serde_json::from_str(body.trim()).unwrap();
+        body["now"].as_str().unwrap().parse().unwrap()
+    };
+    // An hour of the world passes each real second: the node agrees with the world, not with
+    // the wall clock, to within a few simulated minutes (tens of real milliseconds).
+    let before = read(sandbox_base, path);
+    let at_node = read(&base, "/healthz");
+    let after = read(sandbox_base, path);
+    let slack = chrono::Duration::minutes(3);
+    assert!(
+        before - slack <= at_node && at_node <= after + slack,
+        "world {before} .. {after}, node {at_node}"
+    );
+    assert!(
+        ozontrack_domain::Clock::now(&ozontrack_domain::SystemClock) - at_node
+            > chrono::Duration::days(7),
+        "{at_node}"
+    );
+
+    let no_clock = run.run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--follow-clock",
+        &format!("{sandbox_base}/nowhere"),
+    ]);
+    assert!(!no_clock.status.success());
+    assert!(
+        String::from_utf8_lossy(&no_clock.stderr).contains("cannot read the clock to follow"),
+        "{}",
+        String::from_utf8_lossy(&no_clock.stderr)
+    );
+}
+
+#[test]
 fn sandbox_json_prints_every_api_on_its_first_line_and_the_ozon_credentials_work() {
     let run = Run::new();
     let (_sandbox, line) = run.spawn_first_line(&["--json", "sandbox", "--parcels", "100"]);
@@ -768,7 +828,7 @@ fn a_worker_node_runs_the_workers_without_the_api_and_an_api_node_the_reverse() 
         .iter()
         .map(|w| w["name"].as_str().unwrap())
         .collect();
-    for worker in ["sync", "pushes", "tracking", "risk", "notify"] {
+    for worker in ["sync", "pushes", "tracking", "risk", "notify", "gauges"] {
         assert!(names.contains(&worker), "{worker} not running: {health}");
     }
     assert_eq!(http_status("GET", &base, "/readyz", &[], ""), 200);

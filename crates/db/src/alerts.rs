@@ -14,8 +14,19 @@ use ozontrack_domain::{PostingId, PostingNumber, StoreId};
 use ozontrack_domain::notify::{AlertNotice, Notice, PenaltyLevel, PenaltyNotice};
 
 use crate::DbError;
+use crate::leases::{LeaseOwner, Leases, RiskRound};
 use crate::outbox::Enqueue;
 use crate::sql::{BeginWrite, Db, ROWS_PER_STATEMENT, SqlDatabase, final_statuses};
+
+/// A store's risk round as a process claimed it: what the earlier rounds covered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RiskRoundState {
+    pub store: StoreId,
+    /// Every change written before this has been evaluated; none: never.
+    pub evaluated_until: Option<DateTime<Utc>>,
+    /// When the last full round began; none: never.
+    pub full_at: Option<DateTime<Utc>>,
+}
 
 /// Which alerts to list.
 #[derive(Debug, Clone, Default)]
@@ -165,18 +176,29 @@ pub trait Alerts: Clone + Send + Sync + 'static {
         notify: &Enqueue<'_>,
     ) -> impl Future<Output = Result<RiskApplied, DbError>> + Send;
 
-    /// Up to when the store's changes have been evaluated.
-    fn risk_watermark(
+    /// Leases up to `limit` stores' risk rounds that are due and that nobody holds (paused
+    /// stores apart) to `owner` until `until`, with what each store's earlier rounds covered.
+    /// A store without a round yet gets one, due at once.
+    fn claim_risk_rounds(
         &self,
-        store: StoreId,
-    ) -> impl Future<Output = Result<Option<DateTime<Utc>>, DbError>> + Send;
-
-    /// Moves the watermark forward (never back).
-    fn set_risk_watermark(
-        &self,
-        store: StoreId,
+        owner: &LeaseOwner,
+        limit: u32,
+        now: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> impl Future<Output = Result<(), DbError>> + Send;
+    ) -> impl Future<Output = Result<Vec<RiskRoundState>, DbError>> + Send;
+
+    /// Ends `owner`'s round of `store` begun at `started`: the watermark moves forward to it
+    /// (never back), a full round is remembered, the lease is given up and the next round is
+    /// due at `next`. Returns false, changing nothing, when `owner` lost the lease (another
+    /// process is doing the round again).
+    fn finish_risk_round(
+        &self,
+        store: StoreId,
+        owner: &LeaseOwner,
+        started: DateTime<Utc>,
+        full: bool,
+        next: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, DbError>> + Send;
 
     /// Alerts by the filter, newest first.
     fn alerts(
@@ -678,37 +700,84 @@ impl Alerts for SqlDatabase {
         Ok(applied)
     }
 
-    async fn risk_watermark(&self, store: StoreId) -> Result<Option<DateTime<Utc>>, DbError> {
-        let until = on_db!(&self.db, |pool| {
-            sqlx::query_scalar::<_, Option<DateTime<Utc>>>(
-                "SELECT evaluated_until FROM risk_state WHERE store_id = $1",
-            )
-            .bind(store.0)
-            .fetch_optional(pool)
-            .await?
-        });
-        Ok(until.flatten())
-    }
-
-    async fn set_risk_watermark(
+    async fn claim_risk_rounds(
         &self,
-        store: StoreId,
+        owner: &LeaseOwner,
+        limit: u32,
+        now: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> Result<(), DbError> {
-        // Never backwards: a slower evaluator finishing late must not undo a newer one.
+    ) -> Result<Vec<RiskRoundState>, DbError> {
+        // Stores are added in several places (the console, an import, the API); their rounds
+        // are created here, where they are needed, rather than by each of them.
         on_db!(&self.db, |pool| {
             sqlx::query(
-                "INSERT INTO risk_state (store_id, evaluated_until) VALUES ($1, $2) \
-                 ON CONFLICT (store_id) DO UPDATE SET evaluated_until = excluded.evaluated_until \
-                 WHERE risk_state.evaluated_until IS NULL \
-                 OR risk_state.evaluated_until < excluded.evaluated_until",
+                "INSERT INTO risk_rounds (id, next_check_at) \
+                 SELECT id, $1 FROM stores s \
+                 WHERE NOT EXISTS (SELECT 1 FROM risk_rounds r WHERE r.id = s.id) \
+                 ON CONFLICT (id) DO NOTHING",
             )
-            .bind(store.0)
-            .bind(until)
+            .bind(now)
             .execute(pool)
             .await?;
         });
-        Ok(())
+        let claimed: Vec<RiskRound> = self.claim(owner, limit, now, until).await?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = claimed.iter().map(|r| r.0.0).collect();
+        let rows = on_db!(&self.db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT id, evaluated_until, full_at FROM risk_rounds WHERE id IN (",
+            );
+            let mut list = query.separated(", ");
+            for id in &ids {
+                list.push_bind(*id);
+            }
+            query.push(") ORDER BY id");
+            query
+                .build_query_as::<(i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>)>()
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, evaluated_until, full_at)| RiskRoundState {
+                store: StoreId(id),
+                evaluated_until,
+                full_at,
+            })
+            .collect())
+    }
+
+    async fn finish_risk_round(
+        &self,
+        store: StoreId,
+        owner: &LeaseOwner,
+        started: DateTime<Utc>,
+        full: bool,
+        next: DateTime<Utc>,
+    ) -> Result<bool, DbError> {
+        // Never backwards: a slower round finishing late must not undo a newer one.
+        let done = on_db!(&self.db, |pool| {
+            sqlx::query(
+                "UPDATE risk_rounds SET \
+                 evaluated_until = CASE WHEN evaluated_until IS NULL OR evaluated_until < $1 \
+                     THEN $1 ELSE evaluated_until END, \
+                 full_at = CASE WHEN $2 AND (full_at IS NULL OR full_at < $1) \
+                     THEN $1 ELSE full_at END, \
+                 next_check_at = $3, lease_owner = NULL, lease_until = NULL \
+                 WHERE id = $4 AND lease_owner = $5",
+            )
+            .bind(started)
+            .bind(full)
+            .bind(next)
+            .bind(store.0)
+            .bind(owner.as_str())
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
     }
 
     async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<AlertRecord>, DbError> {

@@ -45,6 +45,7 @@ mod sealed {
     impl Sealed for ozontrack_domain::StoreId {}
     impl Sealed for ozontrack_domain::DestinationId {}
     impl Sealed for super::Chore {}
+    impl Sealed for super::RiskRound {}
 }
 
 /// A chore of the whole installation, by its row in `chores` (the migration that creates the
@@ -55,6 +56,26 @@ pub struct Chore(pub i64);
 impl Chore {
     /// The scheduled backup.
     pub const BACKUP: Chore = Chore(1);
+    /// Reading the queue depths into the `gauges` table.
+    pub const GAUGES: Chore = Chore(2);
+}
+
+/// One store's risk round, by its row in `risk_rounds` (whose id is the store's): leased apart
+/// from the store's sync, so rules run while Ozon is being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RiskRound(pub StoreId);
+
+/// A paused store's parcels would look stalled: its rounds wait until it resumes.
+impl Leasable for RiskRound {
+    const TABLE: &'static str = "risk_rounds";
+    const CLAIMABLE: &'static str = " AND NOT EXISTS (SELECT 1 FROM stores s \
+         WHERE s.id = risk_rounds.id AND s.paused_at IS NOT NULL)";
+    fn from_row_id(id: i64) -> Self {
+        RiskRound(StoreId(id))
+    }
+    fn row_id(self) -> i64 {
+        self.0.0
+    }
 }
 
 /// Chores are leased so that one process does each when several run.
@@ -122,6 +143,16 @@ pub trait Leases: Clone + Send + Sync + 'static {
         until: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<K>, DbError>> + Send;
 
+    /// Claims the one row `id` if it is due and nobody holds it. Returns whether `owner` now
+    /// holds it.
+    fn claim_one<K: Leasable>(
+        &self,
+        id: K,
+        owner: &LeaseOwner,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, DbError>> + Send;
+
     /// Extends `owner`'s leases on `ids` to `until`; rows whose lease `owner` lost are left
     /// alone. Returns how many were extended.
     fn extend<K: Leasable>(
@@ -166,6 +197,32 @@ pub trait Leases: Clone + Send + Sync + 'static {
         next_check_at: Option<DateTime<Utc>>,
     ) -> impl Future<Output = Result<(), DbError>> + Send;
 
+    /// Creates the slots `0..limit` of the rate limit `key` that do not exist yet, free.
+    fn add_rate_slots(
+        &self,
+        key: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// Takes one of the `limit` slots of the rate limit `key` that is free at `now`, holding it
+    /// until `until` (the request's guard: it is freed sooner by `free_rate_slot`). None when
+    /// every slot is busy.
+    fn take_rate_slot(
+        &self,
+        key: &str,
+        limit: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<i64>, DbError>> + Send;
+
+    /// Holds `slot` of `key` until `until` (a window after the request's answer), then frees it.
+    fn free_rate_slot(
+        &self,
+        key: &str,
+        slot: i64,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
     /// Takes the lease of one row whether or not it is due, unless someone else holds it.
     /// Returns false when another owner's lease is still running.
     fn lease<K: Leasable>(
@@ -198,6 +255,31 @@ impl Leases for SqlDatabase {
         Ok(ids.into_iter().map(K::from_row_id).collect())
     }
 
+    async fn claim_one<K: Leasable>(
+        &self,
+        id: K,
+        owner: &LeaseOwner,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, DbError> {
+        let sql = AssertSqlSafe(format!(
+            "UPDATE {} SET lease_owner = $1, lease_until = $2 WHERE id = $3 \
+             AND next_check_at <= $4 AND (lease_until IS NULL OR lease_until <= $4)",
+            K::TABLE
+        ));
+        let done = on_db!(&self.db, |pool| {
+            sqlx::query(sql)
+                .bind(owner.as_str())
+                .bind(until)
+                .bind(id.row_id())
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
     async fn claim_push_stores(
         &self,
         owner: &LeaseOwner,
@@ -213,6 +295,82 @@ impl Leases for SqlDatabase {
             .claim_rows("stores", waiting, owner, limit, now, until)
             .await?;
         Ok(ids.into_iter().map(StoreId).collect())
+    }
+
+    async fn add_rate_slots(&self, key: &str, limit: u32) -> Result<(), DbError> {
+        // `WHERE true` keeps SQLite from reading the upsert's ON as a join's.
+        let sql = "WITH RECURSIVE n(s) AS (SELECT 0 UNION ALL SELECT s + 1 FROM n WHERE s + 1 < $2) \
+                   INSERT INTO rate_slots (key, slot, busy_until) \
+                   SELECT $1, s, $3 FROM n WHERE true ON CONFLICT (key, slot) DO NOTHING";
+        let epoch = DateTime::<Utc>::UNIX_EPOCH;
+        on_db!(&self.db, |pool| {
+            sqlx::query(sql)
+                .bind(key)
+                .bind(i64::from(limit))
+                .bind(epoch)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    async fn take_rate_slot(
+        &self,
+        key: &str,
+        limit: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<i64>, DbError> {
+        let free = "SELECT slot FROM rate_slots WHERE key = $1 AND slot < $2 AND busy_until <= $3 \
+                    ORDER BY busy_until, slot LIMIT 1";
+        let take = |lock: &str| {
+            AssertSqlSafe(format!(
+                "UPDATE rate_slots SET busy_until = $4 \
+                 WHERE key = $1 AND slot = ({free}{lock}) RETURNING slot"
+            ))
+        };
+        let slot = match &self.db {
+            Db::Sqlite(pool) => {
+                let mut tx = pool.begin_write().await?;
+                let slot = sqlx::query_scalar::<_, i64>(take(""))
+                    .bind(key)
+                    .bind(i64::from(limit))
+                    .bind(now)
+                    .bind(until)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                slot
+            }
+            // A slot another process is taking is skipped, not waited for.
+            Db::Postgres(pool) => {
+                sqlx::query_scalar::<_, i64>(take(" FOR UPDATE SKIP LOCKED"))
+                    .bind(key)
+                    .bind(i64::from(limit))
+                    .bind(now)
+                    .bind(until)
+                    .fetch_optional(pool)
+                    .await?
+            }
+        };
+        Ok(slot)
+    }
+
+    async fn free_rate_slot(
+        &self,
+        key: &str,
+        slot: i64,
+        until: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        on_db!(&self.db, |pool| {
+            sqlx::query("UPDATE rate_slots SET busy_until = $1 WHERE key = $2 AND slot = $3")
+                .bind(until)
+                .bind(key)
+                .bind(slot)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
     }
 
     async fn let_go<K: Leasable>(&self, id: K, owner: &LeaseOwner) -> Result<bool, DbError> {

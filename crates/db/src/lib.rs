@@ -53,11 +53,12 @@ pub use access::{
 };
 pub use alerts::{
     AlertFilter, Alerts, GapSample, PenaltyPolicy, PenaltyRecord, RiskApplied, RiskOutcome,
+    RiskRoundState,
 };
 pub use audit::{Audit, AuditEntry, AuditFilter, AuditRecord};
 pub use backup::{Backups, Snapshot};
 pub use evidence::{AttachmentRecord, Evidence, NewAttachment, PackRecord};
-pub use leases::{Chore, Leasable, LeaseOwner, Leases};
+pub use leases::{Chore, Leasable, LeaseOwner, Leases, RiskRound};
 pub use outbox::{
     AttemptRecord, Attempted, DestinationRecord, Enqueue, FeedNews, NewDestination, NewMessage,
     Outbox, OutboxCounts, OutboxFilter, OutboxMessage, Settle, TemplateRecord,

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ozontrack_db::prelude::*;
-use ozontrack_db::{Backend, DbError, FeedOutcome, LeaseOwner, LegCheck, NewStore};
+use ozontrack_db::{Backend, Chore, DbError, FeedOutcome, LeaseOwner, LegCheck, NewStore};
 use ozontrack_domain::CarrierSource;
 use ozontrack_domain::{
     CarrierCode, ClientId, Currency, DeliveryMethod, EventSource, GeoPoint, Language, Leg, LegRole,
@@ -109,7 +109,8 @@ contract!(
     a_user_acknowledges_and_resolves_alerts_and_a_missing_one_is_named,
     a_whitelist_violation_enters_the_ledger_once,
     risk_candidates_are_changed_or_due_postings_and_inputs_carry_legs_and_events,
-    the_risk_watermark_never_moves_back,
+    a_risk_round_is_held_by_one_process_and_its_watermark_never_moves_back,
+    a_chore_is_claimed_only_when_due_and_free,
     a_token_is_found_by_its_hash_until_revoked_with_its_role_and_stores,
     the_postings_page_filters_pages_and_never_leaves_its_stores,
     sessions_and_login_links_end_and_a_link_is_used_once,
@@ -1467,13 +1468,147 @@ async fn risk_candidates_are_changed_or_due_postings_and_inputs_carry_legs_and_e
     assert_eq!(with_leg.legs[0].1[0].raw_code, "picked");
 }
 
-async fn the_risk_watermark_never_moves_back(db: &TestDb) {
+async fn a_risk_round_is_held_by_one_process_and_its_watermark_never_moves_back(db: &TestDb) {
     let store = a_store(db).await;
-    assert_eq!(db.store.risk_watermark(store).await.unwrap(), None);
+    let (a, b) = (LeaseOwner::new("a"), LeaseOwner::new("b"));
+    let lease = Duration::minutes(10);
+    let claimed = db
+        .store
+        .claim_risk_rounds(&a, 10, t0(), t0() + lease)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed,
+        [ozontrack_db::RiskRoundState {
+            store,
+            evaluated_until: None,
+            full_at: None,
+        }],
+        "a new store's round is due at once and has covered nothing"
+    );
+    assert!(
+        db.store
+            .claim_risk_rounds(&b, 10, t0(), t0() + lease)
+            .await
+            .unwrap()
+            .is_empty(),
+        "held by a"
+    );
     let later = t0() + Duration::hours(2);
-    db.store.set_risk_watermark(store, later).await.unwrap();
-    db.store.set_risk_watermark(store, t0()).await.unwrap();
-    assert_eq!(db.store.risk_watermark(store).await.unwrap(), Some(later));
+    assert!(
+        db.store
+            .finish_risk_round(store, &a, later, true, later)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.store
+            .finish_risk_round(store, &a, later, true, later)
+            .await
+            .unwrap(),
+        "a round is finished once, by its holder"
+    );
+    // b takes the next round; a slower round of an earlier start ends after it.
+    let next = db
+        .store
+        .claim_risk_rounds(&b, 10, later, later + lease)
+        .await
+        .unwrap();
+    assert_eq!(next[0].evaluated_until, Some(later));
+    assert_eq!(next[0].full_at, Some(later));
+    assert!(
+        db.store
+            .finish_risk_round(store, &b, t0(), false, later)
+            .await
+            .unwrap()
+    );
+    let after = db
+        .store
+        .claim_risk_rounds(&a, 10, later, later + lease)
+        .await
+        .unwrap();
+    assert_eq!(after[0].evaluated_until, Some(later), "never backwards");
+    assert_eq!(after[0].full_at, Some(later));
+    // A holder that dies leaves the round to the next claimer once its lease expires.
+    assert!(
+        db.store
+            .claim_risk_rounds(
+                &b,
+                10,
+                later + lease - Duration::seconds(1),
+                later + lease * 2
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        db.store
+            .claim_risk_rounds(&b, 10, later + lease, later + lease * 2)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // A paused store's round waits.
+    assert!(
+        db.store
+            .finish_risk_round(store, &b, later, false, later)
+            .await
+            .unwrap()
+    );
+    assert!(db.store.set_store_paused(store, true, later).await.unwrap());
+    assert!(
+        db.store
+            .claim_risk_rounds(&a, 10, later, later + lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn a_chore_is_claimed_only_when_due_and_free(db: &TestDb) {
+    let (a, b) = (LeaseOwner::new("a"), LeaseOwner::new("b"));
+    let until = t0() + Duration::minutes(5);
+    assert!(
+        db.store
+            .claim_one(Chore::GAUGES, &a, t0(), until)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.store
+            .claim_one(Chore::GAUGES, &b, t0(), until)
+            .await
+            .unwrap()
+    );
+    assert!(
+        db.store
+            .claim_one(Chore::BACKUP, &b, t0(), until)
+            .await
+            .unwrap(),
+        "another chore is another row"
+    );
+    let next = t0() + Duration::minutes(1);
+    assert!(
+        db.store
+            .release(Chore::GAUGES, &a, Some(next))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.store
+            .claim_one(Chore::GAUGES, &b, t0(), until)
+            .await
+            .unwrap(),
+        "not due yet"
+    );
+    assert!(
+        db.store
+            .claim_one(Chore::GAUGES, &b, next, until)
+            .await
+            .unwrap()
+    );
 }
 
 async fn a_token_is_found_by_its_hash_until_revoked_with_its_role_and_stores(db: &TestDb) {
@@ -1726,6 +1861,20 @@ async fn overview_lanes_and_queue_depths_count_within_their_stores(db: &TestDb) 
         .unwrap();
     assert!(depths.stores_due >= 2, "{depths:?}");
     assert_eq!(depths.pushes_pending, 0);
+
+    // Kept for every node's /metrics, the latest count replacing the one before.
+    assert_eq!(db.store.kept_queue_depths().await.unwrap(), None);
+    let earlier = ozontrack_db::QueueDepths {
+        legs_due: 9,
+        ..depths
+    };
+    db.store.keep_queue_depths(&earlier, t0()).await.unwrap();
+    let at = t0() + chrono::Duration::seconds(15);
+    db.store.keep_queue_depths(&depths, at).await.unwrap();
+    assert_eq!(
+        db.store.kept_queue_depths().await.unwrap(),
+        Some((depths, at))
+    );
 }
 
 async fn a_destination(

@@ -10,6 +10,27 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 /// clock, stored in either database and read back compares equal.
 pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> DateTime<Utc>;
+
+    /// How many seconds pass on this clock per real second, when it runs on its own: what
+    /// another process needs to follow it. None for a clock moved by hand.
+    fn speed(&self) -> Option<f64> {
+        None
+    }
+
+    /// A span of real time as this clock counts it. Leases protect work that takes real time
+    /// (requests, queries), so a lease of two minutes lasts two real minutes on a sandbox
+    /// world's fast clock too; a clock moved by hand counts it as given.
+    fn lasting(&self, real: Duration) -> Duration {
+        match self.speed() {
+            Some(speed) if speed != 1.0 => {
+                let micros = real.num_microseconds().unwrap_or(i64::MAX) as f64 * speed;
+                // Saturates rather than wraps for absurd spans.
+                #[allow(clippy::cast_possible_truncation)]
+                Duration::microseconds(micros.min(i64::MAX as f64 / 2.0) as i64)
+            }
+            _ => real,
+        }
+    }
 }
 
 fn to_micros(time: DateTime<Utc>) -> DateTime<Utc> {
@@ -28,6 +49,10 @@ impl Clock for SystemClock {
         #[allow(clippy::disallowed_methods)]
         let now = Utc::now();
         to_micros(now)
+    }
+
+    fn speed(&self) -> Option<f64> {
+        Some(1.0)
     }
 }
 
@@ -104,6 +129,10 @@ impl Clock for ScaledClock {
         let simulated = (real * self.speed * 1e6) as i64;
         to_micros(self.origin + Duration::microseconds(simulated))
     }
+
+    fn speed(&self) -> Option<f64> {
+        Some(self.speed)
+    }
 }
 
 #[cfg(test)]
@@ -129,6 +158,19 @@ mod tests {
             123_456_000
         );
         assert_eq!(SystemClock.now().timestamp_subsec_nanos() % 1000, 0);
+    }
+
+    #[test]
+    fn a_lease_lasts_as_long_in_real_time_on_a_fast_clock_and_as_given_on_a_manual_one() {
+        let start = Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap();
+        let two_minutes = Duration::minutes(2);
+        assert_eq!(
+            ScaledClock::new(start, 3600.0).lasting(two_minutes),
+            Duration::hours(120)
+        );
+        assert_eq!(SystemClock.lasting(two_minutes), two_minutes);
+        assert_eq!(ManualClock::new(start).lasting(two_minutes), two_minutes);
+        assert_eq!(ManualClock::new(start).speed(), None);
     }
 
     #[test]

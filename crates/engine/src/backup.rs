@@ -272,11 +272,11 @@ impl<D: Database> BackupWorker<D> {
     /// there was nothing to do.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<Option<Backup>, Error> {
         // A large database takes a while to copy: the lease outlives any copy.
-        let claimed = self
+        if !self
             .db
-            .claim::<Chore>(&self.owner, 1, now, now + Duration::hours(6))
-            .await?;
-        if !claimed.contains(&Chore::BACKUP) {
+            .claim_one(Chore::BACKUP, &self.owner, now, now + Duration::hours(6))
+            .await?
+        {
             return Ok(None);
         }
         let taken = take(&self.db, &self.schedule.dir, now).await;

@@ -2,17 +2,19 @@
 //! came due, and moves their alerts through the lifecycle. A full round (every posting still in
 //! play) runs on a schedule as a safety net; in between, rounds are incremental.
 //!
-//! Workers may run it side by side: alert changes are conditional on the alert's state, one
-//! open alert per (posting, rule) is a unique index, and the store's watermark only moves
-//! forward, so overlapping rounds repeat work but never undo each other's.
+//! Rounds are leased per store (`risk_rounds`), so processes share the stores and a round a dead
+//! process left half-done is done again by another once its lease expires. Doing it again is
+//! safe: alert changes are conditional on the alert's state, one open alert per (posting, rule)
+//! is a unique index, messages are enqueued with the change that implies them, and the store's
+//! watermark (with the time of its last full round) only moves forward, in the database.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use ozontrack_db::{
-    Database, DbError, Enqueue, FeedHealth, GapSample, PenaltyPolicy, PostingWithEvents,
-    RiskApplied, RiskOutcome,
+    Database, DbError, Enqueue, FeedHealth, GapSample, LeaseOwner, PenaltyPolicy,
+    PostingWithEvents, RiskApplied, RiskOutcome, RiskRound, RiskRoundState,
 };
 use ozontrack_domain::PostingId;
 use ozontrack_domain::alert::{self, AlertView};
@@ -50,6 +52,11 @@ pub struct RiskSettings {
     pub learn_from_legs: u32,
     /// Between re-learning the lanes.
     pub learn_every: Duration,
+    /// How long a store's round is leased, renewed at every batch: a process that dies
+    /// mid-round holds the store this long at most.
+    pub lease: Duration,
+    /// Stores one round claims at most; the others are left to other processes.
+    pub stores_per_round: u32,
 }
 
 impl Default for RiskSettings {
@@ -60,6 +67,8 @@ impl Default for RiskSettings {
             overlap: Duration::minutes(10),
             learn_from_legs: 20_000,
             learn_every: Duration::hours(24),
+            lease: Duration::minutes(10),
+            stores_per_round: 32,
         }
     }
 }
@@ -74,7 +83,6 @@ pub struct RiskReport {
 
 #[derive(Debug, Default)]
 struct Memory {
-    last_full: HashMap<StoreId, DateTime<Utc>>,
     /// Delivered legs' events, read again every `learn_every`.
     samples: Option<(DateTime<Utc>, Arc<Vec<GapSample>>)>,
     /// The lanes learned from them, by the percentile a store's rules ask for (as bits).
@@ -111,6 +119,8 @@ pub struct Evaluator<D> {
     rules: RulesBook,
     settings: RiskSettings,
     clock: Arc<dyn Clock>,
+    /// Who holds the stores' rounds this evaluator claims.
+    owner: LeaseOwner,
     /// When the messages alert changes imply are due: real time, whatever `clock` runs.
     wall: Arc<dyn Clock>,
     /// Woken after a round that enqueued messages (the dispatcher, in this process).
@@ -201,6 +211,7 @@ impl<D: Database> Evaluator<D> {
         rules: RulesBook,
         settings: RiskSettings,
         clock: Arc<dyn Clock>,
+        owner: LeaseOwner,
     ) -> Self {
         Self {
             db,
@@ -208,6 +219,7 @@ impl<D: Database> Evaluator<D> {
             rules,
             settings,
             clock,
+            owner,
             wall: Arc::new(ozontrack_domain::SystemClock),
             wake: None,
             memory: Mutex::new(Memory::default()),
@@ -228,9 +240,53 @@ impl<D: Database> Evaluator<D> {
         self
     }
 
-    /// One round over every store: incremental, or full when one is due.
+    /// One round over the stores whose round is due and free: incremental, or full when a
+    /// store's last full round is older than `full_every`.
     pub async fn run_once(&self) -> Result<RiskReport, DbError> {
         let now = self.clock.now();
+        let claimed = self
+            .db
+            .claim_risk_rounds(
+                &self.owner,
+                self.settings.stores_per_round,
+                now,
+                now + self.clock.lasting(self.settings.lease),
+            )
+            .await?;
+        let mut report = RiskReport::default();
+        if claimed.is_empty() {
+            return Ok(report);
+        }
+        let result = self.rounds(&claimed, now, &mut report).await;
+        if result.is_err() {
+            // The rounds not finished go back at once rather than when their leases expire
+            // (when the database is gone, they will expire).
+            for round in &claimed {
+                let _ = self.db.let_go(RiskRound(round.store), &self.owner).await;
+            }
+        }
+        let destinations = result?;
+        let a = report.applied;
+        if destinations && a.opened + a.escalated + a.resolved > 0 {
+            if let Some(wake) = &self.wake {
+                wake.notify_one();
+            }
+            crate::wake_others(&self.db, ozontrack_db::Wake::Outbox).await;
+        }
+        metrics::counter!("ozontrack_risk_postings_evaluated_total").increment(report.evaluated);
+        metrics::counter!("ozontrack_alerts_total", "change" => "opened").increment(a.opened);
+        metrics::counter!("ozontrack_alerts_total", "change" => "escalated").increment(a.escalated);
+        metrics::counter!("ozontrack_alerts_total", "change" => "resolved").increment(a.resolved);
+        Ok(report)
+    }
+
+    /// The claimed stores' rounds, one after the other; whether any destination listens.
+    async fn rounds(
+        &self,
+        claimed: &[RiskRoundState],
+        now: DateTime<Utc>,
+        report: &mut RiskReport,
+    ) -> Result<bool, DbError> {
         let health = self.db.feed_health().await?;
         // Read once a round: a destination added meanwhile hears from the next round on.
         let destinations: Vec<Destination> = self
@@ -241,30 +297,21 @@ impl<D: Database> Evaluator<D> {
             .map(|r| r.destination)
             .filter(|d| d.state == DestinationState::Active)
             .collect();
-        let mut report = RiskReport::default();
-        // A paused store is not tracked, so its parcels would look stalled: no rules run on it.
-        for store in self.db.stores().await? {
-            if store.paused_at.is_some() {
-                continue;
-            }
-            let watermark = self.db.risk_watermark(store.id).await?;
-            let full = {
-                let memory = self.memory();
-                watermark.is_none()
-                    || memory
-                        .last_full
-                        .get(&store.id)
-                        .is_none_or(|at| now - *at >= self.settings.full_every)
-            };
+        for round in claimed {
+            let full = round.evaluated_until.is_none()
+                || round
+                    .full_at
+                    .is_none_or(|at| now - at >= self.settings.full_every);
             let since = (!full)
-                .then(|| watermark.map(|w| w - self.settings.overlap))
+                .then(|| round.evaluated_until.map(|w| w - self.settings.overlap))
                 .flatten();
-            let ids = self.db.risk_candidates(store.id, since, now).await?;
-            let rules = self.rules.for_store(store.id);
+            let ids = self.db.risk_candidates(round.store, since, now).await?;
+            let rules = self.rules.for_store(round.store);
             let learned = self.learned(rules, now).await?;
+            let mut held = true;
             for chunk in ids.chunks(self.settings.batch.max(1)) {
                 let batch = Batch {
-                    store: store.id,
+                    store: round.store,
                     rules,
                     health: &health,
                     learned: learned.as_deref(),
@@ -276,25 +323,36 @@ impl<D: Database> Evaluator<D> {
                 };
                 report.applied.add(self.evaluate(chunk, &batch).await?);
                 report.evaluated += chunk.len() as u64;
+                held = self
+                    .db
+                    .extend(
+                        &[RiskRound(round.store)],
+                        &self.owner,
+                        self.clock.now() + self.clock.lasting(self.settings.lease),
+                    )
+                    .await?
+                    == 1;
+                if !held {
+                    break;
+                }
             }
-            self.db.set_risk_watermark(store.id, now).await?;
-            if full {
+            // A lost lease means another process is doing this round again from the same
+            // watermark: this one's end is not recorded.
+            let finished = held
+                && self
+                    .db
+                    .finish_risk_round(round.store, &self.owner, now, full, now)
+                    .await?;
+            if !finished {
+                tracing::warn!(
+                    store = round.store.0,
+                    "risk round's lease lost; left to its new holder"
+                );
+            } else if full {
                 report.full_rounds += 1;
-                self.memory().last_full.insert(store.id, now);
             }
         }
-        let a = report.applied;
-        if !destinations.is_empty() && a.opened + a.escalated + a.resolved > 0 {
-            if let Some(wake) = &self.wake {
-                wake.notify_one();
-            }
-            crate::wake_others(&self.db, ozontrack_db::Wake::Outbox).await;
-        }
-        metrics::counter!("ozontrack_risk_postings_evaluated_total").increment(report.evaluated);
-        metrics::counter!("ozontrack_alerts_total", "change" => "opened").increment(a.opened);
-        metrics::counter!("ozontrack_alerts_total", "change" => "escalated").increment(a.escalated);
-        metrics::counter!("ozontrack_alerts_total", "change" => "resolved").increment(a.resolved);
-        Ok(report)
+        Ok(!destinations.is_empty())
     }
 
     async fn evaluate(&self, ids: &[PostingId], batch: &Batch<'_>) -> Result<RiskApplied, DbError> {

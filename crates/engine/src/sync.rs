@@ -242,8 +242,10 @@ impl<D: Database> Syncer<D> {
 
     pub(crate) fn lease_until(&self) -> DateTime<Utc> {
         self.clock.now()
-            + chrono::Duration::from_std(self.settings.lease)
-                .unwrap_or(chrono::Duration::minutes(2))
+            + self.clock.lasting(
+                chrono::Duration::from_std(self.settings.lease)
+                    .unwrap_or(chrono::Duration::minutes(2)),
+            )
     }
 
     /// Syncs one store, holding its lease so that no other worker syncs it meanwhile; the
@@ -481,7 +483,9 @@ impl<D: Database> ScanWalker<D> {
             posting_numbers: scan.plan.posting_numbers.clone(),
         };
         let mut cursor = scan.cursor.clone();
-        let lease = chrono::Duration::from_std(self.lease).unwrap_or_default();
+        let lease = self
+            .clock
+            .lasting(chrono::Duration::from_std(self.lease).unwrap_or_default());
         // Renew the store's lease when half of it has run, not after every page: each renewal
         // is a write, and SQLite writes one at a time.
         let mut renew_at = self.clock.now() + lease / 2;

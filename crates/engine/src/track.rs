@@ -51,6 +51,22 @@ pub struct Feeds {
 }
 
 impl Feeds {
+    /// Makes the 17TRACK account's rate limit one for every process working on `db`
+    /// ([`crate::limits`]): for installations of several processes on one PostgreSQL.
+    #[must_use]
+    pub fn sharing_limits<D: ozontrack_db::Database>(mut self, db: &D) -> Self {
+        if let Some(client) = self.seventeen_track.take() {
+            let limit = crate::limits::DbLimit::new(
+                db.clone(),
+                format!("17track:{}", client.account()),
+                u32::try_from(client.per_second()).unwrap_or(u32::MAX),
+                Duration::seconds(1),
+            );
+            self.seventeen_track = Some(client.with_shared_limit(Arc::new(limit)));
+        }
+        self
+    }
+
     /// The feed that reads `leg`: a carrier's own API when we have it, else the aggregator;
     /// `None` for Ozon's own leg (fed by the sync) or when no feed is configured.
     pub fn feed_of(&self, leg: &Leg) -> Option<Feed> {
@@ -245,7 +261,7 @@ impl<D: Database> Tracker<D> {
                 &self.owner,
                 self.settings.batch,
                 now,
-                now + self.settings.lease,
+                now + self.clock.lasting(self.settings.lease),
             )
             .await?;
         let mut report = self.check(&ids, now).await?;
@@ -284,7 +300,12 @@ impl<D: Database> Tracker<D> {
         for id in ids {
             if self
                 .db
-                .lease(*id, &self.owner, now, now + self.settings.lease)
+                .lease(
+                    *id,
+                    &self.owner,
+                    now,
+                    now + self.clock.lasting(self.settings.lease),
+                )
                 .await?
             {
                 leased.push(*id);

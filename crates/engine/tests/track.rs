@@ -123,13 +123,19 @@ async fn run_days(
     total
 }
 
-fn evaluator(store: &SqlDatabase, w: &World1, feeds: &Arc<Feeds>) -> Evaluator<SqlDatabase> {
+fn evaluator(
+    store: &SqlDatabase,
+    w: &World1,
+    feeds: &Arc<Feeds>,
+    owner: &str,
+) -> Evaluator<SqlDatabase> {
     Evaluator::new(
         store.clone(),
         feeds.clone(),
         RulesBook::default(),
         RiskSettings::default(),
         w.clock.clone(),
+        LeaseOwner::new(owner),
     )
 }
 
@@ -639,7 +645,7 @@ async fn a_store_paused_resumed_and_removed_under_running_workers(db: &support::
     let record = support::add_store(&db.store, &w).await;
     let feeds = feeds(&w);
     let trackers = [tracker(&db.store, &w, &feeds, "t1")];
-    let evaluators = [evaluator(&db.store, &w, &feeds)];
+    let evaluators = [evaluator(&db.store, &w, &feeds, "r1")];
     run_days(&db.store, &record, &w, &trackers, &evaluators, 3).await;
     let syncer = support::syncer(&db.store, &w, support::settings(1000), "sync");
     let admin = ozontrack_engine::Actor::console("admin").unwrap();
@@ -735,6 +741,111 @@ async fn a_store_paused_resumed_and_removed_under_running_workers(db: &support::
     );
 }
 
+/// Process A dies in the middle of a store's risk round (its future is dropped after it wrote
+/// some batches, its lease left behind); process B, on its own connection pool, finds the store
+/// held until A's lease expires, then does the whole round again: the round ends where an
+/// undisturbed one would (nothing left for the rules to change) and no alert is there twice.
+async fn a_killed_risk_round_is_finished_by_another_process(db: &support::Db, other: SqlDatabase) {
+    let w = world(400).await;
+    let record = support::add_store(&db.store, &w).await;
+    let feeds = feeds(&w);
+    let trackers = [tracker(&db.store, &w, &feeds, "t1")];
+    run_days(&db.store, &record, &w, &trackers, &[], 12).await;
+    let settings = RiskSettings {
+        batch: 1,
+        ..RiskSettings::default()
+    };
+    let process = |store: SqlDatabase, owner: &str| {
+        Evaluator::new(
+            store,
+            feeds.clone(),
+            RulesBook::default(),
+            settings.clone(),
+            w.clock.clone(),
+            LeaseOwner::new(owner),
+        )
+    };
+    let a = process(db.store.clone(), "a");
+    let b = process(other, "b");
+    let all = ozontrack_db::AlertFilter::default();
+
+    {
+        let mut round = std::pin::pin!(a.run_once());
+        loop {
+            tokio::select! {
+                biased;
+                done = &mut round => panic!("the round ended before it was killed: {done:?}"),
+                () = tokio::task::yield_now() => {}
+            }
+            if db.store.alerts(&all).await.unwrap().len() >= 3 {
+                break;
+            }
+        }
+    }
+    let left_by_a = db.store.alerts(&all).await.unwrap().len();
+
+    let held = b.run_once().await.unwrap();
+    assert_eq!(
+        held.evaluated, 0,
+        "the dead process's lease still holds the store"
+    );
+    w.clock
+        .advance(settings.lease + chrono::Duration::seconds(1));
+    let report = b.run_once().await.unwrap();
+    assert_eq!(report.full_rounds, 1, "{report:?}");
+    assert!(report.evaluated > 0);
+
+    let alerts = db.store.alerts(&all).await.unwrap();
+    assert!(alerts.len() > left_by_a, "B went on past where A died");
+    let mut seen = std::collections::HashSet::new();
+    for alert in &alerts {
+        assert!(
+            seen.insert((alert.posting_id, alert.rule)),
+            "{} has two {:?} alerts",
+            alert.posting_number,
+            alert.rule
+        );
+        let opened = db.store.alert_history(alert.id).await.unwrap();
+        assert_eq!(
+            opened.first().map(|h| h.state),
+            Some(ozontrack_domain::alert::AlertState::Open)
+        );
+    }
+    let postings = db
+        .store
+        .postings_page(&ozontrack_db::PostingQuery {
+            stores: vec![record.id],
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for posting in &postings {
+        let left = b.explain(posting.record.id, None).await.unwrap().unwrap();
+        assert!(
+            left.changes.is_empty(),
+            "{} still has changes to make: {:?}",
+            posting.record.posting.number,
+            left.changes
+        );
+    }
+    // The round is recorded as done: the next one is incremental and finds nearly nothing.
+    let next = b.run_once().await.unwrap();
+    assert_eq!(next.full_rounds, 0, "{next:?}");
+    assert_eq!(
+        next.applied,
+        ozontrack_db::RiskApplied::default(),
+        "{next:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_risk_round_killed_midway_is_finished_by_another_process_without_double_alerts() {
+    let db = support::sqlite().await;
+    let other = db.store.clone();
+    a_killed_risk_round_is_finished_by_another_process(&db, other).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_store_rests_and_a_removed_one_leaves_nothing_under_running_workers() {
     let db = support::sqlite().await;
@@ -753,6 +864,15 @@ mod postgres {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_risk_round_killed_midway_on_postgresql_is_finished_by_another_process() {
+        let Some(db) = support::postgres().await else {
+            return;
+        };
+        let other = support::open(&db.url).await;
+        a_killed_risk_round_is_finished_by_another_process(&db, other).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn two_trackers_on_postgresql_share_the_legs_and_end_equal_to_the_truth() {
         let Some(db) = support::postgres().await else {
             return;
@@ -765,8 +885,8 @@ mod postgres {
             tracker(&db.store, &w, &feeds, "t2"),
         ];
         let evaluators = [
-            evaluator(&db.store, &w, &feeds),
-            evaluator(&db.store, &w, &feeds),
+            evaluator(&db.store, &w, &feeds, "r1"),
+            evaluator(&db.store, &w, &feeds, "r2"),
         ];
         run_days(&db.store, &record, &w, &trackers, &evaluators, 30).await;
         assert_alerts_match_truth(&db.store, &record, &w).await;

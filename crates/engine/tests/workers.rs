@@ -24,6 +24,7 @@ async fn a_round_that_fails_in_the_database_logs_the_underlying_cause() {
         RulesBook::default(),
         RiskSettings::default(),
         clock,
+        ozontrack_db::LeaseOwner::new("risk"),
     );
     // The database goes away under the worker.
     db.store.close().await;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
-pub use limit::{Limiters, Permit, RateLimiter};
+pub use limit::{Limiters, Permit, RateLimiter, SharedLimit, SlotFuture};
 pub use retry::RetryPolicy;
 
 /// Builds the HTTP client every outside API shares: rustls with the ring provider (the one sqlx

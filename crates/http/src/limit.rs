@@ -16,6 +16,21 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+/// A future a [`SharedLimit`] returns.
+pub type SlotFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// A limit shared with other processes that call the same account (kept in the database): a
+/// slot is taken before the request and held until a window after its answer, as this
+/// process's own [`RateLimiter`] does, so that every process together stays within the limit.
+pub trait SharedLimit: Send + Sync + std::fmt::Debug {
+    /// Waits for a free slot and takes it; none when the shared limit cannot be reached (the
+    /// process's own limiter still holds; the failure is the implementation's to log).
+    fn take(&self) -> SlotFuture<'_, Option<i64>>;
+
+    /// Frees `slot` a window from now.
+    fn free(&self, slot: i64) -> SlotFuture<'_, ()>;
+}
+
 #[derive(Debug, Default)]
 struct Slots {
     in_flight: usize,

@@ -1,5 +1,5 @@
 //! Fault injection for the fakes, from configuration: a share of requests fails with a 5xx,
-//! hangs and then times out, or gets a truncated body, and every response can be slowed. Which
+//! is throttled with a 429, hangs and then times out, or gets a truncated body, and every response can be slowed. Which
 //! request suffers is drawn from a seeded stream, so a run can be repeated exactly.
 
 use std::sync::Arc;
@@ -23,6 +23,9 @@ pub struct Faults {
     pub error_rate: f64,
     /// Hang for `hang_ms`, then 504.
     pub timeout_rate: f64,
+    /// Answered with 429 and `Retry-After: 1`, as a service shedding load does whatever the
+    /// client's own rate.
+    pub throttle_rate: f64,
     /// The real answer, cut in half (invalid JSON or XML).
     pub malformed_rate: f64,
     /// Added to every response.
@@ -56,6 +59,7 @@ pub struct FaultPlan {
 enum Fate {
     Fine,
     Error(u16),
+    Throttled,
     Timeout,
     Malformed,
 }
@@ -91,6 +95,8 @@ impl FaultState {
             Fate::Timeout
         } else if roll < f.error_rate + f.timeout_rate + f.malformed_rate {
             Fate::Malformed
+        } else if roll < f.error_rate + f.timeout_rate + f.malformed_rate + f.throttle_rate {
+            Fate::Throttled
         } else {
             Fate::Fine
         }
@@ -112,6 +118,12 @@ pub async fn inject(
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             (status, "Internal error").into_response()
         }
+        Fate::Throttled => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(axum::http::header::RETRY_AFTER, "1")],
+            "Too Many Requests",
+        )
+            .into_response(),
         Fate::Timeout => {
             tokio::time::sleep(Duration::from_millis(state.faults.hang_ms)).await;
             (StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout").into_response()
@@ -138,6 +150,7 @@ mod tests {
             error_rate: 0.1,
             timeout_rate: 0.05,
             malformed_rate: 0.05,
+            throttle_rate: 0.05,
             ..Faults::default()
         };
         let state = FaultState::new(faults.clone(), 9, 1);
@@ -146,6 +159,7 @@ mod tests {
         assert!((share(|f| matches!(f, Fate::Error(_))) - 0.1).abs() < 0.02);
         assert!((share(|f| *f == Fate::Timeout) - 0.05).abs() < 0.015);
         assert!((share(|f| *f == Fate::Malformed) - 0.05).abs() < 0.015);
+        assert!((share(|f| *f == Fate::Throttled) - 0.05).abs() < 0.015);
         let again = FaultState::new(faults, 9, 1);
         assert!(fates.iter().all(|f| *f == again.fate()));
     }

@@ -22,7 +22,7 @@ pub mod truth;
 pub mod world;
 
 pub use carriers::{Carrier, Feed};
-pub use server::{Sandbox, ServeConfig, Urls};
+pub use server::{CLOCK_PATH, ClockReading, Sandbox, ServeConfig, Urls};
 pub use truth::TrueState;
 pub use world::{
     CarrierEvent, EventKind, FailureKind, FailureRates, Mode, OzonStep, Parcel, Setting, SimLeg,

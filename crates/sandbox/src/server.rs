@@ -2,6 +2,7 @@
 //! caller binds, until the caller's shutdown future completes, so tests pick port 0 and stop
 //! the world when they are done.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -59,6 +60,38 @@ impl Default for ServeConfig {
     }
 }
 
+/// Where the world's clock is published, on the Ozon fake's listener.
+pub const CLOCK_PATH: &str = "/sandbox/clock";
+
+/// `GET /sandbox/clock`: the world's time now and how fast it runs (null for a clock moved
+/// by hand), so that `ozontrack serve --follow-clock` runs on the world's time.
+fn clock_router(clock: Arc<dyn Clock>) -> Router {
+    Router::new().route(
+        CLOCK_PATH,
+        axum::routing::get(move || {
+            let clock = Arc::clone(&clock);
+            async move { axum::Json(ClockReading::of(clock.as_ref())) }
+        }),
+    )
+}
+
+/// What `/sandbox/clock` answers.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ClockReading {
+    pub now: chrono::DateTime<chrono::Utc>,
+    /// Simulated seconds per real second; none: the clock is moved by hand.
+    pub speed: Option<f64>,
+}
+
+impl ClockReading {
+    pub fn of(clock: &dyn Clock) -> Self {
+        Self {
+            now: clock.now(),
+            speed: clock.speed(),
+        }
+    }
+}
+
 /// Base URLs of the running fakes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Urls {
@@ -78,6 +111,8 @@ pub struct Urls {
     pub smtp_starttls: String,
     /// SMTP submission over TLS, `host:port`.
     pub smtp_tls: String,
+    /// The world's clock ([`ClockReading`]), e.g. `http://127.0.0.1:40123/sandbox/clock`.
+    pub clock: String,
 }
 
 /// The running fakes. Dropping it stops them.
@@ -87,6 +122,8 @@ pub struct Sandbox {
     pub urls: Urls,
     pub seventeen_track: Arc<fakes::seventeen_track::SeventeenTrack>,
     pub ozon_push: Option<Arc<fakes::ozon_push::OzonPush>>,
+    /// The Ozon fake's per-Client-Id limit, with its refusals.
+    pub ozon_limiter: Arc<fakes::RateLimiter>,
     /// What the notification fakes accept and received.
     pub channels: fakes::channels::FakeChannels,
     /// The mail accounts the SMTP fakes accept.
@@ -129,10 +166,11 @@ impl Sandbox {
             config.seventeen_track.clone(),
         );
         let plan = &config.faults;
+        let ozon_limiter = Arc::new(fakes::RateLimiter::new(config.ozon.rate_limit));
         let routers = [
             (
                 ozon,
-                fakes::ozon::router(state.clone(), &config.ozon),
+                fakes::ozon::router(state.clone(), Arc::clone(&ozon_limiter)),
                 &plan.ozon,
             ),
             (seventeen, seventeen_track.router(), &plan.seventeen_track),
@@ -158,6 +196,13 @@ impl Sandbox {
                     state,
                     crate::faults::inject,
                 ))
+            };
+            // The world's clock, beside the Ozon fake and never faulted: processes told to
+            // follow it read it once, at start.
+            let router = if stream == 0 {
+                router.merge(clock_router(Arc::clone(&state.clock)))
+            } else {
+                router
             };
             tasks.push(tokio::spawn(serve(
                 listener,
@@ -202,6 +247,7 @@ impl Sandbox {
         }
         let host_port = |url: &str| url.trim_start_matches("http://").to_owned();
         let urls = Urls {
+            clock: format!("{ozon_url}{CLOCK_PATH}"),
             ozon: ozon_url,
             seventeen_track: seventeen_url,
             russian_post: russian_post_url,
@@ -213,6 +259,7 @@ impl Sandbox {
         Ok(Sandbox {
             state,
             urls,
+            ozon_limiter,
             seventeen_track,
             ozon_push,
             channels,
@@ -220,6 +267,15 @@ impl Sandbox {
             stop,
             tasks,
         })
+    }
+
+    /// Requests the fakes refused for a broken rate limit: by Ozon Client-Id, and for the
+    /// 17TRACK token. Injected 429s (faults) are not counted.
+    pub fn rate_limit_refusals(&self) -> (HashMap<u64, u64>, u64) {
+        (
+            self.ozon_limiter.refusals(),
+            self.seventeen_track.refusals(),
+        )
     }
 
     /// The seller accounts of the world, with the credentials the fakes accept.

@@ -1,7 +1,8 @@
 //! `GET /metrics` in Prometheus' text format, and the layer that counts and times every request
 //! by its route pattern (`/api/v1/postings/{number}`, never the number itself), so the series
 //! stay few. The workers count their own work through the same `metrics` facade; the queue
-//! depths (work due now) are read from the database at each scrape.
+//! depths (work due now) are counted by one worker node at a time and read from the database
+//! at each scrape, with their age.
 //!
 //! Every label comes from a fixed set (route patterns, known methods, status codes), so no
 //! request can add a series. On the main listener `/metrics` wants a token (any live API token,
@@ -75,17 +76,17 @@ async fn guarded<S: Database>(
 }
 
 async fn render<S: Database>(State(depths): State<Depths<S>>) -> Response {
-    match depths.store.queue_depths(depths.clock.now()).await {
-        Ok(d) => {
-            for (queue, value) in [
-                ("legs_due", d.legs_due),
-                ("stores_due", d.stores_due),
-                ("risk_due", d.risk_due),
-                ("pushes_pending", d.pushes_pending),
-            ] {
+    // Counted by one worker node (the `gauges` chore) and kept in the database: a scrape of any
+    // node reads them, and says how old they are.
+    match depths.store.kept_queue_depths().await {
+        Ok(Some((kept, at))) => {
+            for (queue, value) in kept.named() {
                 metrics::gauge!("ozontrack_queue_depth", "queue" => queue).set(value as f64);
             }
+            let age = (depths.clock.now() - at).num_milliseconds() as f64 / 1000.0;
+            metrics::gauge!("ozontrack_queue_depth_age_seconds").set(age.max(0.0));
         }
+        Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "cannot read the queue depths for /metrics"),
     }
     match handle() {

@@ -498,6 +498,10 @@ async fn every_route_stays_inside_the_tokens_stores_and_answers_in_one_error_sha
         assert_eq!(status, 200, "{path}");
     }
 
+    // The queue depths a worker node counted, served with their age by this node.
+    ozontrack_engine::gauges::measure(&a.store, a.now)
+        .await
+        .unwrap();
     // Every request was counted by its route pattern, never by the posting it named.
     let metrics = a
         .http
@@ -516,6 +520,10 @@ async fn every_route_stays_inside_the_tokens_stores_and_answers_in_one_error_sha
     assert!(metrics.contains("ozontrack_http_request_duration_seconds"));
     assert!(
         metrics.contains(r#"ozontrack_queue_depth{queue="legs_due"}"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("ozontrack_queue_depth_age_seconds"),
         "{metrics}"
     );
     assert!(!metrics.contains(&a.theirs_posting), "{metrics}");

@@ -205,7 +205,8 @@ async fn evaluate(
         Arc::new(app::feeds(settings)?),
         rules,
         settings.risk_settings(),
-        clock,
+        Arc::clone(&clock),
+        app::owner(clock.as_ref()),
     );
     let report = evaluator.run_once().await?;
     let a = report.applied;

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use crate::cli::{BenchSandboxArgs, BenchSyncArgs};
 
 mod api;
+mod chaos;
 mod detection;
 mod estimate;
 mod evidence;
@@ -26,6 +27,7 @@ mod polling;
 mod rules;
 use crate::output;
 pub(crate) use api::api;
+pub(crate) use chaos::chaos;
 pub(crate) use detection::detection;
 pub(crate) use estimate::estimate;
 pub(crate) use evidence::evidence;

@@ -49,6 +49,7 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Estimate(args)) => return bench::estimate(args, out),
         Command::Bench(BenchCommand::Export(args)) => return bench::export(args, out).await,
         Command::Bench(BenchCommand::Evidence(args)) => return bench::evidence(args, out).await,
+        Command::Bench(BenchCommand::Chaos(args)) => return bench::chaos(args, out).await,
         _ => {}
     }
     // The rules file helpers need no database.

@@ -115,6 +115,7 @@ pub(crate) async fn explain(
         rules_book(settings, &stores)?,
         settings.risk_settings(),
         std::sync::Arc::new(SystemClock),
+        app::owner(&SystemClock),
     );
     let explained = evaluator
         .explain(id, given.as_ref())

@@ -90,6 +90,7 @@ fn endpoints(sandbox: &Sandbox) -> serde_json::Value {
         "russianpost": {"base_url": sandbox.urls.russian_post, "login": credentials.russian_post_login, "password": credentials.russian_post_password},
         "cdek": {"base_url": sandbox.urls.cdek, "client_id": credentials.cdek_client_id, "client_secret": credentials.cdek_client_secret},
         "channels": {"base_url": sandbox.urls.channels, "smtp_starttls": sandbox.urls.smtp_starttls, "smtp_tls": sandbox.urls.smtp_tls},
+        "clock": {"url": sandbox.urls.clock, "now": sandbox.state.now(), "speed": sandbox.state.clock.speed()},
         "world": {"seed": world.config.seed, "parcels": world.config.parcels, "order_days": world.config.order_span.num_days(), "endless": world.config.endless},
     })
 }
@@ -129,6 +130,11 @@ fn print_endpoints(out: &mut impl Write, sandbox: &Sandbox) -> std::io::Result<(
             "Notification services",
             urls.channels.clone(),
             "WeCom, DingTalk, Feishu, Telegram, webhooks; /inbox".to_owned(),
+        ),
+        (
+            "Simulated clock",
+            urls.clock.clone(),
+            "serve --follow-clock URL runs on it".to_owned(),
         ),
         (
             "SMTP (STARTTLS / TLS)",

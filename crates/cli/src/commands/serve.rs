@@ -1,5 +1,5 @@
-//! `ozontrack serve`: the workers and the HTTP server on the real clock (or one side of them,
-//! by `--role`), until Ctrl-C or SIGTERM.
+//! `ozontrack serve`: the workers and the HTTP server on the real clock (or a sandbox world's,
+//! with `--follow-clock`), or one side of them by `--role`, until Ctrl-C or SIGTERM.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -23,7 +23,7 @@ pub(crate) async fn serve(
     let opened = app::open(settings, KeyMode::Existing).await?;
     let stores = opened.store.stores().await?;
     let tracking = Setup {
-        feeds: Arc::new(app::feeds(settings)?),
+        feeds: Arc::new(shared_feeds(app::feeds(settings)?, &opened)),
         settings: settings.track_settings(),
         webhook_token: settings.carriers.seventeen_track_token.clone(),
         rules: crate::commands::rules::rules_book(settings, &stores)?,
@@ -34,7 +34,10 @@ pub(crate) async fn serve(
         backup: settings.backup_schedule(),
         max_attachment: settings.evidence.max_attachment_bytes(),
     };
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock: Arc<dyn Clock> = match &args.follow_clock {
+        Some(url) => Arc::new(app::followed_clock(url).await?),
+        None => Arc::new(SystemClock),
+    };
     let (listener, base_url) = workers::bind(args.listen).await?;
     let running = workers::start(
         opened.store.clone(),
@@ -109,5 +112,14 @@ pub(crate) async fn stop_signal() -> std::io::Result<()> {
     #[cfg(not(unix))]
     {
         tokio::signal::ctrl_c().await
+    }
+}
+
+/// The feeds of a process that may run beside others: on PostgreSQL, 17TRACK's per-token limit
+/// is shared through the database. SQLite has one process.
+fn shared_feeds(feeds: ozontrack_engine::Feeds, opened: &app::Opened) -> ozontrack_engine::Feeds {
+    match opened.url.backend() {
+        ozontrack_db::Backend::Postgres => feeds.sharing_limits(&opened.store),
+        ozontrack_db::Backend::Sqlite => feeds,
     }
 }

@@ -37,6 +37,9 @@ pub(crate) struct Workers {
     pub(crate) base_url: String,
 }
 
+/// Between two counts of the queue depths: about a Prometheus scrape interval.
+const GAUGES_EVERY: Duration = Duration::from_secs(15);
+
 /// How often each worker runs a round when it found nothing to do.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Periods {
@@ -150,6 +153,7 @@ pub(crate) async fn start(
         tracking.rules,
         tracking.risk,
         Arc::clone(&clock),
+        tracker_owner.clone(),
     )
     .with_wake(Arc::clone(&notify_wake));
     let tracker = Tracker::new(
@@ -198,6 +202,16 @@ pub(crate) async fn start(
         supervisor.spawn(
             dispatcher,
             Schedule::every(periods.notify).woken_by(Arc::clone(&notify_wake)),
+        );
+        // The queue depths every node's /metrics serves, counted by one worker node at a time.
+        supervisor.spawn(
+            ozontrack_engine::gauges::GaugeWorker::new(
+                store.clone(),
+                backup_owner.clone(),
+                Arc::clone(&clock),
+                chrono::Duration::from_std(GAUGES_EVERY).unwrap_or_default(),
+            ),
+            Schedule::every(GAUGES_EVERY),
         );
         if let Some(schedule) = tracking.backup {
             let worker = ozontrack_engine::backup::BackupWorker::new(

@@ -302,6 +302,8 @@ pub(crate) fn time(t: DateTime<Utc>) -> String {
 pub struct RateLimiter {
     per_second: usize,
     recent: Mutex<HashMap<u64, VecDeque<Instant>>>,
+    /// Requests refused by key: each one a client that broke the limit.
+    refused: Mutex<HashMap<u64, u64>>,
 }
 
 impl RateLimiter {
@@ -309,7 +311,16 @@ impl RateLimiter {
         Self {
             per_second,
             recent: Mutex::new(HashMap::new()),
+            refused: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// How many requests were refused, by key.
+    pub fn refusals(&self) -> HashMap<u64, u64> {
+        self.refused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Records a request for `key` and says whether it is within the limit. Rate limits run on
@@ -325,6 +336,12 @@ impl RateLimiter {
             window.pop_front();
         }
         if window.len() >= self.per_second {
+            *self
+                .refused
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(key)
+                .or_default() += 1;
             return false;
         }
         window.push_back(now);
@@ -424,5 +441,6 @@ mod tests {
         let limiter = RateLimiter::new(50);
         assert_eq!((0..60).filter(|_| limiter.allow(1)).count(), 50);
         assert!(limiter.allow(2), "another key has its own budget");
+        assert_eq!(limiter.refusals(), HashMap::from([(1, 10)]));
     }
 }

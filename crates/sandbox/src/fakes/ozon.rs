@@ -49,11 +49,12 @@ struct App {
 #[derive(Debug, Clone, Copy)]
 struct Seller(usize);
 
-/// The Ozon Seller API routes.
-pub fn router(sim: Arc<SimState>, config: &OzonConfig) -> Router {
+/// The Ozon Seller API routes, counting each Client-Id's requests on `limiter` (whose
+/// refusals a test or a bench reads).
+pub fn router(sim: Arc<SimState>, limiter: Arc<RateLimiter>) -> Router {
     let app = App {
         sim,
-        limiter: Arc::new(RateLimiter::new(config.rate_limit)),
+        limiter,
         actions: Arc::default(),
     };
     Router::new()

@@ -87,6 +87,11 @@ impl SeventeenTrack {
         })
     }
 
+    /// Requests refused for breaking the token's rate limit.
+    pub fn refusals(&self) -> u64 {
+        self.limiter.refusals().values().sum()
+    }
+
     fn registrations(&self) -> std::sync::MutexGuard<'_, HashMap<String, Registration>> {
         let window = self.sim.window();
         let mut registrations = self

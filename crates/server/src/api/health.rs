@@ -60,6 +60,9 @@ pub struct Health {
     pub database: String,
     /// The workers this process runs (none on an API node).
     pub workers: Vec<WorkerBody>,
+    /// The time this process works by: real time, or a sandbox world's when it follows one.
+    /// Nodes of one installation that disagree here disagree on leases and deadlines.
+    pub now: chrono::DateTime<chrono::Utc>,
 }
 
 /// One worker of the process.
@@ -142,6 +145,7 @@ pub(super) async fn healthz<D: Database>(State(state): State<ApiState<D>>) -> Re
             role: state.node.as_str().into(),
             database: if database { "ok" } else { "unavailable" }.into(),
             workers,
+            now: state.clock.now(),
         },
     )
 }
