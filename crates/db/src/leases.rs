@@ -262,22 +262,8 @@ impl Leases for SqlDatabase {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<bool, DbError> {
-        let sql = AssertSqlSafe(format!(
-            "UPDATE {} SET lease_owner = $1, lease_until = $2 WHERE id = $3 \
-             AND next_check_at <= $4 AND (lease_until IS NULL OR lease_until <= $4)",
-            K::TABLE
-        ));
-        let done = on_db!(&self.db, |pool| {
-            sqlx::query(sql)
-                .bind(owner.as_str())
-                .bind(until)
-                .bind(id.row_id())
-                .bind(now)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(done == 1)
+        let due_and_free = "next_check_at <= $4 AND (lease_until IS NULL OR lease_until <= $4)";
+        self.lease_if(id, owner, now, until, due_and_free).await
     }
 
     async fn claim_push_stores(
@@ -467,9 +453,24 @@ impl Leases for SqlDatabase {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<bool, DbError> {
+        let free_or_ours = "lease_until IS NULL OR lease_until <= $4 OR lease_owner = $1";
+        self.lease_if(id, owner, now, until, free_or_ours).await
+    }
+}
+
+impl SqlDatabase {
+    /// Leases the row `id` to `owner` until `until` when `condition` holds (SQL over the
+    /// table's columns; `$1` is the owner, `$4` now). Returns whether it did.
+    async fn lease_if<K: Leasable>(
+        &self,
+        id: K,
+        owner: &LeaseOwner,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        condition: &str,
+    ) -> Result<bool, DbError> {
         let sql = AssertSqlSafe(format!(
-            "UPDATE {} SET lease_owner = $1, lease_until = $2 WHERE id = $3 \
-             AND (lease_until IS NULL OR lease_until <= $4 OR lease_owner = $1)",
+            "UPDATE {} SET lease_owner = $1, lease_until = $2 WHERE id = $3 AND ({condition})",
             K::TABLE
         ));
         let done = on_db!(&self.db, |pool| {
@@ -484,9 +485,7 @@ impl Leases for SqlDatabase {
         });
         Ok(done == 1)
     }
-}
 
-impl SqlDatabase {
     /// Leases the rows of `table` that `due` selects (`$3`: now, `$4`: the limit) to `owner`
     /// until `until`, ids in order. Two claimers never get the same row while its lease runs.
     async fn claim_rows(

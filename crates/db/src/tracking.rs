@@ -68,8 +68,11 @@ pub struct LegCheck {
     pub registered: bool,
     /// The carrier the aggregator detected, applied only to a leg whose carrier was unknown.
     pub detected_carrier: Option<CarrierCode>,
-    /// The answer was the carrier's whole, current history: the leg is known up to now.
+    /// The answer was the carrier's whole, current history: the leg is known up to
+    /// `answered_at`.
     pub fresh: bool,
+    /// When the answer came in: a round that waited on a rate limit asked later than it began.
+    pub answered_at: DateTime<Utc>,
 }
 
 /// A feed's (a carrier API's, or a carrier behind the aggregator's) recent health.
@@ -404,7 +407,7 @@ impl Tracking for SqlDatabase {
                      carrier_source = CASE WHEN v.column4 IS NOT NULL \
                      AND legs.carrier = 'unknown' AND legs.carrier_source = 'detected' \
                      THEN 'aggregator' ELSE legs.carrier_source END, \
-                     checked_at = CASE WHEN v.column6 = 1 THEN v.column5 \
+                     checked_at = CASE WHEN v.column6 = 1 THEN v.column7 \
                      ELSE legs.checked_at END, \
                      updated_at = v.column5 FROM (",
                 );
@@ -414,7 +417,8 @@ impl Tracking for SqlDatabase {
                         .push_bind(i64::from(c.registered))
                         .push_bind(c.detected_carrier.as_ref().map(CarrierCode::as_str))
                         .push_bind(now)
-                        .push_bind(i64::from(c.fresh));
+                        .push_bind(i64::from(c.fresh))
+                        .push_bind(c.answered_at);
                 });
                 query.push(") AS v WHERE legs.id = v.column1 AND legs.lease_owner = ");
                 query.push_bind(owner.as_str());

@@ -760,6 +760,8 @@ fn check(leg: LegId, events: Vec<TrackingEvent>, next: Option<DateTime<Utc>>) ->
         registered: true,
         detected_carrier: None,
         fresh: true,
+        // The answers of these rounds come in ten minutes after each round began.
+        answered_at: t0() + Duration::minutes(10),
     }
 }
 
@@ -788,6 +790,11 @@ async fn a_round_of_checks_stores_events_schedules_and_gives_up_the_leases(db: &
     assert_eq!(record.next_check_at, Some(next));
     assert_eq!(record.lease_owner, None);
     assert_eq!(record.registered_at, Some(now));
+    assert_eq!(
+        record.checked_at,
+        Some(t0() + Duration::minutes(10)),
+        "known as of the answer, not of the round's start"
+    );
     assert_eq!(record.checks, 1);
     assert_eq!(record.status, Some(events[1].status.clone()));
     // The same events again are not new; a check by someone who lost the lease changes no

@@ -213,7 +213,8 @@ enum Answer {
 /// What one feed said in a round.
 #[derive(Debug, Default)]
 struct FeedAnswers {
-    by_leg: HashMap<LegId, Answer>,
+    /// Each leg's answer, and when it came in (what it shows is the carrier's as of then).
+    by_leg: HashMap<LegId, (Answer, DateTime<Utc>)>,
     /// HTTP calls made.
     calls: u64,
     /// Legs 17TRACK has registered (empty for the other feeds).
@@ -431,7 +432,7 @@ impl<D: Database> Tracker<D> {
         let mut fresh_carriers: Vec<String> = Vec::new();
         let mut checks = Vec::with_capacity(legs.len());
         for leg in legs {
-            let Some(answer) = said.by_leg.remove(&leg.id) else {
+            let Some((answer, answered_at)) = said.by_leg.remove(&leg.id) else {
                 // The feed failed before it answered for this leg: try again after the back-off.
                 let retry = backoff_until.unwrap_or(now + self.settings.backoff);
                 self.db.release(leg.id, &self.owner, Some(retry)).await?;
@@ -473,6 +474,7 @@ impl<D: Database> Tracker<D> {
                 registered,
                 detected_carrier: detected,
                 fresh,
+                answered_at,
             });
         }
         self.note_carriers(stale_carriers, fresh_carriers, failing, now)
@@ -675,6 +677,7 @@ impl<D: Database> Tracker<D> {
             out.calls += 1;
             match client.register(&items).await {
                 Ok((accepted, refused)) => {
+                    let at = self.clock.now();
                     for leg in chunk {
                         let number = leg.leg.tracking_number.as_str();
                         if accepted.iter().any(|(n, _)| n == number) {
@@ -682,7 +685,7 @@ impl<D: Database> Tracker<D> {
                         } else if let Some(r) = refused.iter().find(|r| r.number == number) {
                             out.by_leg.insert(
                                 leg.id,
-                                Answer::Refused(format!("{} {}", r.code, r.message)),
+                                (Answer::Refused(format!("{} {}", r.code, r.message)), at),
                             );
                         }
                     }
@@ -710,17 +713,18 @@ impl<D: Database> Tracker<D> {
             out.calls += 1;
             match client.track_info(&numbers).await {
                 Ok((tracked, rejected)) => {
+                    let at = self.clock.now();
                     for leg in chunk {
                         let number = leg.leg.tracking_number.as_str();
                         if let Some(t) = tracked.iter().find(|t| t.number == number) {
-                            out.by_leg.insert(leg.id, Answer::Tracked(t.clone()));
+                            out.by_leg.insert(leg.id, (Answer::Tracked(t.clone()), at));
                         } else if let Some(r) = rejected.iter().find(|r| r.number == number) {
                             let answer = if r.code == seventeen_track::codes::NOT_REGISTERED {
                                 Answer::Unregistered
                             } else {
                                 Answer::Refused(format!("{} {}", r.code, r.message))
                             };
-                            out.by_leg.insert(leg.id, answer);
+                            out.by_leg.insert(leg.id, (answer, at));
                         }
                     }
                 }
@@ -746,16 +750,17 @@ impl<D: Database> Tracker<D> {
             }
             while let Some(joined) = asks.join_next().await {
                 let Ok((id, result)) = joined else { continue };
+                let at = self.clock.now();
                 out.calls += 1;
                 match result {
                     Ok(tracked) => {
-                        out.by_leg.insert(id, Answer::Tracked(tracked));
+                        out.by_leg.insert(id, (Answer::Tracked(tracked), at));
                     }
                     Err(e) if e.is_feed_failure() || matches!(e, CarrierError::Auth { .. }) => {
                         out.failure.get_or_insert(e);
                     }
                     Err(e) => {
-                        out.by_leg.insert(id, Answer::Refused(e.to_string()));
+                        out.by_leg.insert(id, (Answer::Refused(e.to_string()), at));
                     }
                 }
             }

@@ -467,6 +467,7 @@ pub(crate) async fn ingest(
                     registered: true,
                     detected_carrier: None,
                     fresh: true,
+                    answered_at: t0,
                 })
                 .collect();
             let started = Instant::now();

@@ -12,9 +12,10 @@
 //! - rate limits: the fakes refused no request for breaking the Client-Id's or the 17TRACK
 //!   token's limit (their injected 429s are faults, not refusals).
 //!
-//! "By a leg's last check" leaves the run's end out of the question: what a leg was last asked
-//! about at a given moment is what it should hold. One real second of the world's time is
-//! allowed either side of that moment for the processes' clocks and the requests in flight.
+//! "By a leg's last check" (`checked_at`: when the carrier's last answer came in) leaves the
+//! run's end out of the question: what a carrier showed at that moment is what the leg should
+//! hold. One real second of the world's time is allowed either side of it for the processes'
+//! clocks and the request in flight.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;

@@ -139,6 +139,7 @@ async fn seed(
                 registered: true,
                 detected_carrier: None,
                 fresh: true,
+                answered_at: start + Duration::days(20),
             })
             .collect::<Vec<_>>();
         db.record_checks(&checks, &owner, start + Duration::days(20))

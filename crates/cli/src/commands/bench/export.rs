@@ -257,6 +257,7 @@ async fn seed(
                     registered: true,
                     detected_carrier: None,
                     fresh: true,
+                    answered_at: start + Duration::days(5),
                 }
             })
             .collect();
