@@ -534,170 +534,8 @@ impl Alerts for SqlDatabase {
         now: DateTime<Utc>,
         notify: &Enqueue<'_>,
     ) -> Result<RiskApplied, DbError> {
-        let mut applied = RiskApplied::default();
-        on_db!(&self.db, |pool| {
-            let mut tx = pool.begin_write().await?;
-            let mut notices: Vec<Notice> = Vec::new();
-            for outcome in outcomes {
-                let alert_notice = |alert: i64, rule, severity, leg: Option<String>| AlertNotice {
-                    alert,
-                    store: outcome.store,
-                    posting: outcome.posting,
-                    posting_number: outcome.posting_number.clone(),
-                    rule,
-                    severity,
-                    leg,
-                    reason: None,
-                    actions: Vec::new(),
-                    resolution: None,
-                    at: now,
-                };
-                for change in &outcome.changes {
-                    match change {
-                        AlertChange::Open(f) => {
-                            let id = sqlx::query_scalar::<_, i64>(
-                                "INSERT INTO alerts (store_id, posting_id, rule, leg_number, \
-                                 severity, state, since, why, reason, actions, evidence, opened_at, \
-                                 updated_at) VALUES ($1, $2, $3, $4, $5, 'open', $6, '', $7, $8, \
-                                 $9, $10, $10) ON CONFLICT DO NOTHING RETURNING id",
-                            )
-                            .bind(outcome.store.0)
-                            .bind(outcome.posting.0)
-                            .bind(f.rule().as_str())
-                            .bind(f.leg.as_deref())
-                            .bind(f.severity.as_str())
-                            .bind(f.since)
-                            .bind(reason_json(f))
-                            .bind(actions_text(f))
-                            .bind(evidence_text(f))
-                            .bind(now)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                            // Another evaluator opened it first: nothing more to record.
-                            let Some(id) = id else { continue };
-                            applied.opened += 1;
-                            history!(&mut *tx, id, now, AlertState::Open, f.severity, None, None);
-                            notices.push(Notice::AlertOpened(AlertNotice {
-                                reason: Some(f.reason.clone()),
-                                actions: f.actions.clone(),
-                                ..alert_notice(id, f.rule(), f.severity, f.leg.clone())
-                            }));
-                            if f.rule() == RuleKind::NonWhitelisted
-                                && let Some(leg) = &f.leg
-                            {
-                                let penalty = &outcome.penalty;
-                                // The ledger counts a violation once, however often it is seen.
-                                let added = sqlx::query(
-                                    "INSERT INTO penalty_points (store_id, posting_id, \
-                                     tracking_number, carrier, points, at) \
-                                     SELECT $1, $2, $3, carrier, $4, $5 FROM legs \
-                                     WHERE posting_id = $2 AND tracking_number = $3 \
-                                     ORDER BY id LIMIT 1 ON CONFLICT DO NOTHING",
-                                )
-                                .bind(outcome.store.0)
-                                .bind(outcome.posting.0)
-                                .bind(leg.as_str())
-                                .bind(penalty.points)
-                                .bind(now)
-                                .execute(&mut *tx)
-                                .await?
-                                .rows_affected();
-                                if added == 1 {
-                                    let total = sqlx::query_scalar::<_, Option<i64>>(
-                                        "SELECT CAST(SUM(points) AS BIGINT) FROM penalty_points \
-                                         WHERE store_id = $1 AND at > $2",
-                                    )
-                                    .bind(outcome.store.0)
-                                    .bind(now - chrono::Duration::days(penalty.window_days))
-                                    .fetch_one(&mut *tx)
-                                    .await?
-                                    .unwrap_or(0);
-                                    notices.extend(penalty.crossed(outcome.store, total, now));
-                                }
-                            }
-                        }
-                        AlertChange::Escalate { id, finding } => {
-                            if update_alert!(
-                                &mut *tx,
-                                *id,
-                                finding,
-                                Some(AlertState::Escalated),
-                                now
-                            ) {
-                                applied.escalated += 1;
-                                history!(
-                                    &mut *tx,
-                                    *id,
-                                    now,
-                                    AlertState::Escalated,
-                                    finding.severity,
-                                    None,
-                                    None
-                                );
-                                notices.push(Notice::AlertEscalated(AlertNotice {
-                                    reason: Some(finding.reason.clone()),
-                                    actions: finding.actions.clone(),
-                                    ..alert_notice(
-                                        *id,
-                                        finding.rule(),
-                                        finding.severity,
-                                        finding.leg.clone(),
-                                    )
-                                }));
-                            }
-                        }
-                        AlertChange::Update { id, finding } => {
-                            if update_alert!(&mut *tx, *id, finding, None, now) {
-                                applied.updated += 1;
-                            }
-                        }
-                        AlertChange::Resolve { id, resolution } => {
-                            let resolved = sqlx::query_as::<_, (String, String, Option<String>)>(
-                                "UPDATE alerts SET state = 'resolved', resolved_at = $2, \
-                                 resolution = $3, updated_at = $2 \
-                                 WHERE id = $1 AND resolved_at IS NULL \
-                                 RETURNING severity, rule, leg_number",
-                            )
-                            .bind(*id)
-                            .bind(now)
-                            .bind(resolution.as_str())
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                            if let Some((severity, rule, leg)) = resolved {
-                                applied.resolved += 1;
-                                let severity = severity_of(*id, &severity)?;
-                                history!(
-                                    &mut *tx,
-                                    *id,
-                                    now,
-                                    AlertState::Resolved,
-                                    severity,
-                                    Some(resolution.as_str()),
-                                    None
-                                );
-                                notices.push(Notice::AlertResolved(AlertNotice {
-                                    resolution: Some(*resolution),
-                                    ..alert_notice(*id, rule_of(*id, &rule)?, severity, leg)
-                                }));
-                            }
-                        }
-                    }
-                }
-            }
-            let messages = notify.messages(&notices);
-            let _ = enqueue!(tx, &messages, notify.at);
-            for chunk in outcomes.chunks(ROWS_PER_STATEMENT) {
-                let mut query =
-                    sqlx::QueryBuilder::new("UPDATE postings SET risk_due_at = v.column2 FROM (");
-                query.push_values(chunk, |mut row, o: &RiskOutcome| {
-                    row.push_bind(o.posting.0).push_bind(o.next_due);
-                });
-                query.push(") AS v WHERE postings.id = v.column1");
-                query.build().execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-        });
-        Ok(applied)
+        // The victim of a deadlock (PostgreSQL) is rolled back whole: run it again.
+        crate::sql::retry_deadlocks(|| self.apply_risk_once(outcomes, now, notify)).await
     }
 
     async fn claim_risk_rounds(
@@ -1006,5 +844,180 @@ impl SqlDatabase {
             found
         });
         Ok(done)
+    }
+}
+
+impl SqlDatabase {
+    /// One attempt of `apply_risk`.
+    async fn apply_risk_once(
+        &self,
+        outcomes: &[RiskOutcome],
+        now: DateTime<Utc>,
+        notify: &Enqueue<'_>,
+    ) -> Result<RiskApplied, DbError> {
+        let mut applied = RiskApplied::default();
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let mut notices: Vec<Notice> = Vec::new();
+            for outcome in outcomes {
+                let alert_notice = |alert: i64, rule, severity, leg: Option<String>| AlertNotice {
+                    alert,
+                    store: outcome.store,
+                    posting: outcome.posting,
+                    posting_number: outcome.posting_number.clone(),
+                    rule,
+                    severity,
+                    leg,
+                    reason: None,
+                    actions: Vec::new(),
+                    resolution: None,
+                    at: now,
+                };
+                for change in &outcome.changes {
+                    match change {
+                        AlertChange::Open(f) => {
+                            let id = sqlx::query_scalar::<_, i64>(
+                                    "INSERT INTO alerts (store_id, posting_id, rule, leg_number, \
+                                     severity, state, since, why, reason, actions, evidence, opened_at, \
+                                     updated_at) VALUES ($1, $2, $3, $4, $5, 'open', $6, '', $7, $8, \
+                                     $9, $10, $10) ON CONFLICT DO NOTHING RETURNING id",
+                                )
+                                .bind(outcome.store.0)
+                                .bind(outcome.posting.0)
+                                .bind(f.rule().as_str())
+                                .bind(f.leg.as_deref())
+                                .bind(f.severity.as_str())
+                                .bind(f.since)
+                                .bind(reason_json(f))
+                                .bind(actions_text(f))
+                                .bind(evidence_text(f))
+                                .bind(now)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                            // Another evaluator opened it first: nothing more to record.
+                            let Some(id) = id else { continue };
+                            applied.opened += 1;
+                            history!(&mut *tx, id, now, AlertState::Open, f.severity, None, None);
+                            notices.push(Notice::AlertOpened(AlertNotice {
+                                reason: Some(f.reason.clone()),
+                                actions: f.actions.clone(),
+                                ..alert_notice(id, f.rule(), f.severity, f.leg.clone())
+                            }));
+                            if f.rule() == RuleKind::NonWhitelisted
+                                && let Some(leg) = &f.leg
+                            {
+                                let penalty = &outcome.penalty;
+                                // The ledger counts a violation once, however often it is seen.
+                                let added = sqlx::query(
+                                    "INSERT INTO penalty_points (store_id, posting_id, \
+                                         tracking_number, carrier, points, at) \
+                                         SELECT $1, $2, $3, carrier, $4, $5 FROM legs \
+                                         WHERE posting_id = $2 AND tracking_number = $3 \
+                                         ORDER BY id LIMIT 1 ON CONFLICT DO NOTHING",
+                                )
+                                .bind(outcome.store.0)
+                                .bind(outcome.posting.0)
+                                .bind(leg.as_str())
+                                .bind(penalty.points)
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?
+                                .rows_affected();
+                                if added == 1 {
+                                    let total = sqlx::query_scalar::<_, Option<i64>>(
+                                        "SELECT CAST(SUM(points) AS BIGINT) FROM penalty_points \
+                                             WHERE store_id = $1 AND at > $2",
+                                    )
+                                    .bind(outcome.store.0)
+                                    .bind(now - chrono::Duration::days(penalty.window_days))
+                                    .fetch_one(&mut *tx)
+                                    .await?
+                                    .unwrap_or(0);
+                                    notices.extend(penalty.crossed(outcome.store, total, now));
+                                }
+                            }
+                        }
+                        AlertChange::Escalate { id, finding } => {
+                            if update_alert!(
+                                &mut *tx,
+                                *id,
+                                finding,
+                                Some(AlertState::Escalated),
+                                now
+                            ) {
+                                applied.escalated += 1;
+                                history!(
+                                    &mut *tx,
+                                    *id,
+                                    now,
+                                    AlertState::Escalated,
+                                    finding.severity,
+                                    None,
+                                    None
+                                );
+                                notices.push(Notice::AlertEscalated(AlertNotice {
+                                    reason: Some(finding.reason.clone()),
+                                    actions: finding.actions.clone(),
+                                    ..alert_notice(
+                                        *id,
+                                        finding.rule(),
+                                        finding.severity,
+                                        finding.leg.clone(),
+                                    )
+                                }));
+                            }
+                        }
+                        AlertChange::Update { id, finding } => {
+                            if update_alert!(&mut *tx, *id, finding, None, now) {
+                                applied.updated += 1;
+                            }
+                        }
+                        AlertChange::Resolve { id, resolution } => {
+                            let resolved = sqlx::query_as::<_, (String, String, Option<String>)>(
+                                "UPDATE alerts SET state = 'resolved', resolved_at = $2, \
+                                     resolution = $3, updated_at = $2 \
+                                     WHERE id = $1 AND resolved_at IS NULL \
+                                     RETURNING severity, rule, leg_number",
+                            )
+                            .bind(*id)
+                            .bind(now)
+                            .bind(resolution.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                            if let Some((severity, rule, leg)) = resolved {
+                                applied.resolved += 1;
+                                let severity = severity_of(*id, &severity)?;
+                                history!(
+                                    &mut *tx,
+                                    *id,
+                                    now,
+                                    AlertState::Resolved,
+                                    severity,
+                                    Some(resolution.as_str()),
+                                    None
+                                );
+                                notices.push(Notice::AlertResolved(AlertNotice {
+                                    resolution: Some(*resolution),
+                                    ..alert_notice(*id, rule_of(*id, &rule)?, severity, leg)
+                                }));
+                            }
+                        }
+                    }
+                }
+            }
+            let messages = notify.messages(&notices);
+            let _ = enqueue!(tx, &messages, notify.at);
+            for chunk in outcomes.chunks(ROWS_PER_STATEMENT) {
+                let mut query =
+                    sqlx::QueryBuilder::new("UPDATE postings SET risk_due_at = v.column2 FROM (");
+                query.push_values(chunk, |mut row, o: &RiskOutcome| {
+                    row.push_bind(o.posting.0).push_bind(o.next_due);
+                });
+                query.push(") AS v WHERE postings.id = v.column1");
+                query.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(applied)
     }
 }

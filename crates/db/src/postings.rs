@@ -532,8 +532,187 @@ impl Postings for SqlDatabase {
         progress: Option<&ScanProgress>,
         now: DateTime<Utc>,
     ) -> Result<PageOutcome, DbError> {
+        // The victim of a deadlock (PostgreSQL) is rolled back whole: run it again.
+        crate::sql::retry_deadlocks(|| self.record_page_once(postings, progress, now)).await
+    }
+
+    async fn products(&self, posting: PostingId) -> Result<Vec<Product>, DbError> {
+        type ProductRow = (
+            i64,
+            Option<i64>,
+            String,
+            String,
+            i64,
+            Option<i64>,
+            Option<String>,
+        );
+        let rows = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, ProductRow>(
+                "SELECT line, sku, offer_id, name, quantity, price_minor, price_currency \
+                 FROM posting_products WHERE posting_id = $1 ORDER BY line",
+            )
+            .bind(posting.0)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(line, sku, offer_id, name, quantity, minor, currency)| {
+                let corrupt = |reason: String| DbError::Corrupt {
+                    table: "posting_products",
+                    id: posting.0 * 1000 + line,
+                    reason,
+                };
+                let price = match (minor, currency) {
+                    (Some(minor), Some(code)) => Some(Money::from_minor(
+                        minor,
+                        Currency::parse(&code).map_err(|e| corrupt(e.to_string()))?,
+                    )),
+                    _ => None,
+                };
+                Ok(Product {
+                    sku,
+                    offer_id,
+                    name,
+                    quantity: u32::try_from(quantity).map_err(|e| corrupt(e.to_string()))?,
+                    price,
+                })
+            })
+            .collect()
+    }
+
+    async fn finish_sync(&self, store: StoreId, watermark: DateTime<Utc>) -> Result<(), DbError> {
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query("DELETE FROM sync_scans WHERE store_id = $1")
+                .bind(store.0)
+                .execute(&mut *tx)
+                .await?;
+            let done = sqlx::query("UPDATE stores SET synced_until = $1 WHERE id = $2")
+                .bind(watermark)
+                .bind(store.0)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(DbError::StoreNotFound(store));
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    async fn active_postings(
+        &self,
+        store: StoreId,
+        scheme: Scheme,
+        delivered_since: DateTime<Utc>,
+    ) -> Result<Vec<PostingNumber>, DbError> {
+        let sql = format!(
+            "SELECT id, posting_number FROM postings WHERE store_id = $1 AND scheme = $2 \
+             AND (status NOT IN {} OR (status = 'delivered' AND delivered_at >= $3)) \
+             ORDER BY posting_number",
+            final_statuses()
+        );
+        let rows = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(store.0)
+                .bind(scheme.as_str())
+                .bind(delivered_since)
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(id, number)| {
+                PostingNumber::parse(&number).map_err(|e| DbError::Corrupt {
+                    table: "postings",
+                    id,
+                    reason: e.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    async fn record_push(&self, push: &NewPush, now: DateTime<Utc>) -> Result<bool, DbError> {
+        let sql = "INSERT INTO ozon_pushes (store_id, dedupe_key, message_type, posting_number, \
+                   fbo, changed_at, received_at, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)";
+        let inserted = on_db!(&self.db, |pool| {
+            sqlx::query(sql)
+                .bind(push.store_id.0)
+                .bind(&push.dedupe_key)
+                .bind(&push.message_type)
+                .bind(push.posting_number.as_deref())
+                .bind(push.fbo)
+                .bind(push.changed_at)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        });
+        match inserted {
+            Ok(_) => Ok(true),
+            Err(e) if is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn pending_pushes(
+        &self,
+        stores: Option<&[StoreId]>,
+        limit: u32,
+    ) -> Result<Vec<PushRecord>, DbError> {
+        let rows = on_db!(&self.db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT id, store_id, dedupe_key, message_type, posting_number, fbo, \
+                 changed_at, received_at, attempts FROM ozon_pushes WHERE processed_at IS NULL",
+            );
+            if let Some(stores) = stores {
+                if stores.is_empty() {
+                    return Ok(Vec::new());
+                }
+                query.push(" AND store_id");
+                push_in!(query, stores.iter().map(|s| &s.0));
+            }
+            query
+                .push(" ORDER BY id LIMIT ")
+                .push_bind(i64::from(limit));
+            query.build_query_as::<PushRow>().fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(PushRecord::from).collect())
+    }
+
+    async fn finish_push(
+        &self,
+        id: i64,
+        error: Option<&str>,
+        max_attempts: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        let sql = "UPDATE ozon_pushes SET attempts = attempts + $1, last_error = $2, \
+                   processed_at = CASE WHEN $2 IS NULL OR attempts + $1 >= $3 THEN $4 \
+                   ELSE NULL END WHERE id = $5";
+        on_db!(&self.db, |pool| {
+            sqlx::query(sql)
+                .bind(i64::from(error.is_some()))
+                .bind(error)
+                .bind(max_attempts)
+                .bind(now)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+}
+
+impl SqlDatabase {
+    /// One attempt of `record_page`.
+    async fn record_page_once(
+        &self,
+        postings: &[SyncedPosting],
+        progress: Option<&ScanProgress>,
+        now: DateTime<Utc>,
+    ) -> Result<PageOutcome, DbError> {
         let scan_sql = "UPDATE sync_scans SET cursor = $1, done = $2, pages = pages + 1, \
-                        postings = postings + $3, updated_at = $4 WHERE id = $5";
+                            postings = postings + $3, updated_at = $4 WHERE id = $5";
         let outcome = on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let mut outcome = PageOutcome::default();
@@ -546,7 +725,7 @@ impl Postings for SqlDatabase {
             {
                 let mut query = sqlx::QueryBuilder::new(
                     "SELECT posting_number, status, substatus, delivered_at, observed_at FROM postings \
-                     WHERE store_id = ",
+                         WHERE store_id = ",
                 );
                 query.push_bind(store_id).push(" AND posting_number IN (");
                 let mut list = query.separated(", ");
@@ -731,7 +910,7 @@ impl Postings for SqlDatabase {
             for chunk in products.chunks(ROWS_PER_STATEMENT) {
                 let mut query = sqlx::QueryBuilder::new(
                     "INSERT INTO posting_products (posting_id, line, sku, offer_id, name, \
-                     quantity, price_minor, price_currency) ",
+                         quantity, price_minor, price_currency) ",
                 );
                 query.push_values(chunk, |mut row, (posting, line, product)| {
                     row.push_bind(*posting)
@@ -763,172 +942,6 @@ impl Postings for SqlDatabase {
             outcome
         });
         Ok(outcome)
-    }
-
-    async fn products(&self, posting: PostingId) -> Result<Vec<Product>, DbError> {
-        type ProductRow = (
-            i64,
-            Option<i64>,
-            String,
-            String,
-            i64,
-            Option<i64>,
-            Option<String>,
-        );
-        let rows = on_db!(&self.db, |pool| {
-            sqlx::query_as::<_, ProductRow>(
-                "SELECT line, sku, offer_id, name, quantity, price_minor, price_currency \
-                 FROM posting_products WHERE posting_id = $1 ORDER BY line",
-            )
-            .bind(posting.0)
-            .fetch_all(pool)
-            .await?
-        });
-        rows.into_iter()
-            .map(|(line, sku, offer_id, name, quantity, minor, currency)| {
-                let corrupt = |reason: String| DbError::Corrupt {
-                    table: "posting_products",
-                    id: posting.0 * 1000 + line,
-                    reason,
-                };
-                let price = match (minor, currency) {
-                    (Some(minor), Some(code)) => Some(Money::from_minor(
-                        minor,
-                        Currency::parse(&code).map_err(|e| corrupt(e.to_string()))?,
-                    )),
-                    _ => None,
-                };
-                Ok(Product {
-                    sku,
-                    offer_id,
-                    name,
-                    quantity: u32::try_from(quantity).map_err(|e| corrupt(e.to_string()))?,
-                    price,
-                })
-            })
-            .collect()
-    }
-
-    async fn finish_sync(&self, store: StoreId, watermark: DateTime<Utc>) -> Result<(), DbError> {
-        on_db!(&self.db, |pool| {
-            let mut tx = pool.begin_write().await?;
-            sqlx::query("DELETE FROM sync_scans WHERE store_id = $1")
-                .bind(store.0)
-                .execute(&mut *tx)
-                .await?;
-            let done = sqlx::query("UPDATE stores SET synced_until = $1 WHERE id = $2")
-                .bind(watermark)
-                .bind(store.0)
-                .execute(&mut *tx)
-                .await?;
-            if done.rows_affected() == 0 {
-                return Err(DbError::StoreNotFound(store));
-            }
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
-    async fn active_postings(
-        &self,
-        store: StoreId,
-        scheme: Scheme,
-        delivered_since: DateTime<Utc>,
-    ) -> Result<Vec<PostingNumber>, DbError> {
-        let sql = format!(
-            "SELECT id, posting_number FROM postings WHERE store_id = $1 AND scheme = $2 \
-             AND (status NOT IN {} OR (status = 'delivered' AND delivered_at >= $3)) \
-             ORDER BY posting_number",
-            final_statuses()
-        );
-        let rows = on_db!(&self.db, |pool| {
-            sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(store.0)
-                .bind(scheme.as_str())
-                .bind(delivered_since)
-                .fetch_all(pool)
-                .await?
-        });
-        rows.into_iter()
-            .map(|(id, number)| {
-                PostingNumber::parse(&number).map_err(|e| DbError::Corrupt {
-                    table: "postings",
-                    id,
-                    reason: e.to_string(),
-                })
-            })
-            .collect()
-    }
-
-    async fn record_push(&self, push: &NewPush, now: DateTime<Utc>) -> Result<bool, DbError> {
-        let sql = "INSERT INTO ozon_pushes (store_id, dedupe_key, message_type, posting_number, \
-                   fbo, changed_at, received_at, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)";
-        let inserted = on_db!(&self.db, |pool| {
-            sqlx::query(sql)
-                .bind(push.store_id.0)
-                .bind(&push.dedupe_key)
-                .bind(&push.message_type)
-                .bind(push.posting_number.as_deref())
-                .bind(push.fbo)
-                .bind(push.changed_at)
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(|_| ())
-        });
-        match inserted {
-            Ok(_) => Ok(true),
-            Err(e) if is_unique_violation(&e) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    async fn pending_pushes(
-        &self,
-        stores: Option<&[StoreId]>,
-        limit: u32,
-    ) -> Result<Vec<PushRecord>, DbError> {
-        let rows = on_db!(&self.db, |pool| {
-            let mut query = sqlx::QueryBuilder::new(
-                "SELECT id, store_id, dedupe_key, message_type, posting_number, fbo, \
-                 changed_at, received_at, attempts FROM ozon_pushes WHERE processed_at IS NULL",
-            );
-            if let Some(stores) = stores {
-                if stores.is_empty() {
-                    return Ok(Vec::new());
-                }
-                query.push(" AND store_id");
-                push_in!(query, stores.iter().map(|s| &s.0));
-            }
-            query
-                .push(" ORDER BY id LIMIT ")
-                .push_bind(i64::from(limit));
-            query.build_query_as::<PushRow>().fetch_all(pool).await?
-        });
-        Ok(rows.into_iter().map(PushRecord::from).collect())
-    }
-
-    async fn finish_push(
-        &self,
-        id: i64,
-        error: Option<&str>,
-        max_attempts: i64,
-        now: DateTime<Utc>,
-    ) -> Result<(), DbError> {
-        let sql = "UPDATE ozon_pushes SET attempts = attempts + $1, last_error = $2, \
-                   processed_at = CASE WHEN $2 IS NULL OR attempts + $1 >= $3 THEN $4 \
-                   ELSE NULL END WHERE id = $5";
-        on_db!(&self.db, |pool| {
-            sqlx::query(sql)
-                .bind(i64::from(error.is_some()))
-                .bind(error)
-                .bind(max_attempts)
-                .bind(now)
-                .bind(id)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
     }
 }
 

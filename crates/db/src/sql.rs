@@ -528,6 +528,29 @@ pub(crate) fn final_statuses() -> &'static str {
     &LIST
 }
 
+/// Runs `attempt` again, up to three times in all, when PostgreSQL rolled its transaction back
+/// as a deadlock's victim (SQLSTATE 40P01): two writers that lock the same rows in different
+/// orders (a sync's upsert of postings and a risk round's update of them) both succeed, one a
+/// moment later. Any other outcome is returned as it is.
+pub(crate) async fn retry_deadlocks<T, F, Fut>(mut attempt: F) -> Result<T, DbError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DbError>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(DbError::Database(sqlx::Error::Database(e)))
+                if tries < 3 && e.code().as_deref() == Some("40P01") =>
+            {
+                tracing::debug!(tries, "deadlock victim; running the transaction again");
+                tries += 1;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
 pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
 }
@@ -556,8 +579,80 @@ impl crate::Database for SqlDatabase {
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
     use std::collections::BTreeSet;
+    use std::error::Error;
     use std::path::Path;
+
+    use super::retry_deadlocks;
+    use crate::DbError;
+
+    /// What PostgreSQL says to a deadlock's victim.
+    #[derive(Debug)]
+    struct Deadlock;
+
+    impl std::fmt::Display for Deadlock {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("deadlock detected")
+        }
+    }
+
+    impl Error for Deadlock {}
+
+    impl sqlx::error::DatabaseError for Deadlock {
+        fn message(&self) -> &str {
+            "deadlock detected"
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed("40P01"))
+        }
+        fn as_error(&self) -> &(dyn Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn deadlock() -> DbError {
+        DbError::Database(sqlx::Error::Database(Box::new(Deadlock)))
+    }
+
+    #[tokio::test]
+    async fn a_deadlock_victim_runs_again_up_to_three_times_and_other_errors_do_not() {
+        let mut calls = 0;
+        let done = retry_deadlocks(|| {
+            calls += 1;
+            let call = calls;
+            async move { if call < 3 { Err(deadlock()) } else { Ok(call) } }
+        })
+        .await;
+        assert_eq!(done.unwrap(), 3);
+
+        let mut calls = 0;
+        let given_up: Result<(), DbError> = retry_deadlocks(|| {
+            calls += 1;
+            async { Err(deadlock()) }
+        })
+        .await;
+        assert!(given_up.is_err());
+        assert_eq!(calls, 3);
+
+        let mut calls = 0;
+        let other: Result<(), DbError> = retry_deadlocks(|| {
+            calls += 1;
+            async { Err(DbError::PostingNotFound(7)) }
+        })
+        .await;
+        assert!(matches!(other, Err(DbError::PostingNotFound(7))));
+        assert_eq!(calls, 1);
+    }
 
     fn names(backend: &str) -> BTreeSet<String> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))

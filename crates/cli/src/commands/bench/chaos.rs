@@ -4,10 +4,11 @@
 //! the database is scored against the world's truth:
 //!
 //! - events: every event a carrier's API showed by a leg's last check is stored, once, and
-//!   nothing it never showed;
-//! - legs: each carrier leg's status is the truth's at its last check;
-//! - postings: every posting Ozon showed by the store's last sync is there, in the status Ozon
-//!   gave it then;
+//!   nothing the world never showed;
+//! - legs: each carrier leg's state is the truth's at its last check or a later one, never an
+//!   older one;
+//! - postings: every posting Ozon showed by the store's last sync is there, in a status Ozon
+//!   gave it from then on, never an older one;
 //! - alerts: never two open alerts of one rule on one posting, nor two whose lives overlap;
 //! - rate limits: the fakes refused no request for breaking the Client-Id's or the 17TRACK
 //!   token's limit (their injected 429s are faults, not refusals).
@@ -198,6 +199,7 @@ async fn score(
     sandbox: &Sandbox,
     feeds: &Feeds,
     slack: Duration,
+    end: DateTime<Utc>,
 ) -> anyhow::Result<Score> {
     let mut score = Score::default();
     let window = sandbox.state.window();
@@ -218,15 +220,15 @@ async fn score(
                     ));
                 }
                 Some(p) => {
+                    // A sync reads pages after the moment it started from, and a loaded
+                    // machine makes that hours of the world's time: any status Ozon showed
+                    // from then on is the truth; an older one is not.
                     let stored = p.posting.status.as_str();
-                    let around = [synced - slack, synced, synced + slack];
-                    let truthful = around
-                        .iter()
-                        .any(|t| sandbox.state.ozon_at(parcel, *t).status == stored)
+                    let truthful = sandbox.state.ozon_at(parcel, synced - slack).status == stored
                         || parcel
                             .ozon
                             .iter()
-                            .filter(|s| (s.at - synced).abs() <= slack)
+                            .filter(|s| s.at > synced - slack && s.at <= end)
                             .any(|s| s.status == stored);
                     if !truthful {
                         score.postings_off += 1;
@@ -273,9 +275,10 @@ async fn score(
                     score.events_twice += 1;
                     score.note(format!("{tracking}: {} stored twice", e.event.occurred_at));
                 }
-                if !truth.iter().any(|t| {
-                    second(t.at) == second(e.event.occurred_at) && t.visible_at <= checked + slack
-                }) {
+                if !truth
+                    .iter()
+                    .any(|t| second(t.at) == second(e.event.occurred_at) && t.visible_at <= end)
+                {
                     score.events_unknown += 1;
                     score.note(format!(
                         "{tracking}: {} was never shown",
@@ -302,12 +305,14 @@ async fn score(
                 .last_event_at
                 .map(second)
                 .zip(leg.status.as_ref().map(|s| s.main.as_str().to_owned()));
-            // Whatever became visible while the check was under way may or may not be in.
-            let moments = [checked - slack, checked + slack].into_iter().chain(
+            // An answer that was not the carrier's whole history (17TRACK could not reach it)
+            // adds events without moving `checked_at`: the state may be any the carrier showed
+            // from the last whole answer on, never an older one.
+            let moments = [checked - slack].into_iter().chain(
                 truth
                     .iter()
                     .map(|t| t.visible_at)
-                    .filter(|v| (*v - checked).abs() <= slack),
+                    .filter(|v| *v > checked - slack && *v <= end),
             );
             if !moments.map(latest_at).any(|truth| truth == got) {
                 score.legs_off += 1;
@@ -498,7 +503,7 @@ pub(crate) async fn chaos(args: &BenchChaosArgs, out: &mut impl Write) -> anyhow
 
     let feeds = crate::commands::sandbox::sandbox_feeds(&sandbox, 3)?;
     let slack = Duration::milliseconds((args.speed * 1000.0) as i64);
-    let score = score(&db, &store, &sandbox, &feeds, slack).await?;
+    let score = score(&db, &store, &sandbox, &feeds, slack, clock.now()).await?;
     let (ozon_refusals, seventeen_track_refusals) = sandbox.rate_limit_refusals();
     let ozon_refused: u64 = ozon_refusals.values().sum();
 
