@@ -210,15 +210,31 @@ pub trait Views: Clone + Send + Sync + 'static {
 }
 
 impl QueueDepths {
-    /// Each depth by its gauge name (the `queue` label of `ozontrack_queue_depth`, the `name`
-    /// of its row in `gauges`).
-    pub fn named(&self) -> [(&'static str, u64); 4] {
+    /// The gauges' names (the `queue` label of `ozontrack_queue_depth`, the `name` of a row in
+    /// `gauges`), in the order of [`values`](Self::values).
+    pub const NAMES: [&'static str; 4] = ["legs_due", "stores_due", "risk_due", "pushes_pending"];
+
+    fn values(&self) -> [u64; 4] {
         [
-            ("legs_due", self.legs_due),
-            ("stores_due", self.stores_due),
-            ("risk_due", self.risk_due),
-            ("pushes_pending", self.pushes_pending),
+            self.legs_due,
+            self.stores_due,
+            self.risk_due,
+            self.pushes_pending,
         ]
+    }
+
+    fn from_values([legs_due, stores_due, risk_due, pushes_pending]: [u64; 4]) -> Self {
+        Self {
+            legs_due,
+            stores_due,
+            risk_due,
+            pushes_pending,
+        }
+    }
+
+    /// Each depth by its gauge name.
+    pub fn named(&self) -> impl Iterator<Item = (&'static str, u64)> {
+        Self::NAMES.into_iter().zip(self.values())
     }
 }
 
@@ -872,22 +888,17 @@ impl Views for SqlDatabase {
             .fetch_all(pool)
             .await?
         });
-        let mut depths = QueueDepths::default();
+        let mut values = [0; 4];
         let mut at = None;
         for (name, value, measured_at) in rows {
-            let value = value.max(0) as u64;
-            let slot = match name.as_str() {
-                "legs_due" => &mut depths.legs_due,
-                "stores_due" => &mut depths.stores_due,
-                "risk_due" => &mut depths.risk_due,
-                "pushes_pending" => &mut depths.pushes_pending,
-                // A gauge of a later version: this one does not serve it.
-                _ => continue,
+            // A gauge of a later version: this one does not serve it.
+            let Some(i) = QueueDepths::NAMES.iter().position(|n| *n == name) else {
+                continue;
             };
-            *slot = value;
+            values[i] = value.max(0) as u64;
             at = at.max(Some(measured_at));
         }
-        Ok(at.map(|at| (depths, at)))
+        Ok(at.map(|at| (QueueDepths::from_values(values), at)))
     }
 }
 

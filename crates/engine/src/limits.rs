@@ -2,7 +2,6 @@
 //! requests per token, not per process, so workers that track legs side by side take their
 //! slots from one table (`rate_slots`) on top of their own limiters.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::Duration;
@@ -24,8 +23,6 @@ pub struct DbLimit<D> {
     key: String,
     limit: u32,
     window: Duration,
-    /// Rate limits protect real servers: they run on real time.
-    clock: Arc<dyn Clock>,
     /// Whether this process made sure the key's slots exist.
     ready: AtomicBool,
 }
@@ -47,7 +44,6 @@ impl<D: Database> DbLimit<D> {
             key,
             limit: limit.max(1),
             window,
-            clock: Arc::new(SystemClock),
             ready: AtomicBool::new(false),
         }
     }
@@ -57,7 +53,8 @@ impl<D: Database> DbLimit<D> {
             self.db.add_rate_slots(&self.key, self.limit).await?;
             self.ready.store(true, Ordering::Relaxed);
         }
-        let now = self.clock.now();
+        // Rate limits protect real servers: they run on real time.
+        let now = SystemClock.now();
         self.db
             .take_rate_slot(&self.key, self.limit, now, now + GUARD)
             .await
@@ -83,7 +80,7 @@ impl<D: Database> SharedLimit for DbLimit<D> {
 
     fn free(&self, slot: i64) -> SlotFuture<'_, ()> {
         Box::pin(async move {
-            let until = self.clock.now() + self.window + MARGIN;
+            let until = SystemClock.now() + self.window + MARGIN;
             if let Err(e) = self.db.free_rate_slot(&self.key, slot, until).await {
                 // The slot frees itself when its guard passes.
                 tracing::warn!(key = %self.key, error = %crate::Chain(&e), "a shared rate-limit slot was not freed");

@@ -52,9 +52,13 @@ pub struct Feeds {
 
 impl Feeds {
     /// Makes the 17TRACK account's rate limit one for every process working on `db`
-    /// ([`crate::limits`]): for installations of several processes on one PostgreSQL.
+    /// ([`crate::limits`]) when several may: on PostgreSQL. SQLite has one process, whose own
+    /// limiter is the whole story.
     #[must_use]
     pub fn sharing_limits<D: ozontrack_db::Database>(mut self, db: &D) -> Self {
+        if db.backend() != ozontrack_db::Backend::Postgres {
+            return self;
+        }
         if let Some(client) = self.seventeen_track.take() {
             let limit = crate::limits::DbLimit::new(
                 db.clone(),

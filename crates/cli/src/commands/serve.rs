@@ -23,7 +23,7 @@ pub(crate) async fn serve(
     let opened = app::open(settings, KeyMode::Existing).await?;
     let stores = opened.store.stores().await?;
     let tracking = Setup {
-        feeds: Arc::new(shared_feeds(app::feeds(settings)?, &opened)),
+        feeds: Arc::new(app::feeds(settings)?.sharing_limits(&opened.store)),
         settings: settings.track_settings(),
         webhook_token: settings.carriers.seventeen_track_token.clone(),
         rules: crate::commands::rules::rules_book(settings, &stores)?,
@@ -112,14 +112,5 @@ pub(crate) async fn stop_signal() -> std::io::Result<()> {
     #[cfg(not(unix))]
     {
         tokio::signal::ctrl_c().await
-    }
-}
-
-/// The feeds of a process that may run beside others: on PostgreSQL, 17TRACK's per-token limit
-/// is shared through the database. SQLite has one process.
-fn shared_feeds(feeds: ozontrack_engine::Feeds, opened: &app::Opened) -> ozontrack_engine::Feeds {
-    match opened.url.backend() {
-        ozontrack_db::Backend::Postgres => feeds.sharing_limits(&opened.store),
-        ozontrack_db::Backend::Sqlite => feeds,
     }
 }

@@ -123,7 +123,7 @@ pub(crate) async fn start(
 ) -> anyhow::Result<Workers> {
     let (stop, rx) = watch::channel(false);
     let tracker_owner = owner.clone();
-    let backup_owner = owner.clone();
+    let chores_owner = owner.clone();
     let syncer = Syncer::new(
         store.clone(),
         Arc::clone(&clock),
@@ -207,7 +207,7 @@ pub(crate) async fn start(
         supervisor.spawn(
             ozontrack_engine::gauges::GaugeWorker::new(
                 store.clone(),
-                backup_owner.clone(),
+                chores_owner.clone(),
                 Arc::clone(&clock),
                 chrono::Duration::from_std(GAUGES_EVERY).unwrap_or_default(),
             ),
@@ -217,7 +217,7 @@ pub(crate) async fn start(
             let worker = ozontrack_engine::backup::BackupWorker::new(
                 store.clone(),
                 schedule,
-                backup_owner,
+                chores_owner,
                 Arc::new(SystemClock),
             );
             // Whether the chore is due is the database's to say; asking every few minutes is

@@ -32,6 +32,7 @@ use ozontrack_db::{Cipher, DatabaseUrl, NewStore, PoolSettings, SqlDatabase, Sto
 use ozontrack_domain::{ClientId, Clock, ScaledClock, StoreName, StoreSettings};
 use ozontrack_engine::{Feed, Feeds};
 use ozontrack_sandbox::faults::{FaultPlan, Faults};
+use ozontrack_sandbox::rng::Rng;
 use ozontrack_sandbox::{Carrier, Sandbox, ServeConfig, World, WorldConfig};
 use secrecy::SecretString;
 use serde_json::json;
@@ -39,6 +40,9 @@ use tokio::io::AsyncBufReadExt;
 
 use crate::cli::BenchChaosArgs;
 use crate::output;
+
+/// The stream of the sandbox's seeded generator that picks the kills.
+const KILLS_STREAM: u64 = 9_000;
 
 /// The faults every fake injects: shares of requests.
 fn faults(seed: u64) -> FaultPlan {
@@ -130,28 +134,6 @@ async fn stop(mut node: Node) -> anyhow::Result<()> {
         node.child.kill().await?;
     }
     Ok(())
-}
-
-/// A small seeded stream for which node dies and when (splitmix64).
-struct Dice(u64);
-
-impl Dice {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % n.max(1) as u64).unwrap_or(0)
-    }
-
-    /// Between half and one and a half of `every`.
-    fn around(&mut self, every: StdDuration) -> StdDuration {
-        every.mul_f64(0.5 + (self.next() % 1000) as f64 / 1000.0)
-    }
 }
 
 /// What the scoring found.
@@ -438,14 +420,16 @@ pub(crate) async fn chaos(args: &BenchChaosArgs, out: &mut impl Write) -> anyhow
         );
     }
 
+    // The run lasts as long as the world's orders come in.
+    let span = Duration::days(i64::from(args.days.max(1)));
     let world = World::generate(WorldConfig {
         seed: args.seed,
         parcels: args.parcels,
-        order_span: Duration::days(i64::from(args.days.max(1))),
+        order_span: span,
         ..WorldConfig::default()
     });
     let start = world.config.start;
-    let end = start + Duration::days(i64::from(args.days.max(1)));
+    let end = start + span;
     let clock = Arc::new(ScaledClock::new(start, args.speed));
     let serve = ServeConfig {
         faults: faults(args.seed),
@@ -479,18 +463,21 @@ pub(crate) async fn chaos(args: &BenchChaosArgs, out: &mut impl Write) -> anyhow
     for _ in 0..args.processes.max(1) {
         nodes.push(launcher.start().await?);
     }
-    let mut dice = Dice(args.seed);
+    // Which node dies and when: a stream of its own, apart from the world's and the faults'.
+    let mut dice = Rng::for_item(args.seed, KILLS_STREAM, 0);
     let mut kills = 0u32;
     while clock.now() < end {
         let left = (end - clock.now())
             .to_std()
             .unwrap_or_default()
             .div_f64(args.speed);
-        tokio::time::sleep(dice.around(every).min(left)).await;
+        // Between half and one and a half of `every`.
+        let pause = every.mul_f64(0.5 + dice.unit());
+        tokio::time::sleep(pause.min(left)).await;
         if clock.now() >= end {
             break;
         }
-        let victim = dice.below(nodes.len());
+        let victim = usize::try_from(dice.range(0, nodes.len() as u64)).unwrap_or(0);
         let mut node = nodes.swap_remove(victim);
         node.child.kill().await?;
         kills += 1;
