@@ -305,6 +305,10 @@ pub(crate) struct BenchChaosArgs {
     /// An empty PostgreSQL database the processes share (it is migrated and filled).
     #[arg(long, value_name = "URL")]
     pub(crate) database_url: String,
+    /// Another empty PostgreSQL database, for the undisturbed run of the same world (one
+    /// process, never killed, no faults) whose alerts the chaos run's must equal.
+    #[arg(long, value_name = "URL")]
+    pub(crate) reference_database_url: String,
     /// `serve --role workers` processes running at once.
     #[arg(long, default_value_t = 3)]
     pub(crate) processes: u32,
@@ -390,6 +394,10 @@ pub(crate) struct BenchApiArgs {
     /// Requests per client and kind.
     #[arg(long, default_value_t = 2_000)]
     pub(crate) requests: u32,
+    /// Database URL to fill and serve from (default: a temporary SQLite file); a database an
+    /// earlier run filled is served again as it is.
+    #[arg(long, value_name = "URL")]
+    pub(crate) database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -418,6 +426,7 @@ pub(crate) struct BenchRulesArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct BenchSyncArgs {
+    /// Parcels in the world, shared by its stores.
     #[arg(long, default_value_t = 100_000)]
     pub(crate) parcels: u32,
     /// Requests per second the fake allows and the client uses.
@@ -425,6 +434,19 @@ pub(crate) struct BenchSyncArgs {
     pub(crate) rate_limit: usize,
     #[arg(long, default_value_t = 1)]
     pub(crate) seed: u64,
+    /// An empty PostgreSQL database: the stores are then synced by `--processes` worker
+    /// processes sharing it (without it, one store by this process into a SQLite file).
+    #[arg(long, value_name = "URL")]
+    pub(crate) database_url: Option<String>,
+    /// Stores in the world (with `--database-url`).
+    #[arg(long, default_value_t = 20)]
+    pub(crate) stores: u32,
+    /// `serve --role workers` processes (with `--database-url`).
+    #[arg(long, default_value_t = 3)]
+    pub(crate) processes: u32,
+    /// How long the processes may take to sync every store (with `--database-url`).
+    #[arg(long, default_value_t = 1_800)]
+    pub(crate) timeout_secs: u64,
 }
 
 #[derive(Debug, Args)]
@@ -435,6 +457,9 @@ pub(crate) struct BenchIngestArgs {
     /// Events per leg, arriving over four tracking rounds.
     #[arg(long, default_value_t = 200)]
     pub(crate) per_leg: u64,
+    /// An empty PostgreSQL database to measure in the same run, after the SQLite file.
+    #[arg(long, value_name = "URL")]
+    pub(crate) database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

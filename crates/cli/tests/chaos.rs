@@ -1,14 +1,18 @@
 //! The short chaos run, as the suite runs it: three `serve` processes on one PostgreSQL follow a
 //! sandbox world's clock through two simulated days while one of them is killed every few
 //! seconds and the fakes throttle, fail, hang and cut answers; `bench chaos` then scores the
-//! database against the world's truth, and every measure must be zero.
+//! database against the world's truth and its open alerts against an undisturbed run's, and
+//! every measure must be zero.
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_processes_killed_at_random_under_faults_end_where_the_truth_is() {
-    let Some(pg) = ozontrack_testkit::postgres().await else {
+    let (Some(pg), Some(reference)) = (
+        ozontrack_testkit::postgres().await,
+        ozontrack_testkit::postgres().await,
+    ) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -19,6 +23,8 @@ async fn three_processes_killed_at_random_under_faults_end_where_the_truth_is() 
             "chaos",
             "--database-url",
             &pg.url,
+            "--reference-database-url",
+            &reference.url,
             "--processes",
             "3",
             "--days",
@@ -45,6 +51,7 @@ async fn three_processes_killed_at_random_under_faults_end_where_the_truth_is() 
     assert_eq!(last["clean"], true, "{stdout}");
     assert!(last["kills"].as_u64().unwrap() >= 5, "{stdout}");
     assert!(last["events_expected"].as_u64().unwrap() > 100, "{stdout}");
+    assert!(last["open_alerts"].as_u64().unwrap() > 0, "{stdout}");
     assert!(
         last["postings_expected"].as_u64().unwrap() > 100,
         "{stdout}"

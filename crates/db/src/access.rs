@@ -585,7 +585,8 @@ impl SqlDatabase {
     }
 
     async fn tokens_from(&self, rows: Vec<TokenRow>) -> Result<Vec<TokenRecord>, DbError> {
-        let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+        // A token for every store has no list to read (one query less on every API request).
+        let ids: Vec<i64> = rows.iter().filter(|r| !r.4).map(|r| r.0).collect();
         let mut stores = self.token_stores(&ids).await?;
         rows.into_iter()
             .map(|(id, name, prefix, role, all, created_at, revoked_at)| {

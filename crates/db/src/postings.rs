@@ -197,6 +197,12 @@ pub trait Postings: Clone + Send + Sync + 'static {
         ids: &[PostingId],
     ) -> impl Future<Output = Result<Vec<PostingWithEvents>, DbError>> + Send;
 
+    /// The legs of one posting already read, in id order, each with its events in time order.
+    fn legs_with_events(
+        &self,
+        posting: PostingId,
+    ) -> impl Future<Output = Result<Vec<(LegRecord, Vec<TrackingEvent>)>, DbError>> + Send;
+
     /// The scans of the store's current sync plan, done or not, in plan order.
     fn scans(
         &self,
@@ -427,48 +433,13 @@ impl Postings for SqlDatabase {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
             let raw: Vec<i64> = chunk.iter().map(|p| p.0).collect();
-            let (postings, legs) = on_db!(&self.db, |pool| {
+            let postings = on_db!(&self.db, |pool| {
                 let mut query = sqlx::QueryBuilder::new("SELECT * FROM postings WHERE id");
                 push_in!(query, &raw);
                 query.push(" ORDER BY id");
-                let postings = query.build_query_as::<PostingRow>().fetch_all(pool).await?;
-                let mut query = sqlx::QueryBuilder::new(format!(
-                    "SELECT {LEG_COLUMNS} FROM legs WHERE posting_id"
-                ));
-                push_in!(query, &raw);
-                query.push(" ORDER BY id");
-                let legs = query.build_query_as::<LegRow>().fetch_all(pool).await?;
-                (postings, legs)
+                query.build_query_as::<PostingRow>().fetch_all(pool).await?
             });
-            let legs: Vec<LegRecord> = legs
-                .into_iter()
-                .map(LegRecord::try_from)
-                .collect::<Result<_, _>>()?;
-            let leg_ids: Vec<i64> = legs.iter().map(|l| l.id.0).collect();
-            let mut events: HashMap<i64, Vec<TrackingEvent>> = HashMap::new();
-            for leg_chunk in leg_ids.chunks(ROWS_PER_STATEMENT) {
-                let rows = on_db!(&self.db, |pool| {
-                    let mut query = sqlx::QueryBuilder::new("SELECT * FROM events WHERE leg_id");
-                    push_in!(query, leg_chunk);
-                    query.push(" ORDER BY leg_id, occurred_at, id");
-                    query.build_query_as::<EventRow>().fetch_all(pool).await?
-                });
-                for row in rows {
-                    let record = EventRecord::try_from(row)?;
-                    events
-                        .entry(record.leg_id.0)
-                        .or_default()
-                        .push(record.event);
-                }
-            }
-            let mut by_posting: HashMap<i64, Vec<(LegRecord, Vec<TrackingEvent>)>> = HashMap::new();
-            for leg in legs {
-                let leg_events = events.remove(&leg.id.0).unwrap_or_default();
-                by_posting
-                    .entry(leg.posting_id.0)
-                    .or_default()
-                    .push((leg, leg_events));
-            }
+            let mut by_posting = self.legs_of(&raw).await?;
             for row in postings {
                 let posting = PostingRecord::try_from(row)?;
                 let legs = by_posting.remove(&posting.id.0).unwrap_or_default();
@@ -476,6 +447,17 @@ impl Postings for SqlDatabase {
             }
         }
         Ok(out)
+    }
+
+    async fn legs_with_events(
+        &self,
+        posting: PostingId,
+    ) -> Result<Vec<(LegRecord, Vec<TrackingEvent>)>, DbError> {
+        Ok(self
+            .legs_of(&[posting.0])
+            .await?
+            .remove(&posting.0)
+            .unwrap_or_default())
     }
 
     async fn scans(&self, store: StoreId) -> Result<Vec<ScanRecord>, DbError> {
@@ -674,7 +656,11 @@ impl Postings for SqlDatabase {
             query
                 .push(" ORDER BY id LIMIT ")
                 .push_bind(i64::from(limit));
-            query.build_query_as::<PushRow>().fetch_all(pool).await?
+            query
+                .build_query_as::<PushRow>()
+                .persistent(false)
+                .fetch_all(pool)
+                .await?
         });
         Ok(rows.into_iter().map(PushRecord::from).collect())
     }
@@ -741,6 +727,7 @@ impl SqlDatabase {
                         Option<DateTime<Utc>>,
                         Option<DateTime<Utc>>,
                     )>()
+                    .persistent(false)
                     .fetch_all(&mut *tx)
                     .await?;
                 for (number, status, sub, delivered, observed) in rows {
@@ -798,6 +785,7 @@ impl SqlDatabase {
                 query.push(")");
                 let rows = query
                     .build_query_as::<(i64, String, String)>()
+                    .persistent(false)
                     .fetch_all(&mut *tx)
                     .await?;
                 for (posting, number, carrier) in rows {
@@ -905,7 +893,7 @@ impl SqlDatabase {
                     list.push_bind(*id);
                 }
                 query.push(")");
-                query.build().execute(&mut *tx).await?;
+                query.build().persistent(false).execute(&mut *tx).await?;
             }
             for chunk in products.chunks(ROWS_PER_STATEMENT) {
                 let mut query = sqlx::QueryBuilder::new(
@@ -942,6 +930,53 @@ impl SqlDatabase {
             outcome
         });
         Ok(outcome)
+    }
+}
+
+impl SqlDatabase {
+    /// The legs of these postings (at most [`ROWS_PER_STATEMENT`]) in id order, each with its
+    /// events in time order, by posting id.
+    async fn legs_of(
+        &self,
+        postings: &[i64],
+    ) -> Result<HashMap<i64, Vec<(LegRecord, Vec<TrackingEvent>)>>, DbError> {
+        let legs = on_db!(&self.db, |pool| {
+            let mut query =
+                sqlx::QueryBuilder::new(format!("SELECT {LEG_COLUMNS} FROM legs WHERE posting_id"));
+            push_in!(query, postings);
+            query.push(" ORDER BY id");
+            query.build_query_as::<LegRow>().fetch_all(pool).await?
+        });
+        let legs: Vec<LegRecord> = legs
+            .into_iter()
+            .map(LegRecord::try_from)
+            .collect::<Result<_, _>>()?;
+        let leg_ids: Vec<i64> = legs.iter().map(|l| l.id.0).collect();
+        let mut events: HashMap<i64, Vec<TrackingEvent>> = HashMap::new();
+        for leg_chunk in leg_ids.chunks(ROWS_PER_STATEMENT) {
+            let rows = on_db!(&self.db, |pool| {
+                let mut query = sqlx::QueryBuilder::new("SELECT * FROM events WHERE leg_id");
+                push_in!(query, leg_chunk);
+                query.push(" ORDER BY leg_id, occurred_at, id");
+                query.build_query_as::<EventRow>().fetch_all(pool).await?
+            });
+            for row in rows {
+                let record = EventRecord::try_from(row)?;
+                events
+                    .entry(record.leg_id.0)
+                    .or_default()
+                    .push(record.event);
+            }
+        }
+        let mut by_posting: HashMap<i64, Vec<(LegRecord, Vec<TrackingEvent>)>> = HashMap::new();
+        for leg in legs {
+            let leg_events = events.remove(&leg.id.0).unwrap_or_default();
+            by_posting
+                .entry(leg.posting_id.0)
+                .or_default()
+                .push((leg, leg_events));
+        }
+        Ok(by_posting)
     }
 }
 

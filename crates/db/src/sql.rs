@@ -36,6 +36,16 @@ macro_rules! on_db {
     };
 }
 
+// Statements that read or update a batch of rows (a sync's page, a tracking round's legs: their
+// `IN` lists and `UPDATE … FROM (VALUES …)`) are built with `.persistent(false)`: planned at each
+// execution with the batch's values. A prepared statement may get one generic plan from
+// PostgreSQL, chosen while the tables were small (a first sync starts on empty ones): a
+// sequential scan that is kept until the next ANALYZE. With autovacuum off, 20 stores synced by
+// three processes slowed from 15 s to 54 s a store as the tables grew. Plain inserts stay
+// prepared (no scan to go wrong; parsing a 1 000-row insert again each time cost the event
+// ingest 40 %), and so do keyed reads (the API's): their plan is an index lookup at any size,
+// and planning them each time cost a single-posting request a third of its time.
+
 /// Rows per multi-row statement. SQLite takes at most 32 766 bound values and PostgreSQL
 /// 65 535; a posting binds 28, a leg 7, an event 18, a leg's status 5.
 pub(crate) const ROWS_PER_STATEMENT: usize = 1000;
@@ -239,6 +249,7 @@ macro_rules! insert_events {
             query.push(")");
             let rows = query
                 .build_query_as::<(i64, String)>()
+                .persistent(false)
                 .fetch_all($exec)
                 .await?;
             known.extend(rows);
@@ -289,7 +300,7 @@ macro_rules! insert_events {
                 ") AS v WHERE legs.id = v.column1 \
                  AND (legs.last_event_at IS NULL OR legs.last_event_at <= v.column5)",
             );
-            query.build().execute($exec).await?;
+            query.build().persistent(false).execute($exec).await?;
         }
         inserted.len
     }};
@@ -465,9 +476,16 @@ impl SqlDatabase {
                 // One direct connection first: a pool hides "connection refused" or "password
                 // authentication failed" behind a timeout.
                 PgConnection::connect_with(&options).await?.close().await?;
+                // sqlx pings a connection when it hands it out and again when it takes it back.
+                // The first ping is a round trip before every query (a keyed API read makes
+                // six); the second already keeps a broken connection out of the pool. Without
+                // the first, a connection that broke while idle (the server restarted) fails
+                // its next query once: a worker repeats it at its next round, an API client
+                // gets a 503 and asks again.
                 let pool = PgPoolOptions::new()
                     .max_connections(settings.max_connections)
                     .acquire_timeout(settings.acquire_timeout)
+                    .test_before_acquire(false)
                     .connect_with(options)
                     .await?;
                 Db::Postgres(pool)
@@ -478,6 +496,16 @@ impl SqlDatabase {
             cipher,
             url: url.clone(),
         })
+    }
+
+    /// Brings PostgreSQL's planner statistics up to date (`ANALYZE`), as its autovacuum does
+    /// after a bulk load when it runs: a benchmark that has just filled a database measures
+    /// the plans a running server would have. SQLite plans without statistics and is left alone.
+    pub async fn analyze(&self) -> Result<(), DbError> {
+        if let Db::Postgres(pool) = &self.db {
+            sqlx::query("ANALYZE").execute(pool).await?;
+        }
+        Ok(())
     }
 
     /// Closes every connection; pending work finishes first.

@@ -93,12 +93,14 @@ impl Clock for ManualClock {
     }
 }
 
-/// Simulated time: starts at `origin` and runs `speed` times faster than real time.
+/// Simulated time: starts at `origin` and runs `speed` times faster than real time, until
+/// `stops_at` if given, where it stands still.
 #[derive(Debug)]
 pub struct ScaledClock {
     origin: DateTime<Utc>,
     started: Instant,
     speed: f64,
+    stops_at: Option<DateTime<Utc>>,
 }
 
 impl ScaledClock {
@@ -113,7 +115,16 @@ impl ScaledClock {
             origin: to_micros(origin),
             started: Instant::now(),
             speed,
+            stops_at: None,
         }
+    }
+
+    /// The same clock, standing still from `at` on: a world whose end is fixed, so that runs
+    /// over it can be compared at one moment however long they take to get there.
+    #[must_use]
+    pub fn stopping_at(mut self, at: DateTime<Utc>) -> Self {
+        self.stops_at = Some(to_micros(at));
+        self
     }
 
     pub fn speed(&self) -> f64 {
@@ -127,11 +138,16 @@ impl Clock for ScaledClock {
         // Microseconds of simulated time; f64 keeps microsecond precision for centuries.
         #[allow(clippy::cast_possible_truncation)]
         let simulated = (real * self.speed * 1e6) as i64;
-        to_micros(self.origin + Duration::microseconds(simulated))
+        let now = to_micros(self.origin + Duration::microseconds(simulated));
+        self.stops_at.map_or(now, |end| now.min(end))
     }
 
     fn speed(&self) -> Option<f64> {
-        Some(self.speed)
+        // A clock that stood still no longer runs at its speed.
+        match self.stops_at {
+            Some(end) if self.now() >= end => None,
+            _ => Some(self.speed),
+        }
     }
 }
 
@@ -183,6 +199,24 @@ mod tests {
         }
         // 20 ms of real time at 3600× is at least 72 simulated seconds.
         assert!(clock.now() - start >= Duration::seconds(72));
+    }
+
+    #[test]
+    fn a_scaled_clock_told_where_to_stop_stands_still_there() {
+        let start = Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap();
+        let end = start + Duration::seconds(30);
+        let clock = ScaledClock::new(start, 3600.0).stopping_at(end);
+        assert_eq!(Clock::speed(&clock), Some(3600.0), "running until then");
+        let before = Instant::now();
+        while before.elapsed() < std::time::Duration::from_millis(20) {
+            std::hint::spin_loop();
+        }
+        assert_eq!(clock.now(), end);
+        assert_eq!(
+            Clock::speed(&clock),
+            None,
+            "a clock that stands still has no speed"
+        );
     }
 
     #[test]

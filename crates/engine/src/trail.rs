@@ -7,9 +7,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use ozontrack_db::{AlertFilter, Database, DbError, StoreRecord};
+use ozontrack_db::{AlertFilter, Database, DbError, LegRecord, PostingRecord, StoreRecord};
 use ozontrack_domain::trail::{Trail, TrailAlert, TrailLeg, TrailStore};
-use ozontrack_domain::{PostingId, PostingNumber};
+use ozontrack_domain::{PostingId, PostingNumber, TrackingEvent};
 
 use crate::estimate::EstimateBook;
 
@@ -20,36 +20,44 @@ pub async fn read<D: Database>(
     id: PostingId,
     now: DateTime<Utc>,
 ) -> Result<Option<Trail>, DbError> {
-    read_in(db, estimates, None, id, now).await
-}
-
-/// [`read`], for a caller that already holds the posting's store (from [`find`]): one query
-/// less on the API's busiest route.
-pub async fn read_in<D: Database>(
-    db: &D,
-    estimates: &Arc<EstimateBook>,
-    store: Option<&StoreRecord>,
-    id: PostingId,
-    now: DateTime<Utc>,
-) -> Result<Option<Trail>, DbError> {
     let Some(read) = db.postings_with_events(&[id]).await?.pop() else {
         return Ok(None);
     };
-    let store_id = read.posting.posting.store_id;
-    let store = match store.filter(|s| s.id == store_id) {
-        Some(s) => s.clone(),
-        None => match db.store(store_id).await? {
-            Some(s) => s,
-            None => return Ok(None),
-        },
+    let Some(store) = db.store(read.posting.posting.store_id).await? else {
+        return Ok(None);
     };
-    let numbers: Vec<(ozontrack_domain::LegId, ozontrack_domain::TrackingNumber)> = read
-        .legs
+    Ok(Some(
+        assemble(db, estimates, &store, read.posting, read.legs, now).await?,
+    ))
+}
+
+/// [`read`], for a posting [`find_record`] found: neither its row nor its store is read
+/// again (two queries less on the API's busiest route).
+pub async fn read_found<D: Database>(
+    db: &D,
+    estimates: &Arc<EstimateBook>,
+    store: &StoreRecord,
+    posting: PostingRecord,
+    now: DateTime<Utc>,
+) -> Result<Trail, DbError> {
+    let legs = db.legs_with_events(posting.id).await?;
+    assemble(db, estimates, store, posting, legs, now).await
+}
+
+async fn assemble<D: Database>(
+    db: &D,
+    estimates: &Arc<EstimateBook>,
+    store: &StoreRecord,
+    record: PostingRecord,
+    read_legs: Vec<(LegRecord, Vec<TrackingEvent>)>,
+    now: DateTime<Utc>,
+) -> Result<Trail, DbError> {
+    let id = record.id;
+    let numbers: Vec<(ozontrack_domain::LegId, ozontrack_domain::TrackingNumber)> = read_legs
         .iter()
         .map(|(l, _)| (l.id, l.leg.tracking_number.clone()))
         .collect();
-    let legs: Vec<TrailLeg> = read
-        .legs
+    let legs: Vec<TrailLeg> = read_legs
         .into_iter()
         .map(|(l, events)| TrailLeg {
             continues: l.parent.and_then(|p| {
@@ -78,21 +86,21 @@ pub async fn read_in<D: Database>(
         let history = db.alert_history(alert.id).await?;
         alerts.push(TrailAlert { alert, history });
     }
-    let posting = read.posting.posting;
+    let posting = record.posting;
     let estimate = estimates.estimate(db, &posting, &legs, now);
-    Ok(Some(Trail::new(
+    Ok(Trail::new(
         id,
         posting,
         TrailStore {
             id: store.id,
-            name: store.name,
-            settings: store.settings,
+            name: store.name.clone(),
+            settings: store.settings.clone(),
         },
-        read.posting.updated_at,
+        record.updated_at,
         legs,
         alerts,
         estimate,
-    )))
+    ))
 }
 
 /// The posting with this number in one of `stores` (with its store). Another store's posting,
@@ -102,12 +110,23 @@ pub async fn find<'s, D: Database>(
     stores: &'s [StoreRecord],
     number: &str,
 ) -> Result<Option<(&'s StoreRecord, PostingId)>, DbError> {
+    Ok(find_record(db, stores, number)
+        .await?
+        .map(|(store, posting)| (store, posting.id)))
+}
+
+/// [`find`], with the posting as read, for [`read_found`].
+pub async fn find_record<'s, D: Database>(
+    db: &D,
+    stores: &'s [StoreRecord],
+    number: &str,
+) -> Result<Option<(&'s StoreRecord, PostingRecord)>, DbError> {
     let Ok(number) = PostingNumber::parse(number) else {
         return Ok(None);
     };
     for s in stores {
         if let Some(p) = db.posting(s.id, &number).await? {
-            return Ok(Some((s, p.id)));
+            return Ok(Some((s, p)));
         }
     }
     Ok(None)

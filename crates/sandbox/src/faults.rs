@@ -1,9 +1,10 @@
 //! Fault injection for the fakes, from configuration: a share of requests fails with a 5xx,
 //! is throttled with a 429, hangs and then times out, or gets a truncated body, and every response can be slowed. Which
-//! request suffers is drawn from a seeded stream, so a run can be repeated exactly.
+//! request suffers is drawn from a seeded stream, so a run can be repeated exactly. A run can
+//! calm every fake at once ([`Calm`]), to read the world's state without faults at its end.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::body::{Body, to_bytes};
@@ -64,6 +65,20 @@ enum Fate {
     Malformed,
 }
 
+/// A switch shared by the fakes' fault layers: once calmed, every request is answered as asked.
+#[derive(Debug, Clone, Default)]
+pub struct Calm(Arc<AtomicBool>);
+
+impl Calm {
+    pub fn calm(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn is_calm(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// Shared state of one fake's fault layer.
 #[derive(Debug)]
 pub struct FaultState {
@@ -71,16 +86,23 @@ pub struct FaultState {
     seed: u64,
     stream: u64,
     requests: AtomicU64,
+    calm: Calm,
 }
 
 impl FaultState {
     /// `stream` tells fakes apart so that each has its own sequence of fates.
     pub fn new(faults: Faults, seed: u64, stream: u64) -> Arc<Self> {
+        Self::calmed_by(faults, seed, stream, Calm::default())
+    }
+
+    /// Like [`FaultState::new`], quiet once `calm` is.
+    pub fn calmed_by(faults: Faults, seed: u64, stream: u64, calm: Calm) -> Arc<Self> {
         Arc::new(Self {
             faults,
             seed,
             stream,
             requests: AtomicU64::new(0),
+            calm,
         })
     }
 
@@ -109,6 +131,9 @@ pub async fn inject(
     request: Request,
     next: Next,
 ) -> Response {
+    if state.calm.is_calm() {
+        return next.run(request).await;
+    }
     if state.faults.slow_ms > 0 {
         tokio::time::sleep(Duration::from_millis(state.faults.slow_ms)).await;
     }
@@ -162,6 +187,27 @@ mod tests {
         assert!((share(|f| *f == Fate::Throttled) - 0.05).abs() < 0.015);
         let again = FaultState::new(faults, 9, 1);
         assert!(fates.iter().all(|f| *f == again.fate()));
+    }
+
+    #[tokio::test]
+    async fn calmed_fakes_answer_every_request_as_asked() {
+        use tower::ServiceExt as _;
+        let calm = Calm::default();
+        let always = Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        };
+        let state = FaultState::calmed_by(always, 1, 1, calm.clone());
+        let app = axum::Router::new()
+            .route("/", axum::routing::get(|| async { "fine" }))
+            .layer(axum::middleware::from_fn_with_state(state, inject));
+        let ask = || {
+            app.clone()
+                .oneshot(Request::get("/").body(Body::empty()).unwrap())
+        };
+        assert!(ask().await.unwrap().status().is_server_error());
+        calm.calm();
+        assert_eq!(ask().await.unwrap().status(), StatusCode::OK);
     }
 
     #[test]

@@ -128,6 +128,7 @@ pub struct Sandbox {
     pub channels: fakes::channels::FakeChannels,
     /// The mail accounts the SMTP fakes accept.
     pub mailboxes: fakes::smtp::Mailboxes,
+    calm: crate::faults::Calm,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<std::io::Result<()>>>,
 }
@@ -186,12 +187,18 @@ impl Sandbox {
             ),
             (channels_listener, channels.router(), &plan.channels),
         ];
+        let calm = crate::faults::Calm::default();
         let mut tasks = Vec::new();
         for (stream, (listener, router, faults)) in (0u64..).zip(routers) {
             let router = if faults.is_none() {
                 router
             } else {
-                let state = crate::faults::FaultState::new(faults.clone(), plan.seed, stream);
+                let state = crate::faults::FaultState::calmed_by(
+                    faults.clone(),
+                    plan.seed,
+                    stream,
+                    calm.clone(),
+                );
                 router.layer(axum::middleware::from_fn_with_state(
                     state,
                     crate::faults::inject,
@@ -264,6 +271,7 @@ impl Sandbox {
             ozon_push,
             channels,
             mailboxes,
+            calm,
             stop,
             tasks,
         })
@@ -276,6 +284,16 @@ impl Sandbox {
             self.ozon_limiter.refusals(),
             self.seventeen_track.refusals(),
         )
+    }
+
+    /// Stops every fault from now on: a run reads the world's end state as it is.
+    pub fn calm(&self) {
+        self.calm.calm();
+    }
+
+    /// The requests the fake Ozon let through, by Client-Id.
+    pub fn ozon_traffic(&self) -> HashMap<u64, fakes::Traffic> {
+        self.ozon_limiter.traffic()
     }
 
     /// The seller accounts of the world, with the credentials the fakes accept.

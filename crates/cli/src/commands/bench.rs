@@ -13,7 +13,7 @@ use ozontrack_sandbox::fakes::ozon::OzonConfig;
 use ozontrack_sandbox::{Sandbox, ServeConfig, World, WorldConfig};
 use serde_json::{Value, json};
 
-use crate::cli::{BenchSandboxArgs, BenchSyncArgs};
+use crate::cli::BenchSandboxArgs;
 
 mod api;
 mod chaos;
@@ -21,10 +21,13 @@ mod detection;
 mod estimate;
 mod evidence;
 mod export;
+mod ingest;
 mod login;
+mod nodes;
 mod notify;
 mod polling;
 mod rules;
+mod sync;
 use crate::output;
 pub(crate) use api::api;
 pub(crate) use chaos::chaos;
@@ -32,10 +35,12 @@ pub(crate) use detection::detection;
 pub(crate) use estimate::estimate;
 pub(crate) use evidence::evidence;
 pub(crate) use export::export;
+pub(crate) use ingest::ingest;
 pub(crate) use login::login;
 pub(crate) use notify::notify;
 pub(crate) use polling::polling;
 pub(crate) use rules::rules;
+pub(crate) use sync::sync;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -218,100 +223,6 @@ pub(crate) async fn sandbox(args: &BenchSandboxArgs, out: &mut impl Write) -> an
 
 /// The least time `pages` requests can take when at most `per_second` are allowed in any
 /// one second: the first `per_second` at once, then `per_second` more each second.
-fn minimum_seconds(pages: u64, per_second: usize) -> f64 {
-    let per_second = per_second.max(1) as u64;
-    pages.div_ceil(per_second).saturating_sub(1) as f64
-}
-
-/// `ozontrack bench sync`.
-pub(crate) async fn sync(args: &BenchSyncArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    const GOAL_RATIO: f64 = 1.1;
-
-    let world = World::generate(WorldConfig {
-        seed: args.seed,
-        parcels: args.parcels,
-        ..WorldConfig::default()
-    });
-    // A day after the last order: every posting is visible.
-    let clock = Arc::new(ManualClock::new(
-        world.config.start + world.config.order_span + SimDuration::days(1),
-    ));
-    let seller = world.stores[0].clone();
-    let serve = ServeConfig {
-        ozon: OzonConfig {
-            rate_limit: args.rate_limit,
-        },
-        push_every: None,
-        ..ServeConfig::default()
-    };
-    let sandbox = Sandbox::start(world, clock.clone(), &serve)
-        .await
-        .context("starting the sandbox")?;
-
-    let scratch = Scratch::new("sync").await?;
-    let store = scratch.store.clone();
-    let now = ozontrack_domain::Clock::now(clock.as_ref());
-    let record = scratch
-        .add_store(seller.client_id, &seller.api_key, &sandbox.urls.ozon, now)
-        .await?;
-    let settings = ozontrack_engine::SyncSettings {
-        rate_limit: args.rate_limit,
-        ..ozontrack_engine::SyncSettings::default()
-    };
-    let syncer = ozontrack_engine::Syncer::new(
-        store.clone(),
-        clock,
-        ozontrack_http::Limiters::default(),
-        settings,
-        ozontrack_db::LeaseOwner::new("bench"),
-    )?;
-    let started = Instant::now();
-    let report = syncer.sync_store(&record, true, Arc::default()).await?;
-    let wall = started.elapsed().as_secs_f64();
-    let stored = ozontrack_db::Postings::count_postings(&store, record.id).await?;
-    scratch.close().await;
-    sandbox.shutdown().await;
-
-    let minimum = minimum_seconds(report.pages, args.rate_limit);
-    let ratio = if minimum > 0.0 {
-        wall / minimum
-    } else {
-        f64::NAN
-    };
-    let mut table = output::table(&["figure", "measured", "goal", "ratio"]);
-    table.add_row(vec![
-        format!("full sync of {} postings ({} pages)", stored, report.pages),
-        format!("{wall:.2} s"),
-        format!("≤ {GOAL_RATIO} × {minimum:.0} s"),
-        format!("{ratio:.3}"),
-    ]);
-    table.add_row(vec![
-        "throughput".into(),
-        format!(
-            "{:.1} pages/s, {:.0} postings/s",
-            report.pages as f64 / wall,
-            stored as f64 / wall
-        ),
-        format!("{} requests/s allowed", args.rate_limit),
-        "-".into(),
-    ]);
-    output::print_table(out, &table)?;
-    let summary = json!({
-        "bench": "sync",
-        "parcels": args.parcels,
-        "postings": stored,
-        "pages": report.pages,
-        "rate_limit": args.rate_limit,
-        "wall_s": wall,
-        "minimum_s": minimum,
-        "ratio": ratio,
-        "goal_ratio": GOAL_RATIO,
-        "ok": ratio <= GOAL_RATIO,
-    });
-    writeln!(out, "{summary}")?;
-    Ok(())
-}
-
 /// A scratch SQLite store for a benchmark, removed with its directory when dropped.
 struct Scratch {
     store: ozontrack_db::SqlDatabase,
@@ -389,135 +300,6 @@ impl Scratch {
     }
 }
 
-/// `ozontrack bench ingest`.
-pub(crate) async fn ingest(
-    args: &crate::cli::BenchIngestArgs,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
-    use ozontrack_db::LegCheck;
-    use ozontrack_db::prelude::*;
-    use ozontrack_domain::{
-        EventSource, GeoPoint, LegId, LegRole, Location, MainStatus, NormalizedStatus, SubStatus,
-        TrackingEvent,
-    };
-    const GOAL_RATIO: f64 = 0.5;
-    const ROUNDS: u64 = 4;
-    const LEGS_PER_ROUND: usize = 400;
-
-    let per_leg = args.per_leg.max(ROUNDS);
-    let legs_count = (args.events / per_leg).max(1);
-    let per_round = per_leg / ROUNDS;
-    let scratch = Scratch::new("ingest").await?;
-    let store = &scratch.store;
-    let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")?.to_utc();
-    // A store that never calls Ozon: only its postings are needed.
-    let record = scratch.add_store(1, "x", "http://127.0.0.1:9", t0).await?;
-    let mut legs: Vec<LegId> = Vec::with_capacity(usize::try_from(legs_count)?);
-    for i in 0..legs_count {
-        let number = ozontrack_domain::PostingNumber::parse(&format!(
-            "{:08}-{:04}-1",
-            10_000_000 + i / 10_000,
-            i % 10_000
-        ))?;
-        let posting = ozontrack_domain::Posting::new(
-            record.id,
-            number,
-            ozontrack_domain::Scheme::Fbs,
-            ozontrack_domain::OzonStatus::Delivering,
-        );
-        let posting = store.upsert_posting(&posting, t0).await?;
-        let leg = ozontrack_domain::Leg {
-            carrier: ozontrack_domain::CarrierCode::parse("yanwen")?,
-            tracking_number: ozontrack_domain::TrackingNumber::parse(&format!("UG{i:09}YP"))?,
-            role: LegRole::FirstMile,
-        };
-        legs.push(store.upsert_leg(posting, &leg, t0).await?);
-    }
-    let moscow = Location {
-        text: Some("MOSCOW, RU".into()),
-        city: Some("Moscow".into()),
-        country: Some("RU".into()),
-        point: GeoPoint::new(55.7558, 37.6173).ok(),
-    };
-    let status = NormalizedStatus::new(MainStatus::InTransit, SubStatus::InTransit);
-    let owner = ozontrack_db::LeaseOwner::new("bench");
-    let (mut ingest_time, mut raw_time) = (Duration::ZERO, Duration::ZERO);
-    let (mut ingested, mut raw) = (0u64, 0u64);
-    for round in 0..ROUNDS {
-        for batch in legs.chunks(LEGS_PER_ROUND) {
-            let checks: Vec<LegCheck> = batch
-                .iter()
-                .map(|leg| LegCheck {
-                    leg: *leg,
-                    events: (0..per_round)
-                        .map(|j| {
-                            let n = round * per_round + j;
-                            let at = t0 + SimDuration::minutes(i64::try_from(n).unwrap_or(0) * 90);
-                            TrackingEvent::new(
-                                EventSource::SeventeenTrack,
-                                at,
-                                status.clone(),
-                                "InTransit_Other",
-                                format!("Scan {n} of parcel {}", leg.0),
-                                moscow.clone(),
-                            )
-                        })
-                        .collect(),
-                    next_check_at: Some(t0),
-                    registered: true,
-                    detected_carrier: None,
-                    fresh: true,
-                    answered_at: t0,
-                })
-                .collect();
-            let started = Instant::now();
-            ingested += store.record_checks(&checks, &owner, t0).await?;
-            ingest_time += started.elapsed();
-            let rows: Vec<(i64, &TrackingEvent)> = checks
-                .iter()
-                .flat_map(|c| c.events.iter().map(move |e| (c.leg.0, e)))
-                .collect();
-            let started = Instant::now();
-            raw += store.bench_raw_insert(&rows, t0).await?;
-            raw_time += started.elapsed();
-        }
-    }
-    scratch.close().await;
-    let ingest_rate = ingested as f64 / ingest_time.as_secs_f64().max(1e-9);
-    let raw_rate = raw as f64 / raw_time.as_secs_f64().max(1e-9);
-    let ratio = ingest_rate / raw_rate;
-    let mut table = output::table(&["figure", "measured", "goal", "ratio"]);
-    table.add_row(vec![
-        format!("ingest of {ingested} events ({legs_count} legs, {ROUNDS} rounds)"),
-        format!(
-            "{ingest_rate:.0} events/s ({:.1} s)",
-            ingest_time.as_secs_f64()
-        ),
-        format!("≥ {GOAL_RATIO} × raw"),
-        format!("{ratio:.3}"),
-    ]);
-    table.add_row(vec![
-        format!("raw inserts of the same {raw} rows"),
-        format!("{raw_rate:.0} rows/s ({:.1} s)", raw_time.as_secs_f64()),
-        "-".into(),
-        "-".into(),
-    ]);
-    output::print_table(out, &table)?;
-    let summary = json!({
-        "bench": "ingest",
-        "events": ingested,
-        "raw_rows": raw,
-        "legs": legs_count,
-        "ingest_events_per_s": ingest_rate,
-        "raw_rows_per_s": raw_rate,
-        "ratio": ratio,
-        "goal_ratio": GOAL_RATIO,
-        "ok": ingested == raw && ratio >= GOAL_RATIO,
-    });
-    writeln!(out, "{summary}")?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -529,12 +311,5 @@ mod tests {
         assert_eq!(percentile(&values, 99.0), Duration::from_millis(99));
         assert_eq!(percentile(&values[..1], 95.0), Duration::from_millis(1));
         assert_eq!(percentile(&[], 50.0), Duration::ZERO);
-    }
-
-    #[test]
-    fn the_minimum_sync_time_lets_the_first_second_of_requests_go_at_once() {
-        assert_eq!(minimum_seconds(50, 50), 0.0);
-        assert_eq!(minimum_seconds(51, 50), 1.0);
-        assert_eq!(minimum_seconds(1_000, 50), 19.0);
     }
 }

@@ -304,6 +304,16 @@ pub struct RateLimiter {
     recent: Mutex<HashMap<u64, VecDeque<Instant>>>,
     /// Requests refused by key: each one a client that broke the limit.
     refused: Mutex<HashMap<u64, u64>>,
+    admitted: Mutex<HashMap<u64, Traffic>>,
+}
+
+/// The requests a limiter let through for one key: how many, and when the first and the last
+/// came, which is how long a client took to do what it asked (a sync, say) as the server saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Traffic {
+    pub requests: u64,
+    pub first: Instant,
+    pub last: Instant,
 }
 
 impl RateLimiter {
@@ -312,22 +322,25 @@ impl RateLimiter {
             per_second,
             recent: Mutex::new(HashMap::new()),
             refused: Mutex::new(HashMap::new()),
+            admitted: Mutex::new(HashMap::new()),
         }
     }
 
     /// How many requests were refused, by key.
     pub fn refusals(&self) -> HashMap<u64, u64> {
-        self.refused
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        lock(&self.refused).clone()
+    }
+
+    /// The requests let through, by key.
+    pub fn traffic(&self) -> HashMap<u64, Traffic> {
+        lock(&self.admitted).clone()
     }
 
     /// Records a request for `key` and says whether it is within the limit. Rate limits run on
     /// real time, not simulated time: they protect a real server.
     pub fn allow(&self, key: u64) -> bool {
         let now = Instant::now();
-        let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut recent = lock(&self.recent);
         let window = recent.entry(key).or_default();
         while window
             .front()
@@ -336,15 +349,21 @@ impl RateLimiter {
             window.pop_front();
         }
         if window.len() >= self.per_second {
-            *self
-                .refused
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .entry(key)
-                .or_default() += 1;
+            *lock(&self.refused).entry(key).or_default() += 1;
             return false;
         }
         window.push_back(now);
+        lock(&self.admitted)
+            .entry(key)
+            .and_modify(|t| {
+                t.requests += 1;
+                t.last = now;
+            })
+            .or_insert(Traffic {
+                requests: 1,
+                first: now,
+                last: now,
+            });
         true
     }
 }
@@ -442,5 +461,9 @@ mod tests {
         assert_eq!((0..60).filter(|_| limiter.allow(1)).count(), 50);
         assert!(limiter.allow(2), "another key has its own budget");
         assert_eq!(limiter.refusals(), HashMap::from([(1, 10)]));
+        let traffic = limiter.traffic();
+        assert_eq!(traffic[&1].requests, 50, "refused requests are not traffic");
+        assert_eq!(traffic[&2].requests, 1);
+        assert!(traffic[&1].first <= traffic[&1].last);
     }
 }

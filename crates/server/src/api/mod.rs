@@ -471,18 +471,17 @@ async fn posting<D: Database>(
     Path(number): Path<String>,
     Query(params): Query<LangParams>,
 ) -> Result<axum::Json<PostingDetail>, ApiError> {
-    let (store, id) = ozontrack_engine::trail::find(&state.db, &caller.stores, &number)
+    let (store, posting) = ozontrack_engine::trail::find_record(&state.db, &caller.stores, &number)
         .await?
         .ok_or(ApiError::NotFound("posting"))?;
-    let trail = ozontrack_engine::trail::read_in(
+    let trail = ozontrack_engine::trail::read_found(
         &state.db,
         &state.estimates,
-        Some(store),
-        id,
+        store,
+        posting,
         state.clock.now(),
     )
-    .await?
-    .ok_or(ApiError::NotFound("posting"))?;
+    .await?;
     let tr = Tr::new(language(params.lang, &headers, store.settings.language));
     Ok(axum::Json(PostingDetail::new(&trail, store, &tr)))
 }

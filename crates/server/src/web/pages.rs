@@ -328,18 +328,17 @@ async fn read_trail<S: Database>(
     number: &str,
 ) -> Result<Trail, WebError> {
     let db = &state.api.db;
-    let (store, id) = ozontrack_engine::trail::find(db, &viewer.stores, number)
+    let (store, posting) = ozontrack_engine::trail::find_record(db, &viewer.stores, number)
         .await?
         .ok_or(WebError::NotFound)?;
-    ozontrack_engine::trail::read_in(
+    Ok(ozontrack_engine::trail::read_found(
         db,
         &state.api.estimates,
-        Some(store),
-        id,
+        store,
+        posting,
         state.api.clock.now(),
     )
-    .await?
-    .ok_or(WebError::NotFound)
+    .await?)
 }
 
 pub(super) async fn posting<S: Database>(

@@ -11,7 +11,13 @@
 //!   gave it from then on, never an older one;
 //! - alerts: never two open alerts of one rule on one posting, nor two whose lives overlap;
 //! - rate limits: the fakes refused no request for breaking the Client-Id's or the 17TRACK
-//!   token's limit (their injected 429s are faults, not refusals).
+//!   token's limit (their injected 429s are faults, not refusals);
+//! - alerts against an undisturbed run: beside the chaos, one process that is never killed
+//!   runs the same world on the same clock, without faults, into a second database. The world
+//!   stands still at its end; both databases are then brought to that moment by the same
+//!   reader (sync, every leg checked, a full risk round), and their open alerts must be the
+//!   same. Until then, when an alert opens depends on when rounds happen to run, which the
+//!   kills change by design.
 //!
 //! "By a leg's last check" (`checked_at`: when the carrier's last answer came in) leaves the
 //! run's end out of the question: what a carrier showed at that moment is what the leg should
@@ -20,29 +26,46 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Duration, Utc};
 use ozontrack_db::prelude::*;
-use ozontrack_db::{Cipher, DatabaseUrl, NewStore, PoolSettings, SqlDatabase, StoreRecord};
-use ozontrack_domain::{ClientId, Clock, ScaledClock, StoreName, StoreSettings};
+use ozontrack_db::{Cipher, NewStore, SqlDatabase, StoreRecord};
+use ozontrack_domain::{ClientId, Clock, ManualClock, ScaledClock, StoreName, StoreSettings};
 use ozontrack_engine::{Feed, Feeds};
 use ozontrack_sandbox::faults::{FaultPlan, Faults};
 use ozontrack_sandbox::rng::Rng;
 use ozontrack_sandbox::{Carrier, Sandbox, ServeConfig, World, WorldConfig};
 use secrecy::SecretString;
 use serde_json::json;
-use tokio::io::AsyncBufReadExt;
 
+use super::nodes::{self, Launcher};
 use crate::cli::BenchChaosArgs;
 use crate::output;
 
+/// How long the nodes may take to stop at the end (real time) before the world stands still:
+/// longer than a lingering node is given before it is killed.
+const STOPPING: StdDuration = StdDuration::from_secs(nodes::STOP_WITHIN.as_secs() + 3);
+
 /// The stream of the sandbox's seeded generator that picks the kills.
 const KILLS_STREAM: u64 = 9_000;
+
+/// The nodes' settings beside the fakes': a killed node's work goes to the others within
+/// seconds, not minutes, and every worker looks for work every second.
+const SETTINGS: [(&str, &str); 10] = [
+    ("CARRIERS__TIMEOUT_SECS", "5"),
+    ("OZON__TIMEOUT_SECS", "5"),
+    ("SYNC__LEASE_SECS", "6"),
+    ("TRACKING__LEASE_SECS", "10"),
+    ("RISK__LEASE_SECS", "10"),
+    ("NOTIFY__LEASE_SECS", "10"),
+    ("SYNC__POLL_SECS", "1"),
+    ("TRACKING__INTERVAL_SECS", "1"),
+    ("RISK__INTERVAL_SECS", "1"),
+    ("NOTIFY__INTERVAL_SECS", "1"),
+];
 
 /// The faults every fake injects: shares of requests.
 fn faults(seed: u64) -> FaultPlan {
@@ -63,77 +86,6 @@ fn faults(seed: u64) -> FaultPlan {
         channels: Faults::default(),
         seed,
     }
-}
-
-/// One `serve` process of the run.
-struct Node {
-    child: tokio::process::Child,
-    pid: u32,
-}
-
-/// How to start a node: the binary, its environment, where its logs go.
-struct Launcher {
-    exe: PathBuf,
-    env: Vec<(String, String)>,
-    clock_url: String,
-    logs: PathBuf,
-    started: u32,
-}
-
-impl Launcher {
-    async fn start(&mut self) -> anyhow::Result<Node> {
-        self.started += 1;
-        let log = std::fs::File::create(self.logs.join(format!("node-{}.log", self.started)))
-            .context("cannot create a node's log file")?;
-        let mut child = tokio::process::Command::new(&self.exe)
-            .args([
-                "--json",
-                "serve",
-                "--role",
-                "workers",
-                "--listen",
-                "127.0.0.1:0",
-                "--follow-clock",
-                &self.clock_url,
-            ])
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            // What a node writes beside it (its scheduled backups) stays with the run's logs.
-            .current_dir(&self.logs)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("cannot start {}", self.exe.display()))?;
-        let pid = child.id().context("a node exited at once")?;
-        let stdout = child.stdout.take().context("a node's stdout")?;
-        let mut line = String::new();
-        tokio::time::timeout(
-            StdDuration::from_secs(60),
-            tokio::io::BufReader::new(stdout).read_line(&mut line),
-        )
-        .await
-        .context("a node did not start within a minute")??;
-        if line.trim().is_empty() {
-            bail!("a node exited before serving; see {}", self.logs.display());
-        }
-        Ok(Node { child, pid })
-    }
-}
-
-/// Stops a node with SIGTERM, as an operator would, and SIGKILL if it lingers.
-async fn stop(mut node: Node) -> anyhow::Result<()> {
-    let _ = tokio::process::Command::new("kill")
-        .args(["-TERM", &node.pid.to_string()])
-        .status()
-        .await;
-    if tokio::time::timeout(StdDuration::from_secs(20), node.child.wait())
-        .await
-        .is_err()
-    {
-        node.child.kill().await?;
-    }
-    Ok(())
 }
 
 /// What the scoring found.
@@ -334,6 +286,177 @@ async fn score(
     Ok(score)
 }
 
+/// The open alerts of the two runs, after both were settled at the same moment.
+#[derive(Debug, Default)]
+struct AlertComparison {
+    open: u64,
+    reference_open: u64,
+    only_here: u64,
+    only_reference: u64,
+    examples: Vec<String>,
+}
+
+impl AlertComparison {
+    fn equal(&self) -> bool {
+        self.only_here + self.only_reference == 0
+    }
+}
+
+/// What makes an open alert the same in two databases: the posting, the rule, the leg and the
+/// severity (ids and times are each database's own).
+type AlertKey = (
+    String,
+    ozontrack_domain::finding::RuleKind,
+    Option<String>,
+    String,
+);
+
+async fn open_alerts(db: &SqlDatabase, store: &StoreRecord) -> anyhow::Result<HashSet<AlertKey>> {
+    let alerts = db
+        .alerts(&ozontrack_db::AlertFilter {
+            stores: Some(vec![store.id]),
+            ..Default::default()
+        })
+        .await?;
+    Ok(alerts
+        .into_iter()
+        .filter(|a| a.resolved_at.is_none())
+        .map(|a| {
+            (
+                a.posting_number.to_string(),
+                a.rule,
+                a.leg,
+                format!("{:?}", a.severity),
+            )
+        })
+        .collect())
+}
+
+async fn compare_alerts(
+    db: &SqlDatabase,
+    store: &StoreRecord,
+    reference_db: &SqlDatabase,
+    reference_store: &StoreRecord,
+) -> anyhow::Result<AlertComparison> {
+    let here = open_alerts(db, store).await?;
+    let there = open_alerts(reference_db, reference_store).await?;
+    let mut comparison = AlertComparison {
+        open: here.len() as u64,
+        reference_open: there.len() as u64,
+        ..AlertComparison::default()
+    };
+    let mut note = |side: &str, (posting, rule, leg, severity): &AlertKey| {
+        if comparison.examples.len() < 8 {
+            comparison.examples.push(format!(
+                "{posting}: {rule:?} {severity} ({}) open only in the {side} run",
+                leg.as_deref().unwrap_or("no leg")
+            ));
+        }
+    };
+    for key in here.difference(&there) {
+        note("chaos", key);
+        comparison.only_here += 1;
+    }
+    for key in there.difference(&here) {
+        note("undisturbed", key);
+        comparison.only_reference += 1;
+    }
+    Ok(comparison)
+}
+
+/// Brings `db` to the world's state at its end, as one undisturbed process would see it at
+/// `at`: the store synced, every carrier leg of every posting checked, and a full risk round.
+async fn settle(
+    db: &SqlDatabase,
+    store: &StoreRecord,
+    sandbox: &Sandbox,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(at));
+    let owner = ozontrack_db::LeaseOwner::new("settle");
+    let record = db
+        .store(store.id)
+        .await?
+        .context("the run's store is gone")?;
+    ozontrack_engine::Syncer::new(
+        db.clone(),
+        Arc::clone(&clock),
+        ozontrack_http::Limiters::default(),
+        ozontrack_engine::SyncSettings::default(),
+        owner.clone(),
+    )?
+    .sync_store(&record, false, Arc::default())
+    .await?;
+    let feeds = Arc::new(crate::commands::sandbox::sandbox_feeds(sandbox, 3)?);
+    let tracker = ozontrack_engine::Tracker::new(
+        db.clone(),
+        Arc::clone(&feeds),
+        ozontrack_engine::TrackSettings::default(),
+        Arc::clone(&clock),
+        owner.clone(),
+    );
+    // A check may find a hand-over to a leg the run never saw: legs are checked until no new
+    // one turns up.
+    let mut checked = HashSet::new();
+    loop {
+        let mut legs = Vec::new();
+        for parcel in sandbox.state.window().parcels() {
+            let number = ozontrack_domain::PostingNumber::parse(&parcel.posting_number)?;
+            if let Some(posting) = db.posting(store.id, &number).await? {
+                legs.extend(
+                    db.legs(posting.id)
+                        .await?
+                        .into_iter()
+                        .filter(|l| feeds.feed_of(&l.leg).is_some() && !checked.contains(&l.id))
+                        .map(|l| l.id),
+                );
+            }
+        }
+        if legs.is_empty() {
+            break;
+        }
+        for batch in legs.chunks(200) {
+            tracker.check_now(batch).await?;
+        }
+        checked.extend(legs);
+    }
+    ozontrack_engine::Evaluator::new(
+        db.clone(),
+        feeds,
+        ozontrack_engine::RulesBook::default(),
+        ozontrack_engine::RiskSettings {
+            full_every: Duration::zero(),
+            ..ozontrack_engine::RiskSettings::default()
+        },
+        clock,
+        owner,
+    )
+    .run_once()
+    .await?;
+    Ok(())
+}
+
+/// The world's seller account as the run's store.
+async fn add_shop(
+    db: &SqlDatabase,
+    sandbox: &Sandbox,
+    now: DateTime<Utc>,
+) -> anyhow::Result<StoreRecord> {
+    let sim = &sandbox.state.world.stores[0];
+    Ok(db
+        .add_store(
+            NewStore {
+                name: StoreName::parse("chaos-shop")?,
+                client_id: ClientId::parse(&sim.client_id.to_string())?,
+                api_key: SecretString::from(sim.api_key.clone()),
+                ozon_base_url: sandbox.urls.ozon.clone(),
+                settings: StoreSettings::default(),
+            },
+            now,
+        )
+        .await?)
+}
+
 /// A time to the second: carriers' APIs write whole seconds, the world keeps finer ones.
 fn second(t: DateTime<Utc>) -> i64 {
     t.timestamp()
@@ -345,48 +468,6 @@ async fn synced_until(
     store: &StoreRecord,
 ) -> anyhow::Result<Option<DateTime<Utc>>> {
     Ok(db.store(store.id).await?.and_then(|s| s.synced_until))
-}
-
-fn env(sandbox: &Sandbox, url: &str, key_file: &Path) -> Vec<(String, String)> {
-    let c = &sandbox.state.world.credentials;
-    let u = &sandbox.urls;
-    [
-        ("DATABASE__URL", url.to_owned()),
-        ("DATABASE__MAX_CONNECTIONS", "5".to_owned()),
-        ("SECRETS__KEY_FILE", key_file.display().to_string()),
-        (
-            "CARRIERS__SEVENTEEN_TRACK_BASE_URL",
-            u.seventeen_track.clone(),
-        ),
-        (
-            "CARRIERS__SEVENTEEN_TRACK_TOKEN",
-            c.seventeen_track_token.clone(),
-        ),
-        ("CARRIERS__RUSSIAN_POST_BASE_URL", u.russian_post.clone()),
-        ("CARRIERS__RUSSIAN_POST_LOGIN", c.russian_post_login.clone()),
-        (
-            "CARRIERS__RUSSIAN_POST_PASSWORD",
-            c.russian_post_password.clone(),
-        ),
-        ("CARRIERS__CDEK_BASE_URL", u.cdek.clone()),
-        ("CARRIERS__CDEK_CLIENT_ID", c.cdek_client_id.clone()),
-        ("CARRIERS__CDEK_CLIENT_SECRET", c.cdek_client_secret.clone()),
-        ("CARRIERS__TIMEOUT_SECS", "5".to_owned()),
-        ("OZON__TIMEOUT_SECS", "5".to_owned()),
-        // A killed node's work goes to the others within seconds, not minutes.
-        ("SYNC__LEASE_SECS", "6".to_owned()),
-        ("TRACKING__LEASE_SECS", "10".to_owned()),
-        ("RISK__LEASE_SECS", "10".to_owned()),
-        ("NOTIFY__LEASE_SECS", "10".to_owned()),
-        ("SYNC__POLL_SECS", "1".to_owned()),
-        ("TRACKING__INTERVAL_SECS", "1".to_owned()),
-        ("RISK__INTERVAL_SECS", "1".to_owned()),
-        ("NOTIFY__INTERVAL_SECS", "1".to_owned()),
-        ("LOG__FILTER", "warn".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (format!("OZONTRACK__{k}"), v))
-    .collect()
 }
 
 /// `ozontrack bench chaos`.
@@ -403,65 +484,61 @@ pub(crate) async fn chaos(args: &BenchChaosArgs, out: &mut impl Write) -> anyhow
                 args.kill_every
             )
         })?;
-    let url = DatabaseUrl::parse(&args.database_url)?;
-    if url.backend() != ozontrack_db::Backend::Postgres {
-        bail!("the chaos run shares one PostgreSQL between processes: give a postgres:// URL");
-    }
-    let logs = std::env::temp_dir().join(format!("ozontrack-chaos-{}", std::process::id()));
-    std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
-    let key_file = logs.join("ozontrack.key");
-    let (cipher, _) = Cipher::load_or_create_key_file(&key_file)?;
-    let db = SqlDatabase::connect(&url, cipher, &PoolSettings::default()).await?;
-    db.migrate().await?;
-    if !db.stores().await?.is_empty() {
-        bail!(
-            "{} already holds stores: the chaos run wants an empty database",
-            url.redacted()
-        );
-    }
+    let logs = nodes::run_dir("chaos")?;
+    let (cipher, _) = Cipher::load_or_create_key_file(&nodes::key_file(&logs))?;
+    let db = nodes::empty_database(&args.database_url, &cipher).await?;
+    let reference_db = nodes::empty_database(&args.reference_database_url, &cipher).await?;
 
-    // The run lasts as long as the world's orders come in.
+    // The run lasts as long as the world's orders come in. The nodes are then stopped, and a
+    // little later the world stands still, so that both runs are read at the same moment: the
+    // nodes must be gone by then, or they would record times the world never reached.
     let span = Duration::days(i64::from(args.days.max(1)));
-    let world = World::generate(WorldConfig {
+    let config = WorldConfig {
         seed: args.seed,
         parcels: args.parcels,
         order_span: span,
         ..WorldConfig::default()
-    });
-    let start = world.config.start;
+    };
+    let start = config.start;
     let end = start + span;
-    let clock = Arc::new(ScaledClock::new(start, args.speed));
-    let serve = ServeConfig {
-        faults: faults(args.seed),
-        push_every: None,
-        ..ServeConfig::default()
-    };
-    let sandbox = Sandbox::start(world, Arc::clone(&clock) as Arc<dyn Clock>, &serve).await?;
-    let sim = &sandbox.state.world.stores[0];
-    let store = db
-        .add_store(
-            NewStore {
-                name: StoreName::parse("chaos-shop")?,
-                client_id: ClientId::parse(&sim.client_id.to_string())?,
-                api_key: SecretString::from(sim.api_key.clone()),
-                ozon_base_url: sandbox.urls.ozon.clone(),
-                settings: StoreSettings::default(),
-            },
-            clock.now(),
-        )
-        .await?;
+    let margin = Duration::milliseconds((STOPPING.as_secs_f64() * args.speed * 1000.0) as i64);
+    let clock = Arc::new(ScaledClock::new(start, args.speed).stopping_at(end + margin));
+    let sandbox = Sandbox::start(
+        World::generate(config.clone()),
+        Arc::clone(&clock) as Arc<dyn Clock>,
+        &ServeConfig {
+            faults: faults(args.seed),
+            push_every: None,
+            ..ServeConfig::default()
+        },
+    )
+    .await?;
+    // The undisturbed run: the same world on the same clock, without faults.
+    let reference = Sandbox::start(
+        World::generate(config),
+        Arc::clone(&clock) as Arc<dyn Clock>,
+        &ServeConfig {
+            push_every: None,
+            ..ServeConfig::default()
+        },
+    )
+    .await?;
+    let store = add_shop(&db, &sandbox, clock.now()).await?;
+    let reference_store = add_shop(&reference_db, &reference, clock.now()).await?;
 
-    let mut launcher = Launcher {
-        exe: std::env::current_exe().context("cannot find this binary to start the nodes")?,
-        env: env(&sandbox, &args.database_url, &key_file),
-        clock_url: sandbox.urls.clock.clone(),
-        logs: logs.clone(),
-        started: 0,
-    };
+    let mut launcher = Launcher::new("node", &sandbox, &args.database_url, &logs, &SETTINGS)?;
+    let mut reference_launcher = Launcher::new(
+        "reference",
+        &reference,
+        &args.reference_database_url,
+        &logs,
+        &SETTINGS,
+    )?;
     let began = Instant::now();
-    let mut nodes = Vec::new();
+    let reference_node = reference_launcher.start().await?;
+    let mut running = Vec::new();
     for _ in 0..args.processes.max(1) {
-        nodes.push(launcher.start().await?);
+        running.push(launcher.start().await?);
     }
     // Which node dies and when: a stream of its own, apart from the world's and the faults'.
     let mut dice = Rng::for_item(args.seed, KILLS_STREAM, 0);
@@ -477,16 +554,30 @@ pub(crate) async fn chaos(args: &BenchChaosArgs, out: &mut impl Write) -> anyhow
         if clock.now() >= end {
             break;
         }
-        let victim = usize::try_from(dice.range(0, nodes.len() as u64)).unwrap_or(0);
-        let mut node = nodes.swap_remove(victim);
+        let victim = usize::try_from(dice.range(0, running.len() as u64)).unwrap_or(0);
+        let mut node = running.swap_remove(victim);
         node.child.kill().await?;
         kills += 1;
-        nodes.push(launcher.start().await?);
+        running.push(launcher.start().await?);
     }
-    for node in nodes {
-        stop(node).await?;
-    }
+    running.push(reference_node);
+    nodes::stop(running).await?;
     let wall = began.elapsed();
+    if clock.now() >= end + margin {
+        bail!(
+            "stopping the nodes took longer than {} s, the world's margin: they may have \
+             recorded times the world never reached; see {}",
+            STOPPING.as_secs(),
+            logs.display()
+        );
+    }
+    tokio::time::sleep(
+        (end + margin - clock.now())
+            .to_std()
+            .unwrap_or_default()
+            .div_f64(args.speed),
+    )
+    .await;
 
     let feeds = crate::commands::sandbox::sandbox_feeds(&sandbox, 3)?;
     let slack = Duration::milliseconds((args.speed * 1000.0) as i64);
@@ -494,8 +585,19 @@ pub(crate) async fn chaos(args: &BenchChaosArgs, out: &mut impl Write) -> anyhow
     let (ozon_refusals, seventeen_track_refusals) = sandbox.rate_limit_refusals();
     let ozon_refused: u64 = ozon_refusals.values().sum();
 
+    // Both worlds stand still now (their clock stopped). Each database is brought to that moment once more
+    // by one process, as the same reader (the store synced, every carrier leg checked, a full
+    // risk round), a day later by the clock, when every lease the nodes held has expired; the
+    // open alerts of the two must then be the same.
+    sandbox.calm();
+    reference.calm();
+    let settled_at = end + margin + Duration::days(1);
+    settle(&db, &store, &sandbox, settled_at).await?;
+    settle(&reference_db, &reference_store, &reference, settled_at).await?;
+    let alerts = compare_alerts(&db, &store, &reference_db, &reference_store).await?;
+
     let mut table = output::table(&["measure", "value", "goal"]);
-    let rows: [(&str, String, &str); 16] = [
+    let rows: [(&str, String, &str); 18] = [
         ("processes", args.processes.to_string(), ""),
         ("simulated days", args.days.to_string(), ""),
         ("kills (SIGKILL) and restarts", kills.to_string(), ""),
@@ -533,6 +635,19 @@ pub(crate) async fn chaos(args: &BenchChaosArgs, out: &mut impl Write) -> anyhow
             format!("{} ({})", score.alerts, score.alerts_twice),
             "0 at once",
         ),
+        (
+            "open alerts at the end (undisturbed run)",
+            format!("{} ({})", alerts.open, alerts.reference_open),
+            "equal",
+        ),
+        (
+            "open alerts only in one run",
+            format!(
+                "{} chaos, {} undisturbed",
+                alerts.only_here, alerts.only_reference
+            ),
+            "0",
+        ),
         ("Ozon rate-limit refusals", ozon_refused.to_string(), "0"),
         (
             "17TRACK rate-limit refusals",
@@ -545,11 +660,11 @@ pub(crate) async fn chaos(args: &BenchChaosArgs, out: &mut impl Write) -> anyhow
         table.add_row(vec![measure.to_owned(), value, goal.to_owned()]);
     }
     output::print_table(out, &table)?;
-    for example in &score.examples {
+    for example in score.examples.iter().chain(&alerts.examples) {
         writeln!(out, "  {example}")?;
     }
     writeln!(out, "node logs: {}", logs.display())?;
-    let clean = score.clean() && ozon_refused + seventeen_track_refusals == 0;
+    let clean = score.clean() && alerts.equal() && ozon_refused + seventeen_track_refusals == 0;
     // One line, for scripts and the test that runs the short version.
     writeln!(
         out,
@@ -575,6 +690,10 @@ pub(crate) async fn chaos(args: &BenchChaosArgs, out: &mut impl Write) -> anyhow
             "postings_off": score.postings_off,
             "alerts": score.alerts,
             "alerts_twice": score.alerts_twice,
+            "open_alerts": alerts.open,
+            "reference_open_alerts": alerts.reference_open,
+            "open_alerts_only_here": alerts.only_here,
+            "open_alerts_only_in_reference": alerts.only_reference,
             "ozon_refusals": ozon_refused,
             "seventeen_track_refusals": seventeen_track_refusals,
             "wall_s": wall.as_secs_f64(),
@@ -582,5 +701,6 @@ pub(crate) async fn chaos(args: &BenchChaosArgs, out: &mut impl Write) -> anyhow
         })
     )?;
     sandbox.shutdown().await;
+    reference.shutdown().await;
     Ok(())
 }
