@@ -32,13 +32,12 @@ use std::time::{Duration as StdDuration, Instant};
 use anyhow::{Context, bail};
 use chrono::{DateTime, Duration, Utc};
 use ozontrack_db::prelude::*;
-use ozontrack_db::{Cipher, NewStore, SqlDatabase, StoreRecord};
-use ozontrack_domain::{ClientId, Clock, ManualClock, ScaledClock, StoreName, StoreSettings};
+use ozontrack_db::{Cipher, SqlDatabase, StoreRecord};
+use ozontrack_domain::{Clock, ManualClock, ScaledClock};
 use ozontrack_engine::{Feed, Feeds};
 use ozontrack_sandbox::faults::{FaultPlan, Faults};
 use ozontrack_sandbox::rng::Rng;
 use ozontrack_sandbox::{Carrier, Sandbox, ServeConfig, World, WorldConfig};
-use secrecy::SecretString;
 use serde_json::json;
 
 use super::nodes::{self, Launcher};
@@ -308,27 +307,20 @@ type AlertKey = (
     String,
     ozontrack_domain::finding::RuleKind,
     Option<String>,
-    String,
+    ozontrack_domain::finding::Severity,
 );
 
 async fn open_alerts(db: &SqlDatabase, store: &StoreRecord) -> anyhow::Result<HashSet<AlertKey>> {
     let alerts = db
         .alerts(&ozontrack_db::AlertFilter {
             stores: Some(vec![store.id]),
+            open_only: true,
             ..Default::default()
         })
         .await?;
     Ok(alerts
         .into_iter()
-        .filter(|a| a.resolved_at.is_none())
-        .map(|a| {
-            (
-                a.posting_number.to_string(),
-                a.rule,
-                a.leg,
-                format!("{:?}", a.severity),
-            )
-        })
+        .map(|a| (a.posting_number.to_string(), a.rule, a.leg, a.severity))
         .collect())
 }
 
@@ -348,7 +340,7 @@ async fn compare_alerts(
     let mut note = |side: &str, (posting, rule, leg, severity): &AlertKey| {
         if comparison.examples.len() < 8 {
             comparison.examples.push(format!(
-                "{posting}: {rule:?} {severity} ({}) open only in the {side} run",
+                "{posting}: {rule:?} {severity:?} ({}) open only in the {side} run",
                 leg.as_deref().unwrap_or("no leg")
             ));
         }
@@ -436,27 +428,6 @@ async fn settle(
     Ok(())
 }
 
-/// The world's seller account as the run's store.
-async fn add_shop(
-    db: &SqlDatabase,
-    sandbox: &Sandbox,
-    now: DateTime<Utc>,
-) -> anyhow::Result<StoreRecord> {
-    let sim = &sandbox.state.world.stores[0];
-    Ok(db
-        .add_store(
-            NewStore {
-                name: StoreName::parse("chaos-shop")?,
-                client_id: ClientId::parse(&sim.client_id.to_string())?,
-                api_key: SecretString::from(sim.api_key.clone()),
-                ozon_base_url: sandbox.urls.ozon.clone(),
-                settings: StoreSettings::default(),
-            },
-            now,
-        )
-        .await?)
-}
-
 /// A time to the second: carriers' APIs write whole seconds, the world keeps finer ones.
 fn second(t: DateTime<Utc>) -> i64 {
     t.timestamp()
@@ -523,8 +494,10 @@ pub(crate) async fn chaos(args: &BenchChaosArgs, out: &mut impl Write) -> anyhow
         },
     )
     .await?;
-    let store = add_shop(&db, &sandbox, clock.now()).await?;
-    let reference_store = add_shop(&reference_db, &reference, clock.now()).await?;
+    let seller = &sandbox.stores()[0];
+    let store = nodes::add_store(&db, &sandbox, seller, "chaos-shop", clock.now()).await?;
+    let reference_store =
+        nodes::add_store(&reference_db, &reference, seller, "chaos-shop", clock.now()).await?;
 
     let mut launcher = Launcher::new("node", &sandbox, &args.database_url, &logs, &SETTINGS)?;
     let mut reference_launcher = Launcher::new(

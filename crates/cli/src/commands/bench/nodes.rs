@@ -7,9 +7,13 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
 use ozontrack_db::prelude::*;
-use ozontrack_db::{Cipher, DatabaseUrl, PoolSettings, SqlDatabase};
+use ozontrack_db::{Cipher, DatabaseUrl, NewStore, PoolSettings, SqlDatabase, StoreRecord};
+use ozontrack_domain::{ClientId, StoreName, StoreSettings};
 use ozontrack_sandbox::Sandbox;
+use ozontrack_sandbox::world::SimStore;
+use secrecy::SecretString;
 use tokio::io::AsyncBufReadExt;
 
 /// One `serve` process of the run.
@@ -132,6 +136,24 @@ pub(super) async fn empty_database(url: &str, cipher: &Cipher) -> anyhow::Result
 /// How long a node stopped with SIGTERM may take before it is killed: `serve` gives its rounds
 /// in flight 10 s to finish.
 pub(super) const STOP_WITHIN: Duration = Duration::from_secs(12);
+
+/// One of the world's seller accounts as a store named `name`, calling the sandbox's Ozon.
+pub(super) async fn add_store(
+    db: &SqlDatabase,
+    sandbox: &Sandbox,
+    seller: &SimStore,
+    name: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<StoreRecord> {
+    let store = NewStore {
+        name: StoreName::parse(name)?,
+        client_id: ClientId::parse(&seller.client_id.to_string())?,
+        api_key: SecretString::from(seller.api_key.clone()),
+        ozon_base_url: sandbox.urls.ozon.clone(),
+        settings: StoreSettings::default(),
+    };
+    Ok(db.add_store(store, now).await?)
+}
 
 /// Stops the nodes with SIGTERM, as an operator would, all at once, and SIGKILL any that
 /// lingers past [`STOP_WITHIN`].

@@ -13,11 +13,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use chrono::Duration as SimDuration;
 use ozontrack_db::prelude::*;
-use ozontrack_db::{Cipher, NewStore, StoreRecord};
-use ozontrack_domain::{ClientId, Clock, ManualClock, ScaledClock, StoreName, StoreSettings};
+use ozontrack_db::{Cipher, StoreRecord};
+use ozontrack_domain::{Clock, ManualClock, ScaledClock};
 use ozontrack_sandbox::fakes::ozon::OzonConfig;
 use ozontrack_sandbox::{Sandbox, ServeConfig, World, WorldConfig};
-use secrecy::SecretString;
 use serde_json::json;
 
 use super::Scratch;
@@ -186,18 +185,8 @@ async fn across_processes(
     .context("starting the sandbox")?;
     let mut records: Vec<(StoreRecord, u64)> = Vec::new();
     for (i, sim) in sandbox.stores().iter().enumerate() {
-        let record = db
-            .add_store(
-                NewStore {
-                    name: StoreName::parse(&format!("shop-{:02}", i + 1))?,
-                    client_id: ClientId::parse(&sim.client_id.to_string())?,
-                    api_key: SecretString::from(sim.api_key.clone()),
-                    ozon_base_url: sandbox.urls.ozon.clone(),
-                    settings: StoreSettings::default(),
-                },
-                clock.now(),
-            )
-            .await?;
+        let name = format!("shop-{:02}", i + 1);
+        let record = nodes::add_store(&db, &sandbox, sim, &name, clock.now()).await?;
         records.push((record, sim.client_id));
     }
 
