@@ -31,8 +31,8 @@ pub async fn read<D: Database>(
     ))
 }
 
-/// [`read`], for a posting [`find_record`] found: neither its row nor its store is read
-/// again (two queries less on the API's busiest route).
+/// [`read`], for a posting [`find_record`] found in one of the caller's stores: its row is not
+/// read again (one query less on the API's busiest route) and its store is the caller's.
 pub async fn read_found<D: Database>(
     db: &D,
     estimates: &Arc<EstimateBook>,
