@@ -824,7 +824,7 @@ pub(crate) struct ChannelRouteArgs {
 pub(crate) enum NotifyCommand {
     /// The outbox, newest first.
     Log(NotifyLogArgs),
-    /// Send a failed message again.
+    /// Send a failed message again, or (`--waiting`) every message waiting for a retry now.
     Retry(NotifyRetryArgs),
     /// How a message reads: any topic, for a posting, in any language, for seller or buyer.
     Preview(NotifyPreviewArgs),
@@ -852,8 +852,13 @@ pub(crate) struct NotifyLogArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct NotifyRetryArgs {
-    #[arg(value_name = "ID")]
-    pub(crate) id: i64,
+    /// The failed message to send again.
+    #[arg(value_name = "ID", required_unless_present = "waiting")]
+    pub(crate) id: Option<i64>,
+    /// Instead: every message waiting for its next attempt goes out now (after an outage is
+    /// mended); quiet hours, lockouts and rate limits still hold.
+    #[arg(long, conflicts_with = "id")]
+    pub(crate) waiting: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,8 +1,8 @@
 //! The short chaos run, as the suite runs it: three `serve` processes on one PostgreSQL follow a
 //! sandbox world's clock through two simulated days while one of them is killed every few
 //! seconds and the fakes throttle, fail, hang and cut answers; `bench chaos` then scores the
-//! database against the world's truth and its open alerts against an undisturbed run's, and
-//! every measure must be zero.
+//! database against the world's truth, its open alerts against an undisturbed run's and the
+//! seller's channels against its outbox, and every measure must be zero.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -52,6 +52,12 @@ async fn three_processes_killed_at_random_under_faults_end_where_the_truth_is() 
     assert!(last["kills"].as_u64().unwrap() >= 5, "{stdout}");
     assert!(last["events_expected"].as_u64().unwrap() > 100, "{stdout}");
     assert!(last["open_alerts"].as_u64().unwrap() > 0, "{stdout}");
+    // The seller's webhook and chat heard the alerts, each message once by its key.
+    assert!(last["messages"].as_u64().unwrap() > 0, "{stdout}");
+    assert_eq!(last["messages"], last["messages_reached"], "{stdout}");
+    assert_eq!(last["webhooks_lost"], 0, "{stdout}");
+    // The leases were watched while the nodes died.
+    assert!(last["leases_seen"].as_u64().unwrap() > 0, "{stdout}");
     assert!(
         last["postings_expected"].as_u64().unwrap() > 100,
         "{stdout}"

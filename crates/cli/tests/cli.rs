@@ -212,6 +212,32 @@ fn a_store_added_from_stdin_is_listed_and_its_key_never_printed() {
 }
 
 #[test]
+fn messages_waiting_for_a_retry_are_made_due_at_once_when_asked() {
+    let run = Run::new();
+    assert_ok(&run.run(&["init"]));
+    assert_ok(&run.run(&[
+        "channels",
+        "add",
+        "webhook",
+        "erp",
+        "--url",
+        "http://127.0.0.1:9/hooks",
+    ]));
+    // Nothing listens there: the test message waits for its next attempt.
+    assert!(!run.run(&["channels", "test", "erp"]).status.success());
+    let due = |run: &Run| {
+        let out = run.run(&["--json", "notify", "retry", "--waiting"]);
+        assert_ok(&out);
+        serde_json::from_str::<serde_json::Value>(&stdout(&out)).unwrap()["due_now"].clone()
+    };
+    assert_eq!(due(&run), 1);
+    assert_eq!(due(&run), 0, "already due");
+    let neither = run.run(&["notify", "retry"]);
+    assert!(!neither.status.success());
+    assert!(stderr(&neither).contains("<ID>"), "{}", stderr(&neither));
+}
+
+#[test]
 fn channel_secrets_never_reach_the_output_the_json_or_the_log() {
     let run = Run::new();
     assert_ok(&run.run(&["init"]));

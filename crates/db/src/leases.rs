@@ -179,6 +179,12 @@ pub trait Leases: Clone + Send + Sync + 'static {
         owner: &LeaseOwner,
     ) -> impl Future<Output = Result<bool, DbError>> + Send;
 
+    /// Every row of `K`'s table that someone holds, its lease expired or not: the row, its
+    /// holder and the lease's end. For watching leases from outside (the chaos run).
+    fn held<K: Leasable>(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(K, LeaseOwner, DateTime<Utc>)>, DbError>> + Send;
+
     /// Claims up to `limit` stores that have Ozon pushes waiting and that nobody leases (not
     /// even `owner`), paused ones apart, whether or not their sync is due: a push is acted on
     /// only under its store's lease, so one process at a time calls Ozon for a store.
@@ -374,6 +380,23 @@ impl Leases for SqlDatabase {
                 .rows_affected()
         });
         Ok(done == 1)
+    }
+
+    async fn held<K: Leasable>(&self) -> Result<Vec<(K, LeaseOwner, DateTime<Utc>)>, DbError> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT id, lease_owner, lease_until FROM {} \
+             WHERE lease_owner IS NOT NULL AND lease_until IS NOT NULL",
+            K::TABLE
+        ));
+        let rows = on_db!(&self.db, |pool| {
+            sqlx::query_as::<_, (i64, String, DateTime<Utc>)>(sql)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, owner, until)| (K::from_row_id(id), LeaseOwner::new(owner), until))
+            .collect())
     }
 
     async fn extend<K: Leasable>(

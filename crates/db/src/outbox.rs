@@ -431,6 +431,15 @@ pub trait Outbox: Clone + Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, DbError>> + Send;
 
+    /// Makes every pending message that waits for its next attempt (a backoff, not quiet hours)
+    /// due at `now`, and its destination due unless the service locked it out: after an outage
+    /// is mended, what waited goes out at once. The rate windows still hold (they are counted
+    /// from the attempts). Returns how many messages were moved.
+    fn send_waiting_now(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, DbError>> + Send;
+
     fn templates(&self) -> impl Future<Output = Result<Vec<TemplateRecord>, DbError>> + Send;
 
     fn set_template(
@@ -1301,6 +1310,33 @@ impl Outbox for SqlDatabase {
             destination.is_some()
         });
         Ok(done)
+    }
+
+    async fn send_waiting_now(&self, now: DateTime<Utc>) -> Result<u64, DbError> {
+        let moved = on_db!(&self.db, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let moved = sqlx::query(
+                "UPDATE outbox SET next_attempt_at = $1 \
+                 WHERE state = 'pending' AND NOT held AND next_attempt_at > $1",
+            )
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            sqlx::query(
+                "UPDATE destinations SET next_check_at = $1 WHERE state = 'active' \
+                 AND (blocked_until IS NULL OR blocked_until <= $1) \
+                 AND (next_check_at IS NULL OR next_check_at > $1) \
+                 AND EXISTS (SELECT 1 FROM outbox o WHERE o.destination_id = destinations.id \
+                   AND o.state = 'pending' AND o.next_attempt_at <= $1)",
+            )
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            moved
+        });
+        Ok(moved)
     }
 
     async fn templates(&self) -> Result<Vec<TemplateRecord>, DbError> {

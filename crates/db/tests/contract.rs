@@ -121,6 +121,7 @@ contract!(
     a_penalty_threshold_crossed_by_a_violation_is_a_message,
     destinations_keep_their_credentials_encrypted_and_one_dispatcher_holds_each,
     a_digest_gathers_pending_messages_and_a_dead_one_can_be_sent_again,
+    messages_waiting_for_a_retry_go_out_now_when_asked_but_not_held_ones,
     delivered_journeys_carry_every_legs_milestones_in_journey_order,
     finished_registered_legs_are_to_stop_until_marked_stopped,
     users_have_a_role_and_stores_and_any_change_ends_their_sessions,
@@ -817,6 +818,24 @@ async fn a_round_of_checks_stores_events_schedules_and_gives_up_the_leases(db: &
         Some(now),
         "the first registration is kept"
     );
+    // New events stored by a check whose lease was lost still move the leg (the next holder
+    // will find them known), and an older one never moves it back.
+    let newer = event(5, MainStatus::Delivered, SubStatus::Delivered, "C");
+    let older = event(2, MainStatus::InTransit, SubStatus::InTransit, "D");
+    let moved = db
+        .store
+        .record_checks(
+            &[check(leg, vec![older, newer.clone()], None)],
+            &LeaseOwner::new("other"),
+            later,
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved, 2);
+    let record = db.store.leg(leg).await.unwrap().unwrap();
+    assert_eq!(record.status, Some(newer.status.clone()));
+    assert_eq!(record.last_event_at, Some(newer.occurred_at));
+    assert_eq!((record.next_check_at, record.checks), (Some(next), 1));
 }
 
 async fn the_aggregator_names_only_an_unknown_carrier_and_never_undoes_a_manual_one(db: &TestDb) {
@@ -2261,6 +2280,106 @@ async fn a_digest_gathers_pending_messages_and_a_dead_one_can_be_sent_again(db: 
     );
     let again = db.store.message(ids[2]).await.unwrap().unwrap();
     assert_eq!((again.state, again.attempts), (MessageState::Pending, 0));
+}
+
+async fn messages_waiting_for_a_retry_go_out_now_when_asked_but_not_held_ones(db: &TestDb) {
+    use ozontrack_domain::notify::{AttemptOutcome, Notice, Routing, TestNotice};
+    let d = a_destination(db, "ops", Routing::default()).await;
+    let messages: Vec<ozontrack_db::NewMessage> = (0..3)
+        .map(|i| {
+            ozontrack_db::NewMessage::new(
+                d.id,
+                Notice::Test(TestNotice {
+                    destination: d.id,
+                    nonce: format!("w{i}"),
+                    by: "test".into(),
+                    at: t0(),
+                }),
+            )
+        })
+        .collect();
+    db.store.enqueue(&messages, t0()).await.unwrap();
+    let ids: Vec<i64> = db
+        .store
+        .due_messages(d.id, t0(), 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    // Dispatcher `a` finds the first failed (it waits an hour), holds the second for quiet
+    // hours and delivers the third; the destination is next due in an hour.
+    let (a, b) = (LeaseOwner::new("a"), LeaseOwner::new("b"));
+    let claimed: Vec<ozontrack_domain::DestinationId> = db
+        .store
+        .claim(&a, 10, t0(), t0() + Duration::seconds(10))
+        .await
+        .unwrap();
+    assert_eq!(claimed, [d.id]);
+    for (id, outcome, settle) in [
+        (
+            ids[0],
+            AttemptOutcome::Retry,
+            ozontrack_db::Settle::Retry {
+                at: t0() + Duration::hours(1),
+                dead: false,
+            },
+        ),
+        (
+            ids[2],
+            AttemptOutcome::Sent,
+            ozontrack_db::Settle::Delivered {
+                done: true,
+                remote_id: None,
+            },
+        ),
+    ] {
+        let attempt = db.store.start_attempt(id, d.id, 0, t0()).await.unwrap();
+        db.store
+            .settle(
+                &ozontrack_db::Attempted {
+                    attempt,
+                    message: id,
+                    outcome,
+                    code: None,
+                    took_ms: 3,
+                },
+                &settle,
+                t0(),
+            )
+            .await
+            .unwrap();
+    }
+    db.store
+        .hold(&ids[1..2], t0() + Duration::hours(8))
+        .await
+        .unwrap();
+    assert!(db.store.release_destination(d.id, &a).await.unwrap());
+    let now = t0() + Duration::minutes(1);
+    let later = now + Duration::seconds(10);
+    let claimed: Vec<ozontrack_domain::DestinationId> =
+        db.store.claim(&b, 10, now, later).await.unwrap();
+    assert!(claimed.is_empty(), "nothing is due before the retry");
+
+    assert_eq!(db.store.send_waiting_now(now).await.unwrap(), 1);
+    let claimed: Vec<ozontrack_domain::DestinationId> =
+        db.store.claim(&b, 10, now, later).await.unwrap();
+    assert_eq!(claimed, [d.id]);
+    let due: Vec<i64> = db
+        .store
+        .due_messages(d.id, now, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(
+        due,
+        [ids[0]],
+        "the held message still waits for its morning"
+    );
+    let retried = db.store.message(ids[0]).await.unwrap().unwrap();
+    assert_eq!(retried.attempts, 1, "its failures still count");
 }
 
 async fn a_user(db: &TestDb, name: &str, role: Role, scope: StoreScope) {

@@ -1694,6 +1694,25 @@ pub async fn retry<D: Database>(
     Ok(())
 }
 
+/// Sends every message that waits for a retry now, not at its backoff's end: for after an outage
+/// of a destination (or of the network) is mended. Quiet hours and a service's lockout still
+/// hold, and so do the rate limits. Returns how many messages were moved.
+pub async fn send_waiting<D: Database>(
+    db: &D,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<u64, Error> {
+    let moved = db.send_waiting_now(now).await?;
+    if moved > 0 {
+        audit::Entry::new(actor, AuditAction::MessageRetried, now)
+            .subject(format!("{moved} waiting"))
+            .record(db)
+            .await;
+        crate::wake_others(db, ozontrack_db::Wake::Outbox).await;
+    }
+    Ok(moved)
+}
+
 /// How a message would read: any topic, for a posting (its latest alert speaks for the alert
 /// topics), in any language, for either audience, with the seller's template if they have one.
 pub async fn preview<D: Database>(

@@ -25,8 +25,8 @@ use serde_json::json;
 
 use crate::app::{self, KeyMode};
 use crate::cli::{
-    ChannelAddArgs, ChannelsCommand, NotifyCommand, NotifyLogArgs, NotifyPreviewArgs, RoutingArgs,
-    TemplateArgs, TemplateCommand,
+    ChannelAddArgs, ChannelsCommand, NotifyCommand, NotifyLogArgs, NotifyPreviewArgs,
+    NotifyRetryArgs, RoutingArgs, TemplateArgs, TemplateCommand,
 };
 use crate::errors::InputError;
 use crate::output;
@@ -436,12 +436,21 @@ pub(crate) async fn notify(
     let db = opened.store;
     let result = match command {
         NotifyCommand::Log(args) => log(&db, &args, json, out).await,
-        NotifyCommand::Retry(args) => {
-            use_case::retry(&db, args.id, &app::console(), SystemClock.now()).await?;
+        NotifyCommand::Retry(NotifyRetryArgs { id: Some(id), .. }) => {
+            use_case::retry(&db, id, &app::console(), SystemClock.now()).await?;
             if json {
-                output::print_json(out, &json!({"message": args.id, "state": "pending"}))?;
+                output::print_json(out, &json!({"message": id, "state": "pending"}))?;
             } else {
-                writeln!(out, "message {} is queued again", args.id)?;
+                writeln!(out, "message {id} is queued again")?;
+            }
+            Ok(())
+        }
+        NotifyCommand::Retry(NotifyRetryArgs { id: None, .. }) => {
+            let moved = use_case::send_waiting(&db, &app::console(), SystemClock.now()).await?;
+            if json {
+                output::print_json(out, &json!({"due_now": moved}))?;
+            } else {
+                writeln!(out, "{moved} waiting messages are due now")?;
             }
             Ok(())
         }

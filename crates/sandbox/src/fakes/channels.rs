@@ -275,6 +275,11 @@ impl FakeChannels {
         self.lock().received.iter().cloned().collect()
     }
 
+    /// How many messages were accepted in all, kept or not.
+    pub fn accepted(&self) -> usize {
+        self.lock().accepted
+    }
+
     /// Requests over a published limit, per limited thing; all zero when clients behave.
     pub fn violations(&self) -> HashMap<String, u64> {
         self.lock().violations.clone()

@@ -10,8 +10,12 @@
 //! - postings: every posting Ozon showed by the store's last sync is there, in a status Ozon
 //!   gave it from then on, never an older one;
 //! - alerts: never two open alerts of one rule on one posting, nor two whose lives overlap;
-//! - rate limits: the fakes refused no request for breaking the Client-Id's or the 17TRACK
-//!   token's limit (their injected 429s are faults, not refusals);
+//! - rate limits: the fakes refused no request for breaking the Client-Id's, the 17TRACK
+//!   token's or a seller channel's limit (their injected 429s are faults, not refusals);
+//! - leases: none runs further ahead than its term, and none of a killed process outlives it by
+//!   more than a term (see [`leases`]);
+//! - notifications: every message the outbox holds reached its receiver, a webhook exactly once
+//!   by its key (see [`outbox`]);
 //! - alerts against an undisturbed run: beside the chaos, one process that is never killed
 //!   runs the same world on the same clock, without faults, into a second database. The world
 //!   stands still at its end; both databases are then brought to that moment by the same
@@ -33,7 +37,7 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Duration, Utc};
 use ozontrack_db::prelude::*;
 use ozontrack_db::{Cipher, SqlDatabase, StoreRecord};
-use ozontrack_domain::{Clock, ManualClock, ScaledClock};
+use ozontrack_domain::{Clock, ManualClock, ScaledClock, SystemClock};
 use ozontrack_engine::{Feed, Feeds};
 use ozontrack_sandbox::faults::{FaultPlan, Faults};
 use ozontrack_sandbox::rng::Rng;
@@ -44,18 +48,26 @@ use super::nodes::{self, Launcher};
 use crate::cli::BenchChaosArgs;
 use crate::output;
 
+mod leases;
+mod outbox;
+
 /// How long the nodes may take to stop at the end (real time) before the world stands still:
 /// longer than a lingering node is given before it is killed.
 const STOPPING: StdDuration = StdDuration::from_secs(nodes::STOP_WITHIN.as_secs() + 3);
+
+/// How often the leases are read during the run (real time).
+const LEASES_EVERY: StdDuration = StdDuration::from_millis(500);
 
 /// The stream of the sandbox's seeded generator that picks the kills.
 const KILLS_STREAM: u64 = 9_000;
 
 /// The nodes' settings beside the fakes': a killed node's work goes to the others within
 /// seconds, not minutes, and every worker looks for work every second.
-const SETTINGS: [(&str, &str); 10] = [
+const SETTINGS: [(&str, &str); 11] = [
     ("CARRIERS__TIMEOUT_SECS", "5"),
     ("OZON__TIMEOUT_SECS", "5"),
+    // A dispatcher's lease is at least two of its requests' timeouts: 10 s, as configured.
+    ("NOTIFY__TIMEOUT_SECS", "5"),
     ("SYNC__LEASE_SECS", "6"),
     ("TRACKING__LEASE_SECS", "10"),
     ("RISK__LEASE_SECS", "10"),
@@ -81,8 +93,8 @@ fn faults(seed: u64) -> FaultPlan {
         ozon: each.clone(),
         seventeen_track: each.clone(),
         russian_post: each.clone(),
-        cdek: each,
-        channels: Faults::default(),
+        cdek: each.clone(),
+        channels: each,
         seed,
     }
 }
@@ -498,6 +510,7 @@ pub(crate) async fn chaos(args: &BenchChaosArgs, out: &mut impl Write) -> anyhow
     let store = nodes::add_store(&db, &sandbox, seller, "chaos-shop", clock.now()).await?;
     let reference_store =
         nodes::add_store(&reference_db, &reference, seller, "chaos-shop", clock.now()).await?;
+    outbox::add_destinations(&db, &sandbox, store.id, clock.now()).await?;
 
     let mut launcher = Launcher::new("node", &sandbox, &args.database_url, &logs, &SETTINGS)?;
     let mut reference_launcher = Launcher::new(
@@ -516,6 +529,12 @@ pub(crate) async fn chaos(args: &BenchChaosArgs, out: &mut impl Write) -> anyhow
     // Which node dies and when: a stream of its own, apart from the world's and the faults'.
     let mut dice = Rng::for_item(args.seed, KILLS_STREAM, 0);
     let mut kills = 0u32;
+    let mut watch = leases::LeaseWatch::new(|name| {
+        SETTINGS
+            .iter()
+            .find(|(key, _)| *key == name)
+            .and_then(|(_, secs)| secs.parse().ok())
+    })?;
     while clock.now() < end {
         let left = (end - clock.now())
             .to_std()
@@ -523,13 +542,26 @@ pub(crate) async fn chaos(args: &BenchChaosArgs, out: &mut impl Write) -> anyhow
             .div_f64(args.speed);
         // Between half and one and a half of `every`.
         let pause = every.mul_f64(0.5 + dice.unit());
-        tokio::time::sleep(pause.min(left)).await;
+        let until = Instant::now() + pause.min(left);
+        while let Some(wait) = until.checked_duration_since(Instant::now()) {
+            watch
+                .sample(
+                    &db,
+                    clock.now(),
+                    SystemClock.now(),
+                    args.speed,
+                    StdDuration::from_secs(1),
+                )
+                .await?;
+            tokio::time::sleep(wait.min(LEASES_EVERY)).await;
+        }
         if clock.now() >= end {
             break;
         }
         let victim = usize::try_from(dice.range(0, running.len() as u64)).unwrap_or(0);
         let mut node = running.swap_remove(victim);
         node.child.kill().await?;
+        watch.died(node.pid, clock.now(), SystemClock.now());
         kills += 1;
         running.push(launcher.start().await?);
     }
@@ -568,9 +600,11 @@ pub(crate) async fn chaos(args: &BenchChaosArgs, out: &mut impl Write) -> anyhow
     settle(&db, &store, &sandbox, settled_at).await?;
     settle(&reference_db, &reference_store, &reference, settled_at).await?;
     let alerts = compare_alerts(&db, &store, &reference_db, &reference_store).await?;
+    outbox::drain(&db, settled_at).await?;
+    let delivery = outbox::score(&db, &sandbox).await?;
 
     let mut table = output::table(&["measure", "value", "goal"]);
-    let rows: [(&str, String, &str); 18] = [
+    let rows: [(&str, String, &str); 23] = [
         ("processes", args.processes.to_string(), ""),
         ("simulated days", args.days.to_string(), ""),
         ("kills (SIGKILL) and restarts", kills.to_string(), ""),
@@ -621,6 +655,34 @@ pub(crate) async fn chaos(args: &BenchChaosArgs, out: &mut impl Write) -> anyhow
             ),
             "0",
         ),
+        (
+            "outbox messages (reached their receiver)",
+            format!("{} ({})", delivery.messages, delivery.reached),
+            "all",
+        ),
+        (
+            "webhooks lost, unknown (repeats dropped by id)",
+            format!(
+                "{}, {} ({})",
+                delivery.webhook_lost, delivery.webhook_unknown, delivery.webhook_repeats
+            ),
+            "0, 0",
+        ),
+        (
+            "seller channels' rate-limit refusals",
+            delivery.violations.to_string(),
+            "0",
+        ),
+        (
+            "leases seen (samples)",
+            format!("{} ({})", watch.seen, watch.samples),
+            "",
+        ),
+        (
+            "leases longer than their term, outliving a killed holder",
+            format!("{}, {}", watch.too_long, watch.outlived),
+            "0, 0",
+        ),
         ("Ozon rate-limit refusals", ozon_refused.to_string(), "0"),
         (
             "17TRACK rate-limit refusals",
@@ -633,11 +695,21 @@ pub(crate) async fn chaos(args: &BenchChaosArgs, out: &mut impl Write) -> anyhow
         table.add_row(vec![measure.to_owned(), value, goal.to_owned()]);
     }
     output::print_table(out, &table)?;
-    for example in score.examples.iter().chain(&alerts.examples) {
+    for example in score
+        .examples
+        .iter()
+        .chain(&alerts.examples)
+        .chain(&delivery.examples)
+        .chain(&watch.examples)
+    {
         writeln!(out, "  {example}")?;
     }
     writeln!(out, "node logs: {}", logs.display())?;
-    let clean = score.clean() && alerts.equal() && ozon_refused + seventeen_track_refusals == 0;
+    let clean = score.clean()
+        && alerts.equal()
+        && delivery.clean()
+        && watch.clean()
+        && ozon_refused + seventeen_track_refusals == 0;
     // One line, for scripts and the test that runs the short version.
     writeln!(
         out,
@@ -667,6 +739,17 @@ pub(crate) async fn chaos(args: &BenchChaosArgs, out: &mut impl Write) -> anyhow
             "reference_open_alerts": alerts.reference_open,
             "open_alerts_only_here": alerts.only_here,
             "open_alerts_only_in_reference": alerts.only_reference,
+            "messages": delivery.messages,
+            "messages_reached": delivery.reached,
+            "webhooks_lost": delivery.webhook_lost,
+            "webhooks_unknown": delivery.webhook_unknown,
+            "webhook_repeats": delivery.webhook_repeats,
+            "telegram_received": delivery.telegram_received,
+            "channel_refusals": delivery.violations,
+            "lease_samples": watch.samples,
+            "leases_seen": watch.seen,
+            "leases_too_long": watch.too_long,
+            "leases_outliving_holder": watch.outlived,
             "ozon_refusals": ozon_refused,
             "seventeen_track_refusals": seventeen_track_refusals,
             "wall_s": wall.as_secs_f64(),

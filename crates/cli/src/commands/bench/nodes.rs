@@ -19,7 +19,7 @@ use tokio::io::AsyncBufReadExt;
 /// One `serve` process of the run.
 pub(super) struct Node {
     pub(super) child: tokio::process::Child,
-    pid: u32,
+    pub(super) pid: u32,
 }
 
 /// How to start a node: the binary, its environment, where its logs go.

@@ -1,0 +1,164 @@
+//! Watching the nodes' leases from outside while they are killed: a lease is never longer than
+//! its term (one a process could keep while it hangs), and a killed process's leases all end
+//! within a term of its death, so its work comes back to the others. Sampled every half second
+//! during the run from the lease columns of every table work is claimed on.
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use ozontrack_db::prelude::*;
+use ozontrack_db::{Chore, LeaseOwner, RiskRound, SqlDatabase};
+use ozontrack_domain::{DestinationId, LegId, StoreId};
+
+/// A kind of work: its table, how long its lease lasts in real seconds, and whether the lease is
+/// counted on real time (the dispatcher's) rather than the world's clock.
+#[derive(Debug)]
+struct Kind {
+    table: &'static str,
+    term_secs: f64,
+    real_time: bool,
+}
+
+/// What the watch saw.
+#[derive(Debug, Default)]
+pub(super) struct LeaseWatch {
+    pub samples: u64,
+    /// Leases seen held, counted once per sample.
+    pub seen: u64,
+    /// Leases that ran further ahead than their term.
+    pub too_long: u64,
+    /// Leases of a killed process still running a term after its death.
+    pub outlived: u64,
+    pub examples: Vec<String>,
+    /// Killed processes: their pid and when they died, by the world's clock and by real time.
+    dead: Vec<(u32, DateTime<Utc>, DateTime<Utc>)>,
+    kinds: Vec<Kind>,
+}
+
+impl LeaseWatch {
+    /// `setting` gives the nodes' configured lease of a kind of work, in real seconds.
+    pub(super) fn new(setting: impl Fn(&str) -> Option<f64>) -> anyhow::Result<Self> {
+        let setting = |name: &str| {
+            setting(name).with_context(|| format!("the chaos nodes are given no {name}"))
+        };
+        // The queue-depth count holds its chore a real minute, the backup six hours of the
+        // world's clock: the longer of the two bounds a chore's lease.
+        let kinds = vec![
+            Kind {
+                table: "stores",
+                term_secs: setting("SYNC__LEASE_SECS")?,
+                real_time: false,
+            },
+            Kind {
+                table: "legs",
+                term_secs: setting("TRACKING__LEASE_SECS")?,
+                real_time: false,
+            },
+            Kind {
+                table: "risk_rounds",
+                term_secs: setting("RISK__LEASE_SECS")?,
+                real_time: false,
+            },
+            Kind {
+                table: "destinations",
+                term_secs: setting("NOTIFY__LEASE_SECS")?,
+                real_time: true,
+            },
+            Kind {
+                table: "chores",
+                term_secs: 60.0,
+                real_time: false,
+            },
+        ];
+        Ok(Self {
+            kinds,
+            ..Self::default()
+        })
+    }
+
+    pub(super) fn died(&mut self, pid: u32, world: DateTime<Utc>, real: DateTime<Utc>) {
+        self.dead.push((pid, world, real));
+    }
+
+    pub(super) fn clean(&self) -> bool {
+        self.samples > 0 && self.too_long + self.outlived == 0
+    }
+
+    fn note(&mut self, example: String) {
+        if self.examples.len() < 8 {
+            self.examples.push(example);
+        }
+    }
+
+    /// Reads every lease held now. `world` and `real` are the two clocks' readings, `speed`
+    /// the world's; `slack` (real time) covers the nodes' own readings of the world's clock.
+    pub(super) async fn sample(
+        &mut self,
+        db: &SqlDatabase,
+        world: DateTime<Utc>,
+        real: DateTime<Utc>,
+        speed: f64,
+        slack: std::time::Duration,
+    ) -> anyhow::Result<()> {
+        let held = [
+            rows::<StoreId>(db).await?,
+            rows::<LegId>(db).await?,
+            rows::<RiskRound>(db).await?,
+            rows::<DestinationId>(db).await?,
+            rows::<Chore>(db).await?,
+        ];
+        self.samples += 1;
+        let span = |secs: f64, real_time: bool| {
+            let secs = if real_time { secs } else { secs * speed };
+            Duration::milliseconds((secs * 1000.0) as i64)
+        };
+        for (k, leases) in held.iter().enumerate() {
+            let (table, term_secs, real_time) = {
+                let kind = &self.kinds[k];
+                (kind.table, kind.term_secs, kind.real_time)
+            };
+            let now = if real_time { real } else { world };
+            let term = span(term_secs, real_time);
+            let slack = span(slack.as_secs_f64(), real_time);
+            for (owner, until) in leases {
+                self.seen += 1;
+                if *until > now + term + slack {
+                    self.too_long += 1;
+                    self.note(format!(
+                        "{table}: {} holds a lease {} s ahead (term {term_secs} s)",
+                        owner.as_str(),
+                        (*until - now).num_seconds()
+                    ));
+                }
+                let pid = owner.as_str().split(':').nth(1);
+                let killed = self
+                    .dead
+                    .iter()
+                    .filter(|(dead, ..)| pid == Some(dead.to_string().as_str()))
+                    .map(|(_, world, real)| if real_time { *real } else { *world })
+                    .max();
+                if let Some(death) = killed
+                    && now > death + term + slack
+                    && *until > now
+                {
+                    self.outlived += 1;
+                    self.note(format!(
+                        "{table}: {}, killed at {death}, still holds a lease until {until}",
+                        owner.as_str()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn rows<K: ozontrack_db::Leasable>(
+    db: &SqlDatabase,
+) -> anyhow::Result<Vec<(LeaseOwner, DateTime<Utc>)>> {
+    Ok(db
+        .held::<K>()
+        .await?
+        .into_iter()
+        .map(|(_, owner, until)| (owner, until))
+        .collect())
+}
