@@ -226,51 +226,6 @@ macro_rules! push_event_rows {
 /// event. Evaluates to the number of new events.
 macro_rules! insert_events {
     ($exec:expr, $rows:expr, $received_at:expr) => {{
-        let received_at: chrono::DateTime<chrono::Utc> = $received_at;
-        let (inserted, latest) = insert_new_events!($exec, $rows, received_at);
-        update_leg_states!($exec, &latest, received_at);
-        inserted
-    }};
-}
-
-/// Moves each leg's status and last-event time to the event given for it, given as
-/// `(leg_id, &TrackingEvent)`, unless the leg already has a later one.
-macro_rules! update_leg_states {
-    ($exec:expr, $latest:expr, $received_at:expr) => {{
-        let latest: &[(i64, &ozontrack_domain::TrackingEvent)] = $latest;
-        let received_at: chrono::DateTime<chrono::Utc> = $received_at;
-        for chunk in latest.chunks($crate::sql::ROWS_PER_STATEMENT) {
-            let mut query = sqlx::QueryBuilder::new(
-                "UPDATE legs SET status_main = v.column2, \
-                 status_sub = v.column3, status_raw = v.column4, last_event_at = v.column5, \
-                 updated_at = ",
-            );
-            query.push_bind(received_at).push(" FROM (");
-            // VALUES names its columns column1, column2… on both engines.
-            query.push_values(
-                chunk,
-                |mut row, (leg, e): &(i64, &ozontrack_domain::TrackingEvent)| {
-                    row.push_bind(*leg)
-                        .push_bind(e.status.main.as_str())
-                        .push_bind(e.status.sub.code())
-                        .push_bind($crate::sql::unknown_sub(e))
-                        .push_bind(e.occurred_at);
-                },
-            );
-            query.push(
-                ") AS v WHERE legs.id = v.column1 \
-                 AND (legs.last_event_at IS NULL OR legs.last_event_at <= v.column5)",
-            );
-            query.build().persistent(false).execute($exec).await?;
-        }
-    }};
-}
-
-/// The first half of [`insert_events!`]: inserts the events whose leg lacks their fingerprint.
-/// Evaluates to the number of new events and each leg's latest new event
-/// ([`latest_new_events`]), for the caller to move the legs' states in a statement of its own.
-macro_rules! insert_new_events {
-    ($exec:expr, $rows:expr, $received_at:expr) => {{
         let given: &[(i64, &ozontrack_domain::TrackingEvent)] = $rows;
         let received_at: chrono::DateTime<chrono::Utc> = $received_at;
         // Carriers send a leg's whole history on every check, so most events are known:
@@ -322,10 +277,32 @@ macro_rules! insert_new_events {
                 .await?;
             inserted.extend(rows);
         }
-        (
-            inserted.len,
-            $crate::sql::latest_new_events(rows, &inserted),
-        )
+        let latest = $crate::sql::latest_new_events(rows, &inserted);
+        for chunk in latest.chunks($crate::sql::ROWS_PER_STATEMENT) {
+            let mut query = sqlx::QueryBuilder::new(
+                "UPDATE legs SET status_main = v.column2, \
+                 status_sub = v.column3, status_raw = v.column4, last_event_at = v.column5, \
+                 updated_at = ",
+            );
+            query.push_bind(received_at).push(" FROM (");
+            // VALUES names its columns column1, column2… on both engines.
+            query.push_values(
+                chunk,
+                |mut row, (leg, e): &(i64, &ozontrack_domain::TrackingEvent)| {
+                    row.push_bind(*leg)
+                        .push_bind(e.status.main.as_str())
+                        .push_bind(e.status.sub.code())
+                        .push_bind($crate::sql::unknown_sub(e))
+                        .push_bind(e.occurred_at);
+                },
+            );
+            query.push(
+                ") AS v WHERE legs.id = v.column1 \
+                 AND (legs.last_event_at IS NULL OR legs.last_event_at <= v.column5)",
+            );
+            query.build().persistent(false).execute($exec).await?;
+        }
+        inserted.len
     }};
 }
 

@@ -397,17 +397,11 @@ impl Tracking for SqlDatabase {
             .collect();
         let new = on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
-            let (new, latest) = insert_new_events!(&mut *tx, &events, now);
-            let latest_of: std::collections::HashMap<i64, &TrackingEvent> =
-                latest.iter().copied().collect();
-            let mut moved = std::collections::HashSet::new();
+            let new = insert_events!(&mut *tx, &events, now);
             for chunk in checks.chunks(ROWS_PER_STATEMENT) {
-                // The check and the leg's new state in one statement: one row version per leg
-                // on PostgreSQL, not two. An aggregator's carrier replaces only "unknown",
-                // never a detected or manual choice; the lease is given up only by its holder.
-                let newer = "v.column8 IS NOT NULL AND (legs.last_event_at IS NULL \
-                             OR legs.last_event_at <= v.column8)";
-                let mut query = sqlx::QueryBuilder::new(format!(
+                // An aggregator's carrier replaces only "unknown", never a detected or manual
+                // choice; the lease is given up only by its holder.
+                let mut query = sqlx::QueryBuilder::new(
                     "UPDATE legs SET next_check_at = v.column2, lease_owner = NULL, \
                      lease_until = NULL, checks = legs.checks + 1, \
                      registered_at = CASE WHEN v.column3 = 1 \
@@ -419,45 +413,21 @@ impl Tracking for SqlDatabase {
                      THEN 'aggregator' ELSE legs.carrier_source END, \
                      checked_at = CASE WHEN v.column6 = 1 THEN v.column7 \
                      ELSE legs.checked_at END, \
-                     status_main = CASE WHEN {newer} THEN v.column9 ELSE legs.status_main END, \
-                     status_sub = CASE WHEN {newer} THEN v.column10 ELSE legs.status_sub END, \
-                     status_raw = CASE WHEN {newer} THEN v.column11 ELSE legs.status_raw END, \
-                     last_event_at = CASE WHEN {newer} THEN v.column8 \
-                     ELSE legs.last_event_at END, \
-                     updated_at = v.column5 FROM ("
-                ));
+                     updated_at = v.column5 FROM (",
+                );
                 query.push_values(chunk, |mut row, c: &LegCheck| {
-                    let latest = latest_of.get(&c.leg.0);
                     row.push_bind(c.leg.0)
                         .push_bind(c.next_check_at)
                         .push_bind(i64::from(c.registered))
                         .push_bind(c.detected_carrier.as_ref().map(CarrierCode::as_str))
                         .push_bind(now)
                         .push_bind(i64::from(c.fresh))
-                        .push_bind(c.answered_at)
-                        .push_bind(latest.map(|e| e.occurred_at))
-                        .push_bind(latest.map(|e| e.status.main.as_str()))
-                        .push_bind(latest.map(|e| e.status.sub.code()))
-                        .push_bind(latest.and_then(|e| crate::sql::unknown_sub(e)));
+                        .push_bind(c.answered_at);
                 });
                 query.push(") AS v WHERE legs.id = v.column1 AND legs.lease_owner = ");
                 query.push_bind(owner.as_str());
-                query.push(" RETURNING legs.id");
-                let ids: Vec<i64> = query
-                    .build_query_scalar()
-                    .persistent(false)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                moved.extend(ids);
+                query.build().persistent(false).execute(&mut *tx).await?;
             }
-            // A check whose lease was lost meanwhile still stored its events: their legs'
-            // states move all the same, or the next holder (which finds them known) never would.
-            let orphans: Vec<(i64, &TrackingEvent)> = latest
-                .iter()
-                .filter(|(leg, _)| !moved.contains(leg))
-                .copied()
-                .collect();
-            update_leg_states!(&mut *tx, &orphans, now);
             tx.commit().await?;
             new
         });

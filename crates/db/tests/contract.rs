@@ -2200,11 +2200,9 @@ async fn destinations_keep_their_credentials_encrypted_and_one_dispatcher_holds_
     assert_eq!(due, [d.id]);
 }
 
-async fn a_digest_gathers_pending_messages_and_a_dead_one_can_be_sent_again(db: &TestDb) {
-    use ozontrack_domain::notify::{
-        AttemptOutcome, DigestNotice, MessageState, Notice, Routing, TestNotice,
-    };
-    let d = a_destination(db, "ops", Routing::default()).await;
+/// Three test messages for `d`, enqueued and due at `t0`; their ids, oldest first.
+async fn three_test_messages(db: &TestDb, d: &ozontrack_domain::notify::Destination) -> Vec<i64> {
+    use ozontrack_domain::notify::{Notice, TestNotice};
     let messages: Vec<ozontrack_db::NewMessage> = (0..3)
         .map(|i| {
             ozontrack_db::NewMessage::new(
@@ -2220,7 +2218,13 @@ async fn a_digest_gathers_pending_messages_and_a_dead_one_can_be_sent_again(db: 
         .collect();
     db.store.enqueue(&messages, t0()).await.unwrap();
     let due = db.store.due_messages(d.id, t0(), 10).await.unwrap();
-    let ids: Vec<i64> = due.iter().map(|m| m.id).collect();
+    due.iter().map(|m| m.id).collect()
+}
+
+async fn a_digest_gathers_pending_messages_and_a_dead_one_can_be_sent_again(db: &TestDb) {
+    use ozontrack_domain::notify::{AttemptOutcome, DigestNotice, MessageState, Notice, Routing};
+    let d = a_destination(db, "ops", Routing::default()).await;
+    let ids = three_test_messages(db, &d).await;
     let digest = db
         .store
         .coalesce(
@@ -2283,30 +2287,9 @@ async fn a_digest_gathers_pending_messages_and_a_dead_one_can_be_sent_again(db: 
 }
 
 async fn messages_waiting_for_a_retry_go_out_now_when_asked_but_not_held_ones(db: &TestDb) {
-    use ozontrack_domain::notify::{AttemptOutcome, Notice, Routing, TestNotice};
+    use ozontrack_domain::notify::{AttemptOutcome, Routing};
     let d = a_destination(db, "ops", Routing::default()).await;
-    let messages: Vec<ozontrack_db::NewMessage> = (0..3)
-        .map(|i| {
-            ozontrack_db::NewMessage::new(
-                d.id,
-                Notice::Test(TestNotice {
-                    destination: d.id,
-                    nonce: format!("w{i}"),
-                    by: "test".into(),
-                    at: t0(),
-                }),
-            )
-        })
-        .collect();
-    db.store.enqueue(&messages, t0()).await.unwrap();
-    let ids: Vec<i64> = db
-        .store
-        .due_messages(d.id, t0(), 10)
-        .await
-        .unwrap()
-        .iter()
-        .map(|m| m.id)
-        .collect();
+    let ids = three_test_messages(db, &d).await;
     // Dispatcher `a` finds the first failed (it waits an hour), holds the second for quiet
     // hours and delivers the third; the destination is next due in an hour.
     let (a, b) = (LeaseOwner::new("a"), LeaseOwner::new("b"));
