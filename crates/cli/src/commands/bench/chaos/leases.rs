@@ -99,46 +99,49 @@ impl LeaseWatch {
         speed: f64,
         slack: std::time::Duration,
     ) -> anyhow::Result<()> {
-        let held = [
-            rows::<StoreId>(db).await?,
-            rows::<LegId>(db).await?,
-            rows::<RiskRound>(db).await?,
-            rows::<DestinationId>(db).await?,
-            rows::<Chore>(db).await?,
-        ];
+        let mut held = Vec::with_capacity(self.kinds.len());
+        for kind in &self.kinds {
+            held.push((
+                kind.table,
+                kind.term_secs,
+                kind.real_time,
+                kind.held(db).await?,
+            ));
+        }
         self.samples += 1;
         let span = |secs: f64, real_time: bool| {
             let secs = if real_time { secs } else { secs * speed };
             Duration::milliseconds((secs * 1000.0) as i64)
         };
-        for (k, leases) in held.iter().enumerate() {
-            let (table, term_secs, real_time) = {
-                let kind = &self.kinds[k];
-                (kind.table, kind.term_secs, kind.real_time)
-            };
+        for (table, term_secs, real_time, leases) in held {
             let now = if real_time { real } else { world };
             let term = span(term_secs, real_time);
             let slack = span(slack.as_secs_f64(), real_time);
             for (owner, until) in leases {
                 self.seen += 1;
-                if *until > now + term + slack {
+                if until > now + term + slack {
                     self.too_long += 1;
                     self.note(format!(
                         "{table}: {} holds a lease {} s ahead (term {term_secs} s)",
                         owner.as_str(),
-                        (*until - now).num_seconds()
+                        (until - now).num_seconds()
                     ));
                 }
-                let pid = owner.as_str().split(':').nth(1);
+                // Owners are `host:pid:start` (a push round's add `:pushes`).
+                let pid = owner
+                    .as_str()
+                    .split(':')
+                    .nth(1)
+                    .and_then(|pid| pid.parse::<u32>().ok());
                 let killed = self
                     .dead
                     .iter()
-                    .filter(|(dead, ..)| pid == Some(dead.to_string().as_str()))
+                    .filter(|(dead, ..)| pid == Some(*dead))
                     .map(|(_, world, real)| if real_time { *real } else { *world })
                     .max();
                 if let Some(death) = killed
                     && now > death + term + slack
-                    && *until > now
+                    && until > now
                 {
                     self.outlived += 1;
                     self.note(format!(
@@ -149,6 +152,20 @@ impl LeaseWatch {
             }
         }
         Ok(())
+    }
+}
+
+impl Kind {
+    /// The rows of this kind someone holds: their holder and the lease's end.
+    async fn held(&self, db: &SqlDatabase) -> anyhow::Result<Vec<(LeaseOwner, DateTime<Utc>)>> {
+        Ok(match self.table {
+            "stores" => rows::<StoreId>(db).await?,
+            "legs" => rows::<LegId>(db).await?,
+            "risk_rounds" => rows::<RiskRound>(db).await?,
+            "destinations" => rows::<DestinationId>(db).await?,
+            "chores" => rows::<Chore>(db).await?,
+            other => anyhow::bail!("no leased work in a table named {other}"),
+        })
     }
 }
 
