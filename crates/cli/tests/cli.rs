@@ -232,6 +232,13 @@ fn messages_waiting_for_a_retry_are_made_due_at_once_when_asked() {
     };
     assert_eq!(due(&run), 1);
     assert_eq!(due(&run), 0, "already due");
+    // The trail keeps the count as a value, not as a sentence.
+    let trail = run.run(&["--json", "audit", "--limit", "1"]);
+    assert_ok(&trail);
+    let trail: serde_json::Value = serde_json::from_slice(&trail.stdout).unwrap();
+    let entry = &trail["entries"][0];
+    assert_eq!(entry["action"], "message.retried", "{trail}");
+    assert_eq!(entry["detail"]["waiting"], 1, "{trail}");
     let neither = run.run(&["notify", "retry"]);
     assert!(!neither.status.success());
     assert!(stderr(&neither).contains("<ID>"), "{}", stderr(&neither));

@@ -130,6 +130,24 @@ impl Leasable for StoreId {
     }
 }
 
+/// Every table with lease columns: the [`Leasable`] kinds of work.
+pub const LEASED_TABLES: [&str; 5] = [
+    <LegId as Leasable>::TABLE,
+    <StoreId as Leasable>::TABLE,
+    <ozontrack_domain::DestinationId as Leasable>::TABLE,
+    <Chore as Leasable>::TABLE,
+    <RiskRound as Leasable>::TABLE,
+];
+
+/// A lease someone holds, as [`Leases::held_leases`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldLease {
+    /// The kind of work: one of [`LEASED_TABLES`].
+    pub table: &'static str,
+    pub owner: LeaseOwner,
+    pub until: DateTime<Utc>,
+}
+
 /// Claiming, keeping and giving back work.
 pub trait Leases: Clone + Send + Sync + 'static {
     /// Claims up to `limit` rows that are due (`next_check_at <= now`) and not leased by
@@ -179,11 +197,9 @@ pub trait Leases: Clone + Send + Sync + 'static {
         owner: &LeaseOwner,
     ) -> impl Future<Output = Result<bool, DbError>> + Send;
 
-    /// Every row of `K`'s table that someone holds, its lease expired or not: the row, its
-    /// holder and the lease's end. For watching leases from outside (the chaos run).
-    fn held<K: Leasable>(
-        &self,
-    ) -> impl Future<Output = Result<Vec<(K, LeaseOwner, DateTime<Utc>)>, DbError>> + Send;
+    /// Every lease held on any kind of work, expired or not, in one read: for watching leases
+    /// from outside (the chaos run).
+    fn held_leases(&self) -> impl Future<Output = Result<Vec<HeldLease>, DbError>> + Send;
 
     /// Claims up to `limit` stores that have Ozon pushes waiting and that nobody leases (not
     /// even `owner`), paused ones apart, whether or not their sync is due: a push is acted on
@@ -382,21 +398,42 @@ impl Leases for SqlDatabase {
         Ok(done == 1)
     }
 
-    async fn held<K: Leasable>(&self) -> Result<Vec<(K, LeaseOwner, DateTime<Utc>)>, DbError> {
-        let sql = AssertSqlSafe(format!(
-            "SELECT id, lease_owner, lease_until FROM {} \
-             WHERE lease_owner IS NOT NULL AND lease_until IS NOT NULL",
-            K::TABLE
-        ));
+    async fn held_leases(&self) -> Result<Vec<HeldLease>, DbError> {
+        let sql = AssertSqlSafe(
+            LEASED_TABLES
+                .iter()
+                .map(|table| {
+                    format!(
+                        "SELECT '{table}' AS kind, lease_owner, lease_until FROM {table} \
+                         WHERE lease_owner IS NOT NULL AND lease_until IS NOT NULL"
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" UNION ALL "),
+        );
         let rows = on_db!(&self.db, |pool| {
-            sqlx::query_as::<_, (i64, String, DateTime<Utc>)>(sql)
+            sqlx::query_as::<_, (String, String, DateTime<Utc>)>(sql)
                 .fetch_all(pool)
                 .await?
         });
-        Ok(rows
-            .into_iter()
-            .map(|(id, owner, until)| (K::from_row_id(id), LeaseOwner::new(owner), until))
-            .collect())
+        rows.into_iter()
+            .map(|(kind, owner, until)| {
+                let table =
+                    LEASED_TABLES
+                        .iter()
+                        .find(|t| **t == kind)
+                        .ok_or_else(|| DbError::Corrupt {
+                            table: "leases",
+                            id: 0,
+                            reason: format!("a lease read from an unknown table {kind}"),
+                        })?;
+                Ok(HeldLease {
+                    table,
+                    owner: LeaseOwner::new(owner),
+                    until,
+                })
+            })
+            .collect()
     }
 
     async fn extend<K: Leasable>(

@@ -102,6 +102,7 @@ contract!(
     an_expired_lease_can_be_claimed_by_another_owner,
     a_previous_owner_cannot_release_or_extend_a_lease_it_lost,
     a_release_without_a_next_check_is_never_due_again,
+    every_lease_held_is_read_at_once_with_its_kind_holder_and_end,
     stores_are_leased_like_legs,
     times_with_and_without_fractions_compare_correctly,
     two_concurrent_claimers_never_get_the_same_row,
@@ -671,6 +672,35 @@ async fn a_release_without_a_next_check_is_never_due_again(db: &TestDb) {
     let far = t0() + Duration::days(3650);
     let claimed: Vec<LegId> = claim_for_5_minutes(db, &owner, 1, far).await;
     assert!(claimed.is_empty());
+}
+
+async fn every_lease_held_is_read_at_once_with_its_kind_holder_and_end(db: &TestDb) {
+    let legs = legs_due_at(db, 1, t0()).await;
+    let (a, b) = (LeaseOwner::new("a"), LeaseOwner::new("b"));
+    let _: Vec<LegId> = claim_for_5_minutes(db, &a, 1, t0()).await;
+    let until = t0() + Duration::minutes(2);
+    let stores: Vec<StoreId> = db.store.claim(&b, 1, t0(), until).await.unwrap();
+    assert_eq!(stores.len(), 1);
+    let mut held = db.store.held_leases().await.unwrap();
+    held.sort_by_key(|l| l.table);
+    assert_eq!(
+        held,
+        [
+            ozontrack_db::HeldLease {
+                table: "legs",
+                owner: a.clone(),
+                until: t0() + Duration::minutes(5),
+            },
+            ozontrack_db::HeldLease {
+                table: "stores",
+                owner: b.clone(),
+                until,
+            },
+        ]
+    );
+    assert!(db.store.release(legs[0], &a, None).await.unwrap());
+    assert!(db.store.release(stores[0], &b, None).await.unwrap());
+    assert!(db.store.held_leases().await.unwrap().is_empty());
 }
 
 async fn stores_are_leased_like_legs(db: &TestDb) {

@@ -1705,7 +1705,7 @@ pub async fn send_waiting<D: Database>(
     let moved = db.send_waiting_now(now).await?;
     if moved > 0 {
         audit::Entry::new(actor, AuditAction::MessageRetried, now)
-            .subject(format!("{moved} waiting"))
+            .detail(json!({"waiting": moved}))
             .record(db)
             .await;
         crate::wake_others(db, ozontrack_db::Wake::Outbox).await;

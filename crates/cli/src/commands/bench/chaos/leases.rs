@@ -6,7 +6,7 @@
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use ozontrack_db::prelude::*;
-use ozontrack_db::{Chore, LeaseOwner, RiskRound, SqlDatabase};
+use ozontrack_db::{Chore, Leasable, RiskRound, SqlDatabase};
 use ozontrack_domain::{DestinationId, LegId, StoreId};
 
 /// A kind of work: its table, how long its lease lasts in real seconds, and whether the lease is
@@ -16,6 +16,16 @@ struct Kind {
     table: &'static str,
     term_secs: f64,
     real_time: bool,
+}
+
+impl Kind {
+    fn of<K: Leasable>(term_secs: f64, real_time: bool) -> Self {
+        Self {
+            table: K::TABLE,
+            term_secs,
+            real_time,
+        }
+    }
 }
 
 /// What the watch saw.
@@ -43,31 +53,11 @@ impl LeaseWatch {
         // The queue-depth count holds its chore a real minute, the backup six hours of the
         // world's clock: the longer of the two bounds a chore's lease.
         let kinds = vec![
-            Kind {
-                table: "stores",
-                term_secs: setting("SYNC__LEASE_SECS")?,
-                real_time: false,
-            },
-            Kind {
-                table: "legs",
-                term_secs: setting("TRACKING__LEASE_SECS")?,
-                real_time: false,
-            },
-            Kind {
-                table: "risk_rounds",
-                term_secs: setting("RISK__LEASE_SECS")?,
-                real_time: false,
-            },
-            Kind {
-                table: "destinations",
-                term_secs: setting("NOTIFY__LEASE_SECS")?,
-                real_time: true,
-            },
-            Kind {
-                table: "chores",
-                term_secs: 60.0,
-                real_time: false,
-            },
+            Kind::of::<StoreId>(setting("SYNC__LEASE_SECS")?, false),
+            Kind::of::<LegId>(setting("TRACKING__LEASE_SECS")?, false),
+            Kind::of::<RiskRound>(setting("RISK__LEASE_SECS")?, false),
+            Kind::of::<DestinationId>(setting("NOTIFY__LEASE_SECS")?, true),
+            Kind::of::<Chore>(60.0, false),
         ];
         Ok(Self {
             kinds,
@@ -99,83 +89,55 @@ impl LeaseWatch {
         speed: f64,
         slack: std::time::Duration,
     ) -> anyhow::Result<()> {
-        let mut held = Vec::with_capacity(self.kinds.len());
-        for kind in &self.kinds {
-            held.push((
-                kind.table,
-                kind.term_secs,
-                kind.real_time,
-                kind.held(db).await?,
-            ));
-        }
+        let held = db.held_leases().await?;
         self.samples += 1;
         let span = |secs: f64, real_time: bool| {
             let secs = if real_time { secs } else { secs * speed };
             Duration::milliseconds((secs * 1000.0) as i64)
         };
-        for (table, term_secs, real_time, leases) in held {
+        for lease in held {
+            let (table, owner, until) = (lease.table, lease.owner, lease.until);
+            let kind = self
+                .kinds
+                .iter()
+                .find(|k| k.table == table)
+                .with_context(|| format!("no lease term is known for {table}"))?;
+            let (term_secs, real_time) = (kind.term_secs, kind.real_time);
             let now = if real_time { real } else { world };
             let term = span(term_secs, real_time);
             let slack = span(slack.as_secs_f64(), real_time);
-            for (owner, until) in leases {
-                self.seen += 1;
-                if until > now + term + slack {
-                    self.too_long += 1;
-                    self.note(format!(
-                        "{table}: {} holds a lease {} s ahead (term {term_secs} s)",
-                        owner.as_str(),
-                        (until - now).num_seconds()
-                    ));
-                }
-                // Owners are `host:pid:start` (a push round's add `:pushes`).
-                let pid = owner
-                    .as_str()
-                    .split(':')
-                    .nth(1)
-                    .and_then(|pid| pid.parse::<u32>().ok());
-                let killed = self
-                    .dead
-                    .iter()
-                    .filter(|(dead, ..)| pid == Some(*dead))
-                    .map(|(_, world, real)| if real_time { *real } else { *world })
-                    .max();
-                if let Some(death) = killed
-                    && now > death + term + slack
-                    && until > now
-                {
-                    self.outlived += 1;
-                    self.note(format!(
-                        "{table}: {}, killed at {death}, still holds a lease until {until}",
-                        owner.as_str()
-                    ));
-                }
+            self.seen += 1;
+            if until > now + term + slack {
+                self.too_long += 1;
+                self.note(format!(
+                    "{table}: {} holds a lease {} s ahead (term {term_secs} s)",
+                    owner.as_str(),
+                    (until - now).num_seconds()
+                ));
+            }
+            // Owners are `host:pid:start` (a push round's add `:pushes`).
+            let pid = owner
+                .as_str()
+                .split(':')
+                .nth(1)
+                .and_then(|pid| pid.parse::<u32>().ok());
+            let killed = self
+                .dead
+                .iter()
+                .filter(|(dead, ..)| pid == Some(*dead))
+                .map(|(_, world, real)| if real_time { *real } else { *world })
+                .max();
+            if let Some(death) = killed
+                && now > death + term + slack
+                && until > now
+            {
+                self.outlived += 1;
+                self.note(format!(
+                    "{table}: {}, killed at {death}, still holds a lease until {until}",
+                    owner.as_str()
+                ));
             }
         }
         Ok(())
     }
-}
-
-impl Kind {
-    /// The rows of this kind someone holds: their holder and the lease's end.
-    async fn held(&self, db: &SqlDatabase) -> anyhow::Result<Vec<(LeaseOwner, DateTime<Utc>)>> {
-        Ok(match self.table {
-            "stores" => rows::<StoreId>(db).await?,
-            "legs" => rows::<LegId>(db).await?,
-            "risk_rounds" => rows::<RiskRound>(db).await?,
-            "destinations" => rows::<DestinationId>(db).await?,
-            "chores" => rows::<Chore>(db).await?,
-            other => anyhow::bail!("no leased work in a table named {other}"),
-        })
-    }
-}
-
-async fn rows<K: ozontrack_db::Leasable>(
-    db: &SqlDatabase,
-) -> anyhow::Result<Vec<(LeaseOwner, DateTime<Utc>)>> {
-    Ok(db
-        .held::<K>()
-        .await?
-        .into_iter()
-        .map(|(_, owner, until)| (owner, until))
-        .collect())
 }
