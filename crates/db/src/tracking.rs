@@ -400,21 +400,25 @@ impl Tracking for SqlDatabase {
             let new = insert_events!(&mut *tx, &events, now);
             for chunk in checks.chunks(ROWS_PER_STATEMENT) {
                 // An aggregator's carrier replaces only "unknown", never a detected or manual
-                // choice; the lease is given up only by its holder.
-                let mut query = sqlx::QueryBuilder::new(
+                // choice, and never onto a leg the posting already has under that carrier (a
+                // sync racing a rename can leave two): that would break the round for good.
+                // The lease is given up only by its holder.
+                let renamed = "v.column4 IS NOT NULL AND legs.carrier = 'unknown' \
+                     AND legs.carrier_source = 'detected' AND NOT EXISTS (SELECT 1 FROM legs o \
+                     WHERE o.posting_id = legs.posting_id AND o.carrier = v.column4 \
+                     AND o.tracking_number = legs.tracking_number)";
+                let mut query = sqlx::QueryBuilder::new(format!(
                     "UPDATE legs SET next_check_at = v.column2, lease_owner = NULL, \
                      lease_until = NULL, checks = legs.checks + 1, \
                      registered_at = CASE WHEN v.column3 = 1 \
                      THEN COALESCE(legs.registered_at, v.column5) ELSE legs.registered_at END, \
-                     carrier = CASE WHEN v.column4 IS NOT NULL AND legs.carrier = 'unknown' \
-                     AND legs.carrier_source = 'detected' THEN v.column4 ELSE legs.carrier END, \
-                     carrier_source = CASE WHEN v.column4 IS NOT NULL \
-                     AND legs.carrier = 'unknown' AND legs.carrier_source = 'detected' \
+                     carrier = CASE WHEN {renamed} THEN v.column4 ELSE legs.carrier END, \
+                     carrier_source = CASE WHEN {renamed} \
                      THEN 'aggregator' ELSE legs.carrier_source END, \
                      checked_at = CASE WHEN v.column6 = 1 THEN v.column7 \
                      ELSE legs.checked_at END, \
-                     updated_at = v.column5 FROM (",
-                );
+                     updated_at = v.column5 FROM ("
+                ));
                 query.push_values(chunk, |mut row, c: &LegCheck| {
                     row.push_bind(c.leg.0)
                         .push_bind(c.next_check_at)

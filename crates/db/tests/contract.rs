@@ -92,6 +92,7 @@ contract!(
     one_batch_with_repeats_and_thousands_of_events_is_stored_once_each,
     a_round_of_checks_stores_events_schedules_and_gives_up_the_leases,
     the_aggregator_names_only_an_unknown_carrier_and_never_undoes_a_manual_one,
+    a_second_unknown_leg_of_a_named_number_does_not_break_the_round,
     a_hand_over_leg_is_linked_to_the_leg_it_continues,
     feed_health_counts_failures_in_a_row_until_a_success,
     a_page_read_earlier_never_puts_back_an_older_state,
@@ -866,6 +867,57 @@ async fn a_round_of_checks_stores_events_schedules_and_gives_up_the_leases(db: &
     assert_eq!(record.status, Some(newer.status.clone()));
     assert_eq!(record.last_event_at, Some(newer.occurred_at));
     assert_eq!((record.next_check_at, record.checks), (Some(next), 1));
+}
+
+/// A sync that read a leg as "unknown" while the tracker renamed it can write a second
+/// "unknown" leg of the same number; naming it too would collide with the first and fail every
+/// round that holds it.
+async fn a_second_unknown_leg_of_a_named_number_does_not_break_the_round(db: &TestDb) {
+    let store = a_store(db).await;
+    let posting = a_posting(db, store, "0132112277-0102-1").await;
+    let named = db
+        .store
+        .upsert_leg(
+            posting,
+            &leg("4px", "XX123456780", LegRole::FirstMile),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let unknown = db
+        .store
+        .upsert_leg(
+            posting,
+            &leg("unknown", "XX123456780", LegRole::FirstMile),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let owner = LeaseOwner::new("tracker");
+    let now = t0() + Duration::hours(1);
+    let claimed: Vec<LegId> = db
+        .store
+        .claim(&owner, 10, now, now + Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let next = now + Duration::hours(6);
+    let detect = |leg| LegCheck {
+        detected_carrier: Some(CarrierCode::parse("4px").unwrap()),
+        ..check(leg, Vec::new(), Some(next))
+    };
+    db.store
+        .record_checks(&[detect(named), detect(unknown)], &owner, now)
+        .await
+        .unwrap();
+    let second = db.store.leg(unknown).await.unwrap().unwrap();
+    assert_eq!(second.leg.carrier.as_str(), "unknown");
+    assert_eq!(second.carrier_source, CarrierSource::Detected);
+    assert_eq!(
+        (second.next_check_at, second.lease_owner),
+        (Some(next), None),
+        "the check is recorded all the same"
+    );
 }
 
 async fn the_aggregator_names_only_an_unknown_carrier_and_never_undoes_a_manual_one(db: &TestDb) {
