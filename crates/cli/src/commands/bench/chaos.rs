@@ -382,15 +382,20 @@ async fn settle(
         .store(store.id)
         .await?
         .context("the run's store is gone")?;
-    ozontrack_engine::Syncer::new(
+    let syncer = ozontrack_engine::Syncer::new(
         db.clone(),
         Arc::clone(&clock),
         ozontrack_http::Limiters::default(),
         ozontrack_engine::SyncSettings::default(),
         owner.clone(),
-    )?
-    .sync_store(&record, false, Arc::default())
-    .await?;
+    )?;
+    // A node stopped or killed in the middle of a sync left its plan behind; the first sync
+    // here only finishes that plan, whose changes end when it was made, so a fresh one follows.
+    while syncer
+        .sync_store(&record, false, Arc::default())
+        .await?
+        .resumed
+    {}
     let feeds = Arc::new(crate::commands::sandbox::sandbox_feeds(sandbox, 3)?);
     let tracker = ozontrack_engine::Tracker::new(
         db.clone(),
