@@ -112,6 +112,30 @@ pub trait Database:
 
     /// Brings the schema up to date; safe to run at every start.
     fn migrate(&self) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// Server settings that will hurt ozontrack, read from the server (none on SQLite).
+    fn advice(&self) -> impl Future<Output = Result<Vec<Advice>, DbError>> + Send;
+}
+
+/// A server setting worth changing, as a fact; [`std::fmt::Display`] says why for the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Advice {
+    /// PostgreSQL's autovacuum (or the statistics it needs, `track_counts`) is off: tables are
+    /// never analysed, and the planner keeps the plans it chose while they were empty.
+    AutovacuumOff,
+}
+
+impl std::fmt::Display for Advice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Advice::AutovacuumOff => f.write_str(
+                "PostgreSQL's autovacuum is off, so no table is ever analysed: reads planned \
+                 while the tables were small turn into full scans as they grow (seconds per \
+                 page of a sync at 170 000 postings). Turn it on (`autovacuum = on`, \
+                 `track_counts = on`) or run `ANALYZE` after every large load",
+            ),
+        }
+    }
 }
 
 /// What can go wrong at the database boundary. Errors from the driver keep their source, and

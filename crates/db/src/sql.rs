@@ -603,6 +603,21 @@ impl crate::Database for SqlDatabase {
         }
         Ok(())
     }
+
+    async fn advice(&self) -> Result<Vec<crate::Advice>, DbError> {
+        let Db::Postgres(pool) = &self.db else {
+            return Ok(Vec::new());
+        };
+        let (autovacuum, track_counts): (String, String) =
+            sqlx::query_as("SELECT current_setting('autovacuum'), current_setting('track_counts')")
+                .fetch_one(pool)
+                .await?;
+        let mut advice = Vec::new();
+        if autovacuum != "on" || track_counts != "on" {
+            advice.push(crate::Advice::AutovacuumOff);
+        }
+        Ok(advice)
+    }
 }
 
 #[cfg(test)]

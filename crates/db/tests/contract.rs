@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ozontrack_db::prelude::*;
-use ozontrack_db::{Backend, Chore, DbError, FeedOutcome, LeaseOwner, LegCheck, NewStore};
+use ozontrack_db::{Advice, Backend, Chore, DbError, FeedOutcome, LeaseOwner, LegCheck, NewStore};
 use ozontrack_domain::CarrierSource;
 use ozontrack_domain::{
     CarrierCode, ClientId, Currency, DeliveryMethod, EventSource, GeoPoint, Language, Leg, LegRole,
@@ -77,6 +77,7 @@ macro_rules! contract {
 
 contract!(
     migrating_again_changes_nothing,
+    a_server_whose_tables_are_never_analysed_is_named_in_the_advice,
     a_store_keeps_its_api_key_encrypted_and_gives_it_back,
     a_second_store_with_the_same_name_is_refused,
     a_store_can_be_pointed_at_new_credentials,
@@ -241,6 +242,28 @@ fn event(hours: i64, main: MainStatus, sub: SubStatus, code: &str) -> TrackingEv
         format!("text of {code}"),
         Location::default(),
     )
+}
+
+async fn a_server_whose_tables_are_never_analysed_is_named_in_the_advice(db: &TestDb) {
+    if !db.is_postgres() {
+        assert_eq!(db.store.advice().await.unwrap(), Vec::new());
+        return;
+    }
+    let setting = db.raw_strings("SELECT current_setting('autovacuum')").await;
+    let expected = if setting == [Some("on".to_owned())] {
+        Vec::new()
+    } else {
+        vec![Advice::AutovacuumOff]
+    };
+    assert_eq!(db.store.advice().await.unwrap(), expected);
+    // Without statistics autovacuum has nothing to go by, whatever its own setting.
+    let name = db.raw_strings("SELECT current_database()::text").await;
+    let name = name[0].as_deref().unwrap();
+    db.pg_execute(&format!("ALTER DATABASE \"{name}\" SET track_counts = off"))
+        .await;
+    let fresh = db.second_connection().await;
+    assert_eq!(fresh.advice().await.unwrap(), vec![Advice::AutovacuumOff]);
+    fresh.close().await;
 }
 
 async fn migrating_again_changes_nothing(db: &TestDb) {

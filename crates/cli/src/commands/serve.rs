@@ -86,6 +86,18 @@ pub(crate) async fn serve(
         }
         writeln!(out, "database: {}; Ctrl-C or SIGTERM stops it", opened.url)?;
     }
+    // Read once at start: a server setting that will hurt is said where the operator looks.
+    match opened.store.advice().await {
+        Ok(advice) => {
+            for advice in advice {
+                tracing::warn!(%advice, "database server setting");
+                if !json {
+                    writeln!(out, "warning: {advice}")?;
+                }
+            }
+        }
+        Err(e) => tracing::debug!(error = %e, "could not read the database server's settings"),
+    }
     out.flush()?;
     let failed = running.failed();
     let outcome = tokio::select! {

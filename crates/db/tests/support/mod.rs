@@ -190,6 +190,18 @@ impl TestDb {
         }
     }
 
+    /// Runs a statement on the PostgreSQL server, around the traits (a setting, say).
+    pub(crate) async fn pg_execute(&self, sql: &str) {
+        let DatabaseUrl::Postgres(url) = &self.url else {
+            panic!("pg_execute on a SQLite database");
+        };
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+
     async fn raw_blob(&self, sql: &'static str, id: i64) -> Vec<u8> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {
