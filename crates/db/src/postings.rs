@@ -700,7 +700,7 @@ impl SqlDatabase {
         let scan_sql = "UPDATE sync_scans SET cursor = $1, done = $2, pages = pages + 1, \
                             postings = postings + $3, updated_at = $4 WHERE id = $5";
         let outcome = on_db!(&self.db, |pool| {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = pool.begin_keyed_write().await?;
             let mut outcome = PageOutcome::default();
             // What we knew of the page's postings, in one query per store (a page is one).
             let mut priors: HashMap<String, Prior> = HashMap::new();

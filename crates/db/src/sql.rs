@@ -380,6 +380,12 @@ pub(crate) enum Db {
 pub(crate) trait BeginWrite {
     type Db: sqlx::Database;
     async fn begin_write(&self) -> Result<Transaction<'static, Self::Db>, DbError>;
+
+    /// A write transaction whose statements all find their rows by an index (a sync's page).
+    /// On PostgreSQL it rules out sequential scans: planned without statistics (a table never
+    /// analysed, or grown since during a first sync) an `IN` list of a hundred keys is taken
+    /// for half the table, and each page read every leg.
+    async fn begin_keyed_write(&self) -> Result<Transaction<'static, Self::Db>, DbError>;
 }
 
 /// How long SQLite waits for its write lock, and a writer for its turn to wait for it.
@@ -400,6 +406,11 @@ impl BeginWrite for SqlitePool {
             .map_err(|_| DbError::Locked(None))?;
         Ok(self.begin_with("BEGIN IMMEDIATE").await?)
     }
+
+    /// SQLite's planner has no statistics to be misled by: the same transaction.
+    async fn begin_keyed_write(&self) -> Result<Transaction<'static, Sqlite>, DbError> {
+        self.begin_write().await
+    }
 }
 
 /// The gate of writers waiting for one SQLite file's lock, shared by every pool of the process
@@ -419,6 +430,12 @@ impl BeginWrite for PgPool {
     type Db = Postgres;
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, DbError> {
         Ok(self.begin().await?)
+    }
+
+    async fn begin_keyed_write(&self) -> Result<Transaction<'static, Postgres>, DbError> {
+        Ok(self
+            .begin_with("BEGIN; SET LOCAL enable_seqscan = off")
+            .await?)
     }
 }
 
@@ -735,5 +752,29 @@ mod tests {
             super::POSTGRES_MIGRATIONS.iter().count(),
             names("postgres").len()
         );
+    }
+
+    #[tokio::test]
+    async fn a_keyed_write_on_postgresql_rules_out_sequential_scans_only_while_it_lasts() {
+        use super::BeginWrite as _;
+        let Some(pg) = ozontrack_testkit::postgres().await else {
+            return;
+        };
+        // One connection, so that the reading after the commit is on the same session.
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&pg.url)
+            .await
+            .unwrap();
+        let setting = "SELECT current_setting('enable_seqscan')";
+        let mut tx = pool.begin_keyed_write().await.unwrap();
+        let inside: String = sqlx::query_scalar(setting)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let after: String = sqlx::query_scalar(setting).fetch_one(&pool).await.unwrap();
+        assert_eq!((inside.as_str(), after.as_str()), ("off", "on"));
+        pool.close().await;
     }
 }
