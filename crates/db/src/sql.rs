@@ -44,7 +44,9 @@ macro_rules! on_db {
 // three processes slowed from 15 s to 54 s a store as the tables grew. Plain inserts stay
 // prepared (no scan to go wrong; parsing a 1 000-row insert again each time cost the event
 // ingest 40 %), and so do keyed reads (the API's): their plan is an index lookup at any size,
-// and planning them each time cost a single-posting request a third of its time.
+// and planning them each time cost a single-posting request a third of its time. Planning each
+// time is not enough while a table has no statistics at all (never analysed): a sync's page then
+// runs in a transaction without sequential scans (`begin_keyed_write`).
 
 /// Rows per multi-row statement. SQLite takes at most 32 766 bound values and PostgreSQL
 /// 65 535; a posting binds 28, a leg 7, an event 18, a leg's status 5.
