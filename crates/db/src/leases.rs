@@ -144,6 +144,8 @@ pub const LEASED_TABLES: [&str; 5] = [
 pub struct HeldLease {
     /// The kind of work: one of [`LEASED_TABLES`].
     pub table: &'static str,
+    /// The row: which leg, store… or chore ([`Chore::BACKUP`]).
+    pub id: i64,
     pub owner: LeaseOwner,
     pub until: DateTime<Utc>,
 }
@@ -404,7 +406,7 @@ impl Leases for SqlDatabase {
                 .iter()
                 .map(|table| {
                     format!(
-                        "SELECT '{table}' AS kind, lease_owner, lease_until FROM {table} \
+                        "SELECT '{table}' AS kind, id, lease_owner, lease_until FROM {table} \
                          WHERE lease_owner IS NOT NULL AND lease_until IS NOT NULL"
                     )
                 })
@@ -412,12 +414,12 @@ impl Leases for SqlDatabase {
                 .join(" UNION ALL "),
         );
         let rows = on_db!(&self.db, |pool| {
-            sqlx::query_as::<_, (String, String, DateTime<Utc>)>(sql)
+            sqlx::query_as::<_, (String, i64, String, DateTime<Utc>)>(sql)
                 .fetch_all(pool)
                 .await?
         });
         rows.into_iter()
-            .map(|(kind, owner, until)| {
+            .map(|(kind, id, owner, until)| {
                 let table =
                     LEASED_TABLES
                         .iter()
@@ -429,6 +431,7 @@ impl Leases for SqlDatabase {
                         })?;
                 Ok(HeldLease {
                     table,
+                    id,
                     owner: LeaseOwner::new(owner),
                     until,
                 })

@@ -712,11 +712,13 @@ async fn every_lease_held_is_read_at_once_with_its_kind_holder_and_end(db: &Test
         [
             ozontrack_db::HeldLease {
                 table: "legs",
+                id: legs[0].0,
                 owner: a.clone(),
                 until: t0() + Duration::minutes(5),
             },
             ozontrack_db::HeldLease {
                 table: "stores",
+                id: stores[0].0,
                 owner: b.clone(),
                 until,
             },

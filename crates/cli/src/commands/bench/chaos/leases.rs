@@ -9,11 +9,13 @@ use ozontrack_db::prelude::*;
 use ozontrack_db::{Chore, Leasable, RiskRound, SqlDatabase};
 use ozontrack_domain::{DestinationId, LegId, StoreId};
 
-/// A kind of work: its table, how long its lease lasts in real seconds, and whether the lease is
-/// counted on real time (the dispatcher's) rather than the world's clock.
+/// A kind of work: its table (and row, for chores that differ), how long its lease lasts in real
+/// seconds, and whether the lease is counted on real time (the dispatcher's, the backup's)
+/// rather than the world's clock.
 #[derive(Debug)]
 struct Kind {
     table: &'static str,
+    row: Option<i64>,
     term_secs: f64,
     real_time: bool,
 }
@@ -22,8 +24,16 @@ impl Kind {
     fn of<K: Leasable>(term_secs: f64, real_time: bool) -> Self {
         Self {
             table: K::TABLE,
+            row: None,
             term_secs,
             real_time,
+        }
+    }
+
+    fn chore(chore: Chore, term_secs: f64, real_time: bool) -> Self {
+        Self {
+            row: Some(chore.0),
+            ..Self::of::<Chore>(term_secs, real_time)
         }
     }
 }
@@ -50,14 +60,15 @@ impl LeaseWatch {
         let setting = |name: &str| {
             setting(name).with_context(|| format!("the chaos nodes are given no {name}"))
         };
-        // The queue-depth count holds its chore a real minute, the backup six hours of the
-        // world's clock: the longer of the two bounds a chore's lease.
+        // The queue-depth count holds its chore a real minute of the world's clock; the backup,
+        // which copies real files on the real clock, six real hours (a copy may take that long).
         let kinds = vec![
             Kind::of::<StoreId>(setting("SYNC__LEASE_SECS")?, false),
             Kind::of::<LegId>(setting("TRACKING__LEASE_SECS")?, false),
             Kind::of::<RiskRound>(setting("RISK__LEASE_SECS")?, false),
             Kind::of::<DestinationId>(setting("NOTIFY__LEASE_SECS")?, true),
-            Kind::of::<Chore>(60.0, false),
+            Kind::chore(Chore::GAUGES, 60.0, false),
+            Kind::chore(Chore::BACKUP, 6.0 * 3600.0, true),
         ];
         Ok(Self {
             kinds,
@@ -100,8 +111,8 @@ impl LeaseWatch {
             let kind = self
                 .kinds
                 .iter()
-                .find(|k| k.table == table)
-                .with_context(|| format!("no lease term is known for {table}"))?;
+                .find(|k| k.table == table && k.row.is_none_or(|row| row == lease.id))
+                .with_context(|| format!("no lease term is known for {table} {}", lease.id))?;
             let (term_secs, real_time) = (kind.term_secs, kind.real_time);
             let now = if real_time { real } else { world };
             let term = span(term_secs, real_time);
