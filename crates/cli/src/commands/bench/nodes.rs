@@ -44,6 +44,12 @@ impl Launcher {
         settings: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
         let mut env = env(sandbox, database_url, &key_file(logs));
+        // Nodes of another database (the chaos run's undisturbed one) keep their backups apart:
+        // two copies named for the same second in one directory would clash.
+        env.push((
+            "OZONTRACK__BACKUP__DIR".to_owned(),
+            logs.join(format!("backups-{name}")).display().to_string(),
+        ));
         env.extend(
             settings
                 .iter()
@@ -78,7 +84,7 @@ impl Launcher {
                 &self.clock_url,
             ])
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            // What a node writes beside it (its scheduled backups) stays with the run's logs.
+            // What a node writes beside it stays with the run's logs.
             .current_dir(&self.logs)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
