@@ -220,17 +220,24 @@ fn leg(carrier: &str, number: &str, role: LegRole) -> Leg {
     }
 }
 
+/// A leg of `posting` stored at `t0()`.
+async fn a_leg_of(
+    db: &TestDb,
+    posting: PostingId,
+    carrier: &str,
+    number: &str,
+    role: LegRole,
+) -> LegId {
+    db.store
+        .upsert_leg(posting, &leg(carrier, number, role), t0())
+        .await
+        .unwrap()
+}
+
 async fn a_leg(db: &TestDb) -> LegId {
     let store = a_store(db).await;
     let posting = a_posting(db, store, "0132112277-0101-1").await;
-    db.store
-        .upsert_leg(
-            posting,
-            &leg("yanwen", "UG123456789YP", LegRole::FirstMile),
-            t0(),
-        )
-        .await
-        .unwrap()
+    a_leg_of(db, posting, "yanwen", "UG123456789YP", LegRole::FirstMile).await
 }
 
 fn event(hours: i64, main: MainStatus, sub: SubStatus, code: &str) -> TrackingEvent {
@@ -419,15 +426,14 @@ async fn legs_are_keyed_by_carrier_and_tracking_number(db: &TestDb) {
         ..first.clone()
     };
     assert_eq!(db.store.upsert_leg(posting, &again, t0()).await.unwrap(), a);
-    let b = db
-        .store
-        .upsert_leg(
-            posting,
-            &leg("russian_post", "RB123456785GB", LegRole::LastMile),
-            t0(),
-        )
-        .await
-        .unwrap();
+    let b = a_leg_of(
+        db,
+        posting,
+        "russian_post",
+        "RB123456785GB",
+        LegRole::LastMile,
+    )
+    .await;
     assert_ne!(a, b);
     let legs = db.store.legs(posting).await.unwrap();
     assert_eq!(legs.len(), 2);
@@ -900,24 +906,8 @@ async fn a_round_of_checks_stores_events_schedules_and_gives_up_the_leases(db: &
 async fn a_second_unknown_leg_of_a_named_number_does_not_break_the_round(db: &TestDb) {
     let store = a_store(db).await;
     let posting = a_posting(db, store, "0132112277-0102-1").await;
-    let named = db
-        .store
-        .upsert_leg(
-            posting,
-            &leg("4px", "XX123456780", LegRole::FirstMile),
-            t0(),
-        )
-        .await
-        .unwrap();
-    let unknown = db
-        .store
-        .upsert_leg(
-            posting,
-            &leg("unknown", "XX123456780", LegRole::FirstMile),
-            t0(),
-        )
-        .await
-        .unwrap();
+    let named = a_leg_of(db, posting, "4px", "XX123456780", LegRole::FirstMile).await;
+    let unknown = a_leg_of(db, posting, "unknown", "XX123456780", LegRole::FirstMile).await;
     let owner = LeaseOwner::new("tracker");
     let now = t0() + Duration::hours(1);
     let claimed: Vec<LegId> = db
@@ -948,24 +938,8 @@ async fn a_second_unknown_leg_of_a_named_number_does_not_break_the_round(db: &Te
 async fn the_aggregator_names_only_an_unknown_carrier_and_never_undoes_a_manual_one(db: &TestDb) {
     let store = a_store(db).await;
     let posting = a_posting(db, store, "0132112277-0101-1").await;
-    let unknown = db
-        .store
-        .upsert_leg(
-            posting,
-            &leg("unknown", "XX123456789", LegRole::FirstMile),
-            t0(),
-        )
-        .await
-        .unwrap();
-    let yanwen = db
-        .store
-        .upsert_leg(
-            posting,
-            &leg("yanwen", "UG123456789YP", LegRole::FirstMile),
-            t0(),
-        )
-        .await
-        .unwrap();
+    let unknown = a_leg_of(db, posting, "unknown", "XX123456789", LegRole::FirstMile).await;
+    let yanwen = a_leg_of(db, posting, "yanwen", "UG123456789YP", LegRole::FirstMile).await;
     let owner = LeaseOwner::new("tracker");
     let now = t0() + Duration::hours(1);
     let detect = |leg| LegCheck {
@@ -1153,20 +1127,8 @@ async fn delivered_journeys_carry_every_legs_milestones_in_journey_order(db: &Te
         .upsert_posting(&full_posting(store, "0132112277-0102-1"), t0())
         .await
         .unwrap();
-    let first = db
-        .store
-        .upsert_leg(
-            posting,
-            &leg("yanwen", "UG123456789YP", LegRole::FirstMile),
-            t0(),
-        )
-        .await
-        .unwrap();
-    let last = db
-        .store
-        .upsert_leg(posting, &leg("cdek", "1523498765", LegRole::LastMile), t0())
-        .await
-        .unwrap();
+    let first = a_leg_of(db, posting, "yanwen", "UG123456789YP", LegRole::FirstMile).await;
+    let last = a_leg_of(db, posting, "cdek", "1523498765", LegRole::LastMile).await;
     let first_events = [
         event(10, MainStatus::InTransit, SubStatus::PickedUp, "p"),
         event(
@@ -1486,14 +1448,7 @@ async fn a_whitelist_violation_enters_the_ledger_once(db: &TestDb) {
     use ozontrack_domain::finding::{RuleKind, Severity};
     let store = a_store(db).await;
     let posting = a_posting(db, store, "0132112277-0101-1").await;
-    db.store
-        .upsert_leg(
-            posting,
-            &leg("sunyou", "SYAE0123456789", LegRole::FirstMile),
-            t0(),
-        )
-        .await
-        .unwrap();
+    a_leg_of(db, posting, "sunyou", "SYAE0123456789", LegRole::FirstMile).await;
     let violation = finding(
         RuleKind::NonWhitelisted,
         Severity::Warning,
@@ -1540,15 +1495,7 @@ async fn risk_candidates_are_changed_or_due_postings_and_inputs_carry_legs_and_e
     let store = a_store(db).await;
     let quiet = a_posting(db, store, "0132112277-0101-1").await;
     let changed = a_posting(db, store, "0132112277-0102-1").await;
-    let leg_id = db
-        .store
-        .upsert_leg(
-            changed,
-            &leg("yanwen", "UG123456789YP", LegRole::FirstMile),
-            t0(),
-        )
-        .await
-        .unwrap();
+    let leg_id = a_leg_of(db, changed, "yanwen", "UG123456789YP", LegRole::FirstMile).await;
     let full = db.store.risk_candidates(store, None, t0()).await.unwrap();
     assert_eq!(full, [quiet, changed]);
     let later = t0() + Duration::hours(1);
@@ -1788,10 +1735,7 @@ async fn the_postings_page_filters_pages_and_never_leaves_its_stores(db: &TestDb
         ids.push(a_posting(db, mine, &format!("0132112277-010{i}-1")).await);
     }
     a_posting(db, theirs, "0999999999-0001-1").await;
-    db.store
-        .upsert_leg(ids[0], &leg("cdek", "1234567890", LegRole::LastMile), t0())
-        .await
-        .unwrap();
+    a_leg_of(db, ids[0], "cdek", "1234567890", LegRole::LastMile).await;
     let query =
         |q: ozontrack_db::PostingQuery| async move { db.store.postings_page(&q).await.unwrap() };
     let base = ozontrack_db::PostingQuery {
@@ -1969,10 +1913,7 @@ async fn overview_lanes_and_queue_depths_count_within_their_stores(db: &TestDb) 
     a_posting(db, mine, "0132112277-0102-1").await;
     let b = a_posting(db, theirs, "0999999999-0001-1").await;
     for posting in [a, b] {
-        db.store
-            .upsert_leg(posting, &leg("cdek", "1234567890", LegRole::LastMile), t0())
-            .await
-            .unwrap();
+        a_leg_of(db, posting, "cdek", "1234567890", LegRole::LastMile).await;
     }
     let overview = db.store.overview(&[mine]).await.unwrap();
     let active: u64 = overview.active.iter().map(|m| m.postings).sum();
@@ -2191,10 +2132,7 @@ async fn a_penalty_threshold_crossed_by_a_violation_is_a_message(db: &TestDb) {
     {
         let posting = a_posting(db, store, number).await;
         let tracking = format!("SY12345678{i}CN");
-        db.store
-            .upsert_leg(posting, &leg("sunyou", &tracking, LegRole::FirstMile), t0())
-            .await
-            .unwrap();
+        a_leg_of(db, posting, "sunyou", &tracking, LegRole::FirstMile).await;
         let outcome = ozontrack_db::RiskOutcome {
             penalty: policy,
             ..numbered_outcome(
@@ -2991,15 +2929,14 @@ async fn a_disputed_posting_needs_a_pack_until_one_is_kept_and_again_when_it_cha
     );
     assert_eq!(db.store.kept_pack(calm).await.unwrap(), None);
     // A new event on one of its legs makes the kept pack old.
-    let leg = db
-        .store
-        .upsert_leg(
-            disputed_id,
-            &leg("russian_post", "RA123456785RU", LegRole::LastMile),
-            t0(),
-        )
-        .await
-        .unwrap();
+    let leg = a_leg_of(
+        db,
+        disputed_id,
+        "russian_post",
+        "RA123456785RU",
+        LegRole::LastMile,
+    )
+    .await;
     db.store
         .append_events(
             leg,
