@@ -810,9 +810,28 @@ impl SqlDatabase {
                     }
                 }
             }
+            // The status event of each posting whose Ozon status changed (a new posting's is
+            // its first), in page order; a new Ozon leg starts with it.
+            let mut status_events: Vec<(&Leg, i64, TrackingEvent)> = Vec::new();
+            for synced in postings {
+                let p = &synced.posting;
+                let prior = priors.get(p.number.as_str());
+                let posting = posting_ids.get(&(p.store_id.0, p.number.as_str().to_owned()));
+                if let (Some(&posting), Some(event)) = (
+                    posting,
+                    synced.status_event(prior.map(|(status, sub, ..)| (status, sub))),
+                ) {
+                    status_events.push((&synced.ozon_leg, posting, event));
+                }
+            }
+            let first_events: HashMap<i64, &TrackingEvent> = status_events
+                .iter()
+                .map(|(_, posting, event)| (*posting, event))
+                .collect();
             // Ozon's leg is fed by the sync and never due for polling; the tracking number's
             // leg is due at once.
-            let mut legs: Vec<(i64, &Leg, Option<DateTime<Utc>>)> = Vec::new();
+            let mut legs: Vec<(i64, &Leg, Option<DateTime<Utc>>, Option<&TrackingEvent>)> =
+                Vec::new();
             let mut seen = std::collections::HashSet::new();
             for synced in postings {
                 let p = &synced.posting;
@@ -825,15 +844,20 @@ impl SqlDatabase {
                     kept.get(&(posting_id, leg.tracking_number.as_str().to_owned()))
                         .unwrap_or(leg)
                 });
-                let pairs = std::iter::once((&synced.ozon_leg, None))
-                    .chain(carrier_leg.map(|leg| (leg, Some(now))));
-                for (leg, due) in pairs {
+                let ozon_leg = (
+                    &synced.ozon_leg,
+                    None,
+                    first_events.get(&posting_id).copied(),
+                );
+                let pairs =
+                    std::iter::once(ozon_leg).chain(carrier_leg.map(|leg| (leg, Some(now), None)));
+                for (leg, due, first) in pairs {
                     if seen.insert((
                         posting_id,
                         leg.carrier.as_str(),
                         leg.tracking_number.as_str(),
                     )) {
-                        legs.push((posting_id, leg, due));
+                        legs.push((posting_id, leg, due, first));
                     }
                 }
             }
@@ -841,30 +865,17 @@ impl SqlDatabase {
                 .into_iter()
                 .map(|(id, posting, carrier, number)| ((posting, carrier, number), id))
                 .collect();
-            let mut status_events = Vec::new();
-            for synced in postings {
-                let p = &synced.posting;
-                let prior = priors.get(p.number.as_str());
-                let Some(event) = synced.status_event(prior.map(|(status, sub, ..)| (status, sub)))
-                else {
-                    continue;
-                };
-                let leg = &synced.ozon_leg;
-                let ozon_leg = posting_ids
-                    .get(&(p.store_id.0, p.number.as_str().to_owned()))
-                    .and_then(|posting| {
-                        leg_ids.get(&(
-                            *posting,
-                            leg.carrier.as_str().to_owned(),
-                            leg.tracking_number.as_str().to_owned(),
-                        ))
-                    });
-                if let Some(&ozon_leg) = ozon_leg {
-                    status_events.push((ozon_leg, event));
-                }
-            }
-            let rows: Vec<(i64, &TrackingEvent)> =
-                status_events.iter().map(|(leg, e)| (*leg, e)).collect();
+            let rows: Vec<(i64, &TrackingEvent)> = status_events
+                .iter()
+                .filter_map(|(leg, posting, event)| {
+                    let key = (
+                        *posting,
+                        leg.carrier.as_str().to_owned(),
+                        leg.tracking_number.as_str().to_owned(),
+                    );
+                    leg_ids.get(&key).map(|id| (*id, event))
+                })
+                .collect();
             outcome.status_events = insert_events!(&mut *tx, &rows, now) as u64;
             // Product lines, where the source listed them, replace the stored ones whole.
             let mut products: Vec<(i64, i64, &Product)> = Vec::new();

@@ -143,9 +143,12 @@ macro_rules! upsert_postings {
     }};
 }
 
-/// Upserts legs given as `(posting_id, &Leg, next_check_at)` in multi-row statements and
-/// evaluates to their `(id, posting_id, carrier, tracking_number)` rows, in no particular
-/// order. An existing leg keeps its schedule; the legs must be distinct.
+/// Upserts legs given as `(posting_id, &Leg, next_check_at, first event)` in multi-row
+/// statements and evaluates to their `(id, posting_id, carrier, tracking_number)` rows, in no
+/// particular order. An existing leg keeps its schedule and status; a new one starts with the
+/// status of the event given with it (the event is inserted after, with the leg's id), so that
+/// [`insert_events!`] finds nothing to change: on PostgreSQL an update of a leg rewrites every
+/// one of its index entries (`updated_at` is indexed). The legs must be distinct.
 macro_rules! upsert_legs {
     ($exec:expr, $legs:expr, $now:expr) => {{
         let now: chrono::DateTime<chrono::Utc> = $now;
@@ -153,15 +156,16 @@ macro_rules! upsert_legs {
         for chunk in $legs.chunks($crate::sql::ROWS_PER_STATEMENT) {
             let mut query = sqlx::QueryBuilder::new(
                 "INSERT INTO legs (posting_id, carrier, tracking_number, role, created_at, \
-                 updated_at, next_check_at) ",
+                 updated_at, next_check_at, status_main, status_sub, status_raw, last_event_at) ",
             );
             query.push_values(
                 chunk,
                 |mut row,
-                 (posting, leg, due): &(
+                 (posting, leg, due, first): &(
                     i64,
                     &ozontrack_domain::Leg,
                     Option<chrono::DateTime<chrono::Utc>>,
+                    Option<&ozontrack_domain::TrackingEvent>,
                 )| {
                     row.push_bind(*posting)
                         .push_bind(leg.carrier.as_str())
@@ -169,7 +173,11 @@ macro_rules! upsert_legs {
                         .push_bind(leg.role.as_str())
                         .push_bind(now)
                         .push_bind(now)
-                        .push_bind(*due);
+                        .push_bind(*due)
+                        .push_bind(first.map(|e| e.status.main.as_str()))
+                        .push_bind(first.map(|e| e.status.sub.code()))
+                        .push_bind(first.and_then(|e| $crate::sql::unknown_sub(e)))
+                        .push_bind(first.map(|e| e.occurred_at));
                 },
             );
             query.push(
@@ -298,9 +306,15 @@ macro_rules! insert_events {
                         .push_bind(e.occurred_at);
                 },
             );
+            // A leg that already shows this status from this moment (a new leg starts with
+            // its first event's) is not rewritten.
             query.push(
                 ") AS v WHERE legs.id = v.column1 \
-                 AND (legs.last_event_at IS NULL OR legs.last_event_at <= v.column5)",
+                 AND (legs.last_event_at IS NULL OR legs.last_event_at < v.column5 \
+                      OR (legs.last_event_at = v.column5 \
+                          AND (legs.status_main IS DISTINCT FROM v.column2 \
+                               OR legs.status_sub IS DISTINCT FROM v.column3 \
+                               OR legs.status_raw IS DISTINCT FROM v.column4)))",
             );
             query.build().persistent(false).execute($exec).await?;
         }

@@ -273,7 +273,7 @@ impl Tracking for SqlDatabase {
         now: DateTime<Utc>,
     ) -> Result<LegId, DbError> {
         let inserted = on_db!(&self.db, |pool| {
-            let legs = [(posting.0, leg, Some(now))];
+            let legs = [(posting.0, leg, Some(now), None)];
             let rows: Result<_, sqlx::Error> = async { Ok(upsert_legs!(pool, legs, now)) }.await;
             rows
         });
@@ -474,7 +474,7 @@ impl Tracking for SqlDatabase {
             let id = match existing {
                 Some(id) => id,
                 None => {
-                    let legs = [(posting, leg, Some(now))];
+                    let legs = [(posting, leg, Some(now), None)];
                     upsert_legs!(&mut *tx, legs, now)
                         .first()
                         .map(|(id, ..)| *id)

@@ -97,6 +97,7 @@ contract!(
     a_hand_over_leg_is_linked_to_the_leg_it_continues,
     feed_health_counts_failures_in_a_row_until_a_success,
     a_page_read_earlier_never_puts_back_an_older_state,
+    a_synced_postings_ozon_leg_starts_with_its_status_and_follows_each_change,
     events_keep_unknown_sub_statuses_locations_and_digests,
     appending_to_a_missing_leg_is_refused,
     claim_takes_only_due_rows_without_a_live_lease,
@@ -1111,6 +1112,57 @@ async fn a_page_read_earlier_never_puts_back_an_older_state(db: &TestDb) {
     );
     let stored = read_posting(db, store, &PostingNumber::parse(number).unwrap()).await;
     assert_eq!(stored.posting.status, OzonStatus::Delivered);
+}
+
+async fn a_synced_postings_ozon_leg_starts_with_its_status_and_follows_each_change(db: &TestDb) {
+    let store = a_store(db).await;
+    let number = PostingNumber::parse("0132112277-0101-1").unwrap();
+    let seen = |status, sub, minutes| {
+        let posting = Posting {
+            status,
+            substatus: sub,
+            ..full_posting(store, number.as_str())
+        };
+        ozontrack_domain::SyncedPosting::new(
+            posting,
+            String::new(),
+            t0() + Duration::minutes(minutes),
+        )
+    };
+    let ozon_leg = |legs: Vec<ozontrack_db::LegRecord>| {
+        legs.into_iter()
+            .find(|l| l.leg.carrier.as_str() == "ozon")
+            .expect("the posting has Ozon's leg")
+    };
+    let pages = [
+        (OzonStatus::Delivering, OzonSubstatus::OnWayToCity, 10),
+        (OzonStatus::Delivering, OzonSubstatus::OnWayToCity, 20),
+        (OzonStatus::Delivered, OzonSubstatus::Delivered, 30),
+    ];
+    let mut events = Vec::new();
+    for (status, sub, minutes) in pages {
+        let page = [seen(status.clone(), sub.clone(), minutes)];
+        let outcome = db
+            .store
+            .record_page(&page, None, t0() + Duration::minutes(minutes + 1))
+            .await
+            .unwrap();
+        events.push(outcome.status_events);
+        let posting = read_posting(db, store, &number).await;
+        let leg = ozon_leg(db.store.legs(posting.id).await.unwrap());
+        let changed_at = if minutes == 20 { 10 } else { minutes };
+        assert_eq!(
+            leg.status,
+            Some(ozontrack_domain::crosswalk::from_ozon(&status, &sub)),
+            "after the page of minute {minutes}"
+        );
+        assert_eq!(
+            leg.last_event_at,
+            Some(t0() + Duration::minutes(changed_at))
+        );
+    }
+    assert_eq!(events, [1, 0, 1], "one event per change of status");
+    assert_eq!(db.raw_count("SELECT COUNT(*) FROM events").await, 2);
 }
 
 async fn delivered_journeys_carry_every_legs_milestones_in_journey_order(db: &TestDb) {
