@@ -830,8 +830,7 @@ impl SqlDatabase {
                 .collect();
             // Ozon's leg is fed by the sync and never due for polling; the tracking number's
             // leg is due at once.
-            let mut legs: Vec<(i64, &Leg, Option<DateTime<Utc>>, Option<&TrackingEvent>)> =
-                Vec::new();
+            let mut legs: Vec<crate::sql::NewLeg<'_>> = Vec::new();
             let mut seen = std::collections::HashSet::new();
             for synced in postings {
                 let p = &synced.posting;

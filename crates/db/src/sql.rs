@@ -149,6 +149,14 @@ macro_rules! upsert_postings {
 /// status of the event given with it (the event is inserted after, with the leg's id), so that
 /// [`insert_events!`] finds nothing to change: on PostgreSQL an update of a leg rewrites every
 /// one of its index entries (`updated_at` is indexed). The legs must be distinct.
+/// A leg for [`upsert_legs!`]: `(posting_id, leg, next_check_at, first event)`.
+pub(crate) type NewLeg<'a> = (
+    i64,
+    &'a ozontrack_domain::Leg,
+    Option<chrono::DateTime<chrono::Utc>>,
+    Option<&'a ozontrack_domain::TrackingEvent>,
+);
+
 macro_rules! upsert_legs {
     ($exec:expr, $legs:expr, $now:expr) => {{
         let now: chrono::DateTime<chrono::Utc> = $now;
@@ -160,13 +168,7 @@ macro_rules! upsert_legs {
             );
             query.push_values(
                 chunk,
-                |mut row,
-                 (posting, leg, due, first): &(
-                    i64,
-                    &ozontrack_domain::Leg,
-                    Option<chrono::DateTime<chrono::Utc>>,
-                    Option<&ozontrack_domain::TrackingEvent>,
-                )| {
+                |mut row, (posting, leg, due, first): &$crate::sql::NewLeg<'_>| {
                     row.push_bind(*posting)
                         .push_bind(leg.carrier.as_str())
                         .push_bind(leg.tracking_number.as_str())
