@@ -308,16 +308,19 @@ macro_rules! insert_events {
                         .push_bind(e.occurred_at);
                 },
             );
-            // A leg that already shows this status from this moment (a new leg starts with
-            // its first event's) is not rewritten.
+            // A leg this update would leave exactly as it is (a new leg, inserted in this
+            // transaction with its first event's status) is not rewritten; any other leg is,
+            // if only to move `updated_at`: the risk rounds look for legs changed since.
             query.push(
                 ") AS v WHERE legs.id = v.column1 \
                  AND (legs.last_event_at IS NULL OR legs.last_event_at < v.column5 \
                       OR (legs.last_event_at = v.column5 \
                           AND (legs.status_main IS DISTINCT FROM v.column2 \
                                OR legs.status_sub IS DISTINCT FROM v.column3 \
-                               OR legs.status_raw IS DISTINCT FROM v.column4)))",
+                               OR legs.status_raw IS DISTINCT FROM v.column4 \
+                               OR legs.updated_at <> ",
             );
+            query.push_bind(received_at).push(")))");
             query.build().persistent(false).execute($exec).await?;
         }
         inserted.len
