@@ -143,12 +143,6 @@ macro_rules! upsert_postings {
     }};
 }
 
-/// Upserts legs given as `(posting_id, &Leg, next_check_at, first event)` in multi-row
-/// statements and evaluates to their `(id, posting_id, carrier, tracking_number)` rows, in no
-/// particular order. An existing leg keeps its schedule and status; a new one starts with the
-/// status of the event given with it (the event is inserted after, with the leg's id), so that
-/// [`insert_events!`] finds nothing to change: on PostgreSQL an update of a leg rewrites every
-/// one of its index entries (`updated_at` is indexed). The legs must be distinct.
 /// A leg for [`upsert_legs!`]: `(posting_id, leg, next_check_at, first event)`.
 pub(crate) type NewLeg<'a> = (
     i64,
@@ -157,6 +151,12 @@ pub(crate) type NewLeg<'a> = (
     Option<&'a ozontrack_domain::TrackingEvent>,
 );
 
+/// Upserts legs given as [`NewLeg`]s in multi-row statements and evaluates to their `(id,
+/// posting_id, carrier, tracking_number)` rows, in no particular order. An existing leg keeps
+/// its schedule and status; a new one starts with the status of the event given with it (the
+/// caller inserts that event after, with the leg's id, at the same `now`), so that
+/// [`insert_events!`] finds nothing to change: on PostgreSQL an update of a leg rewrites every
+/// one of its index entries (`updated_at` is indexed). The legs must be distinct.
 macro_rules! upsert_legs {
     ($exec:expr, $legs:expr, $now:expr) => {{
         let now: chrono::DateTime<chrono::Utc> = $now;

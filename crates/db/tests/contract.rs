@@ -1134,13 +1134,14 @@ async fn a_synced_postings_ozon_leg_starts_with_its_status_and_follows_each_chan
             .find(|l| l.leg.carrier.as_str() == "ozon")
             .expect("the posting has Ozon's leg")
     };
+    // (Ozon's status, seen at minute, the leg's status since minute)
     let pages = [
-        (OzonStatus::Delivering, OzonSubstatus::OnWayToCity, 10),
-        (OzonStatus::Delivering, OzonSubstatus::OnWayToCity, 20),
-        (OzonStatus::Delivered, OzonSubstatus::Delivered, 30),
+        (OzonStatus::Delivering, OzonSubstatus::OnWayToCity, 10, 10),
+        (OzonStatus::Delivering, OzonSubstatus::OnWayToCity, 20, 10),
+        (OzonStatus::Delivered, OzonSubstatus::Delivered, 30, 30),
     ];
     let mut events = Vec::new();
-    for (status, sub, minutes) in pages {
+    for (status, sub, minutes, changed_at) in pages {
         let page = [seen(status.clone(), sub.clone(), minutes)];
         let outcome = db
             .store
@@ -1150,7 +1151,6 @@ async fn a_synced_postings_ozon_leg_starts_with_its_status_and_follows_each_chan
         events.push(outcome.status_events);
         let posting = read_posting(db, store, &number).await;
         let leg = ozon_leg(db.store.legs(posting.id).await.unwrap());
-        let changed_at = if minutes == 20 { 10 } else { minutes };
         assert_eq!(
             leg.status,
             Some(ozontrack_domain::crosswalk::from_ozon(&status, &sub)),
