@@ -1,7 +1,8 @@
 //! Exports: every posting a filter matches, out to a spreadsheet with no row limit. Postings
-//! are read in batches by id (five queries a batch, whatever the count), turned into typed
-//! lines here, and written by `reports` on a blocking thread while the next batch is read, so
-//! memory stays flat and the database and the writer work at the same time.
+//! are read in batches by id (a batch's postings, then its legs, last events, alerts and
+//! penalty points at once while the next batch's postings are read), turned into typed lines
+//! here, and written by `reports` on a blocking thread while the next batch is read, so memory
+//! stays flat and the database and the writer work at the same time.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use ozontrack_db::{Database, ExportRecord, PostingQuery, StoreRecord};
 use ozontrack_domain::finding::Severity;
-use ozontrack_domain::{CarrierCode, Language, Scheme, StoreId, carrier};
+use ozontrack_domain::{CarrierCode, Language, Posting, PostingId, Scheme, StoreId, carrier};
 use ozontrack_i18n::Tr;
 use ozontrack_reports::postings::{header, widths};
 use ozontrack_reports::{
@@ -21,7 +22,7 @@ use ozontrack_reports::{
 use crate::Error;
 use crate::estimate::EstimateBook;
 
-/// Postings read per batch: large enough that the five queries cost little per row, small
+/// Postings read per batch: large enough that a batch's five queries cost little per row, small
 /// enough that a batch is a few megabytes.
 pub const BATCH: u32 = 2000;
 
@@ -120,6 +121,8 @@ pub struct Exporter<D> {
     stores: HashMap<StoreId, (String, Tz)>,
     estimates: Option<Arc<EstimateBook>>,
     public_url: Option<String>,
+    /// The next batch's postings, read while the last batch's details were.
+    next: Option<Vec<(PostingId, Posting)>>,
     done: bool,
 }
 
@@ -150,8 +153,16 @@ impl<D: Database> Exporter<D> {
                 .public_url
                 .as_deref()
                 .map(|u| u.trim_end_matches('/').to_owned()),
+            next: None,
             done: false,
         }
+    }
+
+    /// Reads `postings` postings a batch instead of [`BATCH`] (at least one): tests cross many
+    /// batch boundaries with few postings.
+    pub fn batch(mut self, postings: u32) -> Self {
+        self.query.limit = postings.max(1);
+        self
     }
 
     /// The next batch of lines; `None` once every posting was read.
@@ -162,19 +173,36 @@ impl<D: Database> Exporter<D> {
         if self.done {
             return Ok(None);
         }
-        let batch = self.db.export_batch(&self.query).await?;
-        if batch.len() < BATCH as usize {
+        let postings = match self.next.take() {
+            Some(postings) => postings,
+            None => self.db.export_postings(&self.query).await?,
+        };
+        let Some((last, _)) = postings.last() else {
             self.done = true;
-        }
-        let Some(last) = batch.last() else {
             return Ok(None);
         };
-        self.query.before = Some(last.record.id);
-        Ok(Some(batch.into_iter().map(|r| self.line(r, now)).collect()))
+        let more = postings.len() >= self.query.limit as usize;
+        self.query.before = Some(*last);
+        // Reading a batch's postings is the one step that waits for the last batch (its cursor),
+        // so the next batch's postings are read while this one's legs, events and alerts are.
+        let (records, next) = tokio::join!(self.db.export_details(postings), async {
+            if more {
+                Some(self.db.export_postings(&self.query).await)
+            } else {
+                None
+            }
+        });
+        match next {
+            Some(next) => self.next = Some(next?),
+            None => self.done = true,
+        }
+        Ok(Some(
+            records?.into_iter().map(|r| self.line(r, now)).collect(),
+        ))
     }
 
     fn line(&self, r: ExportRecord, now: DateTime<Utc>) -> PostingLine {
-        let posting = r.record.posting;
+        let posting = r.posting;
         let (store, zone) = self
             .stores
             .get(&posting.store_id)

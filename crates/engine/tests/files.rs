@@ -251,12 +251,15 @@ async fn exports_every_posting_once(db: Db) {
         language: Language::En,
         public_url: None,
     };
+    // Batches of 64 postings: six full ones and a last short one, each read while the one
+    // before is completed.
     let exporter = Exporter::new(
         db.store.clone(),
         std::slice::from_ref(&record),
         &spec,
         Some(Arc::default()),
-    );
+    )
+    .batch(64);
     let mut seen = Vec::new();
     let file = FileSpec {
         format: FileFormat::Csv,
@@ -280,6 +283,23 @@ async fn exports_every_posting_once(db: Db) {
     let unique: BTreeSet<String> = exported.iter().cloned().collect();
     assert_eq!(unique.len(), exported.len(), "every posting once");
     assert_eq!(unique, stored);
+    let listed = db
+        .store
+        .postings_page(&PostingQuery {
+            stores: vec![record.id],
+            limit: 1000,
+            ..PostingQuery::default()
+        })
+        .await
+        .unwrap();
+    let newest_first: Vec<&str> = listed
+        .iter()
+        .map(|s| s.record.posting.number.as_str())
+        .collect();
+    assert_eq!(
+        exported, newest_first,
+        "newest first, as the list shows them"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
