@@ -66,8 +66,16 @@ impl TryFrom<StoreRow> for StoreRecord {
     }
 }
 
+/// The columns of `postings p` every reader of a posting needs: what an export row shows and
+/// the arrival estimate reads ([`PostingCoreRow`]).
+pub(crate) const POSTING_CORE_COLUMNS: &str = "p.id, p.store_id, p.posting_number, p.order_id, \
+     p.scheme, p.status, p.substatus, p.in_process_at, p.delivered_at, p.buyer_city, \
+     p.total_minor, p.total_currency";
+
+/// A posting's number, mode, Ozon status, dates, buyer's city and total: an export reads only
+/// these, a million postings at a time, and [`PostingRow`] adds the rest to them.
 #[derive(sqlx::FromRow)]
-pub(crate) struct PostingRow {
+pub(crate) struct PostingCoreRow {
     id: i64,
     store_id: i64,
     posting_number: String,
@@ -75,6 +83,44 @@ pub(crate) struct PostingRow {
     scheme: String,
     status: String,
     substatus: String,
+    in_process_at: Option<DateTime<Utc>>,
+    delivered_at: Option<DateTime<Utc>>,
+    buyer_city: Option<String>,
+    total_minor: Option<i64>,
+    total_currency: Option<String>,
+}
+
+impl TryFrom<PostingCoreRow> for (PostingId, Posting) {
+    type Error = DbError;
+    /// The posting with the core's fields; the others start empty ([`Posting::new`]).
+    fn try_from(row: PostingCoreRow) -> Result<Self, DbError> {
+        let bad = corrupt("postings", row.id);
+        let mut posting = Posting::new(
+            StoreId(row.store_id),
+            PostingNumber::parse(&row.posting_number).map_err(&bad)?,
+            Scheme::parse(&row.scheme).map_err(&bad)?,
+            OzonStatus::parse(&row.status),
+        );
+        posting.order_id = row.order_id;
+        posting.substatus = OzonSubstatus::parse(&row.substatus);
+        posting.in_process_at = row.in_process_at;
+        posting.delivered_at = row.delivered_at;
+        posting.buyer_city = row.buyer_city;
+        posting.total = match (row.total_minor, row.total_currency) {
+            (Some(minor), Some(code)) => Some(Money::from_minor(
+                minor,
+                Currency::parse(&code).map_err(&bad)?,
+            )),
+            _ => None,
+        };
+        Ok((PostingId(row.id), posting))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct PostingRow {
+    #[sqlx(flatten)]
+    core: PostingCoreRow,
     delivery_method_id: Option<i64>,
     delivery_method_name: Option<String>,
     tpl_provider_id: Option<i64>,
@@ -82,16 +128,11 @@ pub(crate) struct PostingRow {
     warehouse_id: Option<i64>,
     warehouse_name: Option<String>,
     tracking_number: Option<String>,
-    in_process_at: Option<DateTime<Utc>>,
     ship_by: Option<DateTime<Utc>>,
     delivering_at: Option<DateTime<Utc>>,
-    delivered_at: Option<DateTime<Utc>>,
-    buyer_city: Option<String>,
     buyer_region: Option<String>,
     buyer_lat: Option<f64>,
     buyer_lon: Option<f64>,
-    total_minor: Option<i64>,
-    total_currency: Option<String>,
     chat_allowed: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -100,8 +141,9 @@ pub(crate) struct PostingRow {
 impl TryFrom<PostingRow> for PostingRecord {
     type Error = DbError;
     fn try_from(row: PostingRow) -> Result<Self, DbError> {
-        let bad = corrupt("postings", row.id);
-        let delivery_method = row.delivery_method_id.map(|id| DeliveryMethod {
+        let bad = corrupt("postings", row.core.id);
+        let (id, mut posting) = <(PostingId, Posting)>::try_from(row.core)?;
+        posting.delivery_method = row.delivery_method_id.map(|id| DeliveryMethod {
             id,
             name: row.delivery_method_name.unwrap_or_default(),
             tpl_provider_id: row.tpl_provider_id,
@@ -109,39 +151,19 @@ impl TryFrom<PostingRow> for PostingRecord {
             warehouse_id: row.warehouse_id,
             warehouse: row.warehouse_name,
         });
-        let total = match (row.total_minor, row.total_currency) {
-            (Some(minor), Some(code)) => Some(Money::from_minor(
-                minor,
-                Currency::parse(&code).map_err(&bad)?,
-            )),
-            _ => None,
-        };
-        let posting = Posting {
-            store_id: StoreId(row.store_id),
-            number: PostingNumber::parse(&row.posting_number).map_err(&bad)?,
-            order_id: row.order_id,
-            scheme: Scheme::parse(&row.scheme).map_err(&bad)?,
-            status: OzonStatus::parse(&row.status),
-            substatus: OzonSubstatus::parse(&row.substatus),
-            delivery_method,
-            tracking_number: row
-                .tracking_number
-                .as_deref()
-                .map(TrackingNumber::parse)
-                .transpose()
-                .map_err(&bad)?,
-            in_process_at: row.in_process_at,
-            ship_by: row.ship_by,
-            delivering_at: row.delivering_at,
-            delivered_at: row.delivered_at,
-            buyer_city: row.buyer_city,
-            buyer_region: row.buyer_region,
-            buyer_point: point(row.buyer_lat, row.buyer_lon).map_err(&bad)?,
-            total,
-            chat_allowed: row.chat_allowed,
-        };
+        posting.tracking_number = row
+            .tracking_number
+            .as_deref()
+            .map(TrackingNumber::parse)
+            .transpose()
+            .map_err(&bad)?;
+        posting.ship_by = row.ship_by;
+        posting.delivering_at = row.delivering_at;
+        posting.buyer_region = row.buyer_region;
+        posting.buyer_point = point(row.buyer_lat, row.buyer_lon).map_err(&bad)?;
+        posting.chat_allowed = row.chat_allowed;
         Ok(PostingRecord {
-            id: PostingId(row.id),
+            id,
             posting,
             created_at: row.created_at,
             updated_at: row.updated_at,

@@ -9,14 +9,11 @@ use futures_util::TryStreamExt as _;
 use ozontrack_domain::alert::AlertRecord;
 use ozontrack_domain::estimate::{Journey, add_lane_carrier};
 use ozontrack_domain::finding::Severity;
-use ozontrack_domain::{
-    Currency, LegRole, Money, NormalizedStatus, OzonStatus, OzonSubstatus, Posting, PostingId,
-    PostingNumber, Scheme, StoreId,
-};
+use ozontrack_domain::{LegRole, NormalizedStatus, Posting, PostingId, Scheme, StoreId};
 
 use crate::DbError;
 use crate::postings::PostingRecord;
-use crate::records::{PostingRow, corrupt};
+use crate::records::{POSTING_CORE_COLUMNS, PostingCoreRow, PostingRow};
 use crate::sql::{BeginWrite, Db, SqlDatabase, final_statuses};
 
 /// Which postings to list: always within `stores`, newest first, `limit` after the cursor.
@@ -254,54 +251,6 @@ impl QueueDepths {
     }
 }
 
-/// The columns of `postings` an export reads (see [`ExportRecord::posting`]).
-const EXPORT_COLUMNS: &str = "p.id, p.store_id, p.posting_number, p.order_id, p.scheme, \
-     p.status, p.substatus, p.in_process_at, p.delivered_at, p.buyer_city, p.total_minor, \
-     p.total_currency";
-
-/// A posting as an export reads it.
-#[derive(sqlx::FromRow)]
-struct ExportPostingRow {
-    id: i64,
-    store_id: i64,
-    posting_number: String,
-    order_id: Option<i64>,
-    scheme: String,
-    status: String,
-    substatus: String,
-    in_process_at: Option<DateTime<Utc>>,
-    delivered_at: Option<DateTime<Utc>>,
-    buyer_city: Option<String>,
-    total_minor: Option<i64>,
-    total_currency: Option<String>,
-}
-
-impl TryFrom<ExportPostingRow> for (PostingId, Posting) {
-    type Error = DbError;
-    fn try_from(row: ExportPostingRow) -> Result<Self, DbError> {
-        let bad = corrupt("postings", row.id);
-        let mut posting = Posting::new(
-            StoreId(row.store_id),
-            PostingNumber::parse(&row.posting_number).map_err(&bad)?,
-            Scheme::parse(&row.scheme).map_err(&bad)?,
-            OzonStatus::parse(&row.status),
-        );
-        posting.order_id = row.order_id;
-        posting.substatus = OzonSubstatus::parse(&row.substatus);
-        posting.in_process_at = row.in_process_at;
-        posting.delivered_at = row.delivered_at;
-        posting.buyer_city = row.buyer_city;
-        posting.total = match (row.total_minor, row.total_currency) {
-            (Some(minor), Some(code)) => Some(Money::from_minor(
-                minor,
-                Currency::parse(&code).map_err(&bad)?,
-            )),
-            _ => None,
-        };
-        Ok((PostingId(row.id), posting))
-    }
-}
-
 impl SqlDatabase {
     /// The postings a query matches, newest first: one page of the list.
     async fn page_records(&self, q: &PostingQuery) -> Result<Vec<PostingRecord>, DbError> {
@@ -466,7 +415,7 @@ impl Views for SqlDatabase {
         &self,
         q: &PostingQuery,
     ) -> Result<Vec<(PostingId, Posting)>, DbError> {
-        let rows: Vec<ExportPostingRow> = self.matching(q, EXPORT_COLUMNS).await?;
+        let rows: Vec<PostingCoreRow> = self.matching(q, POSTING_CORE_COLUMNS).await?;
         rows.into_iter().map(TryFrom::try_from).collect()
     }
 
