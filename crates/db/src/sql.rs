@@ -391,6 +391,26 @@ macro_rules! push_in {
     }};
 }
 
+/// `$column BETWEEN low AND high AND $column IN (…)` over a batch of ids (an export's 2 000),
+/// pushed onto `$query`. With the list alone PostgreSQL estimates a sizeable share of the table
+/// and scans all of it in parallel (40 ms a query for `legs` at 200 000 postings, against 5 ms
+/// through the index the range makes it take); SQLite keeps probing the list and filters by the
+/// range.
+macro_rules! push_batch {
+    ($query:expr, $column:literal, $ids:expr) => {{
+        let ids: &[i64] = $ids;
+        let low = ids.iter().copied().min().unwrap_or_default();
+        let high = ids.iter().copied().max().unwrap_or_default();
+        $query
+            .push(concat!(" ", $column, " BETWEEN "))
+            .push_bind(low)
+            .push(" AND ")
+            .push_bind(high)
+            .push(concat!(" AND ", $column));
+        push_in!($query, ids);
+    }};
+}
+
 #[derive(Debug, Clone)]
 pub(crate) enum Db {
     Sqlite(SqlitePool),
