@@ -58,6 +58,8 @@ impl Chore {
     pub const BACKUP: Chore = Chore(1);
     /// Reading the queue depths into the `gauges` table.
     pub const GAUGES: Chore = Chore(2);
+    /// Building the evidence packs of postings in a dispute.
+    pub const DISPUTES: Chore = Chore(3);
 }
 
 /// One store's risk round, by its row in `risk_rounds` (whose id is the store's): leased apart

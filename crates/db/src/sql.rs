@@ -411,6 +411,37 @@ macro_rules! push_batch {
     }};
 }
 
+/// Locks, until the transaction through `$exec` ends, the postings of the legs `$legs` (ids)
+/// that `$filter` (an SQL condition on `legs`) keeps; on PostgreSQL only, as SQLite lets one
+/// writer in at a time already.
+///
+/// Why: a sync's page locks its postings by upserting them, then reads their legs' carriers and
+/// upserts each leg under the carrier it read. Under read committed, a leg renamed between that
+/// read and that upsert would be inserted again under its old carrier: a second leg of the same
+/// number. So whoever renames a leg or adds one to a posting outside a page holds the posting
+/// first, and waits for a page that holds it (see ARCHITECTURE, invariants).
+macro_rules! hold_postings {
+    ($db:expr, $exec:expr, $legs:expr, $filter:literal) => {{
+        let legs: &[i64] = $legs;
+        let postgres = matches!($db, $crate::sql::Db::Postgres(_));
+        for chunk in legs
+            .chunks($crate::sql::ROWS_PER_STATEMENT)
+            .filter(|_| postgres)
+        {
+            let mut query = sqlx::QueryBuilder::new(concat!(
+                "SELECT id FROM postings WHERE id IN (SELECT posting_id FROM legs WHERE ",
+                $filter,
+                " AND id"
+            ));
+            push_in!(query, chunk);
+            // In id order, so that two holders of several cannot wait for each other (a page
+            // holds its postings in Ozon's order: a deadlock with it is retried).
+            query.push(") ORDER BY id FOR UPDATE");
+            query.build().persistent(false).execute($exec).await?;
+        }
+    }};
+}
+
 #[derive(Debug, Clone)]
 pub(crate) enum Db {
     Sqlite(SqlitePool),

@@ -391,51 +391,8 @@ impl Tracking for SqlDatabase {
         owner: &LeaseOwner,
         now: DateTime<Utc>,
     ) -> Result<u64, DbError> {
-        let events: Vec<(i64, &TrackingEvent)> = checks
-            .iter()
-            .flat_map(|c| c.events.iter().map(move |e| (c.leg.0, e)))
-            .collect();
-        let new = on_db!(&self.db, |pool| {
-            let mut tx = pool.begin_write().await?;
-            let new = insert_events!(&mut *tx, &events, now);
-            for chunk in checks.chunks(ROWS_PER_STATEMENT) {
-                // An aggregator's carrier replaces only "unknown", never a detected or manual
-                // choice, and never onto a leg the posting already has under that carrier (a
-                // sync racing a rename can leave two): that would break the round for good.
-                // The lease is given up only by its holder.
-                let renamed = "v.column4 IS NOT NULL AND legs.carrier = 'unknown' \
-                     AND legs.carrier_source = 'detected' AND NOT EXISTS (SELECT 1 FROM legs o \
-                     WHERE o.posting_id = legs.posting_id AND o.carrier = v.column4 \
-                     AND o.tracking_number = legs.tracking_number)";
-                let mut query = sqlx::QueryBuilder::new(format!(
-                    "UPDATE legs SET next_check_at = v.column2, lease_owner = NULL, \
-                     lease_until = NULL, checks = legs.checks + 1, \
-                     registered_at = CASE WHEN v.column3 = 1 \
-                     THEN COALESCE(legs.registered_at, v.column5) ELSE legs.registered_at END, \
-                     carrier = CASE WHEN {renamed} THEN v.column4 ELSE legs.carrier END, \
-                     carrier_source = CASE WHEN {renamed} \
-                     THEN 'aggregator' ELSE legs.carrier_source END, \
-                     checked_at = CASE WHEN v.column6 = 1 THEN v.column7 \
-                     ELSE legs.checked_at END, \
-                     updated_at = v.column5 FROM ("
-                ));
-                query.push_values(chunk, |mut row, c: &LegCheck| {
-                    row.push_bind(c.leg.0)
-                        .push_bind(c.next_check_at)
-                        .push_bind(i64::from(c.registered))
-                        .push_bind(c.detected_carrier.as_ref().map(CarrierCode::as_str))
-                        .push_bind(now)
-                        .push_bind(i64::from(c.fresh))
-                        .push_bind(c.answered_at);
-                });
-                query.push(") AS v WHERE legs.id = v.column1 AND legs.lease_owner = ");
-                query.push_bind(owner.as_str());
-                query.build().persistent(false).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            new
-        });
-        Ok(new as u64)
+        // The victim of a deadlock (PostgreSQL) is rolled back whole: run it again.
+        crate::sql::retry_deadlocks(|| self.record_checks_once(checks, owner, now)).await
     }
 
     async fn add_hand_over(
@@ -461,6 +418,7 @@ impl Tracking for SqlDatabase {
         }
         let id = on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
+            hold_postings!(&self.db, &mut *tx, &[parent.0], "TRUE");
             // A leg with the number already (the sync may have found it first) is linked,
             // whatever carrier it was given.
             let existing = sqlx::query_scalar::<_, i64>(
@@ -507,14 +465,18 @@ impl Tracking for SqlDatabase {
                    carrier_set_at = $3, registered_at = NULL, next_check_at = $3, \
                    updated_at = $3 WHERE id = $4";
         let done = on_db!(&self.db, |pool| {
-            sqlx::query(sql)
+            let mut tx = pool.begin_write().await?;
+            hold_postings!(&self.db, &mut *tx, &[leg.0], "TRUE");
+            let done = sqlx::query(sql)
                 .bind(carrier.as_str())
                 .bind(by)
                 .bind(now)
                 .bind(leg.0)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            tx.commit().await?;
+            done
         });
         if done == 0 {
             return Err(DbError::LegNotFound(leg.0));
@@ -631,6 +593,67 @@ impl Tracking for SqlDatabase {
 }
 
 impl SqlDatabase {
+    /// One attempt of `record_checks`.
+    async fn record_checks_once(
+        &self,
+        checks: &[LegCheck],
+        owner: &LeaseOwner,
+        now: DateTime<Utc>,
+    ) -> Result<u64, DbError> {
+        let events: Vec<(i64, &TrackingEvent)> = checks
+            .iter()
+            .flat_map(|c| c.events.iter().map(move |e| (c.leg.0, e)))
+            .collect();
+        // The legs an aggregator may name: their postings are held first, before any leg.
+        let named: Vec<i64> = checks
+            .iter()
+            .filter(|c| c.detected_carrier.is_some())
+            .map(|c| c.leg.0)
+            .collect();
+        let new = on_db!(&self.db, |pool| {
+            let mut tx = pool.begin_write().await?;
+            hold_postings!(&self.db, &mut *tx, &named, "carrier = 'unknown'");
+            let new = insert_events!(&mut *tx, &events, now);
+            for chunk in checks.chunks(ROWS_PER_STATEMENT) {
+                // An aggregator's carrier replaces only "unknown", never a detected or manual
+                // choice, and never onto a leg the posting already has under that carrier
+                // (a database from before postings were held may have two): that would break
+                // the round for good. The lease is given up only by its holder.
+                let renamed = "v.column4 IS NOT NULL AND legs.carrier = 'unknown' \
+                     AND legs.carrier_source = 'detected' AND NOT EXISTS (SELECT 1 FROM legs o \
+                     WHERE o.posting_id = legs.posting_id AND o.carrier = v.column4 \
+                     AND o.tracking_number = legs.tracking_number)";
+                let mut query = sqlx::QueryBuilder::new(format!(
+                    "UPDATE legs SET next_check_at = v.column2, lease_owner = NULL, \
+                     lease_until = NULL, checks = legs.checks + 1, \
+                     registered_at = CASE WHEN v.column3 = 1 \
+                     THEN COALESCE(legs.registered_at, v.column5) ELSE legs.registered_at END, \
+                     carrier = CASE WHEN {renamed} THEN v.column4 ELSE legs.carrier END, \
+                     carrier_source = CASE WHEN {renamed} \
+                     THEN 'aggregator' ELSE legs.carrier_source END, \
+                     checked_at = CASE WHEN v.column6 = 1 THEN v.column7 \
+                     ELSE legs.checked_at END, \
+                     updated_at = v.column5 FROM ("
+                ));
+                query.push_values(chunk, |mut row, c: &LegCheck| {
+                    row.push_bind(c.leg.0)
+                        .push_bind(c.next_check_at)
+                        .push_bind(i64::from(c.registered))
+                        .push_bind(c.detected_carrier.as_ref().map(CarrierCode::as_str))
+                        .push_bind(now)
+                        .push_bind(i64::from(c.fresh))
+                        .push_bind(c.answered_at);
+                });
+                query.push(") AS v WHERE legs.id = v.column1 AND legs.lease_owner = ");
+                query.push_bind(owner.as_str());
+                query.build().persistent(false).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            new
+        });
+        Ok(new as u64)
+    }
+
     /// The baseline of `ozontrack bench ingest`: the same event rows inserted with nothing
     /// else, multi-row, in one transaction, into `bench_raw_events` in the same database: a
     /// table defined as `events` is (its columns, unique key, index and foreign key to `legs`,

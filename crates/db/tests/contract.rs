@@ -936,6 +936,122 @@ async fn a_second_unknown_leg_of_a_named_number_does_not_break_the_round(db: &Te
     );
 }
 
+/// A sync's page and a rename of one of its legs, interleaved on PostgreSQL (SQLite lets one
+/// writer in at a time, so they cannot interleave there). The page holds its postings, reads
+/// their legs' carriers, then upserts the legs under them; a rename that fell in between would
+/// leave the number under its old carrier as well. The page is played here on a connection of
+/// its own, one step at a time.
+mod a_rename_waits_for_the_page_that_holds_its_posting {
+    use super::*;
+
+    #[derive(Clone, Copy)]
+    enum Rename {
+        Aggregator,
+        ByHand,
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn when_the_aggregator_names_an_unknown_carrier() {
+        a_rename_during_a_page_leaves_one_leg_of_the_number(Rename::Aggregator, "4px").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn when_a_user_sets_the_carrier() {
+        a_rename_during_a_page_leaves_one_leg_of_the_number(Rename::ByHand, "cdek").await;
+    }
+
+    async fn a_rename_during_a_page_leaves_one_leg_of_the_number(
+        rename: Rename,
+        named: &'static str,
+    ) {
+        let Some(db) = crate::support::postgres().await else {
+            return;
+        };
+        let store = a_store(&db).await;
+        let posting = a_posting(&db, store, "0132112277-0103-1").await;
+        let number = "XX123456781";
+        let leg = a_leg_of(&db, posting, "unknown", number, LegRole::FirstMile).await;
+        let owner = LeaseOwner::new("tracker");
+        let now = t0() + Duration::hours(1);
+        db.store
+            .claim::<LegId>(&owner, 10, now, now + Duration::minutes(5))
+            .await
+            .unwrap();
+
+        // The page holds the posting (its upsert locks the row) and reads the leg's carrier.
+        let mut page = db.postgres_connection().await.unwrap();
+        let mut tx = sqlx::Connection::begin(&mut page).await.unwrap();
+        sqlx::query("UPDATE postings SET updated_at = updated_at WHERE id = $1")
+            .bind(posting.0)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let read: String = sqlx::query_scalar("SELECT carrier FROM legs WHERE id = $1")
+            .bind(leg.0)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(read, "unknown");
+
+        // Meanwhile the rename, until it waits for the page (or, not waiting, is done).
+        let store_handle = db.store.clone();
+        let renaming = tokio::spawn(async move {
+            let code = CarrierCode::parse(named).unwrap();
+            match rename {
+                Rename::Aggregator => {
+                    let checked = LegCheck {
+                        detected_carrier: Some(code),
+                        ..check(leg, Vec::new(), Some(now + Duration::hours(6)))
+                    };
+                    store_handle
+                        .record_checks(&[checked], &owner, now)
+                        .await
+                        .map(|_| ())
+                }
+                Rename::ByHand => store_handle.set_leg_carrier(leg, &code, "anna", now).await,
+            }
+        });
+        let mut watch = db.postgres_connection().await.unwrap();
+        while !renaming.is_finished() {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&mut watch)
+            .await
+            .unwrap();
+            if waiting > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+
+        // The page upserts the leg under the carrier it read, and ends.
+        sqlx::query(
+            "INSERT INTO legs (posting_id, carrier, tracking_number, role, created_at, \
+             updated_at) SELECT posting_id, $2, tracking_number, role, $3, $3 FROM legs \
+             WHERE id = $1 ON CONFLICT (posting_id, carrier, tracking_number) \
+             DO UPDATE SET updated_at = excluded.updated_at",
+        )
+        .bind(leg.0)
+        .bind(&read)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        renaming.await.unwrap().unwrap();
+
+        let legs = db.store.legs(posting).await.unwrap();
+        let carriers: Vec<&str> = legs
+            .iter()
+            .filter(|l| l.leg.tracking_number.as_str() == number)
+            .map(|l| l.leg.carrier.as_str())
+            .collect();
+        assert_eq!(carriers, [named], "one leg of the number, renamed");
+    }
+}
+
 async fn the_aggregator_names_only_an_unknown_carrier_and_never_undoes_a_manual_one(db: &TestDb) {
     let store = a_store(db).await;
     let posting = a_posting(db, store, "0132112277-0101-1").await;

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use ozontrack_db::{AttachmentRecord, Database, NewAttachment, PackRecord};
+use chrono::{DateTime, Duration, Utc};
+use ozontrack_db::{AttachmentRecord, Chore, Database, LeaseOwner, NewAttachment, PackRecord};
 use ozontrack_domain::{AuditAction, Clock, Language, PostingId};
 use ozontrack_evidence::{Attachment, Input, Pack, Verification};
 
@@ -230,6 +230,8 @@ pub async fn kept<D: Database>(db: &D, posting: PostingId) -> Result<Option<Pack
 pub struct DisputeWorker<D> {
     db: D,
     estimates: Arc<EstimateBook>,
+    /// The holder of the `disputes` chore while a round runs.
+    owner: LeaseOwner,
     clock: Arc<dyn Clock>,
 }
 
@@ -243,17 +245,43 @@ impl<D> std::fmt::Debug for DisputeWorker<D> {
 const PACKS_PER_ROUND: u32 = 20;
 
 impl<D: Database> DisputeWorker<D> {
-    pub fn new(db: D, estimates: Arc<EstimateBook>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        db: D,
+        estimates: Arc<EstimateBook>,
+        owner: LeaseOwner,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             db,
             estimates,
+            owner,
             clock,
         }
     }
 
-    /// Builds and keeps the packs due at `now`; returns how many were built. Two processes
-    /// building the same pack at once both keep a correct one (the later replaces the earlier).
+    /// Builds and keeps the packs due at `now` if this process holds the `disputes` chore, so
+    /// that processes sharing a database do not build the same packs side by side; returns how
+    /// many were built.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<usize, Error> {
+        // A round builds a few packs in seconds; a process dying meanwhile holds the chore for
+        // five minutes.
+        let until = now + self.clock.lasting(Duration::minutes(5));
+        if !self
+            .db
+            .claim_one(Chore::DISPUTES, &self.owner, now, until)
+            .await?
+        {
+            return Ok(0);
+        }
+        let built = self.build_due(now).await;
+        // Due again at once: whichever process asks next does the next round.
+        self.db
+            .release(Chore::DISPUTES, &self.owner, Some(now))
+            .await?;
+        built
+    }
+
+    async fn build_due(&self, now: DateTime<Utc>) -> Result<usize, Error> {
         let due = self.db.disputes_without_pack(PACKS_PER_ROUND).await?;
         let mut built = 0;
         for posting in due {

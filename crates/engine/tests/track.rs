@@ -18,7 +18,7 @@ use ozontrack_carriers::cdek::CdekClient;
 use ozontrack_carriers::russian_post::RussianPostClient;
 use ozontrack_carriers::seventeen_track::SeventeenTrackClient;
 use ozontrack_db::prelude::*;
-use ozontrack_db::{LeaseOwner, LegRecord, SqlDatabase, StoreRecord};
+use ozontrack_db::{Chore, LeaseOwner, LegRecord, SqlDatabase, StoreRecord};
 use ozontrack_domain::Clock;
 use ozontrack_domain::LegId;
 use ozontrack_engine::{
@@ -520,8 +520,24 @@ async fn a_disputed_parcels_pack_holds_every_event_its_carriers_published_and_wh
     let worker = ozontrack_engine::evidence::DisputeWorker::new(
         db.store.clone(),
         Arc::clone(&estimates),
+        LeaseOwner::new("this node"),
         w.clock.clone(),
     );
+    // While another process holds the chore, this one builds nothing.
+    let (other, now) = (LeaseOwner::new("other node"), w.clock.now());
+    let held = db
+        .store
+        .claim_one(
+            Chore::DISPUTES,
+            &other,
+            now,
+            now + chrono::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert!(held);
+    assert_eq!(worker.run_once(now).await.unwrap(), 0);
+    assert!(db.store.let_go(Chore::DISPUTES, &other).await.unwrap());
     let built = worker.run_once(w.clock.now()).await.unwrap();
     assert!(built > 0, "the world has disputed parcels");
     // Nothing changed since: the next round builds nothing.

@@ -195,6 +195,7 @@ pub(crate) async fn start(
             ozontrack_engine::evidence::DisputeWorker::new(
                 store.clone(),
                 Arc::clone(&estimates),
+                chores_owner.clone(),
                 Arc::clone(&clock),
             ),
             Schedule::every(periods.risk),

@@ -147,6 +147,15 @@ impl TestDb {
         open(&self.url).await
     }
 
+    /// A connection of its own to the test's PostgreSQL database (`None` on SQLite), for a
+    /// test that plays a second writer around the `Store` trait.
+    pub(crate) async fn postgres_connection(&self) -> Option<sqlx::PgConnection> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => Some(sqlx::PgConnection::connect(url).await.unwrap()),
+            DatabaseUrl::Sqlite(_) => None,
+        }
+    }
+
     /// The stored bytes of a store's API key, read around the `Store` trait.
     pub(crate) async fn raw_api_key_column(&self, store: StoreId) -> Vec<u8> {
         self.raw_blob("SELECT api_key_enc FROM stores WHERE id = $1", store.0)
