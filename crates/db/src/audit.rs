@@ -2,12 +2,16 @@
 //! never changed; they name what they touched by value (a removed store keeps its entries).
 
 use std::future::Future;
+use std::str::FromStr as _;
 
 use chrono::{DateTime, Utc};
 use ozontrack_domain::{AuditAction, StoreId};
+use sqlx::Connection as _;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::SqliteConnectOptions;
 
-use crate::DbError;
 use crate::sql::{Db, SqlDatabase};
+use crate::{DatabaseUrl, DbError};
 
 /// One write, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,25 +69,52 @@ type AuditRow = (
     Option<String>,
 );
 
+/// Appends `$entry` (an [`AuditEntry`]) through `$exec`: a pool or a connection of either engine.
+macro_rules! insert_audit {
+    ($exec:expr, $entry:expr) => {{
+        let entry: &AuditEntry = $entry;
+        let detail = entry.detail.as_ref().map(serde_json::Value::to_string);
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor, action, store_id, store_name, posting_number, \
+             subject, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(entry.at)
+        .bind(&entry.actor)
+        .bind(entry.action.as_str())
+        .bind(entry.store.as_ref().map(|(id, _)| id.0))
+        .bind(entry.store.as_ref().map(|(_, name)| name.as_str()))
+        .bind(entry.posting.as_deref())
+        .bind(entry.subject.as_deref())
+        .bind(detail.as_deref())
+        .execute($exec)
+        .await?;
+    }};
+}
+
+/// Appends `entry` to the trail of the database at `url` through one connection of its own:
+/// for a database no [`SqlDatabase`] has open, such as the one a restore has just replaced
+/// (which needs no key to be written to).
+pub async fn record_audit_at(url: &DatabaseUrl, entry: &AuditEntry) -> Result<(), DbError> {
+    match url {
+        DatabaseUrl::Sqlite(path) => {
+            let options = SqliteConnectOptions::new().filename(path);
+            let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+            insert_audit!(&mut conn, entry);
+            conn.close().await?;
+        }
+        DatabaseUrl::Postgres(text) => {
+            let options = PgConnectOptions::from_str(text)?;
+            let mut conn = sqlx::PgConnection::connect_with(&options).await?;
+            insert_audit!(&mut conn, entry);
+            conn.close().await?;
+        }
+    }
+    Ok(())
+}
+
 impl Audit for SqlDatabase {
     async fn record_audit(&self, entry: &AuditEntry) -> Result<(), DbError> {
-        let detail = entry.detail.as_ref().map(serde_json::Value::to_string);
-        on_db!(&self.db, |pool| {
-            sqlx::query(
-                "INSERT INTO audit_log (at, actor, action, store_id, store_name, posting_number, \
-                 subject, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(entry.at)
-            .bind(&entry.actor)
-            .bind(entry.action.as_str())
-            .bind(entry.store.as_ref().map(|(id, _)| id.0))
-            .bind(entry.store.as_ref().map(|(_, name)| name.as_str()))
-            .bind(entry.posting.as_deref())
-            .bind(entry.subject.as_deref())
-            .bind(detail.as_deref())
-            .execute(pool)
-            .await?;
-        });
+        on_db!(&self.db, |pool| insert_audit!(pool, entry));
         Ok(())
     }
 

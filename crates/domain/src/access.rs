@@ -83,6 +83,7 @@ closed_enum! {
         ChannelTested => "channel.tested",
         MessageRetried => "message.retried",
         TemplateChanged => "template.changed",
+        BackupRestored => "backup.restored",
     }
 }
 

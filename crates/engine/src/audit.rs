@@ -3,7 +3,9 @@
 //! to what the reader may see.
 
 use chrono::{DateTime, Utc};
-use ozontrack_db::{Audit, AuditEntry, AuditFilter, AuditRecord, StoreRecord};
+use ozontrack_db::{
+    Audit, AuditEntry, AuditFilter, AuditRecord, DatabaseUrl, DbError, StoreRecord,
+};
 use ozontrack_domain::{AuditAction, StoreScope};
 use serde_json::Value;
 
@@ -52,7 +54,19 @@ impl Entry {
     /// is logged loudly rather than turned into a failure of the change (which a client would
     /// then repeat).
     pub async fn record<D: Audit>(self, db: &D) {
-        if let Err(e) = db.record_audit(&self.0).await {
+        let recorded = db.record_audit(&self.0).await;
+        self.logged(recorded);
+    }
+
+    /// [`record`](Self::record) into the database at `url`, which nothing has open (a restored
+    /// one).
+    pub async fn record_at(self, url: &DatabaseUrl) {
+        let recorded = ozontrack_db::audit::record_audit_at(url, &self.0).await;
+        self.logged(recorded);
+    }
+
+    fn logged(&self, recorded: Result<(), DbError>) {
+        if let Err(e) = recorded {
             tracing::error!(
                 error = %Chain(&e),
                 action = self.0.action.as_str(),

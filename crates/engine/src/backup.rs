@@ -11,12 +11,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use ozontrack_db::backup::{self, Snapshot};
 use ozontrack_db::{Backend, Chore, Database, DatabaseUrl, LeaseOwner};
-use ozontrack_domain::Clock;
+use ozontrack_domain::{AuditAction, Clock};
 use ozontrack_reports::AtomicFile;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::Error;
+use crate::{Actor, Error};
 
 /// The manifest kept beside each backup file (`FILE.manifest.json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,8 +171,14 @@ pub async fn verify(file: &Path) -> Result<Manifest, Error> {
 
 /// Restores a verified backup into the database at `url`: refused when that database holds
 /// stores or postings unless `replace`. Returns what the restored database holds, which
-/// equals the manifest's counts.
-pub async fn restore(url: &DatabaseUrl, file: &Path, replace: bool) -> Result<Snapshot, Error> {
+/// equals the manifest's counts; the restored trail then says who restored which backup.
+pub async fn restore(
+    url: &DatabaseUrl,
+    file: &Path,
+    replace: bool,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Snapshot, Error> {
     let manifest = verify(file).await?;
     let wanted = match url {
         DatabaseUrl::Sqlite(_) => "sqlite",
@@ -205,6 +211,15 @@ pub async fn restore(url: &DatabaseUrl, file: &Path, replace: bool) -> Result<Sn
             message: "the restored database's rows differ from the manifest's counts".into(),
         });
     }
+    crate::audit::Entry::new(actor, AuditAction::BackupRestored, now)
+        .subject(manifest.file.clone())
+        .detail(serde_json::json!({
+            "created_at": manifest.created_at,
+            "sha256": manifest.sha256,
+            "replace": replace,
+        }))
+        .record_at(url)
+        .await;
     Ok(found)
 }
 

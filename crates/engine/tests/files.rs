@@ -344,11 +344,42 @@ async fn backup_during_a_sync_restores_to_its_manifest(db: Db, target: &ozontrac
         .unwrap();
     assert_eq!(verified, backup.manifest);
 
-    let restored = ozontrack_engine::backup::restore(target, &backup.path, false)
+    let actor = ozontrack_engine::Actor::console("anna").unwrap();
+    // Whole seconds: both engines keep the time exactly.
+    let now = chrono::DateTime::from_timestamp(ozontrack_domain::SystemClock.now().timestamp(), 0)
+        .unwrap();
+    let restored = ozontrack_engine::backup::restore(target, &backup.path, false, &actor, now)
         .await
         .unwrap();
     assert_eq!(restored.tables, backup.manifest.tables);
-    let err = ozontrack_engine::backup::restore(&db.url, &backup.path, false)
+    // The restored trail ends with the restore: who, which backup, when.
+    let after = ozontrack_db::backup::snapshot_at(target).await.unwrap();
+    assert_eq!(
+        after.tables["audit_log"],
+        backup.manifest.tables["audit_log"] + 1
+    );
+    let opened = SqlDatabase::connect(target, support::cipher(), &Default::default())
+        .await
+        .unwrap();
+    let trail = opened
+        .audit_entries(&ozontrack_db::AuditFilter {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let last = &trail[0].entry;
+    assert_eq!(
+        (last.action, last.actor.as_str(), last.subject.as_deref()),
+        (
+            ozontrack_domain::AuditAction::BackupRestored,
+            "cli:anna",
+            Some(backup.manifest.file.as_str())
+        )
+    );
+    assert_eq!(last.at, now);
+    opened.close().await;
+    let err = ozontrack_engine::backup::restore(&db.url, &backup.path, false, &actor, now)
         .await
         .unwrap_err();
     assert!(

@@ -308,15 +308,22 @@ pub(crate) async fn restore(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let url = DatabaseUrl::parse(&settings.database.url).context("database.url")?;
-    let restored = ozontrack_engine::backup::restore(&url, &args.file, args.replace)
-        .await
-        .map_err(|e| match e {
-            ozontrack_engine::Error::Invalid { .. } | ozontrack_engine::Error::Conflict { .. } => {
-                input(e.to_string())
-            }
-            ozontrack_engine::Error::Db(ozontrack_db::DbError::Backup(m)) => input(m),
-            other => anyhow::Error::new(other),
-        })?;
+    let actor = crate::app::console();
+    let restored = ozontrack_engine::backup::restore(
+        &url,
+        &args.file,
+        args.replace,
+        &actor,
+        SystemClock.now(),
+    )
+    .await
+    .map_err(|e| match e {
+        ozontrack_engine::Error::Invalid { .. } | ozontrack_engine::Error::Conflict { .. } => {
+            input(e.to_string())
+        }
+        ozontrack_engine::Error::Db(ozontrack_db::DbError::Backup(m)) => input(m),
+        other => anyhow::Error::new(other),
+    })?;
     let rows: u64 = restored.tables.values().sum();
     if json {
         output::print_json(

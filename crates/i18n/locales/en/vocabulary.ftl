@@ -175,3 +175,4 @@ audit-channel-removed = Channel removed
 audit-channel-tested = Channel tested
 audit-message-retried = Message sent again
 audit-template-changed = Template changed
+audit-backup-restored = Database restored from a backup

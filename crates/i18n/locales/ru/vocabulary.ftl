@@ -178,3 +178,4 @@ audit-channel-removed = Канал удалён
 audit-channel-tested = Канал проверен
 audit-message-retried = Сообщение отправлено повторно
 audit-template-changed = Шаблон изменён
+audit-backup-restored = База данных восстановлена из резервной копии

@@ -166,3 +166,4 @@ audit-channel-removed = 删除通知渠道
 audit-channel-tested = 测试通知渠道
 audit-message-retried = 重新发送消息
 audit-template-changed = 修改模板
+audit-backup-restored = 已从备份恢复数据库
