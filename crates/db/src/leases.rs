@@ -152,6 +152,16 @@ pub struct HeldLease {
     pub until: DateTime<Utc>,
 }
 
+/// What asking for a slot of a shared rate limit got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateSlot {
+    /// This slot, held until freed (or until the guard time given).
+    Taken(i64),
+    /// Every slot is busy; the one freed first is held until this time, unless a request in
+    /// flight is answered and frees its slot a window later.
+    Busy(DateTime<Utc>),
+}
+
 /// Claiming, keeping and giving back work.
 pub trait Leases: Clone + Send + Sync + 'static {
     /// Claims up to `limit` rows that are due (`next_check_at <= now`) and not leased by
@@ -231,15 +241,15 @@ pub trait Leases: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), DbError>> + Send;
 
     /// Takes one of the `limit` slots of the rate limit `key` that is free at `now`, holding it
-    /// until `until` (the request's guard: it is freed sooner by `free_rate_slot`). None when
-    /// every slot is busy.
+    /// until `until` (the request's guard: it is freed sooner by `free_rate_slot`); when every
+    /// slot is busy, says until when the first is held.
     fn take_rate_slot(
         &self,
         key: &str,
         limit: u32,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Option<i64>, DbError>> + Send;
+    ) -> impl Future<Output = Result<RateSlot, DbError>> + Send;
 
     /// Holds `slot` of `key` until `until` (a window after the request's answer), then frees it.
     fn free_rate_slot(
@@ -332,9 +342,10 @@ impl Leases for SqlDatabase {
         limit: u32,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> Result<Option<i64>, DbError> {
+    ) -> Result<RateSlot, DbError> {
         let free = "SELECT slot FROM rate_slots WHERE key = $1 AND slot < $2 AND busy_until <= $3 \
                     ORDER BY busy_until, slot LIMIT 1";
+        let first_free = "SELECT MIN(busy_until) FROM rate_slots WHERE key = $1 AND slot < $2";
         let take = |lock: &str| {
             AssertSqlSafe(format!(
                 "UPDATE rate_slots SET busy_until = $4 \
@@ -365,7 +376,18 @@ impl Leases for SqlDatabase {
                     .await?
             }
         };
-        Ok(slot)
+        if let Some(slot) = slot {
+            return Ok(RateSlot::Taken(slot));
+        }
+        let busy_until = on_db!(&self.db, |pool| {
+            sqlx::query_scalar::<_, Option<DateTime<Utc>>>(first_free)
+                .bind(key)
+                .bind(i64::from(limit))
+                .fetch_one(pool)
+                .await?
+        });
+        // No slots at all (none were added): nothing frees; say so as "busy until now".
+        Ok(RateSlot::Busy(busy_until.unwrap_or(now)))
     }
 
     async fn free_rate_slot(

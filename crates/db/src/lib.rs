@@ -58,7 +58,9 @@ pub use alerts::{
 pub use audit::{Audit, AuditEntry, AuditFilter, AuditRecord};
 pub use backup::{Backups, Snapshot};
 pub use evidence::{AttachmentRecord, Evidence, NewAttachment, PackRecord};
-pub use leases::{Chore, HeldLease, LEASED_TABLES, Leasable, LeaseOwner, Leases, RiskRound};
+pub use leases::{
+    Chore, HeldLease, LEASED_TABLES, Leasable, LeaseOwner, Leases, RateSlot, RiskRound,
+};
 pub use outbox::{
     AttemptRecord, Attempted, DestinationRecord, Enqueue, FeedNews, NewDestination, NewMessage,
     Outbox, OutboxCounts, OutboxFilter, OutboxMessage, Settle, TemplateRecord,

@@ -10,7 +10,9 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ozontrack_db::prelude::*;
-use ozontrack_db::{Advice, Backend, Chore, DbError, FeedOutcome, LeaseOwner, LegCheck, NewStore};
+use ozontrack_db::{
+    Advice, Backend, Chore, DbError, FeedOutcome, LeaseOwner, LegCheck, NewStore, RateSlot,
+};
 use ozontrack_domain::CarrierSource;
 use ozontrack_domain::{
     CarrierCode, ClientId, Currency, DeliveryMethod, EventSource, GeoPoint, Language, Leg, LegRole,
@@ -115,6 +117,7 @@ contract!(
     risk_candidates_are_changed_or_due_postings_and_inputs_carry_legs_and_events,
     a_risk_round_is_held_by_one_process_and_its_watermark_never_moves_back,
     a_chore_is_claimed_only_when_due_and_free,
+    a_rate_slot_is_taken_while_one_is_free_and_a_busy_limit_says_when_one_frees,
     a_token_is_found_by_its_hash_until_revoked_with_its_role_and_stores,
     the_postings_page_filters_pages_and_never_leaves_its_stores,
     sessions_and_login_links_end_and_a_link_is_used_once,
@@ -1812,6 +1815,38 @@ async fn a_risk_round_is_held_by_one_process_and_its_watermark_never_moves_back(
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+async fn a_rate_slot_is_taken_while_one_is_free_and_a_busy_limit_says_when_one_frees(db: &TestDb) {
+    let key = "17track:token";
+    db.store.add_rate_slots(key, 2).await.unwrap();
+    let now = t0();
+    let guard = now + Duration::seconds(60);
+    let first = db.store.take_rate_slot(key, 2, now, guard).await.unwrap();
+    let second = db.store.take_rate_slot(key, 2, now, guard).await.unwrap();
+    let (RateSlot::Taken(a), RateSlot::Taken(b)) = (first, second) else {
+        panic!("two free slots: {first:?}, {second:?}");
+    };
+    assert_ne!(a, b);
+    assert_eq!(
+        db.store.take_rate_slot(key, 2, now, guard).await.unwrap(),
+        RateSlot::Busy(guard),
+        "both held until their guard"
+    );
+    // One answered: its slot is held a window after the answer, then free again.
+    let freed_at = now + Duration::milliseconds(1_300);
+    db.store.free_rate_slot(key, a, freed_at).await.unwrap();
+    assert_eq!(
+        db.store.take_rate_slot(key, 2, now, guard).await.unwrap(),
+        RateSlot::Busy(freed_at)
+    );
+    assert_eq!(
+        db.store
+            .take_rate_slot(key, 2, freed_at, freed_at + Duration::seconds(60))
+            .await
+            .unwrap(),
+        RateSlot::Taken(a)
     );
 }
 

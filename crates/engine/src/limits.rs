@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::Duration;
-use ozontrack_db::{Database, DbError};
+use ozontrack_db::{Database, DbError, RateSlot};
 use ozontrack_domain::{Clock, SystemClock};
 use ozontrack_http::{SharedLimit, SlotFuture};
 
@@ -16,6 +16,10 @@ const GUARD: Duration = Duration::seconds(60);
 /// Clocks of the processes on one machine agree; this covers what the server's clock and ours
 /// may disagree on about when a request arrived.
 const MARGIN: Duration = Duration::milliseconds(50);
+
+/// The least wait before asking again: a slot free but being taken by another process reads
+/// as busy until now.
+const MIN_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// `limit` requests per `window` on the account named `key`, across processes.
 pub struct DbLimit<D> {
@@ -48,16 +52,28 @@ impl<D: Database> DbLimit<D> {
         }
     }
 
-    async fn try_take(&self) -> Result<Option<i64>, DbError> {
+    /// A slot, or how long to wait before asking again; `Err` when the table cannot be read.
+    async fn try_take(&self) -> Result<Result<i64, std::time::Duration>, DbError> {
         if !self.ready.load(Ordering::Relaxed) {
             self.db.add_rate_slots(&self.key, self.limit).await?;
             self.ready.store(true, Ordering::Relaxed);
         }
         // Rate limits protect real servers: they run on real time.
         let now = SystemClock.now();
-        self.db
+        let asked = self
+            .db
             .take_rate_slot(&self.key, self.limit, now, now + GUARD)
-            .await
+            .await?;
+        Ok(match asked {
+            RateSlot::Taken(slot) => Ok(slot),
+            // No slot frees before the first one's hold ends, nor before a window from now
+            // (a request in flight frees its slot a window after its answer). Another process
+            // may take it first: then this waits again.
+            RateSlot::Busy(until) => Err((until.min(now + self.window) - now)
+                .to_std()
+                .unwrap_or_default()
+                .max(MIN_WAIT)),
+        })
     }
 }
 
@@ -66,9 +82,8 @@ impl<D: Database> SharedLimit for DbLimit<D> {
         Box::pin(async move {
             loop {
                 match self.try_take().await {
-                    Ok(Some(slot)) => return Some(slot),
-                    // A slot frees a window after an answer: look again soon.
-                    Ok(None) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+                    Ok(Ok(slot)) => return Some(slot),
+                    Ok(Err(wait)) => tokio::time::sleep(wait).await,
                     Err(e) => {
                         tracing::warn!(key = %self.key, error = %crate::Chain(&e), "the shared rate limit cannot be read; this process's own limit only");
                         return None;
