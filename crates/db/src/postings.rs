@@ -177,6 +177,14 @@ pub trait Postings: Clone + Send + Sync + 'static {
         number: &PostingNumber,
     ) -> impl Future<Output = Result<Option<PostingRecord>, DbError>> + Send;
 
+    /// The posting with this number in the first of `stores` (in their order) that has one, in
+    /// one query whatever the number of stores.
+    fn posting_in(
+        &self,
+        stores: &[StoreId],
+        number: &PostingNumber,
+    ) -> impl Future<Output = Result<Option<PostingRecord>, DbError>> + Send;
+
     /// A posting by our id.
     fn posting_by_id(
         &self,
@@ -402,6 +410,33 @@ impl Postings for SqlDatabase {
                 .await?
         });
         row.map(PostingRecord::try_from).transpose()
+    }
+
+    async fn posting_in(
+        &self,
+        stores: &[StoreId],
+        number: &PostingNumber,
+    ) -> Result<Option<PostingRecord>, DbError> {
+        if stores.is_empty() {
+            return Ok(None);
+        }
+        let ids: Vec<i64> = stores.iter().map(|s| s.0).collect();
+        let rows = on_db!(&self.db, |pool| {
+            let mut query =
+                sqlx::QueryBuilder::new("SELECT * FROM postings WHERE posting_number = ");
+            query.push_bind(number.as_str()).push(" AND store_id");
+            push_in!(query, &ids);
+            query.build_query_as::<PostingRow>().fetch_all(pool).await?
+        });
+        // A number is Ozon's and unique across stores in practice; where two stores hold it,
+        // the first store asked wins, as it did when they were asked one by one.
+        let found = rows
+            .into_iter()
+            .map(PostingRecord::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(found
+            .into_iter()
+            .min_by_key(|p| stores.iter().position(|s| *s == p.posting.store_id)))
     }
 
     async fn posting_by_id(&self, id: PostingId) -> Result<Option<PostingRecord>, DbError> {

@@ -87,6 +87,7 @@ contract!(
     a_new_store_is_due_for_its_first_sync,
     a_posting_round_trips_every_field,
     upserting_a_posting_again_updates_it_in_place,
+    a_posting_is_found_by_number_in_the_first_of_several_stores_that_holds_it,
     unknown_ozon_statuses_survive_a_round_trip,
     legs_are_keyed_by_carrier_and_tracking_number,
     a_leg_for_a_missing_posting_is_refused,
@@ -385,6 +386,40 @@ async fn a_posting_round_trips_every_field(db: &TestDb) {
     assert_eq!(read.id, id);
     assert_eq!(read.posting, posting);
     assert_eq!(read.created_at, t0());
+}
+
+async fn a_posting_is_found_by_number_in_the_first_of_several_stores_that_holds_it(db: &TestDb) {
+    let first = a_store(db).await;
+    let second = db
+        .store
+        .add_store(new_store("second", "654321"), t0())
+        .await
+        .unwrap()
+        .id;
+    let number = PostingNumber::parse("0132112277-0104-1").unwrap();
+    let in_second = a_posting(db, second, number.as_str()).await;
+    let found = db
+        .store
+        .posting_in(&[first, second], &number)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((found.id, found.posting.store_id), (in_second, second));
+    assert!(
+        db.store
+            .posting_in(&[first], &number)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(db.store.posting_in(&[], &number).await.unwrap().is_none());
+
+    // The same number in both (an import and a sync of two accounts): the first asked wins.
+    let in_first = a_posting(db, first, number.as_str()).await;
+    for (order, expected) in [([first, second], in_first), ([second, first], in_second)] {
+        let found = db.store.posting_in(&order, &number).await.unwrap().unwrap();
+        assert_eq!(found.id, expected);
+    }
 }
 
 async fn upserting_a_posting_again_updates_it_in_place(db: &TestDb) {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use ozontrack_db::{AlertFilter, Database, DbError, LegRecord, PostingRecord, StoreRecord};
 use ozontrack_domain::trail::{Trail, TrailAlert, TrailLeg, TrailStore};
-use ozontrack_domain::{PostingId, PostingNumber, TrackingEvent};
+use ozontrack_domain::{PostingId, PostingNumber, StoreId, TrackingEvent};
 
 use crate::estimate::EstimateBook;
 
@@ -124,12 +124,13 @@ pub async fn find_record<'s, D: Database>(
     let Ok(number) = PostingNumber::parse(number) else {
         return Ok(None);
     };
-    for s in stores {
-        if let Some(p) = db.posting(s.id, &number).await? {
-            return Ok(Some((s, p)));
-        }
-    }
-    Ok(None)
+    let ids: Vec<StoreId> = stores.iter().map(|s| s.id).collect();
+    Ok(db.posting_in(&ids, &number).await?.and_then(|p| {
+        stores
+            .iter()
+            .find(|s| s.id == p.posting.store_id)
+            .map(|s| (s, p))
+    }))
 }
 
 /// Like [`find`], and failing that the posting one of whose legs has this tracking number.
