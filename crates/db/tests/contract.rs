@@ -161,8 +161,17 @@ fn new_store(name: &str, client_id: &str) -> NewStore {
 }
 
 async fn a_store(db: &TestDb) -> StoreId {
+    store_of(db, "深圳小店", "123456").await
+}
+
+/// A second store beside [`a_store`]'s, another seller account.
+async fn another_store(db: &TestDb) -> StoreId {
+    store_of(db, "other", "654321").await
+}
+
+async fn store_of(db: &TestDb, name: &str, client_id: &str) -> StoreId {
     db.store
-        .add_store(new_store("深圳小店", "123456"), t0())
+        .add_store(new_store(name, client_id), t0())
         .await
         .unwrap()
         .id
@@ -390,12 +399,7 @@ async fn a_posting_round_trips_every_field(db: &TestDb) {
 
 async fn a_posting_is_found_by_number_in_the_first_of_several_stores_that_holds_it(db: &TestDb) {
     let first = a_store(db).await;
-    let second = db
-        .store
-        .add_store(new_store("second", "654321"), t0())
-        .await
-        .unwrap()
-        .id;
+    let second = another_store(db).await;
     let number = PostingNumber::parse("0132112277-0104-1").unwrap();
     let in_second = a_posting(db, second, number.as_str()).await;
     let found = db
@@ -1962,12 +1966,7 @@ async fn a_token_is_found_by_its_hash_until_revoked_with_its_role_and_stores(db:
 
 async fn the_postings_page_filters_pages_and_never_leaves_its_stores(db: &TestDb) {
     let mine = a_store(db).await;
-    let theirs = db
-        .store
-        .add_store(new_store("other", "654321"), t0())
-        .await
-        .unwrap()
-        .id;
+    let theirs = another_store(db).await;
     let mut ids = Vec::new();
     for i in 1..=5 {
         ids.push(a_posting(db, mine, &format!("0132112277-010{i}-1")).await);
@@ -2141,12 +2140,7 @@ async fn a_stores_push_secret_is_derived_the_same_each_time_and_finds_its_store(
 
 async fn overview_lanes_and_queue_depths_count_within_their_stores(db: &TestDb) {
     let mine = a_store(db).await;
-    let theirs = db
-        .store
-        .add_store(new_store("other", "654321"), t0())
-        .await
-        .unwrap()
-        .id;
+    let theirs = another_store(db).await;
     let a = a_posting(db, mine, "0132112277-0101-1").await;
     a_posting(db, mine, "0132112277-0102-1").await;
     let b = a_posting(db, theirs, "0999999999-0001-1").await;
