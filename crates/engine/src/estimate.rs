@@ -54,6 +54,27 @@ impl EstimateBook {
         Ok(())
     }
 
+    /// Learns now unless the book has learned already or a refresh is under way: for a reader
+    /// about to show windows that would rather wait for them than show typical times (an
+    /// export, which is read once).
+    pub async fn learn_once<D: Database>(&self, db: &D, now: DateTime<Utc>) -> Result<(), DbError> {
+        if self.learned() || self.refreshing.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let learned = self.refresh(db, now).await;
+        self.refreshing.store(false, Ordering::Release);
+        learned
+    }
+
+    /// Whether the book has learned from deliveries at least once.
+    pub fn learned(&self) -> bool {
+        self.book
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .read_at
+            .is_some()
+    }
+
     /// Starts a background refresh when the book is old and none is running.
     fn refresh_if_old<D: Database>(self: &std::sync::Arc<Self>, db: &D, now: DateTime<Utc>) {
         let old = {

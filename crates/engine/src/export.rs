@@ -124,11 +124,14 @@ pub struct Exporter<D> {
     /// The next batch's postings, read while the last batch's details were.
     next: Option<Vec<(PostingId, Posting)>>,
     done: bool,
+    /// Whether `estimates` was made to learn (at the first posting under way).
+    learned: bool,
 }
 
 impl<D: Database> Exporter<D> {
     /// An export of `spec` over `stores` (the caller's scope; the query's stores must be among
-    /// them). Without `estimates` the arrival columns stay empty.
+    /// them). Without `estimates` the arrival columns stay empty; a book that has not learned
+    /// yet learns at the first posting under way.
     pub fn new(
         db: D,
         stores: &[StoreRecord],
@@ -155,6 +158,7 @@ impl<D: Database> Exporter<D> {
                 .map(|u| u.trim_end_matches('/').to_owned()),
             next: None,
             done: false,
+            learned: false,
         }
     }
 
@@ -196,8 +200,19 @@ impl<D: Database> Exporter<D> {
             Some(next) => self.next = Some(next?),
             None => self.done = true,
         }
+        let records = records?;
+        // The arrival model is learned when the export meets its first posting under way
+        // (seconds over a large history): an export of finished postings never waits for it.
+        if let Some(book) = self.estimates.as_ref().filter(|_| !self.learned)
+            && records
+                .iter()
+                .any(|r| !r.posting.is_over() && r.posting.in_process_at.is_some())
+        {
+            book.learn_once(&self.db, now).await?;
+            self.learned = true;
+        }
         Ok(Some(
-            records?.into_iter().map(|r| self.line(r, now)).collect(),
+            records.into_iter().map(|r| self.line(r, now)).collect(),
         ))
     }
 

@@ -251,13 +251,36 @@ async fn exports_every_posting_once(db: Db) {
         language: Language::En,
         public_url: None,
     };
+    // An export of finished postings only never waits for the arrival model: it shows none.
+    let book = Arc::new(ozontrack_engine::estimate::EstimateBook::default());
+    let delivered = ExportSpec {
+        query: PostingQuery {
+            status: Some("delivered".into()),
+            ..spec.query.clone()
+        },
+        ..spec.clone()
+    };
+    let mut finished = Exporter::new(
+        db.store.clone(),
+        std::slice::from_ref(&record),
+        &delivered,
+        Some(Arc::clone(&book)),
+    );
+    let mut rows = 0;
+    while let Some(lines) = finished.next_batch(w.clock.now()).await.unwrap() {
+        assert!(lines.iter().all(|l| l.estimate.is_none()));
+        rows += lines.len();
+    }
+    assert!(rows > 0, "the world has delivered postings");
+    assert!(!book.learned());
+
     // Batches of 64 postings: six full ones and a last short one, each read while the one
-    // before is completed.
+    // before is completed. Postings under way make the book learn.
     let exporter = Exporter::new(
         db.store.clone(),
         std::slice::from_ref(&record),
         &spec,
-        Some(Arc::default()),
+        Some(Arc::clone(&book)),
     )
     .batch(64);
     let mut seen = Vec::new();
@@ -272,6 +295,7 @@ async fn exports_every_posting_once(db: Db) {
     .await
     .unwrap();
     assert_eq!(exported.rows as usize, stored.len());
+    assert!(book.learned());
     assert_eq!(
         seen.last().copied(),
         Some(exported.rows),

@@ -88,8 +88,6 @@ pub(crate) async fn export(
         public_url: (!url.is_empty()).then(|| url.to_owned()),
     };
     let estimates = Arc::new(EstimateBook::default());
-    // Windows from the deliveries learned now: an export is read once, not refreshed.
-    estimates.refresh(&db, now).await?;
     let exporter = Exporter::new(db.clone(), &stores, &spec, Some(estimates));
     let bar = progress_bar(json);
     let started = std::time::Instant::now();
