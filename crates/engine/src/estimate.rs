@@ -129,10 +129,7 @@ impl EstimateBook {
         seen: impl IntoIterator<Item = (LegRole, DateTime<Utc>, &'a NormalizedStatus)>,
         now: DateTime<Utc>,
     ) -> Option<Window> {
-        if p.is_over() {
-            return None;
-        }
-        let started = p.in_process_at?;
+        let started = under_way_since(p)?;
         self.refresh_if_old(db, now);
         let mut lane = Vec::new();
         for carrier in carriers {
@@ -148,4 +145,10 @@ impl EstimateBook {
         };
         Some(learned.unwrap_or_else(|| estimate::typical_window(started, p.scheme, now)))
     }
+}
+
+/// When a posting that has an arrival window went under way: one Ozon has in process and that
+/// is not over. Others show none.
+pub fn under_way_since(p: &Posting) -> Option<DateTime<Utc>> {
+    p.in_process_at.filter(|_| !p.is_over())
 }

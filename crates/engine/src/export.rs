@@ -124,8 +124,6 @@ pub struct Exporter<D> {
     /// The next batch's postings, read while the last batch's details were.
     next: Option<Vec<(PostingId, Posting)>>,
     done: bool,
-    /// Whether `estimates` was made to learn (at the first posting under way).
-    learned: bool,
 }
 
 impl<D: Database> Exporter<D> {
@@ -158,7 +156,6 @@ impl<D: Database> Exporter<D> {
                 .map(|u| u.trim_end_matches('/').to_owned()),
             next: None,
             done: false,
-            learned: false,
         }
     }
 
@@ -203,13 +200,12 @@ impl<D: Database> Exporter<D> {
         let records = records?;
         // The arrival model is learned when the export meets its first posting under way
         // (seconds over a large history): an export of finished postings never waits for it.
-        if let Some(book) = self.estimates.as_ref().filter(|_| !self.learned)
+        if let Some(book) = self.estimates.as_ref().filter(|book| !book.learned())
             && records
                 .iter()
-                .any(|r| !r.posting.is_over() && r.posting.in_process_at.is_some())
+                .any(|r| crate::estimate::under_way_since(&r.posting).is_some())
         {
             book.learn_once(&self.db, now).await?;
-            self.learned = true;
         }
         Ok(Some(
             records.into_iter().map(|r| self.line(r, now)).collect(),
