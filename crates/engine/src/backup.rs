@@ -247,6 +247,10 @@ pub fn prune(dir: &Path, keep: usize) -> Result<Vec<PathBuf>, Error> {
     Ok(removed)
 }
 
+/// How long taking a backup holds the `backup` chore, on the real clock: a large database takes
+/// a while to copy, and the lease outlives any copy.
+pub const BACKUP_TERM: Duration = Duration::hours(6);
+
 /// When and where `serve` takes backups.
 #[derive(Debug, Clone)]
 pub struct BackupSchedule {
@@ -286,10 +290,9 @@ impl<D: Database> BackupWorker<D> {
     /// Takes the backup if it is due and no other process is taking it; `Ok(None)` when
     /// there was nothing to do.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<Option<Backup>, Error> {
-        // A large database takes a while to copy: the lease outlives any copy.
         if !self
             .db
-            .claim_one(Chore::BACKUP, &self.owner, now, now + Duration::hours(6))
+            .claim_one(Chore::BACKUP, &self.owner, now, now + BACKUP_TERM)
             .await?
         {
             return Ok(None);

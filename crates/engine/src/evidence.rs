@@ -244,6 +244,10 @@ impl<D> std::fmt::Debug for DisputeWorker<D> {
 /// Packs built per round: a round stays short; more wait for the next.
 const PACKS_PER_ROUND: u32 = 20;
 
+/// How long a round holds the `disputes` chore (real time): a round builds a few packs in
+/// seconds, and a process dying meanwhile holds the chore this long.
+pub const DISPUTES_TERM: Duration = Duration::minutes(5);
+
 impl<D: Database> DisputeWorker<D> {
     pub fn new(
         db: D,
@@ -263,9 +267,7 @@ impl<D: Database> DisputeWorker<D> {
     /// that processes sharing a database do not build the same packs side by side; returns how
     /// many were built.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<usize, Error> {
-        // A round builds a few packs in seconds; a process dying meanwhile holds the chore for
-        // five minutes.
-        let until = now + self.clock.lasting(Duration::minutes(5));
+        let until = now + self.clock.lasting(DISPUTES_TERM);
         if !self
             .db
             .claim_one(Chore::DISPUTES, &self.owner, now, until)

@@ -8,6 +8,10 @@ use chrono::{DateTime, Duration, Utc};
 use ozontrack_db::{Chore, Database, DbError, LeaseOwner};
 use ozontrack_domain::Clock;
 
+/// How long a count holds the `gauges` chore (real time): the counts take milliseconds, and a
+/// process dying meanwhile holds the chore this long.
+pub const GAUGES_TERM: Duration = Duration::minutes(1);
+
 /// Counts the queue depths when they are due and nobody else is counting them.
 #[derive(Debug)]
 pub struct GaugeWorker<D> {
@@ -32,14 +36,13 @@ impl<D: Database> GaugeWorker<D> {
     /// did.
     pub async fn run_once(&self) -> Result<bool, DbError> {
         let now = self.clock.now();
-        // The counts take milliseconds; a process dying meanwhile holds the chore a minute.
         if !self
             .db
             .claim_one(
                 Chore::GAUGES,
                 &self.owner,
                 now,
-                now + self.clock.lasting(Duration::minutes(1)),
+                now + self.clock.lasting(GAUGES_TERM),
             )
             .await?
         {

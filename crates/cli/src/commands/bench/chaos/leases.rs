@@ -60,17 +60,30 @@ impl LeaseWatch {
         let setting = |name: &str| {
             setting(name).with_context(|| format!("the chaos nodes are given no {name}"))
         };
-        // The queue-depth count holds its chore a real minute of the world's clock, a round of
-        // evidence packs five; the backup, which copies real files on the real clock, six real
-        // hours (a copy may take that long).
+        // The queue-depth count and a round of evidence packs hold their chores for their terms
+        // of real time in the world's clock; the backup, which copies real files, on the real
+        // clock.
+        let term = |d: chrono::Duration| d.num_milliseconds() as f64 / 1000.0;
         let kinds = vec![
             Kind::of::<StoreId>(setting("SYNC__LEASE_SECS")?, false),
             Kind::of::<LegId>(setting("TRACKING__LEASE_SECS")?, false),
             Kind::of::<RiskRound>(setting("RISK__LEASE_SECS")?, false),
             Kind::of::<DestinationId>(setting("NOTIFY__LEASE_SECS")?, true),
-            Kind::chore(Chore::GAUGES, 60.0, false),
-            Kind::chore(Chore::DISPUTES, 300.0, false),
-            Kind::chore(Chore::BACKUP, 6.0 * 3600.0, true),
+            Kind::chore(
+                Chore::GAUGES,
+                term(ozontrack_engine::gauges::GAUGES_TERM),
+                false,
+            ),
+            Kind::chore(
+                Chore::DISPUTES,
+                term(ozontrack_engine::evidence::DISPUTES_TERM),
+                false,
+            ),
+            Kind::chore(
+                Chore::BACKUP,
+                term(ozontrack_engine::backup::BACKUP_TERM),
+                true,
+            ),
         ];
         Ok(Self {
             kinds,
