@@ -2,13 +2,9 @@
 //! never changed; they name what they touched by value (a removed store keeps its entries).
 
 use std::future::Future;
-use std::str::FromStr as _;
 
 use chrono::{DateTime, Utc};
 use ozontrack_domain::{AuditAction, StoreId};
-use sqlx::Connection as _;
-use sqlx::postgres::PgConnectOptions;
-use sqlx::sqlite::SqliteConnectOptions;
 
 use crate::sql::{Db, SqlDatabase};
 use crate::{DatabaseUrl, DbError};
@@ -95,20 +91,9 @@ macro_rules! insert_audit {
 /// for a database no [`SqlDatabase`] has open, such as the one a restore has just replaced
 /// (which needs no key to be written to).
 pub async fn record_audit_at(url: &DatabaseUrl, entry: &AuditEntry) -> Result<(), DbError> {
-    match url {
-        DatabaseUrl::Sqlite(path) => {
-            let options = SqliteConnectOptions::new().filename(path);
-            let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
-            insert_audit!(&mut conn, entry);
-            conn.close().await?;
-        }
-        DatabaseUrl::Postgres(text) => {
-            let options = PgConnectOptions::from_str(text)?;
-            let mut conn = sqlx::PgConnection::connect_with(&options).await?;
-            insert_audit!(&mut conn, entry);
-            conn.close().await?;
-        }
-    }
+    on_url!(url, read_only = false, |conn| insert_audit!(
+        &mut conn, entry
+    ));
     Ok(())
 }
 

@@ -129,21 +129,14 @@ pub async fn snapshot_at(url: &DatabaseUrl) -> Result<Snapshot, DbError> {
 /// restore's target.
 pub async fn is_empty(url: &DatabaseUrl) -> Result<bool, DbError> {
     let probe = "SELECT (SELECT COUNT(*) FROM stores) + (SELECT COUNT(*) FROM postings)";
-    let rows: Result<i64, sqlx::Error> = match url {
-        DatabaseUrl::Sqlite(path) => {
-            if std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) == 0 {
-                return Ok(true);
-            }
-            let options = SqliteConnectOptions::new().filename(path).read_only(true);
-            let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
-            sqlx::query_scalar(probe).fetch_one(&mut conn).await
-        }
-        DatabaseUrl::Postgres(text) => {
-            let options = PgConnectOptions::from_str(text)?;
-            let mut conn = sqlx::PgConnection::connect_with(&options).await?;
-            sqlx::query_scalar(probe).fetch_one(&mut conn).await
-        }
-    };
+    if let DatabaseUrl::Sqlite(path) = url
+        && std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) == 0
+    {
+        return Ok(true);
+    }
+    let rows: Result<i64, sqlx::Error> = on_url!(url, read_only = true, |conn| {
+        sqlx::query_scalar(probe).fetch_one(&mut conn).await
+    });
     match rows {
         Ok(n) => Ok(n == 0),
         // No such table: a database ozontrack never migrated.

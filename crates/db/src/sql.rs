@@ -442,6 +442,35 @@ macro_rules! hold_postings {
     }};
 }
 
+/// Expands `$body` with `$conn`, a connection of its own to the database at `$url` (a
+/// [`DatabaseUrl`](crate::DatabaseUrl); read-only on SQLite when `$read_only`), closed
+/// afterwards: for a database no pool has open (one a restore has just replaced).
+macro_rules! on_url {
+    ($url:expr, read_only = $read_only:expr, |$conn:ident| $body:expr) => {
+        match $url {
+            $crate::DatabaseUrl::Sqlite(path) => {
+                let options = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(path)
+                    .read_only($read_only);
+                let mut $conn =
+                    <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options).await?;
+                let out = $body;
+                sqlx::Connection::close($conn).await?;
+                out
+            }
+            $crate::DatabaseUrl::Postgres(text) => {
+                let options =
+                    <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(text)?;
+                let mut $conn =
+                    <sqlx::PgConnection as sqlx::Connection>::connect_with(&options).await?;
+                let out = $body;
+                sqlx::Connection::close($conn).await?;
+                out
+            }
+        }
+    };
+}
+
 #[derive(Debug, Clone)]
 pub(crate) enum Db {
     Sqlite(SqlitePool),
