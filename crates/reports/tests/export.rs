@@ -193,6 +193,9 @@ fn an_xlsx_export_has_typed_cells_a_frozen_header_and_inert_text() {
         row(1, Column::OrderedAt)
     );
     assert_eq!(row(1, Column::Total), Data::Float(1013.32));
+    // Later rows take their column's format without naming it.
+    assert!(matches!(row(20, Column::LastEventAt), Data::DateTime(_)));
+    assert_eq!(row(20, Column::Total), Data::Float(1013.51));
     assert_eq!(row(1, Column::PenaltyPoints), Data::Float(0.0));
     assert_eq!(
         row(1, Column::LastEventText),

@@ -146,7 +146,7 @@ alerts-inbox = Alerts inbox
 
 carriers-title = Carriers
 lanes-title = Lanes
-chart-transit = Transit time (days) of delivered legs
+chart-transit = Share of delivered legs by days in transit
 chart-stale = Share of legs in transit that are stale now
 window = Last { $count ->
     [one] { $count } day

@@ -149,7 +149,7 @@ alerts-inbox = Входящие тревоги
 
 carriers-title = Перевозчики
 lanes-title = Маршруты
-chart-transit = Время в пути (дни) доставленных участков
+chart-transit = Доля доставленных участков по дням в пути
 chart-stale = Доля участков в пути без движения сейчас
 window = За { $count ->
     [one] последний { $count } день

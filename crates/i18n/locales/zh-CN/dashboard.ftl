@@ -134,7 +134,7 @@ alerts-inbox = 预警收件箱
 
 carriers-title = 承运商
 lanes-title = 线路
-chart-transit = 已签收运段的运输天数
+chart-transit = 已签收运段按运输天数的占比
 chart-stale = 运输中运段当前无更新的比例
 window = 最近 { $count } 天
 

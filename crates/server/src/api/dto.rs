@@ -520,7 +520,7 @@ impl CarrierStatBody {
             legs: c.legs,
             delivered: c.delivered,
             stale_open: c.stale_open,
-            stale_rate: stale_rate(c.stale_open, c.legs.saturating_sub(c.delivered)),
+            stale_rate: share(c.stale_open, c.legs.saturating_sub(c.delivered)),
             transit_days: TransitBody {
                 p50: c.transit_days_p50,
                 p90: c.transit_days_p90,
@@ -559,7 +559,7 @@ impl From<&LaneStats> for LaneStatBody {
             postings: l.postings,
             delivered: l.delivered,
             stale_open: l.stale_open,
-            stale_rate: stale_rate(l.stale_open, l.postings.saturating_sub(l.delivered)),
+            stale_rate: share(l.stale_open, l.postings.saturating_sub(l.delivered)),
             transit_days: TransitBody {
                 p50: l.transit_days_p50,
                 p90: l.transit_days_p90,
@@ -576,12 +576,12 @@ pub struct LaneStatsBody {
     pub items: Vec<LaneStatBody>,
 }
 
-/// The share of `of` (legs or postings under way) that is stale now; 0 when none is under way.
-pub fn stale_rate(stale: u64, of: u64) -> f64 {
+/// The share `part` of `of` (a stale rate: the stale among legs or postings under way); 0 of none.
+pub fn share(part: u64, of: u64) -> f64 {
     if of == 0 {
         0.0
     } else {
-        (stale as f64 / of as f64).min(1.0)
+        (part as f64 / of as f64).min(1.0)
     }
 }
 

@@ -681,13 +681,21 @@ pub(super) async fn acknowledge<S: Database>(
     Ok(html(body))
 }
 
-/// Chart.js data: the transit-time histogram of the busiest carriers, and each carrier's
-/// stale rate in percent.
+/// Chart.js data: the transit-time distribution of the carriers that delivered most (each
+/// day's share of the carrier's deliveries, so a small carrier's shape is as visible as a large
+/// one's, up to the last day any of them needed), and each carrier's stale rate in percent.
 fn charts(stats: &[ozontrack_db::CarrierStats], tr: &Tr) -> (String, String) {
-    let mut busiest: Vec<&ozontrack_db::CarrierStats> = stats.iter().collect();
-    busiest.sort_by_key(|c| std::cmp::Reverse(c.legs));
+    // Carriers that hand parcels over (a first mile) deliver none: no line of zeros for them.
+    let mut busiest: Vec<&ozontrack_db::CarrierStats> =
+        stats.iter().filter(|c| c.delivered > 0).collect();
+    busiest.sort_by_key(|c| std::cmp::Reverse(c.delivered));
     busiest.truncate(6);
-    let labels: Vec<String> = (0..=HISTOGRAM_DAYS)
+    let last_day = busiest
+        .iter()
+        .filter_map(|c| c.transit_histogram.iter().rposition(|&n| n > 0))
+        .max()
+        .unwrap_or(0);
+    let labels: Vec<String> = (0..=last_day)
         .map(|d| {
             if d == HISTOGRAM_DAYS {
                 format!("{d}+")
@@ -698,21 +706,30 @@ fn charts(stats: &[ozontrack_db::CarrierStats], tr: &Tr) -> (String, String) {
         .collect();
     let transit = json!({
         "labels": labels,
-        "datasets": busiest.iter().map(|c| json!({
-            "label": tr.carrier(&c.carrier),
-            "data": c.transit_histogram,
-        })).collect::<Vec<_>>(),
+        "datasets": busiest.iter().map(|c| {
+            let delivered: u64 = c.transit_histogram.iter().sum();
+            json!({
+                "label": tr.carrier(&c.carrier),
+                "data": c.transit_histogram.iter().take(last_day + 1)
+                    .map(|&n| percent(n, delivered)).collect::<Vec<_>>(),
+            })
+        }).collect::<Vec<_>>(),
     });
     let stale = json!({
         "labels": stats.iter().map(|c| tr.carrier(&c.carrier)).collect::<Vec<_>>(),
         "datasets": [{
             "label": "%",
-            "data": stats.iter().map(|c| {
-                (crate::api::dto::stale_rate(c.stale_open, c.legs.saturating_sub(c.delivered)) * 1000.0).round() / 10.0
-            }).collect::<Vec<_>>(),
+            "data": stats.iter()
+                .map(|c| percent(c.stale_open, c.legs.saturating_sub(c.delivered)))
+                .collect::<Vec<_>>(),
         }],
     });
     (transit.to_string(), stale.to_string())
+}
+
+/// `part` of `of` in percent, to a tenth (0 of none).
+fn percent(part: u64, of: u64) -> f64 {
+    (crate::api::dto::share(part, of) * 1000.0).round() / 10.0
 }
 
 /// Days to a tenth, or a dash when none were delivered.
@@ -724,7 +741,7 @@ fn rate(stale: u64, of: u64) -> String {
     if of == 0 {
         "—".into()
     } else {
-        format!("{:.1} %", crate::api::dto::stale_rate(stale, of) * 100.0)
+        format!("{:.1} %", crate::api::dto::share(stale, of) * 100.0)
     }
 }
 
@@ -1128,4 +1145,45 @@ pub(super) async fn import<S: Database>(
         Err(e) => return Err(e.into()),
     };
     Ok((status, html(fragment.render()?)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn carrier(name: &str, legs: u64, histogram: &[u64]) -> ozontrack_db::CarrierStats {
+        let mut transit_histogram = vec![0; HISTOGRAM_DAYS + 1];
+        transit_histogram[..histogram.len()].copy_from_slice(histogram);
+        ozontrack_db::CarrierStats {
+            carrier: name.into(),
+            legs,
+            delivered: histogram.iter().sum(),
+            stale_open: 0,
+            transit_days_p50: None,
+            transit_days_p90: None,
+            transit_histogram,
+        }
+    }
+
+    #[test]
+    fn the_transit_chart_shows_each_delivering_carriers_shares_up_to_the_last_day_needed() {
+        let stats = [
+            carrier("cainiao", 500, &[]),
+            carrier("cdek", 40, &[0, 0, 0, 10, 30]),
+            carrier("russian_post", 4, &[0, 1, 0, 3]),
+        ];
+        let (transit, _) = charts(&stats, &Tr::new(Language::En));
+        let transit: Value = serde_json::from_str(&transit).unwrap();
+        assert_eq!(transit["labels"], json!(["0", "1", "2", "3", "4"]));
+        let datasets = transit["datasets"].as_array().unwrap();
+        assert_eq!(
+            datasets.len(),
+            2,
+            "a first mile that delivers none draws no line"
+        );
+        assert_eq!(datasets[0]["data"], json!([0.0, 0.0, 0.0, 25.0, 75.0]));
+        assert_eq!(datasets[1]["data"], json!([0.0, 25.0, 0.0, 75.0, 0.0]));
+    }
 }
