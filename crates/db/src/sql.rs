@@ -423,21 +423,19 @@ macro_rules! push_batch {
 macro_rules! hold_postings {
     ($db:expr, $exec:expr, $legs:expr, $filter:literal) => {{
         let legs: &[i64] = $legs;
-        let postgres = matches!($db, $crate::sql::Db::Postgres(_));
-        for chunk in legs
-            .chunks($crate::sql::ROWS_PER_STATEMENT)
-            .filter(|_| postgres)
-        {
-            let mut query = sqlx::QueryBuilder::new(concat!(
-                "SELECT id FROM postings WHERE id IN (SELECT posting_id FROM legs WHERE ",
-                $filter,
-                " AND id"
-            ));
-            push_in!(query, chunk);
-            // In id order, so that two holders of several cannot wait for each other (a page
-            // holds its postings in Ozon's order: a deadlock with it is retried).
-            query.push(") ORDER BY id FOR UPDATE");
-            query.build().persistent(false).execute($exec).await?;
+        if matches!($db, $crate::sql::Db::Postgres(_)) {
+            for chunk in legs.chunks($crate::sql::ROWS_PER_STATEMENT) {
+                let mut query = sqlx::QueryBuilder::new(concat!(
+                    "SELECT id FROM postings WHERE id IN (SELECT posting_id FROM legs WHERE ",
+                    $filter,
+                    " AND id"
+                ));
+                push_in!(query, chunk);
+                // In id order, so that two holders of several cannot wait for each other (a
+                // page holds its postings in Ozon's order: a deadlock with it is retried).
+                query.push(") ORDER BY id FOR UPDATE");
+                query.build().persistent(false).execute($exec).await?;
+            }
         }
     }};
 }

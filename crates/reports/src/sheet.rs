@@ -264,7 +264,7 @@ impl XlsxSheet {
                 Cell::Empty => continue,
                 Cell::Text(_) => None,
                 Cell::Int(_) => Some(Style::Decimals(0)),
-                Cell::Number(_, decimals) => Some(Style::Decimals((*decimals).min(2))),
+                Cell::Number(_, decimals) => Some(Style::Decimals(*decimals)),
                 Cell::Time(_) => Some(Style::Time),
                 Cell::Link(_) => Some(Style::Link),
             };

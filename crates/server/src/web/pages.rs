@@ -706,14 +706,11 @@ fn charts(stats: &[ozontrack_db::CarrierStats], tr: &Tr) -> (String, String) {
         .collect();
     let transit = json!({
         "labels": labels,
-        "datasets": busiest.iter().map(|c| {
-            let delivered: u64 = c.transit_histogram.iter().sum();
-            json!({
-                "label": tr.carrier(&c.carrier),
-                "data": c.transit_histogram.iter().take(last_day + 1)
-                    .map(|&n| percent(n, delivered)).collect::<Vec<_>>(),
-            })
-        }).collect::<Vec<_>>(),
+        "datasets": busiest.iter().map(|c| json!({
+            "label": tr.carrier(&c.carrier),
+            "data": c.transit_histogram.iter().take(last_day + 1)
+                .map(|&n| percent(n, c.delivered)).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
     });
     let stale = json!({
         "labels": stats.iter().map(|c| tr.carrier(&c.carrier)).collect::<Vec<_>>(),
@@ -741,7 +738,7 @@ fn rate(stale: u64, of: u64) -> String {
     if of == 0 {
         "—".into()
     } else {
-        format!("{:.1} %", crate::api::dto::share(stale, of) * 100.0)
+        format!("{:.1} %", percent(stale, of))
     }
 }
 
