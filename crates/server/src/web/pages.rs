@@ -706,8 +706,9 @@ fn charts(stats: &[ozontrack_db::CarrierStats], tr: &Tr) -> (String, String) {
         .collect();
     let transit = json!({
         "labels": labels,
+        // The count beside the name: a share of one delivery is not a share of a hundred.
         "datasets": busiest.iter().map(|c| json!({
-            "label": tr.carrier(&c.carrier),
+            "label": format!("{} ({})", tr.carrier(&c.carrier), c.delivered),
             "data": c.transit_histogram.iter().take(last_day + 1)
                 .map(|&n| percent(n, c.delivered)).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
@@ -1180,6 +1181,7 @@ mod tests {
             2,
             "a first mile that delivers none draws no line"
         );
+        assert_eq!(datasets[0]["label"], "CDEK (40)");
         assert_eq!(datasets[0]["data"], json!([0.0, 0.0, 0.0, 25.0, 75.0]));
         assert_eq!(datasets[1]["data"], json!([0.0, 25.0, 0.0, 75.0, 0.0]));
     }
