@@ -1804,6 +1804,12 @@ async fn track_status_and_set_carrier_work_against_the_sandbox_carriers() {
         violations.iter().all(|v| v["carrier"] == "sunyou"),
         "{ledger}"
     );
+    let level = match store["total"].as_i64().unwrap() {
+        15.. => serde_json::json!("suspension"),
+        12..15 => serde_json::json!("warning"),
+        _ => serde_json::Value::Null,
+    };
+    assert_eq!(store["level"], level, "{ledger}");
 }
 
 #[test]

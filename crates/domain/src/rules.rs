@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::finding::Action;
 use crate::ids::CarrierCode;
 use crate::leg::LegRole;
+use crate::notify::PenaltyLevel;
 use crate::posting::Scheme;
 
 /// Every rule's settings.
@@ -205,6 +206,20 @@ impl Default for ComplianceRules {
     }
 }
 
+impl ComplianceRules {
+    /// The threshold a store with `total` points in its window has reached, the worst first:
+    /// none while it is below the warning.
+    pub fn level(&self, total: i64) -> Option<PenaltyLevel> {
+        if total >= self.suspension_points {
+            Some(PenaltyLevel::Suspension)
+        } else if total >= self.warn_at_points {
+            Some(PenaltyLevel::Warning)
+        } else {
+            None
+        }
+    }
+}
+
 /// No tracking number uploaded by the ship-by date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -393,6 +408,17 @@ impl Rules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_store_is_warned_from_twelve_points_and_suspended_from_fifteen_by_default() {
+        let rules = ComplianceRules::default();
+        assert_eq!(rules.level(0), None);
+        assert_eq!(rules.level(11), None);
+        assert_eq!(rules.level(12), Some(PenaltyLevel::Warning));
+        assert_eq!(rules.level(14), Some(PenaltyLevel::Warning));
+        assert_eq!(rules.level(15), Some(PenaltyLevel::Suspension));
+        assert_eq!(rules.level(51), Some(PenaltyLevel::Suspension));
+    }
 
     #[test]
     fn the_defaults_pass_their_own_check() {

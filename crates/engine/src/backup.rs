@@ -87,7 +87,9 @@ pub async fn take<D: Database>(db: &D, dir: &Path, now: DateTime<Utc>) -> Result
         Backend::Sqlite => ("sqlite", "sqlite"),
         Backend::Postgres => ("pg_dump", "pgdump"),
     };
-    let name = format!("{PREFIX}{}.{extension}", now.format("%Y%m%dT%H%M%SZ"));
+    // To the millisecond: a backup taken right after another (a script's, beside the
+    // schedule's) gets its own name.
+    let name = format!("{PREFIX}{}.{extension}", now.format("%Y%m%dT%H%M%S%.3fZ"));
     let path = dir.join(&name);
     if path.exists() {
         return Err(Error::Conflict {
@@ -235,7 +237,7 @@ pub fn prune(dir: &Path, keep: usize) -> Result<Vec<PathBuf>, Error> {
             })
         })
         .collect();
-    // Names carry the UTC time: their order is their age.
+    // Names carry the UTC time with fields of fixed width: their order is their age.
     backups.sort();
     let old = backups.len().saturating_sub(keep);
     let mut removed = Vec::new();

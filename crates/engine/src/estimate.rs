@@ -6,8 +6,7 @@
 //! which runs in real time even when the demo's clock does not) and a reader uses what it has.
 //! Lanes are physical: deliveries of every store teach every store's estimates.
 
-use std::sync::RwLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 use ozontrack_db::{Database, DbError};
@@ -30,7 +29,9 @@ struct Book {
 #[derive(Debug, Default)]
 pub struct EstimateBook {
     book: RwLock<Book>,
-    refreshing: AtomicBool,
+    /// Held while the book learns, so one learning runs at a time and a reader that needs
+    /// the learned model can wait for the one under way.
+    learning: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl EstimateBook {
@@ -54,16 +55,15 @@ impl EstimateBook {
         Ok(())
     }
 
-    /// Learns now unless the book has learned already or a refresh is under way: for a reader
-    /// about to show windows that would rather wait for them than show typical times (an
-    /// export, which is read once).
+    /// Learns now unless the book has learned already, waiting for a background refresh under
+    /// way rather than learning twice: for a reader about to show windows that would rather
+    /// wait for them than show typical times (an export, which is read once).
     pub async fn learn_once<D: Database>(&self, db: &D, now: DateTime<Utc>) -> Result<(), DbError> {
-        if self.learned() || self.refreshing.swap(true, Ordering::AcqRel) {
+        let _learning = self.learning.lock().await;
+        if self.learned() {
             return Ok(());
         }
-        let learned = self.refresh(db, now).await;
-        self.refreshing.store(false, Ordering::Release);
-        learned
+        self.refresh(db, now).await
     }
 
     /// Whether the book has learned from deliveries at least once.
@@ -76,7 +76,7 @@ impl EstimateBook {
     }
 
     /// Starts a background refresh when the book is old and none is running.
-    fn refresh_if_old<D: Database>(self: &std::sync::Arc<Self>, db: &D, now: DateTime<Utc>) {
+    fn refresh_if_old<D: Database>(self: &Arc<Self>, db: &D, now: DateTime<Utc>) {
         let old = {
             let book = self
                 .book
@@ -84,23 +84,28 @@ impl EstimateBook {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             book.read_at.is_none_or(|at| at.elapsed() >= REFRESH_EVERY)
         };
-        if old && !self.refreshing.swap(true, Ordering::AcqRel) {
-            let book = std::sync::Arc::clone(self);
-            let db = db.clone();
-            tokio::spawn(async move {
-                if let Err(e) = book.refresh(&db, now).await {
-                    tracing::warn!(error = %e, "cannot learn delivery estimates");
-                }
-                book.refreshing.store(false, Ordering::Release);
-            });
+        if !old {
+            return;
         }
+        // A learning under way (background or `learn_once`) will do; none is started beside it.
+        let Ok(learning) = Arc::clone(&self.learning).try_lock_owned() else {
+            return;
+        };
+        let book = Arc::clone(self);
+        let db = db.clone();
+        tokio::spawn(async move {
+            if let Err(e) = book.refresh(&db, now).await {
+                tracing::warn!(error = %e, "cannot learn delivery estimates");
+            }
+            drop(learning);
+        });
     }
 
     /// The arrival window of a posting under way with these legs (none once it is over or
     /// before Ozon has it in process): the model's at the parcel's latest milestone, or the
     /// mode's typical times while nothing is learned.
     pub fn estimate<D: Database>(
-        self: &std::sync::Arc<Self>,
+        self: &Arc<Self>,
         db: &D,
         p: &Posting,
         legs: &[TrailLeg],
@@ -122,7 +127,7 @@ impl EstimateBook {
     /// The window from what is known of the legs: their carriers in order and the statuses
     /// seen (every event, or only each leg's latest, as an export reads them).
     pub fn estimate_from<'a, D: Database>(
-        self: &std::sync::Arc<Self>,
+        self: &Arc<Self>,
         db: &D,
         p: &Posting,
         carriers: impl IntoIterator<Item = &'a str>,

@@ -41,6 +41,13 @@ impl<D> std::fmt::Debug for DbLimit<D> {
     }
 }
 
+/// What one ask for a slot got.
+enum Ask {
+    Slot(i64),
+    /// None free: ask again after this long.
+    Wait(std::time::Duration),
+}
+
 impl<D: Database> DbLimit<D> {
     pub fn new(db: D, key: String, limit: u32, window: Duration) -> Self {
         Self {
@@ -53,7 +60,7 @@ impl<D: Database> DbLimit<D> {
     }
 
     /// A slot, or how long to wait before asking again; `Err` when the table cannot be read.
-    async fn try_take(&self) -> Result<Result<i64, std::time::Duration>, DbError> {
+    async fn try_take(&self) -> Result<Ask, DbError> {
         if !self.ready.load(Ordering::Relaxed) {
             self.db.add_rate_slots(&self.key, self.limit).await?;
             self.ready.store(true, Ordering::Relaxed);
@@ -65,14 +72,16 @@ impl<D: Database> DbLimit<D> {
             .take_rate_slot(&self.key, self.limit, now, now + GUARD)
             .await?;
         Ok(match asked {
-            RateSlot::Taken(slot) => Ok(slot),
+            RateSlot::Taken(slot) => Ask::Slot(slot),
             // No slot frees before the first one's hold ends, nor before a window from now
             // (a request in flight frees its slot a window after its answer). Another process
             // may take it first: then this waits again.
-            RateSlot::Busy(until) => Err((until.min(now + self.window) - now)
-                .to_std()
-                .unwrap_or_default()
-                .max(MIN_WAIT)),
+            RateSlot::Busy(until) => Ask::Wait(
+                (until.min(now + self.window) - now)
+                    .to_std()
+                    .unwrap_or_default()
+                    .max(MIN_WAIT),
+            ),
         })
     }
 }
@@ -82,8 +91,8 @@ impl<D: Database> SharedLimit for DbLimit<D> {
         Box::pin(async move {
             loop {
                 match self.try_take().await {
-                    Ok(Ok(slot)) => return Some(slot),
-                    Ok(Err(wait)) => tokio::time::sleep(wait).await,
+                    Ok(Ask::Slot(slot)) => return Some(slot),
+                    Ok(Ask::Wait(wait)) => tokio::time::sleep(wait).await,
                     Err(e) => {
                         tracing::warn!(key = %self.key, error = %crate::Chain(&e), "the shared rate limit cannot be read; this process's own limit only");
                         return None;

@@ -133,3 +133,27 @@ async fn a_posting_in_russia_gets_the_window_its_lanes_deliveries_from_there_tea
     assert_eq!(w.to, arrived + Duration::hours(109));
     assert!(w.from >= now);
 }
+
+#[tokio::test]
+async fn learning_once_waits_for_a_background_learning_under_way_rather_than_skipping_it() {
+    let db = support::sqlite().await;
+    let now = t0();
+    let mut p = Posting::new(
+        ozontrack_domain::StoreId(1),
+        PostingNumber::parse("12345678-0001-1").unwrap(),
+        Scheme::Rfbs,
+        OzonStatus::Delivering,
+    );
+    p.in_process_at = Some(now - Duration::hours(30));
+    let book = Arc::new(EstimateBook::default());
+    // A page view finds the book unlearned and starts learning in the background; on this
+    // single-threaded runtime it has not run yet when the export asks.
+    let shown = book.estimate_from(&db.store, &p, [], [], now);
+    assert!(shown.is_some());
+    assert!(!book.learned());
+    book.learn_once(&db.store, now).await.unwrap();
+    assert!(
+        book.learned(),
+        "the export would show typical times for rows the model could estimate"
+    );
+}

@@ -491,6 +491,34 @@ async fn scheduled_backups_are_taken_by_one_process_and_the_oldest_pruned() {
     assert_eq!(left.len(), 4, "two backups and their manifests: {left:?}");
 }
 
+#[tokio::test]
+async fn two_backups_taken_within_one_second_are_both_kept() {
+    use chrono::TimeZone as _;
+    let db = sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let at = chrono::Utc.with_ymd_and_hms(2026, 12, 3, 6, 0, 0).unwrap();
+    let first = ozontrack_engine::backup::take(&db.store, dir.path(), at)
+        .await
+        .unwrap();
+    let second = ozontrack_engine::backup::take(
+        &db.store,
+        dir.path(),
+        at + chrono::Duration::milliseconds(250),
+    )
+    .await
+    .unwrap();
+    assert_ne!(first.path, second.path);
+    let mut names = [first.manifest.file, second.manifest.file];
+    assert_eq!(names[0], "ozontrack-20261203T060000.000Z.sqlite");
+    names.sort();
+    assert_eq!(
+        names[1], "ozontrack-20261203T060000.250Z.sqlite",
+        "the newer sorts last"
+    );
+    let removed = ozontrack_engine::backup::prune(dir.path(), 1).unwrap();
+    assert_eq!(removed, vec![first.path]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_without_api_access_is_filled_by_its_report_and_synced_once_connected() {
     let w = world(200, 20, OzonConfig::default(), FaultPlan::default()).await;

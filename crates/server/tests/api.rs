@@ -1363,6 +1363,101 @@ async fn roles_and_stores_limit_every_route_and_page_on_the_server() {
     let _ = a.stop.send(true);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_today_page_says_when_a_stores_penalty_points_reach_a_threshold() {
+    let a = api().await;
+    let (status, body) = a
+        .post(
+            "/api/v1/users",
+            &a.everything,
+            serde_json::json!({"name": "owner", "password": "a long enough password",
+                               "role": "viewer", "stores": "all"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let owner = signed_in(&a, "owner", "a long enough password").await;
+    let penalties = |page: &str| {
+        let card = &page[page.find("id=\"penalties\"").unwrap()..];
+        card[..card.find("</section>").unwrap()].to_owned()
+    };
+    let (_, today, _) = owner.get("/").await;
+    assert!(!penalties(&today).contains("data-penalty"), "{today}");
+
+    // Five parcels shipped with a carrier off the whitelist, 3 points each (the default rules:
+    // a warning from 12, advertising suspended from 15, in 90 days).
+    let postings = a
+        .store
+        .postings_page(&ozontrack_db::PostingQuery {
+            stores: vec![a.mine],
+            limit: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(postings.len(), 5);
+    for (i, p) in postings.iter().enumerate() {
+        let tracking = format!("SYAE{:010}", 1000 + i);
+        a.store
+            .upsert_leg(
+                p.record.id,
+                &Leg {
+                    carrier: ozontrack_domain::CarrierCode::parse("sunyou").unwrap(),
+                    tracking_number: TrackingNumber::parse(&tracking).unwrap(),
+                    role: LegRole::FirstMile,
+                },
+                a.now,
+            )
+            .await
+            .unwrap();
+        let violation = Finding {
+            severity: Severity::Critical,
+            leg: Some(tracking),
+            since: a.now,
+            reason: Reason::NotWhitelisted {
+                carrier: ozontrack_domain::CarrierCode::parse("sunyou").unwrap(),
+                points: 3,
+            },
+            actions: Vec::new(),
+            evidence: Vec::new(),
+            held: None,
+        };
+        a.store
+            .apply_risk(
+                &[RiskOutcome {
+                    posting: p.record.id,
+                    posting_number: p.record.posting.number.clone(),
+                    store: a.mine,
+                    changes: vec![AlertChange::Open(violation)],
+                    next_due: None,
+                    penalty: ozontrack_db::PenaltyPolicy::from(
+                        &ozontrack_domain::rules::ComplianceRules::default(),
+                    ),
+                }],
+                a.now,
+                &ozontrack_db::Enqueue::nobody(a.now),
+            )
+            .await
+            .unwrap();
+        let (_, today, _) = owner.get("/").await;
+        let card = penalties(&today);
+        match i {
+            0..3 => assert!(!card.contains("data-penalty"), "{card}"),
+            3 => {
+                assert!(card.contains("12 分"), "{card}");
+                assert!(card.contains("data-penalty=\"warning\""), "{card}");
+                assert!(card.contains("接近 15 分暂停线"), "{card}");
+            }
+            _ => {
+                assert!(card.contains("15 分"), "{card}");
+                assert!(card.contains("data-penalty=\"suspension\""), "{card}");
+                assert!(card.contains("广告已暂停"), "{card}");
+                assert!(card.contains("近 90 天"), "{card}");
+            }
+        }
+    }
+    let _ = a.stop.send(true);
+}
+
 /// What an operation takes: the least role, and whether only a grant of every store may call
 /// it (what serves every store: destinations, the outbox, users).
 struct Needs {

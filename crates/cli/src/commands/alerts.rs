@@ -4,10 +4,10 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use chrono::Duration;
 use ozontrack_db::prelude::*;
 use ozontrack_db::{AlertFilter, SqlDatabase};
 use ozontrack_domain::finding::Severity;
+use ozontrack_domain::notify::PenaltyLevel;
 use ozontrack_domain::{Clock, Language, SystemClock};
 use ozontrack_engine::alerts::Close;
 use ozontrack_engine::{Actor, Evaluator, Note};
@@ -236,35 +236,27 @@ pub(crate) async fn penalties(
     let store = opened.store;
     let stores = app::chosen_stores(&store, args.store.as_deref()).await?;
     let book = crate::commands::rules::rules_book(settings, &store.stores().await?)?;
-    let now = SystemClock.now();
-    let mut reports = Vec::new();
-    for s in &stores {
-        let rules = &book.for_store(s.id).compliance;
-        let since = now - Duration::days(rules.points_window_days);
-        let ledger = store.penalties(s.id, since).await?;
-        let total: i64 = ledger.iter().map(|p| p.points).sum();
-        let standing = if total >= rules.suspension_points {
-            "advertising suspended"
-        } else if total >= rules.warn_at_points {
-            "close to the suspension threshold"
-        } else {
-            "ok"
-        };
-        reports.push((s, ledger, total, standing, rules.clone()));
-    }
+    let standings =
+        ozontrack_engine::penalties::standings(&store, &book, &stores, SystemClock.now()).await?;
     store.close().await;
+    let standing = |level: Option<PenaltyLevel>| match level {
+        Some(PenaltyLevel::Suspension) => "advertising suspended",
+        Some(PenaltyLevel::Warning) => "close to the suspension threshold",
+        None => "ok",
+    };
     if json {
-        let list: Vec<_> = reports
+        let list: Vec<_> = standings
             .iter()
-            .map(|(s, ledger, total, standing, rules)| {
+            .map(|s| {
                 json!({
-                    "store": s.name.as_str(),
-                    "total": total,
-                    "window_days": rules.points_window_days,
-                    "warn_at": rules.warn_at_points,
-                    "suspension_at": rules.suspension_points,
-                    "standing": standing,
-                    "violations": ledger.iter().map(|p| json!({
+                    "store": s.store.name.as_str(),
+                    "total": s.total,
+                    "window_days": s.rules.points_window_days,
+                    "warn_at": s.rules.warn_at_points,
+                    "suspension_at": s.rules.suspension_points,
+                    "level": s.level.map(PenaltyLevel::as_str),
+                    "standing": standing(s.level),
+                    "violations": s.ledger.iter().map(|p| json!({
                         "posting_number": p.posting_number.as_str(),
                         "tracking_number": p.tracking_number,
                         "carrier": p.carrier,
@@ -277,19 +269,21 @@ pub(crate) async fn penalties(
         output::print_json(out, &json!({ "stores": list }))?;
         return Ok(());
     }
-    for (s, ledger, total, standing, rules) in &reports {
+    for s in &standings {
         writeln!(
             out,
-            "{}: {total} points in the last {} days (warning at {}, advertising suspended at {}): {standing}",
-            s.name.as_str(),
-            rules.points_window_days,
-            rules.warn_at_points,
-            rules.suspension_points
+            "{}: {} points in the last {} days (warning at {}, advertising suspended at {}): {}",
+            s.store.name.as_str(),
+            s.total,
+            s.rules.points_window_days,
+            s.rules.warn_at_points,
+            s.rules.suspension_points,
+            standing(s.level)
         )?;
-        if !ledger.is_empty() {
+        if !s.ledger.is_empty() {
             let mut table =
                 output::table(&["posting", "tracking number", "carrier", "points", "at"]);
-            for p in ledger {
+            for p in &s.ledger {
                 table.add_row(vec![
                     p.posting_number.as_str().to_owned(),
                     p.tracking_number.clone(),

@@ -136,6 +136,7 @@ pub(crate) async fn start(
     let notify_wake = Arc::new(tokio::sync::Notify::new());
     let estimates = Arc::new(ozontrack_engine::estimate::EstimateBook::default());
     let public_url = tracking.dispatch.public_url.clone();
+    let rules = Arc::new(tracking.rules.clone());
     let dispatcher = Dispatcher::new(
         store.clone(),
         Arc::clone(&clock),
@@ -228,6 +229,7 @@ pub(crate) async fn start(
     }
     let api = ApiState {
         estimates,
+        rules,
         public_url,
         node: role,
         workers: role.runs_workers().then(|| supervisor.health_handle()),

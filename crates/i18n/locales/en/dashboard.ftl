@@ -21,11 +21,17 @@ today-title = What needs you today
 today-at-risk = Postings at risk
 today-active = Postings under way
 today-newest = Needs you first
-today-penalties = Penalty points (90 days)
+today-penalties = Penalty points
 today-points = { $count ->
     [one] { $count } point
    *[other] { $count } points
 }
+today-penalty-window = { $count ->
+    [one] in { $count } day
+   *[other] in { $count } days
+}
+penalty-warning = close to suspension at { $threshold }
+penalty-suspension = advertising suspended
 today-feeds = Tracking feeds
 feed-ok = working
 feed-failing = failing since { $since }

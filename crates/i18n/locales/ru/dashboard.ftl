@@ -21,12 +21,15 @@ today-title = Что требует внимания сегодня
 today-at-risk = Отправления под угрозой
 today-active = Отправления в пути
 today-newest = Требует внимания в первую очередь
-today-penalties = Штрафные баллы (90 дней)
+today-penalties = Штрафные баллы
 today-points = { $count ->
     [one] { $count } балл
     [few] { $count } балла
    *[many] { $count } баллов
 }
+today-penalty-window = за { $count } дн.
+penalty-warning = близко к приостановке ({ $threshold })
+penalty-suspension = продвижение приостановлено
 today-feeds = Источники отслеживания
 feed-ok = работает
 feed-failing = сбой с { $since }

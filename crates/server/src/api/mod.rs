@@ -59,6 +59,8 @@ pub struct ApiState<D: Database> {
     pub syncer: Option<Syncer<D>>,
     /// Lanes' transit times for delivery estimates.
     pub estimates: Arc<EstimateBook>,
+    /// The rules each store is held to (the penalty thresholds the dashboard shows against).
+    pub rules: Arc<ozontrack_engine::RulesBook>,
     /// Real time, for what notifications schedule (a test message, a retry): sending never runs
     /// on the sandbox's simulated clock.
     pub wall: Arc<dyn Clock>,
@@ -83,6 +85,7 @@ impl<D: Database> ApiState<D> {
             clock,
             syncer: None,
             estimates: Arc::default(),
+            rules: Arc::default(),
             wall: Arc::new(ozontrack_domain::SystemClock),
             notify_wake: None,
             public_url: None,

@@ -12,6 +12,7 @@ use chrono::Duration;
 use ozontrack_db::{AlertFilter, Database, HISTOGRAM_DAYS, StoreRecord};
 use ozontrack_domain::alert::AlertState;
 use ozontrack_domain::finding::{RuleKind, Severity};
+use ozontrack_domain::notify::PenaltyLevel;
 use ozontrack_domain::trail::{Route, Trail};
 use ozontrack_domain::{Language, Role, Scheme, carrier};
 use ozontrack_engine::Note;
@@ -135,20 +136,29 @@ pub(super) async fn today<S: Database>(
         .iter()
         .map(|a| view::alert_view(a, &tr, tz))
         .collect();
-    let mut penalties = Vec::new();
-    for s in stores {
-        let points: i64 = db
-            .penalties(s.id, now - Duration::days(90))
-            .await?
-            .iter()
-            .map(|p| p.points)
-            .sum();
-        penalties.push(view::PenaltyView {
-            store: s.name.as_str().to_owned(),
-            points: tr.n("today-points", points.max(0) as u64),
-            paused: s.paused_at.is_some(),
-        });
-    }
+    let penalties = ozontrack_engine::penalties::standings(db, &state.api.rules, stores, now)
+        .await?
+        .into_iter()
+        .map(|s| view::PenaltyView {
+            store: s.store.name.as_str().to_owned(),
+            points: tr.n("today-points", s.total.max(0) as u64),
+            window: tr.n(
+                "today-penalty-window",
+                s.rules.points_window_days.max(0) as u64,
+            ),
+            level: s.level.map(|level| view::PenaltyLevelView {
+                code: level.as_str(),
+                label: match level {
+                    PenaltyLevel::Warning => tr.a(
+                        "penalty-warning",
+                        &[("threshold", &s.rules.suspension_points.to_string())],
+                    ),
+                    PenaltyLevel::Suspension => tr.t("penalty-suspension"),
+                },
+            }),
+            paused: s.store.paused_at.is_some(),
+        })
+        .collect();
     let feeds = db
         .feed_health()
         .await?

@@ -241,8 +241,19 @@ pub(super) struct RiskRow {
 pub(super) struct PenaltyView {
     pub store: String,
     pub points: String,
+    /// The rolling window the points count in.
+    pub window: String,
+    /// The threshold reached; none below the warning.
+    pub level: Option<PenaltyLevelView>,
     /// The store is paused: neither synced nor tracked.
     pub paused: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct PenaltyLevelView {
+    /// `warning` or `suspension`, for the badge's colour.
+    pub code: &'static str,
+    pub label: String,
 }
 
 #[derive(Debug, Clone)]
