@@ -65,7 +65,8 @@ pub mod schemas {
     use ozontrack_domain::alert::{AlertState, Resolution};
     use ozontrack_domain::finding::{Action, RuleKind, Severity};
     use ozontrack_domain::notify::{
-        AttemptOutcome, Audience, ChannelKind, DestinationState, DisableCause, MessageState, Topic,
+        AttemptOutcome, Audience, ChannelKind, DestinationState, DisableCause, MessageState,
+        PenaltyLevel, Topic,
     };
     use ozontrack_domain::{
         AuditAction, CarrierSource, Language, LegRole, MainStatus, Role, Scheme, carrier,
@@ -104,6 +105,10 @@ pub mod schemas {
 
     pub fn alert_state() -> ObjectBuilder {
         closed::<AlertState>("where the alert is in its life")
+    }
+
+    pub fn penalty_level() -> ObjectBuilder {
+        closed::<PenaltyLevel>("the penalty threshold a store reached")
     }
 
     pub fn resolution() -> ObjectBuilder {

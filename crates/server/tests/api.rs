@@ -1455,6 +1455,23 @@ async fn the_today_page_says_when_a_stores_penalty_points_reach_a_threshold() {
             }
         }
     }
+    // The API says the same, in the asked language, to a token of the store.
+    let (status, body) = a.get("/api/v1/penalties?lang=en", Some(&a.read_only)).await;
+    assert_eq!(status, 200, "{body}");
+    let mine = &body["items"][0];
+    assert_eq!(body["items"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(
+        (&mine["total"], &mine["window_days"], &mine["suspension_at"]),
+        (&Value::from(15), &Value::from(90), &Value::from(15))
+    );
+    assert_eq!(mine["level"], "suspension");
+    assert_eq!(mine["level_name"], "advertising suspended");
+    assert_eq!(mine["violations"].as_array().unwrap().len(), 5);
+    assert_eq!(mine["violations"][0]["carrier"], "sunyou");
+    let (status, _) = a
+        .get("/api/v1/penalties?store=other-shop", Some(&a.read_only))
+        .await;
+    assert_eq!(status, 404, "another store's points are not the token's");
     let _ = a.stop.send(true);
 }
 
@@ -1502,6 +1519,7 @@ async fn every_operation_is_refused_to_a_role_or_grant_short_of_it_and_allowed_o
         needs("post", "/api/v1/alerts/{id}/resolve", Operator, false),
         needs("get", "/api/v1/stats/carriers", Viewer, false),
         needs("get", "/api/v1/stats/lanes", Viewer, false),
+        needs("get", "/api/v1/penalties", Viewer, false),
         needs(
             "post",
             "/api/v1/stores/{store}/tracking-numbers",

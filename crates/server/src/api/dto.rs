@@ -10,9 +10,11 @@ use ozontrack_db::{CarrierStats, LaneStats, PostingSummary, StoreRecord};
 use ozontrack_domain::alert::{AlertRecord, AlertState, Resolution};
 use ozontrack_domain::estimate::{Basis, Window};
 use ozontrack_domain::finding::{Action, Reason, RuleKind, Severity, Why};
+use ozontrack_domain::notify::PenaltyLevel;
 use ozontrack_domain::timeline::Entry;
 use ozontrack_domain::trail::{Trail, TrailLeg};
 use ozontrack_domain::{CarrierSource, Language, LegRole, MainStatus, Posting, Scheme};
+use ozontrack_engine::penalties::Standing;
 use ozontrack_i18n::{Tr, zone};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -574,6 +576,79 @@ impl From<&LaneStats> for LaneStatBody {
 pub struct LaneStatsBody {
     pub since: DateTime<Utc>,
     pub items: Vec<LaneStatBody>,
+}
+
+/// Every store's penalty points, in the caller's stores' order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PenaltiesBody {
+    pub items: Vec<PenaltyStandingBody>,
+}
+
+/// A store's penalty points in its rolling window, against the thresholds its rules set.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PenaltyStandingBody {
+    pub store: String,
+    /// Points within the window.
+    pub total: i64,
+    pub window_days: i64,
+    pub warn_at: i64,
+    pub suspension_at: i64,
+    /// The threshold reached; absent below the warning.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = schemas::penalty_level)]
+    pub level: Option<PenaltyLevel>,
+    /// The threshold reached, in the asked language; absent below the warning.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level_name: Option<String>,
+    /// The violations counted, oldest first.
+    pub violations: Vec<ViolationBody>,
+}
+
+/// One parcel shipped with a carrier off the whitelist.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ViolationBody {
+    pub posting_number: String,
+    pub tracking_number: String,
+    pub carrier: String,
+    pub points: i64,
+    pub at: DateTime<Utc>,
+}
+
+impl PenaltyStandingBody {
+    pub fn new(s: &Standing, tr: &Tr) -> Self {
+        Self {
+            store: s.store.name.as_str().to_owned(),
+            total: s.total,
+            window_days: s.rules.points_window_days,
+            warn_at: s.rules.warn_at_points,
+            suspension_at: s.rules.suspension_points,
+            level: s.level,
+            level_name: s.level.map(|level| penalty_level_name(level, s, tr)),
+            violations: s
+                .ledger
+                .iter()
+                .map(|p| ViolationBody {
+                    posting_number: p.posting_number.as_str().to_owned(),
+                    tracking_number: p.tracking_number.clone(),
+                    carrier: p.carrier.clone(),
+                    points: p.points,
+                    at: p.at,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The threshold a store reached, as people read it (the warning names the suspension it is
+/// close to).
+pub fn penalty_level_name(level: PenaltyLevel, s: &Standing, tr: &Tr) -> String {
+    match level {
+        PenaltyLevel::Warning => tr.a(
+            "penalty-warning",
+            &[("threshold", &s.rules.suspension_points.to_string())],
+        ),
+        PenaltyLevel::Suspension => tr.t("penalty-suspension"),
+    }
 }
 
 /// The share `part` of `of` (a stale rate: the stale among legs or postings under way); 0 of none.

@@ -152,7 +152,7 @@ pub fn router<D: Database>(state: ApiState<D>) -> Router {
     let mut schemas = Vec::new();
     documented!(router, paths, schemas, D;
         healthz, readyz, stores, postings, posting, set_carrier, alerts, acknowledge, resolve,
-        carrier_stats, lane_stats, upload_tracking_numbers, export_postings, import_postings,
+        carrier_stats, lane_stats, penalties, upload_tracking_numbers, export_postings, import_postings,
         list_channels, add_channel, test_channel, disable_channel, enable_channel,
         remove_channel, outbox, retry_message, preview, list_users, add_user, change_user,
         audit, pause_store, resume_store, evidence_pack, list_attachments, add_attachment,
@@ -756,6 +756,54 @@ async fn carrier_stats<D: Database>(
     Ok(axum::Json(CarrierStatsBody {
         since,
         items: rows.iter().map(|c| CarrierStatBody::new(c, &tr)).collect(),
+    }))
+}
+
+/// Which stores' penalty points.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PenaltiesParams {
+    /// Only this store (by name).
+    #[serde(default, deserialize_with = "form::optional")]
+    #[param(min_length = 1, max_length = 64)]
+    store: Option<String>,
+    #[serde(default, deserialize_with = "form::optional")]
+    #[param(schema_with = schemas::language)]
+    lang: Option<Language>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/penalties",
+    tag = "statistics",
+    params(PenaltiesParams),
+    responses(
+        (status = 200, description = "each store's penalty points in its rolling window (the whitelist ledger), with the threshold reached", body = PenaltiesBody),
+        (status = 400, description = "a parameter is not understood", body = ErrorBody),
+        (status = 401, description = "no valid API token", body = ErrorBody),
+        (status = 404, description = "no such store", body = ErrorBody),
+    )
+)]
+async fn penalties<D: Database>(
+    State(state): State<ApiState<D>>,
+    caller: Caller,
+    headers: HeaderMap,
+    Query(p): Query<PenaltiesParams>,
+) -> Result<axum::Json<PenaltiesBody>, ApiError> {
+    let stores = match p.store.as_deref() {
+        Some(name) => vec![caller.store_named(name)?.clone()],
+        None => caller.stores.clone(),
+    };
+    let tr = Tr::new(language(p.lang, &headers, caller.default_language()));
+    let standings =
+        ozontrack_engine::penalties::standings(&state.db, &state.rules, &stores, state.clock.now())
+            .await?;
+    Ok(axum::Json(PenaltiesBody {
+        items: standings
+            .iter()
+            .map(|s| PenaltyStandingBody::new(s, &tr))
+            .collect(),
     }))
 }
 

@@ -12,7 +12,6 @@ use chrono::Duration;
 use ozontrack_db::{AlertFilter, Database, HISTOGRAM_DAYS, StoreRecord};
 use ozontrack_domain::alert::AlertState;
 use ozontrack_domain::finding::{RuleKind, Severity};
-use ozontrack_domain::notify::PenaltyLevel;
 use ozontrack_domain::trail::{Route, Trail};
 use ozontrack_domain::{Language, Role, Scheme, carrier};
 use ozontrack_engine::Note;
@@ -148,13 +147,7 @@ pub(super) async fn today<S: Database>(
             ),
             level: s.level.map(|level| view::PenaltyLevelView {
                 code: level.as_str(),
-                label: match level {
-                    PenaltyLevel::Warning => tr.a(
-                        "penalty-warning",
-                        &[("threshold", &s.rules.suspension_points.to_string())],
-                    ),
-                    PenaltyLevel::Suspension => tr.t("penalty-suspension"),
-                },
+                label: crate::api::dto::penalty_level_name(level, &s, &tr),
             }),
             paused: s.store.paused_at.is_some(),
         })
