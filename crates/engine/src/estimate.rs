@@ -59,6 +59,10 @@ impl EstimateBook {
     /// way rather than learning twice: for a reader about to show windows that would rather
     /// wait for them than show typical times (an export, which is read once).
     pub async fn learn_once<D: Database>(&self, db: &D, now: DateTime<Utc>) -> Result<(), DbError> {
+        if self.learned() {
+            // A relearning under way need not be waited for: what is learned will do.
+            return Ok(());
+        }
         let _learning = self.learning.lock().await;
         if self.learned() {
             return Ok(());
