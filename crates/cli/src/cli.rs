@@ -917,6 +917,9 @@ pub(crate) struct PenaltiesArgs {
     /// Only this store (default: every store).
     #[arg(long, value_name = "NAME")]
     pub(crate) store: Option<String>,
+    /// The language of headers and words: zh, ru or en (default: the first store's).
+    #[arg(long, value_name = "LANG")]
+    pub(crate) lang: Option<String>,
 }
 
 #[derive(Debug, Args)]

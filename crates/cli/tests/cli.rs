@@ -1810,6 +1810,16 @@ async fn track_status_and_set_carrier_work_against_the_sandbox_carriers() {
         _ => serde_json::Value::Null,
     };
     assert_eq!(store["level"], level, "{ledger}");
+    let standing = match store["total"].as_i64().unwrap() {
+        15.. => "advertising suspended",
+        12..15 => "close to suspension at 15",
+        _ => "below the warning at 12",
+    };
+    let text = w.ozontrack(&["penalties", "--lang", "en"]).await;
+    assert_ok(&text);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains(&format!("in 90 days — {standing}")), "{text}");
+    assert!(text.contains("Points") && text.contains("SunYou"), "{text}");
 }
 
 #[test]

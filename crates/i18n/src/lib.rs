@@ -18,7 +18,7 @@ use ozontrack_domain::alert::{AlertState, Resolution};
 use ozontrack_domain::estimate::{Basis, Milestone};
 use ozontrack_domain::finding::{Action, Hold, Reason, RuleKind, Severity, Why};
 use ozontrack_domain::notify::{
-    AttemptOutcome, ChannelKind, DestinationState, DisableCause, MessageState, Topic,
+    AttemptOutcome, ChannelKind, DestinationState, DisableCause, MessageState, PenaltyLevel, Topic,
 };
 use ozontrack_domain::{
     CarrierSource, Currency, EventSource, Language, LegRole, MainStatus, Money, OzonStatus,
@@ -233,6 +233,24 @@ impl Tr {
 
     pub fn outcome(&self, o: AttemptOutcome) -> String {
         self.named("outcome", o.as_str())
+    }
+
+    /// Where a store stands in Ozon's penalty points: the threshold reached (the warning names
+    /// the suspension it is close to), or below the warning.
+    pub fn penalty_standing(
+        &self,
+        level: Option<PenaltyLevel>,
+        warn_at: i64,
+        suspension_at: i64,
+    ) -> String {
+        match level {
+            Some(PenaltyLevel::Suspension) => self.t("penalty-suspension"),
+            Some(PenaltyLevel::Warning) => self.with(
+                "penalty-warning",
+                &[("threshold", Arg::Number(suspension_at))],
+            ),
+            None => self.with("penalty-ok", &[("threshold", Arg::Number(warn_at))]),
+        }
     }
 
     pub fn severity(&self, s: Severity) -> String {

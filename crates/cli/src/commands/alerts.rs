@@ -7,12 +7,11 @@ use std::sync::Arc;
 use ozontrack_db::prelude::*;
 use ozontrack_db::{AlertFilter, SqlDatabase};
 use ozontrack_domain::finding::Severity;
-use ozontrack_domain::notify::PenaltyLevel;
 use ozontrack_domain::{Clock, Language, SystemClock};
 use ozontrack_engine::alerts::Close;
 use ozontrack_engine::{Actor, Evaluator, Note};
 use ozontrack_i18n::{Tr, zone};
-use ozontrack_server::api::dto::AlertBody;
+use ozontrack_server::api::dto::{AlertBody, PenaltyStandingBody};
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
@@ -239,32 +238,11 @@ pub(crate) async fn penalties(
     let standings =
         ozontrack_engine::penalties::standings(&store, &book, &stores, SystemClock.now()).await?;
     store.close().await;
-    let standing = |level: Option<PenaltyLevel>| match level {
-        Some(PenaltyLevel::Suspension) => "advertising suspended",
-        Some(PenaltyLevel::Warning) => "close to the suspension threshold",
-        None => "ok",
-    };
+    let tr = Tr::new(language(args.lang.as_deref(), stores.first())?);
     if json {
-        let list: Vec<_> = standings
+        let list: Vec<PenaltyStandingBody> = standings
             .iter()
-            .map(|s| {
-                json!({
-                    "store": s.store.name.as_str(),
-                    "total": s.total,
-                    "window_days": s.rules.points_window_days,
-                    "warn_at": s.rules.warn_at_points,
-                    "suspension_at": s.rules.suspension_points,
-                    "level": s.level.map(PenaltyLevel::as_str),
-                    "standing": standing(s.level),
-                    "violations": s.ledger.iter().map(|p| json!({
-                        "posting_number": p.posting_number.as_str(),
-                        "tracking_number": p.tracking_number,
-                        "carrier": p.carrier,
-                        "points": p.points,
-                        "at": output::time(p.at),
-                    })).collect::<Vec<_>>(),
-                })
-            })
+            .map(|s| PenaltyStandingBody::new(s, &tr))
             .collect();
         output::print_json(out, &json!({ "stores": list }))?;
         return Ok(());
@@ -272,24 +250,31 @@ pub(crate) async fn penalties(
     for s in &standings {
         writeln!(
             out,
-            "{}: {} points in the last {} days (warning at {}, advertising suspended at {}): {}",
+            "{}: {} {} — {}",
             s.store.name.as_str(),
-            s.total,
-            s.rules.points_window_days,
-            s.rules.warn_at_points,
-            s.rules.suspension_points,
-            standing(s.level)
+            tr.n("today-points", s.total.max(0).unsigned_abs()),
+            tr.n(
+                "today-penalty-window",
+                s.rules.points_window_days.max(0).unsigned_abs()
+            ),
+            tr.penalty_standing(s.level, s.rules.warn_at_points, s.rules.suspension_points)
         )?;
         if !s.ledger.is_empty() {
-            let mut table =
-                output::table(&["posting", "tracking number", "carrier", "points", "at"]);
+            let tz = zone(&s.store.settings.timezone);
+            let mut table = output::table(&[
+                &tr.t("col-posting"),
+                &tr.t("col-tracking"),
+                &tr.t("col-carrier"),
+                &tr.t("col-points"),
+                &tr.t("col-time"),
+            ]);
             for p in &s.ledger {
                 table.add_row(vec![
                     p.posting_number.as_str().to_owned(),
                     p.tracking_number.clone(),
-                    p.carrier.clone(),
+                    tr.carrier(&p.carrier),
                     p.points.to_string(),
-                    output::time(p.at),
+                    tr.time(p.at, tz),
                 ]);
             }
             output::print_table(out, &table)?;

@@ -31,6 +31,7 @@ today-penalty-window = { $count ->
    *[other] in { $count } days
 }
 penalty-warning = close to suspension at { $threshold }
+penalty-ok = below the warning at { $threshold }
 penalty-suspension = advertising suspended
 today-feeds = Tracking feeds
 feed-ok = working
@@ -120,6 +121,7 @@ col-p50 = Median transit (days)
 col-p90 = 90% within (days)
 col-lane = Lane
 col-postings = Postings
+col-points = Points
 
 posting-title = Posting { $number }
 posting-estimate = Estimated delivery

@@ -29,6 +29,7 @@ today-points = { $count ->
 }
 today-penalty-window = за { $count } дн.
 penalty-warning = близко к приостановке ({ $threshold })
+penalty-ok = ниже порога предупреждения ({ $threshold })
 penalty-suspension = продвижение приостановлено
 today-feeds = Источники отслеживания
 feed-ok = работает
@@ -119,6 +120,7 @@ col-p50 = Медиана в пути (дни)
 col-p90 = 90% за (дни)
 col-lane = Маршрут
 col-postings = Отправления
+col-points = Баллы
 
 posting-title = Отправление { $number }
 posting-estimate = Ожидаемая доставка

@@ -25,6 +25,7 @@ today-penalties = 罚分
 today-points = { $count } 分
 today-penalty-window = 近 { $count } 天
 penalty-warning = 接近 { $threshold } 分暂停线
+penalty-ok = 低于 { $threshold } 分警告线
 penalty-suspension = 广告已暂停
 today-feeds = 物流数据源
 feed-ok = 正常
@@ -111,6 +112,7 @@ col-p50 = 运输天数中位数
 col-p90 = 90% 在此天数内
 col-lane = 线路
 col-postings = 货件数
+col-points = 罚分
 
 posting-title = 货件 { $number }
 posting-estimate = 预计送达

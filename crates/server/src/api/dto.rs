@@ -623,7 +623,13 @@ impl PenaltyStandingBody {
             warn_at: s.rules.warn_at_points,
             suspension_at: s.rules.suspension_points,
             level: s.level,
-            level_name: s.level.map(|level| penalty_level_name(level, s, tr)),
+            level_name: s.level.map(|level| {
+                tr.penalty_standing(
+                    Some(level),
+                    s.rules.warn_at_points,
+                    s.rules.suspension_points,
+                )
+            }),
             violations: s
                 .ledger
                 .iter()
@@ -636,18 +642,6 @@ impl PenaltyStandingBody {
                 })
                 .collect(),
         }
-    }
-}
-
-/// The threshold a store reached, as people read it (the warning names the suspension it is
-/// close to).
-pub fn penalty_level_name(level: PenaltyLevel, s: &Standing, tr: &Tr) -> String {
-    match level {
-        PenaltyLevel::Warning => tr.a(
-            "penalty-warning",
-            &[("threshold", &s.rules.suspension_points.to_string())],
-        ),
-        PenaltyLevel::Suspension => tr.t("penalty-suspension"),
     }
 }
 

@@ -147,7 +147,11 @@ pub(super) async fn today<S: Database>(
             ),
             level: s.level.map(|level| view::PenaltyLevelView {
                 code: level.as_str(),
-                label: crate::api::dto::penalty_level_name(level, &s, &tr),
+                label: tr.penalty_standing(
+                    Some(level),
+                    s.rules.warn_at_points,
+                    s.rules.suspension_points,
+                ),
             }),
             paused: s.store.paused_at.is_some(),
         })
