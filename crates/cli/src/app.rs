@@ -173,9 +173,40 @@ pub(crate) fn feeds(settings: &Settings) -> anyhow::Result<ozontrack_engine::Fee
 
 /// Who a command acts as in the audit trail: the console's login user (`cli:NAME`).
 pub(crate) fn console() -> ozontrack_engine::Actor {
-    let user = std::env::var("USER").unwrap_or_default();
-    ozontrack_engine::Actor::console(&user).unwrap_or_else(|_| {
-        // $USER unset or unusable (a container, a service): still a console action.
-        ozontrack_engine::Actor::console("unknown").unwrap_or_else(|_| unreachable!())
+    ["USER", "LOGNAME"]
+        .into_iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .chain(process_owner())
+        .find_map(|user| ozontrack_engine::Actor::console(&user).ok())
+        .unwrap_or_else(|| {
+            // No usable name anywhere (a container without a passwd entry): still a console
+            // action.
+            ozontrack_engine::Actor::console("unknown").unwrap_or_else(|_| unreachable!())
+        })
+}
+
+/// The name of the user this process runs as, from `/etc/passwd`: containers and services
+/// often start commands without `$USER` or `$LOGNAME`.
+fn process_owner() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid().to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid).then(|| name.to_owned())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_process_owner_is_the_name_id_gives_for_this_user() {
+        let id = std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap();
+        let expected = String::from_utf8(id.stdout).unwrap().trim().to_owned();
+        assert_eq!(super::process_owner(), Some(expected));
+    }
 }
