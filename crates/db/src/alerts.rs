@@ -206,6 +206,14 @@ pub trait Alerts: Clone + Send + Sync + 'static {
         filter: &AlertFilter,
     ) -> impl Future<Output = Result<Vec<AlertRecord>, DbError>> + Send;
 
+    /// How many alerts the filter matches (its limit aside), counted up to `at_most + 1`: a
+    /// larger number is "more than `at_most`".
+    fn count_alerts(
+        &self,
+        filter: &AlertFilter,
+        at_most: u64,
+    ) -> impl Future<Output = Result<u64, DbError>> + Send;
+
     /// Every state an alert went through, oldest first.
     fn alert_history(
         &self,
@@ -379,6 +387,57 @@ const ALERT_SELECT: &str = "SELECT a.id, a.store_id, a.posting_id, p.posting_num
      a.updated_at, a.acknowledged_at, a.acknowledged_by, a.ack_note, a.resolved_at, \
      a.resolution, a.resolved_by, a.resolve_note \
      FROM alerts a JOIN postings p ON p.id = a.posting_id";
+
+/// Appends ` WHERE …` for an [`AlertFilter`] (alerts as `a`), as listing and counting share it.
+macro_rules! push_alert_filter {
+    ($query:expr, $filter:expr) => {{
+        $query.push(" WHERE 1 = 1");
+        if let Some(id) = $filter.id {
+            $query.push(" AND a.id = ").push_bind(id);
+        }
+        if let Some(stores) = &$filter.stores {
+            if stores.is_empty() {
+                $query.push(" AND 1 = 0");
+            } else {
+                let ids: Vec<i64> = stores.iter().map(|s| s.0).collect();
+                $query.push(" AND a.store_id");
+                push_in!($query, &ids);
+            }
+        }
+        if let Some(rule) = $filter.rule {
+            $query.push(" AND a.rule = ").push_bind(rule.as_str());
+        }
+        if let Some(posting) = $filter.posting {
+            $query.push(" AND a.posting_id = ").push_bind(posting.0);
+        }
+        if $filter.open_only {
+            $query.push(" AND a.resolved_at IS NULL");
+        }
+        if let Some(state) = $filter.state {
+            $query.push(" AND a.state = ").push_bind(state.as_str());
+        }
+        if $filter.min_severity.is_some() || $filter.max_severity.is_some() {
+            let min = $filter.min_severity.unwrap_or(Severity::Info);
+            let max = $filter.max_severity.unwrap_or(Severity::Critical);
+            let within: Vec<&str> = Severity::ALL
+                .iter()
+                .copied()
+                .filter(|s| (min..=max).contains(s))
+                .map(Severity::as_str)
+                .collect();
+            if within.is_empty() {
+                $query.push(" AND 1 = 0");
+            } else {
+                $query.push(" AND a.severity IN (");
+                let mut list = $query.separated(", ");
+                for s in within {
+                    list.push_bind(s);
+                }
+                $query.push(")");
+            }
+        }
+    }};
+}
 
 impl SqlDatabase {
     /// The open alerts of these postings, worst first (the export's column).
@@ -621,51 +680,7 @@ impl Alerts for SqlDatabase {
     async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<AlertRecord>, DbError> {
         let rows = on_db!(&self.db, |pool| {
             let mut query = sqlx::QueryBuilder::new(ALERT_SELECT);
-            query.push(" WHERE 1 = 1");
-            if let Some(id) = filter.id {
-                query.push(" AND a.id = ").push_bind(id);
-            }
-            if let Some(stores) = &filter.stores {
-                if stores.is_empty() {
-                    query.push(" AND 1 = 0");
-                } else {
-                    let ids: Vec<i64> = stores.iter().map(|s| s.0).collect();
-                    query.push(" AND a.store_id");
-                    push_in!(query, &ids);
-                }
-            }
-            if let Some(rule) = filter.rule {
-                query.push(" AND a.rule = ").push_bind(rule.as_str());
-            }
-            if let Some(posting) = filter.posting {
-                query.push(" AND a.posting_id = ").push_bind(posting.0);
-            }
-            if filter.open_only {
-                query.push(" AND a.resolved_at IS NULL");
-            }
-            if let Some(state) = filter.state {
-                query.push(" AND a.state = ").push_bind(state.as_str());
-            }
-            if filter.min_severity.is_some() || filter.max_severity.is_some() {
-                let min = filter.min_severity.unwrap_or(Severity::Info);
-                let max = filter.max_severity.unwrap_or(Severity::Critical);
-                let within: Vec<&str> = Severity::ALL
-                    .iter()
-                    .copied()
-                    .filter(|s| (min..=max).contains(s))
-                    .map(Severity::as_str)
-                    .collect();
-                if within.is_empty() {
-                    query.push(" AND 1 = 0");
-                } else {
-                    query.push(" AND a.severity IN (");
-                    let mut list = query.separated(", ");
-                    for s in within {
-                        list.push_bind(s);
-                    }
-                    query.push(")");
-                }
-            }
+            push_alert_filter!(query, filter);
             query.push(" ORDER BY ");
             if filter.worst_first {
                 query.push(severity_rank()).push(" DESC, ");
@@ -677,6 +692,17 @@ impl Alerts for SqlDatabase {
             query.build_query_as::<AlertRow>().fetch_all(pool).await?
         });
         rows.into_iter().map(AlertRecord::try_from).collect()
+    }
+
+    async fn count_alerts(&self, filter: &AlertFilter, at_most: u64) -> Result<u64, DbError> {
+        let limit = i64::try_from(at_most).unwrap_or(i64::MAX).saturating_add(1);
+        let counted = on_db!(&self.db, |pool| {
+            let mut query = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM alerts a");
+            push_alert_filter!(query, filter);
+            query.push(" LIMIT ").push_bind(limit).push(") matched");
+            query.build_query_scalar::<i64>().fetch_one(pool).await?
+        });
+        Ok(u64::try_from(counted).unwrap_or(0))
     }
 
     async fn alert_history(&self, id: i64) -> Result<Vec<AlertHistoryEntry>, DbError> {

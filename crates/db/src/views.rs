@@ -159,6 +159,15 @@ pub trait Views: Clone + Send + Sync + 'static {
         query: &PostingQuery,
     ) -> impl Future<Output = Result<Vec<PostingSummary>, DbError>> + Send;
 
+    /// How many postings the query matches on every page (its cursor and limit aside), counted
+    /// up to `at_most + 1`: a larger number is "more than `at_most`", so a broad filter over a
+    /// million postings costs a bounded walk.
+    fn count_matching(
+        &self,
+        query: &PostingQuery,
+        at_most: u64,
+    ) -> impl Future<Output = Result<u64, DbError>> + Send;
+
     /// The postings of one batch of an export: `query.limit` after its cursor, newest first,
     /// with what a row shows (see [`ExportRecord::posting`]). An export reads batch after batch
     /// in flat memory, the next batch's postings while [`export_details`](Self::export_details)
@@ -253,19 +262,23 @@ impl QueueDepths {
 impl SqlDatabase {
     /// The postings a query matches, newest first: one page of the list.
     async fn page_records(&self, q: &PostingQuery) -> Result<Vec<PostingRecord>, DbError> {
-        let rows: Vec<PostingRow> = self.matching(q, "p.*").await?;
+        let rows: Vec<PostingRow> = self.matching(q, Shape::Rows("p.*")).await?;
         rows.into_iter().map(PostingRecord::try_from).collect()
     }
 
-    /// The rows of `postings p` a query matches, newest first, as `select` picks their columns.
-    async fn matching<R>(&self, q: &PostingQuery, select: &str) -> Result<Vec<R>, DbError>
+    /// The rows of `postings p` a query matches, newest first, in the [`Shape`] asked for.
+    async fn matching<R>(&self, q: &PostingQuery, shape: Shape<'_>) -> Result<Vec<R>, DbError>
     where
         R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
             + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
             + Send
             + Unpin,
     {
-        if q.stores.is_empty() || q.limit == 0 {
+        let limit = match shape {
+            Shape::Rows(_) => i64::from(q.limit),
+            Shape::Count(at_most) => i64::try_from(at_most).unwrap_or(i64::MAX).saturating_add(1),
+        };
+        if q.stores.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
         let stores: Vec<i64> = q.stores.iter().map(|s| s.0).collect();
@@ -286,8 +299,11 @@ impl SqlDatabase {
             None => None,
         };
         Ok(on_db!(&self.db, |pool| {
-            let mut query = sqlx::QueryBuilder::new("SELECT ");
-            query.push(select).push(" FROM postings p WHERE p.store_id");
+            let mut query = sqlx::QueryBuilder::new(match shape {
+                Shape::Rows(select) => format!("SELECT {select}"),
+                Shape::Count(_) => "SELECT COUNT(*) FROM (SELECT 1".to_owned(),
+            });
+            query.push(" FROM postings p WHERE p.store_id");
             push_in!(query, &stores);
             if let Some(status) = &q.status {
                 query.push(" AND p.status = ").push_bind(status.as_str());
@@ -345,15 +361,29 @@ impl SqlDatabase {
                 }
                 query.push("))");
             }
-            if let Some(before) = q.before {
-                query.push(" AND p.id < ").push_bind(before.0);
+            match shape {
+                Shape::Rows(_) => {
+                    if let Some(before) = q.before {
+                        query.push(" AND p.id < ").push_bind(before.0);
+                    }
+                    query.push(" ORDER BY p.id DESC LIMIT ").push_bind(limit);
+                }
+                Shape::Count(_) => {
+                    query.push(" LIMIT ").push_bind(limit).push(") matched");
+                }
             }
-            query
-                .push(" ORDER BY p.id DESC LIMIT ")
-                .push_bind(i64::from(q.limit));
             query.build_query_as::<R>().fetch_all(pool).await?
         }))
     }
+}
+
+/// What [`SqlDatabase::matching`] reads of the postings a query matches.
+#[derive(Clone, Copy)]
+enum Shape<'a> {
+    /// A page of rows (after the cursor, up to the limit) with these columns.
+    Rows(&'a str),
+    /// One row: how many match on every page, up to this many and one more.
+    Count(u64),
 }
 
 /// Up to this many matching open alerts, a risk-filtered page is read from the alerts' side.
@@ -410,11 +440,18 @@ impl Views for SqlDatabase {
             .collect())
     }
 
+    async fn count_matching(&self, q: &PostingQuery, at_most: u64) -> Result<u64, DbError> {
+        let counted: Vec<(i64,)> = self.matching(q, Shape::Count(at_most)).await?;
+        Ok(counted
+            .first()
+            .map_or(0, |(n,)| u64::try_from(*n).unwrap_or(0)))
+    }
+
     async fn export_postings(
         &self,
         q: &PostingQuery,
     ) -> Result<Vec<(PostingId, Posting)>, DbError> {
-        let rows: Vec<PostingCoreRow> = self.matching(q, POSTING_CORE_COLUMNS).await?;
+        let rows: Vec<PostingCoreRow> = self.matching(q, Shape::Rows(POSTING_CORE_COLUMNS)).await?;
         rows.into_iter().map(TryFrom::try_from).collect()
     }
 

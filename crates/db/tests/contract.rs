@@ -114,6 +114,7 @@ contract!(
     two_concurrent_claimers_never_get_the_same_row,
     an_alert_opens_once_escalates_and_resolves_with_its_history,
     a_user_acknowledges_and_resolves_alerts_and_a_missing_one_is_named,
+    alerts_are_counted_by_the_inboxs_filter_past_its_limit_up_to_a_cap,
     a_whitelist_violation_enters_the_ledger_once,
     risk_candidates_are_changed_or_due_postings_and_inputs_carry_legs_and_events,
     a_risk_round_is_held_by_one_process_and_its_watermark_never_moves_back,
@@ -121,6 +122,7 @@ contract!(
     a_rate_slot_is_taken_while_one_is_free_and_a_busy_limit_says_when_one_frees,
     a_token_is_found_by_its_hash_until_revoked_with_its_role_and_stores,
     the_postings_page_filters_pages_and_never_leaves_its_stores,
+    postings_are_counted_by_the_pages_filters_on_every_page_up_to_a_cap,
     sessions_and_login_links_end_and_a_link_is_used_once,
     a_postings_buyer_token_is_made_once_and_finds_it,
     a_stores_push_secret_is_derived_the_same_each_time_and_finds_its_store,
@@ -1653,6 +1655,96 @@ async fn a_user_acknowledges_and_resolves_alerts_and_a_missing_one_is_named(db: 
     assert!(db.store.alerts(&high).await.unwrap().is_empty());
 }
 
+async fn alerts_are_counted_by_the_inboxs_filter_past_its_limit_up_to_a_cap(db: &TestDb) {
+    use ozontrack_domain::alert::AlertChange;
+    use ozontrack_domain::finding::{RuleKind, Severity};
+    let store = a_store(db).await;
+    let theirs = another_store(db).await;
+    let mut outcomes = Vec::new();
+    for (i, severity) in [Severity::Warning, Severity::HighRisk, Severity::Critical]
+        .into_iter()
+        .enumerate()
+    {
+        let posting = a_posting(db, store, &format!("0132112277-030{i}-1")).await;
+        let open = AlertChange::Open(finding(RuleKind::Stale, severity, None));
+        outcomes.push(outcome(store, posting, vec![open]));
+    }
+    let elsewhere = a_posting(db, theirs, "0999999999-0003-1").await;
+    let open = AlertChange::Open(finding(RuleKind::Stale, Severity::Critical, None));
+    outcomes.push(outcome(theirs, elsewhere, vec![open]));
+    db.store
+        .apply_risk(&outcomes, t0(), &ozontrack_db::Enqueue::nobody(t0()))
+        .await
+        .unwrap();
+    let warning = db
+        .store
+        .alerts(&ozontrack_db::AlertFilter {
+            max_severity: Some(Severity::Warning),
+            ..Default::default()
+        })
+        .await
+        .unwrap()[0]
+        .id;
+    db.store
+        .resolve_alert(warning, "ops", "delivered", t0())
+        .await
+        .unwrap();
+    let count = |filter: ozontrack_db::AlertFilter, at_most: u64| async move {
+        db.store.count_alerts(&filter, at_most).await.unwrap()
+    };
+    let mine = ozontrack_db::AlertFilter {
+        stores: Some(vec![store]),
+        limit: 1,
+        ..Default::default()
+    };
+    assert_eq!(count(mine.clone(), 100).await, 3, "the limit is the page's");
+    assert_eq!(
+        count(
+            ozontrack_db::AlertFilter {
+                open_only: true,
+                ..mine.clone()
+            },
+            100
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        count(
+            ozontrack_db::AlertFilter {
+                min_severity: Some(Severity::HighRisk),
+                ..mine.clone()
+            },
+            100
+        )
+        .await,
+        2
+    );
+    assert_eq!(count(mine.clone(), 1).await, 2, "past the cap: one more");
+    assert_eq!(
+        count(
+            ozontrack_db::AlertFilter {
+                stores: None,
+                ..mine.clone()
+            },
+            100
+        )
+        .await,
+        4
+    );
+    assert_eq!(
+        count(
+            ozontrack_db::AlertFilter {
+                stores: Some(Vec::new()),
+                ..mine
+            },
+            100
+        )
+        .await,
+        0
+    );
+}
+
 async fn a_whitelist_violation_enters_the_ledger_once(db: &TestDb) {
     use ozontrack_domain::alert::AlertChange;
     use ozontrack_domain::finding::{RuleKind, Severity};
@@ -2034,6 +2126,73 @@ async fn the_postings_page_filters_pages_and_never_leaves_its_stores(db: &TestDb
         })
         .await
         .is_empty()
+    );
+}
+
+async fn postings_are_counted_by_the_pages_filters_on_every_page_up_to_a_cap(db: &TestDb) {
+    let mine = a_store(db).await;
+    let theirs = another_store(db).await;
+    let mut ids = Vec::new();
+    for i in 1..=5 {
+        ids.push(a_posting(db, mine, &format!("0132112277-020{i}-1")).await);
+    }
+    a_posting(db, theirs, "0999999999-0002-1").await;
+    a_leg_of(db, ids[1], "cdek", "1234567890", LegRole::LastMile).await;
+    let count = |q: ozontrack_db::PostingQuery, at_most: u64| async move {
+        db.store.count_matching(&q, at_most).await.unwrap()
+    };
+    let base = ozontrack_db::PostingQuery {
+        stores: vec![mine],
+        limit: 2,
+        ..Default::default()
+    };
+    assert_eq!(count(base.clone(), 100).await, 5, "not the page's 2");
+    assert_eq!(
+        count(
+            ozontrack_db::PostingQuery {
+                before: Some(ids[2]),
+                ..base.clone()
+            },
+            100
+        )
+        .await,
+        5,
+        "the cursor moves the page, not the total"
+    );
+    assert_eq!(count(base.clone(), 3).await, 4, "past the cap: one more");
+    assert_eq!(count(base.clone(), 5).await, 5);
+    assert_eq!(
+        count(
+            ozontrack_db::PostingQuery {
+                carrier: Some("cdek".into()),
+                ..base.clone()
+            },
+            100
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            ozontrack_db::PostingQuery {
+                stores: vec![mine, theirs],
+                ..base.clone()
+            },
+            100
+        )
+        .await,
+        6
+    );
+    assert_eq!(
+        count(
+            ozontrack_db::PostingQuery {
+                stores: Vec::new(),
+                ..base
+            },
+            100
+        )
+        .await,
+        0
     );
 }
 

@@ -792,6 +792,52 @@ async fn the_dashboard_wants_a_session_and_every_form_wants_its_csrf_token() {
     assert!(page.contains(&format!("data-alert=\"{}\"", a.my_alert)));
     let (_, list, _) = browser.get(&format!("/postings?q={}", a.my_posting)).await;
     assert!(list.contains(&format!("data-posting=\"{}\"", a.my_posting)));
+
+    // The list says how many postings its filters match, not how many one page shows, and
+    // offers Ozon's statuses by name.
+    let every_store = a
+        .store
+        .stores()
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    let total = a
+        .store
+        .postings_page(&ozontrack_db::PostingQuery {
+            stores: every_store,
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .len();
+    assert!(total > 2, "{total}");
+    let (_, list, _) = browser.get("/postings?limit=2").await;
+    assert_eq!(list.matches("data-posting=").count(), 2);
+    assert!(list.contains(&format!("共 {total} 个货件")), "{list}");
+    assert!(
+        list.contains("<option value=\"delivering\" >配送中</option>"),
+        "{list}"
+    );
+    let (_, list, _) = browser.get("/postings?status=teleported").await;
+    assert!(
+        list.contains("<option value=\"teleported\" selected>teleported</option>"),
+        "a status Ozon added since stays chosen: {list}"
+    );
+    let open = a
+        .store
+        .alerts(&ozontrack_db::AlertFilter {
+            open_only: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .len();
+    assert!(open > 0);
+    let (_, inbox, _) = browser.get("/alerts").await;
+    assert!(inbox.contains(&format!("共 {open} 条预警</p>")), "{inbox}");
     let (status, route, _) = browser
         .get(&format!("/postings/{}/route.json", a.my_posting))
         .await;

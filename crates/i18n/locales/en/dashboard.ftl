@@ -73,10 +73,17 @@ state-acknowledged = Acknowledged
 state-resolved = Resolved
 
 postings-title = Postings
+alerts-count = { $count ->
+    [one] { $count } alert
+   *[other] { $count } alerts
+}
+alerts-count-more = more than { $count } alerts
+alerts-shown-worst = the { $count } worst shown
 postings-count = { $count ->
     [one] { $count } posting
    *[other] { $count } postings
 }
+postings-count-more = more than { $count } postings
 postings-none = No postings match these filters.
 postings-export = Export this view
 filter-store = Store

@@ -71,10 +71,24 @@ state-acknowledged = Принята
 state-resolved = Закрыта
 
 postings-title = Отправления
+alerts-count = { $count ->
+    [one] { $count } тревога
+    [few] { $count } тревоги
+   *[many] { $count } тревог
+}
+alerts-count-more = { $count ->
+    [one] более { $count } тревоги
+   *[other] более { $count } тревог
+}
+alerts-shown-worst = показаны { $count } самых серьёзных
 postings-count = { $count ->
     [one] { $count } отправление
     [few] { $count } отправления
    *[many] { $count } отправлений
+}
+postings-count-more = { $count ->
+    [one] более { $count } отправления
+   *[other] более { $count } отправлений
 }
 postings-none = Нет отправлений с такими фильтрами.
 postings-export = Выгрузить этот список

@@ -67,7 +67,11 @@ state-acknowledged = 已确认
 state-resolved = 已解决
 
 postings-title = 货件
+alerts-count = 共 { $count } 条预警
+alerts-count-more = 超过 { $count } 条预警
+alerts-shown-worst = 显示最严重的 { $count } 条
 postings-count = 共 { $count } 个货件
+postings-count-more = 超过 { $count } 个货件
 postings-none = 没有符合筛选条件的货件。
 postings-export = 导出当前列表
 filter-store = 店铺

@@ -13,7 +13,7 @@ use ozontrack_db::{AlertFilter, Database, HISTOGRAM_DAYS, StoreRecord};
 use ozontrack_domain::alert::AlertState;
 use ozontrack_domain::finding::{RuleKind, Severity};
 use ozontrack_domain::trail::{Route, Trail};
-use ozontrack_domain::{Language, Role, Scheme, carrier};
+use ozontrack_domain::{Language, OzonStatus, Role, Scheme, carrier};
 use ozontrack_engine::Note;
 use ozontrack_engine::access::secret_hash;
 use ozontrack_engine::alerts::Close;
@@ -231,6 +231,13 @@ fn bad_filter(e: ApiError) -> WebError {
     }
 }
 
+/// The postings and alerts lists count what their filters match up to this many, then say
+/// "more than".
+const COUNTED_AT_MOST: u64 = 10_000;
+
+/// The alerts inbox shows this many, the worst first.
+const ALERTS_SHOWN: u32 = 200;
+
 pub(super) async fn postings<S: Database>(
     State(state): State<WebState<S>>,
     viewer: Viewer,
@@ -253,7 +260,10 @@ pub(super) async fn postings<S: Database>(
         None => stores.iter().map(|s| s.id).collect(),
     };
     let query = params.query(scope).map_err(bad_filter)?;
-    let found = db.postings_page(&query).await?;
+    let (found, total) = tokio::try_join!(
+        db.postings_page(&query),
+        db.count_matching(&query, COUNTED_AT_MOST)
+    )?;
     let names: HashMap<_, _> = stores.iter().map(|s| (s.id, s.name.as_str())).collect();
     let next = (found.len() == query.limit as usize)
         .then(|| found.last())
@@ -292,7 +302,11 @@ pub(super) async fn postings<S: Database>(
         })
         .collect::<Vec<_>>();
     let body = view::PostingsPage {
-        shown: tr.n("postings-count", rows.len() as u64),
+        shown: if total > COUNTED_AT_MOST {
+            tr.n("postings-count-more", COUNTED_AT_MOST)
+        } else {
+            tr.n("postings-count", total)
+        },
         stores: choices(
             stores
                 .iter()
@@ -317,6 +331,17 @@ pub(super) async fn postings<S: Database>(
                 .map(|r| (r.as_str().to_owned(), tr.severity(*r))),
             params.risk.map_or("", Severity::as_str),
         ),
+        statuses: {
+            let selected = params.status.as_deref().unwrap_or_default();
+            let mut known: Vec<_> = OzonStatus::KNOWN
+                .iter()
+                .map(|s| (s.as_str().to_owned(), tr.ozon_status(s)))
+                .collect();
+            if !selected.is_empty() && !known.iter().any(|(code, _)| code == selected) {
+                known.push((selected.to_owned(), selected.to_owned()));
+            }
+            choices(known, selected)
+        },
         page,
         filters: params,
         rows,
@@ -521,24 +546,33 @@ pub(super) async fn alerts<S: Database>(
         ),
         None => None,
     };
-    let alerts = state
-        .api
-        .db
-        .alerts(&AlertFilter {
-            open_only: wanted_state == "unresolved",
-            state: only,
-            min_severity: q.severity,
-            max_severity: q.severity,
-            rule: q.rule,
-            stores: Some(store.map_or_else(|| viewer.ids(), |s| vec![s.id])),
-            worst_first: true,
-            limit: 200,
-            ..AlertFilter::default()
-        })
-        .await?
+    let filter = AlertFilter {
+        open_only: wanted_state == "unresolved",
+        state: only,
+        min_severity: q.severity,
+        max_severity: q.severity,
+        rule: q.rule,
+        stores: Some(store.map_or_else(|| viewer.ids(), |s| vec![s.id])),
+        worst_first: true,
+        limit: ALERTS_SHOWN,
+        ..AlertFilter::default()
+    };
+    let db = &state.api.db;
+    let (alerts, total) = tokio::try_join!(
+        db.alerts(&filter),
+        db.count_alerts(&filter, COUNTED_AT_MOST)
+    )?;
+    let alerts: Vec<_> = alerts
         .iter()
         .map(|a| view::alert_view(a, &tr, tz))
         .collect();
+    let count = if total > COUNTED_AT_MOST {
+        tr.n("alerts-count-more", COUNTED_AT_MOST)
+    } else {
+        tr.n("alerts-count", total)
+    };
+    let only_worst =
+        (total > alerts.len() as u64).then(|| tr.n("alerts-shown-worst", alerts.len() as u64));
     let states = ["unresolved", "all"]
         .into_iter()
         .map(|s| (s.to_owned(), tr.t(&format!("alerts-state-{s}"))))
@@ -584,6 +618,8 @@ pub(super) async fn alerts<S: Database>(
         },
         page,
         alerts,
+        count,
+        only_worst,
     }
     .render()?;
     Ok(html(body))

@@ -310,6 +310,8 @@ pub(super) struct PostingsPage {
     pub modes: Vec<Choice>,
     pub carriers: Vec<Choice>,
     pub risks: Vec<Choice>,
+    /// Ozon's statuses by name; a code Ozon added since is offered as itself when filtered by.
+    pub statuses: Vec<Choice>,
     pub rows: Vec<PostingRow>,
     pub shown: String,
     pub next: Option<String>,
@@ -379,6 +381,10 @@ pub(super) struct AlertsPage {
     /// This list with its filters, to come back to after a bulk acknowledgement.
     pub back: String,
     pub alerts: Vec<AlertView>,
+    /// How many match.
+    pub count: String,
+    /// That only the worst are shown, when more match.
+    pub only_worst: Option<String>,
 }
 
 /// One alert, for htmx to swap in after an acknowledgement.
