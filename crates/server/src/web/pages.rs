@@ -238,6 +238,28 @@ const COUNTED_AT_MOST: u64 = 10_000;
 /// The alerts inbox shows this many, the worst first.
 const ALERTS_SHOWN: u32 = 200;
 
+/// `total` through `message` (`{ $count } postings`), or through `message-more` ("more than")
+/// when the count stopped at [`COUNTED_AT_MOST`].
+fn counted(tr: &Tr, message: &str, total: u64) -> String {
+    if total > COUNTED_AT_MOST {
+        tr.n(&format!("{message}-more"), COUNTED_AT_MOST)
+    } else {
+        tr.n(message, total)
+    }
+}
+
+/// Ozon's statuses by name; a code Ozon added since stays selectable when it is the filter.
+fn status_choices(tr: &Tr, selected: &str) -> Vec<view::Choice> {
+    let mut known: Vec<_> = OzonStatus::KNOWN
+        .iter()
+        .map(|s| (s.as_str().to_owned(), tr.ozon_status(s)))
+        .collect();
+    if !selected.is_empty() && !known.iter().any(|(code, _)| code == selected) {
+        known.push((selected.to_owned(), selected.to_owned()));
+    }
+    choices(known, selected)
+}
+
 pub(super) async fn postings<S: Database>(
     State(state): State<WebState<S>>,
     viewer: Viewer,
@@ -302,11 +324,7 @@ pub(super) async fn postings<S: Database>(
         })
         .collect::<Vec<_>>();
     let body = view::PostingsPage {
-        shown: if total > COUNTED_AT_MOST {
-            tr.n("postings-count-more", COUNTED_AT_MOST)
-        } else {
-            tr.n("postings-count", total)
-        },
+        shown: counted(&tr, "postings-count", total),
         stores: choices(
             stores
                 .iter()
@@ -331,17 +349,7 @@ pub(super) async fn postings<S: Database>(
                 .map(|r| (r.as_str().to_owned(), tr.severity(*r))),
             params.risk.map_or("", Severity::as_str),
         ),
-        statuses: {
-            let selected = params.status.as_deref().unwrap_or_default();
-            let mut known: Vec<_> = OzonStatus::KNOWN
-                .iter()
-                .map(|s| (s.as_str().to_owned(), tr.ozon_status(s)))
-                .collect();
-            if !selected.is_empty() && !known.iter().any(|(code, _)| code == selected) {
-                known.push((selected.to_owned(), selected.to_owned()));
-            }
-            choices(known, selected)
-        },
+        statuses: status_choices(&tr, params.status.as_deref().unwrap_or_default()),
         page,
         filters: params,
         rows,
@@ -566,11 +574,7 @@ pub(super) async fn alerts<S: Database>(
         .iter()
         .map(|a| view::alert_view(a, &tr, tz))
         .collect();
-    let count = if total > COUNTED_AT_MOST {
-        tr.n("alerts-count-more", COUNTED_AT_MOST)
-    } else {
-        tr.n("alerts-count", total)
-    };
+    let count = counted(&tr, "alerts-count", total);
     let only_worst =
         (total > alerts.len() as u64).then(|| tr.n("alerts-shown-worst", alerts.len() as u64));
     let states = ["unresolved", "all"]
