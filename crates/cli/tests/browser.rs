@@ -240,7 +240,8 @@ async fn another_stores_posting(dir: &std::path::Path) -> String {
 }
 
 /// Words of ours a page may show in Latin letters in any language: the product, the modes,
-/// the API, the aggregator and carriers' own names, the time offset.
+/// the API, the aggregator and carriers' own names, the time offset, the kinds of systems a
+/// token is for (ERP, BI).
 const LATIN_NAMES: &[&str] = &[
     "ozontrack",
     "CSV",
@@ -280,6 +281,8 @@ const LATIN_NAMES: &[&str] = &[
     "Token",
     "key",
     "access_token",
+    "ERP",
+    "BI",
 ];
 
 /// The page's text without what others wrote (carrier texts and places, posting and tracking

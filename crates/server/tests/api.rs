@@ -1228,6 +1228,97 @@ async fn signed_in(a: &Api, user: &str, password: &str) -> Browser {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_creates_an_api_token_on_the_users_page_sees_its_secret_once_and_revokes_it() {
+    let a = api().await;
+    let store_name = a.get("/api/v1/stores", Some(&a.read_only)).await.1["items"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = a
+        .post(
+            "/api/v1/users",
+            &a.everything,
+            serde_json::json!({"name": "boss", "password": "a long enough password",
+                               "role": "admin", "stores": "all"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let admin = signed_in(&a, "boss", "a long enough password").await;
+    let (_, users, _) = admin.get("/users").await;
+    let csrf = support::csrf(&users);
+    let (status, page, headers) = admin
+        .post(
+            "/tokens",
+            &[
+                ("name", "bi-tool"),
+                ("role", "operator"),
+                ("store", &store_name),
+                ("_csrf", &csrf),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        headers["cache-control"], "no-store",
+        "the secret is not cached"
+    );
+    let start = page
+        .find("<code data-raw>ozt_")
+        .expect("the secret is shown")
+        + 15;
+    let secret = &page[start..start + page[start..].find('<').unwrap()];
+    let (status, listed) = a.get("/api/v1/postings?limit=1", Some(secret)).await;
+    assert_eq!(status, 200, "{listed}");
+    let (status, _) = a.get("/api/v1/users", Some(secret)).await;
+    assert_eq!(status, 403, "an operator's token, as created");
+
+    // Listed with its prefix, never its secret again.
+    let (_, users, _) = admin.get("/users").await;
+    assert!(!users.contains(secret) && users.contains(&secret[..8]));
+    let tokens = a.store.tokens().await.unwrap();
+    let bi = tokens.iter().find(|t| t.name == "bi-tool").unwrap();
+    assert!(users.contains(&format!("data-token=\"{}\"", bi.id)));
+    let (status, _, headers) = admin
+        .post(
+            &format!("/tokens/{}/revoke", bi.id),
+            &[("_csrf", &csrf)],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], "/users?done=revoked");
+    let (status, _) = a.get("/api/v1/postings?limit=1", Some(secret)).await;
+    assert_eq!(status, 401, "revoked at once");
+    let (status, _, _) = admin
+        .post(
+            &format!("/tokens/{}/revoke", bi.id),
+            &[("_csrf", &csrf)],
+            &[],
+        )
+        .await;
+    assert_eq!(
+        status, 200,
+        "the page again, saying there is no such live token"
+    );
+
+    let trail = a
+        .store
+        .audit_entries(&ozontrack_db::AuditFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let actions: Vec<_> = trail
+        .iter()
+        .filter(|e| e.entry.actor == "boss")
+        .map(|e| e.entry.action.as_str())
+        .collect();
+    assert_eq!(actions, ["token.revoked", "token.created"], "{trail:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_and_stores_limit_every_route_and_page_on_the_server() {
     let a = api().await;
     let ack = |id: i64| format!("/api/v1/alerts/{id}/ack");
@@ -1741,7 +1832,7 @@ async fn every_page_and_form_is_refused_to_a_role_or_grant_short_of_it_and_allow
     // (path, fields, least role, only for a grant of every store)
     let my_alert = format!("/alerts/{}/ack", a.my_alert);
     let my_alert_id = a.my_alert.to_string();
-    let forms: [Form; 10] = [
+    let forms: [Form; 12] = [
         (&my_alert, vec![("note", "on it")], Operator, false),
         (
             "/alerts/ack",
@@ -1767,6 +1858,13 @@ async fn every_page_and_form_is_refused_to_a_role_or_grant_short_of_it_and_allow
         ),
         ("/users/nobody-here", vec![("role", "viewer")], Admin, true),
         ("/users/nobody-here/disable", vec![], Admin, true),
+        (
+            "/tokens",
+            vec![("name", ""), ("role", "viewer")],
+            Admin,
+            true,
+        ),
+        ("/tokens/999999/revoke", vec![], Admin, true),
     ];
     for (name, role, everywhere) in &people {
         let person = signed_in(&a, name, "a long enough password").await;

@@ -1,9 +1,10 @@
-//! The dashboard's admin pages: users (for an admin of every store: add, change role, stores or
-//! password, disable, enable) and the audit trail (for any admin, limited to their stores).
+//! The dashboard's admin pages: users and API tokens (for an admin of every store: add, change
+//! role, stores or password, disable, enable; create a token, shown once, and revoke it) and the
+//! audit trail (for any admin, limited to their stores).
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Uri};
+use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use ozontrack_db::Database;
 use ozontrack_domain::{Role, StoreScope};
@@ -19,10 +20,13 @@ use super::{WebError, WebState, html};
 struct UsersPage {
     page: Chrome,
     users: Vec<UserRow>,
+    tokens: Vec<TokenRow>,
     roles: Vec<Choice>,
     stores: Vec<String>,
     notice: String,
     error: String,
+    /// A token just created: its name and the secret, in this answer only.
+    created: Option<(String, String)>,
 }
 
 struct UserRow {
@@ -37,6 +41,17 @@ struct UserRow {
     granted: String,
     disabled: bool,
     state: String,
+}
+
+struct TokenRow {
+    id: i64,
+    name: String,
+    prefix: String,
+    role: String,
+    granted: String,
+    created: String,
+    /// Revoked since when; live when empty.
+    revoked: String,
 }
 
 #[derive(Template)]
@@ -84,9 +99,25 @@ pub(super) async fn users<S: Database>(
     let notice = match q.done.as_deref() {
         Some("added") => page.tr.t("users-added"),
         Some("changed") => page.tr.t("users-changed"),
+        Some("revoked") => page.tr.t("tokens-revoked-notice"),
         _ => String::new(),
     };
-    render_users(&state, &viewer, page, notice, String::new()).await
+    render_users(&state, &viewer, page, notice, String::new(), None).await
+}
+
+/// The stores a user or token is granted, by name.
+fn granted(tr: &Tr, viewer: &Viewer, scope: &StoreScope) -> String {
+    match scope {
+        StoreScope::All => tr.t("users-all-stores"),
+        StoreScope::Only(ids) if ids.is_empty() => tr.t("users-no-stores"),
+        StoreScope::Only(ids) => viewer
+            .stores
+            .iter()
+            .filter(|s| ids.contains(&s.id))
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }
 
 async fn render_users<S: Database>(
@@ -95,27 +126,32 @@ async fn render_users<S: Database>(
     page: Chrome,
     notice: String,
     error: String,
+    created: Option<(String, String)>,
 ) -> Result<Response, WebError> {
     let tr = page.tr;
     let tz = super::pages::store_zone(&viewer.stores);
-    let users = state
-        .api
-        .db
-        .users()
-        .await?
+    let db = &state.api.db;
+    let (users, tokens) = tokio::try_join!(db.users(), db.tokens())?;
+    let tokens = tokens
+        .into_iter()
+        .rev()
+        .map(|t| TokenRow {
+            role: tr.access_role(t.role),
+            granted: granted(&tr, viewer, &t.scope),
+            created: view::local(t.created_at, tz),
+            revoked: t
+                .revoked_at
+                .map(|at| tr.a("tokens-revoked", &[("since", &view::local(at, tz))]))
+                .unwrap_or_default(),
+            id: t.id,
+            name: t.name,
+            prefix: t.prefix,
+        })
+        .collect();
+    let users = users
         .into_iter()
         .map(|u| {
-            let granted = match &u.scope {
-                StoreScope::All => tr.t("users-all-stores"),
-                StoreScope::Only(ids) if ids.is_empty() => tr.t("users-no-stores"),
-                StoreScope::Only(ids) => viewer
-                    .stores
-                    .iter()
-                    .filter(|s| ids.contains(&s.id))
-                    .map(|s| s.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            };
+            let granted = granted(&tr, viewer, &u.scope);
             UserRow {
                 role: tr.access_role(u.role),
                 roles: role_choices(&tr, u.role),
@@ -140,8 +176,11 @@ async fn render_users<S: Database>(
             }
         })
         .collect();
+    let shows_secret = created.is_some();
     let body = UsersPage {
         users,
+        tokens,
+        created,
         roles: role_choices(&tr, Role::Viewer),
         stores: viewer
             .stores
@@ -153,7 +192,14 @@ async fn render_users<S: Database>(
         page,
     }
     .render()?;
-    Ok(html(body))
+    let mut response = html(body);
+    if shows_secret {
+        // The secret is in this page only: no cache may keep it.
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(response)
 }
 
 /// A user form's fields; `store` repeats, so the body is read pair by pair.
@@ -231,7 +277,7 @@ async fn settled<S: Database>(
             | ozontrack_engine::Error::NotFound(_)),
         ) => {
             let page = super::pages::chrome_for(viewer, headers, "users", uri);
-            render_users(state, viewer, page, String::new(), e.to_string()).await
+            render_users(state, viewer, page, String::new(), e.to_string(), None).await
         }
         Err(e) => Err(e.into()),
     }
@@ -334,6 +380,68 @@ async fn edited<S: Database>(
         Err(e) => Err(e),
     };
     settled(state, viewer, headers, uri, outcome, "changed").await
+}
+
+/// A new API token from the users page's form (name, role, stores): the page again, with the
+/// secret shown this once.
+pub(super) async fn create_token<S: Database>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+    body: axum::body::Bytes,
+) -> Result<Response, WebError> {
+    let form = UserForm::read(&body);
+    viewer.check_post(&headers, form.csrf.as_deref())?;
+    viewer.require_everywhere(Role::Admin)?;
+    let actor = viewer.actor()?;
+    let created = async {
+        let role = form.role()?.unwrap_or(Role::Viewer);
+        let scope = form.scope(&viewer)?;
+        ozontrack_engine::access::create_token(
+            &state.api.db,
+            &form.name,
+            role,
+            scope,
+            &actor,
+            state.api.wall.now(),
+        )
+        .await
+    }
+    .await;
+    match created {
+        Ok((secret, record)) => {
+            let page = super::pages::chrome_for(&viewer, &headers, "users", &uri);
+            let notice = page.tr.t("tokens-created");
+            let created = Some((record.name, secret));
+            render_users(&state, &viewer, page, notice, String::new(), created).await
+        }
+        Err(e) => settled(&state, &viewer, &headers, &uri, Err(e), "").await,
+    }
+}
+
+/// Revokes an API token; at once, every request with it is refused.
+pub(super) async fn revoke_token<S: Database>(
+    State(state): State<WebState<S>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<Response, WebError> {
+    let form = UserForm::read(&body);
+    viewer.check_post(&headers, form.csrf.as_deref())?;
+    viewer.require_everywhere(Role::Admin)?;
+    let actor = viewer.actor()?;
+    let revoked =
+        ozontrack_engine::access::revoke_token(&state.api.db, id, &actor, state.api.wall.now())
+            .await;
+    let outcome = match revoked {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ozontrack_engine::Error::NotFound("token")),
+        Err(e) => Err(e),
+    };
+    settled(&state, &viewer, &headers, &uri, outcome, "revoked").await
 }
 
 /// `?before=` pages back.

@@ -105,6 +105,8 @@ pub fn router<S: Database>(api: ApiState<S>, settings: WebSettings) -> Router {
         .route("/users", get(admin::users::<S>).post(admin::add_user::<S>))
         .route("/users/{name}", post(admin::change_user::<S>))
         .route("/users/{name}/{action}", post(admin::switch_user::<S>))
+        .route("/tokens", post(admin::create_token::<S>))
+        .route("/tokens/{id}/revoke", post(admin::revoke_token::<S>))
         .route("/audit", get(admin::audit::<S>))
         .route("/login", get(pages::login_form).post(pages::login::<S>))
         .route("/login/{secret}", get(pages::login_link::<S>))
