@@ -976,6 +976,10 @@ fn users_and_a_stores_life_from_the_console_leave_a_trail() {
     );
     let table = run.run(&["audit", "--lang", "zh"]);
     assert!(stdout(&table).contains("删除店铺"), "{}", stdout(&table));
+    assert!(
+        stdout(&table).contains("操作人"),
+        "headers in the language asked for"
+    );
 }
 
 #[test]

@@ -353,15 +353,11 @@ pub(crate) async fn audit(
         output::print_json(out, &json!({"entries": list}))?;
         return Ok(());
     }
-    let mut table = output::table(&[
-        "at",
-        "who",
-        "what",
-        "store",
-        "posting",
-        "concerning",
-        "values",
-    ]);
+    let header = [
+        "at", "actor", "action", "store", "posting", "subject", "detail",
+    ]
+    .map(|column| tr.t(&format!("audit-col-{column}")));
+    let mut table = output::table(&header.each_ref().map(String::as_str));
     for r in &records {
         let e = &r.entry;
         table.add_row(vec![
