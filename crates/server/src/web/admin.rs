@@ -242,6 +242,12 @@ impl UserForm {
             .transpose()
     }
 
+    /// The role chosen (a viewer when none) and the stores ticked: what a new user or token
+    /// is granted.
+    fn grant(&self, viewer: &Viewer) -> Result<(Role, StoreScope), ozontrack_engine::Error> {
+        Ok((self.role()?.unwrap_or(Role::Viewer), self.scope(viewer)?))
+    }
+
     /// The stores ticked, among those the admin sees.
     fn scope(&self, viewer: &Viewer) -> Result<StoreScope, ozontrack_engine::Error> {
         if self.all_stores {
@@ -258,6 +264,19 @@ impl UserForm {
             .collect::<Result<_, _>>()
             .map(StoreScope::Only)
     }
+}
+
+/// A users page form whose CSRF token is checked, posted by an admin of every store: the form
+/// and who acts.
+fn admin_form(
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(UserForm, ozontrack_engine::Actor), WebError> {
+    let form = UserForm::read(body);
+    viewer.check_post(headers, form.csrf.as_deref())?;
+    viewer.require_everywhere(Role::Admin)?;
+    Ok((form, viewer.actor()?))
 }
 
 /// After a change: on to the list, or the page again saying why (nothing typed is kept).
@@ -290,13 +309,9 @@ pub(super) async fn add_user<S: Database>(
     uri: Uri,
     body: axum::body::Bytes,
 ) -> Result<Response, WebError> {
-    let form = UserForm::read(&body);
-    viewer.check_post(&headers, form.csrf.as_deref())?;
-    viewer.require_everywhere(Role::Admin)?;
-    let actor = viewer.actor()?;
+    let (form, actor) = admin_form(&viewer, &headers, &body)?;
     let outcome = async {
-        let role = form.role()?.unwrap_or(Role::Viewer);
-        let scope = form.scope(&viewer)?;
+        let (role, scope) = form.grant(&viewer)?;
         ozontrack_engine::access::add_user(
             &state.api.db,
             &form.name,
@@ -391,13 +406,9 @@ pub(super) async fn create_token<S: Database>(
     uri: Uri,
     body: axum::body::Bytes,
 ) -> Result<Response, WebError> {
-    let form = UserForm::read(&body);
-    viewer.check_post(&headers, form.csrf.as_deref())?;
-    viewer.require_everywhere(Role::Admin)?;
-    let actor = viewer.actor()?;
+    let (form, actor) = admin_form(&viewer, &headers, &body)?;
     let created = async {
-        let role = form.role()?.unwrap_or(Role::Viewer);
-        let scope = form.scope(&viewer)?;
+        let (role, scope) = form.grant(&viewer)?;
         ozontrack_engine::access::create_token(
             &state.api.db,
             &form.name,
@@ -429,10 +440,7 @@ pub(super) async fn revoke_token<S: Database>(
     Path(id): Path<i64>,
     body: axum::body::Bytes,
 ) -> Result<Response, WebError> {
-    let form = UserForm::read(&body);
-    viewer.check_post(&headers, form.csrf.as_deref())?;
-    viewer.require_everywhere(Role::Admin)?;
-    let actor = viewer.actor()?;
+    let (_, actor) = admin_form(&viewer, &headers, &body)?;
     let revoked =
         ozontrack_engine::access::revoke_token(&state.api.db, id, &actor, state.api.wall.now())
             .await;
