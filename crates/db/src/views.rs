@@ -282,8 +282,11 @@ impl SqlDatabase {
             return Ok(Vec::new());
         }
         let stores: Vec<i64> = q.stores.iter().map(|s| s.0).collect();
-        let risky = match q.min_risk {
-            Some(min) => Some(on_db!(&self.db, |pool| {
+        // A count reads every match (up to its cap), so it always starts from the alerts; a
+        // page asks how many there are first.
+        let risky = match (q.min_risk, shape) {
+            (Some(_), Shape::Count(_)) | (None, _) => None,
+            (Some(min), Shape::Rows(_)) => Some(on_db!(&self.db, |pool| {
                 let mut query = sqlx::QueryBuilder::new(
                     "SELECT COUNT(*) FROM alerts WHERE resolved_at IS NULL AND store_id",
                 );
@@ -296,7 +299,6 @@ impl SqlDatabase {
                 query.push(")");
                 query.build_query_scalar::<i64>().fetch_one(pool).await?
             })),
-            None => None,
         };
         Ok(on_db!(&self.db, |pool| {
             let mut query = sqlx::QueryBuilder::new(match shape {
@@ -340,9 +342,10 @@ impl SqlDatabase {
                     .push("))");
             }
             if let Some(min) = q.min_risk {
-                // Few matching alerts: drive the page from them. Many: probe each posting
-                // through the open-alert index while the page fills (a walk of ~50 / density).
-                if risky.is_some_and(|n| n <= FEW_ALERTS) {
+                // Few matching alerts, or a count: drive the query from them. A page among many:
+                // probe each posting through the open-alert index while the page fills (a walk
+                // of ~50 / density).
+                if matches!(shape, Shape::Count(_)) || risky.is_some_and(|n| n <= FEW_ALERTS) {
                     query.push(
                         " AND p.id IN (SELECT a.posting_id FROM alerts a \
                          WHERE a.resolved_at IS NULL AND a.store_id",

@@ -2161,6 +2161,27 @@ async fn postings_are_counted_by_the_pages_filters_on_every_page_up_to_a_cap(db:
     );
     assert_eq!(count(base.clone(), 3).await, 4, "past the cap: one more");
     assert_eq!(count(base.clone(), 5).await, 5);
+    {
+        use ozontrack_domain::alert::AlertChange;
+        use ozontrack_domain::finding::{RuleKind, Severity};
+        let changes = [(ids[0], Severity::Warning), (ids[3], Severity::Critical)].map(
+            |(posting, severity)| {
+                let open = AlertChange::Open(finding(RuleKind::Stale, severity, None));
+                outcome(mine, posting, vec![open])
+            },
+        );
+        db.store
+            .apply_risk(&changes, t0(), &ozontrack_db::Enqueue::nobody(t0()))
+            .await
+            .unwrap();
+        let at_risk = |min| ozontrack_db::PostingQuery {
+            min_risk: Some(min),
+            ..base.clone()
+        };
+        assert_eq!(count(at_risk(Severity::Warning), 100).await, 2);
+        assert_eq!(count(at_risk(Severity::Critical), 100).await, 1);
+        assert_eq!(count(at_risk(Severity::Warning), 1).await, 2);
+    }
     assert_eq!(
         count(
             ozontrack_db::PostingQuery {
