@@ -12,6 +12,7 @@
 //! - [`stores`]: a store's life: add, set its key, pause, resume, rename, remove.
 //! - [`audit`]: the audit trail every use case that writes appends to, and reading it.
 //! - [`estimate`]: arrival windows from each lane's history.
+//! - [`lists`]: a page of the dashboard's postings or alerts with how many its filter matches.
 //! - [`penalties`]: each store's penalty points in its rolling window and the threshold reached.
 //! - [`export`]: every posting a filter matches out to CSV or XLSX, in batches, no row limit.
 //! - [`import`]: the seller office's postings report in, as postings of a store.
@@ -43,6 +44,7 @@ pub mod gauges;
 pub mod import;
 pub mod legs;
 pub mod limits;
+pub mod lists;
 pub mod notify;
 pub mod penalties;
 pub mod push;

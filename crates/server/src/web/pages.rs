@@ -17,6 +17,7 @@ use ozontrack_domain::{Language, OzonStatus, Role, Scheme, carrier};
 use ozontrack_engine::Note;
 use ozontrack_engine::access::secret_hash;
 use ozontrack_engine::alerts::Close;
+use ozontrack_engine::lists::{Counted, Total};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -231,20 +232,14 @@ fn bad_filter(e: ApiError) -> WebError {
     }
 }
 
-/// The postings and alerts lists count what their filters match up to this many, then say
-/// "more than".
-const COUNTED_AT_MOST: u64 = 10_000;
-
 /// The alerts inbox shows this many, the worst first.
 const ALERTS_SHOWN: u32 = 200;
 
-/// `total` through `message` (`{ $count } postings`), or through `message-more` ("more than")
-/// when the count stopped at [`COUNTED_AT_MOST`].
-fn counted(tr: &Tr, message: &str, total: u64) -> String {
-    if total > COUNTED_AT_MOST {
-        tr.n(&format!("{message}-more"), COUNTED_AT_MOST)
-    } else {
-        tr.n(message, total)
+/// How many a list's filter matches, through `exactly` (`{ $count } postings`) or `more_than`.
+fn how_many(tr: &Tr, (exactly, more_than): (&str, &str), total: Total) -> String {
+    match total {
+        Total::Exactly(n) => tr.n(exactly, n),
+        Total::MoreThan(n) => tr.n(more_than, n),
     }
 }
 
@@ -282,10 +277,10 @@ pub(super) async fn postings<S: Database>(
         None => stores.iter().map(|s| s.id).collect(),
     };
     let query = params.query(scope).map_err(bad_filter)?;
-    let (found, total) = tokio::try_join!(
-        db.postings_page(&query),
-        db.count_matching(&query, COUNTED_AT_MOST)
-    )?;
+    let Counted {
+        items: found,
+        total: matched,
+    } = ozontrack_engine::lists::postings(db, &query).await?;
     let names: HashMap<_, _> = stores.iter().map(|s| (s.id, s.name.as_str())).collect();
     let next = (found.len() == query.limit as usize)
         .then(|| found.last())
@@ -324,7 +319,7 @@ pub(super) async fn postings<S: Database>(
         })
         .collect::<Vec<_>>();
     let body = view::PostingsPage {
-        shown: counted(&tr, "postings-count", total),
+        shown: how_many(&tr, ("postings-count", "postings-count-more"), matched),
         stores: choices(
             stores
                 .iter()
@@ -565,18 +560,15 @@ pub(super) async fn alerts<S: Database>(
         limit: ALERTS_SHOWN,
         ..AlertFilter::default()
     };
-    let db = &state.api.db;
-    let (alerts, total) = tokio::try_join!(
-        db.alerts(&filter),
-        db.count_alerts(&filter, COUNTED_AT_MOST)
-    )?;
-    let alerts: Vec<_> = alerts
+    let listed = ozontrack_engine::lists::alerts(&state.api.db, &filter).await?;
+    let alerts: Vec<_> = listed
+        .items
         .iter()
         .map(|a| view::alert_view(a, &tr, tz))
         .collect();
-    let count = counted(&tr, "alerts-count", total);
-    let only_worst =
-        (total > alerts.len() as u64).then(|| tr.n("alerts-shown-worst", alerts.len() as u64));
+    let count = how_many(&tr, ("alerts-count", "alerts-count-more"), listed.total);
+    let only_worst = (listed.total != Total::Exactly(alerts.len() as u64))
+        .then(|| tr.n("alerts-shown-worst", alerts.len() as u64));
     let states = ["unresolved", "all"]
         .into_iter()
         .map(|s| (s.to_owned(), tr.t(&format!("alerts-state-{s}"))))
