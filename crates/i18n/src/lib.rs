@@ -20,6 +20,7 @@ use ozontrack_domain::finding::{Action, Hold, Reason, RuleKind, Severity, Why};
 use ozontrack_domain::notify::{
     AttemptOutcome, ChannelKind, DestinationState, DisableCause, MessageState, PenaltyLevel, Topic,
 };
+use ozontrack_domain::rules::ComplianceRules;
 use ozontrack_domain::{
     CarrierSource, Currency, EventSource, Language, LegRole, MainStatus, Money, OzonStatus,
     OzonSubstatus, Scheme, SubStatus, carrier,
@@ -237,19 +238,17 @@ impl Tr {
 
     /// Where a store stands in Ozon's penalty points: the threshold reached (the warning names
     /// the suspension it is close to), or below the warning.
-    pub fn penalty_standing(
-        &self,
-        level: Option<PenaltyLevel>,
-        warn_at: i64,
-        suspension_at: i64,
-    ) -> String {
+    pub fn penalty_standing(&self, level: Option<PenaltyLevel>, rules: &ComplianceRules) -> String {
         match level {
             Some(PenaltyLevel::Suspension) => self.t("penalty-suspension"),
             Some(PenaltyLevel::Warning) => self.with(
                 "penalty-warning",
-                &[("threshold", Arg::Number(suspension_at))],
+                &[("threshold", Arg::Number(rules.suspension_points))],
             ),
-            None => self.with("penalty-ok", &[("threshold", Arg::Number(warn_at))]),
+            None => self.with(
+                "penalty-ok",
+                &[("threshold", Arg::Number(rules.warn_at_points))],
+            ),
         }
     }
 

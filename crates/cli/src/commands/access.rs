@@ -354,9 +354,15 @@ pub(crate) async fn audit(
         return Ok(());
     }
     let header = [
-        "at", "actor", "action", "store", "posting", "subject", "detail",
+        "audit-col-at",
+        "audit-col-actor",
+        "audit-col-action",
+        "audit-col-store",
+        "audit-col-posting",
+        "audit-col-subject",
+        "audit-col-detail",
     ]
-    .map(|column| tr.t(&format!("audit-col-{column}")));
+    .map(|id| tr.t(id));
     let mut table = output::table(&header.each_ref().map(String::as_str));
     for r in &records {
         let e = &r.entry;

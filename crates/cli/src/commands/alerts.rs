@@ -257,7 +257,7 @@ pub(crate) async fn penalties(
                 "today-penalty-window",
                 s.rules.points_window_days.max(0).unsigned_abs()
             ),
-            tr.penalty_standing(s.level, s.rules.warn_at_points, s.rules.suspension_points)
+            tr.penalty_standing(s.level, &s.rules)
         )?;
         if !s.ledger.is_empty() {
             let tz = zone(&s.store.settings.timezone);

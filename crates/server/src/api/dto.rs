@@ -623,13 +623,9 @@ impl PenaltyStandingBody {
             warn_at: s.rules.warn_at_points,
             suspension_at: s.rules.suspension_points,
             level: s.level,
-            level_name: s.level.map(|level| {
-                tr.penalty_standing(
-                    Some(level),
-                    s.rules.warn_at_points,
-                    s.rules.suspension_points,
-                )
-            }),
+            level_name: s
+                .level
+                .map(|level| tr.penalty_standing(Some(level), &s.rules)),
             violations: s
                 .ledger
                 .iter()

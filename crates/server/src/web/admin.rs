@@ -50,8 +50,8 @@ struct TokenRow {
     role: String,
     granted: String,
     created: String,
-    /// Revoked since when; live when empty.
-    revoked: String,
+    /// Revoked since when; none while live.
+    revoked: Option<String>,
 }
 
 #[derive(Template)]
@@ -141,8 +141,7 @@ async fn render_users<S: Database>(
             created: view::local(t.created_at, tz),
             revoked: t
                 .revoked_at
-                .map(|at| tr.a("tokens-revoked", &[("since", &view::local(at, tz))]))
-                .unwrap_or_default(),
+                .map(|at| tr.a("tokens-revoked", &[("since", &view::local(at, tz))])),
             id: t.id,
             name: t.name,
             prefix: t.prefix,

@@ -148,11 +148,7 @@ pub(super) async fn today<S: Database>(
             ),
             level: s.level.map(|level| view::PenaltyLevelView {
                 code: level.as_str(),
-                label: tr.penalty_standing(
-                    Some(level),
-                    s.rules.warn_at_points,
-                    s.rules.suspension_points,
-                ),
+                label: tr.penalty_standing(Some(level), &s.rules),
             }),
             paused: s.store.paused_at.is_some(),
         })
