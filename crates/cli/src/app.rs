@@ -1,6 +1,8 @@
 //! Wiring: the one place that turns settings into a concrete store (SQLite or PostgreSQL) and
 //! the secret key that protects Ozon API keys, and picks the stores and the lease owner a
-//! command works with.
+//! command works with, on real time or a followed sandbox world's.
+
+use std::sync::Arc;
 
 use anyhow::Context;
 use ozontrack_db::prelude::*;
@@ -26,6 +28,9 @@ pub(crate) struct Opened {
     pub(crate) store: SqlDatabase,
     pub(crate) url: DatabaseUrl,
     pub(crate) key_created: bool,
+    /// The time parcels are judged by: real time, or the sandbox world's with `--follow-clock`.
+    /// People's actions (sign-ins, tokens, users, channels, the audit of them) use real time.
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 pub(crate) fn cipher(settings: &Settings, mode: KeyMode) -> anyhow::Result<(Cipher, bool)> {
@@ -59,6 +64,15 @@ pub(crate) async fn open(settings: &Settings, mode: KeyMode) -> anyhow::Result<O
         store,
         url,
         key_created,
+        clock: world_clock(settings).await?,
+    })
+}
+
+/// The followed sandbox clock when `--follow-clock` is given, else real time.
+pub(crate) async fn world_clock(settings: &Settings) -> anyhow::Result<Arc<dyn Clock>> {
+    Ok(match &settings.follow_clock {
+        Some(url) => Arc::new(followed_clock(url).await?),
+        None => Arc::new(ozontrack_domain::SystemClock),
     })
 }
 
@@ -98,12 +112,13 @@ pub(crate) fn owner(clock: &dyn Clock) -> LeaseOwner {
     LeaseOwner::new(format!("{host}:{}:{started}", std::process::id()))
 }
 
-/// A syncer on the system clock with the configured settings, owned by this process.
+/// A syncer on the opened database's clock with the configured settings, owned by this process.
 pub(crate) fn syncer(
-    store: &SqlDatabase,
+    opened: &Opened,
     settings: &Settings,
 ) -> anyhow::Result<ozontrack_engine::Syncer<SqlDatabase>> {
-    let clock: std::sync::Arc<dyn Clock> = std::sync::Arc::new(ozontrack_domain::SystemClock);
+    let store = &opened.store;
+    let clock = Arc::clone(&opened.clock);
     let owner = owner(clock.as_ref());
     Ok(ozontrack_engine::Syncer::new(
         store.clone(),
@@ -169,6 +184,17 @@ pub(crate) fn feeds(settings: &Settings) -> anyhow::Result<ozontrack_engine::Fee
             .zip(c.cdek_client_secret.clone())
             .map(|(id, secret)| CdekClient::new(http.clone(), &c.cdek_base_url, id, secret)),
     })
+}
+
+/// Who a command acts as: the person `--by` names, else the console's user.
+pub(crate) fn actor(by: Option<&str>) -> anyhow::Result<ozontrack_engine::Actor> {
+    match by {
+        Some(name) => {
+            Ok(ozontrack_engine::Actor::person(name)
+                .map_err(|e| InputError::new(format!("--{e}")))?)
+        }
+        None => Ok(console()),
+    }
 }
 
 /// Who a command acts as in the audit trail: the console's login user (`cli:NAME`).

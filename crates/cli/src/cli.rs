@@ -20,6 +20,14 @@ pub(crate) struct Cli {
     #[arg(long, global = true)]
     pub(crate) json: bool,
 
+    /// Run on a sandbox world's simulated clock instead of real time: the URL its `sandbox` or
+    /// `demo` command prints as the clock (…/sandbox/clock). Parcels are judged, tracked and
+    /// exported as of the world's time; people's actions (sign-ins, tokens, users, channels)
+    /// stay on real time. For `serve` nodes sharing one world and for one-shot commands on the
+    /// demo's database; never against real Ozon.
+    #[arg(long, global = true, value_name = "URL")]
+    pub(crate) follow_clock: Option<String>,
+
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -533,11 +541,6 @@ pub(crate) struct ServeArgs {
     /// /metrics only). Several processes on one PostgreSQL share the work through leases.
     #[arg(long, value_enum, default_value = "all")]
     pub(crate) role: ServeRole,
-    /// Run on a sandbox world's simulated clock instead of real time: the URL its `sandbox`
-    /// command prints as the clock (…/sandbox/clock). For running several processes against
-    /// one world; never against real Ozon.
-    #[arg(long, value_name = "URL")]
-    pub(crate) follow_clock: Option<String>,
 }
 
 /// What a `serve` process runs.
@@ -707,7 +710,7 @@ pub(crate) struct CloseAlertArgs {
     /// Why, in your words; kept in the alert's history.
     #[arg(long, value_name = "TEXT")]
     pub(crate) note: String,
-    /// Who (default: the user running the command).
+    /// Who (default: the console's user, `cli:NAME`).
     #[arg(long, value_name = "NAME")]
     pub(crate) by: Option<String>,
 }
@@ -913,6 +916,13 @@ pub(crate) struct TemplateSetArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct StoresListArgs {
+    /// The language of headers and words: zh, ru or en (default: the first store's).
+    #[arg(long, value_name = "LANG")]
+    pub(crate) lang: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct PenaltiesArgs {
     /// Only this store (default: every store).
     #[arg(long, value_name = "NAME")]
@@ -962,7 +972,7 @@ pub(crate) struct SetCarrierArgs {
     /// The store the posting belongs to (when there are several).
     #[arg(long, value_name = "NAME")]
     pub(crate) store: Option<String>,
-    /// Who made the correction (default: $USER).
+    /// Who made the correction (default: the console's user, `cli:NAME`).
     #[arg(long, value_name = "NAME")]
     pub(crate) by: Option<String>,
 }
@@ -1141,7 +1151,7 @@ pub(crate) enum StoresCommand {
     /// (`--no-api`) whose postings come from imported reports.
     Add(AddStore),
     /// List connected stores.
-    List,
+    List(StoresListArgs),
     /// Give a store its (new) Client-Id and Api-Key: a key rotation, or API access for a store
     /// that had none (its first sync is then due), its history kept.
     SetKey(SetKey),

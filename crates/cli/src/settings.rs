@@ -31,6 +31,9 @@ pub(crate) struct Settings {
     pub(crate) backup: BackupSection,
     pub(crate) evidence: EvidenceSection,
     pub(crate) log: LogSettings,
+    /// `--follow-clock`: a sandbox world's clock to run on (a flag only, never configured).
+    #[serde(skip)]
+    pub(crate) follow_clock: Option<String>,
 }
 
 /// `[evidence]`: the seller's files for disputes.
@@ -497,6 +500,7 @@ impl Default for LogSettings {
 #[derive(Debug, Default)]
 pub(crate) struct Overrides {
     pub(crate) database_url: Option<String>,
+    pub(crate) follow_clock: Option<String>,
 }
 
 impl Settings {
@@ -552,12 +556,14 @@ impl Settings {
         let built = builder
             .build()
             .map_err(|e| InputError::new(format!("configuration in {where_}: {e}")))?;
-        built.try_deserialize::<Settings>().map_err(|e| {
+        let mut settings = built.try_deserialize::<Settings>().map_err(|e| {
             let located = file
                 .as_ref()
                 .and_then(|(path, text)| locate_key(path, text, &e.to_string()));
             InputError::new(located.unwrap_or_else(|| format!("configuration in {where_}: {e}")))
-        })
+        })?;
+        settings.follow_clock.clone_from(&overrides.follow_clock);
+        Ok(settings)
     }
 }
 
@@ -668,6 +674,7 @@ mod tests {
         );
         let flags = Overrides {
             database_url: Some("sqlite://flag.db".into()),
+            ..Overrides::default()
         };
         let settings = Settings::load(Some(&path), env, &flags).unwrap();
         assert_eq!(settings.database.url, "sqlite://flag.db");

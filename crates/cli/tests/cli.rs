@@ -185,6 +185,14 @@ fn a_store_added_from_stdin_is_listed_and_its_key_never_printed() {
         text.contains("深圳小店") && text.contains("Europe/Moscow"),
         "{text}"
     );
+    // Headers and words in the language asked for; the next sync in the store's own zone.
+    let ru = run.run(&["stores", "list", "--lang", "ru"]);
+    assert_ok(&ru);
+    assert!(
+        stdout(&ru).contains("Часовой пояс") && stdout(&ru).contains("Следующая синхронизация"),
+        "{}",
+        stdout(&ru)
+    );
     let json = run.run(&["stores", "list", "--json"]);
     let stores: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(stores[0]["name"], "Moscow shop");
@@ -725,6 +733,91 @@ fn a_node_told_to_follow_a_sandbox_world_works_by_the_worlds_clock() {
         String::from_utf8_lossy(&no_clock.stderr).contains("cannot read the clock to follow"),
         "{}",
         String::from_utf8_lossy(&no_clock.stderr)
+    );
+}
+
+#[test]
+fn one_shot_commands_told_to_follow_a_sandbox_world_judge_its_parcels_as_of_its_time() {
+    use chrono::{DateTime, Utc};
+    let run = Run::new();
+    assert_ok(&run.run(&["init"]));
+    let (_sandbox, line) =
+        run.spawn_first_line(&["--json", "sandbox", "--parcels", "300", "--speed", "3600"]);
+    let apis: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let clock = apis["clock"]["url"].as_str().unwrap().to_owned();
+    let ozon = &apis["ozon"];
+    assert_ok(&run.run_with_stdin(
+        &[
+            "stores",
+            "add",
+            "--name",
+            "shop",
+            "--client-id",
+            &ozon["client_id"].to_string(),
+            "--api-key-stdin",
+            "--ozon-base-url",
+            ozon["base_url"].as_str().unwrap(),
+        ],
+        ozon["api_key"].as_str().unwrap(),
+        &[],
+    ));
+    assert_ok(&run.run(&["sync", "--follow-clock", &clock]));
+    let csv = run.path("numbers.csv");
+    assert_ok(&run.run(&[
+        "export",
+        "postings",
+        "--columns",
+        "posting_number",
+        "--lang",
+        "en",
+        "--out",
+        csv.to_str().unwrap(),
+        "--follow-clock",
+        &clock,
+    ]));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let number = text
+        .lines()
+        .nth(1)
+        .expect("a posting was synced")
+        .trim()
+        .trim_matches('"')
+        .to_owned();
+
+    let (clock_base, clock_path) = clock.split_at(clock.find("/sandbox/").unwrap());
+    let world_now = || -> DateTime<Utc> {
+        let response = http_response("GET", clock_base, clock_path, &[]);
+        let (_, body) = response.split_once("\r\n\r\n").unwrap();
+        let body: serde_json::Value = serde_json::from_str(body.trim()).unwrap();
+        body["now"].as_str().unwrap().parse().unwrap()
+    };
+    let judged_at = |args: &[&str]| -> DateTime<Utc> {
+        let explained = run.run(args);
+        assert_ok(&explained);
+        let body: serde_json::Value = serde_json::from_slice(&explained.stdout).unwrap();
+        body["at"].as_str().unwrap().parse().unwrap()
+    };
+    // An hour of the world passes each real second; a command's start-up takes a few.
+    let before = world_now();
+    let followed = judged_at(&[
+        "--json",
+        "rules",
+        "explain",
+        &number,
+        "--follow-clock",
+        &clock,
+    ]);
+    let after = world_now();
+    let slack = chrono::Duration::minutes(3);
+    assert!(
+        before - slack <= followed && followed <= after + slack,
+        "world {before} .. {after}, judged at {followed}"
+    );
+    // Without the flag the same command judges the posting as of today, weeks after the world.
+    let today = judged_at(&["--json", "rules", "explain", &number]);
+    assert!(
+        today - after > chrono::Duration::days(7),
+        "{today} against {after}"
     );
 }
 

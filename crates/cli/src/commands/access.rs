@@ -9,7 +9,7 @@ use ozontrack_db::prelude::*;
 use ozontrack_db::{SqlDatabase, StoreRecord};
 use ozontrack_domain::{Clock, Language, Role, StoreScope, SystemClock};
 use ozontrack_engine::access::UserEdit;
-use ozontrack_i18n::Tr;
+use ozontrack_i18n::{Tr, zone};
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
@@ -327,16 +327,20 @@ pub(crate) async fn audit(
     let tr = Tr::new(language);
     let opened = app::open(settings, KeyMode::Existing).await?;
     let db = opened.store;
-    let scope = match &args.store {
-        Some(name) => StoreScope::Only(
-            app::chosen_stores(&db, Some(name))
-                .await?
-                .iter()
-                .map(|s| s.id)
-                .collect(),
-        ),
-        None => StoreScope::All,
+    let (scope, stores) = match &args.store {
+        Some(name) => {
+            let stores = app::chosen_stores(&db, Some(name)).await?;
+            (
+                StoreScope::Only(stores.iter().map(|s| s.id).collect()),
+                stores,
+            )
+        }
+        None => (StoreScope::All, db.stores().await?),
     };
+    // Times in the first store's zone, as the dashboard's audit page shows them.
+    let tz = stores
+        .first()
+        .map_or(chrono_tz::Asia::Shanghai, |s| zone(&s.settings.timezone));
     let records = ozontrack_engine::audit::entries(&db, &scope, None, args.limit.max(1)).await;
     db.close().await;
     let records = records?;
@@ -367,7 +371,7 @@ pub(crate) async fn audit(
     for r in &records {
         let e = &r.entry;
         table.add_row(vec![
-            output::time(e.at),
+            tr.time(e.at, tz),
             e.actor.clone(),
             tr.audit_action(e.action),
             e.store.as_ref().map(|(_, n)| n.clone()).unwrap_or_default(),

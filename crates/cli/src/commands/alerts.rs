@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use ozontrack_db::prelude::*;
 use ozontrack_db::{AlertFilter, SqlDatabase};
+use ozontrack_domain::Language;
 use ozontrack_domain::finding::Severity;
-use ozontrack_domain::{Clock, Language, SystemClock};
 use ozontrack_engine::alerts::Close;
-use ozontrack_engine::{Actor, Evaluator, Note};
+use ozontrack_engine::{Evaluator, Note};
 use ozontrack_i18n::{Tr, zone};
 use ozontrack_server::api::dto::{AlertBody, PenaltyStandingBody};
 use serde_json::json;
@@ -27,14 +27,13 @@ pub(crate) async fn alerts(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let opened = app::open(settings, KeyMode::Existing).await?;
-    let store = opened.store;
     let result = match &args.action {
-        Some(AlertsCommand::Ack(close)) => close_alert(&store, close, true, json, out).await,
-        Some(AlertsCommand::Resolve(close)) => close_alert(&store, close, false, json, out).await,
-        Some(AlertsCommand::Evaluate) => evaluate(settings, &store, json, out).await,
-        None => list(&store, args, json, out).await,
+        Some(AlertsCommand::Ack(close)) => close_alert(&opened, close, true, json, out).await,
+        Some(AlertsCommand::Resolve(close)) => close_alert(&opened, close, false, json, out).await,
+        Some(AlertsCommand::Evaluate) => evaluate(settings, &opened, json, out).await,
+        None => list(&opened.store, args, json, out).await,
     };
-    store.close().await;
+    opened.store.close().await;
     result
 }
 
@@ -129,32 +128,27 @@ async fn list(
 }
 
 async fn close_alert(
-    db: &SqlDatabase,
+    opened: &app::Opened,
     args: &CloseAlertArgs,
     acknowledge: bool,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let note = Note::parse(&args.note).map_err(|e| InputError::new(format!("--{e}")))?;
-    let by = args
-        .by
-        .clone()
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "cli".into());
-    let actor = Actor::person(&by).map_err(|e| InputError::new(format!("--{e}")))?;
+    let actor = app::actor(args.by.as_deref())?;
     let how = if acknowledge {
         Close::Acknowledge
     } else {
         Close::Resolve
     };
     let closed = match ozontrack_engine::alerts::close(
-        db,
+        &opened.store,
         None,
         args.id,
         how,
         &actor,
         &note,
-        SystemClock.now(),
+        opened.clock.now(),
     )
     .await
     {
@@ -192,15 +186,15 @@ async fn close_alert(
 
 async fn evaluate(
     settings: &Settings,
-    store: &SqlDatabase,
+    opened: &app::Opened,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let stores = store.stores().await?;
+    let stores = opened.store.stores().await?;
     let rules = crate::commands::rules::rules_book(settings, &stores)?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock = Arc::clone(&opened.clock);
     let evaluator = Evaluator::new(
-        store.clone(),
+        opened.store.clone(),
         Arc::new(app::feeds(settings)?),
         rules,
         settings.risk_settings(),
@@ -232,11 +226,11 @@ pub(crate) async fn penalties(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let opened = app::open(settings, KeyMode::Existing).await?;
-    let store = opened.store;
-    let stores = app::chosen_stores(&store, args.store.as_deref()).await?;
+    let store = &opened.store;
+    let stores = app::chosen_stores(store, args.store.as_deref()).await?;
     let book = crate::commands::rules::rules_book(settings, &store.stores().await?)?;
     let standings =
-        ozontrack_engine::penalties::standings(&store, &book, &stores, SystemClock.now()).await?;
+        ozontrack_engine::penalties::standings(store, &book, &stores, opened.clock.now()).await?;
     store.close().await;
     let tr = Tr::new(language(args.lang.as_deref(), stores.first())?);
     if json {

@@ -6,7 +6,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use ozontrack_db::Stores as _;
-use ozontrack_domain::{Clock as _, SystemClock};
 use ozontrack_engine::estimate::EstimateBook;
 use ozontrack_engine::evidence::{self, NewFile};
 use ozontrack_reports::AtomicFile;
@@ -46,11 +45,11 @@ async fn build(
     })?;
     let dir = args.out.clone().unwrap_or_else(|| ".".into());
     let opened = app::open(settings, KeyMode::Existing).await?;
-    let db = opened.store;
+    let db = &opened.store;
     let stores = db.stores().await?;
-    let (_, id) = find_posting(&db, &stores, &args.number).await?;
+    let (_, id) = find_posting(db, &stores, &args.number).await?;
     let estimates = Arc::new(EstimateBook::default());
-    let pack = evidence::build(&db, &estimates, id, &languages, SystemClock.now()).await;
+    let pack = evidence::build(db, &estimates, id, &languages, opened.clock.now()).await;
     db.close().await;
     let pack = pack?;
     std::fs::create_dir_all(&dir)
@@ -120,15 +119,15 @@ async fn attach(
         });
     }
     let opened = app::open(settings, KeyMode::Existing).await?;
-    let db = opened.store;
+    let db = &opened.store;
     let stores = db.stores().await?;
-    let (_, id) = find_posting(&db, &stores, &args.number).await?;
+    let (_, id) = find_posting(db, &stores, &args.number).await?;
     let actor = app::console();
     let limit = settings.evidence.max_attachment_bytes();
     let mut added = Vec::new();
     let mut failure = None;
     for file in files {
-        match evidence::attach(&db, &actor, id, file, limit, SystemClock.now()).await {
+        match evidence::attach(db, &actor, id, file, limit, opened.clock.now()).await {
             Ok(result) => added.push(result),
             Err(e) => {
                 failure = Some(e);

@@ -74,6 +74,7 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
     }
     let overrides = Overrides {
         database_url: cli.database_url.clone(),
+        follow_clock: cli.follow_clock.clone(),
     };
     let settings = Settings::load(cli.config.as_deref(), std::env::vars(), &overrides)?;
     init_logging(&settings.log.filter)?;
@@ -83,7 +84,9 @@ pub(crate) async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Stores(StoresCommand::Add(args)) => {
             stores::add(&settings, args, cli.json, out).await
         }
-        Command::Stores(StoresCommand::List) => stores::list(&settings, cli.json, out).await,
+        Command::Stores(StoresCommand::List(args)) => {
+            stores::list(&settings, &args, cli.json, out).await
+        }
         Command::Stores(StoresCommand::SetKey(args)) => {
             stores::set_key(&settings, &args, cli.json, out).await
         }

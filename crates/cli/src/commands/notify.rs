@@ -39,24 +39,24 @@ pub(crate) async fn channels(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let opened = app::open(settings, KeyMode::Existing).await?;
-    let db = opened.store;
-    let result = channels_on(settings, &db, command, json, out).await;
-    db.close().await;
+    let result = channels_on(settings, &opened, command, json, out).await;
+    opened.store.close().await;
     result
 }
 
 async fn channels_on(
     settings: &Settings,
-    db: &SqlDatabase,
+    opened: &app::Opened,
     command: ChannelsCommand,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
+    let db = &opened.store;
     let now = SystemClock.now();
     match command {
         ChannelsCommand::Add(args) => add(db, *args, json, out).await,
         ChannelsCommand::List => list(db, json, out).await,
-        ChannelsCommand::Test(args) => test(settings, db, &args.name, json, out).await,
+        ChannelsCommand::Test(args) => test(settings, opened, &args.name, json, out).await,
         ChannelsCommand::Disable(args) => {
             let record = use_case::find_destination(db, &args.name).await?;
             use_case::set_enabled(db, record.destination.id, false, &app::console(), now).await?;
@@ -340,14 +340,15 @@ async fn list(db: &SqlDatabase, json: bool, out: &mut impl Write) -> anyhow::Res
 
 fn dispatcher(
     settings: &Settings,
-    db: &SqlDatabase,
+    opened: &app::Opened,
     rules: ozontrack_engine::RulesBook,
 ) -> anyhow::Result<Dispatcher<SqlDatabase>> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock = Arc::clone(&opened.clock);
     Ok(Dispatcher::new(
-        db.clone(),
+        opened.store.clone(),
         Arc::clone(&clock),
-        Arc::clone(&clock),
+        // Rate limits and retries protect real services: they run on real time.
+        Arc::new(SystemClock),
         rules,
         settings.dispatch_settings(),
         app::owner(clock.as_ref()),
@@ -358,16 +359,17 @@ fn dispatcher(
 /// dispatcher holds it, waits for that one), then reports what came of it.
 async fn test(
     settings: &Settings,
-    db: &SqlDatabase,
+    opened: &app::Opened,
     name: &str,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
+    let db = &opened.store;
     let record = use_case::find_destination(db, name).await?;
     let id = record.destination.id;
     let message = use_case::enqueue_test(db, id, &app::console(), SystemClock.now()).await?;
     let rules = crate::commands::rules::rules_book(settings, &db.stores().await?)?;
-    let dispatcher = dispatcher(settings, db, rules)?;
+    let dispatcher = dispatcher(settings, opened, rules)?;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let (message, attempts) = loop {
         // Another dispatcher holding the destination sends it instead.
@@ -433,11 +435,11 @@ pub(crate) async fn notify(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let opened = app::open(settings, KeyMode::Existing).await?;
-    let db = opened.store;
+    let db = &opened.store;
     let result = match command {
-        NotifyCommand::Log(args) => log(&db, &args, json, out).await,
+        NotifyCommand::Log(args) => log(db, &args, json, out).await,
         NotifyCommand::Retry(NotifyRetryArgs { id: Some(id), .. }) => {
-            use_case::retry(&db, id, &app::console(), SystemClock.now()).await?;
+            use_case::retry(db, id, &app::console(), SystemClock.now()).await?;
             if json {
                 output::print_json(out, &json!({"message": id, "state": "pending"}))?;
             } else {
@@ -446,7 +448,7 @@ pub(crate) async fn notify(
             Ok(())
         }
         NotifyCommand::Retry(NotifyRetryArgs { id: None, .. }) => {
-            let moved = use_case::send_waiting(&db, &app::console(), SystemClock.now()).await?;
+            let moved = use_case::send_waiting(db, &app::console(), SystemClock.now()).await?;
             if json {
                 output::print_json(out, &json!({"due_now": moved}))?;
             } else {
@@ -454,9 +456,9 @@ pub(crate) async fn notify(
             }
             Ok(())
         }
-        NotifyCommand::Preview(args) => preview(&db, &args, json, out).await,
-        NotifyCommand::Template(command) => template(&db, command, json, out).await,
-        NotifyCommand::Run => run(settings, &db, json, out).await,
+        NotifyCommand::Preview(args) => preview(&opened, &args, json, out).await,
+        NotifyCommand::Template(command) => template(db, command, json, out).await,
+        NotifyCommand::Run => run(settings, &opened, json, out).await,
     };
     db.close().await;
     result
@@ -508,17 +510,17 @@ async fn log(
                 .iter()
                 .find(|d| d.destination.id == m.destination)
                 .map(|d| &d.destination);
+            // The message's own words as its destination received them.
             let language = asked.or(d.map(|d| d.language)).unwrap_or_default();
             let tz = d.map_or(chrono_tz::UTC, |d| d.time_zone);
             let audience = d.map_or(Audience::Seller, |d| d.kind.audience());
-            let tr = Tr::new(language);
-            (m, d, title(m, &tr, tz, audience), tr, tz)
+            (m, d, title(m, &Tr::new(language), tz, audience))
         })
         .collect();
     if json {
         let list: Vec<_> = rows
             .iter()
-            .map(|(m, d, title, _, _)| {
+            .map(|(m, d, title)| {
                 json!({
                     "id": m.id,
                     "destination": d.map(|d| d.name.clone()),
@@ -537,11 +539,18 @@ async fn log(
         output::print_json(out, &json!({ "messages": list }))?;
         return Ok(());
     }
+    // The table's own words and times are the reader's: one language, one zone (the first
+    // store's, as the dashboard shows them), whatever language each message went out in.
     let tr = Tr::new(asked.unwrap_or_default());
     if rows.is_empty() {
         writeln!(out, "{}", tr.t("outbox-empty"))?;
         return Ok(());
     }
+    let tz = db
+        .stores()
+        .await?
+        .first()
+        .map_or(chrono_tz::Asia::Shanghai, |s| zone(&s.settings.timezone));
     let mut table = output::table(&[
         "id",
         &tr.t("col-created"),
@@ -552,17 +561,17 @@ async fn log(
         &tr.t("col-last-outcome"),
         &tr.t("col-message"),
     ]);
-    for (m, d, title, row_tr, tz) in &rows {
+    for (m, d, title) in &rows {
         table.add_row(vec![
             m.id.to_string(),
-            row_tr.time(m.created_at, *tz),
+            tr.time(m.created_at, tz),
             d.map(|d| d.name.clone()).unwrap_or_default(),
-            row_tr.topic(m.notice.topic()),
-            row_tr.message_state(m.state),
+            tr.topic(m.notice.topic()),
+            tr.message_state(m.state),
             m.attempts.to_string(),
             match (&m.last_outcome, &m.last_code) {
-                (Some(o), Some(c)) => format!("{} ({c})", row_tr.outcome(*o)),
-                (Some(o), None) => row_tr.outcome(*o),
+                (Some(o), Some(c)) => format!("{} ({c})", tr.outcome(*o)),
+                (Some(o), None) => tr.outcome(*o),
                 _ => String::new(),
             },
             title.clone(),
@@ -573,11 +582,12 @@ async fn log(
 }
 
 async fn preview(
-    db: &SqlDatabase,
+    opened: &app::Opened,
     args: &NotifyPreviewArgs,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
+    let db = &opened.store;
     let topic = Topic::parse(&args.topic).map_err(|e| input(format!("--topic: {e}")))?;
     let audience =
         Audience::parse(&args.audience).map_err(|e| input(format!("--audience: {e}")))?;
@@ -611,7 +621,7 @@ async fn preview(
         audience,
         language,
         tz,
-        SystemClock.now(),
+        opened.clock.now(),
     )
     .await?;
     if json {
@@ -689,13 +699,13 @@ async fn template(
 /// The dispatcher alone, until Ctrl-C or SIGTERM.
 async fn run(
     settings: &Settings,
-    db: &SqlDatabase,
+    opened: &app::Opened,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let rules = crate::commands::rules::rules_book(settings, &db.stores().await?)?;
-    let syncer = app::syncer(db, settings)?;
-    let dispatcher = dispatcher(settings, db, rules)?.with_ozon(Arc::new(syncer));
+    let rules = crate::commands::rules::rules_book(settings, &opened.store.stores().await?)?;
+    let syncer = app::syncer(opened, settings)?;
+    let dispatcher = dispatcher(settings, opened, rules)?.with_ozon(Arc::new(syncer));
     let mut supervisor = Supervisor::new(Policy::default());
     supervisor.spawn(dispatcher, Schedule::every(settings.periods().notify));
     if json {

@@ -75,7 +75,7 @@ pub(crate) async fn export(
     let query = filters
         .query(stores.iter().map(|s| s.id).collect())
         .map_err(|e| input(e.to_string()))?;
-    let now = SystemClock.now();
+    let now = opened.clock.now();
     let path = args
         .out
         .clone()
@@ -175,7 +175,7 @@ pub(crate) async fn import(
         options,
         args.dry_run,
         &crate::app::console(),
-        SystemClock.now(),
+        opened.clock.now(),
     )
     .await;
     opened.store.close().await;

@@ -9,7 +9,6 @@ use std::path::Path;
 use anyhow::Context;
 use ozontrack_db::StoreRecord;
 use ozontrack_db::prelude::*;
-use ozontrack_domain::SystemClock;
 use ozontrack_domain::finding::RuleKind;
 use ozontrack_domain::rules::Rules;
 use ozontrack_engine::{Evaluator, RulesBook};
@@ -93,9 +92,9 @@ pub(crate) async fn explain(
     // The posting's store's rules from `[risk]`, unless a file is given.
     let given = args.rules.as_deref().map(load).transpose()?;
     let opened = app::open(settings, KeyMode::Existing).await?;
-    let db = opened.store;
+    let db = &opened.store;
     let stores = db.stores().await?;
-    let (store, id) = ozontrack_engine::trail::find_by_any_number(&db, &stores, &args.number)
+    let (store, id) = ozontrack_engine::trail::find_by_any_number(db, &stores, &args.number)
         .await?
         .ok_or_else(|| {
             InputError::new(format!(
@@ -114,8 +113,8 @@ pub(crate) async fn explain(
         std::sync::Arc::new(app::feeds(settings)?),
         rules_book(settings, &stores)?,
         settings.risk_settings(),
-        std::sync::Arc::new(SystemClock),
-        app::owner(&SystemClock),
+        std::sync::Arc::clone(&opened.clock),
+        app::owner(opened.clock.as_ref()),
     );
     let explained = evaluator
         .explain(id, given.as_ref())

@@ -134,7 +134,7 @@ fn print_endpoints(out: &mut impl Write, sandbox: &Sandbox) -> std::io::Result<(
         (
             "Simulated clock",
             urls.clock.clone(),
-            "serve --follow-clock URL runs on it".to_owned(),
+            "--follow-clock URL runs a command (or serve) on it".to_owned(),
         ),
         (
             "SMTP (STARTTLS / TLS)",
@@ -458,6 +458,15 @@ pub(crate) async fn demo(
         writeln!(
             out,
             "     ozontrack --database-url sqlite://{DEMO_DATABASE} status POSTING-OR-TRACKING-NUMBER --lang en"
+        )?;
+        writeln!(
+            out,
+            "     ozontrack --database-url sqlite://{DEMO_DATABASE} --follow-clock {} rules explain POSTING-NUMBER --lang en",
+            sandbox.urls.clock
+        )?;
+        writeln!(
+            out,
+            "     (--follow-clock: a command judges parcels as of the world's time, as the dashboard does)"
         )?;
     }
     out.flush()?;

@@ -34,10 +34,7 @@ pub(crate) async fn serve(
         backup: settings.backup_schedule(),
         max_attachment: settings.evidence.max_attachment_bytes(),
     };
-    let clock: Arc<dyn Clock> = match &args.follow_clock {
-        Some(url) => Arc::new(app::followed_clock(url).await?),
-        None => Arc::new(SystemClock),
-    };
+    let clock = Arc::clone(&opened.clock);
     let (listener, base_url) = workers::bind(args.listen).await?;
     let running = workers::start(
         opened.store.clone(),
@@ -54,7 +51,9 @@ pub(crate) async fn serve(
     // A worker node serves no dashboard to sign in to.
     let dashboard = if role.serves_http() {
         let secret =
-            ozontrack_engine::access::mint_login_link(&opened.store, None, clock.now()).await?;
+            // Sign-ins run on real time, also on a followed world's clock.
+            ozontrack_engine::access::mint_login_link(&opened.store, None, SystemClock.now())
+                .await?;
         Some(format!("{base_url}/login/{secret}"))
     } else {
         None

@@ -9,11 +9,12 @@ use ozontrack_db::StoreRecord;
 use ozontrack_db::prelude::*;
 use ozontrack_domain::{ClientId, Language, StoreName, StoreSettings};
 use ozontrack_engine::stores::Connection;
+use ozontrack_i18n::{Tr, zone};
 use secrecy::SecretString;
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
-use crate::cli::{AddStore, RemoveStore, RenameStore, SetKey};
+use crate::cli::{AddStore, RemoveStore, RenameStore, SetKey, StoresListArgs};
 use crate::errors::InputError;
 use crate::output;
 use crate::settings::Settings;
@@ -137,6 +138,7 @@ pub(crate) async fn set_key(
 
 pub(crate) async fn list(
     settings: &Settings,
+    args: &StoresListArgs,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
@@ -157,23 +159,27 @@ pub(crate) async fn list(
         output::print_json(out, &value)?;
         return Ok(());
     }
+    let tr = Tr::new(crate::commands::alerts::language(
+        args.lang.as_deref(),
+        stores.first(),
+    )?);
     if stores.is_empty() {
-        writeln!(
-            out,
-            "no stores yet: ozontrack stores add --name NAME --client-id ID --api-key-stdin"
-        )?;
+        writeln!(out, "{}", tr.t("stores-none"))?;
         return Ok(());
     }
-    let mut table = output::table(&[
-        "id",
-        "name",
-        "client id",
-        "Ozon API",
-        "time zone",
-        "lang",
-        "next sync (UTC)",
-        "Ozon push path",
-    ]);
+    let header = [
+        "stores-col-name",
+        "stores-col-client-id",
+        "stores-col-ozon-api",
+        "stores-col-timezone",
+        "stores-col-language",
+        "stores-col-next-sync",
+        "stores-col-push-path",
+    ]
+    .map(|id| tr.t(id));
+    let mut header: Vec<&str> = header.iter().map(String::as_str).collect();
+    header.insert(0, "id");
+    let mut table = output::table(&header);
     for (s, push) in stores.iter().zip(&pushes) {
         table.add_row(vec![
             s.id.to_string(),
@@ -183,13 +189,13 @@ pub(crate) async fn list(
             if s.client_id.is_some() {
                 s.ozon_base_url.clone()
             } else {
-                "(no API access: imports)".to_owned()
+                tr.t("stores-no-api")
             },
             s.settings.timezone.clone(),
             s.settings.language.as_str().to_owned(),
             match (s.paused_at, s.next_sync_at) {
-                (Some(_), _) => "paused".to_owned(),
-                (None, next) => next.map_or("-".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
+                (Some(_), _) => tr.t("store-paused"),
+                (None, next) => next.map_or("-".into(), |t| tr.time(t, zone(&s.settings.timezone))),
             },
             push.clone(),
         ]);

@@ -28,7 +28,7 @@ pub(crate) async fn sync(
     if args.store.is_none() {
         stores.retain(|s| s.client_id.is_some());
     }
-    let syncer = app::syncer(&opened.store, settings)?;
+    let syncer = app::syncer(&opened, settings)?;
     let mut reports = Vec::new();
     let mut failures = Vec::new();
     for record in &stores {

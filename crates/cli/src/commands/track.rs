@@ -9,8 +9,8 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ozontrack_db::prelude::*;
 use ozontrack_db::{LegRecord, SqlDatabase, StoreRecord};
-use ozontrack_domain::{Clock, PostingId, SystemClock, carrier};
-use ozontrack_engine::{Actor, TrackReport, Tracker};
+use ozontrack_domain::{PostingId, carrier};
+use ozontrack_engine::{TrackReport, Tracker};
 use ozontrack_i18n::Tr;
 use ozontrack_server::api::dto::PostingDetail;
 use serde_json::json;
@@ -50,7 +50,7 @@ pub(crate) async fn track(
         )
         .into());
     }
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock = Arc::clone(&opened.clock);
     let tracker = Tracker::new(
         store.clone(),
         feeds,
@@ -180,9 +180,9 @@ pub(crate) async fn status(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let opened = app::open(settings, KeyMode::Existing).await?;
-    let db = opened.store;
+    let db = &opened.store;
     let stores = db.stores().await?;
-    let (owner, id) = find_posting(&db, &stores, &args.number).await?;
+    let (owner, id) = find_posting(db, &stores, &args.number).await?;
     let language = crate::commands::alerts::language(args.lang.as_deref(), Some(owner))?;
     let tr = Tr::new(language);
     let zone_name = args
@@ -193,7 +193,7 @@ pub(crate) async fn status(
         .parse()
         .map_err(|_| InputError::new(format!("--tz: {zone_name:?} is not an IANA time zone")))?;
     let estimates = std::sync::Arc::new(ozontrack_engine::estimate::EstimateBook::default());
-    let trail = ozontrack_engine::trail::read(&db, &estimates, id, SystemClock.now())
+    let trail = ozontrack_engine::trail::read(db, &estimates, id, opened.clock.now())
         .await?
         .context("the posting disappeared while it was read")?;
     db.close().await;
@@ -278,22 +278,17 @@ pub(crate) async fn set_carrier(
     ozontrack_engine::legs::manual_carrier(&args.carrier)
         .map_err(|e| InputError::new(e.to_string()))?;
     let opened = app::open(settings, KeyMode::Existing).await?;
-    let db = opened.store;
-    let record = one_store(&db, args.store.as_deref()).await?;
-    let by = args
-        .by
-        .clone()
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "unknown".into());
-    let actor = Actor::person(&by).map_err(|e| InputError::new(format!("--{e}")))?;
+    let db = &opened.store;
+    let record = one_store(db, args.store.as_deref()).await?;
+    let actor = app::actor(args.by.as_deref())?;
     let set = ozontrack_engine::legs::set_carrier(
-        &db,
+        db,
         std::slice::from_ref(&record),
         &args.posting,
         args.number.as_deref(),
         &args.carrier,
         &actor,
-        SystemClock.now(),
+        opened.clock.now(),
     )
     .await
     .map_err(|e| match e {

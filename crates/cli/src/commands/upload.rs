@@ -44,7 +44,7 @@ pub(crate) async fn upload(
         )
         .into());
     };
-    let syncer = app::syncer(db, settings)?;
+    let syncer = app::syncer(&opened, settings)?;
     let options = UploadOptions {
         dry_run: args.dry_run,
         skip_invalid: args.skip_invalid,
@@ -56,7 +56,7 @@ pub(crate) async fn upload(
         &bytes,
         options,
         &app::console(),
-        ozontrack_domain::Clock::now(&ozontrack_domain::SystemClock),
+        opened.clock.now(),
     )
     .await;
     opened.store.close().await;
