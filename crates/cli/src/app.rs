@@ -129,6 +129,13 @@ pub(crate) fn syncer(
     )?)
 }
 
+/// The zone a table's times are shown in: the first store's, as the dashboard shows them.
+pub(crate) fn reader_zone(stores: &[StoreRecord]) -> chrono_tz::Tz {
+    stores.first().map_or(chrono_tz::Asia::Shanghai, |s| {
+        ozontrack_i18n::zone(&s.settings.timezone)
+    })
+}
+
 /// The stores a command works on: the named one, or all.
 pub(crate) async fn chosen_stores(
     store: &SqlDatabase,

@@ -567,7 +567,7 @@ pub(crate) enum UsersCommand {
     /// input (so that it stays out of shell history and process lists).
     Add(UserAddArgs),
     /// Every user: role, stores, whether disabled.
-    List,
+    List(ListArgs),
     /// Change a user's role, stores or password; their sessions end.
     Set(UserSetArgs),
     /// Stop a user signing in; their sessions end.
@@ -639,9 +639,10 @@ pub(crate) struct AuditArgs {
     /// At most this many, newest first.
     #[arg(long, default_value_t = 50)]
     pub(crate) limit: u32,
-    /// Language of the action names: zh, ru or en.
-    #[arg(long, value_name = "LANG", default_value = "en")]
-    pub(crate) lang: String,
+    /// The language of headers and words: zh, ru or en (default: the first store's; times in
+    /// its zone).
+    #[arg(long, value_name = "LANG")]
+    pub(crate) lang: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -649,7 +650,7 @@ pub(crate) enum TokensCommand {
     /// Create a token; it is printed once and only its hash is kept.
     Create(TokenCreateArgs),
     /// Every token: id, name, prefix, role, stores, whether revoked.
-    List,
+    List(ListArgs),
     /// Revoke a token by id.
     Revoke(TokenRevokeArgs),
 }
@@ -916,8 +917,9 @@ pub(crate) struct TemplateSetArgs {
 }
 
 #[derive(Debug, Args)]
-pub(crate) struct StoresListArgs {
-    /// The language of headers and words: zh, ru or en (default: the first store's).
+pub(crate) struct ListArgs {
+    /// The language of headers and words: zh, ru or en (default: the first store's; times in
+    /// its zone).
     #[arg(long, value_name = "LANG")]
     pub(crate) lang: Option<String>,
 }
@@ -1151,7 +1153,7 @@ pub(crate) enum StoresCommand {
     /// (`--no-api`) whose postings come from imported reports.
     Add(AddStore),
     /// List connected stores.
-    List(StoresListArgs),
+    List(ListArgs),
     /// Give a store its (new) Client-Id and Api-Key: a key rotation, or API access for a store
     /// that had none (its first sync is then due), its history kept.
     SetKey(SetKey),

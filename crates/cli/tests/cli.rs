@@ -920,6 +920,12 @@ fn a_token_made_by_the_cli_opens_the_api_of_serve_until_revoked() {
         401
     );
     assert!(assert_input_error(&run.run(&["tokens", "revoke", &id])).contains("no live token"));
+    // The list says so, in the language asked for.
+    let listed = stdout(&run.run(&["tokens", "list", "--lang", "en"]));
+    assert!(
+        listed.contains("revoked since") && listed.contains("Operator"),
+        "{listed}"
+    );
 }
 
 #[test]

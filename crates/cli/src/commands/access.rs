@@ -9,11 +9,11 @@ use ozontrack_db::prelude::*;
 use ozontrack_db::{SqlDatabase, StoreRecord};
 use ozontrack_domain::{Clock, Language, Role, StoreScope, SystemClock};
 use ozontrack_engine::access::UserEdit;
-use ozontrack_i18n::{Tr, zone};
+use ozontrack_i18n::Tr;
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
-use crate::cli::{AuditArgs, GrantArgs, LoginLinkArgs, TokensCommand, UsersCommand};
+use crate::cli::{AuditArgs, GrantArgs, ListArgs, LoginLinkArgs, TokensCommand, UsersCommand};
 use crate::errors::InputError;
 use crate::output;
 use crate::settings::Settings;
@@ -51,6 +51,20 @@ async fn required_grant(db: &SqlDatabase, args: &GrantArgs) -> anyhow::Result<St
 }
 
 /// A grant's stores as text: "every store", or their names.
+/// The language of a list: `--lang`, else the first store's.
+fn language(args: &ListArgs, stores: &[StoreRecord]) -> anyhow::Result<Language> {
+    crate::commands::alerts::language(args.lang.as_deref(), stores.first())
+}
+
+/// The stores a grant names, in the reader's words.
+fn granted(tr: &Tr, scope: &StoreScope, stores: &[StoreRecord]) -> String {
+    match scope {
+        StoreScope::All => tr.t("users-all-stores"),
+        StoreScope::Only(ids) if ids.is_empty() => tr.t("users-no-stores"),
+        StoreScope::Only(_) => stores_text(scope, stores),
+    }
+}
+
 fn stores_text(scope: &StoreScope, stores: &[StoreRecord]) -> String {
     match scope {
         StoreScope::All => "every store".to_owned(),
@@ -115,7 +129,7 @@ async fn tokens_on(
                 writeln!(out, "It is shown only now; ozontrack keeps only its hash.")?;
             }
         }
-        TokensCommand::List => {
+        TokensCommand::List(args) => {
             let tokens = db.tokens().await?;
             let stores = db.stores().await?;
             if json {
@@ -130,16 +144,32 @@ async fn tokens_on(
                     .collect();
                 output::print_json(out, &json!({"tokens": list}))?;
             } else {
-                let mut table =
-                    output::table(&["id", "name", "prefix", "role", "stores", "revoked"]);
+                let tr = Tr::new(language(args, &stores)?);
+                let tz = app::reader_zone(&stores);
+                let header = [
+                    "users-name",
+                    "tokens-prefix",
+                    "users-role",
+                    "users-stores",
+                    "tokens-created-at",
+                    "users-state",
+                ]
+                .map(|id| tr.t(id));
+                let mut header: Vec<&str> = header.iter().map(String::as_str).collect();
+                header.insert(0, "id");
+                let mut table = output::table(&header);
                 for t in &tokens {
                     table.add_row(vec![
                         t.id.to_string(),
                         t.name.clone(),
                         format!("{}…", t.prefix),
-                        t.role.as_str().to_owned(),
-                        stores_text(&t.scope, &stores),
-                        t.revoked_at.map(output::time).unwrap_or_default(),
+                        tr.access_role(t.role),
+                        granted(&tr, &t.scope, &stores),
+                        tr.time(t.created_at, tz),
+                        match t.revoked_at {
+                            Some(at) => tr.a("tokens-revoked", &[("since", &tr.time(at, tz))]),
+                            None => tr.t("tokens-live"),
+                        },
                     ]);
                 }
                 output::print_table(out, &table)?;
@@ -224,7 +254,7 @@ async fn users_on(
             };
             ozontrack_engine::access::change_user(db, &args.name, edit, &actor, now).await?
         }
-        UsersCommand::List => {
+        UsersCommand::List(args) => {
             let users = db.users().await?;
             let stores = db.stores().await?;
             if json {
@@ -239,13 +269,20 @@ async fn users_on(
                     .collect();
                 output::print_json(out, &json!({"users": list}))?;
             } else {
-                let mut table = output::table(&["name", "role", "stores", "disabled"]);
+                let tr = Tr::new(language(args, &stores)?);
+                let tz = app::reader_zone(&stores);
+                let header =
+                    ["users-name", "users-role", "users-stores", "users-state"].map(|id| tr.t(id));
+                let mut table = output::table(&header.each_ref().map(String::as_str));
                 for u in &users {
                     table.add_row(vec![
                         u.name.clone(),
-                        u.role.as_str().to_owned(),
-                        stores_text(&u.scope, &stores),
-                        u.disabled_at.map(output::time).unwrap_or_default(),
+                        tr.access_role(u.role),
+                        granted(&tr, &u.scope, &stores),
+                        match u.disabled_at {
+                            Some(at) => tr.a("users-disabled", &[("since", &tr.time(at, tz))]),
+                            None => tr.t("users-enabled"),
+                        },
                     ]);
                 }
                 output::print_table(out, &table)?;
@@ -322,9 +359,6 @@ pub(crate) async fn audit(
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let language =
-        Language::parse(&args.lang).map_err(|e| InputError::new(format!("--lang: {e}")))?;
-    let tr = Tr::new(language);
     let opened = app::open(settings, KeyMode::Existing).await?;
     let db = opened.store;
     let (scope, stores) = match &args.store {
@@ -337,10 +371,11 @@ pub(crate) async fn audit(
         }
         None => (StoreScope::All, db.stores().await?),
     };
-    // Times in the first store's zone, as the dashboard's audit page shows them.
-    let tz = stores
-        .first()
-        .map_or(chrono_tz::Asia::Shanghai, |s| zone(&s.settings.timezone));
+    let tr = Tr::new(crate::commands::alerts::language(
+        args.lang.as_deref(),
+        stores.first(),
+    )?);
+    let tz = app::reader_zone(&stores);
     let records = ozontrack_engine::audit::entries(&db, &scope, None, args.limit.max(1)).await;
     db.close().await;
     let records = records?;

@@ -546,11 +546,7 @@ async fn log(
         writeln!(out, "{}", tr.t("outbox-empty"))?;
         return Ok(());
     }
-    let tz = db
-        .stores()
-        .await?
-        .first()
-        .map_or(chrono_tz::Asia::Shanghai, |s| zone(&s.settings.timezone));
+    let tz = app::reader_zone(&db.stores().await?);
     let mut table = output::table(&[
         "id",
         &tr.t("col-created"),

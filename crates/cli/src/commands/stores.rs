@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
-use crate::cli::{AddStore, RemoveStore, RenameStore, SetKey, StoresListArgs};
+use crate::cli::{AddStore, ListArgs, RemoveStore, RenameStore, SetKey};
 use crate::errors::InputError;
 use crate::output;
 use crate::settings::Settings;
@@ -138,7 +138,7 @@ pub(crate) async fn set_key(
 
 pub(crate) async fn list(
     settings: &Settings,
-    args: &StoresListArgs,
+    args: &ListArgs,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
