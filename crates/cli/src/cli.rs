@@ -722,7 +722,7 @@ pub(crate) enum ChannelsCommand {
     /// the order url, token, secret), so they stay out of shell history.
     Add(Box<ChannelAddArgs>),
     /// Every destination: channel, address (never a secret), state, what it receives.
-    List,
+    List(ListArgs),
     /// Send a test message through the real path and say what came of it.
     Test(ChannelNameArgs),
     /// Stop sending to a destination; its messages wait.

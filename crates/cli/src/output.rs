@@ -16,6 +16,15 @@ pub(crate) fn table(header: &[&str]) -> Table {
     table
 }
 
+/// A table of records: an `id` column (the same word in every language), then headers named
+/// by their catalogue ids in `tr`'s language.
+pub(crate) fn records_table(tr: &ozontrack_i18n::Tr, ids: &[&str]) -> Table {
+    let named: Vec<String> = ids.iter().map(|id| tr.t(id)).collect();
+    let mut header = vec!["id"];
+    header.extend(named.iter().map(String::as_str));
+    table(&header)
+}
+
 pub(crate) fn print_table(out: &mut impl Write, table: &Table) -> std::io::Result<()> {
     writeln!(out, "{table}")
 }

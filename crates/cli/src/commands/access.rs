@@ -146,18 +146,17 @@ async fn tokens_on(
             } else {
                 let tr = Tr::new(language(args, &stores)?);
                 let tz = app::reader_zone(&stores);
-                let header = [
-                    "users-name",
-                    "tokens-prefix",
-                    "users-role",
-                    "users-stores",
-                    "tokens-created-at",
-                    "users-state",
-                ]
-                .map(|id| tr.t(id));
-                let mut header: Vec<&str> = header.iter().map(String::as_str).collect();
-                header.insert(0, "id");
-                let mut table = output::table(&header);
+                let mut table = output::records_table(
+                    &tr,
+                    &[
+                        "users-name",
+                        "tokens-prefix",
+                        "users-role",
+                        "users-stores",
+                        "tokens-created-at",
+                        "users-state",
+                    ],
+                );
                 for t in &tokens {
                     table.add_row(vec![
                         t.id.to_string(),

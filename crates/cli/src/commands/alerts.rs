@@ -96,16 +96,18 @@ async fn list(
         writeln!(out, "{}", tr.t("none"))?;
         return Ok(());
     }
-    let mut table = output::table(&[
-        "id",
-        &tr.t("col-posting"),
-        &tr.t("col-rule"),
-        &tr.t("col-severity"),
-        &tr.t("col-state"),
-        &tr.t("col-since"),
-        &tr.t("col-why"),
-        &tr.t("col-actions"),
-    ]);
+    let mut table = output::records_table(
+        &tr,
+        &[
+            "col-posting",
+            "col-rule",
+            "col-severity",
+            "col-state",
+            "col-since",
+            "col-why",
+            "col-actions",
+        ],
+    );
     for a in &alerts {
         let tz = store_of(a).map_or(chrono_tz::UTC, |s| zone(&s.settings.timezone));
         table.add_row(vec![

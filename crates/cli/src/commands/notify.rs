@@ -25,7 +25,7 @@ use serde_json::json;
 
 use crate::app::{self, KeyMode};
 use crate::cli::{
-    ChannelAddArgs, ChannelsCommand, NotifyCommand, NotifyLogArgs, NotifyPreviewArgs,
+    ChannelAddArgs, ChannelsCommand, ListArgs, NotifyCommand, NotifyLogArgs, NotifyPreviewArgs,
     NotifyRetryArgs, RoutingArgs, TemplateArgs, TemplateCommand,
 };
 use crate::errors::InputError;
@@ -55,7 +55,7 @@ async fn channels_on(
     let now = SystemClock.now();
     match command {
         ChannelsCommand::Add(args) => add(db, *args, json, out).await,
-        ChannelsCommand::List => list(db, json, out).await,
+        ChannelsCommand::List(args) => list(db, &args, json, out).await,
         ChannelsCommand::Test(args) => test(settings, opened, &args.name, json, out).await,
         ChannelsCommand::Disable(args) => {
             let record = use_case::find_destination(db, &args.name).await?;
@@ -264,7 +264,12 @@ async fn add(
     Ok(())
 }
 
-async fn list(db: &SqlDatabase, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
+async fn list(
+    db: &SqlDatabase,
+    args: &ListArgs,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let views = use_case::destinations(db).await?;
     let stores = db.stores().await?;
     let store_names = |ids: &[ozontrack_domain::StoreId]| -> Vec<String> {
@@ -298,21 +303,26 @@ async fn list(db: &SqlDatabase, json: bool, out: &mut impl Write) -> anyhow::Res
         output::print_json(out, &json!({ "destinations": list }))?;
         return Ok(());
     }
-    let tr = Tr::new(Language::Zh);
+    let tr = Tr::new(crate::commands::alerts::language(
+        args.lang.as_deref(),
+        stores.first(),
+    )?);
     if views.is_empty() {
         writeln!(out, "{}", tr.t("destination-none"))?;
         return Ok(());
     }
-    let mut table = output::table(&[
-        "id",
-        &tr.t("destination-name"),
-        &tr.t("destination-kind"),
-        &tr.t("destination-address"),
-        &tr.t("destination-state"),
-        &tr.t("destination-sent"),
-        &tr.t("destination-waiting"),
-        &tr.t("destination-failed"),
-    ]);
+    let mut table = output::records_table(
+        &tr,
+        &[
+            "destination-name",
+            "destination-kind",
+            "destination-address",
+            "destination-state",
+            "destination-sent",
+            "destination-waiting",
+            "destination-failed",
+        ],
+    );
     for v in &views {
         let d = &v.record.destination;
         let state = match d.disabled {
@@ -547,16 +557,18 @@ async fn log(
         return Ok(());
     }
     let tz = app::reader_zone(&db.stores().await?);
-    let mut table = output::table(&[
-        "id",
-        &tr.t("col-created"),
-        &tr.t("col-destination"),
-        &tr.t("col-topic"),
-        &tr.t("destination-state"),
-        &tr.t("col-attempts"),
-        &tr.t("col-last-outcome"),
-        &tr.t("col-message"),
-    ]);
+    let mut table = output::records_table(
+        &tr,
+        &[
+            "col-created",
+            "col-destination",
+            "col-topic",
+            "destination-state",
+            "col-attempts",
+            "col-last-outcome",
+            "col-message",
+        ],
+    );
     for (m, d, title) in &rows {
         table.add_row(vec![
             m.id.to_string(),

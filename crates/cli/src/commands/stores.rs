@@ -167,19 +167,18 @@ pub(crate) async fn list(
         writeln!(out, "{}", tr.t("stores-none"))?;
         return Ok(());
     }
-    let header = [
-        "stores-col-name",
-        "stores-col-client-id",
-        "stores-col-ozon-api",
-        "stores-col-timezone",
-        "stores-col-language",
-        "stores-col-next-sync",
-        "stores-col-push-path",
-    ]
-    .map(|id| tr.t(id));
-    let mut header: Vec<&str> = header.iter().map(String::as_str).collect();
-    header.insert(0, "id");
-    let mut table = output::table(&header);
+    let mut table = output::records_table(
+        &tr,
+        &[
+            "stores-col-name",
+            "stores-col-client-id",
+            "stores-col-ozon-api",
+            "stores-col-timezone",
+            "stores-col-language",
+            "stores-col-next-sync",
+            "stores-col-push-path",
+        ],
+    );
     for (s, push) in stores.iter().zip(&pushes) {
         table.add_row(vec![
             s.id.to_string(),
