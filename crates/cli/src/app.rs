@@ -69,7 +69,7 @@ pub(crate) async fn open(settings: &Settings, mode: KeyMode) -> anyhow::Result<O
 }
 
 /// The followed sandbox clock when `--follow-clock` is given, else real time.
-pub(crate) async fn world_clock(settings: &Settings) -> anyhow::Result<Arc<dyn Clock>> {
+async fn world_clock(settings: &Settings) -> anyhow::Result<Arc<dyn Clock>> {
     Ok(match &settings.follow_clock {
         Some(url) => Arc::new(followed_clock(url).await?),
         None => Arc::new(ozontrack_domain::SystemClock),
@@ -127,13 +127,6 @@ pub(crate) fn syncer(
         settings.sync_settings(),
         owner,
     )?)
-}
-
-/// The zone a table's times are shown in: the first store's, as the dashboard shows them.
-pub(crate) fn reader_zone(stores: &[StoreRecord]) -> chrono_tz::Tz {
-    stores.first().map_or(chrono_tz::Asia::Shanghai, |s| {
-        ozontrack_i18n::zone(&s.settings.timezone)
-    })
 }
 
 /// The stores a command works on: the named one, or all.

@@ -5,6 +5,28 @@ use std::io::Write;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
+use ozontrack_db::StoreRecord;
+use ozontrack_domain::Language;
+use ozontrack_i18n::Tr;
+
+use crate::errors::InputError;
+
+/// Who reads a command's output: the language of its words (`--lang`, else the first store's,
+/// else Chinese) and the zone its times are shown in (the first store's, as the dashboard shows
+/// them).
+pub(crate) fn reader(
+    asked: Option<&str>,
+    stores: &[StoreRecord],
+) -> anyhow::Result<(Tr, chrono_tz::Tz)> {
+    let language = match asked {
+        Some(text) => Language::parse(text).map_err(|e| InputError::new(format!("--lang: {e}")))?,
+        None => stores.first().map_or(Language::Zh, |s| s.settings.language),
+    };
+    let zone = stores.first().map_or(chrono_tz::Asia::Shanghai, |s| {
+        ozontrack_i18n::zone(&s.settings.timezone)
+    });
+    Ok((Tr::new(language), zone))
+}
 
 /// A table with our house style; comfy-table measures CJK and Cyrillic widths correctly.
 pub(crate) fn table(header: &[&str]) -> Table {
@@ -16,12 +38,23 @@ pub(crate) fn table(header: &[&str]) -> Table {
     table
 }
 
+/// A table whose headers are named by their catalogue ids, in `tr`'s language.
+pub(crate) fn labelled_table(tr: &Tr, ids: &[&str]) -> Table {
+    headed(None, tr, ids)
+}
+
 /// A table of records: an `id` column (the same word in every language), then headers named
 /// by their catalogue ids in `tr`'s language.
-pub(crate) fn records_table(tr: &ozontrack_i18n::Tr, ids: &[&str]) -> Table {
+pub(crate) fn records_table(tr: &Tr, ids: &[&str]) -> Table {
+    headed(Some("id"), tr, ids)
+}
+
+fn headed(first: Option<&str>, tr: &Tr, ids: &[&str]) -> Table {
     let named: Vec<String> = ids.iter().map(|id| tr.t(id)).collect();
-    let mut header = vec!["id"];
-    header.extend(named.iter().map(String::as_str));
+    let header: Vec<&str> = first
+        .into_iter()
+        .chain(named.iter().map(String::as_str))
+        .collect();
     table(&header)
 }
 

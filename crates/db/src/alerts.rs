@@ -695,7 +695,7 @@ impl Alerts for SqlDatabase {
     }
 
     async fn count_alerts(&self, filter: &AlertFilter, at_most: u64) -> Result<u64, DbError> {
-        let limit = i64::try_from(at_most).unwrap_or(i64::MAX).saturating_add(1);
+        let limit = crate::sql::count_limit(at_most);
         let counted = on_db!(&self.db, |pool| {
             let mut query = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM alerts a");
             push_alert_filter!(query, filter);

@@ -379,6 +379,12 @@ pub(crate) fn latest_new_events<'e>(
     latest.into_iter().collect()
 }
 
+/// The `LIMIT` of a count capped at `at_most`: one row more, so that reaching it means "more
+/// than `at_most`".
+pub(crate) fn count_limit(at_most: u64) -> i64 {
+    i64::try_from(at_most).unwrap_or(i64::MAX).saturating_add(1)
+}
+
 /// `IN (…)` over the ids, pushed onto `$query`.
 macro_rules! push_in {
     ($query:expr, $ids:expr) => {{

@@ -276,7 +276,7 @@ impl SqlDatabase {
     {
         let limit = match shape {
             Shape::Rows(_) => i64::from(q.limit),
-            Shape::Count(at_most) => i64::try_from(at_most).unwrap_or(i64::MAX).saturating_add(1),
+            Shape::Count(at_most) => crate::sql::count_limit(at_most),
         };
         if q.stores.is_empty() || limit == 0 {
             return Ok(Vec::new());

@@ -73,21 +73,21 @@ pub async fn create_token<D: Database>(
     Ok((secret, record))
 }
 
-/// Revokes a token; false when there was no live token with this id.
+/// Revokes a token; not found when there is no live token with this id.
 pub async fn revoke_token<D: Database>(
     db: &D,
     id: i64,
     actor: &Actor,
     now: DateTime<Utc>,
-) -> Result<bool, Error> {
-    let revoked = db.revoke_token(id, now).await?;
-    if revoked {
-        audit::Entry::new(actor, AuditAction::TokenRevoked, now)
-            .subject(format!("#{id}"))
-            .record(db)
-            .await;
+) -> Result<(), Error> {
+    if !db.revoke_token(id, now).await? {
+        return Err(Error::NotFound("token"));
     }
-    Ok(revoked)
+    audit::Entry::new(actor, AuditAction::TokenRevoked, now)
+        .subject(format!("#{id}"))
+        .record(db)
+        .await;
+    Ok(())
 }
 
 /// The shortest dashboard password.

@@ -191,6 +191,25 @@ impl Tr {
         self.named("access-role", r.as_str())
     }
 
+    /// The stores a user or token is granted: every store, none, or their names among `stores`
+    /// (id and name), in their order.
+    pub fn granted<'s>(
+        &self,
+        scope: &ozontrack_domain::StoreScope,
+        stores: impl IntoIterator<Item = (ozontrack_domain::StoreId, &'s str)>,
+    ) -> String {
+        match scope {
+            ozontrack_domain::StoreScope::All => self.t("users-all-stores"),
+            ozontrack_domain::StoreScope::Only(ids) if ids.is_empty() => self.t("users-no-stores"),
+            ozontrack_domain::StoreScope::Only(ids) => stores
+                .into_iter()
+                .filter(|(id, _)| ids.contains(id))
+                .map(|(_, name)| name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+
     /// What an audit entry records (its code's dots and underscores become dashes).
     pub fn audit_action(&self, a: ozontrack_domain::AuditAction) -> String {
         self.named("audit", &a.as_str().replace(['.', '_'], "-"))

@@ -7,13 +7,13 @@ use std::io::Write;
 
 use ozontrack_db::prelude::*;
 use ozontrack_db::{SqlDatabase, StoreRecord};
-use ozontrack_domain::{Clock, Language, Role, StoreScope, SystemClock};
+use ozontrack_domain::{Clock, Role, StoreScope, SystemClock};
 use ozontrack_engine::access::UserEdit;
 use ozontrack_i18n::Tr;
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
-use crate::cli::{AuditArgs, GrantArgs, ListArgs, LoginLinkArgs, TokensCommand, UsersCommand};
+use crate::cli::{AuditArgs, GrantArgs, LoginLinkArgs, TokensCommand, UsersCommand};
 use crate::errors::InputError;
 use crate::output;
 use crate::settings::Settings;
@@ -50,21 +50,12 @@ async fn required_grant(db: &SqlDatabase, args: &GrantArgs) -> anyhow::Result<St
     })
 }
 
-/// A grant's stores as text: "every store", or their names.
-/// The language of a list: `--lang`, else the first store's.
-fn language(args: &ListArgs, stores: &[StoreRecord]) -> anyhow::Result<Language> {
-    crate::commands::alerts::language(args.lang.as_deref(), stores.first())
-}
-
 /// The stores a grant names, in the reader's words.
 fn granted(tr: &Tr, scope: &StoreScope, stores: &[StoreRecord]) -> String {
-    match scope {
-        StoreScope::All => tr.t("users-all-stores"),
-        StoreScope::Only(ids) if ids.is_empty() => tr.t("users-no-stores"),
-        StoreScope::Only(_) => stores_text(scope, stores),
-    }
+    tr.granted(scope, stores.iter().map(|s| (s.id, s.name.as_str())))
 }
 
+/// A grant's stores for scripts: "every store", "none", or their names.
 fn stores_text(scope: &StoreScope, stores: &[StoreRecord]) -> String {
     match scope {
         StoreScope::All => "every store".to_owned(),
@@ -144,8 +135,7 @@ async fn tokens_on(
                     .collect();
                 output::print_json(out, &json!({"tokens": list}))?;
             } else {
-                let tr = Tr::new(language(args, &stores)?);
-                let tz = app::reader_zone(&stores);
+                let (tr, tz) = output::reader(args.lang.as_deref(), &stores)?;
                 let mut table = output::records_table(
                     &tr,
                     &[
@@ -175,12 +165,15 @@ async fn tokens_on(
             }
         }
         TokensCommand::Revoke(args) => {
-            if !ozontrack_engine::access::revoke_token(db, args.id, &app::console(), now).await? {
-                return Err(InputError::new(format!(
-                    "no live token with id {} (see `ozontrack tokens list`)",
-                    args.id
-                ))
-                .into());
+            match ozontrack_engine::access::revoke_token(db, args.id, &app::console(), now).await {
+                Err(ozontrack_engine::Error::NotFound(_)) => {
+                    return Err(InputError::new(format!(
+                        "no live token with id {} (see `ozontrack tokens list`)",
+                        args.id
+                    ))
+                    .into());
+                }
+                revoked => revoked?,
             }
             writeln!(out, "token {} revoked", args.id)?;
         }
@@ -268,11 +261,11 @@ async fn users_on(
                     .collect();
                 output::print_json(out, &json!({"users": list}))?;
             } else {
-                let tr = Tr::new(language(args, &stores)?);
-                let tz = app::reader_zone(&stores);
-                let header =
-                    ["users-name", "users-role", "users-stores", "users-state"].map(|id| tr.t(id));
-                let mut table = output::table(&header.each_ref().map(String::as_str));
+                let (tr, tz) = output::reader(args.lang.as_deref(), &stores)?;
+                let mut table = output::labelled_table(
+                    &tr,
+                    &["users-name", "users-role", "users-stores", "users-state"],
+                );
                 for u in &users {
                     table.add_row(vec![
                         u.name.clone(),
@@ -370,11 +363,7 @@ pub(crate) async fn audit(
         }
         None => (StoreScope::All, db.stores().await?),
     };
-    let tr = Tr::new(crate::commands::alerts::language(
-        args.lang.as_deref(),
-        stores.first(),
-    )?);
-    let tz = app::reader_zone(&stores);
+    let (tr, tz) = output::reader(args.lang.as_deref(), &stores)?;
     let records = ozontrack_engine::audit::entries(&db, &scope, None, args.limit.max(1)).await;
     db.close().await;
     let records = records?;
@@ -391,17 +380,18 @@ pub(crate) async fn audit(
         output::print_json(out, &json!({"entries": list}))?;
         return Ok(());
     }
-    let header = [
-        "audit-col-at",
-        "audit-col-actor",
-        "audit-col-action",
-        "audit-col-store",
-        "audit-col-posting",
-        "audit-col-subject",
-        "audit-col-detail",
-    ]
-    .map(|id| tr.t(id));
-    let mut table = output::table(&header.each_ref().map(String::as_str));
+    let mut table = output::labelled_table(
+        &tr,
+        &[
+            "audit-col-at",
+            "audit-col-actor",
+            "audit-col-action",
+            "audit-col-store",
+            "audit-col-posting",
+            "audit-col-subject",
+            "audit-col-detail",
+        ],
+    );
     for r in &records {
         let e = &r.entry;
         table.add_row(vec![

@@ -6,11 +6,10 @@ use std::sync::Arc;
 
 use ozontrack_db::prelude::*;
 use ozontrack_db::{AlertFilter, SqlDatabase};
-use ozontrack_domain::Language;
 use ozontrack_domain::finding::Severity;
 use ozontrack_engine::alerts::Close;
 use ozontrack_engine::{Evaluator, Note};
-use ozontrack_i18n::{Tr, zone};
+use ozontrack_i18n::zone;
 use ozontrack_server::api::dto::{AlertBody, PenaltyStandingBody};
 use serde_json::json;
 
@@ -35,19 +34,6 @@ pub(crate) async fn alerts(
     };
     opened.store.close().await;
     result
-}
-
-/// The language of words in a command's output: `--lang`, else the store's (or Chinese).
-pub(crate) fn language(
-    asked: Option<&str>,
-    store: Option<&ozontrack_db::StoreRecord>,
-) -> anyhow::Result<Language> {
-    match asked {
-        Some(text) => {
-            Ok(Language::parse(text).map_err(|e| InputError::new(format!("--lang: {e}")))?)
-        }
-        None => Ok(store.map_or(Language::Zh, |s| s.settings.language)),
-    }
 }
 
 async fn list(
@@ -81,7 +67,7 @@ async fn list(
             ..AlertFilter::default()
         })
         .await?;
-    let tr = Tr::new(language(args.lang.as_deref(), stores.first())?);
+    let (tr, _) = output::reader(args.lang.as_deref(), &stores)?;
     let store_of =
         |a: &ozontrack_domain::alert::AlertRecord| stores.iter().find(|s| s.id == a.store_id);
     if json {
@@ -234,7 +220,7 @@ pub(crate) async fn penalties(
     let standings =
         ozontrack_engine::penalties::standings(store, &book, &stores, opened.clock.now()).await?;
     store.close().await;
-    let tr = Tr::new(language(args.lang.as_deref(), stores.first())?);
+    let (tr, _) = output::reader(args.lang.as_deref(), &stores)?;
     if json {
         let list: Vec<PenaltyStandingBody> = standings
             .iter()

@@ -303,10 +303,7 @@ async fn list(
         output::print_json(out, &json!({ "destinations": list }))?;
         return Ok(());
     }
-    let tr = Tr::new(crate::commands::alerts::language(
-        args.lang.as_deref(),
-        stores.first(),
-    )?);
+    let (tr, _) = output::reader(args.lang.as_deref(), &stores)?;
     if views.is_empty() {
         writeln!(out, "{}", tr.t("destination-none"))?;
         return Ok(());
@@ -549,14 +546,13 @@ async fn log(
         output::print_json(out, &json!({ "messages": list }))?;
         return Ok(());
     }
-    // The table's own words and times are the reader's: one language, one zone (the first
-    // store's, as the dashboard shows them), whatever language each message went out in.
-    let tr = Tr::new(asked.unwrap_or_default());
+    // The table's own words and times are the reader's, whatever language each message went
+    // out in.
+    let (tr, tz) = output::reader(args.lang.as_deref(), &db.stores().await?)?;
     if rows.is_empty() {
         writeln!(out, "{}", tr.t("outbox-empty"))?;
         return Ok(());
     }
-    let tz = app::reader_zone(&db.stores().await?);
     let mut table = output::records_table(
         &tr,
         &[

@@ -12,7 +12,6 @@ use ozontrack_db::prelude::*;
 use ozontrack_domain::finding::RuleKind;
 use ozontrack_domain::rules::Rules;
 use ozontrack_engine::{Evaluator, RulesBook};
-use ozontrack_i18n::{Tr, zone};
 use serde_json::json;
 
 use crate::app::{self, KeyMode};
@@ -102,11 +101,7 @@ pub(crate) async fn explain(
                 args.number
             ))
         })?;
-    let tr = Tr::new(crate::commands::alerts::language(
-        args.lang.as_deref(),
-        Some(store),
-    )?);
-    let tz = zone(&store.settings.timezone);
+    let (tr, tz) = output::reader(args.lang.as_deref(), std::slice::from_ref(store))?;
     // The workers' own evaluator: what it explains is what they do.
     let evaluator = Evaluator::new(
         db.clone(),

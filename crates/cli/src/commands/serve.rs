@@ -50,10 +50,9 @@ pub(crate) async fn serve(
     let role: ozontrack_server::api::NodeRole = args.role.into();
     // A worker node serves no dashboard to sign in to.
     let dashboard = if role.serves_http() {
-        let secret =
-            // Sign-ins run on real time, also on a followed world's clock.
-            ozontrack_engine::access::mint_login_link(&opened.store, None, SystemClock.now())
-                .await?;
+        // Sign-ins run on real time, also on a followed world's clock.
+        let now = SystemClock.now();
+        let secret = ozontrack_engine::access::mint_login_link(&opened.store, None, now).await?;
         Some(format!("{base_url}/login/{secret}"))
     } else {
         None

@@ -9,7 +9,7 @@ use ozontrack_db::StoreRecord;
 use ozontrack_db::prelude::*;
 use ozontrack_domain::{ClientId, Language, StoreName, StoreSettings};
 use ozontrack_engine::stores::Connection;
-use ozontrack_i18n::{Tr, zone};
+use ozontrack_i18n::zone;
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -159,10 +159,7 @@ pub(crate) async fn list(
         output::print_json(out, &value)?;
         return Ok(());
     }
-    let tr = Tr::new(crate::commands::alerts::language(
-        args.lang.as_deref(),
-        stores.first(),
-    )?);
+    let (tr, _) = output::reader(args.lang.as_deref(), &stores)?;
     if stores.is_empty() {
         writeln!(out, "{}", tr.t("stores-none"))?;
         return Ok(());

@@ -11,7 +11,6 @@ use ozontrack_db::prelude::*;
 use ozontrack_db::{LegRecord, SqlDatabase, StoreRecord};
 use ozontrack_domain::{PostingId, carrier};
 use ozontrack_engine::{TrackReport, Tracker};
-use ozontrack_i18n::Tr;
 use ozontrack_server::api::dto::PostingDetail;
 use serde_json::json;
 
@@ -183,8 +182,7 @@ pub(crate) async fn status(
     let db = &opened.store;
     let stores = db.stores().await?;
     let (owner, id) = find_posting(db, &stores, &args.number).await?;
-    let language = crate::commands::alerts::language(args.lang.as_deref(), Some(owner))?;
-    let tr = Tr::new(language);
+    let (tr, _) = output::reader(args.lang.as_deref(), std::slice::from_ref(owner))?;
     let zone_name = args
         .tz
         .clone()

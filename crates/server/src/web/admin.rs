@@ -105,19 +105,9 @@ pub(super) async fn users<S: Database>(
     render_users(&state, &viewer, page, notice, String::new(), None).await
 }
 
-/// The stores a user or token is granted, by name.
+/// The stores a user or token is granted, by the names this admin sees.
 fn granted(tr: &Tr, viewer: &Viewer, scope: &StoreScope) -> String {
-    match scope {
-        StoreScope::All => tr.t("users-all-stores"),
-        StoreScope::Only(ids) if ids.is_empty() => tr.t("users-no-stores"),
-        StoreScope::Only(ids) => viewer
-            .stores
-            .iter()
-            .filter(|s| ids.contains(&s.id))
-            .map(|s| s.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-    }
+    tr.granted(scope, viewer.stores.iter().map(|s| (s.id, s.name.as_str())))
 }
 
 async fn render_users<S: Database>(
@@ -440,14 +430,9 @@ pub(super) async fn revoke_token<S: Database>(
     body: axum::body::Bytes,
 ) -> Result<Response, WebError> {
     let (_, actor) = admin_form(&viewer, &headers, &body)?;
-    let revoked =
+    let outcome =
         ozontrack_engine::access::revoke_token(&state.api.db, id, &actor, state.api.wall.now())
             .await;
-    let outcome = match revoked {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(ozontrack_engine::Error::NotFound("token")),
-        Err(e) => Err(e),
-    };
     settled(&state, &viewer, &headers, &uri, outcome, "revoked").await
 }
 
