@@ -1799,7 +1799,7 @@ async fn track_status_and_set_carrier_work_against_the_sandbox_carriers() {
         "{shown}"
     );
     let unknown = with_carriers(&["legs", "set-carrier", &parcel.posting_number, "pigeon"]).await;
-    assert!(assert_input_error(&unknown).contains("unknown carrier"));
+    assert!(assert_input_error(&unknown).contains("carrier: \"pigeon\" is not one of: "));
 
     // Every rule's verdict on the posting, with the built-in rules.
     let explained = w

@@ -15,7 +15,7 @@ use ozontrack_db::{
 };
 use ozontrack_domain::{AuditAction, Role, StoreScope};
 
-use crate::{Actor, Error, audit, checked_name};
+use crate::{Actor, Error, Problem, audit, checked_name};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
@@ -100,26 +100,26 @@ pub const MAX_PASSWORD: usize = 1024;
 pub fn user_name(name: &str) -> Result<&str, Error> {
     let name = checked_name("name", name)?;
     if name.chars().any(char::is_whitespace) {
-        return Err(Error::Invalid {
-            field: "name",
-            message: "a user name is one word".into(),
-        });
+        return Err(Error::invalid("name", Problem::OneWord));
     }
     if name.eq_ignore_ascii_case(OPERATOR) {
-        return Err(Error::Invalid {
-            field: "name",
-            message: format!("{OPERATOR:?} is the console's own sign-in; choose another name"),
-        });
+        return Err(Error::invalid(
+            "name",
+            Problem::Reserved(OPERATOR.to_owned()),
+        ));
     }
     Ok(name)
 }
 
 async fn checked_password(password: String) -> Result<String, Error> {
     if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&password.chars().count()) {
-        return Err(Error::Invalid {
-            field: "password",
-            message: format!("{MIN_PASSWORD} to {MAX_PASSWORD} characters"),
-        });
+        return Err(Error::invalid(
+            "password",
+            Problem::Length {
+                min: MIN_PASSWORD,
+                max: MAX_PASSWORD,
+            },
+        ));
     }
     hash_password(password)
         .await
@@ -150,10 +150,7 @@ pub async fn add_user<D: Database>(
         )
         .await
         .map_err(|e| match e {
-            DbError::DuplicateUser(name) => Error::Conflict {
-                field: "name",
-                message: format!("a user named {name:?} exists (change it with `users set`)"),
-            },
+            DbError::DuplicateUser(name) => Error::conflict("name", Problem::Taken(name)),
             other => other.into(),
         })?;
     audit::Entry::new(actor, AuditAction::UserAdded, now)

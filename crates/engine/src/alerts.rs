@@ -8,7 +8,7 @@ use ozontrack_db::{AlertFilter, Database, StoreRecord};
 use ozontrack_domain::alert::AlertRecord;
 use ozontrack_domain::{AuditAction, StoreId};
 
-use crate::{Actor, Error, Note, audit};
+use crate::{Actor, Error, Note, Problem, audit};
 
 /// What to do with an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,10 +57,7 @@ pub async fn acknowledge_many<D: Database>(
     now: DateTime<Utc>,
 ) -> Result<usize, Error> {
     if ids.len() > MAX_BULK {
-        return Err(Error::Invalid {
-            field: "id",
-            message: format!("at most {MAX_BULK} alerts at once"),
-        });
+        return Err(Error::invalid("id", Problem::TooMany(MAX_BULK)));
     }
     let mut found = Vec::with_capacity(ids.len());
     for id in ids {

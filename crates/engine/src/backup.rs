@@ -16,7 +16,7 @@ use ozontrack_reports::AtomicFile;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::{Actor, Error};
+use crate::{Actor, Error, Problem};
 
 /// The manifest kept beside each backup file (`FILE.manifest.json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,10 +50,7 @@ fn manifest_path(file: &Path) -> PathBuf {
 }
 
 fn io(what: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |e| Error::Invalid {
-        field: "file",
-        message: format!("{}: {e}", what.display()),
-    }
+    move |e| Error::invalid("file", Problem::Said(format!("{}: {e}", what.display())))
 }
 
 /// SHA-256 and size of a file, read off the async workers.
@@ -92,10 +89,10 @@ pub async fn take<D: Database>(db: &D, dir: &Path, now: DateTime<Utc>) -> Result
     let name = format!("{PREFIX}{}.{extension}", now.format("%Y%m%dT%H%M%S%.3fZ"));
     let path = dir.join(&name);
     if path.exists() {
-        return Err(Error::Conflict {
-            field: "out",
-            message: format!("{} exists already", path.display()),
-        });
+        return Err(Error::conflict(
+            "out",
+            Problem::Said(format!("{} exists already", path.display())),
+        ));
     }
     let partial = dir.join(format!(".{name}.partial"));
     // A partial copy left by a killed backup is not a backup.
@@ -130,9 +127,11 @@ pub async fn take<D: Database>(db: &D, dir: &Path, now: DateTime<Utc>) -> Result
 pub fn manifest_of(file: &Path) -> Result<Manifest, Error> {
     let path = manifest_path(file);
     let text = std::fs::read(&path).map_err(io(&path))?;
-    serde_json::from_slice(&text).map_err(|e| Error::Invalid {
-        field: "manifest",
-        message: format!("{}: not a backup manifest: {e}", path.display()),
+    serde_json::from_slice(&text).map_err(|e| {
+        Error::invalid(
+            "manifest",
+            Problem::Said(format!("{}: not a backup manifest: {e}", path.display())),
+        )
     })
 }
 
@@ -140,9 +139,11 @@ pub fn manifest_of(file: &Path) -> Result<Manifest, Error> {
 /// or (PostgreSQL) that `pg_restore` reads the dump whole.
 pub async fn verify(file: &Path) -> Result<Manifest, Error> {
     let manifest = manifest_of(file)?;
-    let invalid = |message: String| Error::Invalid {
-        field: "file",
-        message: format!("{}: {message}", file.display()),
+    let invalid = |message: String| {
+        Error::invalid(
+            "file",
+            Problem::Said(format!("{}: {message}", file.display())),
+        )
     };
     let (sha256, bytes) = digest(file).await?;
     if bytes != manifest.bytes || sha256 != manifest.sha256 {
@@ -187,31 +188,33 @@ pub async fn restore(
         DatabaseUrl::Postgres(_) => "pg_dump",
     };
     if manifest.format != wanted {
-        return Err(Error::Invalid {
-            field: "file",
-            message: format!(
+        return Err(Error::invalid(
+            "file",
+            Problem::Said(format!(
                 "a {} backup cannot be restored into {}",
                 manifest.format,
                 url.redacted()
-            ),
-        });
+            )),
+        ));
     }
     if !replace && !backup::is_empty(url).await? {
-        return Err(Error::Conflict {
-            field: "database",
-            message: format!(
+        return Err(Error::conflict(
+            "database",
+            Problem::Said(format!(
                 "{} holds stores or postings; restore into an empty database, or say --replace",
                 url.redacted()
-            ),
-        });
+            )),
+        ));
     }
     backup::restore(url, file).await?;
     let found = backup::snapshot_at(url).await?;
     if found.tables != manifest.tables {
-        return Err(Error::Invalid {
-            field: "database",
-            message: "the restored database's rows differ from the manifest's counts".into(),
-        });
+        return Err(Error::invalid(
+            "database",
+            Problem::Said(
+                "the restored database's rows differ from the manifest's counts".to_owned(),
+            ),
+        ));
     }
     crate::audit::Entry::new(actor, AuditAction::BackupRestored, now)
         .subject(manifest.file.clone())

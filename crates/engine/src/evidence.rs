@@ -10,7 +10,7 @@ use ozontrack_domain::{AuditAction, Clock, Language, PostingId};
 use ozontrack_evidence::{Attachment, Input, Pack, Verification};
 
 use crate::estimate::EstimateBook;
-use crate::{Actor, Chain, Error};
+use crate::{Actor, Chain, Error, Problem};
 
 pub use ozontrack_evidence::WITH_PDF;
 
@@ -25,19 +25,14 @@ pub fn languages(text: Option<&str>) -> Result<Vec<Language>, Error> {
     };
     let mut out = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let language = Language::parse(part).map_err(|e| Error::Invalid {
-            field: "languages",
-            message: e.to_string(),
-        })?;
+        let language = Language::parse(part)
+            .map_err(|e| Error::invalid("languages", Problem::Said(e.to_string())))?;
         if !out.contains(&language) {
             out.push(language);
         }
     }
     if out.is_empty() {
-        return Err(Error::Invalid {
-            field: "languages",
-            message: "name at least one of zh, ru, en".to_owned(),
-        });
+        return Err(Error::invalid("languages", Problem::Empty));
     }
     Ok(out)
 }
@@ -106,10 +101,7 @@ pub async fn build<D: Database>(
     })
     .await
     .map_err(|_| Error::Unavailable("the evidence builder stopped"))?
-    .map_err(|e| Error::Invalid {
-        field: "evidence",
-        message: e.to_string(),
-    })
+    .map_err(|e| Error::invalid("evidence", Problem::Said(e.to_string())))
 }
 
 /// A file a seller adds to a posting.
@@ -139,28 +131,24 @@ pub async fn attach<D: Database>(
         .unwrap_or_default()
         .trim()
         .to_owned();
-    if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
-        return Err(Error::Invalid {
-            field: "file",
-            message: format!("{:?} is not a file name (1 to 200 characters)", file.name),
-        });
+    if name.is_empty() || name.len() > 200 {
+        return Err(Error::invalid("file", Problem::Length { min: 1, max: 200 }));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid("file", Problem::ControlCharacters));
     }
     let size = file.content.len() as u64;
     if size == 0 {
-        return Err(Error::Invalid {
-            field: "file",
-            message: format!("{name} is empty"),
-        });
+        return Err(Error::invalid("file", Problem::Empty));
     }
     if size > max_bytes {
-        return Err(Error::Invalid {
-            field: "file",
-            message: format!(
-                "{name} is {} MiB; an attachment may be at most {} MiB (evidence.max_attachment_mb)",
-                size.div_ceil(1024 * 1024),
-                max_bytes / (1024 * 1024)
-            ),
-        });
+        return Err(Error::invalid(
+            "file",
+            Problem::TooLarge {
+                mib: size.div_ceil(1024 * 1024),
+                max_mib: max_bytes / (1024 * 1024),
+            },
+        ));
     }
     let posting_record = db
         .posting_by_id(posting)
@@ -215,10 +203,8 @@ fn media_type(name: &str) -> &'static str {
 
 /// Checks a pack's bytes against its manifest.
 pub fn verify(bytes: &[u8]) -> Result<Verification, Error> {
-    ozontrack_evidence::verify(bytes).map_err(|e| Error::Invalid {
-        field: "file",
-        message: e.to_string(),
-    })
+    ozontrack_evidence::verify(bytes)
+        .map_err(|e| Error::invalid("file", Problem::Said(e.to_string())))
 }
 
 /// The pack kept for a disputed posting, if one was built.

@@ -19,8 +19,8 @@ use ozontrack_reports::{
     Column, ExportFile, FileFormat, LastEvent, Layout, PostingLine, Profile, ReportError,
 };
 
-use crate::Error;
 use crate::estimate::EstimateBook;
+use crate::{Error, Problem};
 
 /// Postings read per batch: large enough that a batch's five queries cost little per row, small
 /// enough that a batch is a few megabytes.
@@ -48,15 +48,23 @@ impl Filters {
                 carrier::by_code(c.as_str()).is_some() || c.as_str() == carrier::UNKNOWN_CARRIER
             });
             if !known {
-                return Err(invalid(
+                return Err(Error::invalid(
                     "carrier",
-                    format!("{code:?} is not a carrier ozontrack knows"),
+                    Problem::NotOneOf {
+                        value: code.clone(),
+                        known: carrier::CARRIERS
+                            .iter()
+                            .map(|c| c.code)
+                            .chain([carrier::UNKNOWN_CARRIER])
+                            .map(str::to_owned)
+                            .collect(),
+                    },
                 ));
             }
         }
         for (field, text) in [("status", &self.status), ("q", &self.text)] {
             if text.as_deref().is_some_and(|t| t.chars().count() > 64) {
-                return Err(invalid(field, "at most 64 characters".into()));
+                return Err(Error::invalid(field, Problem::TooLong { max: 64 }));
             }
         }
         Ok(PostingQuery {
@@ -82,10 +90,6 @@ impl Filters {
     }
 }
 
-fn invalid(field: &'static str, message: String) -> Error {
-    Error::Invalid { field, message }
-}
-
 /// A date (its midnight in UTC) or an RFC 3339 time.
 pub fn day_or_time(field: &'static str, text: &str) -> Result<DateTime<Utc>, Error> {
     DateTime::parse_from_rfc3339(text)
@@ -94,12 +98,7 @@ pub fn day_or_time(field: &'static str, text: &str) -> Result<DateTime<Utc>, Err
             chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
                 .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
         })
-        .map_err(|_| {
-            invalid(
-                field,
-                format!("{text:?} is not a date (2026-11-01) or an RFC 3339 time"),
-            )
-        })
+        .map_err(|_| Error::invalid(field, Problem::DateOrTime(text.to_owned())))
 }
 
 /// What to export and how it reads.

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use ozontrack_db::{Database, StoreRecord};
 use ozontrack_domain::{CarrierCode, carrier};
 
-use crate::{Actor, Error};
+use crate::{Actor, Error, Problem};
 
 /// What a manual carrier choice changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,31 +22,23 @@ pub struct CarrierSet {
 
 /// Reads a carrier a person chose: one of the registry's, not Ozon's own logistics.
 pub fn manual_carrier(text: &str) -> Result<CarrierCode, Error> {
-    let known: Vec<&str> = carrier::CARRIERS
-        .iter()
-        .map(|c| c.code)
-        .filter(|c| *c != carrier::OZON)
-        .collect();
-    let invalid = |why: String| Error::Invalid {
-        field: "carrier",
-        message: why,
-    };
-    let code = CarrierCode::parse(text)
+    // Ozon's own logistics is read from the posting's status, never set on a carrier leg.
+    CarrierCode::parse(text)
         .ok()
-        .filter(|c| carrier::by_code(c.as_str()).is_some())
+        .filter(|c| c.as_str() != carrier::OZON && carrier::by_code(c.as_str()).is_some())
         .ok_or_else(|| {
-            invalid(format!(
-                "unknown carrier {text:?}; known: {}",
-                known.join(", ")
-            ))
-        })?;
-    if code.as_str() == carrier::OZON {
-        return Err(invalid(
-            "Ozon's own logistics is read from the posting's status, not set on a carrier leg"
-                .into(),
-        ));
-    }
-    Ok(code)
+            Error::invalid(
+                "carrier",
+                Problem::NotOneOf {
+                    value: text.to_owned(),
+                    known: carrier::CARRIERS
+                        .iter()
+                        .map(|c| c.code.to_owned())
+                        .filter(|c| c != carrier::OZON)
+                        .collect(),
+                },
+            )
+        })
 }
 
 /// Sets the carrier of one of `posting`'s carrier legs (`number`: which, by tracking number;
@@ -84,13 +76,7 @@ pub async fn set_carrier<D: Database>(
             [only] => only,
             [] => return Err(Error::NotFound("leg")),
             many => {
-                return Err(Error::Invalid {
-                    field: "number",
-                    message: format!(
-                        "the posting has {} carrier legs: say which by its tracking number",
-                        many.len()
-                    ),
-                });
+                return Err(Error::invalid("number", Problem::WhichLeg(many.len())));
             }
         },
     };
@@ -125,9 +111,12 @@ mod tests {
     fn ozons_own_logistics_and_unknown_carriers_cannot_be_chosen_by_hand() {
         assert_eq!(manual_carrier("cdek").unwrap().as_str(), "cdek");
         let ozon = manual_carrier("ozon").unwrap_err().to_string();
-        assert!(ozon.contains("posting's status"), "{ozon}");
+        assert!(
+            ozon.starts_with("carrier: \"ozon\" is not one of: "),
+            "{ozon}"
+        );
         let pigeon = manual_carrier("pigeon").unwrap_err().to_string();
-        assert!(pigeon.contains("known: yanwen"), "{pigeon}");
+        assert!(pigeon.contains("yanwen"), "{pigeon}");
         assert!(!pigeon.contains("ozon,"), "{pigeon}");
     }
 }

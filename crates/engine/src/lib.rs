@@ -47,6 +47,7 @@ pub mod limits;
 pub mod lists;
 pub mod notify;
 pub mod penalties;
+mod problem;
 pub mod push;
 pub mod risk;
 pub mod stores;
@@ -56,6 +57,7 @@ pub mod track;
 pub mod trail;
 pub mod upload;
 
+pub use problem::Problem;
 pub use push::{PushRound, PushWorker};
 pub use risk::{Evaluator, RiskReport, RiskSettings, RulesBook};
 pub use sync::{Progress, SyncError, SyncReport, SyncSettings, Syncer};
@@ -71,17 +73,17 @@ pub enum Error {
     #[error("no such {0}")]
     NotFound(&'static str),
     /// The request itself is wrong; `field` names what to fix.
-    #[error("{field}: {message}")]
+    #[error("{field}: {problem}")]
     Invalid {
         field: &'static str,
-        message: String,
+        problem: Problem,
     },
     /// The request is right, but what it names is not in a state that allows it (a buyer chat
     /// cannot be tested, a sent message is not sent again).
-    #[error("{field}: {message}")]
+    #[error("{field}: {problem}")]
     Conflict {
         field: &'static str,
-        message: String,
+        problem: Problem,
     },
     /// A part this process does not run (no Ozon client for uploads, say).
     #[error("{0}")]
@@ -95,15 +97,30 @@ pub enum Error {
     Report(#[from] ozontrack_reports::ReportError),
 }
 
+impl Error {
+    /// The request's `field` is wrong.
+    pub fn invalid(field: &'static str, problem: impl Into<Problem>) -> Self {
+        Error::Invalid {
+            field,
+            problem: problem.into(),
+        }
+    }
+
+    /// What the request's `field` names cannot do that now.
+    pub fn conflict(field: &'static str, problem: impl Into<Problem>) -> Self {
+        Error::Conflict {
+            field,
+            problem: problem.into(),
+        }
+    }
+}
+
 impl From<SyncError> for Error {
     fn from(e: SyncError) -> Self {
         match e {
             SyncError::Store(db) | SyncError::NoApiAccess(db) => Error::Db(db),
             SyncError::Ozon(ozon) => Error::Ozon(ozon),
-            other => Error::Invalid {
-                field: "store",
-                message: other.to_string(),
-            },
+            other => Error::invalid("store", Problem::Said(other.to_string())),
         }
     }
 }
@@ -181,18 +198,14 @@ pub(crate) async fn wake_others<D: ozontrack_db::Database>(db: &D, what: ozontra
 
 fn checked_name<'a>(field: &'static str, name: &'a str) -> Result<&'a str, Error> {
     let name = name.trim();
-    let invalid = |message: &str| Error::Invalid {
-        field,
-        message: message.to_owned(),
-    };
     if name.is_empty() {
-        return Err(invalid("say who"));
+        return Err(Error::invalid(field, Problem::Empty));
     }
     if name.chars().count() > MAX_ACTOR {
-        return Err(invalid("at most 64 characters"));
+        return Err(Error::invalid(field, Problem::TooLong { max: MAX_ACTOR }));
     }
     if name.chars().any(char::is_control) {
-        return Err(invalid("no control characters"));
+        return Err(Error::invalid(field, Problem::ControlCharacters));
     }
     Ok(name)
 }
@@ -207,15 +220,11 @@ pub const MAX_NOTE: usize = 2000;
 impl Note {
     pub fn parse(text: &str) -> Result<Self, Error> {
         let text = text.trim();
-        let invalid = |message: &str| Error::Invalid {
-            field: "note",
-            message: message.to_owned(),
-        };
         if text.is_empty() {
-            return Err(invalid("say what was done"));
+            return Err(Error::invalid("note", Problem::Empty));
         }
         if text.chars().count() > MAX_NOTE {
-            return Err(invalid("at most 2000 characters"));
+            return Err(Error::invalid("note", Problem::TooLong { max: MAX_NOTE }));
         }
         Ok(Self(text.to_owned()))
     }

@@ -39,7 +39,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::estimate::EstimateBook;
 use crate::risk::RulesBook;
 use crate::supervise::Worker;
-use crate::{Actor, Error, Syncer, audit};
+use crate::{Actor, Error, Problem, Syncer, audit};
 use serde_json::json;
 
 /// How the dispatcher behaves.
@@ -1358,20 +1358,6 @@ pub struct Added {
     pub new_secret: Option<SecretString>,
 }
 
-fn invalid(field: &'static str, message: impl Into<String>) -> Error {
-    Error::Invalid {
-        field,
-        message: message.into(),
-    }
-}
-
-fn conflict(field: &'static str, message: impl Into<String>) -> Error {
-    Error::Conflict {
-        field,
-        message: message.into(),
-    }
-}
-
 /// Adds a destination: its setup taken apart into the address (kept readable) and the
 /// credentials (encrypted).
 pub async fn add_destination<D: Database>(
@@ -1381,18 +1367,21 @@ pub async fn add_destination<D: Database>(
     now: DateTime<Utc>,
 ) -> Result<Added, Error> {
     let name = add.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(invalid("name", "1 to 64 characters, no control characters"));
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(Error::invalid("name", Problem::Length { min: 1, max: 64 }));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid("name", Problem::ControlCharacters));
     }
     let parsed = add.setup.parse(add.kind, add.store).map_err(|e| match e {
-        ozontrack_notify::SetupError::Field { field, reason } => invalid(field, reason),
-        other => invalid("setup", other.to_string()),
+        ozontrack_notify::SetupError::Field { field, expected } => Error::invalid(field, expected),
+        other => Error::invalid("setup", Problem::Said(other.to_string())),
     })?;
     let mut routing = add.routing;
     if add.kind == ChannelKind::OzonChat {
         let store = add
             .store
-            .ok_or_else(|| invalid("store", "a buyer chat belongs to one store"))?;
+            .ok_or_else(|| Error::invalid("store", ozontrack_notify::Expected::Store))?;
         if db.store(store).await?.is_none() {
             return Err(Error::NotFound("store"));
         }
@@ -1420,10 +1409,7 @@ pub async fn add_destination<D: Database>(
         )
         .await
         .map_err(|e| match e {
-            DbError::DuplicateDestination(name) => Error::Conflict {
-                field: "name",
-                message: format!("a destination named {name:?} exists"),
-            },
+            DbError::DuplicateDestination(name) => Error::conflict("name", Problem::Taken(name)),
             other => other.into(),
         })?;
     audit::Entry::new(actor, AuditAction::ChannelAdded, now)
@@ -1606,10 +1592,7 @@ pub async fn update_routing<D: Database>(
 fn known_zone(zone: &str) -> Result<String, Error> {
     let zone = zone.trim().to_owned();
     if zone.parse::<chrono_tz::Tz>().is_err() {
-        return Err(invalid(
-            "time_zone",
-            format!("unknown IANA time zone {zone:?}"),
-        ));
+        return Err(Error::invalid("time_zone", Problem::UnknownZone(zone)));
     }
     Ok(zone)
 }
@@ -1626,10 +1609,7 @@ pub async fn enqueue_test<D: Database>(
         return Err(Error::NotFound("destination"));
     };
     if record.destination.kind == ChannelKind::OzonChat {
-        return Err(conflict(
-            "destination",
-            "a buyer chat cannot be tested: a test would reach a real buyer",
-        ));
+        return Err(Error::conflict("destination", Problem::BuyerChatTest));
     }
     let nonce = crate::access::random_secret()[..12].to_owned();
     let notice = Notice::Test(TestNotice {
@@ -1678,12 +1658,9 @@ pub async fn retry<D: Database>(
 ) -> Result<(), Error> {
     let message = db.message(id).await?.ok_or(Error::NotFound("message"))?;
     if !db.retry_message(id, now).await? {
-        return Err(conflict(
+        return Err(Error::conflict(
             "message",
-            format!(
-                "only failed or skipped messages are sent again; this one is {}",
-                message.state
-            ),
+            Problem::NotRetryable(message.state),
         ));
     }
     audit::Entry::new(actor, AuditAction::MessageRetried, now)
@@ -1758,7 +1735,7 @@ pub async fn preview<D: Database>(
         template.as_deref(),
         &members,
     )
-    .map_err(|e| invalid("template", e.to_string()))
+    .map_err(|e| Error::invalid("template", Problem::Said(e.to_string())))
 }
 
 /// `notice` as the alert topic's message.
@@ -1827,7 +1804,7 @@ async fn sample_notice<D: Database>(
             .alerts(&filter)
             .await?
             .pop()
-            .ok_or_else(|| invalid("posting", "the posting has no alert to tell of"))?;
+            .ok_or_else(|| Error::invalid("posting", Problem::NothingToTell))?;
         let notice = AlertNotice {
             alert: alert.id,
             store: alert.store_id,
@@ -1927,9 +1904,16 @@ pub async fn set_template<D: Database>(
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     if body.trim().is_empty() || body.chars().count() > 20_000 {
-        return Err(invalid("template", "1 to 20 000 characters"));
+        return Err(Error::invalid(
+            "template",
+            Problem::Length {
+                min: 1,
+                max: 20_000,
+            },
+        ));
     }
-    ozontrack_notify::render::check(body).map_err(|e| invalid("template", e.to_string()))?;
+    ozontrack_notify::render::check(body)
+        .map_err(|e| Error::invalid("template", Problem::Said(e.to_string())))?;
     db.set_template(&TemplateRecord {
         topic,
         audience,

@@ -11,15 +11,12 @@ use ozontrack_domain::{AuditAction, ClientId, StoreName, StoreSettings};
 use secrecy::SecretString;
 use serde_json::json;
 
-use crate::{Actor, Error, audit};
+use crate::{Actor, Error, Problem, audit};
 
 /// A name another store has is a conflict the person can fix, not a failure.
 fn taken(e: DbError) -> Error {
     match e {
-        DbError::DuplicateStoreName(name) => Error::Conflict {
-            field: "name",
-            message: format!("a store named {name:?} already exists"),
-        },
+        DbError::DuplicateStoreName(name) => Error::conflict("name", Problem::Taken(name)),
         other => other.into(),
     }
 }

@@ -179,23 +179,54 @@ pub struct Setup {
 /// Why a destination's setup was refused; each names the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SetupError {
-    #[error("{field}: {reason}")]
-    Field { field: &'static str, reason: String },
+    #[error("{field}: {expected}")]
+    Field {
+        field: &'static str,
+        expected: Expected,
+    },
     #[error("the stored credentials cannot be read")]
     Corrupt,
 }
 
-fn field(field: &'static str, reason: impl Into<String>) -> SetupError {
-    SetupError::Field {
-        field,
-        reason: reason.into(),
-    }
+/// What a setup field needs and did not get, as a fact: English here (the console, the API),
+/// the reader's language on the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Expected {
+    #[error("an http:// or https:// URL")]
+    HttpUrl,
+    /// A WeCom or DingTalk robot's URL with its key (the query parameter named here).
+    #[error("the robot's whole webhook URL (with {0}=…)")]
+    RobotUrl(&'static str),
+    #[error("the bot's whole webhook URL (…/hook/TOKEN)")]
+    FeishuHook,
+    #[error("a DingTalk signing secret starts with SEC")]
+    DingtalkSecret,
+    #[error("a signing secret is 24 to 64 bytes in base64 (whsec_…), or leave it empty")]
+    SigningSecret,
+    #[error("the bot token from @BotFather, like 123456:ABC…")]
+    BotToken,
+    #[error("the chat's id: a number (-100… for a group) or @channelname")]
+    ChatId,
+    #[error("smtp://user@host:587 or smtps://user@host:465")]
+    SmtpUrl,
+    #[error("the sender's address")]
+    Sender,
+    #[error("at least one recipient")]
+    Recipients,
+    #[error("{0:?} is not an e-mail address")]
+    Mailbox(String),
+    #[error("the store whose buyers to tell")]
+    Store,
+}
+
+fn field(field: &'static str, expected: Expected) -> SetupError {
+    SetupError::Field { field, expected }
 }
 
 fn http_url(text: &str, name: &'static str) -> Result<Url, SetupError> {
-    let url = Url::parse(text.trim()).map_err(|e| field(name, format!("not a URL: {e}")))?;
+    let url = Url::parse(text.trim()).map_err(|_| field(name, Expected::HttpUrl))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(field(name, "must be an http:// or https:// URL"));
+        return Err(field(name, Expected::HttpUrl));
     }
     Ok(url)
 }
@@ -239,7 +270,7 @@ impl Setup {
                 let secret = match signing {
                     Some(s) => {
                         sign::webhook_key(&s)
-                            .map_err(|e| field("signing_secret", e.to_string()))?;
+                            .map_err(|_| field("signing_secret", Expected::SigningSecret))?;
                         s
                     }
                     None => {
@@ -262,20 +293,14 @@ impl Setup {
                     ("https://oapi.dingtalk.com/robot/send", "access_token")
                 };
                 let url = http_url(self.url.as_deref().unwrap_or(default), "url")?;
-                let key = query_value(&url, key_name).or(token).ok_or_else(|| {
-                    field(
-                        "url",
-                        format!("paste the robot's whole webhook URL (with {key_name}=…)"),
-                    )
-                })?;
+                let key = query_value(&url, key_name)
+                    .or(token)
+                    .ok_or_else(|| field("url", Expected::RobotUrl(key_name)))?;
                 if kind == ChannelKind::Dingtalk
                     && let Some(s) = &signing
                     && !s.starts_with("SEC")
                 {
-                    return Err(field(
-                        "signing_secret",
-                        "a DingTalk signing secret starts with SEC",
-                    ));
+                    return Err(field("signing_secret", Expected::DingtalkSecret));
                 }
                 let endpoint = without_query(&url);
                 let address = if kind == ChannelKind::Wecom {
@@ -295,14 +320,11 @@ impl Setup {
                 let path = url.path();
                 let (base, hook) = match path.rfind("/hook/") {
                     Some(at) => (&path[..at + "/hook/".len()], &path[at + "/hook/".len()..]),
-                    None => return Err(field("url", "a Feishu bot URL ends in /hook/TOKEN")),
+                    None => return Err(field("url", Expected::FeishuHook)),
                 };
                 let hook = Some(hook.to_owned()).filter(|h| !h.is_empty()).or(token);
                 let Some(hook) = hook else {
-                    return Err(field(
-                        "url",
-                        "paste the bot's whole webhook URL (…/hook/TOKEN)",
-                    ));
+                    return Err(field("url", Expected::FeishuHook));
                 };
                 let mut endpoint = url.clone();
                 endpoint.set_path(base);
@@ -319,14 +341,14 @@ impl Setup {
                     self.url.as_deref().unwrap_or("https://api.telegram.org"),
                     "url",
                 )?;
-                let token = token.ok_or_else(|| field("token", "the bot token from @BotFather"))?;
+                let token = token.ok_or_else(|| field("token", Expected::BotToken))?;
                 if !token.contains(':') {
-                    return Err(field("token", "a bot token looks like 123456:ABC…"));
+                    return Err(field("token", Expected::BotToken));
                 }
                 let chat_id = nonempty(self.chat_id.as_ref())
-                    .ok_or_else(|| field("chat_id", "the chat's id (-100… for a group)"))?;
+                    .ok_or_else(|| field("chat_id", Expected::ChatId))?;
                 if chat_id.parse::<i64>().is_err() && !chat_id.starts_with('@') {
-                    return Err(field("chat_id", "a number, or @channelname"));
+                    return Err(field("chat_id", Expected::ChatId));
                 }
                 (
                     Address::Telegram {
@@ -339,25 +361,24 @@ impl Setup {
             }
             ChannelKind::Email => {
                 let text = self.url.as_deref().unwrap_or_default().trim();
-                let url = Url::parse(text)
-                    .map_err(|_| field("url", "smtp://user@host:587 or smtps://user@host:465"))?;
+                let url = Url::parse(text).map_err(|_| field("url", Expected::SmtpUrl))?;
                 let host = url
                     .host_str()
                     .filter(|h| !h.is_empty())
-                    .ok_or_else(|| field("url", "the mail server's host is missing"))?
+                    .ok_or_else(|| field("url", Expected::SmtpUrl))?
                     .to_owned();
                 let none = query_value(&url, "tls").as_deref() == Some("none");
                 let (tls, default_port) = match url.scheme() {
                     "smtps" => (SmtpTls::Implicit, 465),
                     "smtp" if none => (SmtpTls::None, 25),
                     "smtp" => (SmtpTls::Starttls, 587),
-                    _ => return Err(field("url", "the scheme is smtp:// or smtps://")),
+                    _ => return Err(field("url", Expected::SmtpUrl)),
                 };
                 let username = Some(url.username().to_owned()).filter(|u| !u.is_empty());
                 let username = username.map(|u| percent_decode(&u));
                 let from = nonempty(self.from.as_ref())
                     .or_else(|| username.clone().filter(|u| u.contains('@')))
-                    .ok_or_else(|| field("from", "the sender's address"))?;
+                    .ok_or_else(|| field("from", Expected::Sender))?;
                 check_mailbox(&from, "from")?;
                 let to: Vec<String> = self
                     .to
@@ -369,7 +390,7 @@ impl Setup {
                     .map(str::to_owned)
                     .collect();
                 if to.is_empty() {
-                    return Err(field("to", "at least one recipient"));
+                    return Err(field("to", Expected::Recipients));
                 }
                 for t in &to {
                     check_mailbox(t, "to")?;
@@ -388,8 +409,7 @@ impl Setup {
                 )
             }
             ChannelKind::OzonChat => {
-                let store =
-                    store.ok_or_else(|| field("store", "the store whose buyers to tell"))?;
+                let store = store.ok_or_else(|| field("store", Expected::Store))?;
                 (Address::OzonChat { store }, Credentials::default())
             }
         };
@@ -431,7 +451,7 @@ fn percent_decode(text: &str) -> String {
 fn check_mailbox(text: &str, name: &'static str) -> Result<(), SetupError> {
     text.parse::<lettre::Address>()
         .map(|_| ())
-        .map_err(|_| field(name, format!("{text:?} is not an e-mail address")))
+        .map_err(|_| field(name, Expected::Mailbox(text.to_owned())))
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ pub mod render;
 pub mod send;
 pub mod sign;
 
-pub use address::{Address, Credentials, Parsed, Setup, SetupError, SmtpTls};
+pub use address::{Address, Credentials, Expected, Parsed, Setup, SetupError, SmtpTls};
 pub use channel::{Piece, pieces};
 pub use render::{Extras, RenderError, Rendered, render};
 pub use send::{Envelope, Sender};

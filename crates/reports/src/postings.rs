@@ -24,6 +24,11 @@ macro_rules! columns {
                 match self { $(Column::$variant => $key,)* }
             }
 
+            /// The catalogue id of its header.
+            fn header_id(self) -> &'static str {
+                match self { $(Column::$variant => concat!("export-col-", $key),)* }
+            }
+
             /// Its XLSX width, in characters.
             pub fn width(self) -> f64 {
                 match self { $(Column::$variant => $width,)* }
@@ -86,7 +91,7 @@ impl Column {
 
     /// The column's header in a language.
     pub fn header(self, tr: &Tr) -> String {
-        tr.t(&format!("export-col-{}", self.key()))
+        tr.t(self.header_id())
     }
 }
 

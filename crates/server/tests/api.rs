@@ -1227,13 +1227,8 @@ async fn signed_in(a: &Api, user: &str, password: &str) -> Browser {
     browser
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_admin_creates_an_api_token_on_the_users_page_sees_its_secret_once_and_revokes_it() {
-    let a = api().await;
-    let store_name = a.get("/api/v1/stores", Some(&a.read_only)).await.1["items"][0]["name"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+/// "boss", an admin of every store added through the API, signed in to the dashboard.
+async fn boss(a: &Api) -> Browser {
     let (status, body) = a
         .post(
             "/api/v1/users",
@@ -1243,7 +1238,106 @@ async fn an_admin_creates_an_api_token_on_the_users_page_sees_its_secret_once_an
         )
         .await;
     assert_eq!(status, 201, "{body}");
-    let admin = signed_in(&a, "boss", "a long enough password").await;
+    signed_in(a, "boss", "a long enough password").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_form_and_an_error_page_speak_the_readers_language() {
+    let a = api().await;
+    let mut admin = boss(&a).await;
+    let (_, users, _) = admin.get("/users").await;
+    let csrf = support::csrf(&users);
+
+    // The dashboard's own language (Chinese): a name another user has.
+    let (status, page, _) = admin
+        .post(
+            "/users",
+            &[
+                ("name", "boss"),
+                ("password", "another long password"),
+                ("_csrf", &csrf),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 200, "the form again: {page}");
+    assert!(page.contains("名称：“boss”已被使用。"), "{page}");
+    assert!(!page.contains("already exists"), "no English: {page}");
+
+    // Russian, chosen on the dashboard.
+    admin.cookie = admin.cookie.map(|c| format!("{c}; ozt_lang=ru"));
+    let (_, page, _) = admin
+        .post(
+            "/users",
+            &[("name", "anna"), ("password", "short"), ("_csrf", &csrf)],
+            &[],
+        )
+        .await;
+    assert!(
+        page.contains("Пароль (не менее 10 символов): от 10 до 1024 символов."),
+        "{page}"
+    );
+    let add = |name: &'static str, channel: &'static str, token: &'static str| {
+        [
+            ("name", name),
+            ("channel", channel),
+            ("url", "https://erp.example.com/hooks/ozon"),
+            ("token", token),
+        ]
+    };
+    let (status, _, _) = admin
+        .post(
+            "/notifications",
+            &[add("ops", "webhook", "").as_slice(), &[("_csrf", &csrf)]].concat(),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303, "added");
+    let (status, page, _) = admin
+        .post(
+            "/notifications",
+            &[add("ops", "webhook", "").as_slice(), &[("_csrf", &csrf)]].concat(),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        status, 200,
+        "a name taken is the form again, not an error page: {page}"
+    );
+    assert!(page.contains("Название: «ops» уже занято."), "{page}");
+    let (_, page, _) = admin
+        .post(
+            "/notifications",
+            &[
+                add("tg", "telegram", "no-colon").as_slice(),
+                &[("_csrf", &csrf)],
+            ]
+            .concat(),
+            &[],
+        )
+        .await;
+    assert!(
+        page.contains("Секрет: токен бота от @BotFather вида 123456:ABC…."),
+        "{page}"
+    );
+
+    // An error page, in the same language.
+    let (status, page, _) = admin.get("/postings/0000000000-0000-0").await;
+    assert_eq!(status, 404);
+    assert!(
+        page.contains("Не найдено.") && page.contains("Что-то пошло не так"),
+        "{page}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_creates_an_api_token_on_the_users_page_sees_its_secret_once_and_revokes_it() {
+    let a = api().await;
+    let store_name = a.get("/api/v1/stores", Some(&a.read_only)).await.1["items"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let admin = boss(&a).await;
     let (_, users, _) = admin.get("/users").await;
     let csrf = support::csrf(&users);
     let (status, page, headers) = admin

@@ -38,8 +38,8 @@ async fn build(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let languages = evidence::languages(args.lang.as_deref()).map_err(|e| match e {
-        ozontrack_engine::Error::Invalid { message, .. } => {
-            InputError::new(format!("--lang: {message}"))
+        ozontrack_engine::Error::Invalid { problem, .. } => {
+            InputError::new(format!("--lang: {problem}"))
         }
         other => InputError::new(other.to_string()),
     })?;

@@ -179,6 +179,50 @@ buyer-updated = Last update { $at }
 error-title = Something went wrong
 error-not-found = Not found.
 error-forbidden = This form has expired. Reload the page and try again.
+error-internal = Something went wrong on our side; it has been logged.
+error-bad-request = This request cannot be served: { $detail }
+
+# Why a form was refused: "{field}: {problem}", the field by its label on the form.
+refused-field = { $field }: { $problem }
+refused-not-found = { $what ->
+    [user] There is no such user (any more).
+    [token] There is no such token (any more).
+    [store] There is no such store (any more).
+    [destination] There is no such destination (any more).
+    [message] There is no such message (any more).
+    [posting] There is no such posting.
+   *[other] Not found: it may have been removed meanwhile.
+}
+problem-empty = it cannot be empty.
+problem-too-long = at most { $max } characters.
+problem-length = { $min } to { $max } characters.
+problem-control = no line breaks or other control characters.
+problem-one-word = one word, without spaces.
+problem-reserved = “{ $value }” is the console's own sign-in; choose another name.
+problem-taken = “{ $value }” is already taken.
+problem-too-large = { $mib } MB; at most { $max } MB.
+problem-too-many = at most { $max } at once.
+problem-zone = “{ $value }” is not a time zone such as Asia/Shanghai or Europe/Moscow.
+problem-time-of-day = “{ $value }” is not a time such as 09:00.
+problem-date-or-time = “{ $value }” is not a date such as 2026-11-01.
+problem-not-one-of = “{ $value }” is not one of: { $known }.
+problem-buyer-chat-test = a buyer chat is never tested: the test would reach a real buyer.
+problem-not-retryable = only failed or skipped messages are sent again; this one is “{ $state }”.
+problem-nothing-to-tell = the posting has no alert to tell the buyer of.
+problem-which-leg = the posting has { $count } carrier legs: say which by its tracking number.
+setup-http-url = an address starting with http:// or https://.
+setup-robot-url = paste the robot's whole webhook address (with { $key }=…).
+setup-feishu-hook = paste the bot's whole webhook address (…/hook/TOKEN).
+setup-dingtalk-secret = a DingTalk signing secret starts with SEC.
+setup-signing-secret = 24 to 64 bytes in base64 (whsec_…), or leave it empty for a new one.
+setup-bot-token = the bot token from @BotFather, such as 123456:ABC….
+setup-chat-id = the chat's id: a number (-100… for a group) or @channelname.
+setup-smtp-url = smtp://user@host:587 or smtps://user@host:465.
+setup-sender = the sender's e-mail address.
+setup-recipients = at least one recipient's e-mail address.
+setup-mailbox = “{ $value }” is not an e-mail address.
+setup-store = the store whose buyers to tell.
+
 filter-state = State
 filter-severity = Severity
 filter-rule = Rule

@@ -125,7 +125,7 @@ reason-non_whitelisted = Shipped with { $carrier }, which is not on the store's 
    *[other] { $points } penalty points
 }.
 reason-missing_tracking = No tracking number uploaded; the ship-by date was { $at }.
-reason-dispute = The posting is in { $status }.
+reason-dispute = Ozon shows the posting as “{ $status }”.
 reason-high_value = An order of { $total } (at least { $limit }): deliver against the buyer's signature.
 
 hold-feed_down = Held back: the carrier feed has been failing since { $since }.

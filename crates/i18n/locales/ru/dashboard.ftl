@@ -187,6 +187,49 @@ buyer-updated = Последнее обновление { $at }
 error-title = Что-то пошло не так
 error-not-found = Не найдено.
 error-forbidden = Форма устарела. Обновите страницу и попробуйте ещё раз.
+error-internal = Что-то сломалось на нашей стороне; ошибка записана в журнал.
+error-bad-request = Запрос не может быть выполнен: { $detail }
+
+refused-field = { $field }: { $problem }
+refused-not-found = { $what ->
+    [user] Такого пользователя нет (больше нет).
+    [token] Такого токена нет (больше нет).
+    [store] Такого магазина нет (больше нет).
+    [destination] Такого получателя нет (больше нет).
+    [message] Такого сообщения нет (больше нет).
+    [posting] Такого отправления нет.
+   *[other] Не найдено: возможно, уже удалено.
+}
+problem-empty = поле не может быть пустым.
+problem-too-long = не больше { $max } символов.
+problem-length = от { $min } до { $max } символов.
+problem-control = без переносов строк и других управляющих символов.
+problem-one-word = одно слово, без пробелов.
+problem-reserved = «{ $value }» — вход самой консоли; выберите другое имя.
+problem-taken = «{ $value }» уже занято.
+problem-too-large = { $mib } МБ; не больше { $max } МБ.
+problem-too-many = не больше { $max } за раз.
+problem-zone = «{ $value }» — не часовой пояс вроде Europe/Moscow или Asia/Shanghai.
+problem-time-of-day = «{ $value }» — не время вроде 09:00.
+problem-date-or-time = «{ $value }» — не дата вроде 2026-11-01.
+problem-not-one-of = «{ $value }» нет среди: { $known }.
+problem-buyer-chat-test = чат с покупателем не проверяют: проверка дошла бы до настоящего покупателя.
+problem-not-retryable = повторно отправляются только неудачные или пропущенные сообщения; это — «{ $state }».
+problem-nothing-to-tell = у отправления нет предупреждения, о котором стоит сообщить покупателю.
+problem-which-leg = у отправления { $count } участков перевозчиков: укажите нужный по трек-номеру.
+setup-http-url = адрес, начинающийся с http:// или https://.
+setup-robot-url = вставьте полный адрес вебхука робота (с { $key }=…).
+setup-feishu-hook = вставьте полный адрес вебхука бота (…/hook/TOKEN).
+setup-dingtalk-secret = секрет подписи DingTalk начинается с SEC.
+setup-signing-secret = от 24 до 64 байт в base64 (whsec_…) или оставьте пустым, чтобы создать новый.
+setup-bot-token = токен бота от @BotFather вида 123456:ABC….
+setup-chat-id = номер чата: число (-100… для группы) или @имяканала.
+setup-smtp-url = smtp://user@host:587 или smtps://user@host:465.
+setup-sender = адрес электронной почты отправителя.
+setup-recipients = хотя бы один адрес получателя.
+setup-mailbox = «{ $value }» — не адрес электронной почты.
+setup-store = магазин, покупателям которого писать.
+
 filter-state = Состояние
 filter-severity = Важность
 filter-rule = Правило

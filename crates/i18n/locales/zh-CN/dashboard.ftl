@@ -158,6 +158,49 @@ buyer-updated = 最后更新 { $at }
 error-title = 出错了
 error-not-found = 未找到。
 error-forbidden = 表单已过期，请刷新页面后重试。
+error-internal = 系统内部出错，已记录到日志。
+error-bad-request = 无法处理此请求：{ $detail }
+
+refused-field = { $field }：{ $problem }
+refused-not-found = { $what ->
+    [user] 该用户不存在（或已被删除）。
+    [token] 该令牌不存在（或已被删除）。
+    [store] 该店铺不存在（或已被删除）。
+    [destination] 该通知渠道不存在（或已被删除）。
+    [message] 该消息不存在（或已被删除）。
+    [posting] 该货件不存在。
+   *[other] 未找到：可能已被删除。
+}
+problem-empty = 不能为空。
+problem-too-long = 最多 { $max } 个字符。
+problem-length = { $min } 到 { $max } 个字符。
+problem-control = 不能包含换行或其他控制字符。
+problem-one-word = 只能是一个词，不能有空格。
+problem-reserved = “{ $value }”是控制台自身的登录名，请换一个名称。
+problem-taken = “{ $value }”已被使用。
+problem-too-large = { $mib } MB，最大 { $max } MB。
+problem-too-many = 一次最多 { $max } 个。
+problem-zone = “{ $value }”不是时区，例如 Asia/Shanghai 或 Europe/Moscow。
+problem-time-of-day = “{ $value }”不是时间，例如 09:00。
+problem-date-or-time = “{ $value }”不是日期，例如 2026-11-01。
+problem-not-one-of = “{ $value }”不在可选范围内：{ $known }。
+problem-buyer-chat-test = 买家聊天不能测试：测试消息会发给真实买家。
+problem-not-retryable = 只有发送失败或被跳过的消息才能重发；这条消息的状态是“{ $state }”。
+problem-nothing-to-tell = 该货件没有需要告知买家的预警。
+problem-which-leg = 该货件有 { $count } 段承运商运输：请用跟踪号指明是哪一段。
+setup-http-url = 以 http:// 或 https:// 开头的地址。
+setup-robot-url = 请粘贴机器人完整的 Webhook 地址（含 { $key }=…）。
+setup-feishu-hook = 请粘贴机器人完整的 Webhook 地址（…/hook/TOKEN）。
+setup-dingtalk-secret = 钉钉加签密钥以 SEC 开头。
+setup-signing-secret = 24 到 64 字节的 base64（whsec_…），或留空以生成新的。
+setup-bot-token = 从 @BotFather 获得的机器人令牌，形如 123456:ABC…。
+setup-chat-id = 聊天编号：数字（群组为 -100…）或 @频道名。
+setup-smtp-url = smtp://user@host:587 或 smtps://user@host:465。
+setup-sender = 发件人的电子邮件地址。
+setup-recipients = 至少一个收件人的电子邮件地址。
+setup-mailbox = “{ $value }”不是电子邮件地址。
+setup-store = 要通知其买家的店铺。
+
 filter-state = 状态
 filter-severity = 严重程度
 filter-rule = 规则

@@ -222,12 +222,7 @@ impl UserForm {
     fn role(&self) -> Result<Option<Role>, ozontrack_engine::Error> {
         self.role
             .as_deref()
-            .map(|r| {
-                Role::parse(r).map_err(|e| ozontrack_engine::Error::Invalid {
-                    field: "role",
-                    message: e.to_string(),
-                })
-            })
+            .map(|r| Role::parse(r).map_err(|e| ozontrack_engine::Error::invalid("role", e)))
             .transpose()
     }
 
@@ -268,6 +263,14 @@ fn admin_form(
     Ok((form, viewer.actor()?))
 }
 
+/// The users page's fields (a user's and a token's forms share them).
+const USER_FIELDS: super::refusal::Labels = &[
+    ("name", "users-name"),
+    ("password", "users-password"),
+    ("role", "users-role"),
+    ("store", "users-stores"),
+];
+
 /// After a change: on to the list, or the page again saying why (nothing typed is kept).
 async fn settled<S: Database>(
     state: &WebState<S>,
@@ -277,17 +280,14 @@ async fn settled<S: Database>(
     outcome: Result<(), ozontrack_engine::Error>,
     done: &str,
 ) -> Result<Response, WebError> {
-    match outcome {
-        Ok(()) => Ok(Redirect::to(&format!("/users?done={done}")).into_response()),
-        Err(
-            e @ (ozontrack_engine::Error::Invalid { .. }
-            | ozontrack_engine::Error::Conflict { .. }
-            | ozontrack_engine::Error::NotFound(_)),
-        ) => {
-            let page = super::pages::chrome_for(viewer, headers, "users", uri);
-            render_users(state, viewer, page, String::new(), e.to_string(), None).await
-        }
-        Err(e) => Err(e.into()),
+    let e = match outcome {
+        Ok(()) => return Ok(Redirect::to(&format!("/users?done={done}")).into_response()),
+        Err(e) => e,
+    };
+    let page = super::pages::chrome_for(viewer, headers, "users", uri);
+    match super::refusal::words(&page.tr, &e, USER_FIELDS) {
+        Some(words) => render_users(state, viewer, page, String::new(), words, None).await,
+        None => Err(e.into()),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod auth;
 mod buyer;
 mod notifications;
 mod pages;
+mod refusal;
 mod view;
 
 use std::sync::Arc;
@@ -118,6 +119,18 @@ pub fn router<S: Database>(api: ApiState<S>, settings: WebSettings) -> Router {
         .route("/assets/{*path}", get(assets::serve))
         .with_state(state)
         .layer(axum::middleware::from_fn(htmx_sign_in))
+        .layer(axum::middleware::from_fn(error_pages))
+}
+
+/// Words a handler's [`WebError`] as a page in the language of the request that met it (the
+/// error itself is turned into a response where that request is no longer at hand).
+async fn error_pages(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let language = dashboard_language(request.headers());
+    let mut response = next.run(request).await;
+    match response.extensions_mut().remove::<WebError>() {
+        Some(e) => e.page(&Tr::new(language)),
+        None => response,
+    }
 }
 
 /// An htmx request whose session is gone must not follow the redirect to the login page: the
@@ -144,14 +157,20 @@ fn dashboard_language(headers: &axum::http::HeaderMap) -> Language {
 }
 
 /// What goes wrong in a page; shown as a page in the viewer's language, never with internals.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum WebError {
     /// Not signed in: to the login page (htmx is told to go there itself).
     SignIn,
     /// A POST without this session's CSRF token or from another site.
     Forbidden,
     NotFound,
+    /// A request the page cannot serve, already in its reader's words.
     BadRequest(String),
+    /// A use case's refusal of what the request gave, worded when the page is.
+    Refused {
+        field: &'static str,
+        problem: ozontrack_engine::Problem,
+    },
     Internal,
 }
 
@@ -173,8 +192,9 @@ impl From<ozontrack_engine::Error> for WebError {
     fn from(e: ozontrack_engine::Error) -> Self {
         match e {
             ozontrack_engine::Error::NotFound(_) => WebError::NotFound,
-            ozontrack_engine::Error::Invalid { .. } | ozontrack_engine::Error::Conflict { .. } => {
-                WebError::BadRequest(e.to_string())
+            ozontrack_engine::Error::Invalid { field, problem }
+            | ozontrack_engine::Error::Conflict { field, problem } => {
+                WebError::Refused { field, problem }
             }
             ozontrack_engine::Error::Db(db) => db.into(),
             other => {
@@ -185,34 +205,61 @@ impl From<ozontrack_engine::Error> for WebError {
     }
 }
 
-impl IntoResponse for WebError {
-    fn into_response(self) -> Response {
-        // The error page is plain: no session or language is known for sure here.
-        let tr = Tr::new(Language::En);
-        let (status, message) = match self {
-            WebError::SignIn => {
-                let mut response = Redirect::to("/login").into_response();
-                response
-                    .headers_mut()
-                    .insert("HX-Redirect", HeaderValue::from_static("/login"));
-                return response;
-            }
-            WebError::Forbidden => (StatusCode::FORBIDDEN, tr.t("error-forbidden")),
-            WebError::NotFound => (StatusCode::NOT_FOUND, tr.t("error-not-found")),
-            WebError::BadRequest(message) => (StatusCode::BAD_REQUEST, message),
-            WebError::Internal => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong on our side; it has been logged.".to_owned(),
+impl WebError {
+    fn status(&self) -> StatusCode {
+        match self {
+            WebError::SignIn => StatusCode::SEE_OTHER,
+            WebError::Forbidden => StatusCode::FORBIDDEN,
+            WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::BadRequest(_) | WebError::Refused { .. } => StatusCode::BAD_REQUEST,
+            WebError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The error page, plain (no navigation: the session may be what failed), in `tr`'s
+    /// language.
+    fn page(&self, tr: &Tr) -> Response {
+        let message = match self {
+            WebError::SignIn => return sign_in(),
+            WebError::Forbidden => tr.t("error-forbidden"),
+            WebError::NotFound => tr.t("error-not-found"),
+            WebError::BadRequest(words) => words.clone(),
+            WebError::Refused { field, problem } => tr.a(
+                "error-bad-request",
+                &[("detail", &refusal::field_words(tr, field, problem, &[]))],
             ),
+            WebError::Internal => tr.t("error-internal"),
         };
         let page = view::ErrorPage {
             title: tr.t("error-title"),
             message,
         };
+        let status = self.status();
         match askama::Template::render(&page) {
             Ok(body) => (status, Html(body)).into_response(),
             Err(_) => status.into_response(),
         }
+    }
+}
+
+fn sign_in() -> Response {
+    let mut response = Redirect::to("/login").into_response();
+    response
+        .headers_mut()
+        .insert("HX-Redirect", HeaderValue::from_static("/login"));
+    response
+}
+
+impl IntoResponse for WebError {
+    /// The request's language is not at hand here: [`error_pages`] words the page; until then
+    /// the response carries the error.
+    fn into_response(self) -> Response {
+        if let WebError::SignIn = self {
+            return sign_in();
+        }
+        let mut response = self.status().into_response();
+        response.extensions_mut().insert(self);
+        response
     }
 }
 

@@ -320,12 +320,6 @@ pub(super) struct RoutingFields {
 
 impl RoutingFields {
     fn change(&self) -> Result<RoutingChange, ozontrack_engine::Error> {
-        let invalid = |field: &'static str, e: ozontrack_domain::ParseError| {
-            ozontrack_engine::Error::Invalid {
-                field,
-                message: e.to_string(),
-            }
-        };
         let quiet = match (
             time(&self.quiet_from, "quiet_from")?,
             time(&self.quiet_until, "quiet_until")?,
@@ -335,12 +329,17 @@ impl RoutingFields {
         };
         Ok(RoutingChange {
             min_severity: given(&self.min_severity)
-                .map(|s| Severity::parse(&s).map_err(|e| invalid("min_severity", e)))
+                .map(|s| {
+                    Severity::parse(&s)
+                        .map_err(|e| ozontrack_engine::Error::invalid("min_severity", e))
+                })
                 .transpose()?,
             quiet: Some(quiet),
             daily_at: Some(time(&self.daily_at, "daily_at")?),
             language: given(&self.language)
-                .map(|l| Language::parse(&l).map_err(|e| invalid("language", e)))
+                .map(|l| {
+                    Language::parse(&l).map_err(|e| ozontrack_engine::Error::invalid("language", e))
+                })
                 .transpose()?,
             time_zone: given(&self.time_zone),
             ..RoutingChange::default()
@@ -355,9 +354,11 @@ fn given(text: &str) -> Option<String> {
 fn time(text: &str, field: &'static str) -> Result<Option<NaiveTime>, ozontrack_engine::Error> {
     given(text)
         .map(|t| {
-            NaiveTime::parse_from_str(&t, "%H:%M").map_err(|_| ozontrack_engine::Error::Invalid {
-                field,
-                message: format!("{t:?} is not a time like 09:00"),
+            NaiveTime::parse_from_str(&t, "%H:%M").map_err(|_| {
+                ozontrack_engine::Error::invalid(
+                    field,
+                    ozontrack_engine::Problem::TimeOfDay(t.clone()),
+                )
             })
         })
         .transpose()
@@ -368,12 +369,8 @@ async fn add_from<S: Database>(
     viewer: &Viewer,
     form: AddForm,
 ) -> Result<(), ozontrack_engine::Error> {
-    let invalid =
-        |field: &'static str, e: ozontrack_domain::ParseError| ozontrack_engine::Error::Invalid {
-            field,
-            message: e.to_string(),
-        };
-    let kind = ChannelKind::parse(&form.channel).map_err(|e| invalid("channel", e))?;
+    let kind = ChannelKind::parse(&form.channel)
+        .map_err(|e| ozontrack_engine::Error::invalid("channel", e))?;
     let db = &state.api.db;
     let store = match given(&form.store) {
         Some(name) => Some(
@@ -468,6 +465,25 @@ pub(super) async fn route<S: Database>(
     settled(&state, &viewer, &headers, &uri, changed, "/notifications").await
 }
 
+/// The destination form's fields, by the engine's names (routing's, the setup's, the form's).
+const DESTINATION_FIELDS: super::refusal::Labels = &[
+    ("name", "destination-name"),
+    ("channel", "destination-kind"),
+    ("url", "destination-address"),
+    ("token", "destination-secret"),
+    ("signing_secret", "destination-signing"),
+    ("chat_id", "destination-chat-id"),
+    ("to", "destination-to"),
+    ("from", "destination-from"),
+    ("store", "destination-stores"),
+    ("min_severity", "destination-min-severity"),
+    ("language", "destination-language"),
+    ("time_zone", "destination-zone"),
+    ("quiet_from", "destination-quiet"),
+    ("quiet_until", "destination-quiet"),
+    ("daily_at", "destination-daily"),
+];
+
 /// After an add or a routing change: on to `next`, or the page again with the reason (and
 /// nothing typed into the secret fields).
 async fn settled<S: Database>(
@@ -478,20 +494,14 @@ async fn settled<S: Database>(
     result: Result<(), ozontrack_engine::Error>,
     next: &str,
 ) -> Result<Response, WebError> {
-    match result {
-        Ok(()) => Ok(Redirect::to(next).into_response()),
-        Err(ozontrack_engine::Error::Invalid { field, message }) => {
-            let page = chrome(viewer, headers, uri);
-            render_page(
-                state,
-                page,
-                false,
-                String::new(),
-                format!("{field}: {message}"),
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
+    let e = match result {
+        Ok(()) => return Ok(Redirect::to(next).into_response()),
+        Err(e) => e,
+    };
+    let page = chrome(viewer, headers, uri);
+    match super::refusal::words(&page.tr, &e, DESTINATION_FIELDS) {
+        Some(words) => render_page(state, page, false, String::new(), words).await,
+        None => Err(e.into()),
     }
 }
 

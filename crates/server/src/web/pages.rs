@@ -565,14 +565,17 @@ pub(super) async fn alerts<S: Database>(
     let count = how_many(&tr, ("alerts-count", "alerts-count-more"), listed.total);
     let only_worst = (listed.total != Total::Exactly(alerts.len() as u64))
         .then(|| tr.n("alerts-shown-worst", alerts.len() as u64));
-    let states = ["unresolved", "all"]
-        .into_iter()
-        .map(|s| (s.to_owned(), tr.t(&format!("alerts-state-{s}"))))
-        .chain(
-            AlertState::ALL
-                .iter()
-                .map(|s| (s.as_str().to_owned(), tr.alert_state(*s))),
-        );
+    let states = [
+        ("unresolved", tr.t("alerts-state-unresolved")),
+        ("all", tr.t("alerts-state-all")),
+    ]
+    .into_iter()
+    .map(|(s, label)| (s.to_owned(), label))
+    .chain(
+        AlertState::ALL
+            .iter()
+            .map(|s| (s.as_str().to_owned(), tr.alert_state(*s))),
+    );
     let body = view::AlertsPage {
         severities: choices(
             Severity::ALL
