@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{RateLimiter, SimState, Window, time};
-use crate::world::{Mode, Parcel};
+use crate::world::{FailureKind, Mode, Parcel};
 
 /// How the fake behaves beyond the world it renders.
 #[derive(Debug, Clone)]
@@ -624,7 +624,27 @@ fn amount(minor: i64) -> String {
     }
 }
 
-/// Ozon's own delivery window for the buyer.
+/// How long a parcel is held up (a stall, a customs hold) before Ozon moves its promise, and by
+/// how much it moves it (`TYPE_DELIVERY_DATE_CHANGED`).
+pub(crate) const PROMISE_MOVED_AFTER: Duration = Duration::hours(48);
+pub(crate) const PROMISE_MOVED_BY: Duration = Duration::days(5);
+
+/// Ozon's own delivery window for the buyer as it stands at `at`: the one promised at the
+/// order, moved once a hold-up has lasted [`PROMISE_MOVED_AFTER`].
+pub fn promise_at(p: &Parcel, at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let (begin, end) = promised_window(p);
+    let moved = p.failures.iter().any(|f| {
+        matches!(f.kind, FailureKind::Stall | FailureKind::CustomsHold)
+            && f.started_at + PROMISE_MOVED_AFTER <= at
+    });
+    if moved {
+        (begin + PROMISE_MOVED_BY, end + PROMISE_MOVED_BY)
+    } else {
+        (begin, end)
+    }
+}
+
+/// Ozon's own delivery window for the buyer, as promised at the order.
 pub(crate) fn promised_window(p: &Parcel) -> (DateTime<Utc>, DateTime<Utc>) {
     let days = if p.mode == Mode::Fbo { 5 } else { 18 };
     let begin = (p.ordered_at + Duration::days(days))

@@ -233,10 +233,10 @@ fn messages(sim: &SimState, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Strin
             .iter()
             .filter(|f| matches!(f.kind, FailureKind::Stall | FailureKind::CustomsHold))
         {
-            let at = failure.started_at + chrono::Duration::hours(48);
+            let at = failure.started_at + super::ozon::PROMISE_MOVED_AFTER;
             if within(at) && at >= p.appears_at {
                 let (begin, end) = super::ozon::promised_window(p);
-                let shift = chrono::Duration::days(5);
+                let shift = super::ozon::PROMISE_MOVED_BY;
                 timed.push((at, json!({"message_type": "TYPE_DELIVERY_DATE_CHANGED", "posting_number": p.posting_number,
                     "new_delivery_date_begin": time(begin + shift), "new_delivery_date_end": time(end + shift),
                     "old_delivery_date_begin": time(begin), "old_delivery_date_end": time(end),

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{App, With, amount, promised_window, tracking_number};
+use super::{App, With, amount, promise_at, tracking_number};
 use crate::fakes::time;
 use crate::world::{Mode, OzonStep, Parcel};
 
@@ -389,7 +389,7 @@ pub(super) fn fbs_posting<'a>(
         available_actions.push("can_create_chat");
     }
     let analytics = with.analytics_data.then(|| {
-        let (begin, end) = promised_window(p);
+        let (begin, end) = promise_at(p, now);
         FbsAnalytics {
             region: if rfbs { p.buyer_city.region } else { "" },
             city: if rfbs { p.buyer_city.name_ru } else { "" },
