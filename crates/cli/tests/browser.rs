@@ -244,6 +244,8 @@ async fn another_stores_posting(dir: &std::path::Path) -> String {
 /// token is for (ERP, BI).
 const LATIN_NAMES: &[&str] = &[
     "ozontrack",
+    // A user's name, quoted where a form refuses it as taken.
+    "packer",
     "CSV",
     "XLSX",
     "PDF",
@@ -947,6 +949,39 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
             .await
             .unwrap();
     }
+    // A form refused: a name another user has, said in the reader's language under the form.
+    driver.goto(&format!("{base}/users")).await.unwrap();
+    el(&driver, By::Css("details.add summary"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    let form = el(&driver, By::Id("add-user")).await;
+    form.find(By::Name("name"))
+        .await
+        .unwrap()
+        .send_keys("packer")
+        .await
+        .unwrap();
+    form.find(By::Name("password"))
+        .await
+        .unwrap()
+        .send_keys("another long password")
+        .await
+        .unwrap();
+    form.find(By::Css("button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let refusal = el(&driver, By::Css("p.error")).await.text().await.unwrap();
+    assert_eq!(refusal, "名称：“packer”已被使用。");
+    assert_all_ours_translated(&driver, "users (refused)").await;
+    driver
+        .screenshot(&shots.join("users-refused.png"))
+        .await
+        .unwrap();
 
     // Russian: every page again.
     switch_language(&driver, "ru").await;
