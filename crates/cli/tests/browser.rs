@@ -304,6 +304,29 @@ const OUR_TEXT: &str = r#"
 
 /// Asserts that the page, shown in a language other than English, has no English word or raw
 /// code of ours: every Latin word left is one of [`LATIN_NAMES`].
+/// Types each value into the field of that name in `form`.
+async fn fill_in(form: &WebElement, fields: &[(&str, &str)]) {
+    for (name, value) in fields {
+        form.find(By::Name(*name))
+            .await
+            .unwrap()
+            .send_keys(*value)
+            .await
+            .unwrap();
+    }
+}
+
+/// Clicks the element `css` finds in `within`.
+async fn click(within: &WebElement, css: &str) {
+    within
+        .find(By::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 async fn assert_all_ours_translated(driver: &WebDriver, page: &str) {
     let text = driver.execute(OUR_TEXT, Vec::new()).await.unwrap();
     let text: String = text.convert().unwrap();
@@ -687,18 +710,8 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
     assert_all_ours_translated(&driver, "posting").await;
     driver.screenshot(&shots.join("posting.png")).await.unwrap();
     let form = el(&driver, By::Css("form.ack")).await;
-    form.find(By::Name("note"))
-        .await
-        .unwrap()
-        .send_keys("已联系承运商")
-        .await
-        .unwrap();
-    form.find(By::Css("button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill_in(&form, &[("note", "已联系承运商")]).await;
+    click(&form, "button").await;
     let acked = driver
         .query(By::Css(".alert .acked"))
         .first()
@@ -830,30 +843,15 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
             .await
             .unwrap();
     }
-    add.find(By::Name("name"))
-        .await
-        .unwrap()
-        .send_keys("运营群")
-        .await
-        .unwrap();
+    fill_in(&add, &[("name", "运营群")]).await;
     SelectElement::new(&add.find(By::Name("channel")).await.unwrap())
         .await
         .unwrap()
         .select_by_value("wecom")
         .await
         .unwrap();
-    add.find(By::Name("url"))
-        .await
-        .unwrap()
-        .send_keys(&wecom_robot)
-        .await
-        .unwrap();
-    add.find(By::Css("button[type='submit']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill_in(&add, &[("url", &wecom_robot)]).await;
+    click(&add, "button[type='submit']").await;
     let row = el(
         &driver,
         By::Css("#destinations tr[data-destination='运营群']"),
@@ -870,12 +868,7 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         !address.contains("demo-wecom-robot"),
         "the robot's key is shown: {address}"
     );
-    row.find(By::Css("button.test"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&row, "button.test").await;
     eventually(30, "the test message sent", || {
         let driver = driver.clone();
         let base = base.clone();
@@ -901,12 +894,7 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         By::Css("#destinations tr[data-destination='运营群']"),
     )
     .await;
-    row.find(By::Css("details.route summary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&row, "details.route summary").await;
     let form = row.find(By::Css("details.route form")).await.unwrap();
     SelectElement::new(&form.find(By::Name("min_severity")).await.unwrap())
         .await
@@ -914,12 +902,7 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         .select_by_value("high_risk")
         .await
         .unwrap();
-    form.find(By::Css("button[type='submit']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&form, "button[type='submit']").await;
     eventually(20, "the new routing shown", || {
         let driver = driver.clone();
         async move {
@@ -957,24 +940,12 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
         .await
         .unwrap();
     let form = el(&driver, By::Id("add-user")).await;
-    form.find(By::Name("name"))
-        .await
-        .unwrap()
-        .send_keys("packer")
-        .await
-        .unwrap();
-    form.find(By::Name("password"))
-        .await
-        .unwrap()
-        .send_keys("another long password")
-        .await
-        .unwrap();
-    form.find(By::Css("button[type='submit']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill_in(
+        &form,
+        &[("name", "packer"), ("password", "another long password")],
+    )
+    .await;
+    click(&form, "button[type='submit']").await;
     let refusal = el(&driver, By::Css("p.error")).await.text().await.unwrap();
     assert_eq!(refusal, "名称：“packer”已被使用。");
     assert_all_ours_translated(&driver, "users (refused)").await;

@@ -8,7 +8,7 @@ use ozontrack_domain::notify::MessageState;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Problem {
     /// Nothing given where something is needed.
-    #[error("give one")]
+    #[error("cannot be empty")]
     Empty,
     #[error("at most {max} characters")]
     TooLong { max: usize },
