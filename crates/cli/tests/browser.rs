@@ -675,6 +675,17 @@ async fn a_seller_signs_in_filters_opens_a_posting_acknowledges_an_alert_switche
     // Open a posting: header, timeline, the route on the map, an alert to acknowledge.
     first.click().await.unwrap();
     el(&driver, By::Id("timeline")).await;
+    // Ozon's promise to the buyer, as the fake Ozon's posting list gives it, beside ours.
+    let promised = el(&driver, By::Id("promised")).await.text().await.unwrap();
+    assert!(promised.contains('-'), "a date: {promised}");
+    let opened = driver.current_url().await.unwrap();
+    let detail = get(format!("{base}/api/v1{}", opened.path()))
+        .await
+        .unwrap();
+    assert!(
+        detail["promised"]["from"].is_string() && detail["promised"]["to"].is_string(),
+        "the API gives Ozon's promise too: {detail}"
+    );
     let drawn: usize = wait_for_map(&driver).await.parse().unwrap();
     assert!(drawn >= 1, "no point of the route drawn");
     let paths = driver

@@ -6,7 +6,7 @@ use ozontrack_domain::{
     CarrierCode, CarrierSource, ClientId, Currency, DeliveryMethod, EventSource, Fingerprint,
     GeoPoint, Handover, Language, Leg, LegId, LegRole, Location, MainStatus, Money,
     NormalizedStatus, OzonStatus, OzonSubstatus, ParseError, Posting, PostingId, PostingNumber,
-    Scheme, StoreId, StoreName, StoreSettings, SubStatus, TrackingEvent, TrackingNumber,
+    Promise, Scheme, StoreId, StoreName, StoreSettings, SubStatus, TrackingEvent, TrackingNumber,
 };
 
 use crate::{DbError, EventRecord, LeaseOwner, LegRecord, PostingRecord, StoreRecord};
@@ -130,6 +130,8 @@ pub(crate) struct PostingRow {
     tracking_number: Option<String>,
     ship_by: Option<DateTime<Utc>>,
     delivering_at: Option<DateTime<Utc>>,
+    promised_from: Option<DateTime<Utc>>,
+    promised_to: Option<DateTime<Utc>>,
     buyer_region: Option<String>,
     buyer_lat: Option<f64>,
     buyer_lon: Option<f64>,
@@ -159,6 +161,7 @@ impl TryFrom<PostingRow> for PostingRecord {
             .map_err(&bad)?;
         posting.ship_by = row.ship_by;
         posting.delivering_at = row.delivering_at;
+        posting.promised = Promise::of(row.promised_from, row.promised_to);
         posting.buyer_region = row.buyer_region;
         posting.buyer_point = point(row.buyer_lat, row.buyer_lon).map_err(&bad)?;
         posting.chat_allowed = row.chat_allowed;

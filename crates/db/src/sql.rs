@@ -49,17 +49,19 @@ macro_rules! on_db {
 // runs in a transaction without sequential scans (`begin_keyed_write`).
 
 /// Rows per multi-row statement. SQLite takes at most 32 766 bound values and PostgreSQL
-/// 65 535; a posting binds 28, a leg 7, an event 18, a leg's status 5.
+/// 65 535; a posting binds 30, a leg 7, an event 18, a leg's status 5.
 pub(crate) const ROWS_PER_STATEMENT: usize = 1000;
 pub(crate) const POSTINGS_PER_STATEMENT: usize = 400;
 
 /// Every column of a posting, in the order [`upsert_postings!`] binds them; on conflict the row
-/// takes the new values, except a delivery time Ozon no longer repeats.
+/// takes the new values, except a delivery time or a promise the new one lacks (Ozon no longer
+/// repeats it, or a report without it is imported).
 pub(crate) const INSERT_POSTINGS: &str = "INSERT INTO postings (store_id, posting_number, order_number, \
      order_id, scheme, status, substatus, delivery_method_id, delivery_method_name, \
      tpl_provider_id, tpl_provider, warehouse_id, warehouse_name, tracking_number, \
-     in_process_at, ship_by, delivering_at, delivered_at, buyer_city, buyer_region, buyer_lat, \
-     buyer_lon, total_minor, total_currency, chat_allowed, created_at, updated_at, observed_at) ";
+     in_process_at, ship_by, delivering_at, delivered_at, promised_from, promised_to, buyer_city, \
+     buyer_region, buyer_lat, buyer_lon, total_minor, total_currency, chat_allowed, created_at, \
+     updated_at, observed_at) ";
 pub(crate) const ON_POSTING_CONFLICT: &str = " ON CONFLICT (store_id, posting_number) DO UPDATE SET \
      order_id = excluded.order_id, scheme = excluded.scheme, \
      status = excluded.status, substatus = excluded.substatus, \
@@ -71,6 +73,8 @@ pub(crate) const ON_POSTING_CONFLICT: &str = " ON CONFLICT (store_id, posting_nu
      in_process_at = excluded.in_process_at, ship_by = excluded.ship_by, \
      delivering_at = excluded.delivering_at, \
      delivered_at = COALESCE(excluded.delivered_at, postings.delivered_at), \
+     promised_from = COALESCE(excluded.promised_from, postings.promised_from), \
+     promised_to = COALESCE(excluded.promised_to, postings.promised_to), \
      buyer_city = excluded.buyer_city, buyer_region = excluded.buyer_region, \
      buyer_lat = excluded.buyer_lat, buyer_lon = excluded.buyer_lon, \
      total_minor = excluded.total_minor, total_currency = excluded.total_currency, \
@@ -120,6 +124,8 @@ macro_rules! upsert_postings {
                         .push_bind(p.ship_by)
                         .push_bind(p.delivering_at)
                         .push_bind(p.delivered_at)
+                        .push_bind(p.promised.map(|w| w.from))
+                        .push_bind(p.promised.map(|w| w.to))
                         .push_bind(p.buyer_city.as_deref())
                         .push_bind(p.buyer_region.as_deref())
                         .push_bind(p.buyer_point.map(ozontrack_domain::GeoPoint::lat))

@@ -17,7 +17,7 @@ use ozontrack_domain::CarrierSource;
 use ozontrack_domain::{
     CarrierCode, ClientId, Currency, DeliveryMethod, EventSource, GeoPoint, Language, Leg, LegRole,
     Location, MainStatus, Money, NormalizedStatus, OzonStatus, OzonSubstatus, Posting,
-    PostingNumber, Scheme, StoreId, StoreName, StoreSettings, SubStatus, TrackingEvent,
+    PostingNumber, Promise, Scheme, StoreId, StoreName, StoreSettings, SubStatus, TrackingEvent,
     TrackingNumber,
 };
 use ozontrack_domain::{LegId, PostingId, Role, StoreScope};
@@ -200,6 +200,10 @@ fn full_posting(store: StoreId, number: &str) -> Posting {
         ship_by: Some(t0() + Duration::days(2)),
         delivering_at: Some(t0() + Duration::milliseconds(86_400_123)),
         delivered_at: None,
+        promised: Promise::of(
+            Some(t0() + Duration::days(18)),
+            Some(t0() + Duration::days(18) + Duration::hours(12)),
+        ),
         buyer_city: Some("Новосибирск".into()),
         buyer_region: Some("Новосибирская область".into()),
         buyer_point: Some(GeoPoint::new(55.0302, 82.9204).unwrap()),
@@ -436,6 +440,11 @@ async fn upserting_a_posting_again_updates_it_in_place(db: &TestDb) {
     posting.substatus = OzonSubstatus::Delivered;
     posting.delivered_at = Some(t0() + Duration::days(9));
     posting.buyer_point = None;
+    // Ozon moved its promise to the buyer.
+    posting.promised = Promise::of(
+        Some(t0() + Duration::days(23)),
+        Some(t0() + Duration::days(23) + Duration::hours(12)),
+    );
     let later = t0() + Duration::days(9);
     let second = db.store.upsert_posting(&posting, later).await.unwrap();
     assert_eq!(first, second);
@@ -443,6 +452,15 @@ async fn upserting_a_posting_again_updates_it_in_place(db: &TestDb) {
     let read = read_posting(db, store, &posting.number).await;
     assert_eq!(read.posting, posting);
     assert_eq!((read.created_at, read.updated_at), (t0(), later));
+
+    // A report without Ozon's promise (an import) keeps the one the API gave.
+    let without = Posting {
+        promised: None,
+        ..posting.clone()
+    };
+    db.store.upsert_posting(&without, later).await.unwrap();
+    let read = read_posting(db, store, &posting.number).await;
+    assert_eq!(read.posting.promised, posting.promised);
 }
 
 async fn unknown_ozon_statuses_survive_a_round_trip(db: &TestDb) {

@@ -66,7 +66,7 @@ pub use ids::{
 };
 pub use leg::{CarrierSource, Leg, LegRole};
 pub use money::{Currency, Money};
-pub use posting::{DeliveryMethod, OzonStatus, OzonSubstatus, Posting, Product, Scheme};
+pub use posting::{DeliveryMethod, OzonStatus, OzonSubstatus, Posting, Product, Promise, Scheme};
 pub use status::{MainStatus, NormalizedStatus, SubStatus};
 pub use store::{Language, StoreSettings};
 pub use sync::SyncedPosting;

@@ -102,6 +102,24 @@ pub struct Product {
     pub price: Option<Money>,
 }
 
+/// The delivery window Ozon shows the buyer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Promise {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+impl Promise {
+    /// Ozon's pair of times, when both are there and in order (an empty or a reversed window
+    /// is no promise ozontrack can show).
+    pub fn of(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Option<Promise> {
+        match (from, to) {
+            (Some(from), Some(to)) if from <= to => Some(Promise { from, to }),
+            _ => None,
+        }
+    }
+}
+
 /// One Ozon posting as ozontrack keeps it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Posting {
@@ -123,6 +141,9 @@ pub struct Posting {
     pub delivering_at: Option<DateTime<Utc>>,
     /// When Ozon says it was delivered.
     pub delivered_at: Option<DateTime<Utc>>,
+    /// The delivery window Ozon promised the buyer (`analytics_data.delivery_date_begin` and
+    /// `_end`; Ozon moves it, and says so with a push, when a parcel is held up).
+    pub promised: Option<Promise>,
     pub buyer_city: Option<String>,
     pub buyer_region: Option<String>,
     pub buyer_point: Option<GeoPoint>,
@@ -211,6 +232,7 @@ impl Posting {
             ship_by: None,
             delivering_at: None,
             delivered_at: None,
+            promised: None,
             buyer_city: None,
             buyer_region: None,
             buyer_point: None,

@@ -4,7 +4,7 @@
 
 use ozontrack_domain::{
     Currency, DeliveryMethod, GeoPoint, Money, OzonStatus, OzonSubstatus, Posting, PostingNumber,
-    Scheme, StoreId, TrackingNumber,
+    Promise, Scheme, StoreId, TrackingNumber,
 };
 
 use crate::wire::{DeliveryMethodRef, FboPosting, FbsPosting, Product};
@@ -152,6 +152,8 @@ pub fn fbs(store: StoreId, p: &FbsPosting) -> Result<Normalized, NormalizeError>
         .and_then(|a| non_empty(&a.region))
         .or_else(|| analytics.and_then(|a| non_empty(&a.region)));
     posting.buyer_point = address.and_then(|a| point(a.latitude, a.longitude, &mut warnings));
+    posting.promised =
+        analytics.and_then(|a| Promise::of(a.delivery_date_begin, a.delivery_date_end));
     posting.total = total(&p.products, &mut warnings);
     posting.chat_allowed = p
         .available_actions

@@ -68,6 +68,11 @@ fn the_published_fbs_get_example_parses_every_field_ozontrack_reads() {
     assert_eq!(posting.ship_by, Some(time("2026-06-16T12:00:00Z")));
     assert_eq!(posting.buyer_city.as_deref(), Some("Казань"));
     assert!(posting.buyer_point.is_some());
+    let promised = posting
+        .promised
+        .expect("Ozon's promise to the buyer is kept");
+    assert_eq!(promised.to, time("2026-06-17T15:00:00Z"));
+    assert!(promised.from <= promised.to);
     assert_eq!(
         posting.total,
         Some(Money::from_minor(349_000, Currency::Rub))

@@ -136,6 +136,13 @@ pub struct PostingsPage {
     pub next_cursor: Option<String>,
 }
 
+/// The delivery window Ozon shows the buyer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PromiseBody {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
 /// When a parcel should arrive, and what the window rests on.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EstimateBody {
@@ -411,6 +418,10 @@ pub struct PostingDetail {
     /// When it should arrive; absent once it is over or before Ozon processes it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub estimate: Option<EstimateBody>,
+    /// The delivery window Ozon promised the buyer (as Ozon last moved it); absent when Ozon
+    /// gave none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promised: Option<PromiseBody>,
     pub legs: Vec<LegBody>,
     /// Every leg's events in one time order.
     pub timeline: Vec<EntryBody>,
@@ -424,6 +435,10 @@ impl PostingDetail {
             posting: PostingBody::new(&t.posting, t.store.name.as_str(), t.updated_at, tr),
             language: tr.language(),
             estimate: t.estimate.map(EstimateBody::from),
+            promised: t.posting.promised.map(|p| PromiseBody {
+                from: p.from,
+                to: p.to,
+            }),
             legs: t.legs.iter().map(|l| LegBody::new(l, tr)).collect(),
             timeline: t.timeline.iter().map(|e| EntryBody::new(e, tr)).collect(),
             alerts: t

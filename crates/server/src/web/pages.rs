@@ -385,6 +385,7 @@ pub(super) async fn posting<S: Database>(
     let tz = view::zone(&trail.store.settings.timezone);
     let p = &trail.posting;
     let (estimate, estimate_basis) = view::arrival(&tr, p.delivered_at, trail.estimate, tz);
+    let promised = view::promise(&tr, p.promised, p.delivered_at, trail.estimate, tz);
     let buyer_token = state.api.db.buyer_token(trail.posting_id).await?;
     let body = view::PostingPage {
         title: tr.a("posting-title", &[("number", p.number.as_str())]),
@@ -401,6 +402,7 @@ pub(super) async fn posting<S: Database>(
             .join(" → "),
         estimate,
         estimate_basis,
+        promised,
         buyer_url: format!("/t/{buyer_token}"),
         zone_note: tr.a(
             "times-in",

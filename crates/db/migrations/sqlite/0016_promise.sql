@@ -1,0 +1,3 @@
+-- The delivery window Ozon promised the buyer (analytics_data.delivery_date_begin/_end).
+ALTER TABLE postings ADD COLUMN promised_from TEXT;
+ALTER TABLE postings ADD COLUMN promised_to TEXT;
