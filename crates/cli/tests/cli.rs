@@ -1757,7 +1757,15 @@ async fn track_status_and_set_carrier_work_against_the_sandbox_carriers() {
     let zh = with_carriers(&["status", &parcel.posting_number, "--lang", "zh"]).await;
     assert_ok(&zh);
     let zh = stdout(&zh);
-    for word in ["承运商", "运单号", "运输段", "头程", "尾程"] {
+    for word in [
+        "承运商",
+        "运单号",
+        "运输段",
+        "头程",
+        "尾程",
+        "预计送达",
+        "Ozon 向买家承诺",
+    ] {
         assert!(zh.contains(word), "{word} missing from {zh}");
     }
     for code in ["first_mile", "last_mile", "in_transit", "marketplace"] {

@@ -118,6 +118,20 @@ impl Promise {
             _ => None,
         }
     }
+
+    /// Whether the parcel misses the promise: delivered after it, or, still under way, expected
+    /// (from the start of ozontrack's window) only after it.
+    pub fn missed(
+        &self,
+        delivered_at: Option<DateTime<Utc>>,
+        window: Option<&crate::estimate::Window>,
+    ) -> bool {
+        match (delivered_at, window) {
+            (Some(at), _) => at > self.to,
+            (None, Some(w)) => w.from > self.to,
+            (None, None) => false,
+        }
+    }
 }
 
 /// One Ozon posting as ozontrack keeps it.
@@ -244,7 +258,32 @@ impl Posting {
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeZone;
+
     use super::*;
+    use crate::estimate::{Basis, Window};
+
+    #[test]
+    fn a_promise_is_missed_when_delivered_after_it_or_expected_only_after_it() {
+        let at = |day: u32, hour: u32| Utc.with_ymd_and_hms(2026, 10, day, hour, 0, 0).unwrap();
+        assert_eq!(
+            Promise::of(Some(at(27, 19)), Some(at(27, 7))),
+            None,
+            "reversed"
+        );
+        assert_eq!(Promise::of(Some(at(27, 7)), None), None, "half a window");
+        let promise = Promise::of(Some(at(27, 7)), Some(at(27, 19))).unwrap();
+        let window = |from, to| Window {
+            from,
+            to,
+            basis: Basis::Typical,
+        };
+        assert!(!promise.missed(None, Some(&window(at(25, 0), at(28, 0)))));
+        assert!(promise.missed(None, Some(&window(at(28, 0), at(30, 0)))));
+        assert!(!promise.missed(Some(at(27, 18)), None));
+        assert!(promise.missed(Some(at(27, 20)), Some(&window(at(25, 0), at(26, 0)))));
+        assert!(!promise.missed(None, None), "nothing to judge by");
+    }
 
     #[test]
     fn an_ozon_status_we_have_never_seen_is_kept_verbatim() {

@@ -15,7 +15,7 @@ use chrono_tz::Tz;
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use ozontrack_domain::alert::{AlertState, Resolution};
-use ozontrack_domain::estimate::{Basis, Milestone};
+use ozontrack_domain::estimate::{Basis, Milestone, Window};
 use ozontrack_domain::finding::{Action, Hold, Reason, RuleKind, Severity, Why};
 use ozontrack_domain::notify::{
     AttemptOutcome, ChannelKind, DestinationState, DisableCause, MessageState, PenaltyLevel, Topic,
@@ -23,7 +23,7 @@ use ozontrack_domain::notify::{
 use ozontrack_domain::rules::ComplianceRules;
 use ozontrack_domain::{
     CarrierSource, Currency, EventSource, Language, LegRole, MainStatus, Money, OzonStatus,
-    OzonSubstatus, Scheme, SubStatus, carrier,
+    OzonSubstatus, Promise, Scheme, SubStatus, carrier,
 };
 
 /// Each language's files: the dashboard's words, the shared vocabulary, notifications, the
@@ -305,6 +305,43 @@ impl Tr {
 
     pub fn milestone(&self, m: Milestone) -> String {
         self.named("milestone", m.as_str())
+    }
+
+    /// What a page says of the arrival: when it was delivered, else the estimated window and
+    /// what it rests on, else that it is not known yet.
+    pub fn arrival(
+        &self,
+        delivered_at: Option<DateTime<Utc>>,
+        window: Option<&Window>,
+        tz: Tz,
+    ) -> (String, String) {
+        match (delivered_at, window) {
+            (Some(at), _) => (
+                self.a("estimate-delivered", &[("at", &local_date(at, tz))]),
+                String::new(),
+            ),
+            (None, Some(w)) => (
+                self.a(
+                    "estimate-window",
+                    &[
+                        ("from", &local_date(w.from, tz)),
+                        ("to", &local_date(w.to, tz)),
+                    ],
+                ),
+                self.estimate_basis(&w.basis),
+            ),
+            (None, None) => (self.t("estimate-unknown"), String::new()),
+        }
+    }
+
+    /// Ozon's promise to the buyer: one date when it falls within a day there, else the span.
+    pub fn promise(&self, promise: &Promise, tz: Tz) -> String {
+        let (from, to) = (local_date(promise.from, tz), local_date(promise.to, tz));
+        if from == to {
+            from
+        } else {
+            self.a("estimate-window", &[("from", &from), ("to", &to)])
+        }
     }
 
     /// What an arrival window rests on, in a sentence.
@@ -692,6 +729,19 @@ mod tests {
         assert_eq!(ru.n("postings-count", 22), "22 отправления");
         assert_eq!(ru.n("postings-count", 111), "111 отправлений");
         assert_eq!(ru.n("days", 2), "2 дня");
+    }
+
+    #[test]
+    fn ozons_promise_reads_as_one_date_when_it_falls_within_a_day_there() {
+        use chrono::TimeZone;
+        let at = |day: u32, hour: u32| Utc.with_ymd_and_hms(2026, 10, day, hour, 0, 0).unwrap();
+        let promise = Promise::of(Some(at(27, 7)), Some(at(27, 19))).unwrap();
+        let tr = Tr::new(Language::En);
+        assert_eq!(tr.promise(&promise, zone("Europe/Moscow")), "2026-10-27");
+        assert_eq!(
+            tr.promise(&promise, zone("Asia/Shanghai")),
+            "2026-10-27 – 2026-10-28"
+        );
     }
 
     #[test]

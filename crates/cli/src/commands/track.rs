@@ -220,6 +220,22 @@ pub(crate) async fn status(
         owner.name.as_str(),
         tr.ozon_state(&p.status, &p.substatus)
     )?;
+    let (estimate, basis) = tr.arrival(p.delivered_at, trail.estimate.as_ref(), tz);
+    writeln!(out, "{}: {estimate} {basis}", tr.t("posting-estimate"))?;
+    if let Some(promise) = p.promised {
+        let missed = promise.missed(p.delivered_at, trail.estimate.as_ref());
+        writeln!(
+            out,
+            "{}: {}{}",
+            tr.t("posting-promised"),
+            tr.promise(&promise, tz),
+            if missed {
+                format!(" ({})", tr.t("promised-late"))
+            } else {
+                String::new()
+            }
+        )?;
+    }
     let mut table = output::table(&[
         &tr.t("col-carrier"),
         &tr.t("col-tracking"),

@@ -88,7 +88,7 @@ pub(super) async fn page<S: Database>(
         .status
         .map_or_else(|| tr.t("estimate-unknown"), |s| tr.main_status(s));
     let (estimate, estimate_basis) =
-        view::arrival(&tr, read.delivered_at, read.estimate, BUYER_ZONE);
+        tr.arrival(read.delivered_at, read.estimate.as_ref(), BUYER_ZONE);
     let body = view::BuyerPage {
         order: tr.a("buyer-order", &[("number", read.posting_number.as_str())]),
         status,

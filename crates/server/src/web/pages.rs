@@ -384,8 +384,13 @@ pub(super) async fn posting<S: Database>(
     let trail = read_trail(&state, &viewer, &number).await?;
     let tz = view::zone(&trail.store.settings.timezone);
     let p = &trail.posting;
-    let (estimate, estimate_basis) = view::arrival(&tr, p.delivered_at, trail.estimate, tz);
-    let promised = view::promise(&tr, p.promised, p.delivered_at, trail.estimate, tz);
+    let (estimate, estimate_basis) = tr.arrival(p.delivered_at, trail.estimate.as_ref(), tz);
+    let promised = p.promised.map(|promise| {
+        (
+            tr.promise(&promise, tz),
+            promise.missed(p.delivered_at, trail.estimate.as_ref()),
+        )
+    });
     let buyer_token = state.api.db.buyer_token(trail.posting_id).await?;
     let body = view::PostingPage {
         title: tr.a("posting-title", &[("number", p.number.as_str())]),

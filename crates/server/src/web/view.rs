@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use ozontrack_domain::Language;
 use ozontrack_domain::timeline::Entry;
-pub(super) use ozontrack_i18n::{Tr, local, local_date, zone};
+pub(super) use ozontrack_i18n::{Tr, local, zone};
 
 /// The frame of every dashboard page: words, the CSRF token for its forms, the signed-in
 /// person, the active section and the language links back to this very page.
@@ -65,58 +65,6 @@ pub(super) fn percent(text: &str) -> String {
         }
     }
     out
-}
-
-/// What a page says of the arrival: when it was delivered, else the estimated window and what
-/// the window rests on, else that it is not known yet.
-pub(super) fn arrival(
-    tr: &Tr,
-    delivered_at: Option<DateTime<Utc>>,
-    window: Option<ozontrack_domain::estimate::Window>,
-    tz: Tz,
-) -> (String, String) {
-    match (delivered_at, window) {
-        (Some(at), _) => (
-            tr.a("estimate-delivered", &[("at", &local_date(at, tz))]),
-            String::new(),
-        ),
-        (None, Some(w)) => (
-            tr.a(
-                "estimate-window",
-                &[
-                    ("from", &local_date(w.from, tz)),
-                    ("to", &local_date(w.to, tz)),
-                ],
-            ),
-            tr.estimate_basis(&w.basis),
-        ),
-        (None, None) => (tr.t("estimate-unknown"), String::new()),
-    }
-}
-
-/// Ozon's promise to the buyer as a page says it (one date when the window is within a day),
-/// and whether the parcel misses it: delivered after it, or expected (from the window's start)
-/// after it.
-pub(super) fn promise(
-    tr: &Tr,
-    promised: Option<ozontrack_domain::Promise>,
-    delivered_at: Option<DateTime<Utc>>,
-    window: Option<ozontrack_domain::estimate::Window>,
-    tz: Tz,
-) -> Option<(String, bool)> {
-    let p = promised?;
-    let (from, to) = (local_date(p.from, tz), local_date(p.to, tz));
-    let text = if from == to {
-        from
-    } else {
-        tr.a("estimate-window", &[("from", &from), ("to", &to)])
-    };
-    let late = match (delivered_at, window) {
-        (Some(at), _) => at > p.to,
-        (None, Some(w)) => w.from > p.to,
-        (None, None) => false,
-    };
-    Some((text, late))
 }
 
 /// One event of a timeline.
@@ -482,31 +430,6 @@ mod tests {
             "%2Fpostings%3Fq%3Da%20b%26x%3D%D0%96"
         );
         assert_eq!(percent("0123-1_a.b~"), "0123-1_a.b~");
-    }
-
-    #[test]
-    fn ozons_promise_is_one_date_within_a_day_and_missed_when_even_our_earliest_date_is_later() {
-        use chrono::TimeZone;
-        use ozontrack_domain::estimate::{Basis, Window};
-        let at = |day: u32, hour: u32| Utc.with_ymd_and_hms(2026, 10, day, hour, 0, 0).unwrap();
-        let tr = Tr::new(ozontrack_domain::Language::En);
-        let moscow = zone("Europe/Moscow");
-        let promised = ozontrack_domain::Promise::of(Some(at(27, 7)), Some(at(27, 19)));
-        let window = |from, to| {
-            Some(Window {
-                from,
-                to,
-                basis: Basis::Typical,
-            })
-        };
-        let (text, late) =
-            promise(&tr, promised, None, window(at(25, 0), at(28, 0)), moscow).unwrap();
-        assert_eq!((text.as_str(), late), ("2026-10-27", false));
-        let (_, late) = promise(&tr, promised, None, window(at(28, 0), at(30, 0)), moscow).unwrap();
-        assert!(late, "expected from a day after the promise");
-        let (_, late) = promise(&tr, promised, Some(at(27, 18)), None, moscow).unwrap();
-        assert!(!late, "delivered within it");
-        assert_eq!(promise(&tr, None, None, None, moscow), None);
     }
 }
 
