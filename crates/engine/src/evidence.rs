@@ -58,7 +58,7 @@ pub async fn build<D: Database>(
     languages: &[Language],
     now: DateTime<Utc>,
 ) -> Result<Pack, Error> {
-    let trail = crate::trail::read(db, estimates, posting, now)
+    let trail = crate::trail::read_learned(db, estimates, posting, now)
         .await?
         .ok_or(Error::NotFound("posting"))?;
     let store = db

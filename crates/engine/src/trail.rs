@@ -31,6 +31,28 @@ pub async fn read<D: Database>(
     ))
 }
 
+/// [`read`] for a reader that shows one posting once (the console's `status`, a pack): a
+/// posting under way gets the window the dashboard shows, learned first if nothing is learned
+/// yet, rather than the mode's typical times (and no learning is left running in the
+/// background of a command about to close its database).
+pub async fn read_learned<D: Database>(
+    db: &D,
+    estimates: &Arc<EstimateBook>,
+    id: PostingId,
+    now: DateTime<Utc>,
+) -> Result<Option<Trail>, DbError> {
+    if !estimates.learned() {
+        let read = db.postings_with_events(&[id]).await?;
+        if read
+            .first()
+            .is_some_and(|r| crate::estimate::under_way_since(&r.posting.posting).is_some())
+        {
+            estimates.learn_once(db, now).await?;
+        }
+    }
+    read(db, estimates, id, now).await
+}
+
 /// [`read`], for a posting [`find_record`] found in one of the caller's stores: its row is not
 /// read again (one query less on the API's busiest route) and its store is the caller's.
 pub async fn read_found<D: Database>(

@@ -191,7 +191,7 @@ pub(crate) async fn status(
         .parse()
         .map_err(|_| InputError::new(format!("--tz: {zone_name:?} is not an IANA time zone")))?;
     let estimates = std::sync::Arc::new(ozontrack_engine::estimate::EstimateBook::default());
-    let trail = ozontrack_engine::trail::read(db, &estimates, id, opened.clock.now())
+    let trail = ozontrack_engine::trail::read_learned(db, &estimates, id, opened.clock.now())
         .await?
         .context("the posting disappeared while it was read")?;
     db.close().await;
@@ -220,21 +220,20 @@ pub(crate) async fn status(
         owner.name.as_str(),
         tr.ozon_state(&p.status, &p.substatus)
     )?;
+    let labelled =
+        |label: &str, value: &str| tr.a("labelled", &[("label", &tr.t(label)), ("value", value)]);
     let (estimate, basis) = tr.arrival(p.delivered_at, trail.estimate.as_ref(), tz);
-    writeln!(out, "{}: {estimate} {basis}", tr.t("posting-estimate"))?;
+    writeln!(
+        out,
+        "{}",
+        labelled("posting-estimate", format!("{estimate} {basis}").trim_end())
+    )?;
     if let Some(promise) = p.promised {
-        let missed = promise.missed(p.delivered_at, trail.estimate.as_ref());
-        writeln!(
-            out,
-            "{}: {}{}",
-            tr.t("posting-promised"),
-            tr.promise(&promise, tz),
-            if missed {
-                format!(" ({})", tr.t("promised-late"))
-            } else {
-                String::new()
-            }
-        )?;
+        let mut said = tr.promise(&promise, tz);
+        if promise.missed(p.delivered_at, trail.estimate.as_ref()) {
+            said = tr.a("promise-missed", &[("promise", &said)]);
+        }
+        writeln!(out, "{}", labelled("posting-promised", &said))?;
     }
     let mut table = output::table(&[
         &tr.t("col-carrier"),
