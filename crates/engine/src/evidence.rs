@@ -25,8 +25,7 @@ pub fn languages(text: Option<&str>) -> Result<Vec<Language>, Error> {
     };
     let mut out = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let language = Language::parse(part)
-            .map_err(|e| Error::invalid("languages", Problem::Said(e.to_string())))?;
+        let language = Language::parse(part).map_err(|e| Error::invalid("languages", e))?;
         if !out.contains(&language) {
             out.push(language);
         }
@@ -131,7 +130,7 @@ pub async fn attach<D: Database>(
         .unwrap_or_default()
         .trim()
         .to_owned();
-    if name.is_empty() || name.len() > 200 {
+    if name.is_empty() || name.chars().count() > 200 {
         return Err(Error::invalid("file", Problem::Length { min: 1, max: 200 }));
     }
     if name.chars().any(char::is_control) {
