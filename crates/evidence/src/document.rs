@@ -53,6 +53,12 @@ pub struct PostingPart {
     pub ship_by: Option<DateTime<Utc>>,
     pub delivering_at: Option<DateTime<Utc>>,
     pub delivered_at: Option<DateTime<Utc>>,
+    /// The delivery window Ozon promised the buyer, when it gave one (packs built before it
+    /// was kept have neither).
+    #[serde(default)]
+    pub promised_from: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub promised_to: Option<DateTime<Utc>>,
     pub buyer_city: Option<String>,
     pub total: Option<MoneyPart>,
 }
@@ -209,6 +215,8 @@ impl Document {
                 ship_by: p.ship_by,
                 delivering_at: p.delivering_at,
                 delivered_at: p.delivered_at,
+                promised_from: p.promised.map(|w| w.from),
+                promised_to: p.promised.map(|w| w.to),
                 buyer_city: p.buyer_city.clone(),
                 total: p.total.map(money),
             },

@@ -174,6 +174,11 @@ impl View {
         push("evidence-tpl-provider", doc.posting.tpl_provider.clone());
         push("evidence-warehouse", doc.posting.warehouse.clone());
         push("evidence-buyer-city", p.buyer_city.clone());
+        push(
+            "evidence-promised",
+            p.promised
+                .map(|w| format!("{} – {}", utc(w.from), utc(w.to))),
+        );
         push("evidence-total", p.total.map(|m| money(&first, m)));
         push("evidence-store", Some(trail.store.name.as_str().to_owned()));
         push("evidence-client-id", doc.store.client_id.clone());

@@ -12,7 +12,8 @@ use ozontrack_domain::trail::{Trail, TrailLeg, TrailStore};
 use ozontrack_domain::{
     CarrierCode, CarrierSource, ClientId, Currency, EventSource, Handover, Language, Leg, LegRole,
     Location, MainStatus, Money, NormalizedStatus, OzonStatus, Posting, PostingId, PostingNumber,
-    Product, Scheme, StoreId, StoreName, StoreSettings, SubStatus, TrackingEvent, TrackingNumber,
+    Product, Promise, Scheme, StoreId, StoreName, StoreSettings, SubStatus, TrackingEvent,
+    TrackingNumber,
 };
 use ozontrack_evidence::{Attachment, Document, Input, build, verify};
 
@@ -76,6 +77,7 @@ fn trail(extra: usize) -> Trail {
     posting.tracking_number = Some(TrackingNumber::parse("RA123456785RU").unwrap());
     posting.in_process_at = Some(at(0));
     posting.delivered_at = Some(at(300));
+    posting.promised = Promise::of(Some(at(280)), Some(at(292)));
     posting.buyer_city = Some("Kazan".to_owned());
     posting.total = Some(Money::from_minor(249_900, Currency::Rub));
     let mut first = vec![event(
@@ -206,6 +208,11 @@ fn the_json_holds_every_event_with_its_source_receipt_and_the_delivery_proof() {
     let pack = build(&input(&trail, &products, &files)).unwrap();
     let doc: Document = serde_json::from_slice(&entry(&pack.bytes, "evidence.json")).unwrap();
     assert_eq!(doc.schema, "ozontrack.evidence/1");
+    assert_eq!(
+        (doc.posting.promised_from, doc.posting.promised_to),
+        (Some(at(280)), Some(at(292))),
+        "Ozon's promise beside the delivery it was not kept by"
+    );
     assert_eq!(doc.store.client_id.as_deref(), Some("****567"));
     assert_eq!(doc.ozon_timeline.len(), 1);
     assert_eq!(

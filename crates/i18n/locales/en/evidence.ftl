@@ -12,6 +12,7 @@ evidence-delivery-method = Delivery method
 evidence-tpl-provider = Delivery service
 evidence-warehouse = Warehouse
 evidence-buyer-city = Buyer's city
+evidence-promised = Ozon's promise to the buyer
 evidence-total = Total
 evidence-store = Store
 evidence-client-id = Client-Id

@@ -12,6 +12,7 @@ evidence-delivery-method = Способ доставки
 evidence-tpl-provider = Служба доставки
 evidence-warehouse = Склад
 evidence-buyer-city = Город покупателя
+evidence-promised = Ozon обещал покупателю
 evidence-total = Сумма
 evidence-store = Магазин
 evidence-client-id = Client-Id

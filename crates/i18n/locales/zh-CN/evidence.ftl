@@ -12,6 +12,7 @@ evidence-delivery-method = 配送方式
 evidence-tpl-provider = 物流服务商
 evidence-warehouse = 仓库
 evidence-buyer-city = 买家城市
+evidence-promised = Ozon 向买家承诺的送达时间
 evidence-total = 金额
 evidence-store = 店铺
 evidence-client-id = Client-Id
