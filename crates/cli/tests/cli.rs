@@ -462,13 +462,14 @@ impl Drop for Running {
 
 impl Run {
     /// Starts a serving command and returns it with the first line of its stdout.
-    fn spawn_first_line(&self, args: &[&str]) -> (Running, String) {
+    /// Starts a long-running command (its log kept in `log`) and reads its first line.
+    fn spawn_logged(&self, args: &[&str], log: &str) -> (Running, String) {
         use std::io::BufRead;
         let mut child = self
             .command(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(self.path(log)).unwrap())
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
@@ -478,6 +479,20 @@ impl Run {
             .read_line(&mut line)
             .unwrap();
         (running, line)
+    }
+
+    fn spawn_first_line(&self, args: &[&str]) -> (Running, String) {
+        self.spawn_logged(
+            args,
+            &format!("{}.log", args.join(" ").replace(['/', ':'], "_")),
+        )
+    }
+
+    /// The last lines of a log [`Self::spawn_logged`] kept, for a failure's message.
+    fn tail(&self, log: &str, lines: usize) -> String {
+        let text = std::fs::read_to_string(self.path(log)).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
     }
 
     /// A small demo on a free dashboard port, and the JSON of its first line.
@@ -571,14 +586,17 @@ fn rss_mib(pid: u32) -> Option<u64> {
 fn a_demo_left_running_for_a_simulated_quarter_keeps_getting_orders_and_alerts_in_bounded_memory() {
     let run = Run::new();
     // A day a second: a quarter in a minute and a half.
-    let (demo, line) = run.spawn_first_line(&[
-        "--json",
-        "demo",
-        "--speed",
-        "86400",
-        "--dashboard",
-        "127.0.0.1:0",
-    ]);
+    let (demo, line) = run.spawn_logged(
+        &[
+            "--json",
+            "demo",
+            "--speed",
+            "86400",
+            "--dashboard",
+            "127.0.0.1:0",
+        ],
+        "demo.log",
+    );
     let started: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(started["world"]["endless"], true, "{started}");
     let server = started["server"].as_str().unwrap().to_owned();
@@ -619,11 +637,13 @@ fn a_demo_left_running_for_a_simulated_quarter_keeps_getting_orders_and_alerts_i
     let late_rss = rss_mib(demo.0.id()).unwrap();
     assert!(
         last_order > first_order,
-        "no new orders: {first_order:?} then {last_order:?}"
+        "no new orders: {first_order:?} then {last_order:?}; the demo's log ends:\n{}",
+        run.tail("demo.log", 40)
     );
     assert!(
         last_alert > first_alert,
-        "no new alerts: {first_alert:?} then {last_alert:?}"
+        "no new alerts: {first_alert:?} then {last_alert:?}; the demo's log ends:\n{}",
+        run.tail("demo.log", 40)
     );
     eprintln!(
         "orders {first_order:?} → {last_order:?}, alerts {first_alert:?} → {last_alert:?}, \
