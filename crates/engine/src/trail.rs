@@ -20,15 +20,7 @@ pub async fn read<D: Database>(
     id: PostingId,
     now: DateTime<Utc>,
 ) -> Result<Option<Trail>, DbError> {
-    let Some(read) = db.postings_with_events(&[id]).await?.pop() else {
-        return Ok(None);
-    };
-    let Some(store) = db.store(read.posting.posting.store_id).await? else {
-        return Ok(None);
-    };
-    Ok(Some(
-        assemble(db, estimates, &store, read.posting, read.legs, now).await?,
-    ))
+    read_with(db, estimates, id, now, false).await
 }
 
 /// [`read`] for a reader that shows one posting once (the console's `status`, a pack): a
@@ -41,16 +33,31 @@ pub async fn read_learned<D: Database>(
     id: PostingId,
     now: DateTime<Utc>,
 ) -> Result<Option<Trail>, DbError> {
-    if !estimates.learned() {
-        let read = db.postings_with_events(&[id]).await?;
-        if read
-            .first()
-            .is_some_and(|r| crate::estimate::under_way_since(&r.posting.posting).is_some())
-        {
-            estimates.learn_once(db, now).await?;
-        }
+    read_with(db, estimates, id, now, true).await
+}
+
+async fn read_with<D: Database>(
+    db: &D,
+    estimates: &Arc<EstimateBook>,
+    id: PostingId,
+    now: DateTime<Utc>,
+    learn_first: bool,
+) -> Result<Option<Trail>, DbError> {
+    let Some(read) = db.postings_with_events(&[id]).await?.pop() else {
+        return Ok(None);
+    };
+    if learn_first
+        && !estimates.learned()
+        && crate::estimate::under_way_since(&read.posting.posting).is_some()
+    {
+        estimates.learn_once(db, now).await?;
     }
-    read(db, estimates, id, now).await
+    let Some(store) = db.store(read.posting.posting.store_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        assemble(db, estimates, &store, read.posting, read.legs, now).await?,
+    ))
 }
 
 /// [`read`], for a posting [`find_record`] found in one of the caller's stores: its row is not
