@@ -3,7 +3,9 @@
 //! ordered after it is followed milestone by milestone, and the window shown the moment each
 //! milestone is reached is checked against when the parcel really arrived — for the milestone
 //! model, the previous method (the lane's median to 90th percentile) and Ozon's own delivery
-//! window for the buyer (as the fake Ozon reports it then) side by side.
+//! window for the buyer (as the fake Ozon reports it then) side by side, and the hindsight
+//! floor: how narrow a lane's window could have been at best, chosen knowing the deliveries it
+//! is judged by.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -149,6 +151,46 @@ impl Tally {
     }
 }
 
+/// The narrowest width (days) any one window per lane could have at a milestone: the shortest
+/// interval holding [`COVERAGE_GOAL`] of the lane's scored deliveries, chosen knowing them. In
+/// this world each step of a journey takes a time drawn independently of all a parcel shows
+/// (and a stall or customs hold strikes at random), so no window shown at the milestone can hold
+/// as many deliveries with a narrower width; the floor says what the world allows, the
+/// estimator's width what it achieves.
+#[derive(Debug, Default)]
+struct Floor {
+    /// Hours from the milestone to delivery, per lane (mode and carriers).
+    lanes: HashMap<(Scheme, Vec<String>), Vec<f64>>,
+}
+
+impl Floor {
+    fn add(&mut self, j: &Journey, at: DateTime<Utc>, delivered: DateTime<Utc>) {
+        self.lanes
+            .entry((j.scheme, j.lane.clone()))
+            .or_default()
+            .push((delivered - at).num_seconds() as f64 / 3600.0);
+    }
+
+    /// The median, over parcels, of their lane's floor in days.
+    fn median_days(&mut self) -> f64 {
+        let mut widths = Vec::new();
+        for hours in self.lanes.values_mut() {
+            hours.sort_by(f64::total_cmp);
+            let n = hours.len();
+            let held = ((n as f64 * COVERAGE_GOAL).ceil() as usize).clamp(1, n);
+            let narrowest = (0..=n - held)
+                .map(|i| hours[i + held - 1] - hours[i])
+                .fold(f64::INFINITY, f64::min);
+            widths.extend(std::iter::repeat_n(narrowest / 24.0, n));
+        }
+        if widths.is_empty() {
+            return 0.0;
+        }
+        widths.sort_by(f64::total_cmp);
+        nearest_rank(&widths, 0.5)
+    }
+}
+
 pub(crate) fn estimate(args: &BenchEstimateArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let started = Instant::now();
     let config = WorldConfig {
@@ -171,6 +213,7 @@ pub(crate) fn estimate(args: &BenchEstimateArgs, out: &mut impl Write) -> anyhow
     let mut new: BTreeMap<Milestone, Tally> = BTreeMap::new();
     let mut old: BTreeMap<Milestone, Tally> = BTreeMap::new();
     let mut ozon: BTreeMap<Milestone, Tally> = BTreeMap::new();
+    let mut floor: BTreeMap<Milestone, Floor> = BTreeMap::new();
     let mut scored = 0u64;
     let mut unestimated = 0u64;
     for p in world.parcels.iter().filter(|p| p.ordered_at >= cut) {
@@ -199,6 +242,10 @@ pub(crate) fn estimate(args: &BenchEstimateArgs, out: &mut impl Write) -> anyhow
             ozon.entry(milestone)
                 .or_default()
                 .add(ozontrack_sandbox::fakes::ozon::promise_at(p, at), delivered);
+            floor
+                .entry(milestone)
+                .or_default()
+                .add(&whole, at, delivered);
         }
     }
     let mut table = output::table(&[
@@ -207,6 +254,7 @@ pub(crate) fn estimate(args: &BenchEstimateArgs, out: &mut impl Write) -> anyhow
         "held (milestones)",
         "median width d",
         "p90 width d",
+        "floor d",
         "held (median–p90)",
         "median width d",
         "p90 width d",
@@ -223,6 +271,7 @@ pub(crate) fn estimate(args: &BenchEstimateArgs, out: &mut impl Write) -> anyhow
         let (ozon_share, ozon_median, ozon_p90) = ozon
             .get_mut(milestone)
             .map_or((0.0, 0.0, 0.0), Tally::summary);
+        let floor_median = floor.get_mut(milestone).map_or(0.0, Floor::median_days);
         let width_goal = match milestone {
             Milestone::FirstMile => Some(FIRST_MILE_WIDTH_DAYS),
             m if *m >= Milestone::ArrivedDestination => Some(IN_RUSSIA_WIDTH_DAYS),
@@ -235,6 +284,7 @@ pub(crate) fn estimate(args: &BenchEstimateArgs, out: &mut impl Write) -> anyhow
             format!("{:.1} %", share * 100.0),
             format!("{median:.2}"),
             format!("{p90:.2}"),
+            format!("{floor_median:.2}"),
             format!("{:.1} %", before_share * 100.0),
             format!("{before_median:.2}"),
             format!("{before_p90:.2}"),
@@ -251,6 +301,7 @@ pub(crate) fn estimate(args: &BenchEstimateArgs, out: &mut impl Write) -> anyhow
             "p90_width_days": p90,
             "median_width_goal_days": width_goal,
             "median_width_ratio": width_goal.map(|g| median / g),
+            "floor_median_width_days": floor_median,
             "baseline": {
                 "held": before_share,
                 "median_width_days": before_median,
@@ -288,4 +339,27 @@ pub(crate) fn estimate(args: &BenchEstimateArgs, out: &mut impl Write) -> anyhow
         })
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_floor_is_the_narrowest_interval_holding_95_percent_of_each_lane() {
+        let mut floor = Floor::default();
+        // Twenty deliveries an hour apart and one held ten days: 20 of 21 must be held, so the
+        // narrowest leaves the held one out.
+        let mut hours: Vec<f64> = (0..20).map(f64::from).collect();
+        hours.push(240.0);
+        floor
+            .lanes
+            .insert((Scheme::Rfbs, vec!["yanwen".into()]), hours);
+        // A lane of three where every delivery must be held.
+        floor
+            .lanes
+            .insert((Scheme::Fbo, Vec::new()), vec![48.0, 0.0, 24.0]);
+        // 21 parcels of 19 h, three of 48 h: the median parcel's lane is the first.
+        assert_eq!(floor.median_days(), 19.0 / 24.0);
+    }
 }

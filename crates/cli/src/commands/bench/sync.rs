@@ -3,7 +3,8 @@
 //! into a temporary SQLite file. With it (PostgreSQL), `--stores` stores are synced by
 //! `--processes` `ozontrack serve --role workers` processes sharing that database, as they would
 //! be in production, and each store's sync is timed as the fake Ozon saw it, from its first
-//! request to the moment its sync was recorded done.
+//! request to the moment its sync was recorded done, and how busy the machine was meanwhile and
+//! whose the time was (the fake Ozon in this process, the `serve` processes, PostgreSQL).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -200,6 +201,7 @@ async fn across_processes(
     ];
     let mut launcher = Launcher::new("node", &sandbox, url, &logs, &settings)?;
     let began = Instant::now();
+    let start = Ticks::now();
     let mut running = Vec::new();
     for _ in 0..args.processes.max(1) {
         running.push(launcher.start().await?);
@@ -229,7 +231,14 @@ async fn across_processes(
         }
     }
     let makespan = began.elapsed().as_secs_f64();
+    let end = Ticks::now();
     nodes::stop(running).await?;
+    // The children's time counts once they are waited for (their last seconds of stopping
+    // included).
+    let load = match (start, end, Ticks::now()) {
+        (Some(start), Some(end), Some(stopped)) => Load::between(start, end, stopped),
+        _ => None,
+    };
     let traffic = sandbox.ozon_traffic();
     let (refusals, _) = sandbox.rate_limit_refusals();
     let refused: u64 = refusals.values().sum();
@@ -250,15 +259,77 @@ async fn across_processes(
     }
     db.close().await;
     sandbox.shutdown().await;
-    report(args, &syncs, makespan, refused, out)?;
+    report(args, &syncs, makespan, load, refused, out)?;
     writeln!(out, "node logs: {}", logs.display())?;
     Ok(())
+}
+
+/// Shares of the machine's CPU time while the stores synced. With none to spare, the processes
+/// and the database wait for a core, not for Ozon's rate limit.
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    busy: f64,
+    /// This process: the sandbox's fake Ozon, which builds every page (and the benchmark's look
+    /// at the database every 50 ms).
+    fake_ozon: f64,
+    /// The `serve` processes.
+    nodes: f64,
+}
+
+impl Load {
+    /// From `start` to `end`; the children's time up to `stopped`, once they were waited for.
+    fn between(start: Ticks, end: Ticks, stopped: Ticks) -> Option<Load> {
+        let all = end.all.checked_sub(start.all).filter(|t| *t > 0)? as f64;
+        Some(Load {
+            busy: end.busy.saturating_sub(start.busy) as f64 / all,
+            fake_ozon: end.own.saturating_sub(start.own) as f64 / all,
+            nodes: stopped.children.saturating_sub(start.children) as f64 / all,
+        })
+    }
+}
+
+/// CPU time so far, in clock ticks (Linux): the machine's over every core, busy and in all
+/// (idle and waiting for the disk are not busy), from `/proc/stat`; this process's own and its
+/// waited-for children's, from `/proc/self/stat`.
+#[derive(Debug, Clone, Copy)]
+struct Ticks {
+    busy: u64,
+    all: u64,
+    own: u64,
+    children: u64,
+}
+
+impl Ticks {
+    fn now() -> Option<Ticks> {
+        let numbers = |fields: &mut dyn Iterator<Item = &str>| -> Option<Vec<u64>> {
+            fields.map(str::parse).collect::<Result<_, _>>().ok()
+        };
+        let machine = std::fs::read_to_string("/proc/stat").ok()?;
+        let cpu = machine.lines().find(|l| l.starts_with("cpu "))?;
+        let cpu = numbers(&mut cpu.split_whitespace().skip(1))?;
+        let all: u64 = cpu.iter().sum();
+        let idle = cpu.get(3).copied().unwrap_or(0) + cpu.get(4).copied().unwrap_or(0);
+        let process = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // The command's name may hold spaces; the fields after it (utime, stime, cutime and
+        // cstime are the 14th to 17th) do not.
+        let after_name = &process[process.rfind(')')? + 1..];
+        match numbers(&mut after_name.split_whitespace().skip(11).take(4))?[..] {
+            [utime, stime, cutime, cstime] => Some(Ticks {
+                busy: all - idle,
+                all,
+                own: utime + stime,
+                children: cutime + cstime,
+            }),
+            _ => None,
+        }
+    }
 }
 
 fn report(
     args: &BenchSyncArgs,
     syncs: &[StoreSync],
     makespan: f64,
+    load: Option<Load>,
     refused: u64,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
@@ -291,6 +362,18 @@ fn report(
         args.processes,
         postings as f64 / makespan,
     )?;
+    if let Some(load) = load {
+        writeln!(
+            out,
+            "the machine's {} cores were busy {:.0} % of the time: this process (the fake Ozon) \
+             {:.0} %, the serve processes {:.0} %, the rest (PostgreSQL) {:.0} %",
+            std::thread::available_parallelism().map_or(0, usize::from),
+            load.busy * 100.0,
+            load.fake_ozon * 100.0,
+            load.nodes * 100.0,
+            (load.busy - load.fake_ozon - load.nodes).max(0.0) * 100.0,
+        )?;
+    }
     let stores: Vec<_> = syncs
         .iter()
         .map(|s| {
@@ -314,6 +397,9 @@ fn report(
         "rate_limit": args.rate_limit,
         "postings": postings,
         "makespan_s": makespan,
+        "machine_busy": load.map(|l| l.busy),
+        "fake_ozon_share": load.map(|l| l.fake_ozon),
+        "nodes_share": load.map(|l| l.nodes),
         "median_ratio": median,
         "worst_ratio": worst,
         "goal_ratio": GOAL_RATIO,
@@ -327,6 +413,33 @@ fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_load_is_each_ones_ticks_over_the_machines_ticks_between_two_readings() {
+        let ticks = |busy, all, own, children| Ticks {
+            busy,
+            all,
+            own,
+            children,
+        };
+        let load = Load::between(
+            ticks(10, 100, 5, 0),
+            ticks(110, 300, 25, 0),
+            ticks(110, 300, 26, 80),
+        )
+        .expect("time passed");
+        assert_eq!((load.busy, load.fake_ozon, load.nodes), (0.5, 0.1, 0.4));
+        assert!(
+            Load::between(
+                ticks(1, 100, 0, 0),
+                ticks(1, 100, 0, 0),
+                ticks(1, 100, 0, 0)
+            )
+            .is_none()
+        );
+        let now = Ticks::now().expect("/proc on Linux");
+        assert!(now.own <= now.busy && now.busy <= now.all);
+    }
 
     #[test]
     fn the_minimum_sync_time_lets_the_first_second_of_requests_go_at_once() {
