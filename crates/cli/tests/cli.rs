@@ -461,7 +461,6 @@ impl Drop for Running {
 }
 
 impl Run {
-    /// Starts a serving command and returns it with the first line of its stdout.
     /// Starts a long-running command (its log kept in `log`) and reads its first line.
     fn spawn_logged(&self, args: &[&str], log: &str) -> (Running, String) {
         use std::io::BufRead;
@@ -481,6 +480,8 @@ impl Run {
         (running, line)
     }
 
+    /// Starts a serving command and returns it with the first line of its stdout (its log kept
+    /// under a name made of its arguments).
     fn spawn_first_line(&self, args: &[&str]) -> (Running, String) {
         self.spawn_logged(
             args,

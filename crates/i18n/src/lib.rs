@@ -334,6 +334,24 @@ impl Tr {
         }
     }
 
+    /// [`Self::arrival`] as one line, for the console: the window and what it rests on.
+    pub fn arrival_line(
+        &self,
+        delivered_at: Option<DateTime<Utc>>,
+        window: Option<&Window>,
+        tz: Tz,
+    ) -> String {
+        let (estimate, basis) = self.arrival(delivered_at, window, tz);
+        if basis.is_empty() {
+            estimate
+        } else {
+            self.a(
+                "estimate-with-basis",
+                &[("estimate", &estimate), ("basis", &basis)],
+            )
+        }
+    }
+
     /// Ozon's promise to the buyer: one date when it falls within a day there, else the span.
     pub fn promise(&self, promise: &Promise, tz: Tz) -> String {
         let (from, to) = (local_date(promise.from, tz), local_date(promise.to, tz));
@@ -741,6 +759,35 @@ mod tests {
         assert_eq!(
             tr.promise(&promise, zone("Asia/Shanghai")),
             "2026-10-27 – 2026-10-28"
+        );
+    }
+
+    #[test]
+    fn the_consoles_arrival_line_joins_the_window_and_its_basis_in_the_readers_way() {
+        use chrono::TimeZone;
+        let at = |day: u32| Utc.with_ymd_and_hms(2026, 10, day, 12, 0, 0).unwrap();
+        let window = Window {
+            from: at(25),
+            to: at(28),
+            basis: Basis::Typical,
+        };
+        let moscow = zone("Europe/Moscow");
+        assert_eq!(
+            Tr::new(Language::En).arrival_line(None, Some(&window), moscow),
+            "2026-10-25 – 2026-10-28 from typical times for this mode"
+        );
+        assert_eq!(
+            Tr::new(Language::Zh).arrival_line(None, Some(&window), moscow),
+            "2026-10-25 – 2026-10-28（依据该模式的通常时效）"
+        );
+        assert_eq!(
+            Tr::new(Language::En).arrival_line(Some(at(27)), Some(&window), moscow),
+            "Delivered 2026-10-27",
+            "a delivery has no basis to add"
+        );
+        assert_eq!(
+            Tr::new(Language::Ru).a("promise-missed", &[("promise", "27.10")]),
+            "27.10 (позже обещанного)"
         );
     }
 

@@ -222,12 +222,8 @@ pub(crate) async fn status(
     )?;
     let labelled =
         |label: &str, value: &str| tr.a("labelled", &[("label", &tr.t(label)), ("value", value)]);
-    let (estimate, basis) = tr.arrival(p.delivered_at, trail.estimate.as_ref(), tz);
-    writeln!(
-        out,
-        "{}",
-        labelled("posting-estimate", format!("{estimate} {basis}").trim_end())
-    )?;
+    let arrival = tr.arrival_line(p.delivered_at, trail.estimate.as_ref(), tz);
+    writeln!(out, "{}", labelled("posting-estimate", &arrival))?;
     if let Some(promise) = p.promised {
         let mut said = tr.promise(&promise, tz);
         if promise.missed(p.delivered_at, trail.estimate.as_ref()) {
