@@ -448,7 +448,7 @@ impl SqlDatabase {
         let rows = on_db!(&self.db, |pool| {
             let mut query = sqlx::QueryBuilder::new(ALERT_SELECT);
             query.push(" WHERE a.resolved_at IS NULL AND a.posting_id");
-            push_in!(query, ids);
+            crate::sql::IdList::push_ids(&mut query, ids);
             query
                 .push(" ORDER BY ")
                 .push(severity_rank())

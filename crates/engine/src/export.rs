@@ -16,7 +16,7 @@ use ozontrack_domain::{CarrierCode, Language, Posting, PostingId, Scheme, StoreI
 use ozontrack_i18n::Tr;
 use ozontrack_reports::postings::{header, widths};
 use ozontrack_reports::{
-    Column, ExportFile, FileFormat, LastEvent, Layout, PostingLine, Profile, ReportError,
+    Column, ExportFile, FileFormat, LastEvent, Layout, PostingLine, Profile, ReportError, Rows,
 };
 
 use crate::estimate::EstimateBook;
@@ -340,6 +340,32 @@ pub struct Exported {
     pub rows: u64,
 }
 
+/// Starts the file an export of `spec` is written to (see [`ExportFile`]).
+pub fn create_file(spec: &ExportSpec, file: &FileSpec, path: &Path) -> Result<ExportFile, Error> {
+    let tr = Tr::new(spec.language);
+    let layout = Layout {
+        format: file.format,
+        profile: file.profile,
+        header: header(&spec.columns, &tr),
+        widths: widths(&spec.columns),
+        split: file.split,
+    };
+    Ok(ExportFile::create(path, layout)?)
+}
+
+/// Writes a batch of lines as rows: all the writer's work, which `bench export` also measures
+/// alone.
+pub fn write_lines(
+    out: &mut ExportFile,
+    lines: &[PostingLine],
+    rows: &mut Rows,
+) -> Result<(), ReportError> {
+    for line in lines {
+        out.write_row(&rows.cells(line))?;
+    }
+    Ok(())
+}
+
 /// Writes an export to `path`: complete, or not at all (an interrupted export leaves only a
 /// hidden `.partial` file). `progress` hears the rows written so far after each batch.
 pub async fn export_to_file<D: Database>(
@@ -350,25 +376,15 @@ pub async fn export_to_file<D: Database>(
     now: DateTime<Utc>,
     mut progress: impl FnMut(u64) + Send,
 ) -> Result<Exported, Error> {
-    let tr = Tr::new(spec.language);
-    let layout = Layout {
-        format: file.format,
-        profile: file.profile,
-        header: header(&spec.columns, &tr),
-        widths: widths(&spec.columns),
-        split: file.split,
-    };
-    let columns = spec.columns.clone();
-    let out = ExportFile::create(path, layout)?;
+    let mut rows = Rows::new(&spec.columns, Tr::new(spec.language), now);
+    let out = create_file(spec, file, path)?;
     // Two batches in flight: one being written while the next is read.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<PostingLine>>(1);
     let (rows_tx, mut rows_rx) = tokio::sync::watch::channel(0u64);
     let writer = tokio::task::spawn_blocking(move || {
         let mut out = out;
         while let Some(lines) = rx.blocking_recv() {
-            for line in &lines {
-                out.write_row(&line.cells(&columns, &tr, now))?;
-            }
+            write_lines(&mut out, &lines, &mut rows)?;
             rows_tx.send_replace(out.rows());
         }
         let rows = out.rows();

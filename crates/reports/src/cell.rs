@@ -98,17 +98,34 @@ impl Cell {
 
     /// The cell as CSV text in this profile.
     pub fn csv(&self, profile: Profile) -> String {
-        match self {
-            Cell::Empty => String::new(),
-            Cell::Text(text) | Cell::Link(text) => neutralised(text).into_owned(),
-            Cell::Int(n) => n.to_string(),
-            Cell::Number(x, decimals) => {
-                let text = format!("{x:.prec$}", prec = usize::from(*decimals));
-                if profile.decimal_mark() == '.' {
-                    text
-                } else {
-                    text.replace('.', ",")
+        self.csv_in(profile, &mut String::new()).to_owned()
+    }
+
+    /// The cell as CSV text in this profile: its own text when that needs no change, else
+    /// spelled into `scratch`. A writer keeps one scratch for every cell, so a row of text costs
+    /// no allocation.
+    pub fn csv_in<'a>(&'a self, profile: Profile, scratch: &'a mut String) -> &'a str {
+        use std::fmt::Write as _;
+        scratch.clear();
+        // Writing to a String cannot fail.
+        let _ = match self {
+            Cell::Empty => Ok(()),
+            Cell::Text(text) | Cell::Link(text) => match neutralised(text) {
+                std::borrow::Cow::Borrowed(text) => return text,
+                std::borrow::Cow::Owned(guarded) => {
+                    *scratch = guarded;
+                    Ok(())
                 }
+            },
+            Cell::Int(n) => write!(scratch, "{n}"),
+            Cell::Number(x, decimals) => {
+                let written = write!(scratch, "{x:.prec$}", prec = usize::from(*decimals));
+                if profile.decimal_mark() != '.'
+                    && let Some(dot) = scratch.find('.')
+                {
+                    scratch.replace_range(dot..=dot, ",");
+                }
+                written
             }
             // Written out rather than through `time_format`'s pattern, which chrono would parse
             // again for every cell (a few per cent of a CSV export); a test holds them equal.
@@ -117,15 +134,18 @@ impl Cell {
                 let (year, month, day) = (d.year(), d.month(), d.day());
                 let (hour, minute, second) = (h.hour(), h.minute(), h.second());
                 match profile {
-                    Profile::Ru => {
-                        format!("{day:02}.{month:02}.{year:04} {hour:02}:{minute:02}:{second:02}")
-                    }
-                    Profile::Zh | Profile::En => {
-                        format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}")
-                    }
+                    Profile::Ru => write!(
+                        scratch,
+                        "{day:02}.{month:02}.{year:04} {hour:02}:{minute:02}:{second:02}"
+                    ),
+                    Profile::Zh | Profile::En => write!(
+                        scratch,
+                        "{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}"
+                    ),
                 }
             }
-        }
+        };
+        scratch
     }
 }
 

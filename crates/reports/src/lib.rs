@@ -4,8 +4,8 @@
 //!
 //! - [`cell`]: typed cells and the Excel profiles (`ru`: `;` and a decimal comma; `zh`/`en`:
 //!   `,` and a point), formula injection neutralised in every text cell.
-//! - [`sheet`]: the CSV writer (BOM, CRLF, all cells quoted) and the XLSX writer (typed cells,
-//!   frozen header, widths, constant memory).
+//! - [`sheet`]: the CSV writer (BOM, CRLF, all cells quoted).
+//! - [`xlsx`]: the XLSX writer (typed cells, frozen header, widths, constant memory).
 //! - [`output`]: the file on disk, renamed into place only when complete, optionally cut into
 //!   parts of N rows in one zip.
 //! - [`postings`]: the postings export's columns, headers in three languages, and rows.
@@ -17,12 +17,14 @@ pub mod import;
 pub mod output;
 pub mod postings;
 pub mod sheet;
+pub mod xlsx;
 
 pub use cell::{Cell, Profile};
 pub use import::{Problem, ReadOptions, Report, ReportPosting, Trouble, read_report};
 pub use output::{AtomicFile, ExportFile, Layout};
-pub use postings::{Column, LastEvent, PostingLine};
-pub use sheet::{CsvSheet, FileFormat, XlsxSheet};
+pub use postings::{Column, LastEvent, PostingLine, Rows};
+pub use sheet::{CsvSheet, FileFormat};
+pub use xlsx::XlsxSheet;
 
 /// What can go wrong writing or reading a file.
 #[derive(Debug, thiserror::Error)]
@@ -36,8 +38,6 @@ pub enum ReportError {
     Io(#[from] std::io::Error),
     #[error("cannot write the CSV: {0}")]
     Csv(#[from] csv::Error),
-    #[error("cannot write the XLSX: {0}")]
-    Xlsx(#[from] rust_xlsxwriter::XlsxError),
     #[error("cannot write the zip: {0}")]
     Zip(#[from] zip::result::ZipError),
 }

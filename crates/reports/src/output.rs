@@ -11,7 +11,8 @@ use zip::write::SimpleFileOptions;
 
 use crate::ReportError;
 use crate::cell::{Cell, Profile};
-use crate::sheet::{CsvSheet, FileFormat, XlsxSheet};
+use crate::sheet::{CsvSheet, FileFormat};
+use crate::xlsx::XlsxSheet;
 
 /// A file that appears under its name only when [`AtomicFile::commit`] says it is complete.
 #[derive(Debug)]
@@ -74,7 +75,7 @@ pub struct Layout {
 #[allow(clippy::large_enum_variant)]
 enum Part {
     Csv(CsvSheet<BufWriter<File>>),
-    Xlsx(XlsxSheet),
+    Xlsx(XlsxSheet<File>),
 }
 
 impl Part {
@@ -151,10 +152,10 @@ impl ExportFile {
                 &self.layout.header,
             )?),
             FileFormat::Xlsx => Part::Xlsx(XlsxSheet::new(
+                destination,
                 self.layout.profile,
                 &self.layout.header,
                 &self.layout.widths,
-                parent(&self.out.path),
             )?),
         };
         self.parts += 1;
@@ -166,15 +167,9 @@ impl ExportFile {
         let Some((part, tmp)) = self.part.take() else {
             return Ok(());
         };
-        let mut destination = match &tmp {
-            Some(t) => t.reopen()?,
-            None => self.out.file().try_clone()?,
-        };
         match part {
-            Part::Csv(sheet) => {
-                sheet.finish()?.flush()?;
-            }
-            Part::Xlsx(sheet) => sheet.finish(&mut destination)?,
+            Part::Csv(sheet) => sheet.finish()?.flush()?,
+            Part::Xlsx(sheet) => sheet.finish()?.flush()?,
         }
         if let (Some((zip, stem)), Some(tmp)) = (&mut self.zip, tmp) {
             let name = format!(

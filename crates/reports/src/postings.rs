@@ -1,10 +1,12 @@
 //! The postings export's columns and rows: what a seller's spreadsheet says of each posting,
 //! headers and words in the reader's language, values typed until the writer.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use ozontrack_domain::Posting;
 use ozontrack_domain::finding::{Severity, Why};
+use ozontrack_domain::{OzonStatus, OzonSubstatus, Posting, Scheme};
 use ozontrack_i18n::{Tr, utc_offset};
 
 use crate::ReportError;
@@ -133,43 +135,84 @@ pub struct PostingLine {
     pub link: Option<String>,
 }
 
-impl PostingLine {
+/// Turns an export's lines into cells, words in one language and times against one `now`. The
+/// words a column repeats row after row (a mode, an Ozon status, a zone's offset) come from the
+/// catalogue once per export rather than once per row: Fluent formatting them was most of a
+/// row's rendering.
+#[derive(Debug, Clone)]
+pub struct Rows {
+    columns: Vec<Column>,
+    tr: Tr,
+    now: DateTime<Utc>,
+    modes: HashMap<Scheme, String>,
+    states: HashMap<(OzonStatus, OzonSubstatus), String>,
+    offsets: HashMap<Tz, String>,
+}
+
+impl Rows {
+    pub fn new(columns: &[Column], tr: Tr, now: DateTime<Utc>) -> Self {
+        Rows {
+            columns: columns.to_vec(),
+            tr,
+            now,
+            modes: HashMap::new(),
+            states: HashMap::new(),
+            offsets: HashMap::new(),
+        }
+    }
+
     /// The row's cells for these columns, words in `tr`'s language, times in the store's zone.
-    pub fn cells(&self, columns: &[Column], tr: &Tr, now: DateTime<Utc>) -> Vec<Cell> {
-        let p = &self.posting;
-        let local = |t: DateTime<Utc>| Cell::Time(t.with_timezone(&self.zone).naive_local());
+    pub fn cells(&mut self, line: &PostingLine) -> Vec<Cell> {
+        let (tr, now) = (&self.tr, self.now);
+        let p = &line.posting;
+        let local = |t: DateTime<Utc>| Cell::Time(t.with_timezone(&line.zone).naive_local());
         let opt_time = |t: Option<DateTime<Utc>>| t.map_or(Cell::Empty, local);
-        columns
-            .iter()
-            .map(|column| match column {
+        let mut cells = Vec::with_capacity(self.columns.len());
+        for column in &self.columns {
+            cells.push(match column {
                 Column::PostingNumber => Cell::text(p.number.as_str()),
                 Column::OrderNumber => Cell::text(p.number.order_number().as_str()),
-                Column::Store => Cell::text(self.store.as_str()),
-                Column::Mode => Cell::text(tr.mode(p.scheme)),
-                Column::Status => Cell::text(tr.ozon_state(&p.status, &p.substatus)),
+                Column::Store => Cell::text(line.store.as_str()),
+                Column::Mode => Cell::text(
+                    self.modes
+                        .entry(p.scheme)
+                        .or_insert_with(|| tr.mode(p.scheme))
+                        .as_str(),
+                ),
+                Column::Status => Cell::text(
+                    self.states
+                        .entry((p.status.clone(), p.substatus.clone()))
+                        .or_insert_with(|| tr.ozon_state(&p.status, &p.substatus))
+                        .as_str(),
+                ),
                 Column::OrderedAt => opt_time(p.in_process_at),
                 Column::Carriers => Cell::text(
-                    self.legs
+                    line.legs
                         .iter()
                         .map(|(c, _)| tr.carrier(c))
                         .collect::<Vec<_>>()
                         .join(" → "),
                 ),
                 Column::TrackingNumbers => Cell::text(
-                    self.legs
+                    line.legs
                         .iter()
                         .map(|(_, n)| n.as_str())
                         .collect::<Vec<_>>()
                         .join(" → "),
                 ),
-                Column::LastEventAt => opt_time(self.last_event.as_ref().map(|e| e.at)),
+                Column::LastEventAt => opt_time(line.last_event.as_ref().map(|e| e.at)),
                 Column::LastEventPlace => {
-                    Cell::opt_text(self.last_event.as_ref().and_then(|e| e.place.clone()))
+                    Cell::opt_text(line.last_event.as_ref().and_then(|e| e.place.as_deref()))
                 }
                 Column::LastEventText => {
-                    Cell::opt_text(self.last_event.as_ref().map(|e| e.text.clone()))
+                    Cell::opt_text(line.last_event.as_ref().map(|e| e.text.as_str()))
                 }
-                Column::TimeZone => Cell::text(utc_offset(self.zone, now)),
+                Column::TimeZone => Cell::text(
+                    self.offsets
+                        .entry(line.zone)
+                        .or_insert_with(|| utc_offset(line.zone, now))
+                        .as_str(),
+                ),
                 Column::DaysInTransit => match p.in_process_at {
                     Some(start) => {
                         let end = p.delivered_at.unwrap_or(now).max(start);
@@ -180,17 +223,17 @@ impl PostingLine {
                     }
                     None => Cell::Empty,
                 },
-                Column::Risk => Cell::opt_text(self.risk.map(|s| tr.severity(s))),
+                Column::Risk => Cell::opt_text(line.risk.map(|s| tr.severity(s))),
                 Column::OpenAlerts => Cell::text(
-                    self.alerts
+                    line.alerts
                         .iter()
-                        .map(|w| tr.why(w, self.zone))
+                        .map(|w| tr.why(w, line.zone))
                         .collect::<Vec<_>>()
                         .join("; "),
                 ),
-                Column::EstimateFrom => opt_time(self.estimate.map(|(from, _)| from)),
-                Column::EstimateTo => opt_time(self.estimate.map(|(_, to)| to)),
-                Column::PenaltyPoints => Cell::Int(self.penalty_points),
+                Column::EstimateFrom => opt_time(line.estimate.map(|(from, _)| from)),
+                Column::EstimateTo => opt_time(line.estimate.map(|(_, to)| to)),
+                Column::PenaltyPoints => Cell::Int(line.penalty_points),
                 Column::DeliveredAt => opt_time(p.delivered_at),
                 Column::Total => p.total.map_or(Cell::Empty, |m| {
                     let exponent = m.currency.exponent();
@@ -200,8 +243,90 @@ impl PostingLine {
                     Cell::Number(amount, u8::try_from(exponent).unwrap_or(2))
                 }),
                 Column::Currency => Cell::opt_text(p.total.map(|m| m.currency.code())),
-                Column::Link => self.link.clone().map_or(Cell::Empty, Cell::Link),
-            })
-            .collect()
+                Column::Link => line.link.clone().map_or(Cell::Empty, Cell::Link),
+            });
+        }
+        cells
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use chrono::TimeZone as _;
+    use ozontrack_domain::{Language, PostingNumber, StoreId};
+
+    use super::*;
+
+    fn line(n: u32, scheme: Scheme, status: &str, substatus: &str, zone: Tz) -> PostingLine {
+        let mut posting = Posting::new(
+            StoreId(1),
+            PostingNumber::parse(&format!("{:08}-0001-1", 10_000_000 + n)).unwrap(),
+            scheme,
+            OzonStatus::parse(status),
+        );
+        posting.substatus = OzonSubstatus::parse(substatus);
+        posting.in_process_at = Some(Utc.with_ymd_and_hms(2026, 11, 1, 9, 30, 0).unwrap());
+        PostingLine {
+            posting,
+            store: "main".into(),
+            zone,
+            legs: Vec::new(),
+            last_event: None,
+            risk: None,
+            alerts: Vec::new(),
+            estimate: None,
+            penalty_points: 0,
+            link: None,
+        }
+    }
+
+    #[test]
+    fn a_row_says_its_own_mode_status_and_zone_whatever_rows_came_before_it() {
+        let now = Utc.with_ymd_and_hms(2026, 7, 1, 12, 0, 0).unwrap();
+        let lines = [
+            line(1, Scheme::Fbs, "delivering", "", chrono_tz::Europe::Moscow),
+            line(
+                2,
+                Scheme::Rfbs,
+                "delivering",
+                "posting_in_carriage",
+                chrono_tz::Asia::Shanghai,
+            ),
+            line(
+                3,
+                Scheme::Fbs,
+                "a_status_ozon_added_later",
+                "",
+                chrono_tz::Europe::Moscow,
+            ),
+            line(
+                4,
+                Scheme::Fbo,
+                "delivering",
+                "",
+                chrono_tz::America::New_York,
+            ),
+            line(5, Scheme::Fbs, "delivering", "", chrono_tz::Europe::Moscow),
+        ];
+        let columns = [Column::Mode, Column::Status, Column::TimeZone];
+        for language in [Language::Zh, Language::Ru, Language::En] {
+            let tr = Tr::new(language);
+            let mut rows = Rows::new(&columns, tr, now);
+            for line in &lines {
+                // A renderer that has seen no other row: nothing remembered.
+                let alone = Rows::new(&columns, tr, now).cells(line);
+                assert_eq!(rows.cells(line), alone);
+                assert_eq!(
+                    alone,
+                    vec![
+                        Cell::text(tr.mode(line.posting.scheme)),
+                        Cell::text(tr.ozon_state(&line.posting.status, &line.posting.substatus)),
+                        Cell::text(utc_offset(line.zone, now)),
+                    ]
+                );
+            }
+        }
     }
 }

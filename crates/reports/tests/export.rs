@@ -13,7 +13,9 @@ use ozontrack_domain::{
 };
 use ozontrack_i18n::Tr;
 use ozontrack_reports::postings::{header, widths};
-use ozontrack_reports::{Column, ExportFile, FileFormat, LastEvent, Layout, PostingLine, Profile};
+use ozontrack_reports::{
+    Column, ExportFile, FileFormat, LastEvent, Layout, PostingLine, Profile, Rows,
+};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap()
@@ -85,8 +87,9 @@ fn export(
         },
     )
     .unwrap();
+    let mut cells = Rows::new(columns, tr, now());
     for i in 0..rows {
-        file.write_row(&line(i).cells(columns, &tr, now())).unwrap();
+        file.write_row(&cells.cells(&line(i))).unwrap();
     }
     file.commit().unwrap();
 }
@@ -266,9 +269,9 @@ fn an_interrupted_export_leaves_no_file_that_looks_complete() {
             },
         )
         .unwrap();
+        let mut cells = Rows::new(Column::ALL, tr, now());
         for i in 0..1000 {
-            file.write_row(&line(i).cells(Column::ALL, &tr, now()))
-                .unwrap();
+            file.write_row(&cells.cells(&line(i))).unwrap();
         }
         // Dropped without commit: the process stopped here.
     }

@@ -17,7 +17,7 @@ use ozontrack_domain::{Language, Scheme};
 use ozontrack_engine::export::{ExportSpec, Exporter, FileSpec, Filters, columns, export_to_file};
 use ozontrack_i18n::Tr;
 use ozontrack_reports::postings::header;
-use ozontrack_reports::{CsvSheet, FileFormat, Profile};
+use ozontrack_reports::{CsvSheet, FileFormat, Profile, Rows};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -85,7 +85,7 @@ pub(crate) async fn export<D: Database>(
     );
     let name = file.file_name(now);
     if file.format == FileFormat::Csv && file.split.is_none() {
-        let body = csv_stream(exporter, spec, file.profile, now)?;
+        let body = csv_stream(exporter, &spec, file.profile, now)?;
         return Ok(download(&name, file.content_type(), body));
     }
     let dir = tempfile::tempdir().map_err(|e| {
@@ -119,7 +119,7 @@ pub(crate) fn download(name: &str, content_type: &'static str, body: Body) -> Re
 /// The CSV as the batches are read: the BOM and header first, then each batch's rows.
 fn csv_stream<D: Database>(
     exporter: Exporter<D>,
-    spec: ExportSpec,
+    spec: &ExportSpec,
     profile: Profile,
     now: DateTime<Utc>,
 ) -> Result<Body, ApiError> {
@@ -130,8 +130,8 @@ fn csv_stream<D: Database>(
             tracing::error!(error = %e, "cannot start a CSV export");
             ApiError::Internal
         })?;
-    let state = (Some(exporter), spec.columns);
-    let rows = futures_util::stream::unfold(state, move |(exporter, columns)| async move {
+    let state = (Some(exporter), Rows::new(&spec.columns, tr, now));
+    let rows = futures_util::stream::unfold(state, move |(exporter, mut cells)| async move {
         let mut exporter = exporter?;
         let lines = match exporter.next_batch(now).await {
             Ok(Some(lines)) => lines,
@@ -139,17 +139,17 @@ fn csv_stream<D: Database>(
             Err(e) => {
                 tracing::error!(error = %ozontrack_engine::Chain(&e), "an export stopped");
                 let cut = std::io::Error::other("the export stopped; the file is incomplete");
-                return Some((Err(cut), (None, columns)));
+                return Some((Err(cut), (None, cells)));
             }
         };
         let mut sheet = CsvSheet::continuation(profile);
         let written = lines
             .iter()
-            .try_for_each(|line| sheet.write_row(&line.cells(&columns, &tr, now)))
+            .try_for_each(|line| sheet.write_row(&cells.cells(line)))
             .and_then(|()| sheet.finish());
         match written {
-            Ok(bytes) => Some((Ok(Bytes::from(bytes)), (Some(exporter), columns))),
-            Err(e) => Some((Err(std::io::Error::other(e)), (None, columns))),
+            Ok(bytes) => Some((Ok(Bytes::from(bytes)), (Some(exporter), cells))),
+            Err(e) => Some((Err(std::io::Error::other(e)), (None, cells))),
         }
     });
     let head =

@@ -5,7 +5,8 @@
 //! second, and the process's resident memory above what it held just before each export
 //! (sampled every 20 ms), against the targets (1 M rows/s CSV, 200 k rows/s XLSX, 50 MB).
 //! Beside them, the rate of the export's first read alone (the postings' own columns, batch
-//! after batch, nothing joined, decoded or written): no export can run faster than it.
+//! after batch, nothing joined, decoded or written): no export can run faster than it; and the
+//! writer's part alone (one batch's lines turned into cells and written again and again).
 
 use std::io::Write;
 use std::sync::Arc;
@@ -21,7 +22,9 @@ use ozontrack_domain::{
     EventSource, LegId, Location, MainStatus, NormalizedStatus, PostingNumber, SubStatus,
     SyncedPosting, TrackingEvent,
 };
-use ozontrack_engine::export::{ExportSpec, Exporter, FileSpec, export_to_file};
+use ozontrack_engine::export::{
+    ExportSpec, Exporter, FileSpec, create_file, export_to_file, write_lines,
+};
 use ozontrack_reports::{Column, FileFormat, Profile};
 use serde_json::json;
 
@@ -98,17 +101,26 @@ pub(crate) async fn export(args: &BenchExportArgs, out: &mut impl Write) -> anyh
 
     let dir = std::env::temp_dir().join(format!("ozontrack-bench-export-{}", std::process::id()));
     std::fs::create_dir_all(&dir).context("a directory for the export files")?;
+    let spec = ExportSpec {
+        query: PostingQuery {
+            stores: vec![record.id],
+            ..PostingQuery::default()
+        },
+        columns: Column::ALL.to_vec(),
+        language: ozontrack_domain::Language::Ru,
+        public_url: Some("https://track.example.com".into()),
+    };
+    let alone = parts_alone(&db, &record, &spec, &estimates, &dir, args.postings, now).await?;
+    for (what, rate) in &alone {
+        writeln!(
+            out,
+            "{what} alone: {rate:.0} rows/s ({:.2} of the CSV goal, {:.2} of the XLSX goal)",
+            rate / GOAL_CSV_ROWS_PER_S,
+            rate / GOAL_XLSX_ROWS_PER_S,
+        )?;
+    }
     let mut results = Vec::new();
     for format in [FileFormat::Csv, FileFormat::Xlsx] {
-        let spec = ExportSpec {
-            query: PostingQuery {
-                stores: vec![record.id],
-                ..PostingQuery::default()
-            },
-            columns: Column::ALL.to_vec(),
-            language: ozontrack_domain::Language::Ru,
-            public_url: Some("https://track.example.com".into()),
-        };
         let file = FileSpec {
             format,
             profile: Profile::Ru,
@@ -190,6 +202,10 @@ pub(crate) async fn export(args: &BenchExportArgs, out: &mut impl Write) -> anyh
                 "rows_per_s": read_rate,
                 "ratio_to_csv_goal": read_rate / GOAL_CSV_ROWS_PER_S,
             },
+            "alone_rows_per_s": alone
+                .iter()
+                .map(|(what, rate)| (what.replace(' ', "_"), json!(rate)))
+                .collect::<serde_json::Map<_, _>>(),
             "exports": results,
         }),
     )?;
@@ -218,6 +234,75 @@ async fn read_postings_alone(
         }
     }
     Ok((rows, began.elapsed().as_secs_f64()))
+}
+
+/// The export's parts alone, in rows per second: its whole read (`lines`: every posting with its
+/// legs, last event, alerts, penalty points and arrival window, turned into lines and dropped),
+/// then on the first batch's lines repeated to `rows` rows, turning lines into cells (`render`),
+/// and that plus writing the cells to each format (`csv write`, `xlsx write`), as the export's
+/// writer thread does. With the first read alone they say which part holds the export back.
+async fn parts_alone(
+    db: &SqlDatabase,
+    record: &ozontrack_db::StoreRecord,
+    spec: &ExportSpec,
+    estimates: &Arc<ozontrack_engine::estimate::EstimateBook>,
+    dir: &std::path::Path,
+    rows: u32,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<Vec<(&'static str, f64)>> {
+    let mut exporter = Exporter::new(
+        db.clone(),
+        std::slice::from_ref(record),
+        spec,
+        Some(Arc::clone(estimates)),
+    );
+    let began = Instant::now();
+    let (mut read, mut first) = (0usize, None);
+    while let Some(lines) = exporter.next_batch(now).await? {
+        read += lines.len();
+        first.get_or_insert(lines);
+    }
+    let lines_alone = read as f64 / began.elapsed().as_secs_f64().max(1e-9);
+    let lines = first.unwrap_or_default();
+    if lines.is_empty() {
+        return Ok(Vec::new());
+    }
+    let repeats = (rows as usize).div_ceil(lines.len());
+    let tr = ozontrack_i18n::Tr::new(spec.language);
+    let mut rows = ozontrack_reports::Rows::new(&spec.columns, tr, now);
+    let rate = |seconds: f64| (repeats * lines.len()) as f64 / seconds.max(1e-9);
+    let began = Instant::now();
+    let mut cells = 0usize;
+    for _ in 0..repeats {
+        for line in &lines {
+            cells += rows.cells(line).len();
+        }
+    }
+    let mut alone = vec![
+        ("lines", lines_alone),
+        ("render", rate(began.elapsed().as_secs_f64())),
+    ];
+    std::hint::black_box(cells);
+    for (what, format) in [
+        ("csv write", FileFormat::Csv),
+        ("xlsx write", FileFormat::Xlsx),
+    ] {
+        let file = FileSpec {
+            format,
+            profile: Profile::Ru,
+            split: None,
+        };
+        let path = dir.join(format!("alone.{}", format.extension()));
+        let began = Instant::now();
+        let mut out = create_file(spec, &file, &path)?;
+        for _ in 0..repeats {
+            write_lines(&mut out, &lines, &mut rows)?;
+        }
+        let path = out.commit()?;
+        alone.push((what, rate(began.elapsed().as_secs_f64())));
+        std::fs::remove_file(path).ok();
+    }
+    Ok(alone)
 }
 
 /// Postings, legs, events and alerts the way the sync, the tracker and the rules write them.
