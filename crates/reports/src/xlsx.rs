@@ -87,8 +87,11 @@ impl<W: Write + Seek> XlsxSheet<W> {
         SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
             .compression_level(Some(DEFLATE_LEVEL))
-            // A sheet of a million long rows can pass 4 GB of XML.
-            .large_file(true)
+            // No ZIP64 record: LibreOffice refuses a workbook whose sheet has one ("source file
+            // could not be loaded"). A sheet stops at Excel's 1 048 575 rows, about 1 GB of XML
+            // for the postings export, inside the 4 GB a plain entry holds; past it the zip
+            // writer fails the export rather than write a broken file.
+            .large_file(false)
     }
 
     fn add_sheet(&mut self) -> Result<(), ReportError> {
@@ -192,7 +195,7 @@ impl<W: Write + Seek> XlsxSheet<W> {
     /// back the destination.
     pub fn finish(mut self) -> Result<W, ReportError> {
         self.zip.write_all(SHEET_END.as_bytes())?;
-        let options = Self::options().large_file(false);
+        let options = Self::options();
         let sheets = 1..=self.sheets;
         let mut types = String::from(CONTENT_TYPES_START);
         let mut workbook = String::from(WORKBOOK_START);
@@ -470,6 +473,18 @@ mod tests {
                 Some(&Data::String((*text).to_owned())),
                 "{text:?}"
             );
+        }
+    }
+
+    #[test]
+    fn no_part_carries_a_zip64_record_which_libreoffice_refuses() {
+        let (_dir, path) = written(&[vec![Cell::text("x"), Cell::Int(1)]]);
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
+        for n in 0..zip.len() {
+            let part = zip.by_index(n).unwrap();
+            // A ZIP64 extended information field starts with its header id, 0x0001.
+            let extra = part.extra_data().unwrap_or_default();
+            assert!(!extra.starts_with(&[1, 0]), "{:?}: {extra:?}", part.name());
         }
     }
 
