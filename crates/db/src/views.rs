@@ -463,8 +463,8 @@ impl Views for SqlDatabase {
         postings: Vec<(PostingId, Posting)>,
     ) -> Result<Vec<ExportRecord>, DbError> {
         // A carrier leg and its latest event, through the (leg, time) index by the time the leg
-        // keeps: one row for both, as the driver's cost is per row (the leg and its event read
-        // apart took two rows a posting and a third of the export's time).
+        // keeps: one row for both rather than a query each, as much of the driver's cost is
+        // per row (sqlx hands SQLite's rows over one by one from its worker thread).
         type LegLine = (
             i64,
             i64,

@@ -93,6 +93,7 @@ contract!(
     a_leg_for_a_missing_posting_is_refused,
     events_are_deduplicated_by_fingerprint,
     the_leg_follows_its_latest_event_whatever_the_arrival_order,
+    an_exported_posting_names_each_leg_once_with_the_latest_event_of_any,
     one_batch_with_repeats_and_thousands_of_events_is_stored_once_each,
     a_round_of_checks_stores_events_schedules_and_gives_up_the_leases,
     the_aggregator_names_only_an_unknown_carrier_and_never_undoes_a_manual_one,
@@ -576,6 +577,62 @@ async fn the_leg_follows_its_latest_event_whatever_the_arrival_order(db: &TestDb
     let record = db.store.leg(leg).await.unwrap().unwrap();
     assert_eq!(record.status, Some(late.status));
     assert_eq!(record.last_event_at, Some(late.occurred_at));
+}
+
+async fn an_exported_posting_names_each_leg_once_with_the_latest_event_of_any(db: &TestDb) {
+    let store = a_store(db).await;
+    let posting = a_posting(db, store, "0132112277-0101-1").await;
+    let first = a_leg_of(db, posting, "yanwen", "UG123456789YP", LegRole::FirstMile).await;
+    let last = a_leg_of(db, posting, "cdek", "1523498765", LegRole::LastMile).await;
+    a_leg_of(db, posting, "sunyou", "SYAE0123456789", LegRole::LastMile).await;
+    // The first mile reports twice at its latest time: its leg is still one leg.
+    let first_events = [
+        event(10, MainStatus::InfoReceived, SubStatus::Registered, "A"),
+        event(30, MainStatus::InTransit, SubStatus::DepartedOrigin, "B"),
+        event(
+            30,
+            MainStatus::InTransit,
+            SubStatus::ArrivedDestination,
+            "C",
+        ),
+    ];
+    db.store
+        .append_events(first, &first_events, t0() + Duration::hours(31))
+        .await
+        .unwrap();
+    db.store
+        .append_events(
+            last,
+            &[event(20, MainStatus::InTransit, SubStatus::PickedUp, "D")],
+            t0() + Duration::hours(31),
+        )
+        .await
+        .unwrap();
+    let postings = db
+        .store
+        .export_postings(&ozontrack_db::PostingQuery {
+            stores: vec![store],
+            limit: 10,
+            ..ozontrack_db::PostingQuery::default()
+        })
+        .await
+        .unwrap();
+    let records = db.store.export_details(postings).await.unwrap();
+    assert_eq!(records.len(), 1);
+    let carriers: Vec<&str> = records[0].legs.iter().map(|l| l.carrier.as_str()).collect();
+    assert_eq!(
+        carriers,
+        ["yanwen", "cdek", "sunyou"],
+        "each leg once, as made"
+    );
+    assert!(records[0].legs[2].status.is_none(), "a leg without events");
+    let latest = records[0].last_event.as_ref().expect("a last event");
+    assert_eq!(latest.at, t0() + Duration::hours(30));
+    assert!(
+        ["text of B", "text of C"].contains(&latest.text.as_str()),
+        "{}",
+        latest.text
+    );
 }
 
 async fn one_batch_with_repeats_and_thousands_of_events_is_stored_once_each(db: &TestDb) {

@@ -5,8 +5,9 @@
 //! second, and the process's resident memory above what it held just before each export
 //! (sampled every 20 ms), against the targets (1 M rows/s CSV, 200 k rows/s XLSX, 50 MB).
 //! Beside them, the rate of the export's first read alone (the postings' own columns, batch
-//! after batch, nothing joined, decoded or written): no export can run faster than it; and the
-//! writer's part alone (one batch's lines turned into cells and written again and again).
+//! after batch, nothing joined, decoded or written): no export can run faster than it; and each
+//! other part alone: the whole read (every posting turned into its line), then one batch's lines
+//! turned into cells, and written to each format, again and again.
 
 use std::io::Write;
 use std::sync::Arc;
