@@ -96,8 +96,9 @@ impl Cell {
         text.map_or(Cell::Empty, Cell::text)
     }
 
-    /// The cell as CSV text in this profile.
-    pub fn csv(&self, profile: Profile) -> String {
+    /// The cell as CSV text in this profile (what the tests compare a written file with).
+    #[cfg(test)]
+    pub(crate) fn csv(&self, profile: Profile) -> String {
         self.csv_in(profile, &mut String::new()).to_owned()
     }
 

@@ -40,7 +40,8 @@ mod style {
 pub struct XlsxSheet<W: Write + Seek> {
     zip: ZipWriter<W>,
     profile: Profile,
-    header: Vec<String>,
+    /// The header row, written bold at the top of each sheet.
+    header: Vec<Cell>,
     widths: Vec<f64>,
     /// Sheets started so far; the current one is the last.
     sheets: u32,
@@ -72,7 +73,7 @@ impl<W: Write + Seek> XlsxSheet<W> {
         let mut sheet = XlsxSheet {
             zip: ZipWriter::new(out),
             profile,
-            header: header.to_vec(),
+            header: header.iter().map(|h| Cell::text(h.as_str())).collect(),
             widths: widths.to_vec(),
             sheets: 0,
             row: 0,
@@ -118,7 +119,8 @@ impl<W: Write + Seek> XlsxSheet<W> {
         head.push_str("</cols><sheetData>");
         self.zip.write_all(head.as_bytes())?;
         self.row = 0;
-        let header: Vec<Cell> = self.header.iter().map(|h| Cell::text(h.as_str())).collect();
+        // Once a sheet (a million rows): the copy costs nothing.
+        let header = self.header.clone();
         self.put(&header, Some(style::BOLD))?;
         Ok(())
     }
