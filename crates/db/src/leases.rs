@@ -60,6 +60,8 @@ impl Chore {
     pub const GAUGES: Chore = Chore(2);
     /// Building the evidence packs of postings in a dispute.
     pub const DISPUTES: Chore = Chore(3);
+    /// Turning waiting changes into the postings' export lines.
+    pub const EXPORT_LINES: Chore = Chore(4);
 }
 
 /// One store's risk round, by its row in `risk_rounds` (whose id is the store's): leased apart

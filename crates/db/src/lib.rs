@@ -38,6 +38,7 @@ pub mod alerts;
 pub mod audit;
 pub mod backup;
 pub mod evidence;
+mod export_lines;
 pub mod leases;
 pub mod postings;
 mod records;
@@ -75,8 +76,8 @@ pub use stores::{NewStore, OzonCredentials, RemovedStore, StoreRecord, Stores};
 pub use tracking::{EventRecord, FeedHealth, FeedOutcome, LegCheck, LegRecord, Tracking};
 pub use url::{Backend, DatabaseUrl, DatabaseUrlError};
 pub use views::{
-    CarrierStats, ExportEvent, ExportLeg, ExportRecord, HISTOGRAM_DAYS, LaneStats, ModeCount,
-    Overview, PostingQuery, PostingSummary, QueueDepths, RiskCount, Views,
+    CarrierStats, ExportAlert, ExportEvent, ExportLeg, ExportPage, ExportRecord, HISTOGRAM_DAYS,
+    LaneStats, ModeCount, Overview, PostingQuery, PostingSummary, QueueDepths, RiskCount, Views,
 };
 pub use wakeups::{Listening, Wake, Wakeups};
 

@@ -6,9 +6,8 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt as _;
-use ozontrack_domain::alert::AlertRecord;
 use ozontrack_domain::estimate::{Journey, add_lane_carrier};
-use ozontrack_domain::finding::Severity;
+use ozontrack_domain::finding::{Severity, Why};
 use ozontrack_domain::{LegRole, NormalizedStatus, Posting, PostingId, Scheme, StoreId};
 
 use crate::DbError;
@@ -129,8 +128,25 @@ pub struct ExportRecord {
     /// The latest carrier event of any leg.
     pub last_event: Option<ExportEvent>,
     /// Open alerts, worst first.
-    pub alerts: Vec<AlertRecord>,
+    pub alerts: Vec<ExportAlert>,
     pub penalty_points: i64,
+}
+
+/// An open alert as an export row names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportAlert {
+    pub severity: Severity,
+    pub why: Why,
+}
+
+/// A page of an export ([`Views::export_page`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportPage {
+    /// The page's postings, newest first.
+    pub records: Vec<ExportRecord>,
+    /// Of them, how many were read the long way (a change of theirs waited, or they had no
+    /// line yet).
+    pub read_long_way: usize,
 }
 
 /// A leg as an export row names it.
@@ -168,21 +184,24 @@ pub trait Views: Clone + Send + Sync + 'static {
         at_most: u64,
     ) -> impl Future<Output = Result<u64, DbError>> + Send;
 
-    /// The postings of one batch of an export: `query.limit` after its cursor, newest first,
-    /// with what a row shows (see [`ExportRecord::posting`]). An export reads batch after batch
-    /// in flat memory, the next batch's postings while [`export_details`](Self::export_details)
-    /// reads this one's.
-    fn export_postings(
+    /// One page of an export: `query.limit` postings after its cursor, newest first, each from
+    /// its line when that is current (the page's lines come as one aggregated row), the others
+    /// the long way (their legs, events, alerts and penalty points joined).
+    fn export_page(
         &self,
         query: &PostingQuery,
-    ) -> impl Future<Output = Result<Vec<(PostingId, Posting)>, DbError>> + Send;
+    ) -> impl Future<Output = Result<ExportPage, DbError>> + Send;
 
-    /// A batch of postings with their legs, last event, open alerts and penalty points, in
-    /// their order: three queries at once whatever the batch's size.
-    fn export_details(
+    /// Turns up to `at_most` waiting changes, oldest first, into current lines; how many changes
+    /// it took. One process at a time (the `export_lines` chore): two at once could each write
+    /// a line read at a different time, the older last.
+    fn refresh_export_lines(
         &self,
-        postings: Vec<(PostingId, Posting)>,
-    ) -> impl Future<Output = Result<Vec<ExportRecord>, DbError>> + Send;
+        at_most: u32,
+    ) -> impl Future<Output = Result<usize, DbError>> + Send;
+
+    /// How many changes wait to become lines.
+    fn export_changes_waiting(&self) -> impl Future<Output = Result<u64, DbError>> + Send;
 
     /// Per-carrier figures over the legs of `stores` tracked since `since`.
     fn carrier_stats(
@@ -260,204 +279,9 @@ impl QueueDepths {
 }
 
 impl SqlDatabase {
-    /// The postings a query matches, newest first: one page of the list.
-    async fn page_records(&self, q: &PostingQuery) -> Result<Vec<PostingRecord>, DbError> {
-        let rows: Vec<PostingRow> = self.matching(q, Shape::Rows("p.*")).await?;
-        rows.into_iter().map(PostingRecord::try_from).collect()
-    }
-
-    /// The rows of `postings p` a query matches, newest first, in the [`Shape`] asked for.
-    async fn matching<R>(&self, q: &PostingQuery, shape: Shape<'_>) -> Result<Vec<R>, DbError>
-    where
-        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-            + Send
-            + Unpin,
-    {
-        let limit = match shape {
-            Shape::Rows(_) => i64::from(q.limit),
-            Shape::Count(at_most) => crate::sql::count_limit(at_most),
-        };
-        if q.stores.is_empty() || limit == 0 {
-            return Ok(Vec::new());
-        }
-        let stores: Vec<i64> = q.stores.iter().map(|s| s.0).collect();
-        // A count reads every match (up to its cap), so it always starts from the alerts; a
-        // page asks how many there are first.
-        let risky = match (q.min_risk, shape) {
-            (Some(_), Shape::Count(_)) | (None, _) => None,
-            (Some(min), Shape::Rows(_)) => Some(on_db!(&self.db, |pool| {
-                let mut query = sqlx::QueryBuilder::new(
-                    "SELECT COUNT(*) FROM alerts WHERE resolved_at IS NULL AND store_id",
-                );
-                push_in!(query, &stores);
-                query.push(" AND severity IN (");
-                let mut list = query.separated(", ");
-                for s in Severity::ALL.iter().copied().filter(|s| *s >= min) {
-                    list.push_bind(s.as_str());
-                }
-                query.push(")");
-                query.build_query_scalar::<i64>().fetch_one(pool).await?
-            })),
-        };
-        Ok(on_db!(&self.db, |pool| {
-            let mut query = sqlx::QueryBuilder::new(match shape {
-                Shape::Rows(select) => format!("SELECT {select}"),
-                Shape::Count(_) => "SELECT COUNT(*) FROM (SELECT 1".to_owned(),
-            });
-            query.push(" FROM postings p WHERE p.store_id");
-            push_in!(query, &stores);
-            if let Some(status) = &q.status {
-                query.push(" AND p.status = ").push_bind(status.as_str());
-            }
-            if let Some(scheme) = q.scheme {
-                query.push(" AND p.scheme = ").push_bind(scheme.as_str());
-            }
-            if let Some(from) = q.from {
-                query.push(" AND p.in_process_at >= ").push_bind(from);
-            }
-            if let Some(to) = q.to {
-                query.push(" AND p.in_process_at < ").push_bind(to);
-            }
-            if let Some(carrier) = &q.carrier {
-                query
-                    .push(" AND EXISTS (SELECT 1 FROM legs l WHERE l.posting_id = p.id AND l.carrier = ")
-                    .push_bind(carrier.as_str())
-                    .push(")");
-            }
-            if let Some(text) = &q.text {
-                let text = text.trim().to_uppercase();
-                // A posting number's start (LIKE's wildcards in the text are taken literally).
-                let escaped = text
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_");
-                query
-                    .push(" AND (p.posting_number LIKE ")
-                    .push_bind(format!("{escaped}%"))
-                    .push(" ESCAPE '\\' OR p.tracking_number = ")
-                    .push_bind(text.clone())
-                    .push(" OR EXISTS (SELECT 1 FROM legs l WHERE l.posting_id = p.id AND l.tracking_number = ")
-                    .push_bind(text)
-                    .push("))");
-            }
-            if let Some(min) = q.min_risk {
-                // Few matching alerts, or a count: drive the query from them. A page among many:
-                // probe each posting through the open-alert index while the page fills (a walk
-                // of ~50 / density).
-                if matches!(shape, Shape::Count(_)) || risky.is_some_and(|n| n <= FEW_ALERTS) {
-                    query.push(
-                        " AND p.id IN (SELECT a.posting_id FROM alerts a \
-                         WHERE a.resolved_at IS NULL AND a.store_id",
-                    );
-                    push_in!(query, &stores);
-                    query.push(" AND a.severity IN (");
-                } else {
-                    query.push(
-                        " AND EXISTS (SELECT 1 FROM alerts a WHERE a.posting_id = p.id \
-                         AND a.resolved_at IS NULL AND a.severity IN (",
-                    );
-                }
-                let mut list = query.separated(", ");
-                for s in Severity::ALL.iter().copied().filter(|s| *s >= min) {
-                    list.push_bind(s.as_str());
-                }
-                query.push("))");
-            }
-            match shape {
-                Shape::Rows(_) => {
-                    if let Some(before) = q.before {
-                        query.push(" AND p.id < ").push_bind(before.0);
-                    }
-                    query.push(" ORDER BY p.id DESC LIMIT ").push_bind(limit);
-                }
-                Shape::Count(_) => {
-                    query.push(" LIMIT ").push_bind(limit).push(") matched");
-                }
-            }
-            query.build_query_as::<R>().fetch_all(pool).await?
-        }))
-    }
-}
-
-/// What [`SqlDatabase::matching`] reads of the postings a query matches.
-#[derive(Clone, Copy)]
-enum Shape<'a> {
-    /// A page of rows (after the cursor, up to the limit) with these columns.
-    Rows(&'a str),
-    /// One row: how many match on every page, up to this many and one more.
-    Count(u64),
-}
-
-/// Up to this many matching open alerts, a risk-filtered page is read from the alerts' side.
-const FEW_ALERTS: i64 = 2000;
-
-impl Views for SqlDatabase {
-    async fn postings_page(&self, q: &PostingQuery) -> Result<Vec<PostingSummary>, DbError> {
-        let records = self.page_records(q).await?;
-        let ids: Vec<i64> = records.iter().map(|r| r.id.0).collect();
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (carriers, alerts) = on_db!(&self.db, |pool| {
-            let mut query = sqlx::QueryBuilder::new(
-                "SELECT DISTINCT posting_id, carrier FROM legs WHERE carrier <> 'ozon' AND posting_id",
-            );
-            push_in!(query, &ids);
-            let carriers = query
-                .build_query_as::<(i64, String)>()
-                .fetch_all(pool)
-                .await?;
-            let mut query = sqlx::QueryBuilder::new(
-                "SELECT posting_id, severity FROM alerts WHERE resolved_at IS NULL AND posting_id",
-            );
-            push_in!(query, &ids);
-            let alerts = query
-                .build_query_as::<(i64, String)>()
-                .fetch_all(pool)
-                .await?;
-            (carriers, alerts)
-        });
-        let mut by_posting: HashMap<i64, Vec<String>> = HashMap::new();
-        for (posting, carrier) in carriers {
-            by_posting.entry(posting).or_default().push(carrier);
-        }
-        let mut risk: HashMap<i64, Severity> = HashMap::new();
-        for (posting, severity) in alerts {
-            if let Ok(s) = Severity::parse(&severity) {
-                let worst = risk.entry(posting).or_insert(s);
-                *worst = (*worst).max(s);
-            }
-        }
-        Ok(records
-            .into_iter()
-            .map(|record| {
-                let mut carriers = by_posting.remove(&record.id.0).unwrap_or_default();
-                carriers.sort();
-                PostingSummary {
-                    risk: risk.get(&record.id.0).copied(),
-                    carriers,
-                    record,
-                }
-            })
-            .collect())
-    }
-
-    async fn count_matching(&self, q: &PostingQuery, at_most: u64) -> Result<u64, DbError> {
-        let counted: Vec<(i64,)> = self.matching(q, Shape::Count(at_most)).await?;
-        Ok(counted
-            .first()
-            .map_or(0, |(n,)| u64::try_from(*n).unwrap_or(0)))
-    }
-
-    async fn export_postings(
-        &self,
-        q: &PostingQuery,
-    ) -> Result<Vec<(PostingId, Posting)>, DbError> {
-        let rows: Vec<PostingCoreRow> = self.matching(q, Shape::Rows(POSTING_CORE_COLUMNS)).await?;
-        rows.into_iter().map(TryFrom::try_from).collect()
-    }
-
+    /// A batch of postings with their legs, last event, open alerts and penalty points, in
+    /// their order (the long way, for postings without a current line): three queries at once
+    /// whatever the batch's size.
     async fn export_details(
         &self,
         postings: Vec<(PostingId, Posting)>,
@@ -502,7 +326,7 @@ impl Views for SqlDatabase {
             };
             let penalties = async {
                 let mut query = sqlx::QueryBuilder::new(
-                    "SELECT posting_id, SUM(points) FROM penalty_points WHERE posting_id",
+                    "SELECT posting_id, CAST(SUM(points) AS BIGINT) FROM penalty_points WHERE posting_id",
                 );
                 crate::sql::IdList::push_ids(&mut query, &ids);
                 query.push(" GROUP BY posting_id");
@@ -588,13 +412,341 @@ impl Views for SqlDatabase {
         }
         for alert in alerts {
             if let Some(row) = by_posting.get_mut(&alert.posting_id.0) {
-                row.alerts.push(alert);
+                row.alerts.push(ExportAlert {
+                    severity: alert.severity,
+                    why: alert.why,
+                });
             }
         }
         Ok(ids
             .into_iter()
             .filter_map(|id| by_posting.remove(&id))
             .collect())
+    }
+
+    /// The postings of these ids that exist, with what an export row shows of them, newest
+    /// first.
+    async fn export_postings_of(&self, ids: &[i64]) -> Result<Vec<(PostingId, Posting)>, DbError> {
+        let rows = on_db!(&self.db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(format!(
+                "SELECT {POSTING_CORE_COLUMNS} FROM postings p WHERE p.id"
+            ));
+            crate::sql::IdList::push_ids(&mut query, ids);
+            query.push(" ORDER BY p.id DESC");
+            query
+                .build_query_as::<PostingCoreRow>()
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(TryFrom::try_from).collect()
+    }
+
+    /// The postings a query matches, newest first: one page of the list.
+    async fn page_records(&self, q: &PostingQuery) -> Result<Vec<PostingRecord>, DbError> {
+        let rows: Vec<PostingRow> = self.matching(q, Shape::Rows("p.*")).await?;
+        rows.into_iter().map(PostingRecord::try_from).collect()
+    }
+
+    /// The rows of `postings p` a query matches, newest first, in the [`Shape`] asked for.
+    async fn matching<R>(&self, q: &PostingQuery, shape: Shape<'_>) -> Result<Vec<R>, DbError>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        let limit = match shape {
+            Shape::Rows(_) | Shape::Lines => i64::from(q.limit),
+            Shape::Count(at_most) => crate::sql::count_limit(at_most),
+        };
+        if q.stores.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let stores: Vec<i64> = q.stores.iter().map(|s| s.0).collect();
+        // A count reads every match (up to its cap), so it always starts from the alerts; a
+        // page asks how many there are first.
+        let risky = match (q.min_risk, shape) {
+            (Some(_), Shape::Count(_)) | (None, _) => None,
+            (Some(min), Shape::Rows(_) | Shape::Lines) => Some(on_db!(&self.db, |pool| {
+                let mut query = sqlx::QueryBuilder::new(
+                    "SELECT COUNT(*) FROM alerts WHERE resolved_at IS NULL AND store_id",
+                );
+                push_in!(query, &stores);
+                query.push(" AND severity IN (");
+                let mut list = query.separated(", ");
+                for s in Severity::ALL.iter().copied().filter(|s| *s >= min) {
+                    list.push_bind(s.as_str());
+                }
+                query.push(")");
+                query.build_query_scalar::<i64>().fetch_one(pool).await?
+            })),
+        };
+        Ok(on_db!(&self.db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(match shape {
+                Shape::Rows(select) => format!("SELECT {select}"),
+                Shape::Count(_) => "SELECT COUNT(*) FROM (SELECT 1".to_owned(),
+                Shape::Lines => LINES_PAGE[0].to_owned(),
+            });
+            if matches!(shape, Shape::Lines) {
+                query.push_bind("\n").push(LINES_PAGE[1]);
+            } else {
+                query.push(" FROM postings p");
+            }
+            query.push(" WHERE p.store_id");
+            push_in!(query, &stores);
+            if let Some(status) = &q.status {
+                query.push(" AND p.status = ").push_bind(status.as_str());
+            }
+            if let Some(scheme) = q.scheme {
+                query.push(" AND p.scheme = ").push_bind(scheme.as_str());
+            }
+            if let Some(from) = q.from {
+                query.push(" AND p.in_process_at >= ").push_bind(from);
+            }
+            if let Some(to) = q.to {
+                query.push(" AND p.in_process_at < ").push_bind(to);
+            }
+            if let Some(carrier) = &q.carrier {
+                query
+                    .push(" AND EXISTS (SELECT 1 FROM legs l WHERE l.posting_id = p.id AND l.carrier = ")
+                    .push_bind(carrier.as_str())
+                    .push(")");
+            }
+            if let Some(text) = &q.text {
+                let text = text.trim().to_uppercase();
+                // A posting number's start (LIKE's wildcards in the text are taken literally).
+                let escaped = text
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                query
+                    .push(" AND (p.posting_number LIKE ")
+                    .push_bind(format!("{escaped}%"))
+                    .push(" ESCAPE '\\' OR p.tracking_number = ")
+                    .push_bind(text.clone())
+                    .push(" OR EXISTS (SELECT 1 FROM legs l WHERE l.posting_id = p.id AND l.tracking_number = ")
+                    .push_bind(text)
+                    .push("))");
+            }
+            if let Some(min) = q.min_risk {
+                // Few matching alerts, or a count: drive the query from them. A page among many:
+                // probe each posting through the open-alert index while the page fills (a walk
+                // of ~50 / density).
+                if matches!(shape, Shape::Count(_)) || risky.is_some_and(|n| n <= FEW_ALERTS) {
+                    query.push(
+                        " AND p.id IN (SELECT a.posting_id FROM alerts a \
+                         WHERE a.resolved_at IS NULL AND a.store_id",
+                    );
+                    push_in!(query, &stores);
+                    query.push(" AND a.severity IN (");
+                } else {
+                    query.push(
+                        " AND EXISTS (SELECT 1 FROM alerts a WHERE a.posting_id = p.id \
+                         AND a.resolved_at IS NULL AND a.severity IN (",
+                    );
+                }
+                let mut list = query.separated(", ");
+                for s in Severity::ALL.iter().copied().filter(|s| *s >= min) {
+                    list.push_bind(s.as_str());
+                }
+                query.push("))");
+            }
+            match shape {
+                Shape::Rows(_) | Shape::Lines => {
+                    if let Some(before) = q.before {
+                        query.push(" AND p.id < ").push_bind(before.0);
+                    }
+                    query.push(" ORDER BY p.id DESC LIMIT ").push_bind(limit);
+                    if matches!(shape, Shape::Lines) {
+                        query.push(") x");
+                    }
+                }
+                Shape::Count(_) => {
+                    query.push(" LIMIT ").push_bind(limit).push(") matched");
+                }
+            }
+            query.build_query_as::<R>().fetch_all(pool).await?
+        }))
+    }
+}
+
+/// What [`SqlDatabase::matching`] reads of the postings a query matches.
+#[derive(Clone, Copy)]
+enum Shape<'a> {
+    /// A page of rows (after the cursor, up to the limit) with these columns.
+    Rows(&'a str),
+    /// One row: how many match on every page, up to this many and one more.
+    Count(u64),
+    /// One row of a page's export lines (see [`LINES_PAGE`]).
+    Lines,
+}
+
+/// A page of export lines as one row: how many postings, the smallest id (the next page's
+/// cursor), the current lines joined by newlines (JSON has none of its own; the newline is bound
+/// between the two halves) and the ids of the postings without a current line, joined by
+/// commas. Aggregated in the database because the driver's cost is per row, not per byte.
+const LINES_PAGE: [&str; 2] = [
+    "SELECT COUNT(*), MIN(x.id), string_agg(x.line, ",
+    " ORDER BY x.id DESC), string_agg(CASE WHEN x.line IS NULL THEN CAST(x.id AS TEXT) END, ',') \
+     FROM (SELECT p.id AS id, CASE WHEN EXISTS (SELECT 1 FROM export_changes c \
+     WHERE c.posting_id = p.id) THEN NULL ELSE e.line END AS line \
+     FROM postings p LEFT JOIN export_lines e ON e.posting_id = p.id",
+];
+
+/// Up to this many matching open alerts, a risk-filtered page is read from the alerts' side.
+const FEW_ALERTS: i64 = 2000;
+
+impl Views for SqlDatabase {
+    async fn postings_page(&self, q: &PostingQuery) -> Result<Vec<PostingSummary>, DbError> {
+        let records = self.page_records(q).await?;
+        let ids: Vec<i64> = records.iter().map(|r| r.id.0).collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (carriers, alerts) = on_db!(&self.db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT DISTINCT posting_id, carrier FROM legs WHERE carrier <> 'ozon' AND posting_id",
+            );
+            push_in!(query, &ids);
+            let carriers = query
+                .build_query_as::<(i64, String)>()
+                .fetch_all(pool)
+                .await?;
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT posting_id, severity FROM alerts WHERE resolved_at IS NULL AND posting_id",
+            );
+            push_in!(query, &ids);
+            let alerts = query
+                .build_query_as::<(i64, String)>()
+                .fetch_all(pool)
+                .await?;
+            (carriers, alerts)
+        });
+        let mut by_posting: HashMap<i64, Vec<String>> = HashMap::new();
+        for (posting, carrier) in carriers {
+            by_posting.entry(posting).or_default().push(carrier);
+        }
+        let mut risk: HashMap<i64, Severity> = HashMap::new();
+        for (posting, severity) in alerts {
+            if let Ok(s) = Severity::parse(&severity) {
+                let worst = risk.entry(posting).or_insert(s);
+                *worst = (*worst).max(s);
+            }
+        }
+        Ok(records
+            .into_iter()
+            .map(|record| {
+                let mut carriers = by_posting.remove(&record.id.0).unwrap_or_default();
+                carriers.sort();
+                PostingSummary {
+                    risk: risk.get(&record.id.0).copied(),
+                    carriers,
+                    record,
+                }
+            })
+            .collect())
+    }
+
+    async fn count_matching(&self, q: &PostingQuery, at_most: u64) -> Result<u64, DbError> {
+        let counted: Vec<(i64,)> = self.matching(q, Shape::Count(at_most)).await?;
+        Ok(counted
+            .first()
+            .map_or(0, |(n,)| u64::try_from(*n).unwrap_or(0)))
+    }
+
+    async fn export_page(&self, q: &PostingQuery) -> Result<ExportPage, DbError> {
+        let rows: Vec<(i64, Option<i64>, Option<String>, Option<String>)> =
+            self.matching(q, Shape::Lines).await?;
+        let (lines, long_way) = rows
+            .into_iter()
+            .next()
+            .map(|(_, _, lines, long_way)| (lines, long_way))
+            .unwrap_or_default();
+        let mut records = Vec::with_capacity(q.limit as usize);
+        for text in lines.as_deref().unwrap_or_default().split_terminator('\n') {
+            records.push(crate::export_lines::decode(text)?);
+        }
+        let long_way = long_way
+            .as_deref()
+            .unwrap_or_default()
+            .split_terminator(',')
+            .map(|id| {
+                id.parse::<i64>().map_err(|e| DbError::Corrupt {
+                    table: "export_lines",
+                    id: 0,
+                    reason: format!("posting id {id:?}: {e}"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let read_long_way = long_way.len();
+        if !long_way.is_empty() {
+            let postings = self.export_postings_of(&long_way).await?;
+            records.extend(self.export_details(postings).await?);
+            records.sort_unstable_by_key(|r| std::cmp::Reverse(r.id.0));
+        }
+        Ok(ExportPage {
+            records,
+            read_long_way,
+        })
+    }
+
+    async fn refresh_export_lines(&self, at_most: u32) -> Result<usize, DbError> {
+        let changes: Vec<(i64, i64)> = on_db!(&self.db, |pool| {
+            sqlx::query_as("SELECT seq, posting_id FROM export_changes ORDER BY seq LIMIT $1")
+                .bind(i64::from(at_most))
+                .fetch_all(pool)
+                .await?
+        });
+        if changes.is_empty() {
+            return Ok(0);
+        }
+        let mut ids: Vec<i64> = changes.iter().map(|(_, posting)| *posting).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let postings = self.export_postings_of(&ids).await?;
+        let found: HashSet<i64> = postings.iter().map(|(id, _)| id.0).collect();
+        let gone: Vec<i64> = ids.into_iter().filter(|id| !found.contains(id)).collect();
+        let lines: Vec<(i64, String)> = self
+            .export_details(postings)
+            .await?
+            .iter()
+            .map(|r| (r.id.0, crate::export_lines::encode(r)))
+            .collect();
+        let seqs: Vec<i64> = changes.iter().map(|(seq, _)| *seq).collect();
+        // Only the changes read above are taken: one that came after them may postdate the
+        // lines just read, and stays for the next round.
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin_write().await?;
+            if !gone.is_empty() {
+                let mut query =
+                    sqlx::QueryBuilder::new("DELETE FROM export_lines WHERE posting_id");
+                crate::sql::IdList::push_ids(&mut query, &gone);
+                query.build().execute(&mut *tx).await?;
+            }
+            for chunk in lines.chunks(crate::sql::ROWS_PER_STATEMENT) {
+                let mut query =
+                    sqlx::QueryBuilder::new("INSERT INTO export_lines (posting_id, line) ");
+                query.push_values(chunk, |mut row, (id, line)| {
+                    row.push_bind(*id).push_bind(line.as_str());
+                });
+                query.push(" ON CONFLICT (posting_id) DO UPDATE SET line = excluded.line");
+                query.build().execute(&mut *tx).await?;
+            }
+            let mut query = sqlx::QueryBuilder::new("DELETE FROM export_changes WHERE seq");
+            crate::sql::IdList::push_ids(&mut query, &seqs);
+            query.build().execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(changes.len())
+    }
+
+    async fn export_changes_waiting(&self) -> Result<u64, DbError> {
+        let n: i64 = on_db!(&self.db, |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM export_changes")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn carrier_stats(

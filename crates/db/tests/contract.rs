@@ -94,6 +94,7 @@ contract!(
     events_are_deduplicated_by_fingerprint,
     the_leg_follows_its_latest_event_whatever_the_arrival_order,
     an_exported_posting_names_each_leg_once_with_the_latest_event_of_any,
+    every_write_an_export_row_shows_leaves_its_line_waiting_and_no_other_write_does,
     one_batch_with_repeats_and_thousands_of_events_is_stored_once_each,
     a_round_of_checks_stores_events_schedules_and_gives_up_the_leases,
     the_aggregator_names_only_an_unknown_carrier_and_never_undoes_a_manual_one,
@@ -608,16 +609,21 @@ async fn an_exported_posting_names_each_leg_once_with_the_latest_event_of_any(db
         )
         .await
         .unwrap();
-    let postings = db
-        .store
-        .export_postings(&ozontrack_db::PostingQuery {
-            stores: vec![store],
-            limit: 10,
-            ..ozontrack_db::PostingQuery::default()
-        })
-        .await
-        .unwrap();
-    let records = db.store.export_details(postings).await.unwrap();
+    let query = ozontrack_db::PostingQuery {
+        stores: vec![store],
+        limit: 10,
+        ..ozontrack_db::PostingQuery::default()
+    };
+    let long_way = db.store.export_page(&query).await.unwrap();
+    assert_eq!(long_way.read_long_way, 1, "no line yet");
+    while db.store.refresh_export_lines(1).await.unwrap() > 0 {}
+    let page = db.store.export_page(&query).await.unwrap();
+    assert_eq!(page.read_long_way, 0, "the line is current");
+    assert_eq!(
+        page.records, long_way.records,
+        "the line says what the tables say"
+    );
+    let records = page.records;
     assert_eq!(records.len(), 1);
     let carriers: Vec<&str> = records[0].legs.iter().map(|l| l.carrier.as_str()).collect();
     assert_eq!(
@@ -632,6 +638,119 @@ async fn an_exported_posting_names_each_leg_once_with_the_latest_event_of_any(db
         ["text of B", "text of C"].contains(&latest.text.as_str()),
         "{}",
         latest.text
+    );
+}
+
+/// The export page after a write: whether the write left a change waiting as `changed` says;
+/// the page read the long way before the lines are made again, and from the lines after, the
+/// same.
+async fn export_after_a_write(
+    db: &TestDb,
+    query: &ozontrack_db::PostingQuery,
+    changed: bool,
+    what: &str,
+) -> Vec<ozontrack_db::ExportRecord> {
+    let waiting = db.store.export_changes_waiting().await.unwrap();
+    assert_eq!(waiting > 0, changed, "{what}: {waiting} changes waiting");
+    let long_way = db.store.export_page(query).await.unwrap();
+    while db.store.refresh_export_lines(1000).await.unwrap() > 0 {}
+    let lines = db.store.export_page(query).await.unwrap();
+    assert_eq!(lines.read_long_way, 0, "{what}: every line current");
+    assert_eq!(
+        lines.records, long_way.records,
+        "{what}: the lines say what the tables say"
+    );
+    lines.records
+}
+
+async fn every_write_an_export_row_shows_leaves_its_line_waiting_and_no_other_write_does(
+    db: &TestDb,
+) {
+    use ozontrack_domain::alert::{AlertChange, Resolution};
+    use ozontrack_domain::finding::{RuleKind, Severity};
+    let store = a_store(db).await;
+    let query = ozontrack_db::PostingQuery {
+        stores: vec![store],
+        limit: 10,
+        ..ozontrack_db::PostingQuery::default()
+    };
+    let mut posting = full_posting(store, "0132112277-0101-1");
+    let id = db.store.upsert_posting(&posting, t0()).await.unwrap();
+    a_posting(db, store, "0132112277-0102-1").await;
+    let records = export_after_a_write(db, &query, true, "two new postings").await;
+    assert_eq!(records.len(), 2);
+
+    db.store
+        .upsert_posting(&posting, t0() + Duration::hours(1))
+        .await
+        .unwrap();
+    export_after_a_write(db, &query, false, "the same posting synced again").await;
+
+    posting.status = OzonStatus::Delivered;
+    posting.delivered_at = Some(t0() + Duration::days(9));
+    db.store
+        .upsert_posting(&posting, t0() + Duration::hours(2))
+        .await
+        .unwrap();
+    let records = export_after_a_write(db, &query, true, "Ozon's status").await;
+    assert_eq!(records[1].posting.status, OzonStatus::Delivered);
+
+    let leg = a_leg_of(db, id, "sunyou", "SYAE0123456789", LegRole::FirstMile).await;
+    let records = export_after_a_write(db, &query, true, "a new leg").await;
+    assert_eq!(records[1].legs.len(), 1);
+
+    db.store
+        .append_events(
+            leg,
+            &[event(5, MainStatus::InTransit, SubStatus::PickedUp, "A")],
+            t0() + Duration::hours(6),
+        )
+        .await
+        .unwrap();
+    let records = export_after_a_write(db, &query, true, "a new event").await;
+    assert_eq!(records[1].last_event.as_ref().unwrap().text, "text of A");
+
+    db.store.mark_stopped(&[leg], Some(t0())).await.unwrap();
+    export_after_a_write(db, &query, false, "a leg no longer tracked").await;
+
+    let violation = finding(
+        RuleKind::NonWhitelisted,
+        Severity::Warning,
+        Some("SYAE0123456789"),
+    );
+    db.store
+        .apply_risk(
+            &[outcome(store, id, vec![AlertChange::Open(violation)])],
+            t0(),
+            &ozontrack_db::Enqueue::nobody(t0()),
+        )
+        .await
+        .unwrap();
+    let records = export_after_a_write(db, &query, true, "an alert and its points").await;
+    assert_eq!(records[1].alerts.len(), 1);
+    assert_eq!(records[1].penalty_points, 3);
+
+    let alert = db.store.alerts(&Default::default()).await.unwrap()[0].id;
+    db.store
+        .apply_risk(
+            &[outcome(
+                store,
+                id,
+                vec![AlertChange::Resolve {
+                    id: alert,
+                    resolution: Resolution::Moved,
+                }],
+            )],
+            t0() + Duration::hours(7),
+            &ozontrack_db::Enqueue::nobody(t0() + Duration::hours(7)),
+        )
+        .await
+        .unwrap();
+    let records = export_after_a_write(db, &query, true, "a resolved alert").await;
+    assert!(records[1].alerts.is_empty());
+    assert_eq!(
+        records[1].penalty_points, 3,
+        "points stay when the alert goes"
     );
 }
 

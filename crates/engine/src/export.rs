@@ -1,8 +1,8 @@
 //! Exports: every posting a filter matches, out to a spreadsheet with no row limit. Postings
-//! are read in batches by id (a batch's postings, then its legs, last events, alerts and
-//! penalty points at once while the next batch's postings are read), turned into typed lines
-//! here, and written by `reports` on a blocking thread while the next batch is read, so memory
-//! stays flat and the database and the writer work at the same time.
+//! are read in pages by id, each posting from its export line (kept current by the
+//! [`LineWorker`]) or, when a change of it waits, the long way; turned into typed lines here
+//! while the next page is read, and written by `reports` on a blocking thread, so memory stays
+//! flat and the database, this task and the writer work at the same time.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,9 +10,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use ozontrack_db::{Database, ExportRecord, PostingQuery, StoreRecord};
+use ozontrack_db::{
+    Chore, Database, DbError, ExportPage, ExportRecord, LeaseOwner, PostingQuery, StoreRecord,
+};
 use ozontrack_domain::finding::Severity;
-use ozontrack_domain::{CarrierCode, Language, Posting, PostingId, Scheme, StoreId, carrier};
+use ozontrack_domain::{CarrierCode, Clock, Language, Scheme, StoreId, carrier};
 use ozontrack_i18n::Tr;
 use ozontrack_reports::postings::{header, widths};
 use ozontrack_reports::{
@@ -112,7 +114,7 @@ pub struct ExportSpec {
     pub public_url: Option<String>,
 }
 
-/// Reads an export's postings batch after batch, newest first.
+/// Reads an export's postings page after page, newest first.
 #[derive(Debug)]
 pub struct Exporter<D> {
     db: D,
@@ -120,9 +122,10 @@ pub struct Exporter<D> {
     stores: HashMap<StoreId, (String, Tz)>,
     estimates: Option<Arc<EstimateBook>>,
     public_url: Option<String>,
-    /// The next batch's postings, read while the last batch's details were.
-    next: Option<Vec<(PostingId, Posting)>>,
+    /// The next page, read while the last one's lines were made.
+    next: Option<ExportPage>,
     done: bool,
+    read_long_way: usize,
 }
 
 impl<D: Database> Exporter<D> {
@@ -155,17 +158,24 @@ impl<D: Database> Exporter<D> {
                 .map(|u| u.trim_end_matches('/').to_owned()),
             next: None,
             done: false,
+            read_long_way: 0,
         }
     }
 
-    /// Reads `postings` postings a batch instead of [`BATCH`] (at least one): tests cross many
-    /// batch boundaries with few postings.
+    /// Reads `postings` postings a page instead of [`BATCH`] (at least one): tests cross many
+    /// page boundaries with few postings.
     pub fn batch(mut self, postings: u32) -> Self {
         self.query.limit = postings.max(1);
         self
     }
 
-    /// The next batch of lines; `None` once every posting was read.
+    /// How many of the postings read so far were read the long way: their line was not
+    /// current (a change of theirs waited for the [`LineWorker`]).
+    pub fn read_long_way(&self) -> usize {
+        self.read_long_way
+    }
+
+    /// The next page of lines; `None` once every posting was read.
     pub async fn next_batch(
         &mut self,
         now: DateTime<Utc>,
@@ -173,42 +183,50 @@ impl<D: Database> Exporter<D> {
         if self.done {
             return Ok(None);
         }
-        let postings = match self.next.take() {
-            Some(postings) => postings,
-            None => self.db.export_postings(&self.query).await?,
+        let page = match self.next.take() {
+            Some(page) => page,
+            None => self.db.export_page(&self.query).await?,
         };
-        let Some((last, _)) = postings.last() else {
+        let Some(last) = page.records.last() else {
             self.done = true;
             return Ok(None);
         };
-        let more = postings.len() >= self.query.limit as usize;
-        self.query.before = Some(*last);
-        // Reading a batch's postings is the one step that waits for the last batch (its cursor),
-        // so the next batch's postings are read while this one's legs, events and alerts are.
-        let (records, next) = tokio::join!(self.db.export_details(postings), async {
-            if more {
-                Some(self.db.export_postings(&self.query).await)
-            } else {
-                None
-            }
-        });
-        match next {
-            Some(next) => self.next = Some(next?),
-            None => self.done = true,
-        }
-        let records = records?;
+        let more = page.records.len() >= self.query.limit as usize;
+        self.query.before = Some(last.id);
+        self.read_long_way += page.read_long_way;
         // The arrival model is learned when the export meets its first posting under way
         // (seconds over a large history): an export of finished postings never waits for it.
         if let Some(book) = self.estimates.as_ref().filter(|book| !book.learned())
-            && records
+            && page
+                .records
                 .iter()
                 .any(|r| crate::estimate::under_way_since(&r.posting).is_some())
         {
             book.learn_once(&self.db, now).await?;
         }
-        Ok(Some(
-            records.into_iter().map(|r| self.line(r, now)).collect(),
-        ))
+        // The next page is read while this one's lines are made.
+        let (db, query) = (self.db.clone(), self.query.clone());
+        let this = &*self;
+        let (next, lines) = tokio::join!(
+            async move {
+                if more {
+                    Some(db.export_page(&query).await)
+                } else {
+                    None
+                }
+            },
+            async {
+                page.records
+                    .into_iter()
+                    .map(|r| this.line(r, now))
+                    .collect::<Vec<_>>()
+            }
+        );
+        match next {
+            Some(next) => self.next = Some(next?),
+            None => self.done = true,
+        }
+        Ok(Some(lines))
     }
 
     fn line(&self, r: ExportRecord, now: DateTime<Utc>) -> PostingLine {
@@ -252,6 +270,65 @@ impl<D: Database> Exporter<D> {
             penalty_points: r.penalty_points,
             link,
             posting,
+        }
+    }
+}
+
+/// Changes a round of the [`LineWorker`] turns into lines: one short transaction.
+pub const LINES_PER_ROUND: u32 = 2000;
+
+/// How long a round holds the `export_lines` chore (real time): a round takes milliseconds,
+/// and a process dying meanwhile holds the chore this long.
+pub const LINES_TERM: chrono::Duration = chrono::Duration::minutes(1);
+
+/// Keeps the postings' export lines current (see `ozontrack_db::ExportPage`): the rows an
+/// export reads at a million a second instead of joining five tables per posting. One process
+/// at a time, by the `export_lines` chore.
+#[derive(Debug)]
+pub struct LineWorker<D> {
+    db: D,
+    owner: LeaseOwner,
+    clock: Arc<dyn Clock>,
+}
+
+impl<D: Database> LineWorker<D> {
+    pub fn new(db: D, owner: LeaseOwner, clock: Arc<dyn Clock>) -> Self {
+        Self { db, owner, clock }
+    }
+
+    /// One round: how many waiting changes it turned into lines (none when another process
+    /// holds the chore).
+    pub async fn run_once(&self) -> Result<usize, DbError> {
+        let now = self.clock.now();
+        let until = now + self.clock.lasting(LINES_TERM);
+        if !self
+            .db
+            .claim_one(Chore::EXPORT_LINES, &self.owner, now, until)
+            .await?
+        {
+            return Ok(0);
+        }
+        let refreshed = self.db.refresh_export_lines(LINES_PER_ROUND).await;
+        // Due again at once: whichever process comes next takes the next round.
+        self.db
+            .release(Chore::EXPORT_LINES, &self.owner, Some(now))
+            .await?;
+        refreshed
+    }
+}
+
+impl<D: Database> crate::supervise::Worker for LineWorker<D> {
+    fn name(&self) -> &'static str {
+        "export_lines"
+    }
+
+    async fn round(&self) -> bool {
+        match self.run_once().await {
+            Ok(n) => n > 0,
+            Err(e) => {
+                tracing::warn!(error = %crate::Chain(&e), "keeping the export lines failed");
+                false
+            }
         }
     }
 }

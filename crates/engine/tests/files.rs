@@ -324,6 +324,45 @@ async fn exports_every_posting_once(db: Db) {
         exported, newest_first,
         "newest first, as the list shows them"
     );
+
+    // Every column, read the long way (no export line made yet), from some lines, then from
+    // every line as the worker keeps them: the same file to the byte.
+    let every = ExportSpec {
+        columns: Column::ALL.to_vec(),
+        ..spec
+    };
+    let now = w.clock.now();
+    let all = |name: &'static str| {
+        let (db, record, every, book, file, path) = (
+            db.store.clone(),
+            record.clone(),
+            every.clone(),
+            Arc::clone(&book),
+            file.clone(),
+            dir.path().join(name),
+        );
+        async move {
+            let exporter =
+                Exporter::new(db, std::slice::from_ref(&record), &every, Some(book)).batch(64);
+            let exported = export_to_file(exporter, &every, &file, &path, now, |_| {})
+                .await
+                .unwrap();
+            std::fs::read(exported.path).unwrap()
+        }
+    };
+    assert!(db.store.export_changes_waiting().await.unwrap() > 0);
+    let long_way = all("long-way.csv").await;
+    db.store.refresh_export_lines(150).await.unwrap();
+    assert!(db.store.export_changes_waiting().await.unwrap() > 0);
+    assert!(all("some-lines.csv").await == long_way, "some lines");
+    let worker = ozontrack_engine::export::LineWorker::new(
+        db.store.clone(),
+        ozontrack_db::LeaseOwner::new("worker-a"),
+        w.clock.clone(),
+    );
+    while worker.run_once().await.unwrap() > 0 {}
+    assert_eq!(db.store.export_changes_waiting().await.unwrap(), 0);
+    assert!(all("lines.csv").await == long_way, "every line");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

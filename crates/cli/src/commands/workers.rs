@@ -39,6 +39,8 @@ pub(crate) struct Workers {
 
 /// Between two counts of the queue depths: about a Prometheus scrape interval.
 const GAUGES_EVERY: Duration = Duration::from_secs(15);
+/// Between two looks for changes waiting to become export lines, when the last found none.
+const LINES_EVERY: Duration = Duration::from_secs(5);
 
 /// How often each worker runs a round when it found nothing to do.
 #[derive(Debug, Clone, Copy)]
@@ -214,6 +216,15 @@ pub(crate) async fn start(
                 chrono::Duration::from_std(GAUGES_EVERY).unwrap_or_default(),
             ),
             Schedule::every(GAUGES_EVERY),
+        );
+        // The postings' export lines, kept current by one worker node at a time.
+        supervisor.spawn(
+            ozontrack_engine::export::LineWorker::new(
+                store.clone(),
+                chores_owner.clone(),
+                Arc::clone(&clock),
+            ),
+            Schedule::every(LINES_EVERY),
         );
         if let Some(schedule) = tracking.backup {
             let worker = ozontrack_engine::backup::BackupWorker::new(

@@ -60,8 +60,8 @@ impl LeaseWatch {
         let setting = |name: &str| {
             setting(name).with_context(|| format!("the chaos nodes are given no {name}"))
         };
-        // The queue-depth count and a round of evidence packs hold their chores for their terms
-        // of real time in the world's clock; the backup, which copies real files, on the real
+        // The queue-depth count, a round of evidence packs and one of export lines hold their
+        // chores for their terms of real time in the world's clock; the backup, which copies real files, on the real
         // clock.
         let term = |d: chrono::Duration| d.num_milliseconds() as f64 / 1000.0;
         let kinds = vec![
@@ -77,6 +77,11 @@ impl LeaseWatch {
             Kind::chore(
                 Chore::DISPUTES,
                 term(ozontrack_engine::evidence::DISPUTES_TERM),
+                false,
+            ),
+            Kind::chore(
+                Chore::EXPORT_LINES,
+                term(ozontrack_engine::export::LINES_TERM),
                 false,
             ),
             Kind::chore(
