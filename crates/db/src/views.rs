@@ -581,13 +581,14 @@ enum Shape<'a> {
     Lines,
 }
 
-/// A page of export lines as one row: how many postings, the smallest id (the next page's
-/// cursor), the current lines joined by newlines (JSON has none of its own; the newline is bound
-/// between the two halves) and the ids of the postings without a current line, joined by
-/// commas. Aggregated in the database because the driver's cost is per row, not per byte.
+/// A page of export lines as one row: the current lines joined by newlines (JSON has none of
+/// its own; the newline is bound between the two halves) and the ids of the postings without a
+/// current line, joined by commas. Aggregated in the database because the driver's cost is per
+/// row, not per byte; in no promised order (the records are put in order after), as ordering
+/// them there sorted every page again.
 const LINES_PAGE: [&str; 2] = [
-    "SELECT COUNT(*), MIN(x.id), string_agg(x.line, ",
-    " ORDER BY x.id DESC), string_agg(CASE WHEN x.line IS NULL THEN CAST(x.id AS TEXT) END, ',') \
+    "SELECT string_agg(x.line, ",
+    "), string_agg(CASE WHEN x.line IS NULL THEN CAST(x.id AS TEXT) END, ',') \
      FROM (SELECT p.id AS id, CASE WHEN EXISTS (SELECT 1 FROM export_changes c \
      WHERE c.posting_id = p.id) THEN NULL ELSE e.line END AS line \
      FROM postings p LEFT JOIN export_lines e ON e.posting_id = p.id",
@@ -655,13 +656,8 @@ impl Views for SqlDatabase {
     }
 
     async fn export_page(&self, q: &PostingQuery) -> Result<ExportPage, DbError> {
-        let rows: Vec<(i64, Option<i64>, Option<String>, Option<String>)> =
-            self.matching(q, Shape::Lines).await?;
-        let (lines, long_way) = rows
-            .into_iter()
-            .next()
-            .map(|(_, _, lines, long_way)| (lines, long_way))
-            .unwrap_or_default();
+        let rows: Vec<(Option<String>, Option<String>)> = self.matching(q, Shape::Lines).await?;
+        let (lines, long_way) = rows.into_iter().next().unwrap_or_default();
         let mut records = Vec::with_capacity(q.limit as usize);
         for text in lines.as_deref().unwrap_or_default().split_terminator('\n') {
             records.push(crate::export_lines::decode(text)?);
@@ -682,6 +678,8 @@ impl Views for SqlDatabase {
         if !long_way.is_empty() {
             let postings = self.export_postings_of(&long_way).await?;
             records.extend(self.export_details(postings).await?);
+        }
+        if !records.is_sorted_by_key(|r| std::cmp::Reverse(r.id.0)) {
             records.sort_unstable_by_key(|r| std::cmp::Reverse(r.id.0));
         }
         Ok(ExportPage {
@@ -704,14 +702,15 @@ impl Views for SqlDatabase {
         ids.sort_unstable();
         ids.dedup();
         let postings = self.export_postings_of(&ids).await?;
-        let found: HashSet<i64> = postings.iter().map(|(id, _)| id.0).collect();
-        let gone: Vec<i64> = ids.into_iter().filter(|id| !found.contains(id)).collect();
-        let lines: Vec<(i64, String)> = self
-            .export_details(postings)
-            .await?
+        let records = self.export_details(postings).await?;
+        let lines: Vec<(i64, String)> = records
             .iter()
-            .map(|r| (r.id.0, crate::export_lines::encode(r)))
+            .filter_map(|r| Some((r.id.0, crate::export_lines::encode(r)?)))
             .collect();
+        // A posting gone, or one whose line cannot be written, keeps no line (it is read the
+        // long way).
+        let lined: HashSet<i64> = lines.iter().map(|(id, _)| *id).collect();
+        let gone: Vec<i64> = ids.into_iter().filter(|id| !lined.contains(id)).collect();
         let seqs: Vec<i64> = changes.iter().map(|(seq, _)| *seq).collect();
         // Only the changes read above are taken: one that came after them may postdate the
         // lines just read, and stays for the next round.
