@@ -571,6 +571,31 @@ impl BeginWrite for PgPool {
     }
 }
 
+/// Starting a transaction that only reads.
+pub(crate) trait BeginRead {
+    type Db: sqlx::Database;
+    /// A read of one page of rows found through an index and cut by a `LIMIT` (an export's
+    /// page). On PostgreSQL without parallel workers: once the tables were analysed the planner
+    /// gathered an export's page from two workers, whose start-up cost more than the page.
+    async fn begin_page_read(&self) -> Result<Transaction<'static, Self::Db>, DbError>;
+}
+
+impl BeginRead for SqlitePool {
+    type Db = Sqlite;
+    async fn begin_page_read(&self) -> Result<Transaction<'static, Sqlite>, DbError> {
+        Ok(self.begin().await?)
+    }
+}
+
+impl BeginRead for PgPool {
+    type Db = Postgres;
+    async fn begin_page_read(&self) -> Result<Transaction<'static, Postgres>, DbError> {
+        Ok(self
+            .begin_with("BEGIN; SET LOCAL max_parallel_workers_per_gather = 0")
+            .await?)
+    }
+}
+
 /// Connection pool sizing.
 #[derive(Debug, Clone)]
 pub struct PoolSettings {

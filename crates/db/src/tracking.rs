@@ -657,7 +657,8 @@ impl SqlDatabase {
     /// The baseline of `ozontrack bench ingest`: the same event rows inserted with nothing
     /// else, multi-row, in one transaction, into `bench_raw_events` in the same database: a
     /// table defined as `events` is (its columns, unique key, index and foreign key to `legs`,
-    /// copied from the database's own definition of `events` on first use), so that the
+    /// copied from the database's own definition of `events` on first use; not its triggers,
+    /// which are the tracker's cost as on PostgreSQL, whose `LIKE` copies none), so that the
     /// baseline pays what any insert into that table pays and the difference is the tracker's.
     pub async fn bench_raw_insert(
         &self,
@@ -669,7 +670,7 @@ impl SqlDatabase {
             Db::Sqlite(pool) => {
                 // SQLite keeps each table's `CREATE` text, columns added later included.
                 let ddl: Vec<String> = sqlx::query_scalar(
-                    "SELECT replace(replace(sql, 'events_leg_time', 'bench_raw_events_time'),                      ' events ', ' bench_raw_events ') FROM sqlite_master                      WHERE tbl_name = 'events' AND sql IS NOT NULL                      AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'bench_raw_events')                      ORDER BY type DESC",
+                    "SELECT replace(replace(sql, 'events_leg_time', 'bench_raw_events_time'),                      ' events ', ' bench_raw_events ') FROM sqlite_master                      WHERE tbl_name = 'events' AND type <> 'trigger' AND sql IS NOT NULL                      AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'bench_raw_events')                      ORDER BY type DESC",
                 )
                 .fetch_all(pool)
                 .await?;

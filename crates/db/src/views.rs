@@ -1,5 +1,6 @@
 //! The read models of the API and the dashboard: the filtered, cursor-paged postings list, the
-//! "today" counts, per-carrier and per-lane figures, and the workers' queue depths.
+//! export's pages (from the postings' export lines, see `export_lines`), the "today" counts,
+//! per-carrier and per-lane figures, and the workers' queue depths.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
@@ -13,7 +14,7 @@ use ozontrack_domain::{LegRole, NormalizedStatus, Posting, PostingId, Scheme, St
 use crate::DbError;
 use crate::postings::PostingRecord;
 use crate::records::{POSTING_CORE_COLUMNS, PostingCoreRow, PostingRow};
-use crate::sql::{BeginWrite, Db, SqlDatabase, final_statuses};
+use crate::sql::{BeginRead, BeginWrite, Db, SqlDatabase, final_statuses};
 
 /// Which postings to list: always within `stores`, newest first, `limit` after the cursor.
 #[derive(Debug, Clone, Default)]
@@ -565,7 +566,14 @@ impl SqlDatabase {
                     query.push(" LIMIT ").push_bind(limit).push(") matched");
                 }
             }
-            query.build_query_as::<R>().fetch_all(pool).await?
+            if matches!(shape, Shape::Lines) {
+                let mut tx = pool.begin_page_read().await?;
+                let rows = query.build_query_as::<R>().fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                rows
+            } else {
+                query.build_query_as::<R>().fetch_all(pool).await?
+            }
         }))
     }
 }

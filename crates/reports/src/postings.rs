@@ -120,7 +120,8 @@ pub struct LastEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PostingLine {
     pub posting: Posting,
-    pub store: String,
+    /// Shared by every row of the store.
+    pub store: std::sync::Arc<str>,
     /// The store's zone: every time in the row is in it, and the row says which.
     pub zone: Tz,
     /// `(carrier code, tracking number)`, first mile first.
@@ -172,7 +173,7 @@ impl Rows {
             cells.push(match column {
                 Column::PostingNumber => Cell::text(p.number.as_str()),
                 Column::OrderNumber => Cell::text(p.number.order_number().as_str()),
-                Column::Store => Cell::text(line.store.as_str()),
+                Column::Store => Cell::text(&*line.store),
                 Column::Mode => Cell::text(
                     self.modes
                         .entry(p.scheme)
