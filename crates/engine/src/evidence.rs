@@ -253,19 +253,16 @@ impl<D: Database> DisputeWorker<D> {
     /// many were built.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<usize, Error> {
         let until = now + self.clock.lasting(DISPUTES_TERM);
-        if !self
-            .db
-            .claim_one(Chore::DISPUTES, &self.owner, now, until)
-            .await?
-        {
-            return Ok(0);
-        }
-        let built = self.build_due(now).await;
         // Due again at once: whichever process asks next does the next round.
-        self.db
-            .release(Chore::DISPUTES, &self.owner, Some(now))
-            .await?;
-        built
+        let built = crate::supervise::chore_round(
+            &self.db,
+            Chore::DISPUTES,
+            &self.owner,
+            (now, until, now),
+            self.build_due(now),
+        )
+        .await?;
+        Ok(built.unwrap_or(0))
     }
 
     async fn build_due(&self, now: DateTime<Utc>) -> Result<usize, Error> {

@@ -306,19 +306,16 @@ impl<D: Database> LineWorker<D> {
     pub async fn run_once(&self) -> Result<usize, DbError> {
         let now = self.clock.now();
         let until = now + self.clock.lasting(LINES_TERM);
-        if !self
-            .db
-            .claim_one(Chore::EXPORT_LINES, &self.owner, now, until)
-            .await?
-        {
-            return Ok(0);
-        }
-        let refreshed = self.db.refresh_export_lines(LINES_PER_ROUND).await;
         // Due again at once: whichever process comes next takes the next round.
-        self.db
-            .release(Chore::EXPORT_LINES, &self.owner, Some(now))
-            .await?;
-        refreshed
+        let refreshed = crate::supervise::chore_round(
+            &self.db,
+            Chore::EXPORT_LINES,
+            &self.owner,
+            (now, until, now),
+            self.db.refresh_export_lines(LINES_PER_ROUND),
+        )
+        .await?;
+        Ok(refreshed.unwrap_or(0))
     }
 }
 

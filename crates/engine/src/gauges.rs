@@ -36,27 +36,19 @@ impl<D: Database> GaugeWorker<D> {
     /// did.
     pub async fn run_once(&self) -> Result<bool, DbError> {
         let now = self.clock.now();
-        if !self
-            .db
-            .claim_one(
-                Chore::GAUGES,
-                &self.owner,
-                now,
-                now + self.clock.lasting(GAUGES_TERM),
-            )
-            .await?
-        {
-            return Ok(false);
-        }
-        let kept = measure(&self.db, now).await;
-        self.db
-            .release(
-                Chore::GAUGES,
-                &self.owner,
-                Some(now + self.clock.lasting(self.every)),
-            )
-            .await?;
-        kept.map(|()| true)
+        let (until, next) = (
+            now + self.clock.lasting(GAUGES_TERM),
+            now + self.clock.lasting(self.every),
+        );
+        let kept = crate::supervise::chore_round(
+            &self.db,
+            Chore::GAUGES,
+            &self.owner,
+            (now, until, next),
+            measure(&self.db, now),
+        )
+        .await?;
+        Ok(kept.is_some())
     }
 }
 

@@ -14,6 +14,32 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument as _;
 
+/// One round of an installation-wide chore: `work` runs only if this process got the chore
+/// (due at `now` and free), holding it until `until`, and the chore is due again at `next`
+/// whatever `work` gave. `None` when another process holds it or it is not due.
+pub async fn chore_round<D, T, E>(
+    db: &D,
+    chore: ozontrack_db::Chore,
+    owner: &ozontrack_db::LeaseOwner,
+    (now, until, next): (
+        chrono::DateTime<chrono::Utc>,
+        chrono::DateTime<chrono::Utc>,
+        chrono::DateTime<chrono::Utc>,
+    ),
+    work: impl Future<Output = Result<T, E>>,
+) -> Result<Option<T>, E>
+where
+    D: ozontrack_db::Leases,
+    E: From<ozontrack_db::DbError>,
+{
+    if !db.claim_one(chore, owner, now, until).await? {
+        return Ok(None);
+    }
+    let done = work.await;
+    db.release(chore, owner, Some(next)).await?;
+    done.map(Some)
+}
+
 /// One kind of background work.
 pub trait Worker: Send + Sync + 'static {
     /// The worker's name in logs and health reports (`sync`, `tracking`, …).
