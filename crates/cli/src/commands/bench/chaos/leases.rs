@@ -61,8 +61,8 @@ impl LeaseWatch {
             setting(name).with_context(|| format!("the chaos nodes are given no {name}"))
         };
         // The queue-depth count, a round of evidence packs and one of export lines hold their
-        // chores for their terms of real time in the world's clock; the backup, which copies real files, on the real
-        // clock.
+        // chores for their terms of real time in the world's clock; the backup, which copies
+        // real files, on the real clock.
         let term = |d: chrono::Duration| d.num_milliseconds() as f64 / 1000.0;
         let kinds = vec![
             Kind::of::<StoreId>(setting("SYNC__LEASE_SECS")?, false),
