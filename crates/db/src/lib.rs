@@ -76,8 +76,9 @@ pub use stores::{NewStore, OzonCredentials, RemovedStore, StoreRecord, Stores};
 pub use tracking::{EventRecord, FeedHealth, FeedOutcome, LegCheck, LegRecord, Tracking};
 pub use url::{Backend, DatabaseUrl, DatabaseUrlError};
 pub use views::{
-    CarrierStats, ExportAlert, ExportEvent, ExportLeg, ExportPage, ExportRecord, HISTOGRAM_DAYS,
-    LaneStats, ModeCount, Overview, PostingQuery, PostingSummary, QueueDepths, RiskCount, Views,
+    CarrierStats, ExportAlert, ExportEvent, ExportLeg, ExportPage, ExportPageRead, ExportRecord,
+    HISTOGRAM_DAYS, LaneStats, ModeCount, Overview, PostingQuery, PostingSummary, QueueDepths,
+    RiskCount, Views,
 };
 pub use wakeups::{Listening, Wake, Wakeups};
 

@@ -140,6 +140,21 @@ pub struct ExportAlert {
     pub why: Why,
 }
 
+/// A page of an export as its one query reads it ([`Views::read_export_page`]), its lines not
+/// yet decoded: reading the next page needs only its cursor, so a page is read while the last
+/// one is decoded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExportPageRead {
+    /// The current lines of the page's postings, one per line of text.
+    lines: Option<String>,
+    /// The ids of the page's postings without a current line, comma-separated.
+    long_way: Option<String>,
+    /// How many postings the query matched on this page.
+    pub postings: u64,
+    /// The oldest of them: the cursor of the next page.
+    pub last: Option<PostingId>,
+}
+
 /// A page of an export ([`Views::export_page`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportPage {
@@ -191,6 +206,24 @@ pub trait Views: Clone + Send + Sync + 'static {
     fn export_page(
         &self,
         query: &PostingQuery,
+    ) -> impl Future<Output = Result<ExportPage, DbError>> + Send {
+        async move {
+            let read = self.read_export_page(query).await?;
+            self.finish_export_page(read).await
+        }
+    }
+
+    /// The first half of [`export_page`](Self::export_page): the page's one query.
+    fn read_export_page(
+        &self,
+        query: &PostingQuery,
+    ) -> impl Future<Output = Result<ExportPageRead, DbError>> + Send;
+
+    /// The second half of [`export_page`](Self::export_page): the page's lines decoded, its
+    /// postings without a current line read the long way.
+    fn finish_export_page(
+        &self,
+        read: ExportPageRead,
     ) -> impl Future<Output = Result<ExportPage, DbError>> + Send;
 
     /// Turns up to `at_most` waiting changes, oldest first, into current lines; how many changes
@@ -591,13 +624,14 @@ enum Shape<'a> {
 
 /// A page of export lines as one row: the current lines joined by newlines (JSON has none of
 /// its own; the newline is bound between the two halves) and the ids of the postings without a
-/// current line, joined by commas. Aggregated in the database because the driver's cost is per
+/// current line, joined by commas; how many postings matched and the oldest of them (the next
+/// page's cursor, known before a line is decoded). Aggregated in the database because the driver's cost is per
 /// row, not per byte; in no promised order (the records are put in order after), as ordering
 /// them there sorted every page again.
 const LINES_PAGE: [&str; 2] = [
     "SELECT string_agg(x.line, ",
-    "), string_agg(CASE WHEN x.line IS NULL THEN CAST(x.id AS TEXT) END, ',') \
-     FROM (SELECT p.id AS id, CASE WHEN EXISTS (SELECT 1 FROM export_changes c \
+    "), string_agg(CASE WHEN x.line IS NULL THEN CAST(x.id AS TEXT) END, ','), \
+     COUNT(*), MIN(x.id) FROM (SELECT p.id AS id, CASE WHEN EXISTS (SELECT 1 FROM export_changes c \
      WHERE c.posting_id = p.id) THEN NULL ELSE e.line END AS line \
      FROM postings p LEFT JOIN export_lines e ON e.posting_id = p.id",
 ];
@@ -663,14 +697,33 @@ impl Views for SqlDatabase {
             .map_or(0, |(n,)| u64::try_from(*n).unwrap_or(0)))
     }
 
-    async fn export_page(&self, q: &PostingQuery) -> Result<ExportPage, DbError> {
-        let rows: Vec<(Option<String>, Option<String>)> = self.matching(q, Shape::Lines).await?;
-        let (lines, long_way) = rows.into_iter().next().unwrap_or_default();
-        let mut records = Vec::with_capacity(q.limit as usize);
-        for text in lines.as_deref().unwrap_or_default().split_terminator('\n') {
+    async fn read_export_page(&self, q: &PostingQuery) -> Result<ExportPageRead, DbError> {
+        let rows: Vec<(Option<String>, Option<String>, i64, Option<i64>)> =
+            self.matching(q, Shape::Lines).await?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .map(|(lines, long_way, postings, last)| ExportPageRead {
+                lines,
+                long_way,
+                postings: u64::try_from(postings).unwrap_or(0),
+                last: last.map(PostingId),
+            })
+            .unwrap_or_default())
+    }
+
+    async fn finish_export_page(&self, read: ExportPageRead) -> Result<ExportPage, DbError> {
+        let mut records = Vec::with_capacity(usize::try_from(read.postings).unwrap_or(0));
+        for text in read
+            .lines
+            .as_deref()
+            .unwrap_or_default()
+            .split_terminator('\n')
+        {
             records.push(crate::export_lines::decode(text)?);
         }
-        let long_way = long_way
+        let long_way = read
+            .long_way
             .as_deref()
             .unwrap_or_default()
             .split_terminator(',')

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use ozontrack_db::{
-    Chore, Database, DbError, ExportPage, ExportRecord, LeaseOwner, PostingQuery, StoreRecord,
+    Chore, Database, DbError, ExportPageRead, ExportRecord, LeaseOwner, PostingQuery, StoreRecord,
 };
 use ozontrack_domain::finding::Severity;
 use ozontrack_domain::{CarrierCode, Clock, Language, Scheme, StoreId, carrier};
@@ -20,6 +20,7 @@ use ozontrack_reports::postings::{header, widths};
 use ozontrack_reports::{
     Column, ExportFile, FileFormat, LastEvent, Layout, PostingLine, Profile, ReportError, Rows,
 };
+use tokio::sync::mpsc;
 
 use crate::estimate::EstimateBook;
 use crate::{Error, Problem};
@@ -122,10 +123,14 @@ pub struct Exporter<D> {
     stores: HashMap<StoreId, (Arc<str>, Tz)>,
     estimates: Option<Arc<EstimateBook>>,
     public_url: Option<String>,
-    /// The next page, read while the last one's lines were made.
-    next: Option<ExportPage>,
+    /// The pages read ahead by the task that queries them, from the first `next_batch` on.
+    pages: Option<mpsc::Receiver<Result<ExportPageRead, DbError>>>,
     done: bool,
 }
+
+/// Pages read ahead of the one being decoded: one query runs while a page is decoded and the
+/// page before is written, and at most this many wait besides (a few megabytes each).
+const PAGES_AHEAD: usize = 1;
 
 impl<D: Database> Exporter<D> {
     /// An export of `spec` over `stores` (the caller's scope; the query's stores must be among
@@ -155,7 +160,7 @@ impl<D: Database> Exporter<D> {
                 .public_url
                 .as_deref()
                 .map(|u| u.trim_end_matches('/').to_owned()),
-            next: None,
+            pages: None,
             done: false,
         }
     }
@@ -175,16 +180,14 @@ impl<D: Database> Exporter<D> {
         if self.done {
             return Ok(None);
         }
-        let page = match self.next.take() {
-            Some(page) => page,
-            None => self.db.export_page(&self.query).await?,
-        };
-        let Some(last) = page.records.last() else {
+        let pages = self
+            .pages
+            .get_or_insert_with(|| read_ahead(self.db.clone(), self.query.clone()));
+        let Some(read) = pages.recv().await else {
             self.done = true;
             return Ok(None);
         };
-        let more = page.records.len() >= self.query.limit as usize;
-        self.query.before = Some(last.id);
+        let page = self.db.finish_export_page(read?).await?;
         // The arrival model is learned when the export meets its first posting under way
         // (seconds over a large history): an export of finished postings never waits for it.
         if let Some(book) = self.estimates.as_ref().filter(|book| !book.learned())
@@ -195,29 +198,12 @@ impl<D: Database> Exporter<D> {
         {
             book.learn_once(&self.db, now).await?;
         }
-        // The next page is read while this one's lines are made.
-        let (db, query) = (self.db.clone(), self.query.clone());
-        let this = &*self;
-        let (next, lines) = tokio::join!(
-            async move {
-                if more {
-                    Some(db.export_page(&query).await)
-                } else {
-                    None
-                }
-            },
-            async {
-                page.records
-                    .into_iter()
-                    .map(|r| this.line(r, now))
-                    .collect::<Vec<_>>()
-            }
-        );
-        match next {
-            Some(next) => self.next = Some(next?),
-            None => self.done = true,
-        }
-        Ok(Some(lines))
+        Ok(Some(
+            page.records
+                .into_iter()
+                .map(|r| self.line(r, now))
+                .collect(),
+        ))
     }
 
     fn line(&self, r: ExportRecord, now: DateTime<Utc>) -> PostingLine {
@@ -268,6 +254,35 @@ impl<D: Database> Exporter<D> {
             posting,
         }
     }
+}
+
+/// Queries an export's pages one after the other on a task of their own, each as soon as the
+/// last one is handed over: the next query needs only the last page's cursor, so the database
+/// reads while the exporter decodes and the writer writes. Stops after the last page, at the
+/// first error (handed over), or when the exporter is dropped.
+fn read_ahead<D: Database>(
+    db: D,
+    mut query: PostingQuery,
+) -> mpsc::Receiver<Result<ExportPageRead, DbError>> {
+    let (tx, rx) = mpsc::channel(PAGES_AHEAD);
+    tokio::spawn(async move {
+        loop {
+            let read = db.read_export_page(&query).await;
+            let next = match &read {
+                Ok(page) if page.postings >= u64::from(query.limit) => page.last,
+                _ => None,
+            };
+            let empty = matches!(&read, Ok(page) if page.postings == 0);
+            if empty || tx.send(read).await.is_err() {
+                return;
+            }
+            match next {
+                Some(last) => query.before = Some(last),
+                None => return,
+            }
+        }
+    });
+    rx
 }
 
 /// Changes a round of the [`LineWorker`] turns into lines: one short transaction.
