@@ -1,5 +1,6 @@
 //! Each posting's export line: what an export row shows of a posting (its own columns, carrier
-//! legs, latest event, open alerts, penalty points) as one short JSON text in `export_lines`, so
+//! legs, latest event, open alerts, penalty points) as one short binary record in `export_lines`
+//! (postcard: a line needs no framing, as each record knows where it ends), so
 //! that an export reads a page of postings as one aggregated row instead of five tables joined
 //! row by row (the driver's cost per row was most of an export's time).
 //!
@@ -11,7 +12,8 @@
 //! with a change waiting the long way (joining its legs, events, alerts and penalty points).
 //!
 //! The format: a change to [`Line`] needs a migration that empties `export_lines` and adds a
-//! change for every posting, so that no line of the old shape is read.
+//! change for every posting, so that no line of the old shape is read, and a new [`FORMAT`]
+//! (migration `0018_binary_export_lines` replaced the JSON lines of `0017`).
 
 use std::borrow::Cow;
 
@@ -26,113 +28,112 @@ use serde::{Deserialize, Serialize};
 use crate::DbError;
 use crate::views::{ExportAlert, ExportEvent, ExportLeg, ExportRecord};
 
-/// A stored line. Keys are short: a million of them are read per export. Texts borrow from the
-/// record they are written from and from the JSON they are read from (a code only becomes its
-/// enum), so a line costs few allocations either way; times are nanoseconds since 1970 (parsing
-/// RFC 3339 was a tenth of reading a line), which holds 1677 to 2262: a posting with a time
-/// outside gets no line and is always read the long way.
+/// The first byte of every line: a line of another shape is refused as corrupt, never misread.
+const FORMAT: u8 = 1;
+
+/// A stored line, its fields in this order (postcard names none). Texts borrow from the record
+/// they are written from and from the bytes they are read from (a code only becomes its enum),
+/// so a line costs few allocations either way; times are nanoseconds since 1970, which hold
+/// 1677 to 2262: a posting with a time outside gets no line and is always read the long way.
+/// Against the JSON lines before it: two thirds of the size, read several times faster.
 #[derive(Serialize, Deserialize)]
 struct Line<'a> {
-    #[serde(rename = "i")]
+    format: u8,
     id: i64,
-    #[serde(rename = "s")]
     store: i64,
-    #[serde(rename = "n", borrow)]
+    #[serde(borrow)]
     number: Cow<'a, str>,
-    #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
     order_id: Option<i64>,
-    #[serde(rename = "m", borrow)]
+    #[serde(borrow)]
     scheme: Cow<'a, str>,
-    #[serde(rename = "st", borrow)]
+    #[serde(borrow)]
     status: Cow<'a, str>,
-    #[serde(rename = "ss", default, borrow, skip_serializing_if = "str::is_empty")]
+    #[serde(borrow)]
     substatus: Cow<'a, str>,
-    #[serde(
-        rename = "ip",
-        default,
-        with = "nanos_or_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "nanos_or_none")]
     in_process_at: Option<DateTime<Utc>>,
-    #[serde(
-        rename = "d",
-        default,
-        with = "nanos_or_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "nanos_or_none")]
     delivered_at: Option<DateTime<Utc>>,
-    #[serde(rename = "c", default, borrow, skip_serializing_if = "Option::is_none")]
+    #[serde(borrow)]
     buyer_city: Option<Cow<'a, str>>,
     /// Minor units and currency code.
-    #[serde(rename = "t", default, borrow, skip_serializing_if = "Option::is_none")]
+    #[serde(borrow)]
     total: Option<(i64, Cow<'a, str>)>,
-    #[serde(rename = "l", default, borrow, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow)]
     legs: Vec<LineLeg<'a>>,
-    #[serde(rename = "e", default, borrow, skip_serializing_if = "Option::is_none")]
+    #[serde(borrow)]
     last_event: Option<LineEvent<'a>>,
-    #[serde(rename = "a", default, borrow, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow)]
     alerts: Vec<LineAlert<'a>>,
-    #[serde(rename = "p", default, skip_serializing_if = "is_zero")]
     penalty_points: i64,
 }
 
 #[derive(Serialize, Deserialize)]
 struct LineLeg<'a> {
-    #[serde(rename = "c", borrow)]
+    #[serde(borrow)]
     carrier: Cow<'a, str>,
-    #[serde(rename = "n", borrow)]
+    #[serde(borrow)]
     tracking_number: Cow<'a, str>,
-    #[serde(rename = "r", borrow)]
+    #[serde(borrow)]
     role: Cow<'a, str>,
-    #[serde(rename = "s", default, borrow, skip_serializing_if = "Option::is_none")]
+    #[serde(borrow)]
     status: Option<LineStatus<'a>>,
 }
 
 /// A leg's latest status and when the leg reached it.
 #[derive(Serialize, Deserialize)]
 struct LineStatus<'a> {
-    #[serde(rename = "m", borrow)]
+    #[serde(borrow)]
     main: Cow<'a, str>,
-    #[serde(rename = "s", borrow)]
+    #[serde(borrow)]
     sub: Cow<'a, str>,
-    /// The carrier's raw value of an unknown sub-status.
-    #[serde(rename = "r", default, borrow, skip_serializing_if = "str::is_empty")]
+    /// The carrier's raw value of an unknown sub-status, else empty.
+    #[serde(borrow)]
     raw: Cow<'a, str>,
-    #[serde(rename = "at", with = "chrono::serde::ts_nanoseconds")]
+    #[serde(with = "chrono::serde::ts_nanoseconds")]
     at: DateTime<Utc>,
 }
 
 #[derive(Serialize, Deserialize)]
 struct LineEvent<'a> {
-    #[serde(rename = "at", with = "chrono::serde::ts_nanoseconds")]
+    #[serde(with = "chrono::serde::ts_nanoseconds")]
     at: DateTime<Utc>,
-    #[serde(rename = "t", borrow)]
+    #[serde(borrow)]
     text: Cow<'a, str>,
-    #[serde(rename = "p", default, borrow, skip_serializing_if = "Option::is_none")]
+    #[serde(borrow)]
     place: Option<Cow<'a, str>>,
 }
 
 #[derive(Serialize, Deserialize)]
 struct LineAlert<'a> {
-    #[serde(rename = "s", borrow)]
+    #[serde(borrow)]
     severity: Cow<'a, str>,
-    /// The typed reason, or the sentence of an alert from before reasons were typed.
-    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
-    reason: Option<Reason>,
-    #[serde(rename = "w", default, borrow, skip_serializing_if = "Option::is_none")]
-    legacy: Option<Cow<'a, str>>,
-}
-
-fn is_zero(n: &i64) -> bool {
-    *n == 0
+    /// The typed reason as its JSON (a reason is tagged by its code, which postcard cannot
+    /// read back), or the sentence of an alert from before reasons were typed.
+    #[serde(borrow)]
+    reason: Result<Cow<'a, str>, Cow<'a, str>>,
 }
 
 use chrono::serde::ts_nanoseconds_option as nanos_or_none;
 
 /// The line of a record; `None` when a time of it is outside what a line holds.
-pub(crate) fn encode(record: &ExportRecord) -> Option<String> {
+pub(crate) fn encode(record: &ExportRecord) -> Option<Vec<u8>> {
     let p = &record.posting;
+    let alerts = record
+        .alerts
+        .iter()
+        .map(|a| {
+            Some(LineAlert {
+                severity: a.severity.as_str().into(),
+                reason: match &a.why {
+                    Why::Reason(r) => Ok(serde_json::to_string(r).ok()?.into()),
+                    Why::Legacy(w) => Err(w.as_str().into()),
+                },
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
     let line = Line {
+        format: FORMAT,
         id: record.id.0,
         store: p.store_id.0,
         number: p.number.as_str().into(),
@@ -167,40 +168,39 @@ pub(crate) fn encode(record: &ExportRecord) -> Option<String> {
             text: e.text.as_str().into(),
             place: e.place.as_deref().map(Into::into),
         }),
-        alerts: record
-            .alerts
-            .iter()
-            .map(|a| {
-                let (reason, legacy) = match &a.why {
-                    Why::Reason(r) => (Some(r.clone()), None),
-                    Why::Legacy(w) => (None, Some(w.as_str().into())),
-                };
-                LineAlert {
-                    severity: a.severity.as_str().into(),
-                    reason,
-                    legacy,
-                }
-            })
-            .collect(),
+        alerts,
         penalty_points: record.penalty_points,
     };
     // Strings and numbers cannot fail to serialise; a time out of range can.
-    serde_json::to_string(&line).ok()
+    postcard::to_allocvec(&line).ok()
 }
 
-/// The record a line holds.
-pub(crate) fn decode(text: &str) -> Result<ExportRecord, DbError> {
-    let line: Line<'_> = serde_json::from_str(text).map_err(|e| DbError::Corrupt {
-        table: "export_lines",
-        id: 0,
-        reason: e.to_string(),
-    })?;
-    let id = line.id;
-    let bad = |what: &str, e: &dyn std::fmt::Display| DbError::Corrupt {
+/// The records of lines written one after the other (a page's lines as the database joins
+/// them).
+pub(crate) fn decode_all(mut bytes: &[u8]) -> Result<Vec<ExportRecord>, DbError> {
+    let mut records = Vec::new();
+    while !bytes.is_empty() {
+        let (record, rest) = decode(bytes)?;
+        records.push(record);
+        bytes = rest;
+    }
+    Ok(records)
+}
+
+/// The record of the line `bytes` start with, and the bytes after it.
+fn decode(bytes: &[u8]) -> Result<(ExportRecord, &[u8]), DbError> {
+    let corrupt = |id: i64, reason: String| DbError::Corrupt {
         table: "export_lines",
         id,
-        reason: format!("{what}: {e}"),
+        reason,
     };
+    if bytes.first() != Some(&FORMAT) {
+        return Err(corrupt(0, format!("not a line of format {FORMAT}")));
+    }
+    let (line, rest): (Line<'_>, _) =
+        postcard::take_from_bytes(bytes).map_err(|e| corrupt(0, e.to_string()))?;
+    let id = line.id;
+    let bad = |what: &str, e: &dyn std::fmt::Display| corrupt(id, format!("{what}: {e}"));
     let mut posting = Posting::new(
         StoreId(line.store),
         PostingNumber::parse(&line.number).map_err(|e| bad("number", &e))?,
@@ -245,13 +245,15 @@ pub(crate) fn decode(text: &str) -> Result<ExportRecord, DbError> {
             Ok(ExportAlert {
                 severity: Severity::parse(&a.severity).map_err(|e| bad("severity", &e))?,
                 why: match a.reason {
-                    Some(reason) => Why::Reason(reason),
-                    None => Why::Legacy(a.legacy.map(Cow::into_owned).unwrap_or_default()),
+                    Ok(json) => Why::Reason(
+                        serde_json::from_str::<Reason>(&json).map_err(|e| bad("reason", &e))?,
+                    ),
+                    Err(legacy) => Why::Legacy(legacy.into_owned()),
                 },
             })
         })
         .collect::<Result<Vec<_>, DbError>>()?;
-    Ok(ExportRecord {
+    let record = ExportRecord {
         id: PostingId(id),
         posting,
         legs,
@@ -262,7 +264,8 @@ pub(crate) fn decode(text: &str) -> Result<ExportRecord, DbError> {
         }),
         alerts,
         penalty_points: line.penalty_points,
-    })
+    };
+    Ok((record, rest))
 }
 
 #[cfg(test)]
@@ -341,8 +344,20 @@ mod tests {
     fn a_line_gives_back_the_record_it_was_made_of() {
         let record = record();
         let line = encode(&record).unwrap();
-        assert!(!line.contains('\n'), "lines are joined by newlines");
-        assert_eq!(decode(&line).unwrap(), record);
+        assert_eq!(decode_all(&line).unwrap(), vec![record]);
+    }
+
+    #[test]
+    fn lines_written_one_after_the_other_read_back_one_by_one() {
+        let mut bare = record();
+        bare.id = PostingId(43);
+        bare.legs.clear();
+        bare.last_event = None;
+        bare.alerts.clear();
+        let records = vec![record(), bare, record()];
+        let joined: Vec<u8> = records.iter().flat_map(|r| encode(r).unwrap()).collect();
+        assert_eq!(decode_all(&joined).unwrap(), records);
+        assert_eq!(decode_all(&[]).unwrap(), Vec::new());
     }
 
     #[test]
@@ -354,8 +369,8 @@ mod tests {
         record.penalty_points = 0;
         record.posting.substatus = OzonSubstatus::parse("");
         let line = encode(&record).unwrap();
-        assert!(line.len() < 250, "{line}");
-        assert_eq!(decode(&line).unwrap(), record);
+        assert!(line.len() < 150, "{} bytes", line.len());
+        assert_eq!(decode_all(&line).unwrap(), vec![record]);
     }
 
     #[test]
@@ -367,15 +382,22 @@ mod tests {
 
     #[test]
     fn a_line_that_does_not_read_is_a_corrupt_row_not_a_panic() {
-        for text in [
-            "",
-            "{",
-            "{\"i\":1}",
-            "{\"i\":1,\"s\":1,\"n\":\"x\",\"m\":\"fbs\",\"st\":\"\"}",
-        ] {
+        let line = encode(&record()).unwrap();
+        let mut other_format = line.clone();
+        other_format[0] = FORMAT + 1;
+        let garbage: &[&[u8]] = &[
+            b"{\"i\":1}",
+            &line[..line.len() / 2],
+            &line[..line.len() - 1],
+            &other_format,
+            &[
+                FORMAT, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            ],
+        ];
+        for bytes in garbage {
             assert!(
-                matches!(decode(text), Err(DbError::Corrupt { .. })),
-                "{text}"
+                matches!(decode_all(bytes), Err(DbError::Corrupt { .. })),
+                "{bytes:?}"
             );
         }
     }

@@ -145,8 +145,8 @@ pub struct ExportAlert {
 /// one is decoded.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExportPageRead {
-    /// The current lines of the page's postings, one per line of text.
-    lines: Option<String>,
+    /// The current lines of the page's postings, one after the other.
+    lines: Option<Vec<u8>>,
     /// The ids of the page's postings without a current line, comma-separated.
     long_way: Option<String>,
     /// How many postings the query matched on this page.
@@ -522,7 +522,7 @@ impl SqlDatabase {
                 Shape::Lines => LINES_PAGE[0].to_owned(),
             });
             if matches!(shape, Shape::Lines) {
-                query.push_bind("\n").push(LINES_PAGE[1]);
+                query.push_bind(&[] as &[u8]).push(LINES_PAGE[1]);
             } else {
                 query.push(" FROM postings p");
             }
@@ -622,8 +622,8 @@ enum Shape<'a> {
     Lines,
 }
 
-/// A page of export lines as one row: the current lines joined by newlines (JSON has none of
-/// its own; the newline is bound between the two halves) and the ids of the postings without a
+/// A page of export lines as one row: the current lines one after the other (a line knows where
+/// it ends; the empty separator is bound between the two halves) and the ids of the postings without a
 /// current line, joined by commas; how many postings matched and the oldest of them (the next
 /// page's cursor, known before a line is decoded). Aggregated in the database because the driver's cost is per
 /// row, not per byte; in no promised order (the records are put in order after), as ordering
@@ -635,6 +635,10 @@ const LINES_PAGE: [&str; 2] = [
      WHERE c.posting_id = p.id) THEN NULL ELSE e.line END AS line \
      FROM postings p LEFT JOIN export_lines e ON e.posting_id = p.id",
 ];
+
+/// The one row of [`LINES_PAGE`]: the lines, the ids read the long way, how many postings and
+/// the oldest.
+type LinesRow = (Option<Vec<u8>>, Option<String>, i64, Option<i64>);
 
 /// Up to this many matching open alerts, a risk-filtered page is read from the alerts' side.
 const FEW_ALERTS: i64 = 2000;
@@ -698,8 +702,7 @@ impl Views for SqlDatabase {
     }
 
     async fn read_export_page(&self, q: &PostingQuery) -> Result<ExportPageRead, DbError> {
-        let rows: Vec<(Option<String>, Option<String>, i64, Option<i64>)> =
-            self.matching(q, Shape::Lines).await?;
+        let rows: Vec<LinesRow> = self.matching(q, Shape::Lines).await?;
         Ok(rows
             .into_iter()
             .next()
@@ -713,15 +716,8 @@ impl Views for SqlDatabase {
     }
 
     async fn finish_export_page(&self, read: ExportPageRead) -> Result<ExportPage, DbError> {
-        let mut records = Vec::with_capacity(usize::try_from(read.postings).unwrap_or(0));
-        for text in read
-            .lines
-            .as_deref()
-            .unwrap_or_default()
-            .split_terminator('\n')
-        {
-            records.push(crate::export_lines::decode(text)?);
-        }
+        let mut records =
+            crate::export_lines::decode_all(read.lines.as_deref().unwrap_or_default())?;
         let long_way = read
             .long_way
             .as_deref()
@@ -764,7 +760,7 @@ impl Views for SqlDatabase {
         ids.dedup();
         let postings = self.export_postings_of(&ids).await?;
         let records = self.export_details(postings).await?;
-        let lines: Vec<(i64, String)> = records
+        let lines: Vec<(i64, Vec<u8>)> = records
             .iter()
             .filter_map(|r| Some((r.id.0, crate::export_lines::encode(r)?)))
             .collect();
@@ -787,7 +783,7 @@ impl Views for SqlDatabase {
                 let mut query =
                     sqlx::QueryBuilder::new("INSERT INTO export_lines (posting_id, line) ");
                 query.push_values(chunk, |mut row, (id, line)| {
-                    row.push_bind(*id).push_bind(line.as_str());
+                    row.push_bind(*id).push_bind(line.as_slice());
                 });
                 query.push(" ON CONFLICT (posting_id) DO UPDATE SET line = excluded.line");
                 query.build().execute(&mut *tx).await?;

@@ -16,7 +16,7 @@ use ozontrack_db::{
 use ozontrack_domain::finding::Severity;
 use ozontrack_domain::{CarrierCode, Clock, Language, Scheme, StoreId, carrier};
 use ozontrack_i18n::Tr;
-use ozontrack_reports::postings::{header, widths};
+use ozontrack_reports::postings::{header, repeats, widths};
 use ozontrack_reports::{
     Column, ExportFile, FileFormat, LastEvent, Layout, PostingLine, Profile, ReportError, Rows,
 };
@@ -433,6 +433,7 @@ pub fn create_file(spec: &ExportSpec, file: &FileSpec, path: &Path) -> Result<Ex
         profile: file.profile,
         header: header(&spec.columns, &tr),
         widths: widths(&spec.columns),
+        repeats: repeats(&spec.columns),
         split: file.split,
     };
     Ok(ExportFile::create(path, layout)?)

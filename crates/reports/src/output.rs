@@ -67,6 +67,8 @@ pub struct Layout {
     pub header: Vec<String>,
     /// Column widths in XLSX (characters).
     pub widths: Vec<f64>,
+    /// The columns whose texts repeat from row to row (an XLSX shares them).
+    pub repeats: Vec<bool>,
     /// At most this many rows per file, all files in one zip.
     pub split: Option<u64>,
 }
@@ -156,6 +158,7 @@ impl ExportFile {
                 self.layout.profile,
                 &self.layout.header,
                 &self.layout.widths,
+                &self.layout.repeats,
             )?),
         };
         self.parts += 1;

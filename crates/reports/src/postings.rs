@@ -91,6 +91,23 @@ impl Column {
         Ok(columns)
     }
 
+    /// Whether its texts come from a small set repeated row after row (words of the catalogue,
+    /// a store's name, a carrier's event texts and places), so an XLSX writes each once.
+    pub fn repeats(self) -> bool {
+        matches!(
+            self,
+            Column::Store
+                | Column::Mode
+                | Column::Status
+                | Column::Carriers
+                | Column::LastEventPlace
+                | Column::LastEventText
+                | Column::TimeZone
+                | Column::Risk
+                | Column::Currency
+        )
+    }
+
     /// The column's header in a language.
     pub fn header(self, tr: &Tr) -> String {
         tr.t(self.header_id())
@@ -105,6 +122,11 @@ pub fn header(columns: &[Column], tr: &Tr) -> Vec<String> {
 /// The XLSX widths of these columns.
 pub fn widths(columns: &[Column]) -> Vec<f64> {
     columns.iter().map(|c| c.width()).collect()
+}
+
+/// Which of these columns hold few distinct texts, repeated row after row (see [`Column::repeats`]).
+pub fn repeats(columns: &[Column]) -> Vec<bool> {
+    columns.iter().map(|c| c.repeats()).collect()
 }
 
 /// The latest event of any of a posting's legs.

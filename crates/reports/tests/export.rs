@@ -12,7 +12,7 @@ use ozontrack_domain::{
     Currency, Language, Money, OzonStatus, Posting, PostingNumber, Scheme, StoreId,
 };
 use ozontrack_i18n::Tr;
-use ozontrack_reports::postings::{header, widths};
+use ozontrack_reports::postings::{header, repeats, widths};
 use ozontrack_reports::{
     Column, ExportFile, FileFormat, LastEvent, Layout, PostingLine, Profile, Rows,
 };
@@ -83,6 +83,7 @@ fn export(
             profile,
             header: header(columns, &tr),
             widths: widths(columns),
+            repeats: repeats(columns),
             split,
         },
     )
@@ -265,6 +266,7 @@ fn an_interrupted_export_leaves_no_file_that_looks_complete() {
                 profile: Profile::En,
                 header: header(Column::ALL, &tr),
                 widths: widths(Column::ALL),
+                repeats: repeats(Column::ALL),
                 split: None,
             },
         )
