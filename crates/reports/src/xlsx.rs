@@ -3,8 +3,10 @@
 //! in a tree of cells, copies every string, spills the sheet's XML to a temporary file and
 //! deflates it after the last row, which held an export at 80 000 rows a second however fast the
 //! rows came (`ozontrack bench export`, "xlsx write alone"). A sheet here is the few parts Excel
-//! needs (SpreadsheetML's content types, relationships, workbook, styles and worksheets) and
-//! nothing else; the tests read every file back with calamine.
+//! needs (SpreadsheetML's content types, relationships, workbook, styles, worksheets and the
+//! shared strings of the columns whose words repeat) and nothing else; the tests read every file
+//! back with calamine, and LibreOffice opened the 2026-12-04 form (shared strings, cells without
+//! their reference) with every value in place.
 
 use std::fmt::Write as _;
 use std::io::{Seek, Write};
