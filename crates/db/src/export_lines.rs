@@ -109,10 +109,18 @@ struct LineEvent<'a> {
 struct LineAlert<'a> {
     #[serde(borrow)]
     severity: Cow<'a, str>,
-    /// The typed reason as its JSON (a reason is tagged by its code, which postcard cannot
-    /// read back), or the sentence of an alert from before reasons were typed.
     #[serde(borrow)]
-    reason: Result<Cow<'a, str>, Cow<'a, str>>,
+    why: LineWhy<'a>,
+}
+
+/// Why an alert is open, as a line keeps it.
+#[derive(Serialize, Deserialize)]
+enum LineWhy<'a> {
+    /// The typed reason as its JSON: a reason is tagged by its code, which postcard cannot read
+    /// back.
+    Reason(#[serde(borrow)] Cow<'a, str>),
+    /// The sentence of an alert from before reasons were typed.
+    Legacy(#[serde(borrow)] Cow<'a, str>),
 }
 
 use chrono::serde::ts_nanoseconds_option as nanos_or_none;
@@ -126,9 +134,9 @@ pub(crate) fn encode(record: &ExportRecord) -> Option<Vec<u8>> {
         .map(|a| {
             Some(LineAlert {
                 severity: a.severity.as_str().into(),
-                reason: match &a.why {
-                    Why::Reason(r) => Ok(serde_json::to_string(r).ok()?.into()),
-                    Why::Legacy(w) => Err(w.as_str().into()),
+                why: match &a.why {
+                    Why::Reason(r) => LineWhy::Reason(serde_json::to_string(r).ok()?.into()),
+                    Why::Legacy(w) => LineWhy::Legacy(w.as_str().into()),
                 },
             })
         })
@@ -245,11 +253,11 @@ fn decode(bytes: &[u8]) -> Result<(ExportRecord, &[u8]), DbError> {
         .map(|a| {
             Ok(ExportAlert {
                 severity: Severity::parse(&a.severity).map_err(|e| bad("severity", &e))?,
-                why: match a.reason {
-                    Ok(json) => Why::Reason(
+                why: match a.why {
+                    LineWhy::Reason(json) => Why::Reason(
                         serde_json::from_str::<Reason>(&json).map_err(|e| bad("reason", &e))?,
                     ),
-                    Err(legacy) => Why::Legacy(legacy.into_owned()),
+                    LineWhy::Legacy(legacy) => Why::Legacy(legacy.into_owned()),
                 },
             })
         })

@@ -143,7 +143,7 @@ pub struct ExportAlert {
 /// A page of an export as its one query reads it ([`Views::read_export_page`]), its lines not
 /// yet decoded: reading the next page needs only its cursor, so a page is read while the last
 /// one is decoded.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Default)]
 pub struct ExportPageRead {
     /// The current lines of the page's postings, one after the other.
     lines: Option<Vec<u8>>,
@@ -623,11 +623,11 @@ enum Shape<'a> {
 }
 
 /// A page of export lines as one row: the current lines one after the other (a line knows where
-/// it ends; the empty separator is bound between the two halves) and the ids of the postings without a
-/// current line, joined by commas; how many postings matched and the oldest of them (the next
-/// page's cursor, known before a line is decoded). Aggregated in the database because the driver's cost is per
-/// row, not per byte; in no promised order (the records are put in order after), as ordering
-/// them there sorted every page again.
+/// it ends; the empty separator is bound between the two halves), the ids of the postings
+/// without a current line joined by commas, how many postings matched and the oldest of them
+/// (the next page's cursor, known before a line is decoded). Aggregated in the database because
+/// the driver's cost is per row, not per byte; in no promised order (the records are put in
+/// order after), as ordering them there sorted every page again.
 const LINES_PAGE: [&str; 2] = [
     "SELECT string_agg(x.line, ",
     "), string_agg(CASE WHEN x.line IS NULL THEN CAST(x.id AS TEXT) END, ','), \

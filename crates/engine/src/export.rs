@@ -123,9 +123,9 @@ pub struct Exporter<D> {
     stores: HashMap<StoreId, (Arc<str>, Tz)>,
     estimates: Option<Arc<EstimateBook>>,
     public_url: Option<String>,
-    /// The pages read ahead by the task that queries them, from the first `next_batch` on.
+    /// The pages read ahead by the task that queries them, from the first `next_batch` on;
+    /// closed once it has handed over the last page (or an error).
     pages: Option<mpsc::Receiver<Result<ExportPageRead, DbError>>>,
-    done: bool,
 }
 
 /// Pages read ahead of the one being decoded: one query runs while a page is decoded and the
@@ -161,7 +161,6 @@ impl<D: Database> Exporter<D> {
                 .as_deref()
                 .map(|u| u.trim_end_matches('/').to_owned()),
             pages: None,
-            done: false,
         }
     }
 
@@ -177,14 +176,10 @@ impl<D: Database> Exporter<D> {
         &mut self,
         now: DateTime<Utc>,
     ) -> Result<Option<Vec<PostingLine>>, Error> {
-        if self.done {
-            return Ok(None);
-        }
         let pages = self
             .pages
             .get_or_insert_with(|| read_ahead(self.db.clone(), self.query.clone()));
         let Some(read) = pages.recv().await else {
-            self.done = true;
             return Ok(None);
         };
         let page = self.db.finish_export_page(read?).await?;
@@ -269,17 +264,15 @@ fn read_ahead<D: Database>(
         loop {
             let read = db.read_export_page(&query).await;
             let next = match &read {
+                Ok(page) if page.postings == 0 => return,
                 Ok(page) if page.postings >= u64::from(query.limit) => page.last,
                 _ => None,
             };
-            let empty = matches!(&read, Ok(page) if page.postings == 0);
-            if empty || tx.send(read).await.is_err() {
+            if tx.send(read).await.is_err() {
                 return;
             }
-            match next {
-                Some(last) => query.before = Some(last),
-                None => return,
-            }
+            let Some(last) = next else { return };
+            query.before = Some(last);
         }
     });
     rx

@@ -144,29 +144,26 @@ impl Cell {
                 let (d, h) = (t.date(), t.time());
                 match u32::try_from(d.year()).ok().filter(|y| *y <= 9999) {
                     Some(year) => {
-                        let (century, year) = (year / 100, year % 100);
                         match profile {
                             Profile::Ru => {
-                                two_digits(scratch, d.day());
+                                padded(scratch, d.day(), 2);
                                 scratch.push('.');
-                                two_digits(scratch, d.month());
+                                padded(scratch, d.month(), 2);
                                 scratch.push('.');
-                                two_digits(scratch, century);
-                                two_digits(scratch, year);
+                                padded(scratch, year, 4);
                             }
                             Profile::Zh | Profile::En => {
-                                two_digits(scratch, century);
-                                two_digits(scratch, year);
+                                padded(scratch, year, 4);
                                 scratch.push('-');
-                                two_digits(scratch, d.month());
+                                padded(scratch, d.month(), 2);
                                 scratch.push('-');
-                                two_digits(scratch, d.day());
+                                padded(scratch, d.day(), 2);
                             }
                         }
                         for (mark, part) in [(' ', h.hour()), (':', h.minute()), (':', h.second())]
                         {
                             scratch.push(mark);
-                            two_digits(scratch, part);
+                            padded(scratch, part, 2);
                         }
                         Ok(())
                     }
@@ -203,25 +200,21 @@ fn spell_fixed(out: &mut String, negative: bool, units: u64, decimals: u8) {
     if negative {
         out.push('-');
     }
-    out.push_str(itoa::Buffer::new().format(units / scale));
+    padded(out, units / scale, 1);
     if decimals > 0 {
         out.push('.');
-        let fraction = units % scale;
-        let mut digits = itoa::Buffer::new();
-        let digits = digits.format(fraction);
-        for _ in digits.len()..usize::from(decimals) {
-            out.push('0');
-        }
-        out.push_str(digits);
+        padded(out, units % scale, usize::from(decimals));
     }
 }
 
-/// Appends `n` (below 100) as two digits.
-fn two_digits(out: &mut String, n: u32) {
-    for digit in [n / 10 % 10, n % 10] {
-        // A digit, so below 10.
-        out.push(char::from(b'0' + u8::try_from(digit).unwrap_or(0)));
+/// Appends `n` in at least `width` digits, zeros in front.
+fn padded(out: &mut String, n: impl Into<u64>, width: usize) {
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(n.into());
+    for _ in digits.len()..width {
+        out.push('0');
     }
+    out.push_str(digits);
 }
 
 /// The first characters that make a spreadsheet read a cell as a formula or split it: OWASP's

@@ -258,15 +258,13 @@ impl<W: Write + Seek> XlsxSheet<W> {
                 r#"<Relationship Id="rId{n}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{n}.xml"/>"#
             );
         }
-        let shared = (!self.shared.is_empty()).then(|| self.shared.xml());
-        if shared.is_some() {
-            types.push_str(r#"<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>"#);
-            let _ = write!(
-                rels,
-                r#"<Relationship Id="rId{}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>"#,
-                self.sheets + 2
-            );
-        }
+        // Always there, if empty, as openpyxl writes it: one package shape for every export.
+        types.push_str(r#"<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>"#);
+        let _ = write!(
+            rels,
+            r#"<Relationship Id="rId{}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>"#,
+            self.sheets + 2
+        );
         types.push_str("</Types>");
         workbook.push_str("</sheets></workbook>");
         let _ = write!(
@@ -285,14 +283,8 @@ impl<W: Write + Seek> XlsxSheet<W> {
             ("xl/workbook.xml", workbook.as_str()),
             ("xl/_rels/workbook.xml.rels", rels.as_str()),
             ("xl/styles.xml", styles.as_str()),
-            (
-                "xl/sharedStrings.xml",
-                shared.as_deref().unwrap_or_default(),
-            ),
+            ("xl/sharedStrings.xml", self.shared.xml().as_str()),
         ] {
-            if text.is_empty() {
-                continue;
-            }
             self.zip.start_file(name, options)?;
             self.zip.write_all(text.as_bytes())?;
         }
@@ -329,10 +321,6 @@ impl SharedStrings {
         };
         self.cells += 1;
         Some(index)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.index.is_empty()
     }
 
     /// `sharedStrings.xml`: the texts in the order of their numbers.
