@@ -592,7 +592,10 @@ impl SqlDatabase {
                     }
                     query.push(" ORDER BY p.id DESC LIMIT ").push_bind(limit);
                     if matches!(shape, Shape::Lines) {
-                        query.push(") x");
+                        query
+                            .push(LINES_PAGE[2])
+                            .push_bind(limit)
+                            .push(LINES_PAGE[3]);
                     }
                 }
                 Shape::Count(_) => {
@@ -623,17 +626,23 @@ enum Shape<'a> {
 }
 
 /// A page of export lines as one row: the current lines one after the other (a line knows where
-/// it ends; the empty separator is bound between the two halves), the ids of the postings
+/// it ends; the empty separator is bound between the first two parts), the ids of the postings
 /// without a current line joined by commas, how many postings matched and the oldest of them
 /// (the next page's cursor, known before a line is decoded). Aggregated in the database because
-/// the driver's cost is per row, not per byte; in no promised order (the records are put in
-/// order after), as ordering them there sorted every page again.
-const LINES_PAGE: [&str; 2] = [
+/// the driver's cost is per row, not per byte. The page's postings (newest first, up to the
+/// limit bound after the filters) are joined to their lines oldest first (the second limit is
+/// the same, and keeps SQLite from dropping that order): SQLite finds the line after the one it
+/// has just read without searching the table again, where each newest-first search read two or
+/// three pages from the file whenever the process's shared page cache was full (BENCHMARKS,
+/// Export). The records are put in order after.
+const LINES_PAGE: [&str; 4] = [
     "SELECT string_agg(x.line, ",
     "), string_agg(CASE WHEN x.line IS NULL THEN CAST(x.id AS TEXT) END, ','), \
-     COUNT(*), MIN(x.id) FROM (SELECT p.id AS id, CASE WHEN EXISTS (SELECT 1 FROM export_changes c \
-     WHERE c.posting_id = p.id) THEN NULL ELSE e.line END AS line \
-     FROM postings p LEFT JOIN export_lines e ON e.posting_id = p.id",
+     COUNT(*), MIN(x.id) FROM (SELECT pg.id AS id, CASE WHEN EXISTS (SELECT 1 FROM export_changes c \
+     WHERE c.posting_id = pg.id) THEN NULL ELSE e.line END AS line \
+     FROM (SELECT id FROM (SELECT p.id AS id FROM postings p",
+    ") newest ORDER BY id LIMIT ",
+    ") pg LEFT JOIN export_lines e ON e.posting_id = pg.id) x",
 ];
 
 /// The one row of [`LINES_PAGE`]: the lines, the ids read the long way, how many postings and
@@ -760,10 +769,14 @@ impl Views for SqlDatabase {
         ids.dedup();
         let postings = self.export_postings_of(&ids).await?;
         let records = self.export_details(postings).await?;
-        let lines: Vec<(i64, Vec<u8>)> = records
+        let mut lines: Vec<(i64, Vec<u8>)> = records
             .iter()
             .filter_map(|r| Some((r.id.0, crate::export_lines::encode(r)?)))
             .collect();
+        // Oldest first: SQLite appends rising keys to full pages, while falling ones (the
+        // records' newest-first order) split each page in two and left the table half empty,
+        // read page by page by every export.
+        lines.sort_unstable_by_key(|(id, _)| *id);
         // A posting gone, or one whose line cannot be written, keeps no line (it is read the
         // long way).
         let lined: HashSet<i64> = lines.iter().map(|(id, _)| *id).collect();

@@ -26,9 +26,15 @@ impl PostingNumber {
 
     /// The order this posting belongs to: everything before the last dash.
     pub fn order_number(&self) -> OrderNumber {
+        OrderNumber(self.order_part().to_owned())
+    }
+
+    /// The text of [`order_number`](Self::order_number), borrowed (an export spells it for
+    /// every row).
+    pub fn order_part(&self) -> &str {
         // `parse` guarantees at least one dash.
         let cut = self.0.rfind('-').unwrap_or(self.0.len());
-        OrderNumber(self.0[..cut].to_owned())
+        &self.0[..cut]
     }
 }
 

@@ -434,7 +434,12 @@ impl Tr {
 
     /// A carrier's name in this language (the registry's), or its code when unknown.
     pub fn carrier(&self, code: &str) -> String {
-        carrier::by_code(code).map_or_else(|| code.to_owned(), |c| c.name(self.language).to_owned())
+        self.carrier_name(code).to_owned()
+    }
+
+    /// [`carrier`](Self::carrier) borrowed: a known carrier's name, else its code as given.
+    pub fn carrier_name<'a>(&self, code: &'a str) -> &'a str {
+        carrier::by_code(code).map_or(code, |c| c.name(self.language))
     }
 
     fn known_or_raw(&self, prefix: &str, code: &str) -> String {

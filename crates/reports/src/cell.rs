@@ -2,6 +2,8 @@
 //! each type is spelled in a CSV: the facts stay numbers and times so an XLSX gets real cells and
 //! a CSV gets the separators its reader's Excel expects.
 
+use std::borrow::Cow;
+
 use chrono::{Datelike as _, NaiveDateTime, Timelike as _};
 
 /// The Excel a file is meant for: its list separator, decimal mark and date spelling.
@@ -68,22 +70,23 @@ impl Profile {
 
 /// One cell. Text that came from outside (a product name, a carrier's event text, a note) is
 /// [`Cell::Text`] and is always neutralised; numbers and times ozontrack formats itself stay
-/// typed, so `-474.00` is a number and not a formula guard's victim.
+/// typed, so `-474.00` is a number and not a formula guard's victim. A text borrows what it can
+/// from the row it is made from: an export makes a million rows' cells.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
+pub enum Cell<'a> {
     Empty,
-    Text(String),
+    Text(Cow<'a, str>),
     Int(i64),
     /// A number shown with this many decimals.
     Number(f64, u8),
     /// A wall-clock time, already in the zone the row states.
     Time(NaiveDateTime),
     /// An absolute URL (text in both formats; blue in XLSX).
-    Link(String),
+    Link(Cow<'a, str>),
 }
 
-impl Cell {
-    pub fn text(text: impl Into<String>) -> Cell {
+impl<'a> Cell<'a> {
+    pub fn text(text: impl Into<Cow<'a, str>>) -> Cell<'a> {
         let text = text.into();
         if text.is_empty() {
             Cell::Empty
@@ -92,7 +95,7 @@ impl Cell {
         }
     }
 
-    pub fn opt_text(text: Option<impl Into<String>>) -> Cell {
+    pub fn opt_text(text: Option<impl Into<Cow<'a, str>>>) -> Cell<'a> {
         text.map_or(Cell::Empty, Cell::text)
     }
 
@@ -105,15 +108,15 @@ impl Cell {
     /// The cell as CSV text in this profile: its own text when that needs no change, else
     /// spelled into `scratch`. A writer keeps one scratch for every cell, so a row of text costs
     /// no allocation.
-    pub fn csv_in<'a>(&'a self, profile: Profile, scratch: &'a mut String) -> &'a str {
+    pub fn csv_in<'s>(&'s self, profile: Profile, scratch: &'s mut String) -> &'s str {
         use std::fmt::Write as _;
         scratch.clear();
         // Writing to a String cannot fail.
         let _ = match self {
             Cell::Empty => Ok(()),
             Cell::Text(text) | Cell::Link(text) => match neutralised(text) {
-                std::borrow::Cow::Borrowed(text) => return text,
-                std::borrow::Cow::Owned(guarded) => {
+                Cow::Borrowed(text) => return text,
+                Cow::Owned(guarded) => {
                     *scratch = guarded;
                     Ok(())
                 }
@@ -224,11 +227,11 @@ const FORMULA_STARTS: [char; 8] = ['=', '+', '-', '@', '\t', '\r', '\n', '\0'];
 /// Text from outside made inert in Excel terms: a leading formula character gets a `'` in front
 /// (prefixed, never stripped, so nothing the seller wrote is lost). Quoting every CSV cell keeps
 /// an embedded separator or quote inside its cell.
-pub fn neutralised(text: &str) -> std::borrow::Cow<'_, str> {
+pub fn neutralised(text: &str) -> Cow<'_, str> {
     if text.starts_with(FORMULA_STARTS) {
-        std::borrow::Cow::Owned(format!("'{text}"))
+        Cow::Owned(format!("'{text}"))
     } else {
-        std::borrow::Cow::Borrowed(text)
+        Cow::Borrowed(text)
     }
 }
 

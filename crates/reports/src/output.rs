@@ -188,7 +188,7 @@ impl ExportFile {
         Ok(())
     }
 
-    pub fn write_row(&mut self, cells: &[Cell]) -> Result<(), ReportError> {
+    pub fn write_row(&mut self, cells: &[Cell<'_>]) -> Result<(), ReportError> {
         let full = match (&self.part, self.layout.split) {
             (None, _) => true,
             (Some((part, _)), Some(max)) => part.rows() >= max,

@@ -1,6 +1,7 @@
 //! The postings export's columns and rows: what a seller's spreadsheet says of each posting,
 //! headers and words in the reader's language, values typed until the writer.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -168,7 +169,8 @@ pub struct Rows {
     tr: Tr,
     now: DateTime<Utc>,
     modes: HashMap<Scheme, String>,
-    states: HashMap<(OzonStatus, OzonSubstatus), String>,
+    /// By status, then sub-status: looked up without cloning either.
+    states: HashMap<OzonStatus, HashMap<OzonSubstatus, String>>,
     offsets: HashMap<Tz, String>,
 }
 
@@ -185,44 +187,42 @@ impl Rows {
     }
 
     /// The row's cells for these columns, words in `tr`'s language, times in the store's zone.
-    pub fn cells(&mut self, line: &PostingLine) -> Vec<Cell> {
-        let (tr, now) = (&self.tr, self.now);
+    /// Texts borrow from the line and from the words remembered here.
+    pub fn cells<'a>(&'a mut self, line: &'a PostingLine) -> Vec<Cell<'a>> {
+        self.remember(line);
+        let Rows {
+            columns,
+            tr,
+            now,
+            modes,
+            states,
+            offsets,
+        } = self;
+        let (tr, now) = (&*tr, *now);
+        // `remember` has just put the line's words in; "" would only show a bug.
+        let word = |w: Option<&'a String>| Cell::text(w.map_or("", String::as_str));
         let p = &line.posting;
         let local = |t: DateTime<Utc>| Cell::Time(t.with_timezone(&line.zone).naive_local());
         let opt_time = |t: Option<DateTime<Utc>>| t.map_or(Cell::Empty, local);
-        let mut cells = Vec::with_capacity(self.columns.len());
-        for column in &self.columns {
+        let mut cells = Vec::with_capacity(columns.len());
+        for column in columns.iter() {
             cells.push(match column {
                 Column::PostingNumber => Cell::text(p.number.as_str()),
-                Column::OrderNumber => Cell::text(p.number.order_number().as_str()),
+                Column::OrderNumber => Cell::text(p.number.order_part()),
                 Column::Store => Cell::text(&*line.store),
-                Column::Mode => Cell::text(
-                    self.modes
-                        .entry(p.scheme)
-                        .or_insert_with(|| tr.mode(p.scheme))
-                        .as_str(),
-                ),
-                Column::Status => Cell::text(
-                    self.states
-                        .entry((p.status.clone(), p.substatus.clone()))
-                        .or_insert_with(|| tr.ozon_state(&p.status, &p.substatus))
-                        .as_str(),
+                Column::Mode => word(modes.get(&p.scheme)),
+                Column::Status => word(
+                    states
+                        .get(&p.status)
+                        .and_then(|by_sub| by_sub.get(&p.substatus)),
                 ),
                 Column::OrderedAt => opt_time(p.in_process_at),
-                Column::Carriers => Cell::text(
-                    line.legs
-                        .iter()
-                        .map(|(c, _)| tr.carrier(c))
-                        .collect::<Vec<_>>()
-                        .join(" → "),
-                ),
-                Column::TrackingNumbers => Cell::text(
-                    line.legs
-                        .iter()
-                        .map(|(_, n)| n.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" → "),
-                ),
+                Column::Carriers => {
+                    Cell::text(joined(line.legs.iter().map(|(c, _)| tr.carrier_name(c))))
+                }
+                Column::TrackingNumbers => {
+                    Cell::text(joined(line.legs.iter().map(|(_, n)| n.as_str())))
+                }
                 Column::LastEventAt => opt_time(line.last_event.as_ref().map(|e| e.at)),
                 Column::LastEventPlace => {
                     Cell::opt_text(line.last_event.as_ref().and_then(|e| e.place.as_deref()))
@@ -230,12 +230,7 @@ impl Rows {
                 Column::LastEventText => {
                     Cell::opt_text(line.last_event.as_ref().map(|e| e.text.as_str()))
                 }
-                Column::TimeZone => Cell::text(
-                    self.offsets
-                        .entry(line.zone)
-                        .or_insert_with(|| utc_offset(line.zone, now))
-                        .as_str(),
-                ),
+                Column::TimeZone => word(offsets.get(&line.zone)),
                 Column::DaysInTransit => match p.in_process_at {
                     Some(start) => {
                         let end = p.delivered_at.unwrap_or(now).max(start);
@@ -266,11 +261,55 @@ impl Rows {
                     Cell::Number(amount, u8::try_from(exponent).unwrap_or(2))
                 }),
                 Column::Currency => Cell::opt_text(p.total.map(|m| m.currency.code())),
-                Column::Link => line.link.clone().map_or(Cell::Empty, Cell::Link),
+                Column::Link => line
+                    .link
+                    .as_deref()
+                    .map_or(Cell::Empty, |link| Cell::Link(link.into())),
             });
         }
         cells
     }
+
+    /// Learns the catalogue's words for the line's mode, Ozon status and zone, once each per
+    /// export.
+    fn remember(&mut self, line: &PostingLine) {
+        let (tr, p) = (&self.tr, &line.posting);
+        self.modes
+            .entry(p.scheme)
+            .or_insert_with(|| tr.mode(p.scheme));
+        if !self
+            .states
+            .get(&p.status)
+            .is_some_and(|by_sub| by_sub.contains_key(&p.substatus))
+        {
+            self.states
+                .entry(p.status.clone())
+                .or_default()
+                .insert(p.substatus.clone(), tr.ozon_state(&p.status, &p.substatus));
+        }
+        let now = self.now;
+        self.offsets
+            .entry(line.zone)
+            .or_insert_with(|| utc_offset(line.zone, now));
+    }
+}
+
+/// Parts in leg order, `a → b`; one part is borrowed as it is.
+fn joined<'a>(mut parts: impl Iterator<Item = &'a str>) -> Cow<'a, str> {
+    let Some(first) = parts.next() else {
+        return Cow::Borrowed("");
+    };
+    let Some(second) = parts.next() else {
+        return Cow::Borrowed(first);
+    };
+    let mut all = String::with_capacity(2 * (first.len() + second.len()) + 10);
+    for (i, part) in [first, second].into_iter().chain(parts).enumerate() {
+        if i > 0 {
+            all.push_str(" → ");
+        }
+        all.push_str(part);
+    }
+    Cow::Owned(all)
 }
 
 #[cfg(test)]
@@ -339,7 +378,8 @@ mod tests {
             let mut rows = Rows::new(&columns, tr, now);
             for line in &lines {
                 // A renderer that has seen no other row: nothing remembered.
-                let alone = Rows::new(&columns, tr, now).cells(line);
+                let mut fresh = Rows::new(&columns, tr, now);
+                let alone = fresh.cells(line);
                 assert_eq!(rows.cells(line), alone);
                 assert_eq!(
                     alone,

@@ -75,13 +75,13 @@ impl<W: Write> CsvSheet<W> {
         }
     }
 
-    pub fn write_row(&mut self, cells: &[Cell]) -> Result<(), ReportError> {
+    pub fn write_row(&mut self, cells: &[Cell<'_>]) -> Result<(), ReportError> {
         self.put(cells)?;
         self.rows += 1;
         Ok(())
     }
 
-    fn put(&mut self, cells: &[Cell]) -> Result<(), ReportError> {
+    fn put(&mut self, cells: &[Cell<'_>]) -> Result<(), ReportError> {
         self.line.clear();
         let delimiter = self.profile.delimiter();
         for (i, cell) in cells.iter().enumerate() {
@@ -142,7 +142,7 @@ mod tests {
         ) {
             let profile = if ru { Profile::Ru } else { Profile::En };
             let mut sheet = CsvSheet::continuation(profile);
-            let row: Vec<Cell> = cells.iter().map(|c| Cell::Text(c.clone())).collect();
+            let row: Vec<Cell> = cells.iter().map(|c| Cell::Text(c.clone().into())).collect();
             sheet.write_row(&row).unwrap_or_else(|e| panic!("{e}"));
             let bytes = sheet.finish().unwrap_or_else(|e| panic!("{e}"));
             prop_assert!(bytes.ends_with(b"\r\n"));

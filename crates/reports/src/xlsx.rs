@@ -48,7 +48,7 @@ pub struct XlsxSheet<W: Write + Seek> {
     zip: ZipWriter<W>,
     profile: Profile,
     /// The header row, written bold at the top of each sheet.
-    header: Vec<Cell>,
+    header: Vec<Cell<'static>>,
     widths: Vec<f64>,
     /// The columns whose texts repeat from row to row: written once, in the shared strings.
     repeats: Vec<bool>,
@@ -84,7 +84,7 @@ impl<W: Write + Seek> XlsxSheet<W> {
         let mut sheet = XlsxSheet {
             zip: ZipWriter::new(out),
             profile,
-            header: header.iter().map(|h| Cell::text(h.as_str())).collect(),
+            header: header.iter().map(|h| Cell::text(h.clone())).collect(),
             widths: widths.to_vec(),
             repeats: repeats.to_vec(),
             shared: SharedStrings::default(),
@@ -138,7 +138,7 @@ impl<W: Write + Seek> XlsxSheet<W> {
         Ok(())
     }
 
-    pub fn write_row(&mut self, cells: &[Cell]) -> Result<(), ReportError> {
+    pub fn write_row(&mut self, cells: &[Cell<'_>]) -> Result<(), ReportError> {
         if self.row > XLSX_ROWS_PER_SHEET {
             self.add_sheet()?;
         }
@@ -148,7 +148,7 @@ impl<W: Write + Seek> XlsxSheet<W> {
     }
 
     /// Writes the next row; `text_style` styles its text cells (the header's bold).
-    fn put(&mut self, cells: &[Cell], text_style: Option<u8>) -> Result<(), ReportError> {
+    fn put(&mut self, cells: &[Cell<'_>], text_style: Option<u8>) -> Result<(), ReportError> {
         self.row += 1;
         // Numbers are written with itoa and zmij: `core::fmt` was a tenth of the writer's time.
         let (mut ints, mut floats, mut rows) = (
@@ -635,7 +635,7 @@ mod tests {
             let Cell::Text(text) = &row[0] else {
                 unreachable!()
             };
-            assert_eq!(range.get((n + 1, 0)), Some(&Data::String(text.clone())));
+            assert_eq!(range.get((n + 1, 0)), Some(&Data::String(text.to_string())));
         }
     }
 
