@@ -15,7 +15,9 @@
 //! The previous method (the lane's median to 90th percentile of "in process → delivered") lives
 //! on in `ozontrack bench estimate` as the baseline it measures against.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -207,13 +209,89 @@ impl Window {
     }
 }
 
-type Key = (
-    Milestone,
-    Level,
-    Option<Scheme>,
-    Vec<String>,
-    Option<String>,
-);
+/// A group deliveries are learned in and windows read from: a milestone at one level, with what
+/// of the journey that level keeps (see [`keys`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Key {
+    milestone: Milestone,
+    level: Level,
+    scheme: Option<Scheme>,
+    lane: Vec<String>,
+    city: Option<String>,
+}
+
+/// A [`Key`] borrowed from a journey: an export reads a window for every posting under way, and
+/// copying each lane and city into five owned keys was most of a window's cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct KeyRef<'a> {
+    milestone: Milestone,
+    level: Level,
+    scheme: Option<Scheme>,
+    lane: &'a [String],
+    city: Option<&'a str>,
+}
+
+impl KeyRef<'_> {
+    fn to_key(self) -> Key {
+        Key {
+            milestone: self.milestone,
+            level: self.level,
+            scheme: self.scheme,
+            lane: self.lane.to_vec(),
+            city: self.city.map(str::to_owned),
+        }
+    }
+}
+
+/// What the groups are looked up by, owned or borrowed: both hash and compare as their
+/// [`KeyRef`], so a borrowed key finds its owned group.
+trait GroupKey {
+    fn parts(&self) -> KeyRef<'_>;
+}
+
+impl GroupKey for Key {
+    fn parts(&self) -> KeyRef<'_> {
+        KeyRef {
+            milestone: self.milestone,
+            level: self.level,
+            scheme: self.scheme,
+            lane: &self.lane,
+            city: self.city.as_deref(),
+        }
+    }
+}
+
+impl GroupKey for KeyRef<'_> {
+    fn parts(&self) -> KeyRef<'_> {
+        *self
+    }
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
+    }
+}
+
+impl<'a> Borrow<dyn GroupKey + 'a> for Key {
+    fn borrow(&self) -> &(dyn GroupKey + 'a) {
+        self
+    }
+}
+
+impl Hash for dyn GroupKey + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
+    }
+}
+
+impl PartialEq for dyn GroupKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn GroupKey + '_ {}
 
 /// What delivered parcels took from each milestone, grouped by level; learned once, read for
 /// every window.
@@ -232,26 +310,32 @@ fn after_hours(t: DateTime<Utc>, h: f64) -> DateTime<Utc> {
 }
 
 /// The group keys of a journey at a milestone, finest first.
-fn keys(j: &Journey, m: Milestone) -> [Key; 5] {
+fn keys(j: &Journey, m: Milestone) -> [KeyRef<'_>; 5] {
     // The stretch's carrier: the last mile's once it took over, else the first mile's.
     let stretch = if m >= Milestone::LastMile {
         j.lane.last()
     } else {
         j.lane.first()
     };
-    let stretch: Vec<String> = stretch.cloned().into_iter().collect();
+    let stretch = stretch.map_or(&[][..], std::slice::from_ref);
+    let key = |level, scheme, lane, city| KeyRef {
+        milestone: m,
+        level,
+        scheme,
+        lane,
+        city,
+    };
     [
-        (
-            m,
+        key(
             Level::City,
             Some(j.scheme),
-            j.lane.clone(),
-            j.buyer_city.clone(),
+            &j.lane[..],
+            j.buyer_city.as_deref(),
         ),
-        (m, Level::Lane, Some(j.scheme), j.lane.clone(), None),
-        (m, Level::Carrier, Some(j.scheme), stretch, None),
-        (m, Level::Mode, Some(j.scheme), Vec::new(), None),
-        (m, Level::All, None, Vec::new(), None),
+        key(Level::Lane, Some(j.scheme), &j.lane[..], None),
+        key(Level::Carrier, Some(j.scheme), stretch, None),
+        key(Level::Mode, Some(j.scheme), &[], None),
+        key(Level::All, None, &[], None),
     ]
 }
 
@@ -315,7 +399,12 @@ impl Model {
                 }
                 let left = hours(delivered - at);
                 for key in keys(j, m) {
-                    groups.entry(key).or_default().push(left);
+                    match groups.get_mut(&key as &dyn GroupKey) {
+                        Some(samples) => samples.push(left),
+                        None => {
+                            groups.insert(key.to_key(), vec![left]);
+                        }
+                    }
                 }
             }
         }
@@ -328,7 +417,13 @@ impl Model {
     /// Delivered journeys learned from, per milestone (at the coarsest level).
     pub fn samples(&self, m: Milestone) -> usize {
         self.groups
-            .get(&(m, Level::All, None, Vec::new(), None))
+            .get(&KeyRef {
+                milestone: m,
+                level: Level::All,
+                scheme: None,
+                lane: &[],
+                city: None,
+            } as &dyn GroupKey)
             .map_or(0, Vec::len)
     }
 
@@ -351,8 +446,8 @@ impl Model {
         };
         let mut coarsest: Option<(Level, &[f64], &[f64])> = None;
         for key in keys(j, milestone) {
-            let level = key.1;
-            let Some(samples) = self.groups.get(&key) else {
+            let level = key.level;
+            let Some(samples) = self.groups.get(&key as &dyn GroupKey) else {
                 continue;
             };
             // Only deliveries that took longer than the time already spent are still possible.
