@@ -294,22 +294,19 @@ impl Rows {
     }
 }
 
-/// Parts in leg order, `a → b`; one part is borrowed as it is.
-fn joined<'a>(mut parts: impl Iterator<Item = &'a str>) -> Cow<'a, str> {
-    let Some(first) = parts.next() else {
-        return Cow::Borrowed("");
-    };
-    let Some(second) = parts.next() else {
-        return Cow::Borrowed(first);
-    };
-    let mut all = String::with_capacity(2 * (first.len() + second.len()) + 10);
-    for (i, part) in [first, second].into_iter().chain(parts).enumerate() {
-        if i > 0 {
+/// Parts in leg order, `a → b`; a single part is borrowed as it is.
+fn joined<'a>(parts: impl Iterator<Item = &'a str>) -> Cow<'a, str> {
+    let mut all = Cow::Borrowed("");
+    for (i, part) in parts.enumerate() {
+        if i == 0 {
+            all = Cow::Borrowed(part);
+        } else {
+            let all = all.to_mut();
             all.push_str(" → ");
+            all.push_str(part);
         }
-        all.push_str(part);
     }
-    Cow::Owned(all)
+    all
 }
 
 #[cfg(test)]
@@ -342,6 +339,19 @@ mod tests {
             penalty_points: 0,
             link: None,
         }
+    }
+
+    #[test]
+    fn legs_are_joined_in_order_and_a_single_leg_is_borrowed() {
+        assert_eq!(joined([].into_iter()), "");
+        assert!(matches!(
+            joined(["cdek"].into_iter()),
+            Cow::Borrowed("cdek")
+        ));
+        assert_eq!(
+            joined(["cainiao", "", "cdek"].into_iter()),
+            "cainiao →  → cdek"
+        );
     }
 
     #[test]
