@@ -16,9 +16,9 @@ use ozontrack_db::{
 use ozontrack_domain::finding::Severity;
 use ozontrack_domain::{CarrierCode, Clock, Language, Scheme, StoreId, carrier};
 use ozontrack_i18n::Tr;
-use ozontrack_reports::postings::{header, repeats, widths};
+use ozontrack_reports::postings::layout;
 use ozontrack_reports::{
-    Column, ExportFile, FileFormat, LastEvent, Layout, PostingLine, Profile, ReportError, Rows,
+    Column, ExportFile, FileFormat, LastEvent, PostingLine, Profile, ReportError, Rows,
 };
 use tokio::sync::mpsc;
 
@@ -420,15 +420,13 @@ pub struct Exported {
 
 /// Starts the file an export of `spec` is written to (see [`ExportFile`]).
 pub fn create_file(spec: &ExportSpec, file: &FileSpec, path: &Path) -> Result<ExportFile, Error> {
-    let tr = Tr::new(spec.language);
-    let layout = Layout {
-        format: file.format,
-        profile: file.profile,
-        header: header(&spec.columns, &tr),
-        widths: widths(&spec.columns),
-        repeats: repeats(&spec.columns),
-        split: file.split,
-    };
+    let layout = layout(
+        &spec.columns,
+        &Tr::new(spec.language),
+        file.format,
+        file.profile,
+        file.split,
+    );
     Ok(ExportFile::create(path, layout)?)
 }
 

@@ -10,8 +10,8 @@ use ozontrack_domain::finding::{Severity, Why};
 use ozontrack_domain::{OzonStatus, OzonSubstatus, Posting, Scheme};
 use ozontrack_i18n::{Tr, utc_offset};
 
-use crate::ReportError;
-use crate::cell::Cell;
+use crate::cell::{Cell, Profile};
+use crate::{FileFormat, Layout, ReportError};
 
 macro_rules! columns {
     ($($variant:ident => $key:literal, $width:literal;)*) => {
@@ -120,14 +120,23 @@ pub fn header(columns: &[Column], tr: &Tr) -> Vec<String> {
     columns.iter().map(|c| c.header(tr)).collect()
 }
 
-/// The XLSX widths of these columns.
-pub fn widths(columns: &[Column]) -> Vec<f64> {
-    columns.iter().map(|c| c.width()).collect()
-}
-
-/// Which of these columns hold few distinct texts, repeated row after row (see [`Column::repeats`]).
-pub fn repeats(columns: &[Column]) -> Vec<bool> {
-    columns.iter().map(|c| c.repeats()).collect()
+/// How an export of these columns is laid out: their headers in `tr`'s language, their XLSX
+/// widths and which of them an XLSX shares the texts of (see [`Column::repeats`]).
+pub fn layout(
+    columns: &[Column],
+    tr: &Tr,
+    format: FileFormat,
+    profile: Profile,
+    split: Option<u64>,
+) -> Layout {
+    Layout {
+        format,
+        profile,
+        header: header(columns, tr),
+        widths: columns.iter().map(|c| c.width()).collect(),
+        repeats: columns.iter().map(|c| c.repeats()).collect(),
+        split,
+    }
 }
 
 /// The latest event of any of a posting's legs.

@@ -12,10 +12,8 @@ use ozontrack_domain::{
     Currency, Language, Money, OzonStatus, Posting, PostingNumber, Scheme, StoreId,
 };
 use ozontrack_i18n::Tr;
-use ozontrack_reports::postings::{header, repeats, widths};
-use ozontrack_reports::{
-    Column, ExportFile, FileFormat, LastEvent, Layout, PostingLine, Profile, Rows,
-};
+use ozontrack_reports::postings::layout;
+use ozontrack_reports::{Column, ExportFile, FileFormat, LastEvent, PostingLine, Profile, Rows};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap()
@@ -76,18 +74,7 @@ fn export(
 ) {
     let tr = Tr::new(language);
     let columns = Column::ALL;
-    let mut file = ExportFile::create(
-        path,
-        Layout {
-            format,
-            profile,
-            header: header(columns, &tr),
-            widths: widths(columns),
-            repeats: repeats(columns),
-            split,
-        },
-    )
-    .unwrap();
+    let mut file = ExportFile::create(path, layout(columns, &tr, format, profile, split)).unwrap();
     let mut cells = Rows::new(columns, tr, now());
     for i in 0..rows {
         file.write_row(&cells.cells(&line(i))).unwrap();
@@ -261,14 +248,7 @@ fn an_interrupted_export_leaves_no_file_that_looks_complete() {
         let tr = Tr::new(Language::En);
         let mut file = ExportFile::create(
             &path,
-            Layout {
-                format: FileFormat::Csv,
-                profile: Profile::En,
-                header: header(Column::ALL, &tr),
-                widths: widths(Column::ALL),
-                repeats: repeats(Column::ALL),
-                split: None,
-            },
+            layout(Column::ALL, &tr, FileFormat::Csv, Profile::En, None),
         )
         .unwrap();
         let mut cells = Rows::new(Column::ALL, tr, now());
