@@ -185,9 +185,10 @@ pub(crate) fn encode(record: &ExportRecord) -> Option<Vec<u8>> {
 }
 
 /// The records of lines written one after the other (a page's lines as the database joins
-/// them).
-pub(crate) fn decode_all(mut bytes: &[u8]) -> Result<Vec<ExportRecord>, DbError> {
-    let mut records = Vec::new();
+/// them), in a vector with room for `postings` (the page's, so that it is never moved while it
+/// grows: a record is some 400 bytes).
+pub(crate) fn decode_all(mut bytes: &[u8], postings: usize) -> Result<Vec<ExportRecord>, DbError> {
+    let mut records = Vec::with_capacity(postings);
     while !bytes.is_empty() {
         let (record, rest) = decode(bytes)?;
         records.push(record);
@@ -353,7 +354,7 @@ mod tests {
     fn a_line_gives_back_the_record_it_was_made_of() {
         let record = record();
         let line = encode(&record).unwrap();
-        assert_eq!(decode_all(&line).unwrap(), vec![record]);
+        assert_eq!(decode_all(&line, 1).unwrap(), vec![record]);
     }
 
     #[test]
@@ -365,8 +366,8 @@ mod tests {
         bare.alerts.clear();
         let records = vec![record(), bare, record()];
         let joined: Vec<u8> = records.iter().flat_map(|r| encode(r).unwrap()).collect();
-        assert_eq!(decode_all(&joined).unwrap(), records);
-        assert_eq!(decode_all(&[]).unwrap(), Vec::new());
+        assert_eq!(decode_all(&joined, 3).unwrap(), records);
+        assert_eq!(decode_all(&[], 0).unwrap(), Vec::new());
     }
 
     #[test]
@@ -379,7 +380,7 @@ mod tests {
         record.posting.substatus = OzonSubstatus::parse("");
         let line = encode(&record).unwrap();
         assert!(line.len() < 150, "{} bytes", line.len());
-        assert_eq!(decode_all(&line).unwrap(), vec![record]);
+        assert_eq!(decode_all(&line, 1).unwrap(), vec![record]);
     }
 
     #[test]
@@ -405,7 +406,7 @@ mod tests {
         ];
         for bytes in garbage {
             assert!(
-                matches!(decode_all(bytes), Err(DbError::Corrupt { .. })),
+                matches!(decode_all(bytes, 1), Err(DbError::Corrupt { .. })),
                 "{bytes:?}"
             );
         }

@@ -725,8 +725,10 @@ impl Views for SqlDatabase {
     }
 
     async fn finish_export_page(&self, read: ExportPageRead) -> Result<ExportPage, DbError> {
-        let mut records =
-            crate::export_lines::decode_all(read.lines.as_deref().unwrap_or_default())?;
+        let mut records = crate::export_lines::decode_all(
+            read.lines.as_deref().unwrap_or_default(),
+            usize::try_from(read.postings).unwrap_or(0),
+        )?;
         let long_way = read
             .long_way
             .as_deref()
