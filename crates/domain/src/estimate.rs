@@ -15,8 +15,8 @@
 //! The previous method (the lane's median to 90th percentile of "in process → delivered") lives
 //! on in `ozontrack bench estimate` as the baseline it measures against.
 
+use foldhash::HashMap;
 use std::borrow::Borrow;
-use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
 use chrono::{DateTime, Duration, Utc};
@@ -110,17 +110,17 @@ impl Journey {
         events: impl IntoIterator<Item = (LegRole, DateTime<Utc>, &'a NormalizedStatus)>,
         delivered_at: Option<DateTime<Utc>>,
     ) -> Journey {
-        let mut first: HashMap<Milestone, DateTime<Utc>> = HashMap::new();
-        first.insert(Milestone::InProcess, in_process_at);
+        // A handful of milestones: searched in a vector, not hashed (a journey is made for
+        // every posting an export shows under way, and for every delivery learned from).
+        let mut milestones = vec![(Milestone::InProcess, in_process_at)];
         for (role, at, status) in events {
             if let Some(m) = Milestone::of(role, status) {
-                first
-                    .entry(m)
-                    .and_modify(|t| *t = (*t).min(at))
-                    .or_insert(at);
+                match milestones.iter_mut().find(|(seen, _)| *seen == m) {
+                    Some((_, first)) => *first = (*first).min(at),
+                    None => milestones.push((m, at)),
+                }
             }
         }
-        let mut milestones: Vec<(Milestone, DateTime<Utc>)> = first.into_iter().collect();
         milestones.sort();
         Journey {
             scheme,
@@ -388,7 +388,7 @@ impl Model {
     /// fast ones are delivered yet, and learning from them would make every window too early.
     pub fn learn<'a>(journeys: impl IntoIterator<Item = &'a Journey>, now: DateTime<Utc>) -> Model {
         let settled = now - Duration::days(SETTLE_DAYS);
-        let mut groups: HashMap<Key, Vec<f64>> = HashMap::new();
+        let mut groups: HashMap<Key, Vec<f64>> = HashMap::default();
         for j in journeys {
             let Some(delivered) = j.delivered_at else {
                 continue;

@@ -4,7 +4,7 @@
 //! while the next page is read, and written by `reports` on a blocking thread, so memory stays
 //! flat and the database, this task and the writer work at the same time.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

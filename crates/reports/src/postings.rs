@@ -1,8 +1,8 @@
 //! The postings export's columns and rows: what a seller's spreadsheet says of each posting,
 //! headers and words in the reader's language, values typed until the writer.
 
+use foldhash::HashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -189,9 +189,9 @@ impl Rows {
             columns: columns.to_vec(),
             tr,
             now,
-            modes: HashMap::new(),
-            states: HashMap::new(),
-            offsets: HashMap::new(),
+            modes: HashMap::default(),
+            states: HashMap::default(),
+            offsets: HashMap::default(),
         }
     }
 
