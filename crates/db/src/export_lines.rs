@@ -57,9 +57,10 @@ struct Line<'a> {
     delivered_at: Option<DateTime<Utc>>,
     #[serde(borrow)]
     buyer_city: Option<Cow<'a, str>>,
-    /// Minor units and currency code.
+    /// Minor units and currency code (a `&str`: serde gives a `Cow` inside a tuple or an option
+    /// its own copy, which was an allocation per posting read).
     #[serde(borrow)]
-    total: Option<(i64, Cow<'a, str>)>,
+    total: Option<(i64, &'a str)>,
     #[serde(borrow)]
     legs: Vec<LineLeg<'a>>,
     #[serde(borrow)]
@@ -153,7 +154,7 @@ pub(crate) fn encode(record: &ExportRecord) -> Option<Vec<u8>> {
         in_process_at: p.in_process_at,
         delivered_at: p.delivered_at,
         buyer_city: p.buyer_city.as_deref().map(Into::into),
-        total: p.total.map(|m| (m.minor, m.currency.code().into())),
+        total: p.total.map(|m| (m.minor, m.currency.code())),
         legs: record
             .legs
             .iter()
@@ -225,7 +226,7 @@ fn decode(bytes: &[u8]) -> Result<(ExportRecord, &[u8]), DbError> {
     posting.total = match line.total {
         Some((minor, code)) => Some(Money::from_minor(
             minor,
-            Currency::parse(&code).map_err(|e| bad("currency", &e))?,
+            Currency::parse(code).map_err(|e| bad("currency", &e))?,
         )),
         None => None,
     };
