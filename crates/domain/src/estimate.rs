@@ -15,11 +15,11 @@
 //! The previous method (the lane's median to 90th percentile of "in process → delivered") lives
 //! on in `ozontrack bench estimate` as the baseline it measures against.
 
-use foldhash::HashMap;
 use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};
 
 use chrono::{DateTime, Duration, Utc};
+use foldhash::HashMap;
 
 use crate::Scheme;
 use crate::leg::LegRole;

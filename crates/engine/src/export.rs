@@ -4,12 +4,12 @@
 //! while the next page is read, and written by `reports` on a blocking thread, so memory stays
 //! flat and the database, this task and the writer work at the same time.
 
-use foldhash::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use foldhash::HashMap;
 use ozontrack_db::{
     Chore, Database, DbError, ExportPageRead, ExportRecord, LeaseOwner, PostingQuery, StoreRecord,
 };
@@ -475,7 +475,9 @@ pub async fn export_to_file<D: Database>(
     });
     let read = async {
         while let Some(lines) = exporter.next_batch(now).await? {
-            while spent_rx.try_recv().is_ok() {}
+            while let Ok(spent) = spent_rx.try_recv() {
+                drop(spent);
+            }
             if tx.send(lines).await.is_err() {
                 // The writer stopped on an error; it says which when joined.
                 break;

@@ -1,11 +1,11 @@
 //! The postings export's columns and rows: what a seller's spreadsheet says of each posting,
 //! headers and words in the reader's language, values typed until the writer.
 
-use foldhash::HashMap;
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use foldhash::HashMap;
 use ozontrack_domain::finding::{Severity, Why};
 use ozontrack_domain::{OzonStatus, OzonSubstatus, Posting, Scheme};
 use ozontrack_i18n::{Tr, utc_offset};
