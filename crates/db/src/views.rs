@@ -629,7 +629,9 @@ enum Shape<'a> {
 /// it ends; the empty separator is bound between the first two parts), the ids of the postings
 /// without a current line joined by commas, how many postings matched and the oldest of them
 /// (the next page's cursor, known before a line is decoded). Aggregated in the database because
-/// the driver's cost is per row, not per byte. The page's postings (newest first, up to the
+/// the driver's cost is per row, not per byte. A posting with a change waiting joins no line (a
+/// condition of the join, not a `CASE` in the row: PostgreSQL copied that into both aggregates
+/// and looked for the change twice a posting). The page's postings (newest first, up to the
 /// limit bound after the filters) are joined to their lines oldest first (the second limit is
 /// the same, and keeps SQLite from dropping that order): SQLite finds the line after the one it
 /// has just read without searching the table again, where each newest-first search read two or
@@ -638,11 +640,11 @@ enum Shape<'a> {
 const LINES_PAGE: [&str; 4] = [
     "SELECT string_agg(x.line, ",
     "), string_agg(CASE WHEN x.line IS NULL THEN CAST(x.id AS TEXT) END, ','), \
-     COUNT(*), MIN(x.id) FROM (SELECT pg.id AS id, CASE WHEN EXISTS (SELECT 1 FROM export_changes c \
-     WHERE c.posting_id = pg.id) THEN NULL ELSE e.line END AS line \
+     COUNT(*), MIN(x.id) FROM (SELECT pg.id AS id, e.line AS line \
      FROM (SELECT id FROM (SELECT p.id AS id FROM postings p",
     ") newest ORDER BY id LIMIT ",
-    ") pg LEFT JOIN export_lines e ON e.posting_id = pg.id) x",
+    ") pg LEFT JOIN export_lines e ON e.posting_id = pg.id AND NOT EXISTS (SELECT 1 FROM \
+     export_changes c WHERE c.posting_id = pg.id)) x",
 ];
 
 /// The one row of [`LINES_PAGE`]: the lines, the ids read the long way, how many postings and
