@@ -129,7 +129,8 @@ pub struct Exporter<D> {
 }
 
 /// Pages read ahead of the one being decoded: one query runs while a page is decoded and the
-/// page before is written, and at most this many wait besides (a few megabytes each).
+/// page before is written, and at most this many wait besides (a few megabytes each); as many
+/// decoded batches may wait for the writer.
 const PAGES_AHEAD: usize = 3;
 
 impl<D: Database> Exporter<D> {
@@ -455,8 +456,8 @@ pub async fn export_to_file<D: Database>(
 ) -> Result<Exported, Error> {
     let mut rows = Rows::new(&spec.columns, Tr::new(spec.language), now);
     let out = create_file(spec, file, path)?;
-    // Batches in flight: written while the next are read.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<PostingLine>>(3);
+    // As many batches wait for the writer as pages wait to be decoded.
+    let (tx, mut rx) = mpsc::channel::<Vec<PostingLine>>(PAGES_AHEAD);
     // Written batches go back to be dropped where they were made: a thread freeing another
     // thread's allocations takes that thread's allocator lock for each (a tenth of the writer's
     // time, for a dozen texts a row).
