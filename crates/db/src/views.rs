@@ -147,8 +147,10 @@ pub struct ExportAlert {
 pub struct ExportPageRead {
     /// The current lines of the page's postings, one after the other.
     lines: Option<Vec<u8>>,
-    /// The ids of the page's postings without a current line, comma-separated.
+    /// The ids of the page's postings without a line, comma-separated.
     long_way: Option<String>,
+    /// The ids with a change waiting in the page's range, comma-separated: their lines are stale.
+    changed: Option<String>,
     /// How many postings the query matched on this page.
     pub postings: u64,
     /// The oldest of them: the cursor of the next page.
@@ -515,88 +517,99 @@ impl SqlDatabase {
                 query.build_query_scalar::<i64>().fetch_one(pool).await?
             })),
         };
+        // The filters, after the cursor: pushed twice onto a page of lines, whose oldest
+        // posting is found by the same filters.
+        macro_rules! push_where {
+            ($query:expr) => {{
+                $query.push(" WHERE p.store_id");
+                push_in!($query, &stores);
+                if let Some(status) = &q.status {
+                    $query.push(" AND p.status = ").push_bind(status.as_str());
+                }
+                if let Some(scheme) = q.scheme {
+                    $query.push(" AND p.scheme = ").push_bind(scheme.as_str());
+                }
+                if let Some(from) = q.from {
+                    $query.push(" AND p.in_process_at >= ").push_bind(from);
+                }
+                if let Some(to) = q.to {
+                    $query.push(" AND p.in_process_at < ").push_bind(to);
+                }
+                if let Some(carrier) = &q.carrier {
+                    $query
+                        .push(" AND EXISTS (SELECT 1 FROM legs l WHERE l.posting_id = p.id AND l.carrier = ")
+                        .push_bind(carrier.as_str())
+                        .push(")");
+                }
+                if let Some(text) = &q.text {
+                    let text = text.trim().to_uppercase();
+                    // A posting number's start (LIKE's wildcards in the text are taken literally).
+                    let escaped = text
+                        .replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_");
+                    $query
+                        .push(" AND (p.posting_number LIKE ")
+                        .push_bind(format!("{escaped}%"))
+                        .push(" ESCAPE '\\' OR p.tracking_number = ")
+                        .push_bind(text.clone())
+                        .push(" OR EXISTS (SELECT 1 FROM legs l WHERE l.posting_id = p.id AND l.tracking_number = ")
+                        .push_bind(text)
+                        .push("))");
+                }
+                if let Some(min) = q.min_risk {
+                    // Few matching alerts, or a count: drive the query from them. A page among many:
+                    // probe each posting through the open-alert index while the page fills (a walk
+                    // of ~50 / density).
+                    if matches!(shape, Shape::Count(_)) || risky.is_some_and(|n| n <= FEW_ALERTS) {
+                        $query.push(
+                            " AND p.id IN (SELECT a.posting_id FROM alerts a \
+                             WHERE a.resolved_at IS NULL AND a.store_id",
+                        );
+                        push_in!($query, &stores);
+                        $query.push(" AND a.severity IN (");
+                    } else {
+                        $query.push(
+                            " AND EXISTS (SELECT 1 FROM alerts a WHERE a.posting_id = p.id \
+                             AND a.resolved_at IS NULL AND a.severity IN (",
+                        );
+                    }
+                    let mut list = $query.separated(", ");
+                    for s in Severity::ALL.iter().copied().filter(|s| *s >= min) {
+                        list.push_bind(s.as_str());
+                    }
+                    $query.push("))");
+                }
+                if !matches!(shape, Shape::Count(_))
+                    && let Some(before) = q.before
+                {
+                    $query.push(" AND p.id < ").push_bind(before.0);
+                }
+            }};
+        }
         Ok(on_db!(&self.db, |pool| {
             let mut query = sqlx::QueryBuilder::new(match shape {
-                Shape::Rows(select) => format!("SELECT {select}"),
-                Shape::Count(_) => "SELECT COUNT(*) FROM (SELECT 1".to_owned(),
+                Shape::Rows(select) => format!("SELECT {select} FROM postings p"),
+                Shape::Count(_) => "SELECT COUNT(*) FROM (SELECT 1 FROM postings p".to_owned(),
                 Shape::Lines => LINES_PAGE[0].to_owned(),
             });
             if matches!(shape, Shape::Lines) {
                 query.push_bind(&[] as &[u8]).push(LINES_PAGE[1]);
-            } else {
-                query.push(" FROM postings p");
             }
-            query.push(" WHERE p.store_id");
-            push_in!(query, &stores);
-            if let Some(status) = &q.status {
-                query.push(" AND p.status = ").push_bind(status.as_str());
-            }
-            if let Some(scheme) = q.scheme {
-                query.push(" AND p.scheme = ").push_bind(scheme.as_str());
-            }
-            if let Some(from) = q.from {
-                query.push(" AND p.in_process_at >= ").push_bind(from);
-            }
-            if let Some(to) = q.to {
-                query.push(" AND p.in_process_at < ").push_bind(to);
-            }
-            if let Some(carrier) = &q.carrier {
-                query
-                    .push(" AND EXISTS (SELECT 1 FROM legs l WHERE l.posting_id = p.id AND l.carrier = ")
-                    .push_bind(carrier.as_str())
-                    .push(")");
-            }
-            if let Some(text) = &q.text {
-                let text = text.trim().to_uppercase();
-                // A posting number's start (LIKE's wildcards in the text are taken literally).
-                let escaped = text
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_");
-                query
-                    .push(" AND (p.posting_number LIKE ")
-                    .push_bind(format!("{escaped}%"))
-                    .push(" ESCAPE '\\' OR p.tracking_number = ")
-                    .push_bind(text.clone())
-                    .push(" OR EXISTS (SELECT 1 FROM legs l WHERE l.posting_id = p.id AND l.tracking_number = ")
-                    .push_bind(text)
-                    .push("))");
-            }
-            if let Some(min) = q.min_risk {
-                // Few matching alerts, or a count: drive the query from them. A page among many:
-                // probe each posting through the open-alert index while the page fills (a walk
-                // of ~50 / density).
-                if matches!(shape, Shape::Count(_)) || risky.is_some_and(|n| n <= FEW_ALERTS) {
-                    query.push(
-                        " AND p.id IN (SELECT a.posting_id FROM alerts a \
-                         WHERE a.resolved_at IS NULL AND a.store_id",
-                    );
-                    push_in!(query, &stores);
-                    query.push(" AND a.severity IN (");
-                } else {
-                    query.push(
-                        " AND EXISTS (SELECT 1 FROM alerts a WHERE a.posting_id = p.id \
-                         AND a.resolved_at IS NULL AND a.severity IN (",
-                    );
-                }
-                let mut list = query.separated(", ");
-                for s in Severity::ALL.iter().copied().filter(|s| *s >= min) {
-                    list.push_bind(s.as_str());
-                }
-                query.push("))");
-            }
+            push_where!(query);
             match shape {
-                Shape::Rows(_) | Shape::Lines => {
-                    if let Some(before) = q.before {
-                        query.push(" AND p.id < ").push_bind(before.0);
-                    }
+                Shape::Rows(_) => {
                     query.push(" ORDER BY p.id DESC LIMIT ").push_bind(limit);
-                    if matches!(shape, Shape::Lines) {
-                        query
-                            .push(LINES_PAGE[2])
-                            .push_bind(limit)
-                            .push(LINES_PAGE[3]);
-                    }
+                }
+                Shape::Lines => {
+                    query.push(LINES_PAGE[2]);
+                    push_where!(query);
+                    query
+                        .push(LINES_PAGE[3])
+                        .push_bind(limit - 1)
+                        .push(LINES_PAGE[4])
+                        .push_bind(i64::MIN)
+                        .push(")");
                 }
                 Shape::Count(_) => {
                     query.push(" LIMIT ").push_bind(limit).push(") matched");
@@ -627,29 +640,50 @@ enum Shape<'a> {
 
 /// A page of export lines as one row: the current lines one after the other (a line knows where
 /// it ends; the empty separator is bound between the first two parts), the ids of the postings
-/// without a current line joined by commas, how many postings matched and the oldest of them
-/// (the next page's cursor, known before a line is decoded). Aggregated in the database because
-/// the driver's cost is per row, not per byte. A posting with a change waiting joins no line (a
-/// condition of the join, not a `CASE` in the row: PostgreSQL copied that into both aggregates
-/// and looked for the change twice a posting). The page's postings (newest first, up to the
-/// limit bound after the filters) are joined to their lines oldest first (the second limit is
-/// the same, and keeps SQLite from dropping that order): SQLite finds the line after the one it
-/// has just read without searching the table again, where each newest-first search read two or
-/// three pages from the file whenever the process's shared page cache was full (BENCHMARKS,
-/// Export). The records are put in order after.
-const LINES_PAGE: [&str; 4] = [
-    "SELECT string_agg(x.line, ",
-    "), string_agg(CASE WHEN x.line IS NULL THEN CAST(x.id AS TEXT) END, ','), \
-     COUNT(*), MIN(x.id) FROM (SELECT pg.id AS id, e.line AS line \
-     FROM (SELECT id FROM (SELECT p.id AS id FROM postings p",
-    ") newest ORDER BY id LIMIT ",
-    ") pg LEFT JOIN export_lines e ON e.posting_id = pg.id AND NOT EXISTS (SELECT 1 FROM \
-     export_changes c WHERE c.posting_id = pg.id)) x",
+/// without a line joined by commas, how many postings matched, the oldest of them (the next
+/// page's cursor, known before a line is decoded) and the ids with a change waiting between the
+/// page's oldest and newest posting (their lines are stale; an id there may belong to a posting
+/// the filters leave out). Aggregated in the database because the driver's cost is per row, not
+/// per byte. The page is a range of ids: up to the cursor, down to the `limit`-th newest posting
+/// the same filters match (the filters are pushed twice, the offset and the smallest id bound
+/// between the last parts), or to the first posting when fewer remain. Read that way, SQLite
+/// walks the postings' index and the lines in key order, with no sort and no search for a
+/// waiting change per posting, each of which cost as much as the rest of the page's query did
+/// (BENCHMARKS, Export); the records are put in order after.
+const LINES_PAGE: [&str; 5] = [
+    "SELECT string_agg(e.line, ",
+    "), string_agg(CASE WHEN e.line IS NULL THEN CAST(p.id AS TEXT) END, ','), COUNT(*), \
+     MIN(p.id), (SELECT string_agg(CAST(c.posting_id AS TEXT), ',') FROM export_changes c \
+     WHERE c.posting_id BETWEEN MIN(p.id) AND MAX(p.id)) \
+     FROM postings p LEFT JOIN export_lines e ON e.posting_id = p.id",
+    " AND p.id >= COALESCE((SELECT p.id FROM postings p",
+    " ORDER BY p.id DESC LIMIT 1 OFFSET ",
+    "), ",
 ];
 
-/// The one row of [`LINES_PAGE`]: the lines, the ids read the long way, how many postings and
-/// the oldest.
-type LinesRow = (Option<Vec<u8>>, Option<String>, i64, Option<i64>);
+/// The one row of [`LINES_PAGE`]: the lines, the ids read the long way, how many postings, the
+/// oldest, and the ids with a change waiting.
+type LinesRow = (
+    Option<Vec<u8>>,
+    Option<String>,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
+
+/// The posting ids of a comma-separated list of [`LINES_PAGE`].
+fn ids(list: Option<&str>) -> Result<Vec<i64>, DbError> {
+    list.unwrap_or_default()
+        .split_terminator(',')
+        .map(|id| {
+            id.parse::<i64>().map_err(|e| DbError::Corrupt {
+                table: "export_lines",
+                id: 0,
+                reason: format!("posting id {id:?}: {e}"),
+            })
+        })
+        .collect()
+}
 
 /// Up to this many matching open alerts, a risk-filtered page is read from the alerts' side.
 const FEW_ALERTS: i64 = 2000;
@@ -717,12 +751,15 @@ impl Views for SqlDatabase {
         Ok(rows
             .into_iter()
             .next()
-            .map(|(lines, long_way, postings, last)| ExportPageRead {
-                lines,
-                long_way,
-                postings: u64::try_from(postings).unwrap_or(0),
-                last: last.map(PostingId),
-            })
+            .map(
+                |(lines, long_way, postings, last, changed)| ExportPageRead {
+                    lines,
+                    long_way,
+                    changed,
+                    postings: u64::try_from(postings).unwrap_or(0),
+                    last: last.map(PostingId),
+                },
+            )
             .unwrap_or_default())
     }
 
@@ -731,25 +768,27 @@ impl Views for SqlDatabase {
             read.lines.as_deref().unwrap_or_default(),
             usize::try_from(read.postings).unwrap_or(0),
         )?;
-        let long_way = read
-            .long_way
-            .as_deref()
-            .unwrap_or_default()
-            .split_terminator(',')
-            .map(|id| {
-                id.parse::<i64>().map_err(|e| DbError::Corrupt {
-                    table: "export_lines",
-                    id: 0,
-                    reason: format!("posting id {id:?}: {e}"),
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut long_way = ids(read.long_way.as_deref())?;
+        let mut changed = ids(read.changed.as_deref())?;
+        if !changed.is_empty() {
+            changed.sort_unstable();
+            records.retain(|r| {
+                let stale = changed.binary_search(&r.id.0).is_ok();
+                if stale {
+                    long_way.push(r.id.0);
+                }
+                !stale
+            });
+        }
         let read_long_way = long_way.len();
         if !long_way.is_empty() {
             let postings = self.export_postings_of(&long_way).await?;
             records.extend(self.export_details(postings).await?);
         }
-        if !records.is_sorted_by_key(|r| std::cmp::Reverse(r.id.0)) {
+        // Lines come oldest first from SQLite's walk of the range: turned round, not sorted.
+        if records.is_sorted_by_key(|r| r.id.0) {
+            records.reverse();
+        } else if !records.is_sorted_by_key(|r| std::cmp::Reverse(r.id.0)) {
             records.sort_unstable_by_key(|r| std::cmp::Reverse(r.id.0));
         }
         Ok(ExportPage {

@@ -95,6 +95,7 @@ contract!(
     the_leg_follows_its_latest_event_whatever_the_arrival_order,
     an_exported_posting_names_each_leg_once_with_the_latest_event_of_any,
     every_write_an_export_row_shows_leaves_its_line_waiting_and_no_other_write_does,
+    export_pages_hold_each_matching_posting_once_and_a_waiting_change_only_of_their_own,
     one_batch_with_repeats_and_thousands_of_events_is_stored_once_each,
     a_round_of_checks_stores_events_schedules_and_gives_up_the_leases,
     the_aggregator_names_only_an_unknown_carrier_and_never_undoes_a_manual_one,
@@ -752,6 +753,47 @@ async fn every_write_an_export_row_shows_leaves_its_line_waiting_and_no_other_wr
         records[1].penalty_points, 3,
         "points stay when the alert goes"
     );
+}
+
+/// Pages of three over two stores' postings, interleaved: each page a range of ids, a change
+/// waiting for the other store's posting inside it.
+async fn export_pages_hold_each_matching_posting_once_and_a_waiting_change_only_of_their_own(
+    db: &TestDb,
+) {
+    let (ours, theirs) = (a_store(db).await, another_store(db).await);
+    let mut mine = Vec::new();
+    for n in 0..8 {
+        mine.push(a_posting(db, ours, &format!("0132112277-{:04}-1", 100 + n)).await);
+        a_posting(db, theirs, &format!("0132112277-{:04}-1", 200 + n)).await;
+    }
+    while db.store.refresh_export_lines(1000).await.unwrap() > 0 {}
+    let mut other = full_posting(theirs, "0132112277-0203-1");
+    other.status = OzonStatus::Delivered;
+    db.store
+        .upsert_posting(&other, t0() + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(db.store.export_changes_waiting().await.unwrap(), 1);
+    let mut query = ozontrack_db::PostingQuery {
+        stores: vec![ours],
+        limit: 3,
+        ..ozontrack_db::PostingQuery::default()
+    };
+    let mut read = Vec::new();
+    loop {
+        let page = db.store.export_page(&query).await.unwrap();
+        assert_eq!(
+            page.read_long_way, 0,
+            "only the other store's posting changed"
+        );
+        read.extend(page.records.iter().map(|r| r.id));
+        match page.records.last() {
+            Some(last) if page.records.len() == 3 => query.before = Some(last.id),
+            _ => break,
+        }
+    }
+    mine.reverse();
+    assert_eq!(read, mine, "every posting of ours once, newest first");
 }
 
 async fn one_batch_with_repeats_and_thousands_of_events_is_stored_once_each(db: &TestDb) {
