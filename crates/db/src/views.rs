@@ -595,6 +595,16 @@ impl SqlDatabase {
             });
             if matches!(shape, Shape::Lines) {
                 query.push_bind(&[] as &[u8]).push(LINES_PAGE[1]);
+                push_where!(query);
+                query
+                    .push(LINES_PAGE[2])
+                    .push_bind(limit - 1)
+                    .push(LINES_PAGE[3])
+                    .push_bind(i64::MIN)
+                    .push(LINES_PAGE[4]);
+                if let Some(before) = q.before {
+                    query.push(" AND e.posting_id < ").push_bind(before.0);
+                }
             }
             push_where!(query);
             match shape {
@@ -602,14 +612,7 @@ impl SqlDatabase {
                     query.push(" ORDER BY p.id DESC LIMIT ").push_bind(limit);
                 }
                 Shape::Lines => {
-                    query.push(LINES_PAGE[2]);
-                    push_where!(query);
-                    query
-                        .push(LINES_PAGE[3])
-                        .push_bind(limit - 1)
-                        .push(LINES_PAGE[4])
-                        .push_bind(i64::MIN)
-                        .push(")");
+                    query.push(" AND p.id >= b.low");
                 }
                 Shape::Count(_) => {
                     query.push(" LIMIT ").push_bind(limit).push(") matched");
@@ -644,21 +647,23 @@ enum Shape<'a> {
 /// page's cursor, known before a line is decoded) and the ids with a change waiting between the
 /// page's oldest and newest posting (their lines are stale; an id there may belong to a posting
 /// the filters leave out). Aggregated in the database because the driver's cost is per row, not
-/// per byte. The page is a range of ids: up to the cursor, down to the `limit`-th newest posting
-/// the same filters match (the filters are pushed twice, the offset and the smallest id bound
-/// between the last parts), or to the first posting when fewer remain. Read that way, SQLite
-/// walks the postings' index and the lines in key order, with no sort and no search for a
-/// waiting change per posting, each of which cost as much as the rest of the page's query did
-/// (BENCHMARKS, Export); the records are put in order after.
+/// per byte. The page is a range of ids: up to the cursor, down to `b.low`, the `limit`-th
+/// newest posting the same filters match (the filters are pushed into it, then the offset and
+/// the smallest id are bound), or the first posting when fewer remain. The lines are bounded by
+/// the same range (the cursor bound after the last part), so that PostgreSQL merges the two
+/// index scans instead of searching the lines' index once a posting, and SQLite walks the
+/// postings' index and the lines in key order; neither sorts, nor searches for a waiting change
+/// per posting (BENCHMARKS, Export). The records are put in order after.
 const LINES_PAGE: [&str; 5] = [
     "SELECT string_agg(e.line, ",
     "), string_agg(CASE WHEN e.line IS NULL THEN CAST(p.id AS TEXT) END, ','), COUNT(*), \
      MIN(p.id), (SELECT string_agg(CAST(c.posting_id AS TEXT), ',') FROM export_changes c \
      WHERE c.posting_id BETWEEN MIN(p.id) AND MAX(p.id)) \
-     FROM postings p LEFT JOIN export_lines e ON e.posting_id = p.id",
-    " AND p.id >= COALESCE((SELECT p.id FROM postings p",
+     FROM (SELECT COALESCE((SELECT p.id FROM postings p",
     " ORDER BY p.id DESC LIMIT 1 OFFSET ",
     "), ",
+    ") AS low) b CROSS JOIN postings p \
+     LEFT JOIN export_lines e ON e.posting_id = p.id AND e.posting_id >= b.low",
 ];
 
 /// The one row of [`LINES_PAGE`]: the lines, the ids read the long way, how many postings, the
