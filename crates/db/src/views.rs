@@ -145,7 +145,7 @@ pub struct ExportAlert {
 /// one is decoded.
 #[derive(Debug, Default)]
 pub struct ExportPageRead {
-    /// The current lines of the page's postings, one after the other.
+    /// The lines of the page's postings, one after the other (those of `changed` stale).
     lines: Option<Vec<u8>>,
     /// The ids of the page's postings without a line, comma-separated.
     long_way: Option<String>,
@@ -790,7 +790,7 @@ impl Views for SqlDatabase {
             let postings = self.export_postings_of(&long_way).await?;
             records.extend(self.export_details(postings).await?);
         }
-        // Lines come oldest first from SQLite's walk of the range: turned round, not sorted.
+        // Lines come oldest first from the walk of the page's range: turned round, not sorted.
         if records.is_sorted_by_key(|r| r.id.0) {
             records.reverse();
         } else if !records.is_sorted_by_key(|r| std::cmp::Reverse(r.id.0)) {
