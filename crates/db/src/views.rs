@@ -676,13 +676,13 @@ type LinesRow = (
     Option<String>,
 );
 
-/// The posting ids of a comma-separated list of [`LINES_PAGE`].
-fn ids(list: Option<&str>) -> Result<Vec<i64>, DbError> {
+/// The posting ids of a comma-separated list of [`LINES_PAGE`], read from `table`.
+fn ids(list: Option<&str>, table: &'static str) -> Result<Vec<i64>, DbError> {
     list.unwrap_or_default()
         .split_terminator(',')
         .map(|id| {
             id.parse::<i64>().map_err(|e| DbError::Corrupt {
-                table: "export_lines",
+                table,
                 id: 0,
                 reason: format!("posting id {id:?}: {e}"),
             })
@@ -773,8 +773,8 @@ impl Views for SqlDatabase {
             read.lines.as_deref().unwrap_or_default(),
             usize::try_from(read.postings).unwrap_or(0),
         )?;
-        let mut long_way = ids(read.long_way.as_deref())?;
-        let mut changed = ids(read.changed.as_deref())?;
+        let mut long_way = ids(read.long_way.as_deref(), "postings")?;
+        let mut changed = ids(read.changed.as_deref(), "export_changes")?;
         if !changed.is_empty() {
             changed.sort_unstable();
             records.retain(|r| {
