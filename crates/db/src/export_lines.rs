@@ -15,18 +15,15 @@
 //! change for every posting, so that no line of the old shape is read, and a new [`FORMAT`]
 //! (migration `0018_binary_export_lines` replaced the JSON lines of `0017`).
 
-use std::borrow::Cow;
-
 use chrono::{DateTime, Utc};
 use ozontrack_domain::finding::{Reason, Severity, Why};
 use ozontrack_domain::{
-    Currency, LegRole, Money, OzonStatus, OzonSubstatus, Posting, PostingId, PostingNumber, Scheme,
-    StoreId, SubStatus,
+    Currency, LegRole, Money, OzonStatus, OzonSubstatus, PostingId, Scheme, StoreId, SubStatus,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::DbError;
-use crate::views::{ExportAlert, ExportEvent, ExportLeg, ExportRecord};
+use crate::views::{EventView, ExportAlert, ExportRecord, LegView, RecordView};
 
 /// The first byte of every line: a line of another shape is refused as corrupt, never misread.
 const FORMAT: u8 = 1;
@@ -42,23 +39,18 @@ struct Line<'a> {
     format: u8,
     id: i64,
     store: i64,
-    #[serde(borrow)]
-    number: Cow<'a, str>,
+    number: &'a str,
     order_id: Option<i64>,
-    #[serde(borrow)]
-    scheme: Cow<'a, str>,
-    #[serde(borrow)]
-    status: Cow<'a, str>,
-    #[serde(borrow)]
-    substatus: Cow<'a, str>,
+    scheme: &'a str,
+    status: &'a str,
+    substatus: &'a str,
     #[serde(with = "nanos_or_none")]
     in_process_at: Option<DateTime<Utc>>,
     #[serde(with = "nanos_or_none")]
     delivered_at: Option<DateTime<Utc>>,
     #[serde(borrow)]
-    buyer_city: Option<Cow<'a, str>>,
-    /// Minor units and currency code (a `&str`: serde gives a `Cow` inside a tuple or an option
-    /// its own copy, which was an allocation per posting read).
+    buyer_city: Option<&'a str>,
+    /// Minor units and currency code.
     #[serde(borrow)]
     total: Option<(i64, &'a str)>,
     #[serde(borrow)]
@@ -72,12 +64,9 @@ struct Line<'a> {
 
 #[derive(Serialize, Deserialize)]
 struct LineLeg<'a> {
-    #[serde(borrow)]
-    carrier: Cow<'a, str>,
-    #[serde(borrow)]
-    tracking_number: Cow<'a, str>,
-    #[serde(borrow)]
-    role: Cow<'a, str>,
+    carrier: &'a str,
+    tracking_number: &'a str,
+    role: &'a str,
     #[serde(borrow)]
     status: Option<LineStatus<'a>>,
 }
@@ -85,13 +74,10 @@ struct LineLeg<'a> {
 /// A leg's latest status and when the leg reached it.
 #[derive(Serialize, Deserialize)]
 struct LineStatus<'a> {
-    #[serde(borrow)]
-    main: Cow<'a, str>,
-    #[serde(borrow)]
-    sub: Cow<'a, str>,
+    main: &'a str,
+    sub: &'a str,
     /// The carrier's raw value of an unknown sub-status, else empty.
-    #[serde(borrow)]
-    raw: Cow<'a, str>,
+    raw: &'a str,
     #[serde(with = "chrono::serde::ts_nanoseconds")]
     at: DateTime<Utc>,
 }
@@ -100,16 +86,14 @@ struct LineStatus<'a> {
 struct LineEvent<'a> {
     #[serde(with = "chrono::serde::ts_nanoseconds")]
     at: DateTime<Utc>,
+    text: &'a str,
     #[serde(borrow)]
-    text: Cow<'a, str>,
-    #[serde(borrow)]
-    place: Option<Cow<'a, str>>,
+    place: Option<&'a str>,
 }
 
 #[derive(Serialize, Deserialize)]
 struct LineAlert<'a> {
-    #[serde(borrow)]
-    severity: Cow<'a, str>,
+    severity: &'a str,
     #[serde(borrow)]
     why: LineWhy<'a>,
 }
@@ -119,9 +103,9 @@ struct LineAlert<'a> {
 enum LineWhy<'a> {
     /// The typed reason as its JSON: a reason is tagged by its code, which postcard cannot read
     /// back.
-    Reason(#[serde(borrow)] Cow<'a, str>),
+    Reason(&'a str),
     /// The sentence of an alert from before reasons were typed.
-    Legacy(#[serde(borrow)] Cow<'a, str>),
+    Legacy(&'a str),
 }
 
 use chrono::serde::ts_nanoseconds_option as nanos_or_none;
@@ -129,45 +113,41 @@ use chrono::serde::ts_nanoseconds_option as nanos_or_none;
 /// The line of a record; `None` when a time of it is outside what a line holds.
 pub(crate) fn encode(record: &ExportRecord) -> Option<Vec<u8>> {
     let p = &record.posting;
-    let alerts = record
+    // The reasons' JSON, which the line borrows.
+    let reasons = record
         .alerts
         .iter()
-        .map(|a| {
-            Some(LineAlert {
-                severity: a.severity.as_str().into(),
-                why: match &a.why {
-                    Why::Reason(r) => LineWhy::Reason(serde_json::to_string(r).ok()?.into()),
-                    Why::Legacy(w) => LineWhy::Legacy(w.as_str().into()),
-                },
-            })
+        .map(|a| match &a.why {
+            Why::Reason(r) => serde_json::to_string(r).ok(),
+            Why::Legacy(_) => Some(String::new()),
         })
         .collect::<Option<Vec<_>>>()?;
     let line = Line {
         format: FORMAT,
         id: record.id.0,
         store: p.store_id.0,
-        number: p.number.as_str().into(),
+        number: p.number.as_str(),
         order_id: p.order_id,
-        scheme: p.scheme.as_str().into(),
-        status: p.status.as_str().into(),
-        substatus: p.substatus.as_str().into(),
+        scheme: p.scheme.as_str(),
+        status: p.status.as_str(),
+        substatus: p.substatus.as_str(),
         in_process_at: p.in_process_at,
         delivered_at: p.delivered_at,
-        buyer_city: p.buyer_city.as_deref().map(Into::into),
+        buyer_city: p.buyer_city.as_deref(),
         total: p.total.map(|m| (m.minor, m.currency.code())),
         legs: record
             .legs
             .iter()
             .map(|l| LineLeg {
-                carrier: l.carrier.as_str().into(),
-                tracking_number: l.tracking_number.as_str().into(),
-                role: l.role.as_str().into(),
+                carrier: &l.carrier,
+                tracking_number: &l.tracking_number,
+                role: l.role.as_str(),
                 status: l.status.as_ref().map(|(s, at)| LineStatus {
-                    main: s.main.as_str().into(),
-                    sub: s.sub.code().into(),
+                    main: s.main.as_str(),
+                    sub: s.sub.code(),
                     raw: match &s.sub {
-                        SubStatus::Unknown(raw) => raw.as_str().into(),
-                        _ => Cow::Borrowed(""),
+                        SubStatus::Unknown(raw) => raw.as_str(),
+                        _ => "",
                     },
                     at: *at,
                 }),
@@ -175,108 +155,120 @@ pub(crate) fn encode(record: &ExportRecord) -> Option<Vec<u8>> {
             .collect(),
         last_event: record.last_event.as_ref().map(|e| LineEvent {
             at: e.at,
-            text: e.text.as_str().into(),
-            place: e.place.as_deref().map(Into::into),
+            text: &e.text,
+            place: e.place.as_deref(),
         }),
-        alerts,
+        alerts: record
+            .alerts
+            .iter()
+            .zip(&reasons)
+            .map(|(a, json)| LineAlert {
+                severity: a.severity.as_str(),
+                why: match &a.why {
+                    Why::Reason(_) => LineWhy::Reason(json),
+                    Why::Legacy(w) => LineWhy::Legacy(w),
+                },
+            })
+            .collect(),
         penalty_points: record.penalty_points,
     };
     // Strings and numbers cannot fail to serialise; a time out of range can.
     postcard::to_allocvec(&line).ok()
 }
 
-/// The records of lines written one after the other (a page's lines as the database joins
-/// them), in a vector with room for `postings` (the page's, so that it is never moved while it
-/// grows: a record is some 400 bytes).
-pub(crate) fn decode_all(mut bytes: &[u8], postings: usize) -> Result<Vec<ExportRecord>, DbError> {
-    let mut records = Vec::with_capacity(postings);
+/// Hands over the record of each line of `bytes` (lines written one after the other, as the
+/// database joins a page's), viewed where it lies: one leg and one alert vector serve every
+/// line, so a line costs an allocation for its legs (postcard's) and none of its texts.
+pub(crate) fn each(mut bytes: &[u8], mut f: impl FnMut(RecordView<'_>)) -> Result<(), DbError> {
+    let mut legs = Vec::new();
+    let mut alerts = Vec::new();
     while !bytes.is_empty() {
-        let (record, rest) = decode(bytes)?;
-        records.push(record);
+        let (line, rest) = take(bytes)?;
         bytes = rest;
+        legs.clear();
+        alerts.clear();
+        f(view(&line, &mut legs, &mut alerts)?);
     }
-    Ok(records)
+    Ok(())
 }
 
-/// The record of the line `bytes` start with, and the bytes after it.
-fn decode(bytes: &[u8]) -> Result<(ExportRecord, &[u8]), DbError> {
-    let corrupt = |id: i64, reason: String| DbError::Corrupt {
-        table: "export_lines",
-        id,
-        reason,
-    };
+/// The line `bytes` start with, and the bytes after it.
+fn take(bytes: &[u8]) -> Result<(Line<'_>, &[u8]), DbError> {
     if bytes.first() != Some(&FORMAT) {
         return Err(corrupt(0, format!("not a line of format {FORMAT}")));
     }
-    let (line, rest): (Line<'_>, _) =
-        postcard::take_from_bytes(bytes).map_err(|e| corrupt(0, e.to_string()))?;
+    postcard::take_from_bytes(bytes).map_err(|e| corrupt(0, e.to_string()))
+}
+
+fn corrupt(id: i64, reason: String) -> DbError {
+    DbError::Corrupt {
+        table: "export_lines",
+        id,
+        reason,
+    }
+}
+
+/// The record a line holds, its legs and alerts put in `legs` and `alerts`.
+fn view<'v, 'a: 'v>(
+    line: &Line<'a>,
+    legs: &'v mut Vec<LegView<'a>>,
+    alerts: &'v mut Vec<ExportAlert>,
+) -> Result<RecordView<'v>, DbError> {
     let id = line.id;
     let bad = |what: &str, e: &dyn std::fmt::Display| corrupt(id, format!("{what}: {e}"));
-    let mut posting = Posting::new(
-        StoreId(line.store),
-        PostingNumber::parse(&line.number).map_err(|e| bad("number", &e))?,
-        Scheme::parse(&line.scheme).map_err(|e| bad("mode", &e))?,
-        OzonStatus::parse(&line.status),
-    );
-    posting.order_id = line.order_id;
-    posting.substatus = OzonSubstatus::parse(&line.substatus);
-    posting.in_process_at = line.in_process_at;
-    posting.delivered_at = line.delivered_at;
-    posting.buyer_city = line.buyer_city.map(Cow::into_owned);
-    posting.total = match line.total {
-        Some((minor, code)) => Some(Money::from_minor(
-            minor,
-            Currency::parse(code).map_err(|e| bad("currency", &e))?,
-        )),
-        None => None,
-    };
-    let legs = line
-        .legs
-        .into_iter()
-        .map(|l| {
-            Ok(ExportLeg {
-                role: LegRole::parse(&l.role).map_err(|e| bad("leg role", &e))?,
-                status: match l.status {
-                    Some(s) => Some((
-                        crate::records::status(&s.main, &s.sub, &s.raw)
-                            .map_err(|e| bad("leg status", &e))?,
-                        s.at,
-                    )),
-                    None => None,
-                },
-                carrier: l.carrier.into_owned(),
-                tracking_number: l.tracking_number.into_owned(),
-            })
-        })
-        .collect::<Result<Vec<_>, DbError>>()?;
-    let alerts = line
-        .alerts
-        .into_iter()
-        .map(|a| {
-            Ok(ExportAlert {
-                severity: Severity::parse(&a.severity).map_err(|e| bad("severity", &e))?,
-                why: match a.why {
-                    LineWhy::Reason(json) => Why::Reason(
-                        serde_json::from_str::<Reason>(&json).map_err(|e| bad("reason", &e))?,
-                    ),
-                    LineWhy::Legacy(legacy) => Why::Legacy(legacy.into_owned()),
-                },
-            })
-        })
-        .collect::<Result<Vec<_>, DbError>>()?;
-    let record = ExportRecord {
+    for l in &line.legs {
+        legs.push(LegView {
+            carrier: l.carrier,
+            tracking_number: l.tracking_number,
+            role: LegRole::parse(l.role).map_err(|e| bad("leg role", &e))?,
+            status: match &l.status {
+                Some(s) => Some((
+                    crate::records::status(s.main, s.sub, s.raw)
+                        .map_err(|e| bad("leg status", &e))?,
+                    s.at,
+                )),
+                None => None,
+            },
+        });
+    }
+    for a in &line.alerts {
+        alerts.push(ExportAlert {
+            severity: Severity::parse(a.severity).map_err(|e| bad("severity", &e))?,
+            why: match a.why {
+                LineWhy::Reason(json) => Why::Reason(
+                    serde_json::from_str::<Reason>(json).map_err(|e| bad("reason", &e))?,
+                ),
+                LineWhy::Legacy(legacy) => Why::Legacy(legacy.to_owned()),
+            },
+        });
+    }
+    Ok(RecordView {
         id: PostingId(id),
-        posting,
+        store: StoreId(line.store),
+        number: line.number,
+        order_id: line.order_id,
+        scheme: Scheme::parse(line.scheme).map_err(|e| bad("mode", &e))?,
+        status: OzonStatus::parse(line.status),
+        substatus: OzonSubstatus::parse(line.substatus),
+        in_process_at: line.in_process_at,
+        delivered_at: line.delivered_at,
+        buyer_city: line.buyer_city,
+        total: match line.total {
+            Some((minor, code)) => Some(Money::from_minor(
+                minor,
+                Currency::parse(code).map_err(|e| bad("currency", &e))?,
+            )),
+            None => None,
+        },
         legs,
-        last_event: line.last_event.map(|e| ExportEvent {
+        last_event: line.last_event.as_ref().map(|e| EventView {
             at: e.at,
-            text: e.text.into_owned(),
-            place: e.place.map(Cow::into_owned),
+            text: e.text,
+            place: e.place,
         }),
         alerts,
         penalty_points: line.penalty_points,
-    };
-    Ok((record, rest))
+    })
 }
 
 #[cfg(test)]
@@ -287,6 +279,19 @@ mod tests {
     use ozontrack_domain::{MainStatus, NormalizedStatus};
 
     use super::*;
+    use crate::views::{ExportEvent, ExportLeg};
+    use ozontrack_domain::{Posting, PostingNumber};
+
+    /// The records of lines written one after the other, each of its own.
+    fn decode_all(bytes: &[u8]) -> Result<Vec<ExportRecord>, DbError> {
+        let mut records = Vec::new();
+        let mut failed = Ok(());
+        each(bytes, |view| match view.to_record() {
+            Ok(record) => records.push(record),
+            Err(e) => failed = Err(e),
+        })?;
+        failed.map(|()| records)
+    }
 
     fn at(hours: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 1, 9, 30, 0).unwrap()
@@ -355,7 +360,7 @@ mod tests {
     fn a_line_gives_back_the_record_it_was_made_of() {
         let record = record();
         let line = encode(&record).unwrap();
-        assert_eq!(decode_all(&line, 1).unwrap(), vec![record]);
+        assert_eq!(decode_all(&line).unwrap(), vec![record]);
     }
 
     #[test]
@@ -367,8 +372,8 @@ mod tests {
         bare.alerts.clear();
         let records = vec![record(), bare, record()];
         let joined: Vec<u8> = records.iter().flat_map(|r| encode(r).unwrap()).collect();
-        assert_eq!(decode_all(&joined, 3).unwrap(), records);
-        assert_eq!(decode_all(&[], 0).unwrap(), Vec::new());
+        assert_eq!(decode_all(&joined).unwrap(), records);
+        assert_eq!(decode_all(&[]).unwrap(), Vec::new());
     }
 
     #[test]
@@ -381,7 +386,7 @@ mod tests {
         record.posting.substatus = OzonSubstatus::parse("");
         let line = encode(&record).unwrap();
         assert!(line.len() < 150, "{} bytes", line.len());
-        assert_eq!(decode_all(&line, 1).unwrap(), vec![record]);
+        assert_eq!(decode_all(&line).unwrap(), vec![record]);
     }
 
     #[test]
@@ -407,7 +412,7 @@ mod tests {
         ];
         for bytes in garbage {
             assert!(
-                matches!(decode_all(bytes, 1), Err(DbError::Corrupt { .. })),
+                matches!(decode_all(bytes), Err(DbError::Corrupt { .. })),
                 "{bytes:?}"
             );
         }

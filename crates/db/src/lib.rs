@@ -76,9 +76,9 @@ pub use stores::{NewStore, OzonCredentials, RemovedStore, StoreRecord, Stores};
 pub use tracking::{EventRecord, FeedHealth, FeedOutcome, LegCheck, LegRecord, Tracking};
 pub use url::{Backend, DatabaseUrl, DatabaseUrlError};
 pub use views::{
-    CarrierStats, ExportAlert, ExportEvent, ExportLeg, ExportPage, ExportPageRead, ExportRecord,
-    HISTOGRAM_DAYS, LaneStats, ModeCount, Overview, PostingQuery, PostingSummary, QueueDepths,
-    RiskCount, Views,
+    CarrierStats, EventView, ExportAlert, ExportEvent, ExportLeg, ExportPage, ExportPageRead,
+    ExportRecord, HISTOGRAM_DAYS, LaneStats, LegView, ModeCount, Overview, PostingQuery,
+    PostingSummary, QueueDepths, RecordView, RiskCount, Views,
 };
 pub use wakeups::{Listening, Wake, Wakeups};
 

@@ -9,7 +9,10 @@ use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt as _;
 use ozontrack_domain::estimate::{Journey, add_lane_carrier};
 use ozontrack_domain::finding::{Severity, Why};
-use ozontrack_domain::{LegRole, NormalizedStatus, Posting, PostingId, Scheme, StoreId};
+use ozontrack_domain::{
+    LegRole, Money, NormalizedStatus, OzonStatus, OzonSubstatus, Posting, PostingId, PostingNumber,
+    Scheme, StoreId,
+};
 
 use crate::DbError;
 use crate::postings::PostingRecord;
@@ -157,14 +160,181 @@ pub struct ExportPageRead {
     pub last: Option<PostingId>,
 }
 
-/// A page of an export ([`Views::export_page`]).
-#[derive(Debug, Clone, PartialEq)]
+/// A page of an export ([`Views::export_page`]): its lines as read, and the postings read the
+/// long way, handed over one by one by [`each`](Self::each).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExportPage {
-    /// The page's postings, newest first.
-    pub records: Vec<ExportRecord>,
-    /// Of them, how many were read the long way (a change of theirs waited, or they had no
-    /// line yet).
-    pub read_long_way: usize,
+    /// The lines of the page's postings, one after the other.
+    lines: Vec<u8>,
+    /// The postings whose line is stale (a change of theirs waits), ascending: skipped among
+    /// the lines, read the long way.
+    stale: Vec<i64>,
+    /// The postings read the long way (a change of theirs waited, or they had no line yet).
+    long_way: Vec<ExportRecord>,
+}
+
+impl ExportPage {
+    /// Of the page's postings, how many were read the long way.
+    pub fn read_long_way(&self) -> usize {
+        self.long_way.len()
+    }
+
+    /// Hands over each of the page's postings once: those with a current line in the order
+    /// of their ids (oldest first), then those read the long way. A line that does not read is
+    /// a corrupt row, and the postings after it are not handed over.
+    pub fn each(&self, mut f: impl FnMut(RecordView<'_>)) -> Result<(), DbError> {
+        crate::export_lines::each(&self.lines, |view| {
+            if self.stale.binary_search(&view.id.0).is_err() {
+                f(view);
+            }
+        })?;
+        let mut legs = Vec::new();
+        for record in &self.long_way {
+            legs.clear();
+            legs.extend(record.legs.iter().map(LegView::of));
+            f(record.view(&legs));
+        }
+        Ok(())
+    }
+
+    /// The page's postings as records of their own, newest first.
+    pub fn records(&self) -> Result<Vec<ExportRecord>, DbError> {
+        let mut records = Vec::new();
+        let mut failed = Ok(());
+        self.each(|view| {
+            if failed.is_ok() {
+                match view.to_record() {
+                    Ok(record) => records.push(record),
+                    Err(e) => failed = Err(e),
+                }
+            }
+        })?;
+        failed?;
+        records.sort_unstable_by_key(|r| std::cmp::Reverse(r.id.0));
+        Ok(records)
+    }
+}
+
+/// A posting of an export page as it is decoded ([`ExportPage::each`]), what an [`ExportRecord`]
+/// holds with its texts borrowed from the page's lines (or from a record read the long way):
+/// turning a page into rows then allocates next to nothing, where owned records cost a dozen
+/// allocations and half a kilobyte's copy each (BENCHMARKS, Export).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordView<'a> {
+    pub id: PostingId,
+    pub store: StoreId,
+    /// The posting number's text, as written from a parsed one.
+    pub number: &'a str,
+    pub order_id: Option<i64>,
+    pub scheme: Scheme,
+    pub status: OzonStatus,
+    pub substatus: OzonSubstatus,
+    pub in_process_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub buyer_city: Option<&'a str>,
+    pub total: Option<Money>,
+    /// The carrier legs, first mile first.
+    pub legs: &'a [LegView<'a>],
+    pub last_event: Option<EventView<'a>>,
+    /// Open alerts, worst first.
+    pub alerts: &'a [ExportAlert],
+    pub penalty_points: i64,
+}
+
+/// A leg of a [`RecordView`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LegView<'a> {
+    pub carrier: &'a str,
+    pub tracking_number: &'a str,
+    pub role: LegRole,
+    /// The leg's latest status and when it was reached.
+    pub status: Option<(NormalizedStatus, DateTime<Utc>)>,
+}
+
+impl<'a> LegView<'a> {
+    fn of(leg: &'a ExportLeg) -> Self {
+        LegView {
+            carrier: &leg.carrier,
+            tracking_number: &leg.tracking_number,
+            role: leg.role,
+            status: leg.status.clone(),
+        }
+    }
+}
+
+/// The latest event of a [`RecordView`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EventView<'a> {
+    pub at: DateTime<Utc>,
+    pub text: &'a str,
+    pub place: Option<&'a str>,
+}
+
+impl RecordView<'_> {
+    /// The record viewed, its texts its own and its number parsed.
+    pub fn to_record(&self) -> Result<ExportRecord, DbError> {
+        let number = PostingNumber::parse(self.number).map_err(|e| DbError::Corrupt {
+            table: "export_lines",
+            id: self.id.0,
+            reason: format!("number: {e}"),
+        })?;
+        let mut posting = Posting::new(self.store, number, self.scheme, self.status.clone());
+        posting.order_id = self.order_id;
+        posting.substatus = self.substatus.clone();
+        posting.in_process_at = self.in_process_at;
+        posting.delivered_at = self.delivered_at;
+        posting.buyer_city = self.buyer_city.map(str::to_owned);
+        posting.total = self.total;
+        Ok(ExportRecord {
+            id: self.id,
+            posting,
+            legs: self
+                .legs
+                .iter()
+                .map(|l| ExportLeg {
+                    carrier: l.carrier.to_owned(),
+                    tracking_number: l.tracking_number.to_owned(),
+                    role: l.role,
+                    status: l.status.clone(),
+                })
+                .collect(),
+            last_event: self.last_event.map(|e| ExportEvent {
+                at: e.at,
+                text: e.text.to_owned(),
+                place: e.place.map(str::to_owned),
+            }),
+            alerts: self.alerts.to_vec(),
+            penalty_points: self.penalty_points,
+        })
+    }
+}
+
+impl ExportRecord {
+    /// The record as a view, with its legs viewed in `legs`.
+    fn view<'a>(&'a self, legs: &'a [LegView<'a>]) -> RecordView<'a> {
+        let p = &self.posting;
+        RecordView {
+            id: self.id,
+            store: p.store_id,
+            number: p.number.as_str(),
+            order_id: p.order_id,
+            scheme: p.scheme,
+            status: p.status.clone(),
+            substatus: p.substatus.clone(),
+            in_process_at: p.in_process_at,
+            delivered_at: p.delivered_at,
+            buyer_city: p.buyer_city.as_deref(),
+            total: p.total,
+            legs,
+            last_event: self.last_event.as_ref().map(|e| EventView {
+                at: e.at,
+                text: &e.text,
+                place: e.place.as_deref(),
+            }),
+            alerts: &self.alerts,
+            penalty_points: self.penalty_points,
+        }
+    }
 }
 
 /// A leg as an export row names it.
@@ -769,36 +939,33 @@ impl Views for SqlDatabase {
     }
 
     async fn finish_export_page(&self, read: ExportPageRead) -> Result<ExportPage, DbError> {
-        let mut records = crate::export_lines::decode_all(
-            read.lines.as_deref().unwrap_or_default(),
-            usize::try_from(read.postings).unwrap_or(0),
-        )?;
+        let lines = read.lines.unwrap_or_default();
         let mut long_way = ids(read.long_way.as_deref(), "postings")?;
         let mut changed = ids(read.changed.as_deref(), "export_changes")?;
+        // Of the ids with a change waiting, those of the page's lines are read the long way (the
+        // others belong to postings the filters leave out): found by a walk of the lines' ids,
+        // only on a page with a change waiting.
+        let mut stale = Vec::new();
         if !changed.is_empty() {
             changed.sort_unstable();
-            records.retain(|r| {
-                let stale = changed.binary_search(&r.id.0).is_ok();
-                if stale {
-                    long_way.push(r.id.0);
+            crate::export_lines::each(&lines, |view| {
+                if changed.binary_search(&view.id.0).is_ok() {
+                    stale.push(view.id.0);
                 }
-                !stale
-            });
+            })?;
+            stale.sort_unstable();
+            long_way.extend_from_slice(&stale);
         }
-        let read_long_way = long_way.len();
-        if !long_way.is_empty() {
+        let long_way = if long_way.is_empty() {
+            Vec::new()
+        } else {
             let postings = self.export_postings_of(&long_way).await?;
-            records.extend(self.export_details(postings).await?);
-        }
-        // Lines come oldest first from the walk of the page's range: turned round, not sorted.
-        if records.is_sorted_by_key(|r| r.id.0) {
-            records.reverse();
-        } else if !records.is_sorted_by_key(|r| std::cmp::Reverse(r.id.0)) {
-            records.sort_unstable_by_key(|r| std::cmp::Reverse(r.id.0));
-        }
+            self.export_details(postings).await?
+        };
         Ok(ExportPage {
-            records,
-            read_long_way,
+            lines,
+            stale,
+            long_way,
         })
     }
 

@@ -43,9 +43,14 @@ pub const COVERAGE: f64 = 0.95;
 /// carrier already on the lane add nothing. The store's lane figures and the estimates look
 /// lanes up by the same list, so both build it with this.
 pub fn add_lane_carrier(carriers: &mut Vec<String>, code: &str) {
-    if code != crate::carrier::OZON && !carriers.iter().any(|c| c == code) {
+    if joins_lane(carriers, code) {
         carriers.push(code.to_owned());
     }
+}
+
+/// Whether a leg's carrier adds to a lane (see [`add_lane_carrier`]).
+fn joins_lane(carriers: &[String], code: &str) -> bool {
+    code != crate::carrier::OZON && !carriers.iter().any(|c| c == code)
 }
 
 closed_enum! {
@@ -110,18 +115,8 @@ impl Journey {
         events: impl IntoIterator<Item = (LegRole, DateTime<Utc>, &'a NormalizedStatus)>,
         delivered_at: Option<DateTime<Utc>>,
     ) -> Journey {
-        // A handful of milestones: searched in a vector, not hashed (a journey is made for
-        // every posting an export shows under way, and for every delivery learned from).
-        let mut milestones = vec![(Milestone::InProcess, in_process_at)];
-        for (role, at, status) in events {
-            if let Some(m) = Milestone::of(role, status) {
-                match milestones.iter_mut().find(|(seen, _)| *seen == m) {
-                    Some((_, first)) => *first = (*first).min(at),
-                    None => milestones.push((m, at)),
-                }
-            }
-        }
-        milestones.sort();
+        let mut milestones = Vec::new();
+        reached(&mut milestones, in_process_at, events);
         Journey {
             scheme,
             lane,
@@ -129,6 +124,46 @@ impl Journey {
             milestones,
             delivered_at,
         }
+    }
+
+    /// The journey of another parcel under way, made as [`new`](Self::new) makes it (its lane
+    /// from the legs' `carriers` in order, by [`add_lane_carrier`]) in this one's buffers: an
+    /// export reads a window for every posting under way, and a journey's five allocations were
+    /// a tenth of it.
+    pub fn remake<'a, 'c>(
+        &mut self,
+        scheme: Scheme,
+        carriers: impl IntoIterator<Item = &'c str>,
+        buyer_city: Option<&str>,
+        in_process_at: DateTime<Utc>,
+        events: impl IntoIterator<Item = (LegRole, DateTime<Utc>, &'a NormalizedStatus)>,
+    ) {
+        self.scheme = scheme;
+        let mut kept = 0;
+        for code in carriers {
+            if !joins_lane(&self.lane[..kept], code) {
+                continue;
+            }
+            match self.lane.get_mut(kept) {
+                Some(carrier) => {
+                    carrier.clear();
+                    carrier.push_str(code);
+                }
+                None => self.lane.push(code.to_owned()),
+            }
+            kept += 1;
+        }
+        self.lane.truncate(kept);
+        match (&mut self.buyer_city, buyer_city) {
+            (Some(city), Some(new)) => {
+                city.clear();
+                city.push_str(new);
+            }
+            (city, new) => *city = new.map(str::to_owned),
+        }
+        self.milestones.clear();
+        reached(&mut self.milestones, in_process_at, events);
+        self.delivered_at = None;
     }
 
     /// When Ozon took the order in process (its first milestone).
@@ -157,6 +192,27 @@ impl Journey {
             ..self.clone()
         }
     }
+}
+
+/// Puts in `milestones` (empty) when each was first reached: in process at `in_process_at`,
+/// the others by the legs' events, in journey order. A handful: searched in a vector, not
+/// hashed (a journey is made for every posting an export shows under way, and for every
+/// delivery learned from).
+fn reached<'a>(
+    milestones: &mut Vec<(Milestone, DateTime<Utc>)>,
+    in_process_at: DateTime<Utc>,
+    events: impl IntoIterator<Item = (LegRole, DateTime<Utc>, &'a NormalizedStatus)>,
+) {
+    milestones.push((Milestone::InProcess, in_process_at));
+    for (role, at, status) in events {
+        if let Some(m) = Milestone::of(role, status) {
+            match milestones.iter_mut().find(|(seen, _)| *seen == m) {
+                Some((_, first)) => *first = (*first).min(at),
+                None => milestones.push((m, at)),
+            }
+        }
+    }
+    milestones.sort();
 }
 
 closed_enum! {
@@ -605,6 +661,28 @@ mod tests {
             events.into_iter().filter(|(_, t, _)| *t < h(start + total)),
             Some(h(start + total)),
         )
+    }
+
+    #[test]
+    fn a_journey_made_over_in_anothers_buffers_is_the_journey_made_new() {
+        let picked = status(MainStatus::InTransit, SubStatus::PickedUp);
+        let mut journey = journey(0, 300);
+        journey.delivered_at = Some(h(300));
+        for (carriers, city) in [
+            (&["ozon", "cainiao", "cdek", "cainiao"][..], None),
+            (&["russian_post"][..], Some("Омск")),
+            (&["yanwen", "cdek", "boxberry"][..], Some("Санкт-Петербург")),
+            (&[][..], None),
+        ] {
+            let events = [(LegRole::FirstMile, h(20), &picked)];
+            journey.remake(Scheme::Fbs, carriers.iter().copied(), city, h(5), events);
+            let mut lane = Vec::new();
+            for code in carriers {
+                add_lane_carrier(&mut lane, code);
+            }
+            let new = Journey::new(Scheme::Fbs, lane, city.map(Into::into), h(5), events, None);
+            assert_eq!(journey, new);
+        }
     }
 
     #[test]

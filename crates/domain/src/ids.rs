@@ -32,9 +32,14 @@ impl PostingNumber {
     /// The text of [`order_number`](Self::order_number), borrowed (an export spells it for
     /// every row).
     pub fn order_part(&self) -> &str {
-        // `parse` guarantees at least one dash.
-        let cut = self.0.rfind('-').unwrap_or(self.0.len());
-        &self.0[..cut]
+        Self::order_part_of(&self.0)
+    }
+
+    /// [`order_part`](Self::order_part) of a posting number's text (an export's rows keep the
+    /// texts of parsed numbers); a text without a dash is all order part.
+    pub fn order_part_of(number: &str) -> &str {
+        let cut = number.rfind('-').unwrap_or(number.len());
+        &number[..cut]
     }
 }
 

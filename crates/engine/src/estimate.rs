@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use ozontrack_db::{Database, DbError};
 use ozontrack_domain::estimate::{self, Journey, Model, Window};
 use ozontrack_domain::trail::TrailLeg;
-use ozontrack_domain::{LegRole, NormalizedStatus, Posting};
+use ozontrack_domain::{LegRole, NormalizedStatus, OzonStatus, Posting, Scheme};
 
 /// How often the book is read again.
 const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
@@ -115,9 +115,9 @@ impl EstimateBook {
         legs: &[TrailLeg],
         now: DateTime<Utc>,
     ) -> Option<Window> {
-        self.estimate_from(
-            db,
-            p,
+        let posting = UnderWay::of(p)?;
+        Some(self.estimator(db, now).window(
+            posting,
             legs.iter().map(|l| l.leg.carrier.as_str()),
             legs.iter().flat_map(|l| {
                 l.events
@@ -125,39 +125,88 @@ impl EstimateBook {
                     .map(|e| (l.leg.role, e.occurred_at, &e.status))
             }),
             now,
-        )
+        ))
     }
 
-    /// The window from what is known of the legs: their carriers in order and the statuses
-    /// seen (every event, or only each leg's latest, as an export reads them).
-    pub fn estimate_from<'a, D: Database>(
-        self: &Arc<Self>,
-        db: &D,
-        p: &Posting,
-        carriers: impl IntoIterator<Item = &'a str>,
-        seen: impl IntoIterator<Item = (LegRole, DateTime<Utc>, &'a NormalizedStatus)>,
-        now: DateTime<Utc>,
-    ) -> Option<Window> {
-        let started = under_way_since(p)?;
+    /// The book as it stands, for the windows of many postings in a row (an export's batch):
+    /// its age checked and its lock taken once. Holds the book's read lock: a refresh waits for
+    /// it to be dropped.
+    pub fn estimator<D: Database>(self: &Arc<Self>, db: &D, now: DateTime<Utc>) -> Estimator<'_> {
         self.refresh_if_old(db, now);
-        let mut lane = Vec::new();
-        for carrier in carriers {
-            estimate::add_lane_carrier(&mut lane, carrier);
-        }
-        let journey = Journey::new(p.scheme, lane, p.buyer_city.clone(), started, seen, None);
-        let learned = {
-            let book = self
+        Estimator {
+            book: self
                 .book
                 .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            book.model.window(&journey, now)
-        };
-        Some(learned.unwrap_or_else(|| estimate::typical_window(started, p.scheme, now)))
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            journey: Journey::new(Scheme::Fbs, Vec::new(), None, now, [], None),
+        }
+    }
+}
+
+/// Reads windows from the book as it stood when made ([`EstimateBook::estimator`]).
+#[derive(Debug)]
+pub struct Estimator<'b> {
+    book: std::sync::RwLockReadGuard<'b, Book>,
+    /// Made over for each posting, its buffers kept.
+    journey: Journey,
+}
+
+impl Estimator<'_> {
+    /// The window of a posting under way from what is known of its legs: their carriers in
+    /// order and the statuses seen (every event, or only each leg's latest, as an export reads
+    /// them). The model's at the parcel's latest milestone, or the mode's typical times while
+    /// nothing is learned.
+    pub fn window<'a, 'c>(
+        &mut self,
+        posting: UnderWay<'_>,
+        carriers: impl IntoIterator<Item = &'c str>,
+        seen: impl IntoIterator<Item = (LegRole, DateTime<Utc>, &'a NormalizedStatus)>,
+        now: DateTime<Utc>,
+    ) -> Window {
+        self.journey.remake(
+            posting.scheme,
+            carriers,
+            posting.buyer_city,
+            posting.since,
+            seen,
+        );
+        self.book
+            .model
+            .window(&self.journey, now)
+            .unwrap_or_else(|| estimate::typical_window(posting.since, posting.scheme, now))
+    }
+}
+
+/// What an arrival window starts from: a posting under way, as much of it as the window reads.
+#[derive(Debug, Clone, Copy)]
+pub struct UnderWay<'a> {
+    pub scheme: Scheme,
+    /// When Ozon started processing it.
+    pub since: DateTime<Utc>,
+    pub buyer_city: Option<&'a str>,
+}
+
+impl UnderWay<'_> {
+    /// The posting, when it is under way.
+    pub fn of(p: &Posting) -> Option<UnderWay<'_>> {
+        Some(UnderWay {
+            scheme: p.scheme,
+            since: under_way_since(p)?,
+            buyer_city: p.buyer_city.as_deref(),
+        })
     }
 }
 
 /// When a posting that has an arrival window went under way: one Ozon has in process and that
 /// is not over. Others show none.
 pub fn under_way_since(p: &Posting) -> Option<DateTime<Utc>> {
-    p.in_process_at.filter(|_| !p.is_over())
+    under_way(&p.status, p.in_process_at)
+}
+
+/// [`under_way_since`] of a posting with this Ozon status, in process since then.
+pub fn under_way(
+    status: &OzonStatus,
+    in_process_at: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    in_process_at.filter(|_| !status.is_final())
 }

@@ -11,18 +11,18 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use foldhash::HashMap;
 use ozontrack_db::{
-    Chore, Database, DbError, ExportPageRead, ExportRecord, LeaseOwner, PostingQuery, StoreRecord,
+    Chore, Database, DbError, ExportPageRead, LeaseOwner, PostingQuery, RecordView, StoreRecord,
 };
 use ozontrack_domain::finding::Severity;
 use ozontrack_domain::{CarrierCode, Clock, Language, Scheme, StoreId, carrier};
 use ozontrack_i18n::Tr;
 use ozontrack_reports::postings::layout;
 use ozontrack_reports::{
-    Column, ExportFile, FileFormat, LastEvent, PostingLine, Profile, ReportError, Rows,
+    Batch, Column, ExportFile, FileFormat, LastEvent, PostingLine, Profile, ReportError, Rows,
 };
 use tokio::sync::mpsc;
 
-use crate::estimate::EstimateBook;
+use crate::estimate::{EstimateBook, Estimator, UnderWay, under_way};
 use crate::{Error, Problem};
 
 /// Postings read per page: large enough that a page's query (one aggregated row of lines) costs
@@ -115,14 +115,26 @@ pub struct ExportSpec {
     pub public_url: Option<String>,
 }
 
+impl ExportSpec {
+    /// What turns the export's lines into its cells.
+    pub fn rows(&self, now: DateTime<Utc>) -> Rows {
+        Rows::new(
+            &self.columns,
+            Tr::new(self.language),
+            now,
+            self.public_url.as_deref(),
+        )
+    }
+}
+
 /// Reads an export's postings page after page, newest first.
 #[derive(Debug)]
 pub struct Exporter<D> {
     db: D,
     query: PostingQuery,
-    stores: HashMap<StoreId, (Arc<str>, Tz)>,
+    /// Each store's name and zone.
+    stores: HashMap<StoreId, (String, Tz)>,
     estimates: Option<Arc<EstimateBook>>,
-    public_url: Option<String>,
     /// The pages read ahead by the task that queries them, from the first `next_batch` on;
     /// closed once it has handed over the last page (or an error).
     pages: Option<mpsc::Receiver<Result<ExportPageRead, DbError>>>,
@@ -153,14 +165,10 @@ impl<D: Database> Exporter<D> {
                 .iter()
                 .map(|s| {
                     let zone = ozontrack_i18n::zone(&s.settings.timezone);
-                    (s.id, (Arc::from(s.name.as_str()), zone))
+                    (s.id, (s.name.as_str().to_owned(), zone))
                 })
                 .collect(),
             estimates,
-            public_url: spec
-                .public_url
-                .as_deref()
-                .map(|u| u.trim_end_matches('/').to_owned()),
             pages: None,
         }
     }
@@ -172,82 +180,93 @@ impl<D: Database> Exporter<D> {
         self
     }
 
-    /// The next page of lines; `None` once every posting was read.
+    /// Fills `batch` (emptied first) with the next page's rows, newest first; `false` once every
+    /// posting was read.
     pub async fn next_batch(
         &mut self,
         now: DateTime<Utc>,
-    ) -> Result<Option<Vec<PostingLine>>, Error> {
+        batch: &mut Batch,
+    ) -> Result<bool, Error> {
+        batch.clear();
         let pages = self
             .pages
             .get_or_insert_with(|| read_ahead(self.db.clone(), self.query.clone()));
         let Some(read) = pages.recv().await else {
-            return Ok(None);
+            return Ok(false);
         };
         let page = self.db.finish_export_page(read?).await?;
         // The arrival model is learned when the export meets its first posting under way
         // (seconds over a large history): an export of finished postings never waits for it.
-        if let Some(book) = self.estimates.as_ref().filter(|book| !book.learned())
-            && page
-                .records
-                .iter()
-                .any(|r| crate::estimate::under_way_since(&r.posting).is_some())
-        {
-            book.learn_once(&self.db, now).await?;
+        if let Some(book) = self.estimates.as_ref().filter(|book| !book.learned()) {
+            let mut meets = false;
+            page.each(|r| meets |= under_way(&r.status, r.in_process_at).is_some())?;
+            if meets {
+                book.learn_once(&self.db, now).await?;
+            }
         }
-        // Extended rather than collected: collecting reuses the records' allocation for the
-        // smaller lines and then shrinks it, which copied the whole page once more.
-        let mut lines = Vec::with_capacity(page.records.len());
-        lines.extend(page.records.into_iter().map(|r| self.line(r, now)));
-        Ok(Some(lines))
+        let mut estimator = self
+            .estimates
+            .as_ref()
+            .map(|book| book.estimator(&self.db, now));
+        page.each(|r| self.push(batch, r, estimator.as_mut(), now))?;
+        batch.newest_first();
+        Ok(true)
     }
 
-    fn line(&self, r: ExportRecord, now: DateTime<Utc>) -> PostingLine {
-        let posting = r.posting;
+    /// Adds a posting's row to `batch`, its arrival window read by `estimator`.
+    fn push(
+        &self,
+        batch: &mut Batch,
+        r: RecordView<'_>,
+        estimator: Option<&mut Estimator<'_>>,
+        now: DateTime<Utc>,
+    ) {
         let (store, zone) = self
             .stores
-            .get(&posting.store_id)
-            .cloned()
-            .unwrap_or_else(|| (Arc::from(""), chrono_tz::Asia::Shanghai));
-        let estimate = self.estimates.as_ref().and_then(|book| {
-            book.estimate_from(
-                &self.db,
-                &posting,
-                r.legs.iter().map(|l| l.carrier.as_str()),
-                r.legs
-                    .iter()
-                    .filter_map(|l| l.status.as_ref().map(|(s, at)| (l.role, *at, s))),
-                now,
+            .get(&r.store)
+            .map_or(("", chrono_tz::Asia::Shanghai), |(name, zone)| {
+                (name, *zone)
+            });
+        let estimate = estimator.and_then(|estimator| {
+            let posting = UnderWay {
+                scheme: r.scheme,
+                since: under_way(&r.status, r.in_process_at)?,
+                buyer_city: r.buyer_city,
+            };
+            Some(
+                estimator.window(
+                    posting,
+                    r.legs.iter().map(|l| l.carrier),
+                    r.legs
+                        .iter()
+                        .filter_map(|l| l.status.as_ref().map(|(s, at)| (l.role, *at, s))),
+                    now,
+                ),
             )
         });
-        // Put together rather than `format!`ted: a million times per export.
-        let link = self.public_url.as_ref().map(|base| {
-            let number = posting.number.as_str();
-            let mut link = String::with_capacity(base.len() + 10 + number.len());
-            link.push_str(base);
-            link.push_str("/postings/");
-            link.push_str(number);
-            link
-        });
-        PostingLine {
-            store,
+        let line = PostingLine {
+            id: r.id.0,
+            number: batch.text(r.number),
+            store: batch.text(store),
             zone,
-            legs: r
-                .legs
-                .into_iter()
-                .map(|l| (l.carrier, l.tracking_number))
-                .collect(),
+            legs: batch.legs(r.legs.iter().map(|l| (l.carrier, l.tracking_number))),
             last_event: r.last_event.map(|e| LastEvent {
                 at: e.at,
-                place: e.place,
-                text: e.text,
+                place: e.place.map(|place| batch.text(place)),
+                text: batch.text(e.text),
             }),
             risk: r.alerts.iter().map(|a| a.severity).max(),
-            alerts: r.alerts.into_iter().map(|a| a.why).collect(),
+            alerts: batch.alerts(r.alerts.iter().map(|a| a.why.clone())),
             estimate: estimate.map(|w| (w.from, w.to)),
             penalty_points: r.penalty_points,
-            link,
-            posting,
-        }
+            scheme: r.scheme,
+            status: r.status,
+            substatus: r.substatus,
+            in_process_at: r.in_process_at,
+            delivered_at: r.delivered_at,
+            total: r.total,
+        };
+        batch.push(line);
     }
 }
 
@@ -430,15 +449,14 @@ pub fn create_file(spec: &ExportSpec, file: &FileSpec, path: &Path) -> Result<Ex
     Ok(ExportFile::create(path, layout)?)
 }
 
-/// Writes a batch of lines as rows: all the writer's work, which `bench export` also measures
-/// alone.
+/// Writes a batch's rows: all the writer's work, which `bench export` also measures alone.
 pub fn write_lines(
     out: &mut ExportFile,
-    lines: &[PostingLine],
+    batch: &Batch,
     rows: &mut Rows,
 ) -> Result<(), ReportError> {
-    for line in lines {
-        out.write_row(&rows.cells(line))?;
+    for line in batch.lines() {
+        out.write_row(&rows.cells(batch, line))?;
     }
     Ok(())
 }
@@ -453,32 +471,33 @@ pub async fn export_to_file<D: Database>(
     now: DateTime<Utc>,
     mut progress: impl FnMut(u64) + Send,
 ) -> Result<Exported, Error> {
-    let mut rows = Rows::new(&spec.columns, Tr::new(spec.language), now);
+    let mut rows = spec.rows(now);
     let out = create_file(spec, file, path)?;
     // As many batches wait for the writer as pages wait to be decoded.
-    let (tx, mut rx) = mpsc::channel::<Vec<PostingLine>>(PAGES_AHEAD);
-    // Written batches go back to be dropped where they were made: a thread freeing another
-    // thread's allocations takes that thread's allocator lock for each (a tenth of the writer's
-    // time, for a dozen texts a row).
-    let (spent_tx, mut spent_rx) = mpsc::unbounded_channel::<Vec<PostingLine>>();
+    let (tx, mut rx) = mpsc::channel::<Batch>(PAGES_AHEAD);
+    // Written batches go back to be filled again, their buffers kept: an export allocates a
+    // handful of batches, not a dozen texts a row (freed by the other thread, which took this
+    // one's allocator lock for each).
+    let (spent_tx, mut spent_rx) = mpsc::unbounded_channel::<Batch>();
     let (rows_tx, mut rows_rx) = tokio::sync::watch::channel(0u64);
     let writer = tokio::task::spawn_blocking(move || {
         let mut out = out;
-        while let Some(lines) = rx.blocking_recv() {
-            write_lines(&mut out, &lines, &mut rows)?;
+        while let Some(batch) = rx.blocking_recv() {
+            write_lines(&mut out, &batch, &mut rows)?;
             rows_tx.send_replace(out.rows());
             // The reader gone, the batch is dropped here.
-            let _ = spent_tx.send(lines);
+            let _ = spent_tx.send(batch);
         }
         let rows = out.rows();
         out.commit().map(|path| Exported { path, rows })
     });
     let read = async {
-        while let Some(lines) = exporter.next_batch(now).await? {
-            while let Ok(spent) = spent_rx.try_recv() {
-                drop(spent);
+        loop {
+            let mut batch = spent_rx.try_recv().unwrap_or_default();
+            if !exporter.next_batch(now, &mut batch).await? {
+                break;
             }
-            if tx.send(lines).await.is_err() {
+            if tx.send(batch).await.is_err() {
                 // The writer stopped on an error; it says which when joined.
                 break;
             }

@@ -148,7 +148,7 @@ async fn learning_once_waits_for_a_background_learning_under_way_rather_than_ski
     let book = Arc::new(EstimateBook::default());
     // A page view finds the book unlearned and starts learning in the background; on this
     // single-threaded runtime it has not run yet when the export asks.
-    let shown = book.estimate_from(&db.store, &p, [], [], now);
+    let shown = book.estimate(&db.store, &p, &[], now);
     assert!(shown.is_some());
     assert!(!book.learned());
     book.learn_once(&db.store, now).await.unwrap();

@@ -22,7 +22,7 @@ pub mod xlsx;
 pub use cell::{Cell, Profile};
 pub use import::{Problem, ReadOptions, Report, ReportPosting, Trouble, read_report};
 pub use output::{AtomicFile, ExportFile, Layout};
-pub use postings::{Column, LastEvent, PostingLine, Rows};
+pub use postings::{Batch, Column, LastEvent, Leg, PostingLine, Rows, Span, Text};
 pub use sheet::{CsvSheet, FileFormat};
 pub use xlsx::XlsxSheet;
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use foldhash::HashMap;
 use ozontrack_domain::finding::{Severity, Why};
-use ozontrack_domain::{OzonStatus, OzonSubstatus, Posting, Scheme};
+use ozontrack_domain::{Money, OzonStatus, OzonSubstatus, PostingNumber, Scheme};
 use ozontrack_i18n::{Tr, utc_offset};
 
 use crate::cell::{Cell, Profile};
@@ -139,33 +139,177 @@ pub fn layout(
     }
 }
 
-/// The latest event of any of a posting's legs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LastEvent {
-    pub at: DateTime<Utc>,
-    pub place: Option<String>,
-    /// The carrier's own words.
-    pub text: String,
+/// Where one of a [`Batch`]'s texts is in the batch's buffer: meaningful only in the batch that
+/// made it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Text {
+    start: u32,
+    end: u32,
 }
 
-/// Everything one row says of a posting, as facts.
+/// Where a row's legs or alerts are in its [`Batch`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+/// A carrier leg as a row names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Leg {
+    /// The carrier's code.
+    pub carrier: Text,
+    pub tracking_number: Text,
+}
+
+/// The latest event of any of a posting's legs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LastEvent {
+    pub at: DateTime<Utc>,
+    pub place: Option<Text>,
+    /// The carrier's own words.
+    pub text: Text,
+}
+
+/// Everything one row says of a posting, as facts; its texts, legs and alerts are kept by the
+/// [`Batch`] it belongs to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PostingLine {
-    pub posting: Posting,
-    /// Shared by every row of the store.
-    pub store: std::sync::Arc<str>,
+    /// The posting's id: a batch's rows are put in its order, newest first.
+    pub id: i64,
+    pub number: Text,
+    pub store: Text,
     /// The store's zone: every time in the row is in it, and the row says which.
     pub zone: Tz,
-    /// `(carrier code, tracking number)`, first mile first.
-    pub legs: Vec<(String, String)>,
+    pub scheme: Scheme,
+    pub status: OzonStatus,
+    pub substatus: OzonSubstatus,
+    pub in_process_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub total: Option<Money>,
+    /// First mile first.
+    pub legs: Span,
     pub last_event: Option<LastEvent>,
     pub risk: Option<Severity>,
     /// The open alerts' reasons, worst first.
-    pub alerts: Vec<Why>,
+    pub alerts: Span,
     pub estimate: Option<(DateTime<Utc>, DateTime<Utc>)>,
     pub penalty_points: i64,
-    /// The posting's page on the dashboard, when ozontrack knows its public address.
-    pub link: Option<String>,
+}
+
+/// Rows of an export made and written together: their facts, and their texts in one buffer, so
+/// that a row's texts are copied once rather than each allocated (and freed) on its own. A batch
+/// is cleared and filled again, its buffers kept.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    texts: String,
+    legs: Vec<Leg>,
+    alerts: Vec<Why>,
+    lines: Vec<PostingLine>,
+}
+
+impl Batch {
+    /// Keeps `text` for a row of this batch.
+    pub fn text(&mut self, text: &str) -> Text {
+        let start = self.offset();
+        self.texts.push_str(text);
+        Text {
+            start,
+            end: self.offset(),
+        }
+    }
+
+    /// Keeps a row's legs, `(carrier code, tracking number)` in leg order.
+    pub fn legs<'t>(&mut self, legs: impl IntoIterator<Item = (&'t str, &'t str)>) -> Span {
+        let start = self.legs.len();
+        for (carrier, number) in legs {
+            let leg = Leg {
+                carrier: self.text(carrier),
+                tracking_number: self.text(number),
+            };
+            self.legs.push(leg);
+        }
+        span(start, self.legs.len())
+    }
+
+    /// Keeps a row's open alerts' reasons, worst first.
+    pub fn alerts(&mut self, alerts: impl IntoIterator<Item = Why>) -> Span {
+        let start = self.alerts.len();
+        self.alerts.extend(alerts);
+        span(start, self.alerts.len())
+    }
+
+    /// Adds a row whose texts, legs and alerts this batch keeps.
+    pub fn push(&mut self, line: PostingLine) {
+        self.lines.push(line);
+    }
+
+    /// Puts the rows in their postings' order, newest first: they come oldest first from a walk
+    /// of a range of ids (turned round, not sorted), with stragglers after.
+    pub fn newest_first(&mut self) {
+        if self.lines.is_sorted_by_key(|l| l.id) {
+            self.lines.reverse();
+        } else if !self.lines.is_sorted_by_key(|l| std::cmp::Reverse(l.id)) {
+            self.lines.sort_unstable_by_key(|l| std::cmp::Reverse(l.id));
+        }
+    }
+
+    /// Empties the batch, keeping its buffers for the next.
+    pub fn clear(&mut self) {
+        self.texts.clear();
+        self.legs.clear();
+        self.alerts.clear();
+        self.lines.clear();
+    }
+
+    pub fn lines(&self) -> &[PostingLine] {
+        &self.lines
+    }
+
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// A text of this batch's rows ("" for one of another batch's, never a panic).
+    pub fn get(&self, text: Text) -> &str {
+        self.texts
+            .get(text.start as usize..text.end as usize)
+            .unwrap_or_default()
+    }
+
+    /// A row's legs, first mile first.
+    pub fn legs_of(&self, line: &PostingLine) -> &[Leg] {
+        self.legs.get(line.legs.range()).unwrap_or_default()
+    }
+
+    /// A row's open alerts' reasons, worst first.
+    pub fn alerts_of(&self, line: &PostingLine) -> &[Why] {
+        self.alerts.get(line.alerts.range()).unwrap_or_default()
+    }
+
+    fn offset(&self) -> u32 {
+        // A batch holds a page of rows (a few hundred kilobytes of text), far below 4 GiB.
+        u32::try_from(self.texts.len()).unwrap_or(u32::MAX)
+    }
+}
+
+fn span(start: usize, end: usize) -> Span {
+    // As in `Batch::offset`: a batch's legs and alerts number thousands.
+    let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Span {
+        start: at(start),
+        end: at(end),
+    }
 }
 
 /// Turns an export's lines into cells, words in one language and times against one `now`. The
@@ -177,6 +321,10 @@ pub struct Rows {
     columns: Vec<Column>,
     tr: Tr,
     now: DateTime<Utc>,
+    /// The dashboard's public address (no trailing `/`), for the link column.
+    site: Option<String>,
+    /// The current row's link, spelled into one buffer for every row.
+    link: String,
     modes: HashMap<Scheme, String>,
     /// By status, then sub-status: looked up without cloning either.
     states: HashMap<OzonStatus, HashMap<OzonSubstatus, String>>,
@@ -184,11 +332,15 @@ pub struct Rows {
 }
 
 impl Rows {
-    pub fn new(columns: &[Column], tr: Tr, now: DateTime<Utc>) -> Self {
+    /// Rows of these columns; with the dashboard's public address, the link column links each
+    /// posting's page (else it stays empty).
+    pub fn new(columns: &[Column], tr: Tr, now: DateTime<Utc>, site: Option<&str>) -> Self {
         Rows {
             columns: columns.to_vec(),
             tr,
             now,
+            site: site.map(|s| s.trim_end_matches('/').to_owned()),
+            link: String::new(),
             modes: HashMap::default(),
             states: HashMap::default(),
             offsets: HashMap::default(),
@@ -196,13 +348,15 @@ impl Rows {
     }
 
     /// The row's cells for these columns, words in `tr`'s language, times in the store's zone.
-    /// Texts borrow from the line and from the words remembered here.
-    pub fn cells<'a>(&'a mut self, line: &'a PostingLine) -> Vec<Cell<'a>> {
-        self.remember(line);
+    /// Texts borrow from the batch and from the words remembered here.
+    pub fn cells<'a>(&'a mut self, batch: &'a Batch, line: &'a PostingLine) -> Vec<Cell<'a>> {
+        self.remember(batch, line);
         let Rows {
             columns,
             tr,
             now,
+            site,
+            link,
             modes,
             states,
             offsets,
@@ -210,39 +364,39 @@ impl Rows {
         let (tr, now) = (&*tr, *now);
         // `remember` has just put the line's words in; "" would only show a bug.
         let word = |w: Option<&'a String>| Cell::text(w.map_or("", String::as_str));
-        let p = &line.posting;
+        let text = |t: Text| Cell::text(batch.get(t));
         let local = |t: DateTime<Utc>| Cell::Time(t.with_timezone(&line.zone).naive_local());
         let opt_time = |t: Option<DateTime<Utc>>| t.map_or(Cell::Empty, local);
+        let legs = batch.legs_of(line);
+        let number = batch.get(line.number);
         let mut cells = Vec::with_capacity(columns.len());
         for column in columns.iter() {
             cells.push(match column {
-                Column::PostingNumber => Cell::text(p.number.as_str()),
-                Column::OrderNumber => Cell::text(p.number.order_part()),
-                Column::Store => Cell::text(&*line.store),
-                Column::Mode => word(modes.get(&p.scheme)),
+                Column::PostingNumber => Cell::text(number),
+                Column::OrderNumber => Cell::text(PostingNumber::order_part_of(number)),
+                Column::Store => text(line.store),
+                Column::Mode => word(modes.get(&line.scheme)),
                 Column::Status => word(
                     states
-                        .get(&p.status)
-                        .and_then(|by_sub| by_sub.get(&p.substatus)),
+                        .get(&line.status)
+                        .and_then(|by_sub| by_sub.get(&line.substatus)),
                 ),
-                Column::OrderedAt => opt_time(p.in_process_at),
-                Column::Carriers => {
-                    Cell::text(joined(line.legs.iter().map(|(c, _)| tr.carrier_name(c))))
-                }
+                Column::OrderedAt => opt_time(line.in_process_at),
+                Column::Carriers => Cell::text(joined(
+                    legs.iter().map(|l| tr.carrier_name(batch.get(l.carrier))),
+                )),
                 Column::TrackingNumbers => {
-                    Cell::text(joined(line.legs.iter().map(|(_, n)| n.as_str())))
+                    Cell::text(joined(legs.iter().map(|l| batch.get(l.tracking_number))))
                 }
-                Column::LastEventAt => opt_time(line.last_event.as_ref().map(|e| e.at)),
+                Column::LastEventAt => opt_time(line.last_event.map(|e| e.at)),
                 Column::LastEventPlace => {
-                    Cell::opt_text(line.last_event.as_ref().and_then(|e| e.place.as_deref()))
+                    Cell::opt_text(line.last_event.and_then(|e| e.place).map(|p| batch.get(p)))
                 }
-                Column::LastEventText => {
-                    Cell::opt_text(line.last_event.as_ref().map(|e| e.text.as_str()))
-                }
+                Column::LastEventText => Cell::opt_text(line.last_event.map(|e| batch.get(e.text))),
                 Column::TimeZone => word(offsets.get(&line.zone)),
-                Column::DaysInTransit => match p.in_process_at {
+                Column::DaysInTransit => match line.in_process_at {
                     Some(start) => {
-                        let end = p.delivered_at.unwrap_or(now).max(start);
+                        let end = line.delivered_at.unwrap_or(now).max(start);
                         // Hours to days with one decimal: far inside f64's exact range.
                         #[allow(clippy::cast_precision_loss)]
                         let days = (end - start).num_minutes() as f64 / 1440.0;
@@ -252,7 +406,8 @@ impl Rows {
                 },
                 Column::Risk => Cell::opt_text(line.risk.map(|s| tr.severity(s))),
                 Column::OpenAlerts => Cell::text(
-                    line.alerts
+                    batch
+                        .alerts_of(line)
                         .iter()
                         .map(|w| tr.why(w, line.zone))
                         .collect::<Vec<_>>()
@@ -261,45 +416,51 @@ impl Rows {
                 Column::EstimateFrom => opt_time(line.estimate.map(|(from, _)| from)),
                 Column::EstimateTo => opt_time(line.estimate.map(|(_, to)| to)),
                 Column::PenaltyPoints => Cell::Int(line.penalty_points),
-                Column::DeliveredAt => opt_time(p.delivered_at),
-                Column::Total => p.total.map_or(Cell::Empty, |m| {
+                Column::DeliveredAt => opt_time(line.delivered_at),
+                Column::Total => line.total.map_or(Cell::Empty, |m| {
                     let exponent = m.currency.exponent();
                     // Kopecks to roubles: exact for every amount a posting can have.
                     #[allow(clippy::cast_precision_loss)]
                     let amount = m.minor as f64 / 10f64.powi(exponent as i32);
                     Cell::Number(amount, u8::try_from(exponent).unwrap_or(2))
                 }),
-                Column::Currency => Cell::opt_text(p.total.map(|m| m.currency.code())),
-                Column::Link => line
-                    .link
-                    .as_deref()
-                    .map_or(Cell::Empty, |link| Cell::Link(link.into())),
+                Column::Currency => Cell::opt_text(line.total.map(|m| m.currency.code())),
+                Column::Link => match site {
+                    Some(_) => Cell::Link(link.as_str().into()),
+                    None => Cell::Empty,
+                },
             });
         }
         cells
     }
 
     /// Learns the catalogue's words for the line's mode, Ozon status and zone, once each per
-    /// export.
-    fn remember(&mut self, line: &PostingLine) {
-        let (tr, p) = (&self.tr, &line.posting);
+    /// export, and spells its link.
+    fn remember(&mut self, batch: &Batch, line: &PostingLine) {
+        let tr = &self.tr;
         self.modes
-            .entry(p.scheme)
-            .or_insert_with(|| tr.mode(p.scheme));
+            .entry(line.scheme)
+            .or_insert_with(|| tr.mode(line.scheme));
         if !self
             .states
-            .get(&p.status)
-            .is_some_and(|by_sub| by_sub.contains_key(&p.substatus))
+            .get(&line.status)
+            .is_some_and(|by_sub| by_sub.contains_key(&line.substatus))
         {
-            self.states
-                .entry(p.status.clone())
-                .or_default()
-                .insert(p.substatus.clone(), tr.ozon_state(&p.status, &p.substatus));
+            self.states.entry(line.status.clone()).or_default().insert(
+                line.substatus.clone(),
+                tr.ozon_state(&line.status, &line.substatus),
+            );
         }
         let now = self.now;
         self.offsets
             .entry(line.zone)
             .or_insert_with(|| utc_offset(line.zone, now));
+        if let Some(site) = &self.site {
+            self.link.clear();
+            self.link.push_str(site);
+            self.link.push_str("/postings/");
+            self.link.push_str(batch.get(line.number));
+        }
     }
 }
 
@@ -323,31 +484,124 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use chrono::TimeZone as _;
-    use ozontrack_domain::{Language, PostingNumber, StoreId};
+    use ozontrack_domain::{Currency, Language};
 
     use super::*;
 
-    fn line(n: u32, scheme: Scheme, status: &str, substatus: &str, zone: Tz) -> PostingLine {
-        let mut posting = Posting::new(
-            StoreId(1),
-            PostingNumber::parse(&format!("{:08}-0001-1", 10_000_000 + n)).unwrap(),
-            scheme,
-            OzonStatus::parse(status),
-        );
-        posting.substatus = OzonSubstatus::parse(substatus);
-        posting.in_process_at = Some(Utc.with_ymd_and_hms(2026, 11, 1, 9, 30, 0).unwrap());
+    fn line(
+        batch: &mut Batch,
+        n: u32,
+        scheme: Scheme,
+        (status, substatus): (&str, &str),
+        zone: Tz,
+    ) -> PostingLine {
         PostingLine {
-            posting,
-            store: "main".into(),
+            id: i64::from(n),
+            number: batch.text(&format!("{:08}-0001-1", 10_000_000 + n)),
+            store: batch.text("main"),
             zone,
-            legs: Vec::new(),
+            scheme,
+            status: OzonStatus::parse(status),
+            substatus: OzonSubstatus::parse(substatus),
+            in_process_at: Some(Utc.with_ymd_and_hms(2026, 11, 1, 9, 30, 0).unwrap()),
+            delivered_at: None,
+            total: None,
+            legs: Span::default(),
             last_event: None,
             risk: None,
-            alerts: Vec::new(),
+            alerts: Span::default(),
             estimate: None,
             penalty_points: 0,
-            link: None,
         }
+    }
+
+    #[test]
+    fn a_batch_keeps_each_rows_texts_legs_and_alerts_apart_and_puts_rows_newest_first() {
+        let mut batch = Batch::default();
+        for n in [3, 4, 5] {
+            let mut row = line(&mut batch, n, Scheme::Fbs, ("delivering", ""), Tz::UTC);
+            let n = n.to_string();
+            row.legs = batch.legs([("cainiao", n.as_str()), ("cdek", "")]);
+            row.alerts = batch.alerts((0..n.len() + 1).map(|_| Why::Legacy(n.clone())));
+            row.total = Some(Money::from_minor(100, Currency::Rub));
+            batch.push(row);
+        }
+        // The stragglers read the long way come after the range's walk.
+        let straggler = line(&mut batch, 9, Scheme::Fbo, ("delivered", ""), Tz::UTC);
+        batch.push(straggler);
+        batch.newest_first();
+        let ids: Vec<i64> = batch.lines().iter().map(|l| l.id).collect();
+        assert_eq!(ids, [9, 5, 4, 3]);
+        for line in &batch.lines()[1..] {
+            let legs = batch.legs_of(line);
+            let numbers: Vec<&str> = legs.iter().map(|l| batch.get(l.tracking_number)).collect();
+            assert_eq!(numbers, [line.id.to_string().as_str(), ""]);
+            assert_eq!(batch.get(legs[0].carrier), "cainiao");
+            assert_eq!(
+                batch.alerts_of(line),
+                [
+                    Why::Legacy(line.id.to_string()),
+                    Why::Legacy(line.id.to_string())
+                ]
+            );
+            assert_eq!(batch.get(line.number), format!("1000000{}-0001-1", line.id));
+        }
+        assert!(batch.legs_of(&batch.lines()[0]).is_empty());
+        let capacity = batch.texts.capacity();
+        batch.clear();
+        assert!(batch.is_empty() && batch.texts.is_empty());
+        assert_eq!(batch.texts.capacity(), capacity);
+    }
+
+    #[test]
+    fn a_text_of_another_batch_reads_as_nothing_rather_than_a_panic() {
+        let mut big = Batch::default();
+        let far = big.text(&"x".repeat(64));
+        let mut small = Batch::default();
+        small.text("é");
+        assert_eq!(small.get(far), "");
+        assert_eq!(
+            small.get(Text { start: 1, end: 2 }),
+            "",
+            "inside a character"
+        );
+    }
+
+    #[test]
+    fn a_rows_link_goes_to_its_postings_page_and_stays_empty_without_an_address() {
+        let now = Utc.with_ymd_and_hms(2026, 7, 1, 12, 0, 0).unwrap();
+        let mut batch = Batch::default();
+        for n in [1, 2] {
+            let row = line(&mut batch, n, Scheme::Fbs, ("delivering", ""), Tz::UTC);
+            batch.push(row);
+        }
+        let tr = Tr::new(Language::En);
+        let columns = [Column::Link, Column::OrderNumber];
+        let mut rows = Rows::new(&columns, tr, now, Some("https://track.example.com/"));
+        let cells: Vec<Vec<String>> = batch
+            .lines()
+            .iter()
+            .map(|l| {
+                let cells = rows.cells(&batch, l);
+                assert!(matches!(cells[0], Cell::Link(_)));
+                cells.iter().map(|c| c.csv(Profile::En)).collect()
+            })
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                [
+                    "https://track.example.com/postings/10000001-0001-1",
+                    "10000001-0001"
+                ],
+                [
+                    "https://track.example.com/postings/10000002-0001-1",
+                    "10000002-0001"
+                ],
+            ]
+        );
+        let mut bare = Rows::new(&columns, tr, now, None);
+        assert_eq!(bare.cells(&batch, &batch.lines()[0])[0], Cell::Empty);
     }
 
     #[test]
@@ -366,45 +620,56 @@ mod tests {
     #[test]
     fn a_row_says_its_own_mode_status_and_zone_whatever_rows_came_before_it() {
         let now = Utc.with_ymd_and_hms(2026, 7, 1, 12, 0, 0).unwrap();
-        let lines = [
-            line(1, Scheme::Fbs, "delivering", "", chrono_tz::Europe::Moscow),
-            line(
-                2,
-                Scheme::Rfbs,
-                "delivering",
-                "posting_in_carriage",
-                chrono_tz::Asia::Shanghai,
-            ),
-            line(
-                3,
+        let mut batch = Batch::default();
+        for (n, scheme, state, zone) in [
+            (
+                1,
                 Scheme::Fbs,
-                "a_status_ozon_added_later",
-                "",
+                ("delivering", ""),
                 chrono_tz::Europe::Moscow,
             ),
-            line(
+            (
+                2,
+                Scheme::Rfbs,
+                ("delivering", "posting_in_carriage"),
+                chrono_tz::Asia::Shanghai,
+            ),
+            (
+                3,
+                Scheme::Fbs,
+                ("a_status_ozon_added_later", ""),
+                chrono_tz::Europe::Moscow,
+            ),
+            (
                 4,
                 Scheme::Fbo,
-                "delivering",
-                "",
+                ("delivering", ""),
                 chrono_tz::America::New_York,
             ),
-            line(5, Scheme::Fbs, "delivering", "", chrono_tz::Europe::Moscow),
-        ];
+            (
+                5,
+                Scheme::Fbs,
+                ("delivering", ""),
+                chrono_tz::Europe::Moscow,
+            ),
+        ] {
+            let row = line(&mut batch, n, scheme, state, zone);
+            batch.push(row);
+        }
         let columns = [Column::Mode, Column::Status, Column::TimeZone];
         for language in [Language::Zh, Language::Ru, Language::En] {
             let tr = Tr::new(language);
-            let mut rows = Rows::new(&columns, tr, now);
-            for line in &lines {
+            let mut rows = Rows::new(&columns, tr, now, None);
+            for line in batch.lines() {
                 // A renderer that has seen no other row: nothing remembered.
-                let mut fresh = Rows::new(&columns, tr, now);
-                let alone = fresh.cells(line);
-                assert_eq!(rows.cells(line), alone);
+                let mut fresh = Rows::new(&columns, tr, now, None);
+                let alone = fresh.cells(&batch, line);
+                assert_eq!(rows.cells(&batch, line), alone);
                 assert_eq!(
                     alone,
                     vec![
-                        Cell::text(tr.mode(line.posting.scheme)),
-                        Cell::text(tr.ozon_state(&line.posting.status, &line.posting.substatus)),
+                        Cell::text(tr.mode(line.scheme)),
+                        Cell::text(tr.ozon_state(&line.status, &line.substatus)),
                         Cell::text(utc_offset(line.zone, now)),
                     ]
                 );

@@ -8,12 +8,12 @@ use std::io::Read as _;
 
 use chrono::{DateTime, TimeZone, Utc};
 use ozontrack_domain::finding::{Reason, Severity, Why};
-use ozontrack_domain::{
-    Currency, Language, Money, OzonStatus, Posting, PostingNumber, Scheme, StoreId,
-};
+use ozontrack_domain::{Currency, Language, Money, OzonStatus, OzonSubstatus, Scheme};
 use ozontrack_i18n::Tr;
 use ozontrack_reports::postings::layout;
-use ozontrack_reports::{Column, ExportFile, FileFormat, LastEvent, PostingLine, Profile, Rows};
+use ozontrack_reports::{
+    Batch, Column, ExportFile, FileFormat, LastEvent, PostingLine, Profile, Rows,
+};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap()
@@ -28,39 +28,53 @@ const HOSTILE: [&str; 6] = [
     "\rCR",
 ];
 
-fn line(i: u32) -> PostingLine {
-    let mut posting = Posting::new(
-        StoreId(1),
-        PostingNumber::parse(&format!("{:08}-0001-1", 10_000_000 + i)).unwrap(),
-        Scheme::Rfbs,
-        OzonStatus::Delivering,
-    );
-    posting.in_process_at = Some(Utc.with_ymd_and_hms(2026, 11, 1, 9, 30, 0).unwrap());
-    posting.total = Some(Money::from_minor(101_332 + i64::from(i), Currency::Rub));
+/// The `i`-th test posting's row, kept in `batch`.
+fn line(batch: &mut Batch, i: u32) -> PostingLine {
+    let number = format!("{:08}-0001-1", 10_000_000 + i);
+    let (first, last) = (format!("LP{i:014}"), format!("RR{i:09}CN"));
+    let last_event = LastEvent {
+        at: Utc.with_ymd_and_hms(2026, 11, 10, 21, 5, 0).unwrap(),
+        place: Some(batch.text("Москва")),
+        text: batch.text(HOSTILE[i as usize % HOSTILE.len()]),
+    };
     PostingLine {
-        posting,
-        store: "msk; \"main\"".into(),
+        id: i64::from(i),
+        number: batch.text(&number),
+        store: batch.text("msk; \"main\""),
         zone: chrono_tz::Europe::Moscow,
-        legs: vec![
-            ("cainiao".into(), format!("LP{i:014}")),
-            ("russian_post".into(), format!("RR{i:09}CN")),
-        ],
-        last_event: Some(LastEvent {
-            at: Utc.with_ymd_and_hms(2026, 11, 10, 21, 5, 0).unwrap(),
-            place: Some("Москва".into()),
-            text: HOSTILE[i as usize % HOSTILE.len()].into(),
-        }),
+        scheme: Scheme::Rfbs,
+        status: OzonStatus::Delivering,
+        substatus: OzonSubstatus::None,
+        in_process_at: Some(Utc.with_ymd_and_hms(2026, 11, 1, 9, 30, 0).unwrap()),
+        delivered_at: None,
+        total: Some(Money::from_minor(101_332 + i64::from(i), Currency::Rub)),
+        legs: batch.legs([("cainiao", first.as_str()), ("russian_post", last.as_str())]),
+        last_event: Some(last_event),
         risk: Some(Severity::HighRisk),
-        alerts: vec![Why::Reason(Reason::Stale {
+        alerts: batch.alerts([Why::Reason(Reason::Stale {
             quiet_hours: 80,
             threshold_hours: 72,
             allowance_hours: 0,
             learned: None,
             last: None,
-        })],
+        })]),
         estimate: None,
         penalty_points: i64::from(i % 3),
-        link: Some(format!("https://track.example.com/postings/{i}")),
+    }
+}
+
+/// Writes rows `0..rows` a batch of 100 at a time, as an export does.
+fn write_rows(file: &mut ExportFile, cells: &mut Rows, rows: u32) {
+    let mut batch = Batch::default();
+    for first in (0..rows).step_by(100) {
+        batch.clear();
+        for i in first..rows.min(first + 100) {
+            let line = line(&mut batch, i);
+            batch.push(line);
+        }
+        for line in batch.lines() {
+            file.write_row(&cells.cells(&batch, line)).unwrap();
+        }
     }
 }
 
@@ -75,10 +89,8 @@ fn export(
     let tr = Tr::new(language);
     let columns = Column::ALL;
     let mut file = ExportFile::create(path, layout(columns, &tr, format, profile, split)).unwrap();
-    let mut cells = Rows::new(columns, tr, now());
-    for i in 0..rows {
-        file.write_row(&cells.cells(&line(i))).unwrap();
-    }
+    let mut cells = Rows::new(columns, tr, now(), Some("https://track.example.com"));
+    write_rows(&mut file, &mut cells, rows);
     file.commit().unwrap();
 }
 
@@ -251,10 +263,8 @@ fn an_interrupted_export_leaves_no_file_that_looks_complete() {
             layout(Column::ALL, &tr, FileFormat::Csv, Profile::En, None),
         )
         .unwrap();
-        let mut cells = Rows::new(Column::ALL, tr, now());
-        for i in 0..1000 {
-            file.write_row(&cells.cells(&line(i))).unwrap();
-        }
+        let mut cells = Rows::new(Column::ALL, tr, now(), None);
+        write_rows(&mut file, &mut cells, 1000);
         // Dropped without commit: the process stopped here.
     }
     assert!(!path.exists(), "nothing under the export's name");

@@ -17,7 +17,7 @@ use ozontrack_domain::{Language, Scheme};
 use ozontrack_engine::export::{ExportSpec, Exporter, FileSpec, Filters, columns, export_to_file};
 use ozontrack_i18n::Tr;
 use ozontrack_reports::postings::header;
-use ozontrack_reports::{CsvSheet, FileFormat, Profile, Rows};
+use ozontrack_reports::{Batch, CsvSheet, FileFormat, Profile};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -130,28 +130,30 @@ fn csv_stream<D: Database>(
             tracing::error!(error = %e, "cannot start a CSV export");
             ApiError::Internal
         })?;
-    let state = (Some(exporter), Rows::new(&spec.columns, tr, now));
-    let rows = futures_util::stream::unfold(state, move |(exporter, mut cells)| async move {
-        let mut exporter = exporter?;
-        let lines = match exporter.next_batch(now).await {
-            Ok(Some(lines)) => lines,
-            Ok(None) => return None,
-            Err(e) => {
-                tracing::error!(error = %ozontrack_engine::Chain(&e), "an export stopped");
-                let cut = std::io::Error::other("the export stopped; the file is incomplete");
-                return Some((Err(cut), (None, cells)));
+    let state = (Some(exporter), spec.rows(now), Batch::default());
+    let rows =
+        futures_util::stream::unfold(state, move |(exporter, mut cells, mut batch)| async move {
+            let mut exporter = exporter?;
+            match exporter.next_batch(now, &mut batch).await {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => {
+                    tracing::error!(error = %ozontrack_engine::Chain(&e), "an export stopped");
+                    let cut = std::io::Error::other("the export stopped; the file is incomplete");
+                    return Some((Err(cut), (None, cells, batch)));
+                }
             }
-        };
-        let mut sheet = CsvSheet::continuation(profile);
-        let written = lines
-            .iter()
-            .try_for_each(|line| sheet.write_row(&cells.cells(line)))
-            .and_then(|()| sheet.finish());
-        match written {
-            Ok(bytes) => Some((Ok(Bytes::from(bytes)), (Some(exporter), cells))),
-            Err(e) => Some((Err(std::io::Error::other(e)), (None, cells))),
-        }
-    });
+            let mut sheet = CsvSheet::continuation(profile);
+            let written = batch
+                .lines()
+                .iter()
+                .try_for_each(|line| sheet.write_row(&cells.cells(&batch, line)))
+                .and_then(|()| sheet.finish());
+            match written {
+                Ok(bytes) => Some((Ok(Bytes::from(bytes)), (Some(exporter), cells, batch))),
+                Err(e) => Some((Err(std::io::Error::other(e)), (None, cells, batch))),
+            }
+        });
     let head =
         futures_util::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) });
     Ok(Body::from_stream(futures_util::StreamExt::chain(

@@ -27,7 +27,7 @@ use ozontrack_domain::{
 use ozontrack_engine::export::{
     ExportSpec, Exporter, FileSpec, create_file, export_to_file, write_lines,
 };
-use ozontrack_reports::{Column, FileFormat, Profile};
+use ozontrack_reports::{Batch, Column, FileFormat, Profile};
 use serde_json::json;
 
 use super::{Scratch, bench_posting, rss_mib};
@@ -251,10 +251,11 @@ async fn read_postings_alone(
     let mut rows = 0u64;
     let began = Instant::now();
     loop {
-        let page = db.export_page(&query).await?.records;
-        rows += page.len() as u64;
-        match page.last() {
-            Some(last) if page.len() >= query.limit as usize => query.before = Some(last.id),
+        let read = db.read_export_page(&query).await?;
+        let (postings, last) = (read.postings, read.last);
+        db.finish_export_page(read).await?.each(|_| rows += 1)?;
+        match last {
+            Some(last) if postings >= u64::from(query.limit) => query.before = Some(last),
             _ => break,
         }
     }
@@ -282,25 +283,26 @@ async fn parts_alone(
         Some(Arc::clone(estimates)),
     );
     let began = Instant::now();
-    let (mut read, mut first) = (0usize, None);
-    while let Some(lines) = exporter.next_batch(now).await? {
-        read += lines.len();
-        first.get_or_insert(lines);
+    let (mut read, mut batch, mut first) = (0usize, Batch::default(), None);
+    while exporter.next_batch(now, &mut batch).await? {
+        read += batch.len();
+        if first.is_none() {
+            first = Some(batch.clone());
+        }
     }
     let lines_alone = read as f64 / began.elapsed().as_secs_f64().max(1e-9);
-    let lines = first.unwrap_or_default();
-    if lines.is_empty() {
+    let batch = first.unwrap_or_default();
+    if batch.is_empty() {
         return Ok(Vec::new());
     }
-    let repeats = (rows as usize).div_ceil(lines.len());
-    let tr = ozontrack_i18n::Tr::new(spec.language);
-    let mut rows = ozontrack_reports::Rows::new(&spec.columns, tr, now);
-    let rate = |seconds: f64| (repeats * lines.len()) as f64 / seconds.max(1e-9);
+    let repeats = (rows as usize).div_ceil(batch.len());
+    let mut rows = spec.rows(now);
+    let rate = |seconds: f64| (repeats * batch.len()) as f64 / seconds.max(1e-9);
     let began = Instant::now();
     let mut cells = 0usize;
     for _ in 0..repeats {
-        for line in &lines {
-            cells += rows.cells(line).len();
+        for line in batch.lines() {
+            cells += rows.cells(&batch, line).len();
         }
     }
     let mut alone = vec![
@@ -321,7 +323,7 @@ async fn parts_alone(
         let began = Instant::now();
         let mut out = create_file(spec, &file, &path)?;
         for _ in 0..repeats {
-            write_lines(&mut out, &lines, &mut rows)?;
+            write_lines(&mut out, &batch, &mut rows)?;
         }
         let path = out.commit()?;
         alone.push((what, rate(began.elapsed().as_secs_f64())));
