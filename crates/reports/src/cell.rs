@@ -99,6 +99,12 @@ impl<'a> Cell<'a> {
         text.map_or(Cell::Empty, Cell::text)
     }
 
+    /// Whether the cell holds text from outside: the others are spelled by ozontrack (digits,
+    /// signs, separators) and never hold a quote.
+    pub fn is_text(&self) -> bool {
+        matches!(self, Cell::Text(_) | Cell::Link(_))
+    }
+
     /// The cell as CSV text in this profile (what the tests compare a written file with).
     #[cfg(test)]
     pub(crate) fn csv(&self, profile: Profile) -> String {
@@ -232,7 +238,12 @@ const FORMULA_STARTS: [char; 8] = ['=', '+', '-', '@', '\t', '\r', '\n', '\0'];
 /// (prefixed, never stripped, so nothing the seller wrote is lost). Quoting every CSV cell keeps
 /// an embedded separator or quote inside its cell.
 pub fn neutralised(text: &str) -> Cow<'_, str> {
-    if text.starts_with(FORMULA_STARTS) {
+    // Every one of them is ASCII: the first byte tells, without decoding the first character.
+    if text
+        .as_bytes()
+        .first()
+        .is_some_and(|b| FORMULA_STARTS.contains(&char::from(*b)))
+    {
         Cow::Owned(format!("'{text}"))
     } else {
         Cow::Borrowed(text)

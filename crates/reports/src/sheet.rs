@@ -88,7 +88,8 @@ impl<W: Write> CsvSheet<W> {
             if i > 0 {
                 self.line.push(delimiter);
             }
-            quote(&mut self.line, cell.csv_in(self.profile, &mut self.scratch));
+            let text = cell.csv_in(self.profile, &mut self.scratch);
+            quote(&mut self.line, text, cell.is_text());
         }
         self.line.extend_from_slice(b"\r\n");
         self.out.write_all(&self.line)?;
@@ -115,12 +116,13 @@ impl CsvSheet<Vec<u8>> {
 }
 
 /// `text` as one quoted CSV field (RFC 4180): between double quotes, each of its quotes doubled,
-/// so a separator, a quote or a line break inside stays in the cell.
-fn quote(out: &mut Vec<u8>, text: &str) {
+/// so a separator, a quote or a line break inside stays in the cell. Only text from outside
+/// (`outside`) is searched for quotes.
+fn quote(out: &mut Vec<u8>, text: &str, outside: bool) {
     out.push(b'"');
     // Few cells hold a quote: a slice's `contains` looks for one a word at a time, where a
     // search byte by byte on every cell was a twentieth of the CSV writer's time.
-    if text.as_bytes().contains(&b'"') {
+    if outside && text.as_bytes().contains(&b'"') {
         for piece in text.split_inclusive('"') {
             out.extend_from_slice(piece.as_bytes());
             if piece.ends_with('"') {
