@@ -372,9 +372,10 @@ pub trait Views: Clone + Send + Sync + 'static {
         at_most: u64,
     ) -> impl Future<Output = Result<u64, DbError>> + Send;
 
-    /// One page of an export: `query.limit` postings after its cursor, newest first, each from
-    /// its line when that is current (the page's lines come as one aggregated row), the others
-    /// the long way (their legs, events, alerts and penalty points joined).
+    /// One page of an export: the `query.limit` newest postings after its cursor (in the order
+    /// [`ExportPage::each`] says; [`ExportPage::records`] puts them newest first), each from its
+    /// line when that is current (the page's lines come as one aggregated row), the others the
+    /// long way (their legs, events, alerts and penalty points joined).
     fn export_page(
         &self,
         query: &PostingQuery,
@@ -391,8 +392,8 @@ pub trait Views: Clone + Send + Sync + 'static {
         query: &PostingQuery,
     ) -> impl Future<Output = Result<ExportPageRead, DbError>> + Send;
 
-    /// The second half of [`export_page`](Self::export_page): the page's lines decoded, its
-    /// postings without a current line read the long way.
+    /// The second half of [`export_page`](Self::export_page): the postings of the page without
+    /// a current line read the long way, beside the lines (decoded by [`ExportPage::each`]).
     fn finish_export_page(
         &self,
         read: ExportPageRead,
