@@ -5,10 +5,10 @@
 //! posting is exported to CSV and to XLSX with every column, as `export postings` does it.
 //! Measured: rows per second, and the process's resident memory above what it held just before
 //! each export (sampled every 20 ms), against the targets (1 M rows/s CSV, 200 k rows/s XLSX,
-//! 50 MB). Beside them, the rate of the export's read alone (its pages of lines, decoded into
-//! records, nothing rendered or written): no export can run faster than it; and each other part
-//! alone: the whole read (every posting turned into its line with its arrival window), then one
-//! page's lines turned into cells, and written to each format, again and again.
+//! 50 MB). Beside them, the rate of the export's read alone (its pages of lines, each posting
+//! decoded from its line, nothing rendered or written): no export can run faster than it; and
+//! each other part alone: the whole read (every posting turned into its row with its arrival
+//! window), then one page's rows turned into cells, and written to each format, again and again.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -238,7 +238,8 @@ pub(crate) async fn export(args: &BenchExportArgs, out: &mut impl Write) -> anyh
 }
 
 /// Every posting of the store read the way an export reads it (pages of its size, newest first,
-/// each posting's record from its line), and nothing else: how many, in how many seconds.
+/// each posting decoded from its line as a view), and nothing else: how many, in how many
+/// seconds.
 async fn read_postings_alone(
     db: &SqlDatabase,
     record: &ozontrack_db::StoreRecord,
