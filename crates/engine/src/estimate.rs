@@ -186,14 +186,30 @@ pub struct UnderWay<'a> {
     pub buyer_city: Option<&'a str>,
 }
 
-impl UnderWay<'_> {
-    /// The posting, when it is under way.
-    pub fn of(p: &Posting) -> Option<UnderWay<'_>> {
+impl<'a> UnderWay<'a> {
+    /// A posting of this mode, Ozon status and buyer's city, in process since `in_process_at`,
+    /// when it is under way.
+    pub fn new(
+        scheme: Scheme,
+        status: &OzonStatus,
+        in_process_at: Option<DateTime<Utc>>,
+        buyer_city: Option<&'a str>,
+    ) -> Option<Self> {
         Some(UnderWay {
-            scheme: p.scheme,
-            since: under_way_since(p)?,
-            buyer_city: p.buyer_city.as_deref(),
+            scheme,
+            since: under_way(status, in_process_at)?,
+            buyer_city,
         })
+    }
+
+    /// The posting, when it is under way.
+    pub fn of(p: &'a Posting) -> Option<Self> {
+        Self::new(
+            p.scheme,
+            &p.status,
+            p.in_process_at,
+            p.buyer_city.as_deref(),
+        )
     }
 }
 

@@ -16,9 +16,10 @@ use ozontrack_db::{
 use ozontrack_domain::finding::Severity;
 use ozontrack_domain::{CarrierCode, Clock, Language, Scheme, StoreId, carrier};
 use ozontrack_i18n::Tr;
-use ozontrack_reports::postings::layout;
+use ozontrack_reports::postings::{header, layout};
 use ozontrack_reports::{
-    Batch, Column, ExportFile, FileFormat, LastEvent, PostingLine, Profile, ReportError, Rows,
+    Batch, Column, CsvSheet, ExportFile, FileFormat, LastEvent, PostingLine, Profile, ReportError,
+    Rows,
 };
 use tokio::sync::mpsc;
 
@@ -197,12 +198,20 @@ impl<D: Database> Exporter<D> {
         let page = self.db.finish_export_page(read?).await?;
         // The arrival model is learned when the export meets its first posting under way
         // (seconds over a large history): an export of finished postings never waits for it.
+        // Until then a page is read without windows (a finished posting has none), and the page
+        // that meets the first posting under way is read again once the model is learned.
         if let Some(book) = self.estimates.as_ref().filter(|book| !book.learned()) {
             let mut meets = false;
-            page.each(|r| meets |= under_way(&r.status, r.in_process_at).is_some())?;
-            if meets {
-                book.learn_once(&self.db, now).await?;
+            page.each(|r| {
+                meets |= under_way(&r.status, r.in_process_at).is_some();
+                self.push(batch, r, None, now);
+            })?;
+            if !meets {
+                batch.newest_first();
+                return Ok(true);
             }
+            book.learn_once(&self.db, now).await?;
+            batch.clear();
         }
         let mut estimator = self
             .estimates
@@ -228,11 +237,7 @@ impl<D: Database> Exporter<D> {
                 (name, *zone)
             });
         let estimate = estimator.and_then(|estimator| {
-            let posting = UnderWay {
-                scheme: r.scheme,
-                since: under_way(&r.status, r.in_process_at)?,
-                buyer_city: r.buyer_city,
-            };
+            let posting = UnderWay::new(r.scheme, &r.status, r.in_process_at, r.buyer_city)?;
             Some(
                 estimator.window(
                     posting,
@@ -449,6 +454,22 @@ pub fn create_file(spec: &ExportSpec, file: &FileSpec, path: &Path) -> Result<Ex
     Ok(ExportFile::create(path, layout)?)
 }
 
+/// The start of an export streamed as CSV: the BOM and the header, in the export's language.
+pub fn csv_head(spec: &ExportSpec, profile: Profile) -> Result<Vec<u8>, ReportError> {
+    let header = header(&spec.columns, &Tr::new(spec.language));
+    CsvSheet::new(Vec::new(), profile, &header).and_then(CsvSheet::finish)
+}
+
+/// A batch's rows as CSV that follows [`csv_head`] and the batches before: the API streams an
+/// export batch by batch.
+pub fn csv_rows(batch: &Batch, rows: &mut Rows, profile: Profile) -> Result<Vec<u8>, ReportError> {
+    let mut sheet = CsvSheet::continuation(profile);
+    for line in batch.lines() {
+        sheet.write_row(&rows.cells(batch, line))?;
+    }
+    sheet.finish()
+}
+
 /// Writes a batch's rows: all the writer's work, which `bench export` also measures alone.
 pub fn write_lines(
     out: &mut ExportFile,
@@ -476,8 +497,8 @@ pub async fn export_to_file<D: Database>(
     // As many batches wait for the writer as pages wait to be decoded.
     let (tx, mut rx) = mpsc::channel::<Batch>(PAGES_AHEAD);
     // Written batches go back to be filled again, their buffers kept: an export allocates a
-    // handful of batches, not a dozen texts a row (freed by the other thread, which took this
-    // one's allocator lock for each).
+    // handful of batches, not a dozen texts a row, and the writer frees nothing the reader
+    // allocated (a thread freeing another's allocations takes that thread's allocator lock).
     let (spent_tx, mut spent_rx) = mpsc::unbounded_channel::<Batch>();
     let (rows_tx, mut rows_rx) = tokio::sync::watch::channel(0u64);
     let writer = tokio::task::spawn_blocking(move || {

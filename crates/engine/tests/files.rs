@@ -278,6 +278,28 @@ async fn exports_every_posting_once(db: Db) {
     assert!(rows > 0, "the world has delivered postings");
     assert!(!book.learned());
 
+    // The first page with a posting under way makes a book that has not learned learn, and is
+    // read again once it has: its postings under way show their windows too.
+    let fresh = Arc::new(ozontrack_engine::estimate::EstimateBook::default());
+    let mut first = Exporter::new(
+        db.store.clone(),
+        std::slice::from_ref(&record),
+        &spec,
+        Some(Arc::clone(&fresh)),
+    )
+    .batch(64);
+    let mut batch = ozontrack_reports::Batch::default();
+    assert!(first.next_batch(w.clock.now(), &mut batch).await.unwrap());
+    assert!(fresh.learned());
+    assert_eq!(batch.len(), 64, "each posting once");
+    let under_way: Vec<_> = batch
+        .lines()
+        .iter()
+        .filter(|l| ozontrack_engine::estimate::under_way(&l.status, l.in_process_at).is_some())
+        .collect();
+    assert!(!under_way.is_empty(), "the newest postings are under way");
+    assert!(under_way.iter().all(|l| l.estimate.is_some()));
+
     // Batches of 64 postings: six full ones and a last short one, each read while the one
     // before is completed. Postings under way make the book learn.
     let exporter = Exporter::new(

@@ -14,10 +14,10 @@ use chrono::{DateTime, Utc};
 use ozontrack_db::{Database, StoreRecord};
 use ozontrack_domain::finding::Severity;
 use ozontrack_domain::{Language, Scheme};
-use ozontrack_engine::export::{ExportSpec, Exporter, FileSpec, Filters, columns, export_to_file};
-use ozontrack_i18n::Tr;
-use ozontrack_reports::postings::header;
-use ozontrack_reports::{Batch, CsvSheet, FileFormat, Profile};
+use ozontrack_engine::export::{
+    ExportSpec, Exporter, FileSpec, Filters, columns, csv_head, csv_rows, export_to_file,
+};
+use ozontrack_reports::{Batch, FileFormat, Profile};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -123,13 +123,10 @@ fn csv_stream<D: Database>(
     profile: Profile,
     now: DateTime<Utc>,
 ) -> Result<Body, ApiError> {
-    let tr = Tr::new(spec.language);
-    let head = CsvSheet::new(Vec::new(), profile, &header(&spec.columns, &tr))
-        .and_then(CsvSheet::finish)
-        .map_err(|e| {
-            tracing::error!(error = %e, "cannot start a CSV export");
-            ApiError::Internal
-        })?;
+    let head = csv_head(spec, profile).map_err(|e| {
+        tracing::error!(error = %e, "cannot start a CSV export");
+        ApiError::Internal
+    })?;
     let state = (Some(exporter), spec.rows(now), Batch::default());
     let rows =
         futures_util::stream::unfold(state, move |(exporter, mut cells, mut batch)| async move {
@@ -143,13 +140,7 @@ fn csv_stream<D: Database>(
                     return Some((Err(cut), (None, cells, batch)));
                 }
             }
-            let mut sheet = CsvSheet::continuation(profile);
-            let written = batch
-                .lines()
-                .iter()
-                .try_for_each(|line| sheet.write_row(&cells.cells(&batch, line)))
-                .and_then(|()| sheet.finish());
-            match written {
+            match csv_rows(&batch, &mut cells, profile) {
                 Ok(bytes) => Some((Ok(Bytes::from(bytes)), (Some(exporter), cells, batch))),
                 Err(e) => Some((Err(std::io::Error::other(e)), (None, cells, batch))),
             }
