@@ -9,6 +9,7 @@
 //! - [`output`]: the file on disk, renamed into place only when complete, optionally cut into
 //!   parts of N rows in one zip.
 //! - [`postings`]: the postings export's columns, headers in three languages, and rows.
+//! - `zone`: wall-clock times in a store's zone, each hour's offset looked up once.
 //! - [`import`]: the Ozon postings report (FBS/FBO, office and API column sets, CSV or XLSX)
 //!   read into postings with their product lines.
 
@@ -18,6 +19,7 @@ pub mod output;
 pub mod postings;
 pub mod sheet;
 pub mod xlsx;
+mod zone;
 
 pub use cell::{Cell, Profile};
 pub use import::{Problem, ReadOptions, Report, ReportPosting, Trouble, read_report};

@@ -3,7 +3,7 @@
 //! parts of at most N rows (the seller office's 10 000) gathered in one zip.
 
 use std::fs::File;
-use std::io::{BufWriter, Seek, Write};
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
@@ -76,7 +76,8 @@ pub struct Layout {
 // One part exists at a time; the sizes of the writers do not matter.
 #[allow(clippy::large_enum_variant)]
 enum Part {
-    Csv(CsvSheet<BufWriter<File>>),
+    /// The sheet gathers its rows itself.
+    Csv(CsvSheet<File>),
     Xlsx(XlsxSheet<File>),
 }
 
@@ -149,7 +150,7 @@ impl ExportFile {
         };
         let part = match self.layout.format {
             FileFormat::Csv => Part::Csv(CsvSheet::new(
-                BufWriter::with_capacity(1 << 16, destination),
+                destination,
                 self.layout.profile,
                 &self.layout.header,
             )?),

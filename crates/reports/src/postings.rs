@@ -1,8 +1,6 @@
 //! The postings export's columns and rows: what a seller's spreadsheet says of each posting,
 //! headers and words in the reader's language, values typed until the writer.
 
-use std::borrow::Cow;
-
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use foldhash::HashMap;
@@ -11,6 +9,7 @@ use ozontrack_domain::{Money, OzonStatus, OzonSubstatus, PostingNumber, Scheme};
 use ozontrack_i18n::{Tr, utc_offset};
 
 use crate::cell::{Cell, Profile};
+use crate::zone::LocalTimes;
 use crate::{FileFormat, Layout, ReportError};
 
 macro_rules! columns {
@@ -323,12 +322,14 @@ pub struct Rows {
     now: DateTime<Utc>,
     /// The dashboard's public address (no trailing `/`), for the link column.
     site: Option<String>,
-    /// The current row's link, spelled into one buffer for every row.
-    link: String,
+    /// The current row's texts made of parts (its link, carriers, tracking numbers and open
+    /// alerts), spelled into one buffer for every row.
+    spelled: String,
     modes: HashMap<Scheme, String>,
     /// By status, then sub-status: looked up without cloning either.
     states: HashMap<OzonStatus, HashMap<OzonSubstatus, String>>,
     offsets: HashMap<Tz, String>,
+    times: LocalTimes,
 }
 
 impl Rows {
@@ -340,34 +341,39 @@ impl Rows {
             tr,
             now,
             site: site.map(|s| s.trim_end_matches('/').to_owned()),
-            link: String::new(),
+            spelled: String::new(),
             modes: HashMap::default(),
             states: HashMap::default(),
             offsets: HashMap::default(),
+            times: LocalTimes::default(),
         }
     }
 
     /// The row's cells for these columns, words in `tr`'s language, times in the store's zone.
     /// Texts borrow from the batch and from the words remembered here.
     pub fn cells<'a>(&'a mut self, batch: &'a Batch, line: &'a PostingLine) -> Vec<Cell<'a>> {
-        self.remember(batch, line);
+        self.remember(line);
+        let parts = self.spell(batch, line);
         let Rows {
             columns,
             tr,
             now,
             site,
-            link,
+            spelled,
             modes,
             states,
             offsets,
+            times,
         } = self;
-        let (tr, now) = (&*tr, *now);
+        let (tr, now, spelled) = (&*tr, *now, &**spelled);
         // `remember` has just put the line's words in; "" would only show a bug.
         let word = |w: Option<&'a String>| Cell::text(w.map_or("", String::as_str));
         let text = |t: Text| Cell::text(batch.get(t));
-        let local = |t: DateTime<Utc>| Cell::Time(t.with_timezone(&line.zone).naive_local());
-        let opt_time = |t: Option<DateTime<Utc>>| t.map_or(Cell::Empty, local);
-        let legs = batch.legs_of(line);
+        let mut opt_time = |t: Option<DateTime<Utc>>| {
+            t.map_or(Cell::Empty, |t| Cell::Time(times.local(line.zone, t)))
+        };
+        let part =
+            |range: std::ops::Range<usize>| Cell::text(spelled.get(range).unwrap_or_default());
         let number = batch.get(line.number);
         let mut cells = Vec::with_capacity(columns.len());
         for column in columns.iter() {
@@ -382,12 +388,8 @@ impl Rows {
                         .and_then(|by_sub| by_sub.get(&line.substatus)),
                 ),
                 Column::OrderedAt => opt_time(line.in_process_at),
-                Column::Carriers => Cell::text(joined(
-                    legs.iter().map(|l| tr.carrier_name(batch.get(l.carrier))),
-                )),
-                Column::TrackingNumbers => {
-                    Cell::text(joined(legs.iter().map(|l| batch.get(l.tracking_number))))
-                }
+                Column::Carriers => part(parts.carriers.clone()),
+                Column::TrackingNumbers => part(parts.tracking_numbers.clone()),
                 Column::LastEventAt => opt_time(line.last_event.map(|e| e.at)),
                 Column::LastEventPlace => {
                     Cell::opt_text(line.last_event.and_then(|e| e.place).map(|p| batch.get(p)))
@@ -405,14 +407,7 @@ impl Rows {
                     None => Cell::Empty,
                 },
                 Column::Risk => Cell::opt_text(line.risk.map(|s| tr.severity(s))),
-                Column::OpenAlerts => Cell::text(
-                    batch
-                        .alerts_of(line)
-                        .iter()
-                        .map(|w| tr.why(w, line.zone))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                ),
+                Column::OpenAlerts => part(parts.alerts.clone()),
                 Column::EstimateFrom => opt_time(line.estimate.map(|(from, _)| from)),
                 Column::EstimateTo => opt_time(line.estimate.map(|(_, to)| to)),
                 Column::PenaltyPoints => Cell::Int(line.penalty_points),
@@ -426,7 +421,9 @@ impl Rows {
                 }),
                 Column::Currency => Cell::opt_text(line.total.map(|m| m.currency.code())),
                 Column::Link => match site {
-                    Some(_) => Cell::Link(link.as_str().into()),
+                    Some(_) => {
+                        Cell::Link(spelled.get(parts.link.clone()).unwrap_or_default().into())
+                    }
                     None => Cell::Empty,
                 },
             });
@@ -435,8 +432,8 @@ impl Rows {
     }
 
     /// Learns the catalogue's words for the line's mode, Ozon status and zone, once each per
-    /// export, and spells its link.
-    fn remember(&mut self, batch: &Batch, line: &PostingLine) {
+    /// export.
+    fn remember(&mut self, line: &PostingLine) {
         let tr = &self.tr;
         self.modes
             .entry(line.scheme)
@@ -455,28 +452,71 @@ impl Rows {
         self.offsets
             .entry(line.zone)
             .or_insert_with(|| utc_offset(line.zone, now));
-        if let Some(site) = &self.site {
-            self.link.clear();
-            self.link.push_str(site);
-            self.link.push_str("/postings/");
-            self.link.push_str(batch.get(line.number));
+    }
+
+    /// Spells the line's texts made of parts into [`Rows::spelled`], where its cells find them:
+    /// one buffer for every row, where a string of its own for each was three allocations a row.
+    fn spell(&mut self, batch: &Batch, line: &PostingLine) -> Parts {
+        let Rows {
+            tr, site, spelled, ..
+        } = self;
+        spelled.clear();
+        if let Some(site) = site {
+            spelled.push_str(site);
+            spelled.push_str("/postings/");
+            spelled.push_str(batch.get(line.number));
+        }
+        let link = 0..spelled.len();
+        let legs = batch.legs_of(line);
+        let carriers = spelled_with(
+            spelled,
+            " → ",
+            legs.iter().map(|l| tr.carrier_name(batch.get(l.carrier))),
+        );
+        let tracking_numbers = spelled_with(
+            spelled,
+            " → ",
+            legs.iter().map(|l| batch.get(l.tracking_number)),
+        );
+        let start = spelled.len();
+        for (i, why) in batch.alerts_of(line).iter().enumerate() {
+            if i > 0 {
+                spelled.push_str("; ");
+            }
+            spelled.push_str(&tr.why(why, line.zone));
+        }
+        Parts {
+            link,
+            carriers,
+            tracking_numbers,
+            alerts: start..spelled.len(),
         }
     }
 }
 
-/// Parts in leg order, `a → b`; a single part is borrowed as it is.
-fn joined<'a>(parts: impl Iterator<Item = &'a str>) -> Cow<'a, str> {
-    let mut all = Cow::Borrowed("");
+/// Where a row's texts made of parts are in [`Rows::spelled`].
+struct Parts {
+    link: std::ops::Range<usize>,
+    carriers: std::ops::Range<usize>,
+    tracking_numbers: std::ops::Range<usize>,
+    alerts: std::ops::Range<usize>,
+}
+
+/// Appends `parts` to `out` with `between` between each two, and says where they went: legs in
+/// leg order are `a → b`.
+fn spelled_with<'p>(
+    out: &mut String,
+    between: &str,
+    parts: impl Iterator<Item = &'p str>,
+) -> std::ops::Range<usize> {
+    let start = out.len();
     for (i, part) in parts.enumerate() {
-        if i == 0 {
-            all = Cow::Borrowed(part);
-        } else {
-            let all = all.to_mut();
-            all.push_str(" → ");
-            all.push_str(part);
+        if i > 0 {
+            out.push_str(between);
         }
+        out.push_str(part);
     }
-    all
+    start..out.len()
 }
 
 #[cfg(test)]
@@ -605,16 +645,14 @@ mod tests {
     }
 
     #[test]
-    fn legs_are_joined_in_order_and_a_single_leg_is_borrowed() {
-        assert_eq!(joined([].into_iter()), "");
-        assert!(matches!(
-            joined(["cdek"].into_iter()),
-            Cow::Borrowed("cdek")
-        ));
-        assert_eq!(
-            joined(["cainiao", "", "cdek"].into_iter()),
-            "cainiao →  → cdek"
-        );
+    fn parts_are_joined_in_order_after_what_the_buffer_already_holds() {
+        let mut out = "link".to_owned();
+        let none = spelled_with(&mut out, " → ", [].into_iter());
+        let one = spelled_with(&mut out, " → ", ["cdek"].into_iter());
+        let three = spelled_with(&mut out, " → ", ["cainiao", "", "cdek"].into_iter());
+        assert_eq!(&out[none], "");
+        assert_eq!(&out[one], "cdek");
+        assert_eq!(&out[three], "cainiao →  → cdek");
     }
 
     #[test]

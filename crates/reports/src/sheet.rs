@@ -49,17 +49,19 @@ pub struct CsvSheet<W: Write> {
     out: W,
     profile: Profile,
     rows: u64,
-    /// The row being put together, written in one piece.
-    line: Vec<u8>,
-    /// Where a cell that is not its own text is spelled (see [`Cell::csv_in`]).
-    scratch: String,
+    /// Rows not yet handed to `out`, which gets them [`FLUSH_AT`] bytes at a time: the sheet is
+    /// its own buffer, so a row is spelled once into it rather than into a line and copied.
+    pending: Vec<u8>,
 }
+
+/// How many bytes of rows a sheet gathers before writing them out.
+const FLUSH_AT: usize = 1 << 16;
 
 impl<W: Write> CsvSheet<W> {
     /// Starts the file: the BOM, then the header row.
-    pub fn new(mut out: W, profile: Profile, header: &[String]) -> Result<Self, ReportError> {
-        out.write_all(BOM)?;
+    pub fn new(out: W, profile: Profile, header: &[String]) -> Result<Self, ReportError> {
         let mut sheet = CsvSheet::over(out, profile);
+        sheet.pending.extend_from_slice(BOM);
         let header: Vec<Cell> = header.iter().map(|h| Cell::text(h.as_str())).collect();
         sheet.put(&header)?;
         Ok(sheet)
@@ -70,8 +72,7 @@ impl<W: Write> CsvSheet<W> {
             out,
             profile,
             rows: 0,
-            line: Vec::with_capacity(1024),
-            scratch: String::new(),
+            pending: Vec::with_capacity(FLUSH_AT + 4096),
         }
     }
 
@@ -82,17 +83,18 @@ impl<W: Write> CsvSheet<W> {
     }
 
     fn put(&mut self, cells: &[Cell<'_>]) -> Result<(), ReportError> {
-        self.line.clear();
         let delimiter = self.profile.delimiter();
         for (i, cell) in cells.iter().enumerate() {
             if i > 0 {
-                self.line.push(delimiter);
+                self.pending.push(delimiter);
             }
-            let text = cell.csv_in(self.profile, &mut self.scratch);
-            quote(&mut self.line, text, cell.is_text());
+            cell.write_csv(self.profile, &mut self.pending);
         }
-        self.line.extend_from_slice(b"\r\n");
-        self.out.write_all(&self.line)?;
+        self.pending.extend_from_slice(b"\r\n");
+        if self.pending.len() >= FLUSH_AT {
+            self.out.write_all(&self.pending)?;
+            self.pending.clear();
+        }
         Ok(())
     }
 
@@ -101,8 +103,10 @@ impl<W: Write> CsvSheet<W> {
         self.rows
     }
 
-    /// Gives back the destination (a buffered one still to be flushed).
-    pub fn finish(self) -> Result<W, ReportError> {
+    /// Writes the rows still gathered and gives back the destination (a buffered one still to
+    /// be flushed).
+    pub fn finish(mut self) -> Result<W, ReportError> {
+        self.out.write_all(&self.pending)?;
         Ok(self.out)
     }
 }
@@ -113,26 +117,6 @@ impl CsvSheet<Vec<u8>> {
     pub fn continuation(profile: Profile) -> Self {
         CsvSheet::over(Vec::new(), profile)
     }
-}
-
-/// `text` as one quoted CSV field (RFC 4180): between double quotes, each of its quotes doubled,
-/// so a separator, a quote or a line break inside stays in the cell. Only text from outside
-/// (`outside`) is searched for quotes.
-fn quote(out: &mut Vec<u8>, text: &str, outside: bool) {
-    out.push(b'"');
-    // Few cells hold a quote: a slice's `contains` looks for one a word at a time, where a
-    // search byte by byte on every cell was a twentieth of the CSV writer's time.
-    if outside && text.as_bytes().contains(&b'"') {
-        for piece in text.split_inclusive('"') {
-            out.extend_from_slice(piece.as_bytes());
-            if piece.ends_with('"') {
-                out.push(b'"');
-            }
-        }
-    } else {
-        out.extend_from_slice(text.as_bytes());
-    }
-    out.push(b'"');
 }
 
 #[cfg(test)]
