@@ -110,8 +110,8 @@ impl<'a> Cell<'a> {
 
     /// Appends the cell to `out` as one CSV field of this profile (RFC 4180): between double
     /// quotes, a text's own quotes doubled, so a separator, a quote or a line break inside stays
-    /// in the cell; text from outside neutralised. Spelled straight into the row, where a spelling
-    /// into a string of its own and a copy after was a third of the CSV writer's work.
+    /// in the cell; text from outside neutralised. Spelled straight into the row: a spelling into
+    /// a string of its own and a copy after were a sixth of the CSV writer's instructions.
     pub fn write_csv(&self, profile: Profile, out: &mut Vec<u8>) {
         out.push(b'"');
         match self {

@@ -455,7 +455,8 @@ impl Rows {
     }
 
     /// Spells the line's texts made of parts into [`Rows::spelled`], where its cells find them:
-    /// one buffer for every row, where a string of its own for each was three allocations a row.
+    /// one buffer for every row, where strings of their own were up to three allocations a row
+    /// (legs joined, when more than one, and open alerts).
     fn spell(&mut self, batch: &Batch, line: &PostingLine) -> Parts {
         let Rows {
             tr, site, spelled, ..
