@@ -200,7 +200,8 @@ fn take(bytes: &[u8]) -> Result<(Line<'_>, &[u8]), DbError> {
     postcard::take_from_bytes(bytes).map_err(|e| corrupt(0, e.to_string()))
 }
 
-fn corrupt(id: i64, reason: String) -> DbError {
+/// A line that does not read, of posting `id` (0 before its id is read).
+pub(crate) fn corrupt(id: i64, reason: String) -> DbError {
     DbError::Corrupt {
         table: "export_lines",
         id,
@@ -284,13 +285,7 @@ mod tests {
 
     /// The records of lines written one after the other, each of its own.
     fn decode_all(bytes: &[u8]) -> Result<Vec<ExportRecord>, DbError> {
-        let mut records = Vec::new();
-        let mut failed = Ok(());
-        each(bytes, |view| match view.to_record() {
-            Ok(record) => records.push(record),
-            Err(e) => failed = Err(e),
-        })?;
-        failed.map(|()| records)
+        crate::views::owned(|f| each(bytes, f))
     }
 
     fn at(hours: i64) -> DateTime<Utc> {

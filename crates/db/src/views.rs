@@ -199,20 +199,28 @@ impl ExportPage {
 
     /// The page's postings as records of their own, newest first.
     pub fn records(&self) -> Result<Vec<ExportRecord>, DbError> {
-        let mut records = Vec::new();
-        let mut failed = Ok(());
-        self.each(|view| {
-            if failed.is_ok() {
-                match view.to_record() {
-                    Ok(record) => records.push(record),
-                    Err(e) => failed = Err(e),
-                }
-            }
-        })?;
-        failed?;
+        let mut records = owned(|f| self.each(f))?;
         records.sort_unstable_by_key(|r| std::cmp::Reverse(r.id.0));
         Ok(records)
     }
+}
+
+/// The postings `each` hands over, as records of their own, in its order; the first that does
+/// not make one is the error.
+pub(crate) fn owned(
+    each: impl FnOnce(&mut dyn FnMut(RecordView<'_>)) -> Result<(), DbError>,
+) -> Result<Vec<ExportRecord>, DbError> {
+    let mut records = Vec::new();
+    let mut failed = Ok(());
+    each(&mut |view| {
+        if failed.is_ok() {
+            match view.to_record() {
+                Ok(record) => records.push(record),
+                Err(e) => failed = Err(e),
+            }
+        }
+    })?;
+    failed.map(|()| records)
 }
 
 /// A posting of an export page as it is decoded ([`ExportPage::each`]), what an [`ExportRecord`]
@@ -273,11 +281,8 @@ pub struct EventView<'a> {
 impl RecordView<'_> {
     /// The record viewed, its texts its own and its number parsed.
     pub fn to_record(&self) -> Result<ExportRecord, DbError> {
-        let number = PostingNumber::parse(self.number).map_err(|e| DbError::Corrupt {
-            table: "export_lines",
-            id: self.id.0,
-            reason: format!("number: {e}"),
-        })?;
+        let number = PostingNumber::parse(self.number)
+            .map_err(|e| crate::export_lines::corrupt(self.id.0, format!("number: {e}")))?;
         let mut posting = Posting::new(self.store, number, self.scheme, self.status.clone());
         posting.order_id = self.order_id;
         posting.substatus = self.substatus.clone();

@@ -213,13 +213,8 @@ impl<'a> UnderWay<'a> {
     }
 }
 
-/// When a posting that has an arrival window went under way: one Ozon has in process and that
-/// is not over. Others show none.
-pub fn under_way_since(p: &Posting) -> Option<DateTime<Utc>> {
-    under_way(&p.status, p.in_process_at)
-}
-
-/// [`under_way_since`] of a posting with this Ozon status, in process since then.
+/// When a posting with this Ozon status, in process since `in_process_at`, went under way: one
+/// Ozon has in process and that is not over has an arrival window; others show none.
 pub fn under_way(
     status: &OzonStatus,
     in_process_at: Option<DateTime<Utc>>,

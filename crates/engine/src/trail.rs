@@ -48,7 +48,7 @@ async fn read_with<D: Database>(
     };
     if learn_first
         && !estimates.learned()
-        && crate::estimate::under_way_since(&read.posting.posting).is_some()
+        && crate::estimate::UnderWay::of(&read.posting.posting).is_some()
     {
         estimates.learn_once(db, now).await?;
     }

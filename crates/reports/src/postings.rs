@@ -141,12 +141,9 @@ pub fn layout(
 /// Where one of a [`Batch`]'s texts is in the batch's buffer: meaningful only in the batch that
 /// made it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Text {
-    start: u32,
-    end: u32,
-}
+pub struct Text(Span);
 
-/// Where a row's legs or alerts are in its [`Batch`].
+/// Where a row's legs or alerts (or, as a [`Text`], a text) are in its [`Batch`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Span {
     start: u32,
@@ -216,12 +213,9 @@ pub struct Batch {
 impl Batch {
     /// Keeps `text` for a row of this batch.
     pub fn text(&mut self, text: &str) -> Text {
-        let start = self.offset();
+        let start = self.texts.len();
         self.texts.push_str(text);
-        Text {
-            start,
-            end: self.offset(),
-        }
+        Text(span(start, self.texts.len()))
     }
 
     /// Keeps a row's legs, `(carrier code, tracking number)` in leg order.
@@ -281,9 +275,7 @@ impl Batch {
 
     /// A text of this batch's rows ("" for one of another batch's, never a panic).
     pub fn get(&self, text: Text) -> &str {
-        self.texts
-            .get(text.start as usize..text.end as usize)
-            .unwrap_or_default()
+        self.texts.get(text.0.range()).unwrap_or_default()
     }
 
     /// A row's legs, first mile first.
@@ -295,15 +287,11 @@ impl Batch {
     pub fn alerts_of(&self, line: &PostingLine) -> &[Why] {
         self.alerts.get(line.alerts.range()).unwrap_or_default()
     }
-
-    fn offset(&self) -> u32 {
-        // A batch holds a page of rows (a few hundred kilobytes of text), far below 4 GiB.
-        u32::try_from(self.texts.len()).unwrap_or(u32::MAX)
-    }
 }
 
 fn span(start: usize, end: usize) -> Span {
-    // As in `Batch::offset`: a batch's legs and alerts number thousands.
+    // A batch holds a page of rows: a few hundred kilobytes of text, thousands of legs and
+    // alerts, far below 4 Gi.
     let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     Span {
         start: at(start),
@@ -601,11 +589,7 @@ mod tests {
         let mut small = Batch::default();
         small.text("é");
         assert_eq!(small.get(far), "");
-        assert_eq!(
-            small.get(Text { start: 1, end: 2 }),
-            "",
-            "inside a character"
-        );
+        assert_eq!(small.get(Text(span(1, 2))), "", "inside a character");
     }
 
     #[test]
