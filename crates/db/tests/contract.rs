@@ -1598,8 +1598,22 @@ async fn delivered_journeys_carry_every_legs_milestones_in_journey_order(db: &Te
             SubStatus::AtPickupPoint,
             "pp",
         ),
+        // A carrier's own words, spaces and separators in them, mark a milestone by the main
+        // status alone.
+        {
+            let mut e = event(
+                260,
+                MainStatus::OutForDelivery,
+                SubStatus::Unknown("Курьер; в пути, 'д' 2".into()),
+                "o",
+            );
+            e.occurred_at += Duration::milliseconds(1500);
+            e
+        },
         event(300, MainStatus::Delivered, SubStatus::Delivered, "d"),
     ];
+    // A leg with no events yet still joins the lane.
+    a_leg_of(db, posting, "boxberry", "BB123", LegRole::LastMile).await;
     db.store
         .append_events(first, &first_events, t0())
         .await
@@ -1611,23 +1625,24 @@ async fn delivered_journeys_carry_every_legs_milestones_in_journey_order(db: &Te
     let journeys = db.store.delivered_journeys(t0()).await.unwrap();
     assert_eq!(journeys.len(), 1, "only the delivered posting");
     let j = &journeys[0];
-    assert_eq!(j.lane, ["yanwen", "cdek"]);
+    assert_eq!(j.lane, ["yanwen", "cdek", "boxberry"]);
     assert_eq!(j.buyer_city.as_deref(), Some("Новосибирск"));
     assert_eq!(j.delivered_at, Some(t0() + Duration::hours(300)));
-    let milestones: Vec<(Milestone, i64)> = j
-        .milestones
-        .iter()
-        .map(|(m, at)| (*m, (*at - t0()).num_hours()))
-        .collect();
+    let hours = |h: i64| t0() + Duration::hours(h);
     assert_eq!(
-        milestones,
+        j.milestones,
         [
-            (Milestone::InProcess, 0),
-            (Milestone::FirstMile, 10),
-            (Milestone::ArrivedDestination, 100),
-            (Milestone::LastMile, 150),
-            (Milestone::AtPickupPoint, 250),
-        ]
+            (Milestone::InProcess, hours(0)),
+            (Milestone::FirstMile, hours(10)),
+            (Milestone::ArrivedDestination, hours(100)),
+            (Milestone::LastMile, hours(150)),
+            (Milestone::AtPickupPoint, hours(250)),
+            (
+                Milestone::OutForDelivery,
+                hours(260) + Duration::milliseconds(1500)
+            ),
+        ],
+        "to the millisecond"
     );
     let later = db
         .store
