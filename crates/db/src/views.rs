@@ -875,7 +875,7 @@ fn ids(list: Option<&str>, table: &'static str) -> Result<Vec<i64>, DbError> {
 const JOURNEYS_PACKED: &str = "SELECT p.id, p.scheme, p.buyer_city, p.in_process_at, \
      p.delivered_at, string_agg(l.carrier || ' ' || l.role || ' ' || \
      COALESCE(e.status_main || ' ' || e.status_sub || ' ' || e.occurred_at, '- - -'), ' ' \
-     ORDER BY l.id, e.occurred_at) \
+     ORDER BY l.id, e.occurred_at) AS legs \
      FROM postings p JOIN legs l ON l.posting_id = p.id LEFT JOIN events e ON e.leg_id = l.id \
      WHERE p.delivered_at >= $1 AND p.in_process_at IS NOT NULL GROUP BY p.id ORDER BY p.id";
 
@@ -886,6 +886,37 @@ const JOURNEYS_ROWS: &str = "SELECT p.id, p.scheme, p.buyer_city, p.in_process_a
      FROM postings p JOIN legs l ON l.posting_id = p.id LEFT JOIN events e ON e.leg_id = l.id \
      WHERE p.delivered_at >= $1 AND p.in_process_at IS NOT NULL ORDER BY p.id, l.id, e.occurred_at";
 
+/// A delivered posting as a journey's rows begin.
+#[derive(sqlx::FromRow)]
+struct JourneyPosting {
+    id: i64,
+    scheme: String,
+    buyer_city: Option<String>,
+    in_process_at: DateTime<Utc>,
+    delivered_at: DateTime<Utc>,
+}
+
+/// A row of [`JOURNEYS_PACKED`].
+#[derive(sqlx::FromRow)]
+struct PackedJourney {
+    #[sqlx(flatten)]
+    posting: JourneyPosting,
+    legs: Option<String>,
+}
+
+/// A row of [`JOURNEYS_ROWS`].
+#[derive(sqlx::FromRow)]
+struct JourneyEvent {
+    #[sqlx(flatten)]
+    posting: JourneyPosting,
+    carrier: String,
+    role: String,
+    occurred_at: Option<DateTime<Utc>>,
+    status_main: Option<String>,
+    status_sub: Option<String>,
+    status_raw: Option<String>,
+}
+
 /// Delivered journeys as they are read, leg after leg and event after event of each posting.
 #[derive(Default)]
 struct Journeys {
@@ -895,11 +926,8 @@ struct Journeys {
 
 /// The posting being read: its row and its lane and events so far.
 struct OpenJourney {
-    id: i64,
+    posting: JourneyPosting,
     scheme: Scheme,
-    city: Option<String>,
-    started: DateTime<Utc>,
-    delivered: DateTime<Utc>,
     lane: Vec<String>,
     events: Vec<(LegRole, DateTime<Utc>, NormalizedStatus)>,
 }
@@ -907,29 +935,45 @@ struct OpenJourney {
 impl Journeys {
     /// The posting being read, if any.
     fn open_id(&self) -> Option<i64> {
-        self.open.as_ref().map(|o| o.id)
+        self.open.as_ref().map(|o| o.posting.id)
     }
 
     /// Starts the next posting (the one before is done).
-    fn start(
-        &mut self,
-        id: i64,
-        scheme: &str,
-        city: Option<String>,
-        started: DateTime<Utc>,
-        delivered: DateTime<Utc>,
-    ) -> Result<(), DbError> {
+    fn start(&mut self, posting: JourneyPosting) -> Result<(), DbError> {
         let next = OpenJourney {
-            id,
-            scheme: Scheme::parse(scheme).map_err(crate::records::corrupt("postings", id))?,
-            city,
-            started,
-            delivered,
+            scheme: Scheme::parse(&posting.scheme)
+                .map_err(crate::records::corrupt("postings", posting.id))?,
+            posting,
             lane: Vec::new(),
             events: Vec::new(),
         };
         if let Some(done) = self.open.replace(next) {
             self.done.push(done.journey());
+        }
+        Ok(())
+    }
+
+    /// The open posting's legs and events as [`JOURNEYS_PACKED`] packs them.
+    fn packed(&mut self, words: &str) -> Result<(), DbError> {
+        let mut words = words.split_terminator(' ');
+        while let Some(carrier) = words.next() {
+            let (Some(role), Some(main), Some(sub), Some(at)) =
+                (words.next(), words.next(), words.next(), words.next())
+            else {
+                return Err(self.corrupt("a leg short of its words"));
+            };
+            let event = match main {
+                "-" => None,
+                _ => Some((
+                    DateTime::parse_from_rfc3339(at)
+                        .map_err(|e| self.corrupt(&format!("time {at:?}: {e}")))?
+                        .with_timezone(&Utc),
+                    main,
+                    sub,
+                    "",
+                )),
+            };
+            self.leg(carrier, role, event)?;
         }
         Ok(())
     }
@@ -946,7 +990,7 @@ impl Journeys {
             return Ok(());
         };
         add_lane_carrier(&mut o.lane, carrier);
-        let role = LegRole::parse(role).map_err(crate::records::corrupt("legs", o.id))?;
+        let role = LegRole::parse(role).map_err(crate::records::corrupt("legs", o.posting.id))?;
         if let Some((at, main, sub, raw)) = event
             && let Ok(status) = crate::records::status(main, sub, raw)
         {
@@ -977,10 +1021,10 @@ impl OpenJourney {
         Journey::new(
             self.scheme,
             self.lane,
-            self.city,
-            self.started,
+            self.posting.buyer_city,
+            self.posting.in_process_at,
             self.events.iter().map(|(r, t, s)| (*r, *t, s)),
-            Some(self.delivered),
+            Some(self.posting.delivered_at),
         )
     }
 }
@@ -1333,87 +1377,32 @@ impl Views for SqlDatabase {
         let mut journeys = Journeys::default();
         match &self.db {
             crate::sql::Db::Sqlite(pool) => {
-                type Row = (
-                    i64,
-                    String,
-                    Option<String>,
-                    DateTime<Utc>,
-                    DateTime<Utc>,
-                    Option<String>,
-                );
-                let mut rows = sqlx::query_as::<_, Row>(JOURNEYS_PACKED)
+                let mut rows = sqlx::query_as::<_, PackedJourney>(JOURNEYS_PACKED)
                     .bind(since)
                     .fetch(pool);
-                while let Some((id, scheme, city, started, delivered, packed)) =
-                    rows.try_next().await?
-                {
-                    journeys.start(id, &scheme, city, started, delivered)?;
-                    let mut words = packed.as_deref().unwrap_or_default().split_terminator(' ');
-                    while let Some(carrier) = words.next() {
-                        let (Some(role), Some(main), Some(sub), Some(at)) =
-                            (words.next(), words.next(), words.next(), words.next())
-                        else {
-                            return Err(journeys.corrupt("a leg short of its words"));
-                        };
-                        let event = match main {
-                            "-" => None,
-                            _ => Some((
-                                DateTime::parse_from_rfc3339(at)
-                                    .map_err(|e| journeys.corrupt(&format!("time {at:?}: {e}")))?
-                                    .with_timezone(&Utc),
-                                main,
-                                sub,
-                                "",
-                            )),
-                        };
-                        journeys.leg(carrier, role, event)?;
-                    }
+                while let Some(row) = rows.try_next().await? {
+                    journeys.start(row.posting)?;
+                    journeys.packed(row.legs.as_deref().unwrap_or_default())?;
                 }
             }
             crate::sql::Db::Postgres(pool) => {
-                type Row = (
-                    i64,
-                    String,
-                    Option<String>,
-                    DateTime<Utc>,
-                    DateTime<Utc>,
-                    String,
-                    Option<DateTime<Utc>>,
-                    String,
-                    Option<String>,
-                    Option<String>,
-                    Option<String>,
-                );
-                let mut rows = sqlx::query_as::<_, Row>(JOURNEYS_ROWS)
+                let mut rows = sqlx::query_as::<_, JourneyEvent>(JOURNEYS_ROWS)
                     .bind(since)
                     .fetch(pool);
-                while let Some((
-                    id,
-                    scheme,
-                    city,
-                    started,
-                    delivered,
-                    carrier,
-                    at,
-                    role,
-                    main,
-                    sub,
-                    raw,
-                )) = rows.try_next().await?
-                {
-                    if journeys.open_id() != Some(id) {
-                        journeys.start(id, &scheme, city, started, delivered)?;
+                while let Some(row) = rows.try_next().await? {
+                    if journeys.open_id() != Some(row.posting.id) {
+                        journeys.start(row.posting)?;
                     }
-                    let event = match (at, &main, &sub) {
+                    let event = match (row.occurred_at, &row.status_main, &row.status_sub) {
                         (Some(at), Some(main), Some(sub)) => Some((
                             at,
                             main.as_str(),
                             sub.as_str(),
-                            raw.as_deref().unwrap_or(""),
+                            row.status_raw.as_deref().unwrap_or(""),
                         )),
                         _ => None,
                     };
-                    journeys.leg(&carrier, &role, event)?;
+                    journeys.leg(&row.carrier, &row.role, event)?;
                 }
             }
         }
