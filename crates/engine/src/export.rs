@@ -380,23 +380,42 @@ impl FileSpec {
         split: Option<u64>,
         language: Language,
     ) -> Result<FileSpec, Error> {
-        let invalid = |m: String| Error::Report(ReportError::Invalid(m));
+        let not_one_of = |field, value: &str, known: &mut dyn Iterator<Item = &str>| {
+            Error::invalid(
+                field,
+                Problem::NotOneOf {
+                    value: value.to_owned(),
+                    known: known.map(str::to_owned).collect(),
+                },
+            )
+        };
         let format = match format {
             None => FileFormat::Csv,
-            Some(f) => FileFormat::parse(f)
-                .ok_or_else(|| invalid(format!("format: {f:?} is neither csv nor xlsx")))?,
+            Some(f) => FileFormat::parse(f).ok_or_else(|| {
+                not_one_of(
+                    "format",
+                    f,
+                    &mut FileFormat::ALL.iter().map(|f| f.extension()),
+                )
+            })?,
         };
         let profile = match profile {
             None => Profile::for_language(language),
-            Some(p) => Profile::parse(p)
-                .ok_or_else(|| invalid(format!("profile: {p:?} is not ru, zh or en")))?,
+            Some(p) => Profile::parse(p).ok_or_else(|| {
+                not_one_of("profile", p, &mut Profile::ALL.iter().map(|p| p.as_str()))
+            })?,
         };
         if let Some(split) = split
             && !(1..=MAX_SPLIT).contains(&split)
         {
-            return Err(invalid(format!(
-                "split: {split} is not between 1 and {MAX_SPLIT} rows per file"
-            )));
+            return Err(Error::invalid(
+                "split",
+                Problem::OutOfRange {
+                    value: split,
+                    min: 1,
+                    max: MAX_SPLIT,
+                },
+            ));
         }
         Ok(FileSpec {
             format,
@@ -541,4 +560,63 @@ pub async fn export_to_file<D: Database>(
     let exported = written?;
     progress(exported.rows);
     Ok(exported)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(
+        format: Option<&str>,
+        profile: Option<&str>,
+        split: Option<u64>,
+    ) -> (String, Problem) {
+        match FileSpec::parse(format, profile, split, Language::Ru) {
+            Err(Error::Invalid { field, problem }) => (field.to_owned(), problem),
+            other => panic!("expected a refused field, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_file_spec_refuses_a_format_profile_or_split_it_cannot_make_naming_what_it_takes() {
+        assert_eq!(
+            refusal(Some("pdf"), None, None),
+            (
+                "format".to_owned(),
+                Problem::NotOneOf {
+                    value: "pdf".into(),
+                    known: vec!["csv".into(), "xlsx".into()],
+                }
+            )
+        );
+        assert_eq!(
+            refusal(None, Some("de"), None),
+            (
+                "profile".to_owned(),
+                Problem::NotOneOf {
+                    value: "de".into(),
+                    known: vec!["ru".into(), "zh".into(), "en".into()],
+                }
+            )
+        );
+        for split in [0, MAX_SPLIT + 1] {
+            assert_eq!(
+                refusal(None, None, Some(split)),
+                (
+                    "split".to_owned(),
+                    Problem::OutOfRange {
+                        value: split,
+                        min: 1,
+                        max: MAX_SPLIT,
+                    }
+                )
+            );
+        }
+        let spec = FileSpec::parse(Some("XLSX"), None, Some(10_000), Language::Ru)
+            .expect("a file spec of known values");
+        assert_eq!(
+            (spec.format, spec.profile, spec.split),
+            (FileFormat::Xlsx, Profile::Ru, Some(10_000))
+        );
+    }
 }

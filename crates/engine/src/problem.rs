@@ -40,6 +40,9 @@ pub enum Problem {
     /// Neither a date like 2026-11-01 nor an RFC 3339 time.
     #[error("{0:?} is not a date (2026-11-01) or an RFC 3339 time")]
     DateOrTime(String),
+    /// A whole number outside the range the field takes.
+    #[error("{value} is not from {min} to {max}")]
+    OutOfRange { value: u64, min: u64, max: u64 },
     /// Not one of the values the field takes; `known` lists them.
     #[error("{value:?} is not one of: {}", known.join(", "))]
     NotOneOf { value: String, known: Vec<String> },

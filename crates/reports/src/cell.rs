@@ -18,6 +18,8 @@ pub enum Profile {
 }
 
 impl Profile {
+    pub const ALL: [Profile; 3] = [Profile::Ru, Profile::Zh, Profile::En];
+
     pub fn parse(text: &str) -> Option<Profile> {
         match text.trim().to_ascii_lowercase().as_str() {
             "ru" => Some(Profile::Ru),

@@ -18,6 +18,8 @@ pub enum FileFormat {
 }
 
 impl FileFormat {
+    pub const ALL: [FileFormat; 2] = [FileFormat::Csv, FileFormat::Xlsx];
+
     pub fn parse(text: &str) -> Option<FileFormat> {
         match text.trim().to_ascii_lowercase().as_str() {
             "csv" => Some(FileFormat::Csv),

@@ -210,6 +210,7 @@ problem-too-many = at most { $max } at once.
 problem-zone = “{ $value }” is not a time zone such as Asia/Shanghai or Europe/Moscow.
 problem-time-of-day = “{ $value }” is not a time such as 09:00.
 problem-date-or-time = “{ $value }” is not a date such as 2026-11-01.
+problem-out-of-range = { $value } is not from { $min } to { $max }.
 problem-not-one-of = “{ $value }” is not one of: { $known }.
 problem-buyer-chat-test = a buyer chat is never tested: the test would reach a real buyer.
 problem-not-retryable = only failed or skipped messages are sent again; this one is “{ $state }”.

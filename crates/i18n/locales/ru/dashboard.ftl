@@ -217,6 +217,7 @@ problem-too-many = не больше { $max } за раз.
 problem-zone = «{ $value }» — не часовой пояс вроде Europe/Moscow или Asia/Shanghai.
 problem-time-of-day = «{ $value }» — не время вроде 09:00.
 problem-date-or-time = «{ $value }» — не дата вроде 2026-11-01.
+problem-out-of-range = { $value } — не от { $min } до { $max }.
 problem-not-one-of = «{ $value }» нет среди: { $known }.
 problem-buyer-chat-test = чат с покупателем не проверяют: проверка дошла бы до настоящего покупателя.
 problem-not-retryable = повторно отправляются только неудачные или пропущенные сообщения; это — «{ $state }».

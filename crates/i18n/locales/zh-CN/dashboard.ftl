@@ -188,6 +188,7 @@ problem-too-many = 一次最多 { $max } 个。
 problem-zone = “{ $value }”不是时区，例如 Asia/Shanghai 或 Europe/Moscow。
 problem-time-of-day = “{ $value }”不是时间，例如 09:00。
 problem-date-or-time = “{ $value }”不是日期，例如 2026-11-01。
+problem-out-of-range = { $value } 不在 { $min } 到 { $max } 之间。
 problem-not-one-of = “{ $value }”不在可选范围内：{ $known }。
 problem-buyer-chat-test = 买家聊天不能测试：测试消息会发给真实买家。
 problem-not-retryable = 只有发送失败或被跳过的消息才能重发；这条消息的状态是“{ $state }”。

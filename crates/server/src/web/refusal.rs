@@ -64,6 +64,13 @@ fn problem_words(tr: &Tr, problem: &Problem) -> String {
         Problem::UnknownZone(zone) => value("problem-zone", zone),
         Problem::TimeOfDay(text) => value("problem-time-of-day", text),
         Problem::DateOrTime(text) => value("problem-date-or-time", text),
+        Problem::OutOfRange { value, min, max } => {
+            let n = |n: &u64| Arg::Number(i64::try_from(*n).unwrap_or(i64::MAX));
+            tr.with(
+                "problem-out-of-range",
+                &[("value", n(value)), ("min", n(min)), ("max", n(max))],
+            )
+        }
         Problem::NotOneOf { value, known } => tr.a(
             "problem-not-one-of",
             &[("value", value), ("known", &known.join(", "))],
@@ -124,6 +131,11 @@ mod tests {
             Problem::UnknownZone("Mars/Base".into()),
             Problem::TimeOfDay("25:00".into()),
             Problem::DateOrTime("yesterday".into()),
+            Problem::OutOfRange {
+                value: 0,
+                min: 1,
+                max: 1_000_000,
+            },
             Problem::NotOneOf {
                 value: "dhl".into(),
                 known: vec!["cainiao".into(), "cdek".into()],
