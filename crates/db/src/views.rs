@@ -990,7 +990,9 @@ impl Journeys {
             return Ok(());
         };
         add_lane_carrier(&mut o.lane, carrier);
-        let role = LegRole::parse(role).map_err(crate::records::corrupt("legs", o.posting.id))?;
+        let Ok(role) = LegRole::parse(role) else {
+            return Err(self.corrupt(&format!("leg role {role:?}")));
+        };
         if let Some((at, main, sub, raw)) = event
             && let Ok(status) = crate::records::status(main, sub, raw)
         {
@@ -999,12 +1001,12 @@ impl Journeys {
         Ok(())
     }
 
-    /// The open posting's events do not read.
+    /// The open posting's legs and events do not read.
     fn corrupt(&self, what: &str) -> DbError {
         DbError::Corrupt {
-            table: "events",
+            table: "postings",
             id: self.open_id().unwrap_or(0),
-            reason: format!("the posting's events as read for the estimates: {what}"),
+            reason: format!("its legs and events as read for the estimates: {what}"),
         }
     }
 
