@@ -380,30 +380,25 @@ impl FileSpec {
         split: Option<u64>,
         language: Language,
     ) -> Result<FileSpec, Error> {
-        let not_one_of = |field, value: &str, known: &mut dyn Iterator<Item = &str>| {
+        let not_one_of = |field, value: &str, known: &[&str]| {
             Error::invalid(
                 field,
                 Problem::NotOneOf {
                     value: value.to_owned(),
-                    known: known.map(str::to_owned).collect(),
+                    known: known.iter().map(|k| (*k).to_owned()).collect(),
                 },
             )
         };
         let format = match format {
             None => FileFormat::Csv,
             Some(f) => FileFormat::parse(f).ok_or_else(|| {
-                not_one_of(
-                    "format",
-                    f,
-                    &mut FileFormat::ALL.iter().map(|f| f.extension()),
-                )
+                not_one_of("format", f, &FileFormat::ALL.map(FileFormat::extension))
             })?,
         };
         let profile = match profile {
             None => Profile::for_language(language),
-            Some(p) => Profile::parse(p).ok_or_else(|| {
-                not_one_of("profile", p, &mut Profile::ALL.iter().map(|p| p.as_str()))
-            })?,
+            Some(p) => Profile::parse(p)
+                .ok_or_else(|| not_one_of("profile", p, &Profile::ALL.map(Profile::as_str)))?,
         };
         if let Some(split) = split
             && !(1..=MAX_SPLIT).contains(&split)

@@ -467,18 +467,16 @@ impl Rows {
             " → ",
             legs.iter().map(|l| batch.get(l.tracking_number)),
         );
-        let start = spelled.len();
-        for (i, why) in batch.alerts_of(line).iter().enumerate() {
-            if i > 0 {
-                spelled.push_str("; ");
-            }
-            spelled.push_str(&tr.why(why, line.zone));
-        }
+        let alerts = spelled_with(
+            spelled,
+            "; ",
+            batch.alerts_of(line).iter().map(|w| tr.why(w, line.zone)),
+        );
         Parts {
             link,
             carriers,
             tracking_numbers,
-            alerts: start..spelled.len(),
+            alerts,
         }
     }
 }
@@ -492,18 +490,18 @@ struct Parts {
 }
 
 /// Appends `parts` to `out` with `between` between each two, and says where they went: legs in
-/// leg order are `a → b`.
-fn spelled_with<'p>(
+/// leg order are `a → b`, open alerts `a; b`.
+fn spelled_with(
     out: &mut String,
     between: &str,
-    parts: impl Iterator<Item = &'p str>,
+    parts: impl Iterator<Item = impl AsRef<str>>,
 ) -> std::ops::Range<usize> {
     let start = out.len();
     for (i, part) in parts.enumerate() {
         if i > 0 {
             out.push_str(between);
         }
-        out.push_str(part);
+        out.push_str(part.as_ref());
     }
     start..out.len()
 }
@@ -632,7 +630,7 @@ mod tests {
     #[test]
     fn parts_are_joined_in_order_after_what_the_buffer_already_holds() {
         let mut out = "link".to_owned();
-        let none = spelled_with(&mut out, " → ", [].into_iter());
+        let none = spelled_with(&mut out, " → ", std::iter::empty::<&str>());
         let one = spelled_with(&mut out, " → ", ["cdek"].into_iter());
         let three = spelled_with(&mut out, " → ", ["cainiao", "", "cdek"].into_iter());
         assert_eq!(&out[none], "");
