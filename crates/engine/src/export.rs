@@ -4,6 +4,7 @@
 //! while the next page is read, and written by `reports` on a blocking thread, so memory stays
 //! flat and the database, this task and the writer work at the same time.
 
+use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -364,7 +365,7 @@ pub struct FileSpec {
     pub format: FileFormat,
     pub profile: Profile,
     /// At most this many rows per file, the files zipped.
-    pub split: Option<u64>,
+    pub split: Option<NonZeroU64>,
 }
 
 /// The most rows a part of a cut export may hold (a part is a file for Excel).
@@ -400,18 +401,22 @@ impl FileSpec {
             Some(p) => Profile::parse(p)
                 .ok_or_else(|| not_one_of("profile", p, &Profile::ALL.map(Profile::as_str)))?,
         };
-        if let Some(split) = split
-            && !(1..=MAX_SPLIT).contains(&split)
-        {
-            return Err(Error::invalid(
-                "split",
-                Problem::OutOfRange {
-                    value: split,
-                    min: 1,
-                    max: MAX_SPLIT,
-                },
-            ));
-        }
+        let split = split
+            .map(|split| {
+                NonZeroU64::new(split)
+                    .filter(|s| s.get() <= MAX_SPLIT)
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            "split",
+                            Problem::OutOfRange {
+                                value: split,
+                                min: 1,
+                                max: MAX_SPLIT,
+                            },
+                        )
+                    })
+            })
+            .transpose()?;
         Ok(FileSpec {
             format,
             profile,
@@ -573,6 +578,21 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_column_is_refused_as_a_problem_of_the_columns_field() {
+        match columns(Some("store,nope")) {
+            Err(Error::Invalid {
+                field: "columns",
+                problem: Problem::NotOneOf { value, known },
+            }) => assert_eq!((value.as_str(), known.len()), ("nope", Column::ALL.len())),
+            other => panic!("expected the columns refused, got {other:?}"),
+        }
+        assert_eq!(
+            columns(None).expect("every column").len(),
+            Column::ALL.len()
+        );
+    }
+
+    #[test]
     fn a_file_spec_refuses_a_format_profile_or_split_it_cannot_make_naming_what_it_takes() {
         assert_eq!(
             refusal(Some("pdf"), None, None),
@@ -610,7 +630,7 @@ mod tests {
         let spec = FileSpec::parse(Some("XLSX"), None, Some(10_000), Language::Ru)
             .expect("a file spec of known values");
         assert_eq!(
-            (spec.format, spec.profile, spec.split),
+            (spec.format, spec.profile, spec.split.map(NonZeroU64::get)),
             (FileFormat::Xlsx, Profile::Ru, Some(10_000))
         );
     }

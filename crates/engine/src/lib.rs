@@ -97,6 +97,14 @@ pub enum Error {
     Report(#[from] ozontrack_reports::ReportError),
 }
 
+/// An option a file was refused (`--columns`, an import's zone or mode) is a refusal of the
+/// request like any other, worded by the edges from its [`Problem`].
+impl From<ozontrack_reports::Refused> for Error {
+    fn from(refused: ozontrack_reports::Refused) -> Self {
+        Error::invalid(refused.option, refused.refusal)
+    }
+}
+
 impl Error {
     /// The request's `field` is wrong.
     pub fn invalid(field: &'static str, problem: impl Into<Problem>) -> Self {

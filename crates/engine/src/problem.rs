@@ -68,6 +68,17 @@ pub enum Problem {
     Said(String),
 }
 
+impl From<ozontrack_reports::Refusal> for Problem {
+    fn from(refusal: ozontrack_reports::Refusal) -> Self {
+        use ozontrack_reports::Refusal;
+        match refusal {
+            Refusal::Empty => Problem::Empty,
+            Refusal::NotOneOf { value, known } => Problem::NotOneOf { value, known },
+            Refusal::UnknownZone(zone) => Problem::UnknownZone(zone),
+        }
+    }
+}
+
 impl From<ozontrack_domain::ParseError> for Problem {
     fn from(e: ozontrack_domain::ParseError) -> Self {
         Problem::Said(e.to_string())

@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 use ozontrack_domain::{Currency, Language, Money, OzonStatus, PostingNumber, Product, Scheme};
 use ozontrack_i18n::Tr;
 
-use crate::ReportError;
+use crate::{Refusal, Refused, ReportError};
 
 /// What a report column means; each is found by any of its header names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -265,11 +265,12 @@ pub struct ReadOptions {
 impl ReadOptions {
     /// The options as a person gives them: an IANA zone (default Moscow) and `fbs` or `fbo`
     /// (default: told by the columns).
-    pub fn parse(zone: Option<&str>, mode: Option<&str>) -> Result<ReadOptions, ReportError> {
+    pub fn parse(zone: Option<&str>, mode: Option<&str>) -> Result<ReadOptions, Refused> {
         let zone = match zone {
             None => chrono_tz::Europe::Moscow,
-            Some(z) => z.trim().parse().map_err(|_| {
-                ReportError::Invalid(format!("zone: {z:?} is not an IANA time zone"))
+            Some(z) => z.trim().parse().map_err(|_| Refused {
+                option: "zone",
+                refusal: Refusal::UnknownZone(z.to_owned()),
             })?,
         };
         let scheme = match mode.map(str::trim) {
@@ -277,9 +278,13 @@ impl ReadOptions {
             Some("fbs") => Some(Scheme::Fbs),
             Some("fbo") => Some(Scheme::Fbo),
             Some(m) => {
-                return Err(ReportError::Invalid(format!(
-                    "mode: {m:?} is neither fbs nor fbo"
-                )));
+                return Err(Refused {
+                    option: "mode",
+                    refusal: Refusal::NotOneOf {
+                        value: m.to_owned(),
+                        known: vec!["fbs".to_owned(), "fbo".to_owned()],
+                    },
+                });
             }
         };
         Ok(ReadOptions { zone, scheme })
@@ -741,5 +746,32 @@ mod tests {
     fn amounts_take_a_comma_or_a_point_and_spaced_thousands() {
         assert_eq!(decimal_text("1 013,32"), "1013.32");
         assert_eq!(decimal_text("750.00"), "750.00");
+    }
+
+    #[test]
+    fn read_options_refuse_an_unknown_zone_or_mode_naming_the_option() {
+        let refused = |zone, mode| ReadOptions::parse(zone, mode).unwrap_err();
+        assert_eq!(
+            refused(Some("Mars/Olympus"), None),
+            Refused {
+                option: "zone",
+                refusal: Refusal::UnknownZone("Mars/Olympus".into()),
+            }
+        );
+        assert_eq!(
+            refused(None, Some("rfbs")),
+            Refused {
+                option: "mode",
+                refusal: Refusal::NotOneOf {
+                    value: "rfbs".into(),
+                    known: vec!["fbs".into(), "fbo".into()],
+                },
+            }
+        );
+        let options = ReadOptions::parse(Some(" Asia/Shanghai "), Some("fbo")).unwrap();
+        assert_eq!(
+            (options.zone, options.scheme),
+            (chrono_tz::Asia::Shanghai, Some(Scheme::Fbo))
+        );
     }
 }

@@ -28,11 +28,30 @@ pub use postings::{Batch, Column, LastEvent, Leg, PostingLine, Rows, Span, Text}
 pub use sheet::{CsvSheet, FileFormat};
 pub use xlsx::XlsxSheet;
 
+/// An option a person gave (a `--columns` list, an import's zone or mode) that a file cannot be
+/// made or read with: the option and why, as facts; the engine words them like its own refusals.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{option}: {refusal}")]
+pub struct Refused {
+    pub option: &'static str,
+    pub refusal: Refusal,
+}
+
+/// Why an option is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("cannot be empty")]
+    Empty,
+    /// Not one of the values the option takes; `known` lists them.
+    #[error("{value:?} is not one of: {}", known.join(", "))]
+    NotOneOf { value: String, known: Vec<String> },
+    #[error("unknown IANA time zone {0:?}")]
+    UnknownZone(String),
+}
+
 /// What can go wrong writing or reading a file.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("{0}")]
-    Invalid(String),
     /// A report with problems, every one located; nothing of it is to be used.
     #[error("{} problem(s), the first: {}", .0.len(), .0.first().map(ToString::to_string).unwrap_or_default())]
     Problems(Vec<Problem>),

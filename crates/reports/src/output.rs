@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::io::{Seek, Write};
+use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
@@ -70,7 +71,7 @@ pub struct Layout {
     /// The columns whose texts repeat from row to row (an XLSX shares them).
     pub repeats: Vec<bool>,
     /// At most this many rows per file, all files in one zip.
-    pub split: Option<u64>,
+    pub split: Option<NonZeroU64>,
 }
 
 // One part exists at a time; the sizes of the writers do not matter.
@@ -114,11 +115,6 @@ impl std::fmt::Debug for ExportFile {
 impl ExportFile {
     /// Starts `path`: a spreadsheet, or (with a split) a zip whose parts are named after it.
     pub fn create(path: &Path, layout: Layout) -> Result<Self, ReportError> {
-        if layout.split == Some(0) {
-            return Err(ReportError::Invalid(
-                "split: at least 1 row per file".into(),
-            ));
-        }
         let out = AtomicFile::create(path)?;
         let zip = match layout.split {
             Some(_) => {
@@ -192,7 +188,7 @@ impl ExportFile {
     pub fn write_row(&mut self, cells: &[Cell<'_>]) -> Result<(), ReportError> {
         let full = match (&self.part, self.layout.split) {
             (None, _) => true,
-            (Some((part, _)), Some(max)) => part.rows() >= max,
+            (Some((part, _)), Some(max)) => part.rows() >= max.get(),
             (Some(_), None) => false,
         };
         if full {

@@ -1,6 +1,8 @@
 //! The postings export's columns and rows: what a seller's spreadsheet says of each posting,
 //! headers and words in the reader's language, values typed until the writer.
 
+use std::num::NonZeroU64;
+
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use foldhash::HashMap;
@@ -10,7 +12,7 @@ use ozontrack_i18n::{Tr, utc_offset};
 
 use crate::cell::{Cell, Profile};
 use crate::zone::LocalTimes;
-use crate::{FileFormat, Layout, ReportError};
+use crate::{FileFormat, Layout, Refusal, Refused};
 
 macro_rules! columns {
     ($($variant:ident => $key:literal, $width:literal;)*) => {
@@ -67,7 +69,11 @@ columns! {
 impl Column {
     /// The columns a `--columns a,b,c` list names, in its order; an unknown key is refused
     /// with the known ones.
-    pub fn parse_list(text: &str) -> Result<Vec<Column>, ReportError> {
+    pub fn parse_list(text: &str) -> Result<Vec<Column>, Refused> {
+        let refused = |refusal| Refused {
+            option: "columns",
+            refusal,
+        };
         let mut columns = Vec::new();
         for key in text.split(',').map(str::trim).filter(|k| !k.is_empty()) {
             let column = Column::ALL
@@ -75,18 +81,17 @@ impl Column {
                 .copied()
                 .find(|c| c.key() == key)
                 .ok_or_else(|| {
-                    let known: Vec<&str> = Column::ALL.iter().map(|c| c.key()).collect();
-                    ReportError::Invalid(format!(
-                        "columns: {key:?} is not a column; the columns are {}",
-                        known.join(", ")
-                    ))
+                    refused(Refusal::NotOneOf {
+                        value: key.to_owned(),
+                        known: Column::ALL.iter().map(|c| c.key().to_owned()).collect(),
+                    })
                 })?;
             if !columns.contains(&column) {
                 columns.push(column);
             }
         }
         if columns.is_empty() {
-            return Err(ReportError::Invalid("columns: name at least one".into()));
+            return Err(refused(Refusal::Empty));
         }
         Ok(columns)
     }
@@ -126,7 +131,7 @@ pub fn layout(
     tr: &Tr,
     format: FileFormat,
     profile: Profile,
-    split: Option<u64>,
+    split: Option<NonZeroU64>,
 ) -> Layout {
     Layout {
         format,
@@ -514,6 +519,31 @@ mod tests {
     use ozontrack_domain::{Currency, Language};
 
     use super::*;
+
+    #[test]
+    fn a_columns_list_is_read_in_its_order_once_each_and_refused_when_unknown_or_empty() {
+        assert_eq!(
+            Column::parse_list(" store, link,store ").unwrap(),
+            vec![Column::Store, Column::Link]
+        );
+        let Err(Refused {
+            option: "columns",
+            refusal: Refusal::NotOneOf { value, known },
+        }) = Column::parse_list("store,nope")
+        else {
+            panic!("an unknown column is refused");
+        };
+        assert_eq!(value, "nope");
+        assert_eq!(known.len(), Column::ALL.len());
+        assert_eq!(known.first().map(String::as_str), Some("posting_number"));
+        assert_eq!(
+            Column::parse_list(" , "),
+            Err(Refused {
+                option: "columns",
+                refusal: Refusal::Empty,
+            })
+        );
+    }
 
     fn line(
         batch: &mut Batch,

@@ -88,7 +88,17 @@ fn export(
 ) {
     let tr = Tr::new(language);
     let columns = Column::ALL;
-    let mut file = ExportFile::create(path, layout(columns, &tr, format, profile, split)).unwrap();
+    let mut file = ExportFile::create(
+        path,
+        layout(
+            columns,
+            &tr,
+            format,
+            profile,
+            split.and_then(std::num::NonZeroU64::new),
+        ),
+    )
+    .unwrap();
     let mut cells = Rows::new(columns, tr, now(), Some("https://track.example.com"));
     write_rows(&mut file, &mut cells, rows);
     file.commit().unwrap();

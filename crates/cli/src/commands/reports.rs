@@ -52,7 +52,7 @@ pub(crate) async fn export(
             .filter(|p| p.extension().is_some_and(|e| e == "xlsx"))
             .map(|_| "xlsx")
     });
-    let columns = export::columns(args.columns.as_deref()).map_err(|e| input(e.to_string()))?;
+    let columns = export::columns(args.columns.as_deref()).map_err(|e| input(format!("--{e}")))?;
 
     let opened = app::open(settings, KeyMode::Existing).await?;
     let db = opened.store.clone();
@@ -97,10 +97,7 @@ pub(crate) async fn export(
     .await;
     bar.finish_and_clear();
     opened.store.close().await;
-    let exported = exported.map_err(|e| match e {
-        ozontrack_engine::Error::Report(ReportError::Invalid(m)) => input(m),
-        other => anyhow::Error::new(other).context(format!("cannot export to {}", path.display())),
-    })?;
+    let exported = exported.with_context(|| format!("cannot export to {}", path.display()))?;
     let seconds = started.elapsed().as_secs_f64();
     if json {
         output::print_json(

@@ -237,7 +237,6 @@ impl From<ozontrack_engine::Error> for ApiError {
             E::Report(ReportError::Problems(_)) => {
                 ApiError::from_engine(e, &ozontrack_i18n::Tr::new(ozontrack_domain::Language::En))
             }
-            E::Report(ReportError::Invalid(message)) => ApiError::BadRequest(message),
             E::Report(other) => {
                 tracing::error!(error = %Chain(&other), "an API request failed writing a file");
                 ApiError::Internal
