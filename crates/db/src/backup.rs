@@ -10,7 +10,6 @@ use std::process::Stdio;
 use std::str::FromStr as _;
 
 use sqlx::postgres::PgConnectOptions;
-use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AssertSqlSafe, Connection as _, Executor as _};
 
 use crate::sql::{Db, SqlDatabase};
@@ -104,7 +103,7 @@ impl Backups for SqlDatabase {
 
 /// What a SQLite file (a backup, or a restored database) holds, read without changing it.
 pub async fn sqlite_snapshot(path: &Path) -> Result<Snapshot, DbError> {
-    let options = SqliteConnectOptions::new().filename(path).read_only(true);
+    let options = crate::sql::sqlite_options(path).read_only(true);
     let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
     let snapshot = snapshot!((&mut conn), SQLITE_TABLES);
     conn.close().await?;
@@ -116,7 +115,7 @@ pub async fn snapshot_at(url: &DatabaseUrl) -> Result<Snapshot, DbError> {
     Ok(match url {
         DatabaseUrl::Sqlite(path) => sqlite_snapshot(path).await?,
         DatabaseUrl::Postgres(text) => {
-            let options = PgConnectOptions::from_str(text)?;
+            let options = crate::sql::postgres_options(text)?;
             let mut conn = sqlx::PgConnection::connect_with(&options).await?;
             let snapshot = snapshot!((&mut conn), POSTGRES_TABLES);
             conn.close().await?;

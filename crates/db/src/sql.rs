@@ -19,7 +19,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Connection as _, Postgres, Sqlite, Transaction};
+use sqlx::{ConnectOptions as _, Connection as _, Postgres, Sqlite, Transaction};
 
 use crate::{Backend, Cipher, DatabaseUrl, DbError};
 
@@ -479,9 +479,7 @@ macro_rules! on_url {
     ($url:expr, read_only = $read_only:expr, |$conn:ident| $body:expr) => {
         match $url {
             $crate::DatabaseUrl::Sqlite(path) => {
-                let options = sqlx::sqlite::SqliteConnectOptions::new()
-                    .filename(path)
-                    .read_only($read_only);
+                let options = $crate::sql::sqlite_options(path).read_only($read_only);
                 let mut $conn =
                     <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options).await?;
                 let out = $body;
@@ -489,8 +487,7 @@ macro_rules! on_url {
                 out
             }
             $crate::DatabaseUrl::Postgres(text) => {
-                let options =
-                    <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(text)?;
+                let options = $crate::sql::postgres_options(text)?;
                 let mut $conn =
                     <sqlx::PgConnection as sqlx::Connection>::connect_with(&options).await?;
                 let out = $body;
@@ -521,6 +518,26 @@ pub(crate) trait BeginWrite {
 
 /// How long SQLite waits for its write lock, and a writer for its turn to wait for it.
 const SQLITE_BUSY: Duration = Duration::from_secs(10);
+
+/// sqlx warns of every statement slower than a second, with its text. Some are slow by design:
+/// the arrival model reads every delivered journey in one statement (3 s over a million
+/// postings), before an export and whenever `serve` learns again, so on a large history each of
+/// them printed a warning with a page of SQL that nothing was wrong about. They are logged at
+/// `info` (`log.filter = "info"` shows every statement slower than a second).
+const SLOW_STATEMENTS: (log::LevelFilter, Duration) =
+    (log::LevelFilter::Info, Duration::from_secs(1));
+
+/// A SQLite file's options as every connection of ozontrack starts from.
+pub(crate) fn sqlite_options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .log_slow_statements(SLOW_STATEMENTS.0, SLOW_STATEMENTS.1)
+}
+
+/// A PostgreSQL URL's options as every connection of ozontrack starts from.
+pub(crate) fn postgres_options(url: &str) -> Result<PgConnectOptions, DbError> {
+    Ok(PgConnectOptions::from_str(url)?.log_slow_statements(SLOW_STATEMENTS.0, SLOW_STATEMENTS.1))
+}
 
 impl BeginWrite for SqlitePool {
     type Db = Sqlite;
@@ -630,8 +647,7 @@ impl SqlDatabase {
     ) -> Result<Self, DbError> {
         let db = match url {
             DatabaseUrl::Sqlite(path) => {
-                let options = SqliteConnectOptions::new()
-                    .filename(path)
+                let options = sqlite_options(path)
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
@@ -646,7 +662,7 @@ impl SqlDatabase {
                 Db::Sqlite(pool)
             }
             DatabaseUrl::Postgres(text) => {
-                let options = PgConnectOptions::from_str(text)?;
+                let options = postgres_options(text)?;
                 // One direct connection first: a pool hides "connection refused" or "password
                 // authentication failed" behind a timeout.
                 PgConnection::connect_with(&options).await?.close().await?;
@@ -839,6 +855,28 @@ mod tests {
 
     fn deadlock() -> DbError {
         DbError::Database(sqlx::Error::Database(Box::new(Deadlock)))
+    }
+
+    #[tokio::test]
+    async fn a_statement_slower_than_a_second_is_logged_as_information_not_as_a_warning() {
+        use sqlx::Connection as _;
+        let Some(pg) = ozontrack_testkit::postgres().await else {
+            return;
+        };
+        let (_guard, logs) = ozontrack_testkit::logs::capture();
+        let options = super::postgres_options(&pg.url).unwrap();
+        let mut conn = sqlx::PgConnection::connect_with(&options).await.unwrap();
+        sqlx::query("SELECT pg_sleep(1.1)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        let said = logs.text();
+        assert!(
+            said.contains(" INFO sqlx::query: slow statement"),
+            "the slow statement is still logged: {said}"
+        );
+        assert!(!said.contains("WARN"), "{said}");
     }
 
     #[tokio::test]
