@@ -461,8 +461,13 @@ pub struct Exported {
     pub rows: u64,
 }
 
-/// Starts the file an export of `spec` is written to (see [`ExportFile`]).
-pub fn create_file(spec: &ExportSpec, file: &FileSpec, path: &Path) -> Result<ExportFile, Error> {
+/// Starts the file an export of `spec` made at `now` is written to (see [`ExportFile`]).
+pub fn create_file(
+    spec: &ExportSpec,
+    file: &FileSpec,
+    path: &Path,
+    now: DateTime<Utc>,
+) -> Result<ExportFile, Error> {
     let layout = layout(
         &spec.columns,
         &Tr::new(spec.language),
@@ -470,7 +475,7 @@ pub fn create_file(spec: &ExportSpec, file: &FileSpec, path: &Path) -> Result<Ex
         file.profile,
         file.split,
     );
-    Ok(ExportFile::create(path, layout)?)
+    Ok(ExportFile::create(path, layout, now)?)
 }
 
 /// The start of an export streamed as CSV: the BOM and the header, in the export's language.
@@ -512,7 +517,7 @@ pub async fn export_to_file<D: Database>(
     mut progress: impl FnMut(u64) + Send,
 ) -> Result<Exported, Error> {
     let mut rows = spec.rows(now);
-    let out = create_file(spec, file, path)?;
+    let out = create_file(spec, file, path, now)?;
     // As many batches wait for the writer as pages wait to be decoded.
     let (tx, mut rx) = mpsc::channel::<Batch>(PAGES_AHEAD);
     // Written batches go back to be filled again, their buffers kept: an export allocates a

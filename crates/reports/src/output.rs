@@ -7,6 +7,7 @@ use std::io::{Seek, Write};
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Datelike as _, Timelike as _, Utc};
 use tempfile::NamedTempFile;
 use zip::write::SimpleFileOptions;
 
@@ -53,6 +54,25 @@ impl AtomicFile {
     }
 }
 
+/// `at` as a zip entry's time: its wall clock in UTC, as the export's file name gives it (a zip
+/// entry holds no zone; without a time, unzipping showed every part made in 1980). A moment
+/// outside what the format holds (1980 to 2107) gets the format's earliest.
+fn zip_time(at: DateTime<Utc>) -> zip::DateTime {
+    let part = |n: u32| u8::try_from(n).ok();
+    (|| {
+        zip::DateTime::from_date_and_time(
+            u16::try_from(at.year()).ok()?,
+            part(at.month())?,
+            part(at.day())?,
+            part(at.hour())?,
+            part(at.minute())?,
+            part(at.second())?,
+        )
+        .ok()
+    })()
+    .unwrap_or_default()
+}
+
 fn parent(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -95,7 +115,8 @@ impl Part {
 pub struct ExportFile {
     layout: Layout,
     out: AtomicFile,
-    zip: Option<(zip::ZipWriter<File>, String)>,
+    /// The zip, the name its parts are named after and the time they are stamped with.
+    zip: Option<(zip::ZipWriter<File>, String, zip::DateTime)>,
     /// The current part and the temporary file it is written to (for a zip).
     part: Option<(Part, Option<NamedTempFile>)>,
     parts: u32,
@@ -113,15 +134,24 @@ impl std::fmt::Debug for ExportFile {
 }
 
 impl ExportFile {
-    /// Starts `path`: a spreadsheet, or (with a split) a zip whose parts are named after it.
-    pub fn create(path: &Path, layout: Layout) -> Result<Self, ReportError> {
+    /// Starts `path`: a spreadsheet, or (with a split) a zip whose parts are named after it and
+    /// stamped with `made_at` (see [`zip_time`]).
+    pub fn create(
+        path: &Path,
+        layout: Layout,
+        made_at: DateTime<Utc>,
+    ) -> Result<Self, ReportError> {
         let out = AtomicFile::create(path)?;
         let zip = match layout.split {
             Some(_) => {
                 let stem = path
                     .file_stem()
                     .map_or_else(|| "export".to_owned(), |s| s.to_string_lossy().into_owned());
-                Some((zip::ZipWriter::new(out.tmp.reopen()?), stem))
+                Some((
+                    zip::ZipWriter::new(out.tmp.reopen()?),
+                    stem,
+                    zip_time(made_at),
+                ))
             }
             None => None,
         };
@@ -171,13 +201,16 @@ impl ExportFile {
             Part::Csv(sheet) => sheet.finish()?.flush()?,
             Part::Xlsx(sheet) => sheet.finish()?.flush()?,
         }
-        if let (Some((zip, stem)), Some(tmp)) = (&mut self.zip, tmp) {
+        if let (Some((zip, stem, made_at)), Some(tmp)) = (&mut self.zip, tmp) {
             let name = format!(
                 "{stem}-{:04}.{}",
                 self.parts,
                 self.layout.format.extension()
             );
-            zip.start_file(name, SimpleFileOptions::default())?;
+            zip.start_file(
+                name,
+                SimpleFileOptions::default().last_modified_time(*made_at),
+            )?;
             let mut file = tmp.reopen()?;
             file.rewind()?;
             std::io::copy(&mut file, zip)?;
@@ -216,7 +249,7 @@ impl ExportFile {
             self.start_part()?;
         }
         self.finish_part()?;
-        if let Some((zip, _)) = self.zip.take() {
+        if let Some((zip, ..)) = self.zip.take() {
             zip.finish()?.flush()?;
         }
         self.out.commit()

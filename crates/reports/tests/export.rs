@@ -97,6 +97,7 @@ fn export(
             profile,
             split.and_then(std::num::NonZeroU64::new),
         ),
+        now(),
     )
     .unwrap();
     let mut cells = Rows::new(columns, tr, now(), Some("https://track.example.com"));
@@ -254,7 +255,21 @@ fn an_export_cut_into_parts_zips_files_of_at_most_n_rows() {
     let mut rows = 0;
     for name in &names {
         let mut bytes = Vec::new();
-        zip.by_name(name).unwrap().read_to_end(&mut bytes).unwrap();
+        let mut part = zip.by_name(name).unwrap();
+        let made = part.last_modified().expect("each part has a time");
+        assert_eq!(
+            (
+                made.year(),
+                made.month(),
+                made.day(),
+                made.hour(),
+                made.minute()
+            ),
+            (2026, 11, 20, 12, 0),
+            "{name} is stamped with the export's time (UTC, as its file name), not 1980"
+        );
+        part.read_to_end(&mut bytes).unwrap();
+        drop(part);
         let records = read_csv(&bytes, Profile::Ru);
         assert!(records.len() - 1 <= 10, "{name}");
         rows += records.len() - 1;
@@ -271,6 +286,7 @@ fn an_interrupted_export_leaves_no_file_that_looks_complete() {
         let mut file = ExportFile::create(
             &path,
             layout(Column::ALL, &tr, FileFormat::Csv, Profile::En, None),
+            now(),
         )
         .unwrap();
         let mut cells = Rows::new(Column::ALL, tr, now(), None);

@@ -322,7 +322,7 @@ async fn parts_alone(
         };
         let path = dir.join(format!("alone.{}", format.extension()));
         let began = Instant::now();
-        let mut out = create_file(spec, &file, &path)?;
+        let mut out = create_file(spec, &file, &path, now)?;
         for _ in 0..repeats {
             write_lines(&mut out, &batch, &mut rows)?;
         }
