@@ -2,7 +2,7 @@
 
 use std::io::{Cursor, Read as _, Write as _};
 
-use chrono::{DateTime, Datelike as _, Timelike as _, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
@@ -90,15 +90,7 @@ pub fn build(input: &Input<'_>) -> Result<Pack, EvidenceError> {
 
     // Every entry carries the generation time, so the same input gives the same bytes.
     let t = doc.generated_at;
-    let time = zip::DateTime::from_date_and_time(
-        u16::try_from(t.year()).unwrap_or(1980).clamp(1980, 2107),
-        t.month() as u8,
-        t.day() as u8,
-        t.hour() as u8,
-        t.minute() as u8,
-        t.second() as u8,
-    )
-    .unwrap_or_default();
+    let time = zip::DateTime::try_from(t.naive_utc()).unwrap_or_default();
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
     let entries = files
         .iter()

@@ -7,7 +7,7 @@ use std::io::{Seek, Write};
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Datelike as _, Timelike as _, Utc};
+use chrono::{DateTime, Utc};
 use tempfile::NamedTempFile;
 use zip::write::SimpleFileOptions;
 
@@ -58,19 +58,7 @@ impl AtomicFile {
 /// entry holds no zone; without a time, unzipping showed every part made in 1980). A moment
 /// outside what the format holds (1980 to 2107) gets the format's earliest.
 fn zip_time(at: DateTime<Utc>) -> zip::DateTime {
-    let part = |n: u32| u8::try_from(n).ok();
-    (|| {
-        zip::DateTime::from_date_and_time(
-            u16::try_from(at.year()).ok()?,
-            part(at.month())?,
-            part(at.day())?,
-            part(at.hour())?,
-            part(at.minute())?,
-            part(at.second())?,
-        )
-        .ok()
-    })()
-    .unwrap_or_default()
+    zip::DateTime::try_from(at.naive_utc()).unwrap_or_default()
 }
 
 fn parent(path: &Path) -> &Path {
