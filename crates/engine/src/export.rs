@@ -55,15 +55,13 @@ impl Filters {
             if !known {
                 return Err(Error::invalid(
                     "carrier",
-                    Problem::NotOneOf {
-                        value: code.clone(),
-                        known: carrier::CARRIERS
+                    Problem::not_one_of(
+                        code.as_str(),
+                        carrier::CARRIERS
                             .iter()
                             .map(|c| c.code)
-                            .chain([carrier::UNKNOWN_CARRIER])
-                            .map(str::to_owned)
-                            .collect(),
-                    },
+                            .chain([carrier::UNKNOWN_CARRIER]),
+                    ),
                 ));
             }
         }
@@ -381,25 +379,21 @@ impl FileSpec {
         split: Option<u64>,
         language: Language,
     ) -> Result<FileSpec, Error> {
-        let not_one_of = |field, value: &str, known: &[&str]| {
-            Error::invalid(
-                field,
-                Problem::NotOneOf {
-                    value: value.to_owned(),
-                    known: known.iter().map(|k| (*k).to_owned()).collect(),
-                },
-            )
-        };
         let format = match format {
             None => FileFormat::Csv,
             Some(f) => FileFormat::parse(f).ok_or_else(|| {
-                not_one_of("format", f, &FileFormat::ALL.map(FileFormat::extension))
+                let known = FileFormat::ALL.map(FileFormat::extension);
+                Error::invalid("format", Problem::not_one_of(f, known))
             })?,
         };
         let profile = match profile {
             None => Profile::for_language(language),
-            Some(p) => Profile::parse(p)
-                .ok_or_else(|| not_one_of("profile", p, &Profile::ALL.map(Profile::as_str)))?,
+            Some(p) => Profile::parse(p).ok_or_else(|| {
+                Error::invalid(
+                    "profile",
+                    Problem::not_one_of(p, Profile::ALL.map(Profile::as_str)),
+                )
+            })?,
         };
         let split = split
             .map(|split| {

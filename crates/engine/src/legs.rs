@@ -29,14 +29,13 @@ pub fn manual_carrier(text: &str) -> Result<CarrierCode, Error> {
         .ok_or_else(|| {
             Error::invalid(
                 "carrier",
-                Problem::NotOneOf {
-                    value: text.to_owned(),
-                    known: carrier::CARRIERS
+                Problem::not_one_of(
+                    text,
+                    carrier::CARRIERS
                         .iter()
-                        .map(|c| c.code.to_owned())
-                        .filter(|c| c != carrier::OZON)
-                        .collect(),
-                },
+                        .map(|c| c.code)
+                        .filter(|c| *c != carrier::OZON),
+                ),
             )
         })
 }

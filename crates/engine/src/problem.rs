@@ -68,6 +68,19 @@ pub enum Problem {
     Said(String),
 }
 
+impl Problem {
+    /// `value` is not one of `known`.
+    pub fn not_one_of(
+        value: impl Into<String>,
+        known: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Problem {
+        Problem::NotOneOf {
+            value: value.into(),
+            known: known.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
 impl From<ozontrack_reports::Refusal> for Problem {
     fn from(refusal: ozontrack_reports::Refusal) -> Self {
         use ozontrack_reports::Refusal;
