@@ -987,7 +987,7 @@ impl Journeys {
         event: Option<(DateTime<Utc>, &str, &str, &str)>,
     ) -> Result<(), DbError> {
         let Some(o) = self.open.as_mut() else {
-            return Ok(());
+            return Err(self.corrupt("a leg read before its posting"));
         };
         add_lane_carrier(&mut o.lane, carrier);
         let Ok(role) = LegRole::parse(role) else {
