@@ -139,9 +139,10 @@ impl<'a> Cell<'a> {
                 }
             }
             // Written out rather than through `time_format`'s pattern, which chrono would parse
-            // again for every cell, and digit by digit into the pattern's bytes: `core::fmt`'s
-            // padded integers were a sixth of the CSV writer's time, `itoa`'s a tenth (five times
-            // a row). A test holds both spellings equal to the pattern.
+            // again for every cell, and into the pattern's bytes two digits at a time (see
+            // `time_digits`): `core::fmt`'s padded integers were a sixth of the CSV writer's time,
+            // `itoa`'s a tenth (five times a row). A test holds both spellings equal to the
+            // pattern.
             Cell::Time(t) => match time_digits(*t, profile) {
                 Some(digits) => out.extend_from_slice(&digits),
                 // A year before 0 or after 9999: the pattern's own spelling.
@@ -189,15 +190,15 @@ fn has_quote(bytes: &[u8]) -> bool {
 fn time_digits(t: NaiveDateTime, profile: Profile) -> Option<[u8; 19]> {
     let (d, h) = (t.date(), t.time());
     let year = u32::try_from(d.year()).ok().filter(|y| *y <= 9999)?;
-    let (mut out, [day, month, century, decade]): (_, [usize; 4]) = match profile {
+    let (mut out, [day, month, year_high, year_low]): (_, [usize; 4]) = match profile {
         Profile::Ru => (*b"00.00.0000 00:00:00", [0, 3, 6, 8]),
         Profile::Zh | Profile::En => (*b"0000-00-00 00:00:00", [8, 5, 0, 2]),
     };
     for (at, n) in [
         (day, d.day()),
         (month, d.month()),
-        (century, year / 100),
-        (decade, year % 100),
+        (year_high, year / 100),
+        (year_low, year % 100),
         (11, h.hour()),
         (14, h.minute()),
         (17, h.second()),
@@ -209,7 +210,7 @@ fn time_digits(t: NaiveDateTime, profile: Profile) -> Option<[u8; 19]> {
 }
 
 /// "00" to "99" one after the other: a time's fields are spelled two digits at a time, where a
-/// digit at a time was a tenth of the CSV writer's instructions.
+/// digit at a time was a sixth of the CSV writer's instructions.
 const DIGIT_PAIRS: [u8; 200] = {
     let mut pairs = [0u8; 200];
     let mut n = 0;
