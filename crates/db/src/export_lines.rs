@@ -228,9 +228,9 @@ impl<'a> Reader<'a> {
 
     fn text(&mut self) -> Result<&'a str, Unread> {
         let len = usize::from(u16::from_le_bytes(self.bytes()?));
-        // `get` refuses a length that ends inside a character, as it would past the end.
-        let text = self.texts.get(..len).ok_or(Unread)?;
-        self.texts = &self.texts[len..];
+        // Refused, as past the end, when the length ends inside a character.
+        let (text, rest) = self.texts.split_at_checked(len).ok_or(Unread)?;
+        self.texts = rest;
         Ok(text)
     }
 
