@@ -250,6 +250,78 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// How many consecutive posting ids share a block: a block is the lines of a store's postings in
+/// one bucket of ids (`id / BUCKET`), a page of an export a few buckets.
+pub(crate) const BUCKET: i64 = 512;
+
+/// Lines deflated at the fastest level: the lines of a bucket repeat one another (a block is an
+/// eighth of their size) and a round of the `export_lines` chore deflates every block it touched.
+const LEVEL: u8 = 1;
+
+/// The most a block inflates to (a bucket's lines are a few hundred kilobytes): a corrupt block
+/// fails rather than filling memory.
+const MOST_INFLATED: usize = 64 << 20;
+
+/// The block of a store's postings in one bucket: `lines`, one after the other in the order of
+/// their ids, and the ids of the postings that have none (read the long way). Stored as the
+/// length of what follows (`u32`, little-endian) and then, deflated, the count of those ids
+/// (`u32`), the ids (`i64` each) and the lines, so that blocks joined one after the other (as
+/// a page's query joins them) come apart again.
+pub(crate) fn block<'a>(missing: &[i64], lines: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    // A bucket holds 512 ids: its count fits.
+    let count = u32::try_from(missing.len()).unwrap_or(u32::MAX);
+    let mut raw = count.to_le_bytes().to_vec();
+    for id in missing {
+        raw.extend_from_slice(&id.to_le_bytes());
+    }
+    for line in lines {
+        raw.extend_from_slice(line);
+    }
+    let packed = miniz_oxide::deflate::compress_to_vec(&raw, LEVEL);
+    // A bucket's lines deflated are far below 4 GiB.
+    let len = u32::try_from(packed.len()).unwrap_or(u32::MAX);
+    let mut block = len.to_le_bytes().to_vec();
+    block.extend_from_slice(&packed);
+    block
+}
+
+/// Inflates blocks joined one after the other: their lines appended to `lines`, the ids of their
+/// postings without a line to `missing`.
+pub(crate) fn unblock(
+    mut bytes: &[u8],
+    lines: &mut Vec<u8>,
+    missing: &mut Vec<i64>,
+) -> Result<(), DbError> {
+    let bad = |what: &str| DbError::Corrupt {
+        table: "export_blocks",
+        id: 0,
+        reason: what.to_owned(),
+    };
+    while !bytes.is_empty() {
+        let (len, rest) = bytes
+            .split_first_chunk::<4>()
+            .ok_or_else(|| bad("a block cut short"))?;
+        let (packed, rest) = rest
+            .split_at_checked(u32::from_le_bytes(*len) as usize)
+            .ok_or_else(|| bad("a block cut short"))?;
+        bytes = rest;
+        let raw = miniz_oxide::inflate::decompress_to_vec_with_limit(packed, MOST_INFLATED)
+            .map_err(|e| bad(&format!("a block that does not inflate: {e}")))?;
+        let (count, mut rest) = raw
+            .split_first_chunk::<4>()
+            .ok_or_else(|| bad("a block without its count"))?;
+        for _ in 0..u32::from_le_bytes(*count) {
+            let (id, after) = rest
+                .split_first_chunk::<8>()
+                .ok_or_else(|| bad("a block cut short in its ids"))?;
+            missing.push(i64::from_le_bytes(*id));
+            rest = after;
+        }
+        lines.extend_from_slice(rest);
+    }
+    Ok(())
+}
+
 /// A line that does not read, of posting `id` (0 before its id is read).
 pub(crate) fn corrupt(id: i64, reason: String) -> DbError {
     DbError::Corrupt {
@@ -547,6 +619,39 @@ mod tests {
             record.penalty_points = points;
             let line = encode(&record).unwrap();
             proptest::prop_assert_eq!(decode_all(&line).unwrap(), vec![record]);
+        }
+    }
+
+    #[test]
+    fn blocks_joined_one_after_the_other_give_back_their_lines_and_missing_postings() {
+        let records: Vec<ExportRecord> = (0..3)
+            .map(|n| {
+                let mut r = record();
+                r.id = PostingId(42 + n);
+                r
+            })
+            .collect();
+        let lines: Vec<Vec<u8>> = records.iter().map(|r| encode(r).unwrap()).collect();
+        let joined = [
+            block(&[7, 9], lines[..2].iter().map(Vec::as_slice)),
+            block(&[], std::iter::empty()),
+            block(&[], lines[2..].iter().map(Vec::as_slice)),
+        ]
+        .concat();
+        let (mut read, mut missing) = (Vec::new(), Vec::new());
+        unblock(&joined, &mut read, &mut missing).unwrap();
+        assert_eq!(missing, [7, 9]);
+        assert_eq!(decode_all(&read).unwrap(), records);
+        for cut in [
+            &joined[..3],
+            &joined[..joined.len() - 1],
+            &[0, 0, 0, 0, 1][..],
+        ] {
+            let (mut read, mut missing) = (Vec::new(), Vec::new());
+            assert!(matches!(
+                unblock(cut, &mut read, &mut missing),
+                Err(DbError::Corrupt { .. })
+            ));
         }
     }
 }

@@ -15,6 +15,7 @@ use ozontrack_domain::{
 };
 
 use crate::DbError;
+use crate::export_lines::BUCKET;
 use crate::postings::PostingRecord;
 use crate::records::{POSTING_CORE_COLUMNS, PostingCoreRow, PostingRow};
 use crate::sql::{BeginRead, BeginWrite, Db, SqlDatabase, final_statuses};
@@ -39,6 +40,20 @@ pub struct PostingQuery {
     /// The cursor: postings with a smaller id than this.
     pub before: Option<PostingId>,
     pub limit: u32,
+}
+
+impl PostingQuery {
+    /// Whether it filters by store alone: an export of such a query reads blocks of lines
+    /// (see [`Views::read_export_page`]).
+    pub fn by_store_alone(&self) -> bool {
+        self.status.is_none()
+            && self.scheme.is_none()
+            && self.carrier.is_none()
+            && self.min_risk.is_none()
+            && self.from.is_none()
+            && self.to.is_none()
+            && self.text.is_none()
+    }
 }
 
 /// A postings-list row: the posting, its carriers and its worst open alert.
@@ -148,16 +163,18 @@ pub struct ExportAlert {
 /// one is decoded.
 #[derive(Debug, Default)]
 pub struct ExportPageRead {
-    /// The lines of the page's postings, one after the other (those of `changed` stale).
+    /// The lines of the page's postings, one after the other (those of `changed` stale); on a
+    /// page of blocks, the blocks (see `export_lines::block`), one after the other.
     lines: Option<Vec<u8>>,
     /// The ids of the page's postings without a line, comma-separated.
     long_way: Option<String>,
     /// The ids with a change waiting in the page's range, comma-separated: their lines are stale.
     changed: Option<String>,
-    /// How many postings the query matched on this page.
-    pub postings: u64,
-    /// The oldest of them: the cursor of the next page.
-    pub last: Option<PostingId>,
+    /// On a page of blocks, the stores the export reads: a changed id in the page's range may be
+    /// a posting no block holds yet, so each is read the long way and kept if its store is here.
+    blocks_of: Option<Vec<StoreId>>,
+    /// The cursor of the next page (postings with smaller ids), `None` after the last.
+    pub next: Option<PostingId>,
 }
 
 /// A page of an export ([`Views::export_page`]): its lines as read, and the postings read the
@@ -377,10 +394,13 @@ pub trait Views: Clone + Send + Sync + 'static {
         at_most: u64,
     ) -> impl Future<Output = Result<u64, DbError>> + Send;
 
-    /// One page of an export: the `query.limit` newest postings after its cursor (in the order
-    /// [`ExportPage::each`] says; [`ExportPage::records`] puts them newest first), each from its
-    /// line when that is current (the page's lines come as one aggregated row), the others the
-    /// long way (their legs, events, alerts and penalty points joined).
+    /// One page of an export after its cursor (in the order [`ExportPage::each`] says;
+    /// [`ExportPage::records`] puts them newest first), each posting from its line when that is
+    /// current, the others the long way (their legs, events, alerts and penalty points joined);
+    /// [`ExportPageRead::next`] is the next page's cursor. A query that filters by store alone
+    /// ([`PostingQuery::by_store_alone`], the usual "everything of my shops") reads a page as the
+    /// deflated blocks of four buckets of 512 ids, a few rows; any other reads the `query.limit`
+    /// newest postings it matches, their lines as one aggregated row.
     fn export_page(
         &self,
         query: &PostingQuery,
@@ -653,6 +673,108 @@ impl SqlDatabase {
         rows.into_iter().map(TryFrom::try_from).collect()
     }
 
+    /// A page of an export by store alone, as one row from one snapshot (a round of the
+    /// `export_lines` chore between two statements could hide a stale line): the blocks of the
+    /// export's stores in [`BUCKETS_A_PAGE`] buckets below the cursor's (the first page's top is
+    /// above the highest bucket holding a block or a change), the ids with a change waiting in
+    /// that range, and the next page's upper bucket: the highest below the page holding a block
+    /// of these stores or a change, so that an export steps over buckets without any.
+    async fn read_block_page(&self, q: &PostingQuery) -> Result<ExportPageRead, DbError> {
+        if q.stores.is_empty() {
+            return Ok(ExportPageRead::default());
+        }
+        let stores: Vec<i64> = q.stores.iter().map(|s| s.0).collect();
+        let top: Option<i64> = q.before.map(|id| id.0.div_euclid(BUCKET));
+        let (blocks, changed, next): (Option<Vec<u8>>, Option<String>, Option<i64>) =
+            on_db!(&self.db, |pool| {
+                let mut query = sqlx::QueryBuilder::new("WITH t AS (SELECT COALESCE(");
+                query.push_bind(top).push(
+                    ", (SELECT MAX(x) FROM (SELECT MAX(b.bucket) + 1 AS x \
+                     FROM export_blocks b WHERE b.store_id",
+                );
+                push_in!(query, &stores);
+                query
+                    .push(" UNION ALL SELECT MAX(c.posting_id) / ")
+                    .push(BUCKET)
+                    .push(
+                        " + 1 FROM export_changes c) m)) AS hi) \
+                         SELECT (SELECT string_agg(b.block, ",
+                    )
+                    .push_bind(&[] as &[u8])
+                    .push(" ORDER BY b.bucket, b.store_id) FROM export_blocks b WHERE b.store_id");
+                push_in!(query, &stores);
+                query
+                    .push(" AND b.bucket >= t.hi - ")
+                    .push(BUCKETS_A_PAGE)
+                    .push(
+                        " AND b.bucket < t.hi), (SELECT string_agg(CAST(c.posting_id AS TEXT), \
+                         ',') FROM export_changes c WHERE c.posting_id >= (t.hi - ",
+                    )
+                    .push(BUCKETS_A_PAGE)
+                    .push(") * ")
+                    .push(BUCKET)
+                    .push(" AND c.posting_id < t.hi * ")
+                    .push(BUCKET)
+                    .push(
+                        "), (SELECT MAX(x) FROM (SELECT MAX(b.bucket) + 1 AS x \
+                         FROM export_blocks b WHERE b.store_id",
+                    );
+                push_in!(query, &stores);
+                query
+                    .push(" AND b.bucket < t.hi - ")
+                    .push(BUCKETS_A_PAGE)
+                    .push(" UNION ALL SELECT MAX(c.posting_id) / ")
+                    .push(BUCKET)
+                    .push(" + 1 FROM export_changes c WHERE c.posting_id < (t.hi - ")
+                    .push(BUCKETS_A_PAGE)
+                    .push(") * ")
+                    .push(BUCKET)
+                    .push(") m) FROM t");
+                let mut tx = pool.begin_page_read().await?;
+                let row = query.build_query_as().fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                row
+            });
+        Ok(ExportPageRead {
+            lines: blocks,
+            long_way: None,
+            changed,
+            blocks_of: Some(q.stores.clone()),
+            next: next.map(|bucket| PostingId(bucket * BUCKET)),
+        })
+    }
+
+    /// The second half of a page of blocks: the blocks inflated, and read the long way the
+    /// postings without a line and every one with a change waiting in the page's range that
+    /// belongs to one of `stores` (a posting new since its bucket's blocks were made is in
+    /// none of them).
+    async fn finish_block_page(
+        &self,
+        blocks: Vec<u8>,
+        changed: Option<String>,
+        stores: &[StoreId],
+    ) -> Result<ExportPage, DbError> {
+        let (mut lines, mut long_way) = (Vec::new(), Vec::new());
+        crate::export_lines::unblock(&blocks, &mut lines, &mut long_way)?;
+        let mut stale = ids(changed.as_deref(), "export_changes")?;
+        stale.sort_unstable();
+        long_way.extend_from_slice(&stale);
+        long_way.sort_unstable();
+        long_way.dedup();
+        let long_way = if long_way.is_empty() {
+            Vec::new()
+        } else {
+            let mut postings = self.export_postings_of(&long_way).await?;
+            postings.retain(|(_, p)| stores.contains(&p.store_id));
+            self.export_details(postings).await?
+        };
+        Ok(ExportPage {
+            lines,
+            stale,
+            long_way,
+        })
+    }
+
     /// The postings a query matches, newest first: one page of the list.
     async fn page_records(&self, q: &PostingQuery) -> Result<Vec<PostingRecord>, DbError> {
         let rows: Vec<PostingRow> = self.matching(q, Shape::Rows("p.*")).await?;
@@ -841,6 +963,9 @@ const LINES_PAGE: [&str; 5] = [
     ") AS low) b CROSS JOIN postings p \
      LEFT JOIN export_lines e ON e.posting_id = p.id AND e.posting_id >= b.low",
 ];
+
+/// Buckets of ids a page of blocks covers: up to 2 048 postings, as a page of lines holds 2 000.
+const BUCKETS_A_PAGE: i64 = 4;
 
 /// The one row of [`LINES_PAGE`]: the lines, the ids read the long way, how many postings, the
 /// oldest, and the ids with a change waiting.
@@ -1093,6 +1218,9 @@ impl Views for SqlDatabase {
     }
 
     async fn read_export_page(&self, q: &PostingQuery) -> Result<ExportPageRead, DbError> {
+        if q.by_store_alone() {
+            return self.read_block_page(q).await;
+        }
         let rows: Vec<LinesRow> = self.matching(q, Shape::Lines).await?;
         Ok(rows
             .into_iter()
@@ -1102,14 +1230,21 @@ impl Views for SqlDatabase {
                     lines,
                     long_way,
                     changed,
-                    postings: u64::try_from(postings).unwrap_or(0),
-                    last: last.map(PostingId),
+                    blocks_of: None,
+                    next: last
+                        .filter(|_| postings >= i64::from(q.limit))
+                        .map(PostingId),
                 },
             )
             .unwrap_or_default())
     }
 
     async fn finish_export_page(&self, read: ExportPageRead) -> Result<ExportPage, DbError> {
+        if let Some(stores) = read.blocks_of {
+            return self
+                .finish_block_page(read.lines.unwrap_or_default(), read.changed, &stores)
+                .await;
+        }
         let lines = read.lines.unwrap_or_default();
         let mut long_way = ids(read.long_way.as_deref(), "postings")?;
         let mut changed = ids(read.changed.as_deref(), "export_changes")?;
@@ -1153,6 +1288,8 @@ impl Views for SqlDatabase {
         let mut ids: Vec<i64> = changes.iter().map(|(_, posting)| *posting).collect();
         ids.sort_unstable();
         ids.dedup();
+        let mut buckets: Vec<i64> = ids.iter().map(|id| id.div_euclid(BUCKET)).collect();
+        buckets.dedup();
         let postings = self.export_postings_of(&ids).await?;
         let records = self.export_details(postings).await?;
         let mut lines: Vec<(i64, Vec<u8>)> = records
@@ -1186,6 +1323,43 @@ impl Views for SqlDatabase {
                 });
                 query.push(" ON CONFLICT (posting_id) DO UPDATE SET line = excluded.line");
                 query.build().execute(&mut *tx).await?;
+            }
+            // The blocks of every bucket a change fell in, made again from the lines as they
+            // now are, of every store (a posting may have moved to another).
+            for bucket in &buckets {
+                let (low, high) = (bucket * BUCKET, (bucket + 1) * BUCKET);
+                sqlx::query("DELETE FROM export_blocks WHERE bucket = $1")
+                    .bind(*bucket)
+                    .execute(&mut *tx)
+                    .await?;
+                let rows: Vec<(i64, i64, Option<Vec<u8>>)> = sqlx::query_as(
+                    "SELECT p.store_id, p.id, e.line FROM postings p \
+                     LEFT JOIN export_lines e ON e.posting_id = p.id \
+                     WHERE p.id >= $1 AND p.id < $2 ORDER BY p.store_id, p.id",
+                )
+                .bind(low)
+                .bind(high)
+                .fetch_all(&mut *tx)
+                .await?;
+                for store in rows.chunk_by(|a, b| a.0 == b.0) {
+                    let missing: Vec<i64> = store
+                        .iter()
+                        .filter(|(_, _, line)| line.is_none())
+                        .map(|(_, id, _)| *id)
+                        .collect();
+                    let block = crate::export_lines::block(
+                        &missing,
+                        store.iter().filter_map(|(_, _, line)| line.as_deref()),
+                    );
+                    sqlx::query(
+                        "INSERT INTO export_blocks (store_id, bucket, block) VALUES ($1, $2, $3)",
+                    )
+                    .bind(store[0].0)
+                    .bind(*bucket)
+                    .bind(block)
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
             let mut query = sqlx::QueryBuilder::new("DELETE FROM export_changes WHERE seq");
             crate::sql::IdList::push_ids(&mut query, &seqs);

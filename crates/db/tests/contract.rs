@@ -96,6 +96,7 @@ contract!(
     an_exported_posting_names_each_leg_once_with_the_latest_event_of_any,
     every_write_an_export_row_shows_leaves_its_line_waiting_and_no_other_write_does,
     export_pages_hold_each_matching_posting_once_and_a_waiting_change_only_of_their_own,
+    an_export_by_store_alone_reads_blocks_and_finds_what_the_lines_find,
     one_batch_with_repeats_and_thousands_of_events_is_stored_once_each,
     a_round_of_checks_stores_events_schedules_and_gives_up_the_leases,
     the_aggregator_names_only_an_unknown_carrier_and_never_undoes_a_manual_one,
@@ -798,6 +799,110 @@ async fn export_pages_hold_each_matching_posting_once_and_a_waiting_change_only_
     }
     mine.reverse();
     assert_eq!(read, mine, "every posting of ours once, newest first");
+}
+
+/// Every posting of an export, page after page as the exporter reads them, newest first.
+async fn exported(
+    db: &TestDb,
+    query: &ozontrack_db::PostingQuery,
+) -> Vec<ozontrack_db::ExportRecord> {
+    let mut query = query.clone();
+    let mut records = Vec::new();
+    loop {
+        let read = db.store.read_export_page(&query).await.unwrap();
+        let next = read.next;
+        records.extend(
+            db.store
+                .finish_export_page(read)
+                .await
+                .unwrap()
+                .records()
+                .unwrap(),
+        );
+        match next {
+            Some(next) => query.before = Some(next),
+            None => break,
+        }
+    }
+    records
+}
+
+/// An export by store alone reads blocks of lines (a bucket of 512 ids each, four a page), one
+/// with any other filter reads lines: over two stores' postings interleaved, more than a page of
+/// blocks, both find the same postings saying the same, before the chore makes the lines again
+/// (a change waiting, a new posting, another store's change, a posting whose line cannot be
+/// written) and after.
+async fn an_export_by_store_alone_reads_blocks_and_finds_what_the_lines_find(db: &TestDb) {
+    let (ours, theirs) = (a_store(db).await, another_store(db).await);
+    let number = |k: u32| format!("01{k:08}-0001-1");
+    for chunk in 0..12u32 {
+        let batch: Vec<ozontrack_domain::SyncedPosting> = (0..200)
+            .map(|n| {
+                let k = chunk * 200 + n;
+                let store = if k % 3 == 0 { theirs } else { ours };
+                ozontrack_domain::SyncedPosting::new(
+                    full_posting(store, &number(k)),
+                    String::new(),
+                    t0(),
+                )
+            })
+            .collect();
+        db.store.record_page(&batch, None, t0()).await.unwrap();
+    }
+    while db.store.refresh_export_lines(1000).await.unwrap() > 0 {}
+    let by_store = ozontrack_db::PostingQuery {
+        stores: vec![ours],
+        limit: 100,
+        ..ozontrack_db::PostingQuery::default()
+    };
+    // Every posting is realFBS: a filter that keeps them all, read as lines.
+    let by_lines = ozontrack_db::PostingQuery {
+        scheme: Some(Scheme::Rfbs),
+        ..by_store.clone()
+    };
+    let alike = |blocks: &[ozontrack_db::ExportRecord], lines: &[ozontrack_db::ExportRecord]| {
+        assert_eq!(blocks, lines, "blocks and lines say the same");
+        let ids: Vec<PostingId> = blocks.iter().map(|r| r.id).collect();
+        assert!(
+            ids.windows(2).all(|w| w[0] > w[1]),
+            "newest first, once each"
+        );
+        assert!(blocks.iter().all(|r| r.posting.store_id == ours));
+    };
+    let first = exported(db, &by_store).await;
+    assert_eq!(first.len(), 1600);
+    alike(&first, &exported(db, &by_lines).await);
+
+    let mut changed = full_posting(ours, &number(1));
+    changed.status = OzonStatus::Delivered;
+    db.store
+        .upsert_posting(&changed, t0() + Duration::hours(1))
+        .await
+        .unwrap();
+    let mut theirs_changed = full_posting(theirs, &number(3));
+    theirs_changed.status = OzonStatus::Delivered;
+    db.store
+        .upsert_posting(&theirs_changed, t0() + Duration::hours(1))
+        .await
+        .unwrap();
+    a_posting(db, ours, &number(5_000)).await;
+    let mut lineless = full_posting(ours, &number(5_001));
+    lineless.delivered_at = Some(Utc.with_ymd_and_hms(2300, 1, 1, 0, 0, 0).unwrap());
+    db.store.upsert_posting(&lineless, t0()).await.unwrap();
+    for moment in ["with changes waiting", "after the chore"] {
+        let blocks = exported(db, &by_store).await;
+        assert_eq!(blocks.len(), 1602, "{moment}");
+        alike(&blocks, &exported(db, &by_lines).await);
+        let delivered = blocks
+            .iter()
+            .find(|r| r.posting.number.as_str() == number(1));
+        assert_eq!(
+            delivered.map(|r| r.posting.status.clone()),
+            Some(OzonStatus::Delivered),
+            "{moment}"
+        );
+        while db.store.refresh_export_lines(1000).await.unwrap() > 0 {}
+    }
 }
 
 async fn one_batch_with_repeats_and_thousands_of_events_is_stored_once_each(db: &TestDb) {

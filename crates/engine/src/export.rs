@@ -1,6 +1,7 @@
 //! Exports: every posting a filter matches, out to a spreadsheet with no row limit. Postings
 //! are read in pages by id, each posting from its export line (kept current by the
-//! [`LineWorker`]) or, when a change of it waits, the long way; turned into typed lines here
+//! [`LineWorker`], with the blocks of lines an export by store alone reads) or, when a change
+//! of it waits, the long way; turned into typed lines here
 //! while the next page is read, and written by `reports` on a blocking thread, so memory stays
 //! flat and the database, this task and the writer work at the same time.
 
@@ -27,7 +28,9 @@ use tokio::sync::mpsc;
 use crate::estimate::{EstimateBook, Estimator, UnderWay, under_way};
 use crate::{Error, Problem};
 
-/// Postings read per page: large enough that a page's query (one aggregated row of lines) costs
+/// Postings read per page of lines (an export with filters beyond its stores; one by store alone
+/// reads pages of blocks, see `ozontrack_db::Views::read_export_page`): large enough that a
+/// page's query (one aggregated row of lines) costs
 /// little per posting, small enough that a page is a few megabytes.
 pub const BATCH: u32 = 2000;
 
@@ -286,11 +289,7 @@ fn read_ahead<D: Database>(
     tokio::spawn(async move {
         loop {
             let read = db.read_export_page(&query).await;
-            let next = match &read {
-                Ok(page) if page.postings == 0 => return,
-                Ok(page) if page.postings >= u64::from(query.limit) => page.last,
-                _ => None,
-            };
+            let next = read.as_ref().ok().and_then(|page| page.next);
             if tx.send(read).await.is_err() {
                 return;
             }

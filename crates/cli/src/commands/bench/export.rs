@@ -253,11 +253,11 @@ async fn read_postings_alone(
     let began = Instant::now();
     loop {
         let read = db.read_export_page(&query).await?;
-        let (postings, last) = (read.postings, read.last);
+        let next = read.next;
         db.finish_export_page(read).await?.each(|_| rows += 1)?;
-        match last {
-            Some(last) if postings >= u64::from(query.limit) => query.before = Some(last),
-            _ => break,
+        match next {
+            Some(next) => query.before = Some(next),
+            None => break,
         }
     }
     Ok((rows, began.elapsed().as_secs_f64()))
