@@ -173,6 +173,9 @@ pub struct ExportPageRead {
     /// On a page of blocks, the stores the export reads: a changed id in the page's range may be
     /// a posting no block holds yet, so each is read the long way and kept if its store is here.
     blocks_of: Option<Vec<StoreId>>,
+    /// On a page of blocks, the cursor it was read after: a cursor inside a bucket (not one a
+    /// page of blocks gave) leaves the bucket's postings from it on out.
+    below: Option<PostingId>,
     /// The cursor of the next page (postings with smaller ids), `None` after the last.
     pub next: Option<PostingId>,
 }
@@ -188,6 +191,8 @@ pub struct ExportPage {
     stale: Vec<i64>,
     /// The postings read the long way (a change of theirs waited, or they had no line yet).
     long_way: Vec<ExportRecord>,
+    /// Lines of postings from this id on are left out (see [`ExportPageRead`]'s `below`).
+    below: Option<i64>,
 }
 
 impl ExportPage {
@@ -201,7 +206,9 @@ impl ExportPage {
     /// a corrupt row, and the postings after it are not handed over.
     pub fn each(&self, mut f: impl FnMut(RecordView<'_>)) -> Result<(), DbError> {
         crate::export_lines::each(&self.lines, |view| {
-            if self.stale.binary_search(&view.id.0).is_err() {
+            if self.stale.binary_search(&view.id.0).is_err()
+                && self.below.is_none_or(|below| view.id.0 < below)
+            {
                 f(view);
             }
         })?;
@@ -684,7 +691,8 @@ impl SqlDatabase {
             return Ok(ExportPageRead::default());
         }
         let stores: Vec<i64> = q.stores.iter().map(|s| s.0).collect();
-        let top: Option<i64> = q.before.map(|id| id.0.div_euclid(BUCKET));
+        // Above the bucket that holds the posting before the cursor.
+        let top: Option<i64> = q.before.map(|id| (id.0 + BUCKET - 1).div_euclid(BUCKET));
         let (blocks, changed, next): (Option<Vec<u8>>, Option<String>, Option<i64>) =
             on_db!(&self.db, |pool| {
                 let mut query = sqlx::QueryBuilder::new("WITH t AS (SELECT COALESCE(");
@@ -740,6 +748,7 @@ impl SqlDatabase {
             long_way: None,
             changed,
             blocks_of: Some(q.stores.clone()),
+            below: q.before,
             next: next.map(|bucket| PostingId(bucket * BUCKET)),
         })
     }
@@ -753,12 +762,14 @@ impl SqlDatabase {
         blocks: Vec<u8>,
         changed: Option<String>,
         stores: &[StoreId],
+        below: Option<i64>,
     ) -> Result<ExportPage, DbError> {
         let (mut lines, mut long_way) = (Vec::new(), Vec::new());
         crate::export_lines::unblock(&blocks, &mut lines, &mut long_way)?;
         let mut stale = ids(changed.as_deref(), "export_changes")?;
         stale.sort_unstable();
         long_way.extend_from_slice(&stale);
+        long_way.retain(|id| below.is_none_or(|below| *id < below));
         long_way.sort_unstable();
         long_way.dedup();
         let long_way = if long_way.is_empty() {
@@ -772,6 +783,7 @@ impl SqlDatabase {
             lines,
             stale,
             long_way,
+            below,
         })
     }
 
@@ -1231,6 +1243,7 @@ impl Views for SqlDatabase {
                     long_way,
                     changed,
                     blocks_of: None,
+                    below: None,
                     next: last
                         .filter(|_| postings >= i64::from(q.limit))
                         .map(PostingId),
@@ -1241,8 +1254,9 @@ impl Views for SqlDatabase {
 
     async fn finish_export_page(&self, read: ExportPageRead) -> Result<ExportPage, DbError> {
         if let Some(stores) = read.blocks_of {
+            let below = read.below.map(|id| id.0);
             return self
-                .finish_block_page(read.lines.unwrap_or_default(), read.changed, &stores)
+                .finish_block_page(read.lines.unwrap_or_default(), read.changed, &stores, below)
                 .await;
         }
         let lines = read.lines.unwrap_or_default();
@@ -1272,6 +1286,7 @@ impl Views for SqlDatabase {
             lines,
             stale,
             long_way,
+            below: None,
         })
     }
 

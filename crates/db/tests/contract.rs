@@ -872,6 +872,15 @@ async fn an_export_by_store_alone_reads_blocks_and_finds_what_the_lines_find(db:
     let first = exported(db, &by_store).await;
     assert_eq!(first.len(), 1600);
     alike(&first, &exported(db, &by_lines).await);
+    // A cursor inside a bucket, not one a page gave: the postings below it, every one.
+    let inside = first[700].id;
+    let below = |q: &ozontrack_db::PostingQuery| ozontrack_db::PostingQuery {
+        before: Some(inside),
+        ..q.clone()
+    };
+    let after = exported(db, &below(&by_store)).await;
+    assert_eq!(after, first[701..], "after a cursor inside a bucket");
+    alike(&after, &exported(db, &below(&by_lines)).await);
 
     let mut changed = full_posting(ours, &number(1));
     changed.status = OzonStatus::Delivered;
