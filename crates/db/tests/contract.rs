@@ -882,18 +882,15 @@ async fn an_export_by_store_alone_reads_blocks_and_finds_what_the_lines_find(db:
     assert_eq!(after, first[701..], "after a cursor inside a bucket");
     alike(&after, &exported(db, &below(&by_lines)).await);
 
-    let mut changed = full_posting(ours, &number(1));
-    changed.status = OzonStatus::Delivered;
-    db.store
-        .upsert_posting(&changed, t0() + Duration::hours(1))
-        .await
-        .unwrap();
-    let mut theirs_changed = full_posting(theirs, &number(3));
-    theirs_changed.status = OzonStatus::Delivered;
-    db.store
-        .upsert_posting(&theirs_changed, t0() + Duration::hours(1))
-        .await
-        .unwrap();
+    // One of ours delivered, and one of theirs.
+    for (store, k) in [(ours, 1), (theirs, 3)] {
+        let mut delivered = full_posting(store, &number(k));
+        delivered.status = OzonStatus::Delivered;
+        db.store
+            .upsert_posting(&delivered, t0() + Duration::hours(1))
+            .await
+            .unwrap();
+    }
     a_posting(db, ours, &number(5_000)).await;
     let mut lineless = full_posting(ours, &number(5_001));
     lineless.delivered_at = Some(Utc.with_ymd_and_hms(2300, 1, 1, 0, 0, 0).unwrap());
