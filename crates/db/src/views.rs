@@ -44,15 +44,28 @@ pub struct PostingQuery {
 
 impl PostingQuery {
     /// Whether it filters by store alone: an export of such a query reads blocks of lines
-    /// (see [`Views::read_export_page`]).
+    /// (see [`Views::read_export_page`]), which know nothing of the other filters. Every field
+    /// is named, so that a filter added to the query cannot be skipped by the blocks unnoticed.
     pub fn by_store_alone(&self) -> bool {
-        self.status.is_none()
-            && self.scheme.is_none()
-            && self.carrier.is_none()
-            && self.min_risk.is_none()
-            && self.from.is_none()
-            && self.to.is_none()
-            && self.text.is_none()
+        let PostingQuery {
+            stores: _,
+            status,
+            scheme,
+            carrier,
+            min_risk,
+            from,
+            to,
+            text,
+            before: _,
+            limit: _,
+        } = self;
+        status.is_none()
+            && scheme.is_none()
+            && carrier.is_none()
+            && min_risk.is_none()
+            && from.is_none()
+            && to.is_none()
+            && text.is_none()
     }
 }
 
@@ -166,18 +179,34 @@ pub struct ExportPageRead {
     /// The lines of the page's postings, one after the other (those of `changed` stale); on a
     /// page of blocks, the blocks (see `export_lines::block`), one after the other.
     lines: Option<Vec<u8>>,
-    /// The ids of the page's postings without a line, comma-separated.
-    long_way: Option<String>,
     /// The ids with a change waiting in the page's range, comma-separated: their lines are stale.
     changed: Option<String>,
-    /// On a page of blocks, the stores the export reads: a changed id in the page's range may be
-    /// a posting no block holds yet, so each is read the long way and kept if its store is here.
-    blocks_of: Option<Vec<StoreId>>,
-    /// On a page of blocks, the cursor it was read after: a cursor inside a bucket (not one a
-    /// page of blocks gave) leaves the bucket's postings from it on out.
-    below: Option<PostingId>,
+    shape: PageShape,
     /// The cursor of the next page (postings with smaller ids), `None` after the last.
     pub next: Option<PostingId>,
+}
+
+/// How an export page was read, and what finishing it needs of that.
+#[derive(Debug)]
+enum PageShape {
+    /// Lines of the postings the query matched; the ids of those without a line, comma-separated.
+    Lines(Option<String>),
+    /// Blocks of these stores' buckets (each block lists its postings without a line). A changed
+    /// id in the page's range may be a posting no block holds yet, so each is read the long way
+    /// and kept if its store is one of these. With `below`, the cursor the page was read after
+    /// when it lies inside a bucket (not one a page of blocks gave): the bucket's postings from
+    /// it on are left out.
+    Blocks {
+        stores: Vec<StoreId>,
+        below: Option<i64>,
+    },
+}
+
+/// A page that read nothing: no lines, nobody to read the long way.
+impl Default for PageShape {
+    fn default() -> Self {
+        PageShape::Lines(None)
+    }
 }
 
 /// A page of an export ([`Views::export_page`]): its lines as read, and the postings read the
@@ -695,49 +724,49 @@ impl SqlDatabase {
         let top: Option<i64> = q.before.map(|id| (id.0 + BUCKET - 1).div_euclid(BUCKET));
         let (blocks, changed, next): (Option<Vec<u8>>, Option<String>, Option<i64>) =
             on_db!(&self.db, |pool| {
+                // The upper bucket of the highest page below `$below` (an SQL bound, or none)
+                // holding a block of these stores or a change.
+                macro_rules! push_top_below {
+                    ($query:expr, $below:expr) => {{
+                        $query
+                            .push("(SELECT MAX(x) FROM (SELECT MAX(b.bucket) + 1 AS x ")
+                            .push("FROM export_blocks b WHERE b.store_id");
+                        push_in!($query, &stores);
+                        if let Some(below) = $below {
+                            $query.push(" AND b.bucket < ").push(below);
+                        }
+                        $query
+                            .push(" UNION ALL SELECT MAX(c.posting_id) / ")
+                            .push(BUCKET)
+                            .push(" + 1 FROM export_changes c");
+                        if let Some(below) = $below {
+                            $query
+                                .push(" WHERE c.posting_id < (")
+                                .push(below)
+                                .push(") * ")
+                                .push(BUCKET);
+                        }
+                        $query.push(") m)");
+                    }};
+                }
+                let low = format!("t.hi - {BUCKETS_A_PAGE}");
                 let mut query = sqlx::QueryBuilder::new("WITH t AS (SELECT COALESCE(");
-                query.push_bind(top).push(
-                    ", (SELECT MAX(x) FROM (SELECT MAX(b.bucket) + 1 AS x \
-                     FROM export_blocks b WHERE b.store_id",
-                );
-                push_in!(query, &stores);
+                query.push_bind(top).push(", ");
+                push_top_below!(query, None::<&str>);
                 query
-                    .push(" UNION ALL SELECT MAX(c.posting_id) / ")
-                    .push(BUCKET)
-                    .push(
-                        " + 1 FROM export_changes c) m)) AS hi) \
-                         SELECT (SELECT string_agg(b.block, ",
-                    )
+                    .push(") AS hi) SELECT (SELECT string_agg(b.block, ")
                     .push_bind(&[] as &[u8])
                     .push(" ORDER BY b.bucket, b.store_id) FROM export_blocks b WHERE b.store_id");
                 push_in!(query, &stores);
                 query
-                    .push(" AND b.bucket >= t.hi - ")
-                    .push(BUCKETS_A_PAGE)
-                    .push(
-                        " AND b.bucket < t.hi), (SELECT string_agg(CAST(c.posting_id AS TEXT), \
-                         ',') FROM export_changes c WHERE c.posting_id >= (t.hi - ",
-                    )
-                    .push(BUCKETS_A_PAGE)
-                    .push(") * ")
-                    .push(BUCKET)
-                    .push(" AND c.posting_id < t.hi * ")
-                    .push(BUCKET)
-                    .push(
-                        "), (SELECT MAX(x) FROM (SELECT MAX(b.bucket) + 1 AS x \
-                         FROM export_blocks b WHERE b.store_id",
-                    );
-                push_in!(query, &stores);
-                query
-                    .push(" AND b.bucket < t.hi - ")
-                    .push(BUCKETS_A_PAGE)
-                    .push(" UNION ALL SELECT MAX(c.posting_id) / ")
-                    .push(BUCKET)
-                    .push(" + 1 FROM export_changes c WHERE c.posting_id < (t.hi - ")
-                    .push(BUCKETS_A_PAGE)
-                    .push(") * ")
-                    .push(BUCKET)
-                    .push(") m) FROM t");
+                    .push(format!(" AND b.bucket >= {low} AND b.bucket < t.hi), "))
+                    .push("(SELECT string_agg(CAST(c.posting_id AS TEXT), ',') ")
+                    .push(format!(
+                        "FROM export_changes c WHERE c.posting_id >= ({low}) * {BUCKET} \
+                         AND c.posting_id < t.hi * {BUCKET}), "
+                    ));
+                push_top_below!(query, Some(low.as_str()));
+                query.push(" FROM t");
                 let mut tx = pool.begin_page_read().await?;
                 let row = query.build_query_as().fetch_one(&mut *tx).await?;
                 tx.commit().await?;
@@ -745,10 +774,11 @@ impl SqlDatabase {
             });
         Ok(ExportPageRead {
             lines: blocks,
-            long_way: None,
             changed,
-            blocks_of: Some(q.stores.clone()),
-            below: q.before,
+            shape: PageShape::Blocks {
+                stores: q.stores.clone(),
+                below: q.before.map(|id| id.0),
+            },
             next: next.map(|bucket| PostingId(bucket * BUCKET)),
         })
     }
@@ -1240,10 +1270,8 @@ impl Views for SqlDatabase {
             .map(
                 |(lines, long_way, postings, last, changed)| ExportPageRead {
                     lines,
-                    long_way,
                     changed,
-                    blocks_of: None,
-                    below: None,
+                    shape: PageShape::Lines(long_way),
                     next: last
                         .filter(|_| postings >= i64::from(q.limit))
                         .map(PostingId),
@@ -1253,14 +1281,17 @@ impl Views for SqlDatabase {
     }
 
     async fn finish_export_page(&self, read: ExportPageRead) -> Result<ExportPage, DbError> {
-        if let Some(stores) = read.blocks_of {
-            let below = read.below.map(|id| id.0);
-            return self
-                .finish_block_page(read.lines.unwrap_or_default(), read.changed, &stores, below)
-                .await;
-        }
+        let long_way = match read.shape {
+            PageShape::Blocks { stores, below } => {
+                let blocks = read.lines.unwrap_or_default();
+                return self
+                    .finish_block_page(blocks, read.changed, &stores, below)
+                    .await;
+            }
+            PageShape::Lines(long_way) => long_way,
+        };
         let lines = read.lines.unwrap_or_default();
-        let mut long_way = ids(read.long_way.as_deref(), "postings")?;
+        let mut long_way = ids(long_way.as_deref(), "postings")?;
         let mut changed = ids(read.changed.as_deref(), "export_changes")?;
         // Of the ids with a change waiting, those of the page's lines are read the long way (the
         // others belong to postings the filters leave out): found by a walk of the lines' ids,

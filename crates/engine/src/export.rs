@@ -1,9 +1,9 @@
 //! Exports: every posting a filter matches, out to a spreadsheet with no row limit. Postings
 //! are read in pages by id, each posting from its export line (kept current by the
 //! [`LineWorker`], with the blocks of lines an export by store alone reads) or, when a change
-//! of it waits, the long way; turned into typed lines here
-//! while the next page is read, and written by `reports` on a blocking thread, so memory stays
-//! flat and the database, this task and the writer work at the same time.
+//! of it waits, the long way; turned into typed lines here while the next page is read, and
+//! written by `reports` on a blocking thread, so memory stays flat and the database, this task
+//! and the writer work at the same time.
 
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
@@ -30,8 +30,8 @@ use crate::{Error, Problem};
 
 /// Postings read per page of lines (an export with filters beyond its stores; one by store alone
 /// reads pages of blocks, see `ozontrack_db::Views::read_export_page`): large enough that a
-/// page's query (one aggregated row of lines) costs
-/// little per posting, small enough that a page is a few megabytes.
+/// page's query (one aggregated row of lines) costs little per posting, small enough that a page
+/// is a few megabytes.
 pub const BATCH: u32 = 2000;
 
 /// The postings list's filters as a person gives them (the API's query, the dashboard's form,
